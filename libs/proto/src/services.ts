@@ -1,0 +1,77 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { Writer } from 'protobufjs/minimal';
+import { IM, tiertalk } from './gen/pb';
+
+// gRPC method definitions bound to the generated static classes, so both ends
+// are typed by the PDUs themselves. Mirrors proto/internal/tiertalk.proto
+// (services.test.ts checks the two agree).
+
+interface PbType<T> {
+  encode(message: T, writer?: Writer): Writer;
+  decode(data: Uint8Array): T;
+}
+
+function codec<T>(type: PbType<T>) {
+  return {
+    serialize: (m: T): Buffer => {
+      const bytes = type.encode(m).finish();
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    },
+    deserialize: (b: Buffer): T => type.decode(b),
+  };
+}
+
+function method<Req, Res>(
+  service: string,
+  name: string,
+  req: PbType<Req>,
+  res: PbType<Res>,
+  requestStream: boolean,
+  responseStream: boolean,
+): grpc.MethodDefinition<Req, Res> {
+  const rq = codec(req);
+  const rs = codec(res);
+  return {
+    path: `/tiertalk.${service}/${name}`,
+    originalName: name,
+    requestStream,
+    responseStream,
+    requestSerialize: rq.serialize,
+    requestDeserialize: rq.deserialize,
+    responseSerialize: rs.serialize,
+    responseDeserialize: rs.deserialize,
+  };
+}
+
+// The generated decode() returns the class; encode() takes its properties.
+type Msg<C extends abstract new (...args: never[]) => unknown> = InstanceType<C>;
+
+export type ValidateReq = Msg<typeof IM.Server.IMValidateReq>;
+export type ValidateRsp = Msg<typeof IM.Server.IMValidateRsp>;
+export type MsgStoreBatch = Msg<typeof tiertalk.MsgStoreBatch>;
+export type MsgStoredBatch = Msg<typeof tiertalk.MsgStoredBatch>;
+export type SessionRef = Msg<typeof tiertalk.SessionRef>;
+export type SessionLoginRsp = Msg<typeof tiertalk.SessionLoginRsp>;
+export type Empty = Msg<typeof tiertalk.Empty>;
+export type EnvelopeBatch = Msg<typeof tiertalk.EnvelopeBatch>;
+export type DeliverReport = Msg<typeof tiertalk.DeliverReport>;
+export type UsersStatReq = Msg<typeof IM.Buddy.IMUsersStatReq>;
+export type UsersStatRsp = Msg<typeof IM.Buddy.IMUsersStatRsp>;
+export type PushBatch = Msg<typeof tiertalk.PushBatch>;
+export type PushSummary = Msg<typeof tiertalk.PushSummary>;
+
+export const DbProxyService = {
+  Validate: method<ValidateReq, ValidateRsp>('DbProxy', 'Validate', IM.Server.IMValidateReq, IM.Server.IMValidateRsp, false, false),
+  StoreMessages: method<MsgStoreBatch, MsgStoredBatch>('DbProxy', 'StoreMessages', tiertalk.MsgStoreBatch, tiertalk.MsgStoredBatch, true, true),
+} satisfies grpc.ServiceDefinition;
+
+export const RouteService = {
+  Login: method<SessionRef, SessionLoginRsp>('Route', 'Login', tiertalk.SessionRef, tiertalk.SessionLoginRsp, false, false),
+  Logout: method<SessionRef, Empty>('Route', 'Logout', tiertalk.SessionRef, tiertalk.Empty, false, false),
+  Deliver: method<EnvelopeBatch, DeliverReport>('Route', 'Deliver', tiertalk.EnvelopeBatch, tiertalk.DeliverReport, true, true),
+  UsersStat: method<UsersStatReq, UsersStatRsp>('Route', 'UsersStat', IM.Buddy.IMUsersStatReq, IM.Buddy.IMUsersStatRsp, false, false),
+} satisfies grpc.ServiceDefinition;
+
+export const GatewayService = {
+  Push: method<PushBatch, PushSummary>('Gateway', 'Push', tiertalk.PushBatch, tiertalk.PushSummary, true, false),
+} satisfies grpc.ServiceDefinition;
