@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { commonConfigSchema, intRange, loadConfig, port, positiveInt, url } from '@tiertalk/config';
+
+// TeamTalk's db-proxy keeps five logical Redis instances (storage.md §2); each
+// has its own URL here so they can live on separate servers. The db numbers
+// default to TeamTalk's (db 1, sync in db 2).
+export const dbProxyConfigSchema = commonConfigSchema.extend({
+  TT_GRPC_PORT: port(10600),
+  TT_MYSQL_MASTER_URL: url('mysql://root@127.0.0.1:3306/teamtalk'),
+  // Reads that tolerate replica lag (login, later history) go here; defaults to the master.
+  TT_MYSQL_REPLICA_URL: z
+    .string()
+    .trim()
+    .refine((s) => URL.canParse(s), { error: 'expected an absolute URL' })
+    .optional(),
+  TT_MYSQL_POOL_SIZE: intRange(1, 200, 8),
+  TT_REDIS_UNREAD_URL: url('redis://127.0.0.1:6379/1'),
+  TT_REDIS_GROUP_SET_URL: url('redis://127.0.0.1:6379/1'),
+  TT_REDIS_TOKEN_URL: url('redis://127.0.0.1:6379/1'),
+  TT_REDIS_SYNC_URL: url('redis://127.0.0.1:6379/2'),
+  TT_REDIS_GROUP_MEMBER_URL: url('redis://127.0.0.1:6379/1'),
+  // Group commit: at most this many messages per transaction.
+  TT_COMMIT_BATCH_MAX: intRange(1, 5000, 1000),
+  // Stop reading a gateway's stream while this many messages wait to be committed.
+  TT_COMMIT_QUEUE_MAX: positiveInt(20000),
+  // flows.md §2: more than this many failed logins of one name within the window refuse it.
+  TT_LOGIN_FAIL_LIMIT: intRange(1, 1000, 10),
+  TT_LOGIN_FAIL_WINDOW_SEC: positiveInt(1800),
+  TT_SHUTDOWN_GRACE_MS: positiveInt(4000),
+});
+
+export type DbProxyConfig = z.infer<typeof dbProxyConfigSchema>;
+
+export function loadDbProxyConfig(env: NodeJS.ProcessEnv = process.env): Readonly<DbProxyConfig> {
+  return loadConfig(dbProxyConfigSchema, { env, service: 'db-proxy' });
+}

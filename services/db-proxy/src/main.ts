@@ -1,0 +1,92 @@
+import { exitOnConfigError } from '@tiertalk/config';
+import { createLogger } from '@tiertalk/log';
+import { DbProxyService } from '@tiertalk/proto';
+import { Registry } from '@tiertalk/registry';
+import { bindServer, createServer } from '@tiertalk/rpc';
+import { loadDbProxyConfig } from './config';
+import { LoginFailures } from './handlers/login/login-failures';
+import { ValidateHandler } from './handlers/login/validate';
+import { MessageCommitter } from './handlers/message/message-committer';
+import { StoreMessagesService } from './handlers/message/store-messages';
+import { dbProxyImplementation } from './service';
+import { MessageIdAllocator } from './store/message-ids';
+import { createMysqlPools } from './store/mysql';
+import { RecentSessionWriter } from './store/recent-sessions';
+import { createRedisInstances } from './store/redis';
+import { RelationStore } from './store/relations';
+import { UserStore } from './store/users';
+
+async function main(): Promise<void> {
+  const config = exitOnConfigError(() => loadDbProxyConfig());
+  const log = createLogger({ service: 'db-proxy', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+
+  const mysql = createMysqlPools(config.TT_MYSQL_MASTER_URL, config.TT_MYSQL_REPLICA_URL, config.TT_MYSQL_POOL_SIZE);
+  const redis = createRedisInstances({
+    unread: config.TT_REDIS_UNREAD_URL,
+    groupSet: config.TT_REDIS_GROUP_SET_URL,
+    token: config.TT_REDIS_TOKEN_URL,
+    sync: config.TT_REDIS_SYNC_URL,
+    groupMember: config.TT_REDIS_GROUP_MEMBER_URL,
+  });
+  await mysql.master.query('SELECT 1');
+
+  const committer = new MessageCommitter({
+    master: mysql.master,
+    unreadRedis: redis.unread,
+    relations: new RelationStore(mysql.master),
+    ids: new MessageIdAllocator(redis.unread, mysql.master),
+    sessions: new RecentSessionWriter(),
+    log,
+    batchMax: config.TT_COMMIT_BATCH_MAX,
+  });
+  const storeMessages = new StoreMessagesService(committer, config.TT_COMMIT_QUEUE_MAX, log);
+  const validate = new ValidateHandler(
+    new UserStore(mysql.replica),
+    new LoginFailures(redis.token, config.TT_LOGIN_FAIL_LIMIT, config.TT_LOGIN_FAIL_WINDOW_SEC),
+    log,
+  );
+
+  const server = createServer();
+  server.addService(DbProxyService, dbProxyImplementation({ validate, storeMessages, log }));
+  const grpcPort = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);
+
+  const registry = Registry.connect({
+    endpoints: [...config.TT_ETCD_ENDPOINTS],
+    prefix: config.TT_ETCD_PREFIX,
+    leaseTtlSec: config.TT_LEASE_TTL_SEC,
+    logger: log,
+  });
+  const registration = await registry.register({
+    id: config.TT_INSTANCE_ID,
+    service: 'db-proxy',
+    addr: `${config.TT_GRPC_HOST}:${grpcPort}`,
+    load: 0,
+    meta: {},
+  });
+  log.info({ grpcPort }, 'db-proxy ready');
+
+  // flows.md §13: tell msg servers to stop sending first, finish in-flight work, then exit.
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'db-proxy stopping');
+    const hardExit = setTimeout(() => process.exit(1), config.TT_SHUTDOWN_GRACE_MS + 3000);
+    hardExit.unref();
+    await registration.deregister().catch((err: unknown) => log.warn({ err }, 'deregister failed'));
+    await storeMessages.drain(config.TT_SHUTDOWN_GRACE_MS);
+    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await registry.close().catch(() => undefined);
+    await Promise.all([mysql.close(), redis.close()]).catch(() => undefined);
+    log.info('db-proxy stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`db-proxy failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

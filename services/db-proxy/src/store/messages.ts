@@ -1,0 +1,33 @@
+import type { PoolConnection } from 'mysql2/promise';
+import { messageTable } from './keys';
+
+export interface MessageRow {
+  relateId: number;
+  fromId: number;
+  toId: number;
+  msgId: number;
+  content: string;
+  type: number;
+  created: number;
+}
+
+/** One multi-row INSERT per IMMessage_<relateId % 8> shard (storage.md §1.4). */
+export async function insertMessages(conn: PoolConnection, rows: readonly MessageRow[]): Promise<void> {
+  const byTable = new Map<string, MessageRow[]>();
+  for (const r of rows) {
+    const table = messageTable(r.relateId);
+    let list = byTable.get(table);
+    if (list === undefined) byTable.set(table, (list = []));
+    list.push(r);
+  }
+  for (const [table, list] of byTable) {
+    const values: Array<number | string> = [];
+    for (const r of list) values.push(r.relateId, r.fromId, r.toId, r.msgId, r.content, r.type, 0, r.created, r.created);
+    await conn.query(
+      `INSERT INTO ${table} (relateId, fromId, toId, msgId, content, type, status, updated, created) VALUES ${list
+        .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .join(', ')}`,
+      values,
+    );
+  }
+}

@@ -1,0 +1,171 @@
+import pino from 'pino';
+import type { RowDataPacket } from 'mysql2/promise';
+import { IM, tiertalk } from '@tiertalk/proto';
+import { MessageCommitter, StoreOutcome } from '../src/handlers/message/message-committer';
+import { MessageIdAllocator } from '../src/store/message-ids';
+import { RecentSessionWriter } from '../src/store/recent-sessions';
+import { RelationStore } from '../src/store/relations';
+import { openStoreFixture, StoreFixture } from './store-fixture';
+
+const { STORE_OK, STORE_REJECTED } = tiertalk.StoreResult;
+const TEXT = IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT;
+const log = pino({ level: 'silent' });
+
+let fx: StoreFixture;
+let committer: MessageCommitter;
+
+function msg(from: number, to: number, text: string | Uint8Array, type: IM.BaseDefine.MsgType = TEXT): IM.Message.IMMsgData {
+  return IM.Message.IMMsgData.create({
+    fromUserId: from,
+    toSessionId: to,
+    msgId: 0,
+    createTime: 1_700_000_000,
+    msgType: type,
+    msgData: typeof text === 'string' ? Buffer.from(text, 'utf8') : text,
+  });
+}
+
+function store(m: IM.Message.IMMsgData): Promise<StoreOutcome> {
+  return new Promise((resolve) => committer.submit({ msg: m, done: resolve }));
+}
+
+interface Row extends RowDataPacket {
+  relateId: number;
+  fromId: number;
+  toId: number;
+  msgId: number;
+  content: string;
+  type: number;
+  status: number;
+  created: number;
+}
+
+async function rowsOf(table: string): Promise<Row[]> {
+  const [rows] = await fx.pool.query<Row[]>(`SELECT * FROM ${table} ORDER BY id`);
+  return rows;
+}
+
+async function relateId(a: number, b: number): Promise<number> {
+  const [rows] = await fx.pool.query<RowDataPacket[]>('SELECT id FROM IMRelationShip WHERE smallId = ? AND bigId = ? AND status = 0', [
+    Math.min(a, b),
+    Math.max(a, b),
+  ]);
+  expect(rows).toHaveLength(1);
+  return Number(rows[0].id);
+}
+
+beforeAll(async () => {
+  fx = await openStoreFixture('tt_dbproxy_committer_test');
+});
+afterAll(async () => {
+  await fx.close();
+});
+beforeEach(() => {
+  committer = new MessageCommitter({
+    master: fx.pool,
+    unreadRedis: fx.redis,
+    relations: new RelationStore(fx.pool),
+    ids: new MessageIdAllocator(fx.redis, fx.pool),
+    sessions: new RecentSessionWriter(),
+    log,
+    batchMax: 1000,
+  });
+});
+
+describe('storing 1:1 messages', () => {
+  it('writes the row into IMMessage_<relateId % 8>, numbers the pair 1, 2, 3 in both directions and counts unread', async () => {
+    expect(await store(msg(1, 2, 'hello bob'))).toEqual({ result: STORE_OK, msgId: 1 });
+    expect(await store(msg(2, 1, 'hi alice'))).toEqual({ result: STORE_OK, msgId: 2 });
+    expect(await store(msg(1, 2, 'how are you'))).toEqual({ result: STORE_OK, msgId: 3 });
+
+    const rel = await relateId(1, 2);
+    const rows = (await rowsOf(`IMMessage_${rel % 8}`)).filter((r) => r.relateId === rel);
+    expect(rows.map((r) => [r.fromId, r.toId, r.msgId, r.content, r.type, r.status, r.created])).toEqual([
+      [1, 2, 1, 'hello bob', 1, 0, 1_700_000_000],
+      [2, 1, 2, 'hi alice', 1, 0, 1_700_000_000],
+      [1, 2, 3, 'how are you', 1, 0, 1_700_000_000],
+    ]);
+    for (let shard = 0; shard < 8; shard++) {
+      if (shard === rel % 8) continue;
+      expect((await rowsOf(`IMMessage_${shard}`)).filter((r) => r.relateId === rel)).toHaveLength(0);
+    }
+    expect(await fx.redis.get(`msg_id_${rel}`)).toBe('3');
+    expect(await fx.redis.hget('unread_2', '1')).toBe('2');
+    expect(await fx.redis.hget('unread_1', '2')).toBe('1');
+
+    const [sessions] = await fx.pool.query<RowDataPacket[]>(
+      'SELECT userId, peerId, type, status FROM IMRecentSession WHERE (userId = 1 AND peerId = 2) OR (userId = 2 AND peerId = 1) ORDER BY userId',
+    );
+    expect(sessions.map((s) => [s.userId, s.peerId, s.type, s.status])).toEqual([
+      [1, 2, 1, 0],
+      [2, 1, 1, 0],
+    ]);
+  });
+
+  it('rebuilds a lost msg_id counter from the shard instead of restarting at 1', async () => {
+    await store(msg(3, 4, 'one'));
+    await store(msg(3, 4, 'two'));
+    const rel = await relateId(3, 4);
+    await fx.redis.del(`msg_id_${rel}`);
+    expect(await store(msg(4, 3, 'three'))).toEqual({ result: STORE_OK, msgId: 3 });
+    const ids = (await rowsOf(`IMMessage_${rel % 8}`)).filter((r) => r.relateId === rel).map((r) => r.msgId);
+    expect(ids).toEqual([1, 2, 3]);
+  });
+
+  it('stores hostile text byte-for-byte through bound parameters', async () => {
+    const hostile = "x' OR '1'='1; DROP TABLE IMUser; -- \\ \" 你好 🎉";
+    const out = await store(msg(1, 3, hostile));
+    expect(out.result).toBe(STORE_OK);
+    const rel = await relateId(1, 3);
+    const rows = (await rowsOf(`IMMessage_${rel % 8}`)).filter((r) => r.relateId === rel);
+    expect(rows.map((r) => r.content)).toEqual([hostile]);
+    const [users] = await fx.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMUser');
+    expect(Number(users[0].n)).toBe(4);
+  });
+
+  it('rejects what cannot be stored and stores nothing for it', async () => {
+    const before = await countAllMessages();
+    const outcomes = await Promise.all([
+      store(msg(1, 1, 'to myself')),
+      store(msg(1, 2, '')),
+      store(msg(1, 2, Buffer.from([0xff, 0xfe, 0x00]))),
+      store(msg(1, 2, 'x'.repeat(4097))),
+      store(msg(0, 2, 'from nobody')),
+      store(msg(1, 2, 'group?', IM.BaseDefine.MsgType.MSG_TYPE_GROUP_TEXT)),
+    ]);
+    for (const o of outcomes) {
+      expect(o.result).toBe(STORE_REJECTED);
+      expect(o.msgId).toBe(0);
+      expect(o.reason).toEqual(expect.any(String));
+    }
+    expect(await countAllMessages()).toBe(before);
+    // the 4096-character limit itself is accepted
+    expect((await store(msg(1, 2, 'y'.repeat(4096)))).result).toBe(STORE_OK);
+  });
+
+  it('commits a burst across many pairs with gapless ids per pair and one unread count per message', async () => {
+    const users = Array.from({ length: 20 }, (_, i) => 100 + i);
+    const sends: Array<Promise<StoreOutcome>> = [];
+    const expected = new Map<string, number>();
+    for (let round = 0; round < 25; round++) {
+      for (let i = 0; i < users.length; i += 2) {
+        sends.push(store(msg(users[i], users[i + 1], `m${round}`)));
+        expected.set(`${users[i]}:${users[i + 1]}`, round + 1);
+      }
+    }
+    const outcomes = await Promise.all(sends);
+    expect(outcomes.every((o) => o.result === STORE_OK)).toBe(true);
+    for (let i = 0; i < users.length; i += 2) {
+      const rel = await relateId(users[i], users[i + 1]);
+      const ids = (await rowsOf(`IMMessage_${rel % 8}`)).filter((r) => r.relateId === rel).map((r) => r.msgId);
+      expect(ids).toEqual(Array.from({ length: 25 }, (_, k) => k + 1));
+      expect(await fx.redis.hget(`unread_${users[i + 1]}`, String(users[i]))).toBe('25');
+    }
+  });
+});
+
+async function countAllMessages(): Promise<number> {
+  let n = 0;
+  for (let shard = 0; shard < 8; shard++) n += (await rowsOf(`IMMessage_${shard}`)).length;
+  return n;
+}
