@@ -1,0 +1,78 @@
+import type { InstanceInfo } from '@tiertalk/registry';
+import { PICK_FULL, PICK_NONE, PICK_OK, pickGateway, readGateway } from './gateway-picker';
+
+function gw(id: string, curConn: number, maxConn = 100, extra: Record<string, string | number> = {}): InstanceInfo {
+  return {
+    id,
+    service: 'msg',
+    addr: '127.0.0.1:8300',
+    load: curConn,
+    meta: { ip1: `10.0.0.${id.length}`, ip2: `192.168.0.${id.length}`, port: 8000, wsPort: 8400, maxConn, curConn, ...extra },
+  };
+}
+
+function pickedId(instances: InstanceInfo[]): string | undefined {
+  const pick = pickGateway(instances);
+  return pick.code === PICK_OK ? pick.gateway.id : undefined;
+}
+
+describe('pickGateway', () => {
+  it('returns code 1 when no gateway is registered', () => {
+    expect(pickGateway([])).toEqual({ code: PICK_NONE, invalid: [] });
+  });
+
+  it('picks the gateway with the fewest connections', () => {
+    expect(pickedId([gw('a', 7), gw('b', 2), gw('c', 5)])).toBe('b');
+  });
+
+  it('returns the endpoint the client needs', () => {
+    const pick = pickGateway([gw('msg-1', 3, 10, { ip1: '1.1.1.1', ip2: '2.2.2.2', port: 8001 })]);
+    expect(pick).toEqual({
+      code: PICK_OK,
+      gateway: { id: 'msg-1', ip1: '1.1.1.1', ip2: '2.2.2.2', port: 8001, curConn: 3, maxConn: 10 },
+      invalid: [],
+    });
+  });
+
+  it('breaks ties by id order, whatever the input order', () => {
+    expect(pickedId([gw('c', 1), gw('b', 1), gw('d', 1)])).toBe('b');
+    expect(pickedId([gw('b', 1), gw('c', 1)])).toBe('b');
+    expect(pickedId([gw('msg-10', 4), gw('msg-09', 4)])).toBe('msg-09');
+  });
+
+  it('skips full gateways even when they are the least loaded', () => {
+    expect(pickedId([gw('a', 10, 10), gw('b', 50, 100)])).toBe('b');
+    expect(pickedId([gw('a', 11, 10), gw('b', 99, 100)])).toBe('b');
+  });
+
+  it('returns code 2 when every gateway is full', () => {
+    expect(pickGateway([gw('a', 10, 10), gw('b', 3, 3), gw('c', 0, 0)])).toEqual({ code: PICK_FULL, invalid: [] });
+  });
+
+  it('ignores entries with unusable meta and lists them', () => {
+    const bad = [
+      { ...gw('no-ip', 0), meta: { ip2: '1.1.1.1', port: 8000, maxConn: 10, curConn: 0 } },
+      gw('empty-ip', 0, 10, { ip1: '' }),
+      gw('port-0', 0, 10, { port: 0 }),
+      gw('port-big', 0, 10, { port: 70000 }),
+      gw('port-text', 0, 10, { port: 'eight' }),
+      gw('neg-cur', 0, 10, { curConn: -1 }),
+      gw('frac-cur', 0, 10, { curConn: 0.5 }),
+      { ...gw('no-max', 0), meta: { ip1: 'a', ip2: 'b', port: 8000, curConn: 0 } },
+      gw('ip-number', 0, 10, { ip1: 12 }),
+    ];
+    const pick = pickGateway([...bad, gw('good', 9)]);
+    expect(pick.code).toBe(PICK_OK);
+    expect(pick.code === PICK_OK && pick.gateway.id).toBe('good');
+    expect([...pick.invalid].sort()).toEqual(bad.map((b) => b.id).sort());
+  });
+
+  it('returns code 1 when only unusable entries exist', () => {
+    expect(pickGateway([gw('x', 0, 10, { port: 'x' })])).toEqual({ code: PICK_NONE, invalid: ['x'] });
+  });
+
+  it('accepts numbers published as decimal strings', () => {
+    expect(readGateway(gw('s', 0, 0, { port: '8000', curConn: '4', maxConn: '5' }))).toMatchObject({ port: 8000, curConn: 4, maxConn: 5 });
+    expect(readGateway(gw('s', 0, 0, { curConn: '4.5' }))).toBeUndefined();
+  });
+});

@@ -1,0 +1,164 @@
+import http from 'node:http';
+import { AddressInfo, Socket, isIPv4 } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '@tiertalk/log';
+import { newRequestId } from '@tiertalk/log';
+import type { InstanceInfo } from '@tiertalk/registry';
+import { GatewayPick, PICK_FULL, PICK_NONE, PICK_OK, pickGateway } from './gateway-picker';
+
+// TeamTalk login_server HttpConn: the whole request must fit in 1 KiB, and a
+// connection without input for 60 s is closed (HTTP_CONN_TIMEOUT).
+export const MAX_REQUEST_BYTES = 1024;
+export const IDLE_TIMEOUT_MS = 60_000;
+const MSG_SERVER_PATH = '/msg_server';
+// TeamTalk's texts, kept byte for byte: clients may show them.
+const NO_MSG_SERVER_TEXT = '没有msg_server';
+const ALL_FULL_TEXT = '负载过高';
+
+export interface HttpServerOptions {
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** The live `msg` instances, read on every request. */
+  gateways: () => Iterable<InstanceInfo>;
+  msfsUrl: string;
+  discoveryUrl: string;
+  logger: Logger;
+  idleTimeoutMs?: number;
+}
+
+export interface LoginHttpServer {
+  readonly address: AddressInfo;
+  /** Stops accepting, lets in-flight requests finish for up to graceMs, then drops what is left. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startHttpServer(opts: HttpServerOptions): Promise<LoginHttpServer> {
+  const log = opts.logger.child({ component: 'http' });
+  const idleTimeoutMs = opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+  const server = http.createServer({
+    // llhttp refuses oversized headers before buffering them; the body is counted below.
+    maxHeaderSize: MAX_REQUEST_BYTES,
+    // TeamTalk never looked at Host; a client that omits it must still get an answer.
+    requireHostHeader: false,
+  });
+  server.setTimeout(idleTimeoutMs, (socket) => {
+    log.info({ remote: socket.remoteAddress }, 'idle connection closed');
+    socket.destroy();
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Malformed or oversized head: TeamTalk just closes, so no 400/431 is written.
+    log.warn({ reqId: newRequestId(), remote: socket instanceof Socket ? socket.remoteAddress : undefined, err: err.code ?? err.message }, 'bad request, connection closed');
+    socket.destroy();
+  });
+  server.on('request', (req, res) => handleRequest(req, res, opts, log));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('http server has no TCP address');
+  log.info({ host: address.address, port: address.port }, 'http listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    close(graceMs = 2000) {
+      closing ??= new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, opts: HttpServerOptions, log: Logger): void {
+  const started = performance.now();
+  const socket = req.socket;
+  const fields = { reqId: newRequestId(), method: req.method, url: req.url, remote: socket.remoteAddress };
+  let finished = false;
+  const drop = (reason: string): void => {
+    if (finished) return;
+    finished = true;
+    log.warn({ ...fields, reason, bytes: socket.bytesRead, ms: elapsed(started) }, 'request dropped, connection closed');
+    socket.destroy();
+  };
+
+  // TeamTalk compares the raw request target's prefix, query string and all.
+  if (!(req.url ?? '').startsWith(MSG_SERVER_PATH)) return drop('unknown path');
+  // One request per connection (we always answer Connection: close), so the socket's byte count is the request size.
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (socket.bytesRead > MAX_REQUEST_BYTES || declared > MAX_REQUEST_BYTES) return drop('request too large');
+  req.on('data', () => {
+    if (socket.bytesRead > MAX_REQUEST_BYTES) drop('request too large');
+  });
+  req.on('error', (err) => drop(`read error: ${err.message}`));
+  // TeamTalk answers once the whole request (POST body included) is read; the body itself is ignored.
+  req.on('end', () => {
+    if (finished) return;
+    finished = true;
+    const pick = pickGateway(opts.gateways());
+    const body = Buffer.from(JSON.stringify(responseBody(pick, socket.remoteAddress ?? '', opts)), 'utf8');
+    res.sendDate = false;
+    res.writeHead(200, 'OK', {
+      Connection: 'close',
+      'Content-Length': body.length,
+      'Content-Type': 'text/html;charset=utf-8',
+    });
+    res.end(body);
+    log.info(
+      {
+        ...fields,
+        code: pick.code,
+        gateway: pick.code === PICK_OK ? pick.gateway.id : undefined,
+        // A gateway publishing unusable meta is never chosen; say so where someone will look.
+        skipped: pick.invalid.length > 0 ? pick.invalid : undefined,
+        ms: elapsed(started),
+      },
+      'msg_server request',
+    );
+  });
+}
+
+type MsgServerBody =
+  | { code: 0; msg: ''; priorIP: string; backupIP: string; port: string; msfsPrior: string; msfsBackup: string; discovery: string }
+  | { code: 1 | 2; msg: string };
+
+/** flows.md §1a step 3; `port` is a string as in TeamTalk (int2string). */
+export function responseBody(pick: GatewayPick, peerAddress: string, opts: Pick<HttpServerOptions, 'msfsUrl' | 'discoveryUrl'>): MsgServerBody {
+  if (pick.code !== PICK_OK) {
+    return pick.code === PICK_NONE ? { code: PICK_NONE, msg: NO_MSG_SERVER_TEXT } : { code: PICK_FULL, msg: ALL_FULL_TEXT };
+  }
+  const { gateway } = pick;
+  // TeamTalk's telecom check accepts any IPv4 peer; everyone else gets ip2 first.
+  const ipv4 = looksLikeIpv4(peerAddress);
+  return {
+    code: 0,
+    msg: '',
+    priorIP: ipv4 ? gateway.ip1 : gateway.ip2,
+    backupIP: ipv4 ? gateway.ip2 : gateway.ip1,
+    port: String(gateway.port),
+    msfsPrior: opts.msfsUrl,
+    msfsBackup: opts.msfsUrl,
+    discovery: opts.discoveryUrl,
+  };
+}
+
+/** An IPv4 peer, also when a dual-stack socket reports it as ::ffff:a.b.c.d (TeamTalk listened on IPv4 only). */
+export function looksLikeIpv4(address: string): boolean {
+  const mapped = /^::ffff:/i.test(address) ? address.slice(7) : address;
+  return isIPv4(mapped);
+}
+
+function elapsed(since: number): number {
+  return Math.round((performance.now() - since) * 100) / 100;
+}
