@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   server.addService(DbProxyService, dbProxyImplementation({ validate, storeMessages, log }));
   const grpcPort = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);
 
-  const registry = Registry.connect({
+  const registry = await Registry.connect({
     endpoints: [...config.TT_ETCD_ENDPOINTS],
     prefix: config.TT_ETCD_PREFIX,
     leaseTtlSec: config.TT_LEASE_TTL_SEC,

@@ -20,7 +20,7 @@ const MAX_CONTENT_CHARS = 4096;
 export type StoreOutcome = { result: tiertalk.StoreResult; msgId: number; reason?: string };
 
 export interface PendingMessage {
-  msg: IM.Message.IMMsgData;
+  msg: IM.Message.IMMsgData.$Properties;
   done(outcome: StoreOutcome): void;
 }
 
@@ -116,7 +116,7 @@ export class MessageCommitter {
       accepted.map(({ p }) => [p.msg.fromUserId, p.msg.toSessionId] as const),
       now,
     );
-    const relateOf = (m: IM.Message.IMMsgData): number => {
+    const relateOf = (m: IM.Message.IMMsgData.$Properties): number => {
       const id = relateIds.get(pairKey(m.fromUserId, m.toSessionId));
       if (id === undefined) throw new Error(`no relation for ${m.fromUserId}/${m.toSessionId}`);
       return id;
@@ -184,7 +184,7 @@ export class MessageCommitter {
 }
 
 /** Why a 1:1 message cannot be stored, or its content as a string. */
-export function checkSingleMessage(m: IM.Message.IMMsgData): { content: string } | string {
+export function checkSingleMessage(m: IM.Message.IMMsgData.$Properties): { content: string } | string {
   if (isGroupMsgType(m.msgType)) return 'group messages are not stored by this path';
   if (m.msgType === MSG_TYPE_SINGLE_AUDIO) return 'audio messages need the msfs file store, which is not configured';
   if (m.msgType !== MSG_TYPE_SINGLE_TEXT) return `unknown message type ${m.msgType}`;

@@ -87,7 +87,7 @@ export class StoreMessagesService {
   async drain(timeoutMs: number): Promise<void> {
     for (const s of this.streams) {
       s.stopping = true;
-      if (!s.ended) s.call.write({ items: [], stop: { result: 0 } });
+      if (!s.ended) s.call.write(tiertalk.MsgStoredBatch.create({ items: [], stop: { result: 0 } }));
       this.maybeEnd(s);
     }
     const deadline = Date.now() + timeoutMs;
@@ -111,7 +111,7 @@ export class StoreMessagesService {
     if (s.ended || s.results.length === 0) return;
     const items = s.results;
     s.results = [];
-    s.call.write({ items });
+    s.call.write(tiertalk.MsgStoredBatch.create({ items }));
     this.maybeEnd(s);
   }
 

@@ -1,0 +1,10 @@
+export { Registry } from './registry';
+export type { RegistryOptions } from './registry';
+export { Registration } from './registration';
+export type { InstancePatch } from './registration';
+export { ServiceWatch } from './service-watch';
+export type { ServiceWatchEvents } from './service-watch';
+export { instanceKey, serviceKeyPrefix, parseInstanceInfo } from './instance';
+export type { InstanceInfo } from './instance';
+export { RegistryError } from './errors';
+export type { RegistryErrorCode } from './errors';

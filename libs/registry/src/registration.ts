@@ -1,0 +1,170 @@
+import type { Etcd3, Lease } from 'etcd3';
+import type { Logger } from '@tiertalk/log';
+import { backoffMs, sleep } from './backoff';
+import { InstanceInfo, assertInstanceInfo } from './instance';
+
+export type InstancePatch = Partial<Pick<InstanceInfo, 'load' | 'meta'>>;
+
+/**
+ * One instance's key in etcd, attached to a kept-alive lease. A lost lease is
+ * re-granted and the key re-put, with backoff, until the registration ends.
+ * Create with Registry.register().
+ */
+export class Registration {
+  private info: InstanceInfo;
+  private lease: Lease | undefined;
+  /** Lease being granted by acquire(); its 'lost' is handled there, not by onLost. */
+  private acquiring: Lease | undefined;
+  private readonly stopped = new AbortController();
+  private needLease = false;
+  private dirty = false;
+  private worker: Promise<void> | undefined;
+  private ending: Promise<void> | undefined;
+
+  /** @internal use Registry.register() */
+  constructor(
+    private readonly client: Etcd3,
+    readonly key: string,
+    info: InstanceInfo,
+    private readonly ttlSec: number,
+    private readonly log: Logger,
+    private readonly onEnd: (r: Registration) => void,
+  ) {
+    this.info = copyInfo(info);
+  }
+
+  /** The value as last requested (what etcd holds once pending writes land). */
+  get current(): InstanceInfo {
+    return copyInfo(this.info);
+  }
+
+  get closed(): boolean {
+    return this.stopped.signal.aborted;
+  }
+
+  /** @internal first grant and put; rejects so a service fails loudly at start-up. */
+  async start(): Promise<void> {
+    await this.acquire();
+  }
+
+  /**
+   * Changes load and/or meta (meta is replaced as a whole) and writes the value
+   * on the current lease. Rapid calls coalesce: one put in flight, latest value
+   * wins. Resolves once the latest value is written or the registration ends;
+   * failures are logged and retried, never thrown.
+   */
+  update(patch: InstancePatch): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const next: InstanceInfo = {
+      ...this.info,
+      load: patch.load ?? this.info.load,
+      meta: patch.meta ? { ...patch.meta } : this.info.meta,
+    };
+    assertInstanceInfo(next);
+    this.info = next;
+    this.dirty = true;
+    return this.kick();
+  }
+
+  /** Revokes the lease (the key disappears at once) and stops keep-alive. Idempotent. */
+  deregister(): Promise<void> {
+    this.ending ??= this.end(true);
+    return this.ending;
+  }
+
+  /**
+   * Stops keep-alive without revoking: the key lives until the TTL runs out,
+   * as when the process dies. Used by Registry.close() and by tests.
+   */
+  abandon(): Promise<void> {
+    this.ending ??= this.end(false);
+    return this.ending;
+  }
+
+  private async end(revoke: boolean): Promise<void> {
+    this.stopped.abort();
+    this.onEnd(this);
+    // Let an in-flight re-registration finish first, so the lease we end is the last one.
+    await this.worker;
+    const lease = this.lease;
+    this.lease = undefined;
+    if (!lease) return;
+    if (!revoke) {
+      lease.release();
+      return;
+    }
+    try {
+      await lease.revoke();
+      this.log.info({ key: this.key }, 'deregistered');
+    } catch (err) {
+      lease.release();
+      this.log.warn({ key: this.key, err }, 'lease revoke failed; the key expires with its TTL');
+    }
+  }
+
+  private onLost(lease: Lease, err: Error): void {
+    if (lease !== this.lease || lease === this.acquiring || this.closed) return;
+    this.log.warn({ key: this.key, err }, 'etcd lease lost; registering again');
+    this.lease = undefined;
+    this.needLease = true;
+    void this.kick();
+  }
+
+  private kick(): Promise<void> {
+    this.worker ??= this.run().finally(() => {
+      this.worker = undefined;
+    });
+    return this.worker;
+  }
+
+  /** Single writer: at most one grant or put in flight. Never rejects. */
+  private async run(): Promise<void> {
+    let attempt = 0;
+    while (!this.closed && (this.needLease || this.dirty)) {
+      // Cleared before the write: an update arriving meanwhile sets it again.
+      this.dirty = false;
+      try {
+        if (this.needLease || !this.lease) {
+          await this.acquire();
+          this.needLease = false;
+          this.log.info({ key: this.key }, 're-registered');
+        } else {
+          await this.lease.put(this.key).value(JSON.stringify(this.info));
+        }
+        attempt = 0;
+      } catch (err) {
+        if (this.closed) break;
+        this.dirty = true;
+        const delay = backoffMs(attempt);
+        attempt += 1;
+        this.log.warn({ key: this.key, err, attempt, retryInMs: delay }, 'etcd registration write failed');
+        await sleep(delay, this.stopped.signal);
+      }
+    }
+  }
+
+  /** Grants a new lease and puts the current value under it. */
+  private async acquire(): Promise<void> {
+    const lease = this.client.lease(this.ttlSec);
+    this.acquiring = lease;
+    this.lease = lease;
+    lease.on('lost', (err) => this.onLost(lease, err));
+    try {
+      await lease.grant();
+      await lease.put(this.key).value(JSON.stringify(this.info));
+      // 'lost' during the put was not handled by onLost (acquiring), so check here.
+      if (lease.revoked()) throw new Error('lease lost while registering');
+    } catch (err) {
+      // The lease may exist in etcd; without keep-alive it expires by itself.
+      lease.release();
+      if (this.lease === lease) this.lease = undefined;
+      throw err;
+    } finally {
+      this.acquiring = undefined;
+    }
+  }
+}
+
+function copyInfo(i: InstanceInfo): InstanceInfo {
+  return { ...i, meta: { ...i.meta } };
+}

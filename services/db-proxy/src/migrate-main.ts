@@ -1,0 +1,73 @@
+// CLI: create the database if missing, apply pending migrations, optionally seed
+// the demo users. `node services/db-proxy/dist/migrate-main.js [--seed-demo]`
+// with TT_MYSQL_MASTER_URL (default mysql://root@127.0.0.1:3306/teamtalk).
+import { createConnection } from 'mysql2/promise';
+import {
+  MIGRATIONS_DIR,
+  ensureDatabase,
+  runMigrations,
+  seedDemo,
+  splitDatabaseUrl,
+} from './store/migrate';
+
+const DEFAULT_URL = 'mysql://root@127.0.0.1:3306/teamtalk';
+const USAGE = 'usage: migrate-main [--seed-demo]   (env TT_MYSQL_MASTER_URL, default ' + DEFAULT_URL + ')\n';
+
+function out(line: string): void {
+  process.stdout.write(line + '\n');
+}
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const unknown = argv.filter((a) => a !== '--seed-demo');
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (unknown.length > 0) throw new Error(`unknown argument(s) ${unknown.join(' ')}\n${USAGE}`);
+  const seed = argv.includes('--seed-demo');
+
+  const url = process.env.TT_MYSQL_MASTER_URL || DEFAULT_URL;
+  const { serverUrl, database } = splitDatabaseUrl(url);
+  if (database === '') throw new Error(`TT_MYSQL_MASTER_URL has no database name: ${redact(url)}`);
+
+  await ensureDatabase(serverUrl, database);
+  const conn = await createConnection(url);
+  try {
+    const applied = await runMigrations(conn, MIGRATIONS_DIR, { info: (msg) => out(`migrate: ${msg}`) });
+    out(
+      applied.length === 0
+        ? `migrate: ${redact(url)} is up to date`
+        : `migrate: ${redact(url)}: applied ${applied.join(', ')}`,
+    );
+    if (seed) {
+      const res = await seedDemo(conn);
+      out(
+        res.created.length === 0
+          ? `seed: demo users already present (department id ${res.departId})`
+          : `seed: created ${res.created.join(', ')} in department id ${res.departId} (password "tiertalk")`,
+      );
+    }
+  } finally {
+    await conn.end();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    const msg = err instanceof Error ? err.message : String(err);
+    const code = typeof err === 'object' && err !== null && 'code' in err ? ` [${String(err.code)}]` : '';
+    process.stderr.write(`migrate: FAILED${code}: ${msg}\n`);
+    if (code.includes('ER_ACCESS_DENIED')) {
+      process.stderr.write('migrate: check the user/password in TT_MYSQL_MASTER_URL\n');
+    } else if (code.includes('ECONNREFUSED')) {
+      process.stderr.write('migrate: is MariaDB/MySQL running at that address?\n');
+    }
+    process.exit(1);
+  },
+);
