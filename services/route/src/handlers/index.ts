@@ -1,0 +1,26 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { DeliverReport, Empty, EnvelopeBatch, SessionLoginRsp, SessionRef, UsersStatReq, UsersStatRsp } from '@tiertalk/proto';
+import { deliverHandler } from './message/deliver';
+import { loginHandler } from './session/login';
+import { logoutHandler } from './session/logout';
+import type { RouteDeps } from './types';
+import { usersStatHandler } from './user/users-stat';
+
+export type { PushSink, RouteDeps } from './types';
+
+/** The Route service (proto/internal/tiertalk.proto), one handler per rpc. */
+export type RouteImplementation = {
+  Login: grpc.handleUnaryCall<SessionRef, SessionLoginRsp>;
+  Logout: grpc.handleUnaryCall<SessionRef, Empty>;
+  Deliver: grpc.handleBidiStreamingCall<EnvelopeBatch, DeliverReport>;
+  UsersStat: grpc.handleUnaryCall<UsersStatReq, UsersStatRsp>;
+};
+
+export function routeHandlers(deps: RouteDeps): RouteImplementation {
+  return {
+    Login: loginHandler(deps),
+    Logout: logoutHandler(deps),
+    Deliver: deliverHandler(deps),
+    UsersStat: usersStatHandler(deps),
+  };
+}

@@ -1,0 +1,111 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from '@tiertalk/log';
+import { tiertalk, type DeliverReport, type EnvelopeBatch } from '@tiertalk/proto';
+import type { Session } from '../../session-store';
+import type { RouteDeps } from '../types';
+
+// Batches read ahead of the one being delivered; past this the stream is
+// paused so a fast gateway cannot grow our memory (style.md, backpressure).
+const MAX_PENDING_BATCHES = 64;
+
+/**
+ * docs/ARCHITECTURE.md, 1:1 message path step 6: one registry pipeline per
+ * batch, then one PushBatch per gateway that holds a receiver. Gateways
+ * without a receiver hear nothing; offline users get the message by pull.
+ */
+export function deliverHandler(deps: RouteDeps): grpc.handleBidiStreamingCall<EnvelopeBatch, DeliverReport> {
+  return (call) => {
+    const log = deps.logger.child({ rpc: 'Deliver', peer: call.getPeer() });
+    const pending: EnvelopeBatch[] = [];
+    let running = false;
+    let inputEnded = false;
+    let closed = false;
+    let paused = false;
+
+    const pump = async (): Promise<void> => {
+      if (running) return;
+      running = true;
+      try {
+        for (let batch = pending.shift(); batch !== undefined && !closed; batch = pending.shift()) {
+          if (paused && pending.length < MAX_PENDING_BATCHES / 2) {
+            paused = false;
+            call.resume();
+          }
+          const report = await deliverBatch(deps, batch, log);
+          if (!closed) call.write(report);
+        }
+        if (inputEnded && !closed) {
+          closed = true;
+          call.end();
+        }
+      } finally {
+        running = false;
+      }
+    };
+    const kick = (): void => {
+      pump().catch((err: unknown) => log.error({ err }, 'deliver stream failed'));
+    };
+
+    call.on('data', (batch: EnvelopeBatch) => {
+      pending.push(batch);
+      if (!paused && pending.length >= MAX_PENDING_BATCHES) {
+        paused = true;
+        call.pause();
+      }
+      kick();
+    });
+    call.on('end', () => {
+      inputEnded = true;
+      kick();
+    });
+    call.on('cancelled', () => {
+      closed = true;
+      pending.length = 0;
+    });
+    call.on('error', (err: Error) => {
+      closed = true;
+      pending.length = 0;
+      log.debug({ err }, 'deliver stream error');
+    });
+  };
+}
+
+/** Never throws: a registry failure drops this batch's live pushes (receivers recover by offline pull). */
+export async function deliverBatch({ store, links }: RouteDeps, batch: EnvelopeBatch, log: Logger): Promise<DeliverReport> {
+  const envelopes = batch.items ?? [];
+  const users = new Set<number>();
+  for (const env of envelopes) for (const id of env.toUserIds ?? []) if (id > 0) users.add(id);
+  if (users.size === 0) return tiertalk.DeliverReport.create({ envelopes: envelopes.length, pushes: 0 });
+
+  let sessions: Map<number, Session[]>;
+  try {
+    sessions = await store.lookup([...users]);
+  } catch (err) {
+    log.warn({ err, envelopes: envelopes.length, users: users.size }, 'session lookup failed; batch not pushed');
+    return tiertalk.DeliverReport.create({ envelopes: envelopes.length, pushes: 0 });
+  }
+
+  const perGateway = new Map<string, tiertalk.Push.$Properties[]>();
+  for (const env of envelopes) {
+    const usersByGateway = new Map<string, number[]>();
+    for (const userId of new Set(env.toUserIds ?? [])) {
+      for (const s of sessions.get(userId) ?? []) {
+        const list = usersByGateway.get(s.gatewayId);
+        if (!list) usersByGateway.set(s.gatewayId, [userId]);
+        else if (list[list.length - 1] !== userId) list.push(userId);
+      }
+    }
+    for (const [gatewayId, userIds] of usersByGateway) {
+      // body is passed through as received: the gateway encoded it once.
+      const push: tiertalk.Push.$Properties = { commandId: env.commandId, body: env.body, userIds };
+      if (gatewayId === env.originGatewayId && Object.hasOwn(env, 'originConnId')) push.excludeConnId = env.originConnId;
+      const list = perGateway.get(gatewayId);
+      if (list) list.push(push);
+      else perGateway.set(gatewayId, [push]);
+    }
+  }
+
+  let pushes = 0;
+  for (const [gatewayId, items] of perGateway) if (links.send(gatewayId, items)) pushes += items.length;
+  return tiertalk.DeliverReport.create({ envelopes: envelopes.length, pushes });
+}

@@ -1,0 +1,54 @@
+import type * as grpc from '@grpc/grpc-js';
+import { CID, IM, sameClientClass, tiertalk, type SessionLoginRsp, type SessionRef } from '@tiertalk/proto';
+import { toServiceError } from '../call-errors';
+import type { RouteDeps } from '../types';
+import { checkSessionRef } from './session-ref';
+
+const KICK_REASON_DUPLICATE_USER = IM.BaseDefine.KickReasonType.KICK_REASON_DUPLICATE_USER;
+
+/**
+ * flows.md §2 step 6.3: a new login displaces every other session of the same
+ * client class (PC vs mobile), on any gateway. The same gateway also kicks
+ * locally; a duplicate kick there is harmless.
+ */
+export function loginHandler(deps: RouteDeps): grpc.handleUnaryCall<SessionRef, SessionLoginRsp> {
+  const log = deps.logger.child({ rpc: 'Login' });
+  return (call, callback) => {
+    const ref = call.request;
+    login(deps, ref).then(
+      (kicked) => {
+        log.debug({ userId: ref.userId, gatewayId: ref.gatewayId, connId: ref.connId, kicked }, 'session registered');
+        callback(null, tiertalk.SessionLoginRsp.create({ kicked }));
+      },
+      (err: unknown) => {
+        log.warn({ err, userId: ref.userId, gatewayId: ref.gatewayId, connId: ref.connId }, 'login failed');
+        callback(toServiceError(err));
+      },
+    );
+  };
+}
+
+/** Registers the session and returns how many kicks were sent. */
+async function login({ store, links }: RouteDeps, ref: SessionRef): Promise<number> {
+  checkSessionRef(ref);
+  // One script reads the earlier sessions and adds this one, so of two
+  // concurrent logins the later always sees (and kicks) the earlier.
+  const earlier = await store.login(ref);
+  const byGateway = new Map<string, tiertalk.Push.$Properties[]>();
+  for (const s of earlier) {
+    if (!sameClientClass(s.clientType, ref.clientType)) continue;
+    const body = IM.Server.IMServerKickUser.encode({
+      userId: ref.userId,
+      clientType: ref.clientType,
+      reason: KICK_REASON_DUPLICATE_USER,
+    }).finish();
+    const push: tiertalk.Push.$Properties = { commandId: CID.CID_OTHER_SERVER_KICK_USER, body, connIds: [s.connId] };
+    const list = byGateway.get(s.gatewayId);
+    if (list) list.push(push);
+    else byGateway.set(s.gatewayId, [push]);
+  }
+  let kicked = 0;
+  // A gateway that is not live holds ghosts only; the sweep removes them.
+  for (const [gatewayId, pushes] of byGateway) if (links.send(gatewayId, pushes)) kicked += pushes.length;
+  return kicked;
+}

@@ -1,0 +1,82 @@
+import Redis from 'ioredis';
+import { exitOnConfigError } from '@tiertalk/config';
+import { createLogger } from '@tiertalk/log';
+import { RouteService } from '@tiertalk/proto';
+import { Registry } from '@tiertalk/registry';
+import { bindServer, createServer } from '@tiertalk/rpc';
+import { loadRouteConfig } from './config';
+import { GatewayLinks } from './gateway-links';
+import { routeHandlers } from './handlers';
+import { SessionStore } from './session-store';
+
+const GRACEFUL_SHUTDOWN_MS = 3_000;
+const EXIT_DEADLINE_MS = 8_000;
+
+async function main(): Promise<void> {
+  const config = exitOnConfigError(() => loadRouteConfig());
+  const logger = createLogger({ service: 'route', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
+
+  // Fail a call fast when Redis is down instead of queueing it for minutes.
+  const redis = new Redis(config.TT_SESSION_REDIS_URL, { maxRetriesPerRequest: 2 });
+  redis.on('error', (err) => logger.warn({ err }, 'session redis error'));
+  const store = new SessionStore(redis, config.TT_SESSION_KEY_PREFIX);
+
+  const registry = await Registry.connect({
+    endpoints: [...config.TT_ETCD_ENDPOINTS],
+    prefix: config.TT_ETCD_PREFIX,
+    leaseTtlSec: config.TT_LEASE_TTL_SEC,
+    logger,
+  });
+  const links = new GatewayLinks({ registry, store, logger, sweepIntervalMs: config.TT_SWEEP_INTERVAL_MS });
+  await links.start();
+
+  const server = createServer();
+  server.addService(RouteService, routeHandlers({ store, links, logger }));
+  const port = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);
+  const registration = await registry.register({
+    id: config.TT_INSTANCE_ID,
+    service: 'route',
+    addr: `${config.TT_GRPC_HOST}:${port}`,
+    load: 0,
+    meta: {},
+  });
+  logger.info({ port }, 'route started');
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => process.exit(1), EXIT_DEADLINE_MS).unref();
+    // Order (style.md, goim's comet): leave etcd first so callers stop picking us.
+    await registration.deregister();
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, GRACEFUL_SHUTDOWN_MS);
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    await links.close();
+    await registry.close();
+    await redis.quit();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      shutdown(signal).catch((err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+    });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`route failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

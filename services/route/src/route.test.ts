@@ -1,0 +1,372 @@
+import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import Redis from 'ioredis';
+import { createLogger, type Logger } from '@tiertalk/log';
+import {
+  CID,
+  GatewayService,
+  IM,
+  RouteService,
+  tiertalk,
+  type DeliverReport,
+  type EnvelopeBatch,
+  type PushBatch,
+  type PushSummary,
+} from '@tiertalk/proto';
+import { Registry, type Registration } from '@tiertalk/registry';
+import { bindServer, createClient, createServer, openBidi, unaryCall } from '@tiertalk/rpc';
+import { GatewayLinks } from './gateway-links';
+import { routeHandlers } from './handlers';
+import { SessionStore } from './session-store';
+
+// In-process route (its gRPC server module, real Redis db 12, real etcd) and
+// two small Gateway.Push peers registered in etcd as `msg` instances.
+const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? 'redis://127.0.0.1:6379/12';
+const ETCD = (process.env.TT_TEST_ETCD ?? 'http://127.0.0.1:2379').split(',');
+const { CLIENT_TYPE_WINDOWS, CLIENT_TYPE_MAC, CLIENT_TYPE_ANDROID, CLIENT_TYPE_IOS } = IM.BaseDefine.ClientType;
+const { USER_STATUS_ONLINE, USER_STATUS_OFFLINE } = IM.BaseDefine.UserStatType;
+const DEADLINE = { deadlineMs: 3000 };
+
+async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/** A msg gateway's Gateway.Push end, recording what route sends it. */
+class TestGateway {
+  readonly batches: PushBatch[] = [];
+  private server: grpc.Server | undefined;
+  port = 0;
+  registration: Registration | undefined;
+
+  constructor(readonly id: string) {}
+
+  async start(registry: Registry, port = 0): Promise<void> {
+    const server = createServer();
+    const Push: grpc.handleClientStreamingCall<PushBatch, PushSummary> = (call, callback) => {
+      let pushes = 0;
+      call.on('data', (b: PushBatch) => {
+        this.batches.push(b);
+        pushes += b.items.length;
+      });
+      call.on('end', () => callback(null, tiertalk.PushSummary.create({ pushes })));
+      call.on('error', () => undefined);
+    };
+    server.addService(GatewayService, { Push });
+    this.port = await bindServer(server, '127.0.0.1', port);
+    this.server = server;
+    this.registration ??= await registry.register({ id: this.id, service: 'msg', addr: `127.0.0.1:${this.port}`, load: 0, meta: {} });
+  }
+
+  stopServer(): void {
+    this.server?.forceShutdown();
+    this.server = undefined;
+  }
+
+  pushes(): tiertalk.Push.$Properties[] {
+    return this.batches.flatMap((b) => b.items);
+  }
+
+  clear(): void {
+    this.batches.length = 0;
+  }
+}
+
+describe('route service (in-process, real Redis and etcd)', () => {
+  let logger: Logger;
+  let redis: Redis;
+  let keyPrefix: string;
+  let store: SessionStore;
+  let registry: Registry;
+  let links: GatewayLinks;
+  let server: grpc.Server;
+  let client: grpc.Client;
+  let gwA: TestGateway;
+  let gwB: TestGateway;
+  let etcdPrefix: string;
+
+  const login = (gatewayId: string, connId: number, userId: number, clientType: IM.BaseDefine.ClientType) =>
+    unaryCall(client, RouteService.Login, tiertalk.SessionRef.create({ gatewayId, connId, userId, clientType }), DEADLINE);
+
+  beforeAll(async () => {
+    logger = createLogger({ service: 'route-test', instanceId: 'route-test', level: 'silent' });
+    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    keyPrefix = `tt:test:${randomBytes(5).toString('hex')}:`;
+    store = new SessionStore(redis, keyPrefix);
+    etcdPrefix = `/tiertalk-test-route-${randomBytes(5).toString('hex')}`;
+    registry = await Registry.connect({ endpoints: ETCD, prefix: etcdPrefix, leaseTtlSec: 5, logger });
+
+    gwA = new TestGateway('gw-a');
+    gwB = new TestGateway('gw-b');
+    await gwA.start(registry);
+    await gwB.start(registry);
+
+    links = new GatewayLinks({ registry, store, logger, sweepIntervalMs: 150 });
+    await links.start();
+    server = createServer();
+    server.addService(RouteService, routeHandlers({ store, links, logger }));
+    const port = await bindServer(server, '127.0.0.1', 0);
+    client = createClient(`127.0.0.1:${port}`);
+  });
+
+  afterAll(async () => {
+    client?.close();
+    server?.forceShutdown();
+    await links?.close();
+    gwA?.stopServer();
+    gwB?.stopServer();
+    await gwA?.registration?.deregister();
+    await gwB?.registration?.deregister();
+    await registry?.close();
+    if (redis) {
+      await deleteKeys(redis, keyPrefix);
+      await redis.quit();
+    }
+  });
+
+  beforeEach(() => {
+    gwA.clear();
+    gwB.clear();
+  });
+
+  it('sees both gateways', () => {
+    expect(links.isLive('gw-a')).toBe(true);
+    expect(links.isLive('gw-b')).toBe(true);
+  });
+
+  describe('Deliver', () => {
+    let stream: grpc.ClientDuplexStream<EnvelopeBatch, DeliverReport>;
+    const reports: DeliverReport[] = [];
+
+    beforeAll(async () => {
+      await login('gw-a', 1, 100, CLIENT_TYPE_WINDOWS);
+      await login('gw-a', 2, 300, CLIENT_TYPE_ANDROID);
+      await login('gw-b', 5, 200, CLIENT_TYPE_MAC);
+      await login('gw-b', 6, 300, CLIENT_TYPE_WINDOWS);
+      stream = openBidi(client, RouteService.Deliver);
+      stream.on('data', (r: DeliverReport) => reports.push(r));
+      stream.on('error', () => undefined);
+    });
+    afterAll(() => {
+      stream.end();
+    });
+
+    async function deliver(batch: tiertalk.EnvelopeBatch.$Properties): Promise<DeliverReport> {
+      const before = reports.length;
+      stream.write(tiertalk.EnvelopeBatch.create(batch));
+      await waitFor(() => reports.length > before, 3000, 'a deliver report');
+      return reports[before];
+    }
+
+    it('reaches only the gateway holding the receiver, excluding the origin connection there', async () => {
+      const body = IM.Message.IMMsgData.encode({
+        fromUserId: 100,
+        toSessionId: 400,
+        msgId: 7,
+        createTime: 1,
+        msgType: IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT,
+        msgData: Buffer.from('hi'),
+      }).finish();
+      // user 400 is offline: only the sender's own sessions (gateway A) hear of it
+      const report = await deliver({
+        items: [{ commandId: CID.CID_MSG_DATA, body, toUserIds: [400, 100], originGatewayId: 'gw-a', originConnId: 1 }],
+      });
+      expect(report.envelopes).toBe(1);
+      expect(report.pushes).toBe(1);
+      await waitFor(() => gwA.batches.length === 1, 3000, 'gateway A push');
+      const [push] = gwA.pushes();
+      expect(push.commandId).toBe(CID.CID_MSG_DATA);
+      expect(Buffer.from(push.body)).toEqual(Buffer.from(body));
+      expect(push.userIds).toEqual([100]);
+      expect(push.excludeConnId).toBe(1);
+      await sleep(200);
+      expect(gwB.batches).toHaveLength(0);
+    });
+
+    it('writes one PushBatch per gateway per batch, exclude_conn_id only on the origin gateway', async () => {
+      const body1 = Buffer.from('first');
+      const body2 = Buffer.from('second');
+      const report = await deliver({
+        items: [
+          { commandId: CID.CID_MSG_DATA, body: body1, toUserIds: [200, 100], originGatewayId: 'gw-a', originConnId: 1 },
+          { commandId: CID.CID_MSG_READ_NOTIFY, body: body2, toUserIds: [300, 300] },
+        ],
+      });
+      expect(report).toMatchObject({ envelopes: 2, pushes: 4 });
+      await waitFor(() => gwA.batches.length === 1 && gwB.batches.length === 1, 3000, 'one batch on each gateway');
+      await sleep(100);
+      expect(gwA.batches).toHaveLength(1);
+      expect(gwB.batches).toHaveLength(1);
+
+      const a = gwA.pushes();
+      expect(a).toHaveLength(2);
+      expect(a[0]).toMatchObject({ commandId: CID.CID_MSG_DATA, userIds: [100], excludeConnId: 1 });
+      expect(Buffer.from(a[0].body).toString()).toBe('first');
+      expect(a[1]).toMatchObject({ commandId: CID.CID_MSG_READ_NOTIFY, userIds: [300] });
+      expect(Object.hasOwn(a[1], 'excludeConnId')).toBe(false);
+
+      const b = gwB.pushes();
+      expect(b).toHaveLength(2);
+      expect(b[0]).toMatchObject({ commandId: CID.CID_MSG_DATA, userIds: [200] });
+      expect(Object.hasOwn(b[0], 'excludeConnId')).toBe(false);
+      expect(b[1]).toMatchObject({ commandId: CID.CID_MSG_READ_NOTIFY, userIds: [300] });
+    });
+
+    it('sends nothing for offline users, empty batches or envelopes without receivers', async () => {
+      expect(await deliver({ items: [] })).toMatchObject({ envelopes: 0, pushes: 0 });
+      expect(await deliver({ items: [{ commandId: CID.CID_MSG_DATA, body: Buffer.from('x'), toUserIds: [] }] })).toMatchObject({
+        envelopes: 1,
+        pushes: 0,
+      });
+      expect(
+        await deliver({ items: [{ commandId: CID.CID_MSG_DATA, body: Buffer.from('x'), toUserIds: [999, 0], originGatewayId: 'gw-zz' }] }),
+      ).toMatchObject({ envelopes: 1, pushes: 0 });
+      await sleep(200);
+      expect(gwA.batches).toHaveLength(0);
+      expect(gwB.batches).toHaveLength(0);
+    });
+
+    it('ignores sessions on gateways that are not live', async () => {
+      await store.login({ gatewayId: 'gw-unknown', connId: 1, userId: 777, clientType: CLIENT_TYPE_WINDOWS });
+      expect(await deliver({ items: [{ commandId: CID.CID_MSG_DATA, body: Buffer.from('x'), toUserIds: [777] }] })).toMatchObject({
+        envelopes: 1,
+        pushes: 0,
+      });
+      await store.logout({ gatewayId: 'gw-unknown', connId: 1, userId: 777 });
+    });
+  });
+
+  describe('Login', () => {
+    it('kicks the same-class session on the other gateway, not the mobile one', async () => {
+      expect((await login('gw-a', 11, 500, CLIENT_TYPE_WINDOWS)).kicked).toBe(0);
+      expect((await login('gw-b', 12, 500, CLIENT_TYPE_ANDROID)).kicked).toBe(0);
+      await sleep(100);
+      expect(gwA.batches).toHaveLength(0);
+      expect(gwB.batches).toHaveLength(0);
+
+      const rsp = await login('gw-b', 13, 500, CLIENT_TYPE_MAC);
+      expect(rsp.kicked).toBe(1);
+      await waitFor(() => gwA.batches.length === 1, 3000, 'kick on gateway A');
+      const [kick] = gwA.pushes();
+      expect(kick.commandId).toBe(CID.CID_OTHER_SERVER_KICK_USER);
+      expect(kick.connIds).toEqual([11]);
+      const body = IM.Server.IMServerKickUser.decode(kick.body);
+      expect(body).toMatchObject({ userId: 500, clientType: CLIENT_TYPE_MAC, reason: IM.BaseDefine.KickReasonType.KICK_REASON_DUPLICATE_USER });
+      await sleep(200);
+      expect(gwB.batches).toHaveLength(0);
+    });
+
+    it('kicks a same-class session on the same gateway too', async () => {
+      await login('gw-a', 21, 501, CLIENT_TYPE_IOS);
+      const rsp = await login('gw-a', 22, 501, CLIENT_TYPE_ANDROID);
+      expect(rsp.kicked).toBe(1);
+      await waitFor(() => gwA.batches.length === 1, 3000, 'kick on gateway A');
+      expect(gwA.pushes()[0]).toMatchObject({ commandId: CID.CID_OTHER_SERVER_KICK_USER, connIds: [21] });
+    });
+
+    it('rejects a malformed session ref', async () => {
+      await expect(login('', 1, 1, CLIENT_TYPE_WINDOWS)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+      await expect(login('gw/a', 1, 1, CLIENT_TYPE_WINDOWS)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+      await expect(login('gw-a', 1, 0, CLIENT_TYPE_WINDOWS)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    });
+
+    it('logout removes exactly that session and is idempotent', async () => {
+      await login('gw-a', 31, 502, CLIENT_TYPE_WINDOWS);
+      await login('gw-b', 32, 502, CLIENT_TYPE_IOS);
+      const ref = tiertalk.SessionRef.create({ gatewayId: 'gw-a', connId: 31, userId: 502, clientType: CLIENT_TYPE_WINDOWS });
+      await unaryCall(client, RouteService.Logout, ref, DEADLINE);
+      await unaryCall(client, RouteService.Logout, ref, DEADLINE);
+      expect((await store.lookup([502])).get(502)).toEqual([{ gatewayId: 'gw-b', connId: 32, clientType: CLIENT_TYPE_IOS }]);
+    });
+  });
+
+  describe('UsersStat', () => {
+    it('is ONLINE only with a PC session, in request order', async () => {
+      await login('gw-a', 41, 600, CLIENT_TYPE_ANDROID);
+      await login('gw-b', 42, 601, CLIENT_TYPE_IOS);
+      await login('gw-b', 43, 601, CLIENT_TYPE_MAC);
+      await login('gw-a', 44, 602, CLIENT_TYPE_WINDOWS);
+      const attachData = Buffer.from('handle-9');
+      const rsp = await unaryCall(
+        client,
+        RouteService.UsersStat,
+        IM.Buddy.IMUsersStatReq.create({ userId: 9, userIdList: [602, 600, 603, 601, 602], attachData }),
+        DEADLINE,
+      );
+      expect(rsp.userId).toBe(9);
+      expect(Buffer.from(rsp.attachData)).toEqual(attachData);
+      expect(rsp.userStatList.map((s) => [s.userId, s.status])).toEqual([
+        [602, USER_STATUS_ONLINE],
+        [600, USER_STATUS_OFFLINE],
+        [603, USER_STATUS_OFFLINE],
+        [601, USER_STATUS_ONLINE],
+        [602, USER_STATUS_ONLINE],
+      ]);
+      const empty = await unaryCall(client, RouteService.UsersStat, IM.Buddy.IMUsersStatReq.create({ userId: 9, userIdList: [] }), DEADLINE);
+      expect(empty.userStatList).toEqual([]);
+    });
+  });
+
+  describe('push stream', () => {
+    it('reopens after the gateway restarts', async () => {
+      await login('gw-b', 51, 700, CLIENT_TYPE_WINDOWS);
+      const port = gwB.port;
+      gwB.stopServer();
+      const stream = openBidi(client, RouteService.Deliver);
+      stream.on('error', () => undefined);
+      const batch = tiertalk.EnvelopeBatch.create({ items: [{ commandId: CID.CID_MSG_DATA, body: Buffer.from('again'), toUserIds: [700] }] });
+      stream.write(batch);
+      await sleep(300);
+      await gwB.start(registry, port);
+      // Pushes written while the gateway was down may be lost (offline pull recovers them);
+      // the link must come back for later ones.
+      await waitFor(
+        async () => {
+          stream.write(batch);
+          await sleep(100);
+          return gwB.batches.length > 0;
+        },
+        10000,
+        'pushes to the restarted gateway',
+      );
+      stream.end();
+      expect(gwB.pushes()[0]).toMatchObject({ userIds: [700] });
+    });
+  });
+
+  describe('dead gateways', () => {
+    it('a gateway leaving etcd has its sessions purged, others kept', async () => {
+      await login('gw-a', 61, 800, CLIENT_TYPE_WINDOWS);
+      await login('gw-b', 62, 800, CLIENT_TYPE_ANDROID);
+      await login('gw-a', 63, 801, CLIENT_TYPE_ANDROID);
+      await gwA.registration?.deregister();
+      await waitFor(async () => !(await store.gatewayIds()).includes('gw-a'), 5000, 'gw-a purged');
+      const found = await store.lookup([800, 801]);
+      expect(found.get(800)).toEqual([{ gatewayId: 'gw-b', connId: 62, clientType: CLIENT_TYPE_ANDROID }]);
+      expect(found.get(801)).toEqual([]);
+      expect(links.isLive('gw-a')).toBe(false);
+      expect(await redis.exists(store.gatewayKey('gw-a'))).toBe(0);
+    });
+
+    it('the sweep purges ghosts of gateways that are not in etcd', async () => {
+      await store.login({ gatewayId: 'gw-ghost', connId: 1, userId: 900, clientType: CLIENT_TYPE_WINDOWS });
+      await waitFor(async () => (await store.lookup([900])).get(900)?.length === 0, 5000, 'ghost purged');
+      expect(await store.gatewayIds()).not.toContain('gw-ghost');
+      expect(await store.gatewayIds()).toContain('gw-b');
+    });
+  });
+});
