@@ -1,0 +1,34 @@
+# TierTalk local operations. Every target is a script in deploy/local/.
+#   make up      build and start a local cluster (MariaDB, Redis, etcd, 5 services)
+#   make test    build and run every jest suite against real MariaDB/Redis/etcd
+# Extra arguments: make test ARGS="services/db-proxy"   (bench passes ARGS to the pressure tool)
+
+SHELL := /bin/bash
+ARGS ?=
+
+.PHONY: help up down status logs build test bench
+
+help:
+	@sed -n '2,4p' Makefile | sed 's/^# \{0,1\}//'
+	@echo "  make down | status | logs | build | bench"
+
+up:
+	@deploy/local/up.sh
+
+down:
+	@deploy/local/down.sh
+
+status:
+	@deploy/local/status.sh
+
+logs:
+	@deploy/local/logs.sh
+
+build:
+	npm run build
+
+test:
+	@deploy/local/test.sh $(ARGS)
+
+bench:
+	@deploy/local/bench.sh $(ARGS)

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# make bench: the pressure tool spawns its own cluster (test database, Redis
+# dbs 10/11, a private etcd prefix) and writes docs/BENCHMARKS.md.
+set -euo pipefail
+# shellcheck source=deploy/local/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$ROOT"
+
+ensure_tools
+ensure_node_modules
+ensure_mariadb
+ensure_redis
+ensure_etcd
+build
+
+log "node test/pressure/dist/main.js --spawn-cluster --report docs/BENCHMARKS.md $*"
+exec node test/pressure/dist/main.js --spawn-cluster --report docs/BENCHMARKS.md "$@"

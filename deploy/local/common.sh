@@ -1,0 +1,166 @@
+# Shared by deploy/local/*.sh and .ci/run (sourced, not executed).
+# Processes are only ever signalled by the PIDs recorded in .run/*.pid.
+# shellcheck disable=SC2034 # the variables are used by the scripts that source this
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+RUN_DIR="$ROOT/.run"
+ETCD_URL="http://127.0.0.1:2379"
+ETCD_PEER_URL="http://127.0.0.1:2380"
+ETCD_BIN="${ETCD_BIN:-/usr/bin/etcd}"
+MYSQL_URL="mysql://root@127.0.0.1:3306/teamtalk"
+
+log() { printf '==> %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else die "need root for: $*"
+  fi
+}
+
+APT_UPDATED=0
+apt_install() {
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    APT_UPDATED=1
+  fi
+  log "apt-get install $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+# A zombie (exited, not yet reaped by its new parent) counts as gone.
+is_running() {
+  kill -0 "$1" 2>/dev/null || return 1
+  ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null
+}
+
+# $1 = pid file; true when it names a live process whose command line contains $2.
+# The pattern check avoids trusting a PID that was recycled after a reboot.
+pid_alive() {
+  local file="$1" pattern="$2" pid
+  [ -f "$file" ] || return 1
+  pid="$(cat "$file" 2>/dev/null)"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  is_running "$pid" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$pattern"
+}
+
+ensure_tools() {
+  local missing=()
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  [ -x "$ETCD_BIN" ] || missing+=(etcd-server)
+  command -v mysqladmin >/dev/null 2>&1 || missing+=(mariadb-server mariadb-client)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
+  command -v node >/dev/null 2>&1 || die "Node.js 20 is required (https://nodejs.org or nodesource)"
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]')"
+  [ "$major" -ge 20 ] || die "Node.js >= 20 required, found $(node --version)"
+}
+
+ensure_node_modules() {
+  # npm ci rewrites node_modules/.package-lock.json, so it dates the last install.
+  if [ ! -d "$ROOT/node_modules" ] || [ ! -f "$ROOT/node_modules/.package-lock.json" ] \
+    || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+    log "npm ci"
+    (cd "$ROOT" && npm ci)
+  fi
+}
+
+mariadb_up() { mysqladmin -uroot -h127.0.0.1 -P3306 --connect-timeout=2 ping >/dev/null 2>&1; }
+
+ensure_mariadb() {
+  if ! mariadb_up; then
+    log "starting MariaDB"
+    as_root mkdir -p /run/mysqld
+    as_root chown mysql:mysql /run/mysqld 2>/dev/null || true
+    as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+    local i
+    for i in $(seq 1 60); do mariadb_up && break; sleep 0.5; done
+    mariadb_up || die "MariaDB did not come up on 127.0.0.1:3306"
+  fi
+  # A fresh Debian install lets root in only over the unix socket; the local
+  # stack (and the tests) connect as root without a password over TCP.
+  if ! mysql -uroot -h127.0.0.1 -P3306 -e 'SELECT 1' >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && mysql -uroot -e 'SELECT 1' >/dev/null 2>&1; then
+      log "allowing passwordless root@127.0.0.1 in MariaDB (local development only)"
+      mysql -uroot -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ''; GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;"
+    else
+      die "cannot log in to MariaDB as root@127.0.0.1 without a password; see deploy/README.md"
+    fi
+  fi
+}
+
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+
+ensure_redis() {
+  redis_up && return 0
+  log "starting Redis"
+  as_root mkdir -p /var/lib/redis /var/log/redis
+  as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  local i
+  for i in $(seq 1 40); do redis_up && return 0; sleep 0.25; done
+  die "Redis did not come up on 127.0.0.1:6379"
+}
+
+etcd_up() { curl -sf --max-time 2 "$ETCD_URL/health" >/dev/null 2>&1; }
+
+# Starts etcd on 127.0.0.1:2379 unless something already answers there.
+ensure_etcd() {
+  mkdir -p "$RUN_DIR"
+  etcd_up && return 0
+  if pid_alive "$RUN_DIR/etcd.pid" etcd; then
+    log "etcd (pid $(cat "$RUN_DIR/etcd.pid")) is running but not healthy yet"
+  else
+    log "starting etcd (data $RUN_DIR/etcd, log $RUN_DIR/etcd.log)"
+    setsid nohup "$ETCD_BIN" --name tiertalk-local --data-dir "$RUN_DIR/etcd" \
+      --listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
+      --listen-peer-urls "$ETCD_PEER_URL" --initial-advertise-peer-urls "$ETCD_PEER_URL" \
+      --initial-cluster "tiertalk-local=$ETCD_PEER_URL" \
+      >>"$RUN_DIR/etcd.log" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/etcd.pid"
+  fi
+  local i
+  for i in $(seq 1 60); do etcd_up && return 0; sleep 0.25; done
+  tail -n 20 "$RUN_DIR/etcd.log" >&2 || true
+  die "etcd did not become healthy at $ETCD_URL"
+}
+
+# Stops the process named by a pid file (SIGTERM, up to $3 seconds, then SIGKILL)
+# and removes the file. $2 = command-line pattern it must match.
+stop_pidfile() {
+  local file="$1" pattern="$2" grace="${3:-10}" name pid i
+  name="$(basename "$file" .pid)"
+  if ! pid_alive "$file" "$pattern"; then
+    [ -f "$file" ] && log "$name: not running (stale pid file removed)"
+    rm -f "$file"
+    return 0
+  fi
+  pid="$(cat "$file")"
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 $((grace * 10))); do
+    is_running "$pid" || break
+    sleep 0.1
+  done
+  if is_running "$pid"; then
+    log "$name (pid $pid): still running after ${grace}s, SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do is_running "$pid" || break; sleep 0.1; done
+  else
+    log "$name (pid $pid): stopped"
+  fi
+  rm -f "$file"
+}
+
+# The latest run's part of an appended log (from its last "=== ... start" line).
+run_tail() {
+  [ -f "$1" ] || { echo "(no log $1)"; return 0; }
+  tac "$1" | sed '/^=== .* start /q' | tac | tail -n "${2:-30}"
+}
+
+build() {
+  log "npm run build"
+  (cd "$ROOT" && npm run build)
+}

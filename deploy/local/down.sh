@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# make down: stops exactly the processes named by .run/*.pid (SIGTERM, up to
+# 10 s, then SIGKILL) in reverse dependency order, etcd last, and removes the
+# PID files. Nothing is looked up by name.
+set -euo pipefail
+# shellcheck source=deploy/local/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+shopt -s nullglob
+stop_group() {
+  local pattern="$1" file pids=()
+  shift
+  # One tier at a time, all of its instances at once (each waits on its own).
+  for file in "$@"; do
+    stop_pidfile "$file" "$pattern" 10 &
+    pids+=($!)
+  done
+  local p
+  for p in "${pids[@]}"; do wait "$p"; done
+}
+
+stop_group dist/main.js "$RUN_DIR"/login*.pid
+stop_group dist/main.js "$RUN_DIR"/msg-*.pid
+stop_group dist/main.js "$RUN_DIR"/route-*.pid
+stop_group dist/main.js "$RUN_DIR"/db-proxy-*.pid
+others=()
+for f in "$RUN_DIR"/*.pid; do
+  [ "$(basename "$f")" = etcd.pid ] || others+=("$f")
+done
+stop_group dist/main.js "${others[@]}"
+stop_group etcd "$RUN_DIR"/etcd.pid
+log "down"

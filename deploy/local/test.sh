@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# make test: installs what is missing, makes sure MariaDB, Redis and etcd answer
+# (etcd is started if needed and left running, PID in .run/etcd.pid so make down
+# stops it), builds, then runs jest; exits with jest's code.
+set -euo pipefail
+# shellcheck source=deploy/local/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$ROOT"
+
+ensure_tools
+ensure_node_modules
+ensure_mariadb
+ensure_redis
+ensure_etcd
+build
+
+log "npx jest --ci $*"
+set +e
+npx jest --ci "$@"
+rc=$?
+set -e
+# make turns any failure into 2; .ci/run reports jest's own code from here.
+echo "$rc" >"$RUN_DIR/test.rc"
+exit "$rc"

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# make up: one local TierTalk cluster (db-proxy, route, two msg gateways, login)
+# on top of MariaDB, Redis and etcd. Safe to run again: live processes are kept.
+#   LISTEN_HOST=0.0.0.0 PUBLIC_IP=<lan ip> make up   to serve clients on the LAN.
+set -euo pipefail
+# shellcheck source=deploy/local/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$ROOT"
+
+LISTEN_HOST="${LISTEN_HOST:-127.0.0.1}"
+PUBLIC_IP="${PUBLIC_IP:-127.0.0.1}"
+REDIS_MAIN="redis://127.0.0.1:6379/1"
+REDIS_SYNC="redis://127.0.0.1:6379/2"
+REDIS_SESSIONS="redis://127.0.0.1:6379/3"
+READY_TIMEOUT=30
+
+ensure_tools
+ensure_node_modules
+ensure_mariadb
+ensure_redis
+build
+ensure_etcd
+
+log "migrating $MYSQL_URL"
+TT_MYSQL_MASTER_URL="$MYSQL_URL" node services/db-proxy/dist/migrate-main.js --seed-demo
+
+COMMON=(
+  TT_ETCD_ENDPOINTS="$ETCD_URL"
+  TT_ETCD_PREFIX=/tiertalk
+  TT_LOG_LEVEL="${TT_LOG_LEVEL:-info}"
+  TT_GRPC_HOST=127.0.0.1
+)
+NAMES=()
+declare -A PORTS=()
+
+# start_service <name> <service> <ports shown in the table> [VAR=value ...]
+start_service() {
+  local name="$1" svc="$2" ports="$3"
+  shift 3
+  local pidfile="$RUN_DIR/$name.pid" logfile="$RUN_DIR/$name.log" main="services/$svc/dist/main.js"
+  NAMES+=("$name")
+  PORTS[$name]="$ports"
+  if pid_alive "$pidfile" "$main"; then
+    log "$name already running (pid $(cat "$pidfile"))"
+    return 0
+  fi
+  [ -f "$main" ] || die "$main is missing (did npm run build fail?)"
+  printf '\n=== %s start %s ===\n' "$(date -Is)" "$name" >>"$logfile"
+  setsid nohup env "${COMMON[@]}" TT_INSTANCE_ID="$name" "$@" node "$ROOT/$main" >>"$logfile" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+  log "$name started (pid $!)"
+}
+
+# Prints the log tails of dead processes (of all, if none died) and exits 1.
+fail_with_logs() {
+  local name dead=()
+  printf 'error: %s\n' "$1" >&2
+  for name in "${NAMES[@]}"; do
+    pid_alive "$RUN_DIR/$name.pid" "dist/main.js" || dead+=("$name")
+  done
+  [ "${#dead[@]}" -gt 0 ] || dead=("${NAMES[@]}")
+  for name in "${dead[@]}"; do
+    printf -- '--- %s: tail of .run/%s.log ---\n' "$name" "$name" >&2
+    run_tail "$RUN_DIR/$name.log" 30 >&2
+  done
+  printf 'Whatever else started is still running: make status / make logs / make down\n' >&2
+  exit 1
+}
+
+# Waits until a local TCP port accepts connections, or its process dies.
+wait_port() {
+  local name="$1" port="$2" i
+  for i in $(seq 1 $((READY_TIMEOUT * 5))); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    pid_alive "$RUN_DIR/$name.pid" "dist/main.js" || fail_with_logs "$name exited during start-up"
+    sleep 0.2
+  done
+  fail_with_logs "$name did not open port $port within ${READY_TIMEOUT}s"
+}
+
+start_service db-proxy-1 db-proxy "grpc 10600" \
+  TT_GRPC_PORT=10600 \
+  TT_MYSQL_MASTER_URL="$MYSQL_URL" TT_MYSQL_REPLICA_URL="$MYSQL_URL" \
+  TT_REDIS_UNREAD_URL="$REDIS_MAIN" TT_REDIS_GROUP_SET_URL="$REDIS_MAIN" TT_REDIS_TOKEN_URL="$REDIS_MAIN" \
+  TT_REDIS_GROUP_MEMBER_URL="$REDIS_MAIN" TT_REDIS_SYNC_URL="$REDIS_SYNC"
+wait_port db-proxy-1 10600
+
+start_service route-1 route "grpc 8200" \
+  TT_GRPC_PORT=8200 TT_SESSION_REDIS_URL="$REDIS_SESSIONS"
+wait_port route-1 8200
+
+for i in 1 2; do
+  start_service "msg-$i" msg "tcp 800$((i - 1)), ws 840$((i - 1)), grpc 830$((i - 1))" \
+    TT_GRPC_PORT="830$((i - 1))" TT_TCP_PORT="800$((i - 1))" TT_WS_PORT="840$((i - 1))" \
+    TT_LISTEN_HOST="$LISTEN_HOST" TT_IP1="$PUBLIC_IP" TT_IP2="$PUBLIC_IP"
+done
+wait_port msg-1 8000
+wait_port msg-2 8001
+
+start_service login-1 login "http 8080, legacy tcp 8008" \
+  TT_HTTP_PORT=8080 TT_HTTP_HOST="$LISTEN_HOST" TT_LEGACY_TCP_PORT=8008
+
+log "waiting for http://127.0.0.1:8080/msg_server to offer a gateway"
+ok=0
+for i in $(seq 1 $((READY_TIMEOUT * 2))); do
+  if curl -s --max-time 2 http://127.0.0.1:8080/msg_server 2>/dev/null | grep -q '"code":0'; then ok=1; break; fi
+  for name in "${NAMES[@]}"; do
+    pid_alive "$RUN_DIR/$name.pid" "dist/main.js" || fail_with_logs "$name exited"
+  done
+  sleep 0.5
+done
+[ "$ok" -eq 1 ] || fail_with_logs "login did not answer \"code\":0 within ${READY_TIMEOUT}s"
+
+printf '\nTierTalk is up.\n\n'
+printf '%-12s %-8s %-34s %s\n' NAME PID PORTS LOG
+for name in "${NAMES[@]}"; do
+  printf '%-12s %-8s %-34s %s\n' "$name" "$(cat "$RUN_DIR/$name.pid")" "${PORTS[$name]}" ".run/$name.log"
+done
+if [ -f "$RUN_DIR/etcd.pid" ] && pid_alive "$RUN_DIR/etcd.pid" etcd; then
+  printf '%-12s %-8s %-34s %s\n' etcd "$(cat "$RUN_DIR/etcd.pid")" "client 2379, peer 2380" ".run/etcd.log"
+else
+  printf '%-12s %-8s %-34s %s\n' etcd "-" "client 2379 (not started by make up)" "-"
+fi
+cat <<EOF
+
+MySQL    $MYSQL_URL
+Redis    db 1 (unread, group_set, token, group_member), db 2 (sync), db 3 (route sessions)
+
+Log in with a TeamTalk client: login server http://$PUBLIC_IP:8080/msg_server
+  users alice, bob, carol, dave - password: tiertalk
+make status | make logs | make down
+EOF

@@ -1,0 +1,470 @@
+// Real service processes for e2e tests and benchmarks: each instance is
+// `node services/<svc>/dist/main.js` with its own env, log file and etcd prefix.
+// Only PIDs this class spawned are ever signalled.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { Etcd3, Watcher } from 'etcd3';
+import { repoRoot, testConfig } from './config';
+import { testEtcd, uniquePrefix } from './etcd';
+import { canConnect, freePort } from './ports';
+import { waitFor } from './wait';
+
+export type ServiceName = 'db-proxy' | 'route' | 'msg' | 'login';
+
+export interface ClusterSpec {
+  /** Instance counts; defaults 1, 1, 1. */
+  dbProxy?: number;
+  route?: number;
+  msg?: number;
+  /** Start the login HTTP server (default false). */
+  login?: boolean;
+  /** Overrides for every process (applied last). */
+  env?: Record<string, string>;
+  /** Overrides for one service's processes (applied before `env`). */
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Default `<repo>/.run/test-logs`. */
+  logDir?: string;
+}
+
+export interface GatewayInfo {
+  name: string;
+  tcpPort: number;
+  wsPort: number;
+}
+
+export interface InstanceInfo {
+  name: string;
+  service: ServiceName;
+  pid: number | undefined;
+  alive: boolean;
+  grpcPort: number;
+  tcpPort?: number;
+  wsPort?: number;
+  httpPort?: number;
+  /** login's TeamTalk-style TCP login port (TT_LEGACY_TCP_PORT). */
+  legacyTcpPort?: number;
+  logFile: string;
+}
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+interface Instance {
+  name: string;
+  service: ServiceName;
+  child: ChildProcess;
+  env: Record<string, string>;
+  grpcPort: number;
+  tcpPort?: number;
+  wsPort?: number;
+  httpPort?: number;
+  legacyTcpPort?: number;
+  logFile: string;
+  /** Where this run's output starts in the (appended) log file. */
+  logOffset: number;
+  exit?: Exit;
+  exited: Promise<Exit>;
+}
+
+const READY_TIMEOUT_MS = 20_000;
+const STOP_GRACE_MS = 5_000;
+const LOG_TAIL_LINES = 40;
+const START_ORDER: readonly ServiceName[] = ['db-proxy', 'route', 'msg', 'login'];
+
+// What "ready" means per service, beyond registration: msg must accept TCP
+// and login must answer HTTP (each registers once it serves, but the probe
+// also covers a listener that failed after registering).
+const READINESS: Record<ServiceName, { registers: boolean; tcp: boolean; http: boolean }> = {
+  'db-proxy': { registers: true, tcp: false, http: false },
+  route: { registers: true, tcp: false, http: false },
+  msg: { registers: true, tcp: true, http: false },
+  login: { registers: true, tcp: false, http: true },
+};
+
+export class ClusterError extends Error {
+  readonly code = 'CLUSTER_START_FAILED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClusterError';
+  }
+}
+
+export class Cluster {
+  private readonly instances: Instance[] = [];
+  private readonly registered = new Set<string>();
+  private readonly started: Record<ServiceName, number> = { 'db-proxy': 0, route: 0, msg: 0, login: 0 };
+  private stopped = false;
+  private watchError: Error | undefined;
+  private readonly onParentExit = (): void => {
+    // Last resort when the test runner dies without stop(): no orphans.
+    for (const inst of this.instances) if (!inst.exit) inst.child.kill('SIGKILL');
+  };
+
+  private constructor(
+    readonly prefix: string,
+    private readonly spec: ClusterSpec,
+    private readonly logDir: string,
+    private readonly etcd: Etcd3,
+    private readonly watcher: Watcher,
+  ) {
+    process.on('exit', this.onParentExit);
+  }
+
+  /**
+   * Starts db-proxy, route, msg, login in that order; resolves once each is
+   * registered in etcd (and msg's TCP / login's HTTP port answers). On failure
+   * everything already started is stopped and the error carries the log tail.
+   */
+  static async start(spec: ClusterSpec = {}): Promise<Cluster> {
+    const prefix = uniquePrefix();
+    const logDir = spec.logDir ?? path.join(repoRoot, '.run', 'test-logs');
+    mkdirSync(logDir, { recursive: true });
+    const etcd = testEtcd();
+    let watcher: Watcher;
+    try {
+      watcher = await withTimeout(
+        etcd.watch().prefix(`${prefix}/services/`).create(),
+        5_000,
+        `etcd not reachable at ${testConfig.etcdEndpoints.join(',')} (make test starts one)`,
+      );
+    } catch (err) {
+      etcd.close();
+      throw err;
+    }
+    const cluster = new Cluster(prefix, spec, logDir, etcd, watcher);
+    watcher.on('put', (kv) => cluster.registered.add(kv.key.toString()));
+    watcher.on('delete', (kv) => cluster.registered.delete(kv.key.toString()));
+    // An unhandled 'error' event would throw; keep it for the readiness message instead.
+    watcher.on('error', (err) => {
+      cluster.watchError = err;
+    });
+
+    const counts: Record<ServiceName, number> = {
+      'db-proxy': spec.dbProxy ?? 1,
+      route: spec.route ?? 1,
+      msg: spec.msg ?? 1,
+      login: spec.login ? 1 : 0,
+    };
+    try {
+      for (const service of START_ORDER) {
+        const batch: Promise<string>[] = [];
+        for (let i = 0; i < counts[service]; i++) batch.push(cluster.startInstance(service));
+        await Promise.all(batch);
+      }
+    } catch (err) {
+      // The start-up failure is what to report; a clean-up failure is appended to it.
+      const cleanup = await cluster.stop().then(
+        () => '',
+        (e: unknown) => `; clean-up also failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
+      if (cleanup !== '' && err instanceof Error) err.message += cleanup;
+      throw err;
+    }
+    return cluster;
+  }
+
+  /** Running msg gateways (killed ones are left out). */
+  gateways(): GatewayInfo[] {
+    return this.instances.flatMap((i) =>
+      i.service === 'msg' && !i.exit && i.tcpPort !== undefined && i.wsPort !== undefined
+        ? [{ name: i.name, tcpPort: i.tcpPort, wsPort: i.wsPort }]
+        : [],
+    );
+  }
+
+  /** Base URL of the first running login server, e.g. `http://127.0.0.1:41234`. */
+  get loginUrl(): string {
+    const login = this.instances.find((i) => i.service === 'login' && !i.exit);
+    if (!login || login.httpPort === undefined) throw new Error('cluster has no running login instance');
+    return `http://127.0.0.1:${login.httpPort}`;
+  }
+
+  /** The TeamTalk client's login-server URL (`<loginUrl>/msg_server`). */
+  get msgServerUrl(): string {
+    return `${this.loginUrl}/msg_server`;
+  }
+
+  process(name: string): ChildProcess {
+    return this.instance(name).child;
+  }
+
+  instanceInfo(): InstanceInfo[] {
+    return this.instances.map((i) => ({
+      name: i.name,
+      service: i.service,
+      pid: i.child.pid,
+      alive: !i.exit,
+      grpcPort: i.grpcPort,
+      tcpPort: i.tcpPort,
+      wsPort: i.wsPort,
+      httpPort: i.httpPort,
+      legacyTcpPort: i.legacyTcpPort,
+      logFile: i.logFile,
+    }));
+  }
+
+  /** The env an instance was started with. */
+  envOf(name: string): Readonly<Record<string, string>> {
+    return this.instance(name).env;
+  }
+
+  /** The output of this run of `name` (last `lines` lines). */
+  logTail(name: string, lines = LOG_TAIL_LINES): string {
+    const inst = this.instance(name);
+    return readTail(inst.logFile, inst.logOffset, lines);
+  }
+
+  /** Signals one instance and waits until it has exited. */
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const inst = this.instance(name);
+    if (inst.exit) return;
+    inst.child.kill(signal);
+    await inst.exited;
+  }
+
+  /** Starts one more instance of `service` (e.g. after a kill); resolves with its name once ready. */
+  async startInstance(service: ServiceName): Promise<string> {
+    if (this.stopped) throw new Error('cluster is stopped');
+    // Counted synchronously: instances of one batch start concurrently.
+    const n = ++this.started[service];
+    const name = service === 'login' && n === 1 ? 'login' : `${service}-${n}`;
+    const inst = await this.spawnInstance(service, name);
+    try {
+      await this.waitReady(inst);
+    } catch (err) {
+      const tail = readTail(inst.logFile, inst.logOffset, LOG_TAIL_LINES);
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new ClusterError(`${name}: ${reason}\n--- ${inst.logFile} (tail) ---\n${tail}`);
+    }
+    return name;
+  }
+
+  /** SIGTERM to every running instance, SIGKILL after 5 s, waits for all; idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const running = this.instances.filter((i) => !i.exit);
+    for (const inst of running) inst.child.kill('SIGTERM');
+    const all = Promise.all(running.map((i) => i.exited));
+    const timer = setTimeout(() => {
+      for (const inst of running) if (!inst.exit) inst.child.kill('SIGKILL');
+    }, STOP_GRACE_MS);
+    try {
+      await all;
+    } finally {
+      clearTimeout(timer);
+      process.off('exit', this.onParentExit);
+    }
+    try {
+      // Bounded: a test that broke etcd must not hang its afterAll here.
+      await withTimeout(this.watcher.cancel(), 3_000, 'etcd watch cancel timed out');
+      // Leases expire on their own; deleting now keeps etcd tidy between tests.
+      await withTimeout(this.etcd.delete().prefix(`${this.prefix}/`).exec(), 3_000, 'etcd clean-up timed out');
+    } finally {
+      this.etcd.close();
+    }
+  }
+
+  private instance(name: string): Instance {
+    const inst = this.instances.find((i) => i.name === name);
+    if (!inst) throw new Error(`no instance named ${name} (have: ${this.instances.map((i) => i.name).join(', ')})`);
+    return inst;
+  }
+
+  private async spawnInstance(service: ServiceName, name: string): Promise<Instance> {
+    const main = path.join(repoRoot, 'services', service, 'dist', 'main.js');
+    if (!existsSync(main)) throw new ClusterError(`${main} is missing; run \`npm run build\` first`);
+
+    let grpcPort = await freePort();
+    const env: Record<string, string> = {
+      TT_ETCD_ENDPOINTS: testConfig.etcdEndpoints.join(','),
+      TT_ETCD_PREFIX: this.prefix,
+      TT_LEASE_TTL_SEC: '3',
+      TT_INSTANCE_ID: name,
+      TT_LOG_LEVEL: 'info',
+      TT_GRPC_HOST: '127.0.0.1',
+      TT_GRPC_PORT: String(grpcPort),
+    };
+    let tcpPort: number | undefined;
+    let wsPort: number | undefined;
+    let httpPort: number | undefined;
+    let legacyTcpPort: number | undefined;
+    switch (service) {
+      case 'db-proxy': {
+        const redis = testConfig.redisUrl(testConfig.dbProxyRedisDb);
+        Object.assign(env, {
+          TT_MYSQL_MASTER_URL: testConfig.mysqlTestUrl,
+          TT_MYSQL_REPLICA_URL: testConfig.mysqlTestUrl,
+          TT_REDIS_UNREAD_URL: redis,
+          TT_REDIS_GROUP_SET_URL: redis,
+          TT_REDIS_TOKEN_URL: redis,
+          TT_REDIS_SYNC_URL: redis,
+          TT_REDIS_GROUP_MEMBER_URL: redis,
+        });
+        break;
+      }
+      case 'route':
+        env.TT_SESSION_REDIS_URL = testConfig.redisUrl(testConfig.routeRedisDb);
+        break;
+      case 'msg':
+        tcpPort = await freePort();
+        wsPort = await freePort();
+        Object.assign(env, {
+          TT_TCP_PORT: String(tcpPort),
+          TT_WS_PORT: String(wsPort),
+          TT_LISTEN_HOST: '127.0.0.1',
+          TT_IP1: '127.0.0.1',
+          TT_IP2: '127.0.0.1',
+        });
+        break;
+      case 'login':
+        httpPort = await freePort();
+        // Its fixed default (8008) would collide with a `make up` cluster or a second login.
+        legacyTcpPort = await freePort();
+        Object.assign(env, {
+          TT_HTTP_PORT: String(httpPort),
+          TT_HTTP_HOST: '127.0.0.1',
+          TT_LEGACY_TCP_PORT: String(legacyTcpPort),
+        });
+        break;
+    }
+    Object.assign(env, this.spec.serviceEnv?.[service] ?? {}, this.spec.env ?? {});
+    // Overrides may move ports; readiness must probe what the process really uses.
+    grpcPort = Number(env.TT_GRPC_PORT);
+    if (tcpPort !== undefined) tcpPort = Number(env.TT_TCP_PORT);
+    if (wsPort !== undefined) wsPort = Number(env.TT_WS_PORT);
+    if (httpPort !== undefined) httpPort = Number(env.TT_HTTP_PORT);
+    if (legacyTcpPort !== undefined) legacyTcpPort = Number(env.TT_LEGACY_TCP_PORT);
+
+    const logFile = path.join(this.logDir, `${name}.log`);
+    const fd = openSync(logFile, 'a');
+    let child: ChildProcess;
+    let logOffset: number;
+    try {
+      writeSync(fd, `\n=== ${new Date().toISOString()} ${name} prefix=${this.prefix} ===\n`);
+      logOffset = statSync(logFile).size;
+      child = spawn(process.execPath, [main], {
+        cwd: repoRoot,
+        env: { ...inheritedEnv(), ...env },
+        stdio: ['ignore', fd, fd],
+      });
+    } finally {
+      // The child holds its own copy of the descriptor.
+      closeSync(fd);
+    }
+    const inst: Instance = {
+      name,
+      service,
+      child,
+      env,
+      grpcPort,
+      tcpPort,
+      wsPort,
+      httpPort,
+      legacyTcpPort,
+      logFile,
+      logOffset,
+      exited: new Promise<Exit>((resolve) => {
+        child.once('exit', (code, signal) => {
+          inst.exit = { code, signal };
+          resolve(inst.exit);
+        });
+        child.once('error', (err) => {
+          inst.exit = { code: null, signal: null };
+          writeLog(logFile, `spawn error: ${err.message}\n`);
+          resolve(inst.exit);
+        });
+      }),
+    };
+    this.instances.push(inst);
+    return inst;
+  }
+
+  private async waitReady(inst: Instance): Promise<void> {
+    const need = READINESS[inst.service];
+    const key = `${this.prefix}/services/${inst.service}/${inst.name}`;
+    let waitingFor = '';
+    await waitFor(
+      async () => {
+        if (inst.exit) {
+          throw new Error(`exited (code ${inst.exit.code}, signal ${inst.exit.signal}) before it was ready`);
+        }
+        const missing: string[] = [];
+        if (need.registers && !this.registered.has(key)) missing.push(`etcd key ${key}`);
+        if (need.tcp && inst.tcpPort !== undefined && !(await canConnect(inst.tcpPort))) {
+          missing.push(`TCP port ${inst.tcpPort}`);
+        }
+        if (need.http && inst.httpPort !== undefined && !(await httpAnswers(inst.httpPort))) {
+          missing.push(`HTTP port ${inst.httpPort}`);
+        }
+        waitingFor = missing.join(' and ');
+        return missing.length === 0;
+      },
+      READY_TIMEOUT_MS,
+      { intervalMs: 100, what: `readiness of ${inst.name}` },
+    ).catch((err: unknown) => {
+      const reason = err instanceof Error ? err.message : String(err);
+      const watch = this.watchError ? `; etcd watch failed: ${this.watchError.message}` : '';
+      throw new Error(inst.exit ? reason : `${reason} (still missing: ${waitingFor}${watch})`);
+    });
+  }
+}
+
+/** The parent's env without TT_* keys, so a developer's shell settings cannot leak into tests. */
+function inheritedEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith('TT_')) out[k] = v;
+  }
+  return out;
+}
+
+function httpAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/msg_server', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(true);
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(false));
+  });
+}
+
+function readTail(file: string, offset: number, lines: number): string {
+  if (!existsSync(file)) return '(no log file)';
+  const text = readFileSync(file).subarray(offset).toString('utf8');
+  return text.split('\n').slice(-lines).join('\n');
+}
+
+function writeLog(file: string, line: string): void {
+  const fd = openSync(file, 'a');
+  try {
+    writeSync(fd, line);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  // If the timeout wins, p may still reject later; that failure is already
+  // reported as the timeout, and must not surface as an unhandled rejection.
+  p.catch(discardLateFailure);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ClusterError(message)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function discardLateFailure(): void {
+  // Intentionally nothing: see withTimeout.
+}

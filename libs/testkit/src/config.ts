@@ -1,0 +1,29 @@
+// Where tests find the real MariaDB, Redis and etcd. Redis dbs 10 and 11 keep
+// tests away from a `make up` cluster on the same machine (dbs 1, 2, 3).
+import path from 'node:path';
+
+/** Repository root; works from libs/testkit/src (jest) and libs/testkit/dist. */
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+const MYSQL_ROOT_URL = 'mysql://root@127.0.0.1:3306';
+const MYSQL_TEST_DB = 'teamtalk_test';
+
+export const testConfig = Object.freeze({
+  mysqlRootUrl: MYSQL_ROOT_URL,
+  mysqlTestDb: MYSQL_TEST_DB,
+  /** The test database URL (what prepareTestDatabase() returns). */
+  mysqlTestUrl: `${MYSQL_ROOT_URL}/${MYSQL_TEST_DB}`,
+  etcdEndpoints: Object.freeze(
+    (process.env.TT_TEST_ETCD || 'http://127.0.0.1:2379')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  ),
+  /** db-proxy's unread, group_set, token, sync and group_member instances. */
+  dbProxyRedisDb: 10,
+  /** route's session registry. */
+  routeRedisDb: 11,
+  redisUrl(db: number): string {
+    return `redis://127.0.0.1:6379/${db}`;
+  },
+});

@@ -1,0 +1,9 @@
+// Real MariaDB, Redis, etcd and service processes for tests: never mocks.
+export { repoRoot, testConfig } from './config';
+export { MIGRATE_MAIN, flushTestRedis, prepareTestDatabase } from './database';
+export { deletePrefix, testEtcd, uniquePrefix } from './etcd';
+export { canConnect, freePort } from './ports';
+export { WaitTimeoutError, waitFor } from './wait';
+export type { WaitOptions } from './wait';
+export { Cluster, ClusterError } from './cluster';
+export type { ClusterSpec, GatewayInfo, InstanceInfo, ServiceName } from './cluster';

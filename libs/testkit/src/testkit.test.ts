@@ -1,0 +1,82 @@
+// The testkit's own plumbing against the real services (Cluster is exercised by
+// the e2e tests, which need the built services).
+import net from 'node:net';
+import { Redis } from 'ioredis';
+import { createConnection } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
+import { WaitTimeoutError, flushTestRedis, freePort, prepareTestDatabase, testConfig, uniquePrefix, waitFor } from './index';
+
+describe('freePort', () => {
+  it('returns distinct ports that can be bound on 127.0.0.1', async () => {
+    const a = await freePort();
+    const b = await freePort();
+    expect(a).toBeGreaterThan(0);
+    expect(b).not.toBe(a);
+    const srv = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(a, '127.0.0.1', resolve);
+    });
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
+  });
+});
+
+describe('prepareTestDatabase', () => {
+  it('recreates teamtalk_test with the schema and the demo users, every time', async () => {
+    const url = await prepareTestDatabase();
+    expect(url).toBe('mysql://root@127.0.0.1:3306/teamtalk_test');
+    const conn = await createConnection(url);
+    try {
+      await conn.query("INSERT INTO IMGroup (name, status, created, updated) VALUES ('left over', 0, 1, 1)");
+      expect(await prepareTestDatabase()).toBe(url);
+      // A fresh connection: the old one's database was dropped under it.
+      const fresh = await createConnection(url);
+      try {
+        const [groups] = await fresh.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMGroup');
+        expect(groups[0]?.n).toBe(0);
+        const [users] = await fresh.query<RowDataPacket[]>('SELECT name FROM IMUser ORDER BY id');
+        expect(users.map((u) => u.name)).toEqual(['alice', 'bob', 'carol', 'dave']);
+        const [versions] = await fresh.query<RowDataPacket[]>('SELECT version FROM tt_schema_migrations ORDER BY version');
+        expect(versions.map((v) => v.version)).toEqual(['0001_teamtalk_schema', '0002_transmit_file']);
+      } finally {
+        await fresh.end();
+      }
+    } finally {
+      await conn.end();
+    }
+  });
+});
+
+describe('flushTestRedis', () => {
+  it('empties dbs 10 and 11 and nothing else', async () => {
+    const probes = [10, 11, 12].map((db) => new Redis(testConfig.redisUrl(db)));
+    const key = `tt-testkit-probe-${uniquePrefix().slice(1)}`;
+    try {
+      for (const r of probes) await r.set(key, '1');
+      await flushTestRedis();
+      const [p10, p11, p12] = probes;
+      expect(await p10?.exists(key)).toBe(0);
+      expect(await p11?.exists(key)).toBe(0);
+      expect(await p12?.exists(key)).toBe(1);
+    } finally {
+      await probes[2]?.del(key);
+      for (const r of probes) r.disconnect();
+    }
+  });
+});
+
+describe('waitFor and uniquePrefix', () => {
+  it('resolves once the predicate holds and names what timed out', async () => {
+    let n = 0;
+    await waitFor(() => ++n >= 3, 1000, { intervalMs: 1 });
+    expect(n).toBe(3);
+    await expect(waitFor(() => false, 30, { what: 'nothing' })).rejects.toThrow(WaitTimeoutError);
+    await expect(waitFor(() => false, 30, { what: 'nothing' })).rejects.toThrow(/waiting for nothing/);
+  });
+
+  it('gives each caller its own etcd prefix', () => {
+    const a = uniquePrefix();
+    expect(a).toMatch(/^\/tiertalk-test-[0-9a-f]{12}$/);
+    expect(uniquePrefix()).not.toBe(a);
+  });
+});

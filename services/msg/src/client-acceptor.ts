@@ -1,0 +1,27 @@
+import { Connection } from './conn/connection';
+import type { Transport } from './conn/transport';
+import type { Dispatcher } from './dispatcher';
+import type { GatewayContext } from './gateway-context';
+import { onConnectionClosed } from './handlers/login';
+
+/** Turns an accepted socket (TCP or WebSocket) into a registered Connection. */
+export function createClientAcceptor(ctx: GatewayContext, dispatcher: Dispatcher): (transport: Transport) => void {
+  const hooks = {
+    onFrame: (conn: Connection, frame: Parameters<Dispatcher['dispatch']>[1]): void => dispatcher.dispatch(conn, frame),
+    onClose: (conn: Connection, reason: string): void => onConnectionClosed(ctx, conn, reason),
+  };
+  return (transport) => {
+    if (ctx.lifecycle.stopping) {
+      transport.destroy();
+      return;
+    }
+    if (ctx.connections.size >= ctx.config.maxConn) {
+      ctx.log.warn({ remote: transport.remoteAddress, maxConn: ctx.config.maxConn }, 'connection limit reached, refusing');
+      transport.destroy();
+      return;
+    }
+    const conn = new Connection(transport, ctx.config.conn, hooks, ctx.log);
+    ctx.connections.add(conn);
+    conn.log.debug({ remote: transport.remoteAddress, transport: transport.kind }, 'client connected');
+  };
+}

@@ -1,0 +1,92 @@
+import { commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt } from '@tiertalk/config';
+
+const MIB = 1024 * 1024;
+
+/** Every key the gateway reads (docs/ARCHITECTURE.md tiers table plus the limits below). */
+export const msgConfigSchema = commonConfigSchema.extend({
+  TT_LISTEN_HOST: nonEmptyString('0.0.0.0'),
+  TT_TCP_PORT: port(8000),
+  TT_WS_PORT: port(8400),
+  TT_GRPC_PORT: port(8300),
+  // What the login server hands to clients (flows.md §1a priorIP / backupIP).
+  TT_IP1: nonEmptyString('127.0.0.1'),
+  TT_IP2: nonEmptyString().optional(),
+  TT_MAX_CONN: positiveInt(100_000),
+  // protocol.md §1: TeamTalk has no limit; 1 MiB is the recommended bound.
+  TT_MAX_FRAME_BYTES: intRange(16, 64 * MIB, MIB),
+  TT_LOGIN_TIMEOUT_MS: positiveInt(15_000),
+  TT_PC_IDLE_TIMEOUT_MS: positiveInt(120_000),
+  TT_MOBILE_IDLE_TIMEOUT_MS: positiveInt(300_000),
+  // flows.md §3: TeamTalk allows 20 IMMsgData per second per connection; 0 = unlimited.
+  TT_MSG_RATE_PER_SEC: intRange(0, 1_000_000, 20),
+  TT_DB_DEADLINE_MS: positiveInt(5_000),
+  TT_ROUTE_DEADLINE_MS: positiveInt(5_000),
+  TT_STORE_BATCH_MAX: positiveInt(256),
+  // Outbound backpressure per client connection (style.md, backpressure).
+  TT_MAX_OUTBOUND_BYTES: positiveInt(4 * MIB),
+  TT_DRAIN_TIMEOUT_MS: positiveInt(30_000),
+});
+
+export interface MsgConfig {
+  readonly gatewayId: string;
+  readonly etcdEndpoints: readonly string[];
+  readonly etcdPrefix: string;
+  readonly leaseTtlSec: number;
+  readonly logLevel: string;
+  readonly grpcHost: string;
+  readonly grpcPort: number;
+  readonly listenHost: string;
+  readonly tcpPort: number;
+  readonly wsPort: number;
+  readonly ip1: string;
+  readonly ip2: string;
+  readonly maxConn: number;
+  readonly conn: ConnectionLimits;
+  readonly dbDeadlineMs: number;
+  readonly routeDeadlineMs: number;
+  readonly storeBatchMax: number;
+}
+
+/** What each client connection enforces. */
+export interface ConnectionLimits {
+  readonly maxFrameBytes: number;
+  readonly loginTimeoutMs: number;
+  readonly pcIdleTimeoutMs: number;
+  readonly mobileIdleTimeoutMs: number;
+  readonly maxOutboundBytes: number;
+  readonly drainTimeoutMs: number;
+  readonly msgRatePerSec: number;
+}
+
+/** Validates the environment (and TT_CONFIG_FILE); throws ConfigError listing every bad key. */
+export function loadMsgConfig(env?: NodeJS.ProcessEnv): MsgConfig {
+  const c = loadConfig(msgConfigSchema, { service: 'msg', env });
+  const conn: ConnectionLimits = {
+    maxFrameBytes: c.TT_MAX_FRAME_BYTES,
+    loginTimeoutMs: c.TT_LOGIN_TIMEOUT_MS,
+    pcIdleTimeoutMs: c.TT_PC_IDLE_TIMEOUT_MS,
+    mobileIdleTimeoutMs: c.TT_MOBILE_IDLE_TIMEOUT_MS,
+    maxOutboundBytes: c.TT_MAX_OUTBOUND_BYTES,
+    drainTimeoutMs: c.TT_DRAIN_TIMEOUT_MS,
+    msgRatePerSec: c.TT_MSG_RATE_PER_SEC,
+  };
+  return Object.freeze({
+    gatewayId: c.TT_INSTANCE_ID,
+    etcdEndpoints: c.TT_ETCD_ENDPOINTS,
+    etcdPrefix: c.TT_ETCD_PREFIX,
+    leaseTtlSec: c.TT_LEASE_TTL_SEC,
+    logLevel: c.TT_LOG_LEVEL,
+    grpcHost: c.TT_GRPC_HOST,
+    grpcPort: c.TT_GRPC_PORT,
+    listenHost: c.TT_LISTEN_HOST,
+    tcpPort: c.TT_TCP_PORT,
+    wsPort: c.TT_WS_PORT,
+    ip1: c.TT_IP1,
+    ip2: c.TT_IP2 ?? c.TT_IP1,
+    maxConn: c.TT_MAX_CONN,
+    conn: Object.freeze(conn),
+    dbDeadlineMs: c.TT_DB_DEADLINE_MS,
+    routeDeadlineMs: c.TT_ROUTE_DEADLINE_MS,
+    storeBatchMax: c.TT_STORE_BATCH_MAX,
+  });
+}

@@ -1,0 +1,309 @@
+import { IM, serviceIdOf, isMobileClient, CID } from '@tiertalk/proto';
+import { FrameError, FrameReader, encodeFrame } from '@tiertalk/pdu';
+import type { Frame } from '@tiertalk/pdu';
+import type { Logger } from '@tiertalk/log';
+import type { ConnectionLimits } from '../config';
+import { AwaitingAcks } from './awaiting-acks';
+import { RateLimiter } from './rate-limiter';
+import type { Transport, TransportSink } from './transport';
+
+export type ConnState = 'new' | 'authenticating' | 'open' | 'closed';
+
+/** flush: send what is queued, then close (replies before a close must arrive). destroy: drop it. */
+export type CloseMode = 'flush' | 'destroy';
+
+export interface ConnectionHooks {
+  onFrame(conn: Connection, frame: Frame): void;
+  /** Once, synchronously inside close(). */
+  onClose(conn: Connection, reason: string): void;
+}
+
+// TeamTalk leaves a kicked client open until it disconnects; we give the kick
+// PDU a moment to arrive, then close.
+export const KICK_CLOSE_DELAY_MS = 1000;
+// After a flushing close, a peer that does not read is cut off.
+const END_GRACE_MS = 2000;
+// Requests waiting on upstream calls before the socket stops being read.
+const MAX_IN_FLIGHT = 16;
+const AWAITING_ACK_MAX = 1024;
+
+let lastId = 0;
+/** u32 connection ids, unique within this process (0 is never used: it means "none" on the wire). */
+function nextConnId(): number {
+  lastId = lastId >= 0xffff_ffff ? 1 : lastId + 1;
+  return lastId;
+}
+
+/**
+ * One client connection over TCP or WebSocket (goim server_tcp.go, aedes
+ * client.js): frames in through one FrameReader, state new → authenticating →
+ * open → closed, login and idle timers, bounded outbound queue, one idempotent
+ * close path that clears every timer.
+ */
+export class Connection implements TransportSink {
+  readonly id = nextConnId();
+  readonly log: Logger;
+  readonly connectedAt = Date.now();
+  readonly msgRate: RateLimiter;
+  readonly awaiting = new AwaitingAcks(AWAITING_ACK_MAX);
+
+  private st: ConnState = 'new';
+  private uid = 0;
+  private ctype = 0;
+  private status: IM.BaseDefine.UserStatType = IM.BaseDefine.UserStatType.USER_STATUS_ONLINE;
+  private wasOpen = false;
+  private isKicked = false;
+
+  private readonly reader: FrameReader;
+  private lastRecvAt = Date.now();
+  private loginTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private kickTimer: NodeJS.Timeout | undefined;
+
+  // Outbound: while the transport is blocked, frames wait here (bounded).
+  private blocked = false;
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+
+  private inFlight = 0;
+  private paused = false;
+
+  constructor(
+    readonly transport: Transport,
+    private readonly limits: ConnectionLimits,
+    private readonly hooks: ConnectionHooks,
+    log: Logger,
+  ) {
+    this.log = log.child({ connId: this.id });
+    this.reader = new FrameReader({ maxFrameBytes: limits.maxFrameBytes });
+    this.msgRate = new RateLimiter(limits.msgRatePerSec);
+    // flows.md §2: closed when login has not completed within 15 s of connecting.
+    this.loginTimer = setTimeout(() => this.close('login timeout', 'destroy'), limits.loginTimeoutMs);
+    this.armIdle(this.idleTimeoutMs());
+    transport.attach(this);
+  }
+
+  get state(): ConnState {
+    return this.st;
+  }
+  get userId(): number {
+    return this.uid;
+  }
+  get clientType(): number {
+    return this.ctype;
+  }
+  get onlineStatus(): IM.BaseDefine.UserStatType {
+    return this.status;
+  }
+  get isOpen(): boolean {
+    return this.st === 'open';
+  }
+  get isClosed(): boolean {
+    return this.st === 'closed';
+  }
+  /** Was logged in at some point (also after close): close processing needs it. */
+  get loggedIn(): boolean {
+    return this.wasOpen;
+  }
+  get kicked(): boolean {
+    return this.isKicked;
+  }
+  /** Logged in, not being kicked: may receive pushed PDUs. */
+  get deliverable(): boolean {
+    return this.st === 'open' && !this.isKicked;
+  }
+  get outboundBytes(): number {
+    return this.queuedBytes + this.transport.bufferedBytes;
+  }
+
+  // ---- state transitions (the login handler drives them) --------------------
+
+  /** new → authenticating; false when a login was already received (flows.md §2: ignored). */
+  beginLogin(clientType: number, onlineStatus: IM.BaseDefine.UserStatType): boolean {
+    if (this.st !== 'new') return false;
+    this.st = 'authenticating';
+    this.ctype = clientType;
+    this.status = onlineStatus;
+    return true;
+  }
+
+  /** Set by ConnectionRegistry.bindUser only. */
+  assignUser(userId: number): void {
+    this.uid = userId;
+    this.log.setBindings({ userId });
+  }
+
+  /** authenticating → open: stops the login timer. */
+  markOpen(): boolean {
+    if (this.st !== 'authenticating') return false;
+    this.st = 'open';
+    this.wasOpen = true;
+    clearTimeout(this.loginTimer);
+    this.loginTimer = undefined;
+    return true;
+  }
+
+  // ---- outbound -------------------------------------------------------------
+
+  /** Writes one encoded PDU; false when the connection is closed or was just closed as too slow. */
+  send(pdu: Buffer): boolean {
+    if (this.st === 'closed') return false;
+    if (!this.blocked) {
+      if (!this.transport.write(pdu)) this.block();
+      return true;
+    }
+    // aedes write.js: honour write() returning false, but never buffer without bound.
+    if (this.outboundBytes + pdu.length > this.limits.maxOutboundBytes) {
+      this.log.warn({ outboundBytes: this.outboundBytes, cap: this.limits.maxOutboundBytes }, 'slow client: outbound cap exceeded, closing');
+      this.close('outbound cap exceeded', 'destroy');
+      return false;
+    }
+    this.queue.push(pdu);
+    this.queuedBytes += pdu.length;
+    return true;
+  }
+
+  /** Encodes and sends a PDU (service id from the command id, protocol.md §2). */
+  sendPdu(commandId: number, seqNum: number, body: Uint8Array): boolean {
+    return this.send(encodeFrame(serviceIdOf(commandId), commandId, seqNum, body));
+  }
+
+  /**
+   * flows.md §2 step 6.2 and the route's remote kick: IMKickUser, then close
+   * shortly after (TeamTalk forgets to close). Idempotent; false if already kicked or closed.
+   */
+  kick(reason: IM.BaseDefine.KickReasonType): boolean {
+    if (this.st === 'closed' || this.isKicked) return false;
+    this.isKicked = true;
+    this.sendPdu(CID.CID_LOGIN_KICK_USER, 0, IM.Login.IMKickUser.encode({ userId: this.uid, kickReason: reason }).finish());
+    this.kickTimer = setTimeout(() => this.close('kicked', 'flush'), KICK_CLOSE_DELAY_MS);
+    this.log.info({ reason }, 'kicked');
+    return true;
+  }
+
+  // ---- inbound backpressure ---------------------------------------------------
+
+  /** Counts a request waiting on upstream work; reading pauses while too many are pending. */
+  trackWork(work: Promise<unknown>): void {
+    this.inFlight += 1;
+    if (this.inFlight >= MAX_IN_FLIGHT && !this.paused && this.st !== 'closed') {
+      this.paused = true;
+      this.transport.pause();
+    }
+    const done = (): void => {
+      this.inFlight -= 1;
+      if (this.paused && this.inFlight <= MAX_IN_FLIGHT / 2 && this.st !== 'closed') {
+        this.paused = false;
+        this.transport.resume();
+      }
+    };
+    work.then(done, done);
+  }
+
+  // ---- close ------------------------------------------------------------------
+
+  /** The one cleanup path; idempotent. */
+  close(reason: string, mode: CloseMode = 'flush'): void {
+    if (this.st === 'closed') return;
+    this.st = 'closed';
+    clearTimeout(this.loginTimer);
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.drainTimer);
+    clearTimeout(this.kickTimer);
+    this.loginTimer = this.idleTimer = this.drainTimer = this.kickTimer = undefined;
+    if (mode === 'flush') {
+      for (const pdu of this.queue) this.transport.write(pdu);
+      this.transport.end(END_GRACE_MS);
+    } else {
+      this.transport.destroy();
+    }
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.awaiting.clear();
+    this.log.debug({ reason, userId: this.uid }, 'connection closed');
+    this.hooks.onClose(this, reason);
+  }
+
+  // ---- TransportSink --------------------------------------------------------------
+
+  onData(chunk: Buffer): void {
+    if (this.st === 'closed') return;
+    // flows.md §3: any received bytes count as activity.
+    this.lastRecvAt = Date.now();
+    let frames: Frame[];
+    try {
+      frames = this.reader.push(chunk);
+    } catch (err) {
+      if (err instanceof FrameError) {
+        this.log.warn({ code: err.code, declaredLength: err.declaredLength }, 'broken framing, closing');
+      } else {
+        this.log.error({ err }, 'frame reader failed, closing');
+      }
+      this.close('bad frame', 'destroy');
+      return;
+    }
+    for (const frame of frames) {
+      // A handler may have closed the connection (logout, refused login).
+      if (this.isClosed) return;
+      this.hooks.onFrame(this, frame);
+    }
+  }
+
+  onDrain(): void {
+    if (this.st === 'closed' || !this.blocked) return;
+    this.blocked = false;
+    clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
+    while (this.queue.length > 0) {
+      const pdu = this.queue.shift();
+      if (pdu === undefined) break;
+      this.queuedBytes -= pdu.length;
+      if (!this.transport.write(pdu)) {
+        this.block();
+        return;
+      }
+    }
+  }
+
+  onError(err: Error): void {
+    this.log.debug({ err }, 'transport error');
+    this.close('transport error', 'destroy');
+  }
+
+  onClose(): void {
+    this.close('peer closed', 'destroy');
+  }
+
+  // ---- internals --------------------------------------------------------------------
+
+  private block(): void {
+    this.blocked = true;
+    if (this.drainTimer) return;
+    // aedes drain timeout: a client that does not read for this long is dropped.
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = undefined;
+      this.log.warn({ outboundBytes: this.outboundBytes }, 'slow client: drain timeout, closing');
+      this.close('drain timeout', 'destroy');
+    }, this.limits.drainTimeoutMs);
+  }
+
+  private idleTimeoutMs(): number {
+    // Before login the type is unknown (0 = PC class); the login timer is shorter anyway.
+    return isMobileClient(this.ctype) ? this.limits.mobileIdleTimeoutMs : this.limits.pcIdleTimeoutMs;
+  }
+
+  /** One timer per connection, re-armed lazily: received bytes only stamp lastRecvAt. */
+  private armIdle(ms: number): void {
+    this.idleTimer = setTimeout(() => {
+      const limit = this.idleTimeoutMs();
+      const idle = Date.now() - this.lastRecvAt;
+      if (idle >= limit) {
+        this.log.info({ idleMs: idle }, 'idle timeout, closing');
+        this.close('idle timeout', 'destroy');
+      } else {
+        this.armIdle(limit - idle);
+      }
+    }, ms);
+  }
+}

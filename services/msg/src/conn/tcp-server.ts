@@ -1,0 +1,86 @@
+import net from 'node:net';
+import type { Logger } from '@tiertalk/log';
+import type { Transport, TransportSink } from './transport';
+
+/** net.Socket as a Transport. */
+export class TcpTransport implements Transport {
+  readonly kind = 'tcp';
+  readonly remoteAddress: string;
+  private endTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly socket: net.Socket) {
+    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+  }
+
+  attach(sink: TransportSink): void {
+    this.socket.on('data', (chunk: Buffer) => sink.onData(chunk));
+    this.socket.on('drain', () => sink.onDrain());
+    this.socket.on('error', (err) => sink.onError(err));
+    this.socket.on('close', () => {
+      clearTimeout(this.endTimer);
+      this.endTimer = undefined;
+      sink.onClose();
+    });
+  }
+
+  write(chunk: Buffer): boolean {
+    return this.socket.write(chunk);
+  }
+
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  end(graceMs: number): void {
+    if (this.socket.destroyed) return;
+    this.socket.end();
+    this.endTimer ??= setTimeout(() => this.socket.destroy(), graceMs);
+  }
+
+  destroy(): void {
+    clearTimeout(this.endTimer);
+    this.endTimer = undefined;
+    this.socket.destroy();
+  }
+}
+
+export interface ClientListener {
+  readonly port: number;
+  /** Stops accepting; existing connections are left to the caller. */
+  stopAccepting(): void;
+}
+
+/** Listens for TeamTalk clients on TCP; every socket is handed to `accept`. */
+export function startTcpServer(host: string, port: number, accept: (t: Transport) => void, log: Logger): Promise<ClientListener> {
+  const server = net.createServer({ noDelay: true });
+  server.on('connection', (socket) => {
+    socket.setNoDelay(true);
+    accept(new TcpTransport(socket));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      server.on('error', (err) => log.error({ err }, 'TCP listener error'));
+      const addr = server.address();
+      const bound = addr !== null && typeof addr === 'object' ? addr.port : port;
+      let stopped = false;
+      resolve({
+        port: bound,
+        stopAccepting: () => {
+          if (stopped) return;
+          stopped = true;
+          server.close();
+        },
+      });
+    });
+  });
+}

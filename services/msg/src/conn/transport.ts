@@ -1,0 +1,41 @@
+// The byte pipe under a client connection. TCP and WebSocket differ only here:
+// the Connection above sees one byte stream either way.
+
+/** Receives a transport's events; Connection implements it. */
+export interface TransportSink {
+  onData(chunk: Buffer): void;
+  /** The transport accepted everything written so far (after write() returned false). */
+  onDrain(): void;
+  /** A transport error or protocol violation; onClose follows or the sink closes. */
+  onError(err: Error): void;
+  onClose(): void;
+}
+
+export interface Transport {
+  readonly kind: 'tcp' | 'ws';
+  readonly remoteAddress: string;
+  /** Starts delivering events; called once. */
+  attach(sink: TransportSink): void;
+  /** Queues a chunk; false when the caller should wait for onDrain before writing more. */
+  write(chunk: Buffer): boolean;
+  /** Bytes written but not yet handed to the kernel. */
+  readonly bufferedBytes: number;
+  pause(): void;
+  resume(): void;
+  /** Flushes what is queued, then closes; destroys after graceMs if the peer does not read. */
+  end(graceMs: number): void;
+  /** Closes at once, dropping anything queued. */
+  destroy(): void;
+}
+
+export type TransportErrorCode = 'WS_TEXT_MESSAGE';
+
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  constructor(
+    readonly code: TransportErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

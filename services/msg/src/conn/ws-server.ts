@@ -1,0 +1,128 @@
+import http from 'node:http';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { RawData } from 'ws';
+import type { Logger } from '@tiertalk/log';
+import type { ClientListener } from './tcp-server';
+import { TransportError } from './transport';
+import type { Transport, TransportSink } from './transport';
+
+// ws.send() has no boolean return; we count bytes handed to it but not yet
+// written and report "full" above this, like a socket's high-water mark.
+const WS_HIGH_WATER_MARK = 64 * 1024;
+
+/** A WebSocket carrying the TeamTalk byte stream in binary messages. */
+export class WsTransport implements Transport {
+  readonly kind = 'ws';
+  private pending = 0;
+  private needDrain = false;
+  private sink: TransportSink | undefined;
+  private endTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly remoteAddress: string,
+  ) {}
+
+  attach(sink: TransportSink): void {
+    this.sink = sink;
+    this.ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (!isBinary) {
+        sink.onError(new TransportError('WS_TEXT_MESSAGE', 'text WebSocket message on a binary PDU stream'));
+        return;
+      }
+      sink.onData(toBuffer(data));
+    });
+    this.ws.on('error', (err) => sink.onError(err));
+    this.ws.on('close', () => {
+      clearTimeout(this.endTimer);
+      this.endTimer = undefined;
+      sink.onClose();
+    });
+  }
+
+  write(chunk: Buffer): boolean {
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    this.pending += chunk.length;
+    this.ws.send(chunk, { binary: true }, () => this.written(chunk.length));
+    if (this.pending > WS_HIGH_WATER_MARK) this.needDrain = true;
+    return !this.needDrain;
+  }
+
+  get bufferedBytes(): number {
+    return this.pending;
+  }
+
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
+  end(graceMs: number): void {
+    if (this.ws.readyState === WebSocket.CLOSED) return;
+    this.ws.close(1000);
+    this.endTimer ??= setTimeout(() => this.ws.terminate(), graceMs);
+  }
+
+  destroy(): void {
+    clearTimeout(this.endTimer);
+    this.endTimer = undefined;
+    this.ws.terminate();
+  }
+
+  private written(bytes: number): void {
+    this.pending -= bytes;
+    if (this.needDrain && this.pending === 0) {
+      this.needDrain = false;
+      this.sink?.onDrain();
+    }
+  }
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/** Listens for WebSocket clients; binary messages feed the same FrameReader as TCP. */
+export function startWsServer(
+  host: string,
+  port: number,
+  maxFrameBytes: number,
+  accept: (t: Transport) => void,
+  log: Logger,
+): Promise<ClientListener> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(426, { Connection: 'close', 'Content-Type': 'text/plain' });
+    res.end('WebSocket only\n');
+  });
+  // A message may carry a whole frame plus a few small ones behind it.
+  const wss = new WebSocketServer({ server, maxPayload: 2 * maxFrameBytes, clientTracking: false, perMessageDeflate: false });
+  wss.on('error', (err) => log.error({ err }, 'WebSocket server error'));
+  wss.on('connection', (ws, req) => {
+    ws.binaryType = 'nodebuffer';
+    accept(new WsTransport(ws, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      server.on('error', (err) => log.error({ err }, 'WebSocket listener error'));
+      const addr = server.address();
+      const bound = addr !== null && typeof addr === 'object' ? addr.port : port;
+      let stopped = false;
+      resolve({
+        port: bound,
+        stopAccepting: () => {
+          if (stopped) return;
+          stopped = true;
+          server.close();
+          wss.close();
+        },
+      });
+    });
+  });
+}

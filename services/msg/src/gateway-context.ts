@@ -1,0 +1,48 @@
+import type { IM, tiertalk, SessionLoginRsp, ValidateRsp } from '@tiertalk/proto';
+import type { Logger } from '@tiertalk/log';
+import type { MsgConfig } from './config';
+import type { ConnectionRegistry } from './conn/connection-registry';
+
+export interface StoreOutcome {
+  result: tiertalk.StoreResult;
+  /** 0 unless STORE_OK. */
+  msgId: number;
+  reason?: string;
+}
+
+/** What handlers need from db-proxy (src/upstream/db-proxy-link.ts). */
+export interface DbProxyApi {
+  /** A live db-proxy instance is known (flows.md §2 precondition, result 3). */
+  hasInstance(): boolean;
+  validate(req: IM.Server.IMValidateReq.$Properties): Promise<ValidateRsp>;
+  /** Never rejects: failures resolve STORE_FAILED. */
+  store(msg: IM.Message.IMMsgData.$Properties): Promise<StoreOutcome>;
+}
+
+/** What handlers need from route (src/upstream/route-link.ts). */
+export interface RouteApi {
+  /** A live route instance is known (flows.md §2 precondition, result 5). */
+  hasInstance(): boolean;
+  login(ref: tiertalk.SessionRef.$Properties): Promise<SessionLoginRsp>;
+  logout(ref: tiertalk.SessionRef.$Properties): Promise<void>;
+  /** Fire and forget: a lost live push is recovered by the receiver's offline pull. */
+  deliver(envelope: tiertalk.Envelope.$Properties): void;
+}
+
+/** Receives "the number of logged-in connections changed" (src/load-reporter.ts). */
+export interface LoadSink {
+  changed(): void;
+}
+
+/** Everything a handler may touch, built once in main.ts. */
+export interface GatewayContext {
+  readonly gatewayId: string;
+  readonly config: MsgConfig;
+  readonly log: Logger;
+  readonly connections: ConnectionRegistry;
+  readonly db: DbProxyApi;
+  readonly route: RouteApi;
+  readonly load: LoadSink;
+  /** Set when shutdown starts. */
+  readonly lifecycle: { stopping: boolean };
+}

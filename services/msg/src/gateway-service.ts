@@ -1,0 +1,134 @@
+import type * as grpc from '@grpc/grpc-js';
+import { CID, IM, commandName, sameClientClass, serviceIdOf, tiertalk } from '@tiertalk/proto';
+import type { PushBatch, PushSummary } from '@tiertalk/proto';
+import { PDU_HEADER_LENGTH, encodeFrame } from '@tiertalk/pdu';
+import type { Connection } from './conn/connection';
+import type { GatewayContext } from './gateway-context';
+
+const KNOWN_COMMANDS: ReadonlySet<number> = new Set(Object.values(CID).filter((v): v is number => typeof v === 'number'));
+
+/**
+ * The Gateway.Push server: route's pushes become PDUs on local connections
+ * (ARCHITECTURE.md message path step 7). Each push is encoded once, seq 0.
+ */
+export class PushReceiver {
+  constructor(private readonly ctx: GatewayContext) {}
+
+  /** Applies every item; returns how many were valid. */
+  applyBatch(batch: PushBatch): number {
+    let applied = 0;
+    for (const push of batch.items) {
+      try {
+        if (this.apply(push)) applied += 1;
+      } catch (err) {
+        this.ctx.log.error({ err, cid: push.commandId }, 'push item failed');
+      }
+    }
+    return applied;
+  }
+
+  /** false when the item was invalid and skipped. */
+  apply(push: tiertalk.Push.$Properties): boolean {
+    const { commandId: cid, body } = push;
+    if (cid === CID.CID_OTHER_SERVER_KICK_USER) return this.kick(push);
+    if (!KNOWN_COMMANDS.has(cid)) {
+      this.ctx.log.warn({ cid, command: commandName(cid) }, 'push with an unknown command skipped');
+      return false;
+    }
+    if (body.length + PDU_HEADER_LENGTH > this.ctx.config.conn.maxFrameBytes) {
+      this.ctx.log.warn({ cid, bodyBytes: body.length }, 'oversize push skipped');
+      return false;
+    }
+    let awaited: { from: number; msgId: number } | undefined;
+    if (cid === CID.CID_MSG_DATA) {
+      try {
+        const msg = IM.Message.IMMsgData.decode(body);
+        awaited = { from: msg.fromUserId, msgId: msg.msgId };
+      } catch (err) {
+        this.ctx.log.warn({ cid, err: err instanceof Error ? err.message : String(err) }, 'undecodable IMMsgData push skipped');
+        return false;
+      }
+    }
+    // protocol.md §1: server-initiated pushes carry seq_num 0.
+    const pdu = encodeFrame(serviceIdOf(cid), cid, 0, body);
+    const now = Date.now();
+    for (const conn of this.targets(push)) {
+      if (!conn.deliverable || !conn.send(pdu)) continue;
+      if (awaited) conn.awaiting.add(awaited.from, awaited.msgId, now);
+    }
+    return true;
+  }
+
+  /** Exactly conn_ids, or every connection of user_ids except exclude_conn_id. */
+  private targets(push: tiertalk.Push.$Properties): Set<Connection> {
+    const out = new Set<Connection>();
+    const connIds = push.connIds ?? [];
+    if (connIds.length > 0) {
+      for (const id of connIds) {
+        const conn = this.ctx.connections.get(id);
+        if (conn) out.add(conn);
+      }
+      return out;
+    }
+    const exclude = push.excludeConnId ?? 0;
+    for (const userId of push.userIds ?? []) {
+      for (const conn of this.ctx.connections.connectionsOf(userId)) {
+        if (conn.id !== exclude) out.add(conn);
+      }
+    }
+    return out;
+  }
+
+  /** CID_OTHER_SERVER_KICK_USER: another login displaced these connections (flows.md §2 step 6.3). */
+  private kick(push: tiertalk.Push.$Properties): boolean {
+    let req: IM.Server.IMServerKickUser;
+    try {
+      req = IM.Server.IMServerKickUser.decode(push.body);
+    } catch (err) {
+      this.ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'undecodable kick push skipped');
+      return false;
+    }
+    const reason = req.reason === IM.BaseDefine.KickReasonType.KICK_REASON_MOBILE_KICK
+      ? IM.BaseDefine.KickReasonType.KICK_REASON_MOBILE_KICK
+      : IM.BaseDefine.KickReasonType.KICK_REASON_DUPLICATE_USER;
+    let victims: Connection[];
+    const connIds = push.connIds ?? [];
+    if (connIds.length > 0) {
+      victims = [];
+      for (const id of connIds) {
+        const conn = this.ctx.connections.get(id);
+        // The id may have been reused or the user may have left meanwhile.
+        if (conn && conn.userId === req.userId) victims.push(conn);
+      }
+    } else {
+      victims = [...this.ctx.connections.connectionsOf(req.userId)].filter(
+        (c) => c.id !== (push.excludeConnId ?? 0) && sameClientClass(c.clientType, req.clientType),
+      );
+    }
+    for (const conn of victims) conn.kick(reason);
+    this.ctx.log.info({ userId: req.userId, reason, kicked: victims.length }, 'remote kick');
+    return true;
+  }
+}
+
+/** grpc-js implementation of tiertalk.Gateway (one long-lived Push stream per route instance). */
+export function createGatewayService(ctx: GatewayContext): grpc.UntypedServiceImplementation {
+  const receiver = new PushReceiver(ctx);
+  const Push: grpc.handleClientStreamingCall<PushBatch, PushSummary> = (call, callback) => {
+    let pushes = 0;
+    let answered = false;
+    call.on('data', (batch: PushBatch) => {
+      pushes += receiver.applyBatch(batch);
+    });
+    call.on('end', () => {
+      if (answered) return;
+      answered = true;
+      callback(null, tiertalk.PushSummary.create({ pushes }));
+    });
+    call.on('error', (err) => {
+      answered = true;
+      ctx.log.debug({ err }, 'push stream ended with an error');
+    });
+  };
+  return { Push };
+}

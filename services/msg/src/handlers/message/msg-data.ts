@@ -1,0 +1,72 @@
+import { CID, IM, isGroupMsgType, isSingleMsgType, tiertalk } from '@tiertalk/proto';
+import type { Frame } from '@tiertalk/pdu';
+import type { Connection } from '../../conn/connection';
+import type { GatewayContext } from '../../gateway-context';
+
+const { SessionType } = IM.BaseDefine;
+
+/**
+ * flows.md §4 / ARCHITECTURE.md "The 1:1 message path": drop what TeamTalk drops,
+ * stamp sender and time, store (batched), ACK the sender only once stored,
+ * then hand the numbered message to route for every other connection.
+ */
+export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.Message.IMMsgData, frame: Frame): Promise<void> {
+  const log = conn.log;
+  const single = isSingleMsgType(msg.msgType);
+  const group = isGroupMsgType(msg.msgType);
+  if (msg.msgData.length === 0) {
+    log.debug({ seq: frame.seqNum }, 'empty message dropped');
+    return;
+  }
+  if (!single && !group) {
+    log.debug({ seq: frame.seqNum, msgType: msg.msgType }, 'message of unknown type dropped');
+    return;
+  }
+  // The client's own from_user_id, as TeamTalk checks it before overwriting.
+  if (single && msg.fromUserId === msg.toSessionId) {
+    log.debug({ seq: frame.seqNum }, 'message to self dropped');
+    return;
+  }
+  // Counted only when it would be forwarded, as TeamTalk does.
+  if (!conn.msgRate.tryTake()) {
+    log.warn({ userId: conn.userId, seq: frame.seqNum }, 'message rate limit exceeded, dropped');
+    return;
+  }
+
+  const from = conn.userId;
+  const to = msg.toSessionId;
+  const stamped: IM.Message.IMMsgData.$Properties = {
+    fromUserId: from,
+    toSessionId: to,
+    msgId: msg.msgId,
+    createTime: Math.floor(Date.now() / 1000),
+    msgType: msg.msgType,
+    msgData: msg.msgData,
+  };
+  const stored = await ctx.db.store(stamped);
+  if (stored.result !== tiertalk.StoreResult.STORE_OK) {
+    // No ACK: the client shows the message as failed (TeamTalk: msg_id 0).
+    log.info({ to, seq: frame.seqNum, result: tiertalk.StoreResult[stored.result], reason: stored.reason }, 'message not stored');
+    return;
+  }
+
+  const ack = IM.Message.IMMsgDataAck.encode({
+    userId: from,
+    sessionId: to,
+    msgId: stored.msgId,
+    sessionType: group ? SessionType.SESSION_TYPE_GROUP : SessionType.SESSION_TYPE_SINGLE,
+  }).finish();
+  // Only the origin connection, and only if it is still there.
+  if (!conn.isClosed) conn.sendPdu(CID.CID_MSG_DATA_ACK, frame.seqNum, ack);
+
+  // Encoded once, attach_data never set (conformance F8); route fans it out.
+  const body = IM.Message.IMMsgData.encode({ ...stamped, msgId: stored.msgId }).finish();
+  ctx.route.deliver({
+    commandId: CID.CID_MSG_DATA,
+    body,
+    // Groups are expanded later (flows.md §10.2); for now route gets no receivers.
+    toUserIds: single ? [to, from] : [],
+    originGatewayId: ctx.gatewayId,
+    originConnId: conn.id,
+  });
+}

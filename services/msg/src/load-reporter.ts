@@ -1,0 +1,58 @@
+import type { Logger } from '@tiertalk/log';
+import type { Registration } from '@tiertalk/registry';
+import type { ConnectionRegistry } from './conn/connection-registry';
+import type { LoadSink } from './gateway-context';
+
+/** What the login server needs to hand this gateway to clients (flows.md §1, ARCHITECTURE.md etcd layout). */
+export interface GatewayAddress {
+  ip1: string;
+  ip2: string;
+  port: number;
+  wsPort: number;
+  maxConn: number;
+}
+
+/**
+ * Publishes load = logged-in connections to etcd. Changes within one event-loop
+ * turn become one update; Registration.update coalesces further.
+ */
+export class LoadReporter implements LoadSink {
+  private registration: Registration | undefined;
+  private address: GatewayAddress | undefined;
+  private pending: NodeJS.Immediate | undefined;
+
+  constructor(
+    private readonly connections: ConnectionRegistry,
+    private readonly log: Logger,
+  ) {}
+
+  /** The current value, also used for the first registration. */
+  snapshot(address: GatewayAddress): { load: number; meta: Record<string, string | number> } {
+    const cur = this.connections.loggedInCount;
+    return { load: cur, meta: { ...address, curConn: cur } };
+  }
+
+  /** Once registered (the listeners' ports are known then). */
+  attach(registration: Registration, address: GatewayAddress): void {
+    this.registration = registration;
+    this.address = address;
+    this.changed();
+  }
+
+  changed(): void {
+    if (!this.registration || this.pending) return;
+    this.pending = setImmediate(() => {
+      this.pending = undefined;
+      const reg = this.registration;
+      if (!reg || reg.closed || !this.address) return;
+      reg.update(this.snapshot(this.address)).catch((err: unknown) => this.log.warn({ err }, 'load update failed'));
+    });
+  }
+
+  /** Before deregistering: no more updates. */
+  detach(): void {
+    clearImmediate(this.pending);
+    this.pending = undefined;
+    this.registration = undefined;
+  }
+}

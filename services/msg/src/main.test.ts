@@ -1,0 +1,539 @@
+// The gateway in-process against tiny in-test DbProxy and Route gRPC servers
+// registered in the real etcd (unique prefix), driven by a TeamTalk-framed TCP client.
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as grpc from '@grpc/grpc-js';
+import { CID, DbProxyService, GatewayService, IM, RouteService, serviceIdOf, tiertalk } from '@tiertalk/proto';
+import type { MsgStoreBatch, MsgStoredBatch, EnvelopeBatch, DeliverReport, SessionRef, SessionLoginRsp, Empty, ValidateReq, ValidateRsp, PushBatch, PushSummary, UsersStatReq, UsersStatRsp } from '@tiertalk/proto';
+import { FrameReader, encodeFrame } from '@tiertalk/pdu';
+import type { Frame } from '@tiertalk/pdu';
+import { createLogger } from '@tiertalk/log';
+import { Registry } from '@tiertalk/registry';
+import type { Registration, ServiceWatch } from '@tiertalk/registry';
+import { bindServer, createClient, createServer, openClientStream } from '@tiertalk/rpc';
+import { loadMsgConfig } from './config';
+import { startGateway } from './main';
+import type { RunningGateway } from './main';
+
+const ETCD = process.env.TT_TEST_ETCD ?? 'http://127.0.0.1:2379';
+const log = createLogger({ service: 'msg-test', instanceId: 'test', level: process.env.TT_TEST_LOG_LEVEL ?? 'silent' });
+
+const USERS: Record<string, { id: number; password: string }> = {
+  alice: { id: 1001, password: 'pw-a' },
+  bob: { id: 1002, password: 'pw-b' },
+  carol: { id: 1003, password: 'pw-c' },
+};
+const { ClientType } = IM.BaseDefine;
+const PC = ClientType.CLIENT_TYPE_WINDOWS;
+const MOBILE = ClientType.CLIENT_TYPE_ANDROID;
+
+function prefix(): string {
+  return `/tiertalk-msg-test-${randomBytes(5).toString('hex')}`;
+}
+
+// ---- fake db-proxy ------------------------------------------------------------
+
+class FakeDbProxy {
+  readonly stored: IM.Message.IMMsgData.$Properties[] = [];
+  readonly streams = new Set<grpc.ServerDuplexStream<MsgStoreBatch, MsgStoredBatch>>();
+  /** Replies wait this long (a slow group commit). */
+  delayMs = 0;
+  /** Items are read but never answered. */
+  hang = false;
+  private readonly counters = new Map<string, number>();
+  private server = createServer();
+  private registration: Registration | undefined;
+
+  constructor(readonly id: string) {
+    this.server.addService(DbProxyService, {
+      Validate: (call: grpc.ServerUnaryCall<ValidateReq, ValidateRsp>, cb: grpc.sendUnaryData<ValidateRsp>) => {
+        const u = USERS[call.request.userName];
+        if (!u || u.password !== call.request.password) {
+          cb(null, IM.Server.IMValidateRsp.create({ userName: call.request.userName, resultCode: 1, resultString: 'bad credentials' }));
+          return;
+        }
+        const userInfo = {
+          userId: u.id, userGender: 1, userNickName: call.request.userName, avatarUrl: '', departmentId: 1, email: '',
+          userRealName: call.request.userName, userTel: '', userDomain: '', status: 2, signInfo: 'hi',
+        };
+        cb(null, IM.Server.IMValidateRsp.create({ userName: call.request.userName, resultCode: 0, userInfo }));
+      },
+      StoreMessages: (call: grpc.ServerDuplexStream<MsgStoreBatch, MsgStoredBatch>) => {
+        this.streams.add(call);
+        call.on('data', (batch: MsgStoreBatch) => {
+          if (this.hang) return;
+          const items = batch.items.map((item) => this.storeOne(item));
+          const reply = (): void => {
+            if (!call.destroyed) call.write(tiertalk.MsgStoredBatch.create({ items }));
+          };
+          if (this.delayMs > 0) setTimeout(reply, this.delayMs);
+          else reply();
+        });
+        call.on('end', () => call.end());
+        call.on('error', () => this.streams.delete(call));
+        call.on('close', () => this.streams.delete(call));
+      },
+    });
+  }
+
+  private storeOne(item: tiertalk.MsgStoreItem.$Properties): tiertalk.MsgStoredItem.$Properties {
+    const m = item.msg;
+    if (Buffer.from(m.msgData).toString() === 'FAIL') return { ref: item.ref, msgId: 0, result: tiertalk.StoreResult.STORE_FAILED, reason: 'test' };
+    const key = [m.fromUserId, m.toSessionId].sort().join(':');
+    const id = (this.counters.get(key) ?? 0) + 1;
+    this.counters.set(key, id);
+    this.stored.push({ ...m, msgId: id });
+    return { ref: item.ref, msgId: id, result: tiertalk.StoreResult.STORE_OK };
+  }
+
+  async start(registry: Registry): Promise<void> {
+    const port = await bindServer(this.server, '127.0.0.1', 0);
+    this.registration = await registry.register({ id: this.id, service: 'db-proxy', addr: `127.0.0.1:${port}`, load: 0, meta: {} });
+  }
+
+  /** IMStopReceivePacket on every open stream. */
+  sendStop(): void {
+    for (const s of this.streams) s.write(tiertalk.MsgStoredBatch.create({ items: [], stop: { result: 0 } }));
+  }
+
+  async kill(): Promise<void> {
+    this.server.forceShutdown();
+    await this.registration?.deregister();
+  }
+}
+
+// ---- fake route ----------------------------------------------------------------
+
+class FakeRoute {
+  readonly sessions = new Map<string, SessionRef>();
+  readonly logouts: SessionRef[] = [];
+  private readonly server = createServer();
+  private readonly gatewayStreams = new Map<string, grpc.ClientWritableStream<PushBatch>>();
+  private registration: Registration | undefined;
+  private gateways: ServiceWatch | undefined;
+
+  constructor(readonly id: string) {
+    this.server.addService(RouteService, {
+      Login: (call: grpc.ServerUnaryCall<SessionRef, SessionLoginRsp>, cb: grpc.sendUnaryData<SessionLoginRsp>) => {
+        this.sessions.set(`${call.request.gatewayId}/${call.request.connId}`, call.request);
+        cb(null, tiertalk.SessionLoginRsp.create({ kicked: 0 }));
+      },
+      Logout: (call: grpc.ServerUnaryCall<SessionRef, Empty>, cb: grpc.sendUnaryData<Empty>) => {
+        this.sessions.delete(`${call.request.gatewayId}/${call.request.connId}`);
+        this.logouts.push(call.request);
+        cb(null, tiertalk.Empty.create({}));
+      },
+      Deliver: (call: grpc.ServerDuplexStream<EnvelopeBatch, DeliverReport>) => {
+        call.on('data', (batch: EnvelopeBatch) => {
+          let pushes = 0;
+          for (const env of batch.items) pushes += this.deliverOne(env);
+          call.write(tiertalk.DeliverReport.create({ envelopes: batch.items.length, pushes }));
+        });
+        call.on('end', () => call.end());
+        call.on('error', () => undefined);
+      },
+      UsersStat: (_call: grpc.ServerUnaryCall<UsersStatReq, UsersStatRsp>, cb: grpc.sendUnaryData<UsersStatRsp>) => {
+        cb(null, IM.Buddy.IMUsersStatRsp.create({ userId: 0, userStatList: [] }));
+      },
+    });
+  }
+
+  async start(registry: Registry): Promise<void> {
+    const port = await bindServer(this.server, '127.0.0.1', 0);
+    this.gateways = await registry.watch('msg');
+    this.registration = await registry.register({ id: this.id, service: 'route', addr: `127.0.0.1:${port}`, load: 0, meta: {} });
+  }
+
+  sessionOf(userId: number, clientType: number): SessionRef | undefined {
+    return [...this.sessions.values()].find((s) => s.userId === userId && s.clientType === clientType);
+  }
+
+  /** One Push per gateway holding a receiver, never to the origin connection. */
+  private deliverOne(env: tiertalk.Envelope.$Properties): number {
+    const byGateway = new Map<string, number[]>();
+    for (const s of this.sessions.values()) {
+      if (!(env.toUserIds ?? []).includes(s.userId)) continue;
+      const list = byGateway.get(s.gatewayId) ?? [];
+      if (!list.includes(s.userId)) list.push(s.userId);
+      byGateway.set(s.gatewayId, list);
+    }
+    for (const [gw, userIds] of byGateway) {
+      const push: tiertalk.Push.$Properties = { commandId: env.commandId, body: env.body, userIds };
+      if (gw === env.originGatewayId) push.excludeConnId = env.originConnId;
+      this.push(gw, [push]);
+    }
+    return byGateway.size;
+  }
+
+  push(gatewayId: string, items: tiertalk.Push.$Properties[]): void {
+    let stream = this.gatewayStreams.get(gatewayId);
+    if (!stream) {
+      const info = this.gateways?.get(gatewayId);
+      if (!info) return;
+      stream = openClientStream<PushBatch, PushSummary>(createClient(info.addr), GatewayService.Push, () => this.gatewayStreams.delete(gatewayId));
+      this.gatewayStreams.set(gatewayId, stream);
+    }
+    stream.write(tiertalk.PushBatch.create({ items }));
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.gatewayStreams.values()) s.end();
+    this.server.forceShutdown();
+    await this.registration?.deregister();
+  }
+}
+
+// ---- TeamTalk-framed test client ----------------------------------------------------
+
+class TtClient {
+  readonly frames: Frame[] = [];
+  closed = false;
+  private readonly reader = new FrameReader();
+  private waiters: Array<() => void> = [];
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.on('data', (c: Buffer) => {
+      this.frames.push(...this.reader.push(c));
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static async connect(port: number): Promise<TtClient> {
+    const s = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', resolve);
+      s.once('error', reject);
+    });
+    const c = new TtClient(s);
+    clients.push(c);
+    return c;
+  }
+
+  send(cid: number, seq: number, body: Uint8Array): void {
+    this.socket.write(encodeFrame(serviceIdOf(cid), cid, seq, body));
+  }
+
+  /** Next received frame with this command id (taken out of the queue). */
+  async next(cid: number, timeoutMs = 3000): Promise<Frame> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.frames.findIndex((f) => f.commandId === cid);
+      if (i >= 0) return this.frames.splice(i, 1)[0];
+      if (this.closed) throw new Error(`closed while waiting for 0x${cid.toString(16)}`);
+      const left = end - Date.now();
+      if (left <= 0) throw new Error(`no 0x${cid.toString(16)} within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** True when no frame with this command id arrives within ms. */
+  async none(cid: number, ms = 300): Promise<boolean> {
+    await sleep(ms);
+    return !this.frames.some((f) => f.commandId === cid);
+  }
+
+  async waitClosed(timeoutMs = 3000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!this.closed) {
+      if (Date.now() > end) throw new Error('connection not closed in time');
+      await sleep(10);
+    }
+  }
+
+  async login(name: string, password: string, clientType: number, seq = 1): Promise<IM.Login.IMLoginRes> {
+    this.send(CID.CID_LOGIN_REQ_USERLOGIN, seq, IM.Login.IMLoginReq.encode({ userName: name, password, onlineStatus: 1, clientType, clientVersion: 'test' }).finish());
+    const f = await this.next(CID.CID_LOGIN_RES_USERLOGIN);
+    expect(f.seqNum).toBe(seq);
+    return IM.Login.IMLoginRes.decode(f.body);
+  }
+
+  sendMsg(seq: number, from: number, to: number, text: string): void {
+    const body = IM.Message.IMMsgData.encode({ fromUserId: from, toSessionId: to, msgId: 0, createTime: 1, msgType: 1, msgData: Buffer.from(text) }).finish();
+    this.send(CID.CID_MSG_DATA, seq, body);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}
+
+const clients: TtClient[] = [];
+afterEach(() => {
+  for (const c of clients.splice(0)) c.destroy();
+});
+
+function gatewayConfig(etcdPrefix: string, id: string, extra: Record<string, string> = {}) {
+  return loadMsgConfig({
+    TT_ETCD_ENDPOINTS: ETCD,
+    TT_ETCD_PREFIX: etcdPrefix,
+    TT_LEASE_TTL_SEC: '2',
+    TT_INSTANCE_ID: id,
+    TT_LOG_LEVEL: 'silent',
+    TT_LISTEN_HOST: '127.0.0.1',
+    TT_TCP_PORT: '0',
+    TT_WS_PORT: '0',
+    TT_GRPC_PORT: '0',
+    TT_DB_DEADLINE_MS: '1500',
+    ...extra,
+  });
+}
+
+async function until(pred: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(20);
+  }
+}
+
+describe('msg gateway with fake db-proxy and route', () => {
+  const etcdPrefix = prefix();
+  let registry: Registry;
+  let db1: FakeDbProxy;
+  const dbs: FakeDbProxy[] = [];
+  let route: FakeRoute;
+  let gw: RunningGateway;
+  let msgWatch: ServiceWatch;
+
+  beforeAll(async () => {
+    registry = await Registry.connect({ endpoints: [ETCD], prefix: etcdPrefix, leaseTtlSec: 2, logger: log });
+    db1 = new FakeDbProxy('db-1');
+    dbs.push(db1);
+    await db1.start(registry);
+    route = new FakeRoute('route-1');
+    await route.start(registry);
+    gw = await startGateway(gatewayConfig(etcdPrefix, 'gw-a'), log);
+    msgWatch = await registry.watch('msg');
+  });
+
+  afterAll(async () => {
+    await gw.stop('test end');
+    await route.stop();
+    for (const db of dbs) await db.kill();
+    await registry.close();
+  });
+
+  it('logs in, echoes heartbeat, answers the time, and publishes the load', async () => {
+    const c = await TtClient.connect(gw.tcpPort);
+    c.send(CID.CID_OTHER_HEARTBEAT, 9, new Uint8Array(0));
+    expect((await c.next(CID.CID_OTHER_HEARTBEAT)).seqNum).toBe(9);
+    const res = await c.login('alice', 'pw-a', PC, 3);
+    expect(res.resultCode).toBe(0);
+    expect(res.onlineStatus).toBe(1);
+    expect(res.userInfo?.userId).toBe(1001);
+    expect(res.userInfo?.status).toBe(0);
+    expect(Math.abs(res.serverTime - Date.now() / 1000)).toBeLessThan(5);
+    c.send(CID.CID_MSG_TIME_REQUEST, 4, new Uint8Array(0));
+    const t = await c.next(CID.CID_MSG_TIME_RESPONSE);
+    expect(t.seqNum).toBe(4);
+    expect(IM.Message.IMClientTimeRsp.decode(t.body).serverTime).toBeGreaterThan(0);
+    await until(() => msgWatch.get('gw-a')?.load === 1);
+    const info = msgWatch.get('gw-a');
+    expect(info?.meta).toMatchObject({ ip1: '127.0.0.1', ip2: '127.0.0.1', port: gw.tcpPort, wsPort: gw.wsPort, maxConn: 100000, curConn: 1 });
+    expect(route.sessionOf(1001, PC)).toBeDefined();
+
+    // A second login on the same connection is ignored.
+    c.send(CID.CID_LOGIN_REQ_USERLOGIN, 5, IM.Login.IMLoginReq.encode({ userName: 'bob', password: 'pw-b', onlineStatus: 1, clientType: PC }).finish());
+    expect(await c.none(CID.CID_LOGIN_RES_USERLOGIN)).toBe(true);
+
+    // Logout: reply with seq, close, route and load updated.
+    c.send(CID.CID_LOGIN_REQ_LOGINOUT, 6, new Uint8Array(0));
+    const out = await c.next(CID.CID_LOGIN_RES_LOGINOUT);
+    expect(out.seqNum).toBe(6);
+    expect(IM.Login.IMLogoutRsp.decode(out.body).resultCode).toBe(0);
+    await c.waitClosed();
+    await until(() => route.sessionOf(1001, PC) === undefined && msgWatch.get('gw-a')?.load === 0);
+  });
+
+  it('refuses a wrong password with result 6 and closes', async () => {
+    const c = await TtClient.connect(gw.tcpPort);
+    const res = await c.login('alice', 'nope', PC);
+    expect(res.resultCode).toBe(6);
+    expect(res.resultString).toBe('bad credentials');
+    await c.waitClosed();
+  });
+
+  it('delivers a 1:1 message: ACK to the sender, push to the peer and the sender\'s other devices', async () => {
+    const alicePc = await TtClient.connect(gw.tcpPort);
+    const aliceMobile = await TtClient.connect(gw.tcpPort);
+    const bob = await TtClient.connect(gw.tcpPort);
+    expect((await alicePc.login('alice', 'pw-a', PC)).resultCode).toBe(0);
+    expect((await aliceMobile.login('alice', 'pw-a', MOBILE)).resultCode).toBe(0);
+    expect((await bob.login('bob', 'pw-b', PC)).resultCode).toBe(0);
+
+    // Client-sent from_user_id and create_time are replaced by the server.
+    alicePc.sendMsg(33, 999, 1002, 'hello bob');
+    const ackFrame = await alicePc.next(CID.CID_MSG_DATA_ACK);
+    expect(ackFrame.seqNum).toBe(33);
+    const ack = IM.Message.IMMsgDataAck.decode(ackFrame.body);
+    expect(ack).toMatchObject({ userId: 1001, sessionId: 1002, sessionType: 1 });
+    expect(ack.msgId).toBeGreaterThan(0);
+
+    for (const receiver of [bob, aliceMobile]) {
+      const f = await receiver.next(CID.CID_MSG_DATA);
+      expect(f.seqNum).toBe(0);
+      const m = IM.Message.IMMsgData.decode(f.body);
+      expect(m).toMatchObject({ fromUserId: 1001, toSessionId: 1002, msgId: ack.msgId, msgType: 1 });
+      expect(Buffer.from(m.msgData).toString()).toBe('hello bob');
+      expect(Math.abs(m.createTime - Date.now() / 1000)).toBeLessThan(5);
+      expect(Object.hasOwn(m, 'attachData')).toBe(false);
+    }
+    expect(await alicePc.none(CID.CID_MSG_DATA)).toBe(true);
+    expect(db1.stored.at(-1)).toMatchObject({ fromUserId: 1001, toSessionId: 1002 });
+
+    // The receiver's ack produces no reply.
+    bob.send(CID.CID_MSG_DATA_ACK, 7, IM.Message.IMMsgDataAck.encode({ userId: 1002, sessionId: 1001, msgId: ack.msgId, sessionType: 1 }).finish());
+    expect(await bob.none(CID.CID_MSG_DATA_ACK)).toBe(true);
+
+    // Dropped silently: empty, to self, store failure.
+    alicePc.sendMsg(40, 1001, 1002, '');
+    alicePc.sendMsg(41, 1001, 1001, 'me');
+    alicePc.sendMsg(42, 1001, 1002, 'FAIL');
+    expect(await alicePc.none(CID.CID_MSG_DATA_ACK, 500)).toBe(true);
+    expect(await bob.none(CID.CID_MSG_DATA, 0)).toBe(true);
+    expect(alicePc.closed).toBe(false);
+  });
+
+  it('drops IMMsgData beyond 20 per second on one connection', async () => {
+    const c = await TtClient.connect(gw.tcpPort);
+    expect((await c.login('carol', 'pw-c', PC)).resultCode).toBe(0);
+    // Start early in a wall-clock second so the burst stays in one window.
+    while (Date.now() % 1000 > 300) await sleep(20);
+    for (let i = 0; i < 25; i += 1) c.sendMsg(100 + i, 1003, 1002, `m${i}`);
+    await sleep(700);
+    const acks = c.frames.filter((f) => f.commandId === CID.CID_MSG_DATA_ACK).map((f) => f.seqNum);
+    expect(acks.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => 100 + i));
+  });
+
+  it('a new same-class login kicks the older connection; the other class is untouched', async () => {
+    const old = await TtClient.connect(gw.tcpPort);
+    const mobile = await TtClient.connect(gw.tcpPort);
+    expect((await old.login('carol', 'pw-c', PC)).resultCode).toBe(0);
+    expect((await mobile.login('carol', 'pw-c', MOBILE)).resultCode).toBe(0);
+    const oldRef = route.sessionOf(1003, PC);
+    const fresh = await TtClient.connect(gw.tcpPort);
+    expect((await fresh.login('carol', 'pw-c', PC)).resultCode).toBe(0);
+    const kick = IM.Login.IMKickUser.decode((await old.next(CID.CID_LOGIN_KICK_USER)).body);
+    expect(kick).toMatchObject({ userId: 1003, kickReason: 1 });
+    await old.waitClosed();
+    await until(() => route.logouts.some((r) => r.connId === oldRef?.connId));
+    expect(mobile.closed).toBe(false);
+    expect(await mobile.none(CID.CID_LOGIN_KICK_USER, 0)).toBe(true);
+  });
+
+  it('kicks a connection named by route (CID_OTHER_SERVER_KICK_USER push)', async () => {
+    const c = await TtClient.connect(gw.tcpPort);
+    expect((await c.login('bob', 'pw-b', MOBILE)).resultCode).toBe(0);
+    const ref = route.sessionOf(1002, MOBILE);
+    expect(ref).toBeDefined();
+    // A push naming a connection of another user is ignored.
+    const wrong = IM.Server.IMServerKickUser.encode({ userId: 4242, clientType: MOBILE, reason: 1 }).finish();
+    route.push('gw-a', [{ commandId: CID.CID_OTHER_SERVER_KICK_USER, body: wrong, connIds: [ref?.connId ?? 0] }]);
+    expect(await c.none(CID.CID_LOGIN_KICK_USER, 300)).toBe(true);
+    const body = IM.Server.IMServerKickUser.encode({ userId: 1002, clientType: MOBILE, reason: 1 }).finish();
+    route.push('gw-a', [{ commandId: CID.CID_OTHER_SERVER_KICK_USER, body, connIds: [ref?.connId ?? 0] }]);
+    const kick = IM.Login.IMKickUser.decode((await c.next(CID.CID_LOGIN_KICK_USER)).body);
+    expect(kick).toMatchObject({ userId: 1002, kickReason: 1 });
+    await c.waitClosed();
+  });
+
+  it('sends new batches elsewhere when db-proxy says stop, and fails (never retries) items on a dead stream', async () => {
+    const db2 = new FakeDbProxy('db-2');
+    dbs.push(db2);
+    await db2.start(registry);
+    const a = await TtClient.connect(gw.tcpPort);
+    expect((await a.login('alice', 'pw-a', PC)).resultCode).toBe(0);
+    a.sendMsg(1, 1001, 1002, 'before stop');
+    await a.next(CID.CID_MSG_DATA_ACK);
+    const first = db1.stored.some((m) => Buffer.from(m.msgData).toString() === 'before stop') ? db1 : db2;
+    const other = first === db1 ? db2 : db1;
+    first.sendStop();
+    await sleep(100);
+    a.sendMsg(2, 1001, 1002, 'after stop');
+    await a.next(CID.CID_MSG_DATA_ACK);
+    expect(other.stored.some((m) => Buffer.from(m.msgData).toString() === 'after stop')).toBe(true);
+
+    // The stream to `other` dies with the item in flight: no ACK, no second store.
+    other.hang = true;
+    a.sendMsg(3, 1001, 1002, 'lost');
+    await sleep(100);
+    await other.kill();
+    expect(await a.none(CID.CID_MSG_DATA_ACK, 800)).toBe(true);
+    expect(dbs.some((db) => db.stored.some((m) => Buffer.from(m.msgData).toString() === 'lost'))).toBe(false);
+
+    // The stopping instance exits; a fresh one takes over.
+    await first.kill();
+    const db3 = new FakeDbProxy('db-3');
+    dbs.push(db3);
+    await db3.start(registry);
+  });
+
+  it('on stop: deregisters, lets in-flight ACKs out, then closes clients', async () => {
+    const c = await TtClient.connect(gw.tcpPort);
+    expect((await c.login('alice', 'pw-a', PC)).resultCode).toBe(0);
+    // The previous test replaced both db-proxy instances: wait until a batch is stored again.
+    await until(async () => {
+      c.sendMsg(50, 1001, 1002, 'probe');
+      return c.next(CID.CID_MSG_DATA_ACK, 1000).then(
+        () => true,
+        () => false,
+      );
+    }, 8000);
+    for (const db of dbs) db.delayMs = 400;
+    c.sendMsg(51, 1001, 1002, 'in flight at shutdown');
+    await sleep(50);
+    const stopping = gw.stop('test');
+    const ack = await c.next(CID.CID_MSG_DATA_ACK, 3000);
+    expect(ack.seqNum).toBe(51);
+    await c.waitClosed();
+    await stopping;
+    await until(() => msgWatch.get('gw-a') === undefined);
+  });
+});
+
+describe('msg gateway without backends', () => {
+  it('answers result 3 at once when no db-proxy is live, 5 when no route is', async () => {
+    const etcdPrefix = prefix();
+    const registry = await Registry.connect({ endpoints: [ETCD], prefix: etcdPrefix, leaseTtlSec: 2, logger: log });
+    const gw = await startGateway(gatewayConfig(etcdPrefix, 'gw-empty'), log);
+    const db = new FakeDbProxy('db-x');
+    try {
+      const c = await TtClient.connect(gw.tcpPort);
+      const started = Date.now();
+      expect((await c.login('alice', 'pw-a', PC)).resultCode).toBe(3);
+      expect(Date.now() - started).toBeLessThan(1000);
+      await c.waitClosed();
+
+      await db.start(registry);
+      const c2 = await TtClient.connect(gw.tcpPort);
+      await until(async () => {
+        const probe = await TtClient.connect(gw.tcpPort);
+        return (await probe.login('alice', 'pw-a', PC)).resultCode === 5;
+      });
+      expect((await c2.login('alice', 'pw-a', PC)).resultCode).toBe(5);
+      await c2.waitClosed();
+    } finally {
+      await gw.stop('test end');
+      await db.kill();
+      await registry.close();
+    }
+  });
+});

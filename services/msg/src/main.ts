@@ -1,0 +1,125 @@
+import { exitOnConfigError } from '@tiertalk/config';
+import { createLogger } from '@tiertalk/log';
+import type { Logger } from '@tiertalk/log';
+import { GatewayService } from '@tiertalk/proto';
+import { Registry } from '@tiertalk/registry';
+import { InstancePool, bindServer, createServer } from '@tiertalk/rpc';
+import { createClientAcceptor } from './client-acceptor';
+import { loadMsgConfig } from './config';
+import type { MsgConfig } from './config';
+import { ConnectionRegistry } from './conn/connection-registry';
+import { startTcpServer } from './conn/tcp-server';
+import { startWsServer } from './conn/ws-server';
+import { Dispatcher } from './dispatcher';
+import type { GatewayContext } from './gateway-context';
+import { createGatewayService } from './gateway-service';
+import { loginHandlers } from './handlers/login';
+import { messageHandlers } from './handlers/message';
+import { otherHandlers } from './handlers/other';
+import { LoadReporter } from './load-reporter';
+import { boundedStep, shutdownGrpcServer } from './shutdown';
+import { DbProxyLink } from './upstream/db-proxy-link';
+import { RouteLink } from './upstream/route-link';
+
+// In-flight stores get this long to be ACKed before clients are closed.
+const STORE_DRAIN_MS = 3000;
+const STEP_TIMEOUT_MS = 2000;
+const HARD_EXIT_MS = 9000;
+// Closing sockets get this long to flush before the process is cut.
+const FLUSH_MS = 500;
+
+export interface RunningGateway {
+  readonly tcpPort: number;
+  readonly wsPort: number;
+  readonly grpcPort: number;
+  /** Graceful stop in the order below; resolves when everything is closed. */
+  stop(reason: string): Promise<void>;
+}
+
+/** Wires the gateway; exported so integration tests can run it in-process. */
+export async function startGateway(config: MsgConfig, log: Logger): Promise<RunningGateway> {
+  const registry = await Registry.connect({
+    endpoints: [...config.etcdEndpoints],
+    prefix: config.etcdPrefix,
+    leaseTtlSec: config.leaseTtlSec,
+    logger: log,
+  });
+  const dbPool = new InstancePool(await registry.watch('db-proxy'), { logger: log });
+  const routePool = new InstancePool(await registry.watch('route'), { logger: log });
+  const db = new DbProxyLink(dbPool, { deadlineMs: config.dbDeadlineMs, batchMax: config.storeBatchMax, logger: log });
+  const route = new RouteLink(routePool, { deadlineMs: config.routeDeadlineMs, batchMax: config.storeBatchMax, logger: log });
+
+  const connections = new ConnectionRegistry(log);
+  const load = new LoadReporter(connections, log);
+  const ctx: GatewayContext = { gatewayId: config.gatewayId, config, log, connections, db, route, load, lifecycle: { stopping: false } };
+  const dispatcher = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers]);
+  const accept = createClientAcceptor(ctx, dispatcher);
+
+  const tcp = await startTcpServer(config.listenHost, config.tcpPort, accept, log);
+  const ws = await startWsServer(config.listenHost, config.wsPort, config.conn.maxFrameBytes, accept, log);
+  const grpcServer = createServer();
+  grpcServer.addService(GatewayService, createGatewayService(ctx));
+  const grpcPort = await bindServer(grpcServer, config.grpcHost, config.grpcPort);
+  connections.startAckSweep();
+
+  // Registered only once every listener is up: login may hand us out from now on.
+  const address = { ip1: config.ip1, ip2: config.ip2, port: tcp.port, wsPort: ws.port, maxConn: config.maxConn };
+  const registration = await registry.register({ id: config.gatewayId, service: 'msg', addr: `${config.grpcHost}:${grpcPort}`, ...load.snapshot(address) });
+  load.attach(registration, address);
+  log.info({ tcpPort: tcp.port, wsPort: ws.port, grpcPort }, 'msg gateway ready');
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (reason: string): Promise<void> => {
+    ctx.lifecycle.stopping = true;
+    log.info({ reason, connections: connections.size }, 'shutting down');
+    // Leave etcd first: login stops handing us out, route purges our sessions.
+    load.detach();
+    await boundedStep(registration.deregister(), STEP_TIMEOUT_MS, log, 'deregister');
+    tcp.stopAccepting();
+    ws.stopAccepting();
+    // Stored-but-unanswered messages still get their ACK.
+    if (!(await db.waitIdle(STORE_DRAIN_MS))) log.warn({ inFlight: db.inFlight }, 'store results still pending at shutdown');
+    connections.closeAll('server shutdown');
+    connections.stop();
+    db.close();
+    route.close();
+    await shutdownGrpcServer(grpcServer, STEP_TIMEOUT_MS);
+    dbPool.close();
+    routePool.close();
+    await boundedStep(registry.close(), STEP_TIMEOUT_MS, log, 'registry close');
+    log.info('stopped');
+  };
+  return {
+    tcpPort: tcp.port,
+    wsPort: ws.port,
+    grpcPort,
+    stop: (reason) => (stopping ??= stop(reason)),
+  };
+}
+
+if (require.main === module) {
+  const config = exitOnConfigError(() => loadMsgConfig());
+  const log = createLogger({ service: 'msg', instanceId: config.gatewayId, level: config.logLevel });
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
+  startGateway(config, log).then(
+    (gateway) => {
+      const onSignal = (signal: string): void => {
+        setTimeout(() => {
+          log.error('shutdown took too long; exiting');
+          process.exit(1);
+        }, HARD_EXIT_MS).unref();
+        void gateway.stop(signal).then(() => {
+          // Let closing sockets flush; whatever still holds the loop is cut shortly after.
+          process.exitCode = 0;
+          setTimeout(() => process.exit(0), FLUSH_MS).unref();
+        });
+      };
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+    },
+    (err: unknown) => {
+      log.fatal({ err }, 'msg gateway failed to start');
+      process.exit(1);
+    },
+  );
+}
