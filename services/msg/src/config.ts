@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt } from '@tiertalk/config';
 
 const MIB = 1024 * 1024;
@@ -28,6 +29,11 @@ export const msgConfigSchema = commonConfigSchema.extend({
 });
 
 export interface MsgConfig {
+  /** etcd instance id (TT_INSTANCE_ID). */
+  readonly instanceId: string;
+  /** Random per process; published in the etcd entry's meta. */
+  readonly epoch: string;
+  /** `<instanceId>@<epoch>`: the gateway id of this process's sessions in route. */
   readonly gatewayId: string;
   readonly etcdEndpoints: readonly string[];
   readonly etcdPrefix: string;
@@ -61,6 +67,10 @@ export interface ConnectionLimits {
 /** Validates the environment (and TT_CONFIG_FILE); throws ConfigError listing every bad key. */
 export function loadMsgConfig(env?: NodeJS.ProcessEnv): MsgConfig {
   const c = loadConfig(msgConfigSchema, { service: 'msg', env });
+  // Sessions are registered in route under the instance id plus a per-process
+  // epoch, so a gateway restarted under the same instance id never inherits,
+  // nor has purged, the sessions of its previous process.
+  const epoch = randomBytes(4).toString('hex');
   const conn: ConnectionLimits = {
     maxFrameBytes: c.TT_MAX_FRAME_BYTES,
     loginTimeoutMs: c.TT_LOGIN_TIMEOUT_MS,
@@ -71,7 +81,9 @@ export function loadMsgConfig(env?: NodeJS.ProcessEnv): MsgConfig {
     msgRatePerSec: c.TT_MSG_RATE_PER_SEC,
   };
   return Object.freeze({
-    gatewayId: c.TT_INSTANCE_ID,
+    instanceId: c.TT_INSTANCE_ID,
+    epoch,
+    gatewayId: `${c.TT_INSTANCE_ID}@${epoch}`,
     etcdEndpoints: c.TT_ETCD_ENDPOINTS,
     etcdPrefix: c.TT_ETCD_PREFIX,
     leaseTtlSec: c.TT_LEASE_TTL_SEC,

@@ -10,6 +10,8 @@ export interface GatewayAddress {
   port: number;
   wsPort: number;
   maxConn: number;
+  /** Per-process epoch: route matches session gateway ids `<instanceId>@<epoch>` against it. */
+  epoch: string;
 }
 
 /**

@@ -169,7 +169,7 @@ class FakeRoute {
   push(gatewayId: string, items: tiertalk.Push.$Properties[]): void {
     let stream = this.gatewayStreams.get(gatewayId);
     if (!stream) {
-      const info = this.gateways?.get(gatewayId);
+      const info = this.gateways?.get(gatewayId.split('@')[0]);
       if (!info) return;
       stream = openClientStream<PushBatch, PushSummary>(createClient(info.addr), GatewayService.Push, () => this.gatewayStreams.delete(gatewayId));
       this.gatewayStreams.set(gatewayId, stream);

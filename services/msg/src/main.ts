@@ -63,8 +63,8 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   connections.startAckSweep();
 
   // Registered only once every listener is up: login may hand us out from now on.
-  const address = { ip1: config.ip1, ip2: config.ip2, port: tcp.port, wsPort: ws.port, maxConn: config.maxConn };
-  const registration = await registry.register({ id: config.gatewayId, service: 'msg', addr: `${config.grpcHost}:${grpcPort}`, ...load.snapshot(address) });
+  const address = { ip1: config.ip1, ip2: config.ip2, port: tcp.port, wsPort: ws.port, maxConn: config.maxConn, epoch: config.epoch };
+  const registration = await registry.register({ id: config.instanceId, service: 'msg', addr: `${config.grpcHost}:${grpcPort}`, ...load.snapshot(address) });
   load.attach(registration, address);
   log.info({ tcpPort: tcp.port, wsPort: ws.port, grpcPort }, 'msg gateway ready');
 
@@ -99,7 +99,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
 
 if (require.main === module) {
   const config = exitOnConfigError(() => loadMsgConfig());
-  const log = createLogger({ service: 'msg', instanceId: config.gatewayId, level: config.logLevel });
+  const log = createLogger({ service: 'msg', instanceId: config.instanceId, level: config.logLevel });
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
   startGateway(config, log).then(
     (gateway) => {

@@ -39,6 +39,8 @@ export class GatewayLinks implements PushSink {
   // Ids seen dead by the previous sweep: purge only on the second sighting,
   // so a gateway whose etcd key we have not seen yet keeps its first logins.
   private suspects = new Set<string>();
+  /** instance id → epoch of the live process (from its etcd meta). */
+  private readonly epochs = new Map<string, string>();
   private closing: Promise<void> | undefined;
   private readonly log: Logger;
   private readonly maxQueued: number;
@@ -63,12 +65,17 @@ export class GatewayLinks implements PushSink {
     this.sweepTimer.unref();
   }
 
-  isLive(gatewayId: string): boolean {
-    return this.links.has(gatewayId);
+  /**
+   * Sessions name their gateway `<instanceId>@<epoch>` (one epoch per gateway
+   * process, published in its etcd meta): such a session is live only while
+   * that very process is registered. A bare instance id (no epoch) matches any.
+   */
+  isLive(sessionGatewayId: string): boolean {
+    return this.linkFor(sessionGatewayId) !== undefined;
   }
 
-  send(gatewayId: string, items: tiertalk.Push.$Properties[]): boolean {
-    const link = this.links.get(gatewayId);
+  send(sessionGatewayId: string, items: tiertalk.Push.$Properties[]): boolean {
+    const link = this.linkFor(sessionGatewayId);
     if (!link || items.length === 0) return false;
     link.enqueue(tiertalk.PushBatch.create({ items }));
     return true;
@@ -91,7 +98,7 @@ export class GatewayLinks implements PushSink {
     this.sweeping = true;
     try {
       const ids = await this.opts.store.gatewayIds();
-      const dead = ids.filter((id) => watch.get(id) === undefined);
+      const dead = ids.filter((id) => watch.get(instanceOf(id)) === undefined || !this.isLive(id));
       const confirmed = dead.filter((id) => this.suspects.has(id));
       this.suspects = new Set(dead.filter((id) => !confirmed.includes(id)));
       for (const id of confirmed) await this.purge(id, 'sweep');
@@ -116,8 +123,22 @@ export class GatewayLinks implements PushSink {
     return this.closing;
   }
 
+  private linkFor(sessionGatewayId: string): GatewayLink | undefined {
+    const instance = instanceOf(sessionGatewayId);
+    const link = this.links.get(instance);
+    if (link === undefined) return undefined;
+    const epoch = epochOf(sessionGatewayId);
+    const live = this.epochs.get(instance);
+    return epoch !== undefined && live !== undefined && epoch !== live ? undefined : link;
+  }
+
   private upsert(info: InstanceInfo): void {
     if (this.closing) return;
+    const epoch = typeof info.meta.epoch === 'string' ? info.meta.epoch : undefined;
+    const previous = this.epochs.get(info.id);
+    if (epoch !== undefined) this.epochs.set(info.id, epoch);
+    // A new process under the same instance id: the old one's sessions are dead.
+    if (previous !== undefined && epoch !== undefined && previous !== epoch) void this.purge(`${info.id}@${previous}`, 'etcd');
     const old = this.links.get(info.id);
     if (old && old.addr === info.addr) return;
     if (old) void old.close();
@@ -126,12 +147,25 @@ export class GatewayLinks implements PushSink {
     this.log.info({ gatewayId: info.id, addr: info.addr }, old ? 'gateway moved' : 'gateway up');
   }
 
-  private onRemoved(gatewayId: string): void {
-    const link = this.links.get(gatewayId);
-    this.links.delete(gatewayId);
+  private onRemoved(instanceId: string): void {
+    const link = this.links.get(instanceId);
+    this.links.delete(instanceId);
+    this.epochs.delete(instanceId);
     if (link) void link.close();
-    this.log.info({ gatewayId }, 'gateway gone');
-    if (!this.closing) void this.purge(gatewayId, 'etcd');
+    this.log.info({ gatewayId: instanceId }, 'gateway gone');
+    if (!this.closing) void this.purgeInstance(instanceId);
+  }
+
+  /** Purges every session gateway id of that instance, whatever its epoch. */
+  private async purgeInstance(instanceId: string): Promise<void> {
+    let ids: string[];
+    try {
+      ids = await this.opts.store.gatewayIds();
+    } catch (err) {
+      this.log.warn({ err, gatewayId: instanceId }, 'gateway purge failed; the sweep will retry');
+      return;
+    }
+    for (const id of ids) if (instanceOf(id) === instanceId) await this.purge(id, 'etcd');
   }
 
   private async purge(gatewayId: string, reason: 'etcd' | 'sweep'): Promise<void> {
@@ -143,6 +177,16 @@ export class GatewayLinks implements PushSink {
       this.log.warn({ err, gatewayId, reason }, 'gateway purge failed');
     }
   }
+}
+
+function instanceOf(sessionGatewayId: string): string {
+  const at = sessionGatewayId.indexOf('@');
+  return at < 0 ? sessionGatewayId : sessionGatewayId.slice(0, at);
+}
+
+function epochOf(sessionGatewayId: string): string | undefined {
+  const at = sessionGatewayId.indexOf('@');
+  return at < 0 ? undefined : sessionGatewayId.slice(at + 1);
 }
 
 /**
