@@ -1,0 +1,134 @@
+// Two instances of every tier; one of each dies (SIGKILL, then SIGTERM) while
+// users keep chatting. Messaging must resume within the lease TTL and no
+// message that was ACKed may be missing from MySQL.
+import type { Pool } from 'mysql2/promise';
+import { ClientError, TeamTalkClient } from '@tiertalk/client';
+import { IM } from '@tiertalk/proto';
+import { Cluster, flushTestRedis, prepareTestDatabase, waitFor } from '@tiertalk/testkit';
+import { connect, loggedIn, storedMessages, testDbPool, userId } from './helpers';
+
+jest.setTimeout(120_000);
+
+const LEASE_TTL_SEC = 3;
+let cluster: Cluster;
+let pool: Pool;
+const open: TeamTalkClient[] = [];
+
+beforeAll(async () => {
+  await prepareTestDatabase();
+  await flushTestRedis();
+  cluster = await Cluster.start({ dbProxy: 2, route: 2, msg: 2, login: true, env: { TT_LEASE_TTL_SEC: String(LEASE_TTL_SEC) } });
+  pool = testDbPool();
+});
+
+afterAll(async () => {
+  await Promise.all(open.map((c) => c.close()));
+  await cluster?.stop();
+  await pool?.end();
+});
+
+/** Sends alice → bob every `everyMs` and records what was ACKed and delivered. */
+function chatter(alice: TeamTalkClient, bob: TeamTalkClient, bobId: number, everyMs: number) {
+  const acked: Array<{ msgId: number; at: number; text: string }> = [];
+  const delivered = new Map<number, number>();
+  let failed = 0;
+  let n = 0;
+  bob.on('message', (m: IM.Message.IMMsgData) => delivered.set(m.msgId, Date.now()));
+  const timer = setInterval(() => {
+    const text = `tick ${++n}`;
+    alice.sendText(bobId, text).then(
+      (ack) => acked.push({ msgId: ack.msgId, at: Date.now(), text }),
+      () => {
+        failed += 1;
+      },
+    );
+  }, everyMs);
+  return {
+    acked,
+    delivered,
+    get failed() {
+      return failed;
+    },
+    /** First moment after t at which a message was both ACKed and delivered. */
+    recoveredAt(t: number): number | undefined {
+      return acked.filter((a) => a.at > t && delivered.has(a.msgId)).map((a) => a.at)[0];
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+it('keeps messaging when one db-proxy, one route and one gateway are SIGKILLed, losing no ACKed message', async () => {
+  const [gw1, gw2] = cluster.gateways();
+  const aliceId = await userId(pool, 'alice');
+  const bobId = await userId(pool, 'bob');
+  const alice = await loggedIn(gw1, 'alice');
+  let bob = await loggedIn(gw2, 'bob');
+  open.push(alice, bob);
+  const run = chatter(alice, bob, bobId, 50);
+  await waitFor(() => run.delivered.size >= 10, { timeoutMs: 10_000 });
+
+  for (const victim of ['db-proxy-1', 'route-1']) {
+    const t = Date.now();
+    await cluster.kill(victim, 'SIGKILL');
+    await waitFor(() => run.recoveredAt(t) !== undefined, { timeoutMs: LEASE_TTL_SEC * 1000 + 5000 });
+    expect(run.recoveredAt(t)! - t).toBeLessThanOrEqual(LEASE_TTL_SEC * 1000 + 2000);
+  }
+
+  // Bob's gateway dies: he logs in again through the login service, which now
+  // only knows the surviving gateway, and receives again.
+  run.stop();
+  await cluster.kill('msg-2', 'SIGKILL');
+  const t = Date.now();
+  await waitFor(async () => {
+    const body = (await (await fetch(cluster.msgServerUrl)).json()) as { code: number; port?: string };
+    return body.code === 0 && Number(body.port) === gw1.tcpPort;
+  }, { timeoutMs: LEASE_TTL_SEC * 1000 + 5000 });
+  bob = await loggedIn(gw1, 'bob');
+  open.push(bob);
+  const run2 = chatter(alice, bob, bobId, 50);
+  await waitFor(() => run2.delivered.size >= 5, { timeoutMs: LEASE_TTL_SEC * 1000 + 5000 });
+  expect(Date.now() - t).toBeLessThanOrEqual(LEASE_TTL_SEC * 1000 + 5000);
+  run2.stop();
+  await new Promise((r) => setTimeout(r, 1000));
+
+  // Every ACKed message is in MySQL, with the text that was sent.
+  const stored = new Map((await storedMessages(pool, aliceId, bobId)).map((m) => [m.msgId, m.content]));
+  for (const a of [...run.acked, ...run2.acked]) expect(stored.get(a.msgId)).toBe(a.text);
+  // ids are never reused
+  const ids = [...run.acked, ...run2.acked].map((a) => a.msgId);
+  expect(new Set(ids).size).toBe(ids.length);
+});
+
+it('lets a stopping db-proxy finish what it received (SIGTERM) while the other takes over', async () => {
+  const [gw] = cluster.gateways();
+  await cluster.startInstance('db-proxy');
+  const aliceId = await userId(pool, 'alice');
+  const carolId = await userId(pool, 'carol');
+  const alice = await loggedIn(gw, 'alice');
+  const carol = await loggedIn(gw, 'carol');
+  open.push(alice, carol);
+  const run = chatter(alice, carol, carolId, 20);
+  await waitFor(() => run.acked.length >= 20, { timeoutMs: 10_000 });
+  const t = Date.now();
+  await cluster.kill('db-proxy-2', 'SIGTERM');
+  await waitFor(() => run.recoveredAt(t) !== undefined, { timeoutMs: 5000 });
+  run.stop();
+  await new Promise((r) => setTimeout(r, 1000));
+  const stored = new Map((await storedMessages(pool, aliceId, carolId)).map((m) => [m.msgId, m.content]));
+  for (const a of run.acked) expect(stored.get(a.msgId)).toBe(a.text);
+});
+
+it('refuses a login with NO_DB_SERVER at once when no db-proxy is alive', async () => {
+  for (const i of cluster.instanceInfo()) if (i.service === 'db-proxy' && i.alive) await cluster.kill(i.name, 'SIGKILL');
+  const [gw] = cluster.gateways();
+  const c = await connect(gw);
+  open.push(c);
+  const t = Date.now();
+  const err = await c.login('dave', 'tiertalk').then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ClientError);
+  expect((err as ClientError).resultCode).toBe(IM.BaseDefine.ResultType.REFUSE_REASON_NO_DB_SERVER);
+  expect(Date.now() - t).toBeLessThan(3000);
+});
