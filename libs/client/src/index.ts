@@ -1,0 +1,21 @@
+// TeamTalk-protocol client SDK: login-server lookup and one msg-gateway connection.
+export { pickGateway } from './gateway';
+export type { GatewayChoice, PickGatewayOptions } from './gateway';
+export { TeamTalkClient, ClientType } from './client';
+export type {
+  CloseInfo,
+  ConnectOptions,
+  LoginOptions,
+  LoginResult,
+  PduEvent,
+  SendResult,
+  TeamTalkClientEvents,
+  UserStatType,
+} from './client';
+export { ClientError, isClientError } from './errors';
+export type { ClientErrorCode, ClientErrorDetails } from './errors';
+export { md5hex } from './password';
+export { SeenMessages } from './dedupe';
+export type { SeenMessagesOptions } from './dedupe';
+export { SeqAllocator, MAX_SEQ } from './seq';
+export type { TransportKind } from './transport';

@@ -1,0 +1,78 @@
+import { MAX_DURATION_SEC, UsageError, parseOptions, userNames, type PressureOptions } from './options';
+
+function opts(argv: string[]): PressureOptions {
+  const o = parseOptions(argv);
+  if ('help' in o) throw new Error('unexpected --help');
+  return o;
+}
+
+function problems(argv: string[]): string[] {
+  try {
+    parseOptions(argv);
+  } catch (err) {
+    if (err instanceof UsageError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('parseOptions', () => {
+  it('has the documented defaults', () => {
+    expect(opts([])).toMatchObject({
+      loginUrl: 'http://127.0.0.1:8080',
+      gateways: undefined,
+      transport: 'tcp',
+      pairs: 50,
+      rate: 5000,
+      window: 64,
+      durationSec: 20,
+      drainSec: 5,
+      usersPrefix: 'bench',
+      spawnCluster: false,
+      msgRateLimit: 0,
+      label: '50 pairs, 5000 msg/s, 20 s, tcp',
+    });
+  });
+
+  it('parses gateways, including IPv6 in brackets', () => {
+    expect(opts(['--gateways', '10.0.0.1:8000, [::1]:8001']).gateways).toEqual([
+      { host: '10.0.0.1', port: 8000 },
+      { host: '::1', port: 8001 },
+    ]);
+  });
+
+  it('caps the duration with a warning', () => {
+    const o = opts(['--duration', '1000']);
+    expect(o.durationSec).toBe(MAX_DURATION_SEC);
+    expect(o.warnings).toHaveLength(1);
+  });
+
+  it('labels closed-loop runs by their window', () => {
+    expect(opts(['--rate', '0', '--window', '8', '--pairs', '2']).label).toBe('2 pairs, window 8, 20 s, tcp');
+  });
+
+  it('reports every bad option at once', () => {
+    const p = problems(['--pairs', '0', '--rate', 'x', '--transport', 'udp', '--gateways', 'nohost', '--size', '5000']);
+    expect(p).toHaveLength(5);
+  });
+
+  it('rejects conflicting and unknown options', () => {
+    expect(problems(['--spawn-cluster', '--gateways', 'a:1'])).toHaveLength(1);
+    expect(problems(['--spawn-cluster', '--create-users', 'mysql://root@h/db'])).toHaveLength(1);
+    expect(problems(['--msg-rate-limit', '5'])).toHaveLength(1);
+    expect(problems(['--create-users', 'postgres://x'])).toHaveLength(1);
+    expect(problems(['--label', 'a --> b'])).toHaveLength(1);
+    expect(problems(['--bogus'])).toHaveLength(1);
+  });
+
+  it('returns help', () => {
+    expect(parseOptions(['--help'])).toEqual({ help: true });
+  });
+});
+
+describe('userNames', () => {
+  it('numbers users from 1 with at least four digits', () => {
+    expect(userNames('bench', 3)).toEqual(['bench0001', 'bench0002', 'bench0003']);
+    expect(userNames('b', 10_000).at(-1)).toBe('b10000');
+  });
+});

@@ -1,0 +1,198 @@
+// Command-line options of the pressure tool (node:util parseArgs), validated
+// all at once so one run reports every mistake.
+import { parseArgs } from 'node:util';
+import { MAX_BODY_BYTES } from './body';
+
+export const MAX_DURATION_SEC = 300;
+
+export interface GatewayAddr {
+  host: string;
+  port: number;
+}
+
+export interface PressureOptions {
+  loginUrl: string;
+  /** Explicit gateways; when set the login server is not asked. */
+  gateways: GatewayAddr[] | undefined;
+  transport: 'tcp' | 'ws';
+  pairs: number;
+  /** Messages per second over all senders; 0 = closed loop with `window`. */
+  rate: number;
+  window: number;
+  durationSec: number;
+  drainSec: number;
+  size: number;
+  ackTimeoutMs: number;
+  usersPrefix: string;
+  password: string;
+  createUsers: string | undefined;
+  report: string | undefined;
+  label: string;
+  spawnCluster: boolean;
+  /** TT_MSG_RATE_PER_SEC given to a spawned cluster's gateways (0 = unlimited). */
+  msgRateLimit: number;
+  /** Notes about adjusted values (e.g. the duration cap). */
+  warnings: string[];
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+export const USAGE = `usage: node test/pressure/dist/main.js [options]
+
+  --login-url URL        login server (default http://127.0.0.1:8080); each client asks GET /msg_server
+  --gateways H:P,H:P     explicit msg gateways instead; a pair's two ends go to different ones
+  --transport tcp|ws     client transport (default tcp)
+  --pairs N              client pairs, both ends send to each other (default 50)
+  --rate R               messages/s over all senders (default 5000); 0 = as fast as ACKs allow
+  --window W             unACKed messages per sender when --rate 0 (default 64)
+  --duration S           seconds of sending (default 20, at most ${MAX_DURATION_SEC})
+  --drain S              wait for deliveries after the last ACK (default 5)
+  --size B               pad message bodies to B bytes (default: ~40, max ${MAX_BODY_BYTES})
+  --ack-timeout MS       a message without ACK after this counts as failed (default 10000)
+  --users-prefix P       users are P0001..P<2N> (default bench)
+  --password PW          their password (default tiertalk)
+  --create-users URL     insert missing users into IMUser at this MySQL URL first
+  --spawn-cluster        start a test cluster (testkit: 1 db-proxy, 1 route, 2 msg, login), stop it at the end
+  --msg-rate-limit N     TT_MSG_RATE_PER_SEC of the spawned gateways (default 0 = unlimited; TeamTalk's is 20)
+  --report FILE          write/replace this scenario's section in a Markdown file (e.g. docs/BENCHMARKS.md)
+  --label NAME           scenario name (section title in the report)
+  --help
+
+Exit code: 0 ok, 1 lost or duplicated (or misrouted) messages, 2 setup or usage error.
+`;
+
+function intIn(problems: string[], name: string, raw: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    problems.push(`--${name}: expected an integer in ${min}..${max}, got ${JSON.stringify(raw)}`);
+    return min;
+  }
+  return n;
+}
+
+function numberIn(problems: string[], name: string, raw: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+    problems.push(`--${name}: expected a number in ${min}..${max}, got ${JSON.stringify(raw)}`);
+    return min;
+  }
+  return n;
+}
+
+export function parseGateways(problems: string[], raw: string): GatewayAddr[] {
+  const out: GatewayAddr[] = [];
+  for (const item of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(item);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || !Number.isInteger(port) || port < 1 || port > 0xffff) {
+      problems.push(`--gateways: expected host:port, got ${JSON.stringify(item)}`);
+      continue;
+    }
+    out.push({ host: m[1], port });
+  }
+  if (out.length === 0 && problems.length === 0) problems.push('--gateways: empty list');
+  return out;
+}
+
+function parseRaw(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'login-url': { type: 'string', default: 'http://127.0.0.1:8080' },
+        gateways: { type: 'string' },
+        transport: { type: 'string', default: 'tcp' },
+        pairs: { type: 'string', default: '50' },
+        rate: { type: 'string', default: '5000' },
+        window: { type: 'string', default: '64' },
+        duration: { type: 'string', default: '20' },
+        drain: { type: 'string', default: '5' },
+        size: { type: 'string', default: '0' },
+        'ack-timeout': { type: 'string', default: '10000' },
+        'users-prefix': { type: 'string', default: 'bench' },
+        password: { type: 'string', default: 'tiertalk' },
+        'create-users': { type: 'string' },
+        report: { type: 'string' },
+        label: { type: 'string' },
+        'spawn-cluster': { type: 'boolean', default: false },
+        'msg-rate-limit': { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError([err instanceof Error ? err.message : String(err)]);
+  }
+}
+
+/** Parses argv (without node and script); throws UsageError. `help: true` when --help was given. */
+export function parseOptions(argv: string[]): PressureOptions | { help: true } {
+  const parsed = parseRaw(argv);
+  const v = parsed.values;
+  if (v.help) return { help: true };
+
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const transport = v.transport;
+  if (transport !== 'tcp' && transport !== 'ws') problems.push(`--transport: expected tcp or ws, got ${JSON.stringify(transport)}`);
+  const pairs = intIn(problems, 'pairs', v.pairs, 1, 10_000);
+  const rate = numberIn(problems, 'rate', v.rate, 0, 1_000_000);
+  const window = intIn(problems, 'window', v.window, 1, 30_000);
+  let durationSec = numberIn(problems, 'duration', v.duration, 0.1, Number.MAX_SAFE_INTEGER);
+  if (durationSec > MAX_DURATION_SEC) {
+    warnings.push(`--duration ${durationSec} capped at ${MAX_DURATION_SEC} s`);
+    durationSec = MAX_DURATION_SEC;
+  }
+  const drainSec = numberIn(problems, 'drain', v.drain, 0, 600);
+  const size = intIn(problems, 'size', v.size, 0, MAX_BODY_BYTES);
+  const ackTimeoutMs = intIn(problems, 'ack-timeout', v['ack-timeout'], 1, 600_000);
+  const usersPrefix = v['users-prefix'];
+  // IMUser.name is varchar(32); the suffix takes at least 4 digits.
+  if (!/^[A-Za-z0-9_.-]{1,27}$/.test(usersPrefix)) problems.push(`--users-prefix: 1..27 characters of [A-Za-z0-9_.-], got ${JSON.stringify(usersPrefix)}`);
+  const gateways = v.gateways === undefined ? undefined : parseGateways(problems, v.gateways);
+  const spawnCluster = v['spawn-cluster'];
+  const msgRateLimit = v['msg-rate-limit'] === undefined ? 0 : intIn(problems, 'msg-rate-limit', v['msg-rate-limit'], 0, 1_000_000);
+  if (!spawnCluster && v['msg-rate-limit'] !== undefined) problems.push('--msg-rate-limit only applies with --spawn-cluster');
+  if (spawnCluster && gateways) problems.push('--spawn-cluster and --gateways exclude each other');
+  if (spawnCluster && v['create-users'] !== undefined) problems.push('--spawn-cluster creates its users itself; drop --create-users');
+  if (v['create-users'] !== undefined && !/^mysql:\/\//.test(v['create-users'])) {
+    problems.push(`--create-users: expected a mysql:// URL, got ${JSON.stringify(v['create-users'])}`);
+  }
+  if (v.label !== undefined && (v.label.trim() === '' || /[\r\n]|-->/.test(v.label))) problems.push('--label: one line of text');
+  if (problems.length > 0) throw new UsageError(problems);
+
+  const kind = transport === 'ws' ? 'ws' : 'tcp';
+  const load = rate > 0 ? `${rate} msg/s` : `window ${window}`;
+  return {
+    loginUrl: v['login-url'],
+    gateways,
+    transport: kind,
+    pairs,
+    rate,
+    window,
+    durationSec,
+    drainSec,
+    size,
+    ackTimeoutMs,
+    usersPrefix,
+    password: v.password,
+    createUsers: v['create-users'],
+    report: v.report,
+    label: v.label?.trim() ?? `${pairs} pairs, ${load}, ${durationSec} s, ${kind}`,
+    spawnCluster,
+    msgRateLimit,
+    warnings,
+  };
+}
+
+/** The users of a run: prefix + 4-digit (or wider) 1-based index. */
+export function userNames(prefix: string, count: number): string[] {
+  const width = Math.max(4, String(count).length);
+  return Array.from({ length: count }, (_, i) => `${prefix}${String(i + 1).padStart(width, '0')}`);
+}

@@ -1,0 +1,44 @@
+// --spawn-cluster: a throwaway cluster from @tiertalk/testkit (real MariaDB,
+// Redis, etcd; service processes from services/*/dist). Loaded lazily by
+// main.ts so runs against an existing cluster never touch testkit.
+import { Cluster, flushTestRedis, prepareTestDatabase } from '@tiertalk/testkit';
+import type { GatewayAddr } from './options';
+
+export interface SpawnedCluster {
+  mysqlUrl: string;
+  loginUrl: string;
+  gateways: { name: string; tcp: GatewayAddr; ws: GatewayAddr }[];
+  /** What was started, for the report. */
+  description: string;
+  stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  /** TT_MSG_RATE_PER_SEC for the gateways (0 = unlimited). */
+  msgRatePerSec: number;
+}
+
+export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> {
+  const mysqlUrl = await prepareTestDatabase();
+  await flushTestRedis();
+  const spec = { dbProxy: 1, route: 1, msg: 2, login: true } as const;
+  const cluster = await Cluster.start({
+    ...spec,
+    serviceEnv: { msg: { TT_MSG_RATE_PER_SEC: String(opts.msgRatePerSec) } },
+    // Per-message logs would measure the logger, not the cluster.
+    env: { TT_LOG_LEVEL: 'warn' },
+  });
+  return {
+    mysqlUrl,
+    loginUrl: cluster.loginUrl,
+    gateways: cluster.gateways().map((g) => ({
+      name: g.name,
+      tcp: { host: '127.0.0.1', port: g.tcpPort },
+      ws: { host: '127.0.0.1', port: g.wsPort },
+    })),
+    description:
+      `spawned cluster (testkit): ${spec.dbProxy} db-proxy, ${spec.route} route, ${spec.msg} msg, login; ` +
+      `TT_MSG_RATE_PER_SEC=${opts.msgRatePerSec}, TT_LOG_LEVEL=warn`,
+    stop: () => cluster.stop(),
+  };
+}
