@@ -46,7 +46,9 @@ start_service() {
   fi
   [ -f "$main" ] || die "$main is missing (did npm run build fail?)"
   printf '\n=== %s start %s ===\n' "$(date -Is)" "$name" >>"$logfile"
-  setsid nohup env "${COMMON[@]}" TT_INSTANCE_ID="$name" "$@" node "$ROOT/$main" >>"$logfile" 2>&1 </dev/null &
+  # NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=.run/prof") goes to every service's node.
+  # shellcheck disable=SC2086
+  setsid nohup env "${COMMON[@]}" TT_INSTANCE_ID="$name" "$@" node ${NODE_ARGS:-} "$ROOT/$main" >>"$logfile" 2>&1 </dev/null &
   echo $! >"$pidfile"
   log "$name started (pid $!)"
 }

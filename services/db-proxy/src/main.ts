@@ -32,11 +32,11 @@ async function main(): Promise<void> {
   await mysql.master.query('SELECT 1');
 
   const committer = new MessageCommitter({
-    master: mysql.master,
+    writer: mysql.writer,
     unreadRedis: redis.unread,
     relations: new RelationStore(mysql.master),
     ids: new MessageIdAllocator(redis.unread, mysql.master),
-    sessions: new RecentSessionWriter(),
+    sessions: new RecentSessionWriter(mysql.master),
     log,
     batchMax: config.TT_COMMIT_BATCH_MAX,
   });

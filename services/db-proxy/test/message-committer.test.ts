@@ -62,11 +62,11 @@ afterAll(async () => {
 });
 beforeEach(() => {
   committer = new MessageCommitter({
-    master: fx.pool,
+    writer: fx.writer,
     unreadRedis: fx.redis,
     relations: new RelationStore(fx.pool),
     ids: new MessageIdAllocator(fx.redis, fx.pool),
-    sessions: new RecentSessionWriter(),
+    sessions: new RecentSessionWriter(fx.pool),
     log,
     batchMax: 1000,
   });
@@ -161,6 +161,28 @@ describe('storing 1:1 messages', () => {
       expect(ids).toEqual(Array.from({ length: 25 }, (_, k) => k + 1));
       expect(await fx.redis.hget(`unread_${users[i + 1]}`, String(users[i]))).toBe('25');
     }
+  });
+});
+
+describe('a failing transaction', () => {
+  it('rolls back the messages already inserted in it, reports STORE_FAILED (no ACK) and recovers', async () => {
+    // Sessions known from a first message: the next commit is INSERT message, then UPDATE session.
+    expect((await store(msg(200, 201, 'first'))).result).toBe(STORE_OK);
+    await new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000))); // next second: the UPDATE is due
+    const before = await countAllMessages();
+    await fx.pool.query('RENAME TABLE IMRecentSession TO IMRecentSession_away');
+    try {
+      const out = await store(msg(200, 201, 'lost in rollback'));
+      expect(out).toMatchObject({ result: tiertalk.StoreResult.STORE_FAILED, msgId: 0 });
+    } finally {
+      await fx.pool.query('RENAME TABLE IMRecentSession_away TO IMRecentSession');
+    }
+    expect(await countAllMessages()).toBe(before);
+    expect(await fx.redis.hget('unread_201', '200')).toBe('1');
+    const again = await store(msg(200, 201, 'again'));
+    expect(again.result).toBe(STORE_OK);
+    // The connection went back to the pool: the failed transaction must not be committed by its next user.
+    expect(await countAllMessages()).toBe(before + 1);
   });
 });
 

@@ -9,6 +9,8 @@ export const REDIS_URL = 'redis://127.0.0.1:6379/13';
 
 export interface StoreFixture {
   pool: Pool;
+  /** Multi-statement pool, as db-proxy's message writer uses. */
+  writer: Pool;
   redis: Redis;
   dbName: string;
   close(): Promise<void>;
@@ -23,15 +25,18 @@ export async function openStoreFixture(dbName: string): Promise<StoreFixture> {
   const quiet = { info: () => undefined };
   await runMigrations(pool, MIGRATIONS_DIR, quiet);
   await seedDemo(pool);
+  const writer = createPool({ uri: `${MYSQL_ROOT}/${dbName}`, connectionLimit: 2, charset: 'utf8mb4', multipleStatements: true });
   const redis = new Redis(REDIS_URL);
   await redis.flushdb();
   return {
     pool,
+    writer,
     redis,
     dbName,
     async close() {
       await redis.flushdb();
       redis.disconnect();
+      await writer.end();
       await pool.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
       await pool.end();
     },

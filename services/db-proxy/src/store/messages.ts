@@ -1,5 +1,5 @@
-import type { PoolConnection } from 'mysql2/promise';
 import { messageTable } from './keys';
+import type { SqlBatch } from './sql-batch';
 
 export interface MessageRow {
   relateId: number;
@@ -12,7 +12,7 @@ export interface MessageRow {
 }
 
 /** One multi-row INSERT per IMMessage_<relateId % 8> shard (storage.md §1.4). */
-export async function insertMessages(conn: PoolConnection, rows: readonly MessageRow[]): Promise<void> {
+export function addMessageInserts(batch: SqlBatch, rows: readonly MessageRow[]): void {
   const byTable = new Map<string, MessageRow[]>();
   for (const r of rows) {
     const table = messageTable(r.relateId);
@@ -23,7 +23,7 @@ export async function insertMessages(conn: PoolConnection, rows: readonly Messag
   for (const [table, list] of byTable) {
     const values: Array<number | string> = [];
     for (const r of list) values.push(r.relateId, r.fromId, r.toId, r.msgId, r.content, r.type, 0, r.created, r.created);
-    await conn.query(
+    batch.add(
       `INSERT INTO ${table} (relateId, fromId, toId, msgId, content, type, status, updated, created) VALUES ${list
         .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .join(', ')}`,

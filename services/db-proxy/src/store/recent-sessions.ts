@@ -1,5 +1,6 @@
-import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { LRUCache } from 'lru-cache';
+import type { SqlBatch } from './sql-batch';
 
 interface SessionRow extends RowDataPacket {
   userId: number;
@@ -13,42 +14,52 @@ export interface SessionTouch {
   updated: number;
 }
 
+const keyOf = (t: { type: number; userId: number; peerId: number }) => `${t.type}:${t.userId}:${t.peerId}`;
+
 /**
  * IMRecentSession upkeep on the send path (flows.md §4 step 3.1/3.6): both
  * users' rows exist, are active (status 0) and carry the latest `updated`.
  * One row per (userId, peerId, type); the schema has no unique key, so rows
- * are looked up before insert and known rows are remembered.
+ * are looked up before insert, and the rows known to exist are remembered
+ * with the second they were last bumped: `updated` has one-second
+ * resolution, so a busy conversation costs one UPDATE per second, not one per
+ * message.
  */
 export class RecentSessionWriter {
-  private readonly known = new LRUCache<string, true>({ max: 500_000 });
+  private readonly bumpedAt = new LRUCache<string, number>({ max: 500_000 });
 
-  async touch(conn: PoolConnection, touches: readonly SessionTouch[]): Promise<void> {
-    if (touches.length === 0) return;
-    // The latest time per row wins.
+  constructor(private readonly master: Pool) {}
+
+  /** Adds the INSERTs/UPDATEs for these touches to the transaction batch. */
+  async addTouches(batch: SqlBatch, touches: readonly SessionTouch[]): Promise<void> {
+    // The latest time per row wins; rows already bumped this second are done.
     const latest = new Map<string, SessionTouch>();
     for (const t of touches) {
-      const key = `${t.type}:${t.userId}:${t.peerId}`;
+      const key = keyOf(t);
+      const bumped = this.bumpedAt.get(key);
+      if (bumped !== undefined && bumped >= t.updated) continue;
       const prev = latest.get(key);
       if (prev === undefined || prev.updated < t.updated) latest.set(key, t);
     }
-    const unknown = [...latest.entries()].filter(([k]) => !this.known.has(k)).map(([, t]) => t);
+    if (latest.size === 0) return;
+
+    const unknown = [...latest.entries()].filter(([k]) => !this.bumpedAt.has(k)).map(([, t]) => t);
     for (const type of new Set(unknown.map((t) => t.type))) {
       const ofType = unknown.filter((t) => t.type === type);
-      const [rows] = await conn.query<SessionRow[]>(
+      const [rows] = await this.master.query<SessionRow[]>(
         `SELECT userId, peerId FROM IMRecentSession WHERE type = ? AND (userId, peerId) IN (${ofType.map(() => '(?, ?)').join(', ')})`,
         [type, ...ofType.flatMap((t) => [t.userId, t.peerId])],
       );
-      const present = new Set(rows.map((r) => `${type}:${r.userId}:${r.peerId}`));
-      const toInsert = ofType.filter((t) => !present.has(`${type}:${t.userId}:${t.peerId}`));
+      const present = new Set(rows.map((r) => keyOf({ type, userId: r.userId, peerId: r.peerId })));
+      const toInsert = ofType.filter((t) => !present.has(keyOf(t)));
       if (toInsert.length > 0) {
-        await conn.query(
+        batch.add(
           `INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) VALUES ${toInsert.map(() => '(?, ?, ?, 0, ?, ?)').join(', ')}`,
           toInsert.flatMap((t) => [t.userId, t.peerId, t.type, t.updated, t.updated]),
         );
       }
     }
-    // Rows that existed (or were just inserted) get status 0 and the new time,
-    // grouped by time so a batch costs a handful of UPDATEs.
+    // Re-activate and bump, grouped by time so a batch costs a handful of UPDATEs.
     const byTime = new Map<string, SessionTouch[]>();
     for (const t of latest.values()) {
       const key = `${t.type}:${t.updated}`;
@@ -58,15 +69,23 @@ export class RecentSessionWriter {
     }
     for (const list of byTime.values()) {
       const { type, updated } = list[0];
-      await conn.query(
+      batch.add(
         `UPDATE IMRecentSession SET status = 0, updated = ? WHERE type = ? AND (userId, peerId) IN (${list.map(() => '(?, ?)').join(', ')})`,
         [updated, type, ...list.flatMap((t) => [t.userId, t.peerId])],
       );
     }
   }
 
-  /** Called after the transaction commits, so a rolled-back insert is not remembered. */
+  /** Called after the transaction commits, so a rolled-back write is not remembered. */
   remember(touches: readonly SessionTouch[]): void {
-    for (const t of touches) this.known.set(`${t.type}:${t.userId}:${t.peerId}`, true);
+    for (const t of touches) {
+      const key = keyOf(t);
+      if ((this.bumpedAt.get(key) ?? 0) < t.updated) this.bumpedAt.set(key, t.updated);
+    }
+  }
+
+  /** A session removed by its owner (IMRemoveSessionReq) must be re-activated by the next message. */
+  forget(t: { type: number; userId: number; peerId: number }): void {
+    this.bumpedAt.delete(keyOf(t));
   }
 }

@@ -4,7 +4,8 @@ import type { Pool } from 'mysql2/promise';
 import type { Logger } from '@tiertalk/log';
 import { IM, isGroupMsgType, tiertalk } from '@tiertalk/proto';
 import { messageTable, redisKeys } from '../../store/keys';
-import { insertMessages, MessageRow } from '../../store/messages';
+import { addMessageInserts, MessageRow } from '../../store/messages';
+import { SqlBatch } from '../../store/sql-batch';
 import { CounterSpec, MessageIdAllocator } from '../../store/message-ids';
 import { pairKey, RelationStore } from '../../store/relations';
 import { RecentSessionWriter, SessionTouch } from '../../store/recent-sessions';
@@ -25,7 +26,8 @@ export interface PendingMessage {
 }
 
 interface CommitterDeps {
-  master: Pool;
+  /** A pool that allows multi-statement queries: the transaction is one round trip. */
+  writer: Pool;
   unreadRedis: Redis;
   relations: RelationStore;
   ids: MessageIdAllocator;
@@ -101,8 +103,13 @@ export class MessageCommitter {
     if (accepted.length === 0) return;
 
     try {
+      const started = performance.now();
       const assigned = await this.store(accepted, now);
       accepted.forEach(({ p }, i) => p.done({ result: STORE_OK, msgId: assigned[i] }));
+      const ms = performance.now() - started;
+      // Operators watch for slow commits; every commit at debug for profiling.
+      if (ms > 200) this.deps.log.warn({ messages: accepted.length, ms: Math.round(ms) }, 'slow message commit');
+      else this.deps.log.debug({ messages: accepted.length, ms: Math.round(ms * 10) / 10, queued: this.queue.length }, 'message batch committed');
     } catch (err) {
       this.deps.log.error({ err, messages: accepted.length }, 'storing a message batch failed; senders get no ACK');
       for (const { p } of accepted) p.done({ result: STORE_FAILED, msgId: 0, reason: 'storage error' });
@@ -111,7 +118,7 @@ export class MessageCommitter {
 
   /** Returns the msg id of each accepted message, in order. */
   private async store(accepted: Array<{ p: PendingMessage; content: string }>, now: number): Promise<number[]> {
-    const { relations, ids, sessions, master, unreadRedis } = this.deps;
+    const { relations, ids, sessions, writer, unreadRedis } = this.deps;
     const relateIds = await relations.resolveForSend(
       accepted.map(({ p }) => [p.msg.fromUserId, p.msg.toSessionId] as const),
       now,
@@ -160,17 +167,12 @@ export class MessageCommitter {
       else unread.set(key, { toId: m.toSessionId, fromId: m.fromUserId, n: 1 });
     }
 
-    const conn = await master.getConnection();
+    const batch = new SqlBatch();
+    addMessageInserts(batch, rows);
+    await sessions.addTouches(batch, touches);
+    const conn = await writer.getConnection();
     try {
-      await conn.beginTransaction();
-      try {
-        await insertMessages(conn, rows);
-        await sessions.touch(conn, touches);
-        await conn.commit();
-      } catch (err) {
-        await conn.rollback().catch(() => undefined);
-        throw err;
-      }
+      await batch.runInTransaction(conn);
     } finally {
       conn.release();
     }
