@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # make bench: the pressure tool spawns its own cluster (test database, Redis
 # dbs 10/11, a private etcd prefix) and writes docs/BENCHMARKS.md.
+#   make bench                         the default scenarios (latency-5k, throughput,
+#                                      latency-1k) in sequence against one cluster
+#   make bench ARGS="--pairs 10 ..."   one run with these options instead
+#   make bench ARGS="--scenarios FILE" your own scenario list
 set -euo pipefail
 # shellcheck source=deploy/local/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -13,5 +17,6 @@ ensure_redis
 ensure_etcd
 build
 
+if [ "$#" -eq 0 ]; then set -- --scenarios default; fi
 log "node test/pressure/dist/main.js --spawn-cluster --report docs/BENCHMARKS.md $*"
 exec node test/pressure/dist/main.js --spawn-cluster --report docs/BENCHMARKS.md "$@"

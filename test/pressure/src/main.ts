@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// CLI of the pressure tool: options, optional cluster and users, the run, the
-// report. The first Ctrl-C stops sending and still reports; the second skips
+// CLI of the pressure tool: options, optional cluster and users, the run (or
+// the scenarios of --scenarios, in sequence against one cluster), the report. The first Ctrl-C stops sending and still reports; the second skips
 // the drain; a spawned cluster is stopped in every case.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { machineInfo } from './machine';
 import { USAGE, UsageError, parseOptions, userNames, type PressureOptions } from './options';
 import { formatSummary, redactArgs, renderSection, upsertSection, verdictOf } from './report';
 import { runPressure, type Endpoints } from './run';
+import { loadScenarios, scenarioRuns } from './scenarios';
 import type { SpawnedCluster } from './spawn-cluster';
 import { ensureUsers } from './users';
 
@@ -40,26 +41,56 @@ async function prepare(opts: PressureOptions, names: string[], cluster: SpawnedC
   return opts.gateways ? { kind: 'gateways', gateways: opts.gateways } : { kind: 'login', loginUrl: opts.loginUrl };
 }
 
+/** Pause between scenarios, after the previous one's ACKs and deliveries have drained. */
+const SCENARIO_PAUSE_MS = 2000;
+
+interface PlannedRun {
+  opts: PressureOptions;
+  /** --scenarios mode: the scenario's own options (for the report). */
+  scenarioArgs?: string;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function plan(argv: string[], opts: PressureOptions): PlannedRun[] {
+  if (opts.scenarios === undefined) return [{ opts }];
+  const { scenarios, source } = loadScenarios(opts.scenarios);
+  return scenarioRuns(argv, scenarios, source).map((r) => ({ opts: r.opts, scenarioArgs: redactArgs(r.scenario.args) }));
+}
+
 async function main(argv: string[]): Promise<number> {
   // `... | head` closes stdout early; that must not crash the run (and its cluster cleanup).
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') warn(`stdout: ${err.message}`);
   });
   let parsed: ReturnType<typeof parseOptions>;
+  let runs: PlannedRun[];
   try {
     parsed = parseOptions(argv);
+    if ('help' in parsed) {
+      out(USAGE);
+      return EXIT_OK;
+    }
+    runs = plan(argv, parsed);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     warn(err.problems.join('\n'));
     warn(USAGE);
     return EXIT_SETUP;
   }
-  if ('help' in parsed) {
-    out(USAGE);
-    return EXIT_OK;
-  }
-  const opts = parsed;
-  for (const w of opts.warnings) warn(`warning: ${w}`);
+  const cli = parsed;
+  for (const w of new Set(runs.flatMap((r) => r.opts.warnings))) warn(`warning: ${w}`);
 
   const stop = new AbortController();
   const hurry = new AbortController();
@@ -67,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
   const onSignal = (): void => {
     signals += 1;
     if (signals === 1) {
-      warn('stopping: finishing the run and reporting (Ctrl-C again to skip waiting for deliveries)');
+      warn(`stopping: finishing the run and reporting${runs.length > 1 ? ', skipping the remaining scenarios' : ''} (Ctrl-C again to skip waiting for deliveries)`);
       stop.abort();
     } else if (signals === 2) {
       warn('skipping the drain');
@@ -81,42 +112,32 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   let cluster: SpawnedCluster | undefined;
+  let code = EXIT_OK;
   try {
-    const names = userNames(opts.usersPrefix, opts.pairs * 2);
-    if (opts.spawnCluster) {
+    if (cli.spawnCluster) {
       out('starting a cluster (testkit)...\n');
       const { spawnCluster } = await import('./spawn-cluster');
-      cluster = await spawnCluster({ msgRatePerSec: opts.msgRateLimit });
+      cluster = await spawnCluster({ msgRatePerSec: cli.msgRateLimit });
       out(`cluster up: login ${cluster.loginUrl}, gateways ${cluster.gateways.map((g) => g.name).join(', ')}\n`);
     }
-    const endpoints = await prepare(opts, names, cluster);
-    if (stop.signal.aborted) return EXIT_SETUP;
-
-    const result = await runPressure({ opts, endpoints, out, warn, stop: stop.signal, hurry: hurry.signal });
-    const verdict = verdictOf(result.stats);
-    out(`\n${opts.label}\n`);
-    out(formatSummary(result.stats, result.sendingSec, verdict));
-    out(`pressure tool CPU: ${Math.round(result.toolCpuPercent)}% of one core\n`);
-    if (result.disconnects > 0 || result.kicks > 0) out(`unexpected disconnects ${result.disconnects}, kicks ${result.kicks}\n`);
-
-    if (opts.report !== undefined) {
-      const section = renderSection({
-        label: opts.label,
-        command: commandLine(argv),
-        date: new Date(),
-        machine: machineInfo(),
-        scenario: cluster ? `${result.scenario}; ${cluster.description}` : result.scenario,
-        sendingSec: result.sendingSec,
-        interrupted: result.interrupted,
-        toolCpuPercent: result.toolCpuPercent,
-        stats: result.stats,
-        verdict,
-      });
-      const existing = existsSync(opts.report) ? readFileSync(opts.report, 'utf8') : undefined;
-      writeFileSync(opts.report, upsertSection(existing, opts.label, section));
-      out(`report: section "${opts.label}" written to ${opts.report}\n`);
+    for (const [i, run] of runs.entries()) {
+      if (stop.signal.aborted) {
+        warn(`skipped: ${runs.slice(i).map((r) => r.opts.label).join(', ')}`);
+        break;
+      }
+      if (runs.length > 1) {
+        if (i > 0) await sleep(SCENARIO_PAUSE_MS, stop.signal);
+        out(`\n=== scenario ${i + 1}/${runs.length}: ${run.opts.label} (${run.scenarioArgs ?? ''}) ===\n`);
+      }
+      try {
+        code = Math.max(code, await runOne(argv, run, cluster, stop.signal, hurry.signal));
+      } catch (err) {
+        // A scenario that cannot even start (login refused, ...) does not keep the others from running.
+        warn(`pressure${runs.length > 1 ? ` (${run.opts.label})` : ''}: ${err instanceof Error ? err.message : String(err)}`);
+        code = EXIT_SETUP;
+      }
     }
-    return verdict.ok ? EXIT_OK : EXIT_BAD_MESSAGES;
+    return code;
   } catch (err) {
     warn(`pressure: ${err instanceof Error ? err.message : String(err)}`);
     return EXIT_SETUP;
@@ -128,6 +149,42 @@ async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** One run (or scenario): users, load, summary, report section. Returns its exit code. */
+async function runOne(argv: string[], run: PlannedRun, cluster: SpawnedCluster | undefined, stop: AbortSignal, hurry: AbortSignal): Promise<number> {
+  const { opts } = run;
+  const names = userNames(opts.usersPrefix, opts.pairs * 2);
+  const endpoints = await prepare(opts, names, cluster);
+  if (stop.aborted) return EXIT_SETUP;
+
+  const result = await runPressure({ opts, endpoints, out, warn, stop, hurry });
+  const verdict = verdictOf(result.stats);
+  out(`\n${opts.label}\n`);
+  out(formatSummary(result.stats, result.sendingSec, verdict, result.warmupSec));
+  out(`pressure tool CPU: ${Math.round(result.toolCpuPercent)}% of one core\n`);
+  if (result.disconnects > 0 || result.kicks > 0) out(`unexpected disconnects ${result.disconnects}, kicks ${result.kicks}\n`);
+
+  if (opts.report !== undefined) {
+    const section = renderSection({
+      label: opts.label,
+      command: commandLine(argv),
+      scenarioArgs: run.scenarioArgs,
+      date: new Date(),
+      machine: machineInfo(),
+      scenario: cluster ? `${result.scenario}; ${cluster.description}` : result.scenario,
+      sendingSec: result.sendingSec,
+      warmupSec: result.warmupSec,
+      interrupted: result.interrupted,
+      toolCpuPercent: result.toolCpuPercent,
+      stats: result.stats,
+      verdict,
+    });
+    const existing = existsSync(opts.report) ? readFileSync(opts.report, 'utf8') : undefined;
+    writeFileSync(opts.report, upsertSection(existing, opts.label, section));
+    out(`report: section "${opts.label}" written to ${opts.report}\n`);
+  }
+  return verdict.ok ? EXIT_OK : EXIT_BAD_MESSAGES;
 }
 
 main(process.argv.slice(2)).then(

@@ -26,6 +26,7 @@ describe('parseOptions', () => {
       rate: 5000,
       window: 64,
       durationSec: 20,
+      warmupSec: 3,
       drainSec: 5,
       usersPrefix: 'bench',
       spawnCluster: false,
@@ -63,6 +64,17 @@ describe('parseOptions', () => {
     expect(problems(['--create-users', 'postgres://x'])).toHaveLength(1);
     expect(problems(['--label', 'a --> b'])).toHaveLength(1);
     expect(problems(['--bogus'])).toHaveLength(1);
+  });
+
+  it('parses --warmup and --scenarios', () => {
+    expect(opts(['--warmup', '0']).warmupSec).toBe(0);
+    expect(opts(['--warmup', '1.5']).warmupSec).toBe(1.5);
+    expect(opts([]).scenarios).toBeUndefined();
+    expect(opts(['--scenarios', 'default']).scenarios).toBe('default');
+    expect(problems(['--warmup', '-1'])).toHaveLength(1);
+    expect(problems(['--warmup', '301'])).toHaveLength(1);
+    expect(problems(['--scenarios', 'default', '--label', 'x'])).toHaveLength(1);
+    expect(problems(['--scenarios', ' '])).toHaveLength(1);
   });
 
   it('returns help', () => {

@@ -2,6 +2,7 @@
 // all at once so one run reports every mistake.
 import { parseArgs } from 'node:util';
 import { MAX_BODY_BYTES } from './body';
+import { DEFAULT_SCENARIOS_TEXT } from './default-scenarios';
 
 export const MAX_DURATION_SEC = 300;
 
@@ -20,6 +21,8 @@ export interface PressureOptions {
   rate: number;
   window: number;
   durationSec: number;
+  /** Seconds of sending at the same load before the measured period (0 = none). */
+  warmupSec: number;
   drainSec: number;
   size: number;
   ackTimeoutMs: number;
@@ -29,6 +32,8 @@ export interface PressureOptions {
   report: string | undefined;
   label: string;
   spawnCluster: boolean;
+  /** --scenarios FILE|default: run the scenarios of that list instead of one run. */
+  scenarios: string | undefined;
   /** TT_MSG_RATE_PER_SEC given to a spawned cluster's gateways (0 = unlimited). */
   msgRateLimit: number;
   /** Notes about adjusted values (e.g. the duration cap). */
@@ -50,7 +55,9 @@ export const USAGE = `usage: node test/pressure/dist/main.js [options]
   --pairs N              client pairs, both ends send to each other (default 50)
   --rate R               messages/s over all senders (default 5000); 0 = as fast as ACKs allow
   --window W             unACKed messages per sender when --rate 0 (default 64)
-  --duration S           seconds of sending (default 20, at most ${MAX_DURATION_SEC})
+  --duration S           seconds of measured sending (default 20, at most ${MAX_DURATION_SEC})
+  --warmup S             send at the same load for S seconds first (default 3, 0 = none); warm-up messages
+                         count for lost/duplicated/failed but not for latency or throughput
   --drain S              wait for deliveries after the last ACK (default 5)
   --size B               pad message bodies to B bytes (default: ~40, max ${MAX_BODY_BYTES})
   --ack-timeout MS       a message without ACK after this counts as failed (default 10000)
@@ -61,6 +68,12 @@ export const USAGE = `usage: node test/pressure/dist/main.js [options]
   --msg-rate-limit N     TT_MSG_RATE_PER_SEC of the spawned gateways (default 0 = unlimited; TeamTalk's is 20)
   --report FILE          write/replace this scenario's section in a Markdown file (e.g. docs/BENCHMARKS.md)
   --label NAME           scenario name (section title in the report)
+  --scenarios FILE|default
+                         run several scenarios in sequence (one cluster, one report section each);
+                         FILE has lines "NAME OPTIONS..." (# comments); options given on the command
+                         line apply to every scenario and override its own; the users of scenario NAME
+                         are NAME-0001... unless --users-prefix is given; "default" is:
+${DEFAULT_SCENARIOS_TEXT.trimEnd().split('\n').map((l) => `                           ${l}`).join('\n')}
   --help
 
 Exit code: 0 ok, 1 lost or duplicated (or misrouted) messages, 2 setup or usage error.
@@ -113,6 +126,7 @@ function parseRaw(argv: string[]) {
         rate: { type: 'string', default: '5000' },
         window: { type: 'string', default: '64' },
         duration: { type: 'string', default: '20' },
+        warmup: { type: 'string', default: '3' },
         drain: { type: 'string', default: '5' },
         size: { type: 'string', default: '0' },
         'ack-timeout': { type: 'string', default: '10000' },
@@ -122,6 +136,7 @@ function parseRaw(argv: string[]) {
         report: { type: 'string' },
         label: { type: 'string' },
         'spawn-cluster': { type: 'boolean', default: false },
+        scenarios: { type: 'string' },
         'msg-rate-limit': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -149,6 +164,7 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
     warnings.push(`--duration ${durationSec} capped at ${MAX_DURATION_SEC} s`);
     durationSec = MAX_DURATION_SEC;
   }
+  const warmupSec = numberIn(problems, 'warmup', v.warmup, 0, MAX_DURATION_SEC);
   const drainSec = numberIn(problems, 'drain', v.drain, 0, 600);
   const size = intIn(problems, 'size', v.size, 0, MAX_BODY_BYTES);
   const ackTimeoutMs = intIn(problems, 'ack-timeout', v['ack-timeout'], 1, 600_000);
@@ -164,6 +180,8 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
   if (v['create-users'] !== undefined && !/^mysql:\/\//.test(v['create-users'])) {
     problems.push(`--create-users: expected a mysql:// URL, got ${JSON.stringify(v['create-users'])}`);
   }
+  if (v.scenarios !== undefined && v.scenarios.trim() === '') problems.push('--scenarios: expected a file name or "default"');
+  if (v.scenarios !== undefined && v.label !== undefined) problems.push('--label and --scenarios exclude each other (each scenario is labelled by its name)');
   if (v.label !== undefined && (v.label.trim() === '' || /[\r\n]|-->/.test(v.label))) problems.push('--label: one line of text');
   if (problems.length > 0) throw new UsageError(problems);
 
@@ -177,6 +195,7 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
     rate,
     window,
     durationSec,
+    warmupSec,
     drainSec,
     size,
     ackTimeoutMs,
@@ -186,6 +205,7 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
     report: v.report,
     label: v.label?.trim() ?? `${pairs} pairs, ${load}, ${durationSec} s, ${kind}`,
     spawnCluster,
+    scenarios: v.scenarios,
     msgRateLimit,
     warnings,
   };

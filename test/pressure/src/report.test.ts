@@ -1,4 +1,4 @@
-import { formatSummary, redactArgs, renderSection, upsertSection, verdictOf, REPORT_TITLE, type ReportInput } from './report';
+import { formatSummary, redactArgs, renderSection, upsertSection, verdictOf, REPORT_HEADER, REPORT_TITLE, type ReportInput } from './report';
 import { PressureStats, type StatsSummary } from './stats';
 
 function sampleStats(lost = 0): StatsSummary {
@@ -63,7 +63,68 @@ describe('renderSection', () => {
   });
 });
 
+function warmStats(): StatsSummary {
+  const s = new PressureStats(1);
+  s.startWarmup();
+  for (let seq = 0; seq < 4; seq += 1) {
+    s.recordSend(0, seq, 0);
+    s.recordAck(0, seq, 50);
+    s.recordDelivery(0, seq, 0, 60);
+  }
+  s.rollSecond(false, true);
+  s.startMeasuring();
+  for (let seq = 4; seq < 24; seq += 1) {
+    s.recordSend(0, seq, 1000);
+    s.recordAck(0, seq, 1002);
+    s.recordDelivery(0, seq, 1000, 1003);
+  }
+  s.rollSecond();
+  s.stopMeasuring();
+  s.rollSecond(true);
+  return s.summary();
+}
+
+describe('warm-up and measured figures', () => {
+  it('states the warm-up, the measured throughput and latency in the section', () => {
+    const stats = warmStats();
+    const text = renderSection({ ...input('w', stats), sendingSec: 2, warmupSec: 1 });
+    expect(text).toContain('- Warm-up: 1.0 s at the same load, 4 messages sent (they count for lost/duplicated/failed, not for latency or throughput)');
+    expect(text).toContain('- Measured over 2.0 s: ACKed 10 msg/s, delivered 10 msg/s; send → ACK p50 2.00 ms, p99 2.00 ms');
+    expect(text).toContain('| measured throughput over 2.0 s (sent/s, ACKed/s, delivered/s) | 10, 10, 10 |');
+    expect(text).toContain('| latency (ms), measured period (warm-up excluded) | samples |');
+    expect(text).toMatch(/\| send → ACK \| 20 \| 2\.00 \|/);
+    expect(text).toContain('Per second (1 s warm-up + 1 s sending + 1 s drain');
+    expect(text).toContain('phase     w·d  (w warm-up, · measured, d drain)');
+    expect(text).toContain('p99 ACK   ');
+  });
+
+  it('says "none" without a warm-up and shows the scenario options after the command', () => {
+    const text = renderSection({ ...input('latency-1k'), scenarioArgs: '--pairs 50 --rate 1000' });
+    expect(text).toContain('- Warm-up: none');
+    expect(text).toContain('- Command: `node test/pressure/dist/main.js --pairs 1` (scenario `latency-1k`: `--pairs 50 --rate 1000`)');
+  });
+
+  it('has a warm-up row and the measured throughput in the terminal table', () => {
+    const text = formatSummary(warmStats(), 2, { ok: true, reasons: [] }, 1);
+    expect(text).toMatch(/^sent\s+24 {2}\(10\/s over 2\.0 s\)$/m);
+    expect(text).toMatch(/^warm-up\s+1\.0 s at the same load, 4 messages sent/m);
+    expect(text).toMatch(/^measured throughput\s+ACKed 10\/s, delivered 10\/s$/m);
+    expect(text).toMatch(/^send → ACK\s+p50 2\.00 {2}p95 2\.00 {2}p99 2\.00 {2}max 2\.00 ms {2}\(20\)$/m);
+    expect(formatSummary(sampleStats(), 2, { ok: true, reasons: [] })).not.toContain('warm-up');
+  });
+});
+
 describe('upsertSection', () => {
+  it('writes the header explaining the numbers and refreshes it, leaving a hand-written intro alone', () => {
+    const text = upsertSection(undefined, 'a', renderSection(input('a')));
+    expect(text).toContain(REPORT_HEADER);
+    expect(text).toContain('How to read the numbers');
+    const stale = text.replace('How to read the numbers:', 'Old words.');
+    expect(upsertSection(stale, 'a', renderSection(input('a')))).toBe(text);
+    const hand = '# Mine\n\nHand-written.\n';
+    expect(upsertSection(hand, 'a', renderSection(input('a')))).toBe(`${hand}\n${renderSection(input('a'))}`);
+  });
+
   it('creates a titled file', () => {
     const text = upsertSection(undefined, 'a', renderSection(input('a')));
     expect(text.startsWith(`${REPORT_TITLE}\n`)).toBe(true);

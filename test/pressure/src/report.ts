@@ -12,8 +12,12 @@ export interface ReportInput {
   machine: MachineInfo;
   /** One line describing the load (pairs, gateways, transport, rate). */
   scenario: string;
-  /** Seconds of the sending phase actually run. */
+  /** Seconds of the measured sending phase actually run (warm-up excluded). */
   sendingSec: number;
+  /** Seconds of warm-up actually run before it (0 or absent = none). */
+  warmupSec?: number;
+  /** In --scenarios mode: this scenario's own options, shown after the command. */
+  scenarioArgs?: string;
   /** Set when the run was cut short (Ctrl-C). */
   interrupted?: string;
   /** CPU of the pressure process itself, % of one core. */
@@ -28,9 +32,27 @@ export interface Verdict {
 }
 
 export const REPORT_TITLE = '# TierTalk benchmarks';
-const REPORT_INTRO =
-  'Written by the pressure tool (`test/pressure`, `make bench`). Each section is one scenario; ' +
-  're-running a scenario replaces its section.\n';
+const HEADER_BEGIN = '<!-- tt-pressure:header -->';
+const HEADER_END = '<!-- tt-pressure:header-end -->';
+/** What the numbers mean; kept up to date between its markers on every write. */
+export const REPORT_HEADER = [
+  HEADER_BEGIN,
+  'Written by the pressure tool (`test/pressure`; `make bench` runs the default scenarios against a spawned cluster). ' +
+    'Each section is one scenario, with the exact command and the machine it ran on; re-running a scenario replaces its section.',
+  '',
+  'How to read the numbers:',
+  '',
+  '- Every client sends 1:1 text messages to its partner. *ACKed*: the sender got `IMMsgDataAck`; *delivered*: the partner received the message (first copy).',
+  '- *lost*: ACKed but never delivered; *duplicated*: delivered more than once; *misrouted*: received by the wrong user or with a body we did not send. ' +
+    'Any of these fails the run. *failed (no ACK)*: the send timed out or its connection closed; reported, not a failure.',
+  '- *Warm-up*: the tool first sends at the same load for a few seconds (JIT, connection pools, caches). Warm-up messages count for lost, ' +
+    'duplicated and failed, but not for latency or throughput.',
+  '- *Latency* (ms): send → ACK and send → delivery of the messages sent in the measured period, whenever they settled; p50/p95/p99/max.',
+  '- *Measured throughput*: messages sent, ACKs received and first deliveries received per second between the end of the warm-up and the end of sending. ' +
+    'Open loop (`--rate R`) offers a fixed rate; closed loop (`--rate 0 --window W`) keeps W messages unACKed per client and so finds the highest sustained rate.',
+  '- The pressure tool runs on the same machine as the cluster and competes for its CPU; its own CPU use is given per section.',
+  HEADER_END,
+].join('\n');
 
 /** lost, duplicated and misrouted messages fail a run; failed sends (no ACK) are reported only. */
 export function verdictOf(s: StatsSummary): Verdict {
@@ -60,6 +82,14 @@ function perSecond(n: number, sec: number): string {
   return sec > 0 ? Math.round(n / sec).toString() : '–';
 }
 
+function warmupNote(s: StatsSummary, warmupSec: number): string {
+  return `${warmupSec.toFixed(1)} s at the same load, ${s.warmupSent} messages sent (they count for lost/duplicated/failed, not for latency or throughput)`;
+}
+
+function phaseMarks(seconds: StatsSummary['seconds']): string {
+  return seconds.map((x) => (x.warmup ? 'w' : x.draining ? 'd' : '·')).join('');
+}
+
 /** The section for one run, markers included, ending with a newline. */
 export function renderSection(r: ReportInput): string {
   const s = r.stats;
@@ -72,10 +102,16 @@ export function renderSection(r: ReportInput): string {
     '',
     `- Result: ${r.verdict.ok ? '**PASS** (nothing lost, duplicated or misrouted)' : `**FAIL** (${r.verdict.reasons.join(', ')})`}`,
     `- Scenario: ${r.scenario}`,
-    `- Command: \`${r.command}\``,
+    `- Command: \`${r.command}\`${r.scenarioArgs === undefined ? '' : ` (scenario \`${r.label}\`: \`${r.scenarioArgs}\`)`}`,
     `- Machine: ${describeMachine(r.machine)}${r.toolCpuPercent === undefined ? '' : `; the pressure tool used ${Math.round(r.toolCpuPercent)}% of one core`}`,
     `- Date: ${r.date.toISOString()}`,
   ];
+  const warmupSec = r.warmupSec ?? 0;
+  lines.push(`- Warm-up: ${warmupSec > 0 ? warmupNote(s, warmupSec) : 'none'}`);
+  lines.push(
+    `- Measured over ${r.sendingSec.toFixed(1)} s: ACKed ${perSecond(s.measured.acked, r.sendingSec)} msg/s, ` +
+      `delivered ${perSecond(s.measured.delivered, r.sendingSec)} msg/s; send → ACK p50 ${ms(s.ackLatency.p50)} ms, p99 ${ms(s.ackLatency.p99)} ms`,
+  );
   if (r.interrupted) lines.push(`- Interrupted: ${r.interrupted}`);
   lines.push(
     '',
@@ -89,9 +125,10 @@ export function renderSection(r: ReportInput): string {
     `| duplicated (delivered more than once) | ${s.duplicated}${s.extraCopies > s.duplicated ? ` (${s.extraCopies} extra copies)` : ''} |`,
     `| delivered without ACK | ${s.deliveredUnacked} |`,
     `| misrouted | ${s.misrouted} |`,
-    `| throughput over ${r.sendingSec.toFixed(1)} s (sent/s, ACKed/s) | ${perSecond(s.sent, r.sendingSec)}, ${perSecond(s.acked, r.sendingSec)} |`,
+    `| measured throughput over ${r.sendingSec.toFixed(1)} s (sent/s, ACKed/s, delivered/s) | ` +
+      `${perSecond(s.measured.sent, r.sendingSec)}, ${perSecond(s.measured.acked, r.sendingSec)}, ${perSecond(s.measured.delivered, r.sendingSec)} |`,
     '',
-    '| latency (ms) | samples | p50 | p95 | p99 | max |',
+    `| latency (ms), measured period${warmupSec > 0 ? ' (warm-up excluded)' : ''} | samples | p50 | p95 | p99 | max |`,
     '|---|---:|---:|---:|---:|---:|',
     latencyRow('send → ACK', s.ackLatency),
     latencyRow('send → delivery', s.deliveryLatency),
@@ -100,13 +137,20 @@ export function renderSection(r: ReportInput): string {
   if (s.seconds.length > 0) {
     const max = Math.max(0, ...s.seconds.flatMap((x) => [x.sent, x.acked, x.delivered]));
     const drain = s.seconds.filter((x) => x.draining).length;
+    const warm = s.seconds.filter((x) => x.warmup).length;
+    const p99s = s.secondsLatency.map((x) => x.ackP99Ms);
+    const p99Max = Math.max(0, ...p99s);
     lines.push(
-      `Per second (${s.seconds.length - drain} s sending${drain > 0 ? ` + ${drain} s drain` : ''}, scale 0–${max}/s):`,
+      `Per second (${warm > 0 ? `${warm} s warm-up + ` : ''}${s.seconds.length - drain - warm} s sending${drain > 0 ? ` + ${drain} s drain` : ''}, scale 0–${max}/s):`,
       '',
       '```text',
       `sent      ${sparkline(s.seconds.map((x) => x.sent), max)}`,
       `ACKed     ${sparkline(s.seconds.map((x) => x.acked), max)}`,
       `delivered ${sparkline(s.seconds.map((x) => x.delivered), max)}`,
+    );
+    if (p99s.length === s.seconds.length) lines.push(`p99 ACK   ${sparkline(p99s, p99Max)}  (that second's, 0–${ms(p99Max)} ms)`);
+    if (warm + drain > 0) lines.push(`phase     ${phaseMarks(s.seconds)}  (w warm-up, · measured, d drain)`);
+    lines.push(
       '',
       'delivered/s',
       barChart(bucketSeconds(s.seconds.map((x) => x.delivered), 30), 40),
@@ -123,7 +167,7 @@ export function renderSection(r: ReportInput): string {
  * label, otherwise appends it. An empty or missing file gets a title first.
  */
 export function upsertSection(existing: string | undefined, label: string, section: string): string {
-  const base = existing === undefined || existing.trim() === '' ? `${REPORT_TITLE}\n\n${REPORT_INTRO}` : existing;
+  const base = existing === undefined || existing.trim() === '' ? `${REPORT_TITLE}\n\n${REPORT_HEADER}\n` : refreshHeader(existing);
   const begin = beginMarker(label);
   const end = endMarker(label);
   const at = base.indexOf(begin);
@@ -137,6 +181,14 @@ export function upsertSection(existing: string | undefined, label: string, secti
   }
   const sep = base.endsWith('\n\n') ? '' : base.endsWith('\n') ? '\n' : '\n\n';
   return base + sep + section;
+}
+
+/** Replaces the header between its markers with the current one; text without the markers is left alone. */
+function refreshHeader(text: string): string {
+  const at = text.indexOf(HEADER_BEGIN);
+  const endAt = at < 0 ? -1 : text.indexOf(HEADER_END, at);
+  if (endAt < 0) return text;
+  return text.slice(0, at) + REPORT_HEADER + text.slice(endAt + HEADER_END.length);
 }
 
 const SECRET_FLAGS = new Set(['--password']);
@@ -158,23 +210,30 @@ export function redactArgs(argv: readonly string[]): string {
   return out.join(' ');
 }
 
-/** The end-of-run table for the terminal. */
-export function formatSummary(s: StatsSummary, sendingSec: number, verdict: Verdict): string {
+/** The end-of-run table for the terminal; `sendingSec` is the measured period, `warmupSec` the warm-up before it. */
+export function formatSummary(s: StatsSummary, sendingSec: number, verdict: Verdict, warmupSec = 0): string {
   const failedDetail = Object.entries(s.failedByCode)
     .map(([code, n]) => `${code} ${n}`)
     .join(', ');
   const rows: [string, string][] = [
-    ['sent', `${s.sent}  (${perSecond(s.sent, sendingSec)}/s over ${sendingSec.toFixed(1)} s)`],
-    ['ACKed', `${s.acked}  (${perSecond(s.acked, sendingSec)}/s)`],
+    ['sent', `${s.sent}  (${perSecond(s.measured.sent, sendingSec)}/s over ${sendingSec.toFixed(1)} s)`],
+  ];
+  if (warmupSec > 0) rows.push(['warm-up', warmupNote(s, warmupSec)]);
+  rows.push(
+    ['ACKed', String(s.acked)],
     ['failed (no ACK)', `${s.failed}${failedDetail ? `  (${failedDetail})` : ''}`],
     ['delivered', String(s.delivered)],
     ['lost', String(s.lost)],
     ['duplicated', `${s.duplicated}${s.extraCopies > s.duplicated ? `  (${s.extraCopies} extra copies)` : ''}`],
     ['delivered without ACK', String(s.deliveredUnacked)],
     ['misrouted', String(s.misrouted)],
-  ];
+  );
   const lat = (l: LatencySummary): string => `p50 ${ms(l.p50)}  p95 ${ms(l.p95)}  p99 ${ms(l.p99)}  max ${ms(l.max)} ms  (${l.count})`;
-  rows.push(['send → ACK', lat(s.ackLatency)], ['send → delivery', lat(s.deliveryLatency)]);
+  rows.push(
+    ['measured throughput', `ACKed ${perSecond(s.measured.acked, sendingSec)}/s, delivered ${perSecond(s.measured.delivered, sendingSec)}/s`],
+    ['send → ACK', lat(s.ackLatency)],
+    ['send → delivery', lat(s.deliveryLatency)],
+  );
   rows.push(['result', verdict.ok ? 'PASS' : `FAIL: ${verdict.reasons.join(', ')}`]);
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';

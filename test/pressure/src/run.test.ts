@@ -5,7 +5,7 @@ import net from 'node:net';
 import { FrameReader, encodeFrame } from '@tiertalk/pdu';
 import { CID, IM, serviceIdOf } from '@tiertalk/proto';
 import { parseOptions, type PressureOptions } from './options';
-import { runPressure, type RunResult } from './run';
+import { progressLine, runPressure, type RunResult } from './run';
 
 interface Knobs {
   /** Every n-th message is ACKed but not delivered. */
@@ -109,7 +109,7 @@ async function run(knobs: Knobs, extra: string[]): Promise<{ result: RunResult; 
   const ports = await fake.start(2);
   const lines: string[] = [];
   try {
-    const opts = options(['--gateways', ports.map((p) => `127.0.0.1:${p}`).join(','), '--pairs', '3', '--drain', '0.5', ...extra]);
+    const opts = options(['--gateways', ports.map((p) => `127.0.0.1:${p}`).join(','), '--pairs', '3', '--drain', '0.5', '--warmup', '0', ...extra]);
     const result = await runPressure({
       opts,
       endpoints: { kind: 'gateways', gateways: opts.gateways ?? [] },
@@ -204,5 +204,32 @@ describe('runPressure', () => {
     } finally {
       await fake.stop();
     }
+  });
+
+  it('warms up first: marked progress lines, warm-up messages checked but not measured', async () => {
+    const { result, lines } = await run({}, ['--rate', '0', '--window', '2', '--warmup', '1', '--duration', '0.5']);
+    const s = result.stats;
+    expect(result.warmupSec).toBeGreaterThanOrEqual(0.95);
+    expect(result.sendingSec).toBeGreaterThanOrEqual(0.45);
+    expect(result.sendingSec).toBeLessThan(1.5);
+    expect(s.warmupSent).toBeGreaterThan(0);
+    expect(s).toMatchObject({ lost: 0, duplicated: 0, failed: 0, misrouted: 0 });
+    expect(s.acked).toBe(s.sent);
+    expect(s.delivered).toBe(s.sent);
+    expect(s.measured.sent).toBe(s.sent - s.warmupSent);
+    expect(s.ackLatency.count).toBe(s.sent - s.warmupSent);
+    expect(s.deliveryLatency.count).toBe(s.sent - s.warmupSent);
+    expect(s.seconds[0].warmup).toBe(true);
+    expect(s.seconds.slice(1).some((x) => x.warmup)).toBe(false);
+    expect(lines.some((l) => /^\[ {3}1s warmup\] sent \d+\/s .*p99 ack \d+\.\d\d ms/.test(l))).toBe(true);
+    expect(result.scenario).toContain('1 s warm-up + 0.5 s measured');
+  });
+
+  it('prints that second\'s p99s in progress lines, with the phase', () => {
+    const base = { second: 2, sent: 10, acked: 9, delivered: 8, failed: 0, inFlight: 1, draining: false };
+    const lat = { ackCount: 9, ackP99Ms: 1.234, deliveryCount: 0, deliveryP99Ms: 0 };
+    expect(progressLine(base, lat)).toBe('[   2s] sent 10/s  acked 9/s  delivered 8/s  in-flight 1  p99 ack 1.23 ms  p99 delivery –\n');
+    expect(progressLine({ ...base, warmup: true }, lat)).toMatch(/^\[ {3}2s warmup\] /);
+    expect(progressLine({ ...base, draining: true }, lat)).toMatch(/^\[ {3}2s drain\] /);
   });
 });

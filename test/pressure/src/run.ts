@@ -7,7 +7,7 @@ import { encodeBody, parseBody } from './body';
 import { gatewayForClient, pairAcrossGateways } from './pairing';
 import type { GatewayAddr, PressureOptions } from './options';
 import { userNames } from './options';
-import { PressureStats, type SecondSample, type StatsSummary } from './stats';
+import { PressureStats, type IntervalLatency, type SecondSample, type StatsSummary } from './stats';
 
 /** flows.md §3: TeamTalk's gateway drops IMMsgData beyond this per connection and second. */
 export const TEAMTALK_MSG_RATE_PER_CONN = 20;
@@ -29,8 +29,10 @@ export interface RunEnv {
 
 export interface RunResult {
   stats: StatsSummary;
-  /** Seconds the sending phase actually ran. */
+  /** Seconds the measured sending phase actually ran (warm-up excluded). */
   sendingSec: number;
+  /** Seconds the warm-up actually ran (0 = none). */
+  warmupSec: number;
   interrupted: string | undefined;
   /** Where the clients went, pairs across gateways, load model. */
   scenario: string;
@@ -142,16 +144,20 @@ function describe(env: RunEnv, peers: Peer[], partner: readonly number[]): strin
   const gws = [...perGateway.entries()].map(([g, n]) => `${g} (${n})`).join(', ');
   return (
     `${o.pairs} pairs = ${senders} clients over ${o.transport}, each sending to its partner; ${where}: ${gws}; ` +
-    `${cross}/${o.pairs} pairs span two gateways; ${load}; ${o.durationSec} s + drain ≤ ${o.drainSec} s; ` +
+    `${cross}/${o.pairs} pairs span two gateways; ${load}; ` +
+    `${o.warmupSec > 0 ? `${o.warmupSec} s warm-up + ` : ''}${o.durationSec} s measured + drain ≤ ${o.drainSec} s; ` +
     `body ${o.size > 0 ? `${o.size} B` : '~40 B'}; ACK timeout ${o.ackTimeoutMs} ms`
   );
 }
 
-function progressLine(s: SecondSample, stats: PressureStats): string {
+/** One second's line; the p99s are of that second's ACKs and deliveries only. */
+export function progressLine(s: SecondSample, lat: IntervalLatency): string {
   const t = `${s.second}s`.padStart(5);
+  const phase = s.warmup ? ' warmup' : s.draining ? ' drain' : '';
+  const p99 = (count: number, v: number): string => (count === 0 ? '–' : `${v.toFixed(2)} ms`);
   return (
-    `[${t}${s.draining ? ' drain' : ''}] sent ${s.sent}/s  acked ${s.acked}/s  delivered ${s.delivered}/s  ` +
-    `in-flight ${s.inFlight}  p99 ack ${stats.ackP99Ms.toFixed(2)} ms  p99 delivery ${stats.deliveryP99Ms.toFixed(2)} ms\n`
+    `[${t}${phase}] sent ${s.sent}/s  acked ${s.acked}/s  delivered ${s.delivered}/s  ` +
+    `in-flight ${s.inFlight}  p99 ack ${p99(lat.ackCount, lat.ackP99Ms)}  p99 delivery ${p99(lat.deliveryCount, lat.deliveryP99Ms)}\n`
   );
 }
 
@@ -237,19 +243,23 @@ export async function runPressure(env: RunEnv): Promise<RunResult> {
     while (sending && inFlight[s] < o.window) if (!send(s)) return;
   };
 
+  if (o.warmupSec > 0) stats.startWarmup();
   const cpuAtStart = process.cpuUsage();
   const t0 = performance.now();
   const elapsed = (): number => (performance.now() - t0) / 1000;
-  // A second is "draining" when it starts after sending stopped.
+  // A second is "draining" when it starts after sending stopped, "warm-up"
+  // when it starts before the measured period.
   let sendingEnd: number | undefined;
+  let warmupEnd: number | undefined = o.warmupSec > 0 ? o.warmupSec : undefined;
   const draining = (): boolean => sendingEnd !== undefined && stats.secondsRolled >= Math.round(sendingEnd);
+  const inWarmup = (): boolean => warmupEnd !== undefined && stats.secondsRolled < Math.round(warmupEnd);
   // Buckets follow the clock from t0, not a drifting setInterval: on a busy
   // machine the tick comes late but the next one is not pushed back.
   let progress: NodeJS.Timeout | undefined;
   const scheduleTick = (): void => {
     const nextAt = t0 + (stats.secondsRolled + 1) * 1000;
     progress = setTimeout(() => {
-      env.out(progressLine(stats.rollSecond(draining()), stats));
+      env.out(progressLine(stats.rollSecond(draining(), inWarmup()), stats.lastInterval));
       scheduleTick();
     }, Math.max(0, nextAt - performance.now()));
   };
@@ -271,12 +281,22 @@ export async function runPressure(env: RunEnv): Promise<RunResult> {
     for (let s = 0; s < senders; s += 1) pump(s);
   }
 
-  await sleep(o.durationSec * 1000, env.stop);
+  if (o.warmupSec > 0) {
+    await sleep(o.warmupSec * 1000, env.stop);
+    warmupEnd = elapsed();
+  }
+  const warmupSec = elapsed();
+  const stoppedInWarmup = env.stop.aborted;
+  stats.startMeasuring();
+  if (!stoppedInWarmup) await sleep(o.durationSec * 1000, env.stop);
   sending = false;
+  stats.stopMeasuring();
   if (scheduler) clearInterval(scheduler);
-  const sendingSec = elapsed();
-  sendingEnd = sendingSec;
-  const interrupted = env.stop.aborted ? `stopped by signal after ${sendingSec.toFixed(1)} s` : undefined;
+  sendingEnd = elapsed();
+  const sendingSec = sendingEnd - warmupSec;
+  const interrupted = env.stop.aborted
+    ? `stopped by signal after ${sendingEnd.toFixed(1)} s${stoppedInWarmup ? ' (during the warm-up: nothing measured)' : ''}`
+    : undefined;
 
   // Every send settles by its ACK timeout; then give deliveries the drain time.
   const ackDeadline = performance.now() + o.ackTimeoutMs + 1000;
@@ -287,8 +307,8 @@ export async function runPressure(env: RunEnv): Promise<RunResult> {
     await sleep(50, env.hurry);
   }
   clearTimeout(progress);
-  const last = stats.rollPartialSecond(draining());
-  if (last) env.out(progressLine(last, stats));
+  const last = stats.rollPartialSecond(draining(), inWarmup());
+  if (last) env.out(progressLine(last, stats.lastInterval));
 
   const cpu = process.cpuUsage(cpuAtStart);
   const toolCpuPercent = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
@@ -306,5 +326,5 @@ export async function runPressure(env: RunEnv): Promise<RunResult> {
     }),
   );
 
-  return { stats: stats.summary(), sendingSec, interrupted, scenario, disconnects, kicks, toolCpuPercent };
+  return { stats: stats.summary(), sendingSec, warmupSec: o.warmupSec > 0 ? warmupSec : 0, interrupted, scenario, disconnects, kicks, toolCpuPercent };
 }

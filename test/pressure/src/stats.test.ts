@@ -87,4 +87,75 @@ describe('PressureStats', () => {
   it('rejects an unknown sender on send', () => {
     expect(() => new PressureStats(1).recordSend(1, 0, 0)).toThrow(RangeError);
   });
+
+  it('counts warm-up messages for loss and duplicates but not for latency or measured throughput', () => {
+    const s = new PressureStats(1);
+    s.startWarmup();
+    expect(s.phase).toBe('warmup');
+    s.recordSend(0, 0, 0); // warm-up, ACKed and delivered in the warm-up
+    s.recordAck(0, 0, 500);
+    s.recordDelivery(0, 0, 0, 600);
+    s.recordSend(0, 1, 0); // warm-up, ACKed in the measured period, never delivered
+    s.recordSend(0, 2, 0); // warm-up, delivered twice in the measured period
+    s.startMeasuring();
+    s.recordAck(0, 1, 700);
+    s.recordAck(0, 2, 800);
+    s.recordDelivery(0, 2, 0, 900);
+    s.recordDelivery(0, 2, 0, 901);
+    s.recordSend(0, 3, 1000); // measured
+    s.recordAck(0, 3, 1002);
+    s.stopMeasuring();
+    s.recordDelivery(0, 3, 1000, 1004); // after sending stopped: latency yes, throughput no
+    const sum = s.summary();
+    expect(sum).toMatchObject({ sent: 4, acked: 4, delivered: 3, lost: 1, duplicated: 1, warmupSent: 3 });
+    expect(sum.measured).toEqual({ sent: 1, acked: 3, delivered: 1 });
+    expect(sum.ackLatency).toMatchObject({ count: 1 });
+    expect(sum.ackLatency.max).toBeCloseTo(2, 1);
+    expect(sum.deliveryLatency).toMatchObject({ count: 1 });
+    expect(sum.deliveryLatency.max).toBeCloseTo(4, 1);
+    expect(s.ackP99Ms).toBeCloseTo(2, 1);
+  });
+
+  it('measures from the start when there is no warm-up', () => {
+    const s = new PressureStats(1);
+    s.recordSend(0, 0, 0);
+    s.recordAck(0, 0, 1);
+    s.recordDelivery(0, 0, 0, 2);
+    expect(s.summary()).toMatchObject({ warmupSent: 0, measured: { sent: 1, acked: 1, delivered: 1 } });
+  });
+
+  it('keeps one latency histogram per interval, reset when the second rolls', () => {
+    const s = new PressureStats(1);
+    s.startWarmup();
+    for (let seq = 0; seq < 100; seq += 1) {
+      s.recordSend(0, seq, 0);
+      s.recordAck(0, seq, 100); // 100 ms, warm-up: in the interval, not in the cumulative histogram
+      s.recordDelivery(0, seq, 0, 150);
+    }
+    expect(s.currentInterval).toMatchObject({ ackCount: 100, deliveryCount: 100 });
+    expect(s.currentInterval.ackP99Ms).toBeCloseTo(100, 0);
+    s.rollSecond(false, true);
+    expect(s.lastInterval.ackP99Ms).toBeCloseTo(100, 0);
+    expect(s.lastInterval.deliveryP99Ms).toBeCloseTo(150, 0);
+    expect(s.currentInterval).toEqual({ ackCount: 0, ackP99Ms: 0, deliveryCount: 0, deliveryP99Ms: 0 });
+
+    s.startMeasuring();
+    for (let seq = 100; seq < 110; seq += 1) {
+      s.recordSend(0, seq, 1000);
+      s.recordAck(0, seq, 1002);
+    }
+    const second = s.rollSecond();
+    expect(second.warmup).toBeUndefined();
+    expect(s.lastInterval).toMatchObject({ ackCount: 10, deliveryCount: 0, deliveryP99Ms: 0 });
+    expect(s.lastInterval.ackP99Ms).toBeCloseTo(2, 1);
+    s.rollSecond(true);
+    expect(s.lastInterval).toEqual({ ackCount: 0, ackP99Ms: 0, deliveryCount: 0, deliveryP99Ms: 0 });
+
+    const sum = s.summary();
+    expect(sum.seconds.map((x) => x.warmup ?? false)).toEqual([true, false, false]);
+    expect(sum.secondsLatency.map((x) => x.ackCount)).toEqual([100, 10, 0]);
+    // The cumulative histogram has the measured messages only.
+    expect(sum.ackLatency.count).toBe(10);
+    expect(sum.ackLatency.max).toBeCloseTo(2, 1);
+  });
 });

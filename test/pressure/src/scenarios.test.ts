@@ -1,0 +1,101 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { UsageError } from './options';
+import { DEFAULT_SCENARIOS_TEXT, loadScenarios, parseScenarios, scenarioRuns, tokenize, withoutOption } from './scenarios';
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof UsageError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('parseScenarios', () => {
+  it('reads the default list: latency-5k, throughput, latency-1k', () => {
+    const list = parseScenarios(DEFAULT_SCENARIOS_TEXT, 'default');
+    expect(list.map((s) => s.name)).toEqual(['latency-5k', 'throughput', 'latency-1k']);
+    expect(list[0].args).toEqual(['--pairs', '50', '--rate', '5000', '--duration', '20']);
+    expect(list[1].args).toEqual(['--pairs', '100', '--rate', '0', '--window', '64', '--duration', '20']);
+    expect(list[2].args).toEqual(['--pairs', '50', '--rate', '1000', '--duration', '15']);
+    expect(loadScenarios('default').scenarios).toEqual(list);
+  });
+
+  it('skips comments and blank lines, keeps line numbers, honours quotes', () => {
+    const text = '# header\n\n  a --pairs 2   # trailing comment\nb --password "x y" --size=100\r\n';
+    expect(parseScenarios(text, 'f')).toEqual([
+      { name: 'a', args: ['--pairs', '2'], line: 3 },
+      { name: 'b', args: ['--password', 'x y', '--size=100'], line: 4 },
+    ]);
+  });
+
+  it('reports every problem with file and line', () => {
+    const p = problemsOf(() => parseScenarios('a --pairs 1\na --pairs 2\nbad/name\nc --report x.md --spawn-cluster\nd --password "open\n', 'list.txt'));
+    expect(p).toEqual([
+      'list.txt:2: scenario a appears twice',
+      'list.txt:3: scenario name: 1..22 characters of [A-Za-z0-9_.-], got "bad/name"',
+      'list.txt:4: c: --report applies to the whole command, not to one scenario',
+      'list.txt:4: c: --spawn-cluster applies to the whole command, not to one scenario',
+      'list.txt:5: unterminated quote',
+    ]);
+    expect(problemsOf(() => parseScenarios('# nothing\n', 'empty'))).toEqual(['empty: no scenarios']);
+  });
+
+  it('loads a file and says when it cannot', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tt-scen-'));
+    const file = path.join(dir, 'list');
+    writeFileSync(file, 'one --pairs 1 --duration 1\n');
+    expect(loadScenarios(file)).toEqual({ scenarios: [{ name: 'one', args: ['--pairs', '1', '--duration', '1'], line: 1 }], source: file });
+    expect(problemsOf(() => loadScenarios(path.join(dir, 'missing')))[0]).toMatch(/^--scenarios: cannot read /);
+  });
+});
+
+describe('tokenize', () => {
+  it('splits at blanks and keeps quoted blanks and empty strings', () => {
+    expect(tokenize(`a  'b c' "d'e" ''`)).toEqual(['a', 'b c', "d'e", '']);
+    expect(tokenize('x "y')).toBeUndefined();
+  });
+});
+
+describe('withoutOption', () => {
+  it('removes both spellings', () => {
+    expect(withoutOption(['--scenarios', 'f', '--pairs', '2', '--scenarios=g'], 'scenarios')).toEqual(['--pairs', '2']);
+  });
+});
+
+describe('scenarioRuns', () => {
+  const list = parseScenarios(DEFAULT_SCENARIOS_TEXT, 'default');
+
+  it('labels each run by its scenario and gives it its own users', () => {
+    const runs = scenarioRuns(['--spawn-cluster', '--report', 'r.md', '--scenarios', 'default'], list, 'default');
+    expect(runs.map((r) => [r.opts.label, r.opts.pairs, r.opts.rate, r.opts.window, r.opts.durationSec, r.opts.usersPrefix])).toEqual([
+      ['latency-5k', 50, 5000, 64, 20, 'latency-5k-'],
+      ['throughput', 100, 0, 64, 20, 'throughput-'],
+      ['latency-1k', 50, 1000, 64, 15, 'latency-1k-'],
+    ]);
+    for (const r of runs) expect(r.opts).toMatchObject({ spawnCluster: true, report: 'r.md', warmupSec: 3, scenarios: undefined });
+  });
+
+  it('lets command-line options override the scenario options', () => {
+    const runs = scenarioRuns(['--scenarios', 'default', '--duration', '2', '--warmup', '0', '--users-prefix', 'u'], list, 'default');
+    expect(runs.map((r) => [r.opts.durationSec, r.opts.warmupSec, r.opts.usersPrefix])).toEqual([
+      [2, 0, 'u'],
+      [2, 0, 'u'],
+      [2, 0, 'u'],
+    ]);
+    const own = scenarioRuns(['--scenarios=x'], parseScenarios('s --users-prefix mine', 'x'), 'x');
+    expect(own[0].opts.usersPrefix).toBe('mine');
+  });
+
+  it('reports invalid scenario options with the scenario and line', () => {
+    const p = problemsOf(() => scenarioRuns([], parseScenarios('ok --pairs 1\nbad --pairs 0 --bogus 1', 'f'), 'f'));
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(/^f:2: bad: /);
+    expect(problemsOf(() => scenarioRuns([], parseScenarios('bad --pairs 0', 'f'), 'f'))).toEqual([
+      'f:1: bad: --pairs: expected an integer in 1..10000, got "0"',
+    ]);
+  });
+});
