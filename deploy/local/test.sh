@@ -15,10 +15,15 @@ ensure_etcd
 build
 
 log "npx jest --ci $*"
+rm -f "$RUN_DIR/jest-results.json"
 set +e
-npx jest --ci "$@"
+npx jest --ci --json --outputFile="$RUN_DIR/jest-results.json" "$@"
 rc=$?
 set -e
+# One plain summary line ("N passed, N failed, N skipped") for CI readers that do not parse jest.
+if [ -s "$RUN_DIR/jest-results.json" ]; then
+  node -e 'const r = require(process.argv[1]); console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);' "$RUN_DIR/jest-results.json"
+fi
 # make turns any failure into 2; .ci/run reports jest's own code from here.
 echo "$rc" >"$RUN_DIR/test.rc"
 exit "$rc"

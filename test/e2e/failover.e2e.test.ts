@@ -4,7 +4,8 @@
 import type { Pool } from 'mysql2/promise';
 import { ClientError, TeamTalkClient } from '@tiertalk/client';
 import { IM } from '@tiertalk/proto';
-import { Cluster, flushTestRedis, prepareTestDatabase, waitFor } from '@tiertalk/testkit';
+import Redis from 'ioredis';
+import { Cluster, flushTestRedis, prepareTestDatabase, testConfig, waitFor } from '@tiertalk/testkit';
 import { connect, loggedIn, storedMessages, testDbPool, userId } from './helpers';
 
 jest.setTimeout(120_000);
@@ -83,6 +84,16 @@ it('keeps messaging when one db-proxy, one route and one gateway are SIGKILLed, 
     const body = (await (await fetch(cluster.msgServerUrl)).json()) as { code: number; port?: string };
     return body.code === 0 && Number(body.port) === gw1.tcpPort;
   }, { timeoutMs: LEASE_TTL_SEC * 1000 + 5000 });
+  // The dead gateway's sessions vanish from route's registry with its lease: no ghosts.
+  const sessions = new Redis(testConfig.redisUrl(testConfig.routeRedisDb));
+  try {
+    await waitFor(async () => Object.keys(await sessions.hgetall(`tt:sm:user:${bobId}`)).every((f) => !f.startsWith('msg-2@')), {
+      timeoutMs: 5000,
+    });
+    expect(await sessions.smembers('tt:sm:gateways')).not.toEqual(expect.arrayContaining([expect.stringMatching(/^msg-2@/)]));
+  } finally {
+    sessions.disconnect();
+  }
   bob = await loggedIn(gw1, 'bob');
   open.push(bob);
   const run2 = chatter(alice, bob, bobId, 50);
