@@ -1,15 +1,16 @@
 # TierTalk local operations. Every target is a script in deploy/local/.
 #   make up      build and start a local cluster (MariaDB, Redis, etcd, 5 services)
 #   make test    build and run every jest suite against real MariaDB/Redis/etcd
+#   make bench   pressure scenarios into docs/BENCHMARKS.md; make profile: CPU profile of the cluster under load
 # Extra arguments: make test ARGS="services/db-proxy"   (bench passes ARGS to the pressure tool)
 
 SHELL := /bin/bash
 ARGS ?=
 
-.PHONY: help up down status logs build test bench
+.PHONY: help up down status logs build test bench profile
 
 help:
-	@sed -n '2,4p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,5p' Makefile | sed 's/^# \{0,1\}//'
 	@echo "  make down | status | logs | build | bench"
 
 up:
@@ -32,3 +33,6 @@ test:
 
 bench:
 	@deploy/local/bench.sh $(ARGS)
+
+profile:
+	@deploy/local/profile.sh $(ARGS)
