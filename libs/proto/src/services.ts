@@ -60,9 +60,35 @@ export type UsersStatRsp = Msg<typeof IM.Buddy.IMUsersStatRsp>;
 export type PushBatch = Msg<typeof tiertalk.PushBatch>;
 export type PushSummary = Msg<typeof tiertalk.PushSummary>;
 
+/** A unary method whose request and reply are generated classes. */
+function unary<ReqC extends PbType<InstanceType<ReqC>> & (abstract new (...args: never[]) => unknown), ResC extends PbType<InstanceType<ResC>> & (abstract new (...args: never[]) => unknown)>(
+  service: string,
+  name: string,
+  req: ReqC,
+  res: ResC,
+): grpc.MethodDefinition<InstanceType<ReqC>, InstanceType<ResC>> {
+  return method<InstanceType<ReqC>, InstanceType<ResC>>(service, name, req, res, false, false);
+}
+
 export const DbProxyService = {
   Validate: method<ValidateReq, ValidateRsp>('DbProxy', 'Validate', IM.Server.IMValidateReq, IM.Server.IMValidateRsp, false, false),
   StoreMessages: method<MsgStoreBatch, MsgStoredBatch>('DbProxy', 'StoreMessages', tiertalk.MsgStoreBatch, tiertalk.MsgStoredBatch, true, true),
+  UnreadCount: unary('DbProxy', 'UnreadCount', IM.Message.IMUnreadMsgCntReq, IM.Message.IMUnreadMsgCntRsp),
+  MsgList: unary('DbProxy', 'MsgList', IM.Message.IMGetMsgListReq, IM.Message.IMGetMsgListRsp),
+  MsgById: unary('DbProxy', 'MsgById', IM.Message.IMGetMsgByIdReq, IM.Message.IMGetMsgByIdRsp),
+  LatestMsgId: unary('DbProxy', 'LatestMsgId', IM.Message.IMGetLatestMsgIdReq, IM.Message.IMGetLatestMsgIdRsp),
+  ReadAck: unary('DbProxy', 'ReadAck', IM.Message.IMMsgDataReadAck, tiertalk.Empty),
+  RecentSessions: unary('DbProxy', 'RecentSessions', IM.Buddy.IMRecentContactSessionReq, IM.Buddy.IMRecentContactSessionRsp),
+  RemoveSession: unary('DbProxy', 'RemoveSession', IM.Buddy.IMRemoveSessionReq, IM.Buddy.IMRemoveSessionRsp),
+  UsersInfo: unary('DbProxy', 'UsersInfo', IM.Buddy.IMUsersInfoReq, IM.Buddy.IMUsersInfoRsp),
+  AllUsers: unary('DbProxy', 'AllUsers', IM.Buddy.IMAllUserReq, IM.Buddy.IMAllUserRsp),
+  Departments: unary('DbProxy', 'Departments', IM.Buddy.IMDepartmentReq, IM.Buddy.IMDepartmentRsp),
+  ChangeAvatar: unary('DbProxy', 'ChangeAvatar', IM.Buddy.IMChangeAvatarReq, IM.Buddy.IMChangeAvatarRsp),
+  ChangeSignInfo: unary('DbProxy', 'ChangeSignInfo', IM.Buddy.IMChangeSignInfoReq, IM.Buddy.IMChangeSignInfoRsp),
+  DeviceToken: unary('DbProxy', 'DeviceToken', IM.Login.IMDeviceTokenReq, IM.Login.IMDeviceTokenRsp),
+  PushShield: unary('DbProxy', 'PushShield', IM.Login.IMPushShieldReq, IM.Login.IMPushShieldRsp),
+  QueryPushShield: unary('DbProxy', 'QueryPushShield', IM.Login.IMQueryPushShieldReq, IM.Login.IMQueryPushShieldRsp),
+  GetDeviceToken: unary('DbProxy', 'GetDeviceToken', IM.Server.IMGetDeviceTokenReq, IM.Server.IMGetDeviceTokenRsp),
 } satisfies grpc.ServiceDefinition;
 
 export const RouteService = {
@@ -70,6 +96,7 @@ export const RouteService = {
   Logout: method<SessionRef, Empty>('Route', 'Logout', tiertalk.SessionRef, tiertalk.Empty, false, false),
   Deliver: method<EnvelopeBatch, DeliverReport>('Route', 'Deliver', tiertalk.EnvelopeBatch, tiertalk.DeliverReport, true, true),
   UsersStat: method<UsersStatReq, UsersStatRsp>('Route', 'UsersStat', IM.Buddy.IMUsersStatReq, IM.Buddy.IMUsersStatRsp, false, false),
+  KickUser: unary('Route', 'KickUser', IM.Server.IMServerKickUser, tiertalk.SessionLoginRsp),
 } satisfies grpc.ServiceDefinition;
 
 export const GatewayService = {

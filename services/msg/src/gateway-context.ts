@@ -1,3 +1,4 @@
+import type * as grpc from '@grpc/grpc-js';
 import type { IM, tiertalk, SessionLoginRsp, ValidateRsp } from '@tiertalk/proto';
 import type { Logger } from '@tiertalk/log';
 import type { MsgConfig } from './config';
@@ -17,6 +18,8 @@ export interface DbProxyApi {
   validate(req: IM.Server.IMValidateReq.$Properties): Promise<ValidateRsp>;
   /** Never rejects: failures resolve STORE_FAILED. */
   store(msg: IM.Message.IMMsgData.$Properties): Promise<StoreOutcome>;
+  /** A unary DbProxy method (forwarded client requests); rejects when no instance answers. */
+  call<Req, Res>(method: grpc.MethodDefinition<Req, Res>, req: Req): Promise<Res>;
 }
 
 /** What handlers need from route (src/upstream/route-link.ts). */
@@ -27,6 +30,8 @@ export interface RouteApi {
   logout(ref: tiertalk.SessionRef.$Properties): Promise<void>;
   /** Fire and forget: a lost live push is recovered by the receiver's offline pull. */
   deliver(envelope: tiertalk.Envelope.$Properties): void;
+  /** A unary Route method; rejects when no instance answers. */
+  call<Req, Res>(method: grpc.MethodDefinition<Req, Res>, req: Req): Promise<Res>;
 }
 
 /** Receives "the number of logged-in connections changed" (src/load-reporter.ts). */

@@ -15,6 +15,9 @@ import type { GatewayContext } from './gateway-context';
 import { createGatewayService } from './gateway-service';
 import { loginHandlers } from './handlers/login';
 import { messageHandlers } from './handlers/message';
+import { pushHandlers } from './handlers/push';
+import { sessionHandlers } from './handlers/session';
+import { userHandlers } from './handlers/user';
 import { otherHandlers } from './handlers/other';
 import { LoadReporter } from './load-reporter';
 import { boundedStep, shutdownGrpcServer } from './shutdown';
@@ -52,7 +55,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   const connections = new ConnectionRegistry(log);
   const load = new LoadReporter(connections, log);
   const ctx: GatewayContext = { gatewayId: config.gatewayId, config, log, connections, db, route, load, lifecycle: { stopping: false } };
-  const dispatcher = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers]);
+  const dispatcher = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers, sessionHandlers, userHandlers, pushHandlers]);
   const accept = createClientAcceptor(ctx, dispatcher);
 
   const tcp = await startTcpServer(config.listenHost, config.tcpPort, accept, log);

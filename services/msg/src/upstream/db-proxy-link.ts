@@ -77,6 +77,11 @@ export class DbProxyLink implements DbProxyApi {
     });
   }
 
+  /** Any unary DbProxy method (a forwarded client request), with failover and a deadline. */
+  call<Req, Res>(method: grpc.MethodDefinition<Req, Res>, req: Req): Promise<Res> {
+    return callWithFailover(this.pool, method, req, { deadlineMs: this.opts.deadlineMs, attempts: FAILOVER_ATTEMPTS });
+  }
+
   store(msg: IM.Message.IMMsgData.$Properties): Promise<StoreOutcome> {
     if (this.closed) return Promise.resolve(failed('gateway stopping'));
     return new Promise((resolve) => {

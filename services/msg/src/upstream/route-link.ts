@@ -48,6 +48,11 @@ export class RouteLink implements RouteApi {
     return this.pool.size > 0;
   }
 
+  /** Any unary Route method, with failover and a deadline. */
+  call<Req, Res>(method: grpc.MethodDefinition<Req, Res>, req: Req): Promise<Res> {
+    return callWithFailover(this.pool, method, req, { deadlineMs: this.opts.deadlineMs, attempts: FAILOVER_ATTEMPTS });
+  }
+
   login(ref: tiertalk.SessionRef.$Properties): Promise<SessionLoginRsp> {
     return callWithFailover(this.pool, RouteService.Login, tiertalk.SessionRef.create(ref), {
       deadlineMs: this.opts.deadlineMs,
