@@ -8,6 +8,10 @@ import { LoginFailures } from './handlers/login/login-failures';
 import { ValidateHandler } from './handlers/login/validate';
 import { MessageCommitter } from './handlers/message/message-committer';
 import { StoreMessagesService } from './handlers/message/store-messages';
+import { messageRpc } from './handlers/message/rpc';
+import { pushRpc } from './handlers/push/rpc';
+import { sessionRpc } from './handlers/session/rpc';
+import { userRpc } from './handlers/user/rpc';
 import { dbProxyImplementation } from './service';
 import { MessageIdAllocator } from './store/message-ids';
 import { createMysqlPools } from './store/mysql';
@@ -48,7 +52,14 @@ async function main(): Promise<void> {
   );
 
   const server = createServer();
-  server.addService(DbProxyService, dbProxyImplementation({ validate, storeMessages, log }));
+  // Each domain's unary methods (handlers/<domain>/rpc.ts).
+  const domains = [
+    messageRpc({ mysql, redis, log }),
+    sessionRpc({ mysql, redis, log }),
+    userRpc({ mysql, redis, log }),
+    pushRpc({ mysql, redis, log }),
+  ];
+  server.addService(DbProxyService, dbProxyImplementation({ validate, storeMessages, domains, log }));
   const grpcPort = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);
 
   const registry = await Registry.connect({

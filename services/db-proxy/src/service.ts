@@ -5,10 +5,14 @@ import { rpcError } from '@tiertalk/rpc';
 import { ValidateHandler } from './handlers/login/validate';
 import { StoreMessagesService } from './handlers/message/store-messages';
 
-/** The DbProxy gRPC implementation: maps each method to its domain handler. */
+/**
+ * The DbProxy gRPC implementation: the login and message-store methods plus
+ * the unary methods of each domain (handlers/<domain>/rpc.ts), merged here.
+ */
 export function dbProxyImplementation(deps: {
   validate: ValidateHandler;
   storeMessages: StoreMessagesService;
+  domains: ReadonlyArray<grpc.UntypedServiceImplementation>;
   log: Logger;
 }): grpc.UntypedServiceImplementation {
   const Validate: grpc.handleUnaryCall<ValidateReq, ValidateRsp> = (call, callback) => {
@@ -21,5 +25,12 @@ export function dbProxyImplementation(deps: {
       },
     );
   };
-  return { Validate, StoreMessages: deps.storeMessages.handle };
+  const impl: grpc.UntypedServiceImplementation = { Validate, StoreMessages: deps.storeMessages.handle };
+  for (const domain of deps.domains) {
+    for (const [name, fn] of Object.entries(domain)) {
+      if (name in impl) throw new Error(`DbProxy method ${name} implemented twice`);
+      impl[name] = fn;
+    }
+  }
+  return impl;
 }
