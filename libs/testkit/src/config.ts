@@ -6,7 +6,13 @@ import path from 'node:path';
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
 const MYSQL_ROOT_URL = 'mysql://root@127.0.0.1:3306';
-const MYSQL_TEST_DB = 'teamtalk_test';
+// Overridable so that several developers (or agents) can run e2e suites side
+// by side on one machine without sharing a database or Redis dbs.
+const MYSQL_TEST_DB = process.env.TT_TEST_DB || 'teamtalk_test';
+const envInt = (name: string, fallback: number): number => {
+  const v = Number(process.env[name]);
+  return Number.isInteger(v) && v >= 0 ? v : fallback;
+};
 
 export const testConfig = Object.freeze({
   mysqlRootUrl: MYSQL_ROOT_URL,
@@ -20,9 +26,9 @@ export const testConfig = Object.freeze({
       .filter((s) => s !== ''),
   ),
   /** db-proxy's unread, group_set, token, sync and group_member instances. */
-  dbProxyRedisDb: 10,
+  dbProxyRedisDb: envInt('TT_TEST_REDIS_DB', 10),
   /** route's session registry. */
-  routeRedisDb: 11,
+  routeRedisDb: envInt('TT_TEST_ROUTE_REDIS_DB', 11),
   redisUrl(db: number): string {
     return `redis://127.0.0.1:6379/${db}`;
   },
