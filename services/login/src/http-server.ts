@@ -5,6 +5,7 @@ import type { Logger } from '@tiertalk/log';
 import { newRequestId } from '@tiertalk/log';
 import type { InstanceInfo } from '@tiertalk/registry';
 import { GatewayPick, PICK_FULL, PICK_NONE, PICK_OK, pickGateway } from './gateway-picker';
+import { listen } from './listen';
 
 // TeamTalk login_server HttpConn: the whole request must fit in 1 KiB, and a
 // connection without input for 60 s is closed (HTTP_CONN_TIMEOUT).
@@ -53,15 +54,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<LoginHtt
   });
   server.on('request', (req, res) => handleRequest(req, res, opts, log));
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('http server has no TCP address');
+  const address = await listen(server, opts.port, opts.host, 'http server');
   log.info({ host: address.address, port: address.port }, 'http listening');
 
   let closing: Promise<void> | undefined;

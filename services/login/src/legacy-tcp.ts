@@ -5,6 +5,7 @@ import { Frame, FrameError, FrameReader, encodeFrame } from '@tiertalk/pdu';
 import { CID, IM, SID } from '@tiertalk/proto';
 import type { InstanceInfo } from '@tiertalk/registry';
 import { PICK_FULL, PICK_NONE, PICK_OK, pickGateway } from './gateway-picker';
+import { listen } from './listen';
 
 const RESULT_CODE = {
   [PICK_OK]: IM.BaseDefine.ResultType.REFUSE_REASON_NONE,
@@ -41,15 +42,7 @@ export async function startLegacyTcpServer(opts: LegacyTcpOptions): Promise<Lega
     serve(socket, opts, log, idleTimeoutMs);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('legacy tcp server has no TCP address');
+  const address = await listen(server, opts.port, opts.host, 'legacy tcp server');
   log.info({ host: address.address, port: address.port }, 'legacy tcp listening');
 
   let closing: Promise<void> | undefined;

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { Logger } from '@tiertalk/log';
+import { listen } from './listen';
 import type { Transport, TransportSink } from './transport';
 
 /** net.Socket as a Transport. */
@@ -59,28 +60,20 @@ export interface ClientListener {
 }
 
 /** Listens for TeamTalk clients on TCP; every socket is handed to `accept`. */
-export function startTcpServer(host: string, port: number, accept: (t: Transport) => void, log: Logger): Promise<ClientListener> {
+export async function startTcpServer(host: string, port: number, accept: (t: Transport) => void, log: Logger): Promise<ClientListener> {
   const server = net.createServer({ noDelay: true });
   server.on('connection', (socket) => {
     socket.setNoDelay(true);
     accept(new TcpTransport(socket));
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      server.on('error', (err) => log.error({ err }, 'TCP listener error'));
-      const addr = server.address();
-      const bound = addr !== null && typeof addr === 'object' ? addr.port : port;
-      let stopped = false;
-      resolve({
-        port: bound,
-        stopAccepting: () => {
-          if (stopped) return;
-          stopped = true;
-          server.close();
-        },
-      });
-    });
-  });
+  const bound = await listen(server, port, host, 'TCP', log);
+  let stopped = false;
+  return {
+    port: bound,
+    stopAccepting: () => {
+      if (stopped) return;
+      stopped = true;
+      server.close();
+    },
+  };
 }

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
 import type { Logger } from '@tiertalk/log';
+import { listen } from './listen';
 import type { ClientListener } from './tcp-server';
 import { TransportError } from './transport';
 import type { Transport, TransportSink } from './transport';
@@ -88,7 +89,7 @@ function toBuffer(data: RawData): Buffer {
 }
 
 /** Listens for WebSocket clients; binary messages feed the same FrameReader as TCP. */
-export function startWsServer(
+export async function startWsServer(
   host: string,
   port: number,
   maxFrameBytes: number,
@@ -106,23 +107,15 @@ export function startWsServer(
     ws.binaryType = 'nodebuffer';
     accept(new WsTransport(ws, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`));
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      server.on('error', (err) => log.error({ err }, 'WebSocket listener error'));
-      const addr = server.address();
-      const bound = addr !== null && typeof addr === 'object' ? addr.port : port;
-      let stopped = false;
-      resolve({
-        port: bound,
-        stopAccepting: () => {
-          if (stopped) return;
-          stopped = true;
-          server.close();
-          wss.close();
-        },
-      });
-    });
-  });
+  const bound = await listen(server, port, host, 'WebSocket', log);
+  let stopped = false;
+  return {
+    port: bound,
+    stopAccepting: () => {
+      if (stopped) return;
+      stopped = true;
+      server.close();
+      wss.close();
+    },
+  };
 }

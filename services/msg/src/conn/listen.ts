@@ -1,0 +1,18 @@
+import type net from 'node:net';
+import type { Logger } from '@tiertalk/log';
+
+/**
+ * Starts listening; resolves with the bound port (port 0 = a free one).
+ * Errors before the listener is up reject; later ones are logged.
+ */
+export function listen(server: net.Server, port: number, host: string, what: string, log: Logger): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      server.on('error', (err) => log.error({ err }, `${what} listener error`));
+      const addr = server.address();
+      resolve(addr !== null && typeof addr === 'object' ? addr.port : port);
+    });
+  });
+}
