@@ -66,12 +66,12 @@ it('keeps messaging when one db-proxy, one route and one gateway are SIGKILLed, 
   let bob = await loggedIn(gw2, 'bob');
   open.push(alice, bob);
   const run = chatter(alice, bob, bobId, 50);
-  await waitFor(() => run.delivered.size >= 10, { timeoutMs: 10_000 });
+  await waitFor(() => run.delivered.size >= 10, 10_000);
 
   for (const victim of ['db-proxy-1', 'route-1']) {
     const t = Date.now();
     await cluster.kill(victim, 'SIGKILL');
-    await waitFor(() => run.recoveredAt(t) !== undefined, { timeoutMs: LEASE_TTL_SEC * 1000 + 5000 });
+    await waitFor(() => run.recoveredAt(t) !== undefined, LEASE_TTL_SEC * 1000 + 5000);
     expect(run.recoveredAt(t)! - t).toBeLessThanOrEqual(LEASE_TTL_SEC * 1000 + 2000);
   }
 
@@ -83,13 +83,11 @@ it('keeps messaging when one db-proxy, one route and one gateway are SIGKILLed, 
   await waitFor(async () => {
     const body = (await (await fetch(cluster.msgServerUrl)).json()) as { code: number; port?: string };
     return body.code === 0 && Number(body.port) === gw1.tcpPort;
-  }, { timeoutMs: LEASE_TTL_SEC * 1000 + 5000 });
+  }, LEASE_TTL_SEC * 1000 + 5000);
   // The dead gateway's sessions vanish from route's registry with its lease: no ghosts.
   const sessions = new Redis(testConfig.redisUrl(testConfig.routeRedisDb));
   try {
-    await waitFor(async () => Object.keys(await sessions.hgetall(`tt:sm:user:${bobId}`)).every((f) => !f.startsWith('msg-2@')), {
-      timeoutMs: 5000,
-    });
+    await waitFor(async () => Object.keys(await sessions.hgetall(`tt:sm:user:${bobId}`)).every((f) => !f.startsWith('msg-2@')), 5000);
     expect(await sessions.smembers('tt:sm:gateways')).not.toEqual(expect.arrayContaining([expect.stringMatching(/^msg-2@/)]));
   } finally {
     sessions.disconnect();
@@ -97,7 +95,7 @@ it('keeps messaging when one db-proxy, one route and one gateway are SIGKILLed, 
   bob = await loggedIn(gw1, 'bob');
   open.push(bob);
   const run2 = chatter(alice, bob, bobId, 50);
-  await waitFor(() => run2.delivered.size >= 5, { timeoutMs: LEASE_TTL_SEC * 1000 + 5000 });
+  await waitFor(() => run2.delivered.size >= 5, LEASE_TTL_SEC * 1000 + 5000);
   expect(Date.now() - t).toBeLessThanOrEqual(LEASE_TTL_SEC * 1000 + 5000);
   run2.stop();
   await new Promise((r) => setTimeout(r, 1000));
@@ -119,10 +117,10 @@ it('lets a stopping db-proxy finish what it received (SIGTERM) while the other t
   const carol = await loggedIn(gw, 'carol');
   open.push(alice, carol);
   const run = chatter(alice, carol, carolId, 20);
-  await waitFor(() => run.acked.length >= 20, { timeoutMs: 10_000 });
+  await waitFor(() => run.acked.length >= 20, 10_000);
   const t = Date.now();
   await cluster.kill('db-proxy-2', 'SIGTERM');
-  await waitFor(() => run.recoveredAt(t) !== undefined, { timeoutMs: 5000 });
+  await waitFor(() => run.recoveredAt(t) !== undefined, 5000);
   run.stop();
   await new Promise((r) => setTimeout(r, 1000));
   const stored = new Map((await storedMessages(pool, aliceId, carolId)).map((m) => [m.msgId, m.content]));

@@ -80,6 +80,6 @@ describe('SIGTERM', () => {
     await cluster.kill(gw.name, 'SIGTERM');
     expect(await closedWithin(c, 1000)).toBe(true);
     expect(Date.now() - t).toBeLessThan(6000);
-    await waitFor(() => cluster.process(gw.name).exitCode !== null, { timeoutMs: 1000 });
+    await waitFor(() => cluster.process(gw.name).exitCode !== null, 1000);
   });
 });

@@ -68,7 +68,7 @@ describe('login service', () => {
     await waitFor(async () => {
       const again = (await (await fetch(cluster.msgServerUrl)).json()) as Record<string, unknown>;
       return Number(again.port) !== first;
-    }, { timeoutMs: 5000 });
+    }, 5000);
   });
 });
 
