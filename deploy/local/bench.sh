@@ -2,7 +2,7 @@
 # make bench: the pressure tool spawns its own cluster (test database, Redis
 # dbs 10/11, a private etcd prefix) and writes docs/BENCHMARKS.md.
 #   make bench                         the default scenarios (latency-5k, throughput,
-#                                      latency-1k) in sequence against one cluster
+#                                      latency-1k, offline) in sequence against one cluster
 #   make bench ARGS="--pairs 10 ..."   one run with these options instead
 #   make bench ARGS="--scenarios FILE" your own scenario list
 set -euo pipefail

@@ -14,6 +14,8 @@ import { openTransport, type Transport, type TransportKind } from './transport';
 export type ClientType = IM.BaseDefine.ClientType;
 export const ClientType = IM.BaseDefine.ClientType;
 export type UserStatType = IM.BaseDefine.UserStatType;
+export type SessionType = IM.BaseDefine.SessionType;
+export const SessionType = IM.BaseDefine.SessionType;
 
 export interface ConnectOptions {
   host: string;
@@ -75,6 +77,18 @@ export type TeamTalkClientEvents = {
   /** An incoming IMMsgData whose (session, msg_id) was seen before; also emitted as 'message' when suppressDuplicates is off. */
   duplicate: [msg: IM.Message.IMMsgData];
   kick: [kick: IM.Login.IMKickUser];
+  /** flows.md §6: this user read a session on another device (user_id = me, session_id = the peer or group). */
+  readNotify: [notify: IM.Message.IMMsgDataReadNotify];
+  /** flows.md §8: this user removed a session on another device. */
+  removeSessionNotify: [notify: IM.Buddy.IMRemoveSessionNotify];
+  /** flows.md §5: a user's PC client went online or offline (sent to PC clients only). */
+  userStatus: [notify: IM.Buddy.IMUserStatNotify];
+  /** flows.md §5: whether this user has a PC client online (sent to mobile clients only). */
+  pcLoginStatus: [notify: IM.Buddy.IMPCLoginStatusNotify];
+  /** flows.md §9: someone changed their signature (sent to every connection). */
+  signInfoChanged: [notify: IM.Buddy.IMSignInfoChangedNotify];
+  /** protocol.md §2.7: an opaque peer-to-peer command ("typing", shake, ...). */
+  p2p: [cmd: IM.SwitchService.IMP2PCmdMsg];
   /** Every frame received, before it is handled. */
   pdu: [pdu: PduEvent];
   close: [info: CloseInfo];
@@ -86,6 +100,34 @@ interface Pending {
   expect: number;
   resolve(body: Buffer): void;
   reject(err: ClientError): void;
+}
+
+/** Per-call options of the typed requests. */
+export interface RequestOptions {
+  /** Default: the client's requestTimeoutMs. */
+  timeoutMs?: number;
+}
+
+/** TeamTalk clients page history 20 at a time. */
+export const DEFAULT_PAGE_SIZE = 20;
+
+/** The dedupe key of a session: the peer user (u) or the group (g). */
+function sessionKey(sessionType: SessionType, sessionId: number): string {
+  return sessionType === IM.BaseDefine.SessionType.SESSION_TYPE_GROUP ? `g${sessionId}` : `u${sessionId}`;
+}
+
+function refusedUnlessZero<T>(what: string, resultCode: number, res: T): T {
+  if (resultCode !== 0) throw new ClientError('REQUEST_REFUSED', `${what} refused: result_code ${resultCode}`, { resultCode });
+  return res;
+}
+
+/**
+ * flows.md §3: the gateway answers a message over its per-connection rate
+ * limit with IMMsgDataAck{msg_id = 0} (TeamTalk's "not stored" id); the
+ * message was neither stored nor delivered.
+ */
+function throwIfRateLimited(ack: IM.Message.IMMsgDataAck, toUserId: number): void {
+  if (ack.msgId === 0) throw new ClientError('RATE_LIMITED', `message to ${toUserId} refused by the gateway's rate limit (not stored)`);
 }
 
 interface CallOptions {
@@ -152,6 +194,12 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     this.pushHandlers = new Map<number, (frame: Frame) => void>([
       [CID.CID_MSG_DATA, (f) => this.onMsgData(f)],
       [CID.CID_LOGIN_KICK_USER, (f) => this.onKick(f)],
+      [CID.CID_MSG_READ_NOTIFY, (f) => this.onNotify(f, IM.Message.IMMsgDataReadNotify.decode, (n) => this.emit('readNotify', n))],
+      [CID.CID_BUDDY_LIST_REMOVE_SESSION_NOTIFY, (f) => this.onNotify(f, IM.Buddy.IMRemoveSessionNotify.decode, (n) => this.emit('removeSessionNotify', n))],
+      [CID.CID_BUDDY_LIST_STATUS_NOTIFY, (f) => this.onNotify(f, IM.Buddy.IMUserStatNotify.decode, (n) => this.emit('userStatus', n))],
+      [CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, (f) => this.onNotify(f, IM.Buddy.IMPCLoginStatusNotify.decode, (n) => this.emit('pcLoginStatus', n))],
+      [CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, (f) => this.onNotify(f, IM.Buddy.IMSignInfoChangedNotify.decode, (n) => this.emit('signInfoChanged', n))],
+      [CID.CID_SWITCH_P2P_CMD, (f) => this.onNotify(f, IM.SwitchService.IMP2PCmdMsg.decode, (n) => this.emit('p2p', n))],
     ]);
   }
 
@@ -233,22 +281,8 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
    * carrying the same seq_num (sent only once the message is stored).
    */
   async sendText(toUserId: number, text: string | Uint8Array, opts: { timeoutMs?: number } = {}): Promise<SendResult> {
-    const from = this.self?.userId;
-    if (from === undefined) throw new ClientError('BAD_STATE', 'sendText() before login');
-    const body = IM.Message.IMMsgData.encode({
-      fromUserId: from,
-      toSessionId: toUserId,
-      msgId: 0,
-      createTime: nowSec(),
-      msgType: IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT,
-      msgData: typeof text === 'string' ? Buffer.from(text, 'utf8') : text,
-    }).finish();
-    const started = performance.now();
-    const ack = await this.request(CID.CID_MSG_DATA, body, CID.CID_MSG_DATA_ACK, (b) => IM.Message.IMMsgDataAck.decode(b), {
-      timeoutMs: opts.timeoutMs,
-      timeoutCode: 'ACK_TIMEOUT',
-    });
-    return { msgId: ack.msgId, ackMs: performance.now() - started };
+    const msgData = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+    return this.sendMsgData('sendText', toUserId, IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, msgData, opts);
   }
 
   /** Generic request/response: resolves with the first `expectCommandId` frame carrying the request's seq_num. */
@@ -319,6 +353,230 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     const timer = setTimeout(() => this.close('server did not close after logout'), this.requestTimeoutMs);
     await this.closed;
     clearTimeout(timer);
+  }
+
+  // ---- Issue 4: one-to-one work beyond sending text (protocol.md §2.2-2.7, flows.md §5-9, §11) ----
+  // user_id in a request is what the server overwrites with the connection's
+  // user (protocol.md §3); it is filled in anyway, as TeamTalk clients do.
+
+  /** flows.md §7.1: unread counters of every session, each with its latest message. */
+  async unreadCounts(opts: RequestOptions = {}): Promise<IM.Message.IMUnreadMsgCntRsp> {
+    const userId = this.requireLogin('unreadCounts');
+    const body = IM.Message.IMUnreadMsgCntReq.encode({ userId }).finish();
+    return this.request(CID.CID_MSG_UNREAD_CNT_REQUEST, body, CID.CID_MSG_UNREAD_CNT_RESPONSE, (b) => IM.Message.IMUnreadMsgCntRsp.decode(b), opts);
+  }
+
+  /**
+   * flows.md §7.2: one history page, newest first: up to `count` messages with
+   * msg_id <= msgIdBegin (0 = from the latest). The messages count as shown:
+   * a late live copy of one of them is a 'duplicate', not a 'message'.
+   */
+  async messageList(
+    sessionType: SessionType,
+    sessionId: number,
+    msgIdBegin = 0,
+    count = DEFAULT_PAGE_SIZE,
+    opts: RequestOptions = {},
+  ): Promise<IM.Message.IMGetMsgListRsp> {
+    const userId = this.requireLogin('messageList');
+    const body = IM.Message.IMGetMsgListReq.encode({ userId, sessionType, sessionId, msgIdBegin, msgCnt: count }).finish();
+    const res = await this.request(CID.CID_MSG_LIST_REQUEST, body, CID.CID_MSG_LIST_RESPONSE, (b) => IM.Message.IMGetMsgListRsp.decode(b), opts);
+    this.markShown(sessionType, sessionId, res.msgList);
+    return res;
+  }
+
+  /** flows.md §7.3: the listed messages of a session (newest first, at most 100); they count as shown like messageList()'s. */
+  async messagesById(sessionType: SessionType, sessionId: number, msgIds: readonly number[], opts: RequestOptions = {}): Promise<IM.Message.IMGetMsgByIdRsp> {
+    const userId = this.requireLogin('messagesById');
+    const body = IM.Message.IMGetMsgByIdReq.encode({ userId, sessionType, sessionId, msgIdList: [...msgIds] }).finish();
+    const res = await this.request(CID.CID_MSG_GET_BY_MSG_ID_REQ, body, CID.CID_MSG_GET_BY_MSG_ID_RES, (b) => IM.Message.IMGetMsgByIdRsp.decode(b), opts);
+    this.markShown(sessionType, sessionId, res.msgList);
+    return res;
+  }
+
+  /** flows.md §7.3: the newest msg_id of a session, 0 when it has none. */
+  async latestMsgId(sessionType: SessionType, sessionId: number, opts: RequestOptions = {}): Promise<number> {
+    const userId = this.requireLogin('latestMsgId');
+    const body = IM.Message.IMGetLatestMsgIdReq.encode({ userId, sessionType, sessionId }).finish();
+    const res = await this.request(CID.CID_MSG_GET_LATEST_MSG_ID_REQ, body, CID.CID_MSG_GET_LATEST_MSG_ID_RSP, (b) => IM.Message.IMGetLatestMsgIdRsp.decode(b), opts);
+    return res.latestMsgId;
+  }
+
+  /** flows.md §6: "I have read this session up to msgId". No reply; the user's other devices get 'readNotify'. */
+  readAck(sessionType: SessionType, sessionId: number, msgId: number): void {
+    const userId = this.requireLogin('readAck');
+    this.sendUnanswered(CID.CID_MSG_READ_ACK, IM.Message.IMMsgDataReadAck.encode({ userId, sessionId, msgId, sessionType }).finish());
+  }
+
+  /** flows.md §8: sessions updated after `since` (UNIX seconds; 0 = all), newest first, at most 100. */
+  async recentSessions(since = 0, opts: RequestOptions = {}): Promise<IM.Buddy.IMRecentContactSessionRsp> {
+    const userId = this.requireLogin('recentSessions');
+    const body = IM.Buddy.IMRecentContactSessionReq.encode({ userId, latestUpdateTime: since }).finish();
+    return this.request(
+      CID.CID_BUDDY_LIST_RECENT_CONTACT_SESSION_REQUEST,
+      body,
+      CID.CID_BUDDY_LIST_RECENT_CONTACT_SESSION_RESPONSE,
+      (b) => IM.Buddy.IMRecentContactSessionRsp.decode(b),
+      opts,
+    );
+  }
+
+  /** flows.md §8: removes a session from the recent list (and clears its unread). Rejects with REQUEST_REFUSED on result_code 1. */
+  async removeSession(sessionType: SessionType, sessionId: number, opts: RequestOptions = {}): Promise<IM.Buddy.IMRemoveSessionRsp> {
+    const userId = this.requireLogin('removeSession');
+    const body = IM.Buddy.IMRemoveSessionReq.encode({ userId, sessionType, sessionId }).finish();
+    const res = await this.request(CID.CID_BUDDY_LIST_REMOVE_SESSION_REQ, body, CID.CID_BUDDY_LIST_REMOVE_SESSION_RES, (b) => IM.Buddy.IMRemoveSessionRsp.decode(b), opts);
+    return refusedUnlessZero('removeSession', res.resultCode, res);
+  }
+
+  /** flows.md §9: profiles of the listed users (unknown ids are left out). */
+  async usersInfo(userIds: readonly number[], opts: RequestOptions = {}): Promise<IM.BaseDefine.UserInfo.$Properties[]> {
+    const userId = this.requireLogin('usersInfo');
+    const body = IM.Buddy.IMUsersInfoReq.encode({ userId, userIdList: [...userIds] }).finish();
+    const res = await this.request(CID.CID_BUDDY_LIST_USER_INFO_REQUEST, body, CID.CID_BUDDY_LIST_USER_INFO_RESPONSE, (b) => IM.Buddy.IMUsersInfoRsp.decode(b), opts);
+    return res.userInfoList;
+  }
+
+  /** flows.md §9: the user directory changed since `since` (0 = everyone); latestUpdateTime is the next `since`. */
+  async allUsers(since = 0, opts: RequestOptions = {}): Promise<IM.Buddy.IMAllUserRsp> {
+    const userId = this.requireLogin('allUsers');
+    const body = IM.Buddy.IMAllUserReq.encode({ userId, latestUpdateTime: since }).finish();
+    return this.request(CID.CID_BUDDY_LIST_ALL_USER_REQUEST, body, CID.CID_BUDDY_LIST_ALL_USER_RESPONSE, (b) => IM.Buddy.IMAllUserRsp.decode(b), opts);
+  }
+
+  /** flows.md §9: departments changed since `since` (0 = all). */
+  async departments(since = 0, opts: RequestOptions = {}): Promise<IM.Buddy.IMDepartmentRsp> {
+    const userId = this.requireLogin('departments');
+    const body = IM.Buddy.IMDepartmentReq.encode({ userId, latestUpdateTime: since }).finish();
+    return this.request(CID.CID_BUDDY_LIST_DEPARTMENT_REQUEST, body, CID.CID_BUDDY_LIST_DEPARTMENT_RESPONSE, (b) => IM.Buddy.IMDepartmentRsp.decode(b), opts);
+  }
+
+  /** flows.md §9: sets the signature (at most 128 bytes); everyone gets 'signInfoChanged'. Rejects with REQUEST_REFUSED on result_code 1. */
+  async changeSignInfo(signInfo: string, opts: RequestOptions = {}): Promise<IM.Buddy.IMChangeSignInfoRsp> {
+    const userId = this.requireLogin('changeSignInfo');
+    const body = IM.Buddy.IMChangeSignInfoReq.encode({ userId, signInfo }).finish();
+    const res = await this.request(
+      CID.CID_BUDDY_LIST_CHANGE_SIGN_INFO_REQUEST,
+      body,
+      CID.CID_BUDDY_LIST_CHANGE_SIGN_INFO_RESPONSE,
+      (b) => IM.Buddy.IMChangeSignInfoRsp.decode(b),
+      opts,
+    );
+    return refusedUnlessZero('changeSignInfo', res.resultCode, res);
+  }
+
+  /**
+   * flows.md §9: sets the avatar URL. TeamTalk's own db-proxy never answers
+   * this (REQUEST_TIMEOUT there); rejects with REQUEST_REFUSED on a non-zero result.
+   */
+  async changeAvatar(avatarUrl: string, opts: RequestOptions = {}): Promise<IM.Buddy.IMChangeAvatarRsp> {
+    const userId = this.requireLogin('changeAvatar');
+    const body = IM.Buddy.IMChangeAvatarReq.encode({ userId, avatarUrl }).finish();
+    const res = await this.request(CID.CID_BUDDY_LIST_CHANGE_AVATAR_REQUEST, body, CID.CID_BUDDY_LIST_CHANGE_AVATAR_RESPONSE, (b) => IM.Buddy.IMChangeAvatarRsp.decode(b), opts);
+    return refusedUnlessZero('changeAvatar', res.resultCode, res);
+  }
+
+  /** flows.md §5: one status per requested id, same order (ONLINE iff a PC client is on). */
+  async usersStatus(userIds: readonly number[], opts: RequestOptions = {}): Promise<IM.BaseDefine.UserStat.$Properties[]> {
+    const userId = this.requireLogin('usersStatus');
+    const body = IM.Buddy.IMUsersStatReq.encode({ userId, userIdList: [...userIds] }).finish();
+    const res = await this.request(
+      CID.CID_BUDDY_LIST_USERS_STATUS_REQUEST,
+      body,
+      CID.CID_BUDDY_LIST_USERS_STATUS_RESPONSE,
+      (b) => IM.Buddy.IMUsersStatRsp.decode(b),
+      opts,
+    );
+    return res.userStatList;
+  }
+
+  /** flows.md §11: registers the mobile push token. Mobile clients only: a PC login gets no answer (REQUEST_TIMEOUT). */
+  async deviceToken(token: string, opts: RequestOptions = {}): Promise<IM.Login.IMDeviceTokenRsp> {
+    const userId = this.requireLogin('deviceToken');
+    const body = IM.Login.IMDeviceTokenReq.encode({ userId, deviceToken: token }).finish();
+    return this.request(CID.CID_LOGIN_REQ_DEVICETOKEN, body, CID.CID_LOGIN_RES_DEVICETOKEN, (b) => IM.Login.IMDeviceTokenRsp.decode(b), opts);
+  }
+
+  /** flows.md §11: "do not disturb" for mobile push on or off. Rejects with REQUEST_REFUSED on result_code 1. */
+  async pushShield(on: boolean, opts: RequestOptions = {}): Promise<IM.Login.IMPushShieldRsp> {
+    const userId = this.requireLogin('pushShield');
+    const body = IM.Login.IMPushShieldReq.encode({ userId, shieldStatus: on ? 1 : 0 }).finish();
+    const res = await this.request(CID.CID_LOGIN_REQ_PUSH_SHIELD, body, CID.CID_LOGIN_RES_PUSH_SHIELD, (b) => IM.Login.IMPushShieldRsp.decode(b), opts);
+    return refusedUnlessZero('pushShield', res.resultCode, res);
+  }
+
+  /** flows.md §11: the "do not disturb" flag (shieldStatus 1 = on). Rejects with REQUEST_REFUSED on result_code 1. */
+  async queryPushShield(opts: RequestOptions = {}): Promise<IM.Login.IMQueryPushShieldRsp> {
+    const userId = this.requireLogin('queryPushShield');
+    const body = IM.Login.IMQueryPushShieldReq.encode({ userId }).finish();
+    const res = await this.request(
+      CID.CID_LOGIN_REQ_QUERY_PUSH_SHIELD,
+      body,
+      CID.CID_LOGIN_RES_QUERY_PUSH_SHIELD,
+      (b) => IM.Login.IMQueryPushShieldRsp.decode(b),
+      opts,
+    );
+    return refusedUnlessZero('queryPushShield', res.resultCode, res);
+  }
+
+  /** flows.md §11: a mobile client logs this user's PC client out (it gets a kick, reason MOBILE_KICK). Mobile clients only. */
+  async kickPcClient(opts: RequestOptions = {}): Promise<IM.Login.IMKickPCClientRsp> {
+    const userId = this.requireLogin('kickPcClient');
+    const body = IM.Login.IMKickPCClientReq.encode({ userId }).finish();
+    const res = await this.request(CID.CID_LOGIN_REQ_KICKPCCLIENT, body, CID.CID_LOGIN_RES_KICKPCCLIENT, (b) => IM.Login.IMKickPCClientRsp.decode(b), opts);
+    return refusedUnlessZero('kickPcClient', res.resultCode, res);
+  }
+
+  /**
+   * flows.md §4 step 3.4: a 1:1 voice message; msg_data is the duration as a
+   * big-endian uint32 followed by the audio bytes. Resolves on its IMMsgDataAck.
+   */
+  async sendAudio(toUserId: number, durationSec: number, audio: Uint8Array, opts: { timeoutMs?: number } = {}): Promise<SendResult> {
+    if (!Number.isInteger(durationSec) || durationSec < 0 || durationSec > 0xffffffff) {
+      throw new RangeError(`durationSec must be a uint32, got ${String(durationSec)}`);
+    }
+    const msgData = Buffer.alloc(4 + audio.byteLength);
+    msgData.writeUInt32BE(durationSec, 0);
+    msgData.set(audio, 4);
+    return this.sendMsgData('sendAudio', toUserId, IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_AUDIO, msgData, opts);
+  }
+
+  /** protocol.md §2.7: an opaque command to all the peer's connections (and my other ones); relayed, never stored, no reply. */
+  p2p(toUserId: number, cmdMsgData: string): void {
+    const fromUserId = this.requireLogin('p2p');
+    this.sendUnanswered(CID.CID_SWITCH_P2P_CMD, IM.SwitchService.IMP2PCmdMsg.encode({ fromUserId, toUserId, cmdMsgData }).finish());
+  }
+
+  private requireLogin(what: string): number {
+    const self = this.self?.userId;
+    if (self === undefined) throw new ClientError('BAD_STATE', `${what}() before login`);
+    return self;
+  }
+
+  /** A request the server never answers (read ack, p2p): a fresh seq_num, nothing to wait for. */
+  private sendUnanswered(commandId: number, body: Uint8Array): void {
+    const seq = this.seqs.next((s) => this.seqInUse(s));
+    if (seq === undefined) throw new ClientError('SEQ_EXHAUSTED', 'all 65535 seq numbers are waiting for a response');
+    this.sendFrame(commandId, seq, body);
+  }
+
+  /** flows.md §4: IMMsgData to a user, resolved on its IMMsgDataAck; the stored id counts as shown on this device. */
+  private async sendMsgData(what: string, toUserId: number, msgType: IM.BaseDefine.MsgType, msgData: Uint8Array, opts: { timeoutMs?: number }): Promise<SendResult> {
+    const fromUserId = this.requireLogin(what);
+    const body = IM.Message.IMMsgData.encode({ fromUserId, toSessionId: toUserId, msgId: 0, createTime: nowSec(), msgType, msgData }).finish();
+    const started = performance.now();
+    const ack = await this.request(CID.CID_MSG_DATA, body, CID.CID_MSG_DATA_ACK, (b) => IM.Message.IMMsgDataAck.decode(b), {
+      timeoutMs: opts.timeoutMs,
+      timeoutCode: 'ACK_TIMEOUT',
+    });
+    throwIfRateLimited(ack, toUserId);
+    this.seen.add(sessionKey(IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE, toUserId), ack.msgId);
+    return { msgId: ack.msgId, ackMs: performance.now() - started };
+  }
+
+  private markShown(sessionType: SessionType, sessionId: number, msgs: readonly IM.BaseDefine.MsgInfo.$Properties[]): void {
+    const key = sessionKey(sessionType, sessionId);
+    for (const m of msgs) if (m.msgId !== 0) this.seen.add(key, m.msgId);
   }
 
   /** Writes raw bytes (tests of bad input). Throws ClientError CLOSED after close. */
@@ -406,14 +664,25 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     // The session is the peer (or group), so copies of my own messages sent from
     // another device share it with the peer's messages.
     const session = isGroupMsgType(msg.msgType)
-      ? `g${msg.toSessionId}`
-      : `u${msg.fromUserId === self ? msg.toSessionId : msg.fromUserId}`;
+      ? sessionKey(IM.BaseDefine.SessionType.SESSION_TYPE_GROUP, msg.toSessionId)
+      : sessionKey(IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE, msg.fromUserId === self ? msg.toSessionId : msg.fromUserId);
     const fresh = msg.msgId === 0 || this.seen.add(session, msg.msgId);
     if (!fresh) {
       this.emit('duplicate', msg);
       if (this.suppressDuplicates) return;
     }
     this.emit('message', msg);
+  }
+
+  /** A push other than a message or kick: decode and emit; an unparseable body is dropped (protocol.md §1) and stays visible as 'pdu'. */
+  private onNotify<T>(frame: Frame, decode: (body: Uint8Array) => T, emit: (decoded: T) => void): void {
+    let decoded: T;
+    try {
+      decoded = decode(frame.body);
+    } catch {
+      return;
+    }
+    emit(decoded);
   }
 
   private onKick(frame: Frame): void {

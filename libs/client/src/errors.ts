@@ -18,6 +18,10 @@ export type ClientErrorCode =
   | 'REQUEST_TIMEOUT'
   /** A response body that does not decode. */
   | 'BAD_RESPONSE'
+  /** A response with a non-zero result_code (remove session, sign info, avatar, push shield); see resultCode. */
+  | 'REQUEST_REFUSED'
+  /** IMMsgDataAck with msg_id 0: over the gateway's messages-per-second limit, not stored (flows.md §3). */
+  | 'RATE_LIMITED'
   /** All 65535 sequence numbers are waiting for a response. */
   | 'SEQ_EXHAUSTED'
   /** Broken framing from the server; the stream is lost. */
@@ -30,7 +34,7 @@ export type ClientErrorCode =
   | 'CLOSED';
 
 export interface ClientErrorDetails {
-  /** IMLoginRes.result_code (LOGIN_REFUSED) or the login server's JSON `code`. */
+  /** IMLoginRes.result_code (LOGIN_REFUSED), a response's result_code (REQUEST_REFUSED) or the login server's JSON `code`. */
   resultCode?: number;
   resultString?: string;
   cause?: unknown;

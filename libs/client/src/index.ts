@@ -1,17 +1,19 @@
 // TeamTalk-protocol client SDK: login-server lookup and one msg-gateway connection.
 export { pickGateway } from './gateway';
 export type { GatewayChoice, PickGatewayOptions } from './gateway';
-export { TeamTalkClient, ClientType } from './client';
+export { TeamTalkClient, ClientType, SessionType, DEFAULT_PAGE_SIZE } from './client';
 export type {
   CloseInfo,
   ConnectOptions,
   LoginOptions,
   LoginResult,
   PduEvent,
+  RequestOptions,
   SendResult,
   TeamTalkClientEvents,
   UserStatType,
 } from './client';
+export { TEAMTALK_DEFAULT_AES_KEY, decryptContent, encryptContent } from './content-cipher';
 export { ClientError, isClientError } from './errors';
 export type { ClientErrorCode, ClientErrorDetails } from './errors';
 export { md5hex } from './password';

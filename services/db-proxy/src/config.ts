@@ -27,6 +27,15 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_LOGIN_FAIL_LIMIT: intRange(1, 1000, 10),
   TT_LOGIN_FAIL_WINDOW_SEC: positiveInt(1800),
   TT_SHUTDOWN_GRACE_MS: positiveInt(4000),
+  // Conversation index in the sync Redis (store/conversation-index.ts): conversations
+  // kept per user (RecentSessions answers at most 100) and how long an idle user's index lives.
+  TT_CONV_INDEX_LIMIT: intRange(1, 10000, 100),
+  TT_CONV_INDEX_TTL_SEC: positiveInt(604800),
+  // protocol.md §5: TeamTalk's aesKey, used as an AES-256 key; audio previews show "[语音]" encrypted with it.
+  TT_AES_KEY: z
+    .string()
+    .refine((s) => Buffer.byteLength(s, 'utf8') === 32, { error: 'expected exactly 32 bytes (an AES-256 key)' })
+    .default('12345678901234567890123456789012'),
 });
 
 export type DbProxyConfig = z.infer<typeof dbProxyConfigSchema>;

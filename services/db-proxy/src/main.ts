@@ -7,6 +7,7 @@ import { loadDbProxyConfig } from './config';
 import { LoginFailures } from './handlers/login/login-failures';
 import { ValidateHandler } from './handlers/login/validate';
 import { MessageCommitter } from './handlers/message/message-committer';
+import { createOfflineStores } from './handlers/message/offline-stores';
 import { StoreMessagesService } from './handlers/message/store-messages';
 import { messageRpc } from './handlers/message/rpc';
 import { pushRpc } from './handlers/push/rpc';
@@ -15,7 +16,6 @@ import { userRpc } from './handlers/user/rpc';
 import { dbProxyImplementation } from './service';
 import { MessageIdAllocator } from './store/message-ids';
 import { createMysqlPools } from './store/mysql';
-import { RecentSessionWriter } from './store/recent-sessions';
 import { createRedisInstances } from './store/redis';
 import { RelationStore } from './store/relations';
 import { UserStore } from './store/users';
@@ -35,12 +35,20 @@ async function main(): Promise<void> {
   });
   await mysql.master.query('SELECT 1');
 
+  // Shared by the send path (conversation index, audio, sessions) and the offline reads.
+  const offline = createOfflineStores(mysql, redis, {
+    convIndexLimit: config.TT_CONV_INDEX_LIMIT,
+    convIndexTtlSec: config.TT_CONV_INDEX_TTL_SEC,
+    aesKey: config.TT_AES_KEY,
+  });
   const committer = new MessageCommitter({
     writer: mysql.writer,
     unreadRedis: redis.unread,
     relations: new RelationStore(mysql.master),
     ids: new MessageIdAllocator(redis.unread, mysql.master),
-    sessions: new RecentSessionWriter(mysql.master),
+    sessions: offline.sessionWriter,
+    audio: offline.audio,
+    conversations: offline.conversations,
     log,
     batchMax: config.TT_COMMIT_BATCH_MAX,
   });
@@ -54,8 +62,8 @@ async function main(): Promise<void> {
   const server = createServer();
   // Each domain's unary methods (handlers/<domain>/rpc.ts).
   const domains = [
-    messageRpc({ mysql, redis, log }),
-    sessionRpc({ mysql, redis, log }),
+    messageRpc({ mysql, redis, log }, offline),
+    sessionRpc({ mysql, redis, log }, offline),
     userRpc({ mysql, redis, log }),
     pushRpc({ mysql, redis, log }),
   ];

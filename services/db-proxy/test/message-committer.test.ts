@@ -1,17 +1,12 @@
-import pino from 'pino';
 import type { RowDataPacket } from 'mysql2/promise';
 import { IM, tiertalk } from '@tiertalk/proto';
 import { MessageCommitter, StoreOutcome } from '../src/handlers/message/message-committer';
-import { MessageIdAllocator } from '../src/store/message-ids';
-import { RecentSessionWriter } from '../src/store/recent-sessions';
-import { RelationStore } from '../src/store/relations';
-import { openStoreFixture, StoreFixture } from './store-fixture';
+import { Instance, openOfflineFixture, OfflineFixture } from './offline-fixture';
 
 const { STORE_OK, STORE_REJECTED } = tiertalk.StoreResult;
 const TEXT = IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT;
-const log = pino({ level: 'silent' });
-
-let fx: StoreFixture;
+let fx: OfflineFixture;
+let instance: Instance;
 let committer: MessageCommitter;
 
 function msg(from: number, to: number, text: string | Uint8Array, type: IM.BaseDefine.MsgType = TEXT): IM.Message.IMMsgData {
@@ -55,21 +50,17 @@ async function relateId(a: number, b: number): Promise<number> {
 }
 
 beforeAll(async () => {
-  fx = await openStoreFixture('tt_dbproxy_committer_test');
+  fx = await openOfflineFixture('tt_dbproxy_committer_test');
 });
 afterAll(async () => {
   await fx.close();
 });
 beforeEach(() => {
-  committer = new MessageCommitter({
-    writer: fx.writer,
-    unreadRedis: fx.redis,
-    relations: new RelationStore(fx.pool),
-    ids: new MessageIdAllocator(fx.redis, fx.pool),
-    sessions: new RecentSessionWriter(fx.pool),
-    log,
-    batchMax: 1000,
-  });
+  instance = fx.instance();
+  committer = instance.committer;
+});
+afterEach(async () => {
+  await instance.close();
 });
 
 describe('storing 1:1 messages', () => {
@@ -132,6 +123,8 @@ describe('storing 1:1 messages', () => {
       store(msg(1, 2, 'x'.repeat(4097))),
       store(msg(0, 2, 'from nobody')),
       store(msg(1, 2, 'group?', IM.BaseDefine.MsgType.MSG_TYPE_GROUP_TEXT)),
+      // flows.md §4: audio of 4 bytes or less (a duration and no sound) is refused
+      store(msg(1, 2, Buffer.from([0, 0, 0, 3]), IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_AUDIO)),
     ]);
     for (const o of outcomes) {
       expect(o.result).toBe(STORE_REJECTED);
@@ -164,6 +157,24 @@ describe('storing 1:1 messages', () => {
   });
 });
 
+describe('audio messages', () => {
+  it('keep the bytes in IMAudioData, an IMAudio row (path tt-db:<id>, size, duration) and the id as content', async () => {
+    const clip = Buffer.concat([Buffer.from([0, 0, 0, 7]), Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 256))]);
+    const out = await store(msg(300, 301, clip, IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_AUDIO));
+    expect(out).toEqual({ result: STORE_OK, msgId: 1 });
+    const rel = await relateId(300, 301);
+    const [row] = (await rowsOf(`IMMessage_${rel % 8}`)).filter((r) => r.relateId === rel);
+    expect(row.type).toBe(2);
+    const audioId = Number(row.content);
+    expect(String(audioId)).toBe(row.content);
+    const [audio] = await fx.pool.query<RowDataPacket[]>('SELECT fromId, toId, path, size, duration FROM IMAudio WHERE id = ?', [audioId]);
+    expect(audio[0]).toMatchObject({ fromId: 300, toId: 301, path: `tt-db:${audioId}`, size: 3000, duration: 7 });
+    const [data] = await fx.pool.query<RowDataPacket[]>('SELECT data FROM IMAudioData WHERE audioId = ?', [audioId]);
+    expect(Buffer.compare(data[0].data, clip.subarray(4))).toBe(0);
+    expect(await fx.redis.hget('unread_301', '300')).toBe('1');
+  });
+});
+
 describe('a failing transaction', () => {
   it('rolls back the messages already inserted in it, reports STORE_FAILED (no ACK) and recovers', async () => {
     // Sessions known from a first message: the next commit is INSERT message, then UPDATE session.
@@ -180,7 +191,8 @@ describe('a failing transaction', () => {
     expect(await countAllMessages()).toBe(before);
     expect(await fx.redis.hget('unread_201', '200')).toBe('1');
     const again = await store(msg(200, 201, 'again'));
-    expect(again.result).toBe(STORE_OK);
+    // The failed commit gave its id back: no gap.
+    expect(again).toEqual({ result: STORE_OK, msgId: 2 });
     // The connection went back to the pool: the failed transaction must not be committed by its next user.
     expect(await countAllMessages()).toBe(before + 1);
   });

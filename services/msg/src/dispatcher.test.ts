@@ -67,8 +67,8 @@ function setup(tables: readonly HandlerTable[]) {
     config,
     log,
     connections,
-    db: { hasInstance: () => false, validate: unused, store: unused },
-    route: { hasInstance: () => false, login: unused, logout: unused, deliver: unused },
+    db: { hasInstance: () => false, validate: unused, store: unused, call: unused },
+    route: { hasInstance: () => false, login: unused, logout: unused, deliver: unused, call: unused },
     load: { changed: () => undefined },
     lifecycle: { stopping: false },
   };
@@ -104,7 +104,21 @@ describe('Dispatcher', () => {
     conns.push(conn);
     const d = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers]);
     expect(d.commandIds.sort()).toEqual(
-      [CID.CID_LOGIN_REQ_USERLOGIN, CID.CID_LOGIN_REQ_LOGINOUT, CID.CID_OTHER_HEARTBEAT, CID.CID_MSG_DATA, CID.CID_MSG_DATA_ACK, CID.CID_MSG_TIME_REQUEST].sort(),
+      [
+        CID.CID_LOGIN_REQ_USERLOGIN,
+        CID.CID_LOGIN_REQ_LOGINOUT,
+        CID.CID_LOGIN_REQ_KICKPCCLIENT,
+        CID.CID_OTHER_HEARTBEAT,
+        CID.CID_SWITCH_P2P_CMD,
+        CID.CID_MSG_DATA,
+        CID.CID_MSG_DATA_ACK,
+        CID.CID_MSG_TIME_REQUEST,
+        CID.CID_MSG_READ_ACK,
+        CID.CID_MSG_UNREAD_CNT_REQUEST,
+        CID.CID_MSG_LIST_REQUEST,
+        CID.CID_MSG_GET_BY_MSG_ID_REQ,
+        CID.CID_MSG_GET_LATEST_MSG_ID_REQ,
+      ].sort(),
     );
   });
 

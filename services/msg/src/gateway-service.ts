@@ -1,11 +1,16 @@
 import type * as grpc from '@grpc/grpc-js';
-import { CID, IM, commandName, sameClientClass, serviceIdOf, tiertalk } from '@tiertalk/proto';
+import { CID, IM, commandName, isMobileClient, sameClientClass, serviceIdOf, tiertalk } from '@tiertalk/proto';
 import type { PushBatch, PushSummary } from '@tiertalk/proto';
 import { PDU_HEADER_LENGTH, encodeFrame } from '@tiertalk/pdu';
 import type { Connection } from './conn/connection';
 import type { GatewayContext } from './gateway-context';
 
 const KNOWN_COMMANDS: ReadonlySet<number> = new Set(Object.values(CID).filter((v): v is number => typeof v === 'number'));
+
+// Push.client_class (proto/internal/tiertalk.proto): TeamTalk's CLIENT_TYPE_FLAG_PC / _MOBILE / _BOTH.
+const CLIENT_CLASS_ANY = 0;
+const CLIENT_CLASS_PC = 1;
+const CLIENT_CLASS_MOBILE = 2;
 
 /**
  * The Gateway.Push server: route's pushes become PDUs on local connections
@@ -35,6 +40,11 @@ export class PushReceiver {
       this.ctx.log.warn({ cid, command: commandName(cid) }, 'push with an unknown command skipped');
       return false;
     }
+    const clientClass = push.clientClass ?? CLIENT_CLASS_ANY;
+    if (clientClass !== CLIENT_CLASS_ANY && clientClass !== CLIENT_CLASS_PC && clientClass !== CLIENT_CLASS_MOBILE) {
+      this.ctx.log.warn({ cid, clientClass }, 'push with an unknown client class skipped');
+      return false;
+    }
     if (body.length + PDU_HEADER_LENGTH > this.ctx.config.conn.maxFrameBytes) {
       this.ctx.log.warn({ cid, bodyBytes: body.length }, 'oversize push skipped');
       return false;
@@ -51,12 +61,28 @@ export class PushReceiver {
     }
     // protocol.md §1: server-initiated pushes carry seq_num 0.
     const pdu = encodeFrame(serviceIdOf(cid), cid, 0, body);
+    if (push.allUsers) {
+      this.broadcast(pdu, clientClass, push.excludeConnId ?? 0);
+      return true;
+    }
     const now = Date.now();
     for (const conn of this.targets(push)) {
-      if (!conn.deliverable || !conn.send(pdu)) continue;
+      if (!conn.deliverable || !inClass(conn, clientClass) || !conn.send(pdu)) continue;
       if (awaited) conn.awaiting.add(awaited.from, awaited.msgId, now);
     }
     return true;
+  }
+
+  /**
+   * all_users: every logged-in connection of this gateway, optionally of one
+   * client class (TeamTalk's CImUserManager::BroadcastPdu: IMUserStatNotify to
+   * PC clients, IMSignInfoChangedNotify to all). The frame is shared.
+   */
+  private broadcast(pdu: Buffer, clientClass: number, excludeConnId: number): void {
+    for (const conn of this.ctx.connections.all()) {
+      if (conn.id === excludeConnId || !conn.deliverable || !inClass(conn, clientClass)) continue;
+      conn.send(pdu);
+    }
   }
 
   /** Exactly conn_ids, or every connection of user_ids except exclude_conn_id. */
@@ -109,6 +135,12 @@ export class PushReceiver {
     this.ctx.log.info({ userId: req.userId, reason, kicked: victims.length }, 'remote kick');
     return true;
   }
+}
+
+function inClass(conn: Connection, clientClass: number): boolean {
+  if (clientClass === CLIENT_CLASS_PC) return !isMobileClient(conn.clientType);
+  if (clientClass === CLIENT_CLASS_MOBILE) return isMobileClient(conn.clientType);
+  return true;
 }
 
 /** grpc-js implementation of tiertalk.Gateway (one long-lived Push stream per route instance). */

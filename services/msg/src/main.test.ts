@@ -412,15 +412,55 @@ describe('msg gateway with fake db-proxy and route', () => {
     expect(alicePc.closed).toBe(false);
   });
 
-  it('drops IMMsgData beyond 20 per second on one connection', async () => {
+  it('answers IMMsgData beyond 20 per second on one connection with msg_id 0 and stores none of them', async () => {
     const c = await TtClient.connect(gw.tcpPort);
     expect((await c.login('carol', 'pw-c', PC)).resultCode).toBe(0);
     // Start early in a wall-clock second so the burst stays in one window.
     while (Date.now() % 1000 > 300) await sleep(20);
     for (let i = 0; i < 25; i += 1) c.sendMsg(100 + i, 1003, 1002, `m${i}`);
     await sleep(700);
-    const acks = c.frames.filter((f) => f.commandId === CID.CID_MSG_DATA_ACK).map((f) => f.seqNum);
-    expect(acks.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => 100 + i));
+    const acks = c.frames
+      .filter((f) => f.commandId === CID.CID_MSG_DATA_ACK)
+      .map((f) => ({ seq: f.seqNum, ...IM.Message.IMMsgDataAck.decode(f.body) }))
+      .sort((a, b) => a.seq - b.seq);
+    expect(acks.map((a) => a.seq)).toEqual(Array.from({ length: 25 }, (_, i) => 100 + i));
+    expect(acks.slice(0, 20).every((a) => a.msgId > 0)).toBe(true);
+    // flows.md §3: the excess is refused with TeamTalk's "not stored" id, never silently.
+    expect(acks.slice(20).map((a) => [a.msgId, a.userId, a.sessionId, a.sessionType])).toEqual(Array.from({ length: 5 }, () => [0, 1003, 1002, 1]));
+    const storedTexts = db1.stored.filter((m) => m.fromUserId === 1003).map((m) => Buffer.from(m.msgData).toString());
+    expect(storedTexts).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+  });
+
+  it('broadcasts an all_users push to every logged-in connection of its client class, the frame once per push', async () => {
+    const pc = await TtClient.connect(gw.tcpPort);
+    const phone = await TtClient.connect(gw.tcpPort);
+    const anonymous = await TtClient.connect(gw.tcpPort);
+    expect((await pc.login('alice', 'pw-a', PC)).resultCode).toBe(0);
+    expect((await phone.login('bob', 'pw-b', MOBILE)).resultCode).toBe(0);
+    // flows.md §5: a PC login hears its own ONLINE from its gateway, after the login response.
+    const own = await pc.next(CID.CID_BUDDY_LIST_STATUS_NOTIFY);
+    expect(IM.Buddy.IMUserStatNotify.decode(own.body).userStat).toMatchObject({ userId: 1001, status: 1 });
+    const status = IM.Buddy.IMUserStatNotify.encode({ userStat: { userId: 1003, status: 1 } }).finish();
+    route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_STATUS_NOTIFY, body: status, allUsers: true, clientClass: 1 }]);
+    const got = await pc.next(CID.CID_BUDDY_LIST_STATUS_NOTIFY);
+    expect(got.seqNum).toBe(0);
+    expect(IM.Buddy.IMUserStatNotify.decode(got.body).userStat).toMatchObject({ userId: 1003, status: 1 });
+    expect(await phone.none(CID.CID_BUDDY_LIST_STATUS_NOTIFY)).toBe(true);
+    expect(await anonymous.none(CID.CID_BUDDY_LIST_STATUS_NOTIFY, 0)).toBe(true);
+
+    const sign = IM.Buddy.IMSignInfoChangedNotify.encode({ changedUserId: 1001, signInfo: 'new' }).finish();
+    const pcRef = route.sessionOf(1001, PC);
+    route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, body: sign, allUsers: true, excludeConnId: pcRef?.connId }]);
+    expect(IM.Buddy.IMSignInfoChangedNotify.decode((await phone.next(CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY)).body).signInfo).toBe('new');
+    expect(await pc.none(CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY)).toBe(true);
+
+    // user-addressed pushes honour the class too; an unknown class is skipped
+    const pcLogin = IM.Buddy.IMPCLoginStatusNotify.encode({ userId: 1002, loginStat: 1 }).finish();
+    route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, body: pcLogin, userIds: [1002], clientClass: 7 }]);
+    route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, body: pcLogin, userIds: [1001, 1002], clientClass: 2 }]);
+    expect((await phone.next(CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY)).seqNum).toBe(0);
+    expect(await phone.none(CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY)).toBe(true);
+    expect(await pc.none(CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, 0)).toBe(true);
   });
 
   it('a new same-class login kicks the older connection; the other class is untouched', async () => {

@@ -1,4 +1,10 @@
-import { commonConfigSchema, loadConfig, nonEmptyString, port, positiveInt, url } from '@tiertalk/config';
+import { z } from 'zod';
+import { commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt, url } from '@tiertalk/config';
+
+// An unset or empty value means "none".
+const blankAsUnset = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const HTTP_URL_ERROR = 'expected an http:// or https:// URL';
+const AES_KEY_ERROR = "expected TeamTalk's 32-byte aesKey";
 
 export const routeConfigSchema = commonConfigSchema.extend({
   TT_GRPC_PORT: port(8200),
@@ -6,6 +12,31 @@ export const routeConfigSchema = commonConfigSchema.extend({
   // docs/ARCHITECTURE.md, session registry: keys tt:sm:user:<id>, tt:sm:gw:<id>, tt:sm:gateways
   TT_SESSION_KEY_PREFIX: nonEmptyString('tt:sm:'),
   TT_SWEEP_INTERVAL_MS: positiveInt(10000),
+  // Offline push (src/push, flows.md §4 step 6): a JSON POST per 1:1 message whose receiver is offline.
+  TT_PUSH_WEBHOOK_URL: z.preprocess(
+    blankAsUnset,
+    z
+      .string({ error: HTTP_URL_ERROR })
+      .trim()
+      .refine((s) => URL.canParse(s) && ['http:', 'https:'].includes(new URL(s).protocol), { error: HTTP_URL_ERROR })
+      .optional(),
+  ),
+  TT_PUSH_QUEUE_MAX: positiveInt(10000),
+  TT_PUSH_MAX_ATTEMPTS: intRange(1, 20, 5),
+  TT_PUSH_RETRY_BASE_MS: intRange(1, 60000, 500),
+  TT_PUSH_RETRY_MAX_MS: intRange(1, 600000, 30000),
+  TT_PUSH_TIMEOUT_MS: intRange(100, 60000, 5000),
+  TT_PUSH_CONCURRENCY: intRange(1, 256, 8),
+  // Deadline of route's calls to db-proxy (device tokens).
+  TT_DB_DEADLINE_MS: positiveInt(5000),
+  // TeamTalk's text key: with it the push carries the decrypted text as `flash`.
+  TT_AES_KEY: z.preprocess(
+    blankAsUnset,
+    z
+      .string({ error: AES_KEY_ERROR })
+      .refine((s) => Buffer.byteLength(s, 'utf8') === 32, { error: AES_KEY_ERROR })
+      .optional(),
+  ),
 });
 
 export type RouteConfig = ReturnType<typeof loadRouteConfig>;

@@ -81,6 +81,15 @@ export class GatewayLinks implements PushSink {
     return true;
   }
 
+  liveGateways(): string[] {
+    const out: string[] = [];
+    for (const id of this.links.keys()) {
+      const epoch = this.epochs.get(id);
+      out.push(epoch === undefined ? id : `${id}@${epoch}`);
+    }
+    return out;
+  }
+
   /** Batches dropped so far because a gateway's queue was full. */
   droppedBatches(): number {
     let n = 0;

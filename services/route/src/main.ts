@@ -7,6 +7,7 @@ import { bindServer, createServer } from '@tiertalk/rpc';
 import { loadRouteConfig } from './config';
 import { GatewayLinks } from './gateway-links';
 import { routeHandlers } from './handlers';
+import { startOfflinePush } from './push/start-offline-push';
 import { SessionStore } from './session-store';
 
 const GRACEFUL_SHUTDOWN_MS = 3_000;
@@ -29,9 +30,10 @@ async function main(): Promise<void> {
   });
   const links = new GatewayLinks({ registry, store, logger, sweepIntervalMs: config.TT_SWEEP_INTERVAL_MS });
   await links.start();
+  const offlinePush = await startOfflinePush(config, registry, logger);
 
   const server = createServer();
-  server.addService(RouteService, routeHandlers({ store, links, logger }));
+  server.addService(RouteService, routeHandlers({ store, links, logger, offlinePush: offlinePush?.notifier }));
   const port = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);
   const registration = await registry.register({
     id: config.TT_INSTANCE_ID,
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
       });
     });
     await links.close();
+    offlinePush?.close();
     await registry.close();
     await redis.quit();
     logger.info('stopped');

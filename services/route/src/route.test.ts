@@ -17,6 +17,7 @@ import { Registry, type Registration } from '@tiertalk/registry';
 import { bindServer, createClient, createServer, openBidi, unaryCall } from '@tiertalk/rpc';
 import { GatewayLinks } from './gateway-links';
 import { routeHandlers } from './handlers';
+import { MAX_USERS_STAT_IDS } from './handlers/user/users-stat';
 import { SessionStore } from './session-store';
 
 // In-process route (its gRPC server module, real Redis db 12, real etcd) and
@@ -46,9 +47,14 @@ async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   } while (cursor !== '0');
 }
 
+// Presence pushes (flows.md §5) follow every login and logout; they are kept
+// apart so the delivery and kick tests see only what they are about.
+const PRESENCE_COMMANDS: ReadonlySet<number> = new Set([CID.CID_BUDDY_LIST_STATUS_NOTIFY, CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY]);
+
 /** A msg gateway's Gateway.Push end, recording what route sends it. */
 class TestGateway {
   readonly batches: PushBatch[] = [];
+  readonly presence: tiertalk.Push.$Properties[] = [];
   private server: grpc.Server | undefined;
   port = 0;
   registration: Registration | undefined;
@@ -60,8 +66,10 @@ class TestGateway {
     const Push: grpc.handleClientStreamingCall<PushBatch, PushSummary> = (call, callback) => {
       let pushes = 0;
       call.on('data', (b: PushBatch) => {
-        this.batches.push(b);
         pushes += b.items.length;
+        const other = b.items.filter((item) => !PRESENCE_COMMANDS.has(item.commandId));
+        this.presence.push(...b.items.filter((item) => PRESENCE_COMMANDS.has(item.commandId)));
+        if (other.length > 0) this.batches.push(tiertalk.PushBatch.create({ items: other }));
       });
       call.on('end', () => callback(null, tiertalk.PushSummary.create({ pushes })));
       call.on('error', () => undefined);
@@ -83,6 +91,7 @@ class TestGateway {
 
   clear(): void {
     this.batches.length = 0;
+    this.presence.length = 0;
   }
 }
 
@@ -248,6 +257,38 @@ describe('route service (in-process, real Redis and etcd)', () => {
       });
       await store.logout({ gatewayId: 'gw-unknown', connId: 1, userId: 777 });
     });
+
+    it('sends a broadcast envelope to every live gateway as all_users, with its client class, in the batch\'s one PushBatch', async () => {
+      const sign = IM.Buddy.IMSignInfoChangedNotify.encode({ changedUserId: 100, signInfo: 'hello' }).finish();
+      const report = await deliver({
+        items: [
+          { commandId: CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, body: sign, broadcast: true, toUserIds: [] },
+          { commandId: CID.CID_MSG_DATA, body: Buffer.from('m'), toUserIds: [200] },
+          { commandId: CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, body: sign, broadcast: true, clientClass: 2, originGatewayId: 'gw-a', originConnId: 1 },
+        ],
+      });
+      expect(report).toMatchObject({ envelopes: 3, pushes: 5 });
+      await waitFor(() => gwA.batches.length === 1 && gwB.batches.length === 1, 3000, 'one batch on each gateway');
+      const a = gwA.pushes();
+      expect(a).toHaveLength(2);
+      expect(a[0]).toMatchObject({ commandId: CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, allUsers: true });
+      expect(Object.hasOwn(a[0], 'clientClass')).toBe(false);
+      expect(Object.hasOwn(a[0], 'excludeConnId')).toBe(false);
+      expect(Buffer.from(a[0].body)).toEqual(Buffer.from(sign));
+      expect(a[1]).toMatchObject({ allUsers: true, clientClass: 2, excludeConnId: 1 });
+      const b = gwB.pushes();
+      expect(b.map((p) => p.commandId)).toEqual([CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, CID.CID_MSG_DATA, CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY]);
+      expect(b[1]).toMatchObject({ userIds: [200] });
+      expect(b[2]).toMatchObject({ allUsers: true, clientClass: 2 });
+      expect(Object.hasOwn(b[2], 'excludeConnId')).toBe(false);
+    });
+
+    it('passes a targeted envelope\'s client class on', async () => {
+      await deliver({ items: [{ commandId: CID.CID_MSG_READ_NOTIFY, body: Buffer.from('r'), toUserIds: [300], clientClass: 1 }] });
+      await waitFor(() => gwA.batches.length === 1 && gwB.batches.length === 1, 3000, 'a batch on each gateway');
+      expect(gwA.pushes()[0]).toMatchObject({ userIds: [300], clientClass: 1 });
+      expect(gwB.pushes()[0]).toMatchObject({ userIds: [300], clientClass: 1 });
+    });
   });
 
   describe('Login', () => {
@@ -318,6 +359,142 @@ describe('route service (in-process, real Redis and etcd)', () => {
       ]);
       const empty = await unaryCall(client, RouteService.UsersStat, IM.Buddy.IMUsersStatReq.create({ userId: 9, userIdList: [] }), DEADLINE);
       expect(empty.userStatList).toEqual([]);
+    });
+  });
+
+  describe('UsersStat bounds', () => {
+    it('refuses more ids than MAX_USERS_STAT_IDS', async () => {
+      const userIdList = Array.from({ length: MAX_USERS_STAT_IDS + 1 }, (_, i) => i + 1);
+      await expect(
+        unaryCall(client, RouteService.UsersStat, IM.Buddy.IMUsersStatReq.create({ userId: 9, userIdList }), DEADLINE),
+      ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+      const atLimit = await unaryCall(
+        client,
+        RouteService.UsersStat,
+        IM.Buddy.IMUsersStatReq.create({ userId: 9, userIdList: userIdList.slice(0, MAX_USERS_STAT_IDS) }),
+        DEADLINE,
+      );
+      expect(atLimit.userStatList).toHaveLength(MAX_USERS_STAT_IDS);
+    });
+  });
+
+  describe('presence (flows.md §5)', () => {
+    const logout = (gatewayId: string, connId: number, userId: number, clientType: IM.BaseDefine.ClientType) =>
+      unaryCall(client, RouteService.Logout, tiertalk.SessionRef.create({ gatewayId, connId, userId, clientType }), DEADLINE);
+    const statusOf = (p: tiertalk.Push.$Properties) => IM.Buddy.IMUserStatNotify.decode(p.body).userStat;
+    const pcLoginOf = (p: tiertalk.Push.$Properties) => IM.Buddy.IMPCLoginStatusNotify.decode(p.body);
+    const statusPushes = (gw: TestGateway) => gw.presence.filter((p) => p.commandId === CID.CID_BUDDY_LIST_STATUS_NOTIFY);
+    const pcLoginPushes = (gw: TestGateway) => gw.presence.filter((p) => p.commandId === CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY);
+
+    it('a PC login broadcasts ONLINE to the PC connections of every gateway, the new connection left out', async () => {
+      await login('gw-a', 71, 1000, CLIENT_TYPE_WINDOWS);
+      await waitFor(() => gwA.presence.length === 1 && gwB.presence.length === 1, 3000, 'status on both gateways');
+      const [onA] = gwA.presence;
+      const [onB] = gwB.presence;
+      expect(onA).toMatchObject({ commandId: CID.CID_BUDDY_LIST_STATUS_NOTIFY, allUsers: true, clientClass: 1, excludeConnId: 71 });
+      expect(onB).toMatchObject({ commandId: CID.CID_BUDDY_LIST_STATUS_NOTIFY, allUsers: true, clientClass: 1 });
+      expect(Object.hasOwn(onB, 'excludeConnId')).toBe(false);
+      expect(statusOf(onA)).toMatchObject({ userId: 1000, status: USER_STATUS_ONLINE });
+      // the same body bytes go to every gateway
+      expect(Buffer.from(onB.body)).toEqual(Buffer.from(onA.body));
+      // a mobile login of that user: no 0x0203 (P3); P5 only for the user's *other* mobiles (none here)
+      gwA.clear();
+      gwB.clear();
+      await login('gw-b', 72, 1000, CLIENT_TYPE_ANDROID);
+      await sleep(200);
+      expect(gwA.presence).toHaveLength(0);
+      expect(gwB.presence).toHaveLength(0);
+    });
+
+    it('tells mobiles about PC logins and logouts; OFFLINE only when the last PC session goes', async () => {
+      await login('gw-b', 81, 1001, CLIENT_TYPE_IOS);
+      await sleep(150);
+      expect(gwA.presence).toHaveLength(0);
+      expect(gwB.presence).toHaveLength(0);
+
+      await login('gw-a', 82, 1001, CLIENT_TYPE_WINDOWS);
+      await waitFor(() => pcLoginPushes(gwB).length === 1 && statusPushes(gwA).length === 1 && statusPushes(gwB).length === 1, 3000, 'ONLINE');
+      expect(pcLoginPushes(gwB)[0]).toMatchObject({ userIds: [1001], clientClass: 2 });
+      expect(pcLoginOf(pcLoginPushes(gwB)[0])).toMatchObject({ userId: 1001, loginStat: USER_STATUS_ONLINE });
+      // only the gateway holding the user's mobile hears of it
+      expect(pcLoginPushes(gwA)).toHaveLength(0);
+
+      // a second PC (it kicks the first): ONLINE again, as TeamTalk's route does on every PC login
+      gwA.clear();
+      gwB.clear();
+      await login('gw-b', 83, 1001, CLIENT_TYPE_MAC);
+      await waitFor(() => statusPushes(gwA).length === 1 && statusPushes(gwB).length === 1 && pcLoginPushes(gwB).length === 1, 3000, 'ONLINE again');
+      expect(statusPushes(gwB)[0].excludeConnId).toBe(83);
+
+      // the kicked PC leaves while another PC remains: nothing (P2)
+      gwA.clear();
+      gwB.clear();
+      await logout('gw-a', 82, 1001, CLIENT_TYPE_WINDOWS);
+      await sleep(200);
+      expect(gwA.presence).toHaveLength(0);
+      expect(gwB.presence).toHaveLength(0);
+
+      // the last PC leaves: OFFLINE to every PC connection and to the user's mobile
+      await logout('gw-b', 83, 1001, CLIENT_TYPE_MAC);
+      await waitFor(() => statusPushes(gwA).length === 1 && statusPushes(gwB).length === 1 && pcLoginPushes(gwB).length === 1, 3000, 'OFFLINE');
+      expect(statusOf(statusPushes(gwA)[0])).toMatchObject({ userId: 1001, status: USER_STATUS_OFFLINE });
+      expect(Object.hasOwn(statusPushes(gwA)[0], 'excludeConnId')).toBe(false);
+      expect(pcLoginOf(pcLoginPushes(gwB)[0])).toMatchObject({ userId: 1001, loginStat: USER_STATUS_OFFLINE });
+
+      // a repeated logout and the mobile's logout change nothing
+      gwA.clear();
+      gwB.clear();
+      await logout('gw-b', 83, 1001, CLIENT_TYPE_MAC);
+      await logout('gw-b', 81, 1001, CLIENT_TYPE_IOS);
+      await sleep(200);
+      expect(gwA.presence).toHaveLength(0);
+      expect(gwB.presence).toHaveLength(0);
+    });
+
+    it('a mobile logging in while a PC is online makes the user\'s other mobiles hear ONLINE', async () => {
+      await store.login({ gatewayId: 'gw-a', connId: 84, userId: 1002, clientType: CLIENT_TYPE_WINDOWS });
+      await store.login({ gatewayId: 'gw-a', connId: 85, userId: 1002, clientType: CLIENT_TYPE_ANDROID });
+      await login('gw-b', 86, 1002, CLIENT_TYPE_IOS);
+      await waitFor(() => pcLoginPushes(gwA).length === 1, 3000, 'PC login status on gateway A');
+      expect(pcLoginPushes(gwA)[0]).toMatchObject({ userIds: [1002], clientClass: 2 });
+      expect(pcLoginOf(pcLoginPushes(gwA)[0]).loginStat).toBe(USER_STATUS_ONLINE);
+      await sleep(150);
+      expect(statusPushes(gwA)).toHaveLength(0);
+      expect(gwB.presence).toHaveLength(0);
+    });
+  });
+
+  describe('KickUser (flows.md §11)', () => {
+    const kickUser = (userId: number, clientType: IM.BaseDefine.ClientType, reason: number) =>
+      unaryCall(client, RouteService.KickUser, IM.Server.IMServerKickUser.create({ userId, clientType, reason }), DEADLINE);
+
+    it('kicks every session of the class on every gateway, with the reason, and no other class', async () => {
+      await store.login({ gatewayId: 'gw-a', connId: 91, userId: 1100, clientType: CLIENT_TYPE_WINDOWS });
+      await store.login({ gatewayId: 'gw-b', connId: 92, userId: 1100, clientType: CLIENT_TYPE_ANDROID });
+      await store.login({ gatewayId: 'gw-b', connId: 93, userId: 1100, clientType: CLIENT_TYPE_MAC });
+      const rsp = await kickUser(1100, CLIENT_TYPE_MAC, IM.BaseDefine.KickReasonType.KICK_REASON_MOBILE_KICK);
+      expect(rsp.kicked).toBe(2);
+      await waitFor(() => gwA.batches.length === 1 && gwB.batches.length === 1, 3000, 'kicks on both gateways');
+      expect(gwA.pushes()).toEqual([expect.objectContaining({ commandId: CID.CID_OTHER_SERVER_KICK_USER, connIds: [91] })]);
+      expect(gwB.pushes()).toEqual([expect.objectContaining({ commandId: CID.CID_OTHER_SERVER_KICK_USER, connIds: [93] })]);
+      expect(IM.Server.IMServerKickUser.decode(gwB.pushes()[0].body)).toMatchObject({
+        userId: 1100,
+        clientType: CLIENT_TYPE_MAC,
+        reason: IM.BaseDefine.KickReasonType.KICK_REASON_MOBILE_KICK,
+      });
+    });
+
+    it('kicks nobody for a user without sessions of that class', async () => {
+      await store.login({ gatewayId: 'gw-a', connId: 94, userId: 1101, clientType: CLIENT_TYPE_IOS });
+      expect((await kickUser(1101, CLIENT_TYPE_MAC, 2)).kicked).toBe(0);
+      expect((await kickUser(1199, CLIENT_TYPE_MAC, 2)).kicked).toBe(0);
+      await sleep(150);
+      expect(gwA.batches).toHaveLength(0);
+    });
+
+    it('rejects user 0 and unknown reasons', async () => {
+      await expect(kickUser(0, CLIENT_TYPE_MAC, 2)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+      await expect(kickUser(1100, CLIENT_TYPE_MAC, 9)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
     });
   });
 

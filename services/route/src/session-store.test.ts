@@ -62,6 +62,32 @@ describe('SessionStore', () => {
     expect(await redis.exists(store.userKey(7))).toBe(0);
   });
 
+  it('leave returns the removed client type and the sessions that remain', async () => {
+    await store.login({ gatewayId: 'gw-a', connId: 1, userId: 7, clientType: CLIENT_TYPE_WINDOWS });
+    await store.login({ gatewayId: 'gw-b', connId: 2, userId: 7, clientType: CLIENT_TYPE_ANDROID });
+    // the stored type is reported, whatever the caller believes
+    expect(await store.leave({ gatewayId: 'gw-a', connId: 1, userId: 7 })).toEqual({
+      removed: CLIENT_TYPE_WINDOWS,
+      remaining: [{ gatewayId: 'gw-b', connId: 2, clientType: CLIENT_TYPE_ANDROID }],
+    });
+    expect(await store.leave({ gatewayId: 'gw-a', connId: 1, userId: 7 })).toEqual({
+      removed: undefined,
+      remaining: [{ gatewayId: 'gw-b', connId: 2, clientType: CLIENT_TYPE_ANDROID }],
+    });
+    expect(await store.leave({ gatewayId: 'gw-b', connId: 2, userId: 7 })).toEqual({ removed: CLIENT_TYPE_ANDROID, remaining: [] });
+    expect(await store.gatewayIds()).toEqual([]);
+  });
+
+  it('of two concurrent logouts of a user\'s last two PC sessions, exactly one sees no PC left', async () => {
+    await store.login({ gatewayId: 'gw-a', connId: 1, userId: 9, clientType: CLIENT_TYPE_WINDOWS });
+    await store.login({ gatewayId: 'gw-b', connId: 2, userId: 9, clientType: CLIENT_TYPE_MAC });
+    const [x, y] = await Promise.all([
+      store.leave({ gatewayId: 'gw-a', connId: 1, userId: 9 }),
+      store.leave({ gatewayId: 'gw-b', connId: 2, userId: 9 }),
+    ]);
+    expect([x.remaining.length, y.remaining.length].sort()).toEqual([0, 1]);
+  });
+
   it('logout of an unknown session is harmless', async () => {
     await store.login({ gatewayId: 'gw-a', connId: 1, userId: 7, clientType: CLIENT_TYPE_MAC });
     expect(await store.logout({ gatewayId: 'gw-a', connId: 99, userId: 7 })).toBe(false);

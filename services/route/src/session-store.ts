@@ -33,13 +33,18 @@ redis.call('SADD', KEYS[3], ARGV[4])
 return before
 `;
 
+// Returns [removed client type or false, the user's remaining sessions], so
+// presence (flows.md §5) knows whether this was the user's last PC session
+// without a second round trip; atomic, so of two concurrent logouts exactly
+// one sees "no PC left".
 const LOGOUT_LUA = `
-local n = redis.call('HDEL', KEYS[1], ARGV[1])
+local removedType = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('SREM', KEYS[2], ARGV[2])
 if redis.call('SCARD', KEYS[2]) == 0 then
   redis.call('SREM', KEYS[3], ARGV[3])
 end
-return n
+return {removedType, redis.call('HGETALL', KEYS[1])}
 `;
 
 // User keys are derived from the gateway index (ejabberd's purge does the
@@ -114,12 +119,25 @@ export class SessionStore {
 
   /** Removes exactly this session; true when it existed. Idempotent. */
   async logout(ref: SessionKey): Promise<boolean> {
+    return (await this.leave(ref)).removed !== undefined;
+  }
+
+  /**
+   * Removes exactly this session and returns what presence needs: the removed
+   * session's stored client type (undefined when it did not exist) and the
+   * user's sessions that remain. Idempotent.
+   */
+  async leave(ref: SessionKey): Promise<{ removed: number | undefined; remaining: Session[] }> {
     const reply = await logoutScript.run(
       this.redis,
       [this.userKey(ref.userId), this.gatewayKey(ref.gatewayId), this.gatewaysKey()],
       [`${ref.gatewayId}/${ref.connId}`, `${ref.userId}/${ref.connId}`, ref.gatewayId],
     );
-    return reply === 1;
+    if (!Array.isArray(reply)) throw new Error('session logout: unexpected script reply');
+    // A Lua false (HGET of a missing field) arrives as null.
+    const removedType: unknown = reply[0];
+    const removed = typeof removedType === 'string' && Number.isInteger(Number(removedType)) ? Number(removedType) : undefined;
+    return { removed, remaining: parseFlatHash(reply[1]) };
   }
 
   /** Sessions of each user (users without any map to []), in one pipeline. */

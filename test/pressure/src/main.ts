@@ -5,6 +5,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { machineInfo } from './machine';
+import { runOffline } from './offline';
+import { formatOfflineSummary, offlineVerdict, renderOfflineSection } from './offline-report';
 import { USAGE, UsageError, parseOptions, userNames, type PressureOptions } from './options';
 import { formatSummary, redactArgs, renderSection, upsertSection, verdictOf } from './report';
 import { runPressure, type Endpoints } from './run';
@@ -158,6 +160,7 @@ async function runOne(argv: string[], run: PlannedRun, cluster: SpawnedCluster |
   const endpoints = await prepare(opts, names, cluster);
   if (stop.aborted) return EXIT_SETUP;
 
+  if (opts.mode === 'offline') return runOfflineOne(argv, run, cluster, endpoints, stop, hurry);
   const result = await runPressure({ opts, endpoints, out, warn, stop, hurry });
   const verdict = verdictOf(result.stats);
   out(`\n${opts.label}\n`);
@@ -178,6 +181,42 @@ async function runOne(argv: string[], run: PlannedRun, cluster: SpawnedCluster |
       interrupted: result.interrupted,
       toolCpuPercent: result.toolCpuPercent,
       stats: result.stats,
+      verdict,
+    });
+    const existing = existsSync(opts.report) ? readFileSync(opts.report, 'utf8') : undefined;
+    writeFileSync(opts.report, upsertSection(existing, opts.label, section));
+    out(`report: section "${opts.label}" written to ${opts.report}\n`);
+  }
+  return verdict.ok ? EXIT_OK : EXIT_BAD_MESSAGES;
+}
+
+/** One --mode offline run: the store and pull phases, summary, report section. */
+async function runOfflineOne(
+  argv: string[],
+  run: PlannedRun,
+  cluster: SpawnedCluster | undefined,
+  endpoints: Endpoints,
+  stop: AbortSignal,
+  hurry: AbortSignal,
+): Promise<number> {
+  const { opts } = run;
+  const result = await runOffline({ opts, endpoints, out, warn, stop, hurry });
+  const verdict = offlineVerdict(result.summary);
+  out(`\n${opts.label}\n`);
+  out(formatOfflineSummary(result.summary, verdict));
+  for (const e of result.pullErrors) warn(`pull failed: ${e}`);
+  out(`pressure tool CPU: ${Math.round(result.toolCpuPercent)}% of one core\n`);
+  if (opts.report !== undefined) {
+    const section = renderOfflineSection({
+      label: opts.label,
+      command: commandLine(argv),
+      scenarioArgs: run.scenarioArgs,
+      date: new Date(),
+      machine: machineInfo(),
+      scenario: cluster ? `${result.scenario}; ${cluster.description}` : result.scenario,
+      interrupted: result.interrupted,
+      toolCpuPercent: result.toolCpuPercent,
+      summary: result.summary,
       verdict,
     });
     const existing = existsSync(opts.report) ? readFileSync(opts.report, 'utf8') : undefined;

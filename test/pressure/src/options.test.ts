@@ -35,6 +35,22 @@ describe('parseOptions', () => {
     });
   });
 
+  it('defaults to live mode; --mode offline takes --messages and --page', () => {
+    expect(opts([])).toMatchObject({ mode: 'live', messages: 200, page: 40 });
+    expect(opts(['--mode', 'offline', '--pairs', '100', '--messages', '200'])).toMatchObject({
+      mode: 'offline',
+      pairs: 100,
+      messages: 200,
+      page: 40,
+      label: 'offline: 100 senders × 200 messages, pages of 40, tcp',
+    });
+    expect(problems(['--mode', 'batch', '--messages', '0', '--page', '101'])).toEqual([
+      '--mode: expected live or offline, got "batch"',
+      '--messages: expected an integer in 1..100000, got "0"',
+      '--page: expected an integer in 1..100, got "101"',
+    ]);
+  });
+
   it('parses gateways, including IPv6 in brackets', () => {
     expect(opts(['--gateways', '10.0.0.1:8000, [::1]:8001']).gateways).toEqual([
       { host: '10.0.0.1', port: 8000 },

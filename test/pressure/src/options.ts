@@ -5,6 +5,15 @@ import { MAX_BODY_BYTES } from './body';
 import { DEFAULT_SCENARIOS_TEXT } from './default-scenarios';
 
 export const MAX_DURATION_SEC = 300;
+/** History page size at most (db-proxy caps msg_cnt; flows.md §7.3). */
+export const MAX_PAGE = 100;
+
+/**
+ * live: pairs send to each other while online (latency, throughput).
+ * offline: senders send to receivers that are offline, who then log in and
+ * pull unread counts and history (flows.md §7).
+ */
+export type PressureMode = 'live' | 'offline';
 
 export interface GatewayAddr {
   host: string;
@@ -12,11 +21,17 @@ export interface GatewayAddr {
 }
 
 export interface PressureOptions {
+  mode: PressureMode;
   loginUrl: string;
   /** Explicit gateways; when set the login server is not asked. */
   gateways: GatewayAddr[] | undefined;
   transport: 'tcp' | 'ws';
+  /** live: client pairs; offline: senders, each with its own offline receiver. */
   pairs: number;
+  /** offline: messages each sender sends. */
+  messages: number;
+  /** offline: history page size (IMGetMsgListReq.msg_cnt). */
+  page: number;
   /** Messages per second over all senders; 0 = closed loop with `window`. */
   rate: number;
   window: number;
@@ -52,7 +67,14 @@ export const USAGE = `usage: node test/pressure/dist/main.js [options]
   --login-url URL        login server (default http://127.0.0.1:8080); each client asks GET /msg_server
   --gateways H:P,H:P     explicit msg gateways instead; a pair's two ends go to different ones
   --transport tcp|ws     client transport (default tcp)
-  --pairs N              client pairs, both ends send to each other (default 50)
+  --mode live|offline    live (default): pairs send to each other while online.
+                         offline: N senders send M messages each to N receivers that are offline, closed loop
+                         with --window; then the receivers log in and pull unread counts and history pages
+                         until they have everything (messages stored/s, pull time per user, every ACKed
+                         message pulled exactly once); --rate, --duration, --warmup, --drain do not apply
+  --pairs N              client pairs, both ends send to each other (default 50); offline: N senders, N receivers
+  --messages M           offline: messages per sender (default 200)
+  --page P               offline: history page size (default 40, at most ${MAX_PAGE}; TeamTalk clients ask 20-40)
   --rate R               messages/s over all senders (default 5000); 0 = as fast as ACKs allow
   --window W             unACKed messages per sender when --rate 0 (default 64)
   --duration S           seconds of measured sending (default 20, at most ${MAX_DURATION_SEC})
@@ -122,7 +144,10 @@ function parseRaw(argv: string[]) {
         'login-url': { type: 'string', default: 'http://127.0.0.1:8080' },
         gateways: { type: 'string' },
         transport: { type: 'string', default: 'tcp' },
+        mode: { type: 'string', default: 'live' },
         pairs: { type: 'string', default: '50' },
+        messages: { type: 'string', default: '200' },
+        page: { type: 'string', default: '40' },
         rate: { type: 'string', default: '5000' },
         window: { type: 'string', default: '64' },
         duration: { type: 'string', default: '20' },
@@ -156,7 +181,11 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
   const warnings: string[] = [];
   const transport = v.transport;
   if (transport !== 'tcp' && transport !== 'ws') problems.push(`--transport: expected tcp or ws, got ${JSON.stringify(transport)}`);
+  const mode = v.mode;
+  if (mode !== 'live' && mode !== 'offline') problems.push(`--mode: expected live or offline, got ${JSON.stringify(mode)}`);
   const pairs = intIn(problems, 'pairs', v.pairs, 1, 10_000);
+  const messages = intIn(problems, 'messages', v.messages, 1, 100_000);
+  const page = intIn(problems, 'page', v.page, 1, MAX_PAGE);
   const rate = numberIn(problems, 'rate', v.rate, 0, 1_000_000);
   const window = intIn(problems, 'window', v.window, 1, 30_000);
   let durationSec = numberIn(problems, 'duration', v.duration, 0.1, Number.MAX_SAFE_INTEGER);
@@ -187,11 +216,18 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
 
   const kind = transport === 'ws' ? 'ws' : 'tcp';
   const load = rate > 0 ? `${rate} msg/s` : `window ${window}`;
+  const offline = mode === 'offline';
+  const defaultLabel = offline
+    ? `offline: ${pairs} senders × ${messages} messages, pages of ${page}, ${kind}`
+    : `${pairs} pairs, ${load}, ${durationSec} s, ${kind}`;
   return {
+    mode: offline ? 'offline' : 'live',
     loginUrl: v['login-url'],
     gateways,
     transport: kind,
     pairs,
+    messages,
+    page,
     rate,
     window,
     durationSec,
@@ -203,7 +239,7 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
     password: v.password,
     createUsers: v['create-users'],
     report: v.report,
-    label: v.label?.trim() ?? `${pairs} pairs, ${load}, ${durationSec} s, ${kind}`,
+    label: v.label?.trim() ?? defaultLabel,
     spawnCluster,
     scenarios: v.scenarios,
     msgRateLimit,

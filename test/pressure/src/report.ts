@@ -50,6 +50,10 @@ export const REPORT_HEADER = [
   '- *Latency* (ms): send → ACK and send → delivery of the messages sent in the measured period, whenever they settled; p50/p95/p99/max.',
   '- *Measured throughput*: messages sent, ACKs received and first deliveries received per second between the end of the warm-up and the end of sending. ' +
     'Open loop (`--rate R`) offers a fixed rate; closed loop (`--rate 0 --window W`) keeps W messages unACKed per client and so finds the highest sustained rate.',
+  '- *Offline* scenarios (`--mode offline`): senders send to receivers that are offline; *stored/s* counts ACKs (each one committed to MySQL and counted unread). ' +
+    'The receivers then log in at once and pull unread counters and history pages; *pull time* is per user, from the unread request to the last page. ' +
+    'Every ACKed message must be pulled exactly once (*lost* and *duplicated* fail the run), no message id may be given twice in a session, ' +
+    'and no unread counter may be below what was ACKed.',
   '- The pressure tool runs on the same machine as the cluster and competes for its CPU; its own CPU use is given per section.',
   HEADER_END,
 ].join('\n');
@@ -63,14 +67,14 @@ export function verdictOf(s: StatsSummary): Verdict {
   return { ok: reasons.length === 0, reasons };
 }
 
-function beginMarker(label: string): string {
+export function beginMarker(label: string): string {
   return `<!-- tt-pressure:begin ${label} -->`;
 }
-function endMarker(label: string): string {
+export function endMarker(label: string): string {
   return `<!-- tt-pressure:end ${label} -->`;
 }
 
-function ms(v: number): string {
+export function ms(v: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
@@ -78,7 +82,7 @@ function latencyRow(name: string, l: LatencySummary): string {
   return `| ${name} | ${l.count} | ${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ${ms(l.max)} |`;
 }
 
-function perSecond(n: number, sec: number): string {
+export function perSecond(n: number, sec: number): string {
   return sec > 0 ? Math.round(n / sec).toString() : '–';
 }
 

@@ -46,13 +46,13 @@ const CONNECT_CONCURRENCY = 32;
 const SCHEDULER_TICK_MS = 5;
 const QUIET_MS = 1000;
 
-interface Peer {
+export interface Peer {
   client: TeamTalkClient;
   userId: number;
   gateway: string;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) {
       resolve();
@@ -69,7 +69,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Runs fn over items, `limit` at a time; after the first failure starts no more and rethrows it once all running calls are done. */
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
   let failure: { err: unknown } | undefined;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -95,12 +95,13 @@ async function addressFor(env: RunEnv, index: number): Promise<GatewayAddr> {
   return { host: g.host, port: wsPort };
 }
 
-async function loginAll(env: RunEnv, names: string[]): Promise<Peer[]> {
+/** Logs every name in; `slot(i)` picks the gateway of names[i] (explicit gateways: see gatewayForClient). */
+export async function loginAll(env: RunEnv, names: string[], slot: (i: number) => number = (i) => i): Promise<Peer[]> {
   const peers: (Peer | undefined)[] = [];
   try {
     await mapLimit(names, CONNECT_CONCURRENCY, async (name, i) => {
       if (env.stop.aborted) throw new Error('interrupted while logging in');
-      const addr = await addressFor(env, i);
+      const addr = await addressFor(env, slot(i));
       const client = await TeamTalkClient.connect({
         host: addr.host,
         port: addr.port,

@@ -15,12 +15,13 @@ function problemsOf(fn: () => unknown): string[] {
 }
 
 describe('parseScenarios', () => {
-  it('reads the default list: latency-5k, throughput, latency-1k', () => {
+  it('reads the default list: latency-5k, throughput, latency-1k, offline', () => {
     const list = parseScenarios(DEFAULT_SCENARIOS_TEXT, 'default');
-    expect(list.map((s) => s.name)).toEqual(['latency-5k', 'throughput', 'latency-1k']);
+    expect(list.map((s) => s.name)).toEqual(['latency-5k', 'throughput', 'latency-1k', 'offline']);
     expect(list[0].args).toEqual(['--pairs', '50', '--rate', '5000', '--duration', '20']);
     expect(list[1].args).toEqual(['--pairs', '100', '--rate', '0', '--window', '64', '--duration', '20']);
     expect(list[2].args).toEqual(['--pairs', '50', '--rate', '1000', '--duration', '15']);
+    expect(list[3].args).toEqual(['--mode', 'offline', '--pairs', '100', '--messages', '200']);
     expect(loadScenarios('default').scenarios).toEqual(list);
   });
 
@@ -71,17 +72,20 @@ describe('scenarioRuns', () => {
 
   it('labels each run by its scenario and gives it its own users', () => {
     const runs = scenarioRuns(['--spawn-cluster', '--report', 'r.md', '--scenarios', 'default'], list, 'default');
-    expect(runs.map((r) => [r.opts.label, r.opts.pairs, r.opts.rate, r.opts.window, r.opts.durationSec, r.opts.usersPrefix])).toEqual([
-      ['latency-5k', 50, 5000, 64, 20, 'latency-5k-'],
-      ['throughput', 100, 0, 64, 20, 'throughput-'],
-      ['latency-1k', 50, 1000, 64, 15, 'latency-1k-'],
+    expect(runs.map((r) => [r.opts.label, r.opts.mode, r.opts.pairs, r.opts.rate, r.opts.window, r.opts.durationSec, r.opts.usersPrefix])).toEqual([
+      ['latency-5k', 'live', 50, 5000, 64, 20, 'latency-5k-'],
+      ['throughput', 'live', 100, 0, 64, 20, 'throughput-'],
+      ['latency-1k', 'live', 50, 1000, 64, 15, 'latency-1k-'],
+      ['offline', 'offline', 100, 5000, 64, 20, 'offline-'],
     ]);
+    expect(runs[3].opts).toMatchObject({ messages: 200, page: 40 });
     for (const r of runs) expect(r.opts).toMatchObject({ spawnCluster: true, report: 'r.md', warmupSec: 3, scenarios: undefined });
   });
 
   it('lets command-line options override the scenario options', () => {
     const runs = scenarioRuns(['--scenarios', 'default', '--duration', '2', '--warmup', '0', '--users-prefix', 'u'], list, 'default');
     expect(runs.map((r) => [r.opts.durationSec, r.opts.warmupSec, r.opts.usersPrefix])).toEqual([
+      [2, 0, 'u'],
       [2, 0, 'u'],
       [2, 0, 'u'],
       [2, 0, 'u'],

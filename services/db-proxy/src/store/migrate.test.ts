@@ -16,7 +16,7 @@ import {
 } from './migrate';
 
 const ROOT_URL = testConfig.mysqlRootUrl;
-const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file'];
+const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data'];
 const quiet = { info: (): void => undefined };
 
 // [name, COLUMN_TYPE, nullable, COLUMN_DEFAULT as information_schema shows it]
@@ -233,6 +233,15 @@ const EXPECTED: Record<string, TableSpec> = {
       idx_fromId_toId_taskId: ['fromId', 'toId', 'taskId'],
     },
   },
+  // TierTalk's own: audio bytes, since there is no msfs (migration 0003).
+  IMAudioData: {
+    collation: utf8mb4,
+    cols: [
+      ['audioId', 'int(11)', false, null],
+      ['data', 'mediumblob', false, null],
+    ],
+    keys: { PRIMARY: ['audioId'] },
+  },
   tt_schema_migrations: {
     collation: utf8mb4,
     cols: [
@@ -310,7 +319,7 @@ describe('runMigrations on an empty database', () => {
 
   it('applies every migration in order and records it', async () => {
     expect(applied).toEqual(ALL_VERSIONS);
-    expect(logged).toHaveLength(2);
+    expect(logged).toHaveLength(ALL_VERSIONS.length);
     const [rows] = await db.conn.query<RowDataPacket[]>('SELECT version FROM tt_schema_migrations ORDER BY version');
     expect(rows.map((r) => r.version)).toEqual(ALL_VERSIONS);
   });
@@ -404,7 +413,7 @@ describe('runMigrations on an existing TeamTalk database', () => {
 
       expect(await runMigrations(db.conn, MIGRATIONS_DIR, quiet)).toEqual(ALL_VERSIONS);
 
-      const after = (await showCreateAll(db.conn)).filter((s) => !/`(tt_schema_migrations|IMTransmitFile)`/.test(s));
+      const after = (await showCreateAll(db.conn)).filter((s) => !/`(tt_schema_migrations|IMTransmitFile|IMAudioData)`/.test(s));
       expect(after).toEqual(before);
       const [admin] = await db.conn.query<RowDataPacket[]>('SELECT pwd FROM IMAdmin WHERE id = 1');
       expect(admin[0]?.pwd).toBe('changed-by-operator');

@@ -1,5 +1,6 @@
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { LRUCache } from 'lru-cache';
+import type { ConversationEntry } from './conversation-index';
 import type { SqlBatch } from './sql-batch';
 
 interface SessionRow extends RowDataPacket {
@@ -88,4 +89,36 @@ export class RecentSessionWriter {
   forget(t: { type: number; userId: number; peerId: number }): void {
     this.bumpedAt.delete(keyOf(t));
   }
+}
+
+interface ActiveSessionRow extends RowDataPacket {
+  peerId: number;
+  type: number;
+  lastUpdated: number;
+}
+
+/**
+ * A user's active sessions (status 0) with `updated > since`, newest first,
+ * at most `limit` (flows.md §8). Ties are broken by session type, then peer
+ * id, both descending — the conversation index's order, so a list served from
+ * either is the same. Duplicate rows of one session (the schema has no unique
+ * key) count once.
+ */
+export async function activeSessions(pool: Pool, userId: number, since: number, limit: number): Promise<ConversationEntry[]> {
+  const [rows] = await pool.query<ActiveSessionRow[]>(
+    `SELECT peerId, type, MAX(updated) AS lastUpdated FROM IMRecentSession
+     WHERE userId = ? AND status = 0 AND type IN (1, 2) AND updated > ?
+     GROUP BY type, peerId ORDER BY lastUpdated DESC, type DESC, peerId DESC LIMIT ?`,
+    [userId, since, limit],
+  );
+  return rows.map((r) => ({ type: Number(r.type), peerId: Number(r.peerId), updated: Number(r.lastUpdated) }));
+}
+
+/** IMRemoveSessionReq: the user's active row(s) of the session get status 1 (flows.md §8); false when there was none. */
+export async function markSessionRemoved(master: Pool, userId: number, type: number, peerId: number, nowSec: number): Promise<boolean> {
+  const [res] = await master.query<ResultSetHeader>(
+    'UPDATE IMRecentSession SET status = 1, updated = ? WHERE userId = ? AND peerId = ? AND type = ? AND status = 0',
+    [nowSec, userId, peerId, type],
+  );
+  return res.affectedRows > 0;
 }

@@ -34,6 +34,11 @@ export class ConnectionRegistry {
     return this.byId.get(connId);
   }
 
+  /** Every live connection, logged in or not (broadcasts filter them); safe to close connections while iterating. */
+  all(): IterableIterator<Connection> {
+    return this.byId.values();
+  }
+
   /** Every connection bound to the user (authenticating, open or being kicked). */
   connectionsOf(userId: number): ReadonlySet<Connection> {
     return this.byUser.get(userId) ?? NONE;

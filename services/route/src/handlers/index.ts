@@ -1,9 +1,10 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { DeliverReport, Empty, EnvelopeBatch, SessionLoginRsp, SessionRef, UsersStatReq, UsersStatRsp } from '@tiertalk/proto';
+import type { DeliverReport, Empty, EnvelopeBatch, IM, SessionLoginRsp, SessionRef, UsersStatReq, UsersStatRsp } from '@tiertalk/proto';
 import { deliverHandler } from './message/deliver';
 import { loginHandler } from './session/login';
 import { logoutHandler } from './session/logout';
 import type { RouteDeps } from './types';
+import { kickUserHandler } from './user/kick-user';
 import { usersStatHandler } from './user/users-stat';
 
 export type { PushSink, RouteDeps } from './types';
@@ -14,6 +15,7 @@ export type RouteImplementation = {
   Logout: grpc.handleUnaryCall<SessionRef, Empty>;
   Deliver: grpc.handleBidiStreamingCall<EnvelopeBatch, DeliverReport>;
   UsersStat: grpc.handleUnaryCall<UsersStatReq, UsersStatRsp>;
+  KickUser: grpc.handleUnaryCall<IM.Server.IMServerKickUser, SessionLoginRsp>;
 };
 
 export function routeHandlers(deps: RouteDeps): RouteImplementation {
@@ -22,5 +24,6 @@ export function routeHandlers(deps: RouteDeps): RouteImplementation {
     Logout: logoutHandler(deps),
     Deliver: deliverHandler(deps),
     UsersStat: usersStatHandler(deps),
+    KickUser: kickUserHandler(deps),
   };
 }

@@ -1,15 +1,24 @@
 import type { Logger } from '@tiertalk/log';
 import type { tiertalk } from '@tiertalk/proto';
+import type { OfflinePushSink } from '../push/offline-push';
 import type { SessionStore } from '../session-store';
 
 /** Where handlers send pushes: GatewayLinks in production. */
 export interface PushSink {
   /** Queues one PushBatch for the gateway; false when the gateway is not live (nothing sent). */
   send(gatewayId: string, items: tiertalk.Push.$Properties[]): boolean;
+  /**
+   * Every live gateway, named as its sessions name it (`<instanceId>@<epoch>`
+   * when the epoch is known), for broadcasts (flows.md §5 presence,
+   * IMSignInfoChangedNotify).
+   */
+  liveGateways(): string[];
 }
 
 export interface RouteDeps {
   store: SessionStore;
   links: PushSink;
   logger: Logger;
+  /** Offline-push webhook (src/push); absent when TT_PUSH_WEBHOOK_URL is unset. */
+  offlinePush?: OfflinePushSink;
 }

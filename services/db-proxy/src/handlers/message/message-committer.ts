@@ -1,8 +1,10 @@
 import { isUtf8 } from 'node:buffer';
 import type Redis from 'ioredis';
-import type { Pool } from 'mysql2/promise';
+import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { Logger } from '@tiertalk/log';
 import { IM, isGroupMsgType, tiertalk } from '@tiertalk/proto';
+import { AudioClip, AudioStore, parseAudioPayload } from '../../store/audio-store';
+import { ConversationIndex, ConversationTouch } from '../../store/conversation-index';
 import { messageTable, redisKeys } from '../../store/keys';
 import { addMessageInserts, MessageRow } from '../../store/messages';
 import { SqlBatch } from '../../store/sql-batch';
@@ -17,6 +19,9 @@ const SESSION_TYPE_SINGLE = IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE;
 
 // IMMessage_n.content is varchar(4096) (protocol.md §1: MAX_MSG_LEN).
 const MAX_CONTENT_CHARS = 4096;
+// Message bytes per transaction: the one-round-trip query must stay well below
+// MySQL's max_allowed_packet (16 MiB by default) even with audio and escaping.
+const BATCH_BYTES_MAX = 4 * 1024 * 1024;
 
 export type StoreOutcome = { result: tiertalk.StoreResult; msgId: number; reason?: string };
 
@@ -32,17 +37,29 @@ interface CommitterDeps {
   relations: RelationStore;
   ids: MessageIdAllocator;
   sessions: RecentSessionWriter;
+  /** IMAudio rows and their bytes (flows.md §4 step 3.4). */
+  audio: AudioStore;
+  /** The per-user conversation index in the sync Redis, written once per commit. */
+  conversations: ConversationIndex;
   log: Logger;
   batchMax: number;
+}
+
+/** What a checked message stores: its text, or an audio clip whose IMAudio id becomes the content. */
+export type StorableContent = { text: string } | { audio: { duration: number; data: Buffer } };
+
+interface Accepted {
+  p: PendingMessage;
+  content: StorableContent;
 }
 
 /**
  * Group commit of 1:1 messages (docs/ARCHITECTURE.md, the message path): one
  * commit runs at a time and everything that arrives meanwhile rides in the
  * next one, so a lone message is stored at once and a burst costs one
- * transaction, one id pipeline and one unread pipeline per batch instead of
- * per message. Nothing is reported stored before MySQL committed it and its
- * unread counter is written.
+ * transaction, one id pipeline, one unread pipeline and one conversation-index
+ * pipeline per batch instead of per message. Nothing is reported stored
+ * before MySQL committed it and its unread counter is written.
  */
 export class MessageCommitter {
   private queue: PendingMessage[] = [];
@@ -76,7 +93,7 @@ export class MessageCommitter {
     this.running = true;
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.deps.batchMax);
+        const batch = this.queue.splice(0, this.batchLength());
         await this.commit(batch);
         for (const fn of this.progressListeners) fn();
       }
@@ -88,16 +105,27 @@ export class MessageCommitter {
     }
   }
 
+  /** At most batchMax messages and BATCH_BYTES_MAX bytes of content (at least one message). */
+  private batchLength(): number {
+    const max = Math.min(this.deps.batchMax, this.queue.length);
+    let bytes = 0;
+    for (let i = 0; i < max; i++) {
+      bytes += this.queue[i].msg.msgData.length;
+      if (bytes > BATCH_BYTES_MAX) return Math.max(1, i);
+    }
+    return max;
+  }
+
   private async commit(batch: PendingMessage[]): Promise<void> {
     const now = Math.floor(Date.now() / 1000);
-    const accepted: Array<{ p: PendingMessage; content: string }> = [];
+    const accepted: Accepted[] = [];
     for (const p of batch) {
       const checked = checkSingleMessage(p.msg);
       if (typeof checked === 'string') {
         this.deps.log.info({ from: p.msg.fromUserId, to: p.msg.toSessionId, type: p.msg.msgType, reason: checked }, 'message rejected');
         p.done({ result: STORE_REJECTED, msgId: 0, reason: checked });
       } else {
-        accepted.push({ p, content: checked.content });
+        accepted.push({ p, content: checked });
       }
     }
     if (accepted.length === 0) return;
@@ -117,8 +145,8 @@ export class MessageCommitter {
   }
 
   /** Returns the msg id of each accepted message, in order. */
-  private async store(accepted: Array<{ p: PendingMessage; content: string }>, now: number): Promise<number[]> {
-    const { relations, ids, sessions, writer, unreadRedis } = this.deps;
+  private async store(accepted: Accepted[], now: number): Promise<number[]> {
+    const { relations, ids, sessions, writer, unreadRedis, audio, conversations, log } = this.deps;
     const relateIds = await relations.resolveForSend(
       accepted.map(({ p }) => [p.msg.fromUserId, p.msg.toSessionId] as const),
       now,
@@ -128,6 +156,14 @@ export class MessageCommitter {
       if (id === undefined) throw new Error(`no relation for ${m.fromUserId}/${m.toSessionId}`);
       return id;
     };
+    const createdOf = (m: IM.Message.IMMsgData.$Properties): number => (m.createTime > 0 ? m.createTime : now);
+
+    // Audio rows first: their ids are the messages' content.
+    const clips: AudioClip[] = [];
+    for (const { p, content } of accepted) {
+      if ('audio' in content) clips.push({ fromId: p.msg.fromUserId, toId: p.msg.toSessionId, ...content.audio, created: createdOf(p.msg) });
+    }
+    const audioIds = await audio.reserve(clips);
 
     // One counter per relation; ids within a relation follow arrival order.
     const perRelation = new Map<number, number>();
@@ -141,24 +177,36 @@ export class MessageCommitter {
       maxSql: `SELECT MAX(msgId) AS maxId FROM ${messageTable(relateId)} WHERE relateId = ?`,
       maxParams: [relateId],
     }));
-    const lastIds = await ids.allocate(specs);
-    const nextId = new Map<number, number>();
-    for (const [relateId, count] of perRelation) nextId.set(relateId, (lastIds.get(redisKeys.msgIdCounter(relateId)) ?? 0) - count + 1);
+    let taken: Map<string, number[]>;
+    try {
+      taken = await ids.allocate(specs);
+    } catch (err) {
+      await this.discardAudio(audioIds);
+      throw err;
+    }
 
+    const idQueues = new Map<number, number[]>();
+    for (const relateId of perRelation.keys()) idQueues.set(relateId, [...(taken.get(redisKeys.msgIdCounter(relateId)) ?? [])]);
     const rows: MessageRow[] = [];
     const touches: SessionTouch[] = [];
+    const conversationTouches: ConversationTouch[] = [];
     const unread = new Map<string, { toId: number; fromId: number; n: number }>();
     const assigned: number[] = [];
+    let clipIndex = 0;
     for (const { p, content } of accepted) {
       const m = p.msg;
       const relateId = relateOf(m);
-      const msgId = nextId.get(relateId) ?? 0;
-      nextId.set(relateId, msgId + 1);
+      const msgId = idQueues.get(relateId)?.shift() ?? 0;
       assigned.push(msgId);
-      const created = m.createTime > 0 ? m.createTime : now;
-      rows.push({ relateId, fromId: m.fromUserId, toId: m.toSessionId, msgId, content, type: m.msgType, created });
+      const stored = 'text' in content ? content.text : String(audioIds[clipIndex++]);
+      rows.push({ relateId, fromId: m.fromUserId, toId: m.toSessionId, msgId, content: stored, type: m.msgType, created: createdOf(m) });
       touches.push(
         { userId: m.fromUserId, peerId: m.toSessionId, type: SESSION_TYPE_SINGLE, updated: now },
+        { userId: m.toSessionId, peerId: m.fromUserId, type: SESSION_TYPE_SINGLE, updated: now },
+      );
+      // The sender has read what they sent: their read cursor moves with it.
+      conversationTouches.push(
+        { userId: m.fromUserId, peerId: m.toSessionId, type: SESSION_TYPE_SINGLE, updated: now, readMsgId: msgId },
         { userId: m.toSessionId, peerId: m.fromUserId, type: SESSION_TYPE_SINGLE, updated: now },
       );
       const key = `${m.toSessionId}:${m.fromUserId}`;
@@ -167,38 +215,88 @@ export class MessageCommitter {
       else unread.set(key, { toId: m.toSessionId, fromId: m.fromUserId, n: 1 });
     }
 
-    const batch = new SqlBatch();
-    addMessageInserts(batch, rows);
-    await sessions.addTouches(batch, touches);
-    const conn = await writer.getConnection();
+    let sent = false;
     try {
-      await batch.runInTransaction(conn);
-    } finally {
-      conn.release();
+      const batch = new SqlBatch();
+      addMessageInserts(batch, rows);
+      audio.addData(batch, audioIds, clips);
+      await sessions.addTouches(batch, touches);
+      const conn = await writer.getConnection();
+      let usable = true;
+      try {
+        sent = true;
+        await batch.runInTransaction(conn);
+      } catch (err) {
+        // Ids may be given back only if the transaction surely did not commit.
+        if (await rolledBack(conn, err)) sent = false;
+        else {
+          usable = false;
+          log.error({ err, ids: Object.fromEntries(taken) }, 'message transaction outcome unknown; its ids are not reused');
+        }
+        throw err;
+      } finally {
+        if (usable) conn.release();
+        else conn.destroy();
+      }
+    } catch (err) {
+      if (!sent) {
+        await ids.giveBack(taken).catch((e: unknown) => log.error({ err: e, ids: Object.fromEntries(taken) }, 'giving back message ids failed'));
+        await this.discardAudio(audioIds);
+      }
+      throw err;
     }
     sessions.remember(touches);
 
     // The rows are committed; the unread counters must follow before anyone
-    // is ACKed. Retry briefly: failing here means the sender resends.
-    await retry(() => incrementUnread(unreadRedis, unread), 3, 50);
+    // is ACKed. Retry briefly: failing here means the sender resends. The
+    // conversation index is a cache of MySQL: a failed write is logged, and
+    // readers rebuild it once it expires or is flushed.
+    await Promise.all([
+      retry(() => incrementUnread(unreadRedis, unread), 3, 50),
+      conversations.touch(conversationTouches).catch((err: unknown) => log.warn({ err, users: conversationTouches.length }, 'conversation index update failed')),
+    ]);
     return assigned;
+  }
+
+  private async discardAudio(audioIds: readonly number[]): Promise<void> {
+    await this.deps.audio.discard(audioIds).catch((err: unknown) => this.deps.log.warn({ err, audioIds }, 'discarding unused IMAudio rows failed'));
   }
 }
 
-/** Why a 1:1 message cannot be stored, or its content as a string. */
-export function checkSingleMessage(m: IM.Message.IMMsgData.$Properties): { content: string } | string {
+/**
+ * After a failed transaction: true when MySQL surely rolled it back. A
+ * statement error leaves the connection usable and SqlBatch has sent ROLLBACK;
+ * one more ROLLBACK that succeeds proves no transaction is open. A lost
+ * connection may have died after COMMIT reached the server: unknown.
+ */
+async function rolledBack(conn: PoolConnection, err: unknown): Promise<boolean> {
+  if (typeof err === 'object' && err !== null && 'fatal' in err && err.fatal === true) return false;
+  try {
+    await conn.query('ROLLBACK');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why a 1:1 message cannot be stored, or what it stores. */
+export function checkSingleMessage(m: IM.Message.IMMsgData.$Properties): StorableContent | string {
   if (isGroupMsgType(m.msgType)) return 'group messages are not stored by this path';
-  if (m.msgType === MSG_TYPE_SINGLE_AUDIO) return 'audio messages need the msfs file store, which is not configured';
-  if (m.msgType !== MSG_TYPE_SINGLE_TEXT) return `unknown message type ${m.msgType}`;
+  if (m.msgType !== MSG_TYPE_SINGLE_TEXT && m.msgType !== MSG_TYPE_SINGLE_AUDIO) return `unknown message type ${m.msgType}`;
   if (m.fromUserId === 0 || m.toSessionId === 0) return 'sender or receiver id is 0';
   if (m.fromUserId === m.toSessionId) return 'message to self';
   if (m.msgData.length === 0) return 'empty message';
+  if (m.msgType === MSG_TYPE_SINGLE_AUDIO) {
+    // flows.md §4 step 3.4: 4-byte duration then the audio bytes; 4 bytes or less is refused.
+    const audio = parseAudioPayload(m.msgData);
+    return typeof audio === 'string' ? audio : { audio };
+  }
   // The column is utf8mb4 text: bytes that are not UTF-8 could not be stored byte-for-byte.
   if (!isUtf8(m.msgData)) return 'message content is not UTF-8 text';
-  const content = Buffer.from(m.msgData.buffer, m.msgData.byteOffset, m.msgData.byteLength).toString('utf8');
+  const text = Buffer.from(m.msgData.buffer, m.msgData.byteOffset, m.msgData.byteLength).toString('utf8');
   // UTF-16 length bounds the code-point count from above, so only long texts need counting.
-  if (content.length > MAX_CONTENT_CHARS && [...content].length > MAX_CONTENT_CHARS) return `message longer than ${MAX_CONTENT_CHARS} characters`;
-  return { content };
+  if (text.length > MAX_CONTENT_CHARS && [...text].length > MAX_CONTENT_CHARS) return `message longer than ${MAX_CONTENT_CHARS} characters`;
+  return { text };
 }
 
 async function retry<T>(fn: () => Promise<T>, attempts: number, delayMs: number): Promise<T> {

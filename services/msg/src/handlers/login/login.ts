@@ -2,6 +2,7 @@ import { CID, IM, sameClientClass } from '@tiertalk/proto';
 import type { Frame } from '@tiertalk/pdu';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
+import { tellOwnPresence } from './own-presence';
 import { sessionRef } from './session-ref';
 
 const { ResultType, UserStatType, KickReasonType } = IM.BaseDefine;
@@ -79,6 +80,8 @@ export async function onLoginReq(ctx: GatewayContext, conn: Connection, req: IM.
   conn.sendPdu(CID.CID_LOGIN_RES_USERLOGIN, frame.seqNum, res);
   ctx.load.changed();
   log.info({ userId: info.userId, clientType: conn.clientType, remoteKicks }, 'login ok');
+  // flows.md §5: what route's presence pushes leave to this gateway, after the response.
+  await tellOwnPresence(ctx, conn);
 }
 
 /** flows.md §2 step 6.2: displace this user's other connections of the same class (PC vs mobile). */

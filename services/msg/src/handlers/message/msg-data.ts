@@ -29,7 +29,7 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
   }
   // Counted only when it would be forwarded, as TeamTalk does.
   if (!conn.msgRate.tryTake()) {
-    log.warn({ userId: conn.userId, seq: frame.seqNum }, 'message rate limit exceeded, dropped');
+    refuseRateLimited(conn, msg, frame, group);
     return;
   }
 
@@ -69,4 +69,37 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
     originGatewayId: ctx.gatewayId,
     originConnId: conn.id,
   });
+}
+
+// Per connection: the wall-clock second of the last rate-limit log line and how
+// many refusals were not logged since. A WeakMap, so closed connections vanish.
+const rateLimitLog = new WeakMap<Connection, { second: number; unlogged: number }>();
+
+/**
+ * flows.md §3 rate limit (TT_MSG_RATE_PER_SEC, TeamTalk's 20/s per connection).
+ * TeamTalk drops the excess silently, so the client only sees a send timeout;
+ * we answer IMMsgDataAck{msg_id = 0} with the request's seq_num instead —
+ * msg_id 0 is TeamTalk's own "not stored" value, the message is neither
+ * stored nor delivered, and the SDK turns it into RATE_LIMITED. Logged at
+ * warn at most once per second per connection, with the count since.
+ */
+function refuseRateLimited(conn: Connection, msg: IM.Message.IMMsgData, frame: Frame, group: boolean): void {
+  const ack = IM.Message.IMMsgDataAck.encode({
+    userId: conn.userId,
+    sessionId: msg.toSessionId,
+    msgId: 0,
+    sessionType: group ? SessionType.SESSION_TYPE_GROUP : SessionType.SESSION_TYPE_SINGLE,
+  }).finish();
+  conn.sendPdu(CID.CID_MSG_DATA_ACK, frame.seqNum, ack);
+  const second = Math.floor(Date.now() / 1000);
+  const state = rateLimitLog.get(conn);
+  if (state && state.second === second) {
+    state.unlogged += 1;
+    return;
+  }
+  conn.log.warn(
+    { userId: conn.userId, seq: frame.seqNum, to: msg.toSessionId, refusedUnlogged: state?.unlogged ?? 0 },
+    'message rate limit exceeded; answered with msg_id 0, not stored',
+  );
+  rateLimitLog.set(conn, { second, unlogged: 0 });
 }

@@ -71,22 +71,47 @@ export function deliverHandler(deps: RouteDeps): grpc.handleBidiStreamingCall<En
 }
 
 /** Never throws: a registry failure drops this batch's live pushes (receivers recover by offline pull). */
-export async function deliverBatch({ store, links }: RouteDeps, batch: EnvelopeBatch, log: Logger): Promise<DeliverReport> {
+export async function deliverBatch({ store, links, offlinePush }: RouteDeps, batch: EnvelopeBatch, log: Logger): Promise<DeliverReport> {
   const envelopes = batch.items ?? [];
   const users = new Set<number>();
-  for (const env of envelopes) for (const id of env.toUserIds ?? []) if (id > 0) users.add(id);
-  if (users.size === 0) return tiertalk.DeliverReport.create({ envelopes: envelopes.length, pushes: 0 });
-
-  let sessions: Map<number, Session[]>;
-  try {
-    sessions = await store.lookup([...users]);
-  } catch (err) {
-    log.warn({ err, envelopes: envelopes.length, users: users.size }, 'session lookup failed; batch not pushed');
-    return tiertalk.DeliverReport.create({ envelopes: envelopes.length, pushes: 0 });
+  let broadcasts = 0;
+  for (const env of envelopes) {
+    if (env.broadcast) broadcasts += 1;
+    else for (const id of env.toUserIds ?? []) if (id > 0) users.add(id);
   }
+  if (users.size === 0 && broadcasts === 0) return tiertalk.DeliverReport.create({ envelopes: envelopes.length, pushes: 0 });
+
+  let sessions = new Map<number, Session[]>();
+  if (users.size > 0) {
+    try {
+      sessions = await store.lookup([...users]);
+    } catch (err) {
+      log.warn({ err, envelopes: envelopes.length, users: users.size }, 'session lookup failed; batch not pushed');
+      return tiertalk.DeliverReport.create({ envelopes: envelopes.length, pushes: 0 });
+    }
+  }
+  // flows.md §4 step 6: 1:1 receivers without a session get a mobile push (src/push), queued off this path.
+  offlinePush?.offer(envelopes, sessions);
 
   const perGateway = new Map<string, tiertalk.Push.$Properties[]>();
+  const queue = (gatewayId: string, push: tiertalk.Push.$Properties): void => {
+    const list = perGateway.get(gatewayId);
+    if (list) list.push(push);
+    else perGateway.set(gatewayId, [push]);
+  };
   for (const env of envelopes) {
+    const clientClass = env.clientClass ?? 0;
+    if (env.broadcast) {
+      // TeamTalk's broadcasts (IMSignInfoChangedNotify, presence): every live
+      // gateway, which sends to every logged-in connection (of the class).
+      for (const gatewayId of links.liveGateways()) {
+        const push: tiertalk.Push.$Properties = { commandId: env.commandId, body: env.body, allUsers: true };
+        if (clientClass !== 0) push.clientClass = clientClass;
+        if (gatewayId === env.originGatewayId && Object.hasOwn(env, 'originConnId')) push.excludeConnId = env.originConnId;
+        queue(gatewayId, push);
+      }
+      continue;
+    }
     const usersByGateway = new Map<string, number[]>();
     for (const userId of new Set(env.toUserIds ?? [])) {
       for (const s of sessions.get(userId) ?? []) {
@@ -98,10 +123,9 @@ export async function deliverBatch({ store, links }: RouteDeps, batch: EnvelopeB
     for (const [gatewayId, userIds] of usersByGateway) {
       // body is passed through as received: the gateway encoded it once.
       const push: tiertalk.Push.$Properties = { commandId: env.commandId, body: env.body, userIds };
+      if (clientClass !== 0) push.clientClass = clientClass;
       if (gatewayId === env.originGatewayId && Object.hasOwn(env, 'originConnId')) push.excludeConnId = env.originConnId;
-      const list = perGateway.get(gatewayId);
-      if (list) list.push(push);
-      else perGateway.set(gatewayId, [push]);
+      queue(gatewayId, push);
     }
   }
 

@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { CID, IM, sameClientClass, tiertalk, type SessionLoginRsp, type SessionRef } from '@tiertalk/proto';
 import { toServiceError } from '../call-errors';
 import type { RouteDeps } from '../types';
+import { presenceOnLogin } from './presence';
 import { checkSessionRef } from './session-ref';
 
 const KICK_REASON_DUPLICATE_USER = IM.BaseDefine.KickReasonType.KICK_REASON_DUPLICATE_USER;
@@ -9,7 +10,9 @@ const KICK_REASON_DUPLICATE_USER = IM.BaseDefine.KickReasonType.KICK_REASON_DUPL
 /**
  * flows.md §2 step 6.3: a new login displaces every other session of the same
  * client class (PC vs mobile), on any gateway. The same gateway also kicks
- * locally; a duplicate kick there is harmless.
+ * locally; a duplicate kick there is harmless. Then presence (flows.md §5,
+ * ./presence.ts): the gateway calls Login exactly when TeamTalk's msg server
+ * sends IMUserStatusUpdate ONLINE.
  */
 export function loginHandler(deps: RouteDeps): grpc.handleUnaryCall<SessionRef, SessionLoginRsp> {
   const log = deps.logger.child({ rpc: 'Login' });
@@ -50,5 +53,6 @@ async function login({ store, links }: RouteDeps, ref: SessionRef): Promise<numb
   let kicked = 0;
   // A gateway that is not live holds ghosts only; the sweep removes them.
   for (const [gatewayId, pushes] of byGateway) if (links.send(gatewayId, pushes)) kicked += pushes.length;
+  presenceOnLogin(links, ref, earlier);
   return kicked;
 }

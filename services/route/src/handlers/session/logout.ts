@@ -2,17 +2,25 @@ import type * as grpc from '@grpc/grpc-js';
 import { tiertalk, type Empty, type SessionRef } from '@tiertalk/proto';
 import { toServiceError } from '../call-errors';
 import type { RouteDeps } from '../types';
+import { presenceOnLogout } from './presence';
 import { checkSessionRef } from './session-ref';
 
-/** Removes exactly this session; unknown sessions are fine (idempotent). */
-export function logoutHandler({ store, logger }: RouteDeps): grpc.handleUnaryCall<SessionRef, Empty> {
+/**
+ * Removes exactly this session; unknown sessions are fine (idempotent). The
+ * gateway calls Logout when TeamTalk's msg server sends IMUserStatusUpdate
+ * OFFLINE (flows.md §12 close processing), so presence follows (§5).
+ */
+export function logoutHandler({ store, links, logger }: RouteDeps): grpc.handleUnaryCall<SessionRef, Empty> {
   const log = logger.child({ rpc: 'Logout' });
   return (call, callback) => {
     const ref = call.request;
     Promise.resolve()
-      .then(() => {
+      .then(async () => {
         checkSessionRef(ref);
-        return store.logout(ref);
+        // The stored client type, not the caller's, decides: it is what the registry counted.
+        const { removed, remaining } = await store.leave(ref);
+        presenceOnLogout(links, ref.userId, removed, remaining);
+        return removed !== undefined;
       })
       .then(
         (existed) => {

@@ -1,9 +1,18 @@
+import { status } from '@grpc/grpc-js';
 import type * as grpc from '@grpc/grpc-js';
 import { IM, isMobileClient, type UsersStatReq, type UsersStatRsp } from '@tiertalk/proto';
+import { rpcError } from '@tiertalk/rpc';
 import { toServiceError } from '../call-errors';
 import type { RouteDeps } from '../types';
 
 const { USER_STATUS_ONLINE, USER_STATUS_OFFLINE } = IM.BaseDefine.UserStatType;
+
+/**
+ * Ids per query. TeamTalk's clients ask for the whole company directory in one
+ * request, so the bound is generous; it keeps one request from turning into an
+ * unbounded registry pipeline. The gateway refuses larger lists before asking.
+ */
+export const MAX_USERS_STAT_IDS = 10_000;
 
 /**
  * flows.md §5: ONLINE iff the user has at least one PC session; mobile-only
@@ -14,6 +23,11 @@ export function usersStatHandler({ store, logger }: RouteDeps): grpc.handleUnary
   return (call, callback) => {
     const req = call.request;
     const ids = req.userIdList ?? [];
+    if (ids.length > MAX_USERS_STAT_IDS) {
+      log.warn({ userId: req.userId, count: ids.length, max: MAX_USERS_STAT_IDS }, 'users stat list too long; refused');
+      callback(rpcError(status.INVALID_ARGUMENT, `at most ${MAX_USERS_STAT_IDS} user ids per query`));
+      return;
+    }
     store.lookup([...new Set(ids)]).then(
       (sessions) => {
         const userStatList = ids.map((userId) => ({

@@ -1,0 +1,44 @@
+import type { MysqlPools } from '../../store/mysql';
+import type { RedisInstances } from '../../store/redis';
+import { AudioStore } from '../../store/audio-store';
+import { ConversationIndex } from '../../store/conversation-index';
+import { GroupMessageReader } from '../../store/group-message-reader';
+import { MessageReader } from '../../store/message-reader';
+import { RecentSessionWriter } from '../../store/recent-sessions';
+import { RelationReader } from '../../store/relation-reader';
+import { AUDIO_PREVIEW_TEXT, teamTalkEncrypt } from './teamtalk-aes';
+
+/**
+ * The stores behind offline messages, history, read sync and recent sessions
+ * (flows.md §6-§8), built once and shared by the committer (which writes the
+ * conversation index, audio and sessions) and the unary handlers.
+ */
+export interface OfflineStores {
+  relations: RelationReader;
+  messages: MessageReader;
+  groups: GroupMessageReader;
+  audio: AudioStore;
+  conversations: ConversationIndex;
+  /** The send path's session writer: a removed session must be re-activated by the next message. */
+  sessionWriter: RecentSessionWriter;
+  /** protocol.md §5: "[语音]" encrypted with the configured key, the preview of an audio message. */
+  audioPreview: Buffer;
+}
+
+export interface OfflineOptions {
+  convIndexLimit: number;
+  convIndexTtlSec: number;
+  aesKey: string;
+}
+
+export function createOfflineStores(mysql: MysqlPools, redis: RedisInstances, opts: OfflineOptions): OfflineStores {
+  return {
+    relations: new RelationReader(mysql.replica),
+    messages: new MessageReader(mysql.replica),
+    groups: new GroupMessageReader(mysql.replica, redis.groupMember, redis.unread),
+    audio: new AudioStore(mysql.writer, mysql.replica),
+    conversations: new ConversationIndex(redis.sync, opts.convIndexLimit, opts.convIndexTtlSec),
+    sessionWriter: new RecentSessionWriter(mysql.master),
+    audioPreview: Buffer.from(teamTalkEncrypt(AUDIO_PREVIEW_TEXT, opts.aesKey), 'utf8'),
+  };
+}

@@ -1,0 +1,161 @@
+import type Redis from 'ioredis';
+import type { Result } from 'ioredis';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { groupMessageTable, redisKeys } from './keys';
+import { contentText, MessageRecord } from './message-reader';
+
+// The group side of the offline reads (flows.md §6, §7, §8), as the spec
+// describes them, so unread, history and sessions are whole once groups are
+// written (issue 5 owns group writes; this is the read seam it plugs into).
+// Membership is Redis `group_member_<gid>` (field = user, value = join time);
+// when that hash is missing the IMGroupMember row is consulted (read-only:
+// rebuilding the hash is the group writer's job).
+
+/** TeamTalk's group unread counters (storage.md §2), in the unread instance. */
+export const groupCounterKeys = {
+  /** hash, field `count`: messages ever sent to the group. */
+  groupTotal: (groupId: number) => `${groupId}_im_group_msg`,
+  /** hash, field `count`: the group total when the user last read (snapshot). */
+  userRead: (userId: number, groupId: number) => `${userId}_${groupId}_im_user_group`,
+} as const;
+
+// HMSET copy of the group hash into the user's snapshot: "everything read".
+const COPY_HASH = `
+local src = redis.call('HGETALL', KEYS[1])
+if #src == 0 then return 0 end
+redis.call('HSET', KEYS[2], unpack(src))
+return 1`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    ttCopyHash(source: string, target: string): Result<number, Context>;
+  }
+}
+
+export interface StoredGroupMessage extends MessageRecord {
+  groupId: number;
+}
+
+interface GroupMessageRow extends RowDataPacket {
+  groupId: number;
+  msgId: number;
+  userId: number;
+  type: number;
+  content: string | Buffer | null;
+  created: number;
+}
+
+interface MemberRow extends RowDataPacket {
+  groupId: number;
+  created: number;
+}
+
+const COLUMNS = 'groupId, msgId, userId, type, content, created';
+const LATEST_CHUNK = 100;
+
+function toMessage(r: GroupMessageRow): StoredGroupMessage {
+  return {
+    groupId: Number(r.groupId),
+    msgId: Number(r.msgId),
+    fromId: Number(r.userId),
+    type: Number(r.type),
+    content: contentText(r.content),
+    created: Number(r.created),
+  };
+}
+
+export class GroupMessageReader {
+  constructor(
+    private readonly replica: Pool,
+    private readonly groupMemberRedis: Redis,
+    private readonly unreadRedis: Redis,
+  ) {
+    unreadRedis.defineCommand('ttCopyHash', { numberOfKeys: 2, lua: COPY_HASH });
+  }
+
+  /** The user's join time if they are a member of the group, else undefined. */
+  async joinTime(userId: number, groupId: number): Promise<number | undefined> {
+    const key = redisKeys.groupMembers(groupId);
+    const results = (await this.groupMemberRedis.pipeline().hget(key, String(userId)).exists(key).exec()) ?? [];
+    for (const [err] of results) if (err) throw err;
+    const value = results[0]?.[1];
+    const exists = results[1]?.[1];
+    if (typeof value === 'string' && value !== '') return Number(value);
+    if (Number(exists) === 1) return undefined;
+    const [rows] = await this.replica.query<MemberRow[]>(
+      'SELECT groupId, created FROM IMGroupMember WHERE groupId = ? AND userId = ? AND status = 0 ORDER BY id DESC LIMIT 1',
+      [groupId, userId],
+    );
+    return rows[0] === undefined ? undefined : Number(rows[0].created);
+  }
+
+  /** Groups the user belongs to (IMGroupMember, status 0). */
+  async groupsOf(userId: number): Promise<number[]> {
+    const [rows] = await this.replica.query<MemberRow[]>('SELECT DISTINCT groupId, 0 AS created FROM IMGroupMember WHERE userId = ? AND status = 0', [
+      userId,
+    ]);
+    return rows.map((r) => Number(r.groupId));
+  }
+
+  /** Group unread = group total − the user's snapshot (flows.md §7.1); groups without a total are skipped. */
+  async unreadCounts(userId: number, groupIds: readonly number[]): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    if (groupIds.length === 0) return out;
+    const pipeline = this.unreadRedis.pipeline();
+    for (const gid of groupIds) pipeline.hget(groupCounterKeys.groupTotal(gid), 'count').hget(groupCounterKeys.userRead(userId, gid), 'count');
+    const results = (await pipeline.exec()) ?? [];
+    groupIds.forEach((gid, i) => {
+      const [errTotal, total] = results[2 * i] ?? [new Error('no reply'), null];
+      const [errRead, read] = results[2 * i + 1] ?? [new Error('no reply'), null];
+      if (errTotal) throw errTotal;
+      if (errRead) throw errRead;
+      if (typeof total !== 'string' || total === '') return;
+      const count = Number(total) - (typeof read === 'string' && read !== '' ? Number(read) : 0);
+      if (count > 0) out.set(gid, count);
+    });
+    return out;
+  }
+
+  /** History page of a member: created at or after the join time, newest first. */
+  async page(groupId: number, joinTime: number, msgIdBegin: number, count: number): Promise<StoredGroupMessage[]> {
+    if (count <= 0) return [];
+    const from = msgIdBegin > 0 ? ' AND msgId <= ?' : '';
+    const params = msgIdBegin > 0 ? [groupId, joinTime, msgIdBegin, count] : [groupId, joinTime, count];
+    const [rows] = await this.replica.query<GroupMessageRow[]>(
+      `SELECT ${COLUMNS} FROM ${groupMessageTable(groupId)} WHERE groupId = ? AND status = 0 AND created >= ?${from} ORDER BY created DESC, id DESC LIMIT ?`,
+      params,
+    );
+    return rows.map(toMessage);
+  }
+
+  async byIds(groupId: number, joinTime: number, msgIds: readonly number[], max: number): Promise<StoredGroupMessage[]> {
+    if (msgIds.length === 0 || max <= 0) return [];
+    const [rows] = await this.replica.query<GroupMessageRow[]>(
+      `SELECT ${COLUMNS} FROM ${groupMessageTable(groupId)} WHERE groupId = ? AND status = 0 AND created >= ? AND msgId IN (${msgIds
+        .map(() => '?')
+        .join(', ')}) ORDER BY created DESC, id DESC LIMIT ?`,
+      [groupId, joinTime, ...msgIds, max],
+    );
+    return rows.map(toMessage);
+  }
+
+  /** The newest message of each group, with its real sender. */
+  async latest(groupIds: readonly number[]): Promise<Map<number, StoredGroupMessage>> {
+    const out = new Map<number, StoredGroupMessage>();
+    const ids = [...new Set(groupIds)];
+    for (let i = 0; i < ids.length; i += LATEST_CHUNK) {
+      const chunk = ids.slice(i, i + LATEST_CHUNK);
+      const sql = chunk
+        .map((id) => `(SELECT ${COLUMNS} FROM ${groupMessageTable(id)} WHERE groupId = ? AND status = 0 ORDER BY created DESC, id DESC LIMIT 1)`)
+        .join(' UNION ALL ');
+      const [rows] = await this.replica.query<GroupMessageRow[]>(sql, chunk);
+      for (const r of rows) out.set(Number(r.groupId), toMessage(r));
+    }
+    return out;
+  }
+
+  /** Read ack / session removal of a group: the user's snapshot becomes the group total (flows.md §6). */
+  async markRead(userId: number, groupId: number): Promise<void> {
+    await this.unreadRedis.ttCopyHash(groupCounterKeys.groupTotal(groupId), groupCounterKeys.userRead(userId, groupId));
+  }
+}

@@ -1,0 +1,164 @@
+// A throwaway TeamTalk database and Redis db 4 for the offline-message,
+// session and message-id tests (issue-4 split: db 4 belongs to them; it is
+// flushed before and after). Real MariaDB and Redis, never mocks.
+import Redis from 'ioredis';
+import pino from 'pino';
+import { createPool, Pool, RowDataPacket } from 'mysql2/promise';
+import { IM } from '@tiertalk/proto';
+import { MessageCommitter, StoreOutcome } from '../src/handlers/message/message-committer';
+import { createOfflineStores, OfflineStores } from '../src/handlers/message/offline-stores';
+import { MessageIdAllocator } from '../src/store/message-ids';
+import type { MysqlPools } from '../src/store/mysql';
+import type { RedisInstances } from '../src/store/redis';
+import { RelationStore } from '../src/store/relations';
+import { ensureDatabase, MIGRATIONS_DIR, runMigrations, seedDemo } from '../src/store/migrate';
+
+const MYSQL_ROOT = 'mysql://root@127.0.0.1:3306';
+export const OFFLINE_REDIS_URL = `redis://127.0.0.1:6379/${process.env.TT_TEST_REDIS_DB || '4'}`;
+export const AES_KEY = '12345678901234567890123456789012';
+
+export const silentLog = pino({ level: 'silent' });
+
+/** One db-proxy instance's view: its own pools and Redis connection, as a second process would have. */
+export interface Instance {
+  mysql: MysqlPools;
+  redis: RedisInstances;
+  stores: OfflineStores;
+  committer: MessageCommitter;
+  store(from: number, to: number, data: string | Uint8Array, type?: IM.BaseDefine.MsgType): Promise<StoreOutcome>;
+  close(): Promise<void>;
+}
+
+export interface OfflineFixture {
+  dbName: string;
+  /** Root-level pool on the test database, for assertions. */
+  pool: Pool;
+  /** A Redis connection to the test db, for assertions and flushes. */
+  redis: Redis;
+  ids: Record<'alice' | 'bob' | 'carol' | 'dave', number>;
+  instance(opts?: { convIndexLimit?: number; readOnlyWriter?: boolean }): Instance;
+  close(): Promise<void>;
+}
+
+export async function openOfflineFixture(dbName: string): Promise<OfflineFixture> {
+  const admin = createPool({ uri: MYSQL_ROOT, connectionLimit: 1 });
+  await admin.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
+  await admin.end();
+  await ensureDatabase(MYSQL_ROOT, dbName);
+  const url = `${MYSQL_ROOT}/${dbName}`;
+  const pool = createPool({ uri: url, connectionLimit: 4, charset: 'utf8mb4' });
+  await runMigrations(pool, MIGRATIONS_DIR, { info: () => undefined });
+  await seedDemo(pool);
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT id, name FROM IMUser');
+  const byName = new Map(rows.map((r) => [String(r.name), Number(r.id)]));
+  const id = (name: string): number => {
+    const v = byName.get(name);
+    if (v === undefined) throw new Error(`demo user ${name} missing`);
+    return v;
+  };
+  const redis = new Redis(OFFLINE_REDIS_URL);
+  await redis.flushdb();
+  const instances: Instance[] = [];
+
+  const instance = (opts: { convIndexLimit?: number; readOnlyWriter?: boolean } = {}): Instance => {
+    const master = createPool({ uri: url, connectionLimit: 4, charset: 'utf8mb4' });
+    const writer = createPool({ uri: url, connectionLimit: 2, charset: 'utf8mb4', multipleStatements: true });
+    if (opts.readOnlyWriter) {
+      // A real MySQL refusal inside the message transaction (a statement error, the connection stays usable).
+      writer.on('connection', (conn) => {
+        conn.query('SET SESSION TRANSACTION READ ONLY');
+      });
+    }
+    const mysql: MysqlPools = {
+      master,
+      writer,
+      replica: master,
+      async close() {
+        await Promise.all([master.end(), writer.end()]);
+      },
+    };
+    const client = new Redis(OFFLINE_REDIS_URL);
+    const redisInstances: RedisInstances = {
+      unread: client,
+      groupSet: client,
+      token: client,
+      sync: client,
+      groupMember: client,
+      async close() {
+        client.disconnect();
+      },
+    };
+    const stores = createOfflineStores(mysql, redisInstances, {
+      convIndexLimit: opts.convIndexLimit ?? 100,
+      convIndexTtlSec: 604800,
+      aesKey: AES_KEY,
+    });
+    const committer = new MessageCommitter({
+      writer,
+      unreadRedis: client,
+      relations: new RelationStore(master),
+      ids: new MessageIdAllocator(client, master),
+      sessions: stores.sessionWriter,
+      audio: stores.audio,
+      conversations: stores.conversations,
+      log: silentLog,
+      batchMax: 1000,
+    });
+    const inst: Instance = {
+      mysql,
+      redis: redisInstances,
+      stores,
+      committer,
+      store: (from, to, data, type = IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT) =>
+        new Promise((resolve) =>
+          committer.submit({
+            msg: {
+              fromUserId: from,
+              toSessionId: to,
+              msgId: 0,
+              createTime: Math.floor(Date.now() / 1000),
+              msgType: type,
+              msgData: typeof data === 'string' ? Buffer.from(data, 'utf8') : data,
+            },
+            done: resolve,
+          }),
+        ),
+      async close() {
+        const at = instances.indexOf(inst);
+        if (at < 0) return;
+        instances.splice(at, 1);
+        await committer.idle();
+        await Promise.all([mysql.close(), redisInstances.close()]);
+      },
+    };
+    instances.push(inst);
+    return inst;
+  };
+
+  return {
+    dbName,
+    pool,
+    redis,
+    ids: { alice: id('alice'), bob: id('bob'), carol: id('carol'), dave: id('dave') },
+    instance,
+    async close() {
+      await Promise.all([...instances].map((i) => i.close()));
+      await redis.flushdb();
+      redis.disconnect();
+      await pool.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
+      await pool.end();
+    },
+  };
+}
+
+/** Every stored 1:1 message id of a pair, ascending. */
+export async function storedIds(pool: Pool, a: number, b: number): Promise<number[]> {
+  const [rel] = await pool.query<RowDataPacket[]>('SELECT id FROM IMRelationShip WHERE smallId = ? AND bigId = ? AND status = 0', [
+    Math.min(a, b),
+    Math.max(a, b),
+  ]);
+  if (rel.length === 0) return [];
+  const relateId = Number(rel[0].id);
+  const [rows] = await pool.query<RowDataPacket[]>(`SELECT msgId FROM IMMessage_${relateId % 8} WHERE relateId = ? ORDER BY msgId`, [relateId]);
+  return rows.map((r) => Number(r.msgId));
+}

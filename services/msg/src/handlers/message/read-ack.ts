@@ -1,0 +1,32 @@
+import { CID, DbProxyService, IM } from '@tiertalk/proto';
+import type { Frame } from '@tiertalk/pdu';
+import type { Connection } from '../../conn/connection';
+import type { GatewayContext } from '../../gateway-context';
+
+const { SESSION_TYPE_SINGLE } = IM.BaseDefine.SessionType;
+
+/**
+ * flows.md §6: the reader's ack clears the session's unread counter at
+ * db-proxy (no reply to the client), then the reader's other connections, on
+ * every gateway, learn it through IMMsgDataReadNotify; the acking connection
+ * does not. Nothing is notified when db-proxy refused or failed the ack.
+ */
+export async function onMsgReadAck(ctx: GatewayContext, conn: Connection, ack: IM.Message.IMMsgDataReadAck, frame: Frame): Promise<void> {
+  const userId = conn.userId;
+  const { sessionId, msgId, sessionType } = ack;
+  try {
+    await ctx.db.call(DbProxyService.ReadAck, IM.Message.IMMsgDataReadAck.create({ userId, sessionId, msgId, sessionType }));
+  } catch (err) {
+    conn.log.warn({ cid: frame.commandId, seq: frame.seqNum, sessionId, sessionType, err }, 'read ack not stored');
+    return;
+  }
+  // §6 step 4: the delivery of that message to this connection is settled.
+  if (sessionType === SESSION_TYPE_SINGLE) conn.awaiting.remove(sessionId, msgId);
+  ctx.route.deliver({
+    commandId: CID.CID_MSG_READ_NOTIFY,
+    body: IM.Message.IMMsgDataReadNotify.encode({ userId, sessionId, msgId, sessionType }).finish(),
+    toUserIds: [userId],
+    originGatewayId: ctx.gatewayId,
+    originConnId: conn.id,
+  });
+}

@@ -1,0 +1,271 @@
+// The offline-push webhook against a real local HTTP server (the test peer
+// that receives the POSTs). Device tokens come from an in-memory TokenSource;
+// the db-proxy path is covered end to end in test/e2e/push.e2e.test.ts.
+import http from 'node:http';
+import pino from 'pino';
+import { CID, IM, tiertalk } from '@tiertalk/proto';
+import { OfflinePushNotifier } from './offline-push';
+import type { OfflinePushOptions, TokenSource } from './offline-push';
+import { decryptTeamTalkText, encryptTeamTalkText } from './teamtalk-aes';
+
+const AES_KEY = Buffer.from('12345678901234567890123456789012', 'utf8');
+const { MSG_TYPE_SINGLE_TEXT, MSG_TYPE_SINGLE_AUDIO, MSG_TYPE_GROUP_TEXT } = IM.BaseDefine.MsgType;
+const { CLIENT_TYPE_IOS, CLIENT_TYPE_ANDROID } = IM.BaseDefine.ClientType;
+
+/** A webhook receiver whose answer per request is chosen by the test. */
+class WebhookPeer {
+  /** The JSON documents received, parsed. */
+  readonly received: Array<Record<string, unknown>> = [];
+  respond: (n: number) => number | 'hang' = () => 200;
+  private readonly hanging: http.ServerResponse[] = [];
+  private server!: http.Server;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        this.received.push(typeof parsed === 'object' && parsed !== null ? { ...parsed } : { invalid: parsed });
+        const answer = this.respond(this.received.length);
+        if (answer === 'hang') {
+          this.hanging.push(res);
+          return;
+        }
+        res.writeHead(answer, { 'content-type': 'text/plain' }).end('x');
+      });
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    const addr = this.server.address();
+    if (addr === null || typeof addr === 'string') throw new Error('webhook peer has no TCP address');
+    this.url = `http://127.0.0.1:${addr.port}/push`;
+  }
+
+  releaseHanging(status = 200): void {
+    for (const res of this.hanging.splice(0)) res.writeHead(status).end();
+  }
+
+  async stop(): Promise<void> {
+    this.releaseHanging();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** Tokens by user, as db-proxy's GetDeviceToken would answer. */
+class MemoryTokens implements TokenSource {
+  calls: number[][] = [];
+  failing = false;
+  constructor(private readonly byUser: Map<number, IM.BaseDefine.UserTokenInfo.$Properties[]>) {}
+  async tokensOf(userIds: readonly number[]): Promise<IM.BaseDefine.UserTokenInfo.$Properties[]> {
+    this.calls.push([...userIds]);
+    if (this.failing) throw new Error('db-proxy unavailable');
+    return userIds.flatMap((id) => this.byUser.get(id) ?? []);
+  }
+}
+
+const ALICE = 11;
+const BOB = 12;
+const CAROL = 13;
+const tokenOf = (userId: number, userType: number, token: string) => ({ userId, userType, token, pushCount: 2, pushType: 1 });
+
+function envelope(from: number, to: number, msgId: number, msgType = MSG_TYPE_SINGLE_TEXT, text = 'hello'): tiertalk.Envelope.$Properties {
+  const body = IM.Message.IMMsgData.encode({
+    fromUserId: from,
+    toSessionId: to,
+    msgId,
+    createTime: 1_700_000_000 + msgId,
+    msgType,
+    msgData: msgType === MSG_TYPE_SINGLE_AUDIO ? Buffer.from([0, 0, 0, 3, 1, 2, 3]) : encryptTeamTalkText(AES_KEY, text),
+  }).finish();
+  return { commandId: CID.CID_MSG_DATA, body, toUserIds: [to, from], originGatewayId: 'gw-1', originConnId: 7 };
+}
+
+const offline = new Map<number, readonly unknown[]>();
+let peer: WebhookPeer;
+let tokens: MemoryTokens;
+let notifier: OfflinePushNotifier | undefined;
+
+function start(overrides: Partial<OfflinePushOptions> = {}): OfflinePushNotifier {
+  notifier = new OfflinePushNotifier({
+    webhookUrl: peer.url,
+    tokens,
+    logger: pino({ level: 'silent' }),
+    queueMax: 100,
+    maxAttempts: 4,
+    retryBaseMs: 20,
+    retryMaxMs: 200,
+    timeoutMs: 2000,
+    concurrency: 4,
+    lookupBatchMax: 50,
+    aesKey: AES_KEY,
+    ...overrides,
+  });
+  return notifier;
+}
+
+beforeEach(async () => {
+  peer = new WebhookPeer();
+  await peer.start();
+  tokens = new MemoryTokens(
+    new Map([
+      [BOB, [tokenOf(BOB, CLIENT_TYPE_IOS, 'apns-bob')]],
+      [ALICE, [tokenOf(ALICE, CLIENT_TYPE_ANDROID, 'fcm-alice')]],
+    ]),
+  );
+});
+afterEach(async () => {
+  notifier?.close();
+  notifier = undefined;
+  await peer.stop();
+});
+
+describe('offline push webhook', () => {
+  it('posts one event per message to an offline receiver, with its tokens and the decrypted text', async () => {
+    const n = start();
+    n.offer([envelope(ALICE, BOB, 1, MSG_TYPE_SINGLE_TEXT, '晚上好 bob')], offline);
+    await n.idle();
+    expect(peer.received).toEqual([
+      {
+        type: 'message',
+        toUserId: BOB,
+        fromUserId: ALICE,
+        msgId: 1,
+        msgType: MSG_TYPE_SINGLE_TEXT,
+        createTime: 1_700_000_001,
+        flash: '晚上好 bob',
+        tokens: [{ token: 'apns-bob', clientType: CLIENT_TYPE_IOS, pushType: 1, pushCount: 2 }],
+      },
+    ]);
+    expect(n.stats).toMatchObject({ offered: 1, posted: 1, failed: 0, dropped: 0 });
+  });
+
+  it('posts nothing for an online receiver, other commands, group messages or a receiver without tokens', async () => {
+    const n = start();
+    const online = new Map<number, readonly unknown[]>([[BOB, [{ gatewayId: 'gw-1' }]]]);
+    n.offer([envelope(ALICE, BOB, 1)], online);
+    n.offer([{ ...envelope(ALICE, BOB, 2), commandId: CID.CID_MSG_READ_NOTIFY }], offline);
+    n.offer([envelope(ALICE, BOB, 3, MSG_TYPE_GROUP_TEXT)], offline);
+    n.offer([envelope(ALICE, CAROL, 4)], offline);
+    await n.idle();
+    expect(peer.received).toEqual([]);
+    expect(n.stats).toMatchObject({ posted: 0, withoutToken: 1 });
+  });
+
+  it('batches the token lookups of one delivery batch and marks audio as [voice]', async () => {
+    const n = start();
+    n.offer([envelope(ALICE, BOB, 5), envelope(BOB, ALICE, 6, MSG_TYPE_SINGLE_AUDIO), envelope(ALICE, BOB, 7)], offline);
+    await n.idle();
+    expect(tokens.calls).toEqual([[BOB, ALICE]]);
+    expect(peer.received.map((e) => [e.msgId, e.toUserId, e.flash]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
+      [5, BOB, 'hello'],
+      [6, ALICE, '[voice]'],
+      [7, BOB, 'hello'],
+    ]);
+  });
+
+  it('leaves flash out without TT_AES_KEY', async () => {
+    const n = start({ aesKey: undefined });
+    n.offer([envelope(ALICE, BOB, 1)], offline);
+    await n.idle();
+    expect(peer.received).toHaveLength(1);
+    expect(peer.received[0].flash).toBeUndefined();
+  });
+
+  it('retries after 500s with backoff until the webhook accepts', async () => {
+    peer.respond = (nth) => (nth <= 2 ? 500 : 200);
+    const n = start();
+    const started = Date.now();
+    n.offer([envelope(ALICE, BOB, 9)], offline);
+    await n.idle();
+    expect(peer.received.map((e) => e.msgId)).toEqual([9, 9, 9]);
+    expect(n.stats).toMatchObject({ posted: 1, failed: 0 });
+    // 20 ms then 40 ms (±20 %) between the attempts
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+  });
+
+  it('gives up after maxAttempts, and at once on a 4xx refusal', async () => {
+    peer.respond = () => 503;
+    const n = start({ maxAttempts: 3 });
+    n.offer([envelope(ALICE, BOB, 1)], offline);
+    await n.idle();
+    expect(peer.received).toHaveLength(3);
+    expect(n.stats).toMatchObject({ posted: 0, failed: 1 });
+
+    peer.respond = () => 400;
+    n.offer([envelope(ALICE, BOB, 2)], offline);
+    await n.idle();
+    expect(peer.received).toHaveLength(4);
+    expect(n.stats).toMatchObject({ posted: 0, failed: 2 });
+  });
+
+  it('retries when the webhook is unreachable', async () => {
+    const n = start({ webhookUrl: 'http://127.0.0.1:1/push', maxAttempts: 2 });
+    n.offer([envelope(ALICE, BOB, 1)], offline);
+    await n.idle();
+    expect(n.stats).toMatchObject({ posted: 0, failed: 1 });
+  });
+
+  it('holds at most queueMax messages: the rest are dropped and counted, delivery never waits', async () => {
+    peer.respond = () => 'hang';
+    const n = start({ queueMax: 5, concurrency: 2 });
+    const batch = Array.from({ length: 20 }, (_, i) => envelope(ALICE, BOB, i + 1));
+    const t0 = process.hrtime.bigint();
+    n.offer(batch, offline);
+    const offerMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    expect(offerMs).toBeLessThan(50);
+    expect(n.stats).toMatchObject({ offered: 20, dropped: 15 });
+    expect(n.backlog).toBe(5);
+    // the webhook is stuck: more offers are dropped too
+    await waitUntil(() => peer.received.length === 2);
+    n.offer([envelope(ALICE, BOB, 99)], offline);
+    expect(n.stats.dropped).toBe(16);
+    peer.respond = () => 200;
+    peer.releaseHanging(200);
+    await n.idle();
+    expect(n.stats).toMatchObject({ posted: 5, dropped: 16 });
+    expect(new Set(peer.received.map((e) => e.msgId))).toEqual(new Set([1, 2, 3, 4, 5]));
+  });
+
+  it('counts messages whose tokens cannot be fetched as failed', async () => {
+    tokens.failing = true;
+    const n = start();
+    n.offer([envelope(ALICE, BOB, 1), envelope(ALICE, BOB, 2)], offline);
+    await n.idle();
+    expect(peer.received).toEqual([]);
+    expect(n.stats).toMatchObject({ failed: 2 });
+  });
+
+  it('close() aborts in-flight posts and drops what waits', async () => {
+    peer.respond = () => 'hang';
+    const n = start({ concurrency: 1 });
+    n.offer([envelope(ALICE, BOB, 1), envelope(ALICE, BOB, 2)], offline);
+    await waitUntil(() => peer.received.length === 1);
+    n.close();
+    await n.idle();
+    expect(n.stats.dropped).toBe(2);
+    expect(n.backlog).toBe(0);
+  });
+});
+
+describe('TeamTalk text cipher', () => {
+  it('round-trips, including lengths at block edges', () => {
+    for (const text of ['', 'a', 'x'.repeat(12), 'x'.repeat(13), 'x'.repeat(16), '你好'.repeat(20)]) {
+      expect(decryptTeamTalkText(AES_KEY, encryptTeamTalkText(AES_KEY, text))).toBe(text);
+    }
+  });
+
+  it('rejects what is not its ciphertext', () => {
+    expect(decryptTeamTalkText(AES_KEY, Buffer.from('plain text, not base64 blocks'))).toBeUndefined();
+    expect(decryptTeamTalkText(AES_KEY, Buffer.alloc(0))).toBeUndefined();
+  });
+});
+
+async function waitUntil(predicate: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,313 @@
+import type { Logger } from '@tiertalk/log';
+import { CID, IM, isSingleMsgType } from '@tiertalk/proto';
+import type { tiertalk } from '@tiertalk/proto';
+import { decryptTeamTalkText } from './teamtalk-aes';
+import { postJson } from './webhook-poster';
+import type { PostOutcome } from './webhook-poster';
+
+/** Device tokens of users (db-proxy GetDeviceToken in production: ./db-proxy-tokens.ts). */
+export interface TokenSource {
+  tokensOf(userIds: readonly number[]): Promise<IM.BaseDefine.UserTokenInfo.$Properties[]>;
+}
+
+/** What route's Deliver path hands over; must return at once. */
+export interface OfflinePushSink {
+  /** The batch's envelopes and who of their receivers has a session (receivers absent from the map have none). */
+  offer(envelopes: readonly tiertalk.Envelope.$Properties[], sessions: ReadonlyMap<number, readonly unknown[]>): void;
+}
+
+export interface OfflinePushOptions {
+  webhookUrl: string;
+  tokens: TokenSource;
+  logger: Logger;
+  /** Messages held at once (waiting for tokens, for a POST, or for a retry); more are dropped and counted. */
+  queueMax: number;
+  /** POST attempts per event, the first included. */
+  maxAttempts: number;
+  /** First retry delay; doubled per attempt (with ±20 % jitter), at most retryMaxMs. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  timeoutMs: number;
+  /** POSTs in flight at once. */
+  concurrency: number;
+  /** Receivers per token lookup. */
+  lookupBatchMax: number;
+  /** TeamTalk's shared text key (TT_AES_KEY): when set, `flash` carries the decrypted text. */
+  aesKey?: Buffer;
+}
+
+/** The JSON document POSTed (content-type application/json) per offline message; any 2xx accepts it. */
+export interface OfflinePushEvent {
+  type: 'message';
+  toUserId: number;
+  fromUserId: number;
+  msgId: number;
+  msgType: number;
+  createTime: number;
+  /** The banner text: the decrypted text (with TT_AES_KEY), "[voice]" for audio; absent otherwise. */
+  flash?: string;
+  tokens: Array<{ token: string; clientType: number; pushType: number; pushCount: number }>;
+}
+
+export interface OfflinePushStats {
+  offered: number;
+  posted: number;
+  /** Given up: attempts exhausted, refused by the webhook, or tokens not available. */
+  failed: number;
+  /** Queue full (or shutdown): never attempted. */
+  dropped: number;
+  /** Receiver has no pushable token: nothing to send. */
+  withoutToken: number;
+}
+
+interface Candidate {
+  toUserId: number;
+  body: Uint8Array;
+}
+
+interface PendingPost {
+  event: OfflinePushEvent;
+  json: string;
+  attempts: number;
+}
+
+const AUDIO_FLASH = '[voice]';
+const FLASH_MAX_CHARS = 256;
+const DROP_LOG_INTERVAL_MS = 5000;
+
+/**
+ * flows.md §4 step 6 / conformance N3, as a webhook instead of TeamTalk's push
+ * server: a 1:1 message whose receiver has no session anywhere becomes one
+ * JSON POST to TT_PUSH_WEBHOOK_URL carrying the receiver's device tokens.
+ * Nothing here runs on the Deliver path but `offer()` (a filter and a push to
+ * a bounded queue); token lookups are batched, POSTs bounded in concurrency
+ * and retried with exponential backoff; everything dropped is counted and
+ * logged.
+ */
+export class OfflinePushNotifier implements OfflinePushSink {
+  private readonly log: Logger;
+  private incoming: Candidate[] = [];
+  private resolving = 0;
+  private lookupRunning = false;
+  private lookupScheduled: NodeJS.Immediate | undefined;
+  private readonly ready: PendingPost[] = [];
+  private inFlight = 0;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly cancel = new AbortController();
+  private closed = false;
+  private droppedSinceLog = 0;
+  private lastDropLog = 0;
+  private idleWaiters: Array<() => void> = [];
+  readonly stats: OfflinePushStats = { offered: 0, posted: 0, failed: 0, dropped: 0, withoutToken: 0 };
+
+  constructor(private readonly opts: OfflinePushOptions) {
+    this.log = opts.logger.child({ component: 'offline-push' });
+  }
+
+  /** Messages held: waiting for tokens, for a POST slot, in flight, or waiting to be retried. */
+  get backlog(): number {
+    return this.incoming.length + this.resolving + this.ready.length + this.inFlight + this.retryTimers.size;
+  }
+
+  offer(envelopes: readonly tiertalk.Envelope.$Properties[], sessions: ReadonlyMap<number, readonly unknown[]>): void {
+    if (this.closed) return;
+    let added = 0;
+    for (const env of envelopes) {
+      if (env.commandId !== CID.CID_MSG_DATA) continue;
+      // 1:1: to_user_ids = [receiver, sender] (docs/ARCHITECTURE.md step 5).
+      const toUserId = env.toUserIds?.[0] ?? 0;
+      if (toUserId <= 0 || (sessions.get(toUserId)?.length ?? 0) > 0) continue;
+      this.stats.offered += 1;
+      if (this.backlog >= this.opts.queueMax) {
+        this.noteDropped(1);
+        continue;
+      }
+      this.incoming.push({ toUserId, body: env.body });
+      added += 1;
+    }
+    if (added > 0) this.lookupScheduled ??= setImmediate(() => this.runLookups());
+  }
+
+  /** Resolves once nothing is held (tests, shutdown). */
+  idle(): Promise<void> {
+    if (this.backlog === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops: in-flight POSTs are aborted, waiting events dropped (counted). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearImmediate(this.lookupScheduled);
+    this.lookupScheduled = undefined;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    const abandoned = this.incoming.length + this.ready.length + this.retryTimers.size;
+    this.retryTimers.clear();
+    this.incoming = [];
+    this.ready.length = 0;
+    this.cancel.abort();
+    if (abandoned > 0) this.noteDropped(abandoned, true);
+    this.log.info({ ...this.stats }, 'offline push stopped');
+    this.checkIdle();
+  }
+
+  private runLookups(): void {
+    this.lookupScheduled = undefined;
+    if (this.lookupRunning || this.closed) return;
+    this.lookupRunning = true;
+    this.lookupLoop()
+      .catch((err: unknown) => this.log.error({ err }, 'offline push lookup failed'))
+      .finally(() => {
+        this.lookupRunning = false;
+        this.resolving = 0;
+        if (this.incoming.length > 0 && !this.closed) this.lookupScheduled ??= setImmediate(() => this.runLookups());
+        this.checkIdle();
+      });
+  }
+
+  private async lookupLoop(): Promise<void> {
+    while (this.incoming.length > 0 && !this.closed) {
+      const batch = this.incoming.splice(0, this.opts.lookupBatchMax);
+      this.resolving = batch.length;
+      const messages: IM.Message.IMMsgData[] = [];
+      for (const c of batch) {
+        const msg = this.decode(c);
+        if (msg) messages.push(msg);
+      }
+      const receivers = [...new Set(messages.map((m) => m.toSessionId))];
+      let tokens: IM.BaseDefine.UserTokenInfo.$Properties[] = [];
+      if (receivers.length > 0) {
+        try {
+          tokens = await this.opts.tokens.tokensOf(receivers);
+        } catch (err) {
+          this.stats.failed += messages.length;
+          this.log.warn({ err, messages: messages.length }, 'device tokens unavailable: offline pushes not sent');
+          this.resolving = 0;
+          continue;
+        }
+      }
+      const byUser = new Map<number, IM.BaseDefine.UserTokenInfo.$Properties[]>();
+      for (const t of tokens) {
+        const list = byUser.get(t.userId);
+        if (list) list.push(t);
+        else byUser.set(t.userId, [t]);
+      }
+      for (const msg of messages) {
+        // TeamTalk never pushes a user's own message to that user.
+        const own = (byUser.get(msg.toSessionId) ?? []).filter((t) => t.userId !== msg.fromUserId);
+        if (own.length === 0) {
+          this.stats.withoutToken += 1;
+          continue;
+        }
+        const event = this.eventOf(msg, own);
+        this.ready.push({ event, json: JSON.stringify(event), attempts: 0 });
+      }
+      this.resolving = 0;
+      this.pumpPosts();
+    }
+  }
+
+  /** The stored IMMsgData; only 1:1 messages addressed to the envelope's receiver are pushed here. */
+  private decode(c: Candidate): IM.Message.IMMsgData | undefined {
+    let msg: IM.Message.IMMsgData;
+    try {
+      msg = IM.Message.IMMsgData.decode(c.body);
+    } catch (err) {
+      this.log.warn({ err, toUserId: c.toUserId }, 'undecodable CID_MSG_DATA envelope: no offline push');
+      return undefined;
+    }
+    // Group messages are fanned out to members elsewhere; their push is not served yet.
+    if (!isSingleMsgType(msg.msgType) || msg.toSessionId !== c.toUserId) return undefined;
+    return msg;
+  }
+
+  private eventOf(msg: IM.Message.IMMsgData, tokens: IM.BaseDefine.UserTokenInfo.$Properties[]): OfflinePushEvent {
+    const event: OfflinePushEvent = {
+      type: 'message',
+      toUserId: msg.toSessionId,
+      fromUserId: msg.fromUserId,
+      msgId: msg.msgId,
+      msgType: msg.msgType,
+      createTime: msg.createTime,
+      tokens: tokens.map((t) => ({ token: t.token, clientType: t.userType, pushType: t.pushType, pushCount: t.pushCount })),
+    };
+    const flash = this.flashOf(msg);
+    if (flash !== undefined) event.flash = flash;
+    return event;
+  }
+
+  private flashOf(msg: IM.Message.IMMsgData): string | undefined {
+    if (msg.msgType === IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_AUDIO) return AUDIO_FLASH;
+    if (this.opts.aesKey === undefined) return undefined;
+    const text = decryptTeamTalkText(this.opts.aesKey, msg.msgData);
+    if (text === undefined) return undefined;
+    const chars = [...text];
+    return chars.length > FLASH_MAX_CHARS ? chars.slice(0, FLASH_MAX_CHARS).join('') : text;
+  }
+
+  private pumpPosts(): void {
+    while (!this.closed && this.inFlight < this.opts.concurrency && this.ready.length > 0) {
+      const post = this.ready.shift();
+      if (post) this.send(post).catch((err: unknown) => this.log.error({ err }, 'offline push send failed'));
+    }
+    this.checkIdle();
+  }
+
+  private async send(post: PendingPost): Promise<void> {
+    this.inFlight += 1;
+    post.attempts += 1;
+    let outcome: PostOutcome;
+    try {
+      outcome = await postJson(this.opts.webhookUrl, post.json, this.opts.timeoutMs, this.cancel.signal);
+    } finally {
+      this.inFlight -= 1;
+    }
+    const { event } = post;
+    if (outcome.kind === 'ok') {
+      this.stats.posted += 1;
+      this.log.debug({ toUserId: event.toUserId, msgId: event.msgId, attempts: post.attempts }, 'offline push posted');
+    } else if (this.closed) {
+      this.noteDropped(1, true);
+    } else if (outcome.kind === 'retry' && post.attempts < this.opts.maxAttempts) {
+      this.scheduleRetry(post);
+    } else {
+      this.stats.failed += 1;
+      this.log.warn(
+        { toUserId: event.toUserId, fromUserId: event.fromUserId, msgId: event.msgId, attempts: post.attempts, reason: outcome.reason },
+        'offline push given up',
+      );
+    }
+    this.pumpPosts();
+  }
+
+  private scheduleRetry(post: PendingPost): void {
+    const exp = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** (post.attempts - 1));
+    const delay = Math.round(exp * (0.8 + Math.random() * 0.4));
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      if (this.closed) return;
+      this.ready.push(post);
+      this.pumpPosts();
+    }, delay);
+    this.retryTimers.add(timer);
+  }
+
+  /** Counted always; logged at most every few seconds so a flood cannot flood the log. */
+  private noteDropped(n: number, force = false): void {
+    this.stats.dropped += n;
+    this.droppedSinceLog += n;
+    const now = Date.now();
+    if (force || now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
+      this.log.warn({ dropped: this.droppedSinceLog, total: this.stats.dropped, queueMax: this.opts.queueMax }, 'offline pushes dropped');
+      this.droppedSinceLog = 0;
+      this.lastDropLog = now;
+    }
+  }
+
+  private checkIdle(): void {
+    if (this.backlog !== 0 || this.lookupRunning || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

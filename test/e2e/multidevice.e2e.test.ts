@@ -1,0 +1,203 @@
+// One user on several devices across two gateways: kick policies (flows.md §2,
+// §11, conformance L9–L12), P2P commands (M10) and the message rate limit
+// (flows.md §3, H3).
+import path from 'node:path';
+import type { Pool } from 'mysql2/promise';
+import { isClientError, type TeamTalkClient } from '@tiertalk/client';
+import { CID, IM } from '@tiertalk/proto';
+import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, repoRoot } from '@tiertalk/testkit';
+import { ANDROID, DEMO_PASSWORD, MAC, PC, closedWithin, connect, storedMessages, testDbPool, userId } from './helpers';
+import { PushLog, sleep } from './pushes';
+
+jest.setTimeout(60_000);
+
+const IOS = IM.BaseDefine.ClientType.CLIENT_TYPE_IOS;
+const { KICK_REASON_DUPLICATE_USER, KICK_REASON_MOBILE_KICK } = IM.BaseDefine.KickReasonType;
+const KICK = CID.CID_LOGIN_KICK_USER;
+const P2P = CID.CID_SWITCH_P2P_CMD;
+const decodeKick = (b: Uint8Array): IM.Login.IMKickUser => IM.Login.IMKickUser.decode(b);
+const decodeP2P = (b: Uint8Array): IM.SwitchService.IMP2PCmdMsg => IM.SwitchService.IMP2PCmdMsg.decode(b);
+const QUIET_MS = 600;
+
+let cluster: Cluster;
+let pool: Pool;
+let gw1: GatewayInfo;
+let gw2: GatewayInfo;
+const ids: Record<string, number> = {};
+const open: TeamTalkClient[] = [];
+
+interface Session {
+  client: TeamTalkClient;
+  log: PushLog;
+}
+
+async function session(gw: GatewayInfo, user: string, clientType: IM.BaseDefine.ClientType): Promise<Session> {
+  const client = await connect(gw);
+  open.push(client);
+  const log = new PushLog(client);
+  await client.login(user, DEMO_PASSWORD, { clientType });
+  return { client, log };
+}
+
+/** IMKickPCClientReq with a chosen seq; resolves with the reply frame or undefined when none comes. */
+function kickPcClient(s: Session, seq: number, waitMs = 2000): Promise<{ seqNum: number; rsp: IM.Login.IMKickPCClientRsp } | undefined> {
+  const mark = s.log.mark;
+  s.client.sendFrame(CID.CID_LOGIN_REQ_KICKPCCLIENT, seq, IM.Login.IMKickPCClientReq.encode({ userId: 0 }).finish());
+  return (async () => {
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline) {
+      const r = s.log.all.slice(mark).find((x) => x.commandId === CID.CID_LOGIN_RES_KICKPCCLIENT);
+      if (r) return { seqNum: r.seqNum, rsp: IM.Login.IMKickPCClientRsp.decode(r.body) };
+      await sleep(20);
+    }
+    return undefined;
+  })();
+}
+
+beforeAll(async () => {
+  await prepareTestDatabase();
+  await flushTestRedis();
+  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 2, logDir: path.join(repoRoot, '.run', 'test-logs', 'multidevice') });
+  [gw1, gw2] = cluster.gateways();
+  pool = testDbPool();
+  for (const name of ['alice', 'bob', 'carol', 'dave']) ids[name] = await userId(pool, name);
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+  await sleep(300);
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+  await pool?.end();
+});
+
+describe('kick policies across gateways', () => {
+  it('a PC login kicks the PC client on the other gateway (reason 1) and closes it; the mobile stays', async () => {
+    const win = await session(gw1, 'carol', PC);
+    const phone = await session(gw1, 'carol', ANDROID);
+    await session(gw2, 'carol', MAC);
+    expect(await win.log.next(KICK, decodeKick)).toMatchObject({ userId: ids.carol, kickReason: KICK_REASON_DUPLICATE_USER });
+    expect(await closedWithin(win.client, 3000)).toBe(true);
+    await expect(phone.client.heartbeat()).resolves.toBeUndefined();
+    expect(phone.log.of(KICK, decodeKick)).toEqual([]);
+  });
+
+  it('a mobile login kicks the mobile client on the other gateway (reason 1); the PC stays', async () => {
+    const android = await session(gw1, 'dave', ANDROID);
+    const pc = await session(gw2, 'dave', PC);
+    const iphone = await session(gw2, 'dave', IOS);
+    expect(await android.log.next(KICK, decodeKick)).toMatchObject({ userId: ids.dave, kickReason: KICK_REASON_DUPLICATE_USER });
+    expect(await closedWithin(android.client, 3000)).toBe(true);
+    await sleep(QUIET_MS);
+    expect(pc.log.of(KICK, decodeKick)).toEqual([]);
+    expect(iphone.log.of(KICK, decodeKick)).toEqual([]);
+    await expect(pc.client.heartbeat()).resolves.toBeUndefined();
+    await expect(iphone.client.heartbeat()).resolves.toBeUndefined();
+  });
+
+  it('a PC login never kicks a mobile, and a mobile login never kicks a PC', async () => {
+    const phone = await session(gw1, 'alice', ANDROID);
+    const pc = await session(gw2, 'alice', PC);
+    await sleep(QUIET_MS);
+    expect(phone.log.of(KICK, decodeKick)).toEqual([]);
+    expect(pc.log.of(KICK, decodeKick)).toEqual([]);
+    await expect(phone.client.heartbeat()).resolves.toBeUndefined();
+    await expect(pc.client.heartbeat()).resolves.toBeUndefined();
+  });
+});
+
+describe('kick PC from mobile (0x010a)', () => {
+  it('kicks the PC client on another gateway with reason 2 and answers {user_id, 0} with the seq', async () => {
+    const pc = await session(gw1, 'bob', PC);
+    const phone = await session(gw2, 'bob', ANDROID);
+    const reply = await kickPcClient(phone, 4321);
+    expect(reply?.seqNum).toBe(4321);
+    expect(reply?.rsp).toMatchObject({ userId: ids.bob, resultCode: 0 });
+    expect(await pc.log.next(KICK, decodeKick)).toMatchObject({ userId: ids.bob, kickReason: KICK_REASON_MOBILE_KICK });
+    expect(await closedWithin(pc.client, 3000)).toBe(true);
+    // the asking mobile is neither kicked nor closed
+    await expect(phone.client.heartbeat()).resolves.toBeUndefined();
+    expect(phone.log.of(KICK, decodeKick)).toEqual([]);
+  });
+
+  it('kicks a Mac client on the mobile\'s own gateway too', async () => {
+    const mac = await session(gw2, 'bob', MAC);
+    const phone = await session(gw2, 'bob', IOS);
+    const reply = await kickPcClient(phone, 77);
+    expect(reply?.rsp.resultCode).toBe(0);
+    expect(await mac.log.next(KICK, decodeKick)).toMatchObject({ kickReason: KICK_REASON_MOBILE_KICK });
+    expect(await closedWithin(mac.client, 3000)).toBe(true);
+  });
+
+  it('is ignored from a PC client: no reply, nobody kicked', async () => {
+    const pc = await session(gw1, 'carol', PC);
+    const phone = await session(gw2, 'carol', ANDROID);
+    expect(await kickPcClient(pc, 5, 1000)).toBeUndefined();
+    await sleep(QUIET_MS);
+    expect(pc.log.of(KICK, decodeKick)).toEqual([]);
+    expect(phone.log.of(KICK, decodeKick)).toEqual([]);
+    await expect(pc.client.heartbeat()).resolves.toBeUndefined();
+  });
+});
+
+describe('P2P commands (0x0601)', () => {
+  it('reach every connection of the peer and the sender\'s other devices on both gateways, with the real sender, and are not stored', async () => {
+    const alicePc = await session(gw1, 'alice', PC);
+    const alicePhone = await session(gw2, 'alice', ANDROID);
+    const bobPc = await session(gw2, 'bob', PC);
+    const bobPhone = await session(gw1, 'bob', IOS);
+    const carolPc = await session(gw1, 'carol', PC);
+    const before = (await storedMessages(pool, ids.alice, ids.bob)).length;
+
+    // from_user_id claims to be carol: the server says who really sent it.
+    const cmd = '{"cmd_id":1,"content":"typing","service_id":1}';
+    alicePc.client.sendFrame(P2P, 9, IM.SwitchService.IMP2PCmdMsg.encode({ fromUserId: ids.carol, toUserId: ids.bob, cmdMsgData: cmd }).finish());
+    for (const receiver of [bobPc, bobPhone, alicePhone]) {
+      const got = await receiver.log.next(P2P, decodeP2P);
+      expect(got).toMatchObject({ fromUserId: ids.alice, toUserId: ids.bob, cmdMsgData: cmd });
+    }
+    await sleep(QUIET_MS);
+    expect(alicePc.log.of(P2P, decodeP2P)).toEqual([]);
+    expect(carolPc.log.of(P2P, decodeP2P)).toEqual([]);
+    for (const receiver of [bobPc, bobPhone, alicePhone]) expect(receiver.log.of(P2P, decodeP2P)).toHaveLength(1);
+    expect(await storedMessages(pool, ids.alice, ids.bob)).toHaveLength(before);
+  });
+});
+
+describe('message rate limit (TT_MSG_RATE_PER_SEC = 20)', () => {
+  it('30 messages in one second: 20 ACKs with ids, 10 refused with msg_id 0 (RATE_LIMITED), only 20 stored and delivered', async () => {
+    const dave = await session(gw1, 'dave', PC);
+    const carol = await session(gw2, 'carol', PC);
+    const delivered: number[] = [];
+    carol.client.on('message', (m) => delivered.push(m.msgId));
+    const before = (await storedMessages(pool, ids.dave, ids.carol)).length;
+    // Start early in a wall-clock second so the burst stays in one window of the limiter.
+    while (Date.now() % 1000 > 150) await sleep(10);
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        dave.client.sendText(ids.carol, `burst ${i}`).then(
+          (r) => ({ ok: true as const, msgId: r.msgId }),
+          (err: unknown) => ({ ok: false as const, code: isClientError(err) ? err.code : String(err) }),
+        ),
+      ),
+    );
+    const acked = outcomes.filter((o) => o.ok);
+    const refused = outcomes.filter((o) => !o.ok);
+    expect(acked).toHaveLength(20);
+    expect(refused).toEqual(Array.from({ length: 10 }, () => ({ ok: false, code: 'RATE_LIMITED' })));
+    const ackedIds = acked.map((o) => (o.ok ? o.msgId : 0));
+    expect(ackedIds.every((id) => id > 0)).toBe(true);
+
+    const stored = (await storedMessages(pool, ids.dave, ids.carol)).slice(before);
+    expect(stored.map((m) => m.content)).toEqual(Array.from({ length: 20 }, (_, i) => `burst ${i}`));
+    expect(stored.map((m) => m.msgId).sort((a, b) => a - b)).toEqual([...ackedIds].sort((a, b) => a - b));
+    await sleep(QUIET_MS);
+    expect(delivered.sort((a, b) => a - b)).toEqual([...ackedIds].sort((a, b) => a - b));
+
+    // The next second the connection may send again.
+    await sleep(1000);
+    await expect(dave.client.sendText(ids.carol, 'after the burst')).resolves.toMatchObject({ msgId: Math.max(...ackedIds) + 1 });
+  });
+});

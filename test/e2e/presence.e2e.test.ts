@@ -1,0 +1,207 @@
+// Presence across two gateways (flows.md §5, conformance P1–P5): what PC and
+// mobile clients of TeamTalk see when users come and go, and the status query.
+import path from 'node:path';
+import type { Pool } from 'mysql2/promise';
+import type { TeamTalkClient } from '@tiertalk/client';
+import { CID, IM } from '@tiertalk/proto';
+import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, repoRoot } from '@tiertalk/testkit';
+import { ANDROID, DEMO_PASSWORD, MAC, PC, closedWithin, connect, testDbPool, userId } from './helpers';
+import { PushLog, sleep } from './pushes';
+
+jest.setTimeout(60_000);
+
+const { USER_STATUS_ONLINE, USER_STATUS_OFFLINE } = IM.BaseDefine.UserStatType;
+const IOS = IM.BaseDefine.ClientType.CLIENT_TYPE_IOS;
+const STATUS = CID.CID_BUDDY_LIST_STATUS_NOTIFY;
+const PC_LOGIN = CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY;
+const decodeStatus = (b: Uint8Array): IM.BaseDefine.UserStat.$Properties => {
+  const stat = IM.Buddy.IMUserStatNotify.decode(b).userStat;
+  if (!stat) throw new Error('IMUserStatNotify without user_stat');
+  return stat;
+};
+const decodePcLogin = (b: Uint8Array): IM.Buddy.IMPCLoginStatusNotify => IM.Buddy.IMPCLoginStatusNotify.decode(b);
+// Long enough for a push through route to arrive if one were coming.
+const QUIET_MS = 600;
+
+let cluster: Cluster;
+let pool: Pool;
+let gw1: GatewayInfo;
+let gw2: GatewayInfo;
+const ids: Record<string, number> = {};
+const open: TeamTalkClient[] = [];
+
+interface Session {
+  client: TeamTalkClient;
+  log: PushLog;
+}
+
+/** Connects and logs in with a PDU log attached from the first byte. */
+async function session(gw: GatewayInfo, user: string, clientType: IM.BaseDefine.ClientType): Promise<Session> {
+  const client = await connect(gw);
+  open.push(client);
+  const log = new PushLog(client);
+  await client.login(user, DEMO_PASSWORD, { clientType });
+  return { client, log };
+}
+
+async function usersStat(client: TeamTalkClient, list: number[], claimedUserId = 0): Promise<IM.Buddy.IMUsersStatRsp & { seq: number }> {
+  let seq = 0;
+  const onPdu = (p: { commandId: number; seqNum: number }): void => {
+    if (p.commandId === CID.CID_BUDDY_LIST_USERS_STATUS_RESPONSE) seq = p.seqNum;
+  };
+  client.on('pdu', onPdu);
+  try {
+    const rsp = await client.request(
+      CID.CID_BUDDY_LIST_USERS_STATUS_REQUEST,
+      IM.Buddy.IMUsersStatReq.encode({ userId: claimedUserId, userIdList: list }).finish(),
+      CID.CID_BUDDY_LIST_USERS_STATUS_RESPONSE,
+      (b) => IM.Buddy.IMUsersStatRsp.decode(b),
+    );
+    return Object.assign(rsp, { seq });
+  } finally {
+    client.off('pdu', onPdu);
+  }
+}
+
+beforeAll(async () => {
+  await prepareTestDatabase();
+  await flushTestRedis();
+  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 2, logDir: path.join(repoRoot, '.run', 'test-logs', 'presence') });
+  [gw1, gw2] = cluster.gateways();
+  pool = testDbPool();
+  for (const name of ['alice', 'bob', 'carol', 'dave']) ids[name] = await userId(pool, name);
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+  // Every session of this test is gone from route before the next one starts.
+  await sleep(300);
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+  await pool?.end();
+});
+
+describe('buddy presence for PC clients (0x0203)', () => {
+  it('a PC login on gateway 2 is ONLINE on PC connections of gateway 1, OFFLINE when it leaves; mobiles never hear it', async () => {
+    const alicePc = await session(gw1, 'alice', PC);
+    const carolPhone = await session(gw1, 'carol', ANDROID);
+    const davePhone = await session(gw2, 'dave', IOS);
+
+    const bobPc = await session(gw2, 'bob', PC);
+    const online = await alicePc.log.next(STATUS, decodeStatus, (s) => s.userId === ids.bob);
+    expect(online.status).toBe(USER_STATUS_ONLINE);
+    // The new PC hears its own ONLINE too, after its login response (as from TeamTalk's route).
+    const own = await bobPc.log.next(STATUS, decodeStatus, (s) => s.userId === ids.bob);
+    expect(own.status).toBe(USER_STATUS_ONLINE);
+    expect(own.index).toBeGreaterThan(bobPc.log.indexOf(CID.CID_LOGIN_RES_USERLOGIN));
+
+    // A mobile login and logout of bob: no 0x0203 anywhere (P3).
+    const aliceMark = alicePc.log.mark;
+    const bobPhone = await session(gw1, 'bob', ANDROID);
+    await bobPhone.client.logout();
+    await sleep(QUIET_MS);
+    expect(alicePc.log.all.slice(aliceMark).filter((r) => r.commandId === STATUS)).toHaveLength(0);
+
+    await bobPc.client.logout();
+    const offline = await alicePc.log.next(STATUS, decodeStatus, (s) => s.userId === ids.bob && s.status === USER_STATUS_OFFLINE);
+    expect(offline.status).toBe(USER_STATUS_OFFLINE);
+
+    // Mobile connections never receive 0x0203, whoever comes or goes.
+    await sleep(QUIET_MS);
+    expect(carolPhone.log.of(STATUS, decodeStatus)).toEqual([]);
+    expect(davePhone.log.of(STATUS, decodeStatus)).toEqual([]);
+  });
+
+  it('no OFFLINE while another PC client of the user remains; OFFLINE when the last one goes', async () => {
+    const alicePc = await session(gw1, 'alice', PC);
+    const bobWin = await session(gw1, 'bob', PC);
+    await alicePc.log.next(STATUS, decodeStatus, (s) => s.userId === ids.bob);
+
+    // A Mac login on the other gateway displaces the Windows client, which then goes away.
+    const mark = alicePc.log.mark;
+    const bobMac = await session(gw2, 'bob', MAC);
+    expect(await closedWithin(bobWin.client, 3000)).toBe(true);
+    await sleep(QUIET_MS);
+    const meanwhile = alicePc.log.all.slice(mark).filter((r) => r.commandId === STATUS).map((r) => decodeStatus(r.body));
+    expect(meanwhile.filter((s) => s.userId === ids.bob && s.status === USER_STATUS_OFFLINE)).toEqual([]);
+    // (TeamTalk's route announces every PC login, the displacing one included.)
+    expect(meanwhile.filter((s) => s.userId === ids.bob && s.status === USER_STATUS_ONLINE)).toHaveLength(1);
+
+    bobMac.client.close();
+    const offline = await alicePc.log.next(STATUS, decodeStatus, (s) => s.userId === ids.bob && s.status === USER_STATUS_OFFLINE, 5000, mark);
+    expect(offline.userId).toBe(ids.bob);
+  });
+});
+
+describe('PC login status for mobiles (0x020e)', () => {
+  it('the mobile hears ONLINE when the user\'s PC logs in on another gateway and OFFLINE when it leaves', async () => {
+    const bobPhone = await session(gw1, 'bob', ANDROID);
+    // No PC online: nothing for the new mobile.
+    await sleep(QUIET_MS);
+    expect(bobPhone.log.of(PC_LOGIN, decodePcLogin)).toEqual([]);
+
+    const bobPc = await session(gw2, 'bob', PC);
+    const on = await bobPhone.log.next(PC_LOGIN, decodePcLogin);
+    expect(on).toMatchObject({ userId: ids.bob, loginStat: USER_STATUS_ONLINE });
+    // The PC itself is not told about its own PC login status.
+    expect(bobPc.log.of(PC_LOGIN, decodePcLogin)).toEqual([]);
+
+    const mark = bobPhone.log.mark;
+    bobPc.client.close();
+    const off = await bobPhone.log.next(PC_LOGIN, decodePcLogin, () => true, 5000, mark);
+    expect(off).toMatchObject({ userId: ids.bob, loginStat: USER_STATUS_OFFLINE });
+  });
+
+  it('a mobile logging in while the user\'s PC is online hears ONLINE after its login response', async () => {
+    const bobPc = await session(gw1, 'bob', PC);
+    const bobIphone = await session(gw2, 'bob', IOS);
+    const on = await bobIphone.log.next(PC_LOGIN, decodePcLogin);
+    expect(on).toMatchObject({ userId: ids.bob, loginStat: USER_STATUS_ONLINE });
+    expect(on.index).toBeGreaterThan(bobIphone.log.indexOf(CID.CID_LOGIN_RES_USERLOGIN));
+    await sleep(QUIET_MS);
+    expect(bobIphone.log.of(PC_LOGIN, decodePcLogin)).toHaveLength(1);
+    expect(bobPc.log.of(PC_LOGIN, decodePcLogin)).toEqual([]);
+  });
+});
+
+describe('status query (0x020a → 0x020b)', () => {
+  it('answers one status per id in request order, ONLINE only for users with a PC client, with the request seq', async () => {
+    const alicePc = await session(gw1, 'alice', PC);
+    await session(gw2, 'bob', MAC);
+    await session(gw1, 'carol', ANDROID);
+    // dave is offline; 4_000_000_000 does not exist
+    const list = [ids.dave, ids.bob, ids.carol, ids.alice, 4_000_000_000, ids.bob];
+    // The user_id the client claims is replaced by its own.
+    const rsp = await usersStat(alicePc.client, list, ids.dave);
+    expect(rsp.seq).toBeGreaterThan(0);
+    expect(rsp.userId).toBe(ids.alice);
+    expect(rsp.userStatList.map((s) => [s.userId, s.status])).toEqual([
+      [ids.dave, USER_STATUS_OFFLINE],
+      [ids.bob, USER_STATUS_ONLINE],
+      [ids.carol, USER_STATUS_OFFLINE],
+      [ids.alice, USER_STATUS_ONLINE],
+      [4_000_000_000, USER_STATUS_OFFLINE],
+      [ids.bob, USER_STATUS_ONLINE],
+    ]);
+    expect(Object.hasOwn(rsp, 'attachData')).toBe(false);
+    expect((await usersStat(alicePc.client, [])).userStatList).toEqual([]);
+  });
+
+  it('refuses an oversized list (no answer) and keeps the connection', async () => {
+    const alicePc = await session(gw2, 'alice', PC);
+    const huge = Array.from({ length: 10_001 }, (_, i) => i + 1);
+    await expect(
+      alicePc.client.request(
+        CID.CID_BUDDY_LIST_USERS_STATUS_REQUEST,
+        IM.Buddy.IMUsersStatReq.encode({ userId: 0, userIdList: huge }).finish(),
+        CID.CID_BUDDY_LIST_USERS_STATUS_RESPONSE,
+        (b) => IM.Buddy.IMUsersStatRsp.decode(b),
+        { timeoutMs: 1500 },
+      ),
+    ).rejects.toMatchObject({ code: 'REQUEST_TIMEOUT' });
+    await expect(alicePc.client.heartbeat()).resolves.toBeUndefined();
+    expect((await usersStat(alicePc.client, [ids.alice])).userStatList[0].status).toBe(USER_STATUS_ONLINE);
+  });
+});

@@ -1,0 +1,231 @@
+// Mobile push settings over TCP (flows.md §11, §12, §4 step 6; conformance
+// N1–N3, L13): device tokens, push shield, logout clearing the token, and the
+// offline-push webhook route POSTs to (a real local HTTP server here).
+import http from 'node:http';
+import Redis from 'ioredis';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { TeamTalkClient } from '@tiertalk/client';
+import { CID, IM } from '@tiertalk/proto';
+import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, testConfig, waitFor } from '@tiertalk/testkit';
+import { encryptTeamTalkText } from '../../services/route/src/push/teamtalk-aes';
+import { ANDROID, loggedIn, PC, testDbPool, userId } from './helpers';
+
+jest.setTimeout(60_000);
+
+const IOS = IM.BaseDefine.ClientType.CLIENT_TYPE_IOS;
+// TeamTalk's shipped aesKey, so `flash` can carry the text.
+const AES_KEY = '12345678901234567890123456789012';
+
+let cluster: Cluster;
+let pool: Pool;
+let tokenRedis: Redis;
+let sessionRedis: Redis;
+let webhook: http.Server;
+let webhookUrl = '';
+/** Every JSON document the webhook received, parsed. */
+const posted: Array<Record<string, unknown>> = [];
+/** Status the webhook answers with, per received document (1-based). */
+let webhookStatus: (nth: number) => number = () => 200;
+let gw1: GatewayInfo;
+let gw2: GatewayInfo;
+const ids: Record<string, number> = {};
+const open: TeamTalkClient[] = [];
+
+async function track(p: Promise<TeamTalkClient>): Promise<TeamTalkClient> {
+  const c = await p;
+  open.push(c);
+  return c;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function sendDeviceToken(c: TeamTalkClient, deviceToken: string): Promise<IM.Login.IMDeviceTokenRsp> {
+  return c.request(
+    CID.CID_LOGIN_REQ_DEVICETOKEN,
+    IM.Login.IMDeviceTokenReq.encode({ userId: 0, deviceToken }).finish(),
+    CID.CID_LOGIN_RES_DEVICETOKEN,
+    (b) => IM.Login.IMDeviceTokenRsp.decode(b),
+    { timeoutMs: 1500 },
+  );
+}
+
+function setPushShield(c: TeamTalkClient, shieldStatus: number): Promise<IM.Login.IMPushShieldRsp> {
+  return c.request(
+    CID.CID_LOGIN_REQ_PUSH_SHIELD,
+    IM.Login.IMPushShieldReq.encode({ userId: 0, shieldStatus }).finish(),
+    CID.CID_LOGIN_RES_PUSH_SHIELD,
+    (b) => IM.Login.IMPushShieldRsp.decode(b),
+  );
+}
+
+function queryPushShield(c: TeamTalkClient): Promise<IM.Login.IMQueryPushShieldRsp> {
+  return c.request(
+    CID.CID_LOGIN_REQ_QUERY_PUSH_SHIELD,
+    IM.Login.IMQueryPushShieldReq.encode({ userId: 0 }).finish(),
+    CID.CID_LOGIN_RES_QUERY_PUSH_SHIELD,
+    (b) => IM.Login.IMQueryPushShieldRsp.decode(b),
+  );
+}
+
+/** A mobile client that registered a token and went away without logging out (the token stays). */
+async function offlineWithToken(name: string, token: string): Promise<void> {
+  const phone = await loggedIn(gw2, name, ANDROID);
+  await sendDeviceToken(phone, token);
+  await waitFor(async () => (await tokenRedis.get(`device_${ids[name]}`)) === `android:${token}`, 3000);
+  phone.close();
+  // route forgets the session once the gateway saw the close
+  await waitFor(async () => (await sessionRedis.exists(`tt:sm:user:${ids[name]}`)) === 0, 5000);
+}
+
+beforeAll(async () => {
+  webhook = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const doc: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      posted.push(typeof doc === 'object' && doc !== null ? { ...doc } : { invalid: doc });
+      res.writeHead(webhookStatus(posted.length)).end();
+    });
+  });
+  await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+  const addr = webhook.address();
+  if (addr === null || typeof addr === 'string') throw new Error('webhook has no TCP address');
+  webhookUrl = `http://127.0.0.1:${addr.port}/tiertalk/push`;
+
+  await prepareTestDatabase();
+  await flushTestRedis();
+  cluster = await Cluster.start({
+    dbProxy: 1,
+    route: 1,
+    msg: 2,
+    serviceEnv: { route: { TT_PUSH_WEBHOOK_URL: webhookUrl, TT_PUSH_RETRY_BASE_MS: '50', TT_AES_KEY: AES_KEY } },
+  });
+  [gw1, gw2] = cluster.gateways();
+  pool = testDbPool();
+  tokenRedis = new Redis(testConfig.redisUrl(testConfig.dbProxyRedisDb));
+  sessionRedis = new Redis(testConfig.redisUrl(testConfig.routeRedisDb));
+  for (const name of ['alice', 'bob', 'carol', 'dave']) ids[name] = await userId(pool, name);
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+  webhookStatus = () => 200;
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+  await pool?.end();
+  tokenRedis?.disconnect();
+  sessionRedis?.disconnect();
+  webhook?.closeAllConnections();
+  await new Promise<void>((resolve) => (webhook ? webhook.close(() => resolve()) : resolve()));
+});
+
+describe('device token (N1)', () => {
+  it('from a mobile client: answered at once with the user id, stored as device_<uid> and device_<token>', async () => {
+    const phone = await track(loggedIn(gw1, 'alice', ANDROID));
+    const token = 'cXk3:APA91bE2e-alice_token';
+    const rsp = await sendDeviceToken(phone, token);
+    expect(rsp.userId).toBe(ids.alice);
+    await waitFor(async () => (await tokenRedis.get(`device_${ids.alice}`)) === `android:${token}`, 3000);
+    expect(await tokenRedis.get(`device_${token}`)).toBe(String(ids.alice));
+
+    const iphone = await track(loggedIn(gw2, 'carol', IOS));
+    await sendDeviceToken(iphone, 'ab'.repeat(32));
+    await waitFor(async () => (await tokenRedis.get(`device_${ids.carol}`)) === `ios:${'ab'.repeat(32)}`, 3000);
+  });
+
+  it('from a PC client: ignored, no answer, nothing stored', async () => {
+    const pc = await track(loggedIn(gw1, 'dave', PC));
+    await expect(sendDeviceToken(pc, 'pc-token')).rejects.toMatchObject({ code: 'REQUEST_TIMEOUT' });
+    expect(await tokenRedis.get(`device_${ids.dave}`)).toBeNull();
+    expect(await tokenRedis.get('device_pc-token')).toBeNull();
+  });
+
+  it('hostile tokens are answered but never stored, and cannot touch another user', async () => {
+    const bobPhone = await track(loggedIn(gw1, 'bob', ANDROID));
+    await sendDeviceToken(bobPhone, 'bob-good-token');
+    await waitFor(async () => (await tokenRedis.get(`device_${ids.bob}`)) === 'android:bob-good-token', 3000);
+    const davePhone = await track(loggedIn(gw2, 'dave', ANDROID));
+    // dave's id-shaped token would overwrite device_<bob> in TeamTalk's shared key space
+    for (const hostile of [String(ids.bob), "x' OR '1'='1", 'a\r\nFLUSHALL\r\n', 'a'.repeat(600)]) {
+      expect((await sendDeviceToken(davePhone, hostile)).userId).toBe(ids.dave);
+    }
+    await sleep(300);
+    expect(await tokenRedis.get(`device_${ids.bob}`)).toBe('android:bob-good-token');
+    expect(await tokenRedis.get(`device_${ids.dave}`)).toBeNull();
+    // the connection is still served
+    expect((await queryPushShield(davePhone)).resultCode).toBe(0);
+  });
+
+  it('logout clears the token before IMLogoutRsp, then the server closes (L13)', async () => {
+    const phone = await loggedIn(gw2, 'bob', ANDROID);
+    await sendDeviceToken(phone, 'bob-token-to-clear');
+    await waitFor(async () => (await tokenRedis.get(`device_${ids.bob}`)) === 'android:bob-token-to-clear', 3000);
+    await phone.logout();
+    expect(await tokenRedis.get(`device_${ids.bob}`)).toBeNull();
+    expect(await tokenRedis.get('device_bob-token-to-clear')).toBeNull();
+  });
+});
+
+describe('push shield (N2)', () => {
+  it('sets do-not-disturb, stores it, and the query returns it', async () => {
+    const phone = await track(loggedIn(gw1, 'carol', IOS));
+    expect(await setPushShield(phone, 1)).toMatchObject({ userId: ids.carol, resultCode: 0, shieldStatus: 1 });
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT push_shield_status FROM IMUser WHERE id = ?', [ids.carol]);
+    expect(Number(rows[0].push_shield_status)).toBe(1);
+    const other = await track(loggedIn(gw2, 'carol', PC));
+    expect(await queryPushShield(other)).toMatchObject({ userId: ids.carol, resultCode: 0, shieldStatus: 1 });
+    expect((await setPushShield(phone, 0)).shieldStatus).toBe(0);
+    expect((await queryPushShield(phone)).shieldStatus).toBe(0);
+  });
+
+  it('refuses a status other than 0/1 with result 1 and keeps the stored one', async () => {
+    const phone = await track(loggedIn(gw1, 'dave', ANDROID));
+    await setPushShield(phone, 1);
+    expect((await setPushShield(phone, 7)).resultCode).toBe(1);
+    expect((await queryPushShield(phone)).shieldStatus).toBe(1);
+  });
+});
+
+describe('offline push webhook (N3)', () => {
+  it('posts an offline receiver’s message with its token, and nothing once the receiver is online', async () => {
+    await offlineWithToken('bob', 'fcm-bob-offline');
+    const alice = await track(loggedIn(gw1, 'alice', PC));
+    const { msgId } = await alice.sendText(ids.bob, encryptTeamTalkText(Buffer.from(AES_KEY), 'are you there, bob?'));
+    await waitFor(() => posted.some((e) => e.msgId === msgId && e.toUserId === ids.bob), 5000);
+    expect(posted.find((e) => e.msgId === msgId)).toEqual({
+      type: 'message',
+      toUserId: ids.bob,
+      fromUserId: ids.alice,
+      msgId,
+      msgType: IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT,
+      createTime: expect.any(Number),
+      flash: 'are you there, bob?',
+      tokens: [{ token: 'fcm-bob-offline', clientType: ANDROID, pushType: 1, pushCount: 1 }],
+    });
+
+    // bob is back (on a PC): a live delivery, no push
+    const bobPc = await track(loggedIn(gw2, 'bob', PC));
+    const received = new Promise<IM.Message.IMMsgData>((resolve) => bobPc.once('message', resolve));
+    const second = await alice.sendText(ids.bob, 'online now');
+    expect((await received).msgId).toBe(second.msgId);
+    await sleep(800);
+    expect(posted.filter((e) => e.msgId === second.msgId && e.toUserId === ids.bob)).toEqual([]);
+  });
+
+  it('retries after the webhook fails, and posts nothing for an offline user without a token', async () => {
+    await offlineWithToken('carol', 'fcm-carol-offline');
+    webhookStatus = (nth) => (posted[nth - 1]?.toUserId === ids.carol && posted.filter((e) => e.toUserId === ids.carol).length <= 2 ? 500 : 200);
+    const alice = await track(loggedIn(gw1, 'alice', PC));
+    const { msgId } = await alice.sendText(ids.carol, 'ping carol');
+    await waitFor(() => posted.filter((e) => e.msgId === msgId && e.toUserId === ids.carol).length === 3, 5000);
+
+    // dave never registered a token on this run: nothing to push
+    await tokenRedis.del(`device_${ids.dave}`);
+    const before = posted.length;
+    await alice.sendText(ids.dave, 'hello dave');
+    await sleep(800);
+    expect(posted.slice(before).filter((e) => e.toUserId === ids.dave)).toEqual([]);
+  });
+});
