@@ -5,9 +5,8 @@ import http from 'node:http';
 import Redis from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { TeamTalkClient } from '@tiertalk/client';
-import { CID, IM } from '@tiertalk/proto';
+import { CID, IM, encryptContent } from '@tiertalk/proto';
 import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, testConfig, waitFor } from '@tiertalk/testkit';
-import { encryptTeamTalkText } from '../../services/route/src/push/teamtalk-aes';
 import { ANDROID, loggedIn, PC, testDbPool, userId } from './helpers';
 
 jest.setTimeout(60_000);
@@ -192,7 +191,7 @@ describe('offline push webhook (N3)', () => {
   it('posts an offline receiver’s message with its token, and nothing once the receiver is online', async () => {
     await offlineWithToken('bob', 'fcm-bob-offline');
     const alice = await track(loggedIn(gw1, 'alice', PC));
-    const { msgId } = await alice.sendText(ids.bob, encryptTeamTalkText(Buffer.from(AES_KEY), 'are you there, bob?'));
+    const { msgId } = await alice.sendText(ids.bob, encryptContent('are you there, bob?', AES_KEY));
     await waitFor(() => posted.some((e) => e.msgId === msgId && e.toUserId === ids.bob), 5000);
     expect(posted.find((e) => e.msgId === msgId)).toEqual({
       type: 'message',

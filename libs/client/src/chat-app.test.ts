@@ -1,11 +1,10 @@
 // ChatApp against the fake gateway answering from a small in-memory store:
 // what the user sees, and which requests go out.
 import type { Frame } from '@tiertalk/pdu';
-import { CID, IM } from '@tiertalk/proto';
+import { CID, IM, encryptContent } from '@tiertalk/proto';
 import { SELF, acceptLogin, startTcpServer, type FakeConn, type FakeServer, type Responder } from '../test/fake-gateway';
 import { ChatApp } from './chat-app';
 import { TeamTalkClient } from './client';
-import { encryptContent } from './content-cipher';
 
 const KEY = '12345678901234567890123456789012';
 const BOB = 2002;

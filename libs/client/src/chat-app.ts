@@ -3,10 +3,9 @@
 // TeamTalkClient. Commands and server pushes run one at a time in arrival
 // order, so what is printed never interleaves; everything shown goes through
 // `print`.
-import { IM, isGroupMsgType } from '@tiertalk/proto';
+import { IM, isGroupMsgType, encryptContent } from '@tiertalk/proto';
 import { HELP_TEXT, contentText, formatTime, messageLine, preview, sessionTable, statusText } from './chat-format';
 import type { CloseInfo, SessionType, TeamTalkClient } from './client';
-import { encryptContent } from './content-cipher';
 import { isClientError } from './errors';
 
 const SINGLE = IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE;

@@ -1,6 +1,5 @@
-import { IM } from '@tiertalk/proto';
+import { IM, TEAMTALK_DEFAULT_AES_KEY, encryptContent } from '@tiertalk/proto';
 import { contentText, formatTime, messageLine, preview, safeText, sessionTable, statusText } from './chat-format';
-import { TEAMTALK_DEFAULT_AES_KEY, encryptContent } from './content-cipher';
 
 const KEY = TEAMTALK_DEFAULT_AES_KEY;
 const sec = (d: Date): number => Math.floor(d.getTime() / 1000);

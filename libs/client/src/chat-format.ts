@@ -1,7 +1,6 @@
 // What the terminal chat client prints: message lines, the session list,
 // times, and message content made safe for a terminal. Pure functions.
-import { IM } from '@tiertalk/proto';
-import { decryptContent } from './content-cipher';
+import { IM, decryptContent } from '@tiertalk/proto';
 
 const MsgType = IM.BaseDefine.MsgType;
 

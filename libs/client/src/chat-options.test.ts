@@ -1,5 +1,5 @@
 import { ChatUsageError, parseChatOptions } from './chat-options';
-import { TEAMTALK_DEFAULT_AES_KEY } from './content-cipher';
+import { TEAMTALK_DEFAULT_AES_KEY } from '@tiertalk/proto';
 
 function problems(argv: string[], env: Record<string, string> = {}): string[] {
   try {

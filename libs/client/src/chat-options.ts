@@ -1,7 +1,7 @@
 // Command line of the terminal chat client (node:util parseArgs); every
 // problem is reported at once. The environment is passed in, not read here.
 import { parseArgs } from 'node:util';
-import { TEAMTALK_DEFAULT_AES_KEY } from './content-cipher';
+import { TEAMTALK_DEFAULT_AES_KEY } from '@tiertalk/proto';
 
 export interface ChatOptions {
   loginUrl: string;

@@ -13,7 +13,7 @@ export type {
   TeamTalkClientEvents,
   UserStatType,
 } from './client';
-export { TEAMTALK_DEFAULT_AES_KEY, decryptContent, encryptContent } from './content-cipher';
+export { TEAMTALK_DEFAULT_AES_KEY, decryptContent, encryptContent } from '@tiertalk/proto';
 export { ClientError, isClientError } from './errors';
 export type { ClientErrorCode, ClientErrorDetails } from './errors';
 export { md5hex } from './password';

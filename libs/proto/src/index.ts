@@ -3,3 +3,4 @@
 export { IM, tiertalk } from './gen/pb';
 export * from './commands';
 export * from './services';
+export * from './content-cipher';

@@ -4,7 +4,11 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { IM } from '@tiertalk/proto';
 import { OfflineReads } from '../src/handlers/message/offline-reads';
 import { ReadAcks } from '../src/handlers/message/read-ack';
-import { AUDIO_PREVIEW_TEXT, teamTalkDecrypt, teamTalkEncrypt } from '../src/handlers/message/teamtalk-aes';
+import { decryptContent, encryptContent } from '@tiertalk/proto';
+import { AUDIO_PREVIEW_TEXT } from '../src/handlers/message/audio-preview';
+
+const teamTalkEncrypt = (plain: string, key: string): string => encryptContent(plain, key).toString('latin1');
+const teamTalkDecrypt = (base64: string, key: string): string | undefined => decryptContent(Buffer.from(base64, 'latin1'), key);
 import { RecentSessions } from '../src/handlers/session/recent-sessions';
 import { conversationKeys, conversationMember } from '../src/store/conversation-index';
 import { groupCounterKeys } from '../src/store/group-message-reader';

@@ -3,12 +3,11 @@
 // the db-proxy path is covered end to end in test/e2e/push.e2e.test.ts.
 import http from 'node:http';
 import pino from 'pino';
-import { CID, IM, tiertalk } from '@tiertalk/proto';
+import { CID, IM, tiertalk, encryptContent } from '@tiertalk/proto';
 import { OfflinePushNotifier } from './offline-push';
 import type { OfflinePushOptions, TokenSource } from './offline-push';
-import { decryptTeamTalkText, encryptTeamTalkText } from './teamtalk-aes';
 
-const AES_KEY = Buffer.from('12345678901234567890123456789012', 'utf8');
+const AES_KEY = '12345678901234567890123456789012';
 const { MSG_TYPE_SINGLE_TEXT, MSG_TYPE_SINGLE_AUDIO, MSG_TYPE_GROUP_TEXT } = IM.BaseDefine.MsgType;
 const { CLIENT_TYPE_IOS, CLIENT_TYPE_ANDROID } = IM.BaseDefine.ClientType;
 
@@ -77,7 +76,7 @@ function envelope(from: number, to: number, msgId: number, msgType = MSG_TYPE_SI
     msgId,
     createTime: 1_700_000_000 + msgId,
     msgType,
-    msgData: msgType === MSG_TYPE_SINGLE_AUDIO ? Buffer.from([0, 0, 0, 3, 1, 2, 3]) : encryptTeamTalkText(AES_KEY, text),
+    msgData: msgType === MSG_TYPE_SINGLE_AUDIO ? Buffer.from([0, 0, 0, 3, 1, 2, 3]) : encryptContent(text, AES_KEY),
   }).finish();
   return { commandId: CID.CID_MSG_DATA, body, toUserIds: [to, from], originGatewayId: 'gw-1', originConnId: 7 };
 }
@@ -249,18 +248,6 @@ describe('offline push webhook', () => {
   });
 });
 
-describe('TeamTalk text cipher', () => {
-  it('round-trips, including lengths at block edges', () => {
-    for (const text of ['', 'a', 'x'.repeat(12), 'x'.repeat(13), 'x'.repeat(16), '你好'.repeat(20)]) {
-      expect(decryptTeamTalkText(AES_KEY, encryptTeamTalkText(AES_KEY, text))).toBe(text);
-    }
-  });
-
-  it('rejects what is not its ciphertext', () => {
-    expect(decryptTeamTalkText(AES_KEY, Buffer.from('plain text, not base64 blocks'))).toBeUndefined();
-    expect(decryptTeamTalkText(AES_KEY, Buffer.alloc(0))).toBeUndefined();
-  });
-});
 
 async function waitUntil(predicate: () => boolean, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,6 @@
 import type { Logger } from '@tiertalk/log';
-import { CID, IM, isSingleMsgType } from '@tiertalk/proto';
+import { CID, IM, decryptContent, isSingleMsgType } from '@tiertalk/proto';
 import type { tiertalk } from '@tiertalk/proto';
-import { decryptTeamTalkText } from './teamtalk-aes';
 import { postJson } from './webhook-poster';
 import type { PostOutcome } from './webhook-poster';
 
@@ -33,7 +32,7 @@ export interface OfflinePushOptions {
   /** Receivers per token lookup. */
   lookupBatchMax: number;
   /** TeamTalk's shared text key (TT_AES_KEY): when set, `flash` carries the decrypted text. */
-  aesKey?: Buffer;
+  aesKey?: string;
 }
 
 /** The JSON document POSTed (content-type application/json) per offline message; any 2xx accepts it. */
@@ -239,7 +238,7 @@ export class OfflinePushNotifier implements OfflinePushSink {
   private flashOf(msg: IM.Message.IMMsgData): string | undefined {
     if (msg.msgType === IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_AUDIO) return AUDIO_FLASH;
     if (this.opts.aesKey === undefined) return undefined;
-    const text = decryptTeamTalkText(this.opts.aesKey, msg.msgData);
+    const text = decryptContent(msg.msgData, this.opts.aesKey);
     if (text === undefined) return undefined;
     const chars = [...text];
     return chars.length > FLASH_MAX_CHARS ? chars.slice(0, FLASH_MAX_CHARS).join('') : text;

@@ -33,7 +33,7 @@ export async function startOfflinePush(config: RouteConfig, registry: Registry, 
     timeoutMs: config.TT_PUSH_TIMEOUT_MS,
     concurrency: config.TT_PUSH_CONCURRENCY,
     lookupBatchMax: LOOKUP_BATCH_MAX,
-    aesKey: config.TT_AES_KEY === undefined ? undefined : Buffer.from(config.TT_AES_KEY, 'utf8'),
+    aesKey: config.TT_AES_KEY,
   });
   logger.info({ webhook: new URL(webhookUrl).origin, flash: config.TT_AES_KEY !== undefined }, 'offline push webhook enabled');
   return {

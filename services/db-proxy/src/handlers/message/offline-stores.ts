@@ -6,7 +6,7 @@ import { GroupMessageReader } from '../../store/group-message-reader';
 import { MessageReader } from '../../store/message-reader';
 import { RecentSessionWriter } from '../../store/recent-sessions';
 import { RelationReader } from '../../store/relation-reader';
-import { AUDIO_PREVIEW_TEXT, teamTalkEncrypt } from './teamtalk-aes';
+import { audioPreview } from './audio-preview';
 
 /**
  * The stores behind offline messages, history, read sync and recent sessions
@@ -39,6 +39,6 @@ export function createOfflineStores(mysql: MysqlPools, redis: RedisInstances, op
     audio: new AudioStore(mysql.writer, mysql.replica),
     conversations: new ConversationIndex(redis.sync, opts.convIndexLimit, opts.convIndexTtlSec),
     sessionWriter: new RecentSessionWriter(mysql.master),
-    audioPreview: Buffer.from(teamTalkEncrypt(AUDIO_PREVIEW_TEXT, opts.aesKey), 'utf8'),
+    audioPreview: audioPreview(opts.aesKey),
   };
 }
