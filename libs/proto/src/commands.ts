@@ -10,6 +10,8 @@ export const CID = {
   ...IM.BaseDefine.FileCmdID,
   ...IM.BaseDefine.SwitchServiceCmdID,
   ...IM.BaseDefine.OtherCmdID,
+  // TierTalk's group administration extensions (IM.Group.proto, README).
+  ...IM.Group.TierTalkGroupCmdID,
 } as const;
 
 /** TeamTalk command ids are globally unique; the service id is the high byte. */

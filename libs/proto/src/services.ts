@@ -89,6 +89,18 @@ export const DbProxyService = {
   PushShield: unary('DbProxy', 'PushShield', IM.Login.IMPushShieldReq, IM.Login.IMPushShieldRsp),
   QueryPushShield: unary('DbProxy', 'QueryPushShield', IM.Login.IMQueryPushShieldReq, IM.Login.IMQueryPushShieldRsp),
   GetDeviceToken: unary('DbProxy', 'GetDeviceToken', IM.Server.IMGetDeviceTokenReq, IM.Server.IMGetDeviceTokenRsp),
+  NormalGroupList: unary('DbProxy', 'NormalGroupList', IM.Group.IMNormalGroupListReq, IM.Group.IMNormalGroupListRsp),
+  GroupInfo: unary('DbProxy', 'GroupInfo', IM.Group.IMGroupInfoListReq, IM.Group.IMGroupInfoListRsp),
+  GroupCreate: unary('DbProxy', 'GroupCreate', IM.Group.IMGroupCreateReq, IM.Group.IMGroupCreateRsp),
+  GroupChangeMember: unary('DbProxy', 'GroupChangeMember', IM.Group.IMGroupChangeMemberReq, IM.Group.IMGroupChangeMemberRsp),
+  GroupShield: unary('DbProxy', 'GroupShield', IM.Group.IMGroupShieldReq, IM.Group.IMGroupShieldRsp),
+  GroupGetShield: unary('DbProxy', 'GroupGetShield', IM.Server.IMGroupGetShieldReq, IM.Server.IMGroupGetShieldRsp),
+  GroupMembers: unary('DbProxy', 'GroupMembers', tiertalk.GroupMembersReq, tiertalk.GroupMembersRsp),
+  GroupQuit: unary('DbProxy', 'GroupQuit', IM.Group.IMGroupQuitReq, IM.Group.IMGroupQuitRsp),
+  GroupDismiss: unary('DbProxy', 'GroupDismiss', IM.Group.IMGroupDismissReq, IM.Group.IMGroupDismissRsp),
+  GroupKick: unary('DbProxy', 'GroupKick', IM.Group.IMGroupKickReq, IM.Group.IMGroupKickRsp),
+  GroupSetAdmin: unary('DbProxy', 'GroupSetAdmin', IM.Group.IMGroupSetAdminReq, IM.Group.IMGroupSetAdminRsp),
+  GroupMute: unary('DbProxy', 'GroupMute', IM.Group.IMGroupMuteReq, IM.Group.IMGroupMuteRsp),
 } satisfies grpc.ServiceDefinition;
 
 export const RouteService = {

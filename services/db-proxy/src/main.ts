@@ -9,6 +9,7 @@ import { ValidateHandler } from './handlers/login/validate';
 import { MessageCommitter } from './handlers/message/message-committer';
 import { createOfflineStores } from './handlers/message/offline-stores';
 import { StoreMessagesService } from './handlers/message/store-messages';
+import { groupRpc } from './handlers/group/rpc';
 import { messageRpc } from './handlers/message/rpc';
 import { pushRpc } from './handlers/push/rpc';
 import { sessionRpc } from './handlers/session/rpc';
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
     sessionRpc({ mysql, redis, log }, offline),
     userRpc({ mysql, redis, log }),
     pushRpc({ mysql, redis, log }),
+    groupRpc({ mysql, redis, log }),
   ];
   server.addService(DbProxyService, dbProxyImplementation({ validate, storeMessages, domains, log }));
   const grpcPort = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);

@@ -13,6 +13,7 @@ import { startWsServer } from './conn/ws-server';
 import { Dispatcher } from './dispatcher';
 import type { GatewayContext } from './gateway-context';
 import { createGatewayService } from './gateway-service';
+import { groupHandlers } from './handlers/group';
 import { loginHandlers } from './handlers/login';
 import { messageHandlers } from './handlers/message';
 import { pushHandlers } from './handlers/push';
@@ -55,7 +56,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   const connections = new ConnectionRegistry(log);
   const load = new LoadReporter(connections, log);
   const ctx: GatewayContext = { gatewayId: config.gatewayId, config, log, connections, db, route, load, lifecycle: { stopping: false } };
-  const dispatcher = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers, sessionHandlers, userHandlers, pushHandlers]);
+  const dispatcher = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers, sessionHandlers, userHandlers, pushHandlers, groupHandlers]);
   const accept = createClientAcceptor(ctx, dispatcher);
 
   const tcp = await startTcpServer(config.listenHost, config.tcpPort, accept, log);

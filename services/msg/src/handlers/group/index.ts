@@ -1,0 +1,3 @@
+import type { HandlerTable } from '../../dispatcher';
+
+export const groupHandlers: HandlerTable = {};
