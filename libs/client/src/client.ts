@@ -7,6 +7,7 @@ import { FrameReader, encodeFrame, type Frame } from '@tiertalk/pdu';
 import { CID, IM, isGroupMsgType, isSingleMsgType, serviceIdOf } from '@tiertalk/proto';
 import { SeenMessages } from './dedupe';
 import { ClientError, isClientError, type ClientErrorCode } from './errors';
+import { GroupRequests } from './group-requests';
 import { md5hex } from './password';
 import { SeqAllocator } from './seq';
 import { openTransport, type Transport, type TransportKind } from './transport';
@@ -89,6 +90,10 @@ export type TeamTalkClientEvents = {
   signInfoChanged: [notify: IM.Buddy.IMSignInfoChangedNotify];
   /** protocol.md §2.7: an opaque peer-to-peer command ("typing", shake, ...). */
   p2p: [cmd: IM.SwitchService.IMP2PCmdMsg];
+  /** flows.md §10.4: members were added to or removed from a group I am (or was) in. */
+  groupChangeMember: [notify: IM.Group.IMGroupChangeMemberNotify];
+  /** TierTalk extension: quit, dismiss, kick, admin or mute change in a group I am (or was) in. */
+  groupAdmin: [notify: IM.Group.IMGroupAdminNotify];
   /** Every frame received, before it is handled. */
   pdu: [pdu: PduEvent];
   close: [info: CloseInfo];
@@ -159,6 +164,8 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
   readonly transportKind: TransportKind;
   /** Resolves once the client is closed, whatever the reason. */
   readonly closed: Promise<void>;
+  /** Group commands (flows.md §10) and TierTalk's group administration. */
+  readonly groups: GroupRequests;
 
   private readonly heartbeatMs: number;
   private readonly requestTimeoutMs: number;
@@ -200,7 +207,14 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
       [CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, (f) => this.onNotify(f, IM.Buddy.IMPCLoginStatusNotify.decode, (n) => this.emit('pcLoginStatus', n))],
       [CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, (f) => this.onNotify(f, IM.Buddy.IMSignInfoChangedNotify.decode, (n) => this.emit('signInfoChanged', n))],
       [CID.CID_SWITCH_P2P_CMD, (f) => this.onNotify(f, IM.SwitchService.IMP2PCmdMsg.decode, (n) => this.emit('p2p', n))],
+      [CID.CID_GROUP_CHANGE_MEMBER_NOTIFY, (f) => this.onNotify(f, IM.Group.IMGroupChangeMemberNotify.decode, (n) => this.emit('groupChangeMember', n))],
+      [CID.CID_GROUP_ADMIN_NOTIFY, (f) => this.onNotify(f, IM.Group.IMGroupAdminNotify.decode, (n) => this.emit('groupAdmin', n))],
     ]);
+    this.groups = new GroupRequests({
+      request: (commandId, body, expectCommandId, decode, opts) => this.request(commandId, body, expectCommandId, decode, opts),
+      requireUserId: (what) => this.requireLogin(what),
+      sendGroupMsgData: (what, groupId, msgType, msgData, opts) => this.sendMsgData(what, groupId, msgType, msgData, opts),
+    });
   }
 
   /** Opens the connection (no login yet). Rejects with ClientError CONNECT_FAILED. */
@@ -560,17 +574,18 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     this.sendFrame(commandId, seq, body);
   }
 
-  /** flows.md §4: IMMsgData to a user, resolved on its IMMsgDataAck; the stored id counts as shown on this device. */
-  private async sendMsgData(what: string, toUserId: number, msgType: IM.BaseDefine.MsgType, msgData: Uint8Array, opts: { timeoutMs?: number }): Promise<SendResult> {
+  /** flows.md §4 / §10.2: IMMsgData to a user or group, resolved on its IMMsgDataAck; the stored id counts as shown on this device. */
+  private async sendMsgData(what: string, toSessionId: number, msgType: IM.BaseDefine.MsgType, msgData: Uint8Array, opts: { timeoutMs?: number }): Promise<SendResult> {
     const fromUserId = this.requireLogin(what);
-    const body = IM.Message.IMMsgData.encode({ fromUserId, toSessionId: toUserId, msgId: 0, createTime: nowSec(), msgType, msgData }).finish();
+    const body = IM.Message.IMMsgData.encode({ fromUserId, toSessionId, msgId: 0, createTime: nowSec(), msgType, msgData }).finish();
     const started = performance.now();
     const ack = await this.request(CID.CID_MSG_DATA, body, CID.CID_MSG_DATA_ACK, (b) => IM.Message.IMMsgDataAck.decode(b), {
       timeoutMs: opts.timeoutMs,
       timeoutCode: 'ACK_TIMEOUT',
     });
-    throwIfRateLimited(ack, toUserId);
-    this.seen.add(sessionKey(IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE, toUserId), ack.msgId);
+    throwIfRateLimited(ack, toSessionId);
+    const sessionType = isGroupMsgType(msgType) ? IM.BaseDefine.SessionType.SESSION_TYPE_GROUP : IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE;
+    this.seen.add(sessionKey(sessionType, toSessionId), ack.msgId);
     return { msgId: ack.msgId, ackMs: performance.now() - started };
   }
 

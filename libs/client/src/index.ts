@@ -13,6 +13,8 @@ export type {
   TeamTalkClientEvents,
   UserStatType,
 } from './client';
+export { GroupRequests, GroupType, GroupAdminResult, GroupAdminAction } from './group-requests';
+export type { CreateGroupOptions, GroupRequestOptions, GroupSendResult, MemberChange } from './group-requests';
 export { TEAMTALK_DEFAULT_AES_KEY, decryptContent, encryptContent } from '@tiertalk/proto';
 export { ClientError, isClientError } from './errors';
 export type { ClientErrorCode, ClientErrorDetails } from './errors';

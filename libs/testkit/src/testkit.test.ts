@@ -37,7 +37,7 @@ describe('prepareTestDatabase', () => {
         const [users] = await fresh.query<RowDataPacket[]>('SELECT name FROM IMUser ORDER BY id');
         expect(users.map((u) => u.name)).toEqual(['alice', 'bob', 'carol', 'dave']);
         const [versions] = await fresh.query<RowDataPacket[]>('SELECT version FROM tt_schema_migrations ORDER BY version');
-        expect(versions.map((v) => v.version)).toEqual(['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data']);
+        expect(versions.map((v) => v.version)).toEqual(['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin']);
       } finally {
         await fresh.end();
       }

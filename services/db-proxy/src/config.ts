@@ -31,6 +31,9 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   // kept per user (RecentSessions answers at most 100) and how long an idle user's index lives.
   TT_CONV_INDEX_LIMIT: intRange(1, 10000, 100),
   TT_CONV_INDEX_TTL_SEC: positiveInt(604800),
+  // Group administration (IM.Group TierTalk extensions): members per group, admins per group.
+  TT_GROUP_MEMBER_LIMIT: intRange(2, 100000, 3000),
+  TT_GROUP_ADMIN_LIMIT: intRange(0, 1000, 10),
   // protocol.md §5: TeamTalk's aesKey, used as an AES-256 key; audio previews show "[语音]" encrypted with it.
   TT_AES_KEY: z
     .string()

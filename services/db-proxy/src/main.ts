@@ -10,6 +10,8 @@ import { MessageCommitter } from './handlers/message/message-committer';
 import { createOfflineStores } from './handlers/message/offline-stores';
 import { StoreMessagesService } from './handlers/message/store-messages';
 import { groupRpc } from './handlers/group/rpc';
+import { GroupCounters } from './store/group-counters';
+import { GroupMembersCache } from './store/group-members';
 import { messageRpc } from './handlers/message/rpc';
 import { pushRpc } from './handlers/push/rpc';
 import { sessionRpc } from './handlers/session/rpc';
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
     conversations: offline.conversations,
     log,
     batchMax: config.TT_COMMIT_BATCH_MAX,
+    groups: { members: new GroupMembersCache(mysql.master, redis.groupMember), counters: new GroupCounters(redis.unread) },
   });
   const storeMessages = new StoreMessagesService(committer, config.TT_COMMIT_QUEUE_MAX, log);
   const validate = new ValidateHandler(
@@ -67,7 +70,7 @@ async function main(): Promise<void> {
     sessionRpc({ mysql, redis, log }, offline),
     userRpc({ mysql, redis, log }),
     pushRpc({ mysql, redis, log }),
-    groupRpc({ mysql, redis, log }),
+    groupRpc({ mysql, redis, log }, { memberLimit: config.TT_GROUP_MEMBER_LIMIT, adminLimit: config.TT_GROUP_ADMIN_LIMIT }),
   ];
   server.addService(DbProxyService, dbProxyImplementation({ validate, storeMessages, domains, log }));
   const grpcPort = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);

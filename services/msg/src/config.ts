@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt } from '@tiertalk/config';
+import { bool, commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt } from '@tiertalk/config';
 
 const MIB = 1024 * 1024;
 
@@ -26,6 +26,12 @@ export const msgConfigSchema = commonConfigSchema.extend({
   // Outbound backpressure per client connection (style.md, backpressure).
   TT_MAX_OUTBOUND_BYTES: positiveInt(4 * MIB),
   TT_DRAIN_TIMEOUT_MS: positiveInt(30_000),
+  // Traffic control of group pushes (src/group-push): deliveries per interval, queue bound, timeout.
+  TT_GROUP_PUSH_CONTROL: bool(true),
+  TT_GROUP_PUSH_TICKETS: positiveInt(2_000),
+  TT_GROUP_PUSH_INTERVAL_MS: positiveInt(1_000),
+  TT_GROUP_PUSH_QUEUE_MAX: positiveInt(200_000),
+  TT_GROUP_PUSH_TIMEOUT_MS: positiveInt(30_000),
 });
 
 export interface MsgConfig {
@@ -51,6 +57,16 @@ export interface MsgConfig {
   readonly dbDeadlineMs: number;
   readonly routeDeadlineMs: number;
   readonly storeBatchMax: number;
+  readonly groupPush: GroupPushLimits;
+}
+
+/** Traffic control of group pushes (src/group-push/traffic-control.ts). */
+export interface GroupPushLimits {
+  readonly enabled: boolean;
+  readonly tickets: number;
+  readonly intervalMs: number;
+  readonly queueMax: number;
+  readonly timeoutMs: number;
 }
 
 /** What each client connection enforces. */
@@ -100,5 +116,12 @@ export function loadMsgConfig(env?: NodeJS.ProcessEnv): MsgConfig {
     dbDeadlineMs: c.TT_DB_DEADLINE_MS,
     routeDeadlineMs: c.TT_ROUTE_DEADLINE_MS,
     storeBatchMax: c.TT_STORE_BATCH_MAX,
+    groupPush: Object.freeze({
+      enabled: c.TT_GROUP_PUSH_CONTROL,
+      tickets: c.TT_GROUP_PUSH_TICKETS,
+      intervalMs: c.TT_GROUP_PUSH_INTERVAL_MS,
+      queueMax: c.TT_GROUP_PUSH_QUEUE_MAX,
+      timeoutMs: c.TT_GROUP_PUSH_TIMEOUT_MS,
+    }),
   });
 }

@@ -9,6 +9,7 @@ import type { Transport, TransportSink } from './conn/transport';
 import { Dispatcher, on } from './dispatcher';
 import type { HandlerTable } from './dispatcher';
 import type { GatewayContext } from './gateway-context';
+import { groupHandlers } from './handlers/group';
 import { loginHandlers } from './handlers/login';
 import { messageHandlers } from './handlers/message';
 import { otherHandlers } from './handlers/other';
@@ -102,7 +103,7 @@ describe('Dispatcher', () => {
   it('merges the real domain tables without clashes', () => {
     const { ctx, conn } = setup([]);
     conns.push(conn);
-    const d = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers]);
+    const d = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers, groupHandlers]);
     expect(d.commandIds.sort()).toEqual(
       [
         CID.CID_LOGIN_REQ_USERLOGIN,
@@ -118,6 +119,16 @@ describe('Dispatcher', () => {
         CID.CID_MSG_LIST_REQUEST,
         CID.CID_MSG_GET_BY_MSG_ID_REQ,
         CID.CID_MSG_GET_LATEST_MSG_ID_REQ,
+        CID.CID_GROUP_NORMAL_LIST_REQUEST,
+        CID.CID_GROUP_INFO_REQUEST,
+        CID.CID_GROUP_CREATE_REQUEST,
+        CID.CID_GROUP_CHANGE_MEMBER_REQUEST,
+        CID.CID_GROUP_SHIELD_GROUP_REQUEST,
+        CID.CID_GROUP_QUIT_REQUEST,
+        CID.CID_GROUP_DISMISS_REQUEST,
+        CID.CID_GROUP_KICK_REQUEST,
+        CID.CID_GROUP_SET_ADMIN_REQUEST,
+        CID.CID_GROUP_MUTE_REQUEST,
       ].sort(),
     );
   });

@@ -9,6 +9,8 @@ export interface StoreOutcome {
   /** 0 unless STORE_OK. */
   msgId: number;
   reason?: string;
+  /** Group messages: the members at store time (MsgStoredItem.member_ids), the fan-out's receivers. */
+  memberIds?: readonly number[];
 }
 
 /** What handlers need from db-proxy (src/upstream/db-proxy-link.ts). */

@@ -1,9 +1,10 @@
 import type * as grpc from '@grpc/grpc-js';
-import { CID, IM, commandName, isMobileClient, sameClientClass, serviceIdOf, tiertalk } from '@tiertalk/proto';
+import { CID, IM, commandName, isGroupMsgType, isMobileClient, sameClientClass, serviceIdOf, tiertalk } from '@tiertalk/proto';
 import type { PushBatch, PushSummary } from '@tiertalk/proto';
 import { PDU_HEADER_LENGTH, encodeFrame } from '@tiertalk/pdu';
 import type { Connection } from './conn/connection';
 import type { GatewayContext } from './gateway-context';
+import type { GroupPushControl } from './group-push/traffic-control';
 
 const KNOWN_COMMANDS: ReadonlySet<number> = new Set(Object.values(CID).filter((v): v is number => typeof v === 'number'));
 
@@ -12,12 +13,23 @@ const CLIENT_CLASS_ANY = 0;
 const CLIENT_CLASS_PC = 1;
 const CLIENT_CLASS_MOBILE = 2;
 
+// Group messages recently pushed here, "<groupId>:<msgId>": a repeated push is
+// not delivered again (a member never gets a group message twice from us).
+const RECENT_GROUP_MSGS_MAX = 8192;
+
 /**
  * The Gateway.Push server: route's pushes become PDUs on local connections
  * (ARCHITECTURE.md message path step 7). Each push is encoded once, seq 0.
+ * Group messages go through the traffic control (src/group-push); every
+ * other push is written at once, so 1:1 traffic never waits behind a group.
  */
 export class PushReceiver {
-  constructor(private readonly ctx: GatewayContext) {}
+  private readonly recentGroupMsgs = new Set<string>();
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly groupPushes: GroupPushControl<Connection>,
+  ) {}
 
   /** Applies every item; returns how many were valid. */
   applyBatch(batch: PushBatch): number {
@@ -50,10 +62,13 @@ export class PushReceiver {
       return false;
     }
     let awaited: { from: number; msgId: number } | undefined;
+    let groupMsg: string | undefined;
     if (cid === CID.CID_MSG_DATA) {
       try {
         const msg = IM.Message.IMMsgData.decode(body);
-        awaited = { from: msg.fromUserId, msgId: msg.msgId };
+        // flows.md §10.2 step 4: no awaiting-ack tracking for group messages.
+        if (isGroupMsgType(msg.msgType)) groupMsg = `${msg.toSessionId}:${msg.msgId}`;
+        else awaited = { from: msg.fromUserId, msgId: msg.msgId };
       } catch (err) {
         this.ctx.log.warn({ cid, err: err instanceof Error ? err.message : String(err) }, 'undecodable IMMsgData push skipped');
         return false;
@@ -65,12 +80,36 @@ export class PushReceiver {
       this.broadcast(pdu, clientClass, push.excludeConnId ?? 0);
       return true;
     }
+    if (groupMsg !== undefined) {
+      this.pushGroupMessage(groupMsg, pdu, push, clientClass);
+      return true;
+    }
     const now = Date.now();
     for (const conn of this.targets(push)) {
       if (!conn.deliverable || !inClass(conn, clientClass) || !conn.send(pdu)) continue;
       if (awaited) conn.awaiting.add(awaited.from, awaited.msgId, now);
     }
     return true;
+  }
+
+  /**
+   * flows.md §10.2 step 4: every local connection of the listed members except
+   * the origin, through the traffic control. Route sends one push per gateway
+   * per message, so a repeat of a recent (group, msg id) is a duplicate.
+   */
+  private pushGroupMessage(key: string, pdu: Buffer, push: tiertalk.Push.$Properties, clientClass: number): void {
+    if (this.recentGroupMsgs.has(key)) {
+      this.ctx.log.debug({ groupMsg: key }, 'repeated group message push skipped');
+      return;
+    }
+    this.recentGroupMsgs.add(key);
+    if (this.recentGroupMsgs.size > RECENT_GROUP_MSGS_MAX) {
+      const oldest = this.recentGroupMsgs.values().next();
+      if (!oldest.done) this.recentGroupMsgs.delete(oldest.value);
+    }
+    const targets: Connection[] = [];
+    for (const conn of this.targets(push)) if (conn.deliverable && inClass(conn, clientClass)) targets.push(conn);
+    this.groupPushes.submit(pdu, targets);
   }
 
   /**
@@ -144,8 +183,8 @@ function inClass(conn: Connection, clientClass: number): boolean {
 }
 
 /** grpc-js implementation of tiertalk.Gateway (one long-lived Push stream per route instance). */
-export function createGatewayService(ctx: GatewayContext): grpc.UntypedServiceImplementation {
-  const receiver = new PushReceiver(ctx);
+export function createGatewayService(ctx: GatewayContext, groupPushes: GroupPushControl<Connection>): grpc.UntypedServiceImplementation {
+  const receiver = new PushReceiver(ctx, groupPushes);
   const Push: grpc.handleClientStreamingCall<PushBatch, PushSummary> = (call, callback) => {
     let pushes = 0;
     let answered = false;

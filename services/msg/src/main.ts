@@ -7,12 +7,14 @@ import { InstancePool, bindServer, createServer } from '@tiertalk/rpc';
 import { createClientAcceptor } from './client-acceptor';
 import { loadMsgConfig } from './config';
 import type { MsgConfig } from './config';
+import type { Connection } from './conn/connection';
 import { ConnectionRegistry } from './conn/connection-registry';
 import { startTcpServer } from './conn/tcp-server';
 import { startWsServer } from './conn/ws-server';
 import { Dispatcher } from './dispatcher';
 import type { GatewayContext } from './gateway-context';
 import { createGatewayService } from './gateway-service';
+import { GroupPushControl } from './group-push/traffic-control';
 import { groupHandlers } from './handlers/group';
 import { loginHandlers } from './handlers/login';
 import { messageHandlers } from './handlers/message';
@@ -62,7 +64,11 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   const tcp = await startTcpServer(config.listenHost, config.tcpPort, accept, log);
   const ws = await startWsServer(config.listenHost, config.wsPort, config.conn.maxFrameBytes, accept, log);
   const grpcServer = createServer();
-  grpcServer.addService(GatewayService, createGatewayService(ctx));
+  // A queued connection may have closed meanwhile: checked again at delivery.
+  const groupPushes = new GroupPushControl<Connection>({ ...config.groupPush, logger: log }, (frame, conn) => {
+    if (conn.deliverable) conn.send(frame);
+  });
+  grpcServer.addService(GatewayService, createGatewayService(ctx, groupPushes));
   const grpcPort = await bindServer(grpcServer, config.grpcHost, config.grpcPort);
   connections.startAckSweep();
 
@@ -83,6 +89,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
     ws.stopAccepting();
     // Stored-but-unanswered messages still get their ACK.
     if (!(await db.waitIdle(STORE_DRAIN_MS))) log.warn({ inFlight: db.inFlight }, 'store results still pending at shutdown');
+    groupPushes.close();
     connections.closeAll('server shutdown');
     connections.stop();
     db.close();

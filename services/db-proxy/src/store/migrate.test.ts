@@ -16,7 +16,7 @@ import {
 } from './migrate';
 
 const ROOT_URL = testConfig.mysqlRootUrl;
-const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data'];
+const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin'];
 const quiet = { info: (): void => undefined };
 
 // [name, COLUMN_TYPE, nullable, COLUMN_DEFAULT as information_schema shows it]
@@ -242,6 +242,18 @@ const EXPECTED: Record<string, TableSpec> = {
     ],
     keys: { PRIMARY: ['audioId'] },
   },
+  // TierTalk's own: group admins and mutes (migration 0004).
+  IMGroupAdmin: {
+    collation: utf8mb4,
+    cols: [
+      ['groupId', U11, false, null],
+      ['userId', U11, false, null],
+      ['role', 'tinyint(3) unsigned', false, '0'],
+      ['muteUntil', U11, false, '0'],
+      ['updated', U11, false, '0'],
+    ],
+    keys: { PRIMARY: ['groupId', 'userId'] },
+  },
   tt_schema_migrations: {
     collation: utf8mb4,
     cols: [
@@ -413,7 +425,7 @@ describe('runMigrations on an existing TeamTalk database', () => {
 
       expect(await runMigrations(db.conn, MIGRATIONS_DIR, quiet)).toEqual(ALL_VERSIONS);
 
-      const after = (await showCreateAll(db.conn)).filter((s) => !/`(tt_schema_migrations|IMTransmitFile|IMAudioData)`/.test(s));
+      const after = (await showCreateAll(db.conn)).filter((s) => !/`(tt_schema_migrations|IMTransmitFile|IMAudioData|IMGroupAdmin)`/.test(s));
       expect(after).toEqual(before);
       const [admin] = await db.conn.query<RowDataPacket[]>('SELECT pwd FROM IMAdmin WHERE id = 1');
       expect(admin[0]?.pwd).toBe('changed-by-operator');

@@ -198,7 +198,8 @@ export class DbProxyLink implements DbProxyApi {
       }
       // TeamTalk drops a reply with msg_id 0 (flows.md §4 step 4.1).
       if (r.result === tiertalk.StoreResult.STORE_OK && r.msgId === 0) this.settle(item, failed('msg_id 0'));
-      else this.settle(item, { result: r.result, msgId: r.result === tiertalk.StoreResult.STORE_OK ? r.msgId : 0, reason: r.reason || undefined });
+      else if (r.result !== tiertalk.StoreResult.STORE_OK) this.settle(item, { result: r.result, msgId: 0, reason: r.reason || undefined });
+      else this.settle(item, { result: r.result, msgId: r.msgId, memberIds: r.memberIds ?? undefined });
     }
     if (replies.stop && !stream.draining) {
       // flows.md §13: IMStopReceivePacket. Finish reading here, send new batches elsewhere.

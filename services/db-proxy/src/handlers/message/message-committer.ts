@@ -5,7 +5,10 @@ import type { Logger } from '@tiertalk/log';
 import { IM, isGroupMsgType, tiertalk } from '@tiertalk/proto';
 import { AudioClip, AudioStore, parseAudioPayload } from '../../store/audio-store';
 import { ConversationIndex, ConversationTouch } from '../../store/conversation-index';
-import { messageTable, redisKeys } from '../../store/keys';
+import { GroupCountDelta, GroupCounters } from '../../store/group-counters';
+import { GroupMembersCache, Members } from '../../store/group-members';
+import { addGroupChatted, addGroupMessageInserts, GroupMessageRow } from '../../store/group-messages';
+import { groupMessageTable, messageTable, redisKeys } from '../../store/keys';
 import { addMessageInserts, MessageRow } from '../../store/messages';
 import { SqlBatch } from '../../store/sql-batch';
 import { CounterSpec, MessageIdAllocator } from '../../store/message-ids';
@@ -14,8 +17,8 @@ import { RecentSessionWriter, SessionTouch } from '../../store/recent-sessions';
 import { incrementUnread } from '../../store/unread';
 
 const { STORE_OK, STORE_REJECTED, STORE_FAILED } = tiertalk.StoreResult;
-const { MSG_TYPE_SINGLE_TEXT, MSG_TYPE_SINGLE_AUDIO } = IM.BaseDefine.MsgType;
-const SESSION_TYPE_SINGLE = IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE;
+const { MSG_TYPE_SINGLE_TEXT, MSG_TYPE_SINGLE_AUDIO, MSG_TYPE_GROUP_AUDIO } = IM.BaseDefine.MsgType;
+const { SESSION_TYPE_SINGLE, SESSION_TYPE_GROUP } = IM.BaseDefine.SessionType;
 
 // IMMessage_n.content is varchar(4096) (protocol.md §1: MAX_MSG_LEN).
 const MAX_CONTENT_CHARS = 4096;
@@ -23,7 +26,8 @@ const MAX_CONTENT_CHARS = 4096;
 // MySQL's max_allowed_packet (16 MiB by default) even with audio and escaping.
 const BATCH_BYTES_MAX = 4 * 1024 * 1024;
 
-export type StoreOutcome = { result: tiertalk.StoreResult; msgId: number; reason?: string };
+/** memberIds: for a stored group message, the group's members at store time (MsgStoredItem.member_ids). */
+export type StoreOutcome = { result: tiertalk.StoreResult; msgId: number; reason?: string; memberIds?: number[] };
 
 export interface PendingMessage {
   msg: IM.Message.IMMsgData.$Properties;
@@ -43,6 +47,13 @@ interface CommitterDeps {
   conversations: ConversationIndex;
   log: Logger;
   batchMax: number;
+  /** Group messages (flows.md §10.2); without it they are refused. */
+  groups?: GroupStoreDeps;
+}
+
+export interface GroupStoreDeps {
+  members: GroupMembersCache;
+  counters: GroupCounters;
 }
 
 /** What a checked message stores: its text, or an audio clip whose IMAudio id becomes the content. */
@@ -51,6 +62,8 @@ export type StorableContent = { text: string } | { audio: { duration: number; da
 interface Accepted {
   p: PendingMessage;
   content: StorableContent;
+  /** Group messages: the group's members (the sender among them). */
+  members?: Members;
 }
 
 /**
@@ -66,6 +79,8 @@ export class MessageCommitter {
   private running = false;
   private idleWaiters: Array<() => void> = [];
   private progressListeners: Array<() => void> = [];
+  /** Second in which each group's members' session rows were last bumped (at most once per second per group). */
+  private readonly groupSessionsBumpedAt = new Map<number, number>();
 
   constructor(private readonly deps: CommitterDeps) {}
 
@@ -119,13 +134,19 @@ export class MessageCommitter {
   private async commit(batch: PendingMessage[]): Promise<void> {
     const now = Math.floor(Date.now() / 1000);
     const accepted: Accepted[] = [];
+    const groupCandidates: Accepted[] = [];
     for (const p of batch) {
-      const checked = checkSingleMessage(p.msg);
-      if (typeof checked === 'string') {
-        this.deps.log.info({ from: p.msg.fromUserId, to: p.msg.toSessionId, type: p.msg.msgType, reason: checked }, 'message rejected');
-        p.done({ result: STORE_REJECTED, msgId: 0, reason: checked });
-      } else {
-        accepted.push({ p, content: checked });
+      const checked = checkMessage(p.msg);
+      if (typeof checked === 'string') this.reject(p, checked);
+      else if (isGroupMsgType(p.msg.msgType)) groupCandidates.push({ p, content: checked });
+      else accepted.push({ p, content: checked });
+    }
+    if (groupCandidates.length > 0) {
+      try {
+        accepted.push(...(await this.admitGroupMessages(groupCandidates, now)));
+      } catch (err) {
+        this.deps.log.error({ err, messages: groupCandidates.length }, 'group membership check failed; senders get no ACK');
+        for (const { p } of groupCandidates) p.done({ result: STORE_FAILED, msgId: 0, reason: 'storage error' });
       }
     }
     if (accepted.length === 0) return;
@@ -133,7 +154,9 @@ export class MessageCommitter {
     try {
       const started = performance.now();
       const assigned = await this.store(accepted, now);
-      accepted.forEach(({ p }, i) => p.done({ result: STORE_OK, msgId: assigned[i] }));
+      accepted.forEach(({ p, members }, i) =>
+        p.done(members === undefined ? { result: STORE_OK, msgId: assigned[i] } : { result: STORE_OK, msgId: assigned[i], memberIds: [...members.keys()] }),
+      );
       const ms = performance.now() - started;
       // Operators watch for slow commits; every commit at debug for profiling.
       if (ms > 200) this.deps.log.warn({ messages: accepted.length, ms: Math.round(ms) }, 'slow message commit');
@@ -147,10 +170,14 @@ export class MessageCommitter {
   /** Returns the msg id of each accepted message, in order. */
   private async store(accepted: Accepted[], now: number): Promise<number[]> {
     const { relations, ids, sessions, writer, unreadRedis, audio, conversations, log } = this.deps;
-    const relateIds = await relations.resolveForSend(
-      accepted.map(({ p }) => [p.msg.fromUserId, p.msg.toSessionId] as const),
-      now,
-    );
+    const singles = accepted.filter((a) => a.members === undefined);
+    const relateIds =
+      singles.length === 0
+        ? new Map<string, number>()
+        : await relations.resolveForSend(
+            singles.map(({ p }) => [p.msg.fromUserId, p.msg.toSessionId] as const),
+            now,
+          );
     const relateOf = (m: IM.Message.IMMsgData.$Properties): number => {
       const id = relateIds.get(pairKey(m.fromUserId, m.toSessionId));
       if (id === undefined) throw new Error(`no relation for ${m.fromUserId}/${m.toSessionId}`);
@@ -166,17 +193,30 @@ export class MessageCommitter {
     const audioIds = await audio.reserve(clips);
 
     // One counter per relation; ids within a relation follow arrival order.
+    // One counter per group likewise (group_msg_id_<gid>, flows.md §10.2 step 2).
     const perRelation = new Map<number, number>();
-    for (const { p } of accepted) {
-      const r = relateOf(p.msg);
-      perRelation.set(r, (perRelation.get(r) ?? 0) + 1);
+    const perGroup = new Map<number, number>();
+    for (const { p, members } of accepted) {
+      if (members !== undefined) perGroup.set(p.msg.toSessionId, (perGroup.get(p.msg.toSessionId) ?? 0) + 1);
+      else {
+        const r = relateOf(p.msg);
+        perRelation.set(r, (perRelation.get(r) ?? 0) + 1);
+      }
     }
-    const specs: CounterSpec[] = [...perRelation].map(([relateId, count]) => ({
-      key: redisKeys.msgIdCounter(relateId),
-      count,
-      maxSql: `SELECT MAX(msgId) AS maxId FROM ${messageTable(relateId)} WHERE relateId = ?`,
-      maxParams: [relateId],
-    }));
+    const specs: CounterSpec[] = [
+      ...[...perRelation].map(([relateId, count]) => ({
+        key: redisKeys.msgIdCounter(relateId),
+        count,
+        maxSql: `SELECT MAX(msgId) AS maxId FROM ${messageTable(relateId)} WHERE relateId = ?`,
+        maxParams: [relateId],
+      })),
+      ...[...perGroup].map(([groupId, count]) => ({
+        key: redisKeys.groupMsgIdCounter(groupId),
+        count,
+        maxSql: `SELECT MAX(msgId) AS maxId FROM ${groupMessageTable(groupId)} WHERE groupId = ?`,
+        maxParams: [groupId],
+      })),
+    ];
     let taken: Map<string, number[]>;
     try {
       taken = await ids.allocate(specs);
@@ -185,20 +225,39 @@ export class MessageCommitter {
       throw err;
     }
 
-    const idQueues = new Map<number, number[]>();
-    for (const relateId of perRelation.keys()) idQueues.set(relateId, [...(taken.get(redisKeys.msgIdCounter(relateId)) ?? [])]);
+    const idQueues = new Map<string, number[]>();
+    for (const [key, list] of taken) idQueues.set(key, [...list]);
     const rows: MessageRow[] = [];
+    const groupRows: GroupMessageRow[] = [];
+    const groupDeltas = new Map<number, GroupCountDelta>();
+    const groupMembers = new Map<number, Members>();
     const touches: SessionTouch[] = [];
     const conversationTouches: ConversationTouch[] = [];
     const unread = new Map<string, { toId: number; fromId: number; n: number }>();
     const assigned: number[] = [];
     let clipIndex = 0;
-    for (const { p, content } of accepted) {
+    for (const { p, content, members } of accepted) {
       const m = p.msg;
-      const relateId = relateOf(m);
-      const msgId = idQueues.get(relateId)?.shift() ?? 0;
-      assigned.push(msgId);
       const stored = 'text' in content ? content.text : String(audioIds[clipIndex++]);
+      if (members !== undefined) {
+        const groupId = m.toSessionId;
+        const msgId = idQueues.get(redisKeys.groupMsgIdCounter(groupId))?.shift() ?? 0;
+        assigned.push(msgId);
+        groupRows.push({ groupId, fromId: m.fromUserId, msgId, content: stored, type: m.msgType, created: createdOf(m) });
+        groupMembers.set(groupId, members);
+        touches.push({ userId: m.fromUserId, peerId: groupId, type: SESSION_TYPE_GROUP, updated: now });
+        conversationTouches.push({ userId: m.fromUserId, peerId: groupId, type: SESSION_TYPE_GROUP, updated: now, readMsgId: msgId });
+        let delta = groupDeltas.get(groupId);
+        if (delta === undefined) groupDeltas.set(groupId, (delta = { groupId, count: 0, senders: new Map() }));
+        delta.count += 1;
+        // Messages after each sender's latest: counted up as later ones arrive.
+        for (const [sender, after] of delta.senders) delta.senders.set(sender, after + 1);
+        delta.senders.set(m.fromUserId, 0);
+        continue;
+      }
+      const relateId = relateOf(m);
+      const msgId = idQueues.get(redisKeys.msgIdCounter(relateId))?.shift() ?? 0;
+      assigned.push(msgId);
       rows.push({ relateId, fromId: m.fromUserId, toId: m.toSessionId, msgId, content: stored, type: m.msgType, created: createdOf(m) });
       touches.push(
         { userId: m.fromUserId, peerId: m.toSessionId, type: SESSION_TYPE_SINGLE, updated: now },
@@ -215,10 +274,23 @@ export class MessageCommitter {
       else unread.set(key, { toId: m.toSessionId, fromId: m.fromUserId, n: 1 });
     }
 
+    // Instead of TeamTalk's 5-second sync thread: every member's group session
+    // row is bumped at most once per second per group, and their conversation
+    // index once per commit.
+    const bumpedGroups: number[] = [];
+    for (const [groupId, members] of groupMembers) {
+      for (const userId of members.keys()) conversationTouches.push({ userId, peerId: groupId, type: SESSION_TYPE_GROUP, updated: now });
+      if ((this.groupSessionsBumpedAt.get(groupId) ?? 0) >= now) continue;
+      bumpedGroups.push(groupId);
+      for (const userId of members.keys()) touches.push({ userId, peerId: groupId, type: SESSION_TYPE_GROUP, updated: now });
+    }
+
     let sent = false;
     try {
       const batch = new SqlBatch();
       addMessageInserts(batch, rows);
+      addGroupMessageInserts(batch, groupRows);
+      addGroupChatted(batch, [...groupMembers.keys()], now);
       audio.addData(batch, audioIds, clips);
       await sessions.addTouches(batch, touches);
       const conn = await writer.getConnection();
@@ -246,6 +318,8 @@ export class MessageCommitter {
       throw err;
     }
     sessions.remember(touches);
+    for (const groupId of bumpedGroups) this.groupSessionsBumpedAt.set(groupId, now);
+    if (this.groupSessionsBumpedAt.size > 100_000) this.groupSessionsBumpedAt.clear();
 
     // The rows are committed; the unread counters must follow before anyone
     // is ACKed. Retry briefly: failing here means the sender resends. The
@@ -253,9 +327,45 @@ export class MessageCommitter {
     // readers rebuild it once it expires or is flushed.
     await Promise.all([
       retry(() => incrementUnread(unreadRedis, unread), 3, 50),
+      retry(() => this.deps.groups?.counters.add([...groupDeltas.values()]) ?? Promise.resolve(), 3, 50),
       conversations.touch(conversationTouches).catch((err: unknown) => log.warn({ err, users: conversationTouches.length }, 'conversation index update failed')),
     ]);
     return assigned;
+  }
+
+  private reject(p: PendingMessage, reason: string): void {
+    this.deps.log.info({ from: p.msg.fromUserId, to: p.msg.toSessionId, type: p.msg.msgType, reason }, 'message rejected');
+    p.done({ result: STORE_REJECTED, msgId: 0, reason });
+  }
+
+  /**
+   * flows.md §10.2 step 2: the group must exist and the sender be a member
+   * (Redis group_member_<gid>, rebuilt when missing); TierTalk's mutes refuse
+   * a muted member, and everyone but the owner and admins while the whole
+   * group is muted. One pipeline and one or two queries per commit.
+   */
+  private async admitGroupMessages(candidates: Accepted[], now: number): Promise<Accepted[]> {
+    const groups = this.deps.groups;
+    if (groups === undefined) {
+      for (const { p } of candidates) this.reject(p, 'group messages are not stored by this instance');
+      return [];
+    }
+    const groupIds = candidates.map(({ p }) => p.msg.toSessionId);
+    const [membersByGroup, rolesByGroup] = await Promise.all([groups.members.membersOf(groupIds), groups.members.rolesOf(groupIds)]);
+    const wholeGroupMuted = [...rolesByGroup].filter(([, r]) => r.groupMutedUntil > now).map(([gid]) => gid);
+    const creators = await groups.members.creatorsOf(wholeGroupMuted);
+    const admitted: Accepted[] = [];
+    for (const c of candidates) {
+      const { fromUserId: from, toSessionId: groupId } = c.p.msg;
+      const members = membersByGroup.get(groupId);
+      const roles = rolesByGroup.get(groupId);
+      if (members === undefined) this.reject(c.p, 'unknown group');
+      else if (!members.has(from)) this.reject(c.p, 'not a member of the group');
+      else if ((roles?.mutedUntil.get(from) ?? 0) > now) this.reject(c.p, 'muted');
+      else if (roles !== undefined && roles.groupMutedUntil > now && creators.get(groupId) !== from && !roles.admins.has(from)) this.reject(c.p, 'muted');
+      else admitted.push({ ...c, members });
+    }
+    return admitted;
   }
 
   private async discardAudio(audioIds: readonly number[]): Promise<void> {
@@ -279,14 +389,14 @@ async function rolledBack(conn: PoolConnection, err: unknown): Promise<boolean> 
   }
 }
 
-/** Why a 1:1 message cannot be stored, or what it stores. */
-export function checkSingleMessage(m: IM.Message.IMMsgData.$Properties): StorableContent | string {
-  if (isGroupMsgType(m.msgType)) return 'group messages are not stored by this path';
-  if (m.msgType !== MSG_TYPE_SINGLE_TEXT && m.msgType !== MSG_TYPE_SINGLE_AUDIO) return `unknown message type ${m.msgType}`;
-  if (m.fromUserId === 0 || m.toSessionId === 0) return 'sender or receiver id is 0';
-  if (m.fromUserId === m.toSessionId) return 'message to self';
+/** Why a 1:1 or group message cannot be stored, or what it stores (membership is checked later, per commit). */
+export function checkMessage(m: IM.Message.IMMsgData.$Properties): StorableContent | string {
+  const group = isGroupMsgType(m.msgType);
+  if (!group && m.msgType !== MSG_TYPE_SINGLE_TEXT && m.msgType !== MSG_TYPE_SINGLE_AUDIO) return `unknown message type ${m.msgType}`;
+  if (m.fromUserId === 0 || m.toSessionId === 0) return group ? 'sender or group id is 0' : 'sender or receiver id is 0';
+  if (!group && m.fromUserId === m.toSessionId) return 'message to self';
   if (m.msgData.length === 0) return 'empty message';
-  if (m.msgType === MSG_TYPE_SINGLE_AUDIO) {
+  if (m.msgType === MSG_TYPE_SINGLE_AUDIO || m.msgType === MSG_TYPE_GROUP_AUDIO) {
     // flows.md §4 step 3.4: 4-byte duration then the audio bytes; 4 bytes or less is refused.
     const audio = parseAudioPayload(m.msgData);
     return typeof audio === 'string' ? audio : { audio };

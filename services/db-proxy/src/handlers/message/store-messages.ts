@@ -62,7 +62,7 @@ export class StoreMessagesService {
           msg: item.msg,
           done: (o) => {
             s.inFlight -= 1;
-            this.reply(s, { ref, msgId: o.msgId, result: o.result, ...(o.reason ? { reason: o.reason } : {}) });
+            this.reply(s, { ref, msgId: o.msgId, result: o.result, ...(o.reason ? { reason: o.reason } : {}), ...(o.memberIds ? { memberIds: o.memberIds } : {}) });
           },
         });
       }

@@ -61,11 +61,23 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
 
   // Encoded once, attach_data never set (conformance F8); route fans it out.
   const body = IM.Message.IMMsgData.encode({ ...stamped, msgId: stored.msgId }).finish();
+  let toUserIds: number[];
+  if (single) {
+    toUserIds = [to, from];
+  } else {
+    // flows.md §10.2 steps 3-4: every member (the sender's other devices too)
+    // in ONE envelope; route sends each gateway holding members one push with
+    // its members. The members come with the store reply: no second lookup.
+    toUserIds = [...(stored.memberIds ?? [])];
+    if (toUserIds.length === 0) {
+      log.warn({ groupId: to, msgId: stored.msgId }, 'stored group message came without members; not pushed (members get it by pull)');
+      return;
+    }
+  }
   ctx.route.deliver({
     commandId: CID.CID_MSG_DATA,
     body,
-    // Groups are expanded later (flows.md §10.2); for now route gets no receivers.
-    toUserIds: single ? [to, from] : [],
+    toUserIds,
     originGatewayId: ctx.gatewayId,
     originConnId: conn.id,
   });

@@ -91,7 +91,13 @@ export async function deliverBatch({ store, links, offlinePush }: RouteDeps, bat
     }
   }
   // flows.md §4 step 6: 1:1 receivers without a session get a mobile push (src/push), queued off this path.
-  offlinePush?.offer(envelopes, sessions);
+  // A 1:1 envelope names exactly [to, from]; group fan-outs (one envelope with
+  // every member, flows.md §10.2) are kept off the offline-push queue so a
+  // group flood cannot crowd out 1:1 pushes (offline-push still checks msg_type).
+  offlinePush?.offer(
+    envelopes.filter((env) => (env.toUserIds?.length ?? 0) === 2),
+    sessions,
+  );
 
   const perGateway = new Map<string, tiertalk.Push.$Properties[]>();
   const queue = (gatewayId: string, push: tiertalk.Push.$Properties): void => {

@@ -1,0 +1,127 @@
+// The gateway's Push receiver with the group traffic control: group messages
+// are budgeted, 1:1 traffic never waits behind them, a repeated group push is
+// not delivered twice, and the origin connection is skipped.
+import { CID, IM, tiertalk } from '@tiertalk/proto';
+import { FrameReader } from '@tiertalk/pdu';
+import { createLogger } from '@tiertalk/log';
+import { loadMsgConfig } from '../config';
+import { Connection } from '../conn/connection';
+import { ConnectionRegistry } from '../conn/connection-registry';
+import type { Transport, TransportSink } from '../conn/transport';
+import type { GatewayContext } from '../gateway-context';
+import { PushReceiver } from '../gateway-service';
+import { GroupPushControl } from './traffic-control';
+
+class MemoryTransport implements Transport {
+  readonly kind = 'tcp';
+  readonly remoteAddress = 'memory';
+  readonly written: Buffer[] = [];
+  attach(_sink: TransportSink): void {}
+  write(chunk: Buffer): boolean {
+    this.written.push(chunk);
+    return true;
+  }
+  get bufferedBytes(): number {
+    return 0;
+  }
+  pause(): void {}
+  resume(): void {}
+  end(): void {}
+  destroy(): void {}
+}
+
+const log = createLogger({ service: 'msg-test', instanceId: 'test', level: 'silent' });
+const GROUP = 900;
+
+function setup(tickets: number) {
+  const config = loadMsgConfig({ TT_INSTANCE_ID: 'gw-test' });
+  const connections = new ConnectionRegistry(log);
+  const unused = (): never => {
+    throw new Error('not used in this test');
+  };
+  const ctx: GatewayContext = {
+    gatewayId: 'gw-test',
+    config,
+    log,
+    connections,
+    db: { hasInstance: () => false, validate: unused, store: unused, call: unused },
+    route: { hasInstance: () => false, login: unused, logout: unused, deliver: unused, call: unused },
+    load: { changed: () => undefined },
+    lifecycle: { stopping: false },
+  };
+  const control = new GroupPushControl<Connection>(
+    { enabled: true, tickets, intervalMs: 1000, queueMax: 1000, timeoutMs: 30_000, logger: log },
+    (frame, conn) => void conn.send(frame),
+  );
+  const receiver = new PushReceiver(ctx, control);
+  const transports = new Map<Connection, MemoryTransport>();
+  const user = (userId: number): Connection => {
+    const t = new MemoryTransport();
+    const conn = new Connection(t, config.conn, { onFrame: () => undefined, onClose: (c) => connections.remove(c) }, log);
+    connections.add(conn);
+    conn.beginLogin(IM.BaseDefine.ClientType.CLIENT_TYPE_WINDOWS, IM.BaseDefine.UserStatType.USER_STATUS_ONLINE);
+    connections.bindUser(conn, userId);
+    connections.markOpen(conn);
+    transports.set(conn, t);
+    return conn;
+  };
+  /** The IMMsgData frames a connection received. */
+  const received = (conn: Connection): IM.Message.IMMsgData[] => {
+    const reader = new FrameReader();
+    const out: IM.Message.IMMsgData[] = [];
+    for (const chunk of transports.get(conn)?.written ?? []) {
+      for (const f of reader.push(chunk)) if (f.commandId === CID.CID_MSG_DATA) out.push(IM.Message.IMMsgData.decode(f.body));
+    }
+    return out;
+  };
+  return { receiver, control, user, received };
+}
+
+function msg(msgType: number, from: number, to: number, msgId: number): Uint8Array {
+  return IM.Message.IMMsgData.encode({ fromUserId: from, toSessionId: to, msgId, createTime: 1, msgType, msgData: Buffer.from(`m${msgId}`) }).finish();
+}
+
+const open: Connection[] = [];
+afterEach(() => {
+  for (const c of open.splice(0)) c.close('test end', 'destroy');
+});
+
+describe('PushReceiver with group traffic control', () => {
+  it('budgets group pushes, lets 1:1 through at once, skips the origin and repeated pushes', () => {
+    jest.useFakeTimers();
+    try {
+      const { receiver, control, user, received } = setup(3);
+      const members = [1, 2, 3, 4, 5].map((id) => user(id));
+      const senderOther = user(1); // the sender's second device
+      open.push(...members, senderOther);
+      const origin = members[0];
+      const groupPush = (msgId: number): tiertalk.Push.$Properties => ({
+        commandId: CID.CID_MSG_DATA,
+        body: msg(IM.BaseDefine.MsgType.MSG_TYPE_GROUP_TEXT, 1, GROUP, msgId),
+        userIds: [1, 2, 3, 4, 5],
+        excludeConnId: origin.id,
+      });
+      expect(receiver.apply(groupPush(1))).toBe(true);
+      // 5 deliveries (6 connections minus the origin), 3 tickets: 2 wait.
+      expect(control.queuedDeliveries).toBe(2);
+      // The same message again (a repeated push) is not delivered again.
+      receiver.apply(groupPush(1));
+      expect(control.queuedDeliveries).toBe(2);
+      // 1:1 goes out at once although the group budget is spent.
+      receiver.apply({ commandId: CID.CID_MSG_DATA, body: msg(IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, 9, 5, 77), userIds: [5] });
+      expect(received(members[4]).map((m) => m.msgId)).toContain(77);
+      jest.advanceTimersByTime(1000);
+      expect(control.queuedDeliveries).toBe(0);
+      expect(received(origin)).toEqual([]);
+      for (const conn of [...members.slice(1), senderOther]) {
+        const group = received(conn).filter((m) => m.toSessionId === GROUP);
+        expect(group.map((m) => m.msgId)).toEqual([1]);
+      }
+      // No awaiting-ack entry for group messages (flows.md §10.2 step 4); the 1:1 one is awaited.
+      expect(members[1].awaiting.size).toBe(0);
+      expect(members[4].awaiting.size).toBe(1);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});

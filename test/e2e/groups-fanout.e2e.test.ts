@@ -1,0 +1,239 @@
+// Group fan-out and group notifications across two gateways (flows.md §10.2,
+// §10.3, §10.4; TierTalk's IMGroupAdminNotify): what each member's connections
+// see on the wire — every frame counted, before the SDK's dedupe.
+import path from 'node:path';
+import type { Pool } from 'mysql2/promise';
+import type { TeamTalkClient } from '@tiertalk/client';
+import { CID, IM } from '@tiertalk/proto';
+import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, repoRoot } from '@tiertalk/testkit';
+import { ANDROID, DEMO_PASSWORD, PC, connect, testDbPool, userId } from './helpers';
+import { PushLog, sleep } from './pushes';
+
+jest.setTimeout(60_000);
+
+const { GROUP_TYPE_NORMAL, GROUP_TYPE_TMP } = IM.BaseDefine.GroupType;
+const { GROUP_MODIFY_TYPE_ADD } = IM.BaseDefine.GroupModifyType;
+const GROUP_TEXT = IM.BaseDefine.MsgType.MSG_TYPE_GROUP_TEXT;
+const QUIET_MS = 700;
+
+let cluster: Cluster;
+let pool: Pool;
+let gw1: GatewayInfo;
+let gw2: GatewayInfo;
+const ids: Record<string, number> = {};
+const open: TeamTalkClient[] = [];
+
+interface Session {
+  name: string;
+  client: TeamTalkClient;
+  log: PushLog;
+}
+
+async function session(gw: GatewayInfo, name: string, clientType: IM.BaseDefine.ClientType): Promise<Session> {
+  const client = await connect(gw);
+  open.push(client);
+  const log = new PushLog(client);
+  await client.login(name, DEMO_PASSWORD, { clientType });
+  return { name, client, log };
+}
+
+async function createGroup(s: Session, name: string, members: number[], groupType = GROUP_TYPE_TMP, timeoutMs?: number): Promise<IM.Group.IMGroupCreateRsp> {
+  const body = IM.Group.IMGroupCreateReq.encode({ userId: 0, groupType, groupName: name, groupAvatar: '', memberIdList: members }).finish();
+  return s.client.request(CID.CID_GROUP_CREATE_REQUEST, body, CID.CID_GROUP_CREATE_RESPONSE, (b) => IM.Group.IMGroupCreateRsp.decode(b), { timeoutMs });
+}
+
+async function sendGroupText(s: Session, groupId: number, text: string): Promise<IM.Message.IMMsgDataAck> {
+  const body = IM.Message.IMMsgData.encode({ fromUserId: ids[s.name], toSessionId: groupId, msgId: 0, createTime: 0, msgType: GROUP_TEXT, msgData: Buffer.from(text) }).finish();
+  return s.client.request(CID.CID_MSG_DATA, body, CID.CID_MSG_DATA_ACK, (b) => IM.Message.IMMsgDataAck.decode(b));
+}
+
+/** Every IMMsgData frame of the group this session received (pushes, seq 0). */
+function groupFrames(s: Session, groupId: number): IM.Message.IMMsgData[] {
+  return s.log.of(CID.CID_MSG_DATA, (b) => IM.Message.IMMsgData.decode(b)).filter((m) => m.toSessionId === groupId);
+}
+
+function countById(msgs: IM.Message.IMMsgData[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const m of msgs) out.set(m.msgId, (out.get(m.msgId) ?? 0) + 1);
+  return out;
+}
+
+beforeAll(async () => {
+  await prepareTestDatabase();
+  await flushTestRedis();
+  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 2, logDir: path.join(repoRoot, '.run', 'test-logs', 'groups-fanout') });
+  [gw1, gw2] = cluster.gateways();
+  pool = testDbPool();
+  for (const name of ['alice', 'bob', 'carol', 'dave']) ids[name] = await userId(pool, name);
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+  await sleep(300);
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+  await pool?.end();
+});
+
+describe('group messages across two gateways', () => {
+  it('reach every member connection on both gateways exactly once, not the sending connection, not non-members', async () => {
+    const aliceSend = await session(gw1, 'alice', PC);
+    const alicePhone = await session(gw2, 'alice', ANDROID);
+    const bob = await session(gw1, 'bob', PC);
+    const carolPc = await session(gw2, 'carol', PC);
+    const carolPhone = await session(gw1, 'carol', ANDROID);
+    const dave = await session(gw2, 'dave', PC);
+
+    const created = await createGroup(aliceSend, 'fanout', [ids.alice, ids.bob, ids.carol]);
+    expect(created.resultCode).toBe(0);
+    const groupId = created.groupId ?? 0;
+    expect(groupId).toBeGreaterThan(0);
+
+    const acks: IM.Message.IMMsgDataAck[] = [];
+    for (let i = 0; i < 20; i++) acks.push(await sendGroupText(aliceSend, groupId, `burst ${i}`));
+    for (const ack of acks) {
+      expect(ack.sessionType).toBe(IM.BaseDefine.SessionType.SESSION_TYPE_GROUP);
+      expect(ack.sessionId).toBe(groupId);
+      expect(ack.msgId).toBeGreaterThan(0);
+    }
+    const msgIds = acks.map((a) => a.msgId);
+    expect(new Set(msgIds).size).toBe(20);
+
+    const receivers = [alicePhone, bob, carolPc, carolPhone];
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && receivers.some((r) => groupFrames(r, groupId).length < 20)) await sleep(50);
+    await sleep(QUIET_MS);
+
+    for (const r of receivers) {
+      const frames = groupFrames(r, groupId);
+      const counts = countById(frames);
+      expect({ who: r.name, ids: [...counts.keys()].sort((a, b) => a - b) }).toEqual({ who: r.name, ids: [...msgIds].sort((a, b) => a - b) });
+      for (const n of counts.values()) expect(n).toBe(1);
+      // In the order they were stored, with sender, group and text as sent.
+      expect(frames.map((m) => m.msgId)).toEqual(msgIds);
+      expect(frames.map((m) => Buffer.from(m.msgData).toString())).toEqual(msgIds.map((_, i) => `burst ${i}`));
+      for (const m of frames) expect(m.fromUserId).toBe(ids.alice);
+    }
+    expect(groupFrames(aliceSend, groupId)).toEqual([]);
+    expect(dave.log.of(CID.CID_MSG_DATA, (b) => IM.Message.IMMsgData.decode(b))).toEqual([]);
+  });
+
+  it('a non-member cannot post: no ACK and nobody gets it', async () => {
+    const alice = await session(gw1, 'alice', PC);
+    const bob = await session(gw2, 'bob', PC);
+    const dave = await session(gw2, 'dave', PC);
+    const created = await createGroup(alice, 'closed', [ids.alice, ids.bob]);
+    const groupId = created.groupId ?? 0;
+    const body = IM.Message.IMMsgData.encode({ fromUserId: ids.dave, toSessionId: groupId, msgId: 0, createTime: 0, msgType: GROUP_TEXT, msgData: Buffer.from('intruder') }).finish();
+    await expect(
+      dave.client.request(CID.CID_MSG_DATA, body, CID.CID_MSG_DATA_ACK, (b) => IM.Message.IMMsgDataAck.decode(b), { timeoutMs: 1500 }),
+    ).rejects.toMatchObject({ code: 'REQUEST_TIMEOUT' });
+    expect(groupFrames(bob, groupId)).toEqual([]);
+    expect(groupFrames(alice, groupId)).toEqual([]);
+  });
+});
+
+describe('group creation', () => {
+  it('a NORMAL group request is dropped silently at the gateway (flows.md §10.3)', async () => {
+    const alice = await session(gw1, 'alice', PC);
+    await expect(createGroup(alice, 'fixed', [ids.alice, ids.bob], GROUP_TYPE_NORMAL, 1500)).rejects.toMatchObject({ code: 'REQUEST_TIMEOUT' });
+    expect(alice.client.isClosed).toBe(false);
+  });
+});
+
+describe('change-member notify (flows.md §10.4)', () => {
+  it('goes to every connection of cur ∪ chg on both gateways except the requesting one; the added member then gets messages', async () => {
+    const alice = await session(gw1, 'alice', PC);
+    const alicePhone = await session(gw2, 'alice', ANDROID);
+    const bob = await session(gw2, 'bob', PC);
+    const dave = await session(gw1, 'dave', PC);
+    const carol = await session(gw2, 'carol', PC);
+    const created = await createGroup(alice, 'grow', [ids.alice, ids.bob]);
+    const groupId = created.groupId ?? 0;
+
+    const req = IM.Group.IMGroupChangeMemberReq.encode({ userId: 0, changeType: GROUP_MODIFY_TYPE_ADD, groupId, memberIdList: [ids.dave] }).finish();
+    const rsp = await alice.client.request(CID.CID_GROUP_CHANGE_MEMBER_REQUEST, req, CID.CID_GROUP_CHANGE_MEMBER_RESPONSE, (b) =>
+      IM.Group.IMGroupChangeMemberRsp.decode(b),
+    );
+    expect(rsp.resultCode).toBe(0);
+    expect([...rsp.curUserIdList].sort()).toEqual([ids.alice, ids.bob, ids.dave].sort());
+
+    const decode = (b: Uint8Array): IM.Group.IMGroupChangeMemberNotify => IM.Group.IMGroupChangeMemberNotify.decode(b);
+    for (const s of [alicePhone, bob, dave]) {
+      const n = await s.log.next(CID.CID_GROUP_CHANGE_MEMBER_NOTIFY, decode, (x) => x.groupId === groupId);
+      expect(n.userId).toBe(ids.alice);
+      expect(n.changeType).toBe(GROUP_MODIFY_TYPE_ADD);
+      expect(n.chgUserIdList).toEqual([ids.dave]);
+      expect([...n.curUserIdList].sort()).toEqual([ids.alice, ids.bob, ids.dave].sort());
+    }
+    await sleep(QUIET_MS);
+    for (const s of [alicePhone, bob, dave]) expect(s.log.of(CID.CID_GROUP_CHANGE_MEMBER_NOTIFY, decode)).toHaveLength(1);
+    expect(alice.log.of(CID.CID_GROUP_CHANGE_MEMBER_NOTIFY, decode)).toEqual([]);
+    expect(carol.log.of(CID.CID_GROUP_CHANGE_MEMBER_NOTIFY, decode)).toEqual([]);
+
+    const ack = await sendGroupText(bob, groupId, 'welcome dave');
+    const got = await dave.log.next(CID.CID_MSG_DATA, (b) => IM.Message.IMMsgData.decode(b), (m) => m.toSessionId === groupId);
+    expect(got.msgId).toBe(ack.msgId);
+    expect(Buffer.from(got.msgData).toString()).toBe('welcome dave');
+  });
+});
+
+describe('admin notify (TierTalk extension)', () => {
+  it('a kick notifies the members and the removed member on both gateways, not the requesting connection', async () => {
+    const alice = await session(gw1, 'alice', PC);
+    const alicePhone = await session(gw2, 'alice', ANDROID);
+    const bob = await session(gw2, 'bob', PC);
+    const carol = await session(gw1, 'carol', PC);
+    const dave = await session(gw2, 'dave', PC);
+    const created = await createGroup(alice, 'kick', [ids.alice, ids.bob, ids.carol]);
+    const groupId = created.groupId ?? 0;
+
+    const req = IM.Group.IMGroupKickReq.encode({ userId: 0, groupId, memberIdList: [ids.carol] }).finish();
+    const rsp = await alice.client.request(CID.CID_GROUP_KICK_REQUEST, req, CID.CID_GROUP_KICK_RESPONSE, (b) => IM.Group.IMGroupKickRsp.decode(b));
+    expect(rsp.resultCode).toBe(IM.Group.GroupAdminResult.GROUP_ADMIN_OK);
+
+    const decode = (b: Uint8Array): IM.Group.IMGroupAdminNotify => IM.Group.IMGroupAdminNotify.decode(b);
+    for (const s of [alicePhone, bob, carol]) {
+      const n = await s.log.next(CID.CID_GROUP_ADMIN_NOTIFY, decode, (x) => x.groupId === groupId);
+      expect(n.operatorId).toBe(ids.alice);
+      expect(n.action).toBe(IM.Group.GroupAdminAction.GROUP_ACTION_KICK);
+      expect(n.memberIdList).toEqual([ids.carol]);
+      expect([...n.curUserIdList].sort()).toEqual([ids.alice, ids.bob].sort());
+    }
+    await sleep(QUIET_MS);
+    expect(alice.log.of(CID.CID_GROUP_ADMIN_NOTIFY, decode)).toEqual([]);
+    expect(dave.log.of(CID.CID_GROUP_ADMIN_NOTIFY, decode)).toEqual([]);
+
+    // The kicked member no longer gets the group's messages.
+    await sendGroupText(bob, groupId, 'after the kick');
+    await alicePhone.log.next(CID.CID_MSG_DATA, (b) => IM.Message.IMMsgData.decode(b), (m) => m.toSessionId === groupId);
+    await sleep(QUIET_MS);
+    expect(groupFrames(carol, groupId)).toEqual([]);
+  });
+
+  it('a group-wide mute notifies every member with mute_until (members read after the change)', async () => {
+    const alice = await session(gw1, 'alice', PC);
+    const bob = await session(gw2, 'bob', PC);
+    const carol = await session(gw1, 'carol', ANDROID);
+    const created = await createGroup(alice, 'mute', [ids.alice, ids.bob, ids.carol]);
+    const groupId = created.groupId ?? 0;
+
+    const req = IM.Group.IMGroupMuteReq.encode({ userId: 0, groupId, memberId: 0, muteSeconds: 600 }).finish();
+    const rsp = await alice.client.request(CID.CID_GROUP_MUTE_REQUEST, req, CID.CID_GROUP_MUTE_RESPONSE, (b) => IM.Group.IMGroupMuteRsp.decode(b));
+    expect(rsp.resultCode).toBe(IM.Group.GroupAdminResult.GROUP_ADMIN_OK);
+    expect(rsp.muteUntil).toBeGreaterThan(Math.floor(Date.now() / 1000));
+
+    const decode = (b: Uint8Array): IM.Group.IMGroupAdminNotify => IM.Group.IMGroupAdminNotify.decode(b);
+    for (const s of [bob, carol]) {
+      const n = await s.log.next(CID.CID_GROUP_ADMIN_NOTIFY, decode, (x) => x.groupId === groupId);
+      expect(n.action).toBe(IM.Group.GroupAdminAction.GROUP_ACTION_MUTE_ALL);
+      expect(n.memberIdList).toEqual([]);
+      expect(n.muteUntil).toBe(rsp.muteUntil);
+      expect([...n.curUserIdList].sort()).toEqual([ids.alice, ids.bob, ids.carol].sort());
+    }
+    await sleep(QUIET_MS);
+    expect(alice.log.of(CID.CID_GROUP_ADMIN_NOTIFY, decode)).toEqual([]);
+  });
+});
