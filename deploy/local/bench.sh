@@ -2,7 +2,10 @@
 # make bench: the pressure tool spawns its own cluster (test database, Redis
 # dbs 10/11, a private etcd prefix) and writes docs/BENCHMARKS.md.
 #   make bench                         the default scenarios (latency-5k, throughput,
-#                                      latency-1k, offline) in sequence against one cluster
+#                                      latency-1k, offline, then group-2000-*: one 2,000-member
+#                                      group, online all/none, 1/2/5 msg/s and the highest rate)
+#                                      in sequence against one cluster; group-2000-max-nocontrol
+#                                      restarts it with TT_GROUP_PUSH_CONTROL=false
 #   make bench ARGS="--pairs 10 ..."   one run with these options instead
 #   make bench ARGS="--scenarios FILE" your own scenario list
 set -euo pipefail

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { bool, commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt } from '@tiertalk/config';
 
 const MIB = 1024 * 1024;
@@ -20,6 +21,9 @@ export const msgConfigSchema = commonConfigSchema.extend({
   TT_MOBILE_IDLE_TIMEOUT_MS: positiveInt(300_000),
   // flows.md §3: TeamTalk allows 20 IMMsgData per second per connection; 0 = unlimited.
   TT_MSG_RATE_PER_SEC: intRange(0, 1_000_000, 20),
+  // How a rate-limited IMMsgData is answered: `ack0` = IMMsgDataAck{msg_id 0} at once (a clear
+  // refusal, the SDK's RATE_LIMITED); `silent` = TeamTalk's silent drop (the client times out).
+  TT_RATE_LIMIT_ANSWER: z.enum(['ack0', 'silent'], { error: 'expected ack0 or silent' }).default('ack0'),
   TT_DB_DEADLINE_MS: positiveInt(5_000),
   TT_ROUTE_DEADLINE_MS: positiveInt(5_000),
   TT_STORE_BATCH_MAX: positiveInt(256),
@@ -78,6 +82,7 @@ export interface ConnectionLimits {
   readonly maxOutboundBytes: number;
   readonly drainTimeoutMs: number;
   readonly msgRatePerSec: number;
+  readonly rateLimitAnswer: 'ack0' | 'silent';
 }
 
 /** Validates the environment (and TT_CONFIG_FILE); throws ConfigError listing every bad key. */
@@ -95,6 +100,7 @@ export function loadMsgConfig(env?: NodeJS.ProcessEnv): MsgConfig {
     maxOutboundBytes: c.TT_MAX_OUTBOUND_BYTES,
     drainTimeoutMs: c.TT_DRAIN_TIMEOUT_MS,
     msgRatePerSec: c.TT_MSG_RATE_PER_SEC,
+    rateLimitAnswer: c.TT_RATE_LIMIT_ANSWER,
   };
   return Object.freeze({
     instanceId: c.TT_INSTANCE_ID,

@@ -23,6 +23,8 @@ const USERS: Record<string, { id: number; password: string }> = {
   alice: { id: 1001, password: 'pw-a' },
   bob: { id: 1002, password: 'pw-b' },
   carol: { id: 1003, password: 'pw-c' },
+  // Only the silent rate-limit test logs dave in, so no other test sees his sessions.
+  dave: { id: 1004, password: 'pw-d' },
 };
 const { ClientType } = IM.BaseDefine;
 const PC = ClientType.CLIENT_TYPE_WINDOWS;
@@ -429,6 +431,24 @@ describe('msg gateway with fake db-proxy and route', () => {
     expect(acks.slice(20).map((a) => [a.msgId, a.userId, a.sessionId, a.sessionType])).toEqual(Array.from({ length: 5 }, () => [0, 1003, 1002, 1]));
     const storedTexts = db1.stored.filter((m) => m.fromUserId === 1003).map((m) => Buffer.from(m.msgData).toString());
     expect(storedTexts).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+  });
+
+  it('drops the excess silently, as TeamTalk does, when TT_RATE_LIMIT_ANSWER=silent', async () => {
+    const quiet = await startGateway(gatewayConfig(etcdPrefix, 'gw-quiet', { TT_RATE_LIMIT_ANSWER: 'silent', TT_MSG_RATE_PER_SEC: '3' }), log);
+    try {
+      const c = await TtClient.connect(quiet.tcpPort);
+      expect((await c.login('dave', 'pw-d', PC)).resultCode).toBe(0);
+      while (Date.now() % 1000 > 300) await sleep(20);
+      for (let i = 0; i < 6; i += 1) c.sendMsg(200 + i, 1004, 1002, `q${i}`);
+      await sleep(700);
+      const acks = c.frames.filter((f) => f.commandId === CID.CID_MSG_DATA_ACK).map((f) => IM.Message.IMMsgDataAck.decode(f.body));
+      expect(acks).toHaveLength(3);
+      expect(acks.every((a) => a.msgId > 0)).toBe(true);
+      const storedTexts = db1.stored.map((m) => Buffer.from(m.msgData).toString()).filter((t) => t.startsWith('q'));
+      expect(storedTexts).toEqual(['q0', 'q1', 'q2']);
+    } finally {
+      await quiet.stop('test end');
+    }
   });
 
   it('broadcasts an all_users push to every logged-in connection of its client class, the frame once per push', async () => {

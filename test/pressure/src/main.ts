@@ -13,6 +13,8 @@ import { runPressure, type Endpoints } from './run';
 import { loadScenarios, scenarioRuns } from './scenarios';
 import type { SpawnedCluster } from './spawn-cluster';
 import { ensureUsers } from './users';
+import { runGroupOne } from './group-main';
+import { closeGroupPeers } from './group-run';
 
 const EXIT_OK = 0;
 const EXIT_BAD_MESSAGES = 1;
@@ -132,6 +134,15 @@ async function main(argv: string[]): Promise<number> {
         out(`\n=== scenario ${i + 1}/${runs.length}: ${run.opts.label} (${run.scenarioArgs ?? ''}) ===\n`);
       }
       try {
+        if (cluster && run.opts.mode === 'group' && run.opts.groupPushControl !== cluster.groupPushControl) {
+          // TT_GROUP_PUSH_CONTROL is the gateways' start-up config: this scenario gets a cluster of its own.
+          out(`restarting the cluster with TT_GROUP_PUSH_CONTROL=${run.opts.groupPushControl}...\n`);
+          await closeGroupPeers();
+          await cluster.stop();
+          cluster = undefined;
+          const { spawnCluster } = await import('./spawn-cluster');
+          cluster = await spawnCluster({ msgRatePerSec: cli.msgRateLimit, groupPushControl: run.opts.groupPushControl });
+        }
         code = Math.max(code, await runOne(argv, run, cluster, stop.signal, hurry.signal));
       } catch (err) {
         // A scenario that cannot even start (login refused, ...) does not keep the others from running.
@@ -144,6 +155,7 @@ async function main(argv: string[]): Promise<number> {
     warn(`pressure: ${err instanceof Error ? err.message : String(err)}`);
     return EXIT_SETUP;
   } finally {
+    await closeGroupPeers().catch((err: unknown) => warn(`logging out the group members failed: ${err instanceof Error ? err.message : String(err)}`));
     if (cluster) {
       out('stopping the cluster...\n');
       await cluster.stop().catch((err: unknown) => warn(`cluster stop failed: ${err instanceof Error ? err.message : String(err)}`));
@@ -156,6 +168,7 @@ async function main(argv: string[]): Promise<number> {
 /** One run (or scenario): users, load, summary, report section. Returns its exit code. */
 async function runOne(argv: string[], run: PlannedRun, cluster: SpawnedCluster | undefined, stop: AbortSignal, hurry: AbortSignal): Promise<number> {
   const { opts } = run;
+  if (opts.mode === 'group') return runGroupOne({ command: commandLine(argv), scenarioArgs: run.scenarioArgs, opts, cluster, out, warn, stop, hurry });
   const names = userNames(opts.usersPrefix, opts.pairs * 2);
   const endpoints = await prepare(opts, names, cluster);
   if (stop.aborted) return EXIT_SETUP;

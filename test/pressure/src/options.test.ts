@@ -45,7 +45,7 @@ describe('parseOptions', () => {
       label: 'offline: 100 senders × 200 messages, pages of 40, tcp',
     });
     expect(problems(['--mode', 'batch', '--messages', '0', '--page', '101'])).toEqual([
-      '--mode: expected live or offline, got "batch"',
+      '--mode: expected live, offline or group, got "batch"',
       '--messages: expected an integer in 1..100000, got "0"',
       '--page: expected an integer in 1..100, got "101"',
     ]);
@@ -102,5 +102,31 @@ describe('userNames', () => {
   it('numbers users from 1 with at least four digits', () => {
     expect(userNames('bench', 3)).toEqual(['bench0001', 'bench0002', 'bench0003']);
     expect(userNames('b', 10_000).at(-1)).toBe('b10000');
+  });
+});
+
+describe('parseOptions --mode group', () => {
+  it('defaults to 2000 members, all online, 4 senders, 1 msg/s, traffic control on; caps the duration at 20 s', () => {
+    const o = parseOptions(['--mode', 'group', '--duration', '60']);
+    if ('help' in o) throw new Error('help');
+    expect(o).toMatchObject({ mode: 'group', members: 2000, online: 'all', senders: 4, rate: 1, groupPushControl: true, durationSec: 20 });
+    expect(o.warnings).toEqual(['--duration 60 capped at 20 s in --mode group']);
+    const live = parseOptions([]);
+    if ('help' in live) throw new Error('help');
+    expect(live.rate).toBe(5000);
+  });
+
+  it('rejects bad group options all at once', () => {
+    let problems: string[] = [];
+    try {
+      parseOptions(['--mode', 'group', '--online', 'some', '--members', '3', '--senders', '5', '--group-push-control', 'maybe']);
+    } catch (err) {
+      if (err instanceof UsageError) problems = err.problems;
+    }
+    expect(problems).toEqual([
+      '--senders 5 is more than --members 3',
+      '--online: expected all or none, got "some"',
+      '--group-push-control: expected on or off, got "maybe"',
+    ]);
   });
 });

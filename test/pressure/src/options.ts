@@ -13,7 +13,10 @@ export const MAX_PAGE = 100;
  * offline: senders send to receivers that are offline, who then log in and
  * pull unread counts and history (flows.md §7).
  */
-export type PressureMode = 'live' | 'offline';
+export type PressureMode = 'live' | 'offline' | 'group';
+
+/** --mode group: sending is bounded (group-run.ts keeps a bitmap per member). */
+export const MAX_GROUP_DURATION_SEC = 20;
 
 export interface GatewayAddr {
   host: string;
@@ -51,6 +54,14 @@ export interface PressureOptions {
   scenarios: string | undefined;
   /** TT_MSG_RATE_PER_SEC given to a spawned cluster's gateways (0 = unlimited). */
   msgRateLimit: number;
+  /** group: members of the one group (senders included). */
+  members: number;
+  /** group: every member logged in, or only the senders. */
+  online: 'all' | 'none';
+  /** group: members that post. */
+  senders: number;
+  /** group: TT_GROUP_PUSH_CONTROL of a spawned cluster's gateways (a scenario that differs gets its own cluster). */
+  groupPushControl: boolean;
   /** Notes about adjusted values (e.g. the duration cap). */
   warnings: string[];
 }
@@ -72,6 +83,14 @@ export const USAGE = `usage: node test/pressure/dist/main.js [options]
                          with --window; then the receivers log in and pull unread counts and history pages
                          until they have everything (messages stored/s, pull time per user, every ACKed
                          message pulled exactly once); --rate, --duration, --warmup, --drain do not apply
+  --mode group           one group of --members users (created through IMGroupCreateReq, TMP); --senders of them
+                         post group messages at --rate msg/s (default 1; 0 = closed loop with --window each) for
+                         --duration s (at most ${MAX_GROUP_DURATION_SEC}); measures deliveries/s, delivery latency,
+                         shed live pushes, duplicates, messages lost from storage (history), CPU/RSS per tier
+  --members N            group: members (default 2000)
+  --online all|none      group: every member logged in (default) or only the senders
+  --senders N            group: members that post (default 4)
+  --group-push-control on|off  group: TT_GROUP_PUSH_CONTROL of the spawned cluster (default on)
   --pairs N              client pairs, both ends send to each other (default 50); offline: N senders, N receivers
   --messages M           offline: messages per sender (default 200)
   --page P               offline: history page size (default 40, at most ${MAX_PAGE}; TeamTalk clients ask 20-40)
@@ -148,7 +167,11 @@ function parseRaw(argv: string[]) {
         pairs: { type: 'string', default: '50' },
         messages: { type: 'string', default: '200' },
         page: { type: 'string', default: '40' },
-        rate: { type: 'string', default: '5000' },
+        rate: { type: 'string' },
+        members: { type: 'string', default: '2000' },
+        online: { type: 'string', default: 'all' },
+        senders: { type: 'string', default: '4' },
+        'group-push-control': { type: 'string', default: 'on' },
         window: { type: 'string', default: '64' },
         duration: { type: 'string', default: '20' },
         warmup: { type: 'string', default: '3' },
@@ -182,16 +205,28 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
   const transport = v.transport;
   if (transport !== 'tcp' && transport !== 'ws') problems.push(`--transport: expected tcp or ws, got ${JSON.stringify(transport)}`);
   const mode = v.mode;
-  if (mode !== 'live' && mode !== 'offline') problems.push(`--mode: expected live or offline, got ${JSON.stringify(mode)}`);
+  if (mode !== 'live' && mode !== 'offline' && mode !== 'group') problems.push(`--mode: expected live, offline or group, got ${JSON.stringify(mode)}`);
+  const group = mode === 'group';
+  const members = intIn(problems, 'members', v.members, 2, 100_000);
+  const senders = intIn(problems, 'senders', v.senders, 1, 1000);
+  if (group && senders > members) problems.push(`--senders ${senders} is more than --members ${members}`);
+  const online = v.online;
+  if (online !== 'all' && online !== 'none') problems.push(`--online: expected all or none, got ${JSON.stringify(online)}`);
+  const pushControl = v['group-push-control'];
+  if (pushControl !== 'on' && pushControl !== 'off') problems.push(`--group-push-control: expected on or off, got ${JSON.stringify(pushControl)}`);
   const pairs = intIn(problems, 'pairs', v.pairs, 1, 10_000);
   const messages = intIn(problems, 'messages', v.messages, 1, 100_000);
   const page = intIn(problems, 'page', v.page, 1, MAX_PAGE);
-  const rate = numberIn(problems, 'rate', v.rate, 0, 1_000_000);
+  const rate = numberIn(problems, 'rate', v.rate ?? (group ? '1' : '5000'), 0, 1_000_000);
   const window = intIn(problems, 'window', v.window, 1, 30_000);
   let durationSec = numberIn(problems, 'duration', v.duration, 0.1, Number.MAX_SAFE_INTEGER);
   if (durationSec > MAX_DURATION_SEC) {
     warnings.push(`--duration ${durationSec} capped at ${MAX_DURATION_SEC} s`);
     durationSec = MAX_DURATION_SEC;
+  }
+  if (group && durationSec > MAX_GROUP_DURATION_SEC) {
+    warnings.push(`--duration ${durationSec} capped at ${MAX_GROUP_DURATION_SEC} s in --mode group`);
+    durationSec = MAX_GROUP_DURATION_SEC;
   }
   const warmupSec = numberIn(problems, 'warmup', v.warmup, 0, MAX_DURATION_SEC);
   const drainSec = numberIn(problems, 'drain', v.drain, 0, 600);
@@ -217,11 +252,13 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
   const kind = transport === 'ws' ? 'ws' : 'tcp';
   const load = rate > 0 ? `${rate} msg/s` : `window ${window}`;
   const offline = mode === 'offline';
-  const defaultLabel = offline
-    ? `offline: ${pairs} senders × ${messages} messages, pages of ${page}, ${kind}`
-    : `${pairs} pairs, ${load}, ${durationSec} s, ${kind}`;
+  const defaultLabel = group
+    ? `group: ${members} members, online ${online === 'none' ? 'none' : 'all'}, ${senders} senders, ${rate > 0 ? `${rate} msg/s` : `window ${window} each`}, ${durationSec} s`
+    : offline
+      ? `offline: ${pairs} senders × ${messages} messages, pages of ${page}, ${kind}`
+      : `${pairs} pairs, ${load}, ${durationSec} s, ${kind}`;
   return {
-    mode: offline ? 'offline' : 'live',
+    mode: group ? 'group' : offline ? 'offline' : 'live',
     loginUrl: v['login-url'],
     gateways,
     transport: kind,
@@ -243,6 +280,10 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
     spawnCluster,
     scenarios: v.scenarios,
     msgRateLimit,
+    members,
+    online: online === 'none' ? 'none' : 'all',
+    senders,
+    groupPushControl: pushControl !== 'off',
     warnings,
   };
 }

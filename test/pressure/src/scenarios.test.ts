@@ -15,9 +15,9 @@ function problemsOf(fn: () => unknown): string[] {
 }
 
 describe('parseScenarios', () => {
-  it('reads the default list: latency-5k, throughput, latency-1k, offline', () => {
+  it('reads the default list: latency-5k, throughput, latency-1k, offline, then the group scenarios', () => {
     const list = parseScenarios(DEFAULT_SCENARIOS_TEXT, 'default');
-    expect(list.map((s) => s.name)).toEqual(['latency-5k', 'throughput', 'latency-1k', 'offline']);
+    expect(list.map((s) => s.name)).toEqual(['latency-5k', 'throughput', 'latency-1k', 'offline', 'group-2000-offline-5', 'group-2000-online-1', 'group-2000-online-2', 'group-2000-online-5', 'group-2000-max', 'group-2000-max-nocontrol']);
     expect(list[0].args).toEqual(['--pairs', '50', '--rate', '5000', '--duration', '20']);
     expect(list[1].args).toEqual(['--pairs', '100', '--rate', '0', '--window', '64', '--duration', '20']);
     expect(list[2].args).toEqual(['--pairs', '50', '--rate', '1000', '--duration', '15']);
@@ -37,7 +37,7 @@ describe('parseScenarios', () => {
     const p = problemsOf(() => parseScenarios('a --pairs 1\na --pairs 2\nbad/name\nc --report x.md --spawn-cluster\nd --password "open\n', 'list.txt'));
     expect(p).toEqual([
       'list.txt:2: scenario a appears twice',
-      'list.txt:3: scenario name: 1..22 characters of [A-Za-z0-9_.-], got "bad/name"',
+      'list.txt:3: scenario name: 1..26 characters of [A-Za-z0-9_.-], got "bad/name"',
       'list.txt:4: c: --report applies to the whole command, not to one scenario',
       'list.txt:4: c: --spawn-cluster applies to the whole command, not to one scenario',
       'list.txt:5: unterminated quote',
@@ -77,6 +77,20 @@ describe('scenarioRuns', () => {
       ['throughput', 'live', 100, 0, 64, 20, 'throughput-'],
       ['latency-1k', 'live', 50, 1000, 64, 15, 'latency-1k-'],
       ['offline', 'offline', 100, 5000, 64, 20, 'offline-'],
+      ['group-2000-offline-5', 'group', 50, 5, 64, 10, 'grp-'],
+      ['group-2000-online-1', 'group', 50, 1, 64, 10, 'grp-'],
+      ['group-2000-online-2', 'group', 50, 2, 64, 10, 'grp-'],
+      ['group-2000-online-5', 'group', 50, 5, 64, 10, 'grp-'],
+      ['group-2000-max', 'group', 50, 0, 8, 10, 'grp-'],
+      ['group-2000-max-nocontrol', 'group', 50, 0, 8, 10, 'grp-'],
+    ]);
+    expect(runs.slice(4).map((r) => [r.opts.members, r.opts.online, r.opts.groupPushControl])).toEqual([
+      [2000, 'none', true],
+      [2000, 'all', true],
+      [2000, 'all', true],
+      [2000, 'all', true],
+      [2000, 'all', true],
+      [2000, 'all', false],
     ]);
     expect(runs[3].opts).toMatchObject({ messages: 200, page: 40 });
     for (const r of runs) expect(r.opts).toMatchObject({ spawnCluster: true, report: 'r.md', warmupSec: 3, scenarios: undefined });
@@ -85,10 +99,7 @@ describe('scenarioRuns', () => {
   it('lets command-line options override the scenario options', () => {
     const runs = scenarioRuns(['--scenarios', 'default', '--duration', '2', '--warmup', '0', '--users-prefix', 'u'], list, 'default');
     expect(runs.map((r) => [r.opts.durationSec, r.opts.warmupSec, r.opts.usersPrefix])).toEqual([
-      [2, 0, 'u'],
-      [2, 0, 'u'],
-      [2, 0, 'u'],
-      [2, 0, 'u'],
+      ...Array.from({ length: 10 }, () => [2, 0, 'u']),
     ]);
     const own = scenarioRuns(['--scenarios=x'], parseScenarios('s --users-prefix mine', 'x'), 'x');
     expect(own[0].opts.usersPrefix).toBe('mine');

@@ -27,7 +27,8 @@ export interface ScenarioRun {
   opts: PressureOptions;
 }
 
-const NAME_RE = /^[A-Za-z0-9_.-]{1,22}$/;
+// 26: NAME- as the users' prefix stays within --users-prefix's 27 characters.
+const NAME_RE = /^[A-Za-z0-9_.-]{1,26}$/;
 
 /** Options of the whole command (cluster, report, mode), not of one scenario. */
 const COMMAND_ONLY = new Set([
@@ -89,7 +90,7 @@ export function parseScenarios(text: string, source: string): Scenario[] {
     }
     const [name, ...args] = tokens;
     if (!NAME_RE.test(name)) {
-      problems.push(`${at}: scenario name: 1..22 characters of [A-Za-z0-9_.-], got ${JSON.stringify(name)}`);
+      problems.push(`${at}: scenario name: 1..26 characters of [A-Za-z0-9_.-], got ${JSON.stringify(name)}`);
       return;
     }
     if (seen.has(name)) problems.push(`${at}: scenario ${name} appears twice`);

@@ -10,21 +10,28 @@ export interface SpawnedCluster {
   gateways: { name: string; tcp: GatewayAddr; ws: GatewayAddr }[];
   /** What was started, for the report. */
   description: string;
+  /** TT_GROUP_PUSH_CONTROL of its gateways. */
+  groupPushControl: boolean;
+  /** Its service processes (pids for --mode group's CPU/RSS sampling). */
+  processes(): { name: string; service: string; pid: number | undefined }[];
   stop(): Promise<void>;
 }
 
 export interface SpawnOptions {
   /** TT_MSG_RATE_PER_SEC for the gateways (0 = unlimited). */
   msgRatePerSec: number;
+  /** TT_GROUP_PUSH_CONTROL for the gateways (default true, the gateways' own default). */
+  groupPushControl?: boolean;
 }
 
 export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> {
   const mysqlUrl = await prepareTestDatabase();
   await flushTestRedis();
+  const groupPushControl = opts.groupPushControl ?? true;
   const spec = { dbProxy: 1, route: 1, msg: 2, login: true } as const;
   const cluster = await Cluster.start({
     ...spec,
-    serviceEnv: { msg: { TT_MSG_RATE_PER_SEC: String(opts.msgRatePerSec) } },
+    serviceEnv: { msg: { TT_MSG_RATE_PER_SEC: String(opts.msgRatePerSec), TT_GROUP_PUSH_CONTROL: String(groupPushControl) } },
     // Per-message logs would measure the logger, not the cluster.
     env: { TT_LOG_LEVEL: 'warn' },
   });
@@ -38,7 +45,9 @@ export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> 
     })),
     description:
       `spawned cluster (testkit): ${spec.dbProxy} db-proxy, ${spec.route} route, ${spec.msg} msg, login; ` +
-      `TT_MSG_RATE_PER_SEC=${opts.msgRatePerSec}, TT_LOG_LEVEL=warn`,
+      `TT_MSG_RATE_PER_SEC=${opts.msgRatePerSec}, TT_GROUP_PUSH_CONTROL=${groupPushControl}, TT_LOG_LEVEL=warn`,
+    groupPushControl,
+    processes: () => cluster.instanceInfo().map((i) => ({ name: i.name, service: i.service, pid: i.pid })),
     stop: () => cluster.stop(),
   };
 }

@@ -21,6 +21,7 @@ const LIMITS: ConnectionLimits = {
   maxOutboundBytes: 4 * 1024 * 1024,
   drainTimeoutMs: 30_000,
   msgRatePerSec: 20,
+  rateLimitAnswer: 'ack0',
 };
 
 interface Harness {

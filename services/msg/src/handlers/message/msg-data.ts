@@ -29,7 +29,7 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
   }
   // Counted only when it would be forwarded, as TeamTalk does.
   if (!conn.msgRate.tryTake()) {
-    refuseRateLimited(conn, msg, frame, group);
+    refuseRateLimited(conn, msg, frame, group, ctx.config.conn.rateLimitAnswer === 'ack0');
     return;
   }
 
@@ -92,10 +92,17 @@ const rateLimitLog = new WeakMap<Connection, { second: number; unlogged: number 
  * TeamTalk drops the excess silently, so the client only sees a send timeout;
  * we answer IMMsgDataAck{msg_id = 0} with the request's seq_num instead —
  * msg_id 0 is TeamTalk's own "not stored" value, the message is neither
- * stored nor delivered, and the SDK turns it into RATE_LIMITED. Logged at
- * warn at most once per second per connection, with the count since.
+ * stored nor delivered, and the SDK turns it into RATE_LIMITED — unless the
+ * operator chose TeamTalk's silence (TT_RATE_LIMIT_ANSWER=silent) for clients
+ * that would take an ACK with id 0 as success. Logged at warn at most once
+ * per second per connection, with the count since.
  */
-function refuseRateLimited(conn: Connection, msg: IM.Message.IMMsgData, frame: Frame, group: boolean): void {
+function refuseRateLimited(conn: Connection, msg: IM.Message.IMMsgData, frame: Frame, group: boolean, answer: boolean): void {
+  if (answer) sendRateLimitedAck(conn, msg, frame, group);
+  logRateLimited(conn, msg, frame, answer);
+}
+
+function sendRateLimitedAck(conn: Connection, msg: IM.Message.IMMsgData, frame: Frame, group: boolean): void {
   const ack = IM.Message.IMMsgDataAck.encode({
     userId: conn.userId,
     sessionId: msg.toSessionId,
@@ -103,6 +110,9 @@ function refuseRateLimited(conn: Connection, msg: IM.Message.IMMsgData, frame: F
     sessionType: group ? SessionType.SESSION_TYPE_GROUP : SessionType.SESSION_TYPE_SINGLE,
   }).finish();
   conn.sendPdu(CID.CID_MSG_DATA_ACK, frame.seqNum, ack);
+}
+
+function logRateLimited(conn: Connection, msg: IM.Message.IMMsgData, frame: Frame, answered: boolean): void {
   const second = Math.floor(Date.now() / 1000);
   const state = rateLimitLog.get(conn);
   if (state && state.second === second) {
@@ -111,7 +121,7 @@ function refuseRateLimited(conn: Connection, msg: IM.Message.IMMsgData, frame: F
   }
   conn.log.warn(
     { userId: conn.userId, seq: frame.seqNum, to: msg.toSessionId, refusedUnlogged: state?.unlogged ?? 0 },
-    'message rate limit exceeded; answered with msg_id 0, not stored',
+    answered ? 'message rate limit exceeded; answered with msg_id 0, not stored' : 'message rate limit exceeded; dropped silently, not stored',
   );
   rateLimitLog.set(conn, { second, unlogged: 0 });
 }

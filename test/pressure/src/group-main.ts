@@ -1,0 +1,81 @@
+// One --mode group run for main.ts: users, the run, the terminal summary, the
+// scenario's report section and its row in the group table.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { machineInfo } from './machine';
+import { formatGroupSummary, groupVerdict, renderGroupSection, upsertGroupRow } from './group-report';
+import { runGroup } from './group-run';
+import { userNames, type PressureOptions } from './options';
+import { upsertSection } from './report';
+import type { Endpoints } from './run';
+import type { SpawnedCluster } from './spawn-cluster';
+import { ensureUsers } from './users';
+
+export interface GroupOneInput {
+  command: string;
+  scenarioArgs: string | undefined;
+  opts: PressureOptions;
+  cluster: SpawnedCluster | undefined;
+  out(line: string): void;
+  warn(line: string): void;
+  stop: AbortSignal;
+  hurry: AbortSignal;
+}
+
+const GROUP_TABLE_INTRO = [
+  "The seed's group load test (one group, members online or not, messages posted per second), one row per scenario; details in each scenario's section below. " +
+    '*posted msg/s*: group messages ACKed per second of sending; *deliveries/s*: distinct (member, message) live copies received per second, from the start of sending to the last delivery; ' +
+    '*p50 / p99*: send → delivery; *lost from storage*: ACKed but missing from the group history (must be 0); *shed*: live copies expected ' +
+    '(ACKed × (online − 1)) but not received by the end of the drain — dropped or still queued by the traffic control, still in history and unread; ' +
+    '*duplicates*: a member got the same message id twice (must be 0). CPU is % of one core averaged over sending + drain (peak second in brackets), ' +
+    'summed over the tier\'s processes; RSS is the peak, summed. The pressure tool (all clients) runs on the same machine.',
+];
+
+export async function runGroupOne(input: GroupOneInput): Promise<number> {
+  const { opts, cluster } = input;
+  const mysqlUrl = cluster?.mysqlUrl ?? opts.createUsers;
+  if (mysqlUrl === undefined) throw new Error('--mode group reads member ids from IMUser: use --spawn-cluster or --create-users URL');
+  const names = userNames(opts.usersPrefix, opts.members);
+  const users = await ensureUsers(mysqlUrl, names, opts.password);
+  input.out(`users: ${users.created} created, ${users.existing} present\n`);
+  if (!cluster && !opts.groupPushControl) input.warn('--group-push-control off applies to a spawned cluster only; the running gateways keep their own setting');
+  const endpoints: Endpoints = cluster
+    ? { kind: 'gateways', gateways: cluster.gateways.map((g) => (opts.transport === 'ws' ? g.ws : g.tcp)) }
+    : opts.gateways
+      ? { kind: 'gateways', gateways: opts.gateways }
+      : { kind: 'login', loginUrl: opts.loginUrl };
+  const result = await runGroup({
+    opts,
+    endpoints,
+    out: input.out,
+    warn: input.warn,
+    stop: input.stop,
+    hurry: input.hurry,
+    mysqlUrl,
+    processes: cluster ? cluster.processes() : [],
+  });
+  const verdict = groupVerdict(result.summary);
+  input.out(`\n${opts.label}\n`);
+  input.out(formatGroupSummary(result.summary, result.tiers, verdict));
+  input.out(`pressure tool CPU: ${Math.round(result.toolCpuPercent)}% of one core\n`);
+  if (opts.report !== undefined) {
+    const section = renderGroupSection({
+      label: opts.label,
+      command: input.command,
+      scenarioArgs: input.scenarioArgs,
+      date: new Date(),
+      machine: machineInfo(),
+      scenario: cluster ? `${result.scenario}; ${cluster.description}` : result.scenario,
+      interrupted: result.interrupted,
+      toolCpuPercent: result.toolCpuPercent,
+      summary: result.summary,
+      tiers: result.tiers,
+      verdict,
+    });
+    const existing = existsSync(opts.report) ? readFileSync(opts.report, 'utf8') : undefined;
+    const withSection = upsertSection(existing, opts.label, section);
+    const pushControl = cluster ? cluster.groupPushControl : undefined;
+    writeFileSync(opts.report, upsertGroupRow(withSection, { scenario: opts.label, summary: result.summary, pushControl, tiers: result.tiers }, GROUP_TABLE_INTRO));
+    input.out(`report: section "${opts.label}" and its group-table row written to ${opts.report}\n`);
+  }
+  return verdict.ok ? 0 : 1;
+}
