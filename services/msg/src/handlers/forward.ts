@@ -1,6 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Frame } from '@tiertalk/pdu';
 import type { Connection } from '../conn/connection';
+import { on } from '../dispatcher';
+import type { Handler } from '../dispatcher';
 import type { GatewayContext } from '../gateway-context';
 
 /** A client request PDU that names its sender (`user_id`, overwritten here) and may carry `attach_data`. */
@@ -49,4 +51,25 @@ export function forwardToDbProxy<Req extends UserRequest, Res extends { attachDa
     if (!conn.isClosed) conn.sendPdu(opts.replyCid, frame.seqNum, opts.encodeReply(res));
     opts.after?.(ctx, conn, req, res);
   };
+}
+
+interface PduType<T> {
+  decode(body: Uint8Array): T;
+}
+interface ReplyType<T> {
+  encode(message: T): { finish(): Uint8Array };
+}
+
+/**
+ * A handler-table entry for a plain relay: decode the request PDU, forward it
+ * with `method`, answer with the reply PDU under `replyCid`.
+ */
+export function relay<Req extends UserRequest, Res extends { attachData?: Uint8Array | null }>(
+  request: PduType<NoInfer<Req>>,
+  method: grpc.MethodDefinition<Req, Res>,
+  replyCid: number,
+  reply: ReplyType<NoInfer<Res>>,
+  more: Pick<ForwardOptions<Req, Res>, 'prepare' | 'after'> = {},
+): Handler<Req> {
+  return on(request.decode, forwardToDbProxy({ method, replyCid, encodeReply: (res) => reply.encode(res).finish(), ...more }));
 }
