@@ -188,7 +188,9 @@ describe('Connection over TCP', () => {
     await until(() => h.conns.length === 1);
     const conn = h.conns[0];
     const body = Buffer.alloc(64 * 1024, 1);
-    for (let i = 0; i < 4000 && conn.outboundBytes === 0; i += 1) conn.sendPdu(0x0301, 0, body);
+    // More than the kernel's socket buffers take, so the writes really stall (not only the
+    // per-tick cork): 64 MiB queued while the peer reads nothing.
+    for (let i = 0; i < 4000 && conn.outboundBytes < 64 * 1024 * 1024; i += 1) conn.sendPdu(0x0301, 0, body);
     expect(conn.outboundBytes).toBeGreaterThan(0);
     await until(() => conn.isClosed, 3000);
     expect(h.closes[0].reason).toBe('drain timeout');

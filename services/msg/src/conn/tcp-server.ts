@@ -8,6 +8,13 @@ export class TcpTransport implements Transport {
   readonly kind = 'tcp';
   readonly remoteAddress: string;
   private endTimer: NodeJS.Timeout | undefined;
+  private corked = false;
+  // Frames written in one event-loop turn (an ACK and pushes of one batch)
+  // leave in one writev instead of one syscall each.
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   constructor(private readonly socket: net.Socket) {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
@@ -25,6 +32,11 @@ export class TcpTransport implements Transport {
   }
 
   write(chunk: Buffer): boolean {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
     return this.socket.write(chunk);
   }
 
