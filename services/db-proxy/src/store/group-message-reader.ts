@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { Result } from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { groupMessageTable, redisKeys } from './keys';
-import { contentText, MessageRecord } from './message-reader';
+import { ConversationMessage, GROUP_SHARDS, MessageRecord, ShardedMessages } from './message-reader';
 
 // The group side of the offline reads (flows.md §6, §7, §8), as the spec
 // describes them, so unread, history and sessions are whole once groups are
@@ -36,41 +36,23 @@ export interface StoredGroupMessage extends MessageRecord {
   groupId: number;
 }
 
-interface GroupMessageRow extends RowDataPacket {
-  groupId: number;
-  msgId: number;
-  userId: number;
-  type: number;
-  content: string | Buffer | null;
-  created: number;
-}
-
 interface MemberRow extends RowDataPacket {
   groupId: number;
   created: number;
 }
 
-const COLUMNS = 'groupId, msgId, userId, type, content, created';
-const LATEST_CHUNK = 100;
-
-function toMessage(r: GroupMessageRow): StoredGroupMessage {
-  return {
-    groupId: Number(r.groupId),
-    msgId: Number(r.msgId),
-    fromId: Number(r.userId),
-    type: Number(r.type),
-    content: contentText(r.content),
-    created: Number(r.created),
-  };
-}
+const withGroupId = (m: ConversationMessage): StoredGroupMessage => ({ ...m, groupId: m.conversationId });
 
 export class GroupMessageReader {
+  private readonly shards: ShardedMessages;
+
   constructor(
     private readonly replica: Pool,
     private readonly groupMemberRedis: Redis,
     private readonly unreadRedis: Redis,
   ) {
     unreadRedis.defineCommand('ttCopyHash', { numberOfKeys: 2, lua: COPY_HASH });
+    this.shards = new ShardedMessages(replica, GROUP_SHARDS);
   }
 
   /** The user's join time if they are a member of the group, else undefined. */
@@ -118,39 +100,18 @@ export class GroupMessageReader {
 
   /** History page of a member: created at or after the join time, newest first. */
   async page(groupId: number, joinTime: number, msgIdBegin: number, count: number): Promise<StoredGroupMessage[]> {
-    if (count <= 0) return [];
-    const from = msgIdBegin > 0 ? ' AND msgId <= ?' : '';
-    const params = msgIdBegin > 0 ? [groupId, joinTime, msgIdBegin, count] : [groupId, joinTime, count];
-    const [rows] = await this.replica.query<GroupMessageRow[]>(
-      `SELECT ${COLUMNS} FROM ${groupMessageTable(groupId)} WHERE groupId = ? AND status = 0 AND created >= ?${from} ORDER BY created DESC, id DESC LIMIT ?`,
-      params,
-    );
-    return rows.map(toMessage);
+    return (await this.shards.page(groupId, msgIdBegin, count, joinTime)).map(withGroupId);
   }
 
+  /** The member's rows with these msg ids (created at or after the join time), newest first, at most `max`. */
   async byIds(groupId: number, joinTime: number, msgIds: readonly number[], max: number): Promise<StoredGroupMessage[]> {
-    if (msgIds.length === 0 || max <= 0) return [];
-    const [rows] = await this.replica.query<GroupMessageRow[]>(
-      `SELECT ${COLUMNS} FROM ${groupMessageTable(groupId)} WHERE groupId = ? AND status = 0 AND created >= ? AND msgId IN (${msgIds
-        .map(() => '?')
-        .join(', ')}) ORDER BY created DESC, id DESC LIMIT ?`,
-      [groupId, joinTime, ...msgIds, max],
-    );
-    return rows.map(toMessage);
+    return (await this.shards.byIds(groupId, msgIds, max, joinTime)).map(withGroupId);
   }
 
   /** The newest message of each group, with its real sender. */
   async latest(groupIds: readonly number[]): Promise<Map<number, StoredGroupMessage>> {
     const out = new Map<number, StoredGroupMessage>();
-    const ids = [...new Set(groupIds)];
-    for (let i = 0; i < ids.length; i += LATEST_CHUNK) {
-      const chunk = ids.slice(i, i + LATEST_CHUNK);
-      const sql = chunk
-        .map((id) => `(SELECT ${COLUMNS} FROM ${groupMessageTable(id)} WHERE groupId = ? AND status = 0 ORDER BY created DESC, id DESC LIMIT 1)`)
-        .join(' UNION ALL ');
-      const [rows] = await this.replica.query<GroupMessageRow[]>(sql, chunk);
-      for (const r of rows) out.set(Number(r.groupId), toMessage(r));
-    }
+    for (const [id, m] of await this.shards.latest(groupIds)) out.set(id, withGroupId(m));
     return out;
   }
 

@@ -1,5 +1,5 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { messageTable } from './keys';
+import { groupMessageTable, messageTable } from './keys';
 
 /** A stored message, 1:1 or group, as the read paths need it. */
 export interface MessageRecord {
@@ -22,8 +22,8 @@ export function contentText(content: string | Buffer | null): string {
   return content === null ? '' : typeof content === 'string' ? content : content.toString('utf8');
 }
 
-interface MessageRow extends RowDataPacket {
-  relateId: number;
+interface ConversationRow extends RowDataPacket {
+  conversationId: number;
   msgId: number;
   fromId: number;
   type: number;
@@ -31,13 +31,29 @@ interface MessageRow extends RowDataPacket {
   created: number;
 }
 
-const COLUMNS = 'relateId, msgId, fromId, type, content, created';
-// Relations per UNION query of latest(): one round trip for a page of sessions.
+/** A stored message with the conversation (relation or group) it belongs to. */
+export interface ConversationMessage extends MessageRecord {
+  conversationId: number;
+}
+
+/** One of TeamTalk's two families of sharded message tables (storage.md §1.4, §1.5). */
+export interface ShardFamily {
+  table(conversationId: number): string;
+  /** relateId / groupId */
+  conversationColumn: string;
+  /** fromId / userId */
+  senderColumn: string;
+}
+
+export const ONE_TO_ONE_SHARDS: ShardFamily = { table: messageTable, conversationColumn: 'relateId', senderColumn: 'fromId' };
+export const GROUP_SHARDS: ShardFamily = { table: groupMessageTable, conversationColumn: 'groupId', senderColumn: 'userId' };
+
+// Conversations per UNION query of latest(): one round trip for a page of sessions.
 const LATEST_CHUNK = 100;
 
-function toMessage(r: MessageRow): StoredMessage {
+function toMessage(r: ConversationRow): ConversationMessage {
   return {
-    relateId: Number(r.relateId),
+    conversationId: Number(r.conversationId),
     msgId: Number(r.msgId),
     fromId: Number(r.fromId),
     type: Number(r.type),
@@ -47,47 +63,89 @@ function toMessage(r: MessageRow): StoredMessage {
 }
 
 /**
- * Reads of 1:1 messages from the IMMessage_<relateId % 8> shards, on the
- * replica, in TeamTalk's order (`created desc, id desc`, flows.md §7.2); rows
- * with status ≠ 0 are never returned.
+ * TeamTalk's message reads over one shard family, on the replica, in its order
+ * (`created desc, id desc`, flows.md §7.2); rows with status ≠ 0 are never
+ * returned. `since` (a group member's join time, flows.md §7.2) bounds
+ * `created` from below; 0 means no bound.
  */
-export class MessageReader {
-  constructor(private readonly replica: Pool) {}
+export class ShardedMessages {
+  private readonly columns: string;
+
+  constructor(
+    private readonly replica: Pool,
+    private readonly family: ShardFamily,
+  ) {
+    this.columns = `${family.conversationColumn} AS conversationId, msgId, ${family.senderColumn} AS fromId, type, content, created`;
+  }
 
   /** History page: newest first, `msgId <= msgIdBegin` unless it is 0. */
-  async page(relateId: number, msgIdBegin: number, count: number): Promise<StoredMessage[]> {
+  async page(conversationId: number, msgIdBegin: number, count: number, since = 0): Promise<ConversationMessage[]> {
     if (count <= 0) return [];
+    const { where, params } = this.where(conversationId, since);
     const from = msgIdBegin > 0 ? ' AND msgId <= ?' : '';
-    const params = msgIdBegin > 0 ? [relateId, msgIdBegin, count] : [relateId, count];
-    const [rows] = await this.replica.query<MessageRow[]>(
-      `SELECT ${COLUMNS} FROM ${messageTable(relateId)} WHERE relateId = ? AND status = 0${from} ORDER BY created DESC, id DESC LIMIT ?`,
-      params,
+    const [rows] = await this.replica.query<ConversationRow[]>(
+      `SELECT ${this.columns} FROM ${this.family.table(conversationId)} WHERE ${where}${from} ORDER BY created DESC, id DESC LIMIT ?`,
+      [...params, ...(msgIdBegin > 0 ? [msgIdBegin] : []), count],
     );
     return rows.map(toMessage);
   }
 
   /** The rows with these msg ids, newest first, at most `max` (TeamTalk: 100). */
-  async byIds(relateId: number, msgIds: readonly number[], max: number): Promise<StoredMessage[]> {
+  async byIds(conversationId: number, msgIds: readonly number[], max: number, since = 0): Promise<ConversationMessage[]> {
     if (msgIds.length === 0 || max <= 0) return [];
-    const [rows] = await this.replica.query<MessageRow[]>(
-      `SELECT ${COLUMNS} FROM ${messageTable(relateId)} WHERE relateId = ? AND status = 0 AND msgId IN (${msgIds.map(() => '?').join(', ')}) ORDER BY created DESC, id DESC LIMIT ?`,
-      [relateId, ...msgIds, max],
+    const { where, params } = this.where(conversationId, since);
+    const [rows] = await this.replica.query<ConversationRow[]>(
+      `SELECT ${this.columns} FROM ${this.family.table(conversationId)} WHERE ${where} AND msgId IN (${msgIds.map(() => '?').join(', ')}) ORDER BY created DESC, id DESC LIMIT ?`,
+      [...params, ...msgIds, max],
     );
     return rows.map(toMessage);
   }
 
-  /** The newest message of each relation (unread and session previews, latest id); one query per 100 relations. */
-  async latest(relateIds: readonly number[]): Promise<Map<number, StoredMessage>> {
-    const out = new Map<number, StoredMessage>();
-    const ids = [...new Set(relateIds)];
+  /** The newest message of each conversation (previews, latest id); one query per 100 conversations. */
+  async latest(conversationIds: readonly number[]): Promise<Map<number, ConversationMessage>> {
+    const out = new Map<number, ConversationMessage>();
+    const ids = [...new Set(conversationIds)];
     for (let i = 0; i < ids.length; i += LATEST_CHUNK) {
       const chunk = ids.slice(i, i + LATEST_CHUNK);
       const sql = chunk
-        .map((id) => `(SELECT ${COLUMNS} FROM ${messageTable(id)} WHERE relateId = ? AND status = 0 ORDER BY created DESC, id DESC LIMIT 1)`)
+        .map((id) => `(SELECT ${this.columns} FROM ${this.family.table(id)} WHERE ${this.family.conversationColumn} = ? AND status = 0 ORDER BY created DESC, id DESC LIMIT 1)`)
         .join(' UNION ALL ');
-      const [rows] = await this.replica.query<MessageRow[]>(sql, chunk);
-      for (const r of rows) out.set(Number(r.relateId), toMessage(r));
+      const [rows] = await this.replica.query<ConversationRow[]>(sql, chunk);
+      for (const r of rows) out.set(Number(r.conversationId), toMessage(r));
     }
+    return out;
+  }
+
+  private where(conversationId: number, since: number): { where: string; params: number[] } {
+    const base = `${this.family.conversationColumn} = ? AND status = 0`;
+    return since > 0 ? { where: `${base} AND created >= ?`, params: [conversationId, since] } : { where: base, params: [conversationId] };
+  }
+}
+
+const withRelateId = (m: ConversationMessage): StoredMessage => ({ ...m, relateId: m.conversationId });
+
+/** Reads of 1:1 messages from the IMMessage_<relateId % 8> shards. */
+export class MessageReader {
+  private readonly shards: ShardedMessages;
+
+  constructor(replica: Pool) {
+    this.shards = new ShardedMessages(replica, ONE_TO_ONE_SHARDS);
+  }
+
+  /** History page: newest first, `msgId <= msgIdBegin` unless it is 0. */
+  async page(relateId: number, msgIdBegin: number, count: number): Promise<StoredMessage[]> {
+    return (await this.shards.page(relateId, msgIdBegin, count)).map(withRelateId);
+  }
+
+  /** The rows with these msg ids, newest first, at most `max` (TeamTalk: 100). */
+  async byIds(relateId: number, msgIds: readonly number[], max: number): Promise<StoredMessage[]> {
+    return (await this.shards.byIds(relateId, msgIds, max)).map(withRelateId);
+  }
+
+  /** The newest message of each relation (unread and session previews, latest id). */
+  async latest(relateIds: readonly number[]): Promise<Map<number, StoredMessage>> {
+    const out = new Map<number, StoredMessage>();
+    for (const [id, m] of await this.shards.latest(relateIds)) out.set(id, withRelateId(m));
     return out;
   }
 }
