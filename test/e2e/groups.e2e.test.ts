@@ -10,7 +10,7 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { ClientError, GroupAdminAction, GroupAdminResult, GroupType, SessionType, TeamTalkClient } from '@tiertalk/client';
 import { IM } from '@tiertalk/proto';
 import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, repoRoot, testConfig, waitFor } from '@tiertalk/testkit';
-import { ANDROID, DEMO_PASSWORD, PC, collectMessages, loggedIn, md5hex, testDbPool, userId } from './helpers';
+import { ANDROID, collectMessages, createUser, loggedIn, PC, testDbPool, userId } from './helpers';
 
 jest.setTimeout(90_000);
 
@@ -37,12 +37,7 @@ interface User {
 
 async function newUser(prefix = 'gu'): Promise<User> {
   const name = `${prefix}${++userSeq}`;
-  const salt = 'Gr7p';
-  await pool.query(
-    "INSERT INTO IMUser (sex, name, domain, nick, password, salt, phone, email, avatar, departId, status, created, updated) VALUES (1, ?, ?, ?, ?, ?, '', '', '', 1, 0, 0, 0)",
-    [name, name, name, md5hex(md5hex(DEMO_PASSWORD) + salt), salt],
-  );
-  return { name, id: await userId(pool, name) };
+  return { name, id: await createUser(pool, name) };
 }
 
 async function users(n: number, prefix?: string): Promise<User[]> {

@@ -101,3 +101,15 @@ export async function storedMessages(pool: Pool, a: number, b: number): Promise<
 }
 
 export type { Cluster };
+
+/**
+ * Inserts a user into IMUser as TeamTalk's admin tool does (stored password =
+ * md5(md5(plain) + salt)) and returns its id.
+ */
+export async function createUser(pool: Pool, name: string, password = DEMO_PASSWORD, salt = 'Tt9s'): Promise<number> {
+  await pool.query(
+    "INSERT INTO IMUser (sex, name, domain, nick, password, salt, phone, email, avatar, departId, status, created, updated) VALUES (1, ?, ?, ?, ?, ?, '', '', '', 1, 0, 0, 0)",
+    [name, name, name, md5hex(md5hex(password) + salt), salt],
+  );
+  return userId(pool, name);
+}

@@ -9,9 +9,9 @@ import {
   closedWithin,
   collectMessages,
   connect,
+  createUser,
   DEMO_PASSWORD,
   loggedIn,
-  md5hex,
   nextMessage,
   PC,
   rawSocket,
@@ -99,11 +99,7 @@ describe('login', () => {
   });
 
   it('lets a user inserted into IMUser by SQL log in at once', async () => {
-    const salt = 'Zq9x';
-    await pool.query(
-      "INSERT INTO IMUser (sex, name, domain, nick, password, salt, phone, email, avatar, departId, status, created, updated) VALUES (1, 'frank', 'frank', 'Frank', ?, ?, '', '', '', 1, 0, 0, 0)",
-      [md5hex(md5hex('pw-frank') + salt), salt],
-    );
+    await createUser(pool, 'frank', 'pw-frank', 'Zq9x');
     const c = await track(connect(gw1));
     const res = await c.login('frank', 'pw-frank');
     expect(res.userInfo?.userRealName).toBe('frank');

@@ -5,7 +5,7 @@ import type { Pool } from 'mysql2/promise';
 import { isClientError, SessionType, TeamTalkClient } from '@tiertalk/client';
 import { CID, IM } from '@tiertalk/proto';
 import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, testConfig, waitFor } from '@tiertalk/testkit';
-import { ANDROID, DEMO_PASSWORD, loggedIn, md5hex, nextMessage, PC, testDbPool, userId } from './helpers';
+import { ANDROID, createUser, loggedIn, nextMessage, PC, testDbPool, userId } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -30,12 +30,7 @@ async function track(p: Promise<TeamTalkClient>): Promise<TeamTalkClient> {
 /** A fresh user per test, so tests do not see each other's conversations. */
 async function newUser(prefix: string): Promise<{ name: string; id: number }> {
   const name = `${prefix}${++userSeq}`;
-  const salt = 'aB3d';
-  await pool.query(
-    "INSERT INTO IMUser (sex, name, domain, nick, password, salt, phone, email, avatar, departId, status, created, updated) VALUES (1, ?, ?, ?, ?, ?, '', '', '', 1, 0, 0, 0)",
-    [name, name, name, md5hex(md5hex(DEMO_PASSWORD) + salt), salt],
-  );
-  return { name, id: await userId(pool, name) };
+  return { name, id: await createUser(pool, name) };
 }
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
