@@ -101,6 +101,7 @@ export const DbProxyService = {
   GroupKick: unary('DbProxy', 'GroupKick', IM.Group.IMGroupKickReq, IM.Group.IMGroupKickRsp),
   GroupSetAdmin: unary('DbProxy', 'GroupSetAdmin', IM.Group.IMGroupSetAdminReq, IM.Group.IMGroupSetAdminRsp),
   GroupMute: unary('DbProxy', 'GroupMute', IM.Group.IMGroupMuteReq, IM.Group.IMGroupMuteRsp),
+  MissedMessages: unary('DbProxy', 'MissedMessages', tiertalk.MissedMessagesReq, tiertalk.MissedMessagesRsp),
 } satisfies grpc.ServiceDefinition;
 
 export const RouteService = {
@@ -109,6 +110,7 @@ export const RouteService = {
   Deliver: method<EnvelopeBatch, DeliverReport>('Route', 'Deliver', tiertalk.EnvelopeBatch, tiertalk.DeliverReport, true, true),
   UsersStat: method<UsersStatReq, UsersStatRsp>('Route', 'UsersStat', IM.Buddy.IMUsersStatReq, IM.Buddy.IMUsersStatRsp, false, false),
   KickUser: unary('Route', 'KickUser', IM.Server.IMServerKickUser, tiertalk.SessionLoginRsp),
+  SyncSessions: unary('Route', 'SyncSessions', tiertalk.GatewaySessions, tiertalk.SyncSessionsRsp),
 } satisfies grpc.ServiceDefinition;
 
 export const GatewayService = {
