@@ -101,7 +101,6 @@ export const DbProxyService = {
   GroupKick: unary('DbProxy', 'GroupKick', IM.Group.IMGroupKickReq, IM.Group.IMGroupKickRsp),
   GroupSetAdmin: unary('DbProxy', 'GroupSetAdmin', IM.Group.IMGroupSetAdminReq, IM.Group.IMGroupSetAdminRsp),
   GroupMute: unary('DbProxy', 'GroupMute', IM.Group.IMGroupMuteReq, IM.Group.IMGroupMuteRsp),
-  MissedMessages: unary('DbProxy', 'MissedMessages', tiertalk.MissedMessagesReq, tiertalk.MissedMessagesRsp),
 } satisfies grpc.ServiceDefinition;
 
 export const RouteService = {

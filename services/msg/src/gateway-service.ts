@@ -16,6 +16,9 @@ const CLIENT_CLASS_MOBILE = 2;
 // Group messages recently pushed here, "<groupId>:<msgId>": a repeated push is
 // not delivered again (a member never gets a group message twice from us).
 const RECENT_GROUP_MSGS_MAX = 8192;
+// 1:1 messages recently written to each connection, "<connId>:<from>:<to>:<msgId>":
+// route-link resends what route did not report, so a message can arrive twice.
+const RECENT_SINGLE_MSGS_MAX = 65_536;
 
 /**
  * The Gateway.Push server: route's pushes become PDUs on local connections
@@ -25,6 +28,7 @@ const RECENT_GROUP_MSGS_MAX = 8192;
  */
 export class PushReceiver {
   private readonly recentGroupMsgs = new Set<string>();
+  private readonly recentSingleMsgs = new Set<string>();
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -61,14 +65,14 @@ export class PushReceiver {
       this.ctx.log.warn({ cid, bodyBytes: body.length }, 'oversize push skipped');
       return false;
     }
-    let awaited: { from: number; msgId: number } | undefined;
+    let awaited: { from: number; to: number; msgId: number } | undefined;
     let groupMsg: string | undefined;
     if (cid === CID.CID_MSG_DATA) {
       try {
         const msg = IM.Message.IMMsgData.decode(body);
         // flows.md §10.2 step 4: no awaiting-ack tracking for group messages.
         if (isGroupMsgType(msg.msgType)) groupMsg = `${msg.toSessionId}:${msg.msgId}`;
-        else awaited = { from: msg.fromUserId, msgId: msg.msgId };
+        else awaited = { from: msg.fromUserId, to: msg.toSessionId, msgId: msg.msgId };
       } catch (err) {
         this.ctx.log.warn({ cid, err: err instanceof Error ? err.message : String(err) }, 'undecodable IMMsgData push skipped');
         return false;
@@ -86,10 +90,27 @@ export class PushReceiver {
     }
     const now = Date.now();
     for (const conn of this.targets(push)) {
-      if (!conn.deliverable || !inClass(conn, clientClass) || !conn.send(pdu)) continue;
+      if (!conn.deliverable || !inClass(conn, clientClass)) continue;
+      if (awaited && this.seenBefore(conn, awaited)) continue;
+      if (!conn.send(pdu)) continue;
       if (awaited) conn.awaiting.add(awaited.from, awaited.msgId, now);
     }
     return true;
+  }
+
+  /** true when this 1:1 message was already written to this connection (a resent envelope). */
+  private seenBefore(conn: Connection, m: { from: number; to: number; msgId: number }): boolean {
+    const key = `${conn.id}:${m.from}:${m.to}:${m.msgId}`;
+    if (this.recentSingleMsgs.has(key)) {
+      this.ctx.log.debug({ connId: conn.id, from: m.from, msgId: m.msgId }, 'repeated message push skipped');
+      return true;
+    }
+    this.recentSingleMsgs.add(key);
+    if (this.recentSingleMsgs.size > RECENT_SINGLE_MSGS_MAX) {
+      const oldest = this.recentSingleMsgs.values().next();
+      if (!oldest.done) this.recentSingleMsgs.delete(oldest.value);
+    }
+    return false;
   }
 
   /**

@@ -15,33 +15,59 @@ export interface RouteLinkOptions {
 }
 
 const FAILOVER_ATTEMPTS = 3;
+// Envelopes kept for a resend while no route takes them; the oldest go first past this.
+const MAX_HELD_ENVELOPES = 200_000;
+// While no route instance is usable, a held batch is retried this often (and at once when one appears).
+const RETRY_MS = 100;
 
 interface DeliverStream {
   readonly instanceId: string;
   readonly call: grpc.ClientDuplexStream<EnvelopeBatch, DeliverReport>;
-  /** Envelopes written and not yet covered by a DeliverReport. */
-  unreported: number;
+  /**
+   * Envelopes written and not yet covered by a DeliverReport, oldest first.
+   * route handles one stream's batches in order and reports each, so a report
+   * of n envelopes covers the n oldest.
+   */
+  readonly unreported: tiertalk.Envelope.$Properties[];
   finished: boolean;
 }
 
 /**
  * The gateway's side of route: session Login/Logout (unary, failover) and one
  * long-lived Route.Deliver stream carrying envelope batches (ARCHITECTURE.md
- * step 5). Live delivery is best effort: a lost envelope is recovered by the
- * receiver's offline pull, so nothing is retried.
+ * step 5). An envelope is kept until route reported it handled; when the
+ * stream fails, everything unreported is sent again to another (or the
+ * returning) route instance, so a route killed mid-batch does not silence the
+ * receivers. A resend can reach a gateway twice: the receiving gateway drops
+ * a repeated message (gateway-service.ts, PushReceiver).
  */
 export class RouteLink implements RouteApi {
   private readonly log: Logger;
   private active: DeliverStream | undefined;
   private batch: tiertalk.Envelope.$Properties[] = [];
   private flushTimer: NodeJS.Immediate | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** After a stream failure no new stream is opened before this (epoch ms), so a dead only-instance is not hammered. */
+  private reopenNotBefore = 0;
+  private readonly onInstanceAdded = (): void => {
+    this.reopenNotBefore = 0;
+    this.flush();
+  };
 
   constructor(
     private readonly pool: InstancePool,
     private readonly opts: RouteLinkOptions,
   ) {
     this.log = opts.logger.child({ component: 'route-link' });
+    pool.on('added', this.onInstanceAdded);
+  }
+
+  /** Envelopes waiting for a route instance or for route's report. */
+  get held(): number {
+    let n = this.batch.length;
+    if (this.active) n += this.active.unreported.length;
+    return n;
   }
 
   hasInstance(): boolean {
@@ -82,6 +108,9 @@ export class RouteLink implements RouteApi {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    this.pool.off('added', this.onInstanceAdded);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     const stream = this.active;
     this.active = undefined;
     if (stream && !stream.finished) {
@@ -93,20 +122,36 @@ export class RouteLink implements RouteApi {
   private flush(): void {
     clearImmediate(this.flushTimer);
     this.flushTimer = undefined;
-    const items = this.batch;
-    this.batch = [];
-    if (items.length === 0) return;
-    const stream = this.streamForWrite();
+    if (this.closed || this.batch.length === 0) return;
+    const stream = this.active !== undefined || Date.now() >= this.reopenNotBefore ? this.streamForWrite() : undefined;
     if (!stream) {
-      this.log.warn({ envelopes: items.length }, 'no route instance: live delivery skipped (receivers pull offline)');
+      this.hold();
       return;
     }
-    stream.unreported += items.length;
+    const items = this.batch;
+    this.batch = [];
+    for (const e of items) stream.unreported.push(e);
     try {
       stream.call.write(tiertalk.EnvelopeBatch.create({ items: items.map((e) => tiertalk.Envelope.create(e)) }));
     } catch (err) {
       this.finishStream(stream, err);
     }
+  }
+
+  /** No route instance usable now: keep the envelopes (bounded) and try again shortly. */
+  private hold(): void {
+    const over = this.batch.length - MAX_HELD_ENVELOPES;
+    if (over > 0) {
+      this.batch.splice(0, over);
+      this.log.warn({ dropped: over, held: this.batch.length }, 'no route instance for too long: oldest live pushes dropped (receivers pull offline)');
+    }
+    if (this.retryTimer) return;
+    this.log.debug({ held: this.batch.length }, 'no usable route instance: live delivery held until one is back');
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.flush();
+    }, RETRY_MS);
+    this.retryTimer.unref();
   }
 
   private streamForWrite(): DeliverStream | undefined {
@@ -116,9 +161,9 @@ export class RouteLink implements RouteApi {
     const target = this.pool.pick();
     if (!target) return undefined;
     const call = openBidi(target.client, RouteService.Deliver);
-    const stream: DeliverStream = { instanceId: target.id, call, unreported: 0, finished: false };
+    const stream: DeliverStream = { instanceId: target.id, call, unreported: [], finished: false };
     call.on('data', (report: DeliverReport) => {
-      stream.unreported = Math.max(0, stream.unreported - report.envelopes);
+      stream.unreported.splice(0, report.envelopes);
     });
     call.on('error', (err: Error) => this.finishStream(stream, err));
     call.on('end', () => this.finishStream(stream, undefined));
@@ -131,8 +176,16 @@ export class RouteLink implements RouteApi {
     if (stream.finished) return;
     stream.finished = true;
     if (this.active === stream) this.active = undefined;
+    const resend = stream.unreported.splice(0);
+    if (this.closed) {
+      if (resend.length > 0) this.log.warn({ instance: stream.instanceId, unreported: resend.length }, 'deliver stream ended at shutdown with envelopes unreported');
+      return;
+    }
     this.pool.markFailed(stream.instanceId);
-    // Receivers see these only through their offline pull (unread + history).
-    this.log.warn({ instance: stream.instanceId, err, possiblyLost: stream.unreported }, 'deliver stream failed');
+    this.log.warn({ instance: stream.instanceId, err, resending: resend.length }, 'deliver stream failed; resending what route did not report');
+    // Ahead of what queued meanwhile, so each receiver still sees its messages in order.
+    this.batch = resend.concat(this.batch);
+    this.reopenNotBefore = Date.now() + RETRY_MS;
+    if (this.batch.length > 0) this.hold();
   }
 }
