@@ -109,7 +109,6 @@ export const RouteService = {
   Deliver: method<EnvelopeBatch, DeliverReport>('Route', 'Deliver', tiertalk.EnvelopeBatch, tiertalk.DeliverReport, true, true),
   UsersStat: method<UsersStatReq, UsersStatRsp>('Route', 'UsersStat', IM.Buddy.IMUsersStatReq, IM.Buddy.IMUsersStatRsp, false, false),
   KickUser: unary('Route', 'KickUser', IM.Server.IMServerKickUser, tiertalk.SessionLoginRsp),
-  SyncSessions: unary('Route', 'SyncSessions', tiertalk.GatewaySessions, tiertalk.SyncSessionsRsp),
 } satisfies grpc.ServiceDefinition;
 
 export const GatewayService = {
