@@ -7,3 +7,5 @@ export { callWithFailover } from './failover';
 export type { FailoverOptions } from './failover';
 export { rpcError, errorCode, isUnavailable, isConnectionFailure, isServiceError, errorDetails } from './status';
 export { NoInstanceError } from './errors';
+export { ReconnectBackoff } from './backoff';
+export type { ReconnectBackoffOptions } from './backoff';
