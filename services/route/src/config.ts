@@ -27,6 +27,10 @@ export const routeConfigSchema = commonConfigSchema.extend({
   TT_PUSH_RETRY_MAX_MS: intRange(1, 600000, 30000),
   TT_PUSH_TIMEOUT_MS: intRange(100, 60000, 5000),
   TT_PUSH_CONCURRENCY: intRange(1, 256, 8),
+  // The durable offline-push queue: a Redis Stream in TT_SESSION_REDIS_URL shared by every route instance.
+  TT_PUSH_STREAM_KEY: nonEmptyString('tt:push:offline'),
+  // A queued push its route instance stopped working on (killed) is taken over by another after this long.
+  TT_PUSH_CLAIM_IDLE_MS: intRange(100, 600000, 15000),
   // Deadline of route's calls to db-proxy (device tokens).
   TT_DB_DEADLINE_MS: positiveInt(5000),
   // TeamTalk's text key: with it the push carries the decrypted text as `flash`.

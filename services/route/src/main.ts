@@ -63,7 +63,7 @@ async function main(): Promise<void> {
       });
     });
     await links.close();
-    offlinePush?.close();
+    await offlinePush?.close();
     await registry.close();
     await redis.quit();
     logger.info('stopped');

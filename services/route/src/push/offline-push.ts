@@ -1,6 +1,8 @@
 import type { Logger } from '@tiertalk/log';
 import { CID, IM, decryptContent, isSingleMsgType } from '@tiertalk/proto';
 import type { tiertalk } from '@tiertalk/proto';
+import type { PushStream, QueuedPush } from './push-stream';
+import type { HeldPush, HeldPushSink } from './stream-consumer';
 import { postJson } from './webhook-poster';
 import type { PostOutcome } from './webhook-poster';
 
@@ -33,6 +35,13 @@ export interface OfflinePushOptions {
   lookupBatchMax: number;
   /** TeamTalk's shared text key (TT_AES_KEY): when set, `flash` carries the decrypted text. */
   aesKey?: string;
+  /**
+   * The durable queue (Redis Stream, ./push-stream.ts): offered pushes are
+   * appended there and come back through take() from whichever route
+   * instance reads them. Without it, or when an append fails, they are kept
+   * in this process's memory.
+   */
+  durable?: Pick<PushStream, 'append'>;
 }
 
 /** The JSON document POSTed (content-type application/json) per offline message; any 2xx accepts it. */
@@ -57,33 +66,42 @@ export interface OfflinePushStats {
   dropped: number;
   /** Receiver has no pushable token: nothing to send. */
   withoutToken: number;
+  /** Appended to the durable queue. */
+  queued: number;
+  /** Removed from the durable queue by its bound (TT_PUSH_QUEUE_MAX) before anyone posted them. */
+  trimmed: number;
+  /** Appends to the durable queue that failed; their pushes were kept in memory instead. */
+  queueErrors: number;
 }
 
-interface Candidate {
-  toUserId: number;
-  body: Uint8Array;
+/** A push to resolve and post; `done` (from the durable queue) acknowledges it there once posted or given up. */
+interface Candidate extends QueuedPush {
+  done?: () => void;
 }
 
 interface PendingPost {
   event: OfflinePushEvent;
   json: string;
   attempts: number;
+  done?: () => void;
 }
 
 const AUDIO_FLASH = '[voice]';
 const FLASH_MAX_CHARS = 256;
 const DROP_LOG_INTERVAL_MS = 5000;
+const QUEUE_ERROR_LOG_INTERVAL_MS = 5000;
 
 /**
  * flows.md §4 step 6 / conformance N3, as a webhook instead of TeamTalk's push
  * server: a 1:1 message whose receiver has no session anywhere becomes one
  * JSON POST to TT_PUSH_WEBHOOK_URL carrying the receiver's device tokens.
- * Nothing here runs on the Deliver path but `offer()` (a filter and a push to
- * a bounded queue); token lookups are batched, POSTs bounded in concurrency
+ * Nothing here runs on the Deliver path but `offer()` (a filter, and a
+ * fire-and-forget append to the durable queue or a push to the bounded
+ * in-memory one); token lookups are batched, POSTs bounded in concurrency
  * and retried with exponential backoff; everything dropped is counted and
  * logged.
  */
-export class OfflinePushNotifier implements OfflinePushSink {
+export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
   private readonly log: Logger;
   private incoming: Candidate[] = [];
   private resolving = 0;
@@ -91,37 +109,92 @@ export class OfflinePushNotifier implements OfflinePushSink {
   private lookupScheduled: NodeJS.Immediate | undefined;
   private readonly ready: PendingPost[] = [];
   private inFlight = 0;
-  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly retrying = new Map<NodeJS.Timeout, PendingPost>();
+  /** Pushes in appends to the durable queue not answered yet. */
+  private appending = 0;
+  private lastQueueErrorLog = 0;
   private readonly cancel = new AbortController();
   private closed = false;
   private droppedSinceLog = 0;
   private lastDropLog = 0;
   private idleWaiters: Array<() => void> = [];
-  readonly stats: OfflinePushStats = { offered: 0, posted: 0, failed: 0, dropped: 0, withoutToken: 0 };
+  readonly stats: OfflinePushStats = { offered: 0, posted: 0, failed: 0, dropped: 0, withoutToken: 0, queued: 0, trimmed: 0, queueErrors: 0 };
 
   constructor(private readonly opts: OfflinePushOptions) {
     this.log = opts.logger.child({ component: 'offline-push' });
   }
 
-  /** Messages held: waiting for tokens, for a POST slot, in flight, or waiting to be retried. */
+  /** Messages held: being appended to the durable queue, waiting for tokens, for a POST slot, in flight, or waiting to be retried. */
   get backlog(): number {
-    return this.incoming.length + this.resolving + this.ready.length + this.inFlight + this.retryTimers.size;
+    return this.appending + this.incoming.length + this.resolving + this.ready.length + this.inFlight + this.retrying.size;
   }
 
   offer(envelopes: readonly tiertalk.Envelope.$Properties[], sessions: ReadonlyMap<number, readonly unknown[]>): void {
     if (this.closed) return;
-    let added = 0;
+    const pushes: QueuedPush[] = [];
     for (const env of envelopes) {
       if (env.commandId !== CID.CID_MSG_DATA) continue;
       // 1:1: to_user_ids = [receiver, sender] (docs/ARCHITECTURE.md step 5).
       const toUserId = env.toUserIds?.[0] ?? 0;
       if (toUserId <= 0 || (sessions.get(toUserId)?.length ?? 0) > 0) continue;
-      this.stats.offered += 1;
+      pushes.push({ toUserId, body: env.body });
+    }
+    if (pushes.length === 0) return;
+    this.stats.offered += pushes.length;
+    // Appends stuck on a slow Redis are bounded too: past queueMax, memory takes over.
+    if (this.opts.durable && this.appending + pushes.length <= this.opts.queueMax) this.append(this.opts.durable, pushes);
+    else this.keepInMemory(pushes);
+  }
+
+  /** Entries read from the durable queue (stream-consumer.ts), bounded by its reader. */
+  take(pushes: HeldPush[]): void {
+    if (this.closed || pushes.length === 0) return;
+    this.incoming.push(...pushes);
+    this.lookupScheduled ??= setImmediate(() => this.runLookups());
+  }
+
+  /** One pipeline per Deliver batch, never awaited by it; a failed append keeps the batch in memory. */
+  private append(durable: Pick<PushStream, 'append'>, pushes: QueuedPush[]): void {
+    this.appending += pushes.length;
+    durable
+      .append(pushes)
+      .then(
+        (trimmed) => {
+          this.appending -= pushes.length;
+          this.stats.queued += pushes.length;
+          if (trimmed > 0) {
+            this.stats.trimmed += trimmed;
+            this.log.warn({ trimmed, total: this.stats.trimmed, queueMax: this.opts.queueMax }, 'offline pushes trimmed from the queue before delivery');
+          }
+          this.checkIdle();
+        },
+        (err: unknown) => {
+          this.appending -= pushes.length;
+          this.stats.queueErrors += 1;
+          const now = Date.now();
+          if (now - this.lastQueueErrorLog >= QUEUE_ERROR_LOG_INTERVAL_MS) {
+            this.lastQueueErrorLog = now;
+            this.log.warn({ err, pushes: pushes.length, errors: this.stats.queueErrors }, 'offline-push queue unreachable: batch kept in memory');
+          }
+          this.keepInMemory(pushes);
+          this.checkIdle();
+        },
+      )
+      .catch((err: unknown) => this.log.error({ err }, 'offline push append handling failed'));
+  }
+
+  private keepInMemory(pushes: readonly QueuedPush[]): void {
+    if (this.closed) {
+      this.noteDropped(pushes.length, true);
+      return;
+    }
+    let added = 0;
+    for (const push of pushes) {
       if (this.backlog >= this.opts.queueMax) {
         this.noteDropped(1);
         continue;
       }
-      this.incoming.push({ toUserId, body: env.body });
+      this.incoming.push(push);
       added += 1;
     }
     if (added > 0) this.lookupScheduled ??= setImmediate(() => this.runLookups());
@@ -133,20 +206,25 @@ export class OfflinePushNotifier implements OfflinePushSink {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops: in-flight POSTs are aborted, waiting events dropped (counted). Idempotent. */
+  /**
+   * Stops: in-flight POSTs are aborted, waiting in-memory events dropped
+   * (counted). Events from the durable queue are not acknowledged: they stay
+   * pending in Redis for another route instance. Idempotent.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     clearImmediate(this.lookupScheduled);
     this.lookupScheduled = undefined;
-    for (const timer of this.retryTimers) clearTimeout(timer);
-    const abandoned = this.incoming.length + this.ready.length + this.retryTimers.size;
-    this.retryTimers.clear();
+    for (const timer of this.retrying.keys()) clearTimeout(timer);
+    const waiting = [...this.incoming, ...this.ready, ...this.retrying.values()];
+    this.retrying.clear();
     this.incoming = [];
     this.ready.length = 0;
     this.cancel.abort();
+    const abandoned = waiting.filter((w) => w.done === undefined).length;
     if (abandoned > 0) this.noteDropped(abandoned, true);
-    this.log.info({ ...this.stats }, 'offline push stopped');
+    this.log.info({ ...this.stats, handedOver: waiting.length - abandoned }, 'offline push stopped');
     this.checkIdle();
   }
 
@@ -168,22 +246,31 @@ export class OfflinePushNotifier implements OfflinePushSink {
     while (this.incoming.length > 0 && !this.closed) {
       const batch = this.incoming.splice(0, this.opts.lookupBatchMax);
       this.resolving = batch.length;
-      const messages: IM.Message.IMMsgData[] = [];
+      const messages: Array<{ msg: IM.Message.IMMsgData; done?: () => void }> = [];
       for (const c of batch) {
         const msg = this.decode(c);
-        if (msg) messages.push(msg);
+        if (msg) messages.push({ msg, done: c.done });
+        else c.done?.();
       }
-      const receivers = [...new Set(messages.map((m) => m.toSessionId))];
+      const receivers = [...new Set(messages.map(({ msg }) => msg.toSessionId))];
       let tokens: IM.BaseDefine.UserTokenInfo.$Properties[] = [];
       if (receivers.length > 0) {
         try {
           tokens = await this.opts.tokens.tokensOf(receivers);
         } catch (err) {
+          if (this.closed) break;
           this.stats.failed += messages.length;
           this.log.warn({ err, messages: messages.length }, 'device tokens unavailable: offline pushes not sent');
+          for (const { done } of messages) done?.();
           this.resolving = 0;
           continue;
         }
+      }
+      if (this.closed) {
+        // close() could not see this batch: count its in-memory part; durable entries stay pending.
+        const inMemory = messages.filter(({ done }) => done === undefined).length;
+        if (inMemory > 0) this.noteDropped(inMemory, true);
+        break;
       }
       const byUser = new Map<number, IM.BaseDefine.UserTokenInfo.$Properties[]>();
       for (const t of tokens) {
@@ -191,15 +278,16 @@ export class OfflinePushNotifier implements OfflinePushSink {
         if (list) list.push(t);
         else byUser.set(t.userId, [t]);
       }
-      for (const msg of messages) {
+      for (const { msg, done } of messages) {
         // TeamTalk never pushes a user's own message to that user.
         const own = (byUser.get(msg.toSessionId) ?? []).filter((t) => t.userId !== msg.fromUserId);
         if (own.length === 0) {
           this.stats.withoutToken += 1;
+          done?.();
           continue;
         }
         const event = this.eventOf(msg, own);
-        this.ready.push({ event, json: JSON.stringify(event), attempts: 0 });
+        this.ready.push({ event, json: JSON.stringify(event), attempts: 0, done });
       }
       this.resolving = 0;
       this.pumpPosts();
@@ -264,13 +352,16 @@ export class OfflinePushNotifier implements OfflinePushSink {
     const { event } = post;
     if (outcome.kind === 'ok') {
       this.stats.posted += 1;
+      post.done?.();
       this.log.debug({ toUserId: event.toUserId, msgId: event.msgId, attempts: post.attempts }, 'offline push posted');
     } else if (this.closed) {
-      this.noteDropped(1, true);
+      // Aborted by close(): a durable entry stays pending for another instance.
+      if (post.done === undefined) this.noteDropped(1, true);
     } else if (outcome.kind === 'retry' && post.attempts < this.opts.maxAttempts) {
       this.scheduleRetry(post);
     } else {
       this.stats.failed += 1;
+      post.done?.();
       this.log.warn(
         { toUserId: event.toUserId, fromUserId: event.fromUserId, msgId: event.msgId, attempts: post.attempts, reason: outcome.reason },
         'offline push given up',
@@ -283,12 +374,12 @@ export class OfflinePushNotifier implements OfflinePushSink {
     const exp = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** (post.attempts - 1));
     const delay = Math.round(exp * (0.8 + Math.random() * 0.4));
     const timer = setTimeout(() => {
-      this.retryTimers.delete(timer);
+      this.retrying.delete(timer);
       if (this.closed) return;
       this.ready.push(post);
       this.pumpPosts();
     }, delay);
-    this.retryTimers.add(timer);
+    this.retrying.set(timer, post);
   }
 
   /** Counted always; logged at most every few seconds so a flood cannot flood the log. */

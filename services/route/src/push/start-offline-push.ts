@@ -1,17 +1,69 @@
+import Redis from 'ioredis';
 import type { Logger } from '@tiertalk/log';
 import type { Registry } from '@tiertalk/registry';
 import { InstancePool } from '@tiertalk/rpc';
 import type { RouteConfig } from '../config';
 import { DbProxyTokenSource } from './db-proxy-tokens';
 import { OfflinePushNotifier } from './offline-push';
+import type { OfflinePushOptions } from './offline-push';
+import { PushStream } from './push-stream';
+import { PushStreamConsumer } from './stream-consumer';
 
 /** Receivers per GetDeviceToken lookup. */
 const LOOKUP_BATCH_MAX = 500;
+/** Queued pushes one route instance works on at once; the rest wait in Redis for whichever instance has room. */
+const HOLD_MAX = 1000;
+const REDIS_ERROR_LOG_INTERVAL_MS = 5000;
 
 export interface OfflinePush {
   notifier: OfflinePushNotifier;
-  /** Aborts in-flight POSTs and closes the db-proxy pool. */
-  close(): void;
+  consumer: PushStreamConsumer;
+  /** Aborts in-flight POSTs (their events stay queued in Redis for another instance) and closes the connections. */
+  close(): Promise<void>;
+}
+
+export interface DurableOfflinePushOptions extends Omit<OfflinePushOptions, 'durable'> {
+  /** Route's session Redis (TT_SESSION_REDIS_URL). */
+  redisUrl: string;
+  streamKey: string;
+  /** Consumer name in the stream's group: the instance id. */
+  consumer: string;
+  claimIdleMs: number;
+  holdMax: number;
+}
+
+/** The notifier on its durable queue, with two Redis connections of its own (one blocks in XREADGROUP). */
+export function createDurableOfflinePush(opts: DurableOfflinePushOptions): OfflinePush {
+  const { redisUrl, streamKey, consumer: consumerName, claimIdleMs, holdMax, ...notifierOpts } = opts;
+  const log = opts.logger.child({ component: 'offline-push' });
+  let lastErrorLog = 0;
+  const connect = (role: string): Redis => {
+    // Fail a command fast while Redis is down: offer() then keeps its batch in memory.
+    const conn = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectionName: `offline-push-${role}` });
+    conn.on('error', (err: Error) => {
+      const now = Date.now();
+      if (now - lastErrorLog < REDIS_ERROR_LOG_INTERVAL_MS) return;
+      lastErrorLog = now;
+      log.warn({ err, role }, 'offline-push redis error');
+    });
+    return conn;
+  };
+  const commands = connect('commands');
+  const reader = connect('reader');
+  const stream = new PushStream(commands, streamKey, opts.queueMax);
+  const notifier = new OfflinePushNotifier({ ...notifierOpts, durable: stream });
+  const consumer = new PushStreamConsumer({ stream, reader, sink: notifier, consumer: consumerName, holdMax, claimIdleMs, logger: opts.logger });
+  consumer.start();
+  return {
+    notifier,
+    consumer,
+    async close() {
+      notifier.close();
+      await consumer.close();
+      commands.disconnect();
+      reader.disconnect();
+    },
+  };
 }
 
 /** The offline-push webhook with its own db-proxy pool, or undefined when TT_PUSH_WEBHOOK_URL is unset. */
@@ -22,7 +74,7 @@ export async function startOfflinePush(config: RouteConfig, registry: Registry, 
     return undefined;
   }
   const dbPool = new InstancePool(await registry.watch('db-proxy'), { logger });
-  const notifier = new OfflinePushNotifier({
+  const push = createDurableOfflinePush({
     webhookUrl,
     tokens: new DbProxyTokenSource(dbPool, config.TT_DB_DEADLINE_MS),
     logger,
@@ -34,12 +86,20 @@ export async function startOfflinePush(config: RouteConfig, registry: Registry, 
     concurrency: config.TT_PUSH_CONCURRENCY,
     lookupBatchMax: LOOKUP_BATCH_MAX,
     aesKey: config.TT_AES_KEY,
+    redisUrl: config.TT_SESSION_REDIS_URL,
+    streamKey: config.TT_PUSH_STREAM_KEY,
+    consumer: config.TT_INSTANCE_ID,
+    claimIdleMs: config.TT_PUSH_CLAIM_IDLE_MS,
+    holdMax: Math.min(config.TT_PUSH_QUEUE_MAX, HOLD_MAX),
   });
-  logger.info({ webhook: new URL(webhookUrl).origin, flash: config.TT_AES_KEY !== undefined }, 'offline push webhook enabled');
+  logger.info(
+    { webhook: new URL(webhookUrl).origin, flash: config.TT_AES_KEY !== undefined, stream: config.TT_PUSH_STREAM_KEY },
+    'offline push webhook enabled (durable queue in the session redis)',
+  );
   return {
-    notifier,
-    close() {
-      notifier.close();
+    ...push,
+    async close() {
+      await push.close();
       dbPool.close();
     },
   };
