@@ -1,11 +1,20 @@
 // The offline-push webhook against a real local HTTP server (the test peer
-// that receives the POSTs). Device tokens come from an in-memory TokenSource;
-// the db-proxy path is covered end to end in test/e2e/push.e2e.test.ts.
+// that receives the POSTs), in memory and on its durable queue in a real
+// Redis. Device tokens come from an in-memory TokenSource; the db-proxy path
+// is covered end to end in test/e2e/push.e2e.test.ts.
 import http from 'node:http';
+import Redis from 'ioredis';
 import pino from 'pino';
 import { CID, IM, tiertalk, encryptContent } from '@tiertalk/proto';
+import { waitFor } from '@tiertalk/testkit';
 import { OfflinePushNotifier } from './offline-push';
 import type { OfflinePushOptions, TokenSource } from './offline-push';
+import { PUSH_GROUP } from './push-stream';
+import { createDurableOfflinePush } from './start-offline-push';
+import type { DurableOfflinePushOptions, OfflinePush } from './start-offline-push';
+
+const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? 'redis://127.0.0.1:6379/12';
+const STREAM = 'tt:push:test';
 
 const AES_KEY = '12345678901234567890123456789012';
 const { MSG_TYPE_SINGLE_TEXT, MSG_TYPE_SINGLE_AUDIO, MSG_TYPE_GROUP_TEXT } = IM.BaseDefine.MsgType;
@@ -86,21 +95,22 @@ let peer: WebhookPeer;
 let tokens: MemoryTokens;
 let notifier: OfflinePushNotifier | undefined;
 
+const baseOptions = (): OfflinePushOptions => ({
+  webhookUrl: peer.url,
+  tokens,
+  logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+  queueMax: 100,
+  maxAttempts: 4,
+  retryBaseMs: 20,
+  retryMaxMs: 200,
+  timeoutMs: 2000,
+  concurrency: 4,
+  lookupBatchMax: 50,
+  aesKey: AES_KEY,
+});
+
 function start(overrides: Partial<OfflinePushOptions> = {}): OfflinePushNotifier {
-  notifier = new OfflinePushNotifier({
-    webhookUrl: peer.url,
-    tokens,
-    logger: pino({ level: 'silent' }),
-    queueMax: 100,
-    maxAttempts: 4,
-    retryBaseMs: 20,
-    retryMaxMs: 200,
-    timeoutMs: 2000,
-    concurrency: 4,
-    lookupBatchMax: 50,
-    aesKey: AES_KEY,
-    ...overrides,
-  });
+  notifier = new OfflinePushNotifier({ ...baseOptions(), ...overrides });
   return notifier;
 }
 
@@ -117,6 +127,7 @@ beforeEach(async () => {
 afterEach(async () => {
   notifier?.close();
   notifier = undefined;
+  await Promise.all(routes.splice(0).map((r) => r.close()));
   await peer.stop();
 });
 
@@ -248,6 +259,154 @@ describe('offline push webhook', () => {
   });
 });
 
+/** Route instances' durable notifiers started by a test (closed after it). */
+const routes: OfflinePush[] = [];
+
+function startDurable(consumer: string, overrides: Partial<DurableOfflinePushOptions> = {}): OfflinePush {
+  const push = createDurableOfflinePush({
+    ...baseOptions(),
+    redisUrl: REDIS_URL,
+    streamKey: STREAM,
+    consumer,
+    queueMax: 1000,
+    claimIdleMs: 1000,
+    holdMax: 50,
+    ...overrides,
+  });
+  routes.push(push);
+  return push;
+}
+
+/** Stops an instance as a kill would: in-flight POSTs abandoned, nothing drained. */
+async function kill(push: OfflinePush): Promise<void> {
+  routes.splice(routes.indexOf(push), 1);
+  await push.close();
+}
+
+const msgIds = (from = 0): number[] => peer.received.slice(from).map((e) => Number(e.msgId));
+const range = (first: number, n: number): number[] => Array.from({ length: n }, (_, i) => first + i);
+
+describe('durable offline-push queue (Redis Stream)', () => {
+  let redis: Redis;
+  const queued = async (): Promise<number> => redis.xlen(STREAM);
+  const pendingOf = async (): Promise<Record<string, number>> => {
+    const [, , , consumers] = (await redis.xpending(STREAM, PUSH_GROUP)) as [number, unknown, unknown, Array<[string, string]> | null];
+    return Object.fromEntries((consumers ?? []).map(([name, n]) => [name, Number(n)]));
+  };
+  const drained = async (): Promise<boolean> => (await queued()) === 0 && Object.keys(await pendingOf()).length === 0;
+
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL);
+  });
+  beforeEach(async () => {
+    await redis.flushdb();
+  });
+  afterAll(() => redis.disconnect());
+
+  it('queues each Deliver batch in Redis and posts every push once; the stream is empty afterwards', async () => {
+    const a = startDurable('route-a');
+    const t0 = process.hrtime.bigint();
+    a.notifier.offer(range(1, 100).map((id) => envelope(ALICE, BOB, id)), offline);
+    // offer() never waits for Redis
+    expect(Number(process.hrtime.bigint() - t0) / 1e6).toBeLessThan(50);
+    a.notifier.offer([envelope(BOB, ALICE, 101)], offline);
+    await waitFor(() => peer.received.length >= 101, 15_000);
+    await waitFor(drained, 5000);
+    expect(msgIds().sort((x, y) => x - y)).toEqual(range(1, 101));
+    expect(a.notifier.stats).toMatchObject({ offered: 101, queued: 101, posted: 101, queueErrors: 0, dropped: 0 });
+  });
+
+  it('a route killed before the webhook answered: another instance takes its pushes over, none lost', async () => {
+    peer.respond = () => 'hang';
+    const a = startDurable('route-a', { concurrency: 2 });
+    a.notifier.offer(range(1, 10).map((id) => envelope(ALICE, BOB, id)), offline);
+    await waitFor(() => peer.received.length === 2, 3000);
+    const inFlight = new Set(msgIds());
+    await kill(a);
+    // everything is still queued, pending on the dead consumer
+    expect(await pendingOf()).toEqual({ 'route-a': 10 });
+
+    peer.respond = () => 200;
+    peer.releaseHanging(200);
+    const killedAt = peer.received.length;
+    const b = startDurable('route-b');
+    await waitFor(() => new Set(msgIds(killedAt)).size === 10, 10_000);
+    await waitFor(drained, 5000);
+    expect(new Set(msgIds(killedAt))).toEqual(new Set(range(1, 10)));
+    expect(msgIds(killedAt)).toHaveLength(10);
+    // duplicates at most for what was in flight when killed, each carrying (toUserId, fromUserId, msgId)
+    const twice = msgIds().filter((id, i, all) => all.indexOf(id) !== i);
+    for (const id of twice) expect(inFlight.has(id)).toBe(true);
+    expect(b.consumer.stats.claimed).toBe(10);
+    expect(b.notifier.stats.posted).toBe(10);
+  });
+
+  it('a route restarted under the same instance id re-reads its own pending pushes at once', async () => {
+    peer.respond = () => 'hang';
+    const a = startDurable('route-a', { concurrency: 1, claimIdleMs: 600_000 });
+    a.notifier.offer(range(1, 5).map((id) => envelope(ALICE, BOB, id)), offline);
+    await waitFor(() => peer.received.length === 1, 3000);
+    await kill(a);
+    peer.respond = () => 200;
+    const killedAt = peer.received.length;
+    // the claim idle time is far away: only the own-pending read can find them
+    startDurable('route-a', { claimIdleMs: 600_000 });
+    await waitFor(() => new Set(msgIds(killedAt)).size === 5, 10_000);
+    await waitFor(drained, 5000);
+    expect(msgIds(killedAt).sort((x, y) => x - y)).toEqual(range(1, 5));
+  });
+
+  it('two live instances share the stream: each push is posted exactly once', async () => {
+    const a = startDurable('route-a');
+    const b = startDurable('route-b');
+    for (let batch = 0; batch < 8; batch += 1) {
+      (batch % 2 === 0 ? a : b).notifier.offer(range(batch * 20 + 1, 20).map((id) => envelope(ALICE, BOB, id)), offline);
+    }
+    await waitFor(() => peer.received.length >= 160, 15_000);
+    await waitFor(drained, 5000);
+    // acknowledged everywhere: nothing can be posted again
+    expect(msgIds().sort((x, y) => x - y)).toEqual(range(1, 160));
+    expect(a.consumer.stats.read + b.consumer.stats.read).toBe(160);
+    expect(a.consumer.stats.claimed + b.consumer.stats.claimed).toBe(0);
+  });
+
+  it('the live instance retrying a push keeps it: no other instance claims it meanwhile', async () => {
+    // 2 refusals with 1200 and 1500 ms (±20 %) between: longer than the 1000 ms claim idle time
+    peer.respond = (nth) => (nth <= 2 ? 503 : 200);
+    const a = startDurable('route-a', { retryBaseMs: 1200, retryMaxMs: 1500, maxAttempts: 5 });
+    const b = startDurable('route-b', { retryBaseMs: 1200, retryMaxMs: 1500, maxAttempts: 5 });
+    // whichever instance reads it retries it alone
+    a.notifier.offer([envelope(ALICE, BOB, 1)], offline);
+    const posted = (): number => a.notifier.stats.posted + b.notifier.stats.posted;
+    await waitFor(() => posted() === 1, 15_000);
+    await waitFor(drained, 5000);
+    expect(msgIds()).toEqual([1, 1, 1]);
+    expect(a.consumer.stats.read + b.consumer.stats.read).toBe(1);
+    expect(a.consumer.stats.claimed + b.consumer.stats.claimed).toBe(0);
+  });
+
+  it('keeps a batch in memory and posts it when Redis is unreachable', async () => {
+    const a = startDurable('route-a', { redisUrl: 'redis://127.0.0.1:1/0' });
+    a.notifier.offer([envelope(ALICE, BOB, 1), envelope(ALICE, BOB, 2)], offline);
+    await waitFor(() => a.notifier.stats.posted === 2, 5000);
+    expect(msgIds().sort()).toEqual([1, 2]);
+    expect(a.notifier.stats).toMatchObject({ offered: 2, queued: 0, queueErrors: 1, dropped: 0 });
+  });
+
+  it('is bounded by queueMax (approximate trim): what is trimmed is counted', async () => {
+    peer.respond = () => 'hang';
+    const a = startDurable('route-a', { queueMax: 100, holdMax: 10, concurrency: 1 });
+    for (let batch = 0; batch < 6; batch += 1) {
+      a.notifier.offer(range(batch * 100 + 1, 100).map((id) => envelope(ALICE, BOB, id)), offline);
+      await waitFor(() => a.notifier.stats.queued === (batch + 1) * 100, 3000);
+    }
+    const left = await queued();
+    expect(a.notifier.stats.trimmed).toBeGreaterThan(0);
+    // nothing was acknowledged (the webhook hangs): every push is either still queued or counted as trimmed
+    expect(a.notifier.stats.trimmed + left).toBe(600);
+    expect(left).toBeLessThanOrEqual(200);
+  });
+});
 
 async function waitUntil(predicate: () => boolean, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -50,7 +50,7 @@ const IDS_PER_CALL = 500;
  * entries to the notifier, at most `holdMax` at a time. Each entry stays
  * pending in Redis until the notifier is done with it; then it is XACKed and
  * XDELed. While held (waiting for tokens, a POST or a retry) its idle time is
- * reset every claimIdleMs/3, so only the entries of a consumer that stopped
+ * reset every claimIdleMs/4, so only the entries of a consumer that stopped
  * (killed route) become claimable; those are taken over with XAUTOCLAIM.
  * A restarted route with the same instance id first re-reads its own pending entries.
  */
@@ -62,9 +62,12 @@ export class PushStreamConsumer {
   private ackTimer: NodeJS.Timeout | undefined;
   private acking: Promise<void> | undefined;
   private readonly ackBackoff = new ReconnectBackoff({ initialMs: 100, maxMs: 5000 });
-  private maintainTimer: NodeJS.Timeout | undefined;
-  private maintaining = false;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeating = false;
+  private claimTimer: NodeJS.Timeout | undefined;
+  private claiming = false;
   private nextPruneAt = 0;
+  /** Wakes the read loop: a slot was freed, or close(). */
   private wakeReader: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private closed = false;
@@ -82,8 +85,9 @@ export class PushStreamConsumer {
   start(): void {
     if (this.loop) return;
     this.loop = this.readLoop();
-    const every = Math.max(20, Math.floor(this.opts.claimIdleMs / 3));
-    this.maintainTimer = setInterval(() => this.maintain(), every);
+    // Separate timers: a long takeover must never delay the heartbeat of what we hold.
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), Math.max(20, Math.floor(this.opts.claimIdleMs / 4)));
+    this.claimTimer = setInterval(() => this.sweep(), Math.max(50, Math.floor(this.opts.claimIdleMs / 2)));
   }
 
   /**
@@ -93,7 +97,8 @@ export class PushStreamConsumer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.maintainTimer);
+    clearInterval(this.heartbeatTimer);
+    clearInterval(this.claimTimer);
     clearTimeout(this.ackTimer);
     clearImmediate(this.ackScheduled);
     this.wakeReader?.();
@@ -119,8 +124,7 @@ export class PushStreamConsumer {
         }
         const room = this.opts.holdMax - this.held.size;
         if (room <= 0) {
-          await new Promise<void>((resolve) => (this.wakeReader = resolve));
-          this.wakeReader = undefined;
+          await this.pause();
           continue;
         }
         if (ownCursor !== undefined) {
@@ -144,28 +148,54 @@ export class PushStreamConsumer {
         }
         const delay = backoff.next();
         this.log.warn({ err, retryInMs: delay }, 'offline-push stream read failed');
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await this.pause(delay);
       }
     }
   }
 
-  /** Heartbeat of held entries, takeover of stale ones, and now and then the removal of consumers gone for good. */
-  private maintain(): void {
-    if (this.maintaining || this.closed) return;
-    this.maintaining = true;
-    this.maintainOnce()
-      .catch((err: unknown) => {
-        this.stats.errors += 1;
-        this.log.warn({ err }, 'offline-push stream maintenance failed');
-      })
-      .finally(() => (this.maintaining = false));
+  /** Until wakeReader() (or `ms`, when given). */
+  private async pause(ms?: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.wakeReader = resolve;
+      if (ms !== undefined) timer = setTimeout(resolve, ms);
+    });
+    clearTimeout(timer);
+    this.wakeReader = undefined;
   }
 
-  private async maintainOnce(): Promise<void> {
+  /** Resets the idle time of every held entry, so no live instance's work is claimed. */
+  private heartbeat(): void {
+    if (this.heartbeating || this.closed || this.held.size === 0) return;
+    this.heartbeating = true;
+    this.touchHeld()
+      .catch((err: unknown) => {
+        this.stats.errors += 1;
+        this.log.warn({ err }, 'offline-push heartbeat failed');
+      })
+      .finally(() => (this.heartbeating = false));
+  }
+
+  private async touchHeld(): Promise<void> {
     const ids = [...this.held];
     for (let i = 0; i < ids.length && !this.closed; i += IDS_PER_CALL) {
       await this.opts.stream.touch(this.opts.consumer, ids.slice(i, i + IDS_PER_CALL));
     }
+  }
+
+  /** Takeover of stale entries, and now and then the removal of consumers gone for good. */
+  private sweep(): void {
+    if (this.claiming || this.closed) return;
+    this.claiming = true;
+    this.sweepOnce()
+      .catch((err: unknown) => {
+        this.stats.errors += 1;
+        this.log.warn({ err }, 'offline-push takeover failed');
+      })
+      .finally(() => (this.claiming = false));
+  }
+
+  private async sweepOnce(): Promise<void> {
     await this.claimStale();
     if (Date.now() >= this.nextPruneAt && !this.closed) {
       this.nextPruneAt = Date.now() + PRUNE_EVERY_MS;
