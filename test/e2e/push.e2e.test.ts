@@ -23,8 +23,9 @@ let webhook: http.Server;
 let webhookUrl = '';
 /** Every JSON document the webhook received, parsed. */
 const posted: Array<Record<string, unknown>> = [];
-/** Status the webhook answers with, per received document (1-based). */
-let webhookStatus: (nth: number) => number = () => 200;
+/** Status the webhook answers with, per received document (1-based); 'hang' answers never (until released). */
+let webhookStatus: (nth: number) => number | 'hang' = () => 200;
+const hanging: http.ServerResponse[] = [];
 let gw1: GatewayInfo;
 let gw2: GatewayInfo;
 const ids: Record<string, number> = {};
@@ -83,7 +84,9 @@ beforeAll(async () => {
     req.on('end', () => {
       const doc: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       posted.push(typeof doc === 'object' && doc !== null ? { ...doc } : { invalid: doc });
-      res.writeHead(webhookStatus(posted.length)).end();
+      const status = webhookStatus(posted.length);
+      if (status === 'hang') hanging.push(res);
+      else res.writeHead(status).end();
     });
   });
   await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
@@ -97,7 +100,9 @@ beforeAll(async () => {
     dbProxy: 1,
     route: 1,
     msg: 2,
-    serviceEnv: { route: { TT_PUSH_WEBHOOK_URL: webhookUrl, TT_PUSH_RETRY_BASE_MS: '50', TT_AES_KEY: AES_KEY } },
+    serviceEnv: {
+      route: { TT_PUSH_WEBHOOK_URL: webhookUrl, TT_PUSH_RETRY_BASE_MS: '50', TT_AES_KEY: AES_KEY, TT_PUSH_CLAIM_IDLE_MS: '1000' },
+    },
   });
   [gw1, gw2] = cluster.gateways();
   pool = testDbPool();
@@ -109,6 +114,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));
   webhookStatus = () => 200;
+  for (const res of hanging.splice(0)) res.writeHead(200).end();
 });
 
 afterAll(async () => {
@@ -226,5 +232,27 @@ describe('offline push webhook (N3)', () => {
     await alice.sendText(ids.dave, 'hello dave');
     await sleep(800);
     expect(posted.slice(before).filter((e) => e.toUserId === ids.dave)).toEqual([]);
+  });
+});
+
+describe('offline push queue across a route restart (issue 10)', () => {
+  it('a route killed with SIGKILL before the webhook answered: the next route instance posts its queued pushes', async () => {
+    await offlineWithToken('carol', 'fcm-carol-restart');
+    const forCarol = (from = 0): number[] => posted.slice(from).filter((e) => e.toUserId === ids.carol).map((e) => Number(e.msgId));
+    // every POST hangs: the route holds all of them when it dies
+    webhookStatus = () => 'hang';
+    const alice = await track(loggedIn(gw1, 'alice', PC));
+    const sent: number[] = [];
+    for (let i = 0; i < 5; i += 1) sent.push((await alice.sendText(ids.carol, `before the crash ${i}`)).msgId);
+    await waitFor(() => sent.every((id) => forCarol().includes(id)), 5000);
+
+    await cluster.kill('route-1', 'SIGKILL');
+    webhookStatus = () => 200;
+    const killedAt = posted.length;
+    await cluster.startInstance('route');
+    // route-2 takes route-1's pending pushes over once they are TT_PUSH_CLAIM_IDLE_MS old
+    await waitFor(() => sent.every((id) => forCarol(killedAt).includes(id)), 15_000);
+    // none lost; a repeat is possible (at least once): the webhook dedupes on (toUserId, fromUserId, msgId)
+    expect(new Set(forCarol(killedAt))).toEqual(new Set(sent));
   });
 });
