@@ -277,10 +277,10 @@ function startDurable(consumer: string, overrides: Partial<DurableOfflinePushOpt
   return push;
 }
 
-/** Stops an instance as a kill would: in-flight POSTs abandoned, nothing drained. */
+/** Stops an instance as a kill would: in-flight POSTs abandoned, nothing drained or handed over. */
 async function kill(push: OfflinePush): Promise<void> {
   routes.splice(routes.indexOf(push), 1);
-  await push.close();
+  await push.close({ handOver: false });
 }
 
 const msgIds = (from = 0): number[] => peer.received.slice(from).map((e) => Number(e.msgId));
@@ -354,6 +354,27 @@ describe('durable offline-push queue (Redis Stream)', () => {
     await waitFor(() => new Set(msgIds(killedAt)).size === 5, 10_000);
     await waitFor(drained, 5000);
     expect(msgIds(killedAt).sort((x, y) => x - y)).toEqual(range(1, 5));
+  });
+
+  it('a route shut down gracefully hands its unfinished pushes over at once', async () => {
+    peer.respond = () => 'hang';
+    const a = startDurable('route-a', { concurrency: 2, claimIdleMs: 600_000 });
+    a.notifier.offer(range(1, 10).map((id) => envelope(ALICE, BOB, id)), offline);
+    await waitFor(() => peer.received.length === 2, 3000);
+    routes.splice(routes.indexOf(a), 1);
+    await a.close();
+    // requeued as new entries: nothing pending on route-a
+    expect(await pendingOf()).toEqual({});
+    expect(await queued()).toBe(10);
+
+    peer.respond = () => 200;
+    const closedAt = peer.received.length;
+    // the claim idle time is far away: only the hand-over makes them readable at once
+    const b = startDurable('route-b', { claimIdleMs: 600_000 });
+    await waitFor(() => new Set(msgIds(closedAt)).size === 10, 10_000);
+    await waitFor(drained, 5000);
+    expect(msgIds(closedAt).sort((x, y) => x - y)).toEqual(range(1, 10));
+    expect(b.consumer.stats).toMatchObject({ read: 10, claimed: 0 });
   });
 
   it('two live instances share the stream: each push is posted exactly once', async () => {

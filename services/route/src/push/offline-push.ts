@@ -74,8 +74,12 @@ export interface OfflinePushStats {
   queueErrors: number;
 }
 
-/** A push to resolve and post; `done` (from the durable queue) acknowledges it there once posted or given up. */
-interface Candidate extends QueuedPush {
+/**
+ * A push to resolve and post. One read from the durable queue carries its
+ * entry id and `done`, which acknowledges the entry once posted or given up.
+ */
+export interface PushItem extends QueuedPush {
+  streamId?: string;
   done?: () => void;
 }
 
@@ -83,7 +87,7 @@ interface PendingPost {
   event: OfflinePushEvent;
   json: string;
   attempts: number;
-  done?: () => void;
+  item: PushItem;
 }
 
 const AUDIO_FLASH = '[voice]';
@@ -103,12 +107,13 @@ const QUEUE_ERROR_LOG_INTERVAL_MS = 5000;
  */
 export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
   private readonly log: Logger;
-  private incoming: Candidate[] = [];
-  private resolving = 0;
+  private incoming: PushItem[] = [];
+  /** The batch whose tokens are being fetched. */
+  private resolving: PushItem[] = [];
   private lookupRunning = false;
   private lookupScheduled: NodeJS.Immediate | undefined;
   private readonly ready: PendingPost[] = [];
-  private inFlight = 0;
+  private readonly inFlight = new Set<PendingPost>();
   private readonly retrying = new Map<NodeJS.Timeout, PendingPost>();
   /** Pushes in appends to the durable queue not answered yet. */
   private appending = 0;
@@ -126,7 +131,7 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
 
   /** Messages held: being appended to the durable queue, waiting for tokens, for a POST slot, in flight, or waiting to be retried. */
   get backlog(): number {
-    return this.appending + this.incoming.length + this.resolving + this.ready.length + this.inFlight + this.retrying.size;
+    return this.appending + this.incoming.length + this.resolving.length + this.ready.length + this.inFlight.size + this.retrying.size;
   }
 
   offer(envelopes: readonly tiertalk.Envelope.$Properties[], sessions: ReadonlyMap<number, readonly unknown[]>): void {
@@ -212,20 +217,38 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
    * pending in Redis for another route instance. Idempotent.
    */
   close(): void {
-    if (this.closed) return;
+    const unfinished = this.stop();
+    const inMemory = unfinished.filter((item) => item.streamId === undefined).length;
+    if (inMemory > 0) this.noteDropped(inMemory, true);
+    this.log.info({ ...this.stats, leftQueued: unfinished.length - inMemory }, 'offline push stopped');
+  }
+
+  /**
+   * Stops like close() but decides nothing: returns every push not finished
+   * (waiting, being resolved, in flight or waiting for a retry) so the caller
+   * can hand them over (start-offline-push.ts). Empty once stopped.
+   */
+  stop(): PushItem[] {
+    if (this.closed) return [];
     this.closed = true;
     clearImmediate(this.lookupScheduled);
     this.lookupScheduled = undefined;
     for (const timer of this.retrying.keys()) clearTimeout(timer);
-    const waiting = [...this.incoming, ...this.ready, ...this.retrying.values()];
+    const posts = [...this.ready, ...this.inFlight, ...this.retrying.values()];
+    const unfinished = [...this.incoming, ...this.resolving, ...posts.map((p) => p.item)];
     this.retrying.clear();
+    this.inFlight.clear();
     this.incoming = [];
+    this.resolving = [];
     this.ready.length = 0;
     this.cancel.abort();
-    const abandoned = waiting.filter((w) => w.done === undefined).length;
-    if (abandoned > 0) this.noteDropped(abandoned, true);
-    this.log.info({ ...this.stats, handedOver: waiting.length - abandoned }, 'offline push stopped');
     this.checkIdle();
+    return unfinished;
+  }
+
+  /** Pushes lost outside the notifier (a failed hand-over at shutdown): counted and logged as dropped. */
+  countDropped(n: number): void {
+    if (n > 0) this.noteDropped(n, true);
   }
 
   private runLookups(): void {
@@ -236,7 +259,7 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
       .catch((err: unknown) => this.log.error({ err }, 'offline push lookup failed'))
       .finally(() => {
         this.lookupRunning = false;
-        this.resolving = 0;
+        this.resolving = [];
         if (this.incoming.length > 0 && !this.closed) this.lookupScheduled ??= setImmediate(() => this.runLookups());
         this.checkIdle();
       });
@@ -245,12 +268,12 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
   private async lookupLoop(): Promise<void> {
     while (this.incoming.length > 0 && !this.closed) {
       const batch = this.incoming.splice(0, this.opts.lookupBatchMax);
-      this.resolving = batch.length;
-      const messages: Array<{ msg: IM.Message.IMMsgData; done?: () => void }> = [];
-      for (const c of batch) {
-        const msg = this.decode(c);
-        if (msg) messages.push({ msg, done: c.done });
-        else c.done?.();
+      this.resolving = batch;
+      const messages: Array<{ msg: IM.Message.IMMsgData; item: PushItem }> = [];
+      for (const item of batch) {
+        const msg = this.decode(item);
+        if (msg) messages.push({ msg, item });
+        else item.done?.();
       }
       const receivers = [...new Set(messages.map(({ msg }) => msg.toSessionId))];
       let tokens: IM.BaseDefine.UserTokenInfo.$Properties[] = [];
@@ -258,44 +281,40 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
         try {
           tokens = await this.opts.tokens.tokensOf(receivers);
         } catch (err) {
+          // Stopped meanwhile: stop() took this batch over.
           if (this.closed) break;
           this.stats.failed += messages.length;
           this.log.warn({ err, messages: messages.length }, 'device tokens unavailable: offline pushes not sent');
-          for (const { done } of messages) done?.();
-          this.resolving = 0;
+          for (const { item } of messages) item.done?.();
+          this.resolving = [];
           continue;
         }
       }
-      if (this.closed) {
-        // close() could not see this batch: count its in-memory part; durable entries stay pending.
-        const inMemory = messages.filter(({ done }) => done === undefined).length;
-        if (inMemory > 0) this.noteDropped(inMemory, true);
-        break;
-      }
+      if (this.closed) break;
       const byUser = new Map<number, IM.BaseDefine.UserTokenInfo.$Properties[]>();
       for (const t of tokens) {
         const list = byUser.get(t.userId);
         if (list) list.push(t);
         else byUser.set(t.userId, [t]);
       }
-      for (const { msg, done } of messages) {
+      for (const { msg, item } of messages) {
         // TeamTalk never pushes a user's own message to that user.
         const own = (byUser.get(msg.toSessionId) ?? []).filter((t) => t.userId !== msg.fromUserId);
         if (own.length === 0) {
           this.stats.withoutToken += 1;
-          done?.();
+          item.done?.();
           continue;
         }
         const event = this.eventOf(msg, own);
-        this.ready.push({ event, json: JSON.stringify(event), attempts: 0, done });
+        this.ready.push({ event, json: JSON.stringify(event), attempts: 0, item });
       }
-      this.resolving = 0;
+      this.resolving = [];
       this.pumpPosts();
     }
   }
 
   /** The stored IMMsgData; only 1:1 messages addressed to the envelope's receiver are pushed here. */
-  private decode(c: Candidate): IM.Message.IMMsgData | undefined {
+  private decode(c: PushItem): IM.Message.IMMsgData | undefined {
     let msg: IM.Message.IMMsgData;
     try {
       msg = IM.Message.IMMsgData.decode(c.body);
@@ -333,7 +352,7 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
   }
 
   private pumpPosts(): void {
-    while (!this.closed && this.inFlight < this.opts.concurrency && this.ready.length > 0) {
+    while (!this.closed && this.inFlight.size < this.opts.concurrency && this.ready.length > 0) {
       const post = this.ready.shift();
       if (post) this.send(post).catch((err: unknown) => this.log.error({ err }, 'offline push send failed'));
     }
@@ -341,27 +360,26 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
   }
 
   private async send(post: PendingPost): Promise<void> {
-    this.inFlight += 1;
+    this.inFlight.add(post);
     post.attempts += 1;
     let outcome: PostOutcome;
     try {
       outcome = await postJson(this.opts.webhookUrl, post.json, this.opts.timeoutMs, this.cancel.signal);
     } finally {
-      this.inFlight -= 1;
+      this.inFlight.delete(post);
     }
+    // Stopped meanwhile: stop() already took this push over (dropped, left queued or handed over).
+    if (this.closed) return;
     const { event } = post;
     if (outcome.kind === 'ok') {
       this.stats.posted += 1;
-      post.done?.();
+      post.item.done?.();
       this.log.debug({ toUserId: event.toUserId, msgId: event.msgId, attempts: post.attempts }, 'offline push posted');
-    } else if (this.closed) {
-      // Aborted by close(): a durable entry stays pending for another instance.
-      if (post.done === undefined) this.noteDropped(1, true);
     } else if (outcome.kind === 'retry' && post.attempts < this.opts.maxAttempts) {
       this.scheduleRetry(post);
     } else {
       this.stats.failed += 1;
-      post.done?.();
+      post.item.done?.();
       this.log.warn(
         { toUserId: event.toUserId, fromUserId: event.fromUserId, msgId: event.msgId, attempts: post.attempts, reason: outcome.reason },
         'offline push given up',

@@ -36,10 +36,7 @@ export class PushStream {
    */
   async append(pushes: readonly QueuedPush[]): Promise<number> {
     const pipeline = this.redis.pipeline();
-    for (const push of pushes) {
-      const body = Buffer.from(push.body.buffer, push.body.byteOffset, push.body.byteLength);
-      pipeline.xadd(this.key, '*', 'to', String(push.toUserId), 'body', body);
-    }
+    for (const push of pushes) pipeline.xadd(this.key, '*', 'to', String(push.toUserId), 'body', bodyBuffer(push));
     pipeline.xtrim(this.key, 'MAXLEN', '~', this.maxLen);
     const results = await pipeline.exec();
     if (results === null) throw new Error('offline-push stream append: pipeline discarded');
@@ -92,6 +89,20 @@ export class PushStream {
     for (const [err] of results) if (err) throw err;
   }
 
+  /**
+   * Hands pushes over to the other consumers at once (graceful shutdown): in
+   * one MULTI, appends them again as new entries and acknowledges and deletes
+   * the held originals (`ackIds`), so none is lost or kept twice in Redis.
+   */
+  async requeue(pushes: readonly QueuedPush[], ackIds: readonly string[]): Promise<void> {
+    const multi = this.redis.multi();
+    for (const push of pushes) multi.xadd(this.key, '*', 'to', String(push.toUserId), 'body', bodyBuffer(push));
+    if (ackIds.length > 0) multi.xack(this.key, PUSH_GROUP, ...ackIds).xdel(this.key, ...ackIds);
+    const results = await multi.exec();
+    if (results === null) throw new Error('offline-push stream requeue: transaction discarded');
+    for (const [err] of results) if (err) throw err;
+  }
+
   /** Removes consumers (other than `self`) that hold nothing and were not seen for `idleMs`: route instances gone for good. */
   async pruneConsumers(self: string, idleMs: number): Promise<number> {
     const consumers = (await this.redis.call('XINFO', 'CONSUMERS', this.key, PUSH_GROUP)) as unknown[][];
@@ -106,6 +117,11 @@ export class PushStream {
     }
     return pruned;
   }
+}
+
+/** The body as a Buffer without copying it. */
+function bodyBuffer(push: QueuedPush): Buffer {
+  return Buffer.from(push.body.buffer, push.body.byteOffset, push.body.byteLength);
 }
 
 function parseEntry(raw: unknown): StreamEntry {

@@ -15,11 +15,20 @@ const LOOKUP_BATCH_MAX = 500;
 const HOLD_MAX = 1000;
 const REDIS_ERROR_LOG_INTERVAL_MS = 5000;
 
+export interface CloseOptions {
+  /**
+   * Default true: unfinished pushes are appended to the queue again at once
+   * for the other instances. false leaves them as a crash would (tests):
+   * queued ones pending until claimed, in-memory ones lost.
+   */
+  handOver?: boolean;
+}
+
 export interface OfflinePush {
   notifier: OfflinePushNotifier;
   consumer: PushStreamConsumer;
-  /** Aborts in-flight POSTs (their events stay queued in Redis for another instance) and closes the connections. */
-  close(): Promise<void>;
+  /** Aborts in-flight POSTs, hands unfinished pushes over (see CloseOptions) and closes the connections. */
+  close(opts?: CloseOptions): Promise<void>;
 }
 
 export interface DurableOfflinePushOptions extends Omit<OfflinePushOptions, 'durable'> {
@@ -57,9 +66,24 @@ export function createDurableOfflinePush(opts: DurableOfflinePushOptions): Offli
   return {
     notifier,
     consumer,
-    async close() {
-      notifier.close();
+    async close({ handOver = true }: CloseOptions = {}) {
+      const unfinished = notifier.stop();
       await consumer.close();
+      const inMemory = unfinished.filter((item) => item.streamId === undefined).length;
+      if (handOver && unfinished.length > 0) {
+        const held = unfinished.flatMap((item) => (item.streamId === undefined ? [] : [item.streamId]));
+        try {
+          await stream.requeue(unfinished, held);
+          log.info({ pushes: unfinished.length }, 'unfinished offline pushes handed over to the other route instances');
+        } catch (err) {
+          log.warn({ err, pushes: unfinished.length, lost: inMemory }, 'offline pushes not handed over: queued ones wait to be claimed');
+          notifier.countDropped(inMemory);
+        }
+      } else {
+        notifier.countDropped(inMemory);
+        if (unfinished.length > 0) log.info({ leftQueued: unfinished.length - inMemory, dropped: inMemory }, 'offline push stopped without hand-over');
+      }
+      log.info({ ...notifier.stats }, 'offline push stopped');
       commands.disconnect();
       reader.disconnect();
     },
@@ -98,8 +122,8 @@ export async function startOfflinePush(config: RouteConfig, registry: Registry, 
   );
   return {
     ...push,
-    async close() {
-      await push.close();
+    async close(opts?: CloseOptions) {
+      await push.close(opts);
       dbPool.close();
     },
   };

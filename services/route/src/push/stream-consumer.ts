@@ -5,6 +5,7 @@ import type { PushStream, QueuedPush, StreamEntry } from './push-stream';
 
 /** A queued push handed to the notifier; `done()` once it was posted or finally given up (never on shutdown). */
 export interface HeldPush extends QueuedPush {
+  streamId: string;
   done(): void;
 }
 
@@ -92,7 +93,8 @@ export class PushStreamConsumer {
 
   /**
    * Stops reading. Acknowledgements of finished entries are flushed (one
-   * attempt); entries still held stay pending for another consumer to claim.
+   * attempt); entries still held stay pending (start-offline-push.ts hands
+   * them over, or another consumer claims them).
    */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -107,7 +109,6 @@ export class PushStreamConsumer {
     await this.loop;
     await this.acking;
     await this.flushAcks().catch((err: unknown) => this.log.warn({ err, ids: this.acks.length }, 'offline-push acks not flushed at close'));
-    if (this.held.size > 0) this.log.info({ held: this.held.size }, 'offline pushes left pending for another route instance');
     this.held.clear();
   }
 
@@ -233,7 +234,7 @@ export class PushStreamConsumer {
         this.settle(id);
         continue;
       }
-      pushes.push({ ...push, done: () => this.settle(id) });
+      pushes.push({ ...push, streamId: id, done: () => this.settle(id) });
     }
     if (claimed && pushes.length > 0) this.log.info({ entries: pushes.length }, 'took over pending offline pushes');
     if (pushes.length > 0) this.opts.sink.take(pushes);
