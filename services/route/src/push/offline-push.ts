@@ -70,7 +70,7 @@ export interface OfflinePushStats {
   queued: number;
   /** Removed from the durable queue by its bound (TT_PUSH_QUEUE_MAX) before anyone posted them. */
   trimmed: number;
-  /** Appends to the durable queue that failed; their pushes were kept in memory instead. */
+  /** Batches not appended to the durable queue (Redis unreachable or too slow): kept in memory instead. */
   queueErrors: number;
 }
 
@@ -115,8 +115,9 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
   private readonly ready: PendingPost[] = [];
   private readonly inFlight = new Set<PendingPost>();
   private readonly retrying = new Map<NodeJS.Timeout, PendingPost>();
-  /** Pushes in appends to the durable queue not answered yet. */
+  /** Pushes in appends to the durable queue not answered yet, and those appends. */
   private appending = 0;
+  private readonly appends = new Set<Promise<void>>();
   private lastQueueErrorLog = 0;
   private readonly cancel = new AbortController();
   private closed = false;
@@ -146,9 +147,15 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
     }
     if (pushes.length === 0) return;
     this.stats.offered += pushes.length;
-    // Appends stuck on a slow Redis are bounded too: past queueMax, memory takes over.
-    if (this.opts.durable && this.appending + pushes.length <= this.opts.queueMax) this.append(this.opts.durable, pushes);
-    else this.keepInMemory(pushes);
+    if (!this.opts.durable) {
+      this.keepInMemory(pushes);
+    } else if (this.appending + pushes.length > this.opts.queueMax) {
+      // Appends stuck on a slow Redis are bounded too: past queueMax, memory takes over.
+      this.noteQueueBypass(pushes.length, 'offline-push queue too slow: batch kept in memory');
+      this.keepInMemory(pushes);
+    } else {
+      this.append(this.opts.durable, pushes);
+    }
   }
 
   /** Entries read from the durable queue (stream-consumer.ts), bounded by its reader. */
@@ -161,7 +168,7 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
   /** One pipeline per Deliver batch, never awaited by it; a failed append keeps the batch in memory. */
   private append(durable: Pick<PushStream, 'append'>, pushes: QueuedPush[]): void {
     this.appending += pushes.length;
-    durable
+    const appended = durable
       .append(pushes)
       .then(
         (trimmed) => {
@@ -175,17 +182,28 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
         },
         (err: unknown) => {
           this.appending -= pushes.length;
-          this.stats.queueErrors += 1;
-          const now = Date.now();
-          if (now - this.lastQueueErrorLog >= QUEUE_ERROR_LOG_INTERVAL_MS) {
-            this.lastQueueErrorLog = now;
-            this.log.warn({ err, pushes: pushes.length, errors: this.stats.queueErrors }, 'offline-push queue unreachable: batch kept in memory');
-          }
+          this.noteQueueBypass(pushes.length, 'offline-push queue unreachable: batch kept in memory', err);
           this.keepInMemory(pushes);
           this.checkIdle();
         },
       )
-      .catch((err: unknown) => this.log.error({ err }, 'offline push append handling failed'));
+      .catch((err: unknown) => this.log.error({ err }, 'offline push append handling failed'))
+      .finally(() => this.appends.delete(appended));
+    this.appends.add(appended);
+  }
+
+  /** Resolves once every append started so far was answered (shutdown: before stop()). */
+  async appendsSettled(): Promise<void> {
+    await Promise.all([...this.appends]);
+  }
+
+  /** Counted always; logged at most every few seconds. */
+  private noteQueueBypass(pushes: number, msg: string, err?: unknown): void {
+    this.stats.queueErrors += 1;
+    const now = Date.now();
+    if (now - this.lastQueueErrorLog < QUEUE_ERROR_LOG_INTERVAL_MS) return;
+    this.lastQueueErrorLog = now;
+    this.log.warn({ err, pushes, errors: this.stats.queueErrors }, msg);
   }
 
   private keepInMemory(pushes: readonly QueuedPush[]): void {

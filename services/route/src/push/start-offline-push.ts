@@ -67,6 +67,8 @@ export function createDurableOfflinePush(opts: DurableOfflinePushOptions): Offli
     notifier,
     consumer,
     async close({ handOver = true }: CloseOptions = {}) {
+      // The Deliver server is down by now: let the last appends land (or fall back to memory) first.
+      await notifier.appendsSettled();
       const unfinished = notifier.stop();
       await consumer.close();
       const inMemory = unfinished.filter((item) => item.streamId === undefined).length;
