@@ -9,7 +9,7 @@ import { CID, IM, tiertalk, encryptContent } from '@tiertalk/proto';
 import { waitFor } from '@tiertalk/testkit';
 import { OfflinePushNotifier } from './offline-push';
 import type { OfflinePushOptions, TokenSource } from './offline-push';
-import { PUSH_GROUP } from './push-stream';
+import { PUSH_GROUP, PushStream } from './push-stream';
 import { createDurableOfflinePush } from './start-offline-push';
 import type { DurableOfflinePushOptions, OfflinePush } from './start-offline-push';
 
@@ -412,6 +412,28 @@ describe('durable offline-push queue (Redis Stream)', () => {
     await waitFor(() => a.notifier.stats.posted === 2, 5000);
     expect(msgIds().sort()).toEqual([1, 2]);
     expect(a.notifier.stats).toMatchObject({ offered: 2, queued: 0, queueErrors: 1, dropped: 0 });
+  });
+
+  it('after Redis lost the stream and its group (restart), recreates them and posts what is offered', async () => {
+    const a = startDurable('route-a');
+    a.notifier.offer([envelope(ALICE, BOB, 1)], offline);
+    await waitFor(() => peer.received.length === 1, 5000);
+    await redis.flushdb();
+    a.notifier.offer([envelope(ALICE, BOB, 2)], offline);
+    await waitFor(() => peer.received.length === 2, 10_000);
+    await waitFor(drained, 5000);
+    expect(msgIds()).toEqual([1, 2]);
+  });
+
+  it('removes consumers that hold nothing and were not seen for long, and keeps those that hold entries', async () => {
+    const stream = new PushStream(redis, STREAM, 1000);
+    await stream.ensureGroup();
+    await stream.append([{ toUserId: BOB, body: new Uint8Array([1]) }]);
+    await stream.read(redis, 'route-holding', 10, '>');
+    for (const name of ['route-gone', 'route-self']) await redis.call('XGROUP', 'CREATECONSUMER', STREAM, PUSH_GROUP, name);
+    expect(await stream.pruneConsumers('route-self', 0)).toBe(1);
+    const names = ((await redis.call('XINFO', 'CONSUMERS', STREAM, PUSH_GROUP)) as unknown[][]).map((c) => String(c[1]));
+    expect(names.sort()).toEqual(['route-holding', 'route-self']);
   });
 
   it('is bounded by queueMax (approximate trim): what is trimmed is counted', async () => {
