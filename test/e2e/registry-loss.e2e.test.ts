@@ -51,6 +51,8 @@ let registry: Redis;
 let cluster: Cluster;
 let pool: Pool;
 const open: TeamTalkClient[] = [];
+let alice: TeamTalkClient;
+let bob: TeamTalkClient;
 
 beforeAll(async () => {
   await prepareTestDatabase();
@@ -85,18 +87,18 @@ it('delivers live to an online receiver after the registry Redis restarted empty
   const [gw1, gw2] = cluster.gateways();
   const bobId = await userId(pool, 'bob');
   const aliceId = await userId(pool, 'alice');
-  const alice = await loggedIn(gw1, 'alice');
-  const bob = await loggedIn(gw2, 'bob');
+  alice = await loggedIn(gw1, 'alice');
+  bob = await loggedIn(gw2, 'bob');
   open.push(alice, bob);
 
   const before = nextMessage(bob, 10_000);
   await alice.sendText(bobId, 'before the restart');
   expect((await before).msgId).toBeGreaterThan(0);
 
+  const epochBefore = await registry.get(`${PREFIX}epoch`);
+  expect(epochBefore).not.toBeNull();
   await redisServer.kill();
   await redisServer.start();
-  // Empty: the registry knows nobody now.
-  expect(Object.keys(await sessionsOf(bobId))).toEqual([]);
 
   // Sent at once: route holds the delivery until the gateways re-listed their sessions.
   const after = nextMessage(bob, 15_000);
@@ -105,7 +107,10 @@ it('delivers live to an online receiver after the registry Redis restarted empty
   const got = await after;
   expect(got.msgId).toBe(ack.msgId);
   expect(Buffer.from(got.msgData).toString()).toContain('after the restart');
-  // Both users are registered again, by their gateways' sync.
+  // The registry was lost (a new epoch) and both users are registered again, by their gateways' sync.
+  const epochAfter = await registry.get(`${PREFIX}epoch`);
+  expect(epochAfter).not.toBeNull();
+  expect(epochAfter).not.toBe(epochBefore);
   expect(Object.keys(await sessionsOf(bobId))).toHaveLength(1);
   expect(Object.keys(await sessionsOf(aliceId))).toHaveLength(1);
 });
@@ -116,11 +121,7 @@ it('removes a ghost left by a Logout that never reached route, and announces its
   const watcher = await loggedIn(gw2, 'dave');
   open.push(watcher);
   const carol = await loggedIn(gw1, 'carol');
-  const carolOffline = new Promise<void>((resolve) => {
-    watcher.on('userStatus', (n: IM.Buddy.IMUserStatNotify) => {
-      if (n.userStat.userId === carolId && n.userStat.status === IM.BaseDefine.UserStatType.USER_STATUS_OFFLINE) resolve();
-    });
-  });
+  const told = statusesOf(watcher, carolId);
 
   // carol leaves while no route runs: her gateway's Logout fails and is not retried.
   await cluster.kill('route-1', 'SIGKILL');
@@ -132,5 +133,47 @@ it('removes a ghost left by a Logout that never reached route, and announces its
   // The gateway's periodic sync does not list carol: route removes the ghost
   // (once her login is older than the fresh-login grace) and tells the PC clients.
   await waitFor(async () => Object.keys(await sessionsOf(carolId)).length === 0, 40_000);
-  await carolOffline;
+  await waitFor(() => told.includes(IM.BaseDefine.UserStatType.USER_STATUS_OFFLINE), 10_000);
+});
+
+/** Records, in order, the statuses `c` is told `uid` went to. */
+function statusesOf(c: TeamTalkClient, uid: number): IM.BaseDefine.UserStatType[] {
+  const seen: IM.BaseDefine.UserStatType[] = [];
+  c.on('userStatus', (n: IM.Buddy.IMUserStatNotify) => {
+    if (n.userStat.userId === uid) seen.push(n.userStat.status);
+  });
+  return seen;
+}
+
+it('re-registers the sessions of a gateway whose etcd lease lapsed, without re-login', async () => {
+  const aliceId = await userId(pool, 'alice');
+  const { USER_STATUS_OFFLINE: OFFLINE, USER_STATUS_ONLINE: ONLINE } = IM.BaseDefine.UserStatType;
+  const told = statusesOf(bob, aliceId);
+  const gw1 = cluster.process('msg-1');
+  const pid = gw1.pid;
+  if (pid === undefined) throw new Error('msg-1 has no pid');
+  // Frozen past its lease (3 s): route sees its key expire and purges its sessions.
+  process.kill(pid, 'SIGSTOP');
+  try {
+    await waitFor(async () => Object.keys(await sessionsOf(aliceId)).length === 0, 15_000);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  await waitFor(() => told.includes(OFFLINE), 10_000);
+  // Back: its registration is re-created and it lists its sessions again; alice is announced back.
+  await waitFor(async () => Object.keys(await sessionsOf(aliceId)).length === 1, 15_000);
+  await waitFor(() => told.lastIndexOf(ONLINE) > told.indexOf(OFFLINE), 10_000);
+  // The periodic sync may have come first; the re-registration's own sync follows.
+  await waitFor(() => cluster.logTail('msg-1', 400).includes('"reason":"lease-renewed"'), 10_000);
+  const got = nextMessage(alice, 10_000);
+  const ack = await bob.sendText(aliceId, 'after the lapse');
+  expect((await got).msgId).toBe(ack.msgId);
+});
+
+it("announces a killed gateway's users OFFLINE", async () => {
+  const aliceId = await userId(pool, 'alice');
+  const told = statusesOf(bob, aliceId);
+  await cluster.kill('msg-1', 'SIGKILL');
+  await waitFor(() => told.includes(IM.BaseDefine.UserStatType.USER_STATUS_OFFLINE), 15_000);
+  await waitFor(async () => Object.keys(await sessionsOf(aliceId)).length === 0, 15_000);
 });
