@@ -6,7 +6,7 @@ import type { ConnectionRegistry } from '../conn/connection-registry';
 import type { RouteApi } from '../gateway-context';
 
 /** Why a sync runs (logged). */
-export type SyncReason = 'route-resync' | 'lease-renewed' | 'periodic' | 'retry';
+export type SyncReason = 'start' | 'route-resync' | 'lease-renewed' | 'periodic' | 'retry';
 
 export interface SessionSyncOptions {
   /** `<instanceId>@<epoch>`, as in every SessionRef of this process. */
@@ -44,10 +44,15 @@ export class SessionSync {
     this.log = opts.logger.child({ component: 'session-sync' });
   }
 
-  /** Starts the periodic keep-alive. */
+  /**
+   * Syncs once now (marking this gateway seen and synced in route's current
+   * epoch, so a later purge-and-restore is announced), then every intervalMs.
+   */
   start(): void {
-    this.timer ??= setInterval(() => this.request('periodic'), this.opts.intervalMs);
+    if (this.timer) return;
+    this.timer = setInterval(() => this.request('periodic'), this.opts.intervalMs);
     this.timer.unref();
+    this.request('start');
   }
 
   /** Runs a sync now, or right after the one in progress. */
