@@ -3,7 +3,8 @@ import type Redis from 'ioredis';
 
 // Session registry (docs/ARCHITECTURE.md, "Session registry"), after
 // ejabberd's Redis session manager: a hash per user, an index per gateway,
-// and one script that drops a dead gateway's sessions.
+// scripts that drop a dead gateway's sessions and that make a gateway's
+// sessions equal to the list it sends (Route.SyncSessions), chunk by chunk.
 //   <p>user:<userId>  hash  "<gatewayId>/<connId>" -> client type
 //   <p>gw:<gatewayId> set   "<userId>/<connId>"
 //   <p>gateways       set   gateway ids holding sessions
@@ -11,6 +12,7 @@ import type Redis from 'ioredis';
 //   <p>gwfresh:<gw>   zset "<userId>/<connId>" -> login time (Redis ms), recent logins only
 //   <p>epoch          string: the registry's incarnation (registry-epoch.ts)
 //   <p>synced:<epoch> set   gateways that synced in that epoch
+//   <p>synccand:<gw>:<token> set, one sync's removal candidates (deleted when it ends)
 // Every multi-key write is a Lua script, so a crash never leaves a session in
 // one index only.
 
