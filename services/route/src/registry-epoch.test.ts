@@ -29,9 +29,12 @@ describe('RegistryEpoch', () => {
     prefix = `tt:test:${randomBytes(5).toString('hex')}:`;
     store = new SessionStore(redis, prefix);
   });
+  // Syncs the stub gateways started: finished before the keys are cleaned up and the connection closes.
+  const syncs: Promise<unknown>[] = [];
   afterEach(async () => {
     epoch?.close();
     epoch = undefined;
+    await Promise.all(syncs.splice(0));
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length > 0) await redis.del(...keys);
   });
@@ -43,7 +46,11 @@ describe('RegistryEpoch', () => {
       asks,
       requestSessionResync(): string[] {
         asks.push(Date.now());
-        void answer().then(() => store.syncGateway('gw-a@1', [{ gatewayId: 'gw-a@1', connId: 1, userId: 7, clientType: PC }]));
+        const answered = answer();
+        // A gateway that never answers (a pending promise) is not waited for.
+        void answered.then(() => {
+          syncs.push(store.syncGateway('gw-a@1', [{ gatewayId: 'gw-a@1', connId: 1, userId: 7, clientType: PC }]));
+        });
         return ['gw-a@1'];
       },
     };
