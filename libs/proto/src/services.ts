@@ -57,6 +57,8 @@ export type EnvelopeBatch = Msg<typeof tiertalk.EnvelopeBatch>;
 export type DeliverReport = Msg<typeof tiertalk.DeliverReport>;
 export type UsersStatReq = Msg<typeof IM.Buddy.IMUsersStatReq>;
 export type UsersStatRsp = Msg<typeof IM.Buddy.IMUsersStatRsp>;
+export type SessionSync = Msg<typeof tiertalk.SessionSync>;
+export type SessionSyncRsp = Msg<typeof tiertalk.SessionSyncRsp>;
 export type PushBatch = Msg<typeof tiertalk.PushBatch>;
 export type PushSummary = Msg<typeof tiertalk.PushSummary>;
 
@@ -107,6 +109,7 @@ export const RouteService = {
   Login: method<SessionRef, SessionLoginRsp>('Route', 'Login', tiertalk.SessionRef, tiertalk.SessionLoginRsp, false, false),
   Logout: method<SessionRef, Empty>('Route', 'Logout', tiertalk.SessionRef, tiertalk.Empty, false, false),
   Deliver: method<EnvelopeBatch, DeliverReport>('Route', 'Deliver', tiertalk.EnvelopeBatch, tiertalk.DeliverReport, true, true),
+  SyncSessions: unary('Route', 'SyncSessions', tiertalk.SessionSync, tiertalk.SessionSyncRsp),
   UsersStat: method<UsersStatReq, UsersStatRsp>('Route', 'UsersStat', IM.Buddy.IMUsersStatReq, IM.Buddy.IMUsersStatRsp, false, false),
   KickUser: unary('Route', 'KickUser', IM.Server.IMServerKickUser, tiertalk.SessionLoginRsp),
 } satisfies grpc.ServiceDefinition;

@@ -20,6 +20,7 @@ export class Registration {
   private dirty = false;
   private worker: Promise<void> | undefined;
   private ending: Promise<void> | undefined;
+  private readonly reRegisteredListeners = new Set<() => void>();
 
   /** @internal use Registry.register() */
   constructor(
@@ -64,6 +65,16 @@ export class Registration {
     this.info = next;
     this.dirty = true;
     return this.kick();
+  }
+
+  /**
+   * Calls `listener` each time the key was put again under a new lease after
+   * the old one was lost: watchers may have seen it removed meanwhile (and
+   * dropped what they knew about this instance). Returns the unsubscribe.
+   */
+  onReRegistered(listener: () => void): () => void {
+    this.reRegisteredListeners.add(listener);
+    return () => this.reRegisteredListeners.delete(listener);
   }
 
   /** Revokes the lease (the key disappears at once) and stops keep-alive. Idempotent. */
@@ -128,6 +139,7 @@ export class Registration {
           await this.acquire();
           this.needLease = false;
           this.log.info({ key: this.key }, 're-registered');
+          this.notifyReRegistered();
         } else {
           await this.lease.put(this.key).value(JSON.stringify(this.info));
         }
@@ -139,6 +151,16 @@ export class Registration {
         attempt += 1;
         this.log.warn({ key: this.key, err, attempt, retryInMs: delay }, 'etcd registration write failed');
         await sleep(delay, this.stopped.signal);
+      }
+    }
+  }
+
+  private notifyReRegistered(): void {
+    for (const listener of this.reRegisteredListeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.log.error({ key: this.key, err }, 're-registered listener failed');
       }
     }
   }

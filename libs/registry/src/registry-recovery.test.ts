@@ -106,6 +106,10 @@ describe('Registry recovery after an etcd restart (real etcd process)', () => {
     const w = await watcher.watch('route');
     const reg = await live.register(info('route-live'));
     const gone = await dead.register(info('route-dead'));
+    let reRegistered = 0;
+    reg.onReRegistered(() => {
+      reRegistered += 1;
+    });
     await eventually(() => w.size === 2, 5000, 'both instances');
     await gone.abandon(); // its process "dies" with the etcd data
 
@@ -118,6 +122,8 @@ describe('Registry recovery after an etcd restart (real etcd process)', () => {
     // back, and the watch must notice route-dead is gone without any delete event.
     await eventually(() => w.get('route-live') !== undefined && w.get('route-dead') === undefined, 25000, 'watch to converge');
     expect(removed).toContain('route-dead');
+    // The gateway re-lists its sessions on this event (services/msg session-sync).
+    await eventually(() => reRegistered >= 1, 5000, 'the re-registered event');
     expect(w.list().map((i) => i.id)).toEqual(['route-live']);
 
     const raw = new Etcd3({ hosts: [etcd.url] });

@@ -27,6 +27,9 @@ export const msgConfigSchema = commonConfigSchema.extend({
   TT_DB_DEADLINE_MS: positiveInt(5_000),
   TT_ROUTE_DEADLINE_MS: positiveInt(5_000),
   TT_STORE_BATCH_MAX: positiveInt(256),
+  // Keep-alive of this gateway's sessions in route (Route.SyncSessions); route's
+  // TT_SESSION_SYNC_INTERVAL_MS must be the same (it purges gateways unseen for 3 of them).
+  TT_SESSION_SYNC_INTERVAL_MS: positiveInt(30_000),
   // Outbound backpressure per client connection (style.md, backpressure).
   TT_MAX_OUTBOUND_BYTES: positiveInt(4 * MIB),
   TT_DRAIN_TIMEOUT_MS: positiveInt(30_000),
@@ -61,6 +64,8 @@ export interface MsgConfig {
   readonly dbDeadlineMs: number;
   readonly routeDeadlineMs: number;
   readonly storeBatchMax: number;
+  /** Period of the session keep-alive sync with route. */
+  readonly sessionSyncIntervalMs: number;
   readonly groupPush: GroupPushLimits;
 }
 
@@ -122,6 +127,7 @@ export function loadMsgConfig(env?: NodeJS.ProcessEnv): MsgConfig {
     dbDeadlineMs: c.TT_DB_DEADLINE_MS,
     routeDeadlineMs: c.TT_ROUTE_DEADLINE_MS,
     storeBatchMax: c.TT_STORE_BATCH_MAX,
+    sessionSyncIntervalMs: c.TT_SESSION_SYNC_INTERVAL_MS,
     groupPush: Object.freeze({
       enabled: c.TT_GROUP_PUSH_CONTROL,
       tickets: c.TT_GROUP_PUSH_TICKETS,

@@ -204,12 +204,18 @@ function inClass(conn: Connection, clientClass: number): boolean {
 }
 
 /** grpc-js implementation of tiertalk.Gateway (one long-lived Push stream per route instance). */
-export function createGatewayService(ctx: GatewayContext, groupPushes: GroupPushControl<Connection>): grpc.UntypedServiceImplementation {
+export function createGatewayService(
+  ctx: GatewayContext,
+  groupPushes: GroupPushControl<Connection>,
+  onResyncRequest: () => void = () => undefined,
+): grpc.UntypedServiceImplementation {
   const receiver = new PushReceiver(ctx, groupPushes);
   const Push: grpc.handleClientStreamingCall<PushBatch, PushSummary> = (call, callback) => {
     let pushes = 0;
     let answered = false;
     call.on('data', (batch: PushBatch) => {
+      // route lost its session registry: list our sessions again (upstream/session-sync.ts).
+      if (batch.resyncSessions) onResyncRequest();
       pushes += receiver.applyBatch(batch);
     });
     call.on('end', () => {

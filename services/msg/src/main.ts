@@ -26,6 +26,7 @@ import { LoadReporter } from './load-reporter';
 import { boundedStep, shutdownGrpcServer } from './shutdown';
 import { DbProxyLink } from './upstream/db-proxy-link';
 import { RouteLink } from './upstream/route-link';
+import { SessionSync } from './upstream/session-sync';
 
 // In-flight stores get this long to be ACKed before clients are closed.
 const STORE_DRAIN_MS = 3000;
@@ -68,7 +69,8 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   const groupPushes = new GroupPushControl<Connection>({ ...config.groupPush, logger: log }, (frame, conn) => {
     if (conn.deliverable) conn.send(frame);
   });
-  grpcServer.addService(GatewayService, createGatewayService(ctx, groupPushes));
+  const sessionSync = new SessionSync({ gatewayId: config.gatewayId, connections, route, logger: log, intervalMs: config.sessionSyncIntervalMs });
+  grpcServer.addService(GatewayService, createGatewayService(ctx, groupPushes, () => sessionSync.request('route-resync')));
   const grpcPort = await bindServer(grpcServer, config.grpcHost, config.grpcPort);
   connections.startAckSweep();
 
@@ -76,6 +78,9 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   const address = { ip1: config.ip1, ip2: config.ip2, port: tcp.port, wsPort: ws.port, maxConn: config.maxConn, epoch: config.epoch };
   const registration = await registry.register({ id: config.instanceId, service: 'msg', addr: `${config.grpcHost}:${grpcPort}`, ...load.snapshot(address) });
   load.attach(registration, address);
+  // A lapsed lease made route purge our sessions: list them again once we are back.
+  registration.onReRegistered(() => sessionSync.request('lease-renewed'));
+  sessionSync.start();
   log.info({ tcpPort: tcp.port, wsPort: ws.port, grpcPort }, 'msg gateway ready');
 
   let stopping: Promise<void> | undefined;
@@ -84,6 +89,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
     log.info({ reason, connections: connections.size }, 'shutting down');
     // Leave etcd first: login stops handing us out, route purges our sessions.
     load.detach();
+    sessionSync.close();
     await boundedStep(registration.deregister(), STEP_TIMEOUT_MS, log, 'deregister');
     tcp.stopAccepting();
     ws.stopAccepting();

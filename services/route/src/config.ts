@@ -12,6 +12,11 @@ export const routeConfigSchema = commonConfigSchema.extend({
   // docs/ARCHITECTURE.md, session registry: keys tt:sm:user:<id>, tt:sm:gw:<id>, tt:sm:gateways
   TT_SESSION_KEY_PREFIX: nonEmptyString('tt:sm:'),
   TT_SWEEP_INTERVAL_MS: positiveInt(10000),
+  // The gateways' keep-alive sync period (msg's TT_SESSION_SYNC_INTERVAL_MS, same value): a
+  // gateway not seen for 3 of them has its sessions purged.
+  TT_SESSION_SYNC_INTERVAL_MS: positiveInt(30000),
+  // After a registry loss, deliveries wait at most this long for the gateways' resync.
+  TT_RESYNC_MAX_WAIT_MS: positiveInt(5000),
   // Offline push (src/push, flows.md §4 step 6): a JSON POST per 1:1 message whose receiver is offline.
   TT_PUSH_WEBHOOK_URL: z.preprocess(
     blankAsUnset,

@@ -4,6 +4,7 @@ import { GatewayService, tiertalk, type PushBatch } from '@tiertalk/proto';
 import type { InstanceInfo, Registry, ServiceWatch } from '@tiertalk/registry';
 import { createClient, openClientStream } from '@tiertalk/rpc';
 import type { PushSink } from './handlers/types';
+import { purgeGatewaySessions } from './session-purge';
 import type { SessionStore } from './session-store';
 
 export interface GatewayLinksOptions {
@@ -88,6 +89,12 @@ export class GatewayLinks implements PushSink {
       out.push(epoch === undefined ? id : `${id}@${epoch}`);
     }
     return out;
+  }
+
+  /** Asks every live gateway to list its sessions (Route.SyncSessions); returns their session gateway ids. */
+  requestSessionResync(): string[] {
+    for (const link of this.links.values()) link.enqueue(tiertalk.PushBatch.create({ items: [], resyncSessions: true }));
+    return this.liveGateways();
   }
 
   /** Batches dropped so far because a gateway's queue was full. */
@@ -178,13 +185,8 @@ export class GatewayLinks implements PushSink {
   }
 
   private async purge(gatewayId: string, reason: 'etcd' | 'sweep'): Promise<void> {
-    try {
-      const removed = await this.opts.store.purgeGateway(gatewayId);
-      this.log.info({ gatewayId, removed, reason }, 'gateway sessions purged');
-    } catch (err) {
-      // The sweep retries: the id stays in the gateways set until a purge succeeds.
-      this.log.warn({ err, gatewayId, reason }, 'gateway purge failed');
-    }
+    // Announces the users who went offline with it; the sweep retries a failed purge.
+    await purgeGatewaySessions(this.opts.store, this, gatewayId, reason, this.log);
   }
 }
 

@@ -8,6 +8,8 @@ import { loadRouteConfig } from './config';
 import { GatewayLinks } from './gateway-links';
 import { routeHandlers } from './handlers';
 import { startOfflinePush } from './push/start-offline-push';
+import { RegistryEpoch } from './registry-epoch';
+import { UnseenGatewaySweep } from './session-purge';
 import { SessionStore } from './session-store';
 
 const GRACEFUL_SHUTDOWN_MS = 3_000;
@@ -20,7 +22,7 @@ async function main(): Promise<void> {
   // Fail a call fast when Redis is down instead of queueing it for minutes.
   const redis = new Redis(config.TT_SESSION_REDIS_URL, { maxRetriesPerRequest: 2 });
   redis.on('error', (err) => logger.warn({ err }, 'session redis error'));
-  const store = new SessionStore(redis, config.TT_SESSION_KEY_PREFIX);
+  const store = new SessionStore(redis, config.TT_SESSION_KEY_PREFIX, { seenTtlMs: 3 * config.TT_SESSION_SYNC_INTERVAL_MS });
 
   const registry = await Registry.connect({
     endpoints: [...config.TT_ETCD_ENDPOINTS],
@@ -30,10 +32,13 @@ async function main(): Promise<void> {
   });
   const links = new GatewayLinks({ registry, store, logger, sweepIntervalMs: config.TT_SWEEP_INTERVAL_MS });
   await links.start();
+  const epoch = new RegistryEpoch({ redis, store, links, logger, maxWaitMs: config.TT_RESYNC_MAX_WAIT_MS });
+  const unseenSweep = new UnseenGatewaySweep({ store, links, logger, intervalMs: config.TT_SWEEP_INTERVAL_MS });
+  unseenSweep.start();
   const offlinePush = await startOfflinePush(config, registry, logger);
 
   const server = createServer();
-  server.addService(RouteService, routeHandlers({ store, links, logger, offlinePush: offlinePush?.notifier }));
+  server.addService(RouteService, routeHandlers({ store, links, logger, offlinePush: offlinePush?.notifier, registryReady: epoch }));
   const port = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);
   const registration = await registry.register({
     id: config.TT_INSTANCE_ID,
@@ -42,6 +47,8 @@ async function main(): Promise<void> {
     load: 0,
     meta: {},
   });
+  // Once the gateways can reach us: a registry lost while no route ran is rebuilt like any other loss.
+  epoch.start();
   logger.info({ port }, 'route started');
 
   let stopping = false;
@@ -62,6 +69,8 @@ async function main(): Promise<void> {
         resolve();
       });
     });
+    unseenSweep.close();
+    epoch.close();
     await links.close();
     await offlinePush?.close();
     await registry.close();

@@ -15,10 +15,18 @@ export interface PushSink {
   liveGateways(): string[];
 }
 
+/** The session registry's readiness (src/registry-epoch.ts): false while it is being rebuilt after a loss. */
+export interface RegistryReadiness {
+  /** Resolves when lookups can be trusted again (bounded wait). */
+  whenRegistryReady(): Promise<void>;
+}
+
 export interface RouteDeps {
   store: SessionStore;
   links: PushSink;
   logger: Logger;
   /** Offline-push webhook (src/push); absent when TT_PUSH_WEBHOOK_URL is unset. */
   offlinePush?: OfflinePushSink;
+  /** Deliveries wait on it so they are not looked up in a registry being rebuilt; absent in tests. */
+  registryReady?: RegistryReadiness;
 }

@@ -71,7 +71,8 @@ export function deliverHandler(deps: RouteDeps): grpc.handleBidiStreamingCall<En
 }
 
 /** Never throws: a registry failure drops this batch's live pushes (receivers recover by offline pull). */
-export async function deliverBatch({ store, links, offlinePush }: RouteDeps, batch: EnvelopeBatch, log: Logger): Promise<DeliverReport> {
+export async function deliverBatch({ store, links, offlinePush, registryReady }: RouteDeps, batch: EnvelopeBatch, log: Logger): Promise<DeliverReport> {
+  await registryReady?.whenRegistryReady();
   const envelopes = batch.items ?? [];
   const users = new Set<number>();
   let broadcasts = 0;

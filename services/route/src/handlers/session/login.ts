@@ -32,8 +32,10 @@ export function loginHandler(deps: RouteDeps): grpc.handleUnaryCall<SessionRef, 
 }
 
 /** Registers the session and returns how many kicks were sent. */
-async function login({ store, links }: RouteDeps, ref: SessionRef): Promise<number> {
+async function login({ store, links, registryReady }: RouteDeps, ref: SessionRef): Promise<number> {
   checkSessionRef(ref);
+  // While the registry is rebuilt, the user's other sessions may not be back yet: wait, so they are kicked.
+  await registryReady?.whenRegistryReady();
   // One script reads the earlier sessions and adds this one, so of two
   // concurrent logins the later always sees (and kicks) the earlier.
   const earlier = await store.login(ref);

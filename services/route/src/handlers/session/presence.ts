@@ -1,5 +1,5 @@
 import { CID, IM, isMobileClient, type tiertalk } from '@tiertalk/proto';
-import type { Session, SessionKey } from '../../session-store';
+import type { Arrival, Departure, Session, SessionKey } from '../../session-store';
 import type { PushSink } from '../types';
 
 const { USER_STATUS_ONLINE, USER_STATUS_OFFLINE } = IM.BaseDefine.UserStatType;
@@ -86,5 +86,26 @@ function broadcastPcStatus(links: PushSink, userId: number, status: IM.BaseDefin
     if (origin && origin.gatewayId === gatewayId) push.excludeConnId = origin.connId;
     if (links.send(gatewayId, [push])) pushes += 1;
   }
+  return pushes;
+}
+
+/**
+ * Sessions that ended without a Logout (a dead gateway purged, ghosts removed
+ * by a sync): the same notifies their logouts would have caused, once per
+ * user. Returns the pushes queued.
+ */
+export function presenceOnDepartures(links: PushSink, departures: readonly Departure[]): number {
+  let pushes = 0;
+  for (const d of departures) {
+    const removed = d.removedTypes.find(isPc) ?? d.removedTypes[0];
+    pushes += presenceOnLogout(links, d.userId, removed, d.remaining);
+  }
+  return pushes;
+}
+
+/** Sessions a sync registered again after they had been removed: the same notifies as their logins. */
+export function presenceOnArrivals(links: PushSink, gatewayId: string, arrivals: readonly Arrival[]): number {
+  let pushes = 0;
+  for (const a of arrivals) pushes += presenceOnLogin(links, { gatewayId, connId: a.connId, userId: a.userId, clientType: a.clientType }, a.before);
   return pushes;
 }
