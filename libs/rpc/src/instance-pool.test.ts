@@ -75,8 +75,11 @@ describe('InstancePool over real etcd', () => {
       expect(owners(b)).toEqual(start);
       expect(new Set(start.values())).toEqual(new Set(['kv-1', 'kv-2', 'kv-3']));
 
+      expect(a.nextRecoveryInMs()).toBeUndefined();
       a.markFailed('kv-2');
       expect(a.isFailed('kv-2')).toBe(true);
+      expect(a.nextRecoveryInMs()).toBeGreaterThan(100);
+      expect(a.nextRecoveryInMs()).toBeLessThanOrEqual(150);
       const moved = owners(a);
       for (const k of KEYS) {
         if (start.get(k) === 'kv-2') expect(['kv-1', 'kv-3']).toContain(moved.get(k));

@@ -131,6 +131,18 @@ export class InstancePool extends EventEmitter<InstancePoolEvents> {
     return id === undefined ? undefined : this.get(id);
   }
 
+  /** Ms until the soonest failed (and not draining) instance's cooldown ends; undefined when none is cooling down. */
+  nextRecoveryInMs(): number | undefined {
+    const now = Date.now();
+    let soonest: number | undefined;
+    for (const e of this.entries.values()) {
+      if (e.draining || e.failedUntil <= now) continue;
+      const left = e.failedUntil - now;
+      if (soonest === undefined || left < soonest) soonest = left;
+    }
+    return soonest;
+  }
+
   /** True while the instance is left out of picks after a failure. */
   isFailed(id: string): boolean {
     const e = this.entries.get(id);
