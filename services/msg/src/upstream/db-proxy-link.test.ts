@@ -24,14 +24,14 @@ class FakeStorage {
   private readonly byKey = new Map<string, number>();
   private nextId = 0;
 
-  store(instance: string, item: tiertalk.MsgStoreItem): number {
+  store(instance: string, item: tiertalk.MsgStoreItem.$Properties): number {
     const m = item.msg;
     const key = `${m.fromUserId}/${item.idemKey}`;
     const known = this.byKey.get(key);
     if (known !== undefined) return known;
     const msgId = (this.nextId += 1);
     this.byKey.set(key, msgId);
-    this.rows.push({ instance, from: m.fromUserId, to: m.toSessionId, text: Buffer.from(m.msgData).toString(), idemKey: item.idemKey, msgId });
+    this.rows.push({ instance, from: m.fromUserId, to: m.toSessionId, text: Buffer.from(m.msgData).toString(), idemKey: item.idemKey ?? '', msgId });
     return msgId;
   }
 
@@ -44,7 +44,7 @@ type Mode = 'ok' | 'hang' | 'fail' | 'reject';
 
 class FakeDbProxy {
   /** Every item received, in order (retries included). */
-  readonly received: tiertalk.MsgStoreItem[] = [];
+  readonly received: tiertalk.MsgStoreItem.$Properties[] = [];
   readonly streams = new Set<grpc.ServerDuplexStream<MsgStoreBatch, MsgStoredBatch>>();
   mode: Mode = 'ok';
   /** STORE_FAILED for this many items before storing again. */
@@ -80,7 +80,7 @@ class FakeDbProxy {
     this.registration = await registry.register({ id: this.id, service: 'db-proxy', addr: `127.0.0.1:${this.port}`, load: 0, meta: {} });
   }
 
-  private answer(item: tiertalk.MsgStoreItem): tiertalk.MsgStoredItem.$Properties {
+  private answer(item: tiertalk.MsgStoreItem.$Properties): tiertalk.MsgStoredItem.$Properties {
     if (this.mode === 'reject') return { ref: item.ref, msgId: 0, result: STORE_REJECTED, reason: 'not a member' };
     if (this.mode === 'fail' || this.failNext > 0) {
       this.failNext = Math.max(0, this.failNext - 1);
