@@ -1,5 +1,5 @@
-// Two db-proxies; the one a conversation hashes to is killed with SIGKILL while
-// its sender keeps sending (and a burst is in flight). Every send must get an
+// Two db-proxies; the one a conversation hashes to is frozen (SIGSTOP) and then
+// killed with SIGKILL while its sender keeps sending, a burst in flight. Every send must get an
 // answer, every ACKed message must be in MySQL exactly once, and the sends after
 // the kill must be ACKed (by the survivor) — docs/RELIABILITY.md "A send always
 // gets an answer".
@@ -68,7 +68,10 @@ it('a db-proxy SIGKILLed while a client sends: every send answered, every ACKed 
   const timer = setInterval(() => send(steady, bobId, `sf steady ${++n}`, sends), 70);
   try {
     await waitFor(() => sends.filter((s) => s.answer?.ok).length >= 15, 15_000);
+    // Frozen first, so the conversation's items are surely unanswered on the victim when it dies.
+    cluster.process(victim).kill('SIGSTOP');
     for (let i = 1; i <= 18; i += 1) send(burst, bobId, `sf burst ${i}`, sends);
+    await waitFor(() => sends.some((s) => s.answer === undefined && Date.now() - s.sentAt > 1000), 10_000);
     await cluster.kill(victim, 'SIGKILL');
     const killedAt = Date.now();
     await waitFor(() => sends.filter((s) => s.sentAt > killedAt && s.answer !== undefined).length >= 30, 20_000);
