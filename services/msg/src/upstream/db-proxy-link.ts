@@ -87,6 +87,10 @@ export class DbProxyLink implements DbProxyApi {
     if (this.waiting.length > 0) this.retryWaiting();
   };
 
+  private readonly onInstanceGone = (id: string): void => {
+    this.reopen.delete(id);
+  };
+
   constructor(
     private readonly pool: InstancePool,
     private readonly opts: DbProxyLinkOptions,
@@ -94,6 +98,7 @@ export class DbProxyLink implements DbProxyApi {
     this.log = opts.logger.child({ component: 'db-proxy-link' });
     this.stallMs = opts.stallMs ?? DEFAULT_STALL_MS;
     pool.on('added', this.onInstanceBack);
+    pool.on('removed', this.onInstanceGone);
   }
 
   hasInstance(): boolean {
@@ -167,6 +172,7 @@ export class DbProxyLink implements DbProxyApi {
     if (this.closed) return;
     this.closed = true;
     this.pool.off('added', this.onInstanceBack);
+    this.pool.off('removed', this.onInstanceGone);
     clearImmediate(this.flushTimer);
     clearTimeout(this.retryTimer);
     clearTimeout(this.stallTimer);
