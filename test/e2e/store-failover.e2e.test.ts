@@ -12,6 +12,7 @@ import { ANDROID, DEMO_PASSWORD, PC, storedMessages, testDbPool, userId } from '
 
 jest.setTimeout(120_000);
 
+const STORE_DEADLINE_MS = 20_000;
 let cluster: Cluster;
 let pool: Pool;
 const open: TeamTalkClient[] = [];
@@ -19,7 +20,8 @@ const open: TeamTalkClient[] = [];
 beforeAll(async () => {
   await prepareTestDatabase();
   await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 2, route: 1, msg: 1 });
+  // A store deadline that outlasts a db-proxy start on a busy test machine (the second test).
+  cluster = await Cluster.start({ dbProxy: 2, route: 1, msg: 1, serviceEnv: { msg: { TT_STORE_DEADLINE_MS: String(STORE_DEADLINE_MS) } } });
   pool = testDbPool();
 });
 
@@ -35,9 +37,9 @@ interface Send {
   answer?: { ok: true; msgId: number } | { ok: false; code: string };
 }
 
-/** A client whose send timeout outlasts the gateway's store deadline (10 s): an ACK_TIMEOUT means "no answer". */
+/** A client whose send timeout outlasts the gateway's store deadline: an ACK_TIMEOUT means "no answer". */
 async function sender(gw: GatewayInfo, user: string, clientType: number): Promise<TeamTalkClient> {
-  const c = await TeamTalkClient.connect({ host: '127.0.0.1', port: gw.tcpPort, heartbeatMs: 0, requestTimeoutMs: 20_000 });
+  const c = await TeamTalkClient.connect({ host: '127.0.0.1', port: gw.tcpPort, heartbeatMs: 0, requestTimeoutMs: STORE_DEADLINE_MS + 10_000 });
   open.push(c);
   await c.login(user, DEMO_PASSWORD, { clientType });
   return c;
@@ -78,7 +80,7 @@ it('a db-proxy SIGKILLed while a client sends: every send answered, every ACKed 
   } finally {
     clearInterval(timer);
   }
-  await waitFor(() => sends.every((s) => s.answer !== undefined), 25_000);
+  await waitFor(() => sends.every((s) => s.answer !== undefined), STORE_DEADLINE_MS + 5_000);
 
   // Every send answered, and with a survivor up, answered with an ACK.
   const refused = sends.filter((s) => !s.answer?.ok);
@@ -93,4 +95,21 @@ it('a db-proxy SIGKILLed while a client sends: every send answered, every ACKed 
   }
   expect(rows).toHaveLength(sends.length);
   expect(cluster.instanceInfo().find((i) => i.name === victim)?.alive).toBe(false);
+});
+
+it('with no db-proxy live, sends wait and are ACKed, each stored once, when a new instance registers', async () => {
+  const [gw] = cluster.gateways();
+  const carolId = await userId(pool, 'carol');
+  const daveId = await userId(pool, 'dave');
+  const carol = await sender(gw, 'carol', PC);
+  for (const i of cluster.instanceInfo()) if (i.service === 'db-proxy' && i.alive) await cluster.kill(i.name, 'SIGKILL');
+  const sends: Send[] = [];
+  for (let i = 1; i <= 10; i += 1) send(carol, daveId, `nw ${i}`, sends);
+  // Sent while no db-proxy lives: stored only by the instance started now, within the deadline.
+  await cluster.startInstance('db-proxy');
+  await waitFor(() => sends.every((s) => s.answer !== undefined), STORE_DEADLINE_MS + 5_000);
+  expect(sends.filter((s) => !s.answer?.ok)).toEqual([]);
+  const rows = (await storedMessages(pool, carolId, daveId)).filter((r) => r.content.startsWith('nw '));
+  expect(rows.map((r) => r.content).sort()).toEqual(sends.map((s) => s.text).sort());
+  for (const s of sends) expect(rows.find((r) => r.content === s.text)?.msgId).toBe(s.answer?.ok ? s.answer.msgId : undefined);
 });
