@@ -137,7 +137,7 @@ describe('DbProxyLink over real gRPC and etcd', () => {
   function send(from: number, to: number, text: string, msgType?: IM.BaseDefine.MsgType): Promise<StoreOutcome> {
     const m = msg(from, to, text, msgType);
     seq += 1;
-    return link.store(m, storeIdemKey(m, seq));
+    return link.store(m, storeIdemKey(m, seq, m.createTime));
   }
 
   beforeEach(async () => {

@@ -15,20 +15,21 @@ describe('conversationKey', () => {
 describe('storeIdemKey', () => {
   const base = { toSessionId: 1002, msgType: MSG_TYPE_SINGLE_TEXT, msgData: Buffer.from('hello') };
 
-  it('is stable for the same receiver, type, seq and content (a retry, or a resend on a new connection)', () => {
-    const k = storeIdemKey(base, 17);
+  it('is stable for the same receiver, type, seq, client time and content (a retry, or a resend on a new connection)', () => {
+    const k = storeIdemKey(base, 17, 1_700_000_000);
     expect(k).toMatch(/^[0-9a-f]{32}$/);
-    expect(storeIdemKey({ ...base, msgData: Buffer.from('hello') }, 17)).toBe(k);
+    expect(storeIdemKey({ ...base, msgData: Buffer.from('hello') }, 17, 1_700_000_000)).toBe(k);
   });
 
   it('differs when any of them differs', () => {
-    const k = storeIdemKey(base, 17);
+    const k = storeIdemKey(base, 17, 1_700_000_000);
     const others = [
-      storeIdemKey(base, 18),
-      storeIdemKey({ ...base, toSessionId: 1003 }, 17),
-      storeIdemKey({ ...base, msgType: MSG_TYPE_SINGLE_AUDIO }, 17),
-      storeIdemKey({ ...base, msgData: Buffer.from('hellO') }, 17),
+      storeIdemKey(base, 18, 1_700_000_000),
+      storeIdemKey(base, 17, 1_700_000_001),
+      storeIdemKey({ ...base, toSessionId: 1003 }, 17, 1_700_000_000),
+      storeIdemKey({ ...base, msgType: MSG_TYPE_SINGLE_AUDIO }, 17, 1_700_000_000),
+      storeIdemKey({ ...base, msgData: Buffer.from('hellO') }, 17, 1_700_000_000),
     ];
-    expect(new Set([k, ...others]).size).toBe(5);
+    expect(new Set([k, ...others]).size).toBe(6);
   });
 });

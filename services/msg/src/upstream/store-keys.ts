@@ -16,16 +16,19 @@ export function conversationKey(msg: Pick<IM.Message.IMMsgData.$Properties, 'fro
 
 /**
  * MsgStoreItem.idem_key: the same for every retry of one item, and also for a
- * client resending the same message on a new connection (TeamTalk clients
- * resend with the same seq_num, receiver and content). db-proxy scopes it by
- * the sender and a time window, so two different messages collide only if one
- * sender sends identical content to the same receiver with the same seq_num
- * within that window. 128 bits of SHA-256, hex.
+ * client resending the same message on a new connection (same seq_num,
+ * receiver, content and the create_time the client put in it). db-proxy scopes
+ * it by the sender and a time window. The client's create_time (not the
+ * server's stamp) keeps two different sends apart that only share seq and
+ * text: an SDK numbers each connection from 1, so "ok" sent as the first
+ * message of two short sessions would otherwise be taken for one message and
+ * the second never stored. 128 bits of SHA-256, hex.
  */
-export function storeIdemKey(msg: Pick<IM.Message.IMMsgData.$Properties, 'toSessionId' | 'msgType' | 'msgData'>, seqNum: number): string {
-  const head = Buffer.alloc(12);
+export function storeIdemKey(msg: Pick<IM.Message.IMMsgData.$Properties, 'toSessionId' | 'msgType' | 'msgData'>, seqNum: number, clientCreateTime: number): string {
+  const head = Buffer.alloc(16);
   head.writeUInt32BE(msg.toSessionId >>> 0, 0);
   head.writeUInt32BE(msg.msgType >>> 0, 4);
   head.writeUInt32BE(seqNum >>> 0, 8);
+  head.writeUInt32BE(clientCreateTime >>> 0, 12);
   return createHash('sha256').update(head).update(msg.msgData).digest('hex').slice(0, 32);
 }

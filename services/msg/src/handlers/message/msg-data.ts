@@ -46,8 +46,8 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
     msgType: msg.msgType,
     msgData: msg.msgData,
   };
-  // The same key on every retry, and for the client resending this message (same seq, receiver, content).
-  const stored = await ctx.db.store(stamped, storeIdemKey(stamped, frame.seqNum));
+  // The same key on every retry, and for the client resending this message (same seq, receiver, content, client time).
+  const stored = await ctx.db.store(stamped, storeIdemKey(stamped, frame.seqNum, msg.createTime));
   if (stored.result !== tiertalk.StoreResult.STORE_OK) {
     const answer = ctx.config.conn.rateLimitAnswer === 'ack0';
     if (answer && !conn.isClosed) sendNotStoredAck(conn, msg, frame, group);
