@@ -131,6 +131,27 @@ describe('InstancePool over real etcd', () => {
     }
   });
 
+  it('an instance moved to a new address (restarted on another port) gets a fresh client and is tried at once', async () => {
+    const first = await registry.register(info('mv-1', 5, 'kv3'));
+    const w = await other.watch('kv3');
+    const pool = new InstancePool(w, { logger, failCooldownMs: 60_000 });
+    try {
+      const before = pool.get('mv-1')?.client;
+      pool.markFailed('mv-1');
+      expect(pool.pickByKey('k')).toBeUndefined();
+      const added = once(pool, 'added');
+      await first.abandon();
+      const moved = await other.register(info('mv-1', 6, 'kv3'));
+      expect((await added)[0]).toMatchObject({ id: 'mv-1', addr: '127.0.0.1:6' });
+      expect(pool.get('mv-1')?.client).not.toBe(before);
+      expect(pool.pickByKey('k')?.id).toBe('mv-1');
+      await moved.deregister();
+    } finally {
+      pool.close();
+      await w.close();
+    }
+  });
+
   it('a process registered again under the same id and address (before its old lease ended) gets a fresh client, unless connected', async () => {
     const server = createServer();
     const Ping: grpc.MethodDefinition<Buffer, Buffer> = {
