@@ -261,7 +261,7 @@ describe('TeamTalk group commands (conformance G1-G10)', () => {
     expect([removedNotes[0].changeType, removedNotes[0].chgUserIdList]).toEqual([DEL, [a.id]]);
     expect((await removed.recentSessions()).contactSessionList.filter((s) => s.sessionType === GROUP && s.sessionId === gid)).toEqual([]);
     expect(await removed.groups.groupInfo([{ groupId: gid, version: 0 }])).toEqual([]);
-    expect((await refusal(removed.groups.sendGroupText(gid, 'still here?', { timeoutMs: NO_ACK_MS }))).code).toBe('ACK_TIMEOUT');
+    expect((await refusal(removed.groups.sendGroupText(gid, 'still here?', { timeoutMs: NO_ACK_MS }))).code).toBe('NOT_STORED');
   });
 
   it('G4: ids 1, 2, 3 per group; every member connection on both gateways gets each message, the sending connection does not', async () => {
@@ -298,18 +298,18 @@ describe('TeamTalk group commands (conformance G1-G10)', () => {
     expect(audio.msgId).toBe(4);
   });
 
-  it('G5: a non-member\'s message gets no ACK, is stored nowhere and reaches no one', async () => {
+  it('G5: a non-member\'s message is refused (msg_id 0), is stored nowhere and reaches no one', async () => {
     const [o, a, outsider] = await users(3);
     const owner = await online(o);
     const member = await online(a);
     const gid = await createTmpGroup(owner, [a]);
     const got = collectMessages(member);
     const stranger = await online(outsider);
-    expect((await refusal(stranger.groups.sendGroupText(gid, 'let me in', { timeoutMs: NO_ACK_MS }))).code).toBe('ACK_TIMEOUT');
+    expect((await refusal(stranger.groups.sendGroupText(gid, 'let me in', { timeoutMs: NO_ACK_MS }))).code).toBe('NOT_STORED');
     expect(await storedGroupMessages(gid)).toEqual([]);
     expect(got).toEqual([]);
     // ... nor does one to a group that does not exist.
-    expect((await refusal(stranger.groups.sendGroupText(gid + 100_000, 'nobody', { timeoutMs: NO_ACK_MS }))).code).toBe('ACK_TIMEOUT');
+    expect((await refusal(stranger.groups.sendGroupText(gid + 100_000, 'nobody', { timeoutMs: NO_ACK_MS }))).code).toBe('NOT_STORED');
   });
 
   it('G9: group unread counts messages since the member last read or sent; read ack clears it; history is filtered by join time', async () => {
@@ -407,7 +407,7 @@ describe('group administration (TierTalk extensions) and role rules', () => {
     await notified(ownerNotes, GroupAdminAction.GROUP_ACTION_KICK);
     const kicked = await notified(kickedNotes, GroupAdminAction.GROUP_ACTION_KICK);
     expect([kicked.operatorId, kicked.memberIdList]).toEqual([adm.id, [m2.id]]);
-    expect((await refusal(member2.groups.sendGroupText(gid, 'kicked?', { timeoutMs: NO_ACK_MS }))).code).toBe('ACK_TIMEOUT');
+    expect((await refusal(member2.groups.sendGroupText(gid, 'kicked?', { timeoutMs: NO_ACK_MS }))).code).toBe('NOT_STORED');
 
     // A second admin cannot be kicked by the first, nor can the owner.
     await owner.groups.setGroupAdmin(gid, m1.id, true);
@@ -427,8 +427,8 @@ describe('group administration (TierTalk extensions) and role rules', () => {
     expect((await owner.groups.dismissGroup(gid)).resultCode).toBe(0);
     await notified(adminNotes, GroupAdminAction.GROUP_ACTION_DISMISS, gid);
     expect((await notified(notes, GroupAdminAction.GROUP_ACTION_DISMISS)).groupId).toBe(gid);
-    expect((await refusal(member1.groups.sendGroupText(gid, 'gone?', { timeoutMs: NO_ACK_MS }))).code).toBe('ACK_TIMEOUT');
-    expect((await refusal(owner.groups.sendGroupText(gid, 'gone?', { timeoutMs: NO_ACK_MS }))).code).toBe('ACK_TIMEOUT');
+    expect((await refusal(member1.groups.sendGroupText(gid, 'gone?', { timeoutMs: NO_ACK_MS }))).code).toBe('NOT_STORED');
+    expect((await refusal(owner.groups.sendGroupText(gid, 'gone?', { timeoutMs: NO_ACK_MS }))).code).toBe('NOT_STORED');
     expect(await member1.groups.groupInfo([{ groupId: gid, version: 0 }])).toEqual([]);
     expect((await refusal(owner.groups.dismissGroup(gid))).code).toBe('REQUEST_REFUSED');
   });
@@ -440,7 +440,7 @@ describe('group administration (TierTalk extensions) and role rules', () => {
     const quit = await notified(notes, GroupAdminAction.GROUP_ACTION_QUIT);
     expect(quit.memberIdList).toEqual([m1.id]);
     expect(quit.curUserIdList).not.toContain(m1.id);
-    expect((await refusal(member1.groups.sendGroupText(gid, 'left', { timeoutMs: NO_ACK_MS }))).code).toBe('ACK_TIMEOUT');
+    expect((await refusal(member1.groups.sendGroupText(gid, 'left', { timeoutMs: NO_ACK_MS }))).code).toBe('NOT_STORED');
     expect((await refusal(member1.groups.quitGroup(gid))).code).toBe('REQUEST_REFUSED');
     expect((await refusal(owner.groups.quitGroup(gid))).code).toBe('REQUEST_REFUSED');
     expect((await owner.groups.groupInfo([{ groupId: gid, version: 0 }]))[0].groupMemberList).toContain(o.id);
@@ -453,7 +453,7 @@ describe('group administration (TierTalk extensions) and role rules', () => {
     const before = await storedGroupMessages(gid);
     const member = open.find((c) => c.userId === m1.id);
     await member?.groups.sendGroupText(gid, 'members only');
-    expect((await refusal(outsider.groups.sendGroupText(gid, 'hi', { timeoutMs: NO_ACK_MS }))).code).toBe('ACK_TIMEOUT');
+    expect((await refusal(outsider.groups.sendGroupText(gid, 'hi', { timeoutMs: NO_ACK_MS }))).code).toBe('NOT_STORED');
     expect((await storedGroupMessages(gid)).length).toBe(before.length + 1);
     expect((await outsider.messageList(GROUP, gid, 0, 20)).msgList).toEqual([]);
     expect((await outsider.messagesById(GROUP, gid, [1])).msgList).toEqual([]);
@@ -464,7 +464,7 @@ describe('group administration (TierTalk extensions) and role rules', () => {
     expect((await refusal(outsider.groups.dismissGroup(gid))).code).toBe('REQUEST_REFUSED');
   });
 
-  it('a muted member\'s post gets no ACK and is not stored; unmuted it goes through; admins cannot mute admins, members cannot mute', async () => {
+  it('a muted member\'s post is refused (msg_id 0) and is not stored; unmuted it goes through; admins cannot mute admins, members cannot mute', async () => {
     const { gid, o, m1, admin, member1, member2 } = await setup();
     expect((await refusal(member2.groups.muteGroupMember(gid, m1.id, 60))).resultCode).toBe(GroupAdminResult.GROUP_ADMIN_NOT_ALLOWED);
     expect((await refusal(admin.groups.muteGroupMember(gid, o.id, 60))).resultCode).toBe(GroupAdminResult.GROUP_ADMIN_NOT_ALLOWED);
@@ -477,7 +477,7 @@ describe('group administration (TierTalk extensions) and role rules', () => {
     expect([muted.memberIdList, muted.muteUntil]).toEqual([[m1.id], mute.muteUntil]);
     const received = collectMessages(member2);
     const before = await storedGroupMessages(gid);
-    expect((await refusal(member1.groups.sendGroupText(gid, 'muted words', { timeoutMs: NO_ACK_MS }))).code).toBe('ACK_TIMEOUT');
+    expect((await refusal(member1.groups.sendGroupText(gid, 'muted words', { timeoutMs: NO_ACK_MS }))).code).toBe('NOT_STORED');
     expect(await storedGroupMessages(gid)).toEqual(before);
     expect(received).toEqual([]);
     // Others still post.
@@ -493,7 +493,7 @@ describe('group administration (TierTalk extensions) and role rules', () => {
     expect(mute.muteUntil).toBeGreaterThan(Math.floor(Date.now() / 1000) + 100);
     expect((await notified(notes, GroupAdminAction.GROUP_ACTION_MUTE_ALL)).memberIdList).toEqual([]);
     const before = await storedGroupMessages(gid);
-    expect((await refusal(member1.groups.sendGroupText(gid, 'shh', { timeoutMs: NO_ACK_MS }))).code).toBe('ACK_TIMEOUT');
+    expect((await refusal(member1.groups.sendGroupText(gid, 'shh', { timeoutMs: NO_ACK_MS }))).code).toBe('NOT_STORED');
     expect(await storedGroupMessages(gid)).toEqual(before);
     expect((await owner.groups.sendGroupText(gid, 'announcement')).msgId).toBe(before.length + 1);
     expect((await admin.groups.sendGroupText(gid, 'admin note')).msgId).toBe(before.length + 2);
@@ -554,7 +554,7 @@ describe('member cache and storage', () => {
       expect(await redis.hkeys(`group_member_${gid}`)).toEqual(expect.arrayContaining([String(o.id), String(a.id)]));
       expect((await member.groups.groupInfo([{ groupId: gid, version: 0 }]))[0].groupMemberList?.sort()).toEqual([o.id, a.id].sort());
       const outsider = await online(outsiderUser);
-      expect((await refusal(outsider.groups.sendGroupText(gid, 'sneak', { timeoutMs: NO_ACK_MS }))).code).toBe('ACK_TIMEOUT');
+      expect((await refusal(outsider.groups.sendGroupText(gid, 'sneak', { timeoutMs: NO_ACK_MS }))).code).toBe('NOT_STORED');
       expect((await member.messageList(GROUP, gid, 0, 20)).msgList.map((m) => m.msgId)).toEqual([2, 1]);
     } finally {
       redis.disconnect();
@@ -617,7 +617,7 @@ describe('operator admin CLI', () => {
     expect((await adminCli('set-admin', String(gid), String(a.id))).code).toBe(0);
     await waitFor(() => admins.some((n) => n.action === GroupAdminAction.GROUP_ACTION_SET_ADMIN), 5000);
     expect((await adminCli('mute', String(gid), String(b.id), '60')).code).toBe(0);
-    expect((await refusal(mb.groups.sendGroupText(gid, 'muted', { timeoutMs: NO_ACK_MS }))).code).toBe('ACK_TIMEOUT');
+    expect((await refusal(mb.groups.sendGroupText(gid, 'muted', { timeoutMs: NO_ACK_MS }))).code).toBe('NOT_STORED');
     expect((await adminCli('unmute', String(gid), String(b.id))).code).toBe(0);
     expect((await mb.groups.sendGroupText(gid, 'back')).msgId).toBe(1);
     expect((await adminCli('mute', String(gid), 'all', '60')).code).toBe(0);

@@ -167,7 +167,7 @@ describe('P2P commands (0x0601)', () => {
 });
 
 describe('message rate limit (TT_MSG_RATE_PER_SEC = 20)', () => {
-  it('30 messages in one second: 20 ACKs with ids, 10 refused with msg_id 0 (RATE_LIMITED), only 20 stored and delivered', async () => {
+  it('30 messages in one second: 20 ACKs with ids, 10 refused with msg_id 0 (NOT_STORED), only 20 stored and delivered', async () => {
     const dave = await session(gw1, 'dave', PC);
     const carol = await session(gw2, 'carol', PC);
     const delivered: number[] = [];
@@ -186,7 +186,7 @@ describe('message rate limit (TT_MSG_RATE_PER_SEC = 20)', () => {
     const acked = outcomes.filter((o) => o.ok);
     const refused = outcomes.filter((o) => !o.ok);
     expect(acked).toHaveLength(20);
-    expect(refused).toEqual(Array.from({ length: 10 }, () => ({ ok: false, code: 'RATE_LIMITED' })));
+    expect(refused).toEqual(Array.from({ length: 10 }, () => ({ ok: false, code: 'NOT_STORED' })));
     const ackedIds = acked.map((o) => (o.ok ? o.msgId : 0));
     expect(ackedIds.every((id) => id > 0)).toBe(true);
 

@@ -127,12 +127,13 @@ function refusedUnlessZero<T>(what: string, resultCode: number, res: T): T {
 }
 
 /**
- * flows.md §3: the gateway answers a message over its per-connection rate
- * limit with IMMsgDataAck{msg_id = 0} (TeamTalk's "not stored" id); the
- * message was neither stored nor delivered.
+ * The gateway answers IMMsgDataAck{msg_id = 0} (TeamTalk's "not stored" id)
+ * for a message over its per-connection rate limit (flows.md §3), one that
+ * storage rejected, or one not stored within its deadline; the message was
+ * neither stored nor delivered.
  */
-function throwIfRateLimited(ack: IM.Message.IMMsgDataAck, toUserId: number): void {
-  if (ack.msgId === 0) throw new ClientError('RATE_LIMITED', `message to ${toUserId} refused by the gateway's rate limit (not stored)`);
+function throwIfNotStored(ack: IM.Message.IMMsgDataAck, toSessionId: number): void {
+  if (ack.msgId === 0) throw new ClientError('NOT_STORED', `message to ${toSessionId} refused by the server (msg_id 0: rate limit, rejected, or not stored in time); not stored`);
 }
 
 interface CallOptions {
@@ -583,7 +584,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
       timeoutMs: opts.timeoutMs,
       timeoutCode: 'ACK_TIMEOUT',
     });
-    throwIfRateLimited(ack, toSessionId);
+    throwIfNotStored(ack, toSessionId);
     const sessionType = isGroupMsgType(msgType) ? IM.BaseDefine.SessionType.SESSION_TYPE_GROUP : IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE;
     this.seen.add(sessionKey(sessionType, toSessionId), ack.msgId);
     return { msgId: ack.msgId, ackMs: performance.now() - started };

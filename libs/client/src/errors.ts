@@ -20,8 +20,12 @@ export type ClientErrorCode =
   | 'BAD_RESPONSE'
   /** A response with a non-zero result_code (remove session, sign info, avatar, push shield); see resultCode. */
   | 'REQUEST_REFUSED'
-  /** IMMsgDataAck with msg_id 0: over the gateway's messages-per-second limit, not stored (flows.md §3). */
-  | 'RATE_LIMITED'
+  /**
+   * IMMsgDataAck with msg_id 0 (TeamTalk's "not stored"): the gateway refused the message — over its
+   * messages-per-second limit (flows.md §3), rejected by storage, or not stored within the gateway's
+   * store deadline. Nothing was stored or delivered; sending it again is safe.
+   */
+  | 'NOT_STORED'
   /** All 65535 sequence numbers are waiting for a response. */
   | 'SEQ_EXHAUSTED'
   /** Broken framing from the server; the stream is lost. */

@@ -1,5 +1,6 @@
 // The gateway answers a message over its per-connection rate limit with
-// IMMsgDataAck{msg_id = 0} (flows.md §3); the SDK turns that into RATE_LIMITED.
+// IMMsgDataAck{msg_id = 0} (flows.md §3), as it answers a message it could not
+// store; the SDK turns that into NOT_STORED.
 import { CID, IM } from '@tiertalk/proto';
 import { SELF, acceptLogin, startTcpServer, type FakeServer } from '../test/fake-gateway';
 import { TeamTalkClient } from './client';
@@ -22,7 +23,7 @@ describe('TeamTalkClient rate-limited sends', () => {
     await server.close();
   });
 
-  it('rejects sendText and sendAudio with RATE_LIMITED on an ACK with msg_id 0, resolves a real id', async () => {
+  it('rejects sendText and sendAudio with NOT_STORED on an ACK with msg_id 0, resolves a real id', async () => {
     const conn = await server.nextConn();
     await Promise.all([client.login('alice', 'secret'), acceptLogin(conn)]);
 
@@ -30,12 +31,12 @@ describe('TeamTalkClient rate-limited sends', () => {
     const f1 = await conn.next(CID.CID_MSG_DATA);
     conn.send(CID.CID_MSG_DATA_ACK, f1.seqNum, ack(0, 2002));
     await expect(refused).rejects.toBeInstanceOf(ClientError);
-    await expect(refused).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await expect(refused).rejects.toMatchObject({ code: 'NOT_STORED' });
 
     const audio = client.sendAudio(2002, 3, Buffer.from('ogg'));
     const f2 = await conn.next(CID.CID_MSG_DATA);
     conn.send(CID.CID_MSG_DATA_ACK, f2.seqNum, ack(0, 2002));
-    await expect(audio).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await expect(audio).rejects.toMatchObject({ code: 'NOT_STORED' });
 
     const ok = client.sendText(2002, 'fine');
     const f3 = await conn.next(CID.CID_MSG_DATA);

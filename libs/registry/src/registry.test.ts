@@ -27,7 +27,7 @@ function info(id: string, extra: Partial<InstanceInfo> = {}): InstanceInfo {
 }
 
 /** Resolves with the first 'added'/'updated' instance matching pred, or rejects after ms. */
-function waitFor(w: ServiceWatch, event: 'added' | 'updated', pred: (i: InstanceInfo) => boolean, ms: number): Promise<InstanceInfo> {
+function waitFor(w: ServiceWatch, event: 'added' | 'updated' | 'reregistered', pred: (i: InstanceInfo) => boolean, ms: number): Promise<InstanceInfo> {
   return new Promise((resolve, reject) => {
     const onEvent = (i: InstanceInfo): void => {
       if (!pred(i)) return;
@@ -241,6 +241,28 @@ describe('Registry (real etcd)', () => {
     await eventually(() => w.get('dbp-lost')?.load === 2, 3000, 'load 2');
     expect(w.get('dbp-lost')?.load).toBe(2);
     await reg.deregister();
+    await w.close();
+  });
+
+  it('reregistered: the same id and info put again under a new lease (a process restarted before its lease ended)', async () => {
+    const w = await b.watch('db-proxy');
+    const seen: string[] = [];
+    w.on('reregistered', (i) => seen.push(i.id));
+    w.on('updated', (i) => seen.push(`updated:${i.id}`));
+    const first = await a.register(info('dbp-re'));
+    await eventually(() => w.get('dbp-re') !== undefined, 3000, 'dbp-re in the watch');
+    // A load update keeps the lease: an update, not a re-registration.
+    await first.update({ load: 3 });
+    await eventually(() => w.get('dbp-re')?.load === 3, 3000, 'load 3');
+    await first.update({ load: 0 });
+    await eventually(() => w.get('dbp-re')?.load === 0, 3000, 'load 0');
+    const again = waitFor(w, 'reregistered', (i) => i.id === 'dbp-re', 3000);
+    // The "restarted process": another registry (its own lease) puts the identical value.
+    await first.abandon();
+    const second = await b.register(info('dbp-re'));
+    expect(await again).toEqual(info('dbp-re'));
+    expect(seen).toEqual(['updated:dbp-re', 'updated:dbp-re', 'dbp-re']);
+    await second.deregister();
     await w.close();
   });
 

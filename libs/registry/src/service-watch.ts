@@ -8,6 +8,12 @@ export interface ServiceWatchEvents {
   added: [info: InstanceInfo];
   updated: [info: InstanceInfo];
   removed: [id: string];
+  /**
+   * The same id registered again under a new lease with unchanged info: a
+   * restarted process (same id and port) that came back before its old lease
+   * ended. Callers should drop connections to the old process.
+   */
+  reregistered: [info: InstanceInfo];
   /** Once after each batch of added/updated/removed. */
   change: [];
 }
@@ -24,6 +30,8 @@ export class ServiceWatch extends EventEmitter<ServiceWatchEvents> {
   readonly ready: Promise<void>;
   private markReady: () => void = () => undefined;
   private readonly instances = new Map<string, InstanceInfo>();
+  /** The etcd lease each instance's key is attached to. */
+  private readonly leases = new Map<string, string>();
   private watcher: Watcher | undefined;
   private readonly stopped = new AbortController();
   private resyncing = false;
@@ -115,16 +123,16 @@ export class ServiceWatch extends EventEmitter<ServiceWatchEvents> {
     await this.detachWatcher();
     const res = await this.client.getAll().prefix(this.keyPrefix).exec();
     if (this.closed) return;
-    const fresh = new Map<string, InstanceInfo>();
+    const fresh = new Map<string, { info: InstanceInfo; lease: string }>();
     for (const kv of res.kvs) {
       const info = this.parse(kv.key.toString(), kv.value.toString());
-      if (info) fresh.set(info.id, info);
+      if (info) fresh.set(info.id, { info, lease: kv.lease });
     }
     let changed = false;
     for (const id of [...this.instances.keys()]) {
       if (!fresh.has(id)) changed = this.remove(id) || changed;
     }
-    for (const info of fresh.values()) changed = this.upsert(info) || changed;
+    for (const { info, lease } of fresh.values()) changed = this.upsert(info, lease) || changed;
     if (changed) this.emit('change');
 
     const from = (BigInt(res.header.revision) + 1n).toString();
@@ -165,7 +173,7 @@ export class ServiceWatch extends EventEmitter<ServiceWatchEvents> {
       const key = ev.kv.key.toString();
       if (ev.type === 'Put') {
         const info = this.parse(key, ev.kv.value.toString());
-        if (info) changed = this.upsert(info) || changed;
+        if (info) changed = this.upsert(info, ev.kv.lease) || changed;
         // A key whose value turned bad no longer describes a usable instance.
         else changed = this.remove(key.slice(this.keyPrefix.length)) || changed;
       } else {
@@ -175,15 +183,22 @@ export class ServiceWatch extends EventEmitter<ServiceWatchEvents> {
     if (changed) this.emit('change');
   }
 
-  private upsert(info: InstanceInfo): boolean {
+  private upsert(info: InstanceInfo, lease: string): boolean {
     const old = this.instances.get(info.id);
-    if (old && sameInfo(old, info)) return false;
+    const oldLease = this.leases.get(info.id);
+    this.leases.set(info.id, lease);
+    if (old && sameInfo(old, info)) {
+      if (oldLease === undefined || oldLease === lease) return false;
+      this.emit('reregistered', old);
+      return true;
+    }
     this.instances.set(info.id, info);
     this.emit(old ? 'updated' : 'added', info);
     return true;
   }
 
   private remove(id: string): boolean {
+    this.leases.delete(id);
     if (!this.instances.delete(id)) return false;
     this.emit('removed', id);
     return true;

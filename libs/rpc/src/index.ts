@@ -2,6 +2,7 @@ export { createServer, bindServer, createClient, MAX_MESSAGE_BYTES } from './cha
 export { unaryCall, openBidi, openClientStream } from './call';
 export type { ClientMethod, UnaryCallOptions } from './call';
 export { InstancePool } from './instance-pool';
+export { rendezvousPick, rendezvousScore } from './rendezvous';
 export type { InstancePoolOptions, InstancePoolEvents, PoolPick } from './instance-pool';
 export { callWithFailover } from './failover';
 export type { FailoverOptions } from './failover';

@@ -21,10 +21,12 @@ export const msgConfigSchema = commonConfigSchema.extend({
   TT_MOBILE_IDLE_TIMEOUT_MS: positiveInt(300_000),
   // flows.md §3: TeamTalk allows 20 IMMsgData per second per connection; 0 = unlimited.
   TT_MSG_RATE_PER_SEC: intRange(0, 1_000_000, 20),
-  // How a rate-limited IMMsgData is answered: `ack0` = IMMsgDataAck{msg_id 0} at once (a clear
-  // refusal, the SDK's RATE_LIMITED); `silent` = TeamTalk's silent drop (the client times out).
+  // How a rate-limited or unstorable IMMsgData is answered: `ack0` = IMMsgDataAck{msg_id 0} (a clear
+  // refusal, the SDK's NOT_STORED); `silent` = TeamTalk's silent drop (the client times out).
   TT_RATE_LIMIT_ANSWER: z.enum(['ack0', 'silent'], { error: 'expected ack0 or silent' }).default('ack0'),
   TT_DB_DEADLINE_MS: positiveInt(5_000),
+  // How long the gateway retries storing a message (across db-proxy instances) before it refuses the send.
+  TT_STORE_DEADLINE_MS: positiveInt(10_000),
   TT_ROUTE_DEADLINE_MS: positiveInt(5_000),
   TT_STORE_BATCH_MAX: positiveInt(256),
   // Keep-alive of this gateway's sessions in route (Route.SyncSessions); route's
@@ -61,7 +63,10 @@ export interface MsgConfig {
   readonly ip2: string;
   readonly maxConn: number;
   readonly conn: ConnectionLimits;
+  /** Budget of one unary db-proxy call (Validate, forwarded requests), failover included. */
   readonly dbDeadlineMs: number;
+  /** How long a message's store is retried before the sender is refused. */
+  readonly storeDeadlineMs: number;
   readonly routeDeadlineMs: number;
   readonly storeBatchMax: number;
   /** Period of the session keep-alive sync with route. */
@@ -125,6 +130,7 @@ export function loadMsgConfig(env?: NodeJS.ProcessEnv): MsgConfig {
     maxConn: c.TT_MAX_CONN,
     conn: Object.freeze(conn),
     dbDeadlineMs: c.TT_DB_DEADLINE_MS,
+    storeDeadlineMs: c.TT_STORE_DEADLINE_MS,
     routeDeadlineMs: c.TT_ROUTE_DEADLINE_MS,
     storeBatchMax: c.TT_STORE_BATCH_MAX,
     sessionSyncIntervalMs: c.TT_SESSION_SYNC_INTERVAL_MS,

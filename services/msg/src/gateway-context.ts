@@ -4,6 +4,11 @@ import type { Logger } from '@tiertalk/log';
 import type { MsgConfig } from './config';
 import type { ConnectionRegistry } from './conn/connection-registry';
 
+/**
+ * How a store ended. STORE_OK: stored, msgId set. STORE_REJECTED: db-proxy
+ * refused the message for what it is (final). STORE_FAILED: not stored within
+ * the store deadline, or the gateway is stopping. The sender is refused unless OK.
+ */
 export interface StoreOutcome {
   result: tiertalk.StoreResult;
   /** 0 unless STORE_OK. */
@@ -11,6 +16,24 @@ export interface StoreOutcome {
   reason?: string;
   /** Group messages: the members at store time (MsgStoredItem.member_ids), the fan-out's receivers. */
   memberIds?: readonly number[];
+  /** How many times the item was written to a db-proxy stream. */
+  attempts?: number;
+}
+
+/** Counters of the store path since start (src/upstream/db-proxy-link.ts). */
+export interface StoreStats {
+  stored: number;
+  /** STORE_REJECTED by db-proxy. */
+  rejected: number;
+  /** Not stored within the store deadline. */
+  expired: number;
+  /** Refused because the gateway was stopping. */
+  stopped: number;
+  /** Items sent again after their stream failed. */
+  resent: number;
+  /** STORE_FAILED answers retried. */
+  storageRetries: number;
+  streamFailures: number;
 }
 
 /** What handlers need from db-proxy (src/upstream/db-proxy-link.ts). */
@@ -18,8 +41,11 @@ export interface DbProxyApi {
   /** A live db-proxy instance is known (flows.md §2 precondition, result 3). */
   hasInstance(): boolean;
   validate(req: IM.Server.IMValidateReq.$Properties): Promise<ValidateRsp>;
-  /** Never rejects: failures resolve STORE_FAILED. */
-  store(msg: IM.Message.IMMsgData.$Properties): Promise<StoreOutcome>;
+  /**
+   * Stores one message, retried under the same idempotency key until stored,
+   * rejected or past the store deadline. Never rejects.
+   */
+  store(msg: IM.Message.IMMsgData.$Properties, idemKey: string): Promise<StoreOutcome>;
   /** A unary DbProxy method (forwarded client requests); rejects when no instance answers. */
   call<Req, Res>(method: grpc.MethodDefinition<Req, Res>, req: Req): Promise<Res>;
 }

@@ -38,6 +38,8 @@ function prefix(): string {
 
 class FakeDbProxy {
   readonly stored: IM.Message.IMMsgData.$Properties[] = [];
+  /** The text of every item read, answered or not. */
+  readonly received: string[] = [];
   readonly streams = new Set<grpc.ServerDuplexStream<MsgStoreBatch, MsgStoredBatch>>();
   /** Replies wait this long (a slow group commit). */
   delayMs = 0;
@@ -64,6 +66,7 @@ class FakeDbProxy {
       StoreMessages: (call: grpc.ServerDuplexStream<MsgStoreBatch, MsgStoredBatch>) => {
         this.streams.add(call);
         call.on('data', (batch: MsgStoreBatch) => {
+          for (const item of batch.items) this.received.push(Buffer.from(item.msg.msgData).toString());
           if (this.hang) return;
           const items = batch.items.map((item) => this.storeOne(item));
           const reply = (): void => {
@@ -81,7 +84,7 @@ class FakeDbProxy {
 
   private storeOne(item: tiertalk.MsgStoreItem.$Properties): tiertalk.MsgStoredItem.$Properties {
     const m = item.msg;
-    if (Buffer.from(m.msgData).toString() === 'FAIL') return { ref: item.ref, msgId: 0, result: tiertalk.StoreResult.STORE_FAILED, reason: 'test' };
+    if (Buffer.from(m.msgData).toString() === 'REJECT') return { ref: item.ref, msgId: 0, result: tiertalk.StoreResult.STORE_REJECTED, reason: 'test' };
     const key = [m.fromUserId, m.toSessionId].sort().join(':');
     const id = (this.counters.get(key) ?? 0) + 1;
     this.counters.set(key, id);
@@ -405,11 +408,14 @@ describe('msg gateway with fake db-proxy and route', () => {
     bob.send(CID.CID_MSG_DATA_ACK, 7, IM.Message.IMMsgDataAck.encode({ userId: 1002, sessionId: 1001, msgId: ack.msgId, sessionType: 1 }).finish());
     expect(await bob.none(CID.CID_MSG_DATA_ACK)).toBe(true);
 
-    // Dropped silently: empty, to self, store failure.
+    // Dropped silently: empty, to self. Refused with msg_id 0: rejected by the store.
     alicePc.sendMsg(40, 1001, 1002, '');
     alicePc.sendMsg(41, 1001, 1001, 'me');
-    alicePc.sendMsg(42, 1001, 1002, 'FAIL');
-    expect(await alicePc.none(CID.CID_MSG_DATA_ACK, 500)).toBe(true);
+    alicePc.sendMsg(42, 1001, 1002, 'REJECT');
+    const refusal = await alicePc.next(CID.CID_MSG_DATA_ACK);
+    expect(refusal.seqNum).toBe(42);
+    expect(IM.Message.IMMsgDataAck.decode(refusal.body)).toMatchObject({ userId: 1001, sessionId: 1002, msgId: 0, sessionType: 1 });
+    expect(await alicePc.none(CID.CID_MSG_DATA_ACK, 300)).toBe(true);
     expect(await bob.none(CID.CID_MSG_DATA, 0)).toBe(true);
     expect(alicePc.closed).toBe(false);
   });
@@ -446,6 +452,15 @@ describe('msg gateway with fake db-proxy and route', () => {
       expect(acks.every((a) => a.msgId > 0)).toBe(true);
       const storedTexts = db1.stored.map((m) => Buffer.from(m.msgData).toString()).filter((t) => t.startsWith('q'));
       expect(storedTexts).toEqual(['q0', 'q1', 'q2']);
+
+      // A message the store rejects gets no answer either; the later marker's ACK proves it.
+      while (Date.now() % 1000 > 300) await sleep(20);
+      c.frames.length = 0;
+      c.sendMsg(300, 1004, 1002, 'REJECT');
+      c.sendMsg(301, 1004, 1002, 'marker');
+      const marker = await c.next(CID.CID_MSG_DATA_ACK);
+      expect(marker.seqNum).toBe(301);
+      expect(c.frames.some((f) => f.commandId === CID.CID_MSG_DATA_ACK)).toBe(false);
     } finally {
       await quiet.stop('test end');
     }
@@ -515,7 +530,7 @@ describe('msg gateway with fake db-proxy and route', () => {
     await c.waitClosed();
   });
 
-  it('sends new batches elsewhere when db-proxy says stop, and fails (never retries) items on a dead stream', async () => {
+  it('sends new batches elsewhere when db-proxy says stop; items of a dead stream wait for an instance and are stored there', async () => {
     const db2 = new FakeDbProxy('db-2');
     dbs.push(db2);
     await db2.start(registry);
@@ -531,19 +546,22 @@ describe('msg gateway with fake db-proxy and route', () => {
     await a.next(CID.CID_MSG_DATA_ACK);
     expect(other.stored.some((m) => Buffer.from(m.msgData).toString() === 'after stop')).toBe(true);
 
-    // The stream to `other` dies with the item in flight: no ACK, no second store.
+    // The stream to `other` dies with the item in flight and the only other
+    // instance is stopping: the item waits, and is stored once by the next instance.
     other.hang = true;
-    a.sendMsg(3, 1001, 1002, 'lost');
-    await sleep(100);
+    a.sendMsg(3, 1001, 1002, 'waits');
+    await until(() => other.received.includes('waits'));
     await other.kill();
-    expect(await a.none(CID.CID_MSG_DATA_ACK, 800)).toBe(true);
-    expect(dbs.some((db) => db.stored.some((m) => Buffer.from(m.msgData).toString() === 'lost'))).toBe(false);
-
-    // The stopping instance exits; a fresh one takes over.
     await first.kill();
     const db3 = new FakeDbProxy('db-3');
     dbs.push(db3);
     await db3.start(registry);
+    const ack = await a.next(CID.CID_MSG_DATA_ACK, 5000);
+    expect(ack.seqNum).toBe(3);
+    expect(IM.Message.IMMsgDataAck.decode(ack.body).msgId).toBeGreaterThan(0);
+    const everywhere = dbs.flatMap((db) => db.stored).filter((m) => Buffer.from(m.msgData).toString() === 'waits');
+    expect(everywhere).toHaveLength(1);
+    expect(db3.stored.some((m) => Buffer.from(m.msgData).toString() === 'waits')).toBe(true);
   });
 
   it('on stop: deregisters, lets in-flight ACKs out, then closes clients', async () => {

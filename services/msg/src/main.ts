@@ -53,7 +53,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   });
   const dbPool = new InstancePool(await registry.watch('db-proxy'), { logger: log });
   const routePool = new InstancePool(await registry.watch('route'), { logger: log });
-  const db = new DbProxyLink(dbPool, { deadlineMs: config.dbDeadlineMs, batchMax: config.storeBatchMax, logger: log });
+  const db = new DbProxyLink(dbPool, { deadlineMs: config.dbDeadlineMs, storeDeadlineMs: config.storeDeadlineMs, batchMax: config.storeBatchMax, logger: log });
   const route = new RouteLink(routePool, { deadlineMs: config.routeDeadlineMs, batchMax: config.storeBatchMax, logger: log });
 
   const connections = new ConnectionRegistry(log);

@@ -2,13 +2,16 @@ import { CID, IM, isGroupMsgType, isSingleMsgType, tiertalk } from '@tiertalk/pr
 import type { Frame } from '@tiertalk/pdu';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
+import { storeIdemKey } from '../../upstream/store-keys';
 
 const { SessionType } = IM.BaseDefine;
 
 /**
  * flows.md §4 / ARCHITECTURE.md "The 1:1 message path": drop what TeamTalk drops,
- * stamp sender and time, store (batched), ACK the sender only once stored,
- * then hand the numbered message to route for every other connection.
+ * stamp sender and time, store (batched, retried until the store deadline),
+ * ACK the sender only once stored — or refuse it with msg_id 0 when the store
+ * was rejected or the deadline passed — then hand the numbered message to
+ * route for every other connection.
  */
 export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.Message.IMMsgData, frame: Frame): Promise<void> {
   const log = conn.log;
@@ -43,10 +46,15 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
     msgType: msg.msgType,
     msgData: msg.msgData,
   };
-  const stored = await ctx.db.store(stamped);
+  // The same key on every retry, and for the client resending this message (same seq, receiver, content, client time).
+  const stored = await ctx.db.store(stamped, storeIdemKey(stamped, frame.seqNum, msg.createTime));
   if (stored.result !== tiertalk.StoreResult.STORE_OK) {
-    // No ACK: the client shows the message as failed (TeamTalk: msg_id 0).
-    log.info({ to, seq: frame.seqNum, result: tiertalk.StoreResult[stored.result], reason: stored.reason }, 'message not stored');
+    const answer = ctx.config.conn.rateLimitAnswer === 'ack0';
+    if (answer && !conn.isClosed) sendNotStoredAck(conn, msg, frame, group);
+    log.info(
+      { to, seq: frame.seqNum, result: tiertalk.StoreResult[stored.result], reason: stored.reason, attempts: stored.attempts, answered: answer },
+      answer ? 'message not stored; refused with msg_id 0' : 'message not stored; no answer (TT_RATE_LIMIT_ANSWER=silent)',
+    );
     return;
   }
 
@@ -92,17 +100,19 @@ const rateLimitLog = new WeakMap<Connection, { second: number; unlogged: number 
  * TeamTalk drops the excess silently, so the client only sees a send timeout;
  * we answer IMMsgDataAck{msg_id = 0} with the request's seq_num instead —
  * msg_id 0 is TeamTalk's own "not stored" value, the message is neither
- * stored nor delivered, and the SDK turns it into RATE_LIMITED — unless the
+ * stored nor delivered, and the SDK turns it into NOT_STORED — unless the
  * operator chose TeamTalk's silence (TT_RATE_LIMIT_ANSWER=silent) for clients
- * that would take an ACK with id 0 as success. Logged at warn at most once
+ * that would take an ACK with id 0 as success. The same switch governs the
+ * refusal of a message that could not be stored. Logged at warn at most once
  * per second per connection, with the count since.
  */
 function refuseRateLimited(conn: Connection, msg: IM.Message.IMMsgData, frame: Frame, group: boolean, answer: boolean): void {
-  if (answer) sendRateLimitedAck(conn, msg, frame, group);
+  if (answer) sendNotStoredAck(conn, msg, frame, group);
   logRateLimited(conn, msg, frame, answer);
 }
 
-function sendRateLimitedAck(conn: Connection, msg: IM.Message.IMMsgData, frame: Frame, group: boolean): void {
+/** IMMsgDataAck{msg_id = 0} with the request's seq_num: TeamTalk's "not stored" (rate limit, rejected, store deadline). */
+function sendNotStoredAck(conn: Connection, msg: IM.Message.IMMsgData, frame: Frame, group: boolean): void {
   const ack = IM.Message.IMMsgDataAck.encode({
     userId: conn.userId,
     sessionId: msg.toSessionId,
