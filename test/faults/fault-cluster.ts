@@ -1,7 +1,9 @@
 // The fault suite's world: a private MariaDB, Redis and etcd (so the suite may
 // stop, kill and flush them) and a cluster of 2 db-proxy, 2 route, 2 msg and a
 // login on top of them. Everything is torn down by PID.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pickGateway } from '@tiertalk/client';
 import { Cluster, PrivateEtcd, PrivateMariaDb, PrivateRedis, prepareTestDatabase, repoRoot } from '@tiertalk/testkit';
 import type { ServiceName } from '@tiertalk/testkit';
@@ -82,4 +84,35 @@ export function gatewayAddrs(cluster: Cluster): GatewayAddr[] {
 export async function loginServerChoice(cluster: Cluster): Promise<GatewayAddr> {
   const g = await pickGateway(cluster.loginUrl, { timeoutMs: 2000 });
   return { host: g.host, port: g.port };
+}
+
+/** CPU time (user + system clock ticks) a process used so far; 0 when it is gone. */
+function cpuTicks(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // Fields after "(comm)": state is field 3, utime 14, stime 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The running instance of a tier that used the most CPU over `sampleMs`: the
+ * one carrying the traffic. Killing an idle instance would test nothing (a
+ * gateway may keep all its streams on one of two instances).
+ */
+export async function busiest(cluster: Cluster, service: ServiceName, sampleMs: number): Promise<string> {
+  const pids = () => new Map(cluster.instanceInfo().filter((i) => i.service === service && i.alive).map((i) => [i.name, i.pid]));
+  const before = new Map([...pids()].map(([name, pid]) => [name, cpuTicks(pid)]));
+  await sleep(sampleMs);
+  let best: { name: string; used: number } | undefined;
+  for (const [name, pid] of pids()) {
+    const used = cpuTicks(pid) - (before.get(name) ?? 0);
+    if (!best || used > best.used) best = { name, used };
+  }
+  if (!best) throw new Error(`no running ${service}`);
+  return best.name;
 }

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '@tiertalk/testkit';
 import type { ServiceName } from '@tiertalk/testkit';
 import { FaultLoad } from '../pressure/src';
-import { FAULT_PASSWORD, gatewayAddrs, loginServerChoice, running, startWorld, stopWorld, type FaultWorld } from './fault-cluster';
+import { FAULT_PASSWORD, busiest, gatewayAddrs, loginServerChoice, running, startWorld, stopWorld, type FaultWorld } from './fault-cluster';
 import { renderResults, type ScenarioResult } from './results-table';
 
 const envInt = (name: string, fallback: number): number => {
@@ -23,7 +23,7 @@ const RATE = envInt('TT_FAULT_RATE', 1000);
 /** The deadline within which a send must be answered (issue 10: 10 s). */
 const DEADLINE_MS = 10_000;
 /** Load before the fault and after the cluster is whole again: long enough to see the steady state. */
-const BEFORE_MS = 3000;
+const BEFORE_MS = 2000;
 const AFTER_MS = 4000;
 /** How long a killed instance stays away before its replacement starts. */
 const OUTAGE_MS = 5000;
@@ -92,10 +92,9 @@ function expectNoHarm(r: ScenarioResult): void {
   });
 }
 
-/** kill -9 of the oldest instance of a tier, its replacement started OUTAGE_MS later. */
+/** kill -9 of the busiest instance of a tier (CPU over the last second), its replacement started OUTAGE_MS later. */
 async function killOne(w: FaultWorld, service: ServiceName): Promise<void> {
-  const [victim] = running(w.cluster, service);
-  if (!victim) throw new Error(`no running ${service}`);
+  const victim = await busiest(w.cluster, service, 1000);
   await w.cluster.kill(victim, 'SIGKILL');
   await sleep(OUTAGE_MS);
   await w.cluster.startInstance(service);
