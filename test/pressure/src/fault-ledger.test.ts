@@ -19,7 +19,9 @@ describe('FaultLedger', () => {
     l.recordSend(0, 1);
     l.recordAck(0, 1, 2, 11);
     l.recordCopy(1, 0, 1, 2, 'pull');
-    expect(l.summary()).toMatchObject({ acked: 2, lost: 1, pulledOnly: 1 });
+    expect(l.summary()).toMatchObject({ acked: 2, lost: 1, pulledOnly: 1, lostAfterRelogin: 0 });
+    l.recordReconnect(1);
+    expect(l.summary()).toMatchObject({ lost: 1, lostAfterRelogin: 1, reconnects: 1 });
   });
 
   it('ignores a copy that reached someone other than the addressee', () => {

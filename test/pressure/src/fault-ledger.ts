@@ -24,8 +24,10 @@ export interface FaultSummary {
   stallMs: number;
   /** ACKed messages the receiver got only by its pull after logging in again. */
   pulledOnly: number;
-  /** Clients that lost their connection and logged in again. */
+  /** Re-logins of clients that lost their connection. */
   reconnects: number;
+  /** Of `lost`, those whose receiver had logged in again (the rest went to receivers that stayed connected). */
+  lostAfterRelogin: number;
 }
 
 interface SendRecord {
@@ -52,6 +54,7 @@ export class FaultLedger {
   private windowStart: number | undefined;
   private windowEnd: number | undefined;
   private reconnectCount = 0;
+  private readonly relogged = new Set<number>();
 
   /** `partner[c]` is who client c sends to; a conversation is named by its lower client index. */
   constructor(private readonly partner: readonly number[]) {}
@@ -96,8 +99,9 @@ export class FaultLedger {
     this.noteId(Math.min(sender, receiver), msgId, k);
   }
 
-  recordReconnect(): void {
+  recordReconnect(client: number): void {
     this.reconnectCount += 1;
+    this.relogged.add(client);
   }
 
   summary(): FaultSummary {
@@ -113,6 +117,7 @@ export class FaultLedger {
       stallMs: this.stall(),
       pulledOnly: 0,
       reconnects: this.reconnectCount,
+      lostAfterRelogin: 0,
     };
     for (const [k, rec] of this.sends) {
       // A send still open at the end had no answer at all.
@@ -120,8 +125,10 @@ export class FaultLedger {
       s[outcome] += 1;
       const c = this.copies.get(k);
       if (outcome === 'acked') {
-        if (!c) s.lost += 1;
-        else if (c.live === 0) s.pulledOnly += 1;
+        if (!c) {
+          s.lost += 1;
+          if (this.relogged.has(rec.receiver)) s.lostAfterRelogin += 1;
+        } else if (c.live === 0) s.pulledOnly += 1;
       }
       if (c) {
         if (rec.msgId !== undefined) c.msgIds.add(rec.msgId);

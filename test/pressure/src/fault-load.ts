@@ -116,11 +116,13 @@ export class FaultLoad {
     while (this.open > 0) await sleep(50);
     const relogins = this.slots.map((s) => s.reconnecting).filter((p) => p !== undefined);
     if (relogins.length > 0) {
-      const gaveUp = sleep(RELOGIN_WAIT_MS).then(() => {
+      const done = new AbortController();
+      const gaveUp = sleep(RELOGIN_WAIT_MS, done.signal).then(() => {
         // Ends the reconnect loops; they report who stayed out.
-        this.finishing = true;
+        if (!done.signal.aborted) this.finishing = true;
       });
       await Promise.race([Promise.allSettled(relogins), gaveUp]);
+      done.abort();
     }
     // Until every ACKed message arrived (or the drain time is up), then a quiet second for late copies.
     const drainUntil = performance.now() + drainMs;
@@ -208,7 +210,7 @@ export class FaultLoad {
       await sleep(backoff.next());
       try {
         await this.login(c, await this.opts.reconnectTo());
-        this.ledger.recordReconnect();
+        this.ledger.recordReconnect(c);
         await this.pullMissed(c);
         return;
       } catch (err) {
