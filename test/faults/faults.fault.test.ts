@@ -73,6 +73,8 @@ async function scenario(name: string, fault: (w: FaultWorld) => Promise<void>): 
     result = { scenario: name, summary, failures };
   } catch (err) {
     load.closeAll();
+    // The row still goes into the table, marked, with what was counted so far.
+    results.push({ scenario: name, summary: load.ledger.summary(), failures: [`scenario aborted: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`] });
     throw err;
   }
   results.push(result);
