@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
+import { prepareTestDatabase } from './database';
 import { canConnect } from './ports';
 import { PrivateEtcd } from './private-etcd';
 import { PrivateMariaDb } from './private-mariadb';
@@ -76,6 +77,19 @@ describe('PrivateMariaDb', () => {
       expect(rows).toEqual([{ id: 1, s: '\u{1F600}' }]);
     } finally {
       await again.end();
+    }
+  });
+
+  it('takes the TierTalk schema and demo users (prepareTestDatabase on another server)', async () => {
+    if (!db) throw new Error('the previous test did not start MariaDB');
+    const url = await prepareTestDatabase('tt_private', db.url());
+    expect(url).toBe(`mysql://root@127.0.0.1:${db.port}/tt_private`);
+    const conn = await createConnection(url);
+    try {
+      const [users] = await conn.query('SELECT name FROM IMUser ORDER BY id');
+      expect(users).toEqual([{ name: 'alice' }, { name: 'bob' }, { name: 'carol' }, { name: 'dave' }]);
+    } finally {
+      await conn.end();
     }
   });
 });
