@@ -99,8 +99,10 @@ export class FaultLoad {
     }, SCHEDULER_TICK_MS);
   }
 
+  /** Idempotent: the stall window ends at the first call. */
   stopSending(): void {
-    if (this.scheduler) clearInterval(this.scheduler);
+    if (!this.scheduler) return;
+    clearInterval(this.scheduler);
     this.scheduler = undefined;
     this.ledger.endWindow(performance.now());
   }
