@@ -1,16 +1,17 @@
 # TierTalk local operations. Every target is a script in deploy/local/.
-#   make up      build and start a local cluster (MariaDB, Redis, etcd, 5 services)
+#   make up      build and start a local cluster (MariaDB, Redis, etcd; 2 db-proxy, 2 route, 2 msg, login)
 #   make test    build and run every jest suite against real MariaDB/Redis/etcd
+#   make faults  only the fault suite (kill -9, restarts, etcd down under load); table in .run/fault-results.md
 #   make bench   pressure scenarios into docs/BENCHMARKS.md; make profile: CPU profile of the cluster under load
 # Extra arguments: make test ARGS="services/db-proxy"   (bench passes ARGS to the pressure tool)
 
 SHELL := /bin/bash
 ARGS ?=
 
-.PHONY: help up down status logs build test bench profile
+.PHONY: help up down status logs build test faults bench profile
 
 help:
-	@sed -n '2,5p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,6p' Makefile | sed 's/^# \{0,1\}//'
 	@echo "  make down | status | logs | build | bench"
 
 up:
@@ -30,6 +31,9 @@ build:
 
 test:
 	@deploy/local/test.sh $(ARGS)
+
+faults:
+	@deploy/local/faults.sh $(ARGS)
 
 bench:
 	@deploy/local/bench.sh $(ARGS)

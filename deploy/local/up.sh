@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# make up: one local TierTalk cluster (db-proxy, route, two msg gateways, login)
-# on top of MariaDB, Redis and etcd. Safe to run again: live processes are kept.
+# make up: one local TierTalk cluster (two db-proxies, two routes, two msg
+# gateways, one login) on top of MariaDB, Redis and etcd. Safe to run again:
+# live processes are kept.
 #   LISTEN_HOST=0.0.0.0 PUBLIC_IP=<lan ip> make up   to serve clients on the LAN.
+#   DB_PROXIES=3 ROUTES=2 GATEWAYS=4 LOGINS=2 make up   other instance counts (1-8 each).
+# Instance i (from 1) of a tier listens on the tier's base port + i - 1:
+#   db-proxy gRPC 10600+; route gRPC 8200+; msg TCP 8000+, WebSocket 8400+, gRPC 8300+;
+#   login HTTP 8080+, legacy TCP 8008+.
 set -euo pipefail
 # shellcheck source=deploy/local/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -13,6 +18,19 @@ REDIS_MAIN="redis://127.0.0.1:6379/1"
 REDIS_SYNC="redis://127.0.0.1:6379/2"
 REDIS_SESSIONS="redis://127.0.0.1:6379/3"
 READY_TIMEOUT=30
+DB_PROXIES="${DB_PROXIES:-2}"
+ROUTES="${ROUTES:-2}"
+GATEWAYS="${GATEWAYS:-2}"
+LOGINS="${LOGINS:-1}"
+
+# 8 at most: msg's TCP ports (8000+) must stay below login's legacy port (8008+).
+check_count() {
+  [[ "$2" =~ ^[1-8]$ ]] || die "$1 must be a number from 1 to 8, got '$2'"
+}
+check_count DB_PROXIES "$DB_PROXIES"
+check_count ROUTES "$ROUTES"
+check_count GATEWAYS "$GATEWAYS"
+check_count LOGINS "$LOGINS"
 
 ensure_tools
 ensure_node_modules
@@ -80,27 +98,38 @@ wait_port() {
   fail_with_logs "$name did not open port $port within ${READY_TIMEOUT}s"
 }
 
-start_service db-proxy-1 db-proxy "grpc 10600" \
-  TT_GRPC_PORT=10600 \
-  TT_MYSQL_MASTER_URL="$MYSQL_URL" TT_MYSQL_REPLICA_URL="$MYSQL_URL" \
-  TT_REDIS_UNREAD_URL="$REDIS_MAIN" TT_REDIS_GROUP_SET_URL="$REDIS_MAIN" TT_REDIS_TOKEN_URL="$REDIS_MAIN" \
-  TT_REDIS_GROUP_MEMBER_URL="$REDIS_MAIN" TT_REDIS_SYNC_URL="$REDIS_SYNC"
-wait_port db-proxy-1 10600
+# Every instance of a tier starts at once; the next tier waits until they all listen.
+for i in $(seq 1 "$DB_PROXIES"); do
+  port=$((10600 + i - 1))
+  start_service "db-proxy-$i" db-proxy "grpc $port" \
+    TT_GRPC_PORT="$port" \
+    TT_MYSQL_MASTER_URL="$MYSQL_URL" TT_MYSQL_REPLICA_URL="$MYSQL_URL" \
+    TT_REDIS_UNREAD_URL="$REDIS_MAIN" TT_REDIS_GROUP_SET_URL="$REDIS_MAIN" TT_REDIS_TOKEN_URL="$REDIS_MAIN" \
+    TT_REDIS_GROUP_MEMBER_URL="$REDIS_MAIN" TT_REDIS_SYNC_URL="$REDIS_SYNC"
+done
+for i in $(seq 1 "$DB_PROXIES"); do wait_port "db-proxy-$i" $((10600 + i - 1)); done
 
-start_service route-1 route "grpc 8200" \
-  TT_GRPC_PORT=8200 TT_SESSION_REDIS_URL="$REDIS_SESSIONS"
-wait_port route-1 8200
+for i in $(seq 1 "$ROUTES"); do
+  port=$((8200 + i - 1))
+  start_service "route-$i" route "grpc $port" \
+    TT_GRPC_PORT="$port" TT_SESSION_REDIS_URL="$REDIS_SESSIONS"
+done
+for i in $(seq 1 "$ROUTES"); do wait_port "route-$i" $((8200 + i - 1)); done
 
-for i in 1 2; do
-  start_service "msg-$i" msg "tcp 800$((i - 1)), ws 840$((i - 1)), grpc 830$((i - 1))" \
-    TT_GRPC_PORT="830$((i - 1))" TT_TCP_PORT="800$((i - 1))" TT_WS_PORT="840$((i - 1))" \
+for i in $(seq 1 "$GATEWAYS"); do
+  tcp=$((8000 + i - 1)) ws=$((8400 + i - 1)) grpc=$((8300 + i - 1))
+  start_service "msg-$i" msg "tcp $tcp, ws $ws, grpc $grpc" \
+    TT_GRPC_PORT="$grpc" TT_TCP_PORT="$tcp" TT_WS_PORT="$ws" \
     TT_LISTEN_HOST="$LISTEN_HOST" TT_IP1="$PUBLIC_IP" TT_IP2="$PUBLIC_IP"
 done
-wait_port msg-1 8000
-wait_port msg-2 8001
+for i in $(seq 1 "$GATEWAYS"); do wait_port "msg-$i" $((8000 + i - 1)); done
 
-start_service login-1 login "http 8080, legacy tcp 8008" \
-  TT_HTTP_PORT=8080 TT_HTTP_HOST="$LISTEN_HOST" TT_LEGACY_TCP_PORT=8008
+for i in $(seq 1 "$LOGINS"); do
+  http=$((8080 + i - 1)) legacy=$((8008 + i - 1))
+  start_service "login-$i" login "http $http, legacy tcp $legacy" \
+    TT_HTTP_PORT="$http" TT_HTTP_HOST="$LISTEN_HOST" TT_LEGACY_TCP_PORT="$legacy"
+done
+for i in $(seq 1 "$LOGINS"); do wait_port "login-$i" $((8080 + i - 1)); done
 
 log "waiting for http://127.0.0.1:8080/msg_server to offer a gateway"
 ok=0

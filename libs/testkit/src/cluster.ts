@@ -27,6 +27,8 @@ export interface ClusterSpec {
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
   /** Default `<repo>/.run/test-logs`. */
   logDir?: string;
+  /** etcd the services and the cluster's readiness watch use (default: testConfig's, TT_TEST_ETCD). */
+  etcdEndpoints?: readonly string[];
 }
 
 export interface GatewayInfo {
@@ -124,13 +126,14 @@ export class Cluster {
     const prefix = uniquePrefix();
     const logDir = spec.logDir ?? path.join(repoRoot, '.run', 'test-logs');
     mkdirSync(logDir, { recursive: true });
-    const etcd = testEtcd();
+    const etcdEndpoints = spec.etcdEndpoints ?? testConfig.etcdEndpoints;
+    const etcd = testEtcd(etcdEndpoints);
     let watcher: Watcher;
     try {
       watcher = await withTimeout(
         etcd.watch().prefix(`${prefix}/services/`).create(),
         5_000,
-        `etcd not reachable at ${testConfig.etcdEndpoints.join(',')} (make test starts one)`,
+        `etcd not reachable at ${etcdEndpoints.join(',')} (make test starts one)`,
       );
     } catch (err) {
       etcd.close();
@@ -282,7 +285,7 @@ export class Cluster {
 
     let grpcPort = await freePort();
     const env: Record<string, string> = {
-      TT_ETCD_ENDPOINTS: testConfig.etcdEndpoints.join(','),
+      TT_ETCD_ENDPOINTS: (this.spec.etcdEndpoints ?? testConfig.etcdEndpoints).join(','),
       TT_ETCD_PREFIX: this.prefix,
       TT_LEASE_TTL_SEC: '3',
       TT_INSTANCE_ID: name,

@@ -18,18 +18,22 @@ const DB_NAME = /^[A-Za-z0-9_]{1,64}$/;
  * Drops and recreates the test database, applies the migrations and seeds the
  * demo users (alice, bob, carol, dave / "tiertalk"). Returns its URL.
  */
-export async function prepareTestDatabase(dbName: string = testConfig.mysqlTestDb): Promise<string> {
+export async function prepareTestDatabase(
+  dbName: string = testConfig.mysqlTestDb,
+  /** Another server (e.g. a PrivateMariaDb's url()); default the machine's. */
+  rootUrl: string = testConfig.mysqlRootUrl,
+): Promise<string> {
   if (!DB_NAME.test(dbName)) throw new Error(`prepareTestDatabase: invalid database name ${JSON.stringify(dbName)}`);
   if (!existsSync(MIGRATE_MAIN)) {
     throw new Error(`prepareTestDatabase: ${MIGRATE_MAIN} is missing; run \`npm run build\` (make test does) first`);
   }
-  const conn = await createConnection(testConfig.mysqlRootUrl);
+  const conn = await createConnection(rootUrl);
   try {
     await conn.query(`DROP DATABASE IF EXISTS ${conn.escapeId(dbName)}`);
   } finally {
     await conn.end();
   }
-  const url = `${testConfig.mysqlRootUrl}/${dbName}`;
+  const url = `${rootUrl}/${dbName}`;
   try {
     await run(process.execPath, [MIGRATE_MAIN, '--seed-demo'], {
       cwd: repoRoot,

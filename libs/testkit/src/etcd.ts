@@ -7,8 +7,8 @@ export function uniquePrefix(): string {
   return `/tiertalk-test-${randomBytes(6).toString('hex')}`;
 }
 
-export function testEtcd(): Etcd3 {
-  return new Etcd3({ hosts: [...testConfig.etcdEndpoints] });
+export function testEtcd(endpoints: readonly string[] = testConfig.etcdEndpoints): Etcd3 {
+  return new Etcd3({ hosts: [...endpoints] });
 }
 
 /** Deletes every key under `prefix` (test clean-up). */

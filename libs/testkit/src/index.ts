@@ -7,3 +7,8 @@ export { WaitTimeoutError, waitFor } from './wait';
 export type { WaitOptions } from './wait';
 export { Cluster, ClusterError } from './cluster';
 export type { ClusterSpec, GatewayInfo, InstanceInfo, ServiceName } from './cluster';
+export { PrivateServer } from './private-server';
+export type { ServerCommand } from './private-server';
+export { PrivateRedis } from './private-redis';
+export { PrivateMariaDb } from './private-mariadb';
+export { PrivateEtcd } from './private-etcd';

@@ -22,9 +22,10 @@ describe('freePort', () => {
 });
 
 describe('prepareTestDatabase', () => {
-  it('recreates teamtalk_test with the schema and the demo users, every time', async () => {
+  it('recreates the test database (teamtalk_test unless TT_TEST_DB) with the schema and the demo users, every time', async () => {
     const url = await prepareTestDatabase();
-    expect(url).toBe('mysql://root@127.0.0.1:3306/teamtalk_test');
+    expect(url).toBe(`mysql://root@127.0.0.1:3306/${process.env.TT_TEST_DB || 'teamtalk_test'}`);
+    expect(url).toBe(testConfig.mysqlTestUrl);
     const conn = await createConnection(url);
     try {
       await conn.query("INSERT INTO IMGroup (name, status, created, updated) VALUES ('left over', 0, 1, 1)");

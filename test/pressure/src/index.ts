@@ -18,3 +18,7 @@ export type { OfflineSummary, Percentiles } from './offline-stats';
 export { formatOfflineSummary, offlineVerdict, renderOfflineSection } from './offline-report';
 export type { OfflineReportInput } from './offline-report';
 export { ensureUsers, storedPassword } from './users';
+export { FaultLedger } from './fault-ledger';
+export type { DeliveryPath, FaultSummary, SendOutcome } from './fault-ledger';
+export { FaultLoad } from './fault-load';
+export type { FaultLoadOptions } from './fault-load';
