@@ -165,7 +165,7 @@ export class FaultLoad {
         this.open -= 1;
         const code = isClientError(err) ? err.code : 'ERROR';
         // CLOSED: the sender's own connection died first; nobody could answer on it.
-        this.ledger.recordOutcome(c, seq, code === 'RATE_LIMITED' ? 'refused' : code === 'CLOSED' ? 'cut' : 'unanswered');
+        this.ledger.recordOutcome(c, seq, code === 'NOT_STORED' ? 'refused' : code === 'CLOSED' ? 'cut' : 'unanswered');
       },
     );
   }
