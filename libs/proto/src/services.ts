@@ -58,7 +58,7 @@ export type DeliverReport = Msg<typeof tiertalk.DeliverReport>;
 export type UsersStatReq = Msg<typeof IM.Buddy.IMUsersStatReq>;
 export type UsersStatRsp = Msg<typeof IM.Buddy.IMUsersStatRsp>;
 export type PushBatch = Msg<typeof tiertalk.PushBatch>;
-export type PushSummary = Msg<typeof tiertalk.PushSummary>;
+export type PushAck = Msg<typeof tiertalk.PushAck>;
 
 /** A unary method whose request and reply are generated classes. */
 function unary<ReqC extends PbType<InstanceType<ReqC>> & (abstract new (...args: never[]) => unknown), ResC extends PbType<InstanceType<ResC>> & (abstract new (...args: never[]) => unknown)>(
@@ -112,5 +112,5 @@ export const RouteService = {
 } satisfies grpc.ServiceDefinition;
 
 export const GatewayService = {
-  Push: method<PushBatch, PushSummary>('Gateway', 'Push', tiertalk.PushBatch, tiertalk.PushSummary, true, false),
+  Push: method<PushBatch, PushAck>('Gateway', 'Push', tiertalk.PushBatch, tiertalk.PushAck, true, true),
 } satisfies grpc.ServiceDefinition;

@@ -10,8 +10,8 @@ import {
   tiertalk,
   type DeliverReport,
   type EnvelopeBatch,
+  type PushAck,
   type PushBatch,
-  type PushSummary,
 } from '@tiertalk/proto';
 import { Registry, type Registration } from '@tiertalk/registry';
 import { bindServer, createClient, createServer, openBidi, unaryCall } from '@tiertalk/rpc';
@@ -51,10 +51,16 @@ async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
 // apart so the delivery and kick tests see only what they are about.
 const PRESENCE_COMMANDS: ReadonlySet<number> = new Set([CID.CID_BUDDY_LIST_STATUS_NOTIFY, CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY]);
 
-/** A msg gateway's Gateway.Push end, recording what route sends it. */
+/** A msg gateway's Gateway.Push end, recording what route sends it and acknowledging it (unless told to hold). */
 class TestGateway {
   readonly batches: PushBatch[] = [];
   readonly presence: tiertalk.Push.$Properties[] = [];
+  /** Push streams route opened to us. */
+  streams = 0;
+  /** While true, batches are recorded but not acknowledged. */
+  holdAcks = false;
+  private heldAcks = 0;
+  private call: grpc.ServerDuplexStream<PushBatch, PushAck> | undefined;
   private server: grpc.Server | undefined;
   port = 0;
   registration: Registration | undefined;
@@ -63,21 +69,37 @@ class TestGateway {
 
   async start(registry: Registry, port = 0): Promise<void> {
     const server = createServer();
-    const Push: grpc.handleClientStreamingCall<PushBatch, PushSummary> = (call, callback) => {
-      let pushes = 0;
+    const Push: grpc.handleBidiStreamingCall<PushBatch, PushAck> = (call) => {
+      this.streams += 1;
+      this.call = call;
+      this.heldAcks = 0;
       call.on('data', (b: PushBatch) => {
-        pushes += b.items.length;
         const other = b.items.filter((item) => !PRESENCE_COMMANDS.has(item.commandId));
         this.presence.push(...b.items.filter((item) => PRESENCE_COMMANDS.has(item.commandId)));
         if (other.length > 0) this.batches.push(tiertalk.PushBatch.create({ items: other }));
+        if (this.holdAcks) this.heldAcks += 1;
+        else call.write(tiertalk.PushAck.create({ batches: 1 }));
       });
-      call.on('end', () => callback(null, tiertalk.PushSummary.create({ pushes })));
+      call.on('end', () => call.end());
       call.on('error', () => undefined);
     };
     server.addService(GatewayService, { Push });
     this.port = await bindServer(server, '127.0.0.1', port);
     this.server = server;
     this.registration ??= await registry.register({ id: this.id, service: 'msg', addr: `127.0.0.1:${this.port}`, load: 0, meta: {} });
+  }
+
+  /** Acknowledges everything held, in one cumulative PushAck, and acknowledges at once from now on. */
+  releaseAcks(): void {
+    this.holdAcks = false;
+    if (this.heldAcks > 0) this.call?.write(tiertalk.PushAck.create({ batches: this.heldAcks }));
+    this.heldAcks = 0;
+  }
+
+  /** Fails the current Push stream (as a broken link would), unacknowledged batches lost. */
+  breakStream(): void {
+    this.call?.emit('error', Object.assign(new Error('link cut'), { code: grpc.status.UNAVAILABLE }));
+    this.call = undefined;
   }
 
   stopServer(): void {

@@ -7,7 +7,7 @@ import type { RouteDeps } from './types';
 import { kickUserHandler } from './user/kick-user';
 import { usersStatHandler } from './user/users-stat';
 
-export type { PushSink, RouteDeps } from './types';
+export type { PushSink, PushWaiter, RouteDeps } from './types';
 
 /** The Route service (proto/internal/tiertalk.proto), one handler per rpc. */
 export type RouteImplementation = {
