@@ -547,6 +547,81 @@ describe('route service (in-process, real Redis and etcd)', () => {
     });
   });
 
+  describe('acknowledged delivery', () => {
+    let stream: grpc.ClientDuplexStream<EnvelopeBatch, DeliverReport>;
+    const reports: DeliverReport[] = [];
+    const batch = (...items: Array<[number, string]>): EnvelopeBatch =>
+      tiertalk.EnvelopeBatch.create({ items: items.map(([userId, text]) => ({ commandId: CID.CID_MSG_DATA, body: Buffer.from(text), toUserIds: [userId] })) });
+    // Only this block's pushes (earlier tests' pushes may still be resent to gateway B).
+    const bodies = (gw: TestGateway): string[] =>
+      gw.pushes().map((p) => Buffer.from(p.body).toString()).filter((b) => /^(to-|r\d|c\d|marker)/.test(b));
+
+    beforeAll(async () => {
+      await login('gw-a', 71, 1000, CLIENT_TYPE_WINDOWS);
+      await login('gw-b', 72, 1001, CLIENT_TYPE_WINDOWS);
+      stream = openBidi(client, RouteService.Deliver);
+      stream.on('data', (r: DeliverReport) => reports.push(r));
+      stream.on('error', () => undefined);
+    });
+    afterAll(() => {
+      gwB.releaseAcks();
+      stream.end();
+    });
+    beforeEach(() => {
+      gwA.clear();
+      gwB.clear();
+      reports.length = 0;
+    });
+
+    it('reports batches in stream order, each only once every gateway acknowledged its pushes', async () => {
+      gwB.holdAcks = true;
+      stream.write(batch([1001, 'to-b']));
+      stream.write(batch([1000, 'to-a-1'], [1000, 'to-a-2']));
+      await waitFor(() => bodies(gwB).includes('to-b') && bodies(gwA).includes('to-a-2'), 3000, 'both pushes');
+      // Marker: a batch on another Deliver stream, acknowledged by gateway A after the second batch.
+      const other = openBidi(client, RouteService.Deliver);
+      other.on('error', () => undefined);
+      const marker = new Promise<DeliverReport>((resolve) => other.once('data', resolve));
+      other.write(batch([1000, 'marker']));
+      expect((await marker).envelopes).toBe(1);
+      other.end();
+      // The second batch is acknowledged, but the first is not: neither is reported.
+      expect(reports).toEqual([]);
+      gwB.releaseAcks();
+      await waitFor(() => reports.length === 2, 3000, 'both reports');
+      expect(reports.map((r) => r.envelopes)).toEqual([1, 2]);
+    });
+
+    it('sends the unacknowledged batches again, in order, when the push stream breaks; reports after their ack', async () => {
+      gwB.holdAcks = true;
+      const streamsBefore = gwB.streams;
+      stream.write(batch([1001, 'r1']));
+      stream.write(batch([1001, 'r2']));
+      await waitFor(() => bodies(gwB).length === 2, 3000, 'two pushes');
+      gwB.holdAcks = false;
+      gwB.breakStream();
+      await waitFor(() => reports.length === 2, 5000, 'reports after the resend');
+      expect(gwB.streams).toBe(streamsBefore + 1);
+      expect(bodies(gwB)).toEqual(['r1', 'r2', 'r1', 'r2']);
+      expect(reports.map((r) => r.envelopes)).toEqual([1, 1]);
+    });
+
+    it('settles the pushes of a gateway that leaves etcd, so its batch is reported', async () => {
+      const gwC = new TestGateway('gw-c');
+      await gwC.start(registry);
+      await waitFor(() => links.isLive('gw-c'), 3000, 'gw-c live');
+      await login('gw-c', 73, 1002, CLIENT_TYPE_WINDOWS);
+      gwC.holdAcks = true;
+      stream.write(batch([1002, 'c1']));
+      await waitFor(() => bodies(gwC).length === 1, 3000, 'push to gw-c');
+      expect(reports).toEqual([]);
+      await gwC.registration?.deregister();
+      await waitFor(() => reports.length === 1, 5000, 'report once gw-c left');
+      expect(reports[0].envelopes).toBe(1);
+      gwC.stopServer();
+    });
+  });
+
   describe('dead gateways', () => {
     it('a gateway leaving etcd has its sessions purged, others kept', async () => {
       await login('gw-a', 61, 800, CLIENT_TYPE_WINDOWS);
