@@ -134,7 +134,7 @@ describe('route service (in-process, real Redis and etcd)', () => {
     unaryCall(client, RouteService.Login, tiertalk.SessionRef.create({ gatewayId, connId, userId, clientType }), DEADLINE);
 
   beforeAll(async () => {
-    logger = createLogger({ service: 'route-test', instanceId: 'route-test', level: 'silent' });
+    logger = createLogger({ service: 'route-test', instanceId: 'route-test', level: (process.env.TT_TEST_LOG_LEVEL ?? 'silent') as 'silent' });
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
     keyPrefix = `tt:test:${randomBytes(5).toString('hex')}:`;
     store = new SessionStore(redis, keyPrefix);
@@ -557,8 +557,8 @@ describe('route service (in-process, real Redis and etcd)', () => {
       gw.pushes().map((p) => Buffer.from(p.body).toString()).filter((b) => /^(to-|r\d|c\d|marker)/.test(b));
 
     beforeAll(async () => {
-      await login('gw-a', 71, 1000, CLIENT_TYPE_WINDOWS);
-      await login('gw-b', 72, 1001, CLIENT_TYPE_WINDOWS);
+      await login('gw-a', 71, 3000, CLIENT_TYPE_WINDOWS);
+      await login('gw-b', 72, 3001, CLIENT_TYPE_WINDOWS);
       stream = openBidi(client, RouteService.Deliver);
       stream.on('data', (r: DeliverReport) => reports.push(r));
       stream.on('error', () => undefined);
@@ -575,15 +575,16 @@ describe('route service (in-process, real Redis and etcd)', () => {
 
     it('reports batches in stream order, each only once every gateway acknowledged its pushes', async () => {
       gwB.holdAcks = true;
-      stream.write(batch([1001, 'to-b']));
-      stream.write(batch([1000, 'to-a-1'], [1000, 'to-a-2']));
+      stream.write(batch([3001, 'to-b']));
+      stream.write(batch([3000, 'to-a-1'], [3000, 'to-a-2']));
       await waitFor(() => bodies(gwB).includes('to-b') && bodies(gwA).includes('to-a-2'), 3000, 'both pushes');
       // Marker: a batch on another Deliver stream, acknowledged by gateway A after the second batch.
       const other = openBidi(client, RouteService.Deliver);
       other.on('error', () => undefined);
-      const marker = new Promise<DeliverReport>((resolve) => other.once('data', resolve));
-      other.write(batch([1000, 'marker']));
-      expect((await marker).envelopes).toBe(1);
+      const markerReports: DeliverReport[] = [];
+      other.on('data', (r: DeliverReport) => markerReports.push(r));
+      other.write(batch([3000, 'marker']));
+      await waitFor(() => markerReports.length === 1, 3000, 'the marker report');
       other.end();
       // The second batch is acknowledged, but the first is not: neither is reported.
       expect(reports).toEqual([]);
@@ -595,8 +596,8 @@ describe('route service (in-process, real Redis and etcd)', () => {
     it('sends the unacknowledged batches again, in order, when the push stream breaks; reports after their ack', async () => {
       gwB.holdAcks = true;
       const streamsBefore = gwB.streams;
-      stream.write(batch([1001, 'r1']));
-      stream.write(batch([1001, 'r2']));
+      stream.write(batch([3001, 'r1']));
+      stream.write(batch([3001, 'r2']));
       await waitFor(() => bodies(gwB).length === 2, 3000, 'two pushes');
       gwB.holdAcks = false;
       gwB.breakStream();
@@ -606,13 +607,36 @@ describe('route service (in-process, real Redis and etcd)', () => {
       expect(reports.map((r) => r.envelopes)).toEqual([1, 1]);
     });
 
+    it('holds a batch while the session registry cannot be read, and routes it once it can', async () => {
+      // A real Redis error: user 3003's session hash is a string, so the batch's lookup fails (WRONGTYPE).
+      await redis.set(store.userKey(3003), 'not a hash');
+      const held = openBidi(client, RouteService.Deliver);
+      const heldReports: DeliverReport[] = [];
+      held.on('data', (r: DeliverReport) => heldReports.push(r));
+      held.on('error', () => undefined);
+      try {
+        held.write(tiertalk.EnvelopeBatch.create({ items: [{ commandId: CID.CID_MSG_DATA, body: Buffer.from('r8-held'), toUserIds: [3001, 3003] }] }));
+        // Marker on another stream: delivered and reported while the held batch is retried.
+        stream.write(batch([3001, 'r9-marker']));
+        await waitFor(() => reports.length === 1, 3000, 'the marker report');
+        expect(heldReports).toEqual([]);
+        expect(bodies(gwB)).toEqual(['r9-marker']);
+        await redis.del(store.userKey(3003));
+        await waitFor(() => heldReports.length === 1, 5000, 'the held batch reported');
+        expect(bodies(gwB)).toEqual(['r9-marker', 'r8-held']);
+      } finally {
+        held.end();
+        await redis.del(store.userKey(3003));
+      }
+    });
+
     it('settles the pushes of a gateway that leaves etcd, so its batch is reported', async () => {
       const gwC = new TestGateway('gw-c');
       await gwC.start(registry);
       await waitFor(() => links.isLive('gw-c'), 3000, 'gw-c live');
-      await login('gw-c', 73, 1002, CLIENT_TYPE_WINDOWS);
+      await login('gw-c', 73, 3002, CLIENT_TYPE_WINDOWS);
       gwC.holdAcks = true;
-      stream.write(batch([1002, 'c1']));
+      stream.write(batch([3002, 'c1']));
       await waitFor(() => bodies(gwC).length === 1, 3000, 'push to gw-c');
       expect(reports).toEqual([]);
       await gwC.registration?.deregister();
