@@ -81,7 +81,6 @@ it('delivers every ACKed message once to an online receiver when one of two rout
   expect(route).toMatch(/^route-\d$/);
   const receiverGateway = cluster.process(gw2.name);
   receiverGateway.kill('SIGSTOP');
-  let resumed = false;
   try {
     const before = acked.size;
     // Bounded well below the lease: the stopped gateway must not leave etcd.
@@ -89,9 +88,7 @@ it('delivers every ACKed message once to an online receiver when one of two rout
     await cluster.kill(route as string, 'SIGKILL');
   } finally {
     receiverGateway.kill('SIGCONT');
-    resumed = true;
   }
-  expect(resumed).toBe(true);
   // Sends go on through the surviving route.
   const afterKill = received.size;
   await waitFor(() => received.size >= afterKill + 50, 15_000);
