@@ -60,7 +60,7 @@ export type UsersStatRsp = Msg<typeof IM.Buddy.IMUsersStatRsp>;
 export type SessionSync = Msg<typeof tiertalk.SessionSync>;
 export type SessionSyncRsp = Msg<typeof tiertalk.SessionSyncRsp>;
 export type PushBatch = Msg<typeof tiertalk.PushBatch>;
-export type PushSummary = Msg<typeof tiertalk.PushSummary>;
+export type PushAck = Msg<typeof tiertalk.PushAck>;
 
 /** A unary method whose request and reply are generated classes. */
 function unary<ReqC extends PbType<InstanceType<ReqC>> & (abstract new (...args: never[]) => unknown), ResC extends PbType<InstanceType<ResC>> & (abstract new (...args: never[]) => unknown)>(
@@ -115,5 +115,5 @@ export const RouteService = {
 } satisfies grpc.ServiceDefinition;
 
 export const GatewayService = {
-  Push: method<PushBatch, PushSummary>('Gateway', 'Push', tiertalk.PushBatch, tiertalk.PushSummary, true, false),
+  Push: method<PushBatch, PushAck>('Gateway', 'Push', tiertalk.PushBatch, tiertalk.PushAck, true, true),
 } satisfies grpc.ServiceDefinition;

@@ -1,8 +1,9 @@
 import type * as grpc from '@grpc/grpc-js';
 import { CID, IM, commandName, isGroupMsgType, isMobileClient, sameClientClass, serviceIdOf, tiertalk } from '@tiertalk/proto';
-import type { PushBatch, PushSummary } from '@tiertalk/proto';
+import type { PushAck, PushBatch } from '@tiertalk/proto';
 import { PDU_HEADER_LENGTH, encodeFrame } from '@tiertalk/pdu';
 import type { Connection } from './conn/connection';
+import { DeliveredMessages } from './delivered-messages';
 import type { GatewayContext } from './gateway-context';
 import type { GroupPushControl } from './group-push/traffic-control';
 
@@ -13,12 +14,10 @@ const CLIENT_CLASS_ANY = 0;
 const CLIENT_CLASS_PC = 1;
 const CLIENT_CLASS_MOBILE = 2;
 
-// Group messages recently pushed here, "<groupId>:<msgId>": a repeated push is
-// not delivered again (a member never gets a group message twice from us).
-const RECENT_GROUP_MSGS_MAX = 8192;
-// 1:1 messages recently written to each connection, "<connId>:<from>:<to>:<msgId>":
-// route-link resends what route did not report, so a message can arrive twice.
-const RECENT_SINGLE_MSGS_MAX = 65_536;
+// Messages (1:1 and group) remembered with the connections they were written
+// to, so a resent push is not shown twice (delivered-messages.ts).
+const RECENT_MSGS_MAX = 65_536;
+const RECENT_MSG_CONNS_MAX = 1_048_576;
 
 /**
  * The Gateway.Push server: route's pushes become PDUs on local connections
@@ -27,8 +26,7 @@ const RECENT_SINGLE_MSGS_MAX = 65_536;
  * other push is written at once, so 1:1 traffic never waits behind a group.
  */
 export class PushReceiver {
-  private readonly recentGroupMsgs = new Set<string>();
-  private readonly recentSingleMsgs = new Set<string>();
+  private readonly delivered = new DeliveredMessages(RECENT_MSGS_MAX, RECENT_MSG_CONNS_MAX);
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -65,14 +63,18 @@ export class PushReceiver {
       this.ctx.log.warn({ cid, bodyBytes: body.length }, 'oversize push skipped');
       return false;
     }
-    let awaited: { from: number; to: number; msgId: number } | undefined;
+    let awaited: { from: number; msgId: number } | undefined;
     let groupMsg: string | undefined;
+    let singleMsg: string | undefined;
     if (cid === CID.CID_MSG_DATA) {
       try {
         const msg = IM.Message.IMMsgData.decode(body);
         // flows.md §10.2 step 4: no awaiting-ack tracking for group messages.
-        if (isGroupMsgType(msg.msgType)) groupMsg = `${msg.toSessionId}:${msg.msgId}`;
-        else awaited = { from: msg.fromUserId, to: msg.toSessionId, msgId: msg.msgId };
+        if (isGroupMsgType(msg.msgType)) groupMsg = `g${msg.toSessionId}:${msg.msgId}`;
+        else {
+          singleMsg = `${msg.fromUserId}:${msg.toSessionId}:${msg.msgId}`;
+          awaited = { from: msg.fromUserId, msgId: msg.msgId };
+        }
       } catch (err) {
         this.ctx.log.warn({ cid, err: err instanceof Error ? err.message : String(err) }, 'undecodable IMMsgData push skipped');
         return false;
@@ -88,49 +90,37 @@ export class PushReceiver {
       this.pushGroupMessage(groupMsg, pdu, push, clientClass);
       return true;
     }
+    const targets = this.deliverableTargets(push, clientClass);
+    const fresh = singleMsg === undefined ? targets : this.firstTime(singleMsg, targets);
     const now = Date.now();
-    for (const conn of this.targets(push)) {
-      if (!conn.deliverable || !inClass(conn, clientClass)) continue;
-      if (awaited && this.seenBefore(conn, awaited)) continue;
+    for (const conn of fresh) {
       if (!conn.send(pdu)) continue;
       if (awaited) conn.awaiting.add(awaited.from, awaited.msgId, now);
     }
     return true;
   }
 
-  /** true when this 1:1 message was already written to this connection (a resent envelope). */
-  private seenBefore(conn: Connection, m: { from: number; to: number; msgId: number }): boolean {
-    const key = `${conn.id}:${m.from}:${m.to}:${m.msgId}`;
-    if (this.recentSingleMsgs.has(key)) {
-      this.ctx.log.debug({ connId: conn.id, from: m.from, msgId: m.msgId }, 'repeated message push skipped');
-      return true;
-    }
-    this.recentSingleMsgs.add(key);
-    if (this.recentSingleMsgs.size > RECENT_SINGLE_MSGS_MAX) {
-      const oldest = this.recentSingleMsgs.values().next();
-      if (!oldest.done) this.recentSingleMsgs.delete(oldest.value);
-    }
-    return false;
+  /** The connections of `targets` this message was not written to yet (a resent push skips the others). */
+  private firstTime(message: string, targets: readonly Connection[]): readonly Connection[] {
+    const fresh = this.delivered.firstTimeFor(message, targets);
+    if (fresh.length < targets.length) this.ctx.log.debug({ message, skipped: targets.length - fresh.length }, 'repeated message push skipped');
+    return fresh;
   }
 
   /**
    * flows.md §10.2 step 4: every local connection of the listed members except
-   * the origin, through the traffic control. Route sends one push per gateway
-   * per message, so a repeat of a recent (group, msg id) is a duplicate.
+   * the origin, through the traffic control; a connection that already got
+   * this (group, msg id) is skipped.
    */
   private pushGroupMessage(key: string, pdu: Buffer, push: tiertalk.Push.$Properties, clientClass: number): void {
-    if (this.recentGroupMsgs.has(key)) {
-      this.ctx.log.debug({ groupMsg: key }, 'repeated group message push skipped');
-      return;
-    }
-    this.recentGroupMsgs.add(key);
-    if (this.recentGroupMsgs.size > RECENT_GROUP_MSGS_MAX) {
-      const oldest = this.recentGroupMsgs.values().next();
-      if (!oldest.done) this.recentGroupMsgs.delete(oldest.value);
-    }
-    const targets: Connection[] = [];
-    for (const conn of this.targets(push)) if (conn.deliverable && inClass(conn, clientClass)) targets.push(conn);
-    this.groupPushes.submit(pdu, targets);
+    const fresh = this.firstTime(key, this.deliverableTargets(push, clientClass));
+    if (fresh.length > 0) this.groupPushes.submit(pdu, fresh);
+  }
+
+  private deliverableTargets(push: tiertalk.Push.$Properties, clientClass: number): Connection[] {
+    const out: Connection[] = [];
+    for (const conn of this.targets(push)) if (conn.deliverable && inClass(conn, clientClass)) out.push(conn);
+    return out;
   }
 
   /**
@@ -203,6 +193,39 @@ function inClass(conn: Connection, clientClass: number): boolean {
   return true;
 }
 
+/**
+ * Acknowledges applied PushBatches on one Push stream: a cumulative count,
+ * written once per event-loop turn however many batches that turn applied
+ * (route keeps each batch until acknowledged and resends the rest).
+ */
+class PushAcks {
+  private applied = 0;
+  private timer: NodeJS.Immediate | undefined;
+  private stopped = false;
+
+  constructor(private readonly call: grpc.ServerDuplexStream<PushBatch, PushAck>) {}
+
+  batchApplied(): void {
+    this.applied += 1;
+    this.timer ??= setImmediate(() => this.flush());
+  }
+
+  flush(): void {
+    clearImmediate(this.timer);
+    this.timer = undefined;
+    if (this.stopped || this.applied === 0) return;
+    const batches = this.applied;
+    this.applied = 0;
+    this.call.write(tiertalk.PushAck.create({ batches }));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearImmediate(this.timer);
+    this.timer = undefined;
+  }
+}
+
 /** grpc-js implementation of tiertalk.Gateway (one long-lived Push stream per route instance). */
 export function createGatewayService(
   ctx: GatewayContext,
@@ -210,21 +233,22 @@ export function createGatewayService(
   onResyncRequest: () => void = () => undefined,
 ): grpc.UntypedServiceImplementation {
   const receiver = new PushReceiver(ctx, groupPushes);
-  const Push: grpc.handleClientStreamingCall<PushBatch, PushSummary> = (call, callback) => {
-    let pushes = 0;
-    let answered = false;
+  const Push: grpc.handleBidiStreamingCall<PushBatch, PushAck> = (call) => {
+    const acks = new PushAcks(call);
     call.on('data', (batch: PushBatch) => {
       // route lost its session registry: list our sessions again (upstream/session-sync.ts).
       if (batch.resyncSessions) onResyncRequest();
-      pushes += receiver.applyBatch(batch);
+      receiver.applyBatch(batch);
+      acks.batchApplied();
     });
     call.on('end', () => {
-      if (answered) return;
-      answered = true;
-      callback(null, tiertalk.PushSummary.create({ pushes }));
+      acks.flush();
+      acks.stop();
+      call.end();
     });
+    call.on('cancelled', () => acks.stop());
     call.on('error', (err) => {
-      answered = true;
+      acks.stop();
       ctx.log.debug({ err }, 'push stream ended with an error');
     });
   };

@@ -5,13 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { CID, DbProxyService, GatewayService, IM, RouteService, serviceIdOf, tiertalk } from '@tiertalk/proto';
-import type { MsgStoreBatch, MsgStoredBatch, EnvelopeBatch, DeliverReport, SessionRef, SessionLoginRsp, Empty, ValidateReq, ValidateRsp, PushBatch, PushSummary, UsersStatReq, UsersStatRsp } from '@tiertalk/proto';
+import type { MsgStoreBatch, MsgStoredBatch, EnvelopeBatch, DeliverReport, SessionRef, SessionLoginRsp, Empty, ValidateReq, ValidateRsp, PushAck, PushBatch, UsersStatReq, UsersStatRsp } from '@tiertalk/proto';
 import { FrameReader, encodeFrame } from '@tiertalk/pdu';
 import type { Frame } from '@tiertalk/pdu';
 import { createLogger } from '@tiertalk/log';
 import { Registry } from '@tiertalk/registry';
 import type { Registration, ServiceWatch } from '@tiertalk/registry';
-import { bindServer, createClient, createServer, openClientStream } from '@tiertalk/rpc';
+import { bindServer, createClient, createServer, openBidi } from '@tiertalk/rpc';
 import { loadMsgConfig } from './config';
 import { startGateway } from './main';
 import type { RunningGateway } from './main';
@@ -114,7 +114,10 @@ class FakeRoute {
   readonly sessions = new Map<string, SessionRef>();
   readonly logouts: SessionRef[] = [];
   private readonly server = createServer();
-  private readonly gatewayStreams = new Map<string, grpc.ClientWritableStream<PushBatch>>();
+  private readonly gatewayStreams = new Map<string, grpc.ClientDuplexStream<PushBatch, PushAck>>();
+  /** PushBatches written to gateways, and how many of them the gateways acknowledged. */
+  pushBatchesSent = 0;
+  pushBatchesAcked = 0;
   private registration: Registration | undefined;
   private gateways: ServiceWatch | undefined;
 
@@ -176,9 +179,16 @@ class FakeRoute {
     if (!stream) {
       const info = this.gateways?.get(gatewayId.split('@')[0]);
       if (!info) return;
-      stream = openClientStream<PushBatch, PushSummary>(createClient(info.addr), GatewayService.Push, () => this.gatewayStreams.delete(gatewayId));
+      const opened = openBidi(createClient(info.addr), GatewayService.Push);
+      opened.on('data', (ack: PushAck) => {
+        this.pushBatchesAcked += ack.batches;
+      });
+      opened.on('error', () => this.gatewayStreams.delete(gatewayId));
+      opened.on('end', () => this.gatewayStreams.delete(gatewayId));
+      stream = opened;
       this.gatewayStreams.set(gatewayId, stream);
     }
+    this.pushBatchesSent += 1;
     stream.write(tiertalk.PushBatch.create({ items }));
   }
 
@@ -496,6 +506,16 @@ describe('msg gateway with fake db-proxy and route', () => {
     expect((await phone.next(CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY)).seqNum).toBe(0);
     expect(await phone.none(CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY)).toBe(true);
     expect(await pc.none(CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, 0)).toBe(true);
+  });
+
+  it('acknowledges every PushBatch it applied (cumulative PushAck counts)', async () => {
+    const before = { sent: route.pushBatchesSent, acked: route.pushBatchesAcked };
+    const notify = IM.Buddy.IMPCLoginStatusNotify.encode({ userId: 1002, loginStat: 1 }).finish();
+    for (let i = 0; i < 20; i++) route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, body: notify, userIds: [4242] }]);
+    const deadline = Date.now() + 3000;
+    while (route.pushBatchesAcked - before.acked < 20 && Date.now() < deadline) await sleep(10);
+    expect(route.pushBatchesSent - before.sent).toBe(20);
+    expect(route.pushBatchesAcked - before.acked).toBe(20);
   });
 
   it('a new same-class login kicks the older connection; the other class is untouched', async () => {

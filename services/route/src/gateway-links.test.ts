@@ -2,14 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import Redis from 'ioredis';
 import { createLogger } from '@tiertalk/log';
-import { CID, GatewayService, type PushBatch, type PushSummary } from '@tiertalk/proto';
+import { CID, GatewayService, type PushAck, type PushBatch } from '@tiertalk/proto';
 import { Registry, type Registration } from '@tiertalk/registry';
 import { bindServer, createServer } from '@tiertalk/rpc';
 import { GatewayLinks } from './gateway-links';
 import { SessionStore } from './session-store';
 
-// A gateway that stops reading: route must queue (bounded) and drop the oldest
-// batches instead of growing without limit. Real etcd and Redis.
+// A gateway that stops reading: route must keep unacknowledged batches
+// (bounded) and drop the oldest instead of growing without limit. Real etcd and Redis.
 const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? 'redis://127.0.0.1:6379/12';
 const ETCD = (process.env.TT_TEST_ETCD ?? 'http://127.0.0.1:2379').split(',');
 
@@ -21,7 +21,7 @@ describe('GatewayLinks backpressure', () => {
   let registration: Registration;
   let received = 0;
   let streams = 0;
-  const pausedCalls: grpc.ServerReadableStream<PushBatch, PushSummary>[] = [];
+  const pausedCalls: grpc.ServerDuplexStream<PushBatch, PushAck>[] = [];
 
   beforeAll(async () => {
     const logger = createLogger({ service: 'route-test', instanceId: 'route-test', level: 'silent' });
@@ -30,7 +30,7 @@ describe('GatewayLinks backpressure', () => {
     registry = await Registry.connect({ endpoints: ETCD, prefix: `/tiertalk-test-route-${randomBytes(5).toString('hex')}`, leaseTtlSec: 5, logger });
     server = createServer();
     server.addService(GatewayService, {
-      Push: (call: grpc.ServerReadableStream<PushBatch, PushSummary>) => {
+      Push: (call: grpc.ServerDuplexStream<PushBatch, PushAck>) => {
         streams += 1;
         pausedCalls.push(call);
         call.on('data', () => {
@@ -63,8 +63,9 @@ describe('GatewayLinks backpressure', () => {
     }
     expect(streams).toBe(1);
     expect(links.droppedBatches()).toBeGreaterThan(0);
-    // at most the bound is queued; the rest went out before the window closed
-    expect(links.droppedBatches()).toBeGreaterThanOrEqual(400 - 50 - 200);
+    // nothing is acknowledged, so at most the bound is kept, written or not
+    expect(links.droppedBatches()).toBe(400 - 50);
+    expect(links.unacknowledgedBatches()).toBe(50);
     expect(received).toBe(0);
     expect(links.send('gw-unknown', [{ commandId: CID.CID_MSG_DATA, body }])).toBe(false);
   });

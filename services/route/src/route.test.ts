@@ -10,8 +10,8 @@ import {
   tiertalk,
   type DeliverReport,
   type EnvelopeBatch,
+  type PushAck,
   type PushBatch,
-  type PushSummary,
 } from '@tiertalk/proto';
 import { Registry, type Registration } from '@tiertalk/registry';
 import { bindServer, createClient, createServer, openBidi, unaryCall } from '@tiertalk/rpc';
@@ -51,10 +51,16 @@ async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
 // apart so the delivery and kick tests see only what they are about.
 const PRESENCE_COMMANDS: ReadonlySet<number> = new Set([CID.CID_BUDDY_LIST_STATUS_NOTIFY, CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY]);
 
-/** A msg gateway's Gateway.Push end, recording what route sends it. */
+/** A msg gateway's Gateway.Push end, recording what route sends it and acknowledging it (unless told to hold). */
 class TestGateway {
   readonly batches: PushBatch[] = [];
   readonly presence: tiertalk.Push.$Properties[] = [];
+  /** Push streams route opened to us. */
+  streams = 0;
+  /** While true, batches are recorded but not acknowledged. */
+  holdAcks = false;
+  private heldAcks = 0;
+  private call: grpc.ServerDuplexStream<PushBatch, PushAck> | undefined;
   private server: grpc.Server | undefined;
   port = 0;
   registration: Registration | undefined;
@@ -63,21 +69,37 @@ class TestGateway {
 
   async start(registry: Registry, port = 0): Promise<void> {
     const server = createServer();
-    const Push: grpc.handleClientStreamingCall<PushBatch, PushSummary> = (call, callback) => {
-      let pushes = 0;
+    const Push: grpc.handleBidiStreamingCall<PushBatch, PushAck> = (call) => {
+      this.streams += 1;
+      this.call = call;
+      this.heldAcks = 0;
       call.on('data', (b: PushBatch) => {
-        pushes += b.items.length;
         const other = b.items.filter((item) => !PRESENCE_COMMANDS.has(item.commandId));
         this.presence.push(...b.items.filter((item) => PRESENCE_COMMANDS.has(item.commandId)));
         if (other.length > 0) this.batches.push(tiertalk.PushBatch.create({ items: other }));
+        if (this.holdAcks) this.heldAcks += 1;
+        else call.write(tiertalk.PushAck.create({ batches: 1 }));
       });
-      call.on('end', () => callback(null, tiertalk.PushSummary.create({ pushes })));
+      call.on('end', () => call.end());
       call.on('error', () => undefined);
     };
     server.addService(GatewayService, { Push });
     this.port = await bindServer(server, '127.0.0.1', port);
     this.server = server;
     this.registration ??= await registry.register({ id: this.id, service: 'msg', addr: `127.0.0.1:${this.port}`, load: 0, meta: {} });
+  }
+
+  /** Acknowledges everything held, in one cumulative PushAck, and acknowledges at once from now on. */
+  releaseAcks(): void {
+    this.holdAcks = false;
+    if (this.heldAcks > 0) this.call?.write(tiertalk.PushAck.create({ batches: this.heldAcks }));
+    this.heldAcks = 0;
+  }
+
+  /** Fails the current Push stream (as a broken link would), unacknowledged batches lost. */
+  breakStream(): void {
+    this.call?.emit('error', Object.assign(new Error('link cut'), { code: grpc.status.UNAVAILABLE }));
+    this.call = undefined;
   }
 
   stopServer(): void {
@@ -112,7 +134,7 @@ describe('route service (in-process, real Redis and etcd)', () => {
     unaryCall(client, RouteService.Login, tiertalk.SessionRef.create({ gatewayId, connId, userId, clientType }), DEADLINE);
 
   beforeAll(async () => {
-    logger = createLogger({ service: 'route-test', instanceId: 'route-test', level: 'silent' });
+    logger = createLogger({ service: 'route-test', instanceId: 'route-test', level: (process.env.TT_TEST_LOG_LEVEL ?? 'silent') as 'silent' });
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
     keyPrefix = `tt:test:${randomBytes(5).toString('hex')}:`;
     store = new SessionStore(redis, keyPrefix);
@@ -522,6 +544,105 @@ describe('route service (in-process, real Redis and etcd)', () => {
       );
       stream.end();
       expect(gwB.pushes()[0]).toMatchObject({ userIds: [700] });
+    });
+  });
+
+  describe('acknowledged delivery', () => {
+    let stream: grpc.ClientDuplexStream<EnvelopeBatch, DeliverReport>;
+    const reports: DeliverReport[] = [];
+    const batch = (...items: Array<[number, string]>): EnvelopeBatch =>
+      tiertalk.EnvelopeBatch.create({ items: items.map(([userId, text]) => ({ commandId: CID.CID_MSG_DATA, body: Buffer.from(text), toUserIds: [userId] })) });
+    // Only this block's pushes (earlier tests' pushes may still be resent to gateway B).
+    const bodies = (gw: TestGateway): string[] =>
+      gw.pushes().map((p) => Buffer.from(p.body).toString()).filter((b) => /^(to-|r\d|c\d|marker)/.test(b));
+
+    beforeAll(async () => {
+      await login('gw-a', 71, 3000, CLIENT_TYPE_WINDOWS);
+      await login('gw-b', 72, 3001, CLIENT_TYPE_WINDOWS);
+      stream = openBidi(client, RouteService.Deliver);
+      stream.on('data', (r: DeliverReport) => reports.push(r));
+      stream.on('error', () => undefined);
+    });
+    afterAll(() => {
+      gwB.releaseAcks();
+      stream.end();
+    });
+    beforeEach(() => {
+      gwA.clear();
+      gwB.clear();
+      reports.length = 0;
+    });
+
+    it('reports batches in stream order, each only once every gateway acknowledged its pushes', async () => {
+      gwB.holdAcks = true;
+      stream.write(batch([3001, 'to-b']));
+      stream.write(batch([3000, 'to-a-1'], [3000, 'to-a-2']));
+      await waitFor(() => bodies(gwB).includes('to-b') && bodies(gwA).includes('to-a-2'), 3000, 'both pushes');
+      // Marker: a batch on another Deliver stream, acknowledged by gateway A after the second batch.
+      const other = openBidi(client, RouteService.Deliver);
+      other.on('error', () => undefined);
+      const markerReports: DeliverReport[] = [];
+      other.on('data', (r: DeliverReport) => markerReports.push(r));
+      other.write(batch([3000, 'marker']));
+      await waitFor(() => markerReports.length === 1, 3000, 'the marker report');
+      other.end();
+      // The second batch is acknowledged, but the first is not: neither is reported.
+      expect(reports).toEqual([]);
+      gwB.releaseAcks();
+      await waitFor(() => reports.length === 2, 3000, 'both reports');
+      expect(reports.map((r) => r.envelopes)).toEqual([1, 2]);
+    });
+
+    it('sends the unacknowledged batches again, in order, when the push stream breaks; reports after their ack', async () => {
+      gwB.holdAcks = true;
+      const streamsBefore = gwB.streams;
+      stream.write(batch([3001, 'r1']));
+      stream.write(batch([3001, 'r2']));
+      await waitFor(() => bodies(gwB).length === 2, 3000, 'two pushes');
+      gwB.holdAcks = false;
+      gwB.breakStream();
+      await waitFor(() => reports.length === 2, 5000, 'reports after the resend');
+      expect(gwB.streams).toBe(streamsBefore + 1);
+      expect(bodies(gwB)).toEqual(['r1', 'r2', 'r1', 'r2']);
+      expect(reports.map((r) => r.envelopes)).toEqual([1, 1]);
+    });
+
+    it('holds a batch while the session registry cannot be read, and routes it once it can', async () => {
+      // A real Redis error: user 3003's session hash is a string, so the batch's lookup fails (WRONGTYPE).
+      await redis.set(store.userKey(3003), 'not a hash');
+      const held = openBidi(client, RouteService.Deliver);
+      const heldReports: DeliverReport[] = [];
+      held.on('data', (r: DeliverReport) => heldReports.push(r));
+      held.on('error', () => undefined);
+      try {
+        held.write(tiertalk.EnvelopeBatch.create({ items: [{ commandId: CID.CID_MSG_DATA, body: Buffer.from('r8-held'), toUserIds: [3001, 3003] }] }));
+        // Marker on another stream: delivered and reported while the held batch is retried.
+        stream.write(batch([3001, 'r9-marker']));
+        await waitFor(() => reports.length === 1, 3000, 'the marker report');
+        expect(heldReports).toEqual([]);
+        expect(bodies(gwB)).toEqual(['r9-marker']);
+        await redis.del(store.userKey(3003));
+        await waitFor(() => heldReports.length === 1, 5000, 'the held batch reported');
+        expect(bodies(gwB)).toEqual(['r9-marker', 'r8-held']);
+      } finally {
+        held.end();
+        await redis.del(store.userKey(3003));
+      }
+    });
+
+    it('settles the pushes of a gateway that leaves etcd, so its batch is reported', async () => {
+      const gwC = new TestGateway('gw-c');
+      await gwC.start(registry);
+      await waitFor(() => links.isLive('gw-c'), 3000, 'gw-c live');
+      await login('gw-c', 73, 3002, CLIENT_TYPE_WINDOWS);
+      gwC.holdAcks = true;
+      stream.write(batch([3002, 'c1']));
+      await waitFor(() => bodies(gwC).length === 1, 3000, 'push to gw-c');
+      expect(reports).toEqual([]);
+      await gwC.registration?.deregister();
+      await waitFor(() => reports.length === 1, 5000, 'report once gw-c left');
+      expect(reports[0].envelopes).toBe(1);
+      gwC.stopServer();
     });
   });
 

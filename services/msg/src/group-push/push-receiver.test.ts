@@ -124,4 +124,37 @@ describe('PushReceiver with group traffic control', () => {
       jest.useRealTimers();
     }
   });
+
+  it('writes a resent 1:1 or group message only to connections that did not get it yet', () => {
+    jest.useFakeTimers();
+    try {
+      const { receiver, user, received } = setup(100);
+      const bob = user(2);
+      const carol = user(3);
+      open.push(bob, carol);
+      const single: tiertalk.Push.$Properties = { commandId: CID.CID_MSG_DATA, body: msg(IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, 9, 2, 8), userIds: [2] };
+      const group = (userIds: number[]): tiertalk.Push.$Properties => ({
+        commandId: CID.CID_MSG_DATA,
+        body: msg(IM.BaseDefine.MsgType.MSG_TYPE_GROUP_TEXT, 9, GROUP, 5),
+        userIds,
+      });
+      receiver.apply(single);
+      receiver.apply(group([2, 3]));
+      // Resent (route lost the acknowledgement): nothing new for bob and carol.
+      receiver.apply(single);
+      receiver.apply(group([2, 3]));
+      // Bob's second device logged in meanwhile: the resend reaches it, and only it.
+      const bobPhone = user(2);
+      open.push(bobPhone);
+      receiver.apply(single);
+      receiver.apply(group([2, 3]));
+      jest.advanceTimersByTime(1000);
+      const ids = (conn: Connection): string[] => received(conn).map((m) => `${m.toSessionId}:${m.msgId}`);
+      expect(ids(bob)).toEqual(['2:8', `${GROUP}:5`]);
+      expect(ids(carol)).toEqual([`${GROUP}:5`]);
+      expect(ids(bobPhone)).toEqual(['2:8', `${GROUP}:5`]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });

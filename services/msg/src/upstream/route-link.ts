@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { RouteService, tiertalk } from '@tiertalk/proto';
 import type { DeliverReport, EnvelopeBatch, SessionLoginRsp } from '@tiertalk/proto';
-import { callWithFailover, openBidi } from '@tiertalk/rpc';
+import { ReconnectBackoff, callWithFailover, openBidi } from '@tiertalk/rpc';
 import type { InstancePool } from '@tiertalk/rpc';
 import type { Logger } from '@tiertalk/log';
 import type { RouteApi } from '../gateway-context';
@@ -17,8 +17,6 @@ export interface RouteLinkOptions {
 const FAILOVER_ATTEMPTS = 3;
 // Envelopes kept for a resend while no route takes them; the oldest go first past this.
 const MAX_HELD_ENVELOPES = 200_000;
-// While no route instance is usable, a held batch is retried this often (and at once when one appears).
-const RETRY_MS = 100;
 
 interface DeliverStream {
   readonly instanceId: string;
@@ -46,12 +44,15 @@ export class RouteLink implements RouteApi {
   private active: DeliverStream | undefined;
   private batch: tiertalk.Envelope.$Properties[] = [];
   private flushTimer: NodeJS.Immediate | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  /** Set while waiting before the next stream is opened (after a failure, or with no instance). */
+  private reopenTimer: NodeJS.Timeout | undefined;
+  private readonly backoff = new ReconnectBackoff();
   private closed = false;
-  /** After a stream failure no new stream is opened before this (epoch ms), so a dead only-instance is not hammered. */
-  private reopenNotBefore = 0;
+  /** A route instance (re)appeared in etcd: try it now, not after the current backoff delay. */
   private readonly onInstanceAdded = (): void => {
-    this.reopenNotBefore = 0;
+    clearTimeout(this.reopenTimer);
+    this.reopenTimer = undefined;
+    this.backoff.reset();
     this.flush();
   };
 
@@ -109,8 +110,8 @@ export class RouteLink implements RouteApi {
     this.flush();
     this.closed = true;
     this.pool.off('added', this.onInstanceAdded);
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    clearTimeout(this.reopenTimer);
+    this.reopenTimer = undefined;
     const stream = this.active;
     this.active = undefined;
     if (stream && !stream.finished) {
@@ -123,7 +124,7 @@ export class RouteLink implements RouteApi {
     clearImmediate(this.flushTimer);
     this.flushTimer = undefined;
     if (this.closed || this.batch.length === 0) return;
-    const stream = this.active !== undefined || Date.now() >= this.reopenNotBefore ? this.streamForWrite() : undefined;
+    const stream = this.reopenTimer === undefined ? this.streamForWrite() : undefined;
     if (!stream) {
       this.hold();
       return;
@@ -138,20 +139,21 @@ export class RouteLink implements RouteApi {
     }
   }
 
-  /** No route instance usable now: keep the envelopes (bounded) and try again shortly. */
+  /** No route instance usable now: keep the envelopes (bounded) and try again after the backoff delay. */
   private hold(): void {
     const over = this.batch.length - MAX_HELD_ENVELOPES;
     if (over > 0) {
       this.batch.splice(0, over);
       this.log.warn({ dropped: over, held: this.batch.length }, 'no route instance for too long: oldest live pushes dropped (receivers pull offline)');
     }
-    if (this.retryTimer) return;
-    this.log.debug({ held: this.batch.length }, 'no usable route instance: live delivery held until one is back');
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
+    if (this.reopenTimer || this.closed) return;
+    const delayMs = this.backoff.next();
+    this.log.debug({ held: this.batch.length, retryInMs: delayMs }, 'no usable route instance: live delivery held until one is back');
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = undefined;
       this.flush();
-    }, RETRY_MS);
-    this.retryTimer.unref();
+    }, delayMs);
+    this.reopenTimer.unref();
   }
 
   private streamForWrite(): DeliverStream | undefined {
@@ -164,6 +166,8 @@ export class RouteLink implements RouteApi {
     const stream: DeliverStream = { instanceId: target.id, call, unreported: [], finished: false };
     call.on('data', (report: DeliverReport) => {
       stream.unreported.splice(0, report.envelopes);
+      // route handles what we send: the next failure starts from the shortest delay.
+      this.backoff.reset();
     });
     call.on('error', (err: Error) => this.finishStream(stream, err));
     call.on('end', () => this.finishStream(stream, undefined));
@@ -185,7 +189,7 @@ export class RouteLink implements RouteApi {
     this.log.warn({ instance: stream.instanceId, err, resending: resend.length }, 'deliver stream failed; resending what route did not report');
     // Ahead of what queued meanwhile, so each receiver still sees its messages in order.
     this.batch = resend.concat(this.batch);
-    this.reopenNotBefore = Date.now() + RETRY_MS;
-    if (this.batch.length > 0) this.hold();
+    // Even with nothing held, wait out the delay: a dead only-instance is not hammered.
+    this.hold();
   }
 }

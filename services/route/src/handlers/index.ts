@@ -8,7 +8,7 @@ import type { RouteDeps } from './types';
 import { kickUserHandler } from './user/kick-user';
 import { usersStatHandler } from './user/users-stat';
 
-export type { PushSink, RegistryReadiness, RouteDeps } from './types';
+export type { PushSink, PushWaiter, RegistryReadiness, RouteDeps } from './types';
 
 /** The Route service (proto/internal/tiertalk.proto), one handler per rpc. */
 export type RouteImplementation = {

@@ -3,10 +3,23 @@ import type { tiertalk } from '@tiertalk/proto';
 import type { OfflinePushSink } from '../push/offline-push';
 import type { SessionStore } from '../session-store';
 
+/**
+ * Told once per PushBatch sent with it, when that batch is finished: the
+ * gateway acknowledged it, or the gateway left etcd (its clients reconnect
+ * elsewhere and pull what they missed).
+ */
+export interface PushWaiter {
+  batchDone(): void;
+}
+
 /** Where handlers send pushes: GatewayLinks in production. */
 export interface PushSink {
-  /** Queues one PushBatch for the gateway; false when the gateway is not live (nothing sent). */
-  send(gatewayId: string, items: tiertalk.Push.$Properties[]): boolean;
+  /**
+   * Queues one PushBatch for the gateway, kept and resent until the gateway
+   * acknowledges it; false when the gateway is not live (nothing sent, and
+   * `waiter` is not called).
+   */
+  send(gatewayId: string, items: tiertalk.Push.$Properties[], waiter?: PushWaiter): boolean;
   /**
    * Every live gateway, named as its sessions name it (`<instanceId>@<epoch>`
    * when the epoch is known), for broadcasts (flows.md §5 presence,

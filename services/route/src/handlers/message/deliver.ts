@@ -1,54 +1,107 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@tiertalk/log';
 import { tiertalk, type DeliverReport, type EnvelopeBatch } from '@tiertalk/proto';
+import { ReconnectBackoff, rpcError } from '@tiertalk/rpc';
 import type { Session } from '../../session-store';
 import type { RouteDeps } from '../types';
+import { DeliveryReceipt } from './delivery-receipt';
 
-// Batches read ahead of the one being delivered; past this the stream is
-// paused so a fast gateway cannot grow our memory (style.md, backpressure).
-const MAX_PENDING_BATCHES = 64;
+// Envelopes read and not yet reported on one stream (routed and awaiting the
+// gateways' acks, or waiting to be routed); past this the stream is paused so
+// a fast gateway, or a gateway that stopped acknowledging, cannot grow our
+// memory (style.md, backpressure). About a second of traffic at full rate, so
+// deliveries to healthy gateways go on while a dead one's lease runs out.
+const MAX_UNREPORTED_ENVELOPES = 20_000;
+const MAX_UNREPORTED_BATCHES = 1_024;
+
+/** The session registry could not be read: nothing of the batch was pushed, it can be routed again. */
+export class SessionLookupError extends Error {
+  constructor(readonly lookupError: unknown) {
+    super('session lookup failed');
+  }
+}
 
 /**
  * docs/ARCHITECTURE.md, 1:1 message path step 6: one registry pipeline per
  * batch, then one PushBatch per gateway that holds a receiver. Gateways
  * without a receiver hear nothing; offline users get the message by pull.
+ *
+ * A batch is reported (DeliverReport, in stream order: a report of n covers
+ * the n oldest envelopes) only once every PushBatch made from it was
+ * acknowledged by its gateway or dropped because that gateway left etcd. So
+ * whatever this process dies holding, the origin gateway still has it and
+ * sends it again to another route (docs/RELIABILITY.md). A registry failure
+ * is retried with backoff; the batch is never reported unrouted.
  */
 export function deliverHandler(deps: RouteDeps): grpc.handleBidiStreamingCall<EnvelopeBatch, DeliverReport> {
   return (call) => {
     const log = deps.logger.child({ rpc: 'Deliver', peer: call.getPeer() });
-    const pending: EnvelopeBatch[] = [];
+    const unrouted: EnvelopeBatch[] = [];
+    const unreported: DeliveryReceipt[] = [];
+    let unreportedEnvelopes = 0;
+    const lookupBackoff = new ReconnectBackoff();
     let running = false;
     let inputEnded = false;
     let closed = false;
     let paused = false;
 
+    const full = (): boolean =>
+      unreportedEnvelopes >= MAX_UNREPORTED_ENVELOPES || unrouted.length + unreported.length >= MAX_UNREPORTED_BATCHES;
+    const maybeEnd = (): void => {
+      if (!inputEnded || closed || running || unrouted.length > 0 || unreported.length > 0) return;
+      closed = true;
+      call.end();
+    };
+    const writeReports = (): void => {
+      while (unreported.length > 0 && unreported[0].settled) {
+        const receipt = unreported.shift() as DeliveryReceipt;
+        unreportedEnvelopes -= receipt.report.envelopes;
+        if (!closed) call.write(receipt.report);
+      }
+      if (paused && !closed && unreportedEnvelopes < MAX_UNREPORTED_ENVELOPES / 2 && unrouted.length + unreported.length < MAX_UNREPORTED_BATCHES / 2) {
+        paused = false;
+        call.resume();
+      }
+      maybeEnd();
+    };
+
     const pump = async (): Promise<void> => {
       if (running) return;
       running = true;
       try {
-        for (let batch = pending.shift(); batch !== undefined && !closed; batch = pending.shift()) {
-          if (paused && pending.length < MAX_PENDING_BATCHES / 2) {
-            paused = false;
-            call.resume();
+        while (!closed && unrouted.length > 0) {
+          const receipt = new DeliveryReceipt(writeReports);
+          try {
+            receipt.report = await deliverBatch(deps, unrouted[0], log, receipt);
+          } catch (err) {
+            if (!(err instanceof SessionLookupError)) throw err;
+            const delayMs = lookupBackoff.next();
+            log.warn({ err: err.lookupError, retryInMs: delayMs, envelopes: unrouted[0].items.length }, 'session lookup failed; batch held and routed again');
+            await new Promise((resolve) => setTimeout(resolve, delayMs));
+            continue;
           }
-          const report = await deliverBatch(deps, batch, log);
-          if (!closed) call.write(report);
-        }
-        if (inputEnded && !closed) {
-          closed = true;
-          call.end();
+          lookupBackoff.reset();
+          unrouted.shift();
+          unreported.push(receipt);
+          receipt.seal();
         }
       } finally {
         running = false;
       }
+      maybeEnd();
     };
     const kick = (): void => {
-      pump().catch((err: unknown) => log.error({ err }, 'deliver stream failed'));
+      pump().catch((err: unknown) => {
+        log.error({ err }, 'deliver stream failed');
+        // Fail the stream: its unreported envelopes go again from the origin gateway to another route.
+        call.emit('error', rpcError(grpc.status.INTERNAL, 'deliver failed'));
+      });
     };
 
     call.on('data', (batch: EnvelopeBatch) => {
-      pending.push(batch);
-      if (!paused && pending.length >= MAX_PENDING_BATCHES) {
+      unrouted.push(batch);
+      unreportedEnvelopes += batch.items.length;
+      if (!paused && full()) {
         paused = true;
         call.pause();
       }
@@ -57,21 +110,34 @@ export function deliverHandler(deps: RouteDeps): grpc.handleBidiStreamingCall<En
     call.on('end', () => {
       inputEnded = true;
       kick();
+      maybeEnd();
     });
-    call.on('cancelled', () => {
+    const stop = (): void => {
       closed = true;
-      pending.length = 0;
-    });
+      unrouted.length = 0;
+      unreported.length = 0;
+    };
+    call.on('cancelled', stop);
     call.on('error', (err: Error) => {
-      closed = true;
-      pending.length = 0;
+      stop();
       log.debug({ err }, 'deliver stream error');
     });
   };
 }
 
-/** Never throws: a registry failure drops this batch's live pushes (receivers recover by offline pull). */
-export async function deliverBatch({ store, links, offlinePush, registryReady }: RouteDeps, batch: EnvelopeBatch, log: Logger): Promise<DeliverReport> {
+/**
+ * Routes one batch: looks its receivers up and queues one PushBatch per
+ * gateway, each registered on `receipt` (when given) so the caller learns when
+ * all were acknowledged. Rejects with SessionLookupError, having sent nothing,
+ * when the registry cannot be read. Waits first while route rebuilds a lost
+ * registry, so receivers are not looked up in an empty one.
+ */
+export async function deliverBatch(
+  { store, links, offlinePush, registryReady }: RouteDeps,
+  batch: EnvelopeBatch,
+  log: Logger,
+  receipt?: DeliveryReceipt,
+): Promise<DeliverReport> {
   await registryReady?.whenRegistryReady();
   const envelopes = batch.items ?? [];
   const users = new Set<number>();
@@ -87,8 +153,8 @@ export async function deliverBatch({ store, links, offlinePush, registryReady }:
     try {
       sessions = await store.lookup([...users]);
     } catch (err) {
-      log.warn({ err, envelopes: envelopes.length, users: users.size }, 'session lookup failed; batch not pushed');
-      return tiertalk.DeliverReport.create({ envelopes: envelopes.length, pushes: 0 });
+      log.debug({ err, envelopes: envelopes.length, users: users.size }, 'session lookup failed');
+      throw new SessionLookupError(err);
     }
   }
   // flows.md §4 step 6: 1:1 receivers without a session get a mobile push (src/push), queued off this path.
@@ -137,6 +203,10 @@ export async function deliverBatch({ store, links, offlinePush, registryReady }:
   }
 
   let pushes = 0;
-  for (const [gatewayId, items] of perGateway) if (links.send(gatewayId, items)) pushes += items.length;
+  for (const [gatewayId, items] of perGateway) {
+    receipt?.expect();
+    if (links.send(gatewayId, items, receipt)) pushes += items.length;
+    else receipt?.batchDone();
+  }
   return tiertalk.DeliverReport.create({ envelopes: envelopes.length, pushes });
 }
