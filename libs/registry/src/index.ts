@@ -4,7 +4,7 @@ export { Registration } from './registration';
 export type { InstancePatch } from './registration';
 export { ServiceWatch } from './service-watch';
 export type { ServiceWatchEvents } from './service-watch';
-export { instanceKey, serviceKeyPrefix, parseInstanceInfo } from './instance';
+export { instanceKey, serviceKeyPrefix, parseInstanceInfo, isLeaving } from './instance';
 export type { InstanceInfo } from './instance';
 export { RegistryError } from './errors';
 export type { RegistryErrorCode } from './errors';

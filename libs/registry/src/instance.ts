@@ -8,6 +8,14 @@ export interface InstanceInfo {
   meta: Record<string, string | number>;
 }
 
+/** meta key an instance sets just before it deregisters on purpose (graceful stop). */
+export const LEAVING_META_KEY = 'leaving';
+
+/** True when the instance announced a deliberate deregistration: callers stop picking it at once. */
+export function isLeaving(info: InstanceInfo): boolean {
+  return info.meta[LEAVING_META_KEY] === 1;
+}
+
 export function instanceKey(prefix: string, service: string, id: string): string {
   return `${serviceKeyPrefix(prefix, service)}${id}`;
 }

@@ -1,7 +1,7 @@
 import type { Etcd3, Lease } from 'etcd3';
 import type { Logger } from '@tiertalk/log';
 import { backoffMs, sleep } from './backoff';
-import { InstanceInfo, assertInstanceInfo } from './instance';
+import { InstanceInfo, LEAVING_META_KEY, assertInstanceInfo } from './instance';
 
 export type InstancePatch = Partial<Pick<InstanceInfo, 'load' | 'meta'>>;
 
@@ -104,6 +104,11 @@ export class Registration {
       lease.release();
       return;
     }
+    // Say we are leaving before the key goes, so watchers drop us at once
+    // instead of waiting out their removal grace (service-watch.ts).
+    await withTimeout(lease.put(this.key).value(JSON.stringify(leavingInfo(this.info))).exec(), LEAVING_PUT_TIMEOUT_MS).catch((err: unknown) =>
+      this.log.debug({ key: this.key, err }, 'could not mark the registration as leaving'),
+    );
     try {
       await lease.revoke();
       this.log.info({ key: this.key }, 'deregistered');
@@ -185,6 +190,21 @@ export class Registration {
       this.acquiring = undefined;
     }
   }
+}
+
+const LEAVING_PUT_TIMEOUT_MS = 1000;
+
+/** The value put just before a deliberate deregistration: meta.leaving = 1 (isLeaving()). */
+function leavingInfo(i: InstanceInfo): InstanceInfo {
+  return { ...i, meta: { ...i.meta, [LEAVING_META_KEY]: 1 } };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 function copyInfo(i: InstanceInfo): InstanceInfo {

@@ -11,7 +11,17 @@ export interface RegistryOptions {
   prefix: string;
   leaseTtlSec: number;
   logger: Logger;
+  /**
+   * How long a watched instance whose key vanished WITHOUT announcing that it
+   * was leaving stays listed (default 3000 ms). An etcd outage or pause ends
+   * every lease at once; instances put their keys again within a second or
+   * two, and within this grace nobody sees them gone (no purge, no failover).
+   * A dead instance is noticed by its callers' failing connections anyway.
+   */
+  removalGraceMs?: number;
 }
+
+const DEFAULT_REMOVAL_GRACE_MS = 3000;
 
 /** etcd service registry: `${prefix}/services/${service}/${id}` → JSON InstanceInfo on a lease. */
 export class Registry {
@@ -69,7 +79,8 @@ export class Registry {
     this.assertOpen();
     if (!isName(service)) throw new RegistryError('INVALID_ARGUMENT', `bad service name ${JSON.stringify(service)}`);
     const log = this.opts.logger.child({ component: 'registry' });
-    const w = new ServiceWatch(this.client, service, serviceKeyPrefix(this.opts.prefix, service), log, (x) => this.watches.delete(x));
+    const grace = this.opts.removalGraceMs ?? DEFAULT_REMOVAL_GRACE_MS;
+    const w = new ServiceWatch(this.client, service, serviceKeyPrefix(this.opts.prefix, service), log, (x) => this.watches.delete(x), grace);
     this.watches.add(w);
     try {
       await w.start();

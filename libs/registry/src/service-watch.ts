@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
 import type { Logger } from '@tiertalk/log';
 import { backoffMs, sleep } from './backoff';
-import { InstanceInfo, parseInstanceInfo, sameInfo } from './instance';
+import { InstanceInfo, isLeaving, parseInstanceInfo, sameInfo } from './instance';
 
 export interface ServiceWatchEvents {
   added: [info: InstanceInfo];
@@ -37,6 +37,8 @@ export class ServiceWatch extends EventEmitter<ServiceWatchEvents> {
   private resyncing = false;
   private resyncAgain = false;
   private closing: Promise<void> | undefined;
+  /** Instances whose key vanished without a leaving mark: removed when the grace ends unless put again. */
+  private readonly pendingRemovals = new Map<string, NodeJS.Timeout>();
 
   /** @internal use Registry.watch() */
   constructor(
@@ -45,6 +47,8 @@ export class ServiceWatch extends EventEmitter<ServiceWatchEvents> {
     private readonly keyPrefix: string,
     private readonly log: Logger,
     private readonly onClose: (w: ServiceWatch) => void,
+    /** See RegistryOptions.removalGraceMs; 0 removes at once. */
+    private readonly removalGraceMs = 0,
   ) {
     super();
     this.ready = new Promise((resolve) => {
@@ -78,6 +82,8 @@ export class ServiceWatch extends EventEmitter<ServiceWatchEvents> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.stopped.abort();
+      for (const timer of this.pendingRemovals.values()) clearTimeout(timer);
+      this.pendingRemovals.clear();
       this.onClose(this);
       await this.detachWatcher();
     })();
@@ -130,7 +136,7 @@ export class ServiceWatch extends EventEmitter<ServiceWatchEvents> {
     }
     let changed = false;
     for (const id of [...this.instances.keys()]) {
-      if (!fresh.has(id)) changed = this.remove(id) || changed;
+      if (!fresh.has(id)) changed = this.vanished(id) || changed;
     }
     for (const { info, lease } of fresh.values()) changed = this.upsert(info, lease) || changed;
     if (changed) this.emit('change');
@@ -177,13 +183,14 @@ export class ServiceWatch extends EventEmitter<ServiceWatchEvents> {
         // A key whose value turned bad no longer describes a usable instance.
         else changed = this.remove(key.slice(this.keyPrefix.length)) || changed;
       } else {
-        changed = this.remove(key.slice(this.keyPrefix.length)) || changed;
+        changed = this.vanished(key.slice(this.keyPrefix.length)) || changed;
       }
     }
     if (changed) this.emit('change');
   }
 
   private upsert(info: InstanceInfo, lease: string): boolean {
+    this.cancelRemoval(info.id);
     const old = this.instances.get(info.id);
     const oldLease = this.leases.get(info.id);
     this.leases.set(info.id, lease);
@@ -195,6 +202,36 @@ export class ServiceWatch extends EventEmitter<ServiceWatchEvents> {
     this.instances.set(info.id, info);
     this.emit(old ? 'updated' : 'added', info);
     return true;
+  }
+
+  /**
+   * The key is gone. An instance that said it was leaving (graceful stop) is
+   * removed at once; otherwise its lease ended (crash, etcd outage, pause) and
+   * it stays listed for the grace, so a lease re-put right after an etcd
+   * outage is never seen as a departure. Returns true when removed now.
+   */
+  private vanished(id: string): boolean {
+    const info = this.instances.get(id);
+    if (info === undefined || this.removalGraceMs <= 0 || isLeaving(info) || this.closed) {
+      this.cancelRemoval(id);
+      return this.remove(id);
+    }
+    if (this.pendingRemovals.has(id)) return false;
+    const timer = setTimeout(() => {
+      this.pendingRemovals.delete(id);
+      if (this.remove(id)) this.emit('change');
+    }, this.removalGraceMs);
+    timer.unref();
+    this.pendingRemovals.set(id, timer);
+    this.log.info({ service: this.service, id, graceMs: this.removalGraceMs }, 'instance key vanished; removing it unless it is put again within the grace');
+    return false;
+  }
+
+  private cancelRemoval(id: string): void {
+    const timer = this.pendingRemovals.get(id);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.pendingRemovals.delete(id);
   }
 
   private remove(id: string): boolean {

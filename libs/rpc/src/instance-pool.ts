@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '@tiertalk/log';
+import { isLeaving } from '@tiertalk/registry';
 import type { InstanceInfo, ServiceWatch } from '@tiertalk/registry';
 import * as grpc from '@grpc/grpc-js';
 import { createClient } from './channel';
@@ -183,6 +184,8 @@ export class InstancePool extends EventEmitter<InstancePoolEvents> {
     const old = this.entries.get(info.id);
     if (old && old.info.addr === info.addr) {
       old.info = info;
+      // About to deregister on purpose (graceful stop): no new work from now on.
+      if (isLeaving(info)) old.draining = true;
       return;
     }
     if (old) {
