@@ -50,6 +50,7 @@ export class RegistryEpoch {
   private readonly maxWaitMs: number;
   // Held once per outage: ioredis reports 'close' again after every failed reconnect.
   private redisDown = false;
+  private holdCount = 0;
   private readonly onClose = (): void => {
     if (this.redisDown) return;
     this.redisDown = true;
@@ -57,6 +58,10 @@ export class RegistryEpoch {
   };
   private readonly onReady = (): void => {
     this.redisDown = false;
+    // Held again before anything can read the reconnected Redis: the outage's
+    // hold may have run out, and an empty registry must not answer a lookup
+    // before the epoch check has asked the gateways to list their sessions.
+    this.hold('session redis reconnected; checking its epoch');
     void this.check();
   };
 
@@ -83,6 +88,11 @@ export class RegistryEpoch {
     this.checkTimer.unref();
     this.hold('first registry epoch check');
     void this.check();
+  }
+
+  /** How many times deliveries were held so far (RegistryReadiness.holds). */
+  get holds(): number {
+    return this.holdCount;
   }
 
   /** Resolves at once while the registry is usable; otherwise when it is again, or when the wait bound passes. */
@@ -177,6 +187,7 @@ export class RegistryEpoch {
   /** Deliveries wait from now until release() or maxWaitMs. */
   private hold(reason: string): void {
     if (this.closed) return;
+    this.holdCount += 1;
     if (this.ready) this.log.info({ reason }, 'deliveries held until the session registry is ready');
     this.ready = false;
     clearTimeout(this.giveUpTimer);

@@ -32,6 +32,11 @@ export interface PushSink {
 export interface RegistryReadiness {
   /** Resolves when lookups can be trusted again (bounded wait). */
   whenRegistryReady(): Promise<void>;
+  /**
+   * Counts the holds so far: a lookup that started under one value and ended
+   * under another may have read a registry being lost or rebuilt.
+   */
+  readonly holds: number;
 }
 
 export interface RouteDeps {

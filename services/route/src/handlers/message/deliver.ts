@@ -150,11 +150,17 @@ export async function deliverBatch(
 
   let sessions = new Map<number, Session[]>();
   if (users.size > 0) {
+    const holdsBefore = registryReady?.holds;
     try {
       sessions = await store.lookup([...users]);
     } catch (err) {
       log.debug({ err, envelopes: envelopes.length, users: users.size }, 'session lookup failed');
       throw new SessionLookupError(err);
+    }
+    // Redis dropped or lost the registry while we read it (e.g. a lookup queued
+    // during an outage ran against the empty restarted Redis): read it again.
+    if (registryReady !== undefined && registryReady.holds !== holdsBefore) {
+      throw new SessionLookupError(new Error('session registry was lost or reconnected during the lookup'));
     }
   }
   // flows.md §4 step 6: 1:1 receivers without a session get a mobile push (src/push), queued off this path.
