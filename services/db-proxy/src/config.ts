@@ -23,6 +23,10 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_COMMIT_BATCH_MAX: intRange(1, 5000, 1000),
   // Stop reading a gateway's stream while this many messages wait to be committed.
   TT_COMMIT_QUEUE_MAX: positiveInt(20000),
+  // Idempotent stores: a second item with the same (sender, idem_key) within this window is answered, not stored again.
+  TT_STORE_DEDUPE_WINDOW_SEC: positiveInt(300),
+  // How often each instance purges idempotency rows older than the window (in small chunks).
+  TT_STORE_DEDUPE_PURGE_SEC: positiveInt(30),
   // flows.md §2: more than this many failed logins of one name within the window refuse it.
   TT_LOGIN_FAIL_LIMIT: intRange(1, 1000, 10),
   TT_LOGIN_FAIL_WINDOW_SEC: positiveInt(1800),

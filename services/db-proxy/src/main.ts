@@ -17,6 +17,7 @@ import { pushRpc } from './handlers/push/rpc';
 import { sessionRpc } from './handlers/session/rpc';
 import { userRpc } from './handlers/user/rpc';
 import { dbProxyImplementation } from './service';
+import { IdempotencyPurger, IdempotencyStore } from './store/idempotency';
 import { MessageIdAllocator } from './store/message-ids';
 import { createMysqlPools } from './store/mysql';
 import { createRedisInstances } from './store/redis';
@@ -44,8 +45,15 @@ async function main(): Promise<void> {
     convIndexTtlSec: config.TT_CONV_INDEX_TTL_SEC,
     aesKey: config.TT_AES_KEY,
   });
+  const idempotency = new IdempotencyStore(mysql.master);
+  const idempotencyPurger = new IdempotencyPurger(idempotency, config.TT_STORE_DEDUPE_WINDOW_SEC, config.TT_STORE_DEDUPE_PURGE_SEC * 1000, (err) =>
+    log.warn({ err }, 'purging expired idempotency rows failed'),
+  );
   const committer = new MessageCommitter({
     writer: mysql.writer,
+    master: mysql.master,
+    idempotency,
+    dedupeWindowSec: config.TT_STORE_DEDUPE_WINDOW_SEC,
     unreadRedis: redis.unread,
     relations: new RelationStore(mysql.master),
     ids: new MessageIdAllocator(redis.unread, mysql.master),
@@ -88,6 +96,7 @@ async function main(): Promise<void> {
     load: 0,
     meta: {},
   });
+  idempotencyPurger.start();
   log.info({ grpcPort }, 'db-proxy ready');
 
   // flows.md §13: tell msg servers to stop sending first, finish in-flight work, then exit.
@@ -100,6 +109,7 @@ async function main(): Promise<void> {
     hardExit.unref();
     await registration.deregister().catch((err: unknown) => log.warn({ err }, 'deregister failed'));
     await storeMessages.drain(config.TT_SHUTDOWN_GRACE_MS);
+    await idempotencyPurger.stop();
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     await registry.close().catch(() => undefined);
     await Promise.all([mysql.close(), redis.close()]).catch(() => undefined);

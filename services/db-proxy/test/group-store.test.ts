@@ -6,6 +6,7 @@ import { MessageCommitter, StoreOutcome } from '../src/handlers/message/message-
 import { GroupCounters } from '../src/store/group-counters';
 import { GroupMembersCache } from '../src/store/group-members';
 import { GroupMessageReader } from '../src/store/group-message-reader';
+import { IdempotencyStore } from '../src/store/idempotency';
 import { MessageIdAllocator } from '../src/store/message-ids';
 import { RelationStore } from '../src/store/relations';
 import { Instance, openOfflineFixture, OfflineFixture, silentLog } from './offline-fixture';
@@ -56,7 +57,7 @@ async function version(groupId: number): Promise<number> {
 }
 
 beforeAll(async () => {
-  fx = await openOfflineFixture('tt_dbproxy_group_store_test');
+  fx = await openOfflineFixture('a_tt_dbproxy_group_store_test');
   ({ alice, bob, carol, dave } = fx.ids);
 });
 afterAll(async () => {
@@ -67,6 +68,9 @@ beforeEach(() => {
   const client = inst.redis.unread;
   committer = new MessageCommitter({
     writer: inst.mysql.writer,
+    master: inst.mysql.master,
+    idempotency: new IdempotencyStore(inst.mysql.master),
+    dedupeWindowSec: 300,
     unreadRedis: client,
     relations: new RelationStore(inst.mysql.master),
     ids: new MessageIdAllocator(client, inst.mysql.master),

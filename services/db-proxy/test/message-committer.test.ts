@@ -50,7 +50,7 @@ async function relateId(a: number, b: number): Promise<number> {
 }
 
 beforeAll(async () => {
-  fx = await openOfflineFixture('tt_dbproxy_committer_test');
+  fx = await openOfflineFixture('a_tt_dbproxy_committer_test');
 });
 afterAll(async () => {
   await fx.close();

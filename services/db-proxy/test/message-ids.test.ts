@@ -10,7 +10,7 @@ const { STORE_OK, STORE_FAILED } = tiertalk.StoreResult;
 let fx: OfflineFixture;
 
 beforeAll(async () => {
-  fx = await openOfflineFixture('tt_dbproxy_msgids_test');
+  fx = await openOfflineFixture('a_tt_dbproxy_msgids_test');
 });
 afterAll(async () => {
   await fx.close();

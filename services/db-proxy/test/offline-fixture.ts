@@ -7,6 +7,7 @@ import { createPool, Pool, RowDataPacket } from 'mysql2/promise';
 import { IM } from '@tiertalk/proto';
 import { MessageCommitter, StoreOutcome } from '../src/handlers/message/message-committer';
 import { createOfflineStores, OfflineStores } from '../src/handlers/message/offline-stores';
+import { IdempotencyStore } from '../src/store/idempotency';
 import { MessageIdAllocator } from '../src/store/message-ids';
 import type { MysqlPools } from '../src/store/mysql';
 import type { RedisInstances } from '../src/store/redis';
@@ -25,8 +26,16 @@ export interface Instance {
   redis: RedisInstances;
   stores: OfflineStores;
   committer: MessageCommitter;
-  store(from: number, to: number, data: string | Uint8Array, type?: IM.BaseDefine.MsgType): Promise<StoreOutcome>;
+  store(from: number, to: number, data: string | Uint8Array, type?: IM.BaseDefine.MsgType, idemKey?: string): Promise<StoreOutcome>;
   close(): Promise<void>;
+}
+
+export interface InstanceOptions {
+  convIndexLimit?: number;
+  readOnlyWriter?: boolean;
+  /** The message writer connects here instead of the database itself (e.g. through a link the test can cut). */
+  writerUrl?: string;
+  dedupeWindowSec?: number;
 }
 
 export interface OfflineFixture {
@@ -36,7 +45,9 @@ export interface OfflineFixture {
   /** A Redis connection to the test db, for assertions and flushes. */
   redis: Redis;
   ids: Record<'alice' | 'bob' | 'carol' | 'dave', number>;
-  instance(opts?: { convIndexLimit?: number; readOnlyWriter?: boolean }): Instance;
+  /** MySQL URL of the test database. */
+  url: string;
+  instance(opts?: InstanceOptions): Instance;
   close(): Promise<void>;
 }
 
@@ -60,9 +71,9 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
   await redis.flushdb();
   const instances: Instance[] = [];
 
-  const instance = (opts: { convIndexLimit?: number; readOnlyWriter?: boolean } = {}): Instance => {
+  const instance = (opts: InstanceOptions = {}): Instance => {
     const master = createPool({ uri: url, connectionLimit: 4, charset: 'utf8mb4' });
-    const writer = createPool({ uri: url, connectionLimit: 2, charset: 'utf8mb4', multipleStatements: true });
+    const writer = createPool({ uri: opts.writerUrl ?? url, connectionLimit: 2, charset: 'utf8mb4', multipleStatements: true });
     if (opts.readOnlyWriter) {
       // A real MySQL refusal inside the message transaction (a statement error, the connection stays usable).
       writer.on('connection', (conn) => {
@@ -95,6 +106,9 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
     });
     const committer = new MessageCommitter({
       writer,
+      master,
+      idempotency: new IdempotencyStore(master),
+      dedupeWindowSec: opts.dedupeWindowSec ?? 300,
       unreadRedis: client,
       relations: new RelationStore(master),
       ids: new MessageIdAllocator(client, master),
@@ -109,9 +123,10 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
       redis: redisInstances,
       stores,
       committer,
-      store: (from, to, data, type = IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT) =>
+      store: (from, to, data, type = IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, idemKey) =>
         new Promise((resolve) =>
           committer.submit({
+            ...(idemKey === undefined ? {} : { idemKey }),
             msg: {
               fromUserId: from,
               toSessionId: to,
@@ -139,6 +154,7 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
     dbName,
     pool,
     redis,
+    url,
     ids: { alice: id('alice'), bob: id('bob'), carol: id('carol'), dave: id('dave') },
     instance,
     async close() {

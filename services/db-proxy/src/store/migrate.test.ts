@@ -16,7 +16,7 @@ import {
 } from './migrate';
 
 const ROOT_URL = testConfig.mysqlRootUrl;
-const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin'];
+const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin', '0005_message_idempotency'];
 const quiet = { info: (): void => undefined };
 
 // [name, COLUMN_TYPE, nullable, COLUMN_DEFAULT as information_schema shows it]
@@ -254,6 +254,20 @@ const EXPECTED: Record<string, TableSpec> = {
     ],
     keys: { PRIMARY: ['groupId', 'userId'] },
   },
+  // TierTalk's own: idempotency keys of stored messages (migration 0005).
+  IMMsgIdempotency: {
+    collation: utf8mb4,
+    cols: [
+      ['id', 'bigint(20) unsigned', false, null],
+      ['fromId', U11, false, null],
+      ['idemKey', 'varchar(128)', false, null],
+      ['sessionType', 'tinyint(3) unsigned', false, null],
+      ['toId', U11, false, null],
+      ['msgId', U11, false, null],
+      ['created', U11, false, null],
+    ],
+    keys: { PRIMARY: ['id'], uk_fromId_idemKey: ['fromId', 'idemKey'], idx_created: ['created'] },
+  },
   tt_schema_migrations: {
     collation: utf8mb4,
     cols: [
@@ -425,7 +439,7 @@ describe('runMigrations on an existing TeamTalk database', () => {
 
       expect(await runMigrations(db.conn, MIGRATIONS_DIR, quiet)).toEqual(ALL_VERSIONS);
 
-      const after = (await showCreateAll(db.conn)).filter((s) => !/`(tt_schema_migrations|IMTransmitFile|IMAudioData|IMGroupAdmin)`/.test(s));
+      const after = (await showCreateAll(db.conn)).filter((s) => !/`(tt_schema_migrations|IMTransmitFile|IMAudioData|IMGroupAdmin|IMMsgIdempotency)`/.test(s));
       expect(after).toEqual(before);
       const [admin] = await db.conn.query<RowDataPacket[]>('SELECT pwd FROM IMAdmin WHERE id = 1');
       expect(admin[0]?.pwd).toBe('changed-by-operator');
