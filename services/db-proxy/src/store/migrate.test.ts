@@ -16,7 +16,7 @@ import {
 } from './migrate';
 
 const ROOT_URL = testConfig.mysqlRootUrl;
-const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin', '0005_message_idempotency'];
+const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin', '0005_message_idempotency', '0006_message_id_unique'];
 const quiet = { info: (): void => undefined };
 
 // [name, COLUMN_TYPE, nullable, COLUMN_DEFAULT as information_schema shows it]
@@ -51,6 +51,8 @@ function messageShard(): TableSpec {
       idx_relateId_status_created: ['relateId', 'status', 'created'],
       idx_relateId_status_msgId_created: ['relateId', 'status', 'msgId', 'created'],
       idx_fromId_toId_created: ['fromId', 'toId', 'status'],
+      // TierTalk's (migration 0006): an id is stored once per conversation.
+      uk_relateId_msgId: ['relateId', 'msgId'],
     },
   };
 }
@@ -73,6 +75,7 @@ function groupMessageShard(): TableSpec {
       PRIMARY: ['id'],
       idx_groupId_status_created: ['groupId', 'status', 'created'],
       idx_groupId_msgId_status_created: ['groupId', 'msgId', 'status', 'created'],
+      uk_groupId_msgId: ['groupId', 'msgId'],
     },
   };
 }
@@ -424,7 +427,29 @@ describe('runMigrations on an empty database', () => {
   });
 });
 
+/** SHOW CREATE TABLE text without the unique keys TierTalk's migrations add to TeamTalk's tables. */
+function withoutTierTalkKeys(create: string): string {
+  return create.replace(/,\n\s*UNIQUE KEY `uk_[A-Za-z_]+` \([^)]*\)/g, '');
+}
+
 describe('runMigrations on an existing TeamTalk database', () => {
+  it('stops at a shard whose duplicate rows prevent the unique key, naming the table', async () => {
+    const db = await throwawayDb();
+    try {
+      const sql = await readFile(path.join(MIGRATIONS_DIR, '0001_teamtalk_schema.sql'), 'utf8');
+      for (const stmt of splitStatements(sql)) await db.conn.query(stmt);
+      // TeamTalk could store one id twice in a conversation (a counter re-seeded low).
+      await db.conn.query("INSERT INTO IMMessage_3 (relateId, fromId, toId, msgId, content, updated, created) VALUES (11, 1, 2, 5, 'a', 1, 1), (11, 2, 1, 5, 'b', 1, 1)");
+      await expect(runMigrations(db.conn, MIGRATIONS_DIR, quiet)).rejects.toThrow(
+        /0006_message_id_unique: statement 4 failed: table IMMessage_3 has duplicate rows for the new unique key/,
+      );
+      await db.conn.query("DELETE FROM IMMessage_3 WHERE content = 'b'");
+      expect(await runMigrations(db.conn, MIGRATIONS_DIR, quiet)).toEqual(ALL_VERSIONS.filter((v) => v >= '0006'));
+    } finally {
+      await dropDb(db.name, db.conn);
+    }
+  });
+
   it('records the migrations but leaves tables and rows untouched', async () => {
     const db = await throwawayDb();
     try {
@@ -440,7 +465,8 @@ describe('runMigrations on an existing TeamTalk database', () => {
       expect(await runMigrations(db.conn, MIGRATIONS_DIR, quiet)).toEqual(ALL_VERSIONS);
 
       const after = (await showCreateAll(db.conn)).filter((s) => !/`(tt_schema_migrations|IMTransmitFile|IMAudioData|IMGroupAdmin|IMMsgIdempotency)`/.test(s));
-      expect(after).toEqual(before);
+      // TeamTalk's tables gain only TierTalk's unique keys; columns and TeamTalk's keys stay.
+      expect(after.map(withoutTierTalkKeys)).toEqual(before);
       const [admin] = await db.conn.query<RowDataPacket[]>('SELECT pwd FROM IMAdmin WHERE id = 1');
       expect(admin[0]?.pwd).toBe('changed-by-operator');
       const [users] = await db.conn.query<RowDataPacket[]>('SELECT name, departId FROM IMUser');

@@ -14,7 +14,7 @@ import { SqlBatch } from '../../store/sql-batch';
 import { committedAfterLostConnection, RowProbe } from '../../store/commit-outcome';
 import { IDEM_KEY_MAX_CHARS, IDEMPOTENCY_UNIQUE_KEY, IdempotencyRow, IdempotencyStore, idemMapKey } from '../../store/idempotency';
 import { duplicateKeyName, isFatal } from '../../store/mysql-errors';
-import { CounterSpec, MessageIdAllocator } from '../../store/message-ids';
+import { CounterSpec, MESSAGE_ID_UNIQUE_KEYS, MessageIdAllocator } from '../../store/message-ids';
 import { pairKey, RelationStore } from '../../store/relations';
 import { RecentSessionWriter, SessionTouch } from '../../store/recent-sessions';
 import { incrementUnread } from '../../store/unread';
@@ -195,8 +195,11 @@ export class MessageCommitter {
           pending = [];
           break;
         } catch (err) {
-          if (round >= MAX_STORE_ROUNDS || duplicateKeyName(err) !== IDEMPOTENCY_UNIQUE_KEY) throw err;
-          pending = await this.answerAlreadyStored(pending, now);
+          const duplicate = duplicateKeyName(err);
+          if (round >= MAX_STORE_ROUNDS || duplicate === undefined) throw err;
+          if (duplicate === IDEMPOTENCY_UNIQUE_KEY) pending = await this.answerAlreadyStored(pending, now);
+          else if (MESSAGE_ID_UNIQUE_KEYS.has(duplicate)) this.deps.log.warn({ err }, 'message id already stored (counter behind the shard); counters raised, retrying');
+          else throw err;
           if (pending.length === 0) break;
         }
       }
@@ -368,7 +371,6 @@ export class MessageCommitter {
         sent = true;
         await batch.runInTransaction(conn);
       } catch (err) {
-        // Ids may be given back only if the transaction surely did not commit.
         if (await rolledBack(conn, err)) {
           sent = false;
           throw err;
@@ -380,10 +382,9 @@ export class MessageCommitter {
         if (usable) conn.release();
       }
     } catch (err) {
-      if (!sent) {
-        await ids.giveBack(taken).catch((e: unknown) => log.error({ err: e, ids: Object.fromEntries(taken) }, 'giving back message ids failed'));
-        await this.discardAudio(audioIds);
-      }
+      // The ids are not given back (never hand one out twice); a rolled-back commit leaves a gap.
+      if (!sent) await this.discardAudio(audioIds);
+      if (MESSAGE_ID_UNIQUE_KEYS.has(duplicateKeyName(err) ?? '')) await ids.raiseToStored(specs);
       throw err;
     }
     sessions.remember(touches);
