@@ -16,7 +16,7 @@ import {
 } from './migrate';
 
 const ROOT_URL = testConfig.mysqlRootUrl;
-const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin', '0005_message_idempotency', '0006_message_id_unique'];
+const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin', '0005_message_idempotency', '0006_message_id_unique', '0007_recent_session_unique'];
 const quiet = { info: (): void => undefined };
 
 // [name, COLUMN_TYPE, nullable, COLUMN_DEFAULT as information_schema shows it]
@@ -181,6 +181,8 @@ const EXPECTED: Record<string, TableSpec> = {
       PRIMARY: ['id'],
       idx_userId_peerId_status_updated: ['userId', 'peerId', 'status', 'updated'],
       idx_userId_peerId_type: ['userId', 'peerId', 'type'],
+      // TierTalk's (migration 0007): one row per session, written by upsert.
+      uk_userId_peerId_type: ['userId', 'peerId', 'type'],
     },
   },
   IMRelationShip: {
@@ -460,9 +462,19 @@ describe('runMigrations on an existing TeamTalk database', () => {
       await db.conn.query(
         "INSERT INTO IMUser (name, departId, created, updated, password, salt) VALUES ('legacy', 7, 1, 1, 'p', 'salt')",
       );
+      // Two writers once stored one session twice; the newest row must be the one kept.
+      await db.conn.query(
+        'INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) VALUES (1, 2, 1, 0, 5, 50), (1, 2, 1, 1, 5, 70), (1, 2, 1, 0, 5, 60), (1, 2, 2, 0, 5, 10), (2, 1, 1, 0, 5, 50)',
+      );
       const before = await showCreateAll(db.conn);
 
       expect(await runMigrations(db.conn, MIGRATIONS_DIR, quiet)).toEqual(ALL_VERSIONS);
+      const [sessions] = await db.conn.query<RowDataPacket[]>('SELECT userId, peerId, type, status, updated FROM IMRecentSession ORDER BY userId, type');
+      expect(sessions).toEqual([
+        { userId: 1, peerId: 2, type: 1, status: 1, updated: 70 },
+        { userId: 1, peerId: 2, type: 2, status: 0, updated: 10 },
+        { userId: 2, peerId: 1, type: 1, status: 0, updated: 50 },
+      ]);
 
       const after = (await showCreateAll(db.conn)).filter((s) => !/`(tt_schema_migrations|IMTransmitFile|IMAudioData|IMGroupAdmin|IMMsgIdempotency)`/.test(s));
       // TeamTalk's tables gain only TierTalk's unique keys; columns and TeamTalk's keys stay.

@@ -364,7 +364,7 @@ export class MessageCommitter {
       addGroupMessageInserts(batch, groupRows);
       addGroupChatted(batch, [...groupMembers.keys()], now);
       audio.addData(batch, audioIds, clips);
-      await sessions.addTouches(batch, touches);
+      sessions.addTouches(batch, touches);
       const conn = await writer.getConnection();
       let usable = true;
       try {

@@ -38,7 +38,7 @@ export function createOfflineStores(mysql: MysqlPools, redis: RedisInstances, op
     groups: new GroupMessageReader(mysql.replica, redis.groupMember, redis.unread),
     audio: new AudioStore(mysql.writer, mysql.replica),
     conversations: new ConversationIndex(redis.sync, opts.convIndexLimit, opts.convIndexTtlSec),
-    sessionWriter: new RecentSessionWriter(mysql.master),
+    sessionWriter: new RecentSessionWriter(),
     audioPreview: audioPreview(opts.aesKey),
   };
 }
