@@ -27,6 +27,8 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_STORE_DEDUPE_WINDOW_SEC: positiveInt(300),
   // How often each instance purges idempotency rows older than the window (in small chunks).
   TT_STORE_DEDUPE_PURGE_SEC: positiveInt(30),
+  // How often each instance applies counter deltas left in the outbox (after a Redis failure or a crash).
+  TT_COUNTER_REPAIR_SEC: positiveInt(5),
   // flows.md §2: more than this many failed logins of one name within the window refuse it.
   TT_LOGIN_FAIL_LIMIT: intRange(1, 1000, 10),
   TT_LOGIN_FAIL_WINDOW_SEC: positiveInt(1800),

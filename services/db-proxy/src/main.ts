@@ -10,7 +10,7 @@ import { MessageCommitter } from './handlers/message/message-committer';
 import { createOfflineStores } from './handlers/message/offline-stores';
 import { StoreMessagesService } from './handlers/message/store-messages';
 import { groupRpc } from './handlers/group/rpc';
-import { GroupCounters } from './store/group-counters';
+import { CounterOutbox } from './store/counter-outbox';
 import { GroupMembersCache } from './store/group-members';
 import { messageRpc } from './handlers/message/rpc';
 import { pushRpc } from './handlers/push/rpc';
@@ -49,12 +49,17 @@ async function main(): Promise<void> {
   const idempotencyPurger = new IdempotencyPurger(idempotency, config.TT_STORE_DEDUPE_WINDOW_SEC, config.TT_STORE_DEDUPE_PURGE_SEC * 1000, (err) =>
     log.warn({ err }, 'purging expired idempotency rows failed'),
   );
+  const counterOutbox = new CounterOutbox(mysql.master, redis.unread, {
+    repairIntervalMs: config.TT_COUNTER_REPAIR_SEC * 1000,
+    repairGraceSec: 2,
+    onError: (err, what) => log.warn({ err }, `${what} failed`),
+  });
   const committer = new MessageCommitter({
     writer: mysql.writer,
     master: mysql.master,
+    counterOutbox,
     idempotency,
     dedupeWindowSec: config.TT_STORE_DEDUPE_WINDOW_SEC,
-    unreadRedis: redis.unread,
     relations: new RelationStore(mysql.master),
     ids: new MessageIdAllocator(redis.unread, mysql.master),
     sessions: offline.sessionWriter,
@@ -62,7 +67,7 @@ async function main(): Promise<void> {
     conversations: offline.conversations,
     log,
     batchMax: config.TT_COMMIT_BATCH_MAX,
-    groups: { members: new GroupMembersCache(mysql.master, redis.groupMember), counters: new GroupCounters(redis.unread) },
+    groups: { members: new GroupMembersCache(mysql.master, redis.groupMember) },
   });
   const storeMessages = new StoreMessagesService(committer, config.TT_COMMIT_QUEUE_MAX, log);
   const validate = new ValidateHandler(
@@ -97,6 +102,8 @@ async function main(): Promise<void> {
     meta: {},
   });
   idempotencyPurger.start();
+  // Counter deltas left behind by a crash or a Redis failure are applied now and periodically.
+  counterOutbox.start();
   log.info({ grpcPort }, 'db-proxy ready');
 
   // flows.md §13: tell msg servers to stop sending first, finish in-flight work, then exit.
@@ -110,6 +117,7 @@ async function main(): Promise<void> {
     await registration.deregister().catch((err: unknown) => log.warn({ err }, 'deregister failed'));
     await storeMessages.drain(config.TT_SHUTDOWN_GRACE_MS);
     await idempotencyPurger.stop();
+    await counterOutbox.stop();
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     await registry.close().catch(() => undefined);
     await Promise.all([mysql.close(), redis.close()]).catch(() => undefined);

@@ -3,7 +3,6 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { IM, tiertalk } from '@tiertalk/proto';
 import { groupRpc } from '../src/handlers/group/rpc';
 import { MessageCommitter, StoreOutcome } from '../src/handlers/message/message-committer';
-import { GroupCounters } from '../src/store/group-counters';
 import { GroupMembersCache } from '../src/store/group-members';
 import { GroupMessageReader } from '../src/store/group-message-reader';
 import { IdempotencyStore } from '../src/store/idempotency';
@@ -71,7 +70,7 @@ beforeEach(() => {
     master: inst.mysql.master,
     idempotency: new IdempotencyStore(inst.mysql.master),
     dedupeWindowSec: 300,
-    unreadRedis: client,
+    counterOutbox: inst.counterOutbox,
     relations: new RelationStore(inst.mysql.master),
     ids: new MessageIdAllocator(client, inst.mysql.master),
     sessions: inst.stores.sessionWriter,
@@ -79,7 +78,7 @@ beforeEach(() => {
     conversations: inst.stores.conversations,
     log: silentLog,
     batchMax: 1000,
-    groups: { members: new GroupMembersCache(inst.mysql.master, client), counters: new GroupCounters(client) },
+    groups: { members: new GroupMembersCache(inst.mysql.master, client) },
   });
   rpc = groupRpc({ mysql: inst.mysql, redis: inst.redis, log: silentLog }, { memberLimit: 4, adminLimit: 1 });
 });

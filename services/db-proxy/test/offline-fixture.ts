@@ -7,6 +7,7 @@ import { createPool, Pool, RowDataPacket } from 'mysql2/promise';
 import { IM } from '@tiertalk/proto';
 import { MessageCommitter, StoreOutcome } from '../src/handlers/message/message-committer';
 import { createOfflineStores, OfflineStores } from '../src/handlers/message/offline-stores';
+import { CounterOutbox } from '../src/store/counter-outbox';
 import { IdempotencyStore } from '../src/store/idempotency';
 import { MessageIdAllocator } from '../src/store/message-ids';
 import type { MysqlPools } from '../src/store/mysql';
@@ -26,6 +27,7 @@ export interface Instance {
   redis: RedisInstances;
   stores: OfflineStores;
   committer: MessageCommitter;
+  counterOutbox: CounterOutbox;
   store(from: number, to: number, data: string | Uint8Array, type?: IM.BaseDefine.MsgType, idemKey?: string): Promise<StoreOutcome>;
   close(): Promise<void>;
 }
@@ -36,6 +38,8 @@ export interface InstanceOptions {
   /** The message writer connects here instead of the database itself (e.g. through a link the test can cut). */
   writerUrl?: string;
   dedupeWindowSec?: number;
+  /** The Redis the counter outbox applies to (default: the test db), e.g. one that is down. */
+  counterRedisUrl?: string;
 }
 
 export interface OfflineFixture {
@@ -104,12 +108,15 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
       convIndexTtlSec: 604800,
       aesKey: AES_KEY,
     });
+    const counterClient =
+      opts.counterRedisUrl === undefined ? client : new Redis(opts.counterRedisUrl, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
+    const counterOutbox = new CounterOutbox(master, counterClient, { repairIntervalMs: 60_000, repairGraceSec: 0, onError: () => undefined });
     const committer = new MessageCommitter({
       writer,
       master,
+      counterOutbox,
       idempotency: new IdempotencyStore(master),
       dedupeWindowSec: opts.dedupeWindowSec ?? 300,
-      unreadRedis: client,
       relations: new RelationStore(master),
       ids: new MessageIdAllocator(client, master),
       sessions: stores.sessionWriter,
@@ -123,6 +130,7 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
       redis: redisInstances,
       stores,
       committer,
+      counterOutbox,
       store: (from, to, data, type = IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, idemKey) =>
         new Promise((resolve) =>
           committer.submit({
@@ -143,6 +151,8 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
         if (at < 0) return;
         instances.splice(at, 1);
         await committer.idle();
+        await counterOutbox.stop();
+        if (counterClient !== client) counterClient.disconnect();
         await Promise.all([mysql.close(), redisInstances.close()]);
       },
     };

@@ -1,11 +1,10 @@
 import { isUtf8 } from 'node:buffer';
-import type Redis from 'ioredis';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { Logger } from '@tiertalk/log';
 import { IM, isGroupMsgType, tiertalk } from '@tiertalk/proto';
 import { AudioClip, AudioStore, parseAudioPayload } from '../../store/audio-store';
 import { ConversationIndex, ConversationTouch } from '../../store/conversation-index';
-import { GroupCountDelta, GroupCounters } from '../../store/group-counters';
+import { CounterOutbox, GroupCountDelta, UnreadDelta } from '../../store/counter-outbox';
 import { GroupMembersCache, Members } from '../../store/group-members';
 import { addGroupChatted, addGroupMessageInserts, GroupMessageRow } from '../../store/group-messages';
 import { groupMessageTable, messageTable, redisKeys } from '../../store/keys';
@@ -17,7 +16,6 @@ import { duplicateKeyName, isFatal } from '../../store/mysql-errors';
 import { CounterSpec, MESSAGE_ID_UNIQUE_KEYS, MessageIdAllocator } from '../../store/message-ids';
 import { pairKey, RelationStore } from '../../store/relations';
 import { RecentSessionWriter, SessionTouch } from '../../store/recent-sessions';
-import { incrementUnread } from '../../store/unread';
 
 const { STORE_OK, STORE_REJECTED, STORE_FAILED } = tiertalk.StoreResult;
 const { MSG_TYPE_SINGLE_TEXT, MSG_TYPE_SINGLE_AUDIO, MSG_TYPE_GROUP_AUDIO } = IM.BaseDefine.MsgType;
@@ -44,7 +42,8 @@ interface CommitterDeps {
   writer: Pool;
   /** Plain master pool: idempotency look-ups and the check of an unknown commit outcome. */
   master: Pool;
-  unreadRedis: Redis;
+  /** Unread and group counters: written in the transaction, applied to Redis after it. */
+  counterOutbox: CounterOutbox;
   relations: RelationStore;
   ids: MessageIdAllocator;
   sessions: RecentSessionWriter;
@@ -64,7 +63,6 @@ interface CommitterDeps {
 
 export interface GroupStoreDeps {
   members: GroupMembersCache;
-  counters: GroupCounters;
 }
 
 /** What a checked message stores: its text, or an audio clip whose IMAudio id becomes the content. */
@@ -236,7 +234,7 @@ export class MessageCommitter {
 
   /** Returns the msg id of each accepted message, in order. */
   private async store(accepted: Accepted[], now: number): Promise<number[]> {
-    const { relations, ids, sessions, writer, unreadRedis, audio, conversations, idempotency, log } = this.deps;
+    const { relations, ids, sessions, writer, counterOutbox, audio, conversations, idempotency, log } = this.deps;
     const singles = accepted.filter((a) => a.members === undefined);
     const relateIds =
       singles.length === 0
@@ -300,7 +298,7 @@ export class MessageCommitter {
     const groupMembers = new Map<number, Members>();
     const touches: SessionTouch[] = [];
     const conversationTouches: ConversationTouch[] = [];
-    const unread = new Map<string, { toId: number; fromId: number; n: number }>();
+    const unread = new Map<string, UnreadDelta>();
     const assigned: number[] = [];
     const idemRows: IdempotencyRow[] = [];
     let clipIndex = 0;
@@ -355,11 +353,13 @@ export class MessageCommitter {
       for (const userId of members.keys()) touches.push({ userId, peerId: groupId, type: SESSION_TYPE_GROUP, updated: now });
     }
 
+    const outboxEntry = counterOutbox.entryFor({ unread: [...unread.values()], groups: [...groupDeltas.values()] });
     let sent = false;
     try {
       const batch = new SqlBatch();
       // The idempotency rows first: a key already stored fails the transaction before any other write.
       idempotency.addRows(batch, idemRows);
+      if (outboxEntry !== undefined) counterOutbox.addRow(batch, outboxEntry, now);
       addMessageInserts(batch, rows);
       addGroupMessageInserts(batch, groupRows);
       addGroupChatted(batch, [...groupMembers.keys()], now);
@@ -391,13 +391,18 @@ export class MessageCommitter {
     for (const groupId of bumpedGroups) this.groupSessionsBumpedAt.set(groupId, now);
     if (this.groupSessionsBumpedAt.size > 100_000) this.groupSessionsBumpedAt.clear();
 
-    // The rows are committed; the unread counters must follow before anyone
-    // is ACKed. Retry briefly: failing here means the sender resends. The
+    // The rows are committed: from here on the messages are answered STORE_OK.
+    // Their counters are applied now (normally done before the ACK); if Redis
+    // fails, the outbox row stays and the repair job applies it later. The
     // conversation index is a cache of MySQL: a failed write is logged, and
     // readers rebuild it once it expires or is flushed.
     await Promise.all([
-      retry(() => incrementUnread(unreadRedis, unread), 3, 50),
-      retry(() => this.deps.groups?.counters.add([...groupDeltas.values()]) ?? Promise.resolve(), 3, 50),
+      outboxEntry === undefined
+        ? undefined
+        : counterOutbox.apply([outboxEntry]).then(
+            () => counterOutbox.markApplied([outboxEntry.id]),
+            (err: unknown) => log.warn({ err, outboxId: outboxEntry.id }, 'counter update after commit failed; the outbox repair job applies it'),
+          ),
       conversations.touch(conversationTouches).catch((err: unknown) => log.warn({ err, users: conversationTouches.length }, 'conversation index update failed')),
     ]);
     return assigned;
@@ -520,17 +525,4 @@ export function checkMessage(m: IM.Message.IMMsgData.$Properties): StorableConte
   // UTF-16 length bounds the code-point count from above, so only long texts need counting.
   if (text.length > MAX_CONTENT_CHARS && [...text].length > MAX_CONTENT_CHARS) return `message longer than ${MAX_CONTENT_CHARS} characters`;
   return { text };
-}
-
-async function retry<T>(fn: () => Promise<T>, attempts: number, delayMs: number): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < attempts; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      last = err;
-      await new Promise((r) => setTimeout(r, delayMs * (i + 1)));
-    }
-  }
-  throw last;
 }
