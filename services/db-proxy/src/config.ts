@@ -7,7 +7,7 @@ import { commonConfigSchema, intRange, loadConfig, port, positiveInt, url } from
 export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_GRPC_PORT: port(10600),
   TT_MYSQL_MASTER_URL: url('mysql://root@127.0.0.1:3306/teamtalk'),
-  // Reads that tolerate replica lag (login, later history) go here; defaults to the master.
+  // Reads that tolerate replica lag (history, directory) go here; login and access checks use the master. Defaults to the master.
   TT_MYSQL_REPLICA_URL: z
     .string()
     .trim()

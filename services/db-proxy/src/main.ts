@@ -4,8 +4,7 @@ import { DbProxyService } from '@tiertalk/proto';
 import { Registry } from '@tiertalk/registry';
 import { bindServer, createServer } from '@tiertalk/rpc';
 import { loadDbProxyConfig } from './config';
-import { LoginFailures } from './handlers/login/login-failures';
-import { ValidateHandler } from './handlers/login/validate';
+import { createValidateHandler } from './handlers/login/validate';
 import { MessageCommitter } from './handlers/message/message-committer';
 import { createOfflineStores } from './handlers/message/offline-stores';
 import { StoreMessagesService } from './handlers/message/store-messages';
@@ -22,7 +21,6 @@ import { MessageIdAllocator } from './store/message-ids';
 import { createMysqlPools } from './store/mysql';
 import { createRedisInstances } from './store/redis';
 import { RelationStore } from './store/relations';
-import { UserStore } from './store/users';
 
 async function main(): Promise<void> {
   const config = exitOnConfigError(() => loadDbProxyConfig());
@@ -70,11 +68,7 @@ async function main(): Promise<void> {
     groups: { members: new GroupMembersCache(mysql.master, redis.groupMember) },
   });
   const storeMessages = new StoreMessagesService(committer, config.TT_COMMIT_QUEUE_MAX, log);
-  const validate = new ValidateHandler(
-    new UserStore(mysql.replica),
-    new LoginFailures(redis.token, config.TT_LOGIN_FAIL_LIMIT, config.TT_LOGIN_FAIL_WINDOW_SEC),
-    log,
-  );
+  const validate = createValidateHandler(mysql, redis.token, { failLimit: config.TT_LOGIN_FAIL_LIMIT, failWindowSec: config.TT_LOGIN_FAIL_WINDOW_SEC }, log);
 
   const server = createServer();
   // Each domain's unary methods (handlers/<domain>/rpc.ts).
