@@ -7,7 +7,7 @@ import { commonConfigSchema, intRange, loadConfig, port, positiveInt, url } from
 export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_GRPC_PORT: port(10600),
   TT_MYSQL_MASTER_URL: url('mysql://root@127.0.0.1:3306/teamtalk'),
-  // Reads that tolerate replica lag (login, later history) go here; defaults to the master.
+  // Reads that tolerate replica lag (history, directory) go here; login and access checks use the master. Defaults to the master.
   TT_MYSQL_REPLICA_URL: z
     .string()
     .trim()
@@ -23,6 +23,12 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_COMMIT_BATCH_MAX: intRange(1, 5000, 1000),
   // Stop reading a gateway's stream while this many messages wait to be committed.
   TT_COMMIT_QUEUE_MAX: positiveInt(20000),
+  // Idempotent stores: a second item with the same (sender, idem_key) within this window is answered, not stored again.
+  TT_STORE_DEDUPE_WINDOW_SEC: positiveInt(300),
+  // How often each instance purges idempotency rows older than the window (in small chunks).
+  TT_STORE_DEDUPE_PURGE_SEC: positiveInt(30),
+  // How often each instance applies counter deltas left in the outbox (after a Redis failure or a crash).
+  TT_COUNTER_REPAIR_SEC: positiveInt(5),
   // flows.md §2: more than this many failed logins of one name within the window refuse it.
   TT_LOGIN_FAIL_LIMIT: intRange(1, 1000, 10),
   TT_LOGIN_FAIL_WINDOW_SEC: positiveInt(1800),

@@ -4,24 +4,23 @@ import { DbProxyService } from '@tiertalk/proto';
 import { Registry } from '@tiertalk/registry';
 import { bindServer, createServer } from '@tiertalk/rpc';
 import { loadDbProxyConfig } from './config';
-import { LoginFailures } from './handlers/login/login-failures';
-import { ValidateHandler } from './handlers/login/validate';
+import { createValidateHandler } from './handlers/login/validate';
 import { MessageCommitter } from './handlers/message/message-committer';
 import { createOfflineStores } from './handlers/message/offline-stores';
 import { StoreMessagesService } from './handlers/message/store-messages';
 import { groupRpc } from './handlers/group/rpc';
-import { GroupCounters } from './store/group-counters';
+import { CounterOutbox } from './store/counter-outbox';
 import { GroupMembersCache } from './store/group-members';
 import { messageRpc } from './handlers/message/rpc';
 import { pushRpc } from './handlers/push/rpc';
 import { sessionRpc } from './handlers/session/rpc';
 import { userRpc } from './handlers/user/rpc';
 import { dbProxyImplementation } from './service';
+import { IdempotencyPurger, IdempotencyStore } from './store/idempotency';
 import { MessageIdAllocator } from './store/message-ids';
 import { createMysqlPools } from './store/mysql';
 import { createRedisInstances } from './store/redis';
 import { RelationStore } from './store/relations';
-import { UserStore } from './store/users';
 
 async function main(): Promise<void> {
   const config = exitOnConfigError(() => loadDbProxyConfig());
@@ -44,9 +43,21 @@ async function main(): Promise<void> {
     convIndexTtlSec: config.TT_CONV_INDEX_TTL_SEC,
     aesKey: config.TT_AES_KEY,
   });
+  const idempotency = new IdempotencyStore(mysql.master);
+  const idempotencyPurger = new IdempotencyPurger(idempotency, config.TT_STORE_DEDUPE_WINDOW_SEC, config.TT_STORE_DEDUPE_PURGE_SEC * 1000, (err) =>
+    log.warn({ err }, 'purging expired idempotency rows failed'),
+  );
+  const counterOutbox = new CounterOutbox(mysql.master, redis.unread, {
+    repairIntervalMs: config.TT_COUNTER_REPAIR_SEC * 1000,
+    repairGraceSec: 2,
+    onError: (err, what) => log.warn({ err }, `${what} failed`),
+  });
   const committer = new MessageCommitter({
     writer: mysql.writer,
-    unreadRedis: redis.unread,
+    master: mysql.master,
+    counterOutbox,
+    idempotency,
+    dedupeWindowSec: config.TT_STORE_DEDUPE_WINDOW_SEC,
     relations: new RelationStore(mysql.master),
     ids: new MessageIdAllocator(redis.unread, mysql.master),
     sessions: offline.sessionWriter,
@@ -54,14 +65,10 @@ async function main(): Promise<void> {
     conversations: offline.conversations,
     log,
     batchMax: config.TT_COMMIT_BATCH_MAX,
-    groups: { members: new GroupMembersCache(mysql.master, redis.groupMember), counters: new GroupCounters(redis.unread) },
+    groups: { members: new GroupMembersCache(mysql.master, redis.groupMember) },
   });
   const storeMessages = new StoreMessagesService(committer, config.TT_COMMIT_QUEUE_MAX, log);
-  const validate = new ValidateHandler(
-    new UserStore(mysql.replica),
-    new LoginFailures(redis.token, config.TT_LOGIN_FAIL_LIMIT, config.TT_LOGIN_FAIL_WINDOW_SEC),
-    log,
-  );
+  const validate = createValidateHandler(mysql, redis.token, { failLimit: config.TT_LOGIN_FAIL_LIMIT, failWindowSec: config.TT_LOGIN_FAIL_WINDOW_SEC }, log);
 
   const server = createServer();
   // Each domain's unary methods (handlers/<domain>/rpc.ts).
@@ -88,6 +95,9 @@ async function main(): Promise<void> {
     load: 0,
     meta: {},
   });
+  idempotencyPurger.start();
+  // Counter deltas left behind by a crash or a Redis failure are applied now and periodically.
+  counterOutbox.start();
   log.info({ grpcPort }, 'db-proxy ready');
 
   // flows.md §13: tell msg servers to stop sending first, finish in-flight work, then exit.
@@ -100,6 +110,8 @@ async function main(): Promise<void> {
     hardExit.unref();
     await registration.deregister().catch((err: unknown) => log.warn({ err }, 'deregister failed'));
     await storeMessages.drain(config.TT_SHUTDOWN_GRACE_MS);
+    await idempotencyPurger.stop();
+    await counterOutbox.stop();
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     await registry.close().catch(() => undefined);
     await Promise.all([mysql.close(), redis.close()]).catch(() => undefined);

@@ -3,9 +3,9 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { IM, tiertalk } from '@tiertalk/proto';
 import { groupRpc } from '../src/handlers/group/rpc';
 import { MessageCommitter, StoreOutcome } from '../src/handlers/message/message-committer';
-import { GroupCounters } from '../src/store/group-counters';
 import { GroupMembersCache } from '../src/store/group-members';
 import { GroupMessageReader } from '../src/store/group-message-reader';
+import { IdempotencyStore } from '../src/store/idempotency';
 import { MessageIdAllocator } from '../src/store/message-ids';
 import { RelationStore } from '../src/store/relations';
 import { Instance, openOfflineFixture, OfflineFixture, silentLog } from './offline-fixture';
@@ -56,7 +56,7 @@ async function version(groupId: number): Promise<number> {
 }
 
 beforeAll(async () => {
-  fx = await openOfflineFixture('tt_dbproxy_group_store_test');
+  fx = await openOfflineFixture('a_tt_dbproxy_group_store_test');
   ({ alice, bob, carol, dave } = fx.ids);
 });
 afterAll(async () => {
@@ -67,7 +67,10 @@ beforeEach(() => {
   const client = inst.redis.unread;
   committer = new MessageCommitter({
     writer: inst.mysql.writer,
-    unreadRedis: client,
+    master: inst.mysql.master,
+    idempotency: new IdempotencyStore(inst.mysql.master),
+    dedupeWindowSec: 300,
+    counterOutbox: inst.counterOutbox,
     relations: new RelationStore(inst.mysql.master),
     ids: new MessageIdAllocator(client, inst.mysql.master),
     sessions: inst.stores.sessionWriter,
@@ -75,7 +78,7 @@ beforeEach(() => {
     conversations: inst.stores.conversations,
     log: silentLog,
     batchMax: 1000,
-    groups: { members: new GroupMembersCache(inst.mysql.master, client), counters: new GroupCounters(client) },
+    groups: { members: new GroupMembersCache(inst.mysql.master, client) },
   });
   rpc = groupRpc({ mysql: inst.mysql, redis: inst.redis, log: silentLog }, { memberLimit: 4, adminLimit: 1 });
 });
@@ -103,7 +106,7 @@ describe('group messages', () => {
       [bob, 2, 'b2', MSG_TYPE_GROUP_TEXT],
       [alice, 3, 'a3', MSG_TYPE_GROUP_TEXT],
     ]);
-    const reader = new GroupMessageReader(inst.mysql.master, inst.redis.groupMember, inst.redis.unread);
+    const reader = new GroupMessageReader(inst.mysql.master, inst.mysql.master, inst.redis.groupMember, inst.redis.unread);
     // carol never read: 3; bob read up to his own b2: 1; alice read everything.
     expect((await reader.unreadCounts(carol, [g1])).get(g1)).toBe(3);
     expect((await reader.unreadCounts(bob, [g1])).get(g1)).toBe(1);

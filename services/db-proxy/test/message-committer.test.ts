@@ -50,7 +50,7 @@ async function relateId(a: number, b: number): Promise<number> {
 }
 
 beforeAll(async () => {
-  fx = await openOfflineFixture('tt_dbproxy_committer_test');
+  fx = await openOfflineFixture('a_tt_dbproxy_committer_test');
 });
 afterAll(async () => {
   await fx.close();
@@ -191,8 +191,8 @@ describe('a failing transaction', () => {
     expect(await countAllMessages()).toBe(before);
     expect(await fx.redis.hget('unread_201', '200')).toBe('1');
     const again = await store(msg(200, 201, 'again'));
-    // The failed commit gave its id back: no gap.
-    expect(again).toEqual({ result: STORE_OK, msgId: 2 });
+    // The failed commit's id is not handed out again: a gap, never a reuse.
+    expect(again).toEqual({ result: STORE_OK, msgId: 3 });
     // The connection went back to the pool: the failed transaction must not be committed by its next user.
     expect(await countAllMessages()).toBe(before + 1);
   });

@@ -1,8 +1,8 @@
-// Message ids per conversation: strictly 1..N with no gaps and no reuse, with
-// two db-proxy instances (two pools, two Redis connections) writing the same
-// conversations at once, across failed commits and after a restart.
+// Message ids per conversation: never handed out twice, strictly increasing
+// in commit order, 1..N while nothing fails; with two db-proxy instances (two
+// pools, two Redis connections) writing the same conversations at once,
+// across failed commits (which leave gaps), lost counters and restarts.
 import { tiertalk } from '@tiertalk/proto';
-import { unusedIdsKey } from '../src/store/message-ids';
 import { openOfflineFixture, OfflineFixture, storedIds } from './offline-fixture';
 
 const { STORE_OK, STORE_FAILED } = tiertalk.StoreResult;
@@ -10,7 +10,7 @@ const { STORE_OK, STORE_FAILED } = tiertalk.StoreResult;
 let fx: OfflineFixture;
 
 beforeAll(async () => {
-  fx = await openOfflineFixture('tt_dbproxy_msgids_test');
+  fx = await openOfflineFixture('a_tt_dbproxy_msgids_test');
 });
 afterAll(async () => {
   await fx.close();
@@ -56,7 +56,7 @@ describe('two db-proxy instances writing the same conversations', () => {
     expect(acked.every((id) => id > 0)).toBe(true);
   });
 
-  it('give back the ids of a failed commit, even when the other instance took ids meanwhile', async () => {
+  it('never hand out the ids of a failed commit again, even when the other instance took ids meanwhile', async () => {
     const healthy = fx.instance();
     const failing = fx.instance({ readOnlyWriter: true });
     const [a, b] = [1101, 1102];
@@ -74,12 +74,18 @@ describe('two db-proxy instances writing the same conversations', () => {
     expect(failed).toHaveLength(40);
     expect(failed.every((o) => o.msgId === 0)).toBe(true);
 
-    // Given-back ids are used first by later messages; nothing is left unused.
-    expect(await storedIds(fx.pool, a, b)).toEqual(range(41));
+    // The ACKed ids are the stored ones, each once, in ascending order of their ACKs.
+    const stored = await storedIds(fx.pool, a, b);
+    expect(stored).toHaveLength(41);
+    expect(new Set(stored).size).toBe(41);
+    const acked = ok.map((o) => o.msgId);
+    expect(acked).toEqual([...acked].sort((x, y) => x - y));
+    expect(stored.slice(1)).toEqual(acked);
+    // The 40 failed commits took ids too; nobody gets them later.
     const rel = await relateId(a, b);
-    expect(await fx.redis.get(`msg_id_${rel}`)).toBe('41');
-    expect(await fx.redis.zcard(unusedIdsKey(`msg_id_${rel}`))).toBe(0);
-    expect((await healthy.store(b, a, 'next')).msgId).toBe(42);
+    expect(await fx.redis.get(`msg_id_${rel}`)).toBe('81');
+    expect((await healthy.store(b, a, 'next')).msgId).toBe(82);
+    expect(await fx.redis.keys('*tt_free*')).toEqual([]);
   });
 
   it('continue after a restart (new pools, new connections) without reuse', async () => {
@@ -92,17 +98,30 @@ describe('two db-proxy instances writing the same conversations', () => {
     expect(await storedIds(fx.pool, a, b)).toEqual(range(6));
   });
 
-  it('rebuild a lost counter above every stored id, dropping unused ids that are no longer below it', async () => {
+  it('rebuild a lost counter above every stored id', async () => {
     const inst = fx.instance();
     const [a, b] = [1301, 1302];
     for (let i = 0; i < 3; i++) await inst.store(a, b, `m${i}`);
     const rel = await relateId(a, b);
-    const counter = `msg_id_${rel}`;
-    // Redis lost the counter; a stale unused id above the stored ones must not come back.
-    await fx.redis.del(counter);
-    await fx.redis.zadd(unusedIdsKey(counter), 7, '7');
+    await fx.redis.del(`msg_id_${rel}`);
     expect((await inst.store(a, b, 'after loss')).msgId).toBe(4);
     expect(await storedIds(fx.pool, a, b)).toEqual(range(4));
-    expect(await fx.redis.zcard(unusedIdsKey(counter))).toBe(0);
+  });
+
+  it('raise a counter that is behind the stored ids to the shard maximum and retry, instead of storing an id twice', async () => {
+    const one = fx.instance();
+    const two = fx.instance();
+    const [a, b] = [1401, 1402];
+    for (let i = 0; i < 10; i++) await one.store(a, b, `m${i}`);
+    const rel = await relateId(a, b);
+    // Redis lost the counter and something re-seeded it low (e.g. from a lagging replica):
+    // stepping through the taken ids one commit at a time would not get past them.
+    await fx.redis.set(`msg_id_${rel}`, '1');
+    const [x, y] = await Promise.all([one.store(b, a, 'after reseed'), two.store(a, b, 'also after reseed')]);
+    expect([x.result, y.result]).toEqual([STORE_OK, STORE_OK]);
+    expect([x.msgId, y.msgId].sort((p, q) => p - q)).toEqual([11, 12]);
+    expect(await storedIds(fx.pool, a, b)).toEqual(range(12));
+    expect(Number(await fx.redis.get(`msg_id_${rel}`))).toBe(12);
+    expect((await two.store(b, a, 'next')).msgId).toBe(13);
   });
 });

@@ -7,6 +7,8 @@ import { createPool, Pool, RowDataPacket } from 'mysql2/promise';
 import { IM } from '@tiertalk/proto';
 import { MessageCommitter, StoreOutcome } from '../src/handlers/message/message-committer';
 import { createOfflineStores, OfflineStores } from '../src/handlers/message/offline-stores';
+import { CounterOutbox } from '../src/store/counter-outbox';
+import { IdempotencyStore } from '../src/store/idempotency';
 import { MessageIdAllocator } from '../src/store/message-ids';
 import type { MysqlPools } from '../src/store/mysql';
 import type { RedisInstances } from '../src/store/redis';
@@ -25,8 +27,19 @@ export interface Instance {
   redis: RedisInstances;
   stores: OfflineStores;
   committer: MessageCommitter;
-  store(from: number, to: number, data: string | Uint8Array, type?: IM.BaseDefine.MsgType): Promise<StoreOutcome>;
+  counterOutbox: CounterOutbox;
+  store(from: number, to: number, data: string | Uint8Array, type?: IM.BaseDefine.MsgType, idemKey?: string): Promise<StoreOutcome>;
   close(): Promise<void>;
+}
+
+export interface InstanceOptions {
+  convIndexLimit?: number;
+  readOnlyWriter?: boolean;
+  /** The message writer connects here instead of the database itself (e.g. through a link the test can cut). */
+  writerUrl?: string;
+  dedupeWindowSec?: number;
+  /** The Redis the counter outbox applies to (default: the test db), e.g. one that is down. */
+  counterRedisUrl?: string;
 }
 
 export interface OfflineFixture {
@@ -36,7 +49,9 @@ export interface OfflineFixture {
   /** A Redis connection to the test db, for assertions and flushes. */
   redis: Redis;
   ids: Record<'alice' | 'bob' | 'carol' | 'dave', number>;
-  instance(opts?: { convIndexLimit?: number; readOnlyWriter?: boolean }): Instance;
+  /** MySQL URL of the test database. */
+  url: string;
+  instance(opts?: InstanceOptions): Instance;
   close(): Promise<void>;
 }
 
@@ -60,9 +75,9 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
   await redis.flushdb();
   const instances: Instance[] = [];
 
-  const instance = (opts: { convIndexLimit?: number; readOnlyWriter?: boolean } = {}): Instance => {
+  const instance = (opts: InstanceOptions = {}): Instance => {
     const master = createPool({ uri: url, connectionLimit: 4, charset: 'utf8mb4' });
-    const writer = createPool({ uri: url, connectionLimit: 2, charset: 'utf8mb4', multipleStatements: true });
+    const writer = createPool({ uri: opts.writerUrl ?? url, connectionLimit: 2, charset: 'utf8mb4', multipleStatements: true });
     if (opts.readOnlyWriter) {
       // A real MySQL refusal inside the message transaction (a statement error, the connection stays usable).
       writer.on('connection', (conn) => {
@@ -93,9 +108,15 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
       convIndexTtlSec: 604800,
       aesKey: AES_KEY,
     });
+    const counterClient =
+      opts.counterRedisUrl === undefined ? client : new Redis(opts.counterRedisUrl, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
+    const counterOutbox = new CounterOutbox(master, counterClient, { repairIntervalMs: 60_000, repairGraceSec: 0, onError: () => undefined });
     const committer = new MessageCommitter({
       writer,
-      unreadRedis: client,
+      master,
+      counterOutbox,
+      idempotency: new IdempotencyStore(master),
+      dedupeWindowSec: opts.dedupeWindowSec ?? 300,
       relations: new RelationStore(master),
       ids: new MessageIdAllocator(client, master),
       sessions: stores.sessionWriter,
@@ -109,9 +130,11 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
       redis: redisInstances,
       stores,
       committer,
-      store: (from, to, data, type = IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT) =>
+      counterOutbox,
+      store: (from, to, data, type = IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, idemKey) =>
         new Promise((resolve) =>
           committer.submit({
+            ...(idemKey === undefined ? {} : { idemKey }),
             msg: {
               fromUserId: from,
               toSessionId: to,
@@ -128,6 +151,8 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
         if (at < 0) return;
         instances.splice(at, 1);
         await committer.idle();
+        await counterOutbox.stop();
+        if (counterClient !== client) counterClient.disconnect();
         await Promise.all([mysql.close(), redisInstances.close()]);
       },
     };
@@ -139,6 +164,7 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
     dbName,
     pool,
     redis,
+    url,
     ids: { alice: id('alice'), bob: id('bob'), carol: id('carol'), dave: id('dave') },
     instance,
     async close() {

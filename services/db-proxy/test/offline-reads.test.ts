@@ -36,7 +36,7 @@ function handlersOf(i: Instance): { reads: OfflineReads; acks: ReadAcks; session
 }
 
 beforeAll(async () => {
-  fx = await openOfflineFixture('tt_dbproxy_offline_test');
+  fx = await openOfflineFixture('a_tt_dbproxy_offline_test');
   inst = fx.instance();
   ({ reads, acks, sessions } = handlersOf(inst));
 });

@@ -27,7 +27,7 @@ const register = (userId: number, clientType: number, deviceToken: string) =>
 const lookup = (...userId: number[]) => tokens.tokensFor(IM.Server.IMGetDeviceTokenReq.create({ userId }));
 
 beforeAll(async () => {
-  fx = await openDirectoryFixture('tt_dbproxy_push_test_b');
+  fx = await openDirectoryFixture('a_tt_dbproxy_push_test_b');
   users = new UserDirectory(fx.pool, fx.pool);
   tokens = new DeviceTokenHandlers(new DeviceTokenStore(fx.redis), users, fx.redis, silentLog, { now: () => clock });
   shield = new PushShieldHandlers(users, silentLog);

@@ -31,7 +31,7 @@ async function userCount(): Promise<number> {
 }
 
 beforeAll(async () => {
-  fx = await openDirectoryFixture('tt_dbproxy_directory_test_b');
+  fx = await openDirectoryFixture('a_tt_dbproxy_directory_test_b');
   const users = new UserDirectory(fx.pool, fx.pool);
   directory = new DirectoryHandlers(users, new DepartmentStore(fx.pool), silentLog);
   profile = new ProfileHandlers(users, silentLog);

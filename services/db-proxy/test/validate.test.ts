@@ -14,7 +14,7 @@ let handler: ValidateHandler;
 const validate = (userName: string, password: string) => handler.validate(IM.Server.IMValidateReq.create({ userName, password }));
 
 beforeAll(async () => {
-  fx = await openStoreFixture('tt_dbproxy_validate_test');
+  fx = await openStoreFixture('a_tt_dbproxy_validate_test');
   handler = new ValidateHandler(new UserStore(fx.pool), new LoginFailures(fx.redis, 10, 1800), pino({ level: 'silent' }));
 });
 afterAll(async () => {

@@ -2,13 +2,11 @@ import type Redis from 'ioredis';
 import type { Result } from 'ioredis';
 import { groupCounterKeys } from './group-message-reader';
 
-// TeamTalk's group unread (storage.md §2, flows.md §10.2 step 2): the group's
-// `<gid>_im_group_msg` count grows by one per message and each sender's
-// `<uid>_<gid>_im_user_group` snapshot becomes the count right after their own
-// message ("sender has read everything"). One script per group per commit:
-// ARGV[1] = messages in the commit; for each sender key KEYS[i], ARGV[i] =
-// messages of the commit stored after that sender's last one, so the snapshot
-// is exact even when several members post in one commit.
+// TeamTalk's group unread (storage.md §2): the group's `<gid>_im_group_msg`
+// count and each member's `<uid>_<gid>_im_user_group` snapshot of it. Messages
+// add to them through the counter outbox (counter-outbox.ts); this resets
+// members' snapshots: KEYS[1] the group count, ARGV[1] messages to add (0
+// here), and each snapshot KEYS[i] becomes the total minus ARGV[i].
 const ADD = `
 local total = redis.call('HINCRBY', KEYS[1], 'count', ARGV[1])
 for i = 2, #KEYS do redis.call('HSET', KEYS[i], 'count', total - tonumber(ARGV[i])) end
@@ -20,28 +18,9 @@ declare module 'ioredis' {
   }
 }
 
-export interface GroupCountDelta {
-  groupId: number;
-  count: number;
-  /** sender id → messages of this commit after the sender's last one in the group. */
-  senders: Map<number, number>;
-}
-
 export class GroupCounters {
   constructor(private readonly unreadRedis: Redis) {
     unreadRedis.defineCommand('ttGroupMsgAdd', { lua: ADD });
-  }
-
-  /** One pipeline for the whole commit. */
-  async add(deltas: readonly GroupCountDelta[]): Promise<void> {
-    if (deltas.length === 0) return;
-    const pipeline = this.unreadRedis.pipeline();
-    for (const d of deltas) {
-      const keys = [groupCounterKeys.groupTotal(d.groupId), ...[...d.senders.keys()].map((uid) => groupCounterKeys.userRead(uid, d.groupId))];
-      pipeline.ttGroupMsgAdd(keys.length, ...keys, d.count, ...d.senders.values());
-    }
-    const results = (await pipeline.exec()) ?? [];
-    for (const [err] of results) if (err) throw err;
   }
 
   /** Users whose unread of the group is reset (added or removed members, flows.md §10.4): snapshot = group count. */

@@ -46,8 +46,13 @@ const withGroupId = (m: ConversationMessage): StoredGroupMessage => ({ ...m, gro
 export class GroupMessageReader {
   private readonly shards: ShardedMessages;
 
+  /**
+   * @param replica history and counts (tolerate lag)
+   * @param master membership, an access check: a member just added or removed counts at once
+   */
   constructor(
     private readonly replica: Pool,
+    private readonly master: Pool,
     private readonly groupMemberRedis: Redis,
     private readonly unreadRedis: Redis,
   ) {
@@ -64,7 +69,7 @@ export class GroupMessageReader {
     const exists = results[1]?.[1];
     if (typeof value === 'string' && value !== '') return Number(value);
     if (Number(exists) === 1) return undefined;
-    const [rows] = await this.replica.query<MemberRow[]>(
+    const [rows] = await this.master.query<MemberRow[]>(
       'SELECT groupId, created FROM IMGroupMember WHERE groupId = ? AND userId = ? AND status = 0 ORDER BY id DESC LIMIT 1',
       [groupId, userId],
     );

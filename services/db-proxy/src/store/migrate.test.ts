@@ -16,7 +16,7 @@ import {
 } from './migrate';
 
 const ROOT_URL = testConfig.mysqlRootUrl;
-const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin'];
+const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin', '0005_message_idempotency', '0006_message_id_unique', '0007_recent_session_unique', '0008_counter_outbox'];
 const quiet = { info: (): void => undefined };
 
 // [name, COLUMN_TYPE, nullable, COLUMN_DEFAULT as information_schema shows it]
@@ -51,6 +51,8 @@ function messageShard(): TableSpec {
       idx_relateId_status_created: ['relateId', 'status', 'created'],
       idx_relateId_status_msgId_created: ['relateId', 'status', 'msgId', 'created'],
       idx_fromId_toId_created: ['fromId', 'toId', 'status'],
+      // TierTalk's (migration 0006): an id is stored once per conversation.
+      uk_relateId_msgId: ['relateId', 'msgId'],
     },
   };
 }
@@ -73,6 +75,7 @@ function groupMessageShard(): TableSpec {
       PRIMARY: ['id'],
       idx_groupId_status_created: ['groupId', 'status', 'created'],
       idx_groupId_msgId_status_created: ['groupId', 'msgId', 'status', 'created'],
+      uk_groupId_msgId: ['groupId', 'msgId'],
     },
   };
 }
@@ -178,6 +181,8 @@ const EXPECTED: Record<string, TableSpec> = {
       PRIMARY: ['id'],
       idx_userId_peerId_status_updated: ['userId', 'peerId', 'status', 'updated'],
       idx_userId_peerId_type: ['userId', 'peerId', 'type'],
+      // TierTalk's (migration 0007): one row per session, written by upsert.
+      uk_userId_peerId_type: ['userId', 'peerId', 'type'],
     },
   },
   IMRelationShip: {
@@ -253,6 +258,30 @@ const EXPECTED: Record<string, TableSpec> = {
       ['updated', U11, false, '0'],
     ],
     keys: { PRIMARY: ['groupId', 'userId'] },
+  },
+  // TierTalk's own: idempotency keys of stored messages (migration 0005).
+  IMMsgIdempotency: {
+    collation: utf8mb4,
+    cols: [
+      ['id', 'bigint(20) unsigned', false, null],
+      ['fromId', U11, false, null],
+      ['idemKey', 'varchar(128)', false, null],
+      ['sessionType', 'tinyint(3) unsigned', false, null],
+      ['toId', U11, false, null],
+      ['msgId', U11, false, null],
+      ['created', U11, false, null],
+    ],
+    keys: { PRIMARY: ['id'], uk_fromId_idemKey: ['fromId', 'idemKey'], idx_created: ['created'] },
+  },
+  // TierTalk's own: counter deltas of committed messages not yet applied to Redis (migration 0008).
+  IMCounterOutbox: {
+    collation: utf8mb4,
+    cols: [
+      ['id', 'char(32)', false, null],
+      ['deltas', 'mediumtext', false, null],
+      ['created', U11, false, null],
+    ],
+    keys: { PRIMARY: ['id'], idx_created: ['created'] },
   },
   tt_schema_migrations: {
     collation: utf8mb4,
@@ -371,7 +400,8 @@ describe('runMigrations on an empty database', () => {
         if (c.COLLATION_NAME !== null) expect(`${t.TABLE_NAME}.${c.COLUMN_NAME} ${c.COLLATION_NAME}`).toBe(`${t.TABLE_NAME}.${c.COLUMN_NAME} ${spec.collation}`);
       }
       const idCol = mine.find((c) => c.COLUMN_NAME === 'id');
-      if (idCol) expect(`${t.TABLE_NAME}.id ${idCol.EXTRA}`).toBe(`${t.TABLE_NAME}.id auto_increment`);
+      // Integer ids count up (TeamTalk's); IMCounterOutbox's id is a random key chosen by db-proxy.
+      if (idCol && idCol.COLUMN_TYPE.includes('int')) expect(`${t.TABLE_NAME}.id ${idCol.EXTRA}`).toBe(`${t.TABLE_NAME}.id auto_increment`);
 
       const keys: Record<string, string[]> = {};
       for (const i of idx.filter((r) => r.TABLE_NAME === t.TABLE_NAME)) {
@@ -410,7 +440,29 @@ describe('runMigrations on an empty database', () => {
   });
 });
 
+/** SHOW CREATE TABLE text without the unique keys TierTalk's migrations add to TeamTalk's tables. */
+function withoutTierTalkKeys(create: string): string {
+  return create.replace(/,\n\s*UNIQUE KEY `uk_[A-Za-z_]+` \([^)]*\)/g, '');
+}
+
 describe('runMigrations on an existing TeamTalk database', () => {
+  it('stops at a shard whose duplicate rows prevent the unique key, naming the table', async () => {
+    const db = await throwawayDb();
+    try {
+      const sql = await readFile(path.join(MIGRATIONS_DIR, '0001_teamtalk_schema.sql'), 'utf8');
+      for (const stmt of splitStatements(sql)) await db.conn.query(stmt);
+      // TeamTalk could store one id twice in a conversation (a counter re-seeded low).
+      await db.conn.query("INSERT INTO IMMessage_3 (relateId, fromId, toId, msgId, content, updated, created) VALUES (11, 1, 2, 5, 'a', 1, 1), (11, 2, 1, 5, 'b', 1, 1)");
+      await expect(runMigrations(db.conn, MIGRATIONS_DIR, quiet)).rejects.toThrow(
+        /0006_message_id_unique: statement 4 failed: table IMMessage_3 has duplicate rows for the new unique key/,
+      );
+      await db.conn.query("DELETE FROM IMMessage_3 WHERE content = 'b'");
+      expect(await runMigrations(db.conn, MIGRATIONS_DIR, quiet)).toEqual(ALL_VERSIONS.filter((v) => v >= '0006'));
+    } finally {
+      await dropDb(db.name, db.conn);
+    }
+  });
+
   it('records the migrations but leaves tables and rows untouched', async () => {
     const db = await throwawayDb();
     try {
@@ -421,12 +473,23 @@ describe('runMigrations on an existing TeamTalk database', () => {
       await db.conn.query(
         "INSERT INTO IMUser (name, departId, created, updated, password, salt) VALUES ('legacy', 7, 1, 1, 'p', 'salt')",
       );
+      // Two writers once stored one session twice; the newest row must be the one kept.
+      await db.conn.query(
+        'INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) VALUES (1, 2, 1, 0, 5, 50), (1, 2, 1, 1, 5, 70), (1, 2, 1, 0, 5, 60), (1, 2, 2, 0, 5, 10), (2, 1, 1, 0, 5, 50)',
+      );
       const before = await showCreateAll(db.conn);
 
       expect(await runMigrations(db.conn, MIGRATIONS_DIR, quiet)).toEqual(ALL_VERSIONS);
+      const [sessions] = await db.conn.query<RowDataPacket[]>('SELECT userId, peerId, type, status, updated FROM IMRecentSession ORDER BY userId, type');
+      expect(sessions).toEqual([
+        { userId: 1, peerId: 2, type: 1, status: 1, updated: 70 },
+        { userId: 1, peerId: 2, type: 2, status: 0, updated: 10 },
+        { userId: 2, peerId: 1, type: 1, status: 0, updated: 50 },
+      ]);
 
-      const after = (await showCreateAll(db.conn)).filter((s) => !/`(tt_schema_migrations|IMTransmitFile|IMAudioData|IMGroupAdmin)`/.test(s));
-      expect(after).toEqual(before);
+      const after = (await showCreateAll(db.conn)).filter((s) => !/`(tt_schema_migrations|IMTransmitFile|IMAudioData|IMGroupAdmin|IMMsgIdempotency|IMCounterOutbox)`/.test(s));
+      // TeamTalk's tables gain only TierTalk's unique keys; columns and TeamTalk's keys stay.
+      expect(after.map(withoutTierTalkKeys)).toEqual(before);
       const [admin] = await db.conn.query<RowDataPacket[]>('SELECT pwd FROM IMAdmin WHERE id = 1');
       expect(admin[0]?.pwd).toBe('changed-by-operator');
       const [users] = await db.conn.query<RowDataPacket[]>('SELECT name, departId FROM IMUser');

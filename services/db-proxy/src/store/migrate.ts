@@ -110,8 +110,7 @@ async function runLocked(conn: Connection, dir: string, log: MigrationLog): Prom
         try {
           await conn.query(stmt);
         } catch (err) {
-          const reason = err instanceof Error ? err.message : String(err);
-          throw new MigrationError(`${m.version}: statement ${i + 1} failed: ${reason}`, m.version);
+          throw new MigrationError(`${m.version}: statement ${i + 1} failed: ${describeFailure(stmt, err)}`, m.version);
         }
       }
       await conn.query('INSERT INTO tt_schema_migrations (version, applied_at) VALUES (?, ?)', [m.version, nowSec()]);
@@ -122,6 +121,17 @@ async function runLocked(conn: Connection, dir: string, log: MigrationLog): Prom
   } finally {
     await conn.query('SELECT RELEASE_LOCK(?)', [lockName]);
   }
+}
+
+/** Why a statement failed; a unique key that existing rows violate names the table, so the operator knows what to clean. */
+function describeFailure(stmt: string, err: unknown): string {
+  const reason = err instanceof Error ? err.message : String(err);
+  const table = /^\s*ALTER\s+TABLE\s+`?([A-Za-z0-9_]+)`?/i.exec(stmt)?.[1];
+  const duplicate = typeof err === 'object' && err !== null && 'errno' in err && err.errno === 1062;
+  if (table !== undefined && duplicate) {
+    return `table ${table} has duplicate rows for the new unique key (${reason}); remove the duplicates from ${table} and run the migration again`;
+  }
+  return table === undefined ? reason : `${table}: ${reason}`;
 }
 
 /** `mysql://u:p@h:3306/db?x=y` → server URL without the database, plus the database name. */

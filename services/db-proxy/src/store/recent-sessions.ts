@@ -3,11 +3,6 @@ import { LRUCache } from 'lru-cache';
 import type { ConversationEntry } from './conversation-index';
 import type { SqlBatch } from './sql-batch';
 
-interface SessionRow extends RowDataPacket {
-  userId: number;
-  peerId: number;
-}
-
 export interface SessionTouch {
   userId: number;
   peerId: number;
@@ -20,19 +15,17 @@ const keyOf = (t: { type: number; userId: number; peerId: number }) => `${t.type
 /**
  * IMRecentSession upkeep on the send path (flows.md §4 step 3.1/3.6): both
  * users' rows exist, are active (status 0) and carry the latest `updated`.
- * One row per (userId, peerId, type); the schema has no unique key, so rows
- * are looked up before insert, and the rows known to exist are remembered
- * with the second they were last bumped: `updated` has one-second
- * resolution, so a busy conversation costs one UPDATE per second, not one per
- * message.
+ * One row per (userId, peerId, type), held by a unique key (migration 0007),
+ * so every touch is one upsert and concurrent writers cannot duplicate a
+ * row. The rows bumped are remembered with the second they were last bumped:
+ * `updated` has one-second resolution, so a busy conversation costs one
+ * upsert per second, not one per message.
  */
 export class RecentSessionWriter {
   private readonly bumpedAt = new LRUCache<string, number>({ max: 500_000 });
 
-  constructor(private readonly master: Pool) {}
-
-  /** Adds the INSERTs/UPDATEs for these touches to the transaction batch. */
-  async addTouches(batch: SqlBatch, touches: readonly SessionTouch[]): Promise<void> {
+  /** Adds one multi-row upsert for these touches to the transaction batch. */
+  addTouches(batch: SqlBatch, touches: readonly SessionTouch[]): void {
     // The latest time per row wins; rows already bumped this second are done.
     const latest = new Map<string, SessionTouch>();
     for (const t of touches) {
@@ -43,38 +36,13 @@ export class RecentSessionWriter {
       if (prev === undefined || prev.updated < t.updated) latest.set(key, t);
     }
     if (latest.size === 0) return;
-
-    const unknown = [...latest.entries()].filter(([k]) => !this.bumpedAt.has(k)).map(([, t]) => t);
-    for (const type of new Set(unknown.map((t) => t.type))) {
-      const ofType = unknown.filter((t) => t.type === type);
-      const [rows] = await this.master.query<SessionRow[]>(
-        `SELECT userId, peerId FROM IMRecentSession WHERE type = ? AND (userId, peerId) IN (${ofType.map(() => '(?, ?)').join(', ')})`,
-        [type, ...ofType.flatMap((t) => [t.userId, t.peerId])],
-      );
-      const present = new Set(rows.map((r) => keyOf({ type, userId: r.userId, peerId: r.peerId })));
-      const toInsert = ofType.filter((t) => !present.has(keyOf(t)));
-      if (toInsert.length > 0) {
-        batch.add(
-          `INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) VALUES ${toInsert.map(() => '(?, ?, ?, 0, ?, ?)').join(', ')}`,
-          toInsert.flatMap((t) => [t.userId, t.peerId, t.type, t.updated, t.updated]),
-        );
-      }
-    }
-    // Re-activate and bump, grouped by time so a batch costs a handful of UPDATEs.
-    const byTime = new Map<string, SessionTouch[]>();
-    for (const t of latest.values()) {
-      const key = `${t.type}:${t.updated}`;
-      let list = byTime.get(key);
-      if (list === undefined) byTime.set(key, (list = []));
-      list.push(t);
-    }
-    for (const list of byTime.values()) {
-      const { type, updated } = list[0];
-      batch.add(
-        `UPDATE IMRecentSession SET status = 0, updated = ? WHERE type = ? AND (userId, peerId) IN (${list.map(() => '(?, ?)').join(', ')})`,
-        [updated, type, ...list.flatMap((t) => [t.userId, t.peerId])],
-      );
-    }
+    // Rows in key order: two instances upserting overlapping sets lock in the same order.
+    const rows = [...latest.values()].sort((a, b) => a.userId - b.userId || a.peerId - b.peerId || a.type - b.type);
+    batch.add(
+      `INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) VALUES ${rows.map(() => '(?, ?, ?, 0, ?, ?)').join(', ')}
+       ON DUPLICATE KEY UPDATE status = 0, updated = GREATEST(updated, VALUES(updated))`,
+      rows.flatMap((t) => [t.userId, t.peerId, t.type, t.updated, t.updated]),
+    );
   }
 
   /** Called after the transaction commits, so a rolled-back write is not remembered. */
@@ -101,8 +69,8 @@ interface ActiveSessionRow extends RowDataPacket {
  * A user's active sessions (status 0) with `updated > since`, newest first,
  * at most `limit` (flows.md §8). Ties are broken by session type, then peer
  * id, both descending — the conversation index's order, so a list served from
- * either is the same. Duplicate rows of one session (the schema has no unique
- * key) count once.
+ * either is the same. Duplicate rows of one session (left by TeamTalk before
+ * migration 0007) count once.
  */
 export async function activeSessions(pool: Pool, userId: number, since: number, limit: number): Promise<ConversationEntry[]> {
   const [rows] = await pool.query<ActiveSessionRow[]>(

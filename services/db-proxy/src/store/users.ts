@@ -19,15 +19,16 @@ export interface UserRow extends RowDataPacket {
 
 const USER_COLUMNS = 'id, sex, name, domain, nick, password, salt, phone, email, avatar, departId, status, sign_info';
 
+/** Login reads: on the master, so a password or account just changed counts at the next login whatever a replica lags. */
 export class UserStore {
-  constructor(private readonly replica: Pool) {}
+  constructor(private readonly master: Pool) {}
 
   /**
    * The active account with this login name. `name` is not unique in TeamTalk's
    * schema and TeamTalk takes the last matching row, hence the highest id.
    */
   async findActiveByName(name: string): Promise<UserRow | undefined> {
-    const [rows] = await this.replica.execute<UserRow[]>(
+    const [rows] = await this.master.execute<UserRow[]>(
       `SELECT ${USER_COLUMNS} FROM IMUser WHERE name = ? AND status = 0 ORDER BY id DESC LIMIT 1`,
       [name],
     );

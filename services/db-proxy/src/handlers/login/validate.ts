@@ -2,6 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '@tiertalk/log';
 import type { ValidateReq, ValidateRsp } from '@tiertalk/proto';
 import { IM } from '@tiertalk/proto';
+import type Redis from 'ioredis';
+import type { MysqlPools } from '../../store/mysql';
 import { toUserInfo, UserStore } from '../../store/users';
 import { LoginFailures } from './login-failures';
 
@@ -47,4 +49,14 @@ export class ValidateHandler {
     await this.failures.clear(name);
     return reply(VALIDATE_OK, '', toUserInfo(row, { forceStatusZero: true }));
   }
+}
+
+/** Validate as db-proxy runs it: the password check reads the MySQL master, never a replica. */
+export function createValidateHandler(
+  mysql: Pick<MysqlPools, 'master'>,
+  tokenRedis: Redis,
+  opts: { failLimit: number; failWindowSec: number },
+  log: Logger,
+): ValidateHandler {
+  return new ValidateHandler(new UserStore(mysql.master), new LoginFailures(tokenRedis, opts.failLimit, opts.failWindowSec), log);
 }

@@ -1,20 +1,21 @@
 import { isUtf8 } from 'node:buffer';
-import type Redis from 'ioredis';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { Logger } from '@tiertalk/log';
 import { IM, isGroupMsgType, tiertalk } from '@tiertalk/proto';
 import { AudioClip, AudioStore, parseAudioPayload } from '../../store/audio-store';
 import { ConversationIndex, ConversationTouch } from '../../store/conversation-index';
-import { GroupCountDelta, GroupCounters } from '../../store/group-counters';
+import { CounterOutbox, GroupCountDelta, UnreadDelta } from '../../store/counter-outbox';
 import { GroupMembersCache, Members } from '../../store/group-members';
 import { addGroupChatted, addGroupMessageInserts, GroupMessageRow } from '../../store/group-messages';
 import { groupMessageTable, messageTable, redisKeys } from '../../store/keys';
 import { addMessageInserts, MessageRow } from '../../store/messages';
 import { SqlBatch } from '../../store/sql-batch';
-import { CounterSpec, MessageIdAllocator } from '../../store/message-ids';
+import { committedAfterLostConnection, RowProbe } from '../../store/commit-outcome';
+import { IDEM_KEY_MAX_CHARS, IDEMPOTENCY_UNIQUE_KEY, IdempotencyRow, IdempotencyStore, idemMapKey } from '../../store/idempotency';
+import { duplicateKeyName, isFatal } from '../../store/mysql-errors';
+import { CounterSpec, MESSAGE_ID_UNIQUE_KEYS, MessageIdAllocator } from '../../store/message-ids';
 import { pairKey, RelationStore } from '../../store/relations';
 import { RecentSessionWriter, SessionTouch } from '../../store/recent-sessions';
-import { incrementUnread } from '../../store/unread';
 
 const { STORE_OK, STORE_REJECTED, STORE_FAILED } = tiertalk.StoreResult;
 const { MSG_TYPE_SINGLE_TEXT, MSG_TYPE_SINGLE_AUDIO, MSG_TYPE_GROUP_AUDIO } = IM.BaseDefine.MsgType;
@@ -31,13 +32,18 @@ export type StoreOutcome = { result: tiertalk.StoreResult; msgId: number; reason
 
 export interface PendingMessage {
   msg: IM.Message.IMMsgData.$Properties;
+  /** MsgStoreItem.idem_key: a second item with the same key from the same sender is answered, not stored again. */
+  idemKey?: string;
   done(outcome: StoreOutcome): void;
 }
 
 interface CommitterDeps {
   /** A pool that allows multi-statement queries: the transaction is one round trip. */
   writer: Pool;
-  unreadRedis: Redis;
+  /** Plain master pool: idempotency look-ups and the check of an unknown commit outcome. */
+  master: Pool;
+  /** Unread and group counters: written in the transaction, applied to Redis after it. */
+  counterOutbox: CounterOutbox;
   relations: RelationStore;
   ids: MessageIdAllocator;
   sessions: RecentSessionWriter;
@@ -45,6 +51,10 @@ interface CommitterDeps {
   audio: AudioStore;
   /** The per-user conversation index in the sync Redis, written once per commit. */
   conversations: ConversationIndex;
+  /** IMMsgIdempotency rows (written in the message transaction). */
+  idempotency: IdempotencyStore;
+  /** A key stored longer ago than this is not a duplicate any more (TT_STORE_DEDUPE_WINDOW_SEC). */
+  dedupeWindowSec: number;
   log: Logger;
   batchMax: number;
   /** Group messages (flows.md §10.2); without it they are refused. */
@@ -53,7 +63,6 @@ interface CommitterDeps {
 
 export interface GroupStoreDeps {
   members: GroupMembersCache;
-  counters: GroupCounters;
 }
 
 /** What a checked message stores: its text, or an audio clip whose IMAudio id becomes the content. */
@@ -64,7 +73,14 @@ interface Accepted {
   content: StorableContent;
   /** Group messages: the group's members (the sender among them). */
   members?: Members;
+  /** Later items of the same batch with the same (sender, idempotency key): they get this item's answer. */
+  followers: PendingMessage[];
 }
+
+// A commit is re-run after a duplicate key (an idempotency key already
+// stored, a message id already taken); each re-run has fewer items or a
+// raised counter, so a few rounds always suffice.
+const MAX_STORE_ROUNDS = 4;
 
 /**
  * Group commit of 1:1 messages (docs/ARCHITECTURE.md, the message path): one
@@ -135,41 +151,90 @@ export class MessageCommitter {
     const now = Math.floor(Date.now() / 1000);
     const accepted: Accepted[] = [];
     const groupCandidates: Accepted[] = [];
+    const byIdemKey = new Map<string, Accepted>();
     for (const p of batch) {
       const checked = checkMessage(p.msg);
-      if (typeof checked === 'string') this.reject(p, checked);
-      else if (isGroupMsgType(p.msg.msgType)) groupCandidates.push({ p, content: checked });
-      else accepted.push({ p, content: checked });
+      if (typeof checked === 'string') {
+        this.reject(p, checked);
+        continue;
+      }
+      if (p.idemKey !== undefined && p.idemKey.length > IDEM_KEY_MAX_CHARS) {
+        this.reject(p, `idempotency key longer than ${IDEM_KEY_MAX_CHARS} characters`);
+        continue;
+      }
+      const key = p.idemKey === undefined ? undefined : idemMapKey({ fromId: p.msg.fromUserId, idemKey: p.idemKey });
+      const first = key === undefined ? undefined : byIdemKey.get(key);
+      if (first !== undefined) {
+        first.followers.push(p);
+        continue;
+      }
+      const a: Accepted = { p, content: checked, followers: [] };
+      if (key !== undefined) byIdemKey.set(key, a);
+      if (isGroupMsgType(p.msg.msgType)) groupCandidates.push(a);
+      else accepted.push(a);
     }
     if (groupCandidates.length > 0) {
       try {
         accepted.push(...(await this.admitGroupMessages(groupCandidates, now)));
       } catch (err) {
         this.deps.log.error({ err, messages: groupCandidates.length }, 'group membership check failed; senders get no ACK');
-        for (const { p } of groupCandidates) p.done({ result: STORE_FAILED, msgId: 0, reason: 'storage error' });
+        for (const a of groupCandidates) answer(a, { result: STORE_FAILED, msgId: 0, reason: 'storage error' });
       }
     }
     if (accepted.length === 0) return;
 
+    const started = performance.now();
+    let pending = accepted;
     try {
-      const started = performance.now();
-      const assigned = await this.store(accepted, now);
-      accepted.forEach(({ p, members }, i) =>
-        p.done(members === undefined ? { result: STORE_OK, msgId: assigned[i] } : { result: STORE_OK, msgId: assigned[i], memberIds: [...members.keys()] }),
-      );
+      for (let round = 1; ; round += 1) {
+        try {
+          const assigned = await this.store(pending, now);
+          pending.forEach((a, i) => answer(a, stored(a, assigned[i])));
+          pending = [];
+          break;
+        } catch (err) {
+          const duplicate = duplicateKeyName(err);
+          if (round >= MAX_STORE_ROUNDS || duplicate === undefined) throw err;
+          if (duplicate === IDEMPOTENCY_UNIQUE_KEY) pending = await this.answerAlreadyStored(pending, now);
+          else if (MESSAGE_ID_UNIQUE_KEYS.has(duplicate)) this.deps.log.warn({ err }, 'message id already stored (counter behind the shard); counters raised, retrying');
+          else throw err;
+          if (pending.length === 0) break;
+        }
+      }
       const ms = performance.now() - started;
       // Operators watch for slow commits; every commit at debug for profiling.
       if (ms > 200) this.deps.log.warn({ messages: accepted.length, ms: Math.round(ms) }, 'slow message commit');
       else this.deps.log.debug({ messages: accepted.length, ms: Math.round(ms * 10) / 10, queued: this.queue.length }, 'message batch committed');
     } catch (err) {
-      this.deps.log.error({ err, messages: accepted.length }, 'storing a message batch failed; senders get no ACK');
-      for (const { p } of accepted) p.done({ result: STORE_FAILED, msgId: 0, reason: 'storage error' });
+      this.deps.log.error({ err, messages: pending.length }, 'storing a message batch failed; senders get no ACK');
+      for (const a of pending) answer(a, { result: STORE_FAILED, msgId: 0, reason: 'storage error' });
     }
+  }
+
+  /**
+   * After the idempotency key rejected the transaction: the items whose key
+   * is already stored (by an earlier commit, another instance, or a commit
+   * whose reply was lost) get the stored msg id; the rest are returned to be
+   * stored in another round.
+   */
+  private async answerAlreadyStored(pending: Accepted[], now: number): Promise<Accepted[]> {
+    const keyed = pending.filter((a) => a.p.idemKey !== undefined).map((a) => ({ fromId: a.p.msg.fromUserId, idemKey: a.p.idemKey ?? '' }));
+    const claimed = await this.deps.idempotency.claimed(keyed, now - this.deps.dedupeWindowSec);
+    const rest: Accepted[] = [];
+    for (const a of pending) {
+      const msgId = a.p.idemKey === undefined ? undefined : claimed.get(idemMapKey({ fromId: a.p.msg.fromUserId, idemKey: a.p.idemKey }));
+      if (msgId === undefined) rest.push(a);
+      else {
+        this.deps.log.info({ from: a.p.msg.fromUserId, idemKey: a.p.idemKey, msgId }, 'message already stored; answered with its id');
+        answer(a, stored(a, msgId));
+      }
+    }
+    return rest;
   }
 
   /** Returns the msg id of each accepted message, in order. */
   private async store(accepted: Accepted[], now: number): Promise<number[]> {
-    const { relations, ids, sessions, writer, unreadRedis, audio, conversations, log } = this.deps;
+    const { relations, ids, sessions, writer, counterOutbox, audio, conversations, idempotency, log } = this.deps;
     const singles = accepted.filter((a) => a.members === undefined);
     const relateIds =
       singles.length === 0
@@ -233,8 +298,9 @@ export class MessageCommitter {
     const groupMembers = new Map<number, Members>();
     const touches: SessionTouch[] = [];
     const conversationTouches: ConversationTouch[] = [];
-    const unread = new Map<string, { toId: number; fromId: number; n: number }>();
+    const unread = new Map<string, UnreadDelta>();
     const assigned: number[] = [];
+    const idemRows: IdempotencyRow[] = [];
     let clipIndex = 0;
     for (const { p, content, members } of accepted) {
       const m = p.msg;
@@ -243,6 +309,7 @@ export class MessageCommitter {
         const groupId = m.toSessionId;
         const msgId = idQueues.get(redisKeys.groupMsgIdCounter(groupId))?.shift() ?? 0;
         assigned.push(msgId);
+        if (p.idemKey !== undefined) idemRows.push({ fromId: m.fromUserId, idemKey: p.idemKey, sessionType: SESSION_TYPE_GROUP, toId: groupId, msgId, created: now });
         groupRows.push({ groupId, fromId: m.fromUserId, msgId, content: stored, type: m.msgType, created: createdOf(m) });
         groupMembers.set(groupId, members);
         touches.push({ userId: m.fromUserId, peerId: groupId, type: SESSION_TYPE_GROUP, updated: now });
@@ -258,6 +325,7 @@ export class MessageCommitter {
       const relateId = relateOf(m);
       const msgId = idQueues.get(redisKeys.msgIdCounter(relateId))?.shift() ?? 0;
       assigned.push(msgId);
+      if (p.idemKey !== undefined) idemRows.push({ fromId: m.fromUserId, idemKey: p.idemKey, sessionType: SESSION_TYPE_SINGLE, toId: m.toSessionId, msgId, created: now });
       rows.push({ relateId, fromId: m.fromUserId, toId: m.toSessionId, msgId, content: stored, type: m.msgType, created: createdOf(m) });
       touches.push(
         { userId: m.fromUserId, peerId: m.toSessionId, type: SESSION_TYPE_SINGLE, updated: now },
@@ -285,52 +353,82 @@ export class MessageCommitter {
       for (const userId of members.keys()) touches.push({ userId, peerId: groupId, type: SESSION_TYPE_GROUP, updated: now });
     }
 
+    const outboxEntry = counterOutbox.entryFor({ unread: [...unread.values()], groups: [...groupDeltas.values()] });
     let sent = false;
     try {
       const batch = new SqlBatch();
+      // The idempotency rows first: a key already stored fails the transaction before any other write.
+      idempotency.addRows(batch, idemRows);
+      if (outboxEntry !== undefined) counterOutbox.addRow(batch, outboxEntry, now);
       addMessageInserts(batch, rows);
       addGroupMessageInserts(batch, groupRows);
       addGroupChatted(batch, [...groupMembers.keys()], now);
       audio.addData(batch, audioIds, clips);
-      await sessions.addTouches(batch, touches);
+      sessions.addTouches(batch, touches);
       const conn = await writer.getConnection();
       let usable = true;
       try {
         sent = true;
         await batch.runInTransaction(conn);
       } catch (err) {
-        // Ids may be given back only if the transaction surely did not commit.
-        if (await rolledBack(conn, err)) sent = false;
-        else {
-          usable = false;
-          log.error({ err, ids: Object.fromEntries(taken) }, 'message transaction outcome unknown; its ids are not reused');
+        if (await rolledBack(conn, err)) {
+          sent = false;
+          throw err;
         }
-        throw err;
+        usable = false;
+        conn.destroy();
+        if (!(await this.committedDespite(err, conn.threadId, probeOf(rows, groupRows), taken))) throw err;
       } finally {
         if (usable) conn.release();
-        else conn.destroy();
       }
     } catch (err) {
-      if (!sent) {
-        await ids.giveBack(taken).catch((e: unknown) => log.error({ err: e, ids: Object.fromEntries(taken) }, 'giving back message ids failed'));
-        await this.discardAudio(audioIds);
-      }
+      // The ids are not given back (never hand one out twice); a rolled-back commit leaves a gap.
+      if (!sent) await this.discardAudio(audioIds);
+      if (MESSAGE_ID_UNIQUE_KEYS.has(duplicateKeyName(err) ?? '')) await ids.raiseToStored(specs);
       throw err;
     }
     sessions.remember(touches);
     for (const groupId of bumpedGroups) this.groupSessionsBumpedAt.set(groupId, now);
     if (this.groupSessionsBumpedAt.size > 100_000) this.groupSessionsBumpedAt.clear();
 
-    // The rows are committed; the unread counters must follow before anyone
-    // is ACKed. Retry briefly: failing here means the sender resends. The
+    // The rows are committed: from here on the messages are answered STORE_OK.
+    // Their counters are applied now (normally done before the ACK); if Redis
+    // fails, the outbox row stays and the repair job applies it later. The
     // conversation index is a cache of MySQL: a failed write is logged, and
     // readers rebuild it once it expires or is flushed.
     await Promise.all([
-      retry(() => incrementUnread(unreadRedis, unread), 3, 50),
-      retry(() => this.deps.groups?.counters.add([...groupDeltas.values()]) ?? Promise.resolve(), 3, 50),
+      outboxEntry === undefined
+        ? undefined
+        : counterOutbox.apply([outboxEntry]).then(
+            () => counterOutbox.markApplied([outboxEntry.id]),
+            (err: unknown) => log.warn({ err, outboxId: outboxEntry.id }, 'counter update after commit failed; the outbox repair job applies it'),
+          ),
       conversations.touch(conversationTouches).catch((err: unknown) => log.warn({ err, users: conversationTouches.length }, 'conversation index update failed')),
     ]);
     return assigned;
+  }
+
+  /**
+   * The connection died during the transaction (e.g. under COMMIT): find out
+   * whether it committed, so a stored message is never answered "not stored".
+   * When the master cannot tell, the original error stands (STORE_FAILED); a
+   * sender that resends with the same idempotency key still gets one row.
+   */
+  private async committedDespite(err: unknown, threadId: number, probe: RowProbe, taken: ReadonlyMap<string, number[]>): Promise<boolean> {
+    const { log, master } = this.deps;
+    try {
+      const committed = await committedAfterLostConnection(master, threadId, probe);
+      log.warn({ err, committed, ids: Object.fromEntries(taken) }, 'message transaction lost its connection; outcome checked');
+      return committed;
+    } catch (checkErr) {
+      log.error({ err, checkErr, ids: Object.fromEntries(taken) }, 'message transaction outcome unknown; its ids are not reused');
+      return false;
+    }
+  }
+
+  private refuse(a: Accepted, reason: string): void {
+    this.reject(a.p, reason);
+    for (const f of a.followers) this.reject(f, reason);
   }
 
   private reject(p: PendingMessage, reason: string): void {
@@ -347,7 +445,7 @@ export class MessageCommitter {
   private async admitGroupMessages(candidates: Accepted[], now: number): Promise<Accepted[]> {
     const groups = this.deps.groups;
     if (groups === undefined) {
-      for (const { p } of candidates) this.reject(p, 'group messages are not stored by this instance');
+      for (const c of candidates) this.refuse(c, 'group messages are not stored by this instance');
       return [];
     }
     const groupIds = candidates.map(({ p }) => p.msg.toSessionId);
@@ -359,10 +457,10 @@ export class MessageCommitter {
       const { fromUserId: from, toSessionId: groupId } = c.p.msg;
       const members = membersByGroup.get(groupId);
       const roles = rolesByGroup.get(groupId);
-      if (members === undefined) this.reject(c.p, 'unknown group');
-      else if (!members.has(from)) this.reject(c.p, 'not a member of the group');
-      else if ((roles?.mutedUntil.get(from) ?? 0) > now) this.reject(c.p, 'muted');
-      else if (roles !== undefined && roles.groupMutedUntil > now && creators.get(groupId) !== from && !roles.admins.has(from)) this.reject(c.p, 'muted');
+      if (members === undefined) this.refuse(c, 'unknown group');
+      else if (!members.has(from)) this.refuse(c, 'not a member of the group');
+      else if ((roles?.mutedUntil.get(from) ?? 0) > now) this.refuse(c, 'muted');
+      else if (roles !== undefined && roles.groupMutedUntil > now && creators.get(groupId) !== from && !roles.admins.has(from)) this.refuse(c, 'muted');
       else admitted.push({ ...c, members });
     }
     return admitted;
@@ -373,6 +471,26 @@ export class MessageCommitter {
   }
 }
 
+/** The answer to an item and to its followers (same idempotency key in the same batch). */
+function answer(a: Accepted, outcome: StoreOutcome): void {
+  a.p.done(outcome);
+  for (const f of a.followers) f.done(outcome);
+}
+
+function stored(a: Accepted, msgId: number): StoreOutcome {
+  return a.members === undefined ? { result: STORE_OK, msgId } : { result: STORE_OK, msgId, memberIds: [...a.members.keys()] };
+}
+
+/** A query that finds one row of the transaction if it committed. */
+function probeOf(rows: readonly MessageRow[], groupRows: readonly GroupMessageRow[]): RowProbe {
+  if (rows.length > 0) {
+    const r = rows[0];
+    return { sql: `SELECT 1 FROM ${messageTable(r.relateId)} WHERE relateId = ? AND msgId = ? LIMIT 1`, params: [r.relateId, r.msgId] };
+  }
+  const g = groupRows[0];
+  return { sql: `SELECT 1 FROM ${groupMessageTable(g.groupId)} WHERE groupId = ? AND msgId = ? LIMIT 1`, params: [g.groupId, g.msgId] };
+}
+
 /**
  * After a failed transaction: true when MySQL surely rolled it back. A
  * statement error leaves the connection usable and SqlBatch has sent ROLLBACK;
@@ -380,7 +498,7 @@ export class MessageCommitter {
  * connection may have died after COMMIT reached the server: unknown.
  */
 async function rolledBack(conn: PoolConnection, err: unknown): Promise<boolean> {
-  if (typeof err === 'object' && err !== null && 'fatal' in err && err.fatal === true) return false;
+  if (isFatal(err)) return false;
   try {
     await conn.query('ROLLBACK');
     return true;
@@ -407,17 +525,4 @@ export function checkMessage(m: IM.Message.IMMsgData.$Properties): StorableConte
   // UTF-16 length bounds the code-point count from above, so only long texts need counting.
   if (text.length > MAX_CONTENT_CHARS && [...text].length > MAX_CONTENT_CHARS) return `message longer than ${MAX_CONTENT_CHARS} characters`;
   return { text };
-}
-
-async function retry<T>(fn: () => Promise<T>, attempts: number, delayMs: number): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < attempts; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      last = err;
-      await new Promise((r) => setTimeout(r, delayMs * (i + 1)));
-    }
-  }
-  throw last;
 }

@@ -35,10 +35,10 @@ export function createOfflineStores(mysql: MysqlPools, redis: RedisInstances, op
   return {
     relations: new RelationReader(mysql.replica),
     messages: new MessageReader(mysql.replica),
-    groups: new GroupMessageReader(mysql.replica, redis.groupMember, redis.unread),
+    groups: new GroupMessageReader(mysql.replica, mysql.master, redis.groupMember, redis.unread),
     audio: new AudioStore(mysql.writer, mysql.replica),
     conversations: new ConversationIndex(redis.sync, opts.convIndexLimit, opts.convIndexTtlSec),
-    sessionWriter: new RecentSessionWriter(mysql.master),
+    sessionWriter: new RecentSessionWriter(),
     audioPreview: audioPreview(opts.aesKey),
   };
 }

@@ -60,6 +60,8 @@ export class StoreMessagesService {
         s.inFlight += 1;
         this.committer.submit({
           msg: item.msg,
+          // proto2 optional: an absent key reads as ''.
+          ...(item.idemKey ? { idemKey: item.idemKey } : {}),
           done: (o) => {
             s.inFlight -= 1;
             this.reply(s, { ref, msgId: o.msgId, result: o.result, ...(o.reason ? { reason: o.reason } : {}), ...(o.memberIds ? { memberIds: o.memberIds } : {}) });

@@ -1,0 +1,82 @@
+// Committed means OK (issue 10): unread counters follow a message commit
+// through the IMCounterOutbox table, so a Redis failure after COMMIT neither
+// fails the send nor loses the count, and re-applying never double-counts.
+// Real MariaDB and Redis; the failing Redis is a port nobody listens on.
+import type { RowDataPacket } from 'mysql2/promise';
+import { tiertalk } from '@tiertalk/proto';
+import { waitFor } from '@tiertalk/testkit';
+import { CounterOutbox, decodeDeltas } from '../src/store/counter-outbox';
+import { openOfflineFixture, OfflineFixture, silentLog } from './offline-fixture';
+
+const { STORE_OK } = tiertalk.StoreResult;
+const REDIS_DOWN = 'redis://127.0.0.1:1/0';
+let fx: OfflineFixture;
+
+beforeAll(async () => {
+  fx = await openOfflineFixture('a_tt_dbproxy_counter_outbox_test');
+});
+afterAll(async () => {
+  await fx.close();
+});
+
+async function outboxRows(): Promise<Array<{ id: string; deltas: string }>> {
+  const [rows] = await fx.pool.query<RowDataPacket[]>('SELECT id, deltas FROM IMCounterOutbox ORDER BY created, id');
+  return rows.map((r) => ({ id: String(r.id), deltas: String(r.deltas) }));
+}
+
+function healthyOutbox(): CounterOutbox {
+  return new CounterOutbox(fx.pool, fx.redis, {
+    repairIntervalMs: 60_000,
+    repairGraceSec: 0,
+    onError: (err, what) => silentLog.error({ err }, what),
+  });
+}
+
+describe('counters after a commit', () => {
+  it('are applied before the answer and their outbox row is deleted', async () => {
+    const inst = fx.instance();
+    expect(await inst.store(4001, 4002, 'hi')).toEqual({ result: STORE_OK, msgId: 1 });
+    expect(await fx.redis.hget('unread_4002', '4001')).toBe('1');
+    await waitFor(async () => (await outboxRows()).length === 0, 5_000);
+    await inst.close();
+  });
+
+  it('failing in Redis still answer STORE_OK; the repair job applies them once', async () => {
+    const inst = fx.instance({ counterRedisUrl: REDIS_DOWN });
+    const outcomes = await Promise.all([inst.store(4101, 4102, 'one'), inst.store(4101, 4102, 'two'), inst.store(4102, 4101, 'back')]);
+    expect(outcomes.map((o) => [o.result, o.msgId])).toEqual([
+      [STORE_OK, 1],
+      [STORE_OK, 2],
+      [STORE_OK, 3],
+    ]);
+    expect(await fx.redis.hget('unread_4102', '4101')).toBeNull();
+    expect((await outboxRows()).length).toBeGreaterThan(0);
+
+    const repair = healthyOutbox();
+    await repair.repairOnce();
+    expect(await fx.redis.hget('unread_4102', '4101')).toBe('2');
+    expect(await fx.redis.hget('unread_4101', '4102')).toBe('1');
+    expect(await outboxRows()).toEqual([]);
+    await repair.repairOnce();
+    expect(await fx.redis.hget('unread_4102', '4101')).toBe('2');
+    await inst.close();
+  });
+
+  it('applied but not yet deleted (a crash in between) are not counted again by the repair job', async () => {
+    const inst = fx.instance({ counterRedisUrl: REDIS_DOWN });
+    expect((await inst.store(4201, 4202, 'one')).result).toBe(STORE_OK);
+    const rows = await outboxRows();
+    expect(rows).toHaveLength(1);
+    expect(decodeDeltas(rows[0].deltas).unread).toEqual([{ toId: 4202, fromId: 4201, n: 1 }]);
+
+    const survivor = healthyOutbox();
+    // Applied to Redis; the process dies before it deletes the row.
+    await survivor.apply(rows.map((r) => ({ id: r.id, deltas: decodeDeltas(r.deltas) })));
+    expect(await fx.redis.hget('unread_4202', '4201')).toBe('1');
+    // Another instance's repair job finds the row: applying it again changes nothing.
+    await healthyOutbox().repairOnce();
+    expect(await fx.redis.hget('unread_4202', '4201')).toBe('1');
+    expect(await outboxRows()).toEqual([]);
+    await inst.close();
+  });
+});
