@@ -101,6 +101,11 @@ export class RegistryEpoch {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** RegistryReadiness.recheck: a lookup saw another epoch; check (and resync) at once. */
+  recheck(): void {
+    void this.check();
+  }
+
   /** Checks the epoch now (coalesced with a check in progress). Never rejects. */
   check(): Promise<void> {
     if (this.closed) return Promise.resolve();

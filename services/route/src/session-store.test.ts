@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { IM } from '@tiertalk/proto';
-import { SessionStore } from './session-store';
+import { RegistryEpochMismatch, SessionStore } from './session-store';
 
 // Real Redis, db 12, a key prefix of our own (style.md: no mocks of Redis).
 const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? 'redis://127.0.0.1:6379/12';
@@ -60,6 +60,17 @@ describe('SessionStore', () => {
     expect(await redis.exists(store.gatewayKey('gw-a'))).toBe(0);
     await store.logout({ gatewayId: 'gw-b', connId: 2, userId: 7 });
     expect(await redis.exists(store.userKey(7))).toBe(0);
+  });
+
+  it('a lookup with the expected epoch refuses a registry whose epoch changed (flushed while up)', async () => {
+    await store.login({ gatewayId: 'gw-a', connId: 1, userId: 7, clientType: CLIENT_TYPE_WINDOWS });
+    expect(await store.claimEpoch('e1')).toBe(true);
+    expect((await store.lookup([7], 'e1')).get(7)).toEqual([{ gatewayId: 'gw-a', connId: 1, clientType: CLIENT_TYPE_WINDOWS }]);
+    // What a FLUSHALL does to our keys: sessions and epoch gone together.
+    await deleteKeys(redis, prefix);
+    await expect(store.lookup([7], 'e1')).rejects.toBeInstanceOf(RegistryEpochMismatch);
+    // Without an expected epoch (before the first check) the lookup answers as before.
+    expect((await store.lookup([7])).get(7)).toEqual([]);
   });
 
   it('leave returns the removed client type and the sessions that remain', async () => {

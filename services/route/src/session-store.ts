@@ -263,6 +263,17 @@ const DEFAULT_FRESH_GRACE_MS = 15_000;
 // A sync's candidate set outlives no sync (deadline a few seconds).
 const CANDIDATES_TTL_MS = 60_000;
 
+/** The registry's epoch is not the one the caller works in: its Redis lost the sessions. */
+export class RegistryEpochMismatch extends Error {
+  constructor(
+    readonly expected: string,
+    readonly found: string | null,
+  ) {
+    super(`session registry epoch is ${found ?? 'missing'}, expected ${expected}`);
+    this.name = 'RegistryEpochMismatch';
+  }
+}
+
 export class SessionStore {
   readonly seenTtlMs: number;
   private readonly chunkSize: number;
@@ -342,14 +353,25 @@ export class SessionStore {
     return { removed, remaining: parseFlatHash(reply[1]) };
   }
 
-  /** Sessions of each user (users without any map to []), in one pipeline. */
-  async lookup(userIds: readonly number[]): Promise<Map<number, Session[]>> {
+  /**
+   * Sessions of each user (users without any map to []), in one pipeline.
+   * With `expectEpoch`, the registry's epoch is read in the same pipeline and
+   * a different one (Redis flushed or replaced under us) rejects with
+   * RegistryEpochMismatch instead of answering from a lost registry.
+   */
+  async lookup(userIds: readonly number[], expectEpoch?: string): Promise<Map<number, Session[]>> {
     const out = new Map<number, Session[]>();
     if (userIds.length === 0) return out;
     const pipeline = this.redis.pipeline();
     for (const id of userIds) pipeline.hgetall(this.userKey(id));
+    if (expectEpoch !== undefined) pipeline.get(this.epochKey());
     const replies = await pipeline.exec();
     if (replies === null) throw new Error('session lookup: pipeline aborted');
+    if (expectEpoch !== undefined) {
+      const [err, epoch] = replies[userIds.length] ?? [new Error('missing reply'), null];
+      if (err) throw err;
+      if (epoch !== expectEpoch) throw new RegistryEpochMismatch(expectEpoch, typeof epoch === 'string' ? epoch : null);
+    }
     userIds.forEach((id, i) => {
       const [err, value] = replies[i] ?? [new Error('missing reply'), null];
       if (err) throw err;

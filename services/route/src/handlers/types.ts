@@ -37,6 +37,10 @@ export interface RegistryReadiness {
    * under another may have read a registry being lost or rebuilt.
    */
   readonly holds: number;
+  /** The registry epoch lookups must find (undefined before the first check). */
+  readonly epoch: string | undefined;
+  /** Checks the epoch now: a lookup found a different one. */
+  recheck(): void;
 }
 
 export interface RouteDeps {

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@tiertalk/log';
 import { tiertalk, type DeliverReport, type EnvelopeBatch } from '@tiertalk/proto';
 import { ReconnectBackoff, rpcError } from '@tiertalk/rpc';
+import { RegistryEpochMismatch } from '../../session-store';
 import type { Session } from '../../session-store';
 import type { RouteDeps } from '../types';
 import { DeliveryReceipt } from './delivery-receipt';
@@ -152,8 +153,10 @@ export async function deliverBatch(
   if (users.size > 0) {
     const holdsBefore = registryReady?.holds;
     try {
-      sessions = await store.lookup([...users]);
+      sessions = await store.lookup([...users], registryReady?.epoch);
     } catch (err) {
+      // Flushed or replaced while up (no disconnect for the epoch watch to see).
+      if (err instanceof RegistryEpochMismatch) registryReady?.recheck();
       log.debug({ err, envelopes: envelopes.length, users: users.size }, 'session lookup failed');
       throw new SessionLookupError(err);
     }
