@@ -29,9 +29,10 @@ function invoke<Res>(name: string, request: object): Promise<Res> {
   });
 }
 
-function send(from: number, groupId: number, text: string): Promise<StoreOutcome> {
+function send(from: number, groupId: number, text: string, idemKey?: string): Promise<StoreOutcome> {
   return new Promise((resolve) =>
     committer.submit({
+      ...(idemKey === undefined ? {} : { idemKey }),
       msg: { fromUserId: from, toSessionId: groupId, msgId: 0, createTime: Math.floor(Date.now() / 1000), msgType: MSG_TYPE_GROUP_TEXT, msgData: Buffer.from(text) },
       done: resolve,
     }),
@@ -88,6 +89,17 @@ afterEach(async () => {
 });
 
 describe('group messages', () => {
+  it('stored again with the same idempotency key: the first id and the members, one row', async () => {
+    const g = await createGroup(alice, [alice, bob, carol]);
+    const first = await send(bob, g, 'once', 'gw/1/1');
+    const again = await send(bob, g, 'once', 'gw/1/1');
+    expect(first.result).toBe(STORE_OK);
+    expect(again.msgId).toBe(first.msgId);
+    expect([...(again.memberIds ?? [])].sort()).toEqual([alice, bob, carol].sort());
+    const [rows] = await fx.pool.query<RowDataPacket[]>(`SELECT msgId FROM IMGroupMessage_${g % 8} WHERE groupId = ?`, [g]);
+    expect(rows.map((r) => Number(r.msgId))).toEqual([first.msgId]);
+  });
+
   it('stores into IMGroupMessage_<gid % 8> with ids 1..N per group, members returned, unread = total - snapshot', async () => {
     const g1 = await createGroup(alice, [alice, bob, carol]);
     const g2 = await createGroup(bob, [alice, bob]);

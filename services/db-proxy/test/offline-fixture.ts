@@ -35,6 +35,8 @@ export interface Instance {
 export interface InstanceOptions {
   convIndexLimit?: number;
   readOnlyWriter?: boolean;
+  /** SQL run on every new connection of the message writer (e.g. a short lock wait timeout). */
+  writerSessionSql?: string;
   /** The message writer connects here instead of the database itself (e.g. through a link the test can cut). */
   writerUrl?: string;
   dedupeWindowSec?: number;
@@ -78,6 +80,12 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
   const instance = (opts: InstanceOptions = {}): Instance => {
     const master = createPool({ uri: url, connectionLimit: 4, charset: 'utf8mb4' });
     const writer = createPool({ uri: opts.writerUrl ?? url, connectionLimit: 2, charset: 'utf8mb4', multipleStatements: true });
+    if (opts.writerSessionSql !== undefined) {
+      const sql = opts.writerSessionSql;
+      writer.on('connection', (conn) => {
+        conn.query(sql);
+      });
+    }
     if (opts.readOnlyWriter) {
       // A real MySQL refusal inside the message transaction (a statement error, the connection stays usable).
       writer.on('connection', (conn) => {

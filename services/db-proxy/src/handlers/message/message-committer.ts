@@ -86,9 +86,10 @@ const MAX_STORE_ROUNDS = 4;
  * Group commit of 1:1 messages (docs/ARCHITECTURE.md, the message path): one
  * commit runs at a time and everything that arrives meanwhile rides in the
  * next one, so a lone message is stored at once and a burst costs one
- * transaction, one id pipeline, one unread pipeline and one conversation-index
+ * transaction, one id pipeline, one counter script and one conversation-index
  * pipeline per batch instead of per message. Nothing is reported stored
- * before MySQL committed it and its unread counter is written.
+ * before MySQL committed it, and everything MySQL committed is reported
+ * stored: its counter deltas are committed with it (counter-outbox.ts).
  */
 export class MessageCommitter {
   private queue: PendingMessage[] = [];
