@@ -10,6 +10,8 @@ import { connect, loggedIn, storedMessages, testDbPool, userId } from './helpers
 
 jest.setTimeout(120_000);
 
+// libs/registry's default removal grace for an instance whose key vanished without 'leaving'.
+const REMOVAL_GRACE_MS = 3000;
 const LEASE_TTL_SEC = 3;
 let cluster: Cluster;
 let pool: Pool;
@@ -87,7 +89,8 @@ it('keeps messaging when one db-proxy, one route and one gateway are SIGKILLed, 
   // The dead gateway's sessions vanish from route's registry with its lease: no ghosts.
   const sessions = new Redis(testConfig.redisUrl(testConfig.routeRedisDb));
   try {
-    await waitFor(async () => Object.keys(await sessions.hgetall(`tt:sm:user:${bobId}`)).every((f) => !f.startsWith('msg-2@')), 5000);
+    // Lease TTL, then the watchers' removal grace (an etcd outage must not look like a death).
+    await waitFor(async () => Object.keys(await sessions.hgetall(`tt:sm:user:${bobId}`)).every((f) => !f.startsWith('msg-2@')), LEASE_TTL_SEC * 1000 + REMOVAL_GRACE_MS + 5000);
     expect(await sessions.smembers('tt:sm:gateways')).not.toEqual(expect.arrayContaining([expect.stringMatching(/^msg-2@/)]));
   } finally {
     sessions.disconnect();

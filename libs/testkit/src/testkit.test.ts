@@ -1,10 +1,12 @@
 // The testkit's own plumbing against the real services (Cluster is exercised by
 // the e2e tests, which need the built services).
+import { readdirSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import type { RowDataPacket } from 'mysql2/promise';
-import { WaitTimeoutError, flushTestRedis, freePort, prepareTestDatabase, testConfig, uniquePrefix, waitFor } from './index';
+import { WaitTimeoutError, flushTestRedis, freePort, prepareTestDatabase, repoRoot, testConfig, uniquePrefix, waitFor } from './index';
 
 describe('freePort', () => {
   it('returns distinct ports that can be bound on 127.0.0.1', async () => {
@@ -38,7 +40,13 @@ describe('prepareTestDatabase', () => {
         const [users] = await fresh.query<RowDataPacket[]>('SELECT name FROM IMUser ORDER BY id');
         expect(users.map((u) => u.name)).toEqual(['alice', 'bob', 'carol', 'dave']);
         const [versions] = await fresh.query<RowDataPacket[]>('SELECT version FROM tt_schema_migrations ORDER BY version');
-        expect(versions.map((v) => v.version)).toEqual(['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin']);
+        // Every migration db-proxy ships, in order (TeamTalk's schema first).
+        const shipped = readdirSync(path.join(repoRoot, 'services', 'db-proxy', 'migrations'))
+          .filter((f) => f.endsWith('.sql'))
+          .map((f) => f.replace(/\.sql$/, ''))
+          .sort();
+        expect(shipped[0]).toBe('0001_teamtalk_schema');
+        expect(versions.map((v) => v.version)).toEqual(shipped);
       } finally {
         await fresh.end();
       }
