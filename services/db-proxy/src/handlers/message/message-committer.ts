@@ -10,6 +10,7 @@ import { addGroupChatted, addGroupMessageInserts, GroupMessageRow } from '../../
 import { groupMessageTable, messageTable, redisKeys } from '../../store/keys';
 import { addMessageInserts, MessageRow } from '../../store/messages';
 import { SqlBatch } from '../../store/sql-batch';
+import { addOwnReadCursors, ReadCursor } from '../../store/read-cursors';
 import { committedAfterLostConnection, RowProbe } from '../../store/commit-outcome';
 import { IDEM_KEY_MAX_CHARS, IDEMPOTENCY_UNIQUE_KEY, IdempotencyRow, IdempotencyStore, idemMapKey } from '../../store/idempotency';
 import { duplicateKeyName, isFatal } from '../../store/mysql-errors';
@@ -301,6 +302,8 @@ export class MessageCommitter {
     const unread = new Map<string, UnreadDelta>();
     const assigned: number[] = [];
     const idemRows: IdempotencyRow[] = [];
+    // The sender has read what they sent: their durable read cursor moves with it.
+    const ownReads: ReadCursor[] = [];
     let clipIndex = 0;
     for (const { p, content, members } of accepted) {
       const m = p.msg;
@@ -314,6 +317,7 @@ export class MessageCommitter {
         groupMembers.set(groupId, members);
         touches.push({ userId: m.fromUserId, peerId: groupId, type: SESSION_TYPE_GROUP, updated: now });
         conversationTouches.push({ userId: m.fromUserId, peerId: groupId, type: SESSION_TYPE_GROUP, updated: now, readMsgId: msgId });
+        ownReads.push({ userId: m.fromUserId, peerId: groupId, sessionType: SESSION_TYPE_GROUP, msgId });
         let delta = groupDeltas.get(groupId);
         if (delta === undefined) groupDeltas.set(groupId, (delta = { groupId, count: 0, senders: new Map() }));
         delta.count += 1;
@@ -336,6 +340,7 @@ export class MessageCommitter {
         { userId: m.fromUserId, peerId: m.toSessionId, type: SESSION_TYPE_SINGLE, updated: now, readMsgId: msgId },
         { userId: m.toSessionId, peerId: m.fromUserId, type: SESSION_TYPE_SINGLE, updated: now },
       );
+      ownReads.push({ userId: m.fromUserId, peerId: m.toSessionId, sessionType: SESSION_TYPE_SINGLE, msgId });
       const key = `${m.toSessionId}:${m.fromUserId}`;
       const u = unread.get(key);
       if (u) u.n += 1;
@@ -365,6 +370,7 @@ export class MessageCommitter {
       addGroupChatted(batch, [...groupMembers.keys()], now);
       audio.addData(batch, audioIds, clips);
       sessions.addTouches(batch, touches);
+      addOwnReadCursors(batch, ownReads, now);
       const conn = await writer.getConnection();
       let usable = true;
       try {

@@ -1,0 +1,73 @@
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { groupMessageTable, messageTable } from './keys';
+import type { SqlBatch } from './sql-batch';
+
+// Durable read positions (migration 0009): the newest msg id a user has read
+// in a conversation. Redis unread counters are rebuilt from them after Redis
+// lost its data (unread-rebuild.ts). A cursor only ever moves forward.
+
+/** sessionType: 1 = 1:1 (peerId the other user), 2 = group (peerId the group id). */
+export interface ReadCursor {
+  userId: number;
+  peerId: number;
+  sessionType: number;
+  msgId: number;
+}
+
+const UPSERT_TAIL = 'ON DUPLICATE KEY UPDATE msgId = GREATEST(msgId, VALUES(msgId)), updated = VALUES(updated)';
+
+/** The sender's cursors for what they sent: one multi-row upsert added to the message transaction. */
+export function addOwnReadCursors(batch: SqlBatch, cursors: readonly ReadCursor[], nowSec: number): void {
+  const newest = new Map<string, ReadCursor>();
+  for (const c of cursors) {
+    const key = `${c.userId}:${c.peerId}:${c.sessionType}`;
+    const prev = newest.get(key);
+    if (prev === undefined || prev.msgId < c.msgId) newest.set(key, c);
+  }
+  if (newest.size === 0) return;
+  // Key order: two instances upserting overlapping rows lock them in the same order.
+  const rows = [...newest.values()].sort((a, b) => a.userId - b.userId || a.peerId - b.peerId || a.sessionType - b.sessionType);
+  batch.add(
+    `INSERT INTO IMReadCursor (userId, peerId, sessionType, msgId, updated) VALUES ${rows.map(() => '(?, ?, ?, ?, ?)').join(', ')} ${UPSERT_TAIL}`,
+    rows.flatMap((c) => [c.userId, c.peerId, c.sessionType, c.msgId, nowSec]),
+  );
+}
+
+/**
+ * Read ack: the cursor moves to msgId, but never past the newest stored
+ * message of the conversation (a client's msg id is not trusted: a cursor far
+ * ahead would hide every later message from a rebuild). `conversationId` is
+ * the relation id for 1:1, the group id for groups.
+ */
+export async function advanceReadCursor(master: Pool, cursor: ReadCursor, conversationId: number, nowSec: number): Promise<void> {
+  const newest =
+    cursor.sessionType === 2
+      ? `SELECT COALESCE(MAX(msgId), 0) FROM ${groupMessageTable(conversationId)} WHERE groupId = ?`
+      : `SELECT COALESCE(MAX(msgId), 0) FROM ${messageTable(conversationId)} WHERE relateId = ?`;
+  await master.query(
+    `INSERT INTO IMReadCursor (userId, peerId, sessionType, msgId, updated) SELECT ?, ?, ?, LEAST(?, (${newest})), ? ${UPSERT_TAIL}`,
+    [cursor.userId, cursor.peerId, cursor.sessionType, cursor.msgId, conversationId, nowSec],
+  );
+}
+
+interface CursorRow extends RowDataPacket {
+  peerId: number;
+  sessionType: number;
+  msgId: number;
+}
+
+/**
+ * The user's cursors of their most recent active sessions (IMRecentSession,
+ * status 0), at most `limit`. A session without a cursor row (data from before
+ * cursors existed) is not returned: its unread is unknown and counts 0.
+ */
+export async function recentReadCursors(pool: Pool, userId: number, limit: number): Promise<ReadCursor[]> {
+  const [rows] = await pool.query<CursorRow[]>(
+    `SELECT c.peerId, c.sessionType, c.msgId FROM IMRecentSession s
+       JOIN IMReadCursor c ON c.userId = s.userId AND c.peerId = s.peerId AND c.sessionType = s.type
+      WHERE s.userId = ? AND s.status = 0 AND s.type IN (1, 2)
+      ORDER BY s.updated DESC, s.type DESC, s.peerId DESC LIMIT ?`,
+    [userId, limit],
+  );
+  return rows.map((r) => ({ userId, peerId: Number(r.peerId), sessionType: Number(r.sessionType), msgId: Number(r.msgId) }));
+}
