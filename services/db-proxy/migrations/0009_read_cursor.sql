@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS `IMReadCursor` (
   `id` int(11) unsigned NOT NULL AUTO_INCREMENT,
   `userId` int(11) unsigned NOT NULL,
   `peerId` int(11) unsigned NOT NULL,
-  `sessionType` tinyint(1) unsigned NOT NULL,
+  `sessionType` tinyint(3) unsigned NOT NULL,
   `msgId` int(11) unsigned NOT NULL,
   `updated` int(11) unsigned NOT NULL,
   PRIMARY KEY (`id`),

@@ -283,6 +283,19 @@ const EXPECTED: Record<string, TableSpec> = {
     ],
     keys: { PRIMARY: ['id'], idx_created: ['created'] },
   },
+  // TierTalk's own: durable read positions, the source of unread counters rebuilt after a Redis loss (migration 0009).
+  IMReadCursor: {
+    collation: utf8mb4,
+    cols: [
+      ['id', U11, false, null],
+      ['userId', U11, false, null],
+      ['peerId', U11, false, null],
+      ['sessionType', 'tinyint(3) unsigned', false, null],
+      ['msgId', U11, false, null],
+      ['updated', U11, false, null],
+    ],
+    keys: { PRIMARY: ['id'], uk_userId_peerId_sessionType: ['userId', 'peerId', 'sessionType'] },
+  },
   tt_schema_migrations: {
     collation: utf8mb4,
     cols: [

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { groupMessageTable, messageTable } from './keys';
 import type { SqlBatch } from './sql-batch';
@@ -16,21 +17,49 @@ export interface ReadCursor {
 
 const UPSERT_TAIL = 'ON DUPLICATE KEY UPDATE msgId = GREATEST(msgId, VALUES(msgId)), updated = VALUES(updated)';
 
-/** The sender's cursors for what they sent: one multi-row upsert added to the message transaction. */
-export function addOwnReadCursors(batch: SqlBatch, cursors: readonly ReadCursor[], nowSec: number): void {
-  const newest = new Map<string, ReadCursor>();
-  for (const c of cursors) {
-    const key = `${c.userId}:${c.peerId}:${c.sessionType}`;
-    const prev = newest.get(key);
-    if (prev === undefined || prev.msgId < c.msgId) newest.set(key, c);
+const keyOf = (c: { userId: number; peerId: number; sessionType: number }): string => `${c.userId}:${c.peerId}:${c.sessionType}`;
+
+/**
+ * The cursors a message commit writes, as one multi-row upsert in the message
+ * transaction (no extra round trip):
+ * - the sender's: they have read what they sent, so it moves to their message;
+ * - a 1:1 receiver's first one: created just below the first message received
+ *   once cursors exist (so that message and later ones count after a loss,
+ *   and older history does not), never moved by a received message. These
+ *   rows carry `updated = 0` ("nothing read yet"), which the upsert uses to
+ *   leave an existing cursor as it is. The rows known to exist are remembered,
+ *   so a busy conversation does not re-send them.
+ */
+export class ReadCursorWriter {
+  private readonly known = new LRUCache<string, true>({ max: 500_000 });
+
+  add(batch: SqlBatch, own: readonly ReadCursor[], received: readonly ReadCursor[], nowSec: number): ReadCursor[] {
+    const rows = new Map<string, ReadCursor & { updated: number }>();
+    for (const c of own) {
+      const prev = rows.get(keyOf(c));
+      if (prev === undefined || prev.msgId < c.msgId) rows.set(keyOf(c), { ...c, updated: nowSec });
+    }
+    for (const c of received) {
+      const key = keyOf(c);
+      if (this.known.has(key)) continue;
+      const prev = rows.get(key);
+      if (prev === undefined || (prev.updated === 0 && prev.msgId > c.msgId - 1)) rows.set(key, { ...c, msgId: c.msgId - 1, updated: 0 });
+    }
+    if (rows.size === 0) return [];
+    // Key order: two instances upserting overlapping rows lock them in the same order.
+    const sorted = [...rows.values()].sort((a, b) => a.userId - b.userId || a.peerId - b.peerId || a.sessionType - b.sessionType);
+    batch.add(
+      `INSERT INTO IMReadCursor (userId, peerId, sessionType, msgId, updated) VALUES ${sorted.map(() => '(?, ?, ?, ?, ?)').join(', ')}
+       ON DUPLICATE KEY UPDATE msgId = IF(VALUES(updated) = 0, msgId, GREATEST(msgId, VALUES(msgId))), updated = IF(VALUES(updated) = 0, updated, VALUES(updated))`,
+      sorted.flatMap((c) => [c.userId, c.peerId, c.sessionType, c.msgId, c.updated]),
+    );
+    return sorted;
   }
-  if (newest.size === 0) return;
-  // Key order: two instances upserting overlapping rows lock them in the same order.
-  const rows = [...newest.values()].sort((a, b) => a.userId - b.userId || a.peerId - b.peerId || a.sessionType - b.sessionType);
-  batch.add(
-    `INSERT INTO IMReadCursor (userId, peerId, sessionType, msgId, updated) VALUES ${rows.map(() => '(?, ?, ?, ?, ?)').join(', ')} ${UPSERT_TAIL}`,
-    rows.flatMap((c) => [c.userId, c.peerId, c.sessionType, c.msgId, nowSec]),
-  );
+
+  /** Called after the transaction commits: these rows exist now. */
+  remember(written: readonly ReadCursor[]): void {
+    for (const c of written) this.known.set(keyOf(c), true);
+  }
 }
 
 /**

@@ -10,7 +10,7 @@ import { addGroupChatted, addGroupMessageInserts, GroupMessageRow } from '../../
 import { groupMessageTable, messageTable, redisKeys } from '../../store/keys';
 import { addMessageInserts, MessageRow } from '../../store/messages';
 import { SqlBatch } from '../../store/sql-batch';
-import { addOwnReadCursors, ReadCursor } from '../../store/read-cursors';
+import { ReadCursor, ReadCursorWriter } from '../../store/read-cursors';
 import { committedAfterLostConnection, RowProbe } from '../../store/commit-outcome';
 import { IDEM_KEY_MAX_CHARS, IDEMPOTENCY_UNIQUE_KEY, IdempotencyRow, IdempotencyStore, idemMapKey } from '../../store/idempotency';
 import { duplicateKeyName, isFatal } from '../../store/mysql-errors';
@@ -98,6 +98,8 @@ export class MessageCommitter {
   private progressListeners: Array<() => void> = [];
   /** Second in which each group's members' session rows were last bumped (at most once per second per group). */
   private readonly groupSessionsBumpedAt = new Map<number, number>();
+  /** IMReadCursor rows of the commits (one upsert per transaction). */
+  private readonly readCursors = new ReadCursorWriter();
 
   constructor(private readonly deps: CommitterDeps) {}
 
@@ -304,6 +306,8 @@ export class MessageCommitter {
     const idemRows: IdempotencyRow[] = [];
     // The sender has read what they sent: their durable read cursor moves with it.
     const ownReads: ReadCursor[] = [];
+    // A 1:1 receiver gets a cursor below the first message received (read-cursors.ts).
+    const receivedReads: ReadCursor[] = [];
     let clipIndex = 0;
     for (const { p, content, members } of accepted) {
       const m = p.msg;
@@ -341,6 +345,7 @@ export class MessageCommitter {
         { userId: m.toSessionId, peerId: m.fromUserId, type: SESSION_TYPE_SINGLE, updated: now },
       );
       ownReads.push({ userId: m.fromUserId, peerId: m.toSessionId, sessionType: SESSION_TYPE_SINGLE, msgId });
+      receivedReads.push({ userId: m.toSessionId, peerId: m.fromUserId, sessionType: SESSION_TYPE_SINGLE, msgId });
       const key = `${m.toSessionId}:${m.fromUserId}`;
       const u = unread.get(key);
       if (u) u.n += 1;
@@ -360,6 +365,7 @@ export class MessageCommitter {
 
     const outboxEntry = counterOutbox.entryFor({ unread: [...unread.values()], groups: [...groupDeltas.values()] });
     let sent = false;
+    let cursorRows: ReadCursor[] = [];
     try {
       const batch = new SqlBatch();
       // The idempotency rows first: a key already stored fails the transaction before any other write.
@@ -370,7 +376,7 @@ export class MessageCommitter {
       addGroupChatted(batch, [...groupMembers.keys()], now);
       audio.addData(batch, audioIds, clips);
       sessions.addTouches(batch, touches);
-      addOwnReadCursors(batch, ownReads, now);
+      cursorRows = this.readCursors.add(batch, ownReads, receivedReads, now);
       const conn = await writer.getConnection();
       let usable = true;
       try {
@@ -394,6 +400,7 @@ export class MessageCommitter {
       throw err;
     }
     sessions.remember(touches);
+    this.readCursors.remember(cursorRows);
     for (const groupId of bumpedGroups) this.groupSessionsBumpedAt.set(groupId, now);
     if (this.groupSessionsBumpedAt.size > 100_000) this.groupSessionsBumpedAt.clear();
 
