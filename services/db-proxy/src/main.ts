@@ -44,6 +44,8 @@ async function main(): Promise<void> {
     aesKey: config.TT_AES_KEY,
     unreadRebuildSessions: config.TT_UNREAD_REBUILD_SESSIONS,
   });
+  // Before serving: an empty unread Redis is then known to be a loss, not counters written by this instance (unread-epoch.ts).
+  await offline.unreadEpoch.check().catch((err: unknown) => log.warn({ err }, 'unread epoch not read at start; checked again periodically'));
   const idempotency = new IdempotencyStore(mysql.master);
   const idempotencyPurger = new IdempotencyPurger(idempotency, config.TT_STORE_DEDUPE_WINDOW_SEC, config.TT_STORE_DEDUPE_PURGE_SEC * 1000, (err) =>
     log.warn({ err }, 'purging expired idempotency rows failed'),

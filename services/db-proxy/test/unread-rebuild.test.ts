@@ -13,7 +13,7 @@ import { GroupMembersCache } from '../src/store/group-members';
 import { IdempotencyStore } from '../src/store/idempotency';
 import { MessageIdAllocator } from '../src/store/message-ids';
 import { RelationStore } from '../src/store/relations';
-import { UNREAD_EPOCH_KEY } from '../src/store/unread-epoch';
+import { epochNeedsRebuild, UNREAD_EPOCH_KEY } from '../src/store/unread-epoch';
 import { rebuiltMarkerKey } from '../src/store/unread-rebuild';
 import { Instance, openOfflineFixture, OfflineFixture, silentLog } from './offline-fixture';
 
@@ -181,5 +181,24 @@ describe('unread counters rebuilt from MySQL after the unread Redis lost them', 
     // A received message does not move the receiver's existing cursor.
     await send(dave, carol, 'later');
     expect(await cursorOf(carol, dave, SINGLE)).toMatchObject({ msgId: last });
+  });
+
+  it('a first start on a Redis that kept its counters (no epoch yet, data present) rebuilds nothing', async () => {
+    inst.stores.unreadEpoch.stop();
+    await fx.redis.del(UNREAD_EPOCH_KEY);
+    await fx.redis.hset(`unread_${alice}`, String(bob), 9);
+    const fresh = fx.instance();
+    try {
+      const epoch = await fresh.stores.unreadEpoch.current();
+      expect(epochNeedsRebuild(epoch)).toBe(false);
+      const freshReads = new OfflineReads(fresh.stores, fresh.redis.unread, silentLog);
+      expect((await unreadOf(freshReads, alice)).counts[`1:${bob}`]).toBe(9);
+      // The instance that had seen the old epoch takes the missing key for a loss.
+      await fx.redis.del(UNREAD_EPOCH_KEY);
+      expect(epochNeedsRebuild(await inst.stores.unreadEpoch.check())).toBe(true);
+      expect((await unreadOf(reads, alice)).counts[`1:${bob}`]).toBe(1);
+    } finally {
+      await fresh.close();
+    }
   });
 });

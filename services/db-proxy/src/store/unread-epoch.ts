@@ -6,7 +6,20 @@ import type Redis from 'ioredis';
 // counters do; when it is gone, they are gone too. A new epoch is then set
 // (SET NX: instances that notice at once agree on one value) and every user's
 // counters are rebuilt from MySQL once in it (unread-rebuild.ts).
+//
+// A missing key is a loss when this instance saw an epoch before, or when the
+// Redis db is empty. The one other case is the first start of a version with
+// epochs on a Redis that kept its counters (TeamTalk's or an older
+// TierTalk's): that epoch is marked "kept" and nothing is rebuilt in it, since
+// the live counters are right and older conversations have no cursors yet.
+// db-proxy checks before it serves, so on an empty Redis nothing of its own
+// was written yet.
 export const UNREAD_EPOCH_KEY = 'tt_unread_epoch';
+const REBUILD_PREFIX = 'rebuild:';
+const KEPT_PREFIX = 'kept:';
+
+/** Whether counters must be rebuilt in this epoch (it began with a loss). */
+export const epochNeedsRebuild = (epoch: string): boolean => epoch.startsWith(REBUILD_PREFIX);
 
 export interface EpochEvents {
   onError(err: unknown): void;
@@ -53,7 +66,8 @@ export class UnreadEpoch {
   private async read(): Promise<string> {
     let epoch = await this.unreadRedis.get(UNREAD_EPOCH_KEY);
     if (epoch === null) {
-      const fresh = randomUUID().replace(/-/g, '');
+      const lost = this.value !== undefined || (await this.unreadRedis.dbsize()) === 0;
+      const fresh = (lost ? REBUILD_PREFIX : KEPT_PREFIX) + randomUUID().replace(/-/g, '');
       const set = await this.unreadRedis.set(UNREAD_EPOCH_KEY, fresh, 'NX');
       // Another instance set it first: theirs is the epoch.
       epoch = set === 'OK' ? fresh : await this.unreadRedis.get(UNREAD_EPOCH_KEY);

@@ -7,7 +7,7 @@ import { groupCounterKeys } from './group-message-reader';
 import { groupMessageTable, messageTable, redisKeys } from './keys';
 import { ReadCursor, recentReadCursors } from './read-cursors';
 import type { RelationReader } from './relation-reader';
-import type { UnreadEpoch } from './unread-epoch';
+import { epochNeedsRebuild, UnreadEpoch } from './unread-epoch';
 
 // Unread counters after the unread Redis lost its data (docs/RELIABILITY.md
 // "Unread counters"): before a user's unread count is answered, once per
@@ -77,7 +77,7 @@ export class UnreadRebuilder {
   /** Rebuilds the user's counters unless that was done in the current epoch (by any instance). */
   async ensure(userId: number): Promise<void> {
     const epoch = await this.deps.epoch.current();
-    if (this.rebuilt.get(userId) === epoch) return;
+    if (!epochNeedsRebuild(epoch) || this.rebuilt.get(userId) === epoch) return;
     let run = this.running.get(userId);
     if (run === undefined) {
       run = this.claimAndRebuild(userId, epoch).finally(() => this.running.delete(userId));
