@@ -69,14 +69,26 @@ export class ReadCursorWriter {
  * the relation id for 1:1, the group id for groups.
  */
 export async function advanceReadCursor(master: Pool, cursor: ReadCursor, conversationId: number, nowSec: number): Promise<void> {
-  const newest =
+  // A plain read first: an INSERT … SELECT would lock the shard's newest rows against the message commits.
+  const [rows] = await master.query<NewestRow[]>(
     cursor.sessionType === 2
-      ? `SELECT COALESCE(MAX(msgId), 0) FROM ${groupMessageTable(conversationId)} WHERE groupId = ?`
-      : `SELECT COALESCE(MAX(msgId), 0) FROM ${messageTable(conversationId)} WHERE relateId = ?`;
-  await master.query(
-    `INSERT INTO IMReadCursor (userId, peerId, sessionType, msgId, updated) SELECT ?, ?, ?, LEAST(?, (${newest})), ? ${UPSERT_TAIL}`,
-    [cursor.userId, cursor.peerId, cursor.sessionType, cursor.msgId, conversationId, nowSec],
+      ? `SELECT MAX(msgId) AS newest FROM ${groupMessageTable(conversationId)} WHERE groupId = ?`
+      : `SELECT MAX(msgId) AS newest FROM ${messageTable(conversationId)} WHERE relateId = ?`,
+    [conversationId],
   );
+  const msgId = Math.min(cursor.msgId, Number(rows[0]?.newest ?? 0));
+  if (msgId <= 0) return;
+  await master.query(`INSERT INTO IMReadCursor (userId, peerId, sessionType, msgId, updated) VALUES (?, ?, ?, ?, ?) ${UPSERT_TAIL}`, [
+    cursor.userId,
+    cursor.peerId,
+    cursor.sessionType,
+    msgId,
+    nowSec,
+  ]);
+}
+
+interface NewestRow extends RowDataPacket {
+  newest: number | null;
 }
 
 interface CursorRow extends RowDataPacket {
