@@ -29,6 +29,10 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_STORE_DEDUPE_PURGE_SEC: positiveInt(30),
   // How often each instance applies counter deltas left in the outbox (after a Redis failure or a crash).
   TT_COUNTER_REPAIR_SEC: positiveInt(5),
+  // Unread counters after the unread Redis lost its data (docs/RELIABILITY.md): how often its epoch key is
+  // checked, and how many of a user's recent sessions get their unread rebuilt from MySQL.
+  TT_UNREAD_EPOCH_CHECK_SEC: positiveInt(3),
+  TT_UNREAD_REBUILD_SESSIONS: intRange(1, 10000, 100),
   // flows.md §2: more than this many failed logins of one name within the window refuse it.
   TT_LOGIN_FAIL_LIMIT: intRange(1, 1000, 10),
   TT_LOGIN_FAIL_WINDOW_SEC: positiveInt(1800),

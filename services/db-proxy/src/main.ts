@@ -42,7 +42,10 @@ async function main(): Promise<void> {
     convIndexLimit: config.TT_CONV_INDEX_LIMIT,
     convIndexTtlSec: config.TT_CONV_INDEX_TTL_SEC,
     aesKey: config.TT_AES_KEY,
+    unreadRebuildSessions: config.TT_UNREAD_REBUILD_SESSIONS,
   });
+  // Before serving: an empty unread Redis is then known to be a loss, not counters written by this instance (unread-epoch.ts).
+  await offline.unreadEpoch.check().catch((err: unknown) => log.warn({ err }, 'unread epoch not read at start; checked again periodically'));
   const idempotency = new IdempotencyStore(mysql.master);
   const idempotencyPurger = new IdempotencyPurger(idempotency, config.TT_STORE_DEDUPE_WINDOW_SEC, config.TT_STORE_DEDUPE_PURGE_SEC * 1000, (err) =>
     log.warn({ err }, 'purging expired idempotency rows failed'),
@@ -98,6 +101,11 @@ async function main(): Promise<void> {
   idempotencyPurger.start();
   // Counter deltas left behind by a crash or a Redis failure are applied now and periodically.
   counterOutbox.start();
+  // An empty unread Redis (restarted, flushed) is noticed here; each user's counters are then rebuilt from MySQL on their next read.
+  offline.unreadEpoch.start(config.TT_UNREAD_EPOCH_CHECK_SEC * 1000, {
+    onError: (err) => log.warn({ err }, 'checking the unread epoch failed'),
+    onChange: (previous, epoch) => log.warn({ previous, epoch }, 'unread Redis lost its counters: rebuilding each user from MySQL on their next unread read'),
+  });
   log.info({ grpcPort }, 'db-proxy ready');
 
   // flows.md §13: tell msg servers to stop sending first, finish in-flight work, then exit.
@@ -112,6 +120,7 @@ async function main(): Promise<void> {
     await storeMessages.drain(config.TT_SHUTDOWN_GRACE_MS);
     await idempotencyPurger.stop();
     await counterOutbox.stop();
+    offline.unreadEpoch.stop();
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     await registry.close().catch(() => undefined);
     await Promise.all([mysql.close(), redis.close()]).catch(() => undefined);

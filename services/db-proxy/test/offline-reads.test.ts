@@ -27,7 +27,7 @@ let acks: ReadAcks;
 let sessions: RecentSessions;
 
 function handlersOf(i: Instance): { reads: OfflineReads; acks: ReadAcks; sessions: RecentSessions } {
-  const a = new ReadAcks(i.stores, i.redis.unread, silentLog);
+  const a = new ReadAcks(i.stores, i.redis.unread, i.mysql.master, silentLog);
   return {
     reads: new OfflineReads(i.stores, i.redis.unread, silentLog),
     acks: a,

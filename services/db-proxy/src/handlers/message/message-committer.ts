@@ -10,6 +10,7 @@ import { addGroupChatted, addGroupMessageInserts, GroupMessageRow } from '../../
 import { groupMessageTable, messageTable, redisKeys } from '../../store/keys';
 import { addMessageInserts, MessageRow } from '../../store/messages';
 import { SqlBatch } from '../../store/sql-batch';
+import { ReadCursor, ReadCursorWriter } from '../../store/read-cursors';
 import { committedAfterLostConnection, RowProbe } from '../../store/commit-outcome';
 import { IDEM_KEY_MAX_CHARS, IDEMPOTENCY_UNIQUE_KEY, IdempotencyRow, IdempotencyStore, idemMapKey } from '../../store/idempotency';
 import { duplicateKeyName, isFatal } from '../../store/mysql-errors';
@@ -98,6 +99,8 @@ export class MessageCommitter {
   private progressListeners: Array<() => void> = [];
   /** Second in which each group's members' session rows were last bumped (at most once per second per group). */
   private readonly groupSessionsBumpedAt = new Map<number, number>();
+  /** IMReadCursor rows of the commits (one upsert per transaction). */
+  private readonly readCursors = new ReadCursorWriter();
 
   constructor(private readonly deps: CommitterDeps) {}
 
@@ -302,6 +305,10 @@ export class MessageCommitter {
     const unread = new Map<string, UnreadDelta>();
     const assigned: number[] = [];
     const idemRows: IdempotencyRow[] = [];
+    // The sender has read what they sent: their durable read cursor moves with it.
+    const ownReads: ReadCursor[] = [];
+    // A 1:1 receiver gets a cursor below the first message received (read-cursors.ts).
+    const receivedReads: ReadCursor[] = [];
     let clipIndex = 0;
     for (const { p, content, members } of accepted) {
       const m = p.msg;
@@ -315,6 +322,7 @@ export class MessageCommitter {
         groupMembers.set(groupId, members);
         touches.push({ userId: m.fromUserId, peerId: groupId, type: SESSION_TYPE_GROUP, updated: now });
         conversationTouches.push({ userId: m.fromUserId, peerId: groupId, type: SESSION_TYPE_GROUP, updated: now, readMsgId: msgId });
+        ownReads.push({ userId: m.fromUserId, peerId: groupId, sessionType: SESSION_TYPE_GROUP, msgId });
         let delta = groupDeltas.get(groupId);
         if (delta === undefined) groupDeltas.set(groupId, (delta = { groupId, count: 0, senders: new Map() }));
         delta.count += 1;
@@ -337,6 +345,8 @@ export class MessageCommitter {
         { userId: m.fromUserId, peerId: m.toSessionId, type: SESSION_TYPE_SINGLE, updated: now, readMsgId: msgId },
         { userId: m.toSessionId, peerId: m.fromUserId, type: SESSION_TYPE_SINGLE, updated: now },
       );
+      ownReads.push({ userId: m.fromUserId, peerId: m.toSessionId, sessionType: SESSION_TYPE_SINGLE, msgId });
+      receivedReads.push({ userId: m.toSessionId, peerId: m.fromUserId, sessionType: SESSION_TYPE_SINGLE, msgId });
       const key = `${m.toSessionId}:${m.fromUserId}`;
       const u = unread.get(key);
       if (u) u.n += 1;
@@ -356,6 +366,7 @@ export class MessageCommitter {
 
     const outboxEntry = counterOutbox.entryFor({ unread: [...unread.values()], groups: [...groupDeltas.values()] });
     let sent = false;
+    let cursorRows: ReadCursor[] = [];
     try {
       const batch = new SqlBatch();
       // The idempotency rows first: a key already stored fails the transaction before any other write.
@@ -366,6 +377,7 @@ export class MessageCommitter {
       addGroupChatted(batch, [...groupMembers.keys()], now);
       audio.addData(batch, audioIds, clips);
       sessions.addTouches(batch, touches);
+      cursorRows = this.readCursors.add(batch, ownReads, receivedReads, now);
       const conn = await writer.getConnection();
       let usable = true;
       try {
@@ -389,6 +401,7 @@ export class MessageCommitter {
       throw err;
     }
     sessions.remember(touches);
+    this.readCursors.remember(cursorRows);
     for (const groupId of bumpedGroups) this.groupSessionsBumpedAt.set(groupId, now);
     if (this.groupSessionsBumpedAt.size > 100_000) this.groupSessionsBumpedAt.clear();
 

@@ -29,6 +29,10 @@ export class OfflineReads {
   async unreadCount(req: IM.Message.IMUnreadMsgCntReq): Promise<IM.Message.IMUnreadMsgCntRsp> {
     const userId = req.userId;
     checkUser(userId);
+    // After Redis lost the counters they are rebuilt from MySQL first (once per user and epoch).
+    await this.stores.unreadRebuild
+      .ensure(userId)
+      .catch((err: unknown) => this.log.warn({ err, userId }, 'unread counters not rebuilt; answering from Redis as it is'));
     const counters = await this.unreadRedis.hgetall(redisKeys.unread(userId));
     const unread = new Map<number, number>();
     for (const [field, value] of Object.entries(counters)) {

@@ -6,6 +6,8 @@ import { GroupMessageReader } from '../../store/group-message-reader';
 import { MessageReader } from '../../store/message-reader';
 import { RecentSessionWriter } from '../../store/recent-sessions';
 import { RelationReader } from '../../store/relation-reader';
+import { UnreadEpoch } from '../../store/unread-epoch';
+import { UnreadRebuilder } from '../../store/unread-rebuild';
 import { audioPreview } from './audio-preview';
 
 /**
@@ -21,6 +23,10 @@ export interface OfflineStores {
   conversations: ConversationIndex;
   /** The send path's session writer: a removed session must be re-activated by the next message. */
   sessionWriter: RecentSessionWriter;
+  /** Detects that the unread Redis lost its counters (started by main). */
+  unreadEpoch: UnreadEpoch;
+  /** Rebuilds a user's counters from MySQL once per epoch, before they are answered. */
+  unreadRebuild: UnreadRebuilder;
   /** protocol.md §5: "[语音]" encrypted with the configured key, the preview of an audio message. */
   audioPreview: Buffer;
 }
@@ -29,16 +35,30 @@ export interface OfflineOptions {
   convIndexLimit: number;
   convIndexTtlSec: number;
   aesKey: string;
+  /** Recent sessions per user whose unread is rebuilt after Redis lost the counters (default 100). */
+  unreadRebuildSessions?: number;
 }
 
 export function createOfflineStores(mysql: MysqlPools, redis: RedisInstances, opts: OfflineOptions): OfflineStores {
+  const relations = new RelationReader(mysql.replica);
+  const groups = new GroupMessageReader(mysql.replica, mysql.master, redis.groupMember, redis.unread);
+  const unreadEpoch = new UnreadEpoch(redis.unread);
   return {
-    relations: new RelationReader(mysql.replica),
+    relations,
     messages: new MessageReader(mysql.replica),
-    groups: new GroupMessageReader(mysql.replica, mysql.master, redis.groupMember, redis.unread),
+    groups,
     audio: new AudioStore(mysql.writer, mysql.replica),
     conversations: new ConversationIndex(redis.sync, opts.convIndexLimit, opts.convIndexTtlSec),
     sessionWriter: new RecentSessionWriter(),
+    unreadEpoch,
+    unreadRebuild: new UnreadRebuilder({
+      master: mysql.master,
+      unreadRedis: redis.unread,
+      epoch: unreadEpoch,
+      relations,
+      groups,
+      maxSessions: opts.unreadRebuildSessions ?? 100,
+    }),
     audioPreview: audioPreview(opts.aesKey),
   };
 }

@@ -9,7 +9,7 @@ import { ReadAcks } from './read-ack';
 /** This domain's unary DbProxy methods: offline messages, history and read acks (flows.md §6, §7). */
 export function messageRpc(deps: DomainDeps, stores: OfflineStores): grpc.UntypedServiceImplementation {
   const reads = new OfflineReads(stores, deps.redis.unread, deps.log);
-  const acks = new ReadAcks(stores, deps.redis.unread, deps.log);
+  const acks = new ReadAcks(stores, deps.redis.unread, deps.mysql.master, deps.log);
   return {
     UnreadCount: unary('UnreadCount', deps.log, (req: IM.Message.IMUnreadMsgCntReq) => reads.unreadCount(req)),
     MsgList: unary('MsgList', deps.log, (req: IM.Message.IMGetMsgListReq) => reads.msgList(req)),

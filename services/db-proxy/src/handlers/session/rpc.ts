@@ -8,7 +8,7 @@ import { RecentSessions } from './recent-sessions';
 
 /** This domain's unary DbProxy methods: recent sessions and their removal (flows.md §8). */
 export function sessionRpc(deps: DomainDeps, stores: OfflineStores): grpc.UntypedServiceImplementation {
-  const sessions = new RecentSessions(stores, new ReadAcks(stores, deps.redis.unread, deps.log), deps.mysql, deps.log);
+  const sessions = new RecentSessions(stores, new ReadAcks(stores, deps.redis.unread, deps.mysql.master, deps.log), deps.mysql, deps.log);
   return {
     RecentSessions: unary('RecentSessions', deps.log, (req: IM.Buddy.IMRecentContactSessionReq) => sessions.list(req)),
     RemoveSession: unary('RemoveSession', deps.log, (req: IM.Buddy.IMRemoveSessionReq) => sessions.remove(req)),
