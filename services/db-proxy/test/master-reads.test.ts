@@ -46,3 +46,19 @@ it('group membership (the access check of group history and read acks) is read f
   expect(await stores.groups.joinTime(fx.ids.bob, 77)).toBe(1234);
   expect(await stores.groups.joinTime(fx.ids.carol, 77)).toBeUndefined();
 });
+
+it('history (relation, page, latest) is read from the master: a message just stored is in the next pull', async () => {
+  const redis = { unread: fx.redis, groupSet: fx.redis, token: fx.redis, sync: fx.redis, groupMember: fx.redis, close: async () => undefined } as RedisInstances;
+  const stores = createOfflineStores(pools, redis, { convIndexLimit: 100, convIndexTtlSec: 60, aesKey: AES_KEY });
+  const [a, b] = [Math.min(fx.ids.alice, fx.ids.dave), Math.max(fx.ids.alice, fx.ids.dave)];
+  await fx.pool.query('INSERT INTO IMRelationShip (smallId, bigId, status, created, updated) VALUES (?, ?, 0, 1, 1)', [a, b]);
+  const relateId = await stores.relations.find(fx.ids.alice, fx.ids.dave);
+  if (relateId === undefined) throw new Error('relation not found on the master');
+  await fx.pool.query(`INSERT INTO IMMessage_${relateId % 8} (relateId, fromId, toId, msgId, content, type, status, created, updated) VALUES (?, ?, ?, 1, 'hi', 1, 0, 5, 5)`, [
+    relateId,
+    fx.ids.alice,
+    fx.ids.dave,
+  ]);
+  expect((await stores.messages.page(relateId, 0, 10)).map((m) => m.msgId)).toEqual([1]);
+  expect((await stores.messages.latest([relateId])).get(relateId)?.msgId).toBe(1);
+});

@@ -40,14 +40,18 @@ export interface OfflineOptions {
 }
 
 export function createOfflineStores(mysql: MysqlPools, redis: RedisInstances, opts: OfflineOptions): OfflineStores {
-  const relations = new RelationReader(mysql.replica);
-  const groups = new GroupMessageReader(mysql.replica, mysql.master, redis.groupMember, redis.unread);
+  // Conversations, history and audio are read from the master: a client pulls
+  // them right after an ACK or an unread count, and a lagging replica would
+  // answer without the message just stored (issue 10: reads that must see the
+  // latest write). The replica keeps serving the directory (users, departments).
+  const relations = new RelationReader(mysql.master);
+  const groups = new GroupMessageReader(mysql.master, mysql.master, redis.groupMember, redis.unread);
   const unreadEpoch = new UnreadEpoch(redis.unread);
   return {
     relations,
-    messages: new MessageReader(mysql.replica),
+    messages: new MessageReader(mysql.master),
     groups,
-    audio: new AudioStore(mysql.writer, mysql.replica),
+    audio: new AudioStore(mysql.writer, mysql.master),
     conversations: new ConversationIndex(redis.sync, opts.convIndexLimit, opts.convIndexTtlSec),
     sessionWriter: new RecentSessionWriter(),
     unreadEpoch,
