@@ -113,6 +113,28 @@ describe('offline messages (conformance O1, O2, O4, O10)', () => {
     expect((await bob.unreadCounts()).totalCnt).toBe(0);
   });
 
+  it('a message pushed live but never read stays unread: after the connection closes it is found on the next login', async () => {
+    const sender = await newUser('live_s');
+    const reader = await newUser('live_r');
+    const bob = await track(loggedIn(gw1, sender.name));
+    const alice = await loggedIn(gw2, reader.name);
+    const first = nextMessage(alice);
+    const ack1 = await bob.sendText(reader.id, 'pushed 1');
+    expect(text((await first).msgData)).toBe('pushed 1');
+    const second = nextMessage(alice);
+    const ack2 = await bob.sendText(reader.id, 'pushed 2');
+    expect(text((await second).msgData)).toBe('pushed 2');
+    // Received (the SDK answers IMMsgDataAck) but never read: no IMMsgDataReadAck.
+    await alice.close();
+
+    const again = await track(loggedIn(gw1, reader.name));
+    const unread = await again.unreadCounts();
+    expect(unread.totalCnt).toBe(2);
+    expect(unread.unreadinfoList[0]).toMatchObject({ sessionId: sender.id, unreadCnt: 2, latestMsgId: ack2.msgId });
+    const history = await again.messageList(SINGLE, sender.id, 0, 20);
+    expect(history.msgList.map((m) => m.msgId)).toEqual([ack2.msgId, ack1.msgId]);
+  });
+
   it('notifies the reader\'s other devices (any gateway) of a read ack, not the acking one (O3)', async () => {
     const sender = await newUser('rn_s');
     const reader = await newUser('rn_r');
