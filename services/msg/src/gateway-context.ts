@@ -56,8 +56,13 @@ export interface RouteApi {
   hasInstance(): boolean;
   login(ref: tiertalk.SessionRef.$Properties): Promise<SessionLoginRsp>;
   logout(ref: tiertalk.SessionRef.$Properties): Promise<void>;
-  /** Fire and forget: a lost live push is recovered by the receiver's offline pull. */
-  deliver(envelope: tiertalk.Envelope.$Properties): void;
+  /**
+   * Hands the envelope to route; kept and resent until route reports it
+   * delivered. `onHeld` (once) when a route instance has received it, or
+   * after the hold wait when none can take it (the message is stored either
+   * way; the sender's ACK waits for this, see message/msg-data.ts).
+   */
+  deliver(envelope: tiertalk.Envelope.$Properties, onHeld?: () => void): void;
   /** A unary Route method; rejects when no instance answers. */
   call<Req, Res>(method: grpc.MethodDefinition<Req, Res>, req: Req): Promise<Res>;
 }

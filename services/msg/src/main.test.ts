@@ -9,6 +9,7 @@ import type { MsgStoreBatch, MsgStoredBatch, EnvelopeBatch, DeliverReport, Sessi
 import { FrameReader, encodeFrame } from '@tiertalk/pdu';
 import type { Frame } from '@tiertalk/pdu';
 import { createLogger } from '@tiertalk/log';
+import { waitFor } from '@tiertalk/testkit';
 import { Registry } from '@tiertalk/registry';
 import type { Registration, ServiceWatch } from '@tiertalk/registry';
 import { bindServer, createClient, createServer, openBidi } from '@tiertalk/rpc';
@@ -118,6 +119,9 @@ class FakeRoute {
   /** PushBatches written to gateways, and how many of them the gateways acknowledged. */
   pushBatchesSent = 0;
   pushBatchesAcked = 0;
+  /** While true, Deliver batches are kept unanswered (no `received`, no report) until releaseHeld(). */
+  holdDeliveries = false;
+  private readonly heldDeliveries: Array<() => void> = [];
   private registration: Registration | undefined;
   private gateways: ServiceWatch | undefined;
 
@@ -134,9 +138,15 @@ class FakeRoute {
       },
       Deliver: (call: grpc.ServerDuplexStream<EnvelopeBatch, DeliverReport>) => {
         call.on('data', (batch: EnvelopeBatch) => {
-          let pushes = 0;
-          for (const env of batch.items) pushes += this.deliverOne(env);
-          call.write(tiertalk.DeliverReport.create({ envelopes: batch.items.length, pushes }));
+          const handle = (): void => {
+            // As route does: `received` at once, the report of what the batch became after.
+            call.write(tiertalk.DeliverReport.create({ envelopes: 0, pushes: 0, received: batch.items.length }));
+            let pushes = 0;
+            for (const env of batch.items) pushes += this.deliverOne(env);
+            call.write(tiertalk.DeliverReport.create({ envelopes: batch.items.length, pushes }));
+          };
+          if (this.holdDeliveries) this.heldDeliveries.push(handle);
+          else handle();
         });
         call.on('end', () => call.end());
         call.on('error', () => undefined);
@@ -145,6 +155,12 @@ class FakeRoute {
         cb(null, IM.Buddy.IMUsersStatRsp.create({ userId: 0, userStatList: [] }));
       },
     });
+  }
+
+  /** Answers the Deliver batches kept while holdDeliveries was on, and stops keeping them. */
+  releaseHeld(): void {
+    this.holdDeliveries = false;
+    for (const handle of this.heldDeliveries.splice(0)) handle();
   }
 
   async start(registry: Registry): Promise<void> {
@@ -243,6 +259,25 @@ class TtClient {
       if (this.closed) throw new Error(`closed while waiting for 0x${cid.toString(16)}`);
       const left = end - Date.now();
       if (left <= 0) throw new Error(`no 0x${cid.toString(16)} within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** The first received frame with one of these command ids (arrival order), taken out of the queue. */
+  async nextOf(cids: readonly number[], timeoutMs = 3000): Promise<Frame> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.frames.findIndex((f) => cids.includes(f.commandId));
+      if (i >= 0) return this.frames.splice(i, 1)[0];
+      if (this.closed) throw new Error('closed while waiting');
+      const left = end - Date.now();
+      if (left <= 0) throw new Error(`none of ${cids.join(',')} within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -428,6 +463,25 @@ describe('msg gateway with fake db-proxy and route', () => {
     expect(await alicePc.none(CID.CID_MSG_DATA_ACK, 300)).toBe(true);
     expect(await bob.none(CID.CID_MSG_DATA, 0)).toBe(true);
     expect(alicePc.closed).toBe(false);
+  });
+
+  it('ACKs a stored message only once a route has received its envelope', async () => {
+    const alice = await TtClient.connect(gw.tcpPort);
+    expect((await alice.login('alice', 'pw-a', PC)).resultCode).toBe(0);
+    route.holdDeliveries = true;
+    try {
+      alice.sendMsg(51, 1001, 1002, 'held by route first');
+      // The message is stored at once; the heartbeat answer is the marker: no ACK may come before it.
+      await waitFor(() => db1.stored.some((m) => Buffer.from(m.msgData).toString() === 'held by route first'), 5000);
+      alice.send(CID.CID_OTHER_HEARTBEAT, 52, new Uint8Array(0));
+      const next = await alice.nextOf([CID.CID_MSG_DATA_ACK, CID.CID_OTHER_HEARTBEAT]);
+      expect(next.commandId).toBe(CID.CID_OTHER_HEARTBEAT);
+    } finally {
+      route.releaseHeld();
+    }
+    const ack = await alice.next(CID.CID_MSG_DATA_ACK);
+    expect(ack.seqNum).toBe(51);
+    expect(IM.Message.IMMsgDataAck.decode(ack.body).msgId).toBeGreaterThan(0);
   });
 
   it('answers IMMsgData beyond 20 per second on one connection with msg_id 0 and stores none of them', async () => {

@@ -95,6 +95,8 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
     ws.stopAccepting();
     // Stored-but-unanswered messages still get their ACK.
     if (!(await db.waitIdle(STORE_DRAIN_MS))) log.warn({ inFlight: db.inFlight }, 'store results still pending at shutdown');
+    // Their ACKs wait for a route to hold the envelope (bounded by the route link's hold wait).
+    if (!(await route.waitHeld(STORE_DRAIN_MS))) log.warn('ACKs still waiting for route at shutdown');
     groupPushes.close();
     connections.closeAll('server shutdown');
     connections.stop();

@@ -9,12 +9,25 @@ import type { RouteApi } from '../gateway-context';
 export interface RouteLinkOptions {
   /** Budget of one Login/Logout including failover. */
   deadlineMs: number;
+  /** Longest wait for a route to receive an envelope before its onHeld fires anyway (default 1000 ms). */
+  holdWaitMs?: number;
   /** A batch is written at this many envelopes or on the next event-loop turn. */
   batchMax: number;
   logger: Logger;
 }
 
 const FAILOVER_ATTEMPTS = 3;
+const DEFAULT_HOLD_WAIT_MS = 1000;
+// How often envelopes whose hold wait ran out get their onHeld.
+const HOLD_SWEEP_MS = 50;
+
+/** An envelope on its way, with who waits for a route to hold it. */
+interface Outgoing {
+  readonly envelope: tiertalk.Envelope.$Properties;
+  onHeld: (() => void) | undefined;
+  /** Epoch ms after which onHeld fires even if no route received the envelope. */
+  readonly holdBy: number;
+}
 // Envelopes kept for a resend while no route takes them; the oldest go first past this.
 const MAX_HELD_ENVELOPES = 200_000;
 
@@ -26,7 +39,9 @@ interface DeliverStream {
    * route handles one stream's batches in order and reports each, so a report
    * of n envelopes covers the n oldest.
    */
-  readonly unreported: tiertalk.Envelope.$Properties[];
+  readonly unreported: Outgoing[];
+  /** How many of the oldest `unreported` route said it received (DeliverReport.received). */
+  received: number;
   finished: boolean;
 }
 
@@ -42,7 +57,13 @@ interface DeliverStream {
 export class RouteLink implements RouteApi {
   private readonly log: Logger;
   private active: DeliverStream | undefined;
-  private batch: tiertalk.Envelope.$Properties[] = [];
+  private batch: Outgoing[] = [];
+  /** Envelopes with an onHeld not fired yet, oldest first (fired ones are skipped when swept). */
+  private waitingHold: Outgoing[] = [];
+  private holdSweep: NodeJS.Timeout | undefined;
+  private pendingHolds = 0;
+  private heldWaiters: Array<() => void> = [];
+  private readonly holdWaitMs: number;
   private flushTimer: NodeJS.Immediate | undefined;
   /** Set while waiting before the next stream is opened (after a failure, or with no instance). */
   private reopenTimer: NodeJS.Timeout | undefined;
@@ -61,6 +82,7 @@ export class RouteLink implements RouteApi {
     private readonly opts: RouteLinkOptions,
   ) {
     this.log = opts.logger.child({ component: 'route-link' });
+    this.holdWaitMs = opts.holdWaitMs ?? DEFAULT_HOLD_WAIT_MS;
     pool.on('added', this.onInstanceAdded);
   }
 
@@ -94,14 +116,45 @@ export class RouteLink implements RouteApi {
     });
   }
 
-  deliver(envelope: tiertalk.Envelope.$Properties): void {
+  deliver(envelope: tiertalk.Envelope.$Properties, onHeld?: () => void): void {
     if (this.closed) {
       this.log.debug({ cid: envelope.commandId }, 'route link closed: envelope dropped');
+      onHeld?.();
       return;
     }
-    this.batch.push(envelope);
+    const out: Outgoing = { envelope, onHeld: onHeld && this.countedHold(onHeld), holdBy: Date.now() + this.holdWaitMs };
+    if (onHeld !== undefined) {
+      this.waitingHold.push(out);
+      this.holdSweep ??= setInterval(() => this.sweepHoldWaits(), HOLD_SWEEP_MS);
+    }
+    this.batch.push(out);
     if (this.batch.length >= this.opts.batchMax) this.flush();
     else this.flushTimer ??= setImmediate(() => this.flush());
+  }
+
+  /** Resolves true once no onHeld is pending (every waiting ACK went out), false after timeoutMs. */
+  waitHeld(timeoutMs: number): Promise<boolean> {
+    if (this.pendingHolds === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.heldWaiters = this.heldWaiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      this.heldWaiters.push(waiter);
+    });
+  }
+
+  private countedHold(onHeld: () => void): () => void {
+    this.pendingHolds += 1;
+    return () => {
+      this.pendingHolds -= 1;
+      onHeld();
+      if (this.pendingHolds === 0 && this.heldWaiters.length > 0) for (const w of this.heldWaiters.splice(0)) w();
+    };
   }
 
   /** Writes what is batched, then ends the stream. */
@@ -110,6 +163,11 @@ export class RouteLink implements RouteApi {
     this.flush();
     this.closed = true;
     this.pool.off('added', this.onInstanceAdded);
+    // Nobody waits for a hold at shutdown: the messages are stored.
+    for (const out of this.waitingHold) fireHeld(out);
+    this.waitingHold = [];
+    clearInterval(this.holdSweep);
+    this.holdSweep = undefined;
     clearTimeout(this.reopenTimer);
     this.reopenTimer = undefined;
     const stream = this.active;
@@ -133,7 +191,7 @@ export class RouteLink implements RouteApi {
     this.batch = [];
     for (const e of items) stream.unreported.push(e);
     try {
-      stream.call.write(tiertalk.EnvelopeBatch.create({ items: items.map((e) => tiertalk.Envelope.create(e)) }));
+      stream.call.write(tiertalk.EnvelopeBatch.create({ items: items.map((e) => tiertalk.Envelope.create(e.envelope)) }));
     } catch (err) {
       this.finishStream(stream, err);
     }
@@ -141,9 +199,11 @@ export class RouteLink implements RouteApi {
 
   /** No route instance usable now: keep the envelopes (bounded) and try again after the backoff delay. */
   private hold(): void {
+    // No route can take them now: their senders are ACKed without waiting (stored, and kept here for route).
+    for (const out of this.batch) fireHeld(out);
     const over = this.batch.length - MAX_HELD_ENVELOPES;
     if (over > 0) {
-      this.batch.splice(0, over);
+      for (const dropped of this.batch.splice(0, over)) fireHeld(dropped);
       this.log.warn({ dropped: over, held: this.batch.length }, 'no route instance for too long: oldest live pushes dropped (receivers pull offline)');
     }
     if (this.reopenTimer || this.closed) return;
@@ -163,9 +223,17 @@ export class RouteLink implements RouteApi {
     const target = this.pool.pick();
     if (!target) return undefined;
     const call = openBidi(target.client, RouteService.Deliver);
-    const stream: DeliverStream = { instanceId: target.id, call, unreported: [], finished: false };
+    const stream: DeliverStream = { instanceId: target.id, call, unreported: [], received: 0, finished: false };
     call.on('data', (report: DeliverReport) => {
-      stream.unreported.splice(0, report.envelopes);
+      if (report.received) {
+        const end = Math.min(stream.unreported.length, stream.received + report.received);
+        for (let i = stream.received; i < end; i++) fireHeld(stream.unreported[i]);
+        stream.received = end;
+      }
+      if (report.envelopes > 0) {
+        stream.unreported.splice(0, report.envelopes);
+        stream.received = Math.max(0, stream.received - report.envelopes);
+      }
       // route handles what we send: the next failure starts from the shortest delay.
       this.backoff.reset();
     });
@@ -176,11 +244,28 @@ export class RouteLink implements RouteApi {
     return stream;
   }
 
+  /** onHeld of envelopes no route received within the hold wait (none reachable, or an old route). */
+  private sweepHoldWaits(): void {
+    const now = Date.now();
+    let i = 0;
+    for (; i < this.waitingHold.length; i++) {
+      const out = this.waitingHold[i];
+      if (out.onHeld !== undefined && out.holdBy > now) break;
+      fireHeld(out);
+    }
+    if (i > 0) this.waitingHold.splice(0, i);
+    if (this.waitingHold.length === 0) {
+      clearInterval(this.holdSweep);
+      this.holdSweep = undefined;
+    }
+  }
+
   private finishStream(stream: DeliverStream, err: unknown): void {
     if (stream.finished) return;
     stream.finished = true;
     if (this.active === stream) this.active = undefined;
     const resend = stream.unreported.splice(0);
+    stream.received = 0;
     if (this.closed) {
       if (resend.length > 0) this.log.warn({ instance: stream.instanceId, unreported: resend.length }, 'deliver stream ended at shutdown with envelopes unreported');
       return;
@@ -192,4 +277,11 @@ export class RouteLink implements RouteApi {
     // Even with nothing held, wait out the delay: a dead only-instance is not hammered.
     this.hold();
   }
+}
+
+function fireHeld(out: Outgoing): void {
+  const fn = out.onHeld;
+  if (fn === undefined) return;
+  out.onHeld = undefined;
+  fn();
 }

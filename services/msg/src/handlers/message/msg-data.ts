@@ -65,7 +65,9 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
     sessionType: group ? SessionType.SESSION_TYPE_GROUP : SessionType.SESSION_TYPE_SINGLE,
   }).finish();
   // Only the origin connection, and only if it is still there.
-  if (!conn.isClosed) conn.sendPdu(CID.CID_MSG_DATA_ACK, frame.seqNum, ack);
+  const sendAck = (): void => {
+    if (!conn.isClosed) conn.sendPdu(CID.CID_MSG_DATA_ACK, frame.seqNum, ack);
+  };
 
   // Encoded once, attach_data never set (conformance F8); route fans it out.
   const body = IM.Message.IMMsgData.encode({ ...stamped, msgId: stored.msgId }).finish();
@@ -79,16 +81,23 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
     toUserIds = [...(stored.memberIds ?? [])];
     if (toUserIds.length === 0) {
       log.warn({ groupId: to, msgId: stored.msgId }, 'stored group message came without members; not pushed (members get it by pull)');
+      sendAck();
       return;
     }
   }
-  ctx.route.deliver({
-    commandId: CID.CID_MSG_DATA,
-    body,
-    toUserIds,
-    originGatewayId: ctx.gatewayId,
-    originConnId: conn.id,
-  });
+  // The ACK leaves once a route holds the envelope (or after the route link's
+  // hold wait): were this gateway killed right after ACKing, the message would
+  // otherwise be stored but never pushed to its online receivers.
+  ctx.route.deliver(
+    {
+      commandId: CID.CID_MSG_DATA,
+      body,
+      toUserIds,
+      originGatewayId: ctx.gatewayId,
+      originConnId: conn.id,
+    },
+    sendAck,
+  );
 }
 
 // Per connection: the wall-clock second of the last rate-limit log line and how

@@ -70,7 +70,8 @@ export function deliverHandler(deps: RouteDeps): grpc.handleBidiStreamingCall<En
       if (running) return;
       running = true;
       try {
-        while (!closed && unrouted.length > 0) {
+        // Not `!closed`: what we said we received is routed even if its gateway is gone (it ACKed the senders).
+        while (unrouted.length > 0) {
           const receipt = new DeliveryReceipt(writeReports);
           try {
             receipt.report = await deliverBatch(deps, unrouted[0], log, receipt);
@@ -93,13 +94,17 @@ export function deliverHandler(deps: RouteDeps): grpc.handleBidiStreamingCall<En
     };
     const kick = (): void => {
       pump().catch((err: unknown) => {
-        log.error({ err }, 'deliver stream failed');
+        // Not retried here (it failed for what it is); the origin gateway resends it with the rest.
+        const dropped = unrouted.shift();
+        log.error({ err, envelopes: dropped?.items.length }, 'deliver stream failed');
         // Fail the stream: its unreported envelopes go again from the origin gateway to another route.
         call.emit('error', rpcError(grpc.status.INTERNAL, 'deliver failed'));
       });
     };
 
     call.on('data', (batch: EnvelopeBatch) => {
+      // We hold these now (the origin gateway may ACK their senders); the report of what they became follows.
+      if (!closed) call.write(tiertalk.DeliverReport.create({ envelopes: 0, pushes: 0, received: batch.items.length }));
       unrouted.push(batch);
       unreportedEnvelopes += batch.items.length;
       if (!paused && full()) {
@@ -113,10 +118,14 @@ export function deliverHandler(deps: RouteDeps): grpc.handleBidiStreamingCall<En
       kick();
       maybeEnd();
     });
+    // The origin gateway is gone (killed, or its link cut): nobody to report to,
+    // but the batches received are still routed — their senders were ACKed on
+    // the strength of our `received`, and their origin can no longer resend them.
     const stop = (): void => {
+      if (closed) return;
       closed = true;
-      unrouted.length = 0;
       unreported.length = 0;
+      if (unrouted.length > 0) kick();
     };
     call.on('cancelled', stop);
     call.on('error', (err: Error) => {
