@@ -14,13 +14,13 @@ export function renderResults(results: readonly ScenarioResult[], load: string):
     '',
     `${new Date().toISOString()}; \`make faults\` (test/faults); ${load}.`,
     '',
-    '| scenario | acked | lost | dup | unanswered | reused | stall ms | sent | refused | cut | pulled only | re-logins | lost after re-login |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | acked | lost | dup | unanswered | reused | stall ms | sent | refused | cut | pulled only | re-logins | lost after re-login | out of order |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const { scenario, summary: s } of results) {
     lines.push(
       `| ${scenario} | ${s.acked} | ${s.lost} | ${s.duplicates} | ${s.unanswered} | ${s.reused} | ${s.stallMs} | ` +
-        `${s.sent} | ${s.refused} | ${s.cut} | ${s.pulledOnly} | ${s.reconnects} | ${s.lostAfterRelogin} |`,
+        `${s.sent} | ${s.refused} | ${s.cut} | ${s.pulledOnly} | ${s.reconnects} | ${s.lostAfterRelogin} | ${s.outOfOrder} |`,
     );
   }
   const problems = results.flatMap((r) => r.failures.map((f) => `- ${r.scenario}: ${f}`));
@@ -32,7 +32,8 @@ export function renderResults(results: readonly ScenarioResult[], load: string):
       'unanswered: no ACK nor refusal within the 10 s deadline on a live connection; ' +
       'reused: a msg id naming two messages of one conversation; stall: longest time without any ACK while sending; ' +
       'refused: ACK with msg id 0; cut: the sender\'s own connection died first (its gateway was killed); ' +
-      'pulled only: delivered only by the pull after a re-login; lost after re-login: of lost, those whose receiver had logged in again.',
+      'pulled only: delivered only by the pull after a re-login; lost after re-login: of lost, those whose receiver had logged in again; ' +
+      'out of order: live messages that arrived with a lower msg id than one already received from the same sender (measured, not required).',
     '',
   );
   return lines.join('\n');

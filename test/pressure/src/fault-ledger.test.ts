@@ -24,6 +24,20 @@ describe('FaultLedger', () => {
     expect(l.summary()).toMatchObject({ lost: 1, lostAfterRelogin: 1, reconnects: 1 });
   });
 
+  it('counts a live message that arrives with a lower id than one already received from that sender', () => {
+    const l = new FaultLedger(PARTNER);
+    for (const [seq, id] of [[0, 5], [1, 6], [2, 4]] as const) {
+      l.recordSend(0, seq);
+      l.recordAck(0, seq, id, 10 + seq);
+    }
+    l.recordCopy(1, 0, 0, 5, 'live');
+    l.recordCopy(1, 0, 1, 6, 'live');
+    l.recordCopy(1, 0, 1, 6, 'live'); // a duplicate copy is counted as a duplicate, not out of order
+    expect(l.summary().outOfOrder).toBe(0);
+    l.recordCopy(1, 0, 2, 4, 'live');
+    expect(l.summary()).toMatchObject({ outOfOrder: 1, duplicates: 1 });
+  });
+
   it('ignores a copy that reached someone other than the addressee', () => {
     const l = new FaultLedger(PARTNER);
     l.recordSend(0, 0);

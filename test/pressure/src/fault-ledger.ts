@@ -28,6 +28,12 @@ export interface FaultSummary {
   reconnects: number;
   /** Of `lost`, those whose receiver had logged in again (the rest went to receivers that stayed connected). */
   lostAfterRelogin: number;
+  /**
+   * Live messages a receiver got with a lower msg id than one it had already
+   * got live from the same sender (what a client sees of id order; measured,
+   * not required: ids rise in commit order, see docs/RELIABILITY.md).
+   */
+  outOfOrder: number;
 }
 
 interface SendRecord {
@@ -55,6 +61,9 @@ export class FaultLedger {
   private windowEnd: number | undefined;
   private reconnectCount = 0;
   private readonly relogged = new Set<number>();
+  /** receiver → highest msg id it got live (each receiver has one sender, its partner). */
+  private readonly highestLive = new Map<number, number>();
+  private outOfOrderCount = 0;
 
   /** `partner[c]` is who client c sends to; a conversation is named by its lower client index. */
   constructor(private readonly partner: readonly number[]) {}
@@ -93,8 +102,12 @@ export class FaultLedger {
       c = { live: 0, pulled: false, msgIds: new Set() };
       this.copies.set(k, c);
     }
-    if (path === 'live') c.live += 1;
-    else c.pulled = true;
+    if (path === 'live') {
+      c.live += 1;
+      const highest = this.highestLive.get(receiver) ?? 0;
+      if (c.live === 1 && msgId < highest) this.outOfOrderCount += 1;
+      this.highestLive.set(receiver, Math.max(highest, msgId));
+    } else c.pulled = true;
     c.msgIds.add(msgId);
     this.noteId(Math.min(sender, receiver), msgId, k);
   }
@@ -118,6 +131,7 @@ export class FaultLedger {
       pulledOnly: 0,
       reconnects: this.reconnectCount,
       lostAfterRelogin: 0,
+      outOfOrder: this.outOfOrderCount,
     };
     for (const [k, rec] of this.sends) {
       // A send still open at the end had no answer at all.
