@@ -11,9 +11,12 @@ import { DeliveryReceipt } from './delivery-receipt';
 // gateways' acks, or waiting to be routed); past this the stream is paused so
 // a fast gateway, or a gateway that stopped acknowledging, cannot grow our
 // memory (style.md, backpressure). About a second of traffic at full rate, so
-// deliveries to healthy gateways go on while a dead one's lease runs out.
+// deliveries to healthy gateways go on while a dead one's lease runs out. At
+// moderate load a batch holds one or two envelopes, so the batch bound must
+// cover a dead gateway's lease plus the watchers' removal grace (~8 s) too:
+// a paused stream sends no `received`, and its senders' ACKs would wait.
 const MAX_UNREPORTED_ENVELOPES = 20_000;
-const MAX_UNREPORTED_BATCHES = 1_024;
+const MAX_UNREPORTED_BATCHES = 16_384;
 
 /** The session registry could not be read: nothing of the batch was pushed, it can be routed again. */
 export class SessionLookupError extends Error {
