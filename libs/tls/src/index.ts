@@ -1,0 +1,1 @@
+export { createDevPki, DEV_PKI_NAMES, type DevPki, type DevPkiOptions } from './dev-pki';
