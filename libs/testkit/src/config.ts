@@ -8,6 +8,8 @@ export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const MYSQL_ROOT_URL = 'mysql://root@127.0.0.1:3306';
 // Overridable so that several developers (or agents) can run e2e suites side
 // by side on one machine without sharing a database or Redis dbs.
+// TT_TEST_REDIS_ADDR: another Redis (host:port) for side-by-side runs.
+const REDIS_ADDR = process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379';
 const MYSQL_TEST_DB = process.env.TT_TEST_DB || 'teamtalk_test';
 const envInt = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -30,6 +32,6 @@ export const testConfig = Object.freeze({
   /** route's session registry. */
   routeRedisDb: envInt('TT_TEST_ROUTE_REDIS_DB', 11),
   redisUrl(db: number): string {
-    return `redis://127.0.0.1:6379/${db}`;
+    return `redis://${REDIS_ADDR}/${db}`;
   },
 });

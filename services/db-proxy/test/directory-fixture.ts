@@ -7,7 +7,7 @@ import { ensureDatabase, MIGRATIONS_DIR, runMigrations, seedDemo } from '../src/
 
 const MYSQL_ROOT = 'mysql://root@127.0.0.1:3306';
 // Redis db 6 belongs to these tests (issue-4 split); it is flushed before and after.
-const REDIS_URL = `redis://127.0.0.1:6379/${process.env.TT_TEST_REDIS_DB || '6'}`;
+const REDIS_URL = `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/${process.env.TT_TEST_REDIS_DB || '6'}`;
 
 export const silentLog = pino({ level: 'silent' });
 

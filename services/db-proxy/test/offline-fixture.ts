@@ -16,7 +16,7 @@ import { RelationStore } from '../src/store/relations';
 import { ensureDatabase, MIGRATIONS_DIR, runMigrations, seedDemo } from '../src/store/migrate';
 
 const MYSQL_ROOT = 'mysql://root@127.0.0.1:3306';
-export const OFFLINE_REDIS_URL = `redis://127.0.0.1:6379/${process.env.TT_TEST_REDIS_DB || '4'}`;
+export const OFFLINE_REDIS_URL = `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/${process.env.TT_TEST_REDIS_DB || '4'}`;
 export const AES_KEY = '12345678901234567890123456789012';
 
 export const silentLog = pino({ level: 'silent' });

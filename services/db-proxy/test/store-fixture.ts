@@ -5,7 +5,7 @@ import { createPool, Pool } from 'mysql2/promise';
 import { ensureDatabase, MIGRATIONS_DIR, runMigrations, seedDemo } from '../src/store/migrate';
 
 export const MYSQL_ROOT = 'mysql://root@127.0.0.1:3306';
-export const REDIS_URL = process.env.TT_TEST_STORE_REDIS ?? "redis://127.0.0.1:6379/13";
+export const REDIS_URL = process.env.TT_TEST_STORE_REDIS ?? `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/13`;
 
 export interface StoreFixture {
   pool: Pool;

@@ -8,7 +8,7 @@ import { SessionStore } from './session-store';
 
 // A gateway process restarted under the same instance id (new epoch): the old
 // process's sessions are dead and must go, the new one's must stay. Real etcd and Redis.
-const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? 'redis://127.0.0.1:6379/12';
+const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/12`;
 const ETCD = (process.env.TT_TEST_ETCD ?? 'http://127.0.0.1:2379').split(',');
 const PC = IM.BaseDefine.ClientType.CLIENT_TYPE_WINDOWS;
 

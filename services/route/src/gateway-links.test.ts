@@ -10,7 +10,7 @@ import { SessionStore } from './session-store';
 
 // A gateway that stops reading: route must keep unacknowledged batches
 // (bounded) and drop the oldest instead of growing without limit. Real etcd and Redis.
-const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? 'redis://127.0.0.1:6379/12';
+const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/12`;
 const ETCD = (process.env.TT_TEST_ETCD ?? 'http://127.0.0.1:2379').split(',');
 
 describe('GatewayLinks backpressure', () => {

@@ -9,7 +9,7 @@ import { SessionStore } from './session-store';
 // Real Redis (style.md: no mocks of it). The "gateway" answers route's resync
 // request the way services/msg session-sync does: with Route.SyncSessions,
 // here straight into the store.
-const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? 'redis://127.0.0.1:6379/12';
+const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/12`;
 const PC = IM.BaseDefine.ClientType.CLIENT_TYPE_WINDOWS;
 const logger = createLogger({ service: 'route-test', instanceId: 'route-test', level: 'silent' });
 

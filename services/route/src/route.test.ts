@@ -22,7 +22,7 @@ import { SessionStore } from './session-store';
 
 // In-process route (its gRPC server module, real Redis db 12, real etcd) and
 // two small Gateway.Push peers registered in etcd as `msg` instances.
-const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? 'redis://127.0.0.1:6379/12';
+const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/12`;
 const ETCD = (process.env.TT_TEST_ETCD ?? 'http://127.0.0.1:2379').split(',');
 const { CLIENT_TYPE_WINDOWS, CLIENT_TYPE_MAC, CLIENT_TYPE_ANDROID, CLIENT_TYPE_IOS } = IM.BaseDefine.ClientType;
 const { USER_STATUS_ONLINE, USER_STATUS_OFFLINE } = IM.BaseDefine.UserStatType;

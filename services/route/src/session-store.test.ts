@@ -4,7 +4,7 @@ import { IM } from '@tiertalk/proto';
 import { RegistryEpochMismatch, SessionStore } from './session-store';
 
 // Real Redis, db 12, a key prefix of our own (style.md: no mocks of Redis).
-const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? 'redis://127.0.0.1:6379/12';
+const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/12`;
 const { CLIENT_TYPE_WINDOWS, CLIENT_TYPE_MAC, CLIENT_TYPE_ANDROID } = IM.BaseDefine.ClientType;
 
 async function deleteKeys(redis: Redis, prefix: string): Promise<void> {

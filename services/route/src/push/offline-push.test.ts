@@ -13,7 +13,7 @@ import { PUSH_GROUP, PushStream } from './push-stream';
 import { createDurableOfflinePush } from './start-offline-push';
 import type { DurableOfflinePushOptions, OfflinePush } from './start-offline-push';
 
-const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? 'redis://127.0.0.1:6379/12';
+const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/12`;
 const STREAM = 'tt:push:test';
 
 const AES_KEY = '12345678901234567890123456789012';
