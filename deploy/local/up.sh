@@ -7,6 +7,7 @@
 # Instance i (from 1) of a tier listens on the tier's base port + i - 1:
 #   db-proxy gRPC 10600+; route gRPC 8200+; msg TCP 8000+, WebSocket 8400+, gRPC 8300+;
 #   login HTTP 8080+, legacy TCP 8008+.
+# Prometheus /metrics: db-proxy 9600+, route 9200+, msg 9300+, login on its HTTP port.
 set -euo pipefail
 # shellcheck source=deploy/local/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -47,6 +48,8 @@ COMMON=(
   TT_ETCD_PREFIX=/tiertalk
   TT_LOG_LEVEL="${TT_LOG_LEVEL:-info}"
   TT_GRPC_HOST=127.0.0.1
+  # Development secrets (passwordless MySQL root, TeamTalk's AES key) are refused in production.
+  TT_ENV=development
 )
 NAMES=()
 declare -A PORTS=()
@@ -101,8 +104,8 @@ wait_port() {
 # Every instance of a tier starts at once; the next tier waits until they all listen.
 for i in $(seq 1 "$DB_PROXIES"); do
   port=$((10600 + i - 1))
-  start_service "db-proxy-$i" db-proxy "grpc $port" \
-    TT_GRPC_PORT="$port" \
+  start_service "db-proxy-$i" db-proxy "grpc $port, metrics $((9600 + i - 1))" \
+    TT_GRPC_PORT="$port" TT_METRICS_PORT=$((9600 + i - 1)) \
     TT_MYSQL_MASTER_URL="$MYSQL_URL" TT_MYSQL_REPLICA_URL="$MYSQL_URL" \
     TT_REDIS_UNREAD_URL="$REDIS_MAIN" TT_REDIS_GROUP_SET_URL="$REDIS_MAIN" TT_REDIS_TOKEN_URL="$REDIS_MAIN" \
     TT_REDIS_GROUP_MEMBER_URL="$REDIS_MAIN" TT_REDIS_SYNC_URL="$REDIS_SYNC"
@@ -111,15 +114,15 @@ for i in $(seq 1 "$DB_PROXIES"); do wait_port "db-proxy-$i" $((10600 + i - 1)); 
 
 for i in $(seq 1 "$ROUTES"); do
   port=$((8200 + i - 1))
-  start_service "route-$i" route "grpc $port" \
-    TT_GRPC_PORT="$port" TT_SESSION_REDIS_URL="$REDIS_SESSIONS"
+  start_service "route-$i" route "grpc $port, metrics $((9200 + i - 1))" \
+    TT_GRPC_PORT="$port" TT_METRICS_PORT=$((9200 + i - 1)) TT_SESSION_REDIS_URL="$REDIS_SESSIONS"
 done
 for i in $(seq 1 "$ROUTES"); do wait_port "route-$i" $((8200 + i - 1)); done
 
 for i in $(seq 1 "$GATEWAYS"); do
   tcp=$((8000 + i - 1)) ws=$((8400 + i - 1)) grpc=$((8300 + i - 1))
-  start_service "msg-$i" msg "tcp $tcp, ws $ws, grpc $grpc" \
-    TT_GRPC_PORT="$grpc" TT_TCP_PORT="$tcp" TT_WS_PORT="$ws" \
+  start_service "msg-$i" msg "tcp $tcp, ws $ws, grpc $grpc, metrics $((9300 + i - 1))" \
+    TT_GRPC_PORT="$grpc" TT_TCP_PORT="$tcp" TT_WS_PORT="$ws" TT_METRICS_PORT=$((9300 + i - 1)) \
     TT_LISTEN_HOST="$LISTEN_HOST" TT_IP1="$PUBLIC_IP" TT_IP2="$PUBLIC_IP"
 done
 for i in $(seq 1 "$GATEWAYS"); do wait_port "msg-$i" $((8000 + i - 1)); done
@@ -143,14 +146,14 @@ done
 [ "$ok" -eq 1 ] || fail_with_logs "login did not answer \"code\":0 within ${READY_TIMEOUT}s"
 
 printf '\nTierTalk is up.\n\n'
-printf '%-12s %-8s %-34s %s\n' NAME PID PORTS LOG
+printf '%-12s %-8s %-46s %s\n' NAME PID PORTS LOG
 for name in "${NAMES[@]}"; do
-  printf '%-12s %-8s %-34s %s\n' "$name" "$(cat "$RUN_DIR/$name.pid")" "${PORTS[$name]}" ".run/$name.log"
+  printf '%-12s %-8s %-46s %s\n' "$name" "$(cat "$RUN_DIR/$name.pid")" "${PORTS[$name]}" ".run/$name.log"
 done
 if [ -f "$RUN_DIR/etcd.pid" ] && pid_alive "$RUN_DIR/etcd.pid" etcd; then
-  printf '%-12s %-8s %-34s %s\n' etcd "$(cat "$RUN_DIR/etcd.pid")" "client 2379, peer 2380" ".run/etcd.log"
+  printf '%-12s %-8s %-46s %s\n' etcd "$(cat "$RUN_DIR/etcd.pid")" "client 2379, peer 2380" ".run/etcd.log"
 else
-  printf '%-12s %-8s %-34s %s\n' etcd "-" "client 2379 (not started by make up)" "-"
+  printf '%-12s %-8s %-46s %s\n' etcd "-" "client 2379 (not started by make up)" "-"
 fi
 cat <<EOF
 

@@ -1,6 +1,10 @@
 export { loadConfig, exitOnConfigError, defaultInstanceId } from './load';
 export type { LoadConfigOptions } from './load';
 export { ConfigError } from './errors';
+export { isSecretName, logConfig, maskConfig, maskUrlPasswords, maskValue } from './mask';
+export type { ConfigLogger } from './mask';
+export { refuseWellKnown, requireUrlPassword, secret } from './secrets';
+export type { RuntimeEnv, SecretRule } from './secrets';
 export type { ConfigIssue } from './errors';
-export { commonConfigSchema, port, positiveInt, intRange, url, csvList, bool, nonEmptyString } from './schema';
+export { commonConfigSchema, optionalPort, port, positiveInt, intRange, url, csvList, bool, nonEmptyString } from './schema';
 export type { CommonConfig, LogLevel } from './schema';

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { ConfigError, ConfigIssue } from './errors';
+import { maskValue } from './mask';
+import { RuntimeEnv, secretRule } from './secrets';
 
 export interface LoadConfigOptions {
   /** Defaults to process.env; tests pass their own. */
@@ -11,7 +13,8 @@ export interface LoadConfigOptions {
 }
 
 const FILE_KEY = 'TT_CONFIG_FILE';
-const SECRET_KEY = /PASSWORD|SECRET|TOKEN/i;
+// `<KEY>_FILE=/run/secrets/x`: the value of KEY is that file's content (Docker and Kubernetes secrets).
+const FILE_SUFFIX = '_FILE';
 
 export function defaultInstanceId(service: string): string {
   return `${service}-${hostname()}-${process.pid}`;
@@ -39,20 +42,85 @@ export function loadConfig<T extends z.ZodTypeAny>(schema: T, opts?: LoadConfigO
     if (value !== undefined && value !== '') input[key] = value;
   }
 
+  const shape = schema instanceof z.ZodObject ? (schema.shape as Record<string, unknown>) : {};
+  readSecretFiles(input, shape, issues);
   // The instance id depends on the service and host, so it cannot be a schema default.
   if (input.TT_INSTANCE_ID === undefined) input.TT_INSTANCE_ID = defaultInstanceId(service ?? 'tiertalk');
+  const reported = applySecretRules(input, shape, runtimeEnv(input.TT_ENV), issues);
 
   const result = schema.safeParse(input);
   if (!result.success) {
     for (const issue of result.error.issues) {
       const key = issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
       const top = issue.path.length > 0 ? String(issue.path[0]) : undefined;
+      if (top !== undefined && reported.has(top)) continue;
       const raw = top === undefined ? undefined : input[top];
-      issues.push({ key, message: issue.message, value: top !== undefined && SECRET_KEY.test(top) && raw !== undefined ? '***' : raw });
+      issues.push({ key, message: issue.message, value: top === undefined ? raw : maskValue(top, raw) });
     }
   }
   if (!result.success || issues.length > 0) throw new ConfigError(service, issues);
   return deepFreeze(result.data);
+}
+
+/** Anything but an explicit `development` is production: a typo must not switch protections off. */
+function runtimeEnv(raw: unknown): RuntimeEnv {
+  return typeof raw === 'string' && raw.trim() === 'development' ? 'development' : 'production';
+}
+
+/** Replaces each `<KEY>_FILE` of a schema key by KEY = the file's content (one trailing newline dropped). */
+function readSecretFiles(input: Record<string, unknown>, shape: Record<string, unknown>, issues: ConfigIssue[]): void {
+  for (const fileKey of Object.keys(input)) {
+    if (!fileKey.endsWith(FILE_SUFFIX) || fileKey === FILE_KEY) continue;
+    const key = fileKey.slice(0, -FILE_SUFFIX.length);
+    if (!(key in shape)) continue;
+    const path = input[fileKey];
+    delete input[fileKey];
+    if (input[key] !== undefined) {
+      issues.push({ key: fileKey, message: `expected either ${key} or ${fileKey}, not both`, value: path });
+      continue;
+    }
+    if (typeof path !== 'string') {
+      issues.push({ key: fileKey, message: 'expected a file path', value: path });
+      continue;
+    }
+    try {
+      const content = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+      if (content === '') issues.push({ key: fileKey, message: `expected a file holding ${key}, but it is empty`, value: path });
+      else input[key] = content;
+    } catch (err) {
+      issues.push({ key: fileKey, message: `expected a readable file holding ${key} (${err instanceof Error ? err.message : String(err)})`, value: path });
+    }
+  }
+}
+
+/**
+ * Development: an unset secret takes its development default. Production: an
+ * unset secret that only has a development default, or a refused value, is an
+ * issue. Returns the keys reported, so the schema's own message is not added.
+ */
+function applySecretRules(input: Record<string, unknown>, shape: Record<string, unknown>, env: RuntimeEnv, issues: ConfigIssue[]): Set<string> {
+  const reported = new Set<string>();
+  for (const [key, entry] of Object.entries(shape)) {
+    const rule = secretRule(entry);
+    if (!rule) continue;
+    const value = input[key];
+    if (value === undefined) {
+      if (!('devDefault' in rule)) continue;
+      if (env === 'development') {
+        input[key] = rule.devDefault;
+        continue;
+      }
+      issues.push({ key, message: `required in production (TT_ENV=production has no built-in default); set ${key} or ${key}${FILE_SUFFIX}`, value });
+      reported.add(key);
+      continue;
+    }
+    const refused = env === 'production' ? rule.refuseInProduction?.(value) : undefined;
+    if (refused !== undefined) {
+      issues.push({ key, message: `refused in production: ${refused}`, value: maskValue(key, value) });
+      reported.add(key);
+    }
+  }
+  return reported;
 }
 
 function readConfigFile(path: string): Record<string, unknown> | Error {

@@ -20,6 +20,11 @@ export function port(defaultPort: number) {
   return intBetween(0, 65535, 'an integer 0..65535').default(defaultPort);
 }
 
+/** TCP port without a default: unset means "off"; 0 means "pick a free port". */
+export function optionalPort() {
+  return intBetween(0, 65535, 'an integer 0..65535').optional();
+}
+
 export function positiveInt(defaultValue: number) {
   return intBetween(1, Number.MAX_SAFE_INTEGER, 'a positive integer').default(defaultValue);
 }
@@ -29,13 +34,16 @@ export function intRange(min: number, max: number, defaultValue: number) {
   return intBetween(min, max, `an integer ${min}..${max}`).default(defaultValue);
 }
 
-export function url(defaultValue: string) {
+/** Absolute URL; without a default it is required (see `secret` for development-only defaults). */
+export function url(defaultValue: string): z.ZodDefault<z.ZodString>;
+export function url(): z.ZodString;
+export function url(defaultValue?: string) {
   const error = 'expected an absolute URL';
-  return z
+  const base = z
     .string({ error })
     .trim()
-    .refine((s) => URL.canParse(s), { error })
-    .default(defaultValue);
+    .refine((s) => URL.canParse(s), { error });
+  return defaultValue === undefined ? base : base.default(defaultValue);
 }
 
 /** Comma-separated list (env) or a JSON array of strings (file); blanks dropped, at least one entry. */
@@ -83,6 +91,11 @@ export const commonConfigSchema = z.object({
     .regex(/^[^/]+$/, { error: 'expected a non-empty id without "/"' }),
   TT_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join('|')}` }).default('info'),
   TT_GRPC_HOST: nonEmptyString('127.0.0.1'),
+  // production: secrets have no built-in default; development (`make up`, tests) allows them.
+  TT_ENV: z.enum(['production', 'development'], { error: 'expected production or development' }).default('production'),
+  // Prometheus `/metrics`: unset = no metrics port, 0 = any free port (published in etcd meta).
+  TT_METRICS_PORT: optionalPort(),
+  TT_METRICS_HOST: nonEmptyString().optional(),
 });
 
 export type CommonConfig = z.infer<typeof commonConfigSchema>;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
+import { CENSORED, REDACT_PATHS, safeErrorSerializer } from './redact';
 
 export type Logger = pino.Logger;
 
@@ -21,6 +22,9 @@ export function createLogger(opts: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       // Level names read better than pino's numbers in `grep`ped logs.
       formatters: { level: (label) => ({ level: label }) },
+      // No passwords, tokens or message bodies in logs (./redact.ts).
+      redact: { paths: REDACT_PATHS, censor: CENSORED },
+      serializers: { err: safeErrorSerializer, error: safeErrorSerializer, checkErr: safeErrorSerializer },
     },
     opts.destination ?? pino.destination({ dest: 1, sync: true }),
   );

@@ -1,4 +1,5 @@
 export { metricsRegistry, enableDefaultMetrics } from './registry';
 export { startMetricsServer, handleMetricsRequest, type MetricsServer } from './http';
+export { metricsMeta, startServiceMetrics, type ServiceMetricsOptions } from './service';
 export { RefusalLog, refusalCount, type WarnLogger } from './refusals';
 export { Counter, Gauge, Histogram, Summary } from 'prom-client';

@@ -48,6 +48,8 @@ export interface InstanceInfo {
   httpPort?: number;
   /** login's TeamTalk-style TCP login port (TT_LEGACY_TCP_PORT). */
   legacyTcpPort?: number;
+  /** Where GET /metrics answers (TT_METRICS_PORT; login's HTTP port). */
+  metricsPort?: number;
   logFile: string;
 }
 
@@ -66,6 +68,7 @@ interface Instance {
   wsPort?: number;
   httpPort?: number;
   legacyTcpPort?: number;
+  metricsPort?: number;
   logFile: string;
   /** Where this run's output starts in the (appended) log file. */
   logOffset: number;
@@ -207,6 +210,7 @@ export class Cluster {
       wsPort: i.wsPort,
       httpPort: i.httpPort,
       legacyTcpPort: i.legacyTcpPort,
+      metricsPort: i.metricsPort,
       logFile: i.logFile,
     }));
   }
@@ -292,7 +296,11 @@ export class Cluster {
       TT_LOG_LEVEL: 'info',
       TT_GRPC_HOST: '127.0.0.1',
       TT_GRPC_PORT: String(grpcPort),
+      // Test clusters may use built-in development secrets (passwordless MySQL, default Redis URLs).
+      TT_ENV: 'development',
     };
+    // login answers /metrics on its HTTP port.
+    if (service !== 'login') env.TT_METRICS_PORT = String(await freePort());
     let tcpPort: number | undefined;
     let wsPort: number | undefined;
     let httpPort: number | undefined;
@@ -343,6 +351,7 @@ export class Cluster {
     if (wsPort !== undefined) wsPort = Number(env.TT_WS_PORT);
     if (httpPort !== undefined) httpPort = Number(env.TT_HTTP_PORT);
     if (legacyTcpPort !== undefined) legacyTcpPort = Number(env.TT_LEGACY_TCP_PORT);
+    const metricsPort = env.TT_METRICS_PORT ? Number(env.TT_METRICS_PORT) : httpPort;
 
     const logFile = path.join(this.logDir, `${name}.log`);
     const fd = openSync(logFile, 'a');
@@ -370,6 +379,7 @@ export class Cluster {
       wsPort,
       httpPort,
       legacyTcpPort,
+      metricsPort,
       logFile,
       logOffset,
       exited: new Promise<Exit>((resolve) => {

@@ -1,24 +1,24 @@
 import { z } from 'zod';
-import { commonConfigSchema, intRange, loadConfig, port, positiveInt, url } from '@tiertalk/config';
+import { commonConfigSchema, intRange, loadConfig, port, positiveInt, refuseWellKnown, requireUrlPassword, secret, url } from '@tiertalk/config';
+import { TEAMTALK_DEFAULT_AES_KEY } from '@tiertalk/proto';
+
+// Development defaults (TT_ENV=development); production must set each (docs/SECURITY.md, secrets).
+const devRedis = (db: number) => secret(url(), { devDefault: `redis://127.0.0.1:6379/${db}` });
 
 // TeamTalk's db-proxy keeps five logical Redis instances (storage.md §2); each
 // has its own URL here so they can live on separate servers. The db numbers
 // default to TeamTalk's (db 1, sync in db 2).
 export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_GRPC_PORT: port(10600),
-  TT_MYSQL_MASTER_URL: url('mysql://root@127.0.0.1:3306/teamtalk'),
+  TT_MYSQL_MASTER_URL: secret(url(), { devDefault: 'mysql://root@127.0.0.1:3306/teamtalk', refuseInProduction: requireUrlPassword }),
   // Reads that tolerate replica lag (history, directory) go here; login and access checks use the master. Defaults to the master.
-  TT_MYSQL_REPLICA_URL: z
-    .string()
-    .trim()
-    .refine((s) => URL.canParse(s), { error: 'expected an absolute URL' })
-    .optional(),
+  TT_MYSQL_REPLICA_URL: secret(url().optional(), { refuseInProduction: requireUrlPassword }),
   TT_MYSQL_POOL_SIZE: intRange(1, 200, 8),
-  TT_REDIS_UNREAD_URL: url('redis://127.0.0.1:6379/1'),
-  TT_REDIS_GROUP_SET_URL: url('redis://127.0.0.1:6379/1'),
-  TT_REDIS_TOKEN_URL: url('redis://127.0.0.1:6379/1'),
-  TT_REDIS_SYNC_URL: url('redis://127.0.0.1:6379/2'),
-  TT_REDIS_GROUP_MEMBER_URL: url('redis://127.0.0.1:6379/1'),
+  TT_REDIS_UNREAD_URL: devRedis(1),
+  TT_REDIS_GROUP_SET_URL: devRedis(1),
+  TT_REDIS_TOKEN_URL: devRedis(1),
+  TT_REDIS_SYNC_URL: devRedis(2),
+  TT_REDIS_GROUP_MEMBER_URL: devRedis(1),
   // Group commit: at most this many messages per transaction.
   TT_COMMIT_BATCH_MAX: intRange(1, 5000, 1000),
   // Stop reading a gateway's stream while this many messages wait to be committed.
@@ -45,10 +45,11 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_GROUP_MEMBER_LIMIT: intRange(2, 100000, 3000),
   TT_GROUP_ADMIN_LIMIT: intRange(0, 1000, 10),
   // protocol.md §5: TeamTalk's aesKey, used as an AES-256 key; audio previews show "[语音]" encrypted with it.
-  TT_AES_KEY: z
-    .string()
-    .refine((s) => Buffer.byteLength(s, 'utf8') === 32, { error: 'expected exactly 32 bytes (an AES-256 key)' })
-    .default('12345678901234567890123456789012'),
+  // TeamTalk's published key only in development: in production it would protect nothing.
+  TT_AES_KEY: secret(
+    z.string().refine((s) => Buffer.byteLength(s, 'utf8') === 32, { error: 'expected exactly 32 bytes (an AES-256 key)' }),
+    { devDefault: TEAMTALK_DEFAULT_AES_KEY, refuseInProduction: refuseWellKnown([TEAMTALK_DEFAULT_AES_KEY], "TeamTalk's default AES key") },
+  ),
 });
 
 export type DbProxyConfig = z.infer<typeof dbProxyConfigSchema>;

@@ -1,5 +1,6 @@
-import { exitOnConfigError } from '@tiertalk/config';
+import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
+import { metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { DbProxyService } from '@tiertalk/proto';
 import { Registry } from '@tiertalk/registry';
 import { bindServer, createServer } from '@tiertalk/rpc';
@@ -26,6 +27,8 @@ async function main(): Promise<void> {
   const config = exitOnConfigError(() => loadDbProxyConfig());
   const log = createLogger({ service: 'db-proxy', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  logConfig(log, config);
+  const metrics = await startServiceMetrics({ service: 'db-proxy', instance: config.TT_INSTANCE_ID, host: config.TT_METRICS_HOST ?? config.TT_GRPC_HOST, port: config.TT_METRICS_PORT });
 
   const mysql = createMysqlPools(config.TT_MYSQL_MASTER_URL, config.TT_MYSQL_REPLICA_URL, config.TT_MYSQL_POOL_SIZE);
   const redis = createRedisInstances({
@@ -96,7 +99,7 @@ async function main(): Promise<void> {
     service: 'db-proxy',
     addr: `${config.TT_GRPC_HOST}:${grpcPort}`,
     load: 0,
-    meta: {},
+    meta: { ...metricsMeta(metrics) },
   });
   idempotencyPurger.start();
   // Counter deltas left behind by a crash or a Redis failure are applied now and periodically.
@@ -124,6 +127,7 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     await registry.close().catch(() => undefined);
     await Promise.all([mysql.close(), redis.close()]).catch(() => undefined);
+    await metrics?.close();
     log.info('db-proxy stopped');
     process.exit(0);
   };

@@ -3,6 +3,7 @@ import { AddressInfo, Socket, isIPv4 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '@tiertalk/log';
 import { newRequestId } from '@tiertalk/log';
+import { handleMetricsRequest } from '@tiertalk/metrics';
 import type { InstanceInfo } from '@tiertalk/registry';
 import { GatewayPick, PICK_FULL, PICK_NONE, PICK_OK, pickGateway } from './gateway-picker';
 import { listen } from './listen';
@@ -26,6 +27,8 @@ export interface HttpServerOptions {
   discoveryUrl: string;
   logger: Logger;
   idleTimeoutMs?: number;
+  /** Answer Prometheus at GET /metrics on this port (when the service has no TT_METRICS_PORT of its own). */
+  serveMetrics?: boolean;
 }
 
 export interface LoginHttpServer {
@@ -86,6 +89,11 @@ function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, opts
     socket.destroy();
   };
 
+  if (opts.serveMetrics && (req.url ?? '').split('?')[0] === '/metrics') {
+    finished = true;
+    void handleMetricsRequest(req, res);
+    return;
+  }
   // TeamTalk compares the raw request target's prefix, query string and all.
   if (!(req.url ?? '').startsWith(MSG_SERVER_PATH)) return drop('unknown path');
   // One request per connection (we always answer Connection: close), so the socket's byte count is the request size.

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
-import { exitOnConfigError } from '@tiertalk/config';
+import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { Logger, createLogger } from '@tiertalk/log';
+import { metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { Registry } from '@tiertalk/registry';
 import { LoginConfig, loadLoginConfig } from './config';
 import { startHttpServer } from './http-server';
@@ -11,6 +12,8 @@ const GRACE_MS = 2000;
 const HARD_EXIT_MS = 5000;
 
 async function run(cfg: LoginConfig, log: Logger): Promise<void> {
+  // /metrics on the HTTP port unless TT_METRICS_PORT gives it a port of its own (off the client-facing one).
+  const metrics = await startServiceMetrics({ service: 'login', instance: cfg.TT_INSTANCE_ID, host: cfg.TT_METRICS_HOST ?? cfg.TT_GRPC_HOST, port: cfg.TT_METRICS_PORT });
   const registry = await Registry.connect({
     endpoints: [...cfg.TT_ETCD_ENDPOINTS],
     prefix: cfg.TT_ETCD_PREFIX,
@@ -27,6 +30,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     msfsUrl: cfg.TT_MSFS_URL,
     discoveryUrl: cfg.TT_DISCOVERY_URL,
     logger: log,
+    serveMetrics: metrics === undefined,
   });
   const legacy = cfg.TT_LEGACY_TCP_ENABLED
     ? await startLegacyTcpServer({ host: cfg.TT_HTTP_HOST, port: cfg.TT_LEGACY_TCP_PORT, gateways, logger: log })
@@ -38,7 +42,10 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     service: 'login',
     addr: `${advertisedHost(cfg.TT_HTTP_HOST)}:${http.address.port}`,
     load: 0,
-    meta: legacy ? { httpPort: http.address.port, legacyTcpPort: legacy.address.port } : { httpPort: http.address.port },
+    meta: {
+      ...(legacy ? { httpPort: http.address.port, legacyTcpPort: legacy.address.port } : { httpPort: http.address.port }),
+      metricsPort: metrics?.port ?? http.address.port,
+    },
   });
   log.info({ gateways: msgGateways.size, legacyTcp: legacy !== undefined }, 'login started');
 
@@ -55,6 +62,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     await registration.deregister();
     await Promise.all([http.close(GRACE_MS), legacy?.close(GRACE_MS)]);
     await registry.close();
+    await metrics?.close();
     log.info('stopped');
     process.exit(0);
   };
@@ -75,6 +83,7 @@ function advertisedHost(bindHost: string): string {
 
 const config = exitOnConfigError(() => loadLoginConfig());
 const logger = createLogger({ service: 'login', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
+logConfig(logger, config);
 run(config, logger).catch((err: unknown) => {
   logger.fatal({ err }, 'start-up failed');
   process.exit(1);

@@ -72,6 +72,9 @@ export interface MsgConfig {
   /** Period of the session keep-alive sync with route. */
   readonly sessionSyncIntervalMs: number;
   readonly groupPush: GroupPushLimits;
+  /** TT_METRICS_HOST (default the gRPC host) and TT_METRICS_PORT (undefined = no metrics port). */
+  readonly metricsHost: string;
+  readonly metricsPort: number | undefined;
 }
 
 /** Traffic control of group pushes (src/group-push/traffic-control.ts). */
@@ -141,5 +144,7 @@ export function loadMsgConfig(env?: NodeJS.ProcessEnv): MsgConfig {
       queueMax: c.TT_GROUP_PUSH_QUEUE_MAX,
       timeoutMs: c.TT_GROUP_PUSH_TIMEOUT_MS,
     }),
+    metricsHost: c.TT_METRICS_HOST ?? c.TT_GRPC_HOST,
+    metricsPort: c.TT_METRICS_PORT,
   });
 }

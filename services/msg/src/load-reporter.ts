@@ -12,6 +12,8 @@ export interface GatewayAddress {
   maxConn: number;
   /** Per-process epoch: route matches session gateway ids `<instanceId>@<epoch>` against it. */
   epoch: string;
+  /** The Prometheus port (TT_METRICS_PORT), when one is open. */
+  metricsPort?: number;
 }
 
 /**

@@ -1,6 +1,7 @@
-import { exitOnConfigError } from '@tiertalk/config';
+import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
 import type { Logger } from '@tiertalk/log';
+import { metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { GatewayService } from '@tiertalk/proto';
 import { Registry } from '@tiertalk/registry';
 import { InstancePool, bindServer, createServer } from '@tiertalk/rpc';
@@ -45,6 +46,7 @@ export interface RunningGateway {
 
 /** Wires the gateway; exported so integration tests can run it in-process. */
 export async function startGateway(config: MsgConfig, log: Logger): Promise<RunningGateway> {
+  const metrics = await startServiceMetrics({ service: 'msg', instance: config.instanceId, host: config.metricsHost, port: config.metricsPort });
   const registry = await Registry.connect({
     endpoints: [...config.etcdEndpoints],
     prefix: config.etcdPrefix,
@@ -75,7 +77,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   connections.startAckSweep();
 
   // Registered only once every listener is up: login may hand us out from now on.
-  const address = { ip1: config.ip1, ip2: config.ip2, port: tcp.port, wsPort: ws.port, maxConn: config.maxConn, epoch: config.epoch };
+  const address = { ip1: config.ip1, ip2: config.ip2, port: tcp.port, wsPort: ws.port, maxConn: config.maxConn, epoch: config.epoch, ...metricsMeta(metrics) };
   const registration = await registry.register({ id: config.instanceId, service: 'msg', addr: `${config.grpcHost}:${grpcPort}`, ...load.snapshot(address) });
   load.attach(registration, address);
   // A lapsed lease made route purge our sessions: list them again once we are back.
@@ -106,6 +108,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
     dbPool.close();
     routePool.close();
     await boundedStep(registry.close(), STEP_TIMEOUT_MS, log, 'registry close');
+    await metrics?.close();
     log.info('stopped');
   };
   return {
@@ -119,6 +122,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
 if (require.main === module) {
   const config = exitOnConfigError(() => loadMsgConfig());
   const log = createLogger({ service: 'msg', instanceId: config.instanceId, level: config.logLevel });
+  logConfig(log, config);
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
   startGateway(config, log).then(
     (gateway) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt, url } from '@tiertalk/config';
+import { commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt, refuseWellKnown, secret, url } from '@tiertalk/config';
+import { TEAMTALK_DEFAULT_AES_KEY } from '@tiertalk/proto';
 
 // An unset or empty value means "none".
 const blankAsUnset = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -8,7 +9,8 @@ const AES_KEY_ERROR = "expected TeamTalk's 32-byte aesKey";
 
 export const routeConfigSchema = commonConfigSchema.extend({
   TT_GRPC_PORT: port(8200),
-  TT_SESSION_REDIS_URL: url('redis://127.0.0.1:6379/3'),
+  // Development default only (TT_ENV=development); production sets it.
+  TT_SESSION_REDIS_URL: secret(url(), { devDefault: 'redis://127.0.0.1:6379/3' }),
   // docs/ARCHITECTURE.md, session registry: keys tt:sm:user:<id>, tt:sm:gw:<id>, tt:sm:gateways
   TT_SESSION_KEY_PREFIX: nonEmptyString('tt:sm:'),
   TT_SWEEP_INTERVAL_MS: positiveInt(10000),
@@ -39,12 +41,15 @@ export const routeConfigSchema = commonConfigSchema.extend({
   // Deadline of route's calls to db-proxy (device tokens).
   TT_DB_DEADLINE_MS: positiveInt(5000),
   // TeamTalk's text key: with it the push carries the decrypted text as `flash`.
-  TT_AES_KEY: z.preprocess(
-    blankAsUnset,
-    z
-      .string({ error: AES_KEY_ERROR })
-      .refine((s) => Buffer.byteLength(s, 'utf8') === 32, { error: AES_KEY_ERROR })
-      .optional(),
+  TT_AES_KEY: secret(
+    z.preprocess(
+      blankAsUnset,
+      z
+        .string({ error: AES_KEY_ERROR })
+        .refine((s) => Buffer.byteLength(s, 'utf8') === 32, { error: AES_KEY_ERROR })
+        .optional(),
+    ),
+    { refuseInProduction: refuseWellKnown([TEAMTALK_DEFAULT_AES_KEY], "TeamTalk's default AES key") },
   ),
 });
 

@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
-import { exitOnConfigError } from '@tiertalk/config';
+import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
+import { metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { RouteService } from '@tiertalk/proto';
 import { Registry } from '@tiertalk/registry';
 import { bindServer, createServer } from '@tiertalk/rpc';
@@ -18,6 +19,8 @@ const EXIT_DEADLINE_MS = 8_000;
 async function main(): Promise<void> {
   const config = exitOnConfigError(() => loadRouteConfig());
   const logger = createLogger({ service: 'route', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
+  logConfig(logger, config);
+  const metrics = await startServiceMetrics({ service: 'route', instance: config.TT_INSTANCE_ID, host: config.TT_METRICS_HOST ?? config.TT_GRPC_HOST, port: config.TT_METRICS_PORT });
 
   // Fail a call fast when Redis is down instead of queueing it for minutes.
   const redis = new Redis(config.TT_SESSION_REDIS_URL, { maxRetriesPerRequest: 2 });
@@ -45,7 +48,7 @@ async function main(): Promise<void> {
     service: 'route',
     addr: `${config.TT_GRPC_HOST}:${port}`,
     load: 0,
-    meta: {},
+    meta: { ...metricsMeta(metrics) },
   });
   // Once the gateways can reach us: a registry lost while no route ran is rebuilt like any other loss.
   epoch.start();
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
     await offlinePush?.close();
     await registry.close();
     await redis.quit();
+    await metrics?.close();
     logger.info('stopped');
     process.exit(0);
   };
