@@ -43,10 +43,10 @@ export function loadConfig<T extends z.ZodTypeAny>(schema: T, opts?: LoadConfigO
   }
 
   const shape = schema instanceof z.ZodObject ? (schema.shape as Record<string, unknown>) : {};
-  readSecretFiles(input, shape, issues);
+  const reported = readSecretFiles(input, shape, issues);
   // The instance id depends on the service and host, so it cannot be a schema default.
   if (input.TT_INSTANCE_ID === undefined) input.TT_INSTANCE_ID = defaultInstanceId(service ?? 'tiertalk');
-  const reported = applySecretRules(input, shape, runtimeEnv(input.TT_ENV), issues);
+  applySecretRules(input, shape, runtimeEnv(input.TT_ENV), issues, reported);
 
   const result = schema.safeParse(input);
   if (!result.success) {
@@ -67,8 +67,16 @@ function runtimeEnv(raw: unknown): RuntimeEnv {
   return typeof raw === 'string' && raw.trim() === 'development' ? 'development' : 'production';
 }
 
-/** Replaces each `<KEY>_FILE` of a schema key by KEY = the file's content (one trailing newline dropped). */
-function readSecretFiles(input: Record<string, unknown>, shape: Record<string, unknown>, issues: ConfigIssue[]): void {
+/**
+ * Replaces each `<KEY>_FILE` of a schema key by KEY = the file's content (one
+ * trailing newline dropped). Returns the keys whose file was a problem.
+ */
+function readSecretFiles(input: Record<string, unknown>, shape: Record<string, unknown>, issues: ConfigIssue[]): Set<string> {
+  const reported = new Set<string>();
+  const report = (key: string, issue: ConfigIssue): void => {
+    issues.push(issue);
+    reported.add(key);
+  };
   for (const fileKey of Object.keys(input)) {
     if (!fileKey.endsWith(FILE_SUFFIX) || fileKey === FILE_KEY) continue;
     const key = fileKey.slice(0, -FILE_SUFFIX.length);
@@ -76,33 +84,35 @@ function readSecretFiles(input: Record<string, unknown>, shape: Record<string, u
     const path = input[fileKey];
     delete input[fileKey];
     if (input[key] !== undefined) {
-      issues.push({ key: fileKey, message: `expected either ${key} or ${fileKey}, not both`, value: path });
+      report(key, { key: fileKey, message: `expected either ${key} or ${fileKey}, not both`, value: path });
       continue;
     }
     if (typeof path !== 'string') {
-      issues.push({ key: fileKey, message: 'expected a file path', value: path });
+      report(key, { key: fileKey, message: 'expected a file path', value: path });
       continue;
     }
     try {
       const content = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
-      if (content === '') issues.push({ key: fileKey, message: `expected a file holding ${key}, but it is empty`, value: path });
+      if (content === '') report(key, { key: fileKey, message: `expected a file holding ${key}, but it is empty`, value: path });
       else input[key] = content;
     } catch (err) {
-      issues.push({ key: fileKey, message: `expected a readable file holding ${key} (${err instanceof Error ? err.message : String(err)})`, value: path });
+      // Not `instanceof Error`: fs errors may come from another realm (jest).
+      const why = (err as { message?: unknown } | null)?.message;
+      report(key, { key: fileKey, message: `expected a readable file holding ${key} (${typeof why === 'string' ? why : String(err)})`, value: path });
     }
   }
+  return reported;
 }
 
 /**
  * Development: an unset secret takes its development default. Production: an
  * unset secret that only has a development default, or a refused value, is an
- * issue. Returns the keys reported, so the schema's own message is not added.
+ * issue. Adds the keys reported to `reported`, so the schema's own message is not added.
  */
-function applySecretRules(input: Record<string, unknown>, shape: Record<string, unknown>, env: RuntimeEnv, issues: ConfigIssue[]): Set<string> {
-  const reported = new Set<string>();
+function applySecretRules(input: Record<string, unknown>, shape: Record<string, unknown>, env: RuntimeEnv, issues: ConfigIssue[], reported: Set<string>): void {
   for (const [key, entry] of Object.entries(shape)) {
     const rule = secretRule(entry);
-    if (!rule) continue;
+    if (!rule || reported.has(key)) continue;
     const value = input[key];
     if (value === undefined) {
       if (!('devDefault' in rule)) continue;
@@ -120,7 +130,6 @@ function applySecretRules(input: Record<string, unknown>, shape: Record<string, 
       reported.add(key);
     }
   }
-  return reported;
 }
 
 function readConfigFile(path: string): Record<string, unknown> | Error {
