@@ -3,7 +3,7 @@ import { AddressInfo, Socket, isIPv4 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '@tiertalk/log';
 import { newRequestId } from '@tiertalk/log';
-import { handleMetricsRequest } from '@tiertalk/metrics';
+import { RefusalLog, handleMetricsRequest } from '@tiertalk/metrics';
 import type { InstanceInfo } from '@tiertalk/registry';
 import { GatewayPick, PICK_FULL, PICK_NONE, PICK_OK, pickGateway } from './gateway-picker';
 import { listen } from './listen';
@@ -50,12 +50,14 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<LoginHtt
     log.info({ remote: socket.remoteAddress }, 'idle connection closed');
     socket.destroy();
   });
+  // Counted, and logged once per address per interval: a flood of bad requests is not a flood of log lines.
+  const refusals = new RefusalLog(log);
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Malformed or oversized head: TeamTalk just closes, so no 400/431 is written.
-    log.warn({ reqId: newRequestId(), remote: socket instanceof Socket ? socket.remoteAddress : undefined, err: err.code ?? err.message }, 'bad request, connection closed');
+    refusals.refuse('http_bad_request', String(socket instanceof Socket ? socket.remoteAddress : undefined), { reqId: newRequestId(), err: err.code ?? err.message });
     socket.destroy();
   });
-  server.on('request', (req, res) => handleRequest(req, res, opts, log));
+  server.on('request', (req, res) => handleRequest(req, res, opts, log, refusals));
 
   const address = await listen(server, opts.port, opts.host, 'http server');
   log.info({ host: address.address, port: address.port }, 'http listening');
@@ -77,15 +79,15 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<LoginHtt
   };
 }
 
-function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, opts: HttpServerOptions, log: Logger): void {
+function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, opts: HttpServerOptions, log: Logger, refusals: RefusalLog): void {
   const started = performance.now();
   const socket = req.socket;
   const fields = { reqId: newRequestId(), method: req.method, url: req.url, remote: socket.remoteAddress };
   let finished = false;
-  const drop = (reason: string): void => {
+  const drop = (reason: 'unknown_path' | 'request_too_large' | 'read_error', detail?: string): void => {
     if (finished) return;
     finished = true;
-    log.warn({ ...fields, reason, bytes: socket.bytesRead, ms: elapsed(started) }, 'request dropped, connection closed');
+    refusals.refuse(`http_${reason}`, String(fields.remote), { ...fields, detail, bytes: socket.bytesRead, ms: elapsed(started) });
     socket.destroy();
   };
 
@@ -95,14 +97,14 @@ function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, opts
     return;
   }
   // TeamTalk compares the raw request target's prefix, query string and all.
-  if (!(req.url ?? '').startsWith(MSG_SERVER_PATH)) return drop('unknown path');
+  if (!(req.url ?? '').startsWith(MSG_SERVER_PATH)) return drop('unknown_path');
   // One request per connection (we always answer Connection: close), so the socket's byte count is the request size.
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (socket.bytesRead > MAX_REQUEST_BYTES || declared > MAX_REQUEST_BYTES) return drop('request too large');
+  if (socket.bytesRead > MAX_REQUEST_BYTES || declared > MAX_REQUEST_BYTES) return drop('request_too_large');
   req.on('data', () => {
-    if (socket.bytesRead > MAX_REQUEST_BYTES) drop('request too large');
+    if (socket.bytesRead > MAX_REQUEST_BYTES) drop('request_too_large');
   });
-  req.on('error', (err) => drop(`read error: ${err.message}`));
+  req.on('error', (err) => drop('read_error', err.message));
   // TeamTalk answers once the whole request (POST body included) is read; the body itself is ignored.
   req.on('end', () => {
     if (finished) return;
