@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { createLogger } from './index';
 
@@ -57,6 +58,26 @@ describe('log redaction', () => {
     expect(text()).toContain("near '…' at line 1");
     expect(text()).not.toContain(BODY);
     expect(text()).not.toContain(PASSWORD);
+  });
+
+  it("drops ioredis's err.command (its arguments carry keys and values)", async () => {
+    const redis = new Redis(`redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/15`, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    let err: unknown;
+    try {
+      await redis.connect();
+      await redis.hset('tt-log-test', 'f', BODY);
+      await redis.call('HINCRBY', 'tt-log-test', 'f', BODY);
+    } catch (e) {
+      err = e;
+    } finally {
+      await redis.del('tt-log-test').catch(() => undefined);
+      redis.disconnect();
+    }
+    expect(JSON.stringify((err as { command?: unknown }).command)).toContain(BODY);
+    const { log, text } = capture();
+    log.warn({ err }, 'redis failed');
+    expect(text()).toContain('ERR');
+    expect(text()).not.toContain(BODY);
   });
 
   it('censors secret fields and message bodies wherever the code logs them', () => {

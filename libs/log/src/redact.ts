@@ -34,8 +34,24 @@ export const REDACT_PATHS: string[] = [
   '*.headers.cookie',
 ];
 
-// What libraries attach to errors: mysql2 `sql` (with the values inlined), `values`; others `params`, `query`, `body`.
-const DROPPED_ERROR_FIELDS = new Set(['sql', 'values', 'params', 'parameters', 'query', 'body', 'data', 'config', 'request', 'response', ...SECRET_FIELDS]);
+// What libraries attach to errors: mysql2 `sql` (with the values inlined) and `values`; ioredis `command`
+// (name and arguments: keys and values); HTTP clients `config`, `request`, `response`, `body`.
+const DROPPED_ERROR_FIELDS = new Set([
+  'sql',
+  'values',
+  'params',
+  'parameters',
+  'query',
+  'command',
+  'args',
+  'argv',
+  'body',
+  'data',
+  'config',
+  'request',
+  'response',
+  ...SECRET_FIELDS,
+]);
 
 // MySQL error texts that quote a piece of the statement or of a value.
 const QUOTING_ERRORS: ReadonlyArray<[RegExp, string]> = [

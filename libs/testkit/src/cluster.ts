@@ -351,7 +351,8 @@ export class Cluster {
     if (wsPort !== undefined) wsPort = Number(env.TT_WS_PORT);
     if (httpPort !== undefined) httpPort = Number(env.TT_HTTP_PORT);
     if (legacyTcpPort !== undefined) legacyTcpPort = Number(env.TT_LEGACY_TCP_PORT);
-    const metricsPort = env.TT_METRICS_PORT ? Number(env.TT_METRICS_PORT) : httpPort;
+    // An override of 0 ("any free port") is known only to the process (its etcd meta): left undefined here.
+    const metricsPort = env.TT_METRICS_PORT === undefined ? httpPort : Number(env.TT_METRICS_PORT) || undefined;
 
     const logFile = path.join(this.logDir, `${name}.log`);
     const fd = openSync(logFile, 'a');
