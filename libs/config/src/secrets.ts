@@ -17,7 +17,10 @@ export interface SecretRule {
 
 const rules = new WeakMap<z.ZodType, SecretRule>();
 
-/** Marks a schema entry as a secret with development-only defaults; returns the schema itself. */
+/**
+ * Marks a schema entry as a secret with development-only defaults; returns the
+ * schema itself. It must be the key's outermost schema (wrap inside, not around).
+ */
 export function secret<T extends z.ZodType>(schema: T, rule: SecretRule): T {
   rules.set(schema, rule);
   return schema;
