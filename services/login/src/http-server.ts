@@ -1,9 +1,11 @@
 import http from 'node:http';
+import https from 'node:https';
 import { AddressInfo, Socket, isIPv4 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '@tiertalk/log';
 import { newRequestId } from '@tiertalk/log';
 import type { InstanceInfo } from '@tiertalk/registry';
+import type { ServerCertificate } from '@tiertalk/tls';
 import { GatewayPick, PICK_FULL, PICK_NONE, PICK_OK, pickGateway } from './gateway-picker';
 import { listen } from './listen';
 
@@ -26,6 +28,8 @@ export interface HttpServerOptions {
   discoveryUrl: string;
   logger: Logger;
   idleTimeoutMs?: number;
+  /** Serve HTTPS with this certificate (reloads apply to new connections). */
+  tls?: { certificate: ServerCertificate; handshakeTimeoutMs: number };
 }
 
 export interface LoginHttpServer {
@@ -37,12 +41,22 @@ export interface LoginHttpServer {
 export async function startHttpServer(opts: HttpServerOptions): Promise<LoginHttpServer> {
   const log = opts.logger.child({ component: 'http' });
   const idleTimeoutMs = opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
-  const server = http.createServer({
+  const httpOptions: http.ServerOptions = {
     // llhttp refuses oversized headers before buffering them; the body is counted below.
     maxHeaderSize: MAX_REQUEST_BYTES,
     // TeamTalk never looked at Host; a client that omits it must still get an answer.
     requireHostHeader: false,
-  });
+  };
+  const tls = opts.tls;
+  const server = tls
+    ? https.createServer({ ...httpOptions, ...tls.certificate.serverOptions(), handshakeTimeout: tls.handshakeTimeoutMs })
+    : http.createServer(httpOptions);
+  if (tls) {
+    tls.certificate.attach(server as https.Server);
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      log.info({ remote: socket.remoteAddress, err: err.code ?? err.message }, 'TLS handshake failed, connection closed');
+    });
+  }
   server.setTimeout(idleTimeoutMs, (socket) => {
     log.info({ remote: socket.remoteAddress }, 'idle connection closed');
     socket.destroy();
@@ -55,7 +69,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<LoginHtt
   server.on('request', (req, res) => handleRequest(req, res, opts, log));
 
   const address = await listen(server, opts.port, opts.host, 'http server');
-  log.info({ host: address.address, port: address.port }, 'http listening');
+  log.info({ host: address.address, port: address.port, https: tls !== undefined }, 'http listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -63,6 +77,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<LoginHtt
     close(graceMs = 2000) {
       closing ??= new Promise<void>((resolve) => {
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        if (tls) tls.certificate.detach(server as https.Server);
         server.close(() => {
           clearTimeout(force);
           resolve();
@@ -88,7 +103,8 @@ function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, opts
 
   // TeamTalk compares the raw request target's prefix, query string and all.
   if (!(req.url ?? '').startsWith(MSG_SERVER_PATH)) return drop('unknown path');
-  // One request per connection (we always answer Connection: close), so the socket's byte count is the request size.
+  // One request per connection (we always answer Connection: close), so the socket's byte count is the request size
+  // (a TLS socket counts plaintext bytes, not records).
   const declared = Number(req.headers['content-length'] ?? 0);
   if (socket.bytesRead > MAX_REQUEST_BYTES || declared > MAX_REQUEST_BYTES) return drop('request too large');
   req.on('data', () => {
@@ -123,10 +139,14 @@ function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, opts
 }
 
 type MsgServerBody =
-  | { code: 0; msg: ''; priorIP: string; backupIP: string; port: string; msfsPrior: string; msfsBackup: string; discovery: string }
+  | { code: 0; msg: ''; priorIP: string; backupIP: string; port: string; msfsPrior: string; msfsBackup: string; discovery: string; tlsPort?: string }
   | { code: 1 | 2; msg: string };
 
-/** flows.md §1a step 3; `port` is a string as in TeamTalk (int2string). */
+/**
+ * flows.md §1a step 3; `port` is a string as in TeamTalk (int2string). TierTalk
+ * adds `tlsPort` (also a string) when the gateway has a TLS listener; TeamTalk
+ * clients ignore fields they do not know. `port` is "0" for a TLS-only gateway.
+ */
 export function responseBody(pick: GatewayPick, peerAddress: string, opts: Pick<HttpServerOptions, 'msfsUrl' | 'discoveryUrl'>): MsgServerBody {
   if (pick.code !== PICK_OK) {
     return pick.code === PICK_NONE ? { code: PICK_NONE, msg: NO_MSG_SERVER_TEXT } : { code: PICK_FULL, msg: ALL_FULL_TEXT };
@@ -143,6 +163,7 @@ export function responseBody(pick: GatewayPick, peerAddress: string, opts: Pick<
     msfsPrior: opts.msfsUrl,
     msfsBackup: opts.msfsUrl,
     discovery: opts.discoveryUrl,
+    ...(gateway.tlsPort !== undefined ? { tlsPort: String(gateway.tlsPort) } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { exitOnConfigError } from '@tiertalk/config';
 import { Logger, createLogger } from '@tiertalk/log';
 import { Registry } from '@tiertalk/registry';
+import { ServerCertificate } from '@tiertalk/tls';
 import { LoginConfig, loadLoginConfig } from './config';
 import { startHttpServer } from './http-server';
 import { startLegacyTcpServer } from './legacy-tcp';
@@ -20,6 +21,11 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
   const msgGateways = await registry.watch('msg');
   const gateways = () => msgGateways.list();
 
+  // Start-up fails here on unreadable or mismatched certificate files.
+  const certificate =
+    cfg.TT_CLIENT_TLS_CERT !== undefined && cfg.TT_CLIENT_TLS_KEY !== undefined
+      ? new ServerCertificate({ cert: cfg.TT_CLIENT_TLS_CERT, key: cfg.TT_CLIENT_TLS_KEY }, { logger: log, pollMs: cfg.TT_CLIENT_TLS_POLL_MS })
+      : undefined;
   const http = await startHttpServer({
     host: cfg.TT_HTTP_HOST,
     port: cfg.TT_HTTP_PORT,
@@ -27,6 +33,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     msfsUrl: cfg.TT_MSFS_URL,
     discoveryUrl: cfg.TT_DISCOVERY_URL,
     logger: log,
+    tls: certificate ? { certificate, handshakeTimeoutMs: cfg.TT_TLS_HANDSHAKE_TIMEOUT_MS } : undefined,
   });
   const legacy = cfg.TT_LEGACY_TCP_ENABLED
     ? await startLegacyTcpServer({ host: cfg.TT_HTTP_HOST, port: cfg.TT_LEGACY_TCP_PORT, gateways, logger: log })
@@ -38,7 +45,11 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     service: 'login',
     addr: `${advertisedHost(cfg.TT_HTTP_HOST)}:${http.address.port}`,
     load: 0,
-    meta: legacy ? { httpPort: http.address.port, legacyTcpPort: legacy.address.port } : { httpPort: http.address.port },
+    meta: {
+      httpPort: http.address.port,
+      ...(certificate ? { https: 1 } : {}),
+      ...(legacy ? { legacyTcpPort: legacy.address.port } : {}),
+    },
   });
   log.info({ gateways: msgGateways.size, legacyTcp: legacy !== undefined }, 'login started');
 
@@ -54,6 +65,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     // ARCHITECTURE.md: the lease goes first, so nobody is sent here while we close.
     await registration.deregister();
     await Promise.all([http.close(GRACE_MS), legacy?.close(GRACE_MS)]);
+    certificate?.close();
     await registry.close();
     log.info('stopped');
     process.exit(0);
