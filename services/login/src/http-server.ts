@@ -53,8 +53,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<LoginHtt
     : http.createServer(httpOptions);
   if (tls) {
     tls.certificate.attach(server as https.Server);
+    // With this listener Node leaves a timed-out handshake's socket open: destroy it here.
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       log.info({ remote: socket.remoteAddress, err: err.code ?? err.message }, 'TLS handshake failed, connection closed');
+      socket.destroy();
     });
   }
   server.setTimeout(idleTimeoutMs, (socket) => {

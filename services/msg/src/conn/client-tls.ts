@@ -20,14 +20,16 @@ export function tlsServerOptions(t: ClientTls): tls.TlsOptions {
 
 /**
  * Follows the certificate's reloads, and counts failed handshakes (plaintext
- * on the TLS port, a client that rejects our certificate, a timeout): Node
- * destroys such a socket itself; one log line per address and interval.
+ * on the TLS port, a client that rejects our certificate, a timeout); one log
+ * line per address and interval. The socket is destroyed here: with a
+ * 'tlsClientError' listener Node leaves a timed-out handshake's socket open.
  */
 export function watchClientTls(server: tls.Server, t: ClientTls, what: string, log: Logger): () => void {
   t.certificate.attach(server);
   server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
     const reason = err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'tls_handshake_timeout' : 'tls_handshake_failed';
     t.refusals.refuse(reason, socket.remoteAddress ?? '?', { listener: what, error: err.code ?? err.message });
+    socket.destroy();
   });
   log.debug({ listener: what }, 'client TLS on');
   return () => t.certificate.detach(server);
