@@ -1,6 +1,7 @@
 // TLS to clients (docs/SECURITY.md "TLS to clients") against real processes:
 // TeamTalk over TLS and wss:// on the gateways, HTTPS on login, certificate
 // checks on the client side, certificate reload, plain TCP switched off.
+import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
@@ -10,7 +11,7 @@ import tls from 'node:tls';
 import { ClientError, TeamTalkClient, gatewayPort, pickGateway, type ClientTlsOptions } from '@tiertalk/client';
 import { encodeFrame } from '@tiertalk/pdu';
 import { CID, IM, SID } from '@tiertalk/proto';
-import { Cluster, canConnect, flushTestRedis, prepareTestDatabase, waitFor } from '@tiertalk/testkit';
+import { Cluster, canConnect, flushTestRedis, prepareTestDatabase, repoRoot, waitFor } from '@tiertalk/testkit';
 import { createDevPki } from '@tiertalk/tls';
 import { DEMO_PASSWORD, nextMessage, rawSocket, socketClosedWithin } from './helpers';
 
@@ -64,6 +65,19 @@ function httpsJson(url: string, ca: Buffer): Promise<Record<string, unknown>> {
       })
       .on('error', reject);
   });
+}
+
+/** Runs the terminal client with stdin closed at once (it leaves after logging in): exit code and output. */
+function runChatCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env = { ...process.env };
+  delete env.TT_PASSWORD;
+  const child = spawn(process.execPath, [path.join(repoRoot, 'libs/client/dist/chat-cli.js'), ...args], { cwd: repoRoot, env, stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin.end();
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
 afterEach(async () => {
@@ -132,6 +146,16 @@ describe('TLS to clients', () => {
     const toAlice = nextMessage(alice);
     await bob.sendText(a.userId, 'over wss');
     expect(Buffer.from((await toAlice).msgData).toString()).toBe('over wss');
+  });
+
+  it('the terminal client logs in over HTTPS and TLS with --ca, and refuses another CA', async () => {
+    const [gw] = cluster.gateways();
+    const ok = await runChatCli(['--login-url', cluster.loginUrl, '--ca', ca.caFile ?? '', '--user', 'carol', '--password', DEMO_PASSWORD]);
+    expect(ok.stdout).toContain(`Logged in as carol at 127.0.0.1:${String(gw.tlsPort)} (TLS, certificate verified).`);
+    expect(ok.code).toBe(0);
+    const direct = await runChatCli(['--gateway', `127.0.0.1:${String(gw.tlsPort)}`, '--ca', otherPki.caCert, '--user', 'carol', '--password', DEMO_PASSWORD]);
+    expect(direct.code).toBe(2);
+    expect(direct.stderr).toMatch(/cannot reach the server: .*certificate not accepted/);
   });
 
   it('plain TCP still serves stock TeamTalk clients next to TLS', async () => {
