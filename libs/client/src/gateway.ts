@@ -35,6 +35,9 @@ function portField(v: unknown): number {
   return typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,5}$/.test(v) ? Number(v) : NaN;
 }
 
+// TeamTalk's answer is a few hundred bytes; a login server sending more is not one.
+const MAX_ANSWER_BYTES = 64 * 1024;
+
 /** GET with node:http(s), so an https login server can be checked against a given CA. */
 function getText(url: string, timeoutMs: number, tls: ClientTlsOptions | undefined): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -43,7 +46,12 @@ function getText(url: string, timeoutMs: number, tls: ClientTlsOptions | undefin
     const options: https.RequestOptions = { timeout: timeoutMs, ...(secure ? tlsConnectOptions(target.hostname.replace(/^\[|\]$/g, ''), tls ?? {}) : {}) };
     const req = (secure ? https : http).get(target, options, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let bytes = 0;
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+        if (bytes > MAX_ANSWER_BYTES) req.destroy(new Error(`answer larger than ${MAX_ANSWER_BYTES} bytes`));
+        else chunks.push(c);
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });

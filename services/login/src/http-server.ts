@@ -4,6 +4,7 @@ import { AddressInfo, Socket, isIPv4 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '@tiertalk/log';
 import { newRequestId } from '@tiertalk/log';
+import { RefusalLog } from '@tiertalk/metrics';
 import type { InstanceInfo } from '@tiertalk/registry';
 import type { ServerCertificate } from '@tiertalk/tls';
 import { GatewayPick, PICK_FULL, PICK_NONE, PICK_OK, pickGateway } from './gateway-picker';
@@ -53,9 +54,12 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<LoginHtt
     : http.createServer(httpOptions);
   if (tls) {
     tls.certificate.attach(server as https.Server);
-    // With this listener Node leaves a timed-out handshake's socket open: destroy it here.
+    // Counted, logged once per address and interval. With this listener Node leaves a
+    // timed-out handshake's socket open: destroy it here.
+    const refusals = new RefusalLog(log);
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      log.info({ remote: socket.remoteAddress, err: err.code ?? err.message }, 'TLS handshake failed, connection closed');
+      const reason = err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'tls_handshake_timeout' : 'tls_handshake_failed';
+      refusals.refuse(reason, socket.remoteAddress ?? '?', { listener: 'HTTPS', error: err.code ?? err.message });
       socket.destroy();
     });
   }
