@@ -5,9 +5,11 @@
 #   LISTEN_HOST=0.0.0.0 PUBLIC_IP=<lan ip> make up   to serve clients on the LAN.
 #   DB_PROXIES=3 ROUTES=2 GATEWAYS=4 LOGINS=2 make up   other instance counts (1-8 each).
 # Instance i (from 1) of a tier listens on the tier's base port + i - 1:
-#   db-proxy gRPC 10600+; route gRPC 8200+; msg TCP 8000+, WebSocket 8400+, gRPC 8300+;
+#   db-proxy gRPC 10600+; route gRPC 8200+; msg TCP 8000+, TLS 8443+, WebSocket (wss) 8400+, gRPC 8300+;
 #   login HTTP 8080+, legacy TCP 8008+.
 # Prometheus /metrics: db-proxy 9600+, route 9200+, msg 9300+, login on its HTTP port.
+# Client TLS uses the development PKI in .run/tls (trust .run/tls/ca.crt; its certificates name
+# localhost and 127.0.0.1, so a client reaching PUBLIC_IP checks the name localhost: --servername localhost).
 set -euo pipefail
 # shellcheck source=deploy/local/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -119,10 +121,13 @@ for i in $(seq 1 "$ROUTES"); do
 done
 for i in $(seq 1 "$ROUTES"); do wait_port "route-$i" $((8200 + i - 1)); done
 
+# Client-facing TLS (TeamTalk over TLS, wss://): the development PKI, created once and kept.
+node libs/tls/dist/dev-pki-cli.js "$RUN_DIR/tls" >/dev/null
 for i in $(seq 1 "$GATEWAYS"); do
-  tcp=$((8000 + i - 1)) ws=$((8400 + i - 1)) grpc=$((8300 + i - 1))
-  start_service "msg-$i" msg "tcp $tcp, ws $ws, grpc $grpc, metrics $((9300 + i - 1))" \
-    TT_GRPC_PORT="$grpc" TT_TCP_PORT="$tcp" TT_WS_PORT="$ws" TT_METRICS_PORT=$((9300 + i - 1)) \
+  tcp=$((8000 + i - 1)) tls=$((8443 + i - 1)) ws=$((8400 + i - 1)) grpc=$((8300 + i - 1))
+  start_service "msg-$i" msg "tcp $tcp, tls $tls, wss $ws, grpc $grpc, metrics $((9300 + i - 1))" \
+    TT_GRPC_PORT="$grpc" TT_TCP_PORT="$tcp" TT_WS_PORT="$ws" TT_TLS_TCP_PORT="$tls" TT_METRICS_PORT=$((9300 + i - 1)) \
+    TT_CLIENT_TLS_CERT="$RUN_DIR/tls/msg.crt" TT_CLIENT_TLS_KEY="$RUN_DIR/tls/msg.key" \
     TT_LISTEN_HOST="$LISTEN_HOST" TT_IP1="$PUBLIC_IP" TT_IP2="$PUBLIC_IP"
 done
 for i in $(seq 1 "$GATEWAYS"); do wait_port "msg-$i" $((8000 + i - 1)); done
@@ -162,5 +167,7 @@ Redis    db 1 (unread, group_set, token, group_member), db 2 (sync), db 3 (route
 
 Log in with a TeamTalk client: login server http://$PUBLIC_IP:8080/msg_server
   users alice, bob, carol, dave - password: tiertalk
+Over TLS (gateway TLS ports 8443+, wss:// on 8400+), trusting the development CA:
+  npm run chat -- --user alice --ca .run/tls/ca.crt
 make status | make logs | make down
 EOF

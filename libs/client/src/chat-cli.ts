@@ -8,7 +8,7 @@ import { ChatApp } from './chat-app';
 import { CHAT_USAGE, ChatUsageError, parseChatOptions, type ChatOptions } from './chat-options';
 import { TeamTalkClient } from './client';
 import { isClientError } from './errors';
-import { pickGateway } from './gateway';
+import { gatewayPort, pickGateway } from './gateway';
 
 const EXIT_OK = 0;
 const EXIT_LOST = 1;
@@ -85,8 +85,9 @@ async function askPassword(rl: readline.Interface, term: Terminal, lines: LineSo
 }
 
 async function connect(opts: ChatOptions): Promise<TeamTalkClient> {
-  const gw = opts.gateway ?? (await pickGateway(opts.loginUrl));
-  return TeamTalkClient.connect({ host: gw.host, port: gw.port });
+  if (opts.gateway) return TeamTalkClient.connect({ ...opts.gateway, tls: opts.tls });
+  const choice = await pickGateway(opts.loginUrl, { tls: opts.tls });
+  return TeamTalkClient.connect({ host: choice.host, port: gatewayPort(choice, opts.tls !== undefined), tls: opts.tls });
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -176,7 +177,7 @@ async function main(argv: string[]): Promise<number> {
       rl.setPrompt(peer === undefined ? `${me}> ` : `${me} → ${peer}> `);
     };
     updatePrompt();
-    print(`Logged in as ${me} at ${client.host}:${client.port}.`);
+    print(`Logged in as ${me} at ${client.host}:${client.port}${client.secure ? ' (TLS, certificate verified)' : ''}.`);
     void app.start().then(() => {
       if (tty) rl.prompt();
       lines.follow(

@@ -21,7 +21,15 @@ describe('chat options', () => {
       aesKey: TEAMTALK_DEFAULT_AES_KEY,
       encrypt: false,
       pageSize: 20,
+      tls: undefined,
     });
+  });
+
+  it('turns TLS on with --tls, --ca or --servername', () => {
+    expect(parseChatOptions(['--user', 'a', '--tls'], {})).toMatchObject({ tls: {} });
+    expect(parseChatOptions(['--user', 'a', '--ca', '.run/tls/ca.crt'], {})).toMatchObject({ tls: { caFile: '.run/tls/ca.crt' } });
+    expect(parseChatOptions(['--user', 'a', '--tls', '--servername', 'chat.example'], {})).toMatchObject({ tls: { servername: 'chat.example' } });
+    expect(problems(['--user', 'a', '--ca', ' '])).toEqual(['--ca: expected a file name']);
   });
 
   it('takes the password from --password, else TT_PASSWORD', () => {

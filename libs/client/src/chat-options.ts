@@ -16,6 +16,12 @@ export interface ChatOptions {
   encrypt: boolean;
   /** History page size of /open and /more. */
   pageSize: number;
+  /**
+   * TLS to the gateway (its TLS port from /msg_server, or --gateway's port) with
+   * certificate verification; undefined = plain TCP. caFile/servername also apply
+   * to an https:// login URL.
+   */
+  tls: { caFile?: string; servername?: string } | undefined;
 }
 
 export class ChatUsageError extends Error {
@@ -32,6 +38,10 @@ export const CHAT_USAGE = `usage: npm run chat -- --user NAME [options]
   --password PW        password (default: $TT_PASSWORD, else asked; the demo password is tiertalk)
   --login-url URL      login service (default http://127.0.0.1:8080); asks GET /msg_server for a gateway
   --gateway HOST:PORT  connect to this msg gateway instead of asking the login service
+  --tls                connect to the gateway's TLS port (tlsPort from /msg_server) and verify its certificate
+  --ca FILE            trust the CA certificates in FILE (e.g. .run/tls/ca.crt of make up) instead of the
+                       system's; implies --tls and also checks an https:// --login-url
+  --servername NAME    the name the server certificate must carry (default: the host connected to)
   --encrypt            send text encrypted like TeamTalk clients (AES key: $TT_AES_KEY or TeamTalk's default)
   --page N             messages per history page (default 20)
   --help
@@ -52,6 +62,9 @@ export function parseChatOptions(argv: readonly string[], env: Readonly<Record<s
         password: { type: 'string' },
         'login-url': { type: 'string', default: 'http://127.0.0.1:8080' },
         gateway: { type: 'string' },
+        tls: { type: 'boolean', default: false },
+        ca: { type: 'string' },
+        servername: { type: 'string' },
         encrypt: { type: 'boolean', default: false },
         page: { type: 'string', default: '20' },
         help: { type: 'boolean', default: false },
@@ -83,6 +96,13 @@ export function parseChatOptions(argv: readonly string[], env: Readonly<Record<s
   const aesKey = env.TT_AES_KEY ?? TEAMTALK_DEFAULT_AES_KEY;
   if (Buffer.byteLength(aesKey, 'latin1') !== 32 || !/^[\x20-\x7e]*$/.test(aesKey)) problems.push('TT_AES_KEY: expected 32 ASCII characters (an AES-256 key)');
 
+  if (values.ca !== undefined && values.ca.trim() === '') problems.push('--ca: expected a file name');
+  if (values.servername !== undefined && values.servername.trim() === '') problems.push('--servername: expected a host name');
+  const tls =
+    values.tls || values.ca !== undefined || values.servername !== undefined
+      ? { ...(values.ca !== undefined ? { caFile: values.ca } : {}), ...(values.servername !== undefined ? { servername: values.servername } : {}) }
+      : undefined;
+
   if (problems.length > 0) throw new ChatUsageError(problems);
   return {
     loginUrl,
@@ -92,5 +112,6 @@ export function parseChatOptions(argv: readonly string[], env: Readonly<Record<s
     aesKey,
     encrypt: values.encrypt,
     pageSize,
+    tls,
   };
 }

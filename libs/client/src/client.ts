@@ -10,7 +10,7 @@ import { ClientError, isClientError, type ClientErrorCode } from './errors';
 import { GroupRequests } from './group-requests';
 import { md5hex } from './password';
 import { SeqAllocator } from './seq';
-import { openTransport, type Transport, type TransportKind } from './transport';
+import { openTransport, type ClientTlsOptions, type Transport, type TransportKind } from './transport';
 
 export type ClientType = IM.BaseDefine.ClientType;
 export const ClientType = IM.BaseDefine.ClientType;
@@ -23,6 +23,12 @@ export interface ConnectOptions {
   port: number;
   /** 'ws' speaks to `ws://host:port/`; each binary message carries bytes of the PDU stream. Default 'tcp'. */
   transport?: TransportKind;
+  /**
+   * Connect with TLS (TeamTalk over TLS for 'tcp', `wss://` for 'ws'), verifying the
+   * server's certificate; `true` trusts the system's CAs. Use the gateway's TLS port
+   * (`GatewayChoice.tlsPort`).
+   */
+  tls?: boolean | ClientTlsOptions;
   /** Interval of automatic CID_OTHER_HEARTBEAT; 0 = none. Default 30000 (TeamTalk's CLIENT_HEARTBEAT_INTERVAL). */
   heartbeatMs?: number;
   /** Default timeout of requests and message ACKs. Default 10000. */
@@ -163,6 +169,8 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
   readonly host: string;
   readonly port: number;
   readonly transportKind: TransportKind;
+  /** Connected with TLS (certificate verified). */
+  readonly secure: boolean;
   /** Resolves once the client is closed, whatever the reason. */
   readonly closed: Promise<void>;
   /** Group commands (flows.md §10) and TierTalk's group administration. */
@@ -190,6 +198,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     this.host = opts.host;
     this.port = opts.port;
     this.transportKind = opts.transport ?? 'tcp';
+    this.secure = opts.tls !== undefined && opts.tls !== false;
     this.heartbeatMs = nonNegative('heartbeatMs', opts.heartbeatMs, DEFAULT_HEARTBEAT_MS);
     this.requestTimeoutMs = nonNegative('requestTimeoutMs', opts.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS);
     this.maxQueuedBytes = nonNegative('maxQueuedBytes', opts.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES);
@@ -223,7 +232,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     const client = new TeamTalkClient(opts);
     const timeoutMs = nonNegative('connectTimeoutMs', opts.connectTimeoutMs, 10_000);
     client.transport = await openTransport(
-      { kind: client.transportKind, host: opts.host, port: opts.port, timeoutMs },
+      { kind: client.transportKind, host: opts.host, port: opts.port, timeoutMs, tls: opts.tls === true ? {} : opts.tls || undefined },
       { data: (chunk) => client.onData(chunk), closed: (err) => client.onTransportClosed(err) },
     );
     if (client.heartbeatMs > 0) {

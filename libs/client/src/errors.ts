@@ -8,6 +8,8 @@ export type ClientErrorCode =
   | 'BAD_LOGIN_SERVER_RESPONSE'
   /** TCP/WebSocket connect failed or timed out. */
   | 'CONNECT_FAILED'
+  /** TLS: the server's certificate did not verify (unknown CA, wrong name, expired). */
+  | 'TLS_VERIFY_FAILED'
   /** IMLoginRes with a non-zero result_code. */
   | 'LOGIN_REFUSED'
   /** login() called twice, or a command that needs a login before it. */

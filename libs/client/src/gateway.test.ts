@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { ClientError } from './errors';
-import { pickGateway } from './gateway';
+import { gatewayPort, pickGateway } from './gateway';
 
 describe('pickGateway', () => {
   let server: http.Server;
@@ -66,5 +66,25 @@ describe('pickGateway', () => {
 
   it('reports an unreachable login server as CONNECT_FAILED', async () => {
     expect(await codeOf(pickGateway('http://127.0.0.1:1', { timeoutMs: 2000 }))).toBe('CONNECT_FAILED');
+  });
+
+  it('reads tlsPort, and a TLS-only gateway (port 0) only through it', async () => {
+    body = JSON.stringify({ code: 0, msg: '', priorIP: '10.0.0.1', backupIP: '10.0.0.2', port: '8000', tlsPort: '8443' });
+    const both = await pickGateway(url);
+    expect(both).toMatchObject({ port: 8000, tlsPort: 8443 });
+    expect(gatewayPort(both, true)).toBe(8443);
+    expect(gatewayPort(both, false)).toBe(8000);
+
+    body = JSON.stringify({ code: 0, msg: '', priorIP: '10.0.0.1', port: '0', tlsPort: '8443' });
+    const tlsOnly = await pickGateway(url);
+    expect(() => gatewayPort(tlsOnly, false)).toThrow(ClientError);
+
+    body = JSON.stringify({ code: 0, msg: '', priorIP: '10.0.0.1', port: '8000' });
+    const plainOnly = await pickGateway(url);
+    expect(() => gatewayPort(plainOnly, true)).toThrow(/no TLS port/);
+    body = JSON.stringify({ code: 0, msg: '', priorIP: '10.0.0.1', port: '0' });
+    expect(await codeOf(pickGateway(url))).toBe('BAD_LOGIN_SERVER_RESPONSE');
+    body = JSON.stringify({ code: 0, msg: '', priorIP: '10.0.0.1', port: '8000', tlsPort: 'x' });
+    expect(await codeOf(pickGateway(url))).toBe('BAD_LOGIN_SERVER_RESPONSE');
   });
 });

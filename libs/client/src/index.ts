@@ -1,5 +1,5 @@
 // TeamTalk-protocol client SDK: login-server lookup and one msg-gateway connection.
-export { pickGateway } from './gateway';
+export { gatewayPort, pickGateway } from './gateway';
 export type { GatewayChoice, PickGatewayOptions } from './gateway';
 export { TeamTalkClient, ClientType, SessionType, DEFAULT_PAGE_SIZE } from './client';
 export type {
@@ -22,4 +22,4 @@ export { md5hex } from './password';
 export { SeenMessages } from './dedupe';
 export type { SeenMessagesOptions } from './dedupe';
 export { SeqAllocator, MAX_SEQ } from './seq';
-export type { TransportKind } from './transport';
+export type { ClientTlsOptions, TransportKind } from './transport';

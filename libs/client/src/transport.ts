@@ -1,6 +1,8 @@
 // The byte pipe under a client: a TCP socket, or a WebSocket whose binary
 // messages carry bytes of the same PDU stream (message boundaries mean nothing).
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { WebSocket, type RawData } from 'ws';
 import { ClientError } from './errors';
 
@@ -20,24 +22,66 @@ export interface Transport {
   destroy(): void;
 }
 
+/**
+ * TLS towards the server (TeamTalk over TLS, wss://, https:// login). The
+ * server's certificate is always verified: it must chain to `ca` (or, without
+ * it, to the system's roots) and name the host (or `servername`).
+ */
+export interface ClientTlsOptions {
+  /** PEM CA certificate(s) to trust instead of the system's roots. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** A PEM file of CA certificates (read once, when connecting); e.g. `.run/tls/ca.crt` of `make up`. */
+  caFile?: string;
+  /** The name the server's certificate must carry; default: the host connected to. */
+  servername?: string;
+}
+
 export interface OpenOptions {
   kind: TransportKind;
   host: string;
   port: number;
   timeoutMs: number;
+  /** TLS for 'tcp', wss:// for 'ws'. */
+  tls?: ClientTlsOptions;
 }
 
 export function openTransport(opts: OpenOptions, handlers: TransportHandlers): Promise<Transport> {
   return opts.kind === 'ws' ? openWs(opts, handlers) : openTcp(opts, handlers);
 }
 
+/** Node's options for a verifying TLS client (tls.connect, ws, https). */
+export function tlsConnectOptions(host: string, t: ClientTlsOptions): tls.ConnectionOptions {
+  const ca = t.ca ?? (t.caFile !== undefined ? readFileSync(t.caFile) : undefined);
+  // SNI carries DNS names only; an IP is still checked against the certificate's IP SANs.
+  const servername = t.servername ?? (net.isIP(host) === 0 ? host : undefined);
+  return { ...(ca !== undefined ? { ca } : {}), ...(servername !== undefined ? { servername } : {}), rejectUnauthorized: true, minVersion: 'TLSv1.2' };
+}
+
+/** OpenSSL's verify errors and Node's name check: the server's certificate was not accepted. */
+export function isCertificateError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && /CERT|SIGNATURE|ISSUER|ALTNAME|UNABLE_TO_GET|SELF_SIGNED/.test(code);
+}
+
 function connectFailed(opts: OpenOptions, why: string, cause?: unknown): ClientError {
-  return new ClientError('CONNECT_FAILED', `${opts.kind} connect to ${opts.host}:${opts.port} failed: ${why}`, { cause });
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  const scheme = opts.tls ? (opts.kind === 'ws' ? 'wss' : 'tls') : opts.kind;
+  if (opts.tls && isCertificateError(cause)) {
+    return new ClientError('TLS_VERIFY_FAILED', `${scheme} connect to ${opts.host}:${opts.port}: server certificate not accepted (${String(code)}): ${why}`, { cause });
+  }
+  return new ClientError('CONNECT_FAILED', `${scheme} connect to ${opts.host}:${opts.port} failed: ${why}`, { cause });
 }
 
 function openTcp(opts: OpenOptions, handlers: TransportHandlers): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: opts.host, port: opts.port });
+    let socket: net.Socket;
+    try {
+      socket = opts.tls ? tls.connect({ host: opts.host, port: opts.port, ...tlsConnectOptions(opts.host, opts.tls) }) : net.connect({ host: opts.host, port: opts.port });
+    } catch (err) {
+      // An unreadable CA file, a bad PEM.
+      reject(connectFailed(opts, err instanceof Error ? err.message : String(err), err));
+      return;
+    }
     let open = false;
     let lastError: Error | undefined;
     const timer = setTimeout(() => {
@@ -45,7 +89,8 @@ function openTcp(opts: OpenOptions, handlers: TransportHandlers): Promise<Transp
       reject(connectFailed(opts, `no connection within ${opts.timeoutMs} ms`));
     }, opts.timeoutMs);
 
-    socket.once('connect', () => {
+    // A TLS socket is usable once its handshake verified the server.
+    socket.once(opts.tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       open = true;
       // Small PDUs (acks, heartbeats) must not wait for Nagle.
@@ -76,8 +121,9 @@ function openTcp(opts: OpenOptions, handlers: TransportHandlers): Promise<Transp
   });
 }
 
-function wsUrl(host: string, port: number): string {
-  return host.includes(':') ? `ws://[${host}]:${port}/` : `ws://${host}:${port}/`;
+function wsUrl(host: string, port: number, secure: boolean): string {
+  const scheme = secure ? 'wss' : 'ws';
+  return host.includes(':') ? `${scheme}://[${host}]:${port}/` : `${scheme}://${host}:${port}/`;
 }
 
 function toBuffer(data: RawData): Buffer {
@@ -88,7 +134,14 @@ function toBuffer(data: RawData): Buffer {
 
 function openWs(opts: OpenOptions, handlers: TransportHandlers): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl(opts.host, opts.port), { handshakeTimeout: opts.timeoutMs, perMessageDeflate: false });
+    let tlsOptions: tls.ConnectionOptions = {};
+    try {
+      if (opts.tls) tlsOptions = tlsConnectOptions(opts.host, opts.tls);
+    } catch (err) {
+      reject(connectFailed(opts, err instanceof Error ? err.message : String(err), err));
+      return;
+    }
+    const ws = new WebSocket(wsUrl(opts.host, opts.port, opts.tls !== undefined), { handshakeTimeout: opts.timeoutMs, perMessageDeflate: false, ...tlsOptions });
     ws.binaryType = 'nodebuffer';
     let open = false;
     let lastError: Error | undefined;

@@ -5,8 +5,10 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import type { Etcd3, Watcher } from 'etcd3';
+import { createDevPki } from '@tiertalk/tls';
 import { repoRoot, testConfig } from './config';
 import { testEtcd, uniquePrefix } from './etcd';
 import { canConnect, freePort } from './ports';
@@ -29,12 +31,28 @@ export interface ClusterSpec {
   logDir?: string;
   /** etcd the services and the cluster's readiness watch use (default: testConfig's, TT_TEST_ETCD). */
   etcdEndpoints?: readonly string[];
+  /**
+   * TLS towards clients with a development PKI: every gateway also listens for
+   * TeamTalk over TLS (`tlsPort`) and serves wss:// on its WebSocket port, and
+   * login serves HTTPS. Clients trust `Cluster.caFile`.
+   */
+  clientTls?: boolean | ClientTlsSpec;
+}
+
+export interface ClientTlsSpec {
+  /** PKI directory (created or completed; existing files kept). Default `<repo>/.run/test-tls`. */
+  dir?: string;
+  /** login's HTTP port serves HTTPS (default true). */
+  login?: boolean;
 }
 
 export interface GatewayInfo {
   name: string;
+  /** Plain TeamTalk TCP (not listening when started with TT_PLAIN_TCP=false). */
   tcpPort: number;
   wsPort: number;
+  /** TeamTalk over TLS, with `clientTls`. */
+  tlsPort?: number;
 }
 
 export interface InstanceInfo {
@@ -45,6 +63,7 @@ export interface InstanceInfo {
   grpcPort: number;
   tcpPort?: number;
   wsPort?: number;
+  tlsPort?: number;
   httpPort?: number;
   /** login's TeamTalk-style TCP login port (TT_LEGACY_TCP_PORT). */
   legacyTcpPort?: number;
@@ -66,9 +85,12 @@ interface Instance {
   grpcPort: number;
   tcpPort?: number;
   wsPort?: number;
+  tlsPort?: number;
   httpPort?: number;
   legacyTcpPort?: number;
   metricsPort?: number;
+  /** login serves HTTPS. */
+  https?: boolean;
   logFile: string;
   /** Where this run's output starts in the (appended) log file. */
   logOffset: number;
@@ -105,6 +127,10 @@ export class Cluster {
   private readonly started: Record<ServiceName, number> = { 'db-proxy': 0, route: 0, msg: 0, login: 0 };
   private stopped = false;
   private watchError: Error | undefined;
+  /** The client-facing PKI's CA (PEM file) when started with `clientTls`. */
+  readonly caFile: string | undefined;
+  private readonly tlsDir: string | undefined;
+  private readonly loginTls: boolean;
   private readonly onParentExit = (): void => {
     // Last resort when the test runner dies without stop(): no orphans.
     for (const inst of this.instances) if (!inst.exit) inst.child.kill('SIGKILL');
@@ -117,6 +143,13 @@ export class Cluster {
     private readonly etcd: Etcd3,
     private readonly watcher: Watcher,
   ) {
+    const tlsSpec = spec.clientTls === true ? {} : spec.clientTls || undefined;
+    if (tlsSpec) {
+      const pki = createDevPki(tlsSpec.dir ?? path.join(repoRoot, '.run', 'test-tls'), ['msg', 'login']);
+      this.tlsDir = pki.dir;
+      this.caFile = pki.caCert;
+    }
+    this.loginTls = tlsSpec !== undefined && tlsSpec.login !== false;
     process.on('exit', this.onParentExit);
   }
 
@@ -178,16 +211,16 @@ export class Cluster {
   gateways(): GatewayInfo[] {
     return this.instances.flatMap((i) =>
       i.service === 'msg' && !i.exit && i.tcpPort !== undefined && i.wsPort !== undefined
-        ? [{ name: i.name, tcpPort: i.tcpPort, wsPort: i.wsPort }]
+        ? [{ name: i.name, tcpPort: i.tcpPort, wsPort: i.wsPort, ...(i.tlsPort !== undefined ? { tlsPort: i.tlsPort } : {}) }]
         : [],
     );
   }
 
-  /** Base URL of the first running login server, e.g. `http://127.0.0.1:41234`. */
+  /** Base URL of the first running login server, e.g. `http://127.0.0.1:41234` (`https://` with clientTls). */
   get loginUrl(): string {
     const login = this.instances.find((i) => i.service === 'login' && !i.exit);
     if (!login || login.httpPort === undefined) throw new Error('cluster has no running login instance');
-    return `http://127.0.0.1:${login.httpPort}`;
+    return `${login.https ? 'https' : 'http'}://127.0.0.1:${login.httpPort}`;
   }
 
   /** The TeamTalk client's login-server URL (`<loginUrl>/msg_server`). */
@@ -208,6 +241,7 @@ export class Cluster {
       grpcPort: i.grpcPort,
       tcpPort: i.tcpPort,
       wsPort: i.wsPort,
+      tlsPort: i.tlsPort,
       httpPort: i.httpPort,
       legacyTcpPort: i.legacyTcpPort,
       metricsPort: i.metricsPort,
@@ -303,6 +337,7 @@ export class Cluster {
     if (service !== 'login') env.TT_METRICS_PORT = String(await freePort());
     let tcpPort: number | undefined;
     let wsPort: number | undefined;
+    let tlsPort: number | undefined;
     let httpPort: number | undefined;
     let legacyTcpPort: number | undefined;
     switch (service) {
@@ -332,6 +367,14 @@ export class Cluster {
           TT_IP1: '127.0.0.1',
           TT_IP2: '127.0.0.1',
         });
+        if (this.tlsDir !== undefined) {
+          tlsPort = await freePort();
+          Object.assign(env, {
+            TT_TLS_TCP_PORT: String(tlsPort),
+            TT_CLIENT_TLS_CERT: path.join(this.tlsDir, 'msg.crt'),
+            TT_CLIENT_TLS_KEY: path.join(this.tlsDir, 'msg.key'),
+          });
+        }
         break;
       case 'login':
         httpPort = await freePort();
@@ -342,6 +385,9 @@ export class Cluster {
           TT_HTTP_HOST: '127.0.0.1',
           TT_LEGACY_TCP_PORT: String(legacyTcpPort),
         });
+        if (this.tlsDir !== undefined && this.loginTls) {
+          Object.assign(env, { TT_CLIENT_TLS_CERT: path.join(this.tlsDir, 'login.crt'), TT_CLIENT_TLS_KEY: path.join(this.tlsDir, 'login.key') });
+        }
         break;
     }
     Object.assign(env, this.spec.serviceEnv?.[service] ?? {}, this.spec.env ?? {});
@@ -349,6 +395,7 @@ export class Cluster {
     grpcPort = Number(env.TT_GRPC_PORT);
     if (tcpPort !== undefined) tcpPort = Number(env.TT_TCP_PORT);
     if (wsPort !== undefined) wsPort = Number(env.TT_WS_PORT);
+    if (env.TT_TLS_TCP_PORT !== undefined) tlsPort = Number(env.TT_TLS_TCP_PORT);
     if (httpPort !== undefined) httpPort = Number(env.TT_HTTP_PORT);
     if (legacyTcpPort !== undefined) legacyTcpPort = Number(env.TT_LEGACY_TCP_PORT);
     // An override of 0 ("any free port") is known only to the process (its etcd meta): left undefined here.
@@ -378,9 +425,11 @@ export class Cluster {
       grpcPort,
       tcpPort,
       wsPort,
+      tlsPort,
       httpPort,
       legacyTcpPort,
       metricsPort,
+      https: service === 'login' && env.TT_CLIENT_TLS_CERT !== undefined,
       logFile,
       logOffset,
       exited: new Promise<Exit>((resolve) => {
@@ -410,10 +459,12 @@ export class Cluster {
         }
         const missing: string[] = [];
         if (need.registers && !this.registered.has(key)) missing.push(`etcd key ${key}`);
-        if (need.tcp && inst.tcpPort !== undefined && !(await canConnect(inst.tcpPort))) {
-          missing.push(`TCP port ${inst.tcpPort}`);
+        // A TLS-only gateway (TT_PLAIN_TCP=false) is probed on its TLS port.
+        const tcpProbe = inst.env.TT_PLAIN_TCP === 'false' ? inst.tlsPort : inst.tcpPort;
+        if (need.tcp && tcpProbe !== undefined && !(await canConnect(tcpProbe))) {
+          missing.push(`TCP port ${tcpProbe}`);
         }
-        if (need.http && inst.httpPort !== undefined && !(await httpAnswers(inst.httpPort))) {
+        if (need.http && inst.httpPort !== undefined && !(await httpAnswers(inst.httpPort, inst.https === true ? this.caFile : undefined))) {
           missing.push(`HTTP port ${inst.httpPort}`);
         }
         waitingFor = missing.join(' and ');
@@ -438,12 +489,14 @@ function inheritedEnv(): Record<string, string> {
   return out;
 }
 
-function httpAnswers(port: number): Promise<boolean> {
+function httpAnswers(port: number, caFile?: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/msg_server', timeout: 1000 }, (res) => {
+    const options = { host: '127.0.0.1', port, path: '/msg_server', timeout: 1000 };
+    const onResponse = (res: http.IncomingMessage): void => {
       res.resume();
       resolve(true);
-    });
+    };
+    const req = caFile !== undefined ? https.get({ ...options, ca: readFileSync(caFile) }, onResponse) : http.get(options, onResponse);
     req.once('timeout', () => req.destroy());
     req.once('error', () => resolve(false));
   });

@@ -6,7 +6,7 @@ export { canConnect, freePort } from './ports';
 export { WaitTimeoutError, waitFor } from './wait';
 export type { WaitOptions } from './wait';
 export { Cluster, ClusterError } from './cluster';
-export type { ClusterSpec, GatewayInfo, InstanceInfo, ServiceName } from './cluster';
+export type { ClientTlsSpec, ClusterSpec, GatewayInfo, InstanceInfo, ServiceName } from './cluster';
 export { PrivateServer } from './private-server';
 export type { ServerCommand } from './private-server';
 export { PrivateRedis } from './private-redis';

@@ -31,4 +31,10 @@ describe('login config', () => {
       ['TT_HTTP_PORT', 'TT_LEGACY_TCP_ENABLED', 'TT_MSFS_URL'],
     );
   });
+
+  it('serves HTTPS only with both certificate files', () => {
+    const cfg = loadLoginConfig({ TT_CLIENT_TLS_CERT: 'l.crt', TT_CLIENT_TLS_KEY: 'l.key' });
+    expect(cfg).toMatchObject({ TT_CLIENT_TLS_CERT: 'l.crt', TT_CLIENT_TLS_KEY: 'l.key', TT_TLS_HANDSHAKE_TIMEOUT_MS: 10_000 });
+    expect(() => loadLoginConfig({ TT_CLIENT_TLS_KEY: 'l.key' })).toThrow(/TT_CLIENT_TLS_CERT/);
+  });
 });

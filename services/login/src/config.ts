@@ -1,4 +1,4 @@
-import { bool, commonConfigSchema, loadConfig, nonEmptyString, port, url } from '@tiertalk/config';
+import { ConfigError, bool, commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt, url } from '@tiertalk/config';
 
 /** Every key the login service reads; defaults follow TeamTalk's loginserver.conf (flows.md, default ports). */
 export const loginConfigSchema = commonConfigSchema.extend({
@@ -10,11 +10,21 @@ export const loginConfigSchema = commonConfigSchema.extend({
   // A separate switch, because port 0 already means "pick a free port" everywhere else.
   TT_LEGACY_TCP_ENABLED: bool(true),
   TT_LEGACY_TCP_PORT: port(8008),
+  // With both set, TT_HTTP_PORT serves HTTPS only (docs/SECURITY.md "TLS to clients").
+  TT_CLIENT_TLS_CERT: nonEmptyString().optional(),
+  TT_CLIENT_TLS_KEY: nonEmptyString().optional(),
+  TT_TLS_HANDSHAKE_TIMEOUT_MS: positiveInt(10_000),
+  TT_CLIENT_TLS_POLL_MS: intRange(0, 3_600_000, 5_000),
 });
 
 export type LoginConfig = ReturnType<typeof loadLoginConfig>;
 
 /** Throws ConfigError listing every bad key; main wraps it in exitOnConfigError. */
 export function loadLoginConfig(env?: NodeJS.ProcessEnv) {
-  return loadConfig(loginConfigSchema, { service: 'login', env });
+  const c = loadConfig(loginConfigSchema, { service: 'login', env });
+  if ((c.TT_CLIENT_TLS_CERT === undefined) !== (c.TT_CLIENT_TLS_KEY === undefined)) {
+    const key = c.TT_CLIENT_TLS_CERT === undefined ? 'TT_CLIENT_TLS_CERT' : 'TT_CLIENT_TLS_KEY';
+    throw new ConfigError('login', [{ key, message: 'expected together with the other of TT_CLIENT_TLS_CERT / TT_CLIENT_TLS_KEY', value: undefined }]);
+  }
+  return c;
 }

@@ -60,6 +60,9 @@ describe('pickGateway', () => {
       gw('frac-cur', 0, 10, { curConn: 0.5 }),
       { ...gw('no-max', 0), meta: { ip1: 'a', ip2: 'b', port: 8000, curConn: 0 } },
       gw('ip-number', 0, 10, { ip1: 12 }),
+      gw('tls-port-0', 0, 10, { tlsPort: 0 }),
+      gw('tls-port-text', 0, 10, { tlsPort: 'x' }),
+      gw('port-0-tls-0', 0, 10, { port: 0, tlsPort: 0 }),
     ];
     const pick = pickGateway([...bad, gw('good', 9)]);
     expect(pick.code).toBe(PICK_OK);
@@ -74,5 +77,11 @@ describe('pickGateway', () => {
   it('accepts numbers published as decimal strings', () => {
     expect(readGateway(gw('s', 0, 0, { port: '8000', curConn: '4', maxConn: '5' }))).toMatchObject({ port: 8000, curConn: 4, maxConn: 5 });
     expect(readGateway(gw('s', 0, 0, { curConn: '4.5' }))).toBeUndefined();
+  });
+
+  it('reads the TLS port, and accepts port 0 (plain TCP off) only next to one', () => {
+    expect(readGateway(gw('t', 0, 10, { tlsPort: 8443 }))).toMatchObject({ port: 8000, tlsPort: 8443 });
+    expect(readGateway(gw('t', 0, 10, { port: 0, tlsPort: '8443' }))).toMatchObject({ port: 0, tlsPort: 8443 });
+    expect(readGateway(gw('t', 0, 10))).not.toHaveProperty('tlsPort');
   });
 });

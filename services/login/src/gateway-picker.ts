@@ -5,8 +5,10 @@ export interface GatewayEndpoint {
   id: string;
   ip1: string;
   ip2: string;
-  /** TCP port for TeamTalk clients. */
+  /** TCP port for TeamTalk clients; 0 when the gateway serves TLS only. */
   port: number;
+  /** TeamTalk over TLS (docs/SECURITY.md); undefined when the gateway has no TLS listener. */
+  tlsPort?: number;
   curConn: number;
   maxConn: number;
 }
@@ -43,15 +45,20 @@ export function pickGateway(instances: Iterable<InstanceInfo>): GatewayPick {
   return best ? { code: PICK_OK, gateway: best, invalid } : { code: PICK_FULL, invalid };
 }
 
-/** Validates a `msg` instance's meta ({ ip1, ip2, port, maxConn, curConn }); undefined when unusable. */
+/** Validates a `msg` instance's meta ({ ip1, ip2, port, tlsPort?, maxConn, curConn }); undefined when unusable. */
 export function readGateway(info: InstanceInfo): GatewayEndpoint | undefined {
   const { ip1, ip2 } = info.meta;
   const port = count(info.meta.port);
+  const tlsPort = info.meta.tlsPort === undefined ? undefined : count(info.meta.tlsPort);
   const curConn = count(info.meta.curConn);
   const maxConn = count(info.meta.maxConn);
   if (typeof ip1 !== 'string' || ip1 === '' || typeof ip2 !== 'string' || ip2 === '') return undefined;
-  if (port === undefined || port < 1 || port > 65535 || curConn === undefined || maxConn === undefined) return undefined;
-  return { id: info.id, ip1, ip2, port, curConn, maxConn };
+  if (port === undefined || port > 65535 || curConn === undefined || maxConn === undefined) return undefined;
+  const validTls = tlsPort !== undefined && tlsPort >= 1 && tlsPort <= 65535;
+  if (info.meta.tlsPort !== undefined && !validTls) return undefined;
+  // Port 0 = plain TCP switched off: usable only through its TLS port.
+  if (port === 0 && !validTls) return undefined;
+  return validTls ? { id: info.id, ip1, ip2, port, tlsPort, curConn, maxConn } : { id: info.id, ip1, ip2, port, curConn, maxConn };
 }
 
 /** A non-negative integer, given as a number or a decimal string (meta values may be either). */

@@ -1,6 +1,11 @@
 // Integration: the real HTTP server reading a real etcd through @tiertalk/registry.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { createLogger } from '@tiertalk/log';
+import { ServerCertificate, createDevPki } from '@tiertalk/tls';
 import { Registration, Registry, ServiceWatch } from '@tiertalk/registry';
 import { deletePrefix, testConfig, uniquePrefix, waitFor } from '@tiertalk/testkit';
 import { LoginHttpServer, looksLikeIpv4, responseBody, startHttpServer } from './http-server';
@@ -263,5 +268,53 @@ describe('priorIP/backupIP order', () => {
     expect(looksLikeIpv4('::FFFF:10.1.2.3')).toBe(true);
     expect(looksLikeIpv4('fe80::1')).toBe(false);
     expect(looksLikeIpv4('')).toBe(false);
+  });
+});
+
+describe('login over HTTPS', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tt-login-https-'));
+  const pki = createDevPki(dir, ['login']);
+  const logger = createLogger({ service: 'login', instanceId: 'login-test', level: 'silent' });
+  const certificate = new ServerCertificate(pki.certFor('login'), { logger, pollMs: 0, sighup: false });
+  const gateway = { id: 'gw-tls', service: 'msg', addr: '127.0.0.1:1', load: 0, meta: { ip1: '10.0.0.9', ip2: '10.0.0.9', port: 8000, tlsPort: 8443, wsPort: 8400, maxConn: 10, curConn: 0 } };
+  let server: LoginHttpServer;
+
+  beforeAll(async () => {
+    server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      gateways: () => [gateway],
+      msfsUrl: MSFS,
+      discoveryUrl: DISCOVERY,
+      logger,
+      tls: { certificate, handshakeTimeoutMs: 300 },
+    });
+  });
+  afterAll(async () => {
+    await server.close(100);
+    certificate.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers TeamTalk JSON plus tlsPort to a client that verifies the certificate', async () => {
+    const body = await new Promise<string>((resolve, reject) => {
+      https
+        .get({ host: '127.0.0.1', port: server.address.port, path: '/msg_server', ca: readFileSync(pki.caCert) }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+          res.on('end', () => resolve(text));
+        })
+        .on('error', reject);
+    });
+    expect(JSON.parse(body)).toEqual({
+      code: PICK_OK, msg: '', priorIP: '10.0.0.9', backupIP: '10.0.0.9', port: '8000', msfsPrior: MSFS, msfsBackup: MSFS, discovery: DISCOVERY, tlsPort: '8443',
+    });
+  });
+
+  it('answers nothing in plaintext and closes a connection that never starts its handshake', async () => {
+    expect((await get(server.address.port)).raw).not.toContain('"code"');
+    const started = Date.now();
+    expect((await exchange(server.address.port)).raw).toBe('');
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });

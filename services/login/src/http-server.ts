@@ -1,10 +1,12 @@
 import http from 'node:http';
+import https from 'node:https';
 import { AddressInfo, Socket, isIPv4 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '@tiertalk/log';
 import { newRequestId } from '@tiertalk/log';
 import { RefusalLog, handleMetricsRequest } from '@tiertalk/metrics';
 import type { InstanceInfo } from '@tiertalk/registry';
+import type { ServerCertificate } from '@tiertalk/tls';
 import { GatewayPick, PICK_FULL, PICK_NONE, PICK_OK, pickGateway } from './gateway-picker';
 import { listen } from './listen';
 
@@ -29,6 +31,8 @@ export interface HttpServerOptions {
   idleTimeoutMs?: number;
   /** Answer Prometheus at GET /metrics on this port (when the service has no TT_METRICS_PORT of its own). */
   serveMetrics?: boolean;
+  /** Serve HTTPS with this certificate (reloads apply to new connections). */
+  tls?: { certificate: ServerCertificate; handshakeTimeoutMs: number };
 }
 
 export interface LoginHttpServer {
@@ -40,12 +44,27 @@ export interface LoginHttpServer {
 export async function startHttpServer(opts: HttpServerOptions): Promise<LoginHttpServer> {
   const log = opts.logger.child({ component: 'http' });
   const idleTimeoutMs = opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
-  const server = http.createServer({
+  const httpOptions: http.ServerOptions = {
     // llhttp refuses oversized headers before buffering them; the body is counted below.
     maxHeaderSize: MAX_REQUEST_BYTES,
     // TeamTalk never looked at Host; a client that omits it must still get an answer.
     requireHostHeader: false,
-  });
+  };
+  const tls = opts.tls;
+  const server = tls
+    ? https.createServer({ ...httpOptions, ...tls.certificate.serverOptions(), handshakeTimeout: tls.handshakeTimeoutMs })
+    : http.createServer(httpOptions);
+  if (tls) {
+    tls.certificate.attach(server as https.Server);
+    // Counted, logged once per address and interval. With this listener Node leaves a
+    // timed-out handshake's socket open: destroy it here.
+    const refusals = new RefusalLog(log);
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      const reason = err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'tls_handshake_timeout' : 'tls_handshake_failed';
+      refusals.refuse(reason, socket.remoteAddress ?? '?', { listener: 'HTTPS', error: err.code ?? err.message });
+      socket.destroy();
+    });
+  }
   server.setTimeout(idleTimeoutMs, (socket) => {
     log.info({ remote: socket.remoteAddress }, 'idle connection closed');
     socket.destroy();
@@ -60,7 +79,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<LoginHtt
   server.on('request', (req, res) => handleRequest(req, res, opts, log, refusals));
 
   const address = await listen(server, opts.port, opts.host, 'http server');
-  log.info({ host: address.address, port: address.port }, 'http listening');
+  log.info({ host: address.address, port: address.port, https: tls !== undefined }, 'http listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -68,6 +87,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<LoginHtt
     close(graceMs = 2000) {
       closing ??= new Promise<void>((resolve) => {
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        if (tls) tls.certificate.detach(server as https.Server);
         server.close(() => {
           clearTimeout(force);
           resolve();
@@ -98,7 +118,8 @@ function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, opts
   }
   // TeamTalk compares the raw request target's prefix, query string and all.
   if (!(req.url ?? '').startsWith(MSG_SERVER_PATH)) return drop('unknown_path');
-  // One request per connection (we always answer Connection: close), so the socket's byte count is the request size.
+  // One request per connection (we always answer Connection: close), so the socket's byte count is the request size
+  // (a TLS socket counts plaintext bytes, not records).
   const declared = Number(req.headers['content-length'] ?? 0);
   if (socket.bytesRead > MAX_REQUEST_BYTES || declared > MAX_REQUEST_BYTES) return drop('request_too_large');
   req.on('data', () => {
@@ -133,10 +154,14 @@ function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, opts
 }
 
 type MsgServerBody =
-  | { code: 0; msg: ''; priorIP: string; backupIP: string; port: string; msfsPrior: string; msfsBackup: string; discovery: string }
+  | { code: 0; msg: ''; priorIP: string; backupIP: string; port: string; msfsPrior: string; msfsBackup: string; discovery: string; tlsPort?: string }
   | { code: 1 | 2; msg: string };
 
-/** flows.md §1a step 3; `port` is a string as in TeamTalk (int2string). */
+/**
+ * flows.md §1a step 3; `port` is a string as in TeamTalk (int2string). TierTalk
+ * adds `tlsPort` (also a string) when the gateway has a TLS listener; TeamTalk
+ * clients ignore fields they do not know. `port` is "0" for a TLS-only gateway.
+ */
 export function responseBody(pick: GatewayPick, peerAddress: string, opts: Pick<HttpServerOptions, 'msfsUrl' | 'discoveryUrl'>): MsgServerBody {
   if (pick.code !== PICK_OK) {
     return pick.code === PICK_NONE ? { code: PICK_NONE, msg: NO_MSG_SERVER_TEXT } : { code: PICK_FULL, msg: ALL_FULL_TEXT };
@@ -153,6 +178,7 @@ export function responseBody(pick: GatewayPick, peerAddress: string, opts: Pick<
     msfsPrior: opts.msfsUrl,
     msfsBackup: opts.msfsUrl,
     discovery: opts.discoveryUrl,
+    ...(gateway.tlsPort !== undefined ? { tlsPort: String(gateway.tlsPort) } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { Logger, createLogger } from '@tiertalk/log';
 import { metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { Registry } from '@tiertalk/registry';
+import { ServerCertificate } from '@tiertalk/tls';
 import { LoginConfig, loadLoginConfig } from './config';
 import { startHttpServer } from './http-server';
 import { startLegacyTcpServer } from './legacy-tcp';
@@ -23,6 +24,11 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
   const msgGateways = await registry.watch('msg');
   const gateways = () => msgGateways.list();
 
+  // Start-up fails here on unreadable or mismatched certificate files.
+  const certificate =
+    cfg.TT_CLIENT_TLS_CERT !== undefined && cfg.TT_CLIENT_TLS_KEY !== undefined
+      ? new ServerCertificate({ cert: cfg.TT_CLIENT_TLS_CERT, key: cfg.TT_CLIENT_TLS_KEY }, { logger: log, pollMs: cfg.TT_CLIENT_TLS_POLL_MS })
+      : undefined;
   const http = await startHttpServer({
     host: cfg.TT_HTTP_HOST,
     port: cfg.TT_HTTP_PORT,
@@ -31,6 +37,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     discoveryUrl: cfg.TT_DISCOVERY_URL,
     logger: log,
     serveMetrics: metrics === undefined,
+    tls: certificate ? { certificate, handshakeTimeoutMs: cfg.TT_TLS_HANDSHAKE_TIMEOUT_MS } : undefined,
   });
   const legacy = cfg.TT_LEGACY_TCP_ENABLED
     ? await startLegacyTcpServer({ host: cfg.TT_HTTP_HOST, port: cfg.TT_LEGACY_TCP_PORT, gateways, logger: log })
@@ -43,8 +50,10 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     addr: `${advertisedHost(cfg.TT_HTTP_HOST)}:${http.address.port}`,
     load: 0,
     meta: {
-      ...(legacy ? { httpPort: http.address.port, legacyTcpPort: legacy.address.port } : { httpPort: http.address.port }),
+      httpPort: http.address.port,
       metricsPort: metrics?.port ?? http.address.port,
+      ...(certificate ? { https: 1 } : {}),
+      ...(legacy ? { legacyTcpPort: legacy.address.port } : {}),
     },
   });
   log.info({ gateways: msgGateways.size, legacyTcp: legacy !== undefined }, 'login started');
@@ -61,6 +70,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     // ARCHITECTURE.md: the lease goes first, so nobody is sent here while we close.
     await registration.deregister();
     await Promise.all([http.close(GRACE_MS), legacy?.close(GRACE_MS)]);
+    certificate?.close();
     await registry.close();
     await metrics?.close();
     log.info('stopped');

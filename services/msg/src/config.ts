@@ -1,14 +1,36 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { bool, commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt } from '@tiertalk/config';
+import { ConfigError, bool, commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt } from '@tiertalk/config';
+import type { ConfigIssue } from '@tiertalk/config';
 
 const MIB = 1024 * 1024;
+
+/** A port that may be left unset (the listener is off then). */
+function optionalPort() {
+  const error = 'expected an integer 0..65535';
+  return z
+    .preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v.trim()) : v), z.number({ error }).int({ error }).min(0, { error }).max(65535, { error }))
+    .optional();
+}
 
 /** Every key the gateway reads (docs/ARCHITECTURE.md tiers table plus the limits below). */
 export const msgConfigSchema = commonConfigSchema.extend({
   TT_LISTEN_HOST: nonEmptyString('0.0.0.0'),
   TT_TCP_PORT: port(8000),
+  // Plaintext TeamTalk TCP on TT_TCP_PORT (stock clients); false = TLS only.
+  TT_PLAIN_TCP: bool(true),
+  // TeamTalk protocol over TLS (docs/SECURITY.md "TLS to clients"); unset = no TLS listener.
+  TT_TLS_TCP_PORT: optionalPort(),
   TT_WS_PORT: port(8400),
+  // The public-facing certificate (not the cluster's internal TT_TLS_* mTLS files).
+  TT_CLIENT_TLS_CERT: nonEmptyString().optional(),
+  TT_CLIENT_TLS_KEY: nonEmptyString().optional(),
+  // With a certificate, the WebSocket port serves wss:// (false keeps ws://).
+  TT_WS_TLS: bool(true),
+  // A connection that has not finished its TLS handshake by then is closed.
+  TT_TLS_HANDSHAKE_TIMEOUT_MS: positiveInt(10_000),
+  // How often the certificate files are checked for a change (SIGHUP reloads at once); 0 = SIGHUP only.
+  TT_CLIENT_TLS_POLL_MS: intRange(0, 3_600_000, 5_000),
   TT_GRPC_PORT: port(8300),
   // What the login server hands to clients (flows.md §1a priorIP / backupIP).
   TT_IP1: nonEmptyString('127.0.0.1'),
@@ -57,8 +79,14 @@ export interface MsgConfig {
   readonly grpcHost: string;
   readonly grpcPort: number;
   readonly listenHost: string;
+  /** Plain TeamTalk TCP listener on tcpPort (TT_PLAIN_TCP). */
+  readonly plainTcp: boolean;
   readonly tcpPort: number;
+  /** TeamTalk protocol over TLS; undefined = no such listener. */
+  readonly tlsTcpPort: number | undefined;
   readonly wsPort: number;
+  /** Set when a client-facing certificate is configured. */
+  readonly clientTls: ClientTlsConfig | undefined;
   readonly ip1: string;
   readonly ip2: string;
   readonly maxConn: number;
@@ -86,6 +114,17 @@ export interface GroupPushLimits {
   readonly timeoutMs: number;
 }
 
+/** TLS towards clients (TeamTalk over TLS, wss://). */
+export interface ClientTlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** The WebSocket port speaks wss://. */
+  readonly ws: boolean;
+  readonly handshakeTimeoutMs: number;
+  /** Poll interval of the certificate files; 0 = reload on SIGHUP only. */
+  readonly pollMs: number;
+}
+
 /** What each client connection enforces. */
 export interface ConnectionLimits {
   readonly maxFrameBytes: number;
@@ -101,6 +140,7 @@ export interface ConnectionLimits {
 /** Validates the environment (and TT_CONFIG_FILE); throws ConfigError listing every bad key. */
 export function loadMsgConfig(env?: NodeJS.ProcessEnv): MsgConfig {
   const c = loadConfig(msgConfigSchema, { service: 'msg', env });
+  const clientTls = clientTlsConfig(c);
   // Sessions are registered in route under the instance id plus a per-process
   // epoch, so a gateway restarted under the same instance id never inherits,
   // nor has purged, the sessions of its previous process.
@@ -126,8 +166,11 @@ export function loadMsgConfig(env?: NodeJS.ProcessEnv): MsgConfig {
     grpcHost: c.TT_GRPC_HOST,
     grpcPort: c.TT_GRPC_PORT,
     listenHost: c.TT_LISTEN_HOST,
+    plainTcp: c.TT_PLAIN_TCP,
     tcpPort: c.TT_TCP_PORT,
+    tlsTcpPort: c.TT_TLS_TCP_PORT,
     wsPort: c.TT_WS_PORT,
+    clientTls,
     ip1: c.TT_IP1,
     ip2: c.TT_IP2 ?? c.TT_IP1,
     maxConn: c.TT_MAX_CONN,
@@ -147,4 +190,23 @@ export function loadMsgConfig(env?: NodeJS.ProcessEnv): MsgConfig {
     metricsHost: c.TT_METRICS_HOST ?? c.TT_GRPC_HOST,
     metricsPort: c.TT_METRICS_PORT,
   });
+}
+
+/** The cross-key rules of client TLS; throws ConfigError naming the keys. */
+function clientTlsConfig(c: z.infer<typeof msgConfigSchema>): ClientTlsConfig | undefined {
+  const issues: ConfigIssue[] = [];
+  const cert = c.TT_CLIENT_TLS_CERT;
+  const key = c.TT_CLIENT_TLS_KEY;
+  if ((cert === undefined) !== (key === undefined)) {
+    issues.push({ key: cert === undefined ? 'TT_CLIENT_TLS_CERT' : 'TT_CLIENT_TLS_KEY', message: 'expected together with the other of TT_CLIENT_TLS_CERT / TT_CLIENT_TLS_KEY', value: undefined });
+  }
+  if (c.TT_TLS_TCP_PORT !== undefined && (cert === undefined || key === undefined)) {
+    issues.push({ key: 'TT_TLS_TCP_PORT', message: 'expected TT_CLIENT_TLS_CERT and TT_CLIENT_TLS_KEY to be set as well', value: c.TT_TLS_TCP_PORT });
+  }
+  if (!c.TT_PLAIN_TCP && c.TT_TLS_TCP_PORT === undefined) {
+    issues.push({ key: 'TT_PLAIN_TCP', message: 'expected TT_TLS_TCP_PORT when plain TCP is off (no TeamTalk listener otherwise)', value: false });
+  }
+  if (issues.length > 0) throw new ConfigError('msg', issues);
+  if (cert === undefined || key === undefined) return undefined;
+  return Object.freeze({ certFile: cert, keyFile: key, ws: c.TT_WS_TLS, handshakeTimeoutMs: c.TT_TLS_HANDSHAKE_TIMEOUT_MS, pollMs: c.TT_CLIENT_TLS_POLL_MS });
 }

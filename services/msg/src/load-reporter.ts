@@ -7,8 +7,11 @@ import type { LoadSink } from './gateway-context';
 export interface GatewayAddress {
   ip1: string;
   ip2: string;
+  /** Plain TeamTalk TCP; 0 when switched off. */
   port: number;
   wsPort: number;
+  /** TeamTalk over TLS, when the gateway has such a listener. */
+  tlsPort?: number;
   maxConn: number;
   /** Per-process epoch: route matches session gateway ids `<instanceId>@<epoch>` against it. */
   epoch: string;

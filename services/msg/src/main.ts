@@ -1,7 +1,7 @@
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
 import type { Logger } from '@tiertalk/log';
-import { metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
+import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { GatewayService } from '@tiertalk/proto';
 import { Registry } from '@tiertalk/registry';
 import { InstancePool, bindServer, createServer } from '@tiertalk/rpc';
@@ -10,6 +10,7 @@ import { loadMsgConfig } from './config';
 import type { MsgConfig } from './config';
 import type { Connection } from './conn/connection';
 import { ConnectionRegistry } from './conn/connection-registry';
+import { openClientTls } from './conn/client-tls';
 import { startTcpServer } from './conn/tcp-server';
 import { startWsServer } from './conn/ws-server';
 import { Dispatcher } from './dispatcher';
@@ -37,7 +38,10 @@ const HARD_EXIT_MS = 9000;
 const FLUSH_MS = 500;
 
 export interface RunningGateway {
+  /** 0 when plain TCP is off (TT_PLAIN_TCP=false). */
   readonly tcpPort: number;
+  /** The TeamTalk-over-TLS port; undefined without TT_TLS_TCP_PORT. */
+  readonly tlsPort: number | undefined;
   readonly wsPort: number;
   readonly grpcPort: number;
   /** Graceful stop in the order below; resolves when everything is closed. */
@@ -64,8 +68,10 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   const dispatcher = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers, sessionHandlers, userHandlers, pushHandlers, groupHandlers]);
   const accept = createClientAcceptor(ctx, dispatcher);
 
-  const tcp = await startTcpServer(config.listenHost, config.tcpPort, accept, log);
-  const ws = await startWsServer(config.listenHost, config.wsPort, config.conn.maxFrameBytes, accept, log);
+  const clientTls = openClientTls(config.clientTls, new RefusalLog(log), log);
+  const tcp = config.plainTcp ? await startTcpServer(config.listenHost, config.tcpPort, accept, log) : undefined;
+  const tlsTcp = clientTls && config.tlsTcpPort !== undefined ? await startTcpServer(config.listenHost, config.tlsTcpPort, accept, log, clientTls) : undefined;
+  const ws = await startWsServer(config.listenHost, config.wsPort, config.conn.maxFrameBytes, accept, log, config.clientTls?.ws ? clientTls : undefined);
   const grpcServer = createServer();
   // A queued connection may have closed meanwhile: checked again at delivery.
   const groupPushes = new GroupPushControl<Connection>({ ...config.groupPush, logger: log }, (frame, conn) => {
@@ -77,13 +83,14 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   connections.startAckSweep();
 
   // Registered only once every listener is up: login may hand us out from now on.
-  const address = { ip1: config.ip1, ip2: config.ip2, port: tcp.port, wsPort: ws.port, maxConn: config.maxConn, epoch: config.epoch, ...metricsMeta(metrics) };
+  // port 0: no plain TCP (login then offers the TLS port alone).
+  const address = { ip1: config.ip1, ip2: config.ip2, port: tcp?.port ?? 0, wsPort: ws.port, ...(tlsTcp ? { tlsPort: tlsTcp.port } : {}), maxConn: config.maxConn, epoch: config.epoch, ...metricsMeta(metrics) };
   const registration = await registry.register({ id: config.instanceId, service: 'msg', addr: `${config.grpcHost}:${grpcPort}`, ...load.snapshot(address) });
   load.attach(registration, address);
   // A lapsed lease made route purge our sessions: list them again once we are back.
   registration.onReRegistered(() => sessionSync.request('lease-renewed'));
   sessionSync.start();
-  log.info({ tcpPort: tcp.port, wsPort: ws.port, grpcPort }, 'msg gateway ready');
+  log.info({ tcpPort: tcp?.port, tlsPort: tlsTcp?.port, wsPort: ws.port, wss: config.clientTls?.ws === true, grpcPort }, 'msg gateway ready');
 
   let stopping: Promise<void> | undefined;
   const stop = async (reason: string): Promise<void> => {
@@ -93,8 +100,10 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
     load.detach();
     sessionSync.close();
     await boundedStep(registration.deregister(), STEP_TIMEOUT_MS, log, 'deregister');
-    tcp.stopAccepting();
+    tcp?.stopAccepting();
+    tlsTcp?.stopAccepting();
     ws.stopAccepting();
+    clientTls?.certificate.close();
     // Stored-but-unanswered messages still get their ACK.
     if (!(await db.waitIdle(STORE_DRAIN_MS))) log.warn({ inFlight: db.inFlight }, 'store results still pending at shutdown');
     // Their ACKs wait for a route to hold the envelope (bounded by the route link's hold wait).
@@ -112,7 +121,8 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
     log.info('stopped');
   };
   return {
-    tcpPort: tcp.port,
+    tcpPort: tcp?.port ?? 0,
+    tlsPort: tlsTcp?.port,
     wsPort: ws.port,
     grpcPort,
     stop: (reason) => (stopping ??= stop(reason)),

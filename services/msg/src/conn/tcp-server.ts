@@ -1,5 +1,8 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from '@tiertalk/log';
+import { tlsServerOptions, watchClientTls } from './client-tls';
+import type { ClientTls } from './client-tls';
 import { listen } from './listen';
 import type { Transport, TransportSink } from './transport';
 
@@ -71,20 +74,34 @@ export interface ClientListener {
   stopAccepting(): void;
 }
 
-/** Listens for TeamTalk clients on TCP; every socket is handed to `accept`. */
-export async function startTcpServer(host: string, port: number, accept: (t: Transport) => void, log: Logger): Promise<ClientListener> {
-  const server = net.createServer({ noDelay: true });
-  server.on('connection', (socket) => {
+/**
+ * Listens for TeamTalk clients on TCP, or with `tls` on TLS over TCP; every
+ * socket (a TLS one once its handshake is done) is handed to `accept`.
+ */
+export async function startTcpServer(host: string, port: number, accept: (t: Transport) => void, log: Logger, clientTls?: ClientTls): Promise<ClientListener> {
+  const onSocket = (socket: net.Socket): void => {
     socket.setNoDelay(true);
     accept(new TcpTransport(socket));
-  });
-  const bound = await listen(server, port, host, 'TCP', log);
+  };
+  let server: net.Server;
+  let unwatch = (): void => undefined;
+  if (clientTls) {
+    const tlsServer = tls.createServer(tlsServerOptions(clientTls));
+    tlsServer.on('secureConnection', onSocket);
+    unwatch = watchClientTls(tlsServer, clientTls, 'TLS', log);
+    server = tlsServer;
+  } else {
+    server = net.createServer({ noDelay: true });
+    server.on('connection', onSocket);
+  }
+  const bound = await listen(server, port, host, clientTls ? 'TLS' : 'TCP', log);
   let stopped = false;
   return {
     port: bound,
     stopAccepting: () => {
       if (stopped) return;
       stopped = true;
+      unwatch();
       server.close();
     },
   };

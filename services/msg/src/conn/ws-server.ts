@@ -1,7 +1,10 @@
 import http from 'node:http';
+import https from 'node:https';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
 import type { Logger } from '@tiertalk/log';
+import { tlsServerOptions, watchClientTls } from './client-tls';
+import type { ClientTls } from './client-tls';
 import { listen } from './listen';
 import type { ClientListener } from './tcp-server';
 import { TransportError } from './transport';
@@ -88,18 +91,28 @@ function toBuffer(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
-/** Listens for WebSocket clients; binary messages feed the same FrameReader as TCP. */
+/** Listens for WebSocket clients (wss:// with `clientTls`); binary messages feed the same FrameReader as TCP. */
 export async function startWsServer(
   host: string,
   port: number,
   maxFrameBytes: number,
   accept: (t: Transport) => void,
   log: Logger,
+  clientTls?: ClientTls,
 ): Promise<ClientListener> {
-  const server = http.createServer((_req, res) => {
+  const notWebSocket = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
     res.writeHead(426, { Connection: 'close', 'Content-Type': 'text/plain' });
     res.end('WebSocket only\n');
-  });
+  };
+  let unwatch = (): void => undefined;
+  let server: http.Server | https.Server;
+  if (clientTls) {
+    const httpsServer = https.createServer(tlsServerOptions(clientTls), notWebSocket);
+    unwatch = watchClientTls(httpsServer, clientTls, 'WebSocket TLS', log);
+    server = httpsServer;
+  } else {
+    server = http.createServer(notWebSocket);
+  }
   // A message may carry a whole frame plus a few small ones behind it.
   const wss = new WebSocketServer({ server, maxPayload: 2 * maxFrameBytes, clientTracking: false, perMessageDeflate: false });
   wss.on('error', (err) => log.error({ err }, 'WebSocket server error'));
@@ -114,6 +127,7 @@ export async function startWsServer(
     stopAccepting: () => {
       if (stopped) return;
       stopped = true;
+      unwatch();
       server.close();
       wss.close();
     },
