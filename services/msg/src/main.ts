@@ -1,12 +1,14 @@
 import { exitOnConfigError } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
 import type { Logger } from '@tiertalk/log';
+import { RefusalLog } from '@tiertalk/metrics';
 import { GatewayService } from '@tiertalk/proto';
 import { Registry } from '@tiertalk/registry';
 import { InstancePool, bindServer, createServer } from '@tiertalk/rpc';
 import { createClientAcceptor } from './client-acceptor';
 import { loadMsgConfig } from './config';
 import type { MsgConfig } from './config';
+import { ClientAdmission } from './conn/admission';
 import type { Connection } from './conn/connection';
 import { ConnectionRegistry } from './conn/connection-registry';
 import { startTcpServer } from './conn/tcp-server';
@@ -58,12 +60,14 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
 
   const connections = new ConnectionRegistry(log);
   const load = new LoadReporter(connections, log);
-  const ctx: GatewayContext = { gatewayId: config.gatewayId, config, log, connections, db, route, load, lifecycle: { stopping: false } };
+  const refusals = new RefusalLog(log);
+  const ctx: GatewayContext = { gatewayId: config.gatewayId, config, log, connections, db, route, load, refusals, lifecycle: { stopping: false } };
   const dispatcher = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers, sessionHandlers, userHandlers, pushHandlers, groupHandlers]);
   const accept = createClientAcceptor(ctx, dispatcher);
+  const admission = new ClientAdmission(config.admission, refusals);
 
-  const tcp = await startTcpServer(config.listenHost, config.tcpPort, accept, log);
-  const ws = await startWsServer(config.listenHost, config.wsPort, config.conn.maxFrameBytes, accept, log);
+  const tcp = await startTcpServer(config.listenHost, config.tcpPort, accept, log, admission);
+  const ws = await startWsServer(config.listenHost, config.wsPort, config.conn.maxFrameBytes, accept, log, admission);
   const grpcServer = createServer();
   // A queued connection may have closed meanwhile: checked again at delivery.
   const groupPushes = new GroupPushControl<Connection>({ ...config.groupPush, logger: log }, (frame, conn) => {

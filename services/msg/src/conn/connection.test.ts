@@ -4,7 +4,10 @@ import { WebSocket } from 'ws';
 import { FrameReader, encodeFrame } from '@tiertalk/pdu';
 import type { Frame } from '@tiertalk/pdu';
 import { createLogger } from '@tiertalk/log';
+import { RefusalLog } from '@tiertalk/metrics';
 import type { ConnectionLimits } from '../config';
+import { ClientAdmission } from './admission';
+import type { AdmissionTicket } from './admission';
 import { Connection } from './connection';
 import { startTcpServer } from './tcp-server';
 import type { ClientListener } from './tcp-server';
@@ -22,6 +25,9 @@ const LIMITS: ConnectionLimits = {
   drainTimeoutMs: 30_000,
   msgRatePerSec: 20,
   rateLimitAnswer: 'ack0',
+  preLoginMaxFrameBytes: 1024 * 1024,
+  maxInFlight: 16,
+  inboundQueueMax: 8192,
 };
 
 interface Harness {
@@ -40,13 +46,16 @@ async function harness(limits: Partial<ConnectionLimits> = {}, kind: 'tcp' | 'ws
   const frames: Harness['frames'] = [];
   const closes: Harness['closes'] = [];
   const all = { ...LIMITS, ...limits };
-  const accept = (t: Transport): void => {
+  const accept = (t: Transport, ticket: AdmissionTicket): void => {
     conns.push(
-      new Connection(t, all, { onFrame: (conn, frame) => frames.push({ conn, frame }), onClose: (conn, reason) => closes.push({ conn, reason }) }, log),
+      new Connection(t, all, { onFrame: (conn, frame) => frames.push({ conn, frame }), onClose: (conn, reason) => closes.push({ conn, reason }) }, log, ticket),
     );
   };
+  const admission = new ClientAdmission({ maxConnPerIp: 0, maxUnauthPerIp: 0 }, new RefusalLog(log));
   const listener: ClientListener =
-    kind === 'tcp' ? await startTcpServer('127.0.0.1', 0, accept, log) : await startWsServer('127.0.0.1', 0, all.maxFrameBytes, accept, log);
+    kind === 'tcp'
+      ? await startTcpServer('127.0.0.1', 0, accept, log, admission)
+      : await startWsServer('127.0.0.1', 0, all.maxFrameBytes, accept, log, admission);
   const h: Harness = {
     port: listener.port,
     conns,

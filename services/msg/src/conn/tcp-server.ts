@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { Logger } from '@tiertalk/log';
+import type { AdmissionTicket, ClientAdmission } from './admission';
 import { listen } from './listen';
 import type { Transport, TransportSink } from './transport';
 
@@ -72,11 +73,23 @@ export interface ClientListener {
 }
 
 /** Listens for TeamTalk clients on TCP; every socket is handed to `accept`. */
-export async function startTcpServer(host: string, port: number, accept: (t: Transport) => void, log: Logger): Promise<ClientListener> {
+export async function startTcpServer(
+  host: string,
+  port: number,
+  accept: (t: Transport, ticket: AdmissionTicket) => void,
+  log: Logger,
+  admission: ClientAdmission,
+): Promise<ClientListener> {
   const server = net.createServer({ noDelay: true });
   server.on('connection', (socket) => {
+    const ticket = admission.admit(socket.remoteAddress);
+    if (!ticket) {
+      socket.destroy();
+      return;
+    }
+    socket.once('close', ticket.release);
     socket.setNoDelay(true);
-    accept(new TcpTransport(socket));
+    accept(new TcpTransport(socket), ticket);
   });
   const bound = await listen(server, port, host, 'TCP', log);
   let stopped = false;

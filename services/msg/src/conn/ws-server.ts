@@ -2,6 +2,7 @@ import http from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
 import type { Logger } from '@tiertalk/log';
+import type { AdmissionTicket, ClientAdmission } from './admission';
 import { listen } from './listen';
 import type { ClientListener } from './tcp-server';
 import { TransportError } from './transport';
@@ -93,19 +94,33 @@ export async function startWsServer(
   host: string,
   port: number,
   maxFrameBytes: number,
-  accept: (t: Transport) => void,
+  accept: (t: Transport, ticket: AdmissionTicket) => void,
   log: Logger,
+  admission: ClientAdmission,
 ): Promise<ClientListener> {
   const server = http.createServer((_req, res) => {
     res.writeHead(426, { Connection: 'close', 'Content-Type': 'text/plain' });
     res.end('WebSocket only\n');
   });
   // A message may carry a whole frame plus a few small ones behind it.
-  const wss = new WebSocketServer({ server, maxPayload: 2 * maxFrameBytes, clientTracking: false, perMessageDeflate: false });
+  // Admission is decided on the upgrade request: a refused one gets an HTTP status, not a WebSocket.
+  const tickets = new WeakMap<http.IncomingMessage, AdmissionTicket>();
+  const verifyClient = (info: { origin?: string; req: http.IncomingMessage }, done: (ok: boolean, code?: number) => void): void => {
+    const ip = info.req.socket.remoteAddress;
+    if (!admission.originAllowed(info.req.headers.origin, ip)) return done(false, 403);
+    const ticket = admission.admit(ip);
+    if (!ticket) return done(false, 429);
+    info.req.socket.once('close', ticket.release);
+    tickets.set(info.req, ticket);
+    done(true);
+  };
+  const wss = new WebSocketServer({ server, maxPayload: 2 * maxFrameBytes, clientTracking: false, perMessageDeflate: false, verifyClient });
   wss.on('error', (err) => log.error({ err }, 'WebSocket server error'));
   wss.on('connection', (ws, req) => {
     ws.binaryType = 'nodebuffer';
-    accept(new WsTransport(ws, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`));
+    const ticket = tickets.get(req);
+    if (!ticket) return ws.terminate();
+    accept(new WsTransport(ws, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`), ticket);
   });
   const bound = await listen(server, port, host, 'WebSocket', log);
   let stopped = false;
