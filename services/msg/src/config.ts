@@ -57,7 +57,8 @@ export const msgConfigSchema = commonConfigSchema.extend({
   TT_USER_RATE_GROUP_CHANGE: rateSpec('30/60'),
   TT_USER_RATE_LIST_QUERY: rateSpec('100/1'),
   // Largest list a request may carry (docs/SECURITY.md table).
-  TT_MAX_LIST_USER_IDS: positiveInt(10_000),
+  // route answers at most 10,000 ids per status query.
+  TT_MAX_LIST_USER_IDS: intRange(1, 10_000, 10_000),
   TT_MAX_LIST_GROUP_MEMBERS: positiveInt(3_000),
   TT_MAX_LIST_GROUP_IDS: positiveInt(1_000),
   TT_MAX_LIST_MSG_IDS: positiveInt(1_000),
