@@ -224,20 +224,20 @@ describe('frame size before login', () => {
 });
 
 describe('in-flight limit', () => {
-  it('dispatches at most TT_CONN_MAX_IN_FLIGHT upstream calls for one flooding connection and answers every request', async () => {
+  it('dispatches at most TT_CONN_MAX_IN_FLIGHT (default 64) upstream calls for one flooding connection and answers every request', async () => {
     const gw = await gateway();
     const alice = await loggedIn(gw, 'alice');
-    const FLOOD = 2000;
+    const FLOOD = 1500;
     unaryCalls.resetPeak();
     const answers = await Promise.all(
-      Array.from({ length: FLOOD }, () => alice.latestMsgId(IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE, ids.bob, { timeoutMs: 30_000 })),
+      Array.from({ length: FLOOD }, () => alice.latestMsgId(IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE, ids.bob, { timeoutMs: 60_000 })),
     );
     expect(answers).toHaveLength(FLOOD);
     expect(answers.every((id) => id >= 0)).toBe(true);
-    expect(unaryCalls.peak).toBeLessThanOrEqual(16);
+    expect(unaryCalls.peak).toBeLessThanOrEqual(64);
     // The limit was reached (the flood really queued), not merely never approached.
-    expect(unaryCalls.peak).toBeGreaterThanOrEqual(8);
-  });
+    expect(unaryCalls.peak).toBeGreaterThanOrEqual(32);
+  }, 120_000);
 
   it('closes a connection whose decoded frames overflow the inbound queue', async () => {
     const gw = await gateway({ TT_CONN_INBOUND_QUEUE_MAX: '100' });

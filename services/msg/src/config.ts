@@ -49,7 +49,7 @@ export const msgConfigSchema = commonConfigSchema.extend({
   // Largest frame before login (an IMLoginReq is a few hundred bytes).
   TT_PRELOGIN_MAX_FRAME_BYTES: intRange(16, 64 * MIB, 4096),
   // Requests of one connection waiting on upstream calls; decoded frames beyond wait in a bounded queue.
-  TT_CONN_MAX_IN_FLIGHT: intRange(1, 10_000, 16),
+  TT_CONN_MAX_IN_FLIGHT: intRange(1, 10_000, 64),
   TT_CONN_INBOUND_QUEUE_MAX: intRange(1, 1_000_000, 8_192),
   // Per-user request budgets per command class, "<requests>/<seconds>" (0 = unlimited).
   TT_USER_RATE_P2P: rateSpec('20/1'),
