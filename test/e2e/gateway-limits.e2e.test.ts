@@ -221,6 +221,26 @@ describe('frame size before login', () => {
     const sent = await alice.sendText(ids.bob, 'é'.repeat(3000));
     expect(sent.msgId).toBeGreaterThan(0);
   });
+
+  it('closes a WebSocket whose message before login is larger than two pre-login frames; after login large ones pass', async () => {
+    const gw = await gateway();
+    const before = await refusalCount('frame_too_large');
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.wsPort}/`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.on('error', () => undefined);
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    // ws must not buffer this whole 100 KiB message for a stranger.
+    ws.send(Buffer.concat([paddedHeartbeat(16_000, 1), Buffer.alloc(100_000 - 16_000)]));
+    expect(await closed).toBe(1009);
+    expect(await refusalCount('frame_too_large')).toBe(before + 1);
+
+    const bob = await client(gw, 'ws');
+    await bob.login('bob', DEMO_PASSWORD);
+    expect((await bob.sendText(ids.alice, 'é'.repeat(3000))).msgId).toBeGreaterThan(0);
+  });
 });
 
 describe('in-flight limit', () => {

@@ -85,6 +85,8 @@ export class Connection implements TransportSink {
     this.log = log.child({ connId: this.id });
     // A few KiB until the login succeeded: a stranger cannot make us buffer a 1 MiB frame.
     this.reader = new FrameReader({ maxFrameBytes: Math.min(limits.preLoginMaxFrameBytes, limits.maxFrameBytes) });
+    // A WebSocket message may hold a frame plus a few small ones behind it (as the server's maxPayload).
+    transport.setMaxMessageBytes?.(2 * Math.min(limits.preLoginMaxFrameBytes, limits.maxFrameBytes));
     this.msgRate = new RateLimiter(limits.msgRatePerSec);
     // flows.md §2: closed when login has not completed within 15 s of connecting.
     this.loginTimer = setTimeout(() => this.close('login timeout', 'destroy'), limits.loginTimeoutMs);
@@ -159,6 +161,7 @@ export class Connection implements TransportSink {
     clearTimeout(this.loginTimer);
     this.loginTimer = undefined;
     this.reader.setMaxFrameBytes(this.limits.maxFrameBytes);
+    this.transport.setMaxMessageBytes?.(2 * this.limits.maxFrameBytes);
     this.ticket?.loggedIn();
     return true;
   }
@@ -328,6 +331,8 @@ export class Connection implements TransportSink {
   }
 
   onError(err: Error): void {
+    // ws refuses a message over setMaxMessageBytes with this code.
+    if ((err as { code?: unknown }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.refuse('frame_too_large', { transport: 'ws', loggedIn: this.wasOpen });
     this.log.debug({ err }, 'transport error');
     this.close('transport error', 'destroy');
   }

@@ -74,6 +74,17 @@ export class WsTransport implements Transport {
     this.ws.terminate();
   }
 
+  /**
+   * ws buffers a whole message before handing it over and has no per-connection
+   * limit, only the server's maxPayload; so a stranger could make us hold one of
+   * 2 × TT_MAX_FRAME_BYTES. Before login the receiver's bound is lowered (ws 8's
+   * Receiver field; the pre-login frame test covers it if ws ever renames it).
+   */
+  setMaxMessageBytes(bytes: number): void {
+    const receiver = (this.ws as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+    if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
+  }
+
   private written(bytes: number): void {
     this.pending -= bytes;
     if (this.needDrain && this.pending === 0) {
