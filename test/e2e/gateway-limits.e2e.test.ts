@@ -390,11 +390,6 @@ describe('request list caps', () => {
     ['a user info list over 10,000 ids', CID.CID_BUDDY_LIST_USER_INFO_REQUEST, () => IM.Buddy.IMUsersInfoReq.encode({ userId: 0, userIdList: Array.from({ length: 10_001 }, (_, i) => i + 1) }).finish()],
     ['a users status list over 10,000 ids', CID.CID_BUDDY_LIST_USERS_STATUS_REQUEST, () => IM.Buddy.IMUsersStatReq.encode({ userId: 0, userIdList: Array.from({ length: 10_001 }, (_, i) => i + 1) }).finish()],
     [
-      'a history page over 100 messages',
-      CID.CID_MSG_LIST_REQUEST,
-      () => IM.Message.IMGetMsgListReq.encode({ userId: 0, sessionType: IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE, sessionId: 1, msgIdBegin: 0, msgCnt: 101 }).finish(),
-    ],
-    [
       'a group info list over 1,000 groups',
       CID.CID_GROUP_INFO_REQUEST,
       () => IM.Group.IMGroupInfoListReq.encode({ userId: 0, groupVersionList: Array.from({ length: 1001 }, (_, i) => ({ groupId: i + 1, version: 0 })) }).finish(),
@@ -411,6 +406,16 @@ describe('request list caps', () => {
     alice.request(commandId, body(), 0xffff, (b) => b).catch(() => undefined);
     expect(await closedWithin(alice, 5000)).toBe(true);
     expect(await refusalCount('list_too_long')).toBe(before + 1);
+  });
+
+  it('serves a history page over TT_MAX_HISTORY_PAGE at the cap (counted), connection kept', async () => {
+    const gw = await gateway({ TT_MAX_HISTORY_PAGE: '3' });
+    const dave = await loggedIn(gw, 'dave');
+    for (let i = 1; i <= 5; i++) await dave.sendText(ids.carol, `page-${i}`);
+    const before = await refusalCount('list_clamped');
+    const page = await dave.messageList(IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE, ids.carol, 0, 40);
+    expect(page.msgList).toHaveLength(3);
+    expect(await refusalCount('list_clamped')).toBe(before + 1);
   });
 
   it('serves lists at the caps (TeamTalk-sized requests)', async () => {

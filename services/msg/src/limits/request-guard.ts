@@ -20,7 +20,8 @@ const RATE_REASONS: Readonly<Record<RateClass, string>> = {
  * its user's budget (REQUEST_POLICIES) before the handler runs. A refusal is
  * counted, logged once per user per interval, and answered with the
  * command's error response where TeamTalk has one; otherwise an oversize
- * list closes the connection and a rate-limited request is dropped.
+ * list closes the connection and a rate-limited request is dropped. A page
+ * size over its cap is lowered to the cap (counted as `list_clamped`).
  */
 export class RequestGuard {
   constructor(
@@ -36,7 +37,10 @@ export class RequestGuard {
     if (policy.list) {
       const count = policy.list.count(msg as never);
       const max = policy.list.cap(this.caps);
-      if (count > max) {
+      if (count > max && policy.list.clamp) {
+        policy.list.clamp(msg as never, max);
+        this.refusals.refuse('list_clamped', conn.offender, { command: commandName(frame.commandId), seq: frame.seqNum, count, max });
+      } else if (count > max) {
         this.refuse(conn, frame, msg, policy, 'list_too_long', { count, max });
         return false;
       }

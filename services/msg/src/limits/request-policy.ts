@@ -12,8 +12,11 @@ export interface RefusalReply {
 export interface RequestPolicy {
   /** Per-user budget class (src/limits/user-rate.ts). */
   rate?: RateClass;
-  /** The list the request carries, and its cap. */
-  list?: { count(msg: never): number; cap(caps: ListCaps): number };
+  /**
+   * The list the request carries, and its cap. With `clamp` an oversize
+   * request is served at the cap instead of refused (a page size, not a list).
+   */
+  list?: { count(msg: never): number; cap(caps: ListCaps): number; clamp?(msg: never, cap: number): void };
   /**
    * The response with an error result, for commands whose TeamTalk response
    * has a result code. Without it: a rate-limited request is dropped (the
@@ -26,8 +29,8 @@ export interface RequestPolicy {
 const TT_FAILED = 1;
 const { GroupAdminResult } = IM.Group;
 
-function list<T>(count: (msg: T) => number, cap: (caps: ListCaps) => number): RequestPolicy['list'] {
-  return { count: count as (msg: never) => number, cap };
+function list<T>(count: (msg: T) => number, cap: (caps: ListCaps) => number, clamp?: (msg: T, cap: number) => void): RequestPolicy['list'] {
+  return { count: count as (msg: never) => number, cap, clamp: clamp as ((msg: never, cap: number) => void) | undefined };
 }
 
 function reply<T>(build: (userId: number, msg: T) => RefusalReply): RequestPolicy['refusal'] {
@@ -84,6 +87,16 @@ export const REQUEST_POLICIES: Readonly<Record<number, RequestPolicy>> = {
   [CID.CID_BUDDY_LIST_ALL_USER_REQUEST]: { rate: 'listQuery' },
   [CID.CID_BUDDY_LIST_DEPARTMENT_REQUEST]: { rate: 'listQuery' },
   [CID.CID_GROUP_INFO_REQUEST]: { rate: 'listQuery', list: list((m: IM.Group.IMGroupInfoListReq) => m.groupVersionList.length, (c) => c.groupIds) },
-  [CID.CID_MSG_LIST_REQUEST]: { rate: 'listQuery', list: list((m: IM.Message.IMGetMsgListReq) => m.msgCnt, (c) => c.historyPage) },
+  // A larger page is served at the cap: the client pages on until it has everything (TeamTalk clients ask 20-40).
+  [CID.CID_MSG_LIST_REQUEST]: {
+    rate: 'listQuery',
+    list: list(
+      (m: IM.Message.IMGetMsgListReq) => m.msgCnt,
+      (c) => c.historyPage,
+      (m: IM.Message.IMGetMsgListReq, cap) => {
+        m.msgCnt = cap;
+      },
+    ),
+  },
   [CID.CID_MSG_GET_BY_MSG_ID_REQ]: { rate: 'listQuery', list: list((m: IM.Message.IMGetMsgByIdReq) => m.msgIdList.length, (c) => c.msgIds) },
 };
