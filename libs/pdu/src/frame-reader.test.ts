@@ -114,6 +114,18 @@ describe('FrameReader', () => {
     expect(codeOf(() => new FrameReader().push(rawHeader(DEFAULT_MAX_FRAME_BYTES)))).toBeUndefined();
   });
 
+  it('applies a raised cap to the next frame (a small cap before login, the full one after)', () => {
+    const r = new FrameReader({ maxFrameBytes: 64 });
+    const big = encodeFrame(1, 1, 2, bodyOf(100));
+    expect(codeOf(() => new FrameReader({ maxFrameBytes: 64 }).push(big))).toBe('FRAME_TOO_LARGE');
+    expect(r.push(encodeFrame(1, 1, 1, bodyOf(10)))).toHaveLength(1);
+    r.setMaxFrameBytes(1000);
+    const frames = r.push(big);
+    expect(frames).toHaveLength(1);
+    expectFrame(frames[0], 1, 1, 2, bodyOf(100));
+    expect(() => r.setMaxFrameBytes(3)).toThrow(RangeError);
+  });
+
   it('detects a bad length that follows a good frame in the same chunk', () => {
     const r = new FrameReader();
     let err: unknown;

@@ -16,7 +16,7 @@ const COMPACT_AFTER = 64;
  * view of that chunk: callers must not reuse pushed buffers).
  */
 export class FrameReader {
-  private readonly maxFrameBytes: number;
+  private maxFrameBytes: number;
   private chunks: Buffer[] = [];
   /** Index of the first unconsumed chunk in `chunks`. */
   private head = 0;
@@ -27,6 +27,17 @@ export class FrameReader {
 
   constructor(opts: FrameReaderOptions = {}) {
     const max = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    if (!Number.isInteger(max) || max < PDU_HEADER_LENGTH) {
+      throw new RangeError(`maxFrameBytes must be an integer >= ${PDU_HEADER_LENGTH}, got ${max}`);
+    }
+    this.maxFrameBytes = max;
+  }
+
+  /**
+   * Changes the cap for frames not yet started (a server allows only a small
+   * frame before login, the full size after). Checked again on the next push.
+   */
+  setMaxFrameBytes(max: number): void {
     if (!Number.isInteger(max) || max < PDU_HEADER_LENGTH) {
       throw new RangeError(`maxFrameBytes must be an integer >= ${PDU_HEADER_LENGTH}, got ${max}`);
     }

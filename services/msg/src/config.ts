@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { ConfigError, bool, commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt } from '@tiertalk/config';
+import { ConfigError, bool, commonConfigSchema, csvList, intRange, loadConfig, nonEmptyString, port, positiveInt } from '@tiertalk/config';
 import type { ConfigIssue } from '@tiertalk/config';
 
 const MIB = 1024 * 1024;
@@ -63,7 +63,74 @@ export const msgConfigSchema = commonConfigSchema.extend({
   TT_GROUP_PUSH_INTERVAL_MS: positiveInt(1_000),
   TT_GROUP_PUSH_QUEUE_MAX: positiveInt(200_000),
   TT_GROUP_PUSH_TIMEOUT_MS: positiveInt(30_000),
+  // docs/SECURITY.md "Lockout and limits": admission per client IP (0 = no limit).
+  TT_MAX_CONN_PER_IP: intRange(0, 10_000_000, 5_000),
+  TT_MAX_UNAUTH_CONN_PER_IP: intRange(0, 10_000_000, 256),
+  // Browser origins allowed to open the WebSocket; unset = any (non-browser clients send none).
+  TT_WS_ALLOWED_ORIGINS: csvList([]).optional(),
+  // Largest frame before login (an IMLoginReq is a few hundred bytes).
+  TT_PRELOGIN_MAX_FRAME_BYTES: intRange(16, 64 * MIB, 4096),
+  // Requests of one connection waiting on upstream calls; decoded frames beyond wait in a bounded queue.
+  TT_CONN_MAX_IN_FLIGHT: intRange(1, 10_000, 64),
+  TT_CONN_INBOUND_QUEUE_MAX: intRange(1, 1_000_000, 8_192),
+  // Per-user request budgets per command class, "<requests>/<seconds>" (0 = unlimited).
+  TT_USER_RATE_P2P: rateSpec('20/1'),
+  TT_USER_RATE_PROFILE: rateSpec('10/60'),
+  TT_USER_RATE_GROUP_CHANGE: rateSpec('30/60'),
+  TT_USER_RATE_LIST_QUERY: rateSpec('100/1'),
+  // Largest list a request may carry (docs/SECURITY.md table).
+  // route answers at most 10,000 ids per status query.
+  TT_MAX_LIST_USER_IDS: intRange(1, 10_000, 10_000),
+  TT_MAX_LIST_GROUP_MEMBERS: positiveInt(3_000),
+  TT_MAX_LIST_GROUP_IDS: positiveInt(1_000),
+  TT_MAX_LIST_MSG_IDS: positiveInt(1_000),
+  TT_MAX_HISTORY_PAGE: positiveInt(100),
 });
+
+/** "<points>/<seconds>" or "0" (unlimited); parsed to { points, seconds } or undefined. */
+function rateSpec(defaultValue: string) {
+  const error = 'expected "<requests>/<seconds>" (e.g. 20/1) or 0';
+  return z
+    .preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string({ error }).trim()
+    .regex(/^(0|[1-9]\d{0,8}\/[1-9]\d{0,6})$/, { error })
+    .default(defaultValue))
+    .transform((s): RateBudget | undefined => {
+      if (s === '0') return undefined;
+      const [points, seconds] = s.split('/').map(Number);
+      return { points, seconds };
+    });
+}
+
+/** At most `points` requests per `seconds` (a fixed window per user and class). */
+export interface RateBudget {
+  readonly points: number;
+  readonly seconds: number;
+}
+
+/** The per-user budgets (src/limits/user-rate.ts); undefined = unlimited. */
+export interface UserRateBudgets {
+  readonly p2p?: RateBudget;
+  readonly profile?: RateBudget;
+  readonly groupChange?: RateBudget;
+  readonly listQuery?: RateBudget;
+}
+
+/** Request list caps (src/limits/request-caps.ts). */
+export interface ListCaps {
+  readonly userIds: number;
+  readonly groupMembers: number;
+  readonly groupIds: number;
+  readonly msgIds: number;
+  readonly historyPage: number;
+}
+
+/** Per-IP admission (src/conn/admission.ts); 0 = unlimited. */
+export interface AdmissionLimits {
+  readonly maxConnPerIp: number;
+  readonly maxUnauthPerIp: number;
+  /** undefined = every Origin allowed. */
+  readonly wsAllowedOrigins?: readonly string[];
+}
 
 export interface MsgConfig {
   /** etcd instance id (TT_INSTANCE_ID). */
@@ -103,6 +170,9 @@ export interface MsgConfig {
   /** TT_METRICS_HOST (default the gRPC host) and TT_METRICS_PORT (undefined = no metrics port). */
   readonly metricsHost: string;
   readonly metricsPort: number | undefined;
+  readonly admission: AdmissionLimits;
+  readonly userRates: UserRateBudgets;
+  readonly listCaps: ListCaps;
 }
 
 /** Traffic control of group pushes (src/group-push/traffic-control.ts). */
@@ -135,6 +205,12 @@ export interface ConnectionLimits {
   readonly drainTimeoutMs: number;
   readonly msgRatePerSec: number;
   readonly rateLimitAnswer: 'ack0' | 'silent';
+  /** Frame cap until the login succeeded (then maxFrameBytes). */
+  readonly preLoginMaxFrameBytes: number;
+  /** Requests dispatched and not yet finished; the next frames wait. */
+  readonly maxInFlight: number;
+  /** Decoded frames waiting to be dispatched; more closes the connection. */
+  readonly inboundQueueMax: number;
 }
 
 /** Validates the environment (and TT_CONFIG_FILE); throws ConfigError listing every bad key. */
@@ -154,6 +230,9 @@ export function loadMsgConfig(env?: NodeJS.ProcessEnv): MsgConfig {
     drainTimeoutMs: c.TT_DRAIN_TIMEOUT_MS,
     msgRatePerSec: c.TT_MSG_RATE_PER_SEC,
     rateLimitAnswer: c.TT_RATE_LIMIT_ANSWER,
+    preLoginMaxFrameBytes: Math.min(c.TT_PRELOGIN_MAX_FRAME_BYTES, c.TT_MAX_FRAME_BYTES),
+    maxInFlight: c.TT_CONN_MAX_IN_FLIGHT,
+    inboundQueueMax: c.TT_CONN_INBOUND_QUEUE_MAX,
   };
   return Object.freeze({
     instanceId: c.TT_INSTANCE_ID,
@@ -189,6 +268,24 @@ export function loadMsgConfig(env?: NodeJS.ProcessEnv): MsgConfig {
     }),
     metricsHost: c.TT_METRICS_HOST ?? c.TT_GRPC_HOST,
     metricsPort: c.TT_METRICS_PORT,
+    admission: Object.freeze({
+      maxConnPerIp: c.TT_MAX_CONN_PER_IP,
+      maxUnauthPerIp: c.TT_MAX_UNAUTH_CONN_PER_IP,
+      wsAllowedOrigins: c.TT_WS_ALLOWED_ORIGINS?.length ? Object.freeze([...c.TT_WS_ALLOWED_ORIGINS]) : undefined,
+    }),
+    userRates: Object.freeze({
+      p2p: c.TT_USER_RATE_P2P,
+      profile: c.TT_USER_RATE_PROFILE,
+      groupChange: c.TT_USER_RATE_GROUP_CHANGE,
+      listQuery: c.TT_USER_RATE_LIST_QUERY,
+    }),
+    listCaps: Object.freeze({
+      userIds: c.TT_MAX_LIST_USER_IDS,
+      groupMembers: c.TT_MAX_LIST_GROUP_MEMBERS,
+      groupIds: c.TT_MAX_LIST_GROUP_IDS,
+      msgIds: c.TT_MAX_LIST_MSG_IDS,
+      historyPage: c.TT_MAX_HISTORY_PAGE,
+    }),
   });
 }
 

@@ -2,6 +2,7 @@ import { CID, IM } from '@tiertalk/proto';
 import { encodeFrame } from '@tiertalk/pdu';
 import type { Frame } from '@tiertalk/pdu';
 import { createLogger } from '@tiertalk/log';
+import { RefusalLog, refusalCount } from '@tiertalk/metrics';
 import { loadMsgConfig } from './config';
 import { Connection } from './conn/connection';
 import { ConnectionRegistry } from './conn/connection-registry';
@@ -71,6 +72,7 @@ function setup(tables: readonly HandlerTable[]) {
     db: { hasInstance: () => false, validate: unused, store: unused, call: unused },
     route: { hasInstance: () => false, login: unused, logout: unused, deliver: unused, call: unused },
     load: { changed: () => undefined },
+    refusals: new RefusalLog(log),
     lifecycle: { stopping: false },
   };
   const dispatcher = new Dispatcher(ctx, tables);
@@ -133,7 +135,8 @@ describe('Dispatcher', () => {
     );
   });
 
-  it('before login processes only heartbeat and login; everything else is logged and ignored', () => {
+  it('before login processes only heartbeat and login; everything else is counted and ignored, logged once', async () => {
+    const before = await refusalCount('command_before_login');
     const seen: number[] = [];
     const table: HandlerTable = {
       [CID.CID_OTHER_HEARTBEAT]: on(IM.Other.IMHeartBeat.decode, (_c, _k, _m, f: Frame) => void seen.push(f.commandId)),
@@ -146,7 +149,9 @@ describe('Dispatcher', () => {
     transport.feed(encodeFrame(3, CID.CID_MSG_TIME_REQUEST, 2, Buffer.alloc(0)));
     transport.feed(encodeFrame(7, CID.CID_OTHER_HEARTBEAT, 3, Buffer.alloc(0)));
     expect(seen).toEqual([CID.CID_OTHER_HEARTBEAT]);
-    expect(lines.filter((l) => l.msg === 'command before login ignored').map((l) => l.cid)).toEqual([CID.CID_MSG_DATA, CID.CID_MSG_TIME_REQUEST]);
+    expect(await refusalCount('command_before_login')).toBe(before + 2);
+    // One log line per offender per interval, not one per frame.
+    expect(lines.filter((l) => l.msg === 'refused' && l.reason === 'command_before_login').map((l) => l.cid)).toEqual([CID.CID_MSG_DATA]);
     // While authenticating the rule still holds.
     conn.beginLogin(1, 1);
     transport.feed(encodeFrame(3, CID.CID_MSG_DATA, 4, msgData(5, 6, 'x')));
@@ -158,7 +163,8 @@ describe('Dispatcher', () => {
     expect(seen).toEqual([CID.CID_OTHER_HEARTBEAT, CID.CID_MSG_DATA]);
   });
 
-  it('drops an undecodable body with a warning and keeps the connection open', () => {
+  it('drops an undecodable body, counted and logged once, and keeps the connection open', async () => {
+    const before = await refusalCount('undecodable_body');
     const got: string[] = [];
     const table: HandlerTable = {
       [CID.CID_MSG_DATA]: on(IM.Message.IMMsgData.decode, (_c, _k, m) => void got.push(Buffer.from(m.msgData).toString())),
@@ -171,20 +177,20 @@ describe('Dispatcher', () => {
     transport.feed(encodeFrame(3, CID.CID_MSG_DATA, 2, Buffer.alloc(0)));
     transport.feed(encodeFrame(3, CID.CID_MSG_DATA, 3, msgData(5, 6, 'ok')));
     expect(got).toEqual(['ok']);
-    const warns = lines.filter((l) => l.msg === 'undecodable body dropped');
-    expect(warns.map((l) => [l.level, l.seq])).toEqual([
-      ['warn', 1],
-      ['warn', 2],
-    ]);
+    expect(await refusalCount('undecodable_body')).toBe(before + 2);
+    const warns = lines.filter((l) => l.msg === 'refused' && l.reason === 'undecodable_body');
+    expect(warns.map((l) => [l.level, l.seq, l.offender])).toEqual([['warn', 1, 'user:5']]);
     expect(conn.isClosed).toBe(false);
   });
 
-  it('logs and ignores unknown command ids, connection kept', () => {
+  it('counts and ignores unknown command ids, connection kept', async () => {
+    const before = await refusalCount('unknown_command');
     const { conn, transport, lines, login } = setup([otherHandlers]);
     conns.push(conn);
     login(5);
     transport.feed(encodeFrame(0x7f, 0x7f01, 4, Buffer.from('junk')));
-    expect(lines.some((l) => l.msg === 'unknown command ignored' && l.cid === 0x7f01 && l.seq === 4)).toBe(true);
+    expect(lines.some((l) => l.msg === 'refused' && l.reason === 'unknown_command' && l.cid === 0x7f01 && l.seq === 4)).toBe(true);
+    expect(await refusalCount('unknown_command')).toBe(before + 1);
     expect(conn.isClosed).toBe(false);
     transport.feed(encodeFrame(7, CID.CID_OTHER_HEARTBEAT, 5, Buffer.alloc(0)));
     expect(transport.written).toHaveLength(1);

@@ -2,6 +2,8 @@ import { commandName, CID } from '@tiertalk/proto';
 import type { Frame } from '@tiertalk/pdu';
 import type { Connection } from './conn/connection';
 import type { GatewayContext } from './gateway-context';
+import { RequestGuard } from './limits/request-guard';
+import { UserRateLimits } from './limits/user-rate';
 
 /**
  * One handler per command. Method syntax on purpose: a Handler<IMMsgData> can
@@ -34,11 +36,13 @@ const SLOW_HANDLER_MS = 2000;
  */
 export class Dispatcher {
   private readonly handlers = new Map<number, Handler<unknown>>();
+  private readonly guard: RequestGuard;
 
   constructor(
     private readonly ctx: GatewayContext,
     tables: readonly HandlerTable[],
   ) {
+    this.guard = new RequestGuard(ctx.config.listCaps, new UserRateLimits(ctx.config.userRates), ctx.refusals);
     for (const table of tables) {
       for (const [key, handler] of Object.entries(table)) {
         const cid = Number(key);
@@ -57,13 +61,14 @@ export class Dispatcher {
     const { serviceId: sid, commandId: cid, seqNum: seq } = frame;
     if (conn.isClosed) return;
     const handler = this.handlers.get(cid);
+    // Ignored frames are counted and logged once per offender per interval (RefusalLog), never one line each.
     if (!handler) {
       // protocol.md §1: unknown command ids are logged and ignored.
-      conn.log.info({ sid, cid, seq, command: commandName(cid) }, 'unknown command ignored');
+      this.ctx.refusals.refuse('unknown_command', conn.offender, { sid, cid, seq });
       return;
     }
     if (!conn.isOpen && !ALLOWED_BEFORE_LOGIN.has(cid)) {
-      conn.log.info({ sid, cid, seq, command: commandName(cid), state: conn.state }, 'command before login ignored');
+      this.ctx.refusals.refuse('command_before_login', conn.offender, { cid, seq, command: commandName(cid), state: conn.state });
       return;
     }
     let msg: unknown;
@@ -71,9 +76,23 @@ export class Dispatcher {
       msg = handler.decode(frame.body);
     } catch (err) {
       // protocol.md §1: a body that fails to parse is dropped, the connection stays open.
-      conn.log.warn({ sid, cid, seq, command: commandName(cid), bodyBytes: frame.body.length, err: errText(err) }, 'undecodable body dropped');
+      this.ctx.refusals.refuse('undecodable_body', conn.offender, { cid, seq, command: commandName(cid), bodyBytes: frame.body.length, err: errText(err) });
       return;
     }
+    const admitted = conn.isOpen ? this.guard.admit(conn, frame, msg) : true;
+    if (admitted === false) return;
+    if (admitted !== true) {
+      // The budget check is async: the request counts as in flight meanwhile.
+      conn.trackWork(admitted.then((ok) => (ok && !conn.isClosed ? this.run(conn, frame, handler, msg) : undefined)));
+      return;
+    }
+    const work = this.run(conn, frame, handler, msg);
+    if (work) conn.trackWork(work);
+  }
+
+  /** Runs the handler; returns its settled work when it is async (errors logged, never rejected). */
+  private run(conn: Connection, frame: Frame, handler: Handler<unknown>, msg: unknown): Promise<void> | undefined {
+    const { serviceId: sid, commandId: cid, seqNum: seq } = frame;
     const started = Date.now();
     const failed = (err: unknown): void => {
       conn.log.error({ err, sid, cid, seq, command: commandName(cid), userId: conn.userId }, 'handler failed');
@@ -81,18 +100,18 @@ export class Dispatcher {
     try {
       const result = handler.run(this.ctx, conn, msg, frame);
       if (result instanceof Promise) {
-        const work = result.then(
+        return result.then(
           () => {
             const ms = Date.now() - started;
             if (ms >= SLOW_HANDLER_MS) conn.log.warn({ cid, seq, command: commandName(cid), ms }, 'slow handler');
           },
           failed,
         );
-        conn.trackWork(work);
       }
     } catch (err) {
       failed(err);
     }
+    return undefined;
   }
 }
 

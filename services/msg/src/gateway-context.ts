@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { IM, tiertalk, SessionLoginRsp, ValidateRsp } from '@tiertalk/proto';
 import type { Logger } from '@tiertalk/log';
+import type { RefusalLog } from '@tiertalk/metrics';
 import type { MsgConfig } from './config';
 import type { ConnectionRegistry } from './conn/connection-registry';
 
@@ -81,6 +82,8 @@ export interface GatewayContext {
   readonly db: DbProxyApi;
   readonly route: RouteApi;
   readonly load: LoadSink;
+  /** Refused frames, requests and connections: counted, logged once per offender per interval. */
+  readonly refusals: RefusalLog;
   /** Set when shutdown starts. */
   readonly lifecycle: { stopping: boolean };
 }

@@ -8,6 +8,7 @@ import { InstancePool, bindServer, createServer } from '@tiertalk/rpc';
 import { createClientAcceptor } from './client-acceptor';
 import { loadMsgConfig } from './config';
 import type { MsgConfig } from './config';
+import { ClientAdmission } from './conn/admission';
 import type { Connection } from './conn/connection';
 import { ConnectionRegistry } from './conn/connection-registry';
 import { openClientTls } from './conn/client-tls';
@@ -64,14 +65,16 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
 
   const connections = new ConnectionRegistry(log);
   const load = new LoadReporter(connections, log);
-  const ctx: GatewayContext = { gatewayId: config.gatewayId, config, log, connections, db, route, load, lifecycle: { stopping: false } };
+  const refusals = new RefusalLog(log);
+  const ctx: GatewayContext = { gatewayId: config.gatewayId, config, log, connections, db, route, load, refusals, lifecycle: { stopping: false } };
   const dispatcher = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers, sessionHandlers, userHandlers, pushHandlers, groupHandlers]);
   const accept = createClientAcceptor(ctx, dispatcher);
+  const admission = new ClientAdmission(config.admission, refusals);
 
-  const clientTls = openClientTls(config.clientTls, new RefusalLog(log), log);
-  const tcp = config.plainTcp ? await startTcpServer(config.listenHost, config.tcpPort, accept, log) : undefined;
-  const tlsTcp = clientTls && config.tlsTcpPort !== undefined ? await startTcpServer(config.listenHost, config.tlsTcpPort, accept, log, clientTls) : undefined;
-  const ws = await startWsServer(config.listenHost, config.wsPort, config.conn.maxFrameBytes, accept, log, config.clientTls?.ws ? clientTls : undefined);
+  const clientTls = openClientTls(config.clientTls, refusals, log);
+  const tcp = config.plainTcp ? await startTcpServer(config.listenHost, config.tcpPort, accept, log, admission) : undefined;
+  const tlsTcp = clientTls && config.tlsTcpPort !== undefined ? await startTcpServer(config.listenHost, config.tlsTcpPort, accept, log, admission, clientTls) : undefined;
+  const ws = await startWsServer(config.listenHost, config.wsPort, config.conn.maxFrameBytes, accept, log, admission, config.clientTls?.ws ? clientTls : undefined);
   const grpcServer = createServer();
   // A queued connection may have closed meanwhile: checked again at delivery.
   const groupPushes = new GroupPushControl<Connection>({ ...config.groupPush, logger: log }, (frame, conn) => {

@@ -4,7 +4,10 @@ import { WebSocket } from 'ws';
 import { FrameReader, encodeFrame } from '@tiertalk/pdu';
 import type { Frame } from '@tiertalk/pdu';
 import { createLogger } from '@tiertalk/log';
+import { RefusalLog } from '@tiertalk/metrics';
 import type { ConnectionLimits } from '../config';
+import { ClientAdmission } from './admission';
+import type { AdmissionTicket } from './admission';
 import { Connection } from './connection';
 import { startTcpServer } from './tcp-server';
 import type { ClientListener } from './tcp-server';
@@ -22,6 +25,9 @@ const LIMITS: ConnectionLimits = {
   drainTimeoutMs: 30_000,
   msgRatePerSec: 20,
   rateLimitAnswer: 'ack0',
+  preLoginMaxFrameBytes: 1024 * 1024,
+  maxInFlight: 16,
+  inboundQueueMax: 8192,
 };
 
 interface Harness {
@@ -29,6 +35,9 @@ interface Harness {
   conns: Connection[];
   frames: Array<{ conn: Connection; frame: Frame }>;
   closes: Array<{ conn: Connection; reason: string }>;
+  refusals: Array<{ reason: string }>;
+  /** Extra per-frame behaviour (e.g. start tracked work). */
+  onFrame?: (conn: Connection, frame: Frame) => void;
   stop(): void;
 }
 
@@ -40,18 +49,29 @@ async function harness(limits: Partial<ConnectionLimits> = {}, kind: 'tcp' | 'ws
   const frames: Harness['frames'] = [];
   const closes: Harness['closes'] = [];
   const all = { ...LIMITS, ...limits };
-  const accept = (t: Transport): void => {
-    conns.push(
-      new Connection(t, all, { onFrame: (conn, frame) => frames.push({ conn, frame }), onClose: (conn, reason) => closes.push({ conn, reason }) }, log),
-    );
+  const refusals: Harness['refusals'] = [];
+  const hooks = {
+    onFrame: (conn: Connection, frame: Frame): void => {
+      frames.push({ conn, frame });
+      h.onFrame?.(conn, frame);
+    },
+    onClose: (conn: Connection, reason: string): void => void closes.push({ conn, reason }),
+    onRefused: (_conn: Connection, reason: string): void => void refusals.push({ reason }),
   };
+  const accept = (t: Transport, ticket: AdmissionTicket): void => {
+    conns.push(new Connection(t, all, hooks, log, ticket));
+  };
+  const admission = new ClientAdmission({ maxConnPerIp: 0, maxUnauthPerIp: 0 }, new RefusalLog(log));
   const listener: ClientListener =
-    kind === 'tcp' ? await startTcpServer('127.0.0.1', 0, accept, log) : await startWsServer('127.0.0.1', 0, all.maxFrameBytes, accept, log);
+    kind === 'tcp'
+      ? await startTcpServer('127.0.0.1', 0, accept, log, admission)
+      : await startWsServer('127.0.0.1', 0, all.maxFrameBytes, accept, log, admission);
   const h: Harness = {
     port: listener.port,
     conns,
     frames,
     closes,
+    refusals,
     stop: () => {
       for (const c of conns) c.close('test end', 'destroy');
       listener.stopAccepting();
@@ -93,6 +113,54 @@ afterEach(() => {
 });
 
 describe('Connection over TCP', () => {
+  it('dispatches in order and at most maxInFlight at a time; the rest wait until work finishes', async () => {
+    const h = await harness({ maxInFlight: 4 });
+    const finishers: Array<() => void> = [];
+    const dispatched: number[] = [];
+    // Every frame starts work that finishes only when the test says so.
+    h.onFrame = (conn, frame) => {
+      dispatched.push(frame.seqNum);
+      conn.trackWork(new Promise<void>((resolve) => finishers.push(resolve)));
+    };
+    const s = await connect(h.port);
+    s.write(Buffer.concat(Array.from({ length: 50 }, (_, i) => encodeFrame(7, 0x0701, i + 1, Buffer.alloc(0)))));
+    await until(() => dispatched.length === 4);
+    // A marker behind the flood changes nothing: still 4 running.
+    s.write(encodeFrame(7, 0x0701, 51, Buffer.alloc(0)));
+    await until(() => h.conns[0].requestsInFlight === 4);
+    expect(dispatched).toEqual([1, 2, 3, 4]);
+    // Each finished request lets exactly the next one in, in order.
+    while (dispatched.length < 51) {
+      const n = dispatched.length;
+      finishers.shift()?.();
+      await until(() => dispatched.length === n + 1);
+      expect(h.conns[0].requestsInFlight).toBeLessThanOrEqual(4);
+    }
+    expect(dispatched).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
+    for (const f of finishers.splice(0)) f();
+  });
+
+  it('before login accepts frames up to preLoginMaxFrameBytes only (refused, closed); after login the full cap', async () => {
+    const h = await harness({ preLoginMaxFrameBytes: 64 });
+    const s = await connect(h.port);
+    s.write(encodeFrame(7, 0x0701, 1, Buffer.alloc(48)));
+    await until(() => h.frames.length === 1);
+    s.write(encodeFrame(7, 0x0701, 2, Buffer.alloc(49)));
+    await closedPromise(s);
+    expect(h.closes.map((c) => c.reason)).toEqual(['bad frame']);
+    expect(h.refusals.map((r) => r.reason)).toEqual(['frame_too_large']);
+
+    // After login (markOpen) the full cap applies.
+    const h2 = await harness({ preLoginMaxFrameBytes: 64 });
+    const s2 = await connect(h2.port);
+    await until(() => h2.conns.length === 1);
+    h2.conns[0].beginLogin(1, 1);
+    h2.conns[0].markOpen();
+    s2.write(encodeFrame(7, 0x0701, 3, Buffer.alloc(5000)));
+    await until(() => h2.frames.length === 1);
+    expect(h2.conns[0].isClosed).toBe(false);
+  });
+
   it('reassembles frames split across segments and splits merged ones, in order', async () => {
     const h = await harness();
     const s = await connect(h.port);

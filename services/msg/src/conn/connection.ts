@@ -3,6 +3,7 @@ import { FrameError, FrameReader, encodeFrame } from '@tiertalk/pdu';
 import type { Frame } from '@tiertalk/pdu';
 import type { Logger } from '@tiertalk/log';
 import type { ConnectionLimits } from '../config';
+import type { AdmissionTicket } from './admission';
 import { AwaitingAcks } from './awaiting-acks';
 import { RateLimiter } from './rate-limiter';
 import type { Transport, TransportSink } from './transport';
@@ -16,6 +17,8 @@ export interface ConnectionHooks {
   onFrame(conn: Connection, frame: Frame): void;
   /** Once, synchronously inside close(). */
   onClose(conn: Connection, reason: string): void;
+  /** A frame-level refusal (bad framing, inbound queue overflow): counted, logged once per offender. */
+  onRefused?(conn: Connection, reason: string, detail: Record<string, unknown>): void;
 }
 
 // TeamTalk leaves a kicked client open until it disconnects; we give the kick
@@ -23,8 +26,6 @@ export interface ConnectionHooks {
 export const KICK_CLOSE_DELAY_MS = 1000;
 // After a flushing close, a peer that does not read is cut off.
 const END_GRACE_MS = 2000;
-// Requests waiting on upstream calls before the socket stops being read.
-const MAX_IN_FLIGHT = 16;
 const AWAITING_ACK_MAX = 1024;
 
 let lastId = 0;
@@ -66,7 +67,12 @@ export class Connection implements TransportSink {
   private queue: Buffer[] = [];
   private queuedBytes = 0;
 
+  // Inbound: decoded frames wait here while maxInFlight requests are running
+  // (one 64 KiB read can hold thousands of frames); the socket is paused meanwhile.
+  private inbound: Frame[] = [];
+  private inboundHead = 0;
   private inFlight = 0;
+  private pumping = false;
   private paused = false;
 
   constructor(
@@ -74,9 +80,13 @@ export class Connection implements TransportSink {
     private readonly limits: ConnectionLimits,
     private readonly hooks: ConnectionHooks,
     log: Logger,
+    private readonly ticket?: AdmissionTicket,
   ) {
     this.log = log.child({ connId: this.id });
-    this.reader = new FrameReader({ maxFrameBytes: limits.maxFrameBytes });
+    // A few KiB until the login succeeded: a stranger cannot make us buffer a 1 MiB frame.
+    this.reader = new FrameReader({ maxFrameBytes: Math.min(limits.preLoginMaxFrameBytes, limits.maxFrameBytes) });
+    // A WebSocket message may hold a frame plus a few small ones behind it (as the server's maxPayload).
+    transport.setMaxMessageBytes?.(2 * Math.min(limits.preLoginMaxFrameBytes, limits.maxFrameBytes));
     this.msgRate = new RateLimiter(limits.msgRatePerSec);
     // flows.md §2: closed when login has not completed within 15 s of connecting.
     this.loginTimer = setTimeout(() => this.close('login timeout', 'destroy'), limits.loginTimeoutMs);
@@ -116,6 +126,15 @@ export class Connection implements TransportSink {
   get outboundBytes(): number {
     return this.queuedBytes + this.transport.bufferedBytes;
   }
+  /** Requests dispatched and not finished. */
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+  /** Who a refusal is logged against: the user once known, else the client address. */
+  get offender(): string {
+    if (this.uid !== 0) return `user:${this.uid}`;
+    return this.ticket?.ipKey ?? hostOf(this.transport.remoteAddress);
+  }
 
   // ---- state transitions (the login handler drives them) --------------------
 
@@ -141,6 +160,9 @@ export class Connection implements TransportSink {
     this.wasOpen = true;
     clearTimeout(this.loginTimer);
     this.loginTimer = undefined;
+    this.reader.setMaxFrameBytes(this.limits.maxFrameBytes);
+    this.transport.setMaxMessageBytes?.(2 * this.limits.maxFrameBytes);
+    this.ticket?.loggedIn();
     return true;
   }
 
@@ -184,21 +206,55 @@ export class Connection implements TransportSink {
 
   // ---- inbound backpressure ---------------------------------------------------
 
-  /** Counts a request waiting on upstream work; reading pauses while too many are pending. */
+  /**
+   * Counts a request waiting on upstream work. At maxInFlight the next frames
+   * stay queued (and the socket paused) until one finishes.
+   */
   trackWork(work: Promise<unknown>): void {
     this.inFlight += 1;
-    if (this.inFlight >= MAX_IN_FLIGHT && !this.paused && this.st !== 'closed') {
-      this.paused = true;
-      this.transport.pause();
-    }
     const done = (): void => {
       this.inFlight -= 1;
-      if (this.paused && this.inFlight <= MAX_IN_FLIGHT / 2 && this.st !== 'closed') {
-        this.paused = false;
-        this.transport.resume();
-      }
+      this.pump();
     };
     work.then(done, done);
+  }
+
+  /** Dispatches queued frames in order while fewer than maxInFlight requests run. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.inboundHead < this.inbound.length && this.inFlight < this.limits.maxInFlight) {
+        // A handler may have closed the connection (logout, refused login).
+        if (this.st === 'closed') return;
+        const frame = this.inbound[this.inboundHead];
+        this.inboundHead += 1;
+        this.hooks.onFrame(this, frame);
+      }
+    } finally {
+      this.pumping = false;
+    }
+    if (this.inboundHead === this.inbound.length) {
+      this.inbound = [];
+      this.inboundHead = 0;
+    } else if (this.inboundHead >= 1024) {
+      this.inbound = this.inbound.slice(this.inboundHead);
+      this.inboundHead = 0;
+    }
+    this.updateReading();
+  }
+
+  /** Reads only while nothing waits and a request slot is free. */
+  private updateReading(): void {
+    if (this.st === 'closed') return;
+    const busy = this.inbound.length > this.inboundHead || this.inFlight >= this.limits.maxInFlight;
+    if (busy && !this.paused) {
+      this.paused = true;
+      this.transport.pause();
+    } else if (!busy && this.paused) {
+      this.paused = false;
+      this.transport.resume();
+    }
   }
 
   // ---- close ------------------------------------------------------------------
@@ -220,6 +276,9 @@ export class Connection implements TransportSink {
     }
     this.queue = [];
     this.queuedBytes = 0;
+    this.inbound = [];
+    this.inboundHead = 0;
+    this.ticket?.release();
     this.awaiting.clear();
     this.log.debug({ reason, userId: this.uid }, 'connection closed');
     this.hooks.onClose(this, reason);
@@ -236,18 +295,23 @@ export class Connection implements TransportSink {
       frames = this.reader.push(chunk);
     } catch (err) {
       if (err instanceof FrameError) {
-        this.log.warn({ code: err.code, declaredLength: err.declaredLength }, 'broken framing, closing');
+        const reason = err.code === 'FRAME_TOO_LARGE' ? 'frame_too_large' : 'bad_framing';
+        this.refuse(reason, { code: err.code, declaredLength: err.declaredLength, loggedIn: this.wasOpen });
       } else {
         this.log.error({ err }, 'frame reader failed, closing');
       }
       this.close('bad frame', 'destroy');
       return;
     }
-    for (const frame of frames) {
-      // A handler may have closed the connection (logout, refused login).
-      if (this.isClosed) return;
-      this.hooks.onFrame(this, frame);
+    if (frames.length === 0) return;
+    const waiting = this.inbound.length - this.inboundHead + frames.length;
+    if (waiting > this.limits.inboundQueueMax) {
+      this.refuse('inbound_queue_full', { frames: waiting, max: this.limits.inboundQueueMax });
+      this.close('inbound queue full', 'destroy');
+      return;
     }
+    for (const frame of frames) this.inbound.push(frame);
+    this.pump();
   }
 
   onDrain(): void {
@@ -267,6 +331,8 @@ export class Connection implements TransportSink {
   }
 
   onError(err: Error): void {
+    // ws refuses a message over setMaxMessageBytes with this code.
+    if ((err as { code?: unknown }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.refuse('frame_too_large', { transport: 'ws', loggedIn: this.wasOpen });
     this.log.debug({ err }, 'transport error');
     this.close('transport error', 'destroy');
   }
@@ -276,6 +342,11 @@ export class Connection implements TransportSink {
   }
 
   // ---- internals --------------------------------------------------------------------
+
+  private refuse(reason: string, detail: Record<string, unknown>): void {
+    if (this.hooks.onRefused) this.hooks.onRefused(this, reason, detail);
+    else this.log.warn({ reason, ...detail }, 'refused');
+  }
 
   private block(): void {
     this.blocked = true;
@@ -306,4 +377,10 @@ export class Connection implements TransportSink {
       }
     }, ms);
   }
+}
+
+/** "1.2.3.4:5678" or "::1:5678" → the host part. */
+function hostOf(remoteAddress: string): string {
+  const i = remoteAddress.lastIndexOf(':');
+  return i > 0 ? remoteAddress.slice(0, i) : remoteAddress;
 }

@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import type { Logger } from '@tiertalk/log';
 import { tlsServerOptions, watchClientTls } from './client-tls';
 import type { ClientTls } from './client-tls';
+import type { AdmissionTicket, ClientAdmission } from './admission';
 import { listen } from './listen';
 import type { Transport, TransportSink } from './transport';
 
@@ -76,12 +77,26 @@ export interface ClientListener {
 
 /**
  * Listens for TeamTalk clients on TCP, or with `tls` on TLS over TCP; every
- * socket (a TLS one once its handshake is done) is handed to `accept`.
+ * socket (a TLS one once its handshake is done) that `admission` lets in is
+ * handed to `accept`.
  */
-export async function startTcpServer(host: string, port: number, accept: (t: Transport) => void, log: Logger, clientTls?: ClientTls): Promise<ClientListener> {
+export async function startTcpServer(
+  host: string,
+  port: number,
+  accept: (t: Transport, ticket: AdmissionTicket) => void,
+  log: Logger,
+  admission: ClientAdmission,
+  clientTls?: ClientTls,
+): Promise<ClientListener> {
   const onSocket = (socket: net.Socket): void => {
+    const ticket = admission.admit(socket.remoteAddress);
+    if (!ticket) {
+      socket.destroy();
+      return;
+    }
+    socket.once('close', ticket.release);
     socket.setNoDelay(true);
-    accept(new TcpTransport(socket));
+    accept(new TcpTransport(socket), ticket);
   };
   let server: net.Server;
   let unwatch = (): void => undefined;

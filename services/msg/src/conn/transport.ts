@@ -26,6 +26,8 @@ export interface Transport {
   end(graceMs: number): void;
   /** Closes at once, dropping anything queued. */
   destroy(): void;
+  /** Transports that buffer whole messages (WebSocket) bound them; a larger one closes the transport. */
+  setMaxMessageBytes?(bytes: number): void;
 }
 
 export type TransportErrorCode = 'WS_TEXT_MESSAGE';

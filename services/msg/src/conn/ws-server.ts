@@ -5,6 +5,7 @@ import type { RawData } from 'ws';
 import type { Logger } from '@tiertalk/log';
 import { tlsServerOptions, watchClientTls } from './client-tls';
 import type { ClientTls } from './client-tls';
+import type { AdmissionTicket, ClientAdmission } from './admission';
 import { listen } from './listen';
 import type { ClientListener } from './tcp-server';
 import { TransportError } from './transport';
@@ -76,6 +77,17 @@ export class WsTransport implements Transport {
     this.ws.terminate();
   }
 
+  /**
+   * ws buffers a whole message before handing it over and has no per-connection
+   * limit, only the server's maxPayload; so a stranger could make us hold one of
+   * 2 × TT_MAX_FRAME_BYTES. Before login the receiver's bound is lowered (ws 8's
+   * Receiver field; the pre-login frame test covers it if ws ever renames it).
+   */
+  setMaxMessageBytes(bytes: number): void {
+    const receiver = (this.ws as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+    if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
+  }
+
   private written(bytes: number): void {
     this.pending -= bytes;
     if (this.needDrain && this.pending === 0) {
@@ -96,8 +108,9 @@ export async function startWsServer(
   host: string,
   port: number,
   maxFrameBytes: number,
-  accept: (t: Transport) => void,
+  accept: (t: Transport, ticket: AdmissionTicket) => void,
   log: Logger,
+  admission: ClientAdmission,
   clientTls?: ClientTls,
 ): Promise<ClientListener> {
   const notWebSocket = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -114,11 +127,24 @@ export async function startWsServer(
     server = http.createServer(notWebSocket);
   }
   // A message may carry a whole frame plus a few small ones behind it.
-  const wss = new WebSocketServer({ server, maxPayload: 2 * maxFrameBytes, clientTracking: false, perMessageDeflate: false });
+  // Admission is decided on the upgrade request: a refused one gets an HTTP status, not a WebSocket.
+  const tickets = new WeakMap<http.IncomingMessage, AdmissionTicket>();
+  const verifyClient = (info: { origin?: string; req: http.IncomingMessage }, done: (ok: boolean, code?: number) => void): void => {
+    const ip = info.req.socket.remoteAddress;
+    if (!admission.originAllowed(info.req.headers.origin, ip)) return done(false, 403);
+    const ticket = admission.admit(ip);
+    if (!ticket) return done(false, 429);
+    info.req.socket.once('close', ticket.release);
+    tickets.set(info.req, ticket);
+    done(true);
+  };
+  const wss = new WebSocketServer({ server, maxPayload: 2 * maxFrameBytes, clientTracking: false, perMessageDeflate: false, verifyClient });
   wss.on('error', (err) => log.error({ err }, 'WebSocket server error'));
   wss.on('connection', (ws, req) => {
     ws.binaryType = 'nodebuffer';
-    accept(new WsTransport(ws, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`));
+    const ticket = tickets.get(req);
+    if (!ticket) return ws.terminate();
+    accept(new WsTransport(ws, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`), ticket);
   });
   const bound = await listen(server, port, host, 'WebSocket', log);
   let stopped = false;

@@ -4,6 +4,7 @@
 import { CID, IM, tiertalk } from '@tiertalk/proto';
 import { FrameReader } from '@tiertalk/pdu';
 import { createLogger } from '@tiertalk/log';
+import { RefusalLog } from '@tiertalk/metrics';
 import { loadMsgConfig } from '../config';
 import { Connection } from '../conn/connection';
 import { ConnectionRegistry } from '../conn/connection-registry';
@@ -47,6 +48,7 @@ function setup(tickets: number) {
     db: { hasInstance: () => false, validate: unused, store: unused, call: unused },
     route: { hasInstance: () => false, login: unused, logout: unused, deliver: unused, call: unused },
     load: { changed: () => undefined },
+    refusals: new RefusalLog(log),
     lifecycle: { stopping: false },
   };
   const control = new GroupPushControl<Connection>(

@@ -36,7 +36,7 @@ export function forwardToDbProxy<Req extends UserRequest, Res extends { attachDa
     req.attachData = null;
     const refused = opts.prepare?.(req, conn);
     if (refused !== undefined) {
-      conn.log.warn({ cid: frame.commandId, seq: frame.seqNum, reason: refused }, 'request refused');
+      ctx.refusals.refuse('request_refused', conn.offender, { cid: frame.commandId, seq: frame.seqNum, why: refused });
       return;
     }
     let res: Res;

@@ -9,6 +9,7 @@ import type { DbProxyApi, StoreOutcome, StoreStats } from '../gateway-context';
 import { conversationKey } from './store-keys';
 import { StoreStream } from './store-stream';
 import type { StreamItem } from './store-stream';
+import { unaryCalls } from './unary-calls';
 
 export interface DbProxyLinkOptions {
   /** Budget of one unary call (Validate, forwarded requests) including failover. */
@@ -124,7 +125,7 @@ export class DbProxyLink implements DbProxyApi {
 
   /** Any unary DbProxy method (a forwarded client request), with failover and a deadline. */
   call<Req, Res>(method: grpc.MethodDefinition<Req, Res>, req: Req): Promise<Res> {
-    return callWithFailover(this.pool, method, req, { deadlineMs: this.opts.deadlineMs, attempts: FAILOVER_ATTEMPTS });
+    return unaryCalls.track(callWithFailover(this.pool, method, req, { deadlineMs: this.opts.deadlineMs, attempts: FAILOVER_ATTEMPTS }));
   }
 
   store(msg: IM.Message.IMMsgData.$Properties, idemKey: string): Promise<StoreOutcome> {

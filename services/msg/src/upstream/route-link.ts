@@ -5,6 +5,7 @@ import { ReconnectBackoff, callWithFailover, openBidi } from '@tiertalk/rpc';
 import type { InstancePool } from '@tiertalk/rpc';
 import type { Logger } from '@tiertalk/log';
 import type { RouteApi } from '../gateway-context';
+import { unaryCalls } from './unary-calls';
 
 export interface RouteLinkOptions {
   /** Budget of one Login/Logout including failover. */
@@ -99,7 +100,7 @@ export class RouteLink implements RouteApi {
 
   /** Any unary Route method, with failover and a deadline. */
   call<Req, Res>(method: grpc.MethodDefinition<Req, Res>, req: Req): Promise<Res> {
-    return callWithFailover(this.pool, method, req, { deadlineMs: this.opts.deadlineMs, attempts: FAILOVER_ATTEMPTS });
+    return unaryCalls.track(callWithFailover(this.pool, method, req, { deadlineMs: this.opts.deadlineMs, attempts: FAILOVER_ATTEMPTS }));
   }
 
   login(ref: tiertalk.SessionRef.$Properties): Promise<SessionLoginRsp> {

@@ -32,7 +32,7 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
   }
   // Counted only when it would be forwarded, as TeamTalk does.
   if (!conn.msgRate.tryTake()) {
-    refuseRateLimited(conn, msg, frame, group, ctx.config.conn.rateLimitAnswer === 'ack0');
+    refuseRateLimited(ctx, conn, msg, frame, group, ctx.config.conn.rateLimitAnswer === 'ack0');
     return;
   }
 
@@ -100,10 +100,6 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
   );
 }
 
-// Per connection: the wall-clock second of the last rate-limit log line and how
-// many refusals were not logged since. A WeakMap, so closed connections vanish.
-const rateLimitLog = new WeakMap<Connection, { second: number; unlogged: number }>();
-
 /**
  * flows.md §3 rate limit (TT_MSG_RATE_PER_SEC, TeamTalk's 20/s per connection).
  * TeamTalk drops the excess silently, so the client only sees a send timeout;
@@ -112,12 +108,12 @@ const rateLimitLog = new WeakMap<Connection, { second: number; unlogged: number 
  * stored nor delivered, and the SDK turns it into NOT_STORED — unless the
  * operator chose TeamTalk's silence (TT_RATE_LIMIT_ANSWER=silent) for clients
  * that would take an ACK with id 0 as success. The same switch governs the
- * refusal of a message that could not be stored. Logged at warn at most once
- * per second per connection, with the count since.
+ * refusal of a message that could not be stored. Counted as `msg_rate_limit`
+ * and logged once per user per interval (RefusalLog).
  */
-function refuseRateLimited(conn: Connection, msg: IM.Message.IMMsgData, frame: Frame, group: boolean, answer: boolean): void {
+function refuseRateLimited(ctx: GatewayContext, conn: Connection, msg: IM.Message.IMMsgData, frame: Frame, group: boolean, answer: boolean): void {
   if (answer) sendNotStoredAck(conn, msg, frame, group);
-  logRateLimited(conn, msg, frame, answer);
+  ctx.refusals.refuse('msg_rate_limit', conn.offender, { seq: frame.seqNum, to: msg.toSessionId, answered: answer ? 'ack0' : 'silent' });
 }
 
 /** IMMsgDataAck{msg_id = 0} with the request's seq_num: TeamTalk's "not stored" (rate limit, rejected, store deadline). */
@@ -129,18 +125,4 @@ function sendNotStoredAck(conn: Connection, msg: IM.Message.IMMsgData, frame: Fr
     sessionType: group ? SessionType.SESSION_TYPE_GROUP : SessionType.SESSION_TYPE_SINGLE,
   }).finish();
   conn.sendPdu(CID.CID_MSG_DATA_ACK, frame.seqNum, ack);
-}
-
-function logRateLimited(conn: Connection, msg: IM.Message.IMMsgData, frame: Frame, answered: boolean): void {
-  const second = Math.floor(Date.now() / 1000);
-  const state = rateLimitLog.get(conn);
-  if (state && state.second === second) {
-    state.unlogged += 1;
-    return;
-  }
-  conn.log.warn(
-    { userId: conn.userId, seq: frame.seqNum, to: msg.toSessionId, refusedUnlogged: state?.unlogged ?? 0 },
-    answered ? 'message rate limit exceeded; answered with msg_id 0, not stored' : 'message rate limit exceeded; dropped silently, not stored',
-  );
-  rateLimitLog.set(conn, { second, unlogged: 0 });
 }

@@ -14,7 +14,7 @@ import type { GatewayContext } from '../../gateway-context';
 export function onP2PCmd(ctx: GatewayContext, conn: Connection, msg: IM.SwitchService.IMP2PCmdMsg, frame: Frame): void {
   const to = msg.toUserId;
   if (to === 0) {
-    conn.log.info({ seq: frame.seqNum }, 'p2p command without a receiver dropped');
+    ctx.refusals.refuse('p2p_without_receiver', conn.offender, { seq: frame.seqNum });
     return;
   }
   const from = conn.userId;

@@ -4,23 +4,14 @@ import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
 
 /**
- * Ids per query, as route's bound (services/route handlers/user/users-stat.ts):
- * TeamTalk clients ask for the whole directory at once, so it is generous.
- */
-export const MAX_USERS_STAT_IDS = 10_000;
-
-/**
  * flows.md §5 status query (conformance P4): route answers from its session
  * registry — ONLINE iff the user has a PC session — one UserStat per id in
  * request order; relayed to the asking connection with its seq_num. user_id is
- * the connection's user whatever the client sent.
+ * the connection's user whatever the client sent. The list is capped before
+ * this runs (TT_MAX_LIST_USER_IDS, src/limits; route's own bound is 10,000).
  */
 export async function onUsersStatReq(ctx: GatewayContext, conn: Connection, req: IM.Buddy.IMUsersStatReq, frame: Frame): Promise<void> {
   const ids = req.userIdList;
-  if (ids.length > MAX_USERS_STAT_IDS) {
-    conn.log.warn({ seq: frame.seqNum, count: ids.length, max: MAX_USERS_STAT_IDS }, 'users stat request too long; refused');
-    return;
-  }
   let rsp: IM.Buddy.IMUsersStatRsp;
   try {
     rsp = await ctx.route.call(RouteService.UsersStat, IM.Buddy.IMUsersStatReq.create({ userId: conn.userId, userIdList: ids }));
