@@ -7,7 +7,10 @@ import type { IM } from '@tiertalk/proto';
 
 // A human pace, well under any per-user message limit: this is the workload, not a synchronisation.
 const ROUND_GAP_MS = 100;
-const ROUND_TIMEOUT_MS = 10_000;
+// The gateway answers every message within its store deadline (TT_STORE_DEADLINE_MS, 10 s),
+// with msg_id 0 when it was not stored; waiting longer lets the server's answer decide, so
+// only a lost ACK or delivery (a hang) times out, not a slow machine.
+const ROUND_TIMEOUT_MS = 20_000;
 
 export interface ChatReport {
   rounds: number;
