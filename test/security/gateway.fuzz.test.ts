@@ -168,7 +168,7 @@ it('keeps every process up, gateway memory bounded and a chatting pair served wh
     framesSent: reports.reduce((n, r) => n + r.sent, 0),
     lanes: reports.map(({ recent, sentLoggedIn, ...r }) => ({ ...r, commandsLoggedIn: sentLoggedIn.size })),
     neverSentLoggedIn: [...handled.keys()].filter((cid) => !coverage.has(cid)).map((c) => `0x${c.toString(16)}`),
-    gatewayRssMiB: { baseline: baseline / MiB, peak: peak / MiB, final: final / MiB, samples: rss.count },
+    gatewayRssMiB: { baseline: baseline / MiB, peak: peak / MiB, final: final / MiB, samples: rss.count, everyFiveSeconds: rss.series },
     chat: { rounds: chat.rounds, failures: chat.failures, medianRoundMs: median(chat.roundMs), maxRoundMs: Math.max(0, ...chat.roundMs) },
     logs,
     lastFramesOfEachLane: Object.fromEntries(reports.map((r) => [r.name, r.recent.slice(-4).map(frameText)])),

@@ -1,6 +1,8 @@
 // Memory and liveness of spawned service processes, from /proc (Linux).
 import { readFileSync } from 'node:fs';
 
+export const MiB = 1024 * 1024;
+
 /** Resident set size in bytes, or undefined when the process is gone. */
 export function rssBytes(pid: number): number | undefined {
   try {
@@ -16,6 +18,8 @@ export class RssSampler {
   private timer: NodeJS.Timeout | undefined;
   private samples = 0;
   peak = 0;
+  /** Every 25th sample, for the record (is it a plateau or a slope?). */
+  readonly series: number[] = [];
 
   constructor(
     private readonly pid: number,
@@ -38,10 +42,10 @@ export class RssSampler {
 
   private sample(): number {
     const rss = rssBytes(this.pid) ?? 0;
+    if (this.samples % 25 === 0) this.series.push(Math.round(rss / MiB));
     this.samples += 1;
     this.peak = Math.max(this.peak, rss);
     return rss;
   }
 }
 
-export const MiB = 1024 * 1024;
