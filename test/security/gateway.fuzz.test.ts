@@ -38,6 +38,7 @@ const FUZZ_MS = Number(process.env.TT_FUZZ_MS ?? 40_000);
 const FRAMES_PER_LANE = Number(process.env.TT_FUZZ_FRAMES ?? 1_500);
 const SEED = Number(process.env.TT_FUZZ_SEED ?? Date.now() % 1_000_000_007);
 // Reproduction: fuzz only these command ids (e.g. TT_FUZZ_COMMANDS=0x301,0x405).
+const FLOOD = process.env.TT_FUZZ_FLOOD === '1';
 const ONLY = process.env.TT_FUZZ_COMMANDS?.split(',').map((c) => Number(c.trim()));
 const LOGGED_IN_LANES = Number(process.env.TT_FUZZ_LANES ?? 3);
 const PRE_LOGIN_LANES = Number(process.env.TT_FUZZ_PRE_LOGIN_LANES ?? 2);
@@ -134,6 +135,7 @@ it('keeps every process up, gateway memory bounded and a chatting pair served wh
         maxFrames: FRAMES_PER_LANE,
         deadline,
         finalFrame: logouts[i],
+        flood: FLOOD,
       }),
     );
   }
