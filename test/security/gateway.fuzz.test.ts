@@ -43,8 +43,9 @@ const ONLY = process.env.TT_FUZZ_COMMANDS?.split(',').map((c) => Number(c.trim()
 const LOGGED_IN_LANES = Number(process.env.TT_FUZZ_LANES ?? 3);
 const PRE_LOGIN_LANES = Number(process.env.TT_FUZZ_PRE_LOGIN_LANES ?? 2);
 // A leak or an unbounded buffer of hostile input breaks these; 1 MiB frames from ~10 connections fit.
-const PEAK_RSS_GROWTH = 200 * MiB;
-const FINAL_RSS_GROWTH = 160 * MiB;
+const GATEWAY_HEAP_MIB = Number(process.env.TT_FUZZ_GATEWAY_HEAP_MIB ?? 96);
+const PEAK_RSS_GROWTH = 160 * MiB;
+const FINAL_RSS_GROWTH = 128 * MiB;
 
 jest.setTimeout(FUZZ_MS + 90_000);
 
@@ -56,7 +57,16 @@ const clients: TeamTalkClient[] = [];
 beforeAll(async () => {
   await prepareTestDatabase();
   await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 1, serviceEnv: process.env.TT_FUZZ_DB_DEBUG ? { 'db-proxy': { TT_LOG_LEVEL: 'debug' } } : {} });
+  cluster = await Cluster.start({
+    dbProxy: 1,
+    route: 1,
+    msg: 1,
+    serviceEnv: {
+      // A small heap: a gateway that keeps what hostile clients send runs out of it and dies.
+      msg: { NODE_OPTIONS: `--max-old-space-size=${GATEWAY_HEAP_MIB}` },
+      ...(process.env.TT_FUZZ_DB_DEBUG ? { 'db-proxy': { TT_LOG_LEVEL: 'debug' } } : {}),
+    },
+  });
   [gw] = cluster.gateways();
   pool = testDbPool();
 });
