@@ -10,7 +10,7 @@ import { createOfflineStores, OfflineStores } from '../src/handlers/message/offl
 import { CounterOutbox } from '../src/store/counter-outbox';
 import { IdempotencyStore } from '../src/store/idempotency';
 import { MessageIdAllocator } from '../src/store/message-ids';
-import type { MysqlPools } from '../src/store/mysql';
+import { createPinnedPool, type MysqlPools } from '../src/store/mysql';
 import type { RedisInstances } from '../src/store/redis';
 import { RelationStore } from '../src/store/relations';
 import { ensureDatabase, MIGRATIONS_DIR, runMigrations, seedDemo } from '../src/store/migrate';
@@ -78,8 +78,9 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
   const instances: Instance[] = [];
 
   const instance = (opts: InstanceOptions = {}): Instance => {
-    const master = createPool({ uri: url, connectionLimit: 4, charset: 'utf8mb4' });
-    const writer = createPool({ uri: opts.writerUrl ?? url, connectionLimit: 2, charset: 'utf8mb4', multipleStatements: true });
+    // As db-proxy's own pools (store/mysql.ts): pinned sql_mode, one statement per query.
+    const master = createPinnedPool(url, { size: 4, queueLimit: 0 });
+    const writer = createPinnedPool(opts.writerUrl ?? url, { size: 2, queueLimit: 0 });
     if (opts.writerSessionSql !== undefined) {
       const sql = opts.writerSessionSql;
       writer.on('connection', (conn) => {
