@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { createConnection, createPool, Pool, RowDataPacket } from 'mysql2/promise';
 import { ClientError, TeamTalkClient } from '@tiertalk/client';
-import { IM } from '@tiertalk/proto';
+import { CID, IM } from '@tiertalk/proto';
 import { Cluster, GatewayInfo, MIGRATE_MAIN, PrivateMariaDb, PrivateRedis, repoRoot } from '@tiertalk/testkit';
 import { loggedIn, userId } from './helpers';
 
@@ -28,6 +28,7 @@ const MIGRATE_PW = 'mig-Secret-2';
 const REDIS_USER = 'tiertalk';
 const REDIS_PW = 'redis-Secret-3';
 const AUDIO_MAX = 4096;
+const FRAME_BYTES = 16 * 1024;
 
 let mariadb: PrivateMariaDb;
 let redisServer: PrivateRedis;
@@ -93,6 +94,8 @@ beforeAll(async () => {
         TT_AUDIO_MAX_BYTES: String(AUDIO_MAX),
       },
       route: { TT_SESSION_REDIS_URL: redisUrl(3) },
+      // Small frames, so a directory of a few hundred users needs several AllUsers frames.
+      msg: { TT_MAX_FRAME_BYTES: String(FRAME_BYTES) },
     },
   });
   [gw] = cluster.gateways();
@@ -201,4 +204,38 @@ it('a message to a user id that does not exist is refused and creates no rows', 
   const r = new Redis(`redis://${REDIS_USER}:${REDIS_PW}@127.0.0.1:${redisServer.port}/1`);
   expect(await r.hgetall(`unread_${ghost}`)).toEqual({});
   r.disconnect();
+});
+
+it('AllUsers of a directory larger than a frame comes in several frames under the cap; only the last carries the new time', async () => {
+  const extra = 600;
+  const rows = Array.from({ length: extra }, (_, i) => [1, `dir${i}`, `dir${i}`, `Directory User ${i}`, 'x', 'salt', '', `dir${i}@example.org`, '', 1, 0, 1000, 2000 + i, 0, 'a signature']);
+  await root.query(
+    'INSERT INTO IMUser (sex, name, domain, nick, password, salt, phone, email, avatar, departId, status, created, updated, push_shield_status, sign_info) VALUES ?',
+    [rows],
+  );
+  const alice = await track(loggedIn(gw, 'alice'));
+  const frames: IM.Buddy.IMAllUserRsp[] = [];
+  const sizes: number[] = [];
+  alice.on('pdu', (p: { commandId: number; seqNum: number; body: Uint8Array }) => {
+    if (p.commandId !== CID.CID_BUDDY_LIST_ALL_USER_RESPONSE) return;
+    sizes.push(p.body.length);
+    frames.push(IM.Buddy.IMAllUserRsp.decode(p.body));
+  });
+  const all = await alice.allUsers(0);
+  const [count] = await root.query<RowDataPacket[]>('SELECT COUNT(*) AS n, MAX(updated) AS latest FROM IMUser');
+  expect(new Set(all.userList.map((u) => u.userId)).size).toBe(Number(count[0].n));
+  expect(all.latestUpdateTime).toBe(Number(count[0].latest));
+
+  expect(frames.length).toBeGreaterThan(2);
+  expect(Math.max(...sizes)).toBeLessThanOrEqual(FRAME_BYTES - 16);
+  expect(frames.slice(0, -1).every((f) => f.latestUpdateTime === 0 && f.userList.length > 0)).toBe(true);
+  expect(frames.flatMap((f) => f.userList).length).toBe(all.userList.length);
+  expect(frames[frames.length - 1].latestUpdateTime).toBe(Number(count[0].latest));
+
+  // Changed since the last frame's time: only the newest (TeamTalk's `updated >=`), in one frame.
+  frames.length = 0;
+  const again = await alice.allUsers(all.latestUpdateTime);
+  expect(again.userList.length).toBeLessThan(10);
+  expect(again.latestUpdateTime).toBe(all.latestUpdateTime);
+  expect(frames).toHaveLength(1);
 });

@@ -460,7 +460,8 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
   /**
    * flows.md §9: the user directory changed since `since` (0 = everyone); latestUpdateTime is the next `since`.
    * A large directory comes in several frames with the request's seq_num: all but the last carry
-   * latest_update_time = `since` and some users; they are merged into one answer here.
+   * latest_update_time 0 and some users (the last one's time is never 0 when it lists users);
+   * they are merged into one answer here.
    */
   async allUsers(since = 0, opts: RequestOptions = {}): Promise<IM.Buddy.IMAllUserRsp> {
     const userId = this.requireLogin('allUsers');
@@ -468,7 +469,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     const earlier: IM.BaseDefine.UserInfo.$Properties[] = [];
     const more = (b: Buffer): boolean => {
       const part = IM.Buddy.IMAllUserRsp.decode(b);
-      if (part.latestUpdateTime !== since || part.userList.length === 0) return false;
+      if (part.latestUpdateTime !== 0 || part.userList.length === 0) return false;
       earlier.push(...part.userList);
       return true;
     };

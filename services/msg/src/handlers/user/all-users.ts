@@ -14,13 +14,15 @@ const FIELDS_OVERHEAD = 32;
 /**
  * The answer's frames, in order. Every frame is an IMAllUserRsp with the
  * request's seq_num; only the last carries the real latest_update_time, the
- * ones before it carry the request's (the client's "since"). A client that
- * keeps each frame's users (TeamTalk's Android and PC clients upsert them)
- * ends with everyone; one that keeps only the first frame's time asks again
- * from where it was and loses no user. A client can tell the last frame: its
- * time differs from the request's, or its list is empty.
+ * ones before it carry 0 ("everything"). A client that keeps each frame's
+ * users (TeamTalk's Android and PC clients upsert them) ends with everyone;
+ * one that saves the time of a frame that was not the last asks for the whole
+ * directory next time and loses no user. A frame is not the last exactly when
+ * its time is 0 and its list is not empty: the last frame's time is at least 1
+ * whenever it lists users (a time of 1 instead of 0 skips no user, as every
+ * user of that answer was just sent and any later change sets `updated` to now).
  */
-export function splitAllUsers(rsp: IM.Buddy.IMAllUserRsp, since: number, frameBytes: number): Uint8Array[] {
+export function splitAllUsers(rsp: IM.Buddy.IMAllUserRsp, frameBytes: number): Uint8Array[] {
   const budget = frameBytes - PDU_HEADER_LENGTH - FIELDS_OVERHEAD;
   const frames: Uint8Array[] = [];
   let part: IM.BaseDefine.UserInfo.$Properties[] = [];
@@ -29,14 +31,15 @@ export function splitAllUsers(rsp: IM.Buddy.IMAllUserRsp, since: number, frameBy
     const len = IM.BaseDefine.UserInfo.encode(user).finish().length;
     const entry = len + 6; // tag + length varint
     if (part.length > 0 && size + entry > budget) {
-      frames.push(IM.Buddy.IMAllUserRsp.encode({ userId: rsp.userId, latestUpdateTime: since, userList: part }).finish());
+      frames.push(IM.Buddy.IMAllUserRsp.encode({ userId: rsp.userId, latestUpdateTime: 0, userList: part }).finish());
       part = [];
       size = 0;
     }
     part.push(user);
     size += entry;
   }
-  frames.push(IM.Buddy.IMAllUserRsp.encode({ userId: rsp.userId, latestUpdateTime: rsp.latestUpdateTime, userList: part }).finish());
+  const latestUpdateTime = part.length > 0 ? Math.max(rsp.latestUpdateTime, 1) : rsp.latestUpdateTime;
+  frames.push(IM.Buddy.IMAllUserRsp.encode({ userId: rsp.userId, latestUpdateTime, userList: part }).finish());
   return frames;
 }
 
@@ -53,7 +56,7 @@ export async function onAllUserReq(ctx: GatewayContext, conn: Connection, req: I
   }
   const frameBytes = Math.min(ALL_USERS_FRAME_BYTES, ctx.config.conn.maxFrameBytes);
   // attach_data never reaches a client (conformance F8): it is not copied.
-  for (const body of splitAllUsers(rsp, since, frameBytes)) {
+  for (const body of splitAllUsers(rsp, frameBytes)) {
     if (conn.isClosed) return;
     conn.sendPdu(CID.CID_BUDDY_LIST_ALL_USER_RESPONSE, frame.seqNum, body);
   }
