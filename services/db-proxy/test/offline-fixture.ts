@@ -9,6 +9,7 @@ import { MessageCommitter, StoreOutcome } from '../src/handlers/message/message-
 import { createOfflineStores, OfflineStores } from '../src/handlers/message/offline-stores';
 import { CounterOutbox } from '../src/store/counter-outbox';
 import { IdempotencyStore } from '../src/store/idempotency';
+import { KnownUsers } from '../src/store/known-users';
 import { MessageIdAllocator } from '../src/store/message-ids';
 import { createPinnedPool, type MysqlPools } from '../src/store/mysql';
 import type { RedisInstances } from '../src/store/redis';
@@ -42,6 +43,8 @@ export interface InstanceOptions {
   dedupeWindowSec?: number;
   /** The Redis the counter outbox applies to (default: the test db), e.g. one that is down. */
   counterRedisUrl?: string;
+  /** 1:1 receivers must be IMUser ids, as in db-proxy (most tests store between ids without users). */
+  checkReceivers?: boolean;
 }
 
 export interface OfflineFixture {
@@ -133,6 +136,7 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
       conversations: stores.conversations,
       log: silentLog,
       batchMax: 1000,
+      ...(opts.checkReceivers ? { receivers: new KnownUsers(master) } : {}),
     });
     const inst: Instance = {
       mysql,
