@@ -45,6 +45,21 @@ ensure_etcd
 log "migrating $MYSQL_URL"
 TT_MYSQL_MASTER_URL="$MYSQL_URL" node services/db-proxy/dist/migrate-main.js --seed-demo
 
+# db-proxy runs as the least-privilege account `tiertalk` (deploy/sql/grants.sql: SELECT, INSERT,
+# UPDATE, DELETE on teamtalk); its development password is made once and kept in .run/.
+# Migrations above keep root (they need DDL).
+DB_PASSWORD_FILE="$RUN_DIR/mysql-tiertalk.password"
+if [ ! -s "$DB_PASSWORD_FILE" ]; then
+  (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(16).toString("hex"))' >"$DB_PASSWORD_FILE")
+fi
+DB_PASSWORD="$(cat "$DB_PASSWORD_FILE")"
+{
+  printf "SET @tt_runtime_password = '%s', @tt_migrate_password = '%s', @tt_host = '127.0.0.1';\n" \
+    "$DB_PASSWORD" "$(node -e 'process.stdout.write(require("crypto").randomBytes(16).toString("hex"))')"
+  cat deploy/sql/grants.sql
+} | mysql -uroot -h127.0.0.1 -P3306 || die "could not create the MariaDB account tiertalk (deploy/sql/grants.sql)"
+DB_PROXY_MYSQL_URL="mysql://tiertalk:$DB_PASSWORD@127.0.0.1:3306/teamtalk"
+
 COMMON=(
   TT_ETCD_ENDPOINTS="$ETCD_URL"
   TT_ETCD_PREFIX=/tiertalk
@@ -108,7 +123,7 @@ for i in $(seq 1 "$DB_PROXIES"); do
   port=$((10600 + i - 1))
   start_service "db-proxy-$i" db-proxy "grpc $port, metrics $((9600 + i - 1))" \
     TT_GRPC_PORT="$port" TT_METRICS_PORT=$((9600 + i - 1)) \
-    TT_MYSQL_MASTER_URL="$MYSQL_URL" TT_MYSQL_REPLICA_URL="$MYSQL_URL" \
+    TT_MYSQL_MASTER_URL="$DB_PROXY_MYSQL_URL" TT_MYSQL_REPLICA_URL="$DB_PROXY_MYSQL_URL" \
     TT_REDIS_UNREAD_URL="$REDIS_MAIN" TT_REDIS_GROUP_SET_URL="$REDIS_MAIN" TT_REDIS_TOKEN_URL="$REDIS_MAIN" \
     TT_REDIS_GROUP_MEMBER_URL="$REDIS_MAIN" TT_REDIS_SYNC_URL="$REDIS_SYNC"
 done

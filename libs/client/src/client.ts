@@ -109,6 +109,8 @@ export type TeamTalkClientEvents = {
 
 interface Pending {
   expect: number;
+  /** A response in several frames: true while this frame is not the last (it was taken). */
+  more?(body: Buffer): boolean;
   resolve(body: Buffer): void;
   reject(err: ClientError): void;
 }
@@ -145,6 +147,8 @@ function throwIfNotStored(ack: IM.Message.IMMsgDataAck, toSessionId: number): vo
 interface CallOptions {
   timeoutMs?: number;
   timeoutCode?: ClientErrorCode;
+  /** See Pending.more. */
+  more?(body: Buffer): boolean;
 }
 
 const DEFAULT_HEARTBEAT_MS = 30_000;
@@ -335,6 +339,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
       }, timeoutMs);
       this.pending.set(seq, {
         expect: expectCommandId,
+        ...(opts.more ? { more: opts.more } : {}),
         resolve: (resBody) => {
           clearTimeout(timer);
           let decoded: Res;
@@ -461,11 +466,28 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     return res.userInfoList;
   }
 
-  /** flows.md §9: the user directory changed since `since` (0 = everyone); latestUpdateTime is the next `since`. */
+  /**
+   * flows.md §9: the user directory changed since `since` (0 = everyone); latestUpdateTime is the next `since`.
+   * A large directory comes in several frames with the request's seq_num: all but the last carry
+   * latest_update_time 0 and some users (the last one's time is never 0 when it lists users);
+   * they are merged into one answer here.
+   */
   async allUsers(since = 0, opts: RequestOptions = {}): Promise<IM.Buddy.IMAllUserRsp> {
     const userId = this.requireLogin('allUsers');
     const body = IM.Buddy.IMAllUserReq.encode({ userId, latestUpdateTime: since }).finish();
-    return this.request(CID.CID_BUDDY_LIST_ALL_USER_REQUEST, body, CID.CID_BUDDY_LIST_ALL_USER_RESPONSE, (b) => IM.Buddy.IMAllUserRsp.decode(b), opts);
+    const earlier: IM.BaseDefine.UserInfo.$Properties[] = [];
+    const more = (b: Buffer): boolean => {
+      const part = IM.Buddy.IMAllUserRsp.decode(b);
+      if (part.latestUpdateTime !== 0 || part.userList.length === 0) return false;
+      earlier.push(...part.userList);
+      return true;
+    };
+    const last = await this.request(CID.CID_BUDDY_LIST_ALL_USER_REQUEST, body, CID.CID_BUDDY_LIST_ALL_USER_RESPONSE, (b) => IM.Buddy.IMAllUserRsp.decode(b), {
+      ...opts,
+      more,
+    });
+    if (earlier.length > 0) last.userList = [...earlier, ...last.userList];
+    return last;
   }
 
   /** flows.md §9: departments changed since `since` (0 = all). */
@@ -657,6 +679,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     if (frame.seqNum !== 0) {
       const p = this.pending.get(frame.seqNum);
       if (p && p.expect === frame.commandId) {
+        if (p.more?.(frame.body)) return;
         this.pending.delete(frame.seqNum);
         p.resolve(frame.body);
         return;

@@ -37,7 +37,7 @@ export async function prepareTestDatabase(
   try {
     await run(process.execPath, [MIGRATE_MAIN, '--seed-demo'], {
       cwd: repoRoot,
-      env: { ...process.env, TT_MYSQL_MASTER_URL: url },
+      env: { ...process.env, TT_MYSQL_MASTER_URL: url, TT_MYSQL_MIGRATE_URL: url },
       timeout: 60_000,
     });
   } catch (err) {

@@ -14,6 +14,9 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   // Reads that tolerate replica lag (history, directory) go here; login and access checks use the master. Defaults to the master.
   TT_MYSQL_REPLICA_URL: secret(url().optional(), { refuseInProduction: requireUrlPassword }),
   TT_MYSQL_POOL_SIZE: intRange(1, 200, 8),
+  // Requests that may wait for a pooled MySQL connection; beyond it a request fails at once (counted
+  // as refusal mysql_pool_queue_full) instead of queueing unbounded work behind a flood.
+  TT_MYSQL_QUEUE_LIMIT: intRange(1, 1_000_000, 2000),
   TT_REDIS_UNREAD_URL: devRedis(1),
   TT_REDIS_GROUP_SET_URL: devRedis(1),
   TT_REDIS_TOKEN_URL: devRedis(1),
@@ -44,6 +47,9 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   // Group administration (IM.Group TierTalk extensions): members per group, admins per group.
   TT_GROUP_MEMBER_LIMIT: intRange(2, 100000, 3000),
   TT_GROUP_ADMIN_LIMIT: intRange(0, 1000, 10),
+  // Audio bytes per message (after the 4-byte duration): a history page of 100 audio messages must stay
+  // below gRPC's 16 MiB message size. Larger ones are refused (STORE_REJECTED, message_audio_too_large).
+  TT_AUDIO_MAX_BYTES: intRange(1, 1024 * 1024, 128 * 1024),
   // protocol.md §5: TeamTalk's aesKey, used as an AES-256 key; audio previews show "[语音]" encrypted with it.
   // TeamTalk's published key only in development: in production it would protect nothing.
   TT_AES_KEY: secret(

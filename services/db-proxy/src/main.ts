@@ -19,7 +19,9 @@ import { userRpc } from './handlers/user/rpc';
 import { dbProxyImplementation } from './service';
 import { IdempotencyPurger, IdempotencyStore } from './store/idempotency';
 import { MessageIdAllocator } from './store/message-ids';
-import { createMysqlPools } from './store/mysql';
+import { assertPoolsPinned, createMysqlPools } from './store/mysql';
+import { KnownUsers } from './store/known-users';
+import { RefusalLog } from '@tiertalk/metrics';
 import { createRedisInstances } from './store/redis';
 import { RelationStore } from './store/relations';
 
@@ -30,7 +32,11 @@ async function main(): Promise<void> {
   logConfig(log, config);
   const metrics = await startServiceMetrics({ service: 'db-proxy', instance: config.TT_INSTANCE_ID, host: config.TT_METRICS_HOST ?? config.TT_GRPC_HOST, port: config.TT_METRICS_PORT });
 
-  const mysql = createMysqlPools(config.TT_MYSQL_MASTER_URL, config.TT_MYSQL_REPLICA_URL, config.TT_MYSQL_POOL_SIZE);
+  const refusals = new RefusalLog(log);
+  const mysql = createMysqlPools(config.TT_MYSQL_MASTER_URL, config.TT_MYSQL_REPLICA_URL, {
+    size: config.TT_MYSQL_POOL_SIZE,
+    queueLimit: config.TT_MYSQL_QUEUE_LIMIT,
+  });
   const redis = createRedisInstances({
     unread: config.TT_REDIS_UNREAD_URL,
     groupSet: config.TT_REDIS_GROUP_SET_URL,
@@ -38,7 +44,8 @@ async function main(): Promise<void> {
     sync: config.TT_REDIS_SYNC_URL,
     groupMember: config.TT_REDIS_GROUP_MEMBER_URL,
   });
-  await mysql.master.query('SELECT 1');
+  // Every pool's connections run with the pinned sql_mode, or db-proxy does not start (store/mysql.ts).
+  await assertPoolsPinned(mysql);
 
   // Shared by the send path (conversation index, audio, sessions) and the offline reads.
   const offline = createOfflineStores(mysql, redis, {
@@ -72,6 +79,9 @@ async function main(): Promise<void> {
     log,
     batchMax: config.TT_COMMIT_BATCH_MAX,
     groups: { members: new GroupMembersCache(mysql.master, redis.groupMember) },
+    receivers: new KnownUsers(mysql.master),
+    audioMaxBytes: config.TT_AUDIO_MAX_BYTES,
+    refusals,
   });
   const storeMessages = new StoreMessagesService(committer, config.TT_COMMIT_QUEUE_MAX, log);
   const validate = createValidateHandler(mysql, redis.token, { failLimit: config.TT_LOGIN_FAIL_LIMIT, failWindowSec: config.TT_LOGIN_FAIL_WINDOW_SEC }, log);

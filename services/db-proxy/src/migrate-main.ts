@@ -1,6 +1,10 @@
 // CLI: create the database if missing, apply pending migrations, optionally seed
 // the demo users. `node services/db-proxy/dist/migrate-main.js [--seed-demo]`
-// with TT_MYSQL_MASTER_URL (default mysql://root@127.0.0.1:3306/teamtalk).
+// with TT_MYSQL_MIGRATE_URL: an account allowed DDL (deploy/sql/grants.sql's
+// tiertalk_migrate). db-proxy itself runs no DDL, so its own account
+// (TT_MYSQL_MASTER_URL) needs only SELECT/INSERT/UPDATE/DELETE; without
+// TT_MYSQL_MIGRATE_URL this falls back to TT_MYSQL_MASTER_URL (one account for
+// both, as `make up`'s root), default mysql://root@127.0.0.1:3306/teamtalk.
 import { createConnection } from 'mysql2/promise';
 import {
   MIGRATIONS_DIR,
@@ -11,7 +15,7 @@ import {
 } from './store/migrate';
 
 const DEFAULT_URL = 'mysql://root@127.0.0.1:3306/teamtalk';
-const USAGE = 'usage: migrate-main [--seed-demo]   (env TT_MYSQL_MASTER_URL, default ' + DEFAULT_URL + ')\n';
+const USAGE = 'usage: migrate-main [--seed-demo]   (env TT_MYSQL_MIGRATE_URL, else TT_MYSQL_MASTER_URL, default ' + DEFAULT_URL + ')\n';
 
 function out(line: string): void {
   process.stdout.write(line + '\n');
@@ -31,9 +35,10 @@ async function main(argv: string[]): Promise<void> {
   if (unknown.length > 0) throw new Error(`unknown argument(s) ${unknown.join(' ')}\n${USAGE}`);
   const seed = argv.includes('--seed-demo');
 
-  const url = process.env.TT_MYSQL_MASTER_URL || DEFAULT_URL;
+  const urlVar = process.env.TT_MYSQL_MIGRATE_URL ? 'TT_MYSQL_MIGRATE_URL' : 'TT_MYSQL_MASTER_URL';
+  const url = process.env[urlVar] || DEFAULT_URL;
   const { serverUrl, database } = splitDatabaseUrl(url);
-  if (database === '') throw new Error(`TT_MYSQL_MASTER_URL has no database name: ${redact(url)}`);
+  if (database === '') throw new Error(`${urlVar} has no database name: ${redact(url)}`);
 
   await ensureDatabase(serverUrl, database);
   const conn = await createConnection(url);
@@ -64,7 +69,9 @@ main(process.argv.slice(2)).then(
     const code = typeof err === 'object' && err !== null && 'code' in err ? ` [${String(err.code)}]` : '';
     process.stderr.write(`migrate: FAILED${code}: ${msg}\n`);
     if (code.includes('ER_ACCESS_DENIED')) {
-      process.stderr.write('migrate: check the user/password in TT_MYSQL_MASTER_URL\n');
+      process.stderr.write('migrate: check the user/password in TT_MYSQL_MIGRATE_URL (or TT_MYSQL_MASTER_URL)\n');
+    } else if (code.includes('DENIED')) {
+      process.stderr.write('migrate: migrations need DDL privileges: use the migration account (deploy/sql/grants.sql) in TT_MYSQL_MIGRATE_URL\n');
     } else if (code.includes('ECONNREFUSED')) {
       process.stderr.write('migrate: is MariaDB/MySQL running at that address?\n');
     }

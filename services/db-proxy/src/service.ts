@@ -3,6 +3,8 @@ import type { Logger } from '@tiertalk/log';
 import type { ValidateReq, ValidateRsp } from '@tiertalk/proto';
 import { rpcError } from '@tiertalk/rpc';
 import { ValidateHandler } from './handlers/login/validate';
+import { isPoolQueueFull } from './store/mysql';
+import { refusalLogOf } from './unary';
 import { StoreMessagesService } from './handlers/message/store-messages';
 
 /**
@@ -19,7 +21,8 @@ export function dbProxyImplementation(deps: {
     deps.validate.validate(call.request).then(
       (rsp) => callback(null, rsp),
       (err: unknown) => {
-        deps.log.error({ err, userName: call.request.userName }, 'validate failed');
+        if (isPoolQueueFull(err)) refusalLogOf(deps.log).refuse('mysql_pool_queue_full', 'Validate');
+        else deps.log.error({ err, userName: call.request.userName }, 'validate failed');
         // The gateway answers its client with TeamTalk's NO_DB_SERVER refusal.
         callback(rpcError(grpc.status.INTERNAL, 'validate failed'));
       },

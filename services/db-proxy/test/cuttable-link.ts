@@ -3,7 +3,13 @@
 // a request before it reached the server. Real sockets, real server.
 import net from 'node:net';
 
-export type LinkMode = 'pass' | 'drop-replies' | 'drop-requests';
+/**
+ * drop-commit-reply: replies pass until the client sends a COMMIT statement;
+ * from then on that connection's replies are withheld (the transaction's
+ * statements run one per round trip, so only COMMIT's reply may be lost for
+ * the server to have committed).
+ */
+export type LinkMode = 'pass' | 'drop-replies' | 'drop-requests' | 'drop-commit-reply';
 
 export interface CuttableLink {
   /** mysql:// URL of the database through the relay. */
@@ -38,12 +44,15 @@ export async function openCuttableLink(upstreamHost = '127.0.0.1', upstreamPort 
     const upstream = net.connect(upstreamPort, upstreamHost);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
+    let commitSent = false;
     client.on('data', (d) => {
+      if (link.mode === 'drop-commit-reply' && d.includes('COMMIT')) commitSent = true;
       if (link.mode !== 'drop-requests') upstream.write(d);
       else link.droppedRequests += 1;
     });
     upstream.on('data', (d) => {
-      if (link.mode !== 'drop-replies') client.write(d);
+      if (link.mode === 'drop-replies' || (link.mode === 'drop-commit-reply' && commitSent)) return;
+      client.write(d);
     });
     const end = (): void => {
       client.destroy();

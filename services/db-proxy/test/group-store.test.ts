@@ -1,7 +1,8 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { RowDataPacket } from 'mysql2/promise';
 import { IM, tiertalk } from '@tiertalk/proto';
-import { groupRpc } from '../src/handlers/group/rpc';
+import { refusalCount } from '@tiertalk/metrics';
+import { GROUP_INFO_MAX_IDS, groupRpc } from '../src/handlers/group/rpc';
 import { MessageCommitter, StoreOutcome } from '../src/handlers/message/message-committer';
 import { GroupMembersCache } from '../src/store/group-members';
 import { GroupMessageReader } from '../src/store/group-message-reader';
@@ -176,6 +177,11 @@ describe('group commands', () => {
     expect(info.groupInfoList.map((i) => [i.groupId, i.version, [...(i.groupMemberList ?? [])].sort(), i.groupCreatorId])).toEqual([[g, 1, [alice, bob].sort(), alice]]);
     expect((await invoke<IM.Group.IMGroupInfoListRsp>('GroupInfo', { userId: bob, groupVersionList: [{ groupId: g, version: 1 }] })).groupInfoList).toEqual([]);
     expect((await invoke<IM.Group.IMGroupInfoListRsp>('GroupInfo', { userId: carol, groupVersionList: [{ groupId: g, version: 0 }] })).groupInfoList).toEqual([]);
+    // More ids than GROUP_INFO_MAX_IDS: refused with a clear error, counted.
+    const tooMany = Array.from({ length: GROUP_INFO_MAX_IDS + 1 }, (_, i) => ({ groupId: i + 1, version: 0 }));
+    const refusedBefore = await refusalCount('request_list_too_long');
+    await expect(invoke('GroupInfo', { userId: bob, groupVersionList: tooMany })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/at most 1000/) });
+    expect(await refusalCount('request_list_too_long')).toBe(refusedBefore + 1);
     // Only the NORMAL group is listed, not the temporary one (conformance G1).
     expect((await invoke<IM.Group.IMNormalGroupListRsp>('NormalGroupList', { userId: bob })).groupVersionList.map((v) => [v.groupId, v.version])).toEqual([
       [normal.groupId, 1],

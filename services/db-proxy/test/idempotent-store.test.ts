@@ -124,7 +124,7 @@ describe('a commit whose connection is lost', () => {
     link.mode = 'pass';
     const cut = fx.instance({ writerUrl: link.url(fx.dbName) });
     expect((await cut.store(2601, 2602, 'warm-up')).result).toBe(STORE_OK);
-    link.mode = 'drop-replies';
+    link.mode = 'drop-commit-reply';
     const pending = cut.store(2601, 2602, 'committed, reply lost', TEXT, 'lost-reply');
     // The server has committed the row; only its reply is withheld. Now the link breaks.
     await waitFor(async () => (await storedIds(fx.pool, 2601, 2602)).length === 2, 10_000);

@@ -9,8 +9,9 @@ import { MessageCommitter, StoreOutcome } from '../src/handlers/message/message-
 import { createOfflineStores, OfflineStores } from '../src/handlers/message/offline-stores';
 import { CounterOutbox } from '../src/store/counter-outbox';
 import { IdempotencyStore } from '../src/store/idempotency';
+import { KnownUsers } from '../src/store/known-users';
 import { MessageIdAllocator } from '../src/store/message-ids';
-import type { MysqlPools } from '../src/store/mysql';
+import { createPinnedPool, type MysqlPools } from '../src/store/mysql';
 import type { RedisInstances } from '../src/store/redis';
 import { RelationStore } from '../src/store/relations';
 import { ensureDatabase, MIGRATIONS_DIR, runMigrations, seedDemo } from '../src/store/migrate';
@@ -42,6 +43,8 @@ export interface InstanceOptions {
   dedupeWindowSec?: number;
   /** The Redis the counter outbox applies to (default: the test db), e.g. one that is down. */
   counterRedisUrl?: string;
+  /** 1:1 receivers must be IMUser ids, as in db-proxy (most tests store between ids without users). */
+  checkReceivers?: boolean;
 }
 
 export interface OfflineFixture {
@@ -78,8 +81,9 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
   const instances: Instance[] = [];
 
   const instance = (opts: InstanceOptions = {}): Instance => {
-    const master = createPool({ uri: url, connectionLimit: 4, charset: 'utf8mb4' });
-    const writer = createPool({ uri: opts.writerUrl ?? url, connectionLimit: 2, charset: 'utf8mb4', multipleStatements: true });
+    // As db-proxy's own pools (store/mysql.ts): pinned sql_mode, one statement per query.
+    const master = createPinnedPool(url, { size: 4, queueLimit: 0 });
+    const writer = createPinnedPool(opts.writerUrl ?? url, { size: 2, queueLimit: 0 });
     if (opts.writerSessionSql !== undefined) {
       const sql = opts.writerSessionSql;
       writer.on('connection', (conn) => {
@@ -132,6 +136,7 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
       conversations: stores.conversations,
       log: silentLog,
       batchMax: 1000,
+      ...(opts.checkReceivers ? { receivers: new KnownUsers(master) } : {}),
     });
     const inst: Instance = {
       mysql,

@@ -2,6 +2,7 @@
 // real MariaDB and Redis, never mocks.
 import Redis from 'ioredis';
 import { createPool, Pool } from 'mysql2/promise';
+import { createPinnedPool } from '../src/store/mysql';
 import { ensureDatabase, MIGRATIONS_DIR, runMigrations, seedDemo } from '../src/store/migrate';
 
 export const MYSQL_ROOT = 'mysql://root@127.0.0.1:3306';
@@ -9,7 +10,7 @@ export const REDIS_URL = process.env.TT_TEST_STORE_REDIS ?? `redis://${process.e
 
 export interface StoreFixture {
   pool: Pool;
-  /** Multi-statement pool, as db-proxy's message writer uses. */
+  /** A pool as db-proxy's message writer's (pinned sql_mode, one statement per query). */
   writer: Pool;
   redis: Redis;
   dbName: string;
@@ -25,7 +26,7 @@ export async function openStoreFixture(dbName: string): Promise<StoreFixture> {
   const quiet = { info: () => undefined };
   await runMigrations(pool, MIGRATIONS_DIR, quiet);
   await seedDemo(pool);
-  const writer = createPool({ uri: `${MYSQL_ROOT}/${dbName}`, connectionLimit: 2, charset: 'utf8mb4', multipleStatements: true });
+  const writer = createPinnedPool(`${MYSQL_ROOT}/${dbName}`, { size: 2, queueLimit: 0 });
   const redis = new Redis(REDIS_URL);
   await redis.flushdb();
   return {

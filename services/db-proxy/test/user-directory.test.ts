@@ -2,6 +2,7 @@
 // against a real TeamTalk schema in MariaDB.
 import type { RowDataPacket } from 'mysql2/promise';
 import { IM } from '@tiertalk/proto';
+import { refusalCount } from '@tiertalk/metrics';
 import { DirectoryHandlers, USERS_INFO_MAX_IDS } from '../src/handlers/user/directory';
 import { PROFILE_FAILED, PROFILE_OK, ProfileHandlers } from '../src/handlers/user/profile';
 import { DepartmentStore } from '../src/store/departments';
@@ -59,8 +60,10 @@ describe('UsersInfo (U1)', () => {
   it('answers an empty list with no users, and caps a huge one', async () => {
     expect((await directory.usersInfo(IM.Buddy.IMUsersInfoReq.create({ userId: fx.ids.alice, userIdList: [] }))).userInfoList).toEqual([]);
     const many = Array.from({ length: USERS_INFO_MAX_IDS + 500 }, (_, i) => i + 1);
+    const capped = await refusalCount('user_info_list_capped');
     const rsp = await directory.usersInfo(IM.Buddy.IMUsersInfoReq.create({ userId: fx.ids.alice, userIdList: many }));
     expect(rsp.userInfoList.length).toBe(4);
+    expect(await refusalCount('user_info_list_capped')).toBe(capped + 1);
   });
 });
 

@@ -48,7 +48,7 @@ export function audioMsgData(audio: StoredAudio): Buffer {
 
 export class AudioStore {
   /**
-   * @param writer multi-statement pool (the message writer's)
+   * @param writer the message writer's pool
    * @param replica reads
    */
   constructor(
@@ -63,28 +63,37 @@ export class AudioStore {
    */
   async reserve(clips: readonly AudioClip[]): Promise<number[]> {
     if (clips.length === 0) return [];
-    const statements: string[] = [];
-    const params: Array<string | number> = [];
-    for (const c of clips) {
-      // One single-row INSERT each: every result carries its own insertId (a
-      // multi-row INSERT's ids need not be consecutive).
-      statements.push("INSERT INTO IMAudio (fromId, toId, path, size, duration, created) VALUES (?, ?, '', ?, ?, ?)");
-      params.push(c.fromId, c.toId, c.data.length, c.duration, c.created);
+    const ids: number[] = [];
+    const conn = await this.writer.getConnection();
+    try {
+      for (const c of clips) {
+        // One single-row INSERT each: every result carries its own insertId (a
+        // multi-row INSERT's ids need not be consecutive). Audio is rare.
+        const [result] = await conn.execute<ResultSetHeader>("INSERT INTO IMAudio (fromId, toId, path, size, duration, created) VALUES (?, ?, '', ?, ?, ?)", [
+          c.fromId,
+          c.toId,
+          c.data.length,
+          c.duration,
+          c.created,
+        ]);
+        ids.push(Number(result.insertId));
+      }
+    } catch (err) {
+      await this.discard(ids).catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
     }
-    const [result] = await this.writer.query<ResultSetHeader | ResultSetHeader[]>(statements.join(';\n'), params);
-    const ids = (Array.isArray(result) ? result : [result]).map((r) => Number(r.insertId));
-    if (ids.length !== clips.length || ids.some((id) => !(id > 0))) throw new Error(`reserved ${ids.length} IMAudio rows for ${clips.length} clips`);
+    if (ids.some((id) => !(id > 0))) throw new Error(`reserved IMAudio rows without ids for ${clips.length} clips`);
     return ids;
   }
 
   /** The bytes and the path marker, inside the message transaction. */
   addData(batch: SqlBatch, ids: readonly number[], clips: readonly AudioClip[]): void {
     if (ids.length === 0) return;
-    batch.add(
-      `INSERT INTO IMAudioData (audioId, data) VALUES ${ids.map(() => '(?, FROM_BASE64(?))').join(', ')}`,
-      ids.flatMap((id, i) => [id, clips[i].data.toString('base64')]),
-    );
-    batch.add(`UPDATE IMAudio SET path = CONCAT(?, id) WHERE id IN (${ids.map(() => '?').join(', ')})`, [AUDIO_PATH_PREFIX, ...ids]);
+    // The bytes as a bound binary parameter.
+    batch.addRows('INSERT INTO IMAudioData (audioId, data)', '(?, ?)', ids.map((id, i) => [id, clips[i].data]));
+    for (const id of ids) batch.add('UPDATE IMAudio SET path = ? WHERE id = ?', [`${AUDIO_PATH_PREFIX}${id}`, id]);
   }
 
   /** Rows reserved for a transaction that failed (best effort: they are unreferenced either way). */

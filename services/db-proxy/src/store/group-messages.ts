@@ -20,11 +20,10 @@ export function addGroupMessageInserts(batch: SqlBatch, rows: readonly GroupMess
     list.push(r);
   }
   for (const [table, list] of byTable) {
-    const values: Array<number | string> = [];
-    for (const r of list) values.push(r.groupId, r.fromId, r.msgId, r.content, r.type, 0, r.created, r.created);
-    batch.add(
-      `INSERT INTO ${table} (groupId, userId, msgId, content, type, status, updated, created) VALUES ${list.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-      values,
+    batch.addRows(
+      `INSERT INTO ${table} (groupId, userId, msgId, content, type, status, updated, created)`,
+      '(?, ?, ?, ?, ?, 0, ?, ?)',
+      list.map((r) => [r.groupId, r.fromId, r.msgId, r.content, r.type, r.created, r.created]),
     );
   }
 }
@@ -32,5 +31,6 @@ export function addGroupMessageInserts(batch: SqlBatch, rows: readonly GroupMess
 /** IMGroup.lastChated of the groups that got messages (flows.md §10.2 step 2). */
 export function addGroupChatted(batch: SqlBatch, groupIds: readonly number[], nowSec: number): void {
   if (groupIds.length === 0) return;
-  batch.add(`UPDATE IMGroup SET lastChated = ? WHERE id IN (${groupIds.map(() => '?').join(', ')})`, [nowSec, ...groupIds]);
+  // One fixed-shape statement per group: a commit touches few groups.
+  for (const groupId of groupIds) batch.add('UPDATE IMGroup SET lastChated = ? WHERE id = ?', [nowSec, groupId]);
 }

@@ -43,9 +43,10 @@ export class IdempotencyStore {
   /** One multi-row INSERT in the message transaction. */
   addRows(batch: SqlBatch, rows: readonly IdempotencyRow[]): void {
     if (rows.length === 0) return;
-    batch.add(
-      `INSERT INTO IMMsgIdempotency (fromId, idemKey, sessionType, toId, msgId, created) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-      rows.flatMap((r) => [r.fromId, r.idemKey, r.sessionType, r.toId, r.msgId, r.created]),
+    batch.addRows(
+      'INSERT INTO IMMsgIdempotency (fromId, idemKey, sessionType, toId, msgId, created)',
+      '(?, ?, ?, ?, ?, ?)',
+      rows.map((r) => [r.fromId, r.idemKey, r.sessionType, r.toId, r.msgId, r.created]),
     );
   }
 

@@ -21,13 +21,10 @@ export function addMessageInserts(batch: SqlBatch, rows: readonly MessageRow[]):
     list.push(r);
   }
   for (const [table, list] of byTable) {
-    const values: Array<number | string> = [];
-    for (const r of list) values.push(r.relateId, r.fromId, r.toId, r.msgId, r.content, r.type, 0, r.created, r.created);
-    batch.add(
-      `INSERT INTO ${table} (relateId, fromId, toId, msgId, content, type, status, updated, created) VALUES ${list
-        .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .join(', ')}`,
-      values,
+    batch.addRows(
+      `INSERT INTO ${table} (relateId, fromId, toId, msgId, content, type, status, updated, created)`,
+      '(?, ?, ?, ?, ?, ?, 0, ?, ?)',
+      list.map((r) => [r.relateId, r.fromId, r.toId, r.msgId, r.content, r.type, r.created, r.created]),
     );
   }
 }

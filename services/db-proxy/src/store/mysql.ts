@@ -1,24 +1,44 @@
-import { createPool, Pool, PoolOptions } from 'mysql2/promise';
+import { createPool, Pool, PoolOptions, RowDataPacket } from 'mysql2/promise';
 
 /** Master takes every write; the replica serves reads that tolerate lag (storage.md: TeamTalk's teamtalk_master/slave). */
 export interface MysqlPools {
   master: Pool;
   /**
-   * Connections to the master that accept multi-statement queries, used only
-   * by the message transaction (statements formatted with bound parameters).
+   * Connections to the master used only by the message transaction (its own
+   * connections, so reads never wait behind commits). Single statements,
+   * server-side prepared (sql-batch.ts).
    */
   writer: Pool;
   replica: Pool;
   close(): Promise<void>;
 }
 
-function poolOptions(url: string, size: number): PoolOptions {
+/**
+ * The sql_mode of every connection. mysql2 escapes values client-side for
+ * `query()` with backslashes; with NO_BACKSLASH_ESCAPES in the server's mode
+ * that escaping is wrong and a value can end its string literal (SQL
+ * injection). Pinned per connection, so the server's global mode does not
+ * matter; the strict modes keep MySQL from silently truncating values.
+ */
+export const PINNED_SQL_MODE = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
+
+export interface PoolLimits {
+  /** Connections per pool. */
+  size: number;
+  /** Requests waiting for a connection beyond which the pool fails fast ("Queue limit reached."); 0 = unbounded. */
+  queueLimit: number;
+}
+
+export function mysqlPoolOptions(url: string, limits: PoolLimits): PoolOptions {
   return {
     uri: url,
-    connectionLimit: size,
+    connectionLimit: limits.size,
     waitForConnections: true,
-    // Multi-row INSERTs of a full batch of 4 KiB messages stay far below this.
-    maxPreparedStatements: 256,
+    queueLimit: limits.queueLimit,
+    // Server-side prepared statements per connection: the message transaction's
+    // multi-row shapes are bounded (sql-batch.ts), so these are reused, not churned.
+    maxPreparedStatements: 512,
+    multipleStatements: false,
     charset: 'utf8mb4',
     supportBigNumbers: true,
     // TeamTalk stores all times as int(11) unsigned; nothing here is a DATETIME.
@@ -27,10 +47,58 @@ function poolOptions(url: string, size: number): PoolOptions {
   };
 }
 
-export function createMysqlPools(masterUrl: string, replicaUrl: string | undefined, size: number): MysqlPools {
-  const master = createPool(poolOptions(masterUrl, size));
-  const writer = createPool({ ...poolOptions(masterUrl, Math.max(2, Math.ceil(size / 2))), multipleStatements: true });
-  const replica = replicaUrl === undefined || replicaUrl === masterUrl ? master : createPool(poolOptions(replicaUrl, size));
+/**
+ * Every new connection of the pool runs SET sql_mode first: the pool emits
+ * 'connection' before it hands the connection out, and a connection runs its
+ * commands in order. A connection whose SET fails is destroyed, so no query
+ * ever runs under the server's own mode.
+ */
+export function pinSqlMode(pool: Pool): Pool {
+  pool.on('connection', (conn) => {
+    // mysql2 emits its callback-style connection here, whatever its typings say.
+    const core = conn as unknown as CallbackConnection;
+    core.query(`SET SESSION sql_mode = '${PINNED_SQL_MODE}'`, (err) => {
+      if (err) core.destroy();
+    });
+  });
+  return pool;
+}
+
+interface CallbackConnection {
+  query(sql: string, cb: (err: Error | null) => void): void;
+  destroy(): void;
+}
+
+export function createPinnedPool(url: string, limits: PoolLimits): Pool {
+  return pinSqlMode(createPool(mysqlPoolOptions(url, limits)));
+}
+
+export class SqlModeError extends Error {
+  readonly code = 'SQL_MODE_NOT_PINNED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SqlModeError';
+  }
+}
+
+/** Start-up check: the server accepted the pinned mode (e.g. a proxy in between could drop session settings). */
+export async function assertSqlModePinned(pool: Pool, what: string): Promise<void> {
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT @@SESSION.sql_mode AS mode');
+  const mode = String(rows[0]?.mode ?? '');
+  if (mode.split(',').includes('NO_BACKSLASH_ESCAPES') || mode !== PINNED_SQL_MODE) {
+    throw new SqlModeError(`${what}: sql_mode of a connection is '${mode}', not the pinned '${PINNED_SQL_MODE}'; refusing to start`);
+  }
+}
+
+/** mysql2's error when queueLimit requests already wait for a connection. */
+export function isPoolQueueFull(err: unknown): boolean {
+  return err instanceof Error && err.message === 'Queue limit reached.';
+}
+
+export function createMysqlPools(masterUrl: string, replicaUrl: string | undefined, limits: PoolLimits): MysqlPools {
+  const master = createPinnedPool(masterUrl, limits);
+  const writer = createPinnedPool(masterUrl, { ...limits, size: Math.max(2, Math.ceil(limits.size / 2)) });
+  const replica = replicaUrl === undefined || replicaUrl === masterUrl ? master : createPinnedPool(replicaUrl, limits);
   return {
     master,
     writer,
@@ -40,4 +108,11 @@ export function createMysqlPools(masterUrl: string, replicaUrl: string | undefin
       if (replica !== master) await replica.end();
     },
   };
+}
+
+/** Start-up check of every pool. */
+export async function assertPoolsPinned(pools: MysqlPools): Promise<void> {
+  await assertSqlModePinned(pools.master, 'master');
+  await assertSqlModePinned(pools.writer, 'writer');
+  if (pools.replica !== pools.master) await assertSqlModePinned(pools.replica, 'replica');
 }

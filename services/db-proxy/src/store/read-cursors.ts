@@ -48,10 +48,11 @@ export class ReadCursorWriter {
     if (rows.size === 0) return [];
     // Key order: two instances upserting overlapping rows lock them in the same order.
     const sorted = [...rows.values()].sort((a, b) => a.userId - b.userId || a.peerId - b.peerId || a.sessionType - b.sessionType);
-    batch.add(
-      `INSERT INTO IMReadCursor (userId, peerId, sessionType, msgId, updated) VALUES ${sorted.map(() => '(?, ?, ?, ?, ?)').join(', ')}
-       ON DUPLICATE KEY UPDATE msgId = IF(VALUES(updated) = 0, msgId, GREATEST(msgId, VALUES(msgId))), updated = IF(VALUES(updated) = 0, updated, VALUES(updated))`,
-      sorted.flatMap((c) => [c.userId, c.peerId, c.sessionType, c.msgId, c.updated]),
+    batch.addRows(
+      'INSERT INTO IMReadCursor (userId, peerId, sessionType, msgId, updated)',
+      '(?, ?, ?, ?, ?)',
+      sorted.map((c) => [c.userId, c.peerId, c.sessionType, c.msgId, c.updated]),
+      'ON DUPLICATE KEY UPDATE msgId = IF(VALUES(updated) = 0, msgId, GREATEST(msgId, VALUES(msgId))), updated = IF(VALUES(updated) = 0, updated, VALUES(updated))',
     );
     return sorted;
   }

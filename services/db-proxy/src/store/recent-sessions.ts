@@ -38,10 +38,11 @@ export class RecentSessionWriter {
     if (latest.size === 0) return;
     // Rows in key order: two instances upserting overlapping sets lock in the same order.
     const rows = [...latest.values()].sort((a, b) => a.userId - b.userId || a.peerId - b.peerId || a.type - b.type);
-    batch.add(
-      `INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) VALUES ${rows.map(() => '(?, ?, ?, 0, ?, ?)').join(', ')}
-       ON DUPLICATE KEY UPDATE status = 0, updated = GREATEST(updated, VALUES(updated))`,
-      rows.flatMap((t) => [t.userId, t.peerId, t.type, t.updated, t.updated]),
+    batch.addRows(
+      'INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated)',
+      '(?, ?, ?, 0, ?, ?)',
+      rows.map((t) => [t.userId, t.peerId, t.type, t.updated, t.updated]),
+      'ON DUPLICATE KEY UPDATE status = 0, updated = GREATEST(updated, VALUES(updated))',
     );
   }
 

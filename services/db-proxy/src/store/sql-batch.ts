@@ -1,17 +1,64 @@
-import { format } from 'mysql2';
 import type { PoolConnection } from 'mysql2/promise';
 
+/** A bound value: sent in MySQL's binary protocol, never spliced into SQL text. */
+export type SqlValue = string | number | Buffer | null;
+
+interface Statement {
+  sql: string;
+  params: SqlValue[];
+}
+
+// Multi-row statements are cut into chunks whose row counts come from a small
+// fixed set, so each table has at most ~31 statement shapes: they stay in
+// mysql2's per-connection prepared-statement cache instead of being prepared
+// for every batch size. A chunk of n rows: 256s, then a multiple of 16, then
+// the rest (< 16): at most two statements per 256 rows.
+const BIG_CHUNK = 256;
+const STEP = 16;
+
+/** The row counts of the chunks a list of n rows is sent in (in order, summing to n). */
+export function chunkSizes(n: number): number[] {
+  const sizes: number[] = [];
+  let rest = n;
+  while (rest >= BIG_CHUNK) {
+    sizes.push(BIG_CHUNK);
+    rest -= BIG_CHUNK;
+  }
+  const stepped = rest - (rest % STEP);
+  if (stepped > 0) sizes.push(stepped);
+  if (rest % STEP > 0) sizes.push(rest % STEP);
+  return sizes;
+}
+
 /**
- * Statements sent to MySQL in one round trip: each is formatted with bound
- * parameters (mysql2's escaping, never string concatenation of values) and the
- * list is sent as one multi-statement query. Used only for the message
- * transaction, on a pool of its own that allows multiple statements.
+ * The statements of one message transaction, each run as a server-side
+ * prepared statement (`execute`): values travel as bound parameters, so
+ * neither the server's sql_mode nor a message's bytes can change what a
+ * statement does. The connection accepts one statement per round trip
+ * (multipleStatements is off everywhere).
  */
 export class SqlBatch {
-  private readonly statements: string[] = [];
+  private readonly statements: Statement[] = [];
 
-  add(sql: string, params: ReadonlyArray<string | number>): void {
-    this.statements.push(format(sql, params as Array<string | number>));
+  /** One statement of fixed shape. */
+  add(sql: string, params: readonly SqlValue[]): void {
+    this.statements.push({ sql, params: [...params] });
+  }
+
+  /**
+   * A multi-row statement: `head` + `VALUES (row), (row)…` + `tail`, one
+   * `rowSql` per row, cut into chunks (chunkSizes). Row order is kept.
+   */
+  addRows(head: string, rowSql: string, rows: ReadonlyArray<readonly SqlValue[]>, tail = ''): void {
+    let at = 0;
+    for (const size of chunkSizes(rows.length)) {
+      const chunk = rows.slice(at, at + size);
+      at += size;
+      this.statements.push({
+        sql: `${head} VALUES ${Array.from({ length: size }, () => rowSql).join(', ')}${tail === '' ? '' : ` ${tail}`}`,
+        params: chunk.flat(),
+      });
+    }
   }
 
   get size(): number {
@@ -19,20 +66,21 @@ export class SqlBatch {
   }
 
   /**
-   * BEGIN; …; COMMIT in one round trip. On error the transaction is rolled back.
+   * BEGIN, the statements, COMMIT. On error the transaction is rolled back.
    * A deadlock or lock-wait timeout (two db-proxy instances bumping the same
    * session rows) rolls the whole transaction back, so it is simply run again,
    * a few times, after a short random pause.
    */
   async runInTransaction(conn: PoolConnection, attempts = 4): Promise<void> {
     if (this.statements.length === 0) return;
-    const sql = ['START TRANSACTION', ...this.statements, 'COMMIT'].join(';\n');
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await conn.query(sql);
+        await conn.query('START TRANSACTION');
+        for (const s of this.statements) await conn.execute(s.sql, s.params);
+        await conn.query('COMMIT');
         return;
       } catch (err) {
-        // MySQL stops at the failing statement, leaving the transaction open.
+        // A failed statement leaves the transaction open.
         await conn.query('ROLLBACK').catch(() => undefined);
         if (attempt >= attempts || !isLockConflict(err)) throw err;
         await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));

@@ -13,6 +13,8 @@ const TT_OK = 0;
 const TT_FAILED = 1;
 // IMGroup.name / avatar are varchar(256).
 const MAX_FIELD_CHARS = 256;
+// Group ids in one IMGroupInfoListReq (the gateway's TT_MAX_LIST_GROUP_IDS default); more is refused.
+export const GROUP_INFO_MAX_IDS = 1000;
 // IMGroupMuteReq.mute_seconds: at most a year, so muteUntil stays a valid uint32.
 const MAX_MUTE_SECONDS = 366 * 24 * 3600;
 
@@ -97,6 +99,9 @@ export function groupRpc(deps: DomainDeps, limits: GroupLimits): grpc.UntypedSer
 
     GroupInfo: unary('GroupInfo', log, async (req: IM.Group.IMGroupInfoListReq) => {
       requireUser(req.userId);
+      if (req.groupVersionList.length > GROUP_INFO_MAX_IDS) {
+        throw new RequestError('INVALID_ARGUMENT', `${req.groupVersionList.length} group ids in one request (at most ${GROUP_INFO_MAX_IDS})`, 'request_list_too_long');
+      }
       const asked = new Map<number, number>();
       for (const v of req.groupVersionList) if (v.groupId > 0) asked.set(v.groupId, v.version);
       const ids = [...asked.keys()];

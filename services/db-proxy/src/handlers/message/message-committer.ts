@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { Logger } from '@tiertalk/log';
+import { RefusalLog } from '@tiertalk/metrics';
 import { IM, isGroupMsgType, tiertalk } from '@tiertalk/proto';
 import { AudioClip, AudioStore, parseAudioPayload } from '../../store/audio-store';
 import { ConversationIndex, ConversationTouch } from '../../store/conversation-index';
@@ -13,6 +14,8 @@ import { SqlBatch } from '../../store/sql-batch';
 import { ReadCursor, ReadCursorWriter } from '../../store/read-cursors';
 import { committedAfterLostConnection, RowProbe } from '../../store/commit-outcome';
 import { IDEM_KEY_MAX_CHARS, IDEMPOTENCY_UNIQUE_KEY, IdempotencyRow, IdempotencyStore, idemMapKey } from '../../store/idempotency';
+import type { KnownUsers } from '../../store/known-users';
+import { isPoolQueueFull } from '../../store/mysql';
 import { duplicateKeyName, isFatal } from '../../store/mysql-errors';
 import { CounterSpec, MESSAGE_ID_UNIQUE_KEYS, MessageIdAllocator } from '../../store/message-ids';
 import { pairKey, RelationStore } from '../../store/relations';
@@ -24,9 +27,11 @@ const { SESSION_TYPE_SINGLE, SESSION_TYPE_GROUP } = IM.BaseDefine.SessionType;
 
 // IMMessage_n.content is varchar(4096) (protocol.md §1: MAX_MSG_LEN).
 const MAX_CONTENT_CHARS = 4096;
-// Message bytes per transaction: the one-round-trip query must stay well below
-// MySQL's max_allowed_packet (16 MiB by default) even with audio and escaping.
+// Message bytes per transaction: each statement's bound values must stay well
+// below MySQL's max_allowed_packet (16 MiB by default) even with audio.
 const BATCH_BYTES_MAX = 4 * 1024 * 1024;
+// Audio bytes per message (TT_AUDIO_MAX_BYTES): a history page of 100 of them must fit a gRPC message.
+export const DEFAULT_AUDIO_MAX_BYTES = 128 * 1024;
 
 /** memberIds: for a stored group message, the group's members at store time (MsgStoredItem.member_ids). */
 export type StoreOutcome = { result: tiertalk.StoreResult; msgId: number; reason?: string; memberIds?: number[] };
@@ -39,7 +44,7 @@ export interface PendingMessage {
 }
 
 interface CommitterDeps {
-  /** A pool that allows multi-statement queries: the transaction is one round trip. */
+  /** The message transaction's own pool (one statement per round trip, prepared). */
   writer: Pool;
   /** Plain master pool: idempotency look-ups and the check of an unknown commit outcome. */
   master: Pool;
@@ -60,6 +65,12 @@ interface CommitterDeps {
   batchMax: number;
   /** Group messages (flows.md §10.2); without it they are refused. */
   groups?: GroupStoreDeps;
+  /** 1:1 receivers must exist in IMUser (db-proxy always passes it; some store tests use ids without users). */
+  receivers?: KnownUsers;
+  /** Audio bytes a message may carry (after its 4-byte duration). */
+  audioMaxBytes?: number;
+  /** Counts and logs refused messages; one is made from `log` when absent. */
+  refusals?: RefusalLog;
 }
 
 export interface GroupStoreDeps {
@@ -101,8 +112,11 @@ export class MessageCommitter {
   private readonly groupSessionsBumpedAt = new Map<number, number>();
   /** IMReadCursor rows of the commits (one upsert per transaction). */
   private readonly readCursors = new ReadCursorWriter();
+  private readonly refusals: RefusalLog;
 
-  constructor(private readonly deps: CommitterDeps) {}
+  constructor(private readonly deps: CommitterDeps) {
+    this.refusals = deps.refusals ?? new RefusalLog(deps.log);
+  }
 
   get queued(): number {
     return this.queue.length;
@@ -153,17 +167,17 @@ export class MessageCommitter {
 
   private async commit(batch: PendingMessage[]): Promise<void> {
     const now = Math.floor(Date.now() / 1000);
-    const accepted: Accepted[] = [];
+    let accepted: Accepted[] = [];
     const groupCandidates: Accepted[] = [];
     const byIdemKey = new Map<string, Accepted>();
     for (const p of batch) {
-      const checked = checkMessage(p.msg);
+      const checked = checkMessage(p.msg, this.deps.audioMaxBytes ?? DEFAULT_AUDIO_MAX_BYTES);
       if (typeof checked === 'string') {
-        this.reject(p, checked);
+        this.reject(p, checked, checked.startsWith('audio larger') ? 'message_audio_too_large' : 'message_invalid');
         continue;
       }
       if (p.idemKey !== undefined && p.idemKey.length > IDEM_KEY_MAX_CHARS) {
-        this.reject(p, `idempotency key longer than ${IDEM_KEY_MAX_CHARS} characters`);
+        this.reject(p, `idempotency key longer than ${IDEM_KEY_MAX_CHARS} characters`, 'message_invalid');
         continue;
       }
       const key = p.idemKey === undefined ? undefined : idemMapKey({ fromId: p.msg.fromUserId, idemKey: p.idemKey });
@@ -176,6 +190,15 @@ export class MessageCommitter {
       if (key !== undefined) byIdemKey.set(key, a);
       if (isGroupMsgType(p.msg.msgType)) groupCandidates.push(a);
       else accepted.push(a);
+    }
+    if (this.deps.receivers !== undefined && accepted.length > 0) {
+      try {
+        accepted = await this.admitReceivers(accepted, this.deps.receivers);
+      } catch (err) {
+        this.deps.log.error({ err, messages: accepted.length }, 'receiver check failed; senders get no ACK');
+        for (const a of accepted) answer(a, { result: STORE_FAILED, msgId: 0, reason: 'storage error' });
+        accepted = [];
+      }
     }
     if (groupCandidates.length > 0) {
       try {
@@ -210,7 +233,8 @@ export class MessageCommitter {
       if (ms > 200) this.deps.log.warn({ messages: accepted.length, ms: Math.round(ms) }, 'slow message commit');
       else this.deps.log.debug({ messages: accepted.length, ms: Math.round(ms * 10) / 10, queued: this.queue.length }, 'message batch committed');
     } catch (err) {
-      this.deps.log.error({ err, messages: pending.length }, 'storing a message batch failed; senders get no ACK');
+      if (isPoolQueueFull(err)) this.refusals.refuse('mysql_pool_queue_full', 'message commit', { messages: pending.length });
+      else this.deps.log.error({ err, messages: pending.length }, 'storing a message batch failed; senders get no ACK');
       for (const a of pending) answer(a, { result: STORE_FAILED, msgId: 0, reason: 'storage error' });
     }
   }
@@ -440,14 +464,27 @@ export class MessageCommitter {
     }
   }
 
-  private refuse(a: Accepted, reason: string): void {
-    this.reject(a.p, reason);
-    for (const f of a.followers) this.reject(f, reason);
+  private refuse(a: Accepted, reason: string, code: string): void {
+    this.reject(a.p, reason, code);
+    for (const f of a.followers) this.reject(f, reason, code);
   }
 
-  private reject(p: PendingMessage, reason: string): void {
-    this.deps.log.info({ from: p.msg.fromUserId, to: p.msg.toSessionId, type: p.msg.msgType, reason }, 'message rejected');
+  /** STORE_REJECTED (final); counted under `code` (a fixed snake_case reason), logged once per sender per interval. */
+  private reject(p: PendingMessage, reason: string, code: string): void {
+    this.refusals.refuse(code, `user ${p.msg.fromUserId}`, { to: p.msg.toSessionId, type: p.msg.msgType, detail: reason });
     p.done({ result: STORE_REJECTED, msgId: 0, reason });
+  }
+
+  /** 1:1 messages whose receiver is an IMUser id (one query per commit for ids not seen before). */
+  private async admitReceivers(singles: Accepted[], receivers: KnownUsers): Promise<Accepted[]> {
+    const unknown = await receivers.unknown(new Set(singles.map((a) => a.p.msg.toSessionId)));
+    if (unknown.size === 0) return singles;
+    const admitted: Accepted[] = [];
+    for (const a of singles) {
+      if (unknown.has(a.p.msg.toSessionId)) this.refuse(a, 'unknown receiver', 'message_unknown_receiver');
+      else admitted.push(a);
+    }
+    return admitted;
   }
 
   /**
@@ -459,7 +496,7 @@ export class MessageCommitter {
   private async admitGroupMessages(candidates: Accepted[], now: number): Promise<Accepted[]> {
     const groups = this.deps.groups;
     if (groups === undefined) {
-      for (const c of candidates) this.refuse(c, 'group messages are not stored by this instance');
+      for (const c of candidates) this.refuse(c, 'group messages are not stored by this instance', 'message_invalid');
       return [];
     }
     const groupIds = candidates.map(({ p }) => p.msg.toSessionId);
@@ -471,10 +508,10 @@ export class MessageCommitter {
       const { fromUserId: from, toSessionId: groupId } = c.p.msg;
       const members = membersByGroup.get(groupId);
       const roles = rolesByGroup.get(groupId);
-      if (members === undefined) this.refuse(c, 'unknown group');
-      else if (!members.has(from)) this.refuse(c, 'not a member of the group');
-      else if ((roles?.mutedUntil.get(from) ?? 0) > now) this.refuse(c, 'muted');
-      else if (roles !== undefined && roles.groupMutedUntil > now && creators.get(groupId) !== from && !roles.admins.has(from)) this.refuse(c, 'muted');
+      if (members === undefined) this.refuse(c, 'unknown group', 'message_unknown_group');
+      else if (!members.has(from)) this.refuse(c, 'not a member of the group', 'message_not_member');
+      else if ((roles?.mutedUntil.get(from) ?? 0) > now) this.refuse(c, 'muted', 'message_muted');
+      else if (roles !== undefined && roles.groupMutedUntil > now && creators.get(groupId) !== from && !roles.admins.has(from)) this.refuse(c, 'muted', 'message_muted');
       else admitted.push({ ...c, members });
     }
     return admitted;
@@ -522,7 +559,7 @@ async function rolledBack(conn: PoolConnection, err: unknown): Promise<boolean> 
 }
 
 /** Why a 1:1 or group message cannot be stored, or what it stores (membership is checked later, per commit). */
-export function checkMessage(m: IM.Message.IMMsgData.$Properties): StorableContent | string {
+export function checkMessage(m: IM.Message.IMMsgData.$Properties, audioMaxBytes = DEFAULT_AUDIO_MAX_BYTES): StorableContent | string {
   const group = isGroupMsgType(m.msgType);
   if (!group && m.msgType !== MSG_TYPE_SINGLE_TEXT && m.msgType !== MSG_TYPE_SINGLE_AUDIO) return `unknown message type ${m.msgType}`;
   if (m.fromUserId === 0 || m.toSessionId === 0) return group ? 'sender or group id is 0' : 'sender or receiver id is 0';
@@ -531,6 +568,7 @@ export function checkMessage(m: IM.Message.IMMsgData.$Properties): StorableConte
   if (m.msgType === MSG_TYPE_SINGLE_AUDIO || m.msgType === MSG_TYPE_GROUP_AUDIO) {
     // flows.md §4 step 3.4: 4-byte duration then the audio bytes; 4 bytes or less is refused.
     const audio = parseAudioPayload(m.msgData);
+    if (typeof audio !== 'string' && audio.data.length > audioMaxBytes) return `audio larger than ${audioMaxBytes} bytes`;
     return typeof audio === 'string' ? audio : { audio };
   }
   // The column is utf8mb4 text: bytes that are not UTF-8 could not be stored byte-for-byte.

@@ -9,6 +9,12 @@ const VALID_TYPES: ReadonlySet<number> = new Set([MSG_TYPE_SINGLE_TEXT, MSG_TYPE
 export const isValidMsgType = (type: number): type is IM.BaseDefine.MsgType => VALID_TYPES.has(type);
 export const isAudioMsgType = (type: number): boolean => type === MSG_TYPE_SINGLE_AUDIO || type === MSG_TYPE_GROUP_AUDIO;
 
+// Message bytes per history answer: a gRPC message is at most 16 MiB, and
+// audio stored before TT_AUDIO_MAX_BYTES existed may be large. A page that
+// would pass this ends early (never before its first message); the client
+// pages on from the last id it got.
+export const PAGE_MAX_BYTES = 8 * 1024 * 1024;
+
 /**
  * Stored rows as MsgInfo (flows.md §7.2): rows of an invalid type are skipped
  * (TeamTalk's MsgType_IsValid), text is returned as stored, audio is expanded
@@ -18,6 +24,7 @@ export async function toMsgInfos(records: readonly MessageRecord[], audio: Audio
   const audioIds = records.filter((r) => isAudioMsgType(r.type)).map((r) => Number(r.content));
   const clips = audioIds.length > 0 ? await audio.load(audioIds) : new Map();
   const out: IM.BaseDefine.MsgInfo.$Properties[] = [];
+  let bytes = 0;
   for (const r of records) {
     if (!isValidMsgType(r.type)) {
       log.warn({ msgId: r.msgId, type: r.type }, 'stored message of an invalid type skipped');
@@ -32,6 +39,11 @@ export async function toMsgInfos(records: readonly MessageRecord[], audio: Audio
       msgData = audioMsgData(clip ?? { duration: 0, data: undefined });
     } else {
       msgData = Buffer.from(r.content, 'utf8');
+    }
+    bytes += msgData.length;
+    if (bytes > PAGE_MAX_BYTES && out.length > 0) {
+      log.warn({ msgId: r.msgId, messages: out.length }, 'history answer cut at its byte budget');
+      break;
     }
     out.push({ msgId: r.msgId, fromSessionId: r.fromId, createTime: r.created, msgType: r.type, msgData });
   }

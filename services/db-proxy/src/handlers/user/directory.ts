@@ -3,6 +3,7 @@ import { IM } from '@tiertalk/proto';
 import type { DepartmentStore } from '../../store/departments';
 import type { UserDirectory } from '../../store/user-directory';
 import { toUserInfo } from '../../store/users';
+import { refusalLogOf } from '../../unary';
 
 /** IMUsersInfoReq asks for at most this many distinct ids; the rest are left out (logged). */
 export const USERS_INFO_MAX_IDS = 1000;
@@ -20,8 +21,9 @@ export class DirectoryHandlers {
   /** 0x0204 → 0x0205: IMUser rows for the ids; unknown ids are skipped, as TeamTalk's `id in (...)`. */
   async usersInfo(req: IM.Buddy.IMUsersInfoReq): Promise<IM.Buddy.IMUsersInfoRsp> {
     const ids = [...new Set(req.userIdList.filter((id) => id > 0))];
+    // The answer must fit one client frame (~150 bytes a user): the first ids are answered, the cut is counted.
     if (ids.length > USERS_INFO_MAX_IDS) {
-      this.log.warn({ userId: req.userId, asked: ids.length, max: USERS_INFO_MAX_IDS }, 'user info request capped');
+      refusalLogOf(this.log).refuse('user_info_list_capped', `user ${req.userId}`, { asked: ids.length, max: USERS_INFO_MAX_IDS });
       ids.length = USERS_INFO_MAX_IDS;
     }
     const rows = await this.users.findByIds(ids);
