@@ -1,0 +1,65 @@
+import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import pLimit from 'p-limit';
+
+export interface Argon2Params {
+  memoryKiB: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+/** Too many hash jobs already wait: the login is refused rather than queued without bound. */
+export class HashQueueFullError extends Error {
+  readonly code = 'HASH_QUEUE_FULL';
+  constructor(readonly waiting: number) {
+    super(`${waiting} password hash jobs waiting`);
+    this.name = 'HashQueueFullError';
+  }
+}
+
+const ARGON2ID = 2 as Algorithm;
+
+/**
+ * argon2id through @node-rs/argon2's async API: each job is a napi async work
+ * item, so it runs on libuv's thread pool and never on the event loop. At most
+ * `concurrency` jobs run at once, so hashing cannot take every pool thread
+ * (DNS lookups and file I/O share the pool: keep `concurrency` below
+ * UV_THREADPOOL_SIZE, default 4); at most `queueMax` more wait.
+ */
+export class PasswordHasher {
+  private readonly limit: pLimit.Limit;
+  private readonly prefix: string;
+  private readonly queueMax: number;
+
+  constructor(
+    private readonly params: Argon2Params,
+    opts: { concurrency: number; queueMax: number },
+  ) {
+    this.limit = pLimit(opts.concurrency);
+    this.queueMax = opts.queueMax;
+    this.prefix = `$argon2id$v=19$m=${params.memoryKiB},t=${params.timeCost},p=${params.parallelism}$`;
+  }
+
+  hash(secret: string): Promise<string> {
+    return this.run(() => hash(secret, { algorithm: ARGON2ID, memoryCost: this.params.memoryKiB, timeCost: this.params.timeCost, parallelism: this.params.parallelism }));
+  }
+
+  /** Constant time in the secret (argon2's own comparison); false for a malformed stored hash. */
+  verify(stored: string, secret: string): Promise<boolean> {
+    return this.run(() => verify(stored, secret).catch(() => false));
+  }
+
+  /** Whether a stored hash was made with other parameters than the configured ones (then it is rehashed). */
+  isOutdated(stored: string): boolean {
+    return !stored.startsWith(this.prefix);
+  }
+
+  /** Jobs waiting for a pool slot (not counting the running ones). */
+  get waiting(): number {
+    return this.limit.pendingCount;
+  }
+
+  private run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.limit.pendingCount >= this.queueMax) return Promise.reject(new HashQueueFullError(this.limit.pendingCount));
+    return this.limit(job);
+  }
+}
