@@ -25,6 +25,7 @@ export interface OpenOptions {
   host: string;
   port: number;
   timeoutMs: number;
+  localAddress?: string;
 }
 
 export function openTransport(opts: OpenOptions, handlers: TransportHandlers): Promise<Transport> {
@@ -37,7 +38,7 @@ function connectFailed(opts: OpenOptions, why: string, cause?: unknown): ClientE
 
 function openTcp(opts: OpenOptions, handlers: TransportHandlers): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: opts.host, port: opts.port });
+    const socket = net.connect({ host: opts.host, port: opts.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
     let open = false;
     let lastError: Error | undefined;
     const timer = setTimeout(() => {
