@@ -16,7 +16,7 @@ export function dbProxyImplementation(deps: {
   log: Logger;
 }): grpc.UntypedServiceImplementation {
   const Validate: grpc.handleUnaryCall<ValidateReq, ValidateRsp> = (call, callback) => {
-    deps.validate.validate(call.request).then(
+    deps.validate.validate(call.request, () => call.cancelled).then(
       (rsp) => callback(null, rsp),
       (err: unknown) => {
         deps.log.error({ err, userName: call.request.userName }, 'validate failed');

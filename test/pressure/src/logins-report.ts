@@ -11,6 +11,13 @@ export function loginsVerdict(s: LoginsSummary): Verdict {
   return { ok: reasons.length === 0, reasons };
 }
 
+function cpuCells(s: LoginsSummary): string {
+  const entries = Object.entries(s.cpuMsPerLogin);
+  if (entries.length === 0) return '–';
+  const total = entries.reduce((a, [, v]) => a + v, 0);
+  return `${entries.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; total ${total.toFixed(2)} ms`;
+}
+
 function rate(n: number, sec: number): string {
   return sec > 0 ? String(Math.round(n / sec)) : '–';
 }
@@ -23,6 +30,7 @@ export function formatLoginsSummary(s: LoginsSummary, verdict: Verdict): string 
     `logins/s: ${rate(s.attempts, s.measuredSec)} (${s.accepted} accepted, ${s.refusedAsExpected} wrong passwords refused, in ${s.measuredSec.toFixed(1)} s)`,
     `latency connect → IMLoginRes ms: p50 ${ms(l.p50)}, p95 ${ms(l.p95)}, p99 ${ms(l.p99)}, max ${ms(l.max)}`,
     `errors: ${errs}`,
+    `service CPU per login: ${cpuCells(s)}`,
     ...s.samples.map((x) => `  e.g. ${x}`),
     '',
   ].join('\n');
@@ -55,9 +63,9 @@ export function renderLoginsSection(r: LoginsSectionInput): string {
     `- Machine: ${describeMachine(r.machine)}; the pressure tool used ${Math.round(r.toolCpuPercent)}% of one core`,
     `- Date: ${r.date.toISOString()}${r.interrupted ? `; interrupted: ${r.interrupted}` : ''}`,
     '',
-    '| logins/s | accepted | wrong refused | measured s | connect → IMLoginRes p50 / p95 / p99 / max ms | errors |',
-    '|---:|---:|---:|---:|---|---|',
-    `| **${rate(s.attempts, s.measuredSec)}** | ${s.accepted} | ${s.refusedAsExpected} | ${s.measuredSec.toFixed(1)} | ${ms(l.p50)} / ${ms(l.p95)} / ${ms(l.p99)} / ${ms(l.max)} | ${errs} |`,
+    '| logins/s | accepted | wrong refused | measured s | connect → IMLoginRes p50 / p95 / p99 / max ms | errors | service CPU ms per login |',
+    '|---:|---:|---:|---:|---|---|---|',
+    `| **${rate(s.attempts, s.measuredSec)}** | ${s.accepted} | ${s.refusedAsExpected} | ${s.measuredSec.toFixed(1)} | ${ms(l.p50)} / ${ms(l.p95)} / ${ms(l.p99)} / ${ms(l.max)} | ${errs} | ${cpuCells(s)} |`,
     '',
     endMarker(r.label),
     '',

@@ -209,7 +209,7 @@ async function runOne(argv: string[], run: PlannedRun, cluster: SpawnedCluster |
 /** One --mode logins run: summary, report section. */
 async function runLoginsOne(argv: string[], run: PlannedRun, cluster: SpawnedCluster | undefined, endpoints: Endpoints, stop: AbortSignal): Promise<number> {
   const { opts } = run;
-  const result = await runLogins({ opts, endpoints, out, warn, stop, hurry: stop });
+  const result = await runLogins({ opts, endpoints, out, warn, stop, hurry: stop }, () => cluster?.processes() ?? []);
   const verdict = loginsVerdict(result.summary);
   out(`\n${opts.label}\n`);
   out(formatLoginsSummary(result.summary, verdict));

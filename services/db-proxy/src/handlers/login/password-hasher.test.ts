@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { HashQueueFullError, PasswordHasher } from './password-hasher';
+import { HashCancelledError, HashQueueFullError, PasswordHasher } from './password-hasher';
 
 const PRODUCTION = { memoryKiB: 19456, timeCost: 2, parallelism: 1 };
 
@@ -34,5 +34,15 @@ describe('PasswordHasher', () => {
     const refused = results.filter((r) => r.status === 'rejected');
     expect(refused.length).toBeGreaterThanOrEqual(3);
     for (const r of refused) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(HashQueueFullError);
+  });
+
+  it('skips a queued job whose caller went away', async () => {
+    const hasher = new PasswordHasher(PRODUCTION, { concurrency: 1, queueMax: 10 });
+    let gone = false;
+    const first = hasher.hash('pw');
+    const second = hasher.hash('pw', () => gone);
+    gone = true;
+    await expect(first).resolves.toMatch(/^\$argon2id\$/);
+    await expect(second).rejects.toBeInstanceOf(HashCancelledError);
   });
 });

@@ -16,6 +16,18 @@ export class HashQueueFullError extends Error {
   }
 }
 
+/** The caller went away (its gRPC deadline passed) while the job waited: the work is skipped. */
+export class HashCancelledError extends Error {
+  readonly code = 'HASH_CANCELLED';
+  constructor() {
+    super('password hash job skipped: its caller is gone');
+    this.name = 'HashCancelledError';
+  }
+}
+
+/** Asked when a queued job gets its turn; true skips it. */
+export type IsCancelled = () => boolean;
+
 const ARGON2ID = 2 as Algorithm;
 
 /**
@@ -39,13 +51,13 @@ export class PasswordHasher {
     this.prefix = `$argon2id$v=19$m=${params.memoryKiB},t=${params.timeCost},p=${params.parallelism}$`;
   }
 
-  hash(secret: string): Promise<string> {
-    return this.run(() => hash(secret, { algorithm: ARGON2ID, memoryCost: this.params.memoryKiB, timeCost: this.params.timeCost, parallelism: this.params.parallelism }));
+  hash(secret: string, isCancelled?: IsCancelled): Promise<string> {
+    return this.run(isCancelled, () => hash(secret, { algorithm: ARGON2ID, memoryCost: this.params.memoryKiB, timeCost: this.params.timeCost, parallelism: this.params.parallelism }));
   }
 
   /** Constant time in the secret (argon2's own comparison); false for a malformed stored hash. */
-  verify(stored: string, secret: string): Promise<boolean> {
-    return this.run(() => verify(stored, secret).catch(() => false));
+  verify(stored: string, secret: string, isCancelled?: IsCancelled): Promise<boolean> {
+    return this.run(isCancelled, () => verify(stored, secret).catch(() => false));
   }
 
   /** Whether a stored hash was made with other parameters than the configured ones (then it is rehashed). */
@@ -58,8 +70,9 @@ export class PasswordHasher {
     return this.limit.pendingCount;
   }
 
-  private run<T>(job: () => Promise<T>): Promise<T> {
+  private run<T>(isCancelled: IsCancelled | undefined, job: () => Promise<T>): Promise<T> {
     if (this.limit.pendingCount >= this.queueMax) return Promise.reject(new HashQueueFullError(this.limit.pendingCount));
-    return this.limit(job);
+    // Under overload a login may wait here past its deadline; nobody waits for its answer any more.
+    return this.limit(() => (isCancelled?.() ? Promise.reject(new HashCancelledError()) : job()));
   }
 }

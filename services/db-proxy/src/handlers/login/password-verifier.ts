@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '@tiertalk/log';
 import type { LoginAccountRow, LoginAccountStore } from '../../store/login-accounts';
-import type { PasswordHasher } from './password-hasher';
+import type { IsCancelled, PasswordHasher } from './password-hasher';
 import type { VerifiedSecrets } from './verified-secrets';
 
 /** TeamTalk's password rule (flows.md §2): stored = md5hex(client-sent value + salt). Constant time. */
@@ -46,32 +46,32 @@ export class PasswordVerifier {
   ) {}
 
   /** `nameKey`: the normalised login name, keying the outcome of a name that has no account. */
-  async verify(row: LoginAccountRow | undefined, nameKey: string, secret: string): Promise<boolean> {
-    if (row === undefined) return this.againstDummy(`n:${nameKey}`, secret);
+  async verify(row: LoginAccountRow | undefined, nameKey: string, secret: string, isCancelled?: IsCancelled): Promise<boolean> {
+    if (row === undefined) return this.againstDummy(`n:${nameKey}`, secret, isCancelled);
     const account = `u:${row.id}`;
     const credential = currentCredential(row);
     if (credential.kind === 'argon2') {
       const key = this.remembered.keyOf(account, secret, credential.hash);
       const known = this.remembered.outcome(key);
       if (known !== undefined) return known;
-      const ok = await this.hasher.verify(credential.hash, secret);
+      const ok = await this.hasher.verify(credential.hash, secret, isCancelled);
       this.remembered.remember(key, ok);
       if (ok && this.hasher.isOutdated(credential.hash)) await this.upgrade(row, secret);
       return ok;
     }
     if (!legacyPasswordMatches(secret, row.salt ?? '', row.password ?? '')) {
-      return this.againstDummy(`${account}:md5:${row.password}:${row.salt}`, secret);
+      return this.againstDummy(`${account}:md5:${row.password}:${row.salt}`, secret, isCancelled);
     }
     await this.upgrade(row, secret);
     return true;
   }
 
   /** A wrong answer that costs what a real argon2id check costs (unless this very guess was answered before). */
-  private async againstDummy(account: string, secret: string): Promise<boolean> {
+  private async againstDummy(account: string, secret: string, isCancelled?: IsCancelled): Promise<boolean> {
     const key = this.remembered.keyOf(account, secret, 'dummy');
     if (this.remembered.outcome(key) === false) return false;
     this.dummy ??= this.hasher.hash(randomBytes(16).toString('hex'));
-    await this.hasher.verify(await this.dummy, secret);
+    await this.hasher.verify(await this.dummy, secret, isCancelled);
     this.remembered.remember(key, false);
     return false;
   }

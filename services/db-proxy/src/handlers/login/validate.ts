@@ -6,7 +6,7 @@ import { toUserInfo } from '../../store/users';
 import type { LoginAccountStore } from '../../store/login-accounts';
 import type { LoginLimits, LoginLimitReason } from './login-limits';
 import { clientIpKey, MAX_SECRET_CHARS, normaliseLoginName } from './login-subjects';
-import { HashQueueFullError } from './password-hasher';
+import { HashCancelledError, HashQueueFullError, type IsCancelled } from './password-hasher';
 import type { PasswordVerifier } from './password-verifier';
 
 // IMValidateRsp result codes: TeamTalk's db_proxy_server answers 1 for a wrong
@@ -38,7 +38,8 @@ export class ValidateHandler {
     private readonly log: Logger,
   ) {}
 
-  async validate(req: ValidateReq): Promise<ValidateRsp> {
+  /** `isCancelled`: whether the caller gave up (gRPC deadline), so queued hash work can be skipped. */
+  async validate(req: ValidateReq, isCancelled?: IsCancelled): Promise<ValidateRsp> {
     const reply = (resultCode: number, resultString: string, user?: IM.BaseDefine.UserInfo.$Properties): ValidateRsp =>
       IM.Server.IMValidateRsp.create({ userName: req.userName, resultCode, resultString, ...(user ? { userInfo: user } : {}) });
     const name = normaliseLoginName(req.userName);
@@ -58,8 +59,9 @@ export class ValidateHandler {
     const row = await this.accounts.findActiveByName(name);
     let ok: boolean;
     try {
-      ok = req.password.length <= MAX_SECRET_CHARS && (await this.verifier.verify(row, name, req.password));
+      ok = req.password.length <= MAX_SECRET_CHARS && (await this.verifier.verify(row, name, req.password, isCancelled));
     } catch (err) {
+      if (err instanceof HashCancelledError) return reply(VALIDATE_INTERNAL_ERROR, 'validation cancelled');
       if (!(err instanceof HashQueueFullError)) throw err;
       this.refusals.refuse('login_hash_busy', offender, { waiting: err.waiting });
       return reply(VALIDATE_INTERNAL_ERROR, 'server busy, try again');
