@@ -3,7 +3,7 @@
 // unable to lock out the real user, md5 passwords upgraded to argon2id.
 import { TeamTalkClient, isClientError } from '@tiertalk/client';
 import { IM } from '@tiertalk/proto';
-import { Cluster, flushTestRedis, prepareTestDatabase } from '@tiertalk/testkit';
+import { Cluster, flushTestRedis, prepareTestDatabase, waitFor } from '@tiertalk/testkit';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { createUser, DEMO_PASSWORD, testDbPool } from './helpers';
 
@@ -80,8 +80,14 @@ it("'name   ' is the same user with the same counter", async () => {
 it('upgrades a TeamTalk md5 password to argon2id at the first login; the user logs in with it afterwards', async () => {
   const id = await createUser(pool, 'e2e_rita');
   expect((await loginFrom('127.0.4.1', 'e2e_rita', DEMO_PASSWORD)).code).toBe(0);
-  const [rows] = await pool.query<RowDataPacket[]>('SELECT hash FROM IMUserPasswordHash WHERE userId = ?', [id]);
-  expect(String(rows[0]?.hash)).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  // The upgrade follows the answer.
+  let hash = '';
+  await waitFor(async () => {
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT hash FROM IMUserPasswordHash WHERE userId = ?', [id]);
+    hash = String(rows[0]?.hash ?? '');
+    return hash !== '';
+  }, 10_000);
+  expect(hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
   expect((await loginFrom('127.0.4.2', 'e2e_rita', DEMO_PASSWORD)).code).toBe(0);
   expect((await loginFrom('127.0.4.2', 'e2e_rita', 'wrong')).code).toBe(VALIDATE_FAILED);
 });

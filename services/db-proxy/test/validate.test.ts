@@ -39,8 +39,12 @@ function makeHandler(limits: Parameters<typeof testValidateOptions>[0] = {}, has
   const hasher = new CountingHasher(opts.argon2, { concurrency: hasherOpts.concurrency ?? 2, queueMax: hasherOpts.queueMax ?? 2000 });
   const verifier = new PasswordVerifier(hasher, new VerifiedSecrets({ max: 1000, ttlMs: 600_000 }), accounts, silent);
   const handler = new ValidateHandler(accounts, verifier, new LoginLimits(fx.redis, opts.limits), new RefusalLog(silent), silent);
-  const validate = (userName: string, password: string, clientIp = '203.0.113.1') =>
-    handler.validate(IM.Server.IMValidateReq.create({ userName, password, clientIp }));
+  // The argon2id upgrade follows the answer; waiting for it keeps each step's effects visible to the next.
+  const validate = async (userName: string, password: string, clientIp = '203.0.113.1') => {
+    const rsp = await handler.validate(IM.Server.IMValidateReq.create({ userName, password, clientIp }));
+    await verifier.upgradesSettled();
+    return rsp;
+  };
   return { handler, hasher, validate };
 }
 
@@ -76,7 +80,7 @@ beforeEach(async () => {
 });
 
 describe('passwords', () => {
-  it("accepts TeamTalk's md5(md5(password) + salt) and rehashes it to argon2id on that login", async () => {
+  it("accepts TeamTalk's md5(md5(password) + salt) and rehashes it to argon2id after that login", async () => {
     const { validate } = makeHandler();
     expect(await hashRow('alice')).toBeUndefined();
     const rsp = await validate('alice', md5('tiertalk'));

@@ -30,13 +30,14 @@ export function currentCredential(row: LoginAccountRow): { kind: 'argon2'; hash:
 
 /**
  * Checks a presented secret (what a TeamTalk client sends: md5hex of the
- * password) against an account. Every answer that is not remembered costs one
- * argon2id operation, whether the account exists, has only TeamTalk's md5
+ * password) against an account. Every refusal that is not remembered costs
+ * one argon2id operation, whether the account exists, has only TeamTalk's md5
  * hash, or has an argon2id hash, so the time does not tell which. A right
- * TeamTalk md5 password is rehashed to argon2id on the spot.
+ * TeamTalk md5 password is rehashed to argon2id after the answer.
  */
 export class PasswordVerifier {
   private dummy: Promise<string> | undefined;
+  private readonly upgrades = new Set<Promise<void>>();
 
   constructor(
     private readonly hasher: PasswordHasher,
@@ -56,14 +57,19 @@ export class PasswordVerifier {
       if (known !== undefined) return known;
       const ok = await this.hasher.verify(credential.hash, secret, isCancelled);
       this.remembered.remember(key, ok);
-      if (ok && this.hasher.isOutdated(credential.hash)) await this.upgrade(row, secret);
+      if (ok && this.hasher.isOutdated(credential.hash)) this.upgrade(row, secret);
       return ok;
     }
     if (!legacyPasswordMatches(secret, row.salt ?? '', row.password ?? '')) {
       return this.againstDummy(`${account}:md5:${row.password}:${row.salt}`, secret, isCancelled);
     }
-    await this.upgrade(row, secret);
+    this.upgrade(row, secret);
     return true;
+  }
+
+  /** Resolves once the upgrades started so far are done (tests). */
+  async upgradesSettled(): Promise<void> {
+    await Promise.all([...this.upgrades]);
   }
 
   /** A wrong answer that costs what a real argon2id check costs (unless this very guess was answered before). */
@@ -79,9 +85,18 @@ export class PasswordVerifier {
   /**
    * Stores the argon2id hash of a secret just proven right, tied to the
    * IMUser.password/salt it was proven against (so a later reset in IMUser
-   * still wins). A failure here does not fail the login: the next one retries.
+   * still wins). Off the login's path: the login is answered at once, and
+   * while other logins wait for the hash pool the upgrade is skipped (their
+   * checks come first; the user's next login tries again), so upgrading a
+   * whole TeamTalk database makes no login miss its deadline.
    */
-  private async upgrade(row: LoginAccountRow, secret: string): Promise<void> {
+  private upgrade(row: LoginAccountRow, secret: string): void {
+    if (this.hasher.waiting > 0) return;
+    const job = this.store(row, secret).finally(() => this.upgrades.delete(job));
+    this.upgrades.add(job);
+  }
+
+  private async store(row: LoginAccountRow, secret: string): Promise<void> {
     try {
       const hash = await this.hasher.hash(secret);
       await this.accounts.saveHash(row.id, hash, row.password, row.salt, Math.floor(Date.now() / 1000));
