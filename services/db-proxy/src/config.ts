@@ -47,8 +47,9 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_ARGON2_MEMORY_KIB: intRange(1024, 4_194_304, 19456),
   TT_ARGON2_TIME_COST: intRange(1, 100, 2),
   TT_ARGON2_PARALLELISM: intRange(1, 16, 1),
-  // Hash jobs run at once on libuv's pool (keep below UV_THREADPOOL_SIZE, default 4); more wait, up to the queue limit.
-  TT_PASSWORD_HASH_CONCURRENCY: intRange(1, 1024, Math.max(1, Math.min(3, availableParallelism()))),
+  // Login checks hashed at once on libuv's pool (plus one background rehash: keep the sum at most UV_THREADPOOL_SIZE,
+  // default 4, which DNS and file I/O share); more wait, up to the queue limit.
+  TT_PASSWORD_HASH_CONCURRENCY: intRange(1, 1024, Math.max(1, Math.min(2, availableParallelism()))),
   TT_PASSWORD_HASH_QUEUE_MAX: intRange(1, 1_000_000, 2000),
   // Outcomes of argon2 checks remembered (as keyed HMACs) so a reconnecting client is not hashed again.
   TT_PASSWORD_CACHE_MAX: intRange(0, 10_000_000, 100_000),

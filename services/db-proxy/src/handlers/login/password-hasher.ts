@@ -34,11 +34,14 @@ const ARGON2ID = 2 as Algorithm;
  * argon2id through @node-rs/argon2's async API: each job is a napi async work
  * item, so it runs on libuv's thread pool and never on the event loop. At most
  * `concurrency` jobs run at once, so hashing cannot take every pool thread
- * (DNS lookups and file I/O share the pool: keep `concurrency` below
- * UV_THREADPOOL_SIZE, default 4); at most `queueMax` more wait.
+ * (DNS lookups and file I/O share the pool: keep `concurrency` + 1 at most
+ * UV_THREADPOOL_SIZE, default 4); at most `queueMax` more wait. Background
+ * work (rehashing after a login) has its own lane of one job at a time, so it
+ * never queues ahead of a login's check.
  */
 export class PasswordHasher {
   private readonly limit: pLimit.Limit;
+  private readonly background = pLimit(1);
   private readonly prefix: string;
   private readonly queueMax: number;
 
@@ -53,6 +56,12 @@ export class PasswordHasher {
 
   hash(secret: string, isCancelled?: IsCancelled): Promise<string> {
     return this.run(isCancelled, () => hash(secret, { algorithm: ARGON2ID, memoryCost: this.params.memoryKiB, timeCost: this.params.timeCost, parallelism: this.params.parallelism }));
+  }
+
+  /** hash() in the background lane; HashQueueFullError when `queueMax` jobs wait there already. */
+  hashInBackground(secret: string): Promise<string> {
+    if (this.background.pendingCount >= this.queueMax) return Promise.reject(new HashQueueFullError(this.background.pendingCount));
+    return this.background(() => hash(secret, { algorithm: ARGON2ID, memoryCost: this.params.memoryKiB, timeCost: this.params.timeCost, parallelism: this.params.parallelism }));
   }
 
   /** Constant time in the secret (argon2's own comparison); false for a malformed stored hash. */

@@ -37,7 +37,7 @@ export function currentCredential(row: LoginAccountRow): { kind: 'argon2'; hash:
  */
 export class PasswordVerifier {
   private dummy: Promise<string> | undefined;
-  private readonly upgrades = new Set<Promise<void>>();
+  private readonly upgrades = new Map<number, Promise<void>>();
 
   constructor(
     private readonly hasher: PasswordHasher,
@@ -69,7 +69,7 @@ export class PasswordVerifier {
 
   /** Resolves once the upgrades started so far are done (tests). */
   async upgradesSettled(): Promise<void> {
-    await Promise.all([...this.upgrades]);
+    await Promise.all([...this.upgrades.values()]);
   }
 
   /** A wrong answer that costs what a real argon2id check costs (unless this very guess was answered before). */
@@ -85,20 +85,20 @@ export class PasswordVerifier {
   /**
    * Stores the argon2id hash of a secret just proven right, tied to the
    * IMUser.password/salt it was proven against (so a later reset in IMUser
-   * still wins). Off the login's path: the login is answered at once, and
-   * while other logins wait for the hash pool the upgrade is skipped (their
-   * checks come first; the user's next login tries again), so upgrading a
-   * whole TeamTalk database makes no login miss its deadline.
+   * still wins). Off the login's path: the login is answered at once and the
+   * hash is made in the hasher's background lane (one job at a time, never
+   * ahead of a login's check), once per user however often they log in
+   * meanwhile. So upgrading a whole TeamTalk database delays no login.
    */
   private upgrade(row: LoginAccountRow, secret: string): void {
-    if (this.hasher.waiting > 0) return;
-    const job = this.store(row, secret).finally(() => this.upgrades.delete(job));
-    this.upgrades.add(job);
+    if (this.upgrades.has(row.id)) return;
+    const job = this.store(row, secret).finally(() => this.upgrades.delete(row.id));
+    this.upgrades.set(row.id, job);
   }
 
   private async store(row: LoginAccountRow, secret: string): Promise<void> {
     try {
-      const hash = await this.hasher.hash(secret);
+      const hash = await this.hasher.hashInBackground(secret);
       await this.accounts.saveHash(row.id, hash, row.password, row.salt, Math.floor(Date.now() / 1000));
       this.remembered.remember(this.remembered.keyOf(`u:${row.id}`, secret, hash), true);
     } catch (err) {
