@@ -38,7 +38,7 @@ function makeHandler(limits: Parameters<typeof testValidateOptions>[0] = {}, has
   const accounts = new LoginAccountStore(fx.pool);
   const hasher = new CountingHasher(opts.argon2, { concurrency: hasherOpts.concurrency ?? 2, queueMax: hasherOpts.queueMax ?? 2000 });
   const verifier = new PasswordVerifier(hasher, new VerifiedSecrets({ max: 1000, ttlMs: 600_000 }), accounts, silent);
-  const handler = new ValidateHandler(accounts, verifier, new LoginLimits(fx.redis, opts.limits), new RefusalLog(silent), silent);
+  const handler = new ValidateHandler(accounts, verifier, new LoginLimits(fx.redis, opts.limits), new RefusalLog(silent));
   // The argon2id upgrade follows the answer; waiting for it keeps each step's effects visible to the next.
   const validate = async (userName: string, password: string, clientIp = '203.0.113.1') => {
     const rsp = await handler.validate(IM.Server.IMValidateReq.create({ userName, password, clientIp }));

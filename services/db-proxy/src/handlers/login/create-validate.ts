@@ -23,5 +23,5 @@ export function createValidateHandler(mysql: Pick<MysqlPools, 'master'>, tokenRe
   const accounts = new LoginAccountStore(mysql.master);
   const hasher = new PasswordHasher(opts.argon2, { concurrency: opts.hashConcurrency, queueMax: opts.hashQueueMax });
   const verifier = new PasswordVerifier(hasher, new VerifiedSecrets({ max: opts.cacheMax, ttlMs: opts.cacheTtlSec * 1000 }), accounts, log);
-  return new ValidateHandler(accounts, verifier, new LoginLimits(tokenRedis, opts.limits), new RefusalLog(log), log);
+  return new ValidateHandler(accounts, verifier, new LoginLimits(tokenRedis, opts.limits), new RefusalLog(log));
 }

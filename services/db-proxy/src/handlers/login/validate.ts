@@ -1,4 +1,3 @@
-import type { Logger } from '@tiertalk/log';
 import type { RefusalLog } from '@tiertalk/metrics';
 import type { ValidateReq, ValidateRsp } from '@tiertalk/proto';
 import { IM } from '@tiertalk/proto';
@@ -35,7 +34,6 @@ export class ValidateHandler {
     private readonly verifier: PasswordVerifier,
     private readonly limits: LoginLimits,
     private readonly refusals: RefusalLog,
-    private readonly log: Logger,
   ) {}
 
   /** `isCancelled`: whether the caller gave up (gRPC deadline), so queued hash work can be skipped. */
@@ -67,7 +65,8 @@ export class ValidateHandler {
       return reply(VALIDATE_INTERNAL_ERROR, 'server busy, try again');
     }
     if (!ok || row === undefined) {
-      this.log.info({ userName: name, clientIp: ip, known: row !== undefined }, 'login refused: bad user name or password');
+      // Counted, and logged once per address per interval: a guessing flood must not become a log flood.
+      this.refusals.refuse('login_bad_credentials', offender, { userName: name });
       return reply(VALIDATE_BAD_CREDENTIALS, 'wrong user name or password');
     }
     await this.limits.succeeded(name, ip);
