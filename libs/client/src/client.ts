@@ -43,6 +43,8 @@ export interface ConnectOptions {
   maxFrameBytes?: number;
   /** Close with WRITE_BUFFER_FULL when more than this many bytes wait to be sent. Default 16 MiB. */
   maxQueuedBytes?: number;
+  /** TCP only: the local address to connect from (tests: 127.0.0.x as distinct clients). */
+  localAddress?: string;
 }
 
 export interface LoginOptions {
@@ -236,7 +238,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     const client = new TeamTalkClient(opts);
     const timeoutMs = nonNegative('connectTimeoutMs', opts.connectTimeoutMs, 10_000);
     client.transport = await openTransport(
-      { kind: client.transportKind, host: opts.host, port: opts.port, timeoutMs, tls: opts.tls === true ? {} : opts.tls || undefined },
+      { kind: client.transportKind, host: opts.host, port: opts.port, timeoutMs, tls: opts.tls === true ? {} : opts.tls || undefined, localAddress: opts.localAddress },
       { data: (chunk) => client.onData(chunk), closed: (err) => client.onTransportClosed(err) },
     );
     if (client.heartbeatMs > 0) {

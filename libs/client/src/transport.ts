@@ -43,6 +43,8 @@ export interface OpenOptions {
   timeoutMs: number;
   /** TLS for 'tcp', wss:// for 'ws'. */
   tls?: ClientTlsOptions;
+  /** Source address (tests spread clients over 127.0.0.x). */
+  localAddress?: string;
 }
 
 export function openTransport(opts: OpenOptions, handlers: TransportHandlers): Promise<Transport> {
@@ -74,9 +76,10 @@ function connectFailed(opts: OpenOptions, why: string, cause?: unknown): ClientE
 
 function openTcp(opts: OpenOptions, handlers: TransportHandlers): Promise<Transport> {
   return new Promise((resolve, reject) => {
+    const local = opts.localAddress ? { localAddress: opts.localAddress } : {};
     let socket: net.Socket;
     try {
-      socket = opts.tls ? tls.connect({ host: opts.host, port: opts.port, ...tlsConnectOptions(opts.host, opts.tls) }) : net.connect({ host: opts.host, port: opts.port });
+      socket = opts.tls ? tls.connect({ host: opts.host, port: opts.port, ...local, ...tlsConnectOptions(opts.host, opts.tls) }) : net.connect({ host: opts.host, port: opts.port, ...local });
     } catch (err) {
       // An unreadable CA file, a bad PEM.
       reject(connectFailed(opts, err instanceof Error ? err.message : String(err), err));

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { commonConfigSchema, intRange, loadConfig, port, positiveInt, refuseWellKnown, requireUrlPassword, secret, url } from '@tiertalk/config';
 import { TEAMTALK_DEFAULT_AES_KEY } from '@tiertalk/proto';
@@ -36,9 +37,26 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   // checked, and how many of a user's recent sessions get their unread rebuilt from MySQL.
   TT_UNREAD_EPOCH_CHECK_SEC: positiveInt(3),
   TT_UNREAD_REBUILD_SESSIONS: intRange(1, 10000, 100),
-  // flows.md §2: more than this many failed logins of one name within the window refuse it.
+  // Login lockout (docs/SECURITY.md "Login lockout"), counted in the token Redis so every instance shares it:
+  // attempts of one name from one client IP that may fail within the window (flows.md §2 counted per name only)...
   TT_LOGIN_FAIL_LIMIT: intRange(1, 1000, 10),
   TT_LOGIN_FAIL_WINDOW_SEC: positiveInt(1800),
+  // ...failed attempts from one IP (any names) within the same window...
+  TT_LOGIN_IP_FAIL_LIMIT: intRange(1, 1_000_000, 100),
+  // ...and login attempts from one IP (right or wrong) per rate window.
+  TT_LOGIN_IP_RATE_LIMIT: intRange(1, 1_000_000, 100),
+  TT_LOGIN_IP_RATE_WINDOW_SEC: intRange(1, 3600, 10),
+  // Passwords (docs/SECURITY.md "Passwords"): argon2id cost of new hashes (OWASP's minimum: 19 MiB, 2 passes, 1 lane).
+  TT_ARGON2_MEMORY_KIB: intRange(1024, 4_194_304, 19456),
+  TT_ARGON2_TIME_COST: intRange(1, 100, 2),
+  TT_ARGON2_PARALLELISM: intRange(1, 16, 1),
+  // Login checks hashed at once on libuv's pool (plus one background rehash: keep the sum at most UV_THREADPOOL_SIZE,
+  // default 4, which DNS and file I/O share); more wait, up to the queue limit.
+  TT_PASSWORD_HASH_CONCURRENCY: intRange(1, 1024, Math.max(1, Math.min(2, availableParallelism()))),
+  TT_PASSWORD_HASH_QUEUE_MAX: intRange(1, 1_000_000, 2000),
+  // Outcomes of argon2 checks remembered (as keyed HMACs) so a reconnecting client is not hashed again.
+  TT_PASSWORD_CACHE_MAX: intRange(0, 10_000_000, 100_000),
+  TT_PASSWORD_CACHE_TTL_SEC: intRange(1, 86400, 600),
   TT_SHUTDOWN_GRACE_MS: positiveInt(4000),
   // Conversation index in the sync Redis (store/conversation-index.ts): conversations
   // kept per user (RecentSessions answers at most 100) and how long an idle user's index lives.

@@ -5,7 +5,7 @@ import { DbProxyService } from '@tiertalk/proto';
 import { Registry } from '@tiertalk/registry';
 import { bindServer, createServer } from '@tiertalk/rpc';
 import { loadDbProxyConfig } from './config';
-import { createValidateHandler } from './handlers/login/validate';
+import { createValidateHandler } from './handlers/login/create-validate';
 import { MessageCommitter } from './handlers/message/message-committer';
 import { createOfflineStores } from './handlers/message/offline-stores';
 import { StoreMessagesService } from './handlers/message/store-messages';
@@ -84,7 +84,25 @@ async function main(): Promise<void> {
     refusals,
   });
   const storeMessages = new StoreMessagesService(committer, config.TT_COMMIT_QUEUE_MAX, log);
-  const validate = createValidateHandler(mysql, redis.token, { failLimit: config.TT_LOGIN_FAIL_LIMIT, failWindowSec: config.TT_LOGIN_FAIL_WINDOW_SEC }, log);
+  const validate = createValidateHandler(
+    mysql,
+    redis.token,
+    {
+      limits: {
+        failLimit: config.TT_LOGIN_FAIL_LIMIT,
+        failWindowSec: config.TT_LOGIN_FAIL_WINDOW_SEC,
+        ipFailLimit: config.TT_LOGIN_IP_FAIL_LIMIT,
+        ipRateLimit: config.TT_LOGIN_IP_RATE_LIMIT,
+        ipRateWindowSec: config.TT_LOGIN_IP_RATE_WINDOW_SEC,
+      },
+      argon2: { memoryKiB: config.TT_ARGON2_MEMORY_KIB, timeCost: config.TT_ARGON2_TIME_COST, parallelism: config.TT_ARGON2_PARALLELISM },
+      hashConcurrency: config.TT_PASSWORD_HASH_CONCURRENCY,
+      hashQueueMax: config.TT_PASSWORD_HASH_QUEUE_MAX,
+      cacheMax: config.TT_PASSWORD_CACHE_MAX,
+      cacheTtlSec: config.TT_PASSWORD_CACHE_TTL_SEC,
+    },
+    log,
+  );
 
   const server = createServer();
   // Each domain's unary methods (handlers/<domain>/rpc.ts).

@@ -18,7 +18,7 @@ export function dbProxyImplementation(deps: {
   log: Logger;
 }): grpc.UntypedServiceImplementation {
   const Validate: grpc.handleUnaryCall<ValidateReq, ValidateRsp> = (call, callback) => {
-    deps.validate.validate(call.request).then(
+    deps.validate.validate(call.request, () => call.cancelled).then(
       (rsp) => callback(null, rsp),
       (err: unknown) => {
         if (isPoolQueueFull(err)) refusalLogOf(deps.log).refuse('mysql_pool_queue_full', 'Validate');

@@ -4,12 +4,14 @@
 import { createHash } from 'node:crypto';
 import { createPool, Pool } from 'mysql2/promise';
 import { IM } from '@tiertalk/proto';
-import { createValidateHandler, VALIDATE_OK } from '../src/handlers/login/validate';
+import { createValidateHandler } from '../src/handlers/login/create-validate';
+import { VALIDATE_OK } from '../src/handlers/login/validate';
 import { createOfflineStores } from '../src/handlers/message/offline-stores';
 import type { MysqlPools } from '../src/store/mysql';
 import type { RedisInstances } from '../src/store/redis';
 import { ensureDatabase } from '../src/store/migrate';
 import { AES_KEY, openOfflineFixture, OfflineFixture, silentLog } from './offline-fixture';
+import { testValidateOptions } from './validate-fixture';
 
 const STALE_REPLICA_DB = 'a_tt_dbproxy_stale_replica';
 let fx: OfflineFixture;
@@ -31,7 +33,7 @@ afterAll(async () => {
 const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
 
 it('Validate checks the password on the master', async () => {
-  const handler = createValidateHandler(pools, fx.redis, { failLimit: 10, failWindowSec: 1800 }, silentLog);
+  const handler = createValidateHandler(pools, fx.redis, testValidateOptions(), silentLog);
   const rsp = await handler.validate(IM.Server.IMValidateReq.create({ userName: 'alice', password: md5('tiertalk') }));
   expect(rsp.resultCode).toBe(VALIDATE_OK);
   expect(rsp.userInfo?.userId).toBe(fx.ids.alice);

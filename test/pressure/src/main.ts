@@ -15,6 +15,8 @@ import type { SpawnedCluster } from './spawn-cluster';
 import { ensureUsers } from './users';
 import { runGroupOne } from './group-main';
 import { closeGroupPeers } from './group-run';
+import { runLogins } from './logins';
+import { formatLoginsSummary, loginsVerdict, renderLoginsSection } from './logins-report';
 
 const EXIT_OK = 0;
 const EXIT_BAD_MESSAGES = 1;
@@ -169,10 +171,11 @@ async function main(argv: string[]): Promise<number> {
 async function runOne(argv: string[], run: PlannedRun, cluster: SpawnedCluster | undefined, stop: AbortSignal, hurry: AbortSignal): Promise<number> {
   const { opts } = run;
   if (opts.mode === 'group') return runGroupOne({ command: commandLine(argv), scenarioArgs: run.scenarioArgs, opts, cluster, out, warn, stop, hurry });
-  const names = userNames(opts.usersPrefix, opts.pairs * 2);
+  const names = userNames(opts.usersPrefix, opts.mode === 'logins' ? opts.users : opts.pairs * 2);
   const endpoints = await prepare(opts, names, cluster);
   if (stop.aborted) return EXIT_SETUP;
 
+  if (opts.mode === 'logins') return runLoginsOne(argv, run, cluster, endpoints, stop);
   if (opts.mode === 'offline') return runOfflineOne(argv, run, cluster, endpoints, stop, hurry);
   const result = await runPressure({ opts, endpoints, out, warn, stop, hurry });
   const verdict = verdictOf(result.stats);
@@ -194,6 +197,34 @@ async function runOne(argv: string[], run: PlannedRun, cluster: SpawnedCluster |
       interrupted: result.interrupted,
       toolCpuPercent: result.toolCpuPercent,
       stats: result.stats,
+      verdict,
+    });
+    const existing = existsSync(opts.report) ? readFileSync(opts.report, 'utf8') : undefined;
+    writeFileSync(opts.report, upsertSection(existing, opts.label, section));
+    out(`report: section "${opts.label}" written to ${opts.report}\n`);
+  }
+  return verdict.ok ? EXIT_OK : EXIT_BAD_MESSAGES;
+}
+
+/** One --mode logins run: summary, report section. */
+async function runLoginsOne(argv: string[], run: PlannedRun, cluster: SpawnedCluster | undefined, endpoints: Endpoints, stop: AbortSignal): Promise<number> {
+  const { opts } = run;
+  const result = await runLogins({ opts, endpoints, out, warn, stop, hurry: stop }, () => cluster?.processes() ?? []);
+  const verdict = loginsVerdict(result.summary);
+  out(`\n${opts.label}\n`);
+  out(formatLoginsSummary(result.summary, verdict));
+  out(`pressure tool CPU: ${Math.round(result.toolCpuPercent)}% of one core\n`);
+  if (opts.report !== undefined) {
+    const section = renderLoginsSection({
+      label: opts.label,
+      command: commandLine(argv),
+      scenarioArgs: run.scenarioArgs,
+      date: new Date(),
+      machine: machineInfo(),
+      scenario: cluster ? `${result.scenario}; ${cluster.description}` : result.scenario,
+      interrupted: result.interrupted,
+      toolCpuPercent: result.toolCpuPercent,
+      summary: result.summary,
       verdict,
     });
     const existing = existsSync(opts.report) ? readFileSync(opts.report, 'utf8') : undefined;

@@ -45,9 +45,24 @@ describe('parseOptions', () => {
       label: 'offline: 100 senders × 200 messages, pages of 40, tcp',
     });
     expect(problems(['--mode', 'batch', '--messages', '0', '--page', '101'])).toEqual([
-      '--mode: expected live, offline or group, got "batch"',
+      '--mode: expected live, offline, group or logins, got "batch"',
       '--messages: expected an integer in 1..100000, got "0"',
       '--page: expected an integer in 1..100, got "101"',
+    ]);
+  });
+
+  it('--mode logins takes --users, --concurrency, --wrong-ratio and --wrong-passwords', () => {
+    expect(opts(['--mode', 'logins'])).toMatchObject({ mode: 'logins', users: 1000, concurrency: 200, wrongRatio: 0.1, wrongPasswords: 'same' });
+    expect(opts(['--mode', 'logins', '--users', '500', '--concurrency', '50', '--wrong-ratio', '0.25', '--wrong-passwords', 'distinct', '--duration', '15'])).toMatchObject({
+      users: 500,
+      concurrency: 50,
+      wrongRatio: 0.25,
+      wrongPasswords: 'distinct',
+      label: 'logins: 50 in flight, 500 users, 25 % wrong (distinct), 15 s',
+    });
+    expect(problems(['--mode', 'logins', '--wrong-ratio', '2', '--wrong-passwords', 'some'])).toEqual([
+      '--wrong-ratio: expected a number in 0..1, got "2"',
+      '--wrong-passwords: expected same or distinct, got "some"',
     ]);
   });
 

@@ -13,7 +13,7 @@ export const MAX_PAGE = 100;
  * offline: senders send to receivers that are offline, who then log in and
  * pull unread counts and history (flows.md §7).
  */
-export type PressureMode = 'live' | 'offline' | 'group';
+export type PressureMode = 'live' | 'offline' | 'group' | 'logins';
 
 /** --mode group: sending is bounded (group-run.ts keeps a bitmap per member). */
 export const MAX_GROUP_DURATION_SEC = 20;
@@ -62,6 +62,14 @@ export interface PressureOptions {
   senders: number;
   /** group: TT_GROUP_PUSH_CONTROL of a spawned cluster's gateways (a scenario that differs gets its own cluster). */
   groupPushControl: boolean;
+  /** logins: accounts logged in round-robin. */
+  users: number;
+  /** logins: logins in flight at once (each on a fresh connection). */
+  concurrency: number;
+  /** logins: share of attempts with a wrong password. */
+  wrongRatio: number;
+  /** logins: one stale wrong password per user (a client retrying a saved password) or a new guess each time. */
+  wrongPasswords: 'same' | 'distinct';
   /** Notes about adjusted values (e.g. the duration cap). */
   warnings: string[];
 }
@@ -87,6 +95,13 @@ export const USAGE = `usage: node test/pressure/dist/main.js [options]
                          post group messages at --rate msg/s (default 1; 0 = closed loop with --window each) for
                          --duration s (at most ${MAX_GROUP_DURATION_SEC}); measures deliveries/s, delivery latency,
                          shed live pushes, duplicates, messages lost from storage (history), CPU/RSS per tier
+  --mode logins          login cost: --concurrency logins in flight, each a fresh TCP connection + IMLoginReq, over
+                         --users accounts round-robin, --wrong-ratio of them with a wrong password, for --duration s
+                         after --warmup s; logins/s and connect → IMLoginRes latency
+  --users N              logins: accounts (default 1000)
+  --concurrency C        logins: logins in flight at once (default 200)
+  --wrong-ratio R        logins: share of attempts with a wrong password (default 0.1)
+  --wrong-passwords same|distinct  logins: a wrong attempt repeats the user's one stale password (default) or guesses anew
   --members N            group: members (default 2000)
   --online all|none      group: every member logged in (default) or only the senders
   --senders N            group: members that post (default 4)
@@ -169,6 +184,10 @@ function parseRaw(argv: string[]) {
         page: { type: 'string', default: '40' },
         rate: { type: 'string' },
         members: { type: 'string', default: '2000' },
+        users: { type: 'string', default: '1000' },
+        concurrency: { type: 'string', default: '200' },
+        'wrong-ratio': { type: 'string', default: '0.1' },
+        'wrong-passwords': { type: 'string', default: 'same' },
         online: { type: 'string', default: 'all' },
         senders: { type: 'string', default: '4' },
         'group-push-control': { type: 'string', default: 'on' },
@@ -205,7 +224,13 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
   const transport = v.transport;
   if (transport !== 'tcp' && transport !== 'ws') problems.push(`--transport: expected tcp or ws, got ${JSON.stringify(transport)}`);
   const mode = v.mode;
-  if (mode !== 'live' && mode !== 'offline' && mode !== 'group') problems.push(`--mode: expected live, offline or group, got ${JSON.stringify(mode)}`);
+  if (mode !== 'live' && mode !== 'offline' && mode !== 'group' && mode !== 'logins') problems.push(`--mode: expected live, offline, group or logins, got ${JSON.stringify(mode)}`);
+  const logins = mode === 'logins';
+  const users = intIn(problems, 'users', v.users, 1, 100_000);
+  const concurrency = intIn(problems, 'concurrency', v.concurrency, 1, 10_000);
+  const wrongRatio = numberIn(problems, 'wrong-ratio', v['wrong-ratio'], 0, 1);
+  const wrongPasswords = v['wrong-passwords'];
+  if (wrongPasswords !== 'same' && wrongPasswords !== 'distinct') problems.push(`--wrong-passwords: expected same or distinct, got ${JSON.stringify(wrongPasswords)}`);
   const group = mode === 'group';
   const members = intIn(problems, 'members', v.members, 2, 100_000);
   const senders = intIn(problems, 'senders', v.senders, 1, 1000);
@@ -252,13 +277,15 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
   const kind = transport === 'ws' ? 'ws' : 'tcp';
   const load = rate > 0 ? `${rate} msg/s` : `window ${window}`;
   const offline = mode === 'offline';
-  const defaultLabel = group
+  const defaultLabel = logins
+    ? `logins: ${concurrency} in flight, ${users} users, ${Math.round(wrongRatio * 100)} % wrong (${wrongPasswords === 'distinct' ? 'distinct' : 'same'}), ${durationSec} s`
+    : group
     ? `group: ${members} members, online ${online === 'none' ? 'none' : 'all'}, ${senders} senders, ${rate > 0 ? `${rate} msg/s` : `window ${window} each`}, ${durationSec} s`
     : offline
       ? `offline: ${pairs} senders × ${messages} messages, pages of ${page}, ${kind}`
       : `${pairs} pairs, ${load}, ${durationSec} s, ${kind}`;
   return {
-    mode: group ? 'group' : offline ? 'offline' : 'live',
+    mode: logins ? 'logins' : group ? 'group' : offline ? 'offline' : 'live',
     loginUrl: v['login-url'],
     gateways,
     transport: kind,
@@ -284,6 +311,10 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
     online: online === 'none' ? 'none' : 'all',
     senders,
     groupPushControl: pushControl !== 'off',
+    users,
+    concurrency,
+    wrongRatio,
+    wrongPasswords: wrongPasswords === 'distinct' ? 'distinct' : 'same',
     warnings,
   };
 }

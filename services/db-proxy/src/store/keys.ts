@@ -10,7 +10,6 @@ export const redisKeys = {
   /** group_member instance: hash userId → join time. */
   groupMembers: (groupId: number) => `group_member_${groupId}`,
   /** token instance: failed login attempts of a name (TierTalk's own; TeamTalk kept them in memory). */
-  loginFailures: (userName: string) => `tt_login_fail_${userName}`,
 } as const;
 
 /** TeamTalk shards 1:1 messages by relation id and group messages by group id, 8 tables each. */

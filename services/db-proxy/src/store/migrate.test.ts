@@ -16,7 +16,7 @@ import {
 } from './migrate';
 
 const ROOT_URL = testConfig.mysqlRootUrl;
-const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin', '0005_message_idempotency', '0006_message_id_unique', '0007_recent_session_unique', '0008_counter_outbox', '0009_read_cursor'];
+const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin', '0005_message_idempotency', '0006_message_id_unique', '0007_recent_session_unique', '0008_counter_outbox', '0009_read_cursor', '0010_password_hash'];
 const quiet = { info: (): void => undefined };
 
 // [name, COLUMN_TYPE, nullable, COLUMN_DEFAULT as information_schema shows it]
@@ -296,6 +296,18 @@ const EXPECTED: Record<string, TableSpec> = {
     ],
     keys: { PRIMARY: ['id'], uk_userId_peerId_sessionType: ['userId', 'peerId', 'sessionType'] },
   },
+  // TierTalk's own: argon2id password hashes beside IMUser.password (migration 0010).
+  IMUserPasswordHash: {
+    collation: utf8mb4,
+    cols: [
+      ['userId', U11, false, null],
+      ['hash', 'varchar(255)', false, null],
+      ['legacyPassword', 'varchar(32)', false, null],
+      ['legacySalt', 'varchar(4)', false, null],
+      ['updated', U11, false, null],
+    ],
+    keys: { PRIMARY: ['userId'] },
+  },
   tt_schema_migrations: {
     collation: utf8mb4,
     cols: [
@@ -500,7 +512,7 @@ describe('runMigrations on an existing TeamTalk database', () => {
         { userId: 2, peerId: 1, type: 1, status: 0, updated: 50 },
       ]);
 
-      const after = (await showCreateAll(db.conn)).filter((s) => !/`(tt_schema_migrations|IMTransmitFile|IMAudioData|IMGroupAdmin|IMMsgIdempotency|IMCounterOutbox|IMReadCursor)`/.test(s));
+      const after = (await showCreateAll(db.conn)).filter((s) => !/`(tt_schema_migrations|IMTransmitFile|IMAudioData|IMGroupAdmin|IMMsgIdempotency|IMCounterOutbox|IMReadCursor|IMUserPasswordHash)`/.test(s));
       // TeamTalk's tables gain only TierTalk's unique keys; columns and TeamTalk's keys stay.
       expect(after.map(withoutTierTalkKeys)).toEqual(before);
       const [admin] = await db.conn.query<RowDataPacket[]>('SELECT pwd FROM IMAdmin WHERE id = 1');

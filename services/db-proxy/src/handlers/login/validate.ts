@@ -1,62 +1,79 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Logger } from '@tiertalk/log';
+import type { RefusalLog } from '@tiertalk/metrics';
 import type { ValidateReq, ValidateRsp } from '@tiertalk/proto';
 import { IM } from '@tiertalk/proto';
-import type Redis from 'ioredis';
-import type { MysqlPools } from '../../store/mysql';
-import { toUserInfo, UserStore } from '../../store/users';
-import { LoginFailures } from './login-failures';
+import { toUserInfo } from '../../store/users';
+import type { LoginAccountStore } from '../../store/login-accounts';
+import type { LoginLimits, LoginLimitReason } from './login-limits';
+import { clientIpKey, MAX_SECRET_CHARS, normaliseLoginName } from './login-subjects';
+import { HashCancelledError, HashQueueFullError, type IsCancelled } from './password-hasher';
+import type { PasswordVerifier } from './password-verifier';
 
-// IMValidateRsp result codes (protocol.md §4).
+// IMValidateRsp result codes: TeamTalk's db_proxy_server answers 1 for a wrong
+// user name or password and 6 once a name failed too often (protocol.md §4);
+// the gateway turns any non-zero code into REFUSE_REASON_DB_VALIDATE_FAILED
+// and passes result_string on to the client.
 export const VALIDATE_OK = 0;
 export const VALIDATE_BAD_CREDENTIALS = 1;
 export const VALIDATE_INTERNAL_ERROR = 2;
 export const VALIDATE_TOO_MANY_FAILURES = 6;
 
-// IMUser.name is varchar(32); longer names cannot exist, so skip the query.
-const MAX_NAME_LENGTH = 32;
+const LOCKOUT_TEXT: Record<LoginLimitReason, string> = {
+  login_rate_ip: 'too many login attempts from your address',
+  login_locked_ip: 'too many failed logins from your address',
+  login_locked_user_ip: 'too many failed logins for this user from your address',
+};
 
-/** TeamTalk's password rule (flows.md §2): stored = md5hex(client-sent value + salt). */
-export function passwordMatches(sent: string, salt: string, stored: string): boolean {
-  const digest = Buffer.from(createHash('md5').update(sent + salt, 'utf8').digest('hex'), 'utf8');
-  const expected = Buffer.from(stored, 'utf8');
-  return digest.length === expected.length && timingSafeEqual(digest, expected);
-}
-
+/**
+ * flows.md §2 validation: limits first (one atomic count in Redis), then the
+ * account (MySQL master) and the password (argon2id, or TeamTalk's md5 rule
+ * upgraded on success; password-verifier.ts).
+ */
 export class ValidateHandler {
   constructor(
-    private readonly users: UserStore,
-    private readonly failures: LoginFailures,
-    private readonly log: Logger,
+    private readonly accounts: Pick<LoginAccountStore, 'findActiveByName'>,
+    private readonly verifier: PasswordVerifier,
+    private readonly limits: LoginLimits,
+    private readonly refusals: RefusalLog,
   ) {}
 
-  async validate(req: ValidateReq): Promise<ValidateRsp> {
-    const name = req.userName;
-    const now = Math.floor(Date.now() / 1000);
+  /** `isCancelled`: whether the caller gave up (gRPC deadline), so queued hash work can be skipped. */
+  async validate(req: ValidateReq, isCancelled?: IsCancelled): Promise<ValidateRsp> {
     const reply = (resultCode: number, resultString: string, user?: IM.BaseDefine.UserInfo.$Properties): ValidateRsp =>
-      IM.Server.IMValidateRsp.create({ userName: name, resultCode, resultString, ...(user ? { userInfo: user } : {}) });
+      IM.Server.IMValidateRsp.create({ userName: req.userName, resultCode, resultString, ...(user ? { userInfo: user } : {}) });
+    const name = normaliseLoginName(req.userName);
+    const ip = clientIpKey(req.clientIp);
+    const offender = ip ?? 'unknown-ip';
 
-    if (await this.failures.isLocked(name, now)) {
-      this.log.warn({ userName: name }, 'login refused: too many failed attempts');
-      return reply(VALIDATE_TOO_MANY_FAILURES, 'too many wrong user name/password attempts');
+    const gate = await this.limits.attempt(name, ip);
+    if (!gate.allowed) {
+      this.refusals.refuse(gate.reason, offender, { userName: name ?? '(invalid)', retryAfterSec: gate.retryAfterSec });
+      return reply(VALIDATE_TOO_MANY_FAILURES, `${LOCKOUT_TEXT[gate.reason]}; try again in ${minutes(gate.retryAfterSec)}`);
     }
-    const row = name.length > 0 && name.length <= MAX_NAME_LENGTH ? await this.users.findActiveByName(name) : undefined;
-    if (row === undefined || !passwordMatches(req.password, row.salt ?? '', row.password ?? '')) {
-      await this.failures.recordFailure(name, now);
-      this.log.info({ userName: name, known: row !== undefined }, 'login refused: bad user name or password');
+    if (name === undefined) {
+      this.refusals.refuse('login_bad_name', offender, { nameChars: req.userName.length });
       return reply(VALIDATE_BAD_CREDENTIALS, 'wrong user name or password');
     }
-    await this.failures.clear(name);
+
+    const row = await this.accounts.findActiveByName(name);
+    let ok: boolean;
+    try {
+      ok = req.password.length <= MAX_SECRET_CHARS && (await this.verifier.verify(row, name, req.password, isCancelled));
+    } catch (err) {
+      if (err instanceof HashCancelledError) return reply(VALIDATE_INTERNAL_ERROR, 'validation cancelled');
+      if (!(err instanceof HashQueueFullError)) throw err;
+      this.refusals.refuse('login_hash_busy', offender, { waiting: err.waiting });
+      return reply(VALIDATE_INTERNAL_ERROR, 'server busy, try again');
+    }
+    if (!ok || row === undefined) {
+      // Counted, and logged once per address per interval: a guessing flood must not become a log flood.
+      this.refusals.refuse('login_bad_credentials', offender, { userName: name });
+      return reply(VALIDATE_BAD_CREDENTIALS, 'wrong user name or password');
+    }
+    await this.limits.succeeded(name, ip);
     return reply(VALIDATE_OK, '', toUserInfo(row, { forceStatusZero: true }));
   }
 }
 
-/** Validate as db-proxy runs it: the password check reads the MySQL master, never a replica. */
-export function createValidateHandler(
-  mysql: Pick<MysqlPools, 'master'>,
-  tokenRedis: Redis,
-  opts: { failLimit: number; failWindowSec: number },
-  log: Logger,
-): ValidateHandler {
-  return new ValidateHandler(new UserStore(mysql.master), new LoginFailures(tokenRedis, opts.failLimit, opts.failWindowSec), log);
+function minutes(sec: number): string {
+  return sec < 60 ? `${sec} s` : `${Math.ceil(sec / 60)} min`;
 }

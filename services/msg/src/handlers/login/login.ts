@@ -3,6 +3,7 @@ import type { Frame } from '@tiertalk/pdu';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
 import { tellOwnPresence } from './own-presence';
+import { peerIp } from './peer-ip';
 import { sessionRef } from './session-ref';
 
 const { ResultType, UserStatType, KickReasonType } = IM.BaseDefine;
@@ -24,7 +25,8 @@ export async function onLoginReq(ctx: GatewayContext, conn: Connection, req: IM.
 
   let rsp;
   try {
-    rsp = await ctx.db.validate({ userName: req.userName, password: req.password });
+    // The client's address keys db-proxy's failure counters and rate limits (docs/SECURITY.md "Login lockout").
+    rsp = await ctx.db.validate({ userName: req.userName, password: req.password, clientIp: peerIp(conn.transport.remoteAddress) });
   } catch (err) {
     log.warn({ err }, 'validate failed: db-proxy unreachable');
     return refuse(conn, frame, ResultType.REFUSE_REASON_NO_DB_SERVER, 'db-proxy unreachable');
