@@ -21,7 +21,7 @@ function runCli(args: string[], stdin: string): Promise<{ code: number; stdout: 
       process.execPath,
       [CLI, ...args],
       // Cheap argon2 for the test; PATH etc. from the parent, no other TT_* keys.
-      { env: { PATH: process.env.PATH ?? '', TT_MYSQL_MASTER_URL: `${MYSQL_ROOT}/${fx.dbName}`, TT_ARGON2_MEMORY_KIB: '4096' } },
+      { env: { PATH: process.env.PATH ?? '', TT_ENV: 'development', TT_MYSQL_MASTER_URL: `${MYSQL_ROOT}/${fx.dbName}`, TT_ARGON2_MEMORY_KIB: '4096' } },
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 2) : 0, stdout, stderr }),
     );
     child.stdin?.end(stdin);
