@@ -83,6 +83,18 @@ export const commonConfigSchema = z.object({
     .regex(/^[^/]+$/, { error: 'expected a non-empty id without "/"' }),
   TT_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join('|')}` }).default('info'),
   TT_GRPC_HOST: nonEmptyString('127.0.0.1'),
+  // Mutual TLS between tiers (docs/SECURITY.md): PEM files, reloaded on SIGHUP or change.
+  TT_TLS_CA: nonEmptyString().optional(),
+  TT_TLS_CERT: nonEmptyString().optional(),
+  TT_TLS_KEY: nonEmptyString().optional(),
+  // Plaintext gRPC instead; refused at start-up unless TT_GRPC_HOST is loopback.
+  TT_GRPC_INSECURE: bool(false),
+  // etcd over TLS (https:// endpoints): default to the TT_TLS_* files.
+  TT_ETCD_CA: nonEmptyString().optional(),
+  TT_ETCD_CERT: nonEmptyString().optional(),
+  TT_ETCD_KEY: nonEmptyString().optional(),
+  TT_ETCD_USERNAME: nonEmptyString().optional(),
+  TT_ETCD_PASSWORD: nonEmptyString().optional(),
 });
 
 export type CommonConfig = z.infer<typeof commonConfigSchema>;

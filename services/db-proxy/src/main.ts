@@ -1,8 +1,10 @@
 import { exitOnConfigError } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
 import { DbProxyService } from '@tiertalk/proto';
-import { Registry } from '@tiertalk/registry';
-import { bindServer, createServer } from '@tiertalk/rpc';
+import { RefusalLog } from '@tiertalk/metrics';
+import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
+import { dbProxyAccess } from './access-policy';
 import { loadDbProxyConfig } from './config';
 import { createValidateHandler } from './handlers/login/validate';
 import { MessageCommitter } from './handlers/message/message-committer';
@@ -26,6 +28,9 @@ async function main(): Promise<void> {
   const config = exitOnConfigError(() => loadDbProxyConfig());
   const log = createLogger({ service: 'db-proxy', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  const security = exitOnConfigError(() => rpcSecurityFromConfig(config, { service: 'db-proxy', bindHost: config.TT_GRPC_HOST, logger: log }));
+  const etcdAccess = exitOnConfigError(() => etcdAccessFromConfig(config, 'db-proxy'));
+  reloadTlsOnSighup(security);
 
   const mysql = createMysqlPools(config.TT_MYSQL_MASTER_URL, config.TT_MYSQL_REPLICA_URL, config.TT_MYSQL_POOL_SIZE);
   const redis = createRedisInstances({
@@ -73,7 +78,7 @@ async function main(): Promise<void> {
   const storeMessages = new StoreMessagesService(committer, config.TT_COMMIT_QUEUE_MAX, log);
   const validate = createValidateHandler(mysql, redis.token, { failLimit: config.TT_LOGIN_FAIL_LIMIT, failWindowSec: config.TT_LOGIN_FAIL_WINDOW_SEC }, log);
 
-  const server = createServer();
+  const server = createServer({ security, access: [dbProxyAccess], refusals: new RefusalLog(log) });
   // Each domain's unary methods (handlers/<domain>/rpc.ts).
   const domains = [
     messageRpc({ mysql, redis, log }, offline),
@@ -90,6 +95,7 @@ async function main(): Promise<void> {
     prefix: config.TT_ETCD_PREFIX,
     leaseTtlSec: config.TT_LEASE_TTL_SEC,
     logger: log,
+    ...etcdAccess,
   });
   const registration = await registry.register({
     id: config.TT_INSTANCE_ID,
