@@ -8,6 +8,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { Etcd3, Watcher } from 'etcd3';
 import { repoRoot, testConfig } from './config';
+import { testPki, tlsEnv } from './dev-pki';
 import { testEtcd, uniquePrefix } from './etcd';
 import { canConnect, freePort } from './ports';
 import { waitFor } from './wait';
@@ -29,6 +30,12 @@ export interface ClusterSpec {
   logDir?: string;
   /** etcd the services and the cluster's readiness watch use (default: testConfig's, TT_TEST_ETCD). */
   etcdEndpoints?: readonly string[];
+  /**
+   * Plaintext gRPC between the services (TT_GRPC_INSECURE on loopback).
+   * Default false: every service gets its certificate from the process's
+   * test PKI (testPki()) and the tiers speak mutual TLS, as in production.
+   */
+  insecure?: boolean;
 }
 
 export interface GatewayInfo {
@@ -292,6 +299,7 @@ export class Cluster {
       TT_LOG_LEVEL: 'info',
       TT_GRPC_HOST: '127.0.0.1',
       TT_GRPC_PORT: String(grpcPort),
+      ...(this.spec.insecure ? { TT_GRPC_INSECURE: 'true' } : tlsEnv(testPki(), service)),
     };
     let tcpPort: number | undefined;
     let wsPort: number | undefined;

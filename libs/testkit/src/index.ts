@@ -12,3 +12,4 @@ export type { ServerCommand } from './private-server';
 export { PrivateRedis } from './private-redis';
 export { PrivateMariaDb } from './private-mariadb';
 export { PrivateEtcd } from './private-etcd';
+export { testPki, tlsEnv } from './dev-pki';
