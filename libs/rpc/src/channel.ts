@@ -71,5 +71,7 @@ export function bindServer(server: grpc.Server, host: string, port: number): Pro
 
 /** A client of one instance of `service` at addr; with mTLS the server must prove it is that service. */
 export function createClient(addr: string, security: RpcSecurity, service: string): grpc.Client {
-  return new grpc.Client(addr, channelCredentials(security, service), CLIENT_OPTIONS);
+  // TLS server name = the service (not the IP from etcd, which SNI does not allow).
+  const options = security.kind === 'mtls' ? { ...CLIENT_OPTIONS, 'grpc.ssl_target_name_override': service } : CLIENT_OPTIONS;
+  return new grpc.Client(addr, channelCredentials(security, service), options);
 }
