@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Etcd3, Watcher } from 'etcd3';
 import { repoRoot, testConfig } from './config';
 import { testPki, tlsEnv } from './dev-pki';
-import { testEtcd, uniquePrefix } from './etcd';
+import { testEtcd, uniquePrefix, type EtcdTlsFiles } from './etcd';
 import { canConnect, freePort } from './ports';
 import { waitFor } from './wait';
 
@@ -36,6 +36,11 @@ export interface ClusterSpec {
    * test PKI (testPki()) and the tiers speak mutual TLS, as in production.
    */
   insecure?: boolean;
+  /**
+   * etcdEndpoints speak TLS: the cluster's own watch uses these files, the
+   * services trust this CA and present their own certificates (TT_ETCD_CA).
+   */
+  etcdTls?: EtcdTlsFiles;
 }
 
 export interface GatewayInfo {
@@ -134,7 +139,7 @@ export class Cluster {
     const logDir = spec.logDir ?? path.join(repoRoot, '.run', 'test-logs');
     mkdirSync(logDir, { recursive: true });
     const etcdEndpoints = spec.etcdEndpoints ?? testConfig.etcdEndpoints;
-    const etcd = testEtcd(etcdEndpoints);
+    const etcd = testEtcd(etcdEndpoints, spec.etcdTls);
     let watcher: Watcher;
     try {
       watcher = await withTimeout(
@@ -301,6 +306,11 @@ export class Cluster {
       TT_GRPC_PORT: String(grpcPort),
       ...(this.spec.insecure ? { TT_GRPC_INSECURE: 'true' } : tlsEnv(testPki(), service)),
     };
+    if (this.spec.etcdTls) {
+      env.TT_ETCD_CA = this.spec.etcdTls.ca;
+      // Without tier certificates, the cluster's etcd client certificate serves.
+      if (this.spec.insecure) Object.assign(env, { TT_ETCD_CERT: this.spec.etcdTls.cert, TT_ETCD_KEY: this.spec.etcdTls.key });
+    }
     let tcpPort: number | undefined;
     let wsPort: number | undefined;
     let httpPort: number | undefined;

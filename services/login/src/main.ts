@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { exitOnConfigError } from '@tiertalk/config';
 import { Logger, createLogger } from '@tiertalk/log';
-import { Registry } from '@tiertalk/registry';
+import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
 import { LoginConfig, loadLoginConfig } from './config';
 import { startHttpServer } from './http-server';
 import { startLegacyTcpServer } from './legacy-tcp';
@@ -16,6 +16,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     prefix: cfg.TT_ETCD_PREFIX,
     leaseTtlSec: cfg.TT_LEASE_TTL_SEC,
     logger: log,
+    ...exitOnConfigError(() => etcdAccessFromConfig(cfg, 'login')),
   });
   const msgGateways = await registry.watch('msg');
   const gateways = () => msgGateways.list();
