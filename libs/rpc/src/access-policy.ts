@@ -72,7 +72,9 @@ export function accessInterceptor(policies: readonly AccessPolicy[], refusals: R
               pass(metadata);
               return;
             }
-            refusals.refuse(verdict.reason, verdict.caller ?? call.getPeer(), { method: method.path, caller: verdict.caller ?? null });
+            // Offender: the certificate's name, else the peer's address without its (ever new) port.
+            const peer = call.getPeer().replace(/:\d+$/, '');
+            refusals.refuse(verdict.reason, verdict.caller ?? peer, { method: method.path, caller: verdict.caller ?? null, peer });
             call.sendStatus({ code: verdict.code, details: verdict.details, metadata: new grpc.Metadata() });
           },
         });

@@ -1,7 +1,7 @@
 // The development PKI every testkit cluster uses: one per test process, in a
 // temp dir removed when the process exits, so clusters run the secure setup
 // (mutual TLS between tiers) by default.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createDevPki, DEV_PKI_NAMES, type DevPki } from '@tiertalk/tls';
@@ -11,9 +11,10 @@ let shared: DevPki | undefined;
 /** The process's shared test PKI (CA, db-proxy, route, msg, login, admin), made on first use. */
 export function testPki(): DevPki {
   if (!shared) {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'tt-test-pki-'));
+    // One per test process (jest reloads this module for every test file): createDevPki keeps what exists.
+    const dir = path.join(os.tmpdir(), `tt-test-pki-${process.pid}`);
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    shared = createDevPki(path.join(dir, 'pki'), DEV_PKI_NAMES);
+    shared = createDevPki(dir, DEV_PKI_NAMES);
   }
   return shared;
 }
