@@ -161,8 +161,12 @@ it('keeps an open stream across reloads while new connections get the new certif
 });
 
 it('reloads on SIGHUP', async () => {
-  // No polling here: only the signal can bring the new certificate in.
-  const files = new CertificateFiles(live, { pollIntervalMs: 0 });
+  // Files of its own (the server's are watched) and no polling: only the signal brings the new certificate in.
+  const hup = { ca: path.join(dir, 'hup-ca.crt'), cert: path.join(dir, 'hup.crt'), key: path.join(dir, 'hup.key') };
+  copyFileSync(live.ca, hup.ca);
+  copyFileSync(live.cert, hup.cert);
+  copyFileSync(live.key, hup.key);
+  const files = new CertificateFiles(hup, { pollIntervalMs: 0 });
   const seen: string[] = [];
   files.addIdentityCertificateListener((u) => {
     if (u) seen.push(new X509Certificate(u.certificate).fingerprint256);
@@ -170,9 +174,9 @@ it('reloads on SIGHUP', async () => {
   const stopHup = reloadTlsOnSighup({ kind: 'mtls', files });
   try {
     const next = reissue();
-    writeFileSync(live.key, readFileSync(next.key));
-    writeFileSync(live.cert, readFileSync(next.cert));
-    // jest's sandboxed process cannot take a real signal; emit is what delivery does (the e2e suite sends a real one).
+    writeFileSync(hup.key, readFileSync(next.key));
+    writeFileSync(hup.cert, readFileSync(next.cert));
+    // jest's sandboxed process cannot take a real signal; emit is what delivery does.
     process.emit('SIGHUP', 'SIGHUP');
     const want = fingerprintOf(next.cert);
     while (!seen.includes(want)) await new Promise((r) => setTimeout(r, 20));
