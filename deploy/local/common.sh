@@ -7,6 +7,11 @@ RUN_DIR="$ROOT/.run"
 ETCD_URL="http://127.0.0.1:2379"
 ETCD_PEER_URL="http://127.0.0.1:2380"
 ETCD_BIN="${ETCD_BIN:-/usr/bin/etcd}"
+# make up's own etcd: TLS with client-certificate auth, on its own ports so the
+# plain etcd of `make test` (2379) can run beside it.
+TLS_DIR="$RUN_DIR/tls"
+SECURE_ETCD_URL="https://127.0.0.1:2479"
+SECURE_ETCD_PEER_URL="http://127.0.0.1:2480"
 MYSQL_URL="mysql://root@127.0.0.1:3306/teamtalk"
 
 log() { printf '==> %s\n' "$*"; }
@@ -126,6 +131,43 @@ ensure_etcd() {
   for i in $(seq 1 60); do etcd_up && return 0; sleep 0.25; done
   tail -n 20 "$RUN_DIR/etcd.log" >&2 || true
   die "etcd did not become healthy at $ETCD_URL"
+}
+
+# The development PKI of `make up` (docs/SECURITY.md): CA, one certificate per
+# service, the operator's admin certificate and etcd's; existing files are kept.
+ensure_pki() {
+  log "development PKI in $TLS_DIR"
+  node "$ROOT/libs/tls/dist/dev-pki-cli.js" "$TLS_DIR" db-proxy route msg login admin etcd >/dev/null
+}
+
+# curl against the TLS etcd with the operator's certificate.
+secure_etcd_up() {
+  curl -sf --max-time 2 --cacert "$TLS_DIR/ca.crt" --cert "$TLS_DIR/admin.crt" --key "$TLS_DIR/admin.key" \
+    "$SECURE_ETCD_URL/health" >/dev/null 2>&1
+}
+
+# Starts make up's etcd (TLS, client certificates signed by the dev CA required)
+# on 127.0.0.1:2479 unless it already answers there.
+ensure_secure_etcd() {
+  mkdir -p "$RUN_DIR"
+  secure_etcd_up && return 0
+  if pid_alive "$RUN_DIR/etcd-tls.pid" etcd; then
+    log "etcd-tls (pid $(cat "$RUN_DIR/etcd-tls.pid")) is running but not healthy yet"
+  else
+    log "starting etcd with TLS (data $RUN_DIR/etcd-tls, log $RUN_DIR/etcd-tls.log)"
+    setsid nohup "$ETCD_BIN" --name tiertalk-local-tls --data-dir "$RUN_DIR/etcd-tls" \
+      --listen-client-urls "$SECURE_ETCD_URL" --advertise-client-urls "$SECURE_ETCD_URL" \
+      --cert-file "$TLS_DIR/etcd.crt" --key-file "$TLS_DIR/etcd.key" \
+      --client-cert-auth --trusted-ca-file "$TLS_DIR/ca.crt" \
+      --listen-peer-urls "$SECURE_ETCD_PEER_URL" --initial-advertise-peer-urls "$SECURE_ETCD_PEER_URL" \
+      --initial-cluster "tiertalk-local-tls=$SECURE_ETCD_PEER_URL" \
+      >>"$RUN_DIR/etcd-tls.log" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/etcd-tls.pid"
+  fi
+  local i
+  for i in $(seq 1 60); do secure_etcd_up && return 0; sleep 0.25; done
+  tail -n 20 "$RUN_DIR/etcd-tls.log" >&2 || true
+  die "etcd did not become healthy at $SECURE_ETCD_URL"
 }
 
 # Stops the process named by a pid file (SIGTERM, up to $3 seconds, then SIGKILL)

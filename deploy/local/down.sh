@@ -25,8 +25,8 @@ stop_group dist/main.js "$RUN_DIR"/route-*.pid
 stop_group dist/main.js "$RUN_DIR"/db-proxy-*.pid
 others=()
 for f in "$RUN_DIR"/*.pid; do
-  [ "$(basename "$f")" = etcd.pid ] || others+=("$f")
+  case "$(basename "$f")" in etcd.pid | etcd-tls.pid) ;; *) others+=("$f") ;; esac
 done
 stop_group dist/main.js "${others[@]}"
-stop_group etcd "$RUN_DIR"/etcd.pid
+stop_group etcd "$RUN_DIR"/etcd.pid "$RUN_DIR"/etcd-tls.pid
 log "down"

@@ -40,7 +40,8 @@ ensure_node_modules
 ensure_mariadb
 ensure_redis
 build
-ensure_etcd
+ensure_pki
+ensure_secure_etcd
 
 log "migrating $MYSQL_URL"
 TT_MYSQL_MASTER_URL="$MYSQL_URL" node services/db-proxy/dist/migrate-main.js --seed-demo
@@ -60,8 +61,10 @@ DB_PASSWORD="$(cat "$DB_PASSWORD_FILE")"
 } | mysql -uroot -h127.0.0.1 -P3306 || die "could not create the MariaDB account tiertalk (deploy/sql/grants.sql)"
 DB_PROXY_MYSQL_URL="mysql://tiertalk:$DB_PASSWORD@127.0.0.1:3306/teamtalk"
 
+# Every tier speaks mutual TLS (certificates in .run/tls, docs/SECURITY.md), etcd included.
 COMMON=(
-  TT_ETCD_ENDPOINTS="$ETCD_URL"
+  TT_ETCD_ENDPOINTS="$SECURE_ETCD_URL"
+  TT_TLS_CA="$TLS_DIR/ca.crt"
   TT_ETCD_PREFIX=/tiertalk
   TT_LOG_LEVEL="${TT_LOG_LEVEL:-info}"
   TT_GRPC_HOST=127.0.0.1
@@ -86,7 +89,7 @@ start_service() {
   printf '\n=== %s start %s ===\n' "$(date -Is)" "$name" >>"$logfile"
   # NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=.run/prof") goes to every service's node.
   # shellcheck disable=SC2086
-  setsid nohup env "${COMMON[@]}" TT_INSTANCE_ID="$name" "$@" node ${NODE_ARGS:-} "$ROOT/$main" >>"$logfile" 2>&1 </dev/null &
+  setsid nohup env "${COMMON[@]}" TT_INSTANCE_ID="$name" TT_TLS_CERT="$TLS_DIR/$svc.crt" TT_TLS_KEY="$TLS_DIR/$svc.key" "$@" node ${NODE_ARGS:-} "$ROOT/$main" >>"$logfile" 2>&1 </dev/null &
   echo $! >"$pidfile"
   log "$name started (pid $!)"
 }
@@ -170,15 +173,18 @@ printf '%-12s %-8s %-46s %s\n' NAME PID PORTS LOG
 for name in "${NAMES[@]}"; do
   printf '%-12s %-8s %-46s %s\n' "$name" "$(cat "$RUN_DIR/$name.pid")" "${PORTS[$name]}" ".run/$name.log"
 done
-if [ -f "$RUN_DIR/etcd.pid" ] && pid_alive "$RUN_DIR/etcd.pid" etcd; then
-  printf '%-12s %-8s %-46s %s\n' etcd "$(cat "$RUN_DIR/etcd.pid")" "client 2379, peer 2380" ".run/etcd.log"
+if [ -f "$RUN_DIR/etcd-tls.pid" ] && pid_alive "$RUN_DIR/etcd-tls.pid" etcd; then
+  printf '%-12s %-8s %-46s %s\n' etcd-tls "$(cat "$RUN_DIR/etcd-tls.pid")" "client 2479 (TLS), peer 2480" ".run/etcd-tls.log"
 else
-  printf '%-12s %-8s %-46s %s\n' etcd "-" "client 2379 (not started by make up)" "-"
+  printf '%-12s %-8s %-46s %s\n' etcd-tls "-" "client 2479 (not started by make up)" "-"
 fi
 cat <<EOF
 
 MySQL    $MYSQL_URL
 Redis    db 1 (unread, group_set, token, group_member), db 2 (sync), db 3 (route sessions)
+TLS      .run/tls: ca.crt, <service>.crt/.key, admin.crt/.key (mutual TLS between tiers and to etcd)
+Admin    TT_ETCD_ENDPOINTS=$SECURE_ETCD_URL TT_TLS_CA=.run/tls/ca.crt TT_TLS_CERT=.run/tls/admin.crt \\
+         TT_TLS_KEY=.run/tls/admin.key node services/db-proxy/dist/admin-cli.js ...
 
 Log in with a TeamTalk client: login server http://$PUBLIC_IP:8080/msg_server
   users alice, bob, carol, dave - password: tiertalk

@@ -9,7 +9,7 @@ import Redis from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { ClientError, GroupAdminAction, GroupAdminResult, GroupType, SessionType, TeamTalkClient } from '@tiertalk/client';
 import { IM } from '@tiertalk/proto';
-import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, repoRoot, testConfig, waitFor } from '@tiertalk/testkit';
+import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, repoRoot, testConfig, testPki, tlsEnv, waitFor } from '@tiertalk/testkit';
 import { ANDROID, collectMessages, createUser, loggedIn, PC, testDbPool, userId } from './helpers';
 
 jest.setTimeout(90_000);
@@ -134,7 +134,8 @@ function adminCli(...args: string[]): Promise<CliResult> {
     execFile(
       process.execPath,
       [ADMIN_CLI, ...args],
-      { env: { ...process.env, TT_ETCD_PREFIX: cluster.prefix, TT_ETCD_ENDPOINTS: testConfig.etcdEndpoints.join(',') }, timeout: 20_000 },
+      // The operator's certificate (admin): the tiers speak mutual TLS.
+      { env: { ...process.env, ...tlsEnv(testPki(), 'admin'), TT_ETCD_PREFIX: cluster.prefix, TT_ETCD_ENDPOINTS: testConfig.etcdEndpoints.join(',') }, timeout: 20_000 },
       (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });

@@ -96,6 +96,18 @@ export const commonConfigSchema = z.object({
   // Prometheus `/metrics`: unset = no metrics port, 0 = any free port (published in etcd meta).
   TT_METRICS_PORT: optionalPort(),
   TT_METRICS_HOST: nonEmptyString().optional(),
+  // Mutual TLS between tiers (docs/SECURITY.md): PEM files, reloaded on SIGHUP or change.
+  TT_TLS_CA: nonEmptyString().optional(),
+  TT_TLS_CERT: nonEmptyString().optional(),
+  TT_TLS_KEY: nonEmptyString().optional(),
+  // Plaintext gRPC instead; refused at start-up unless TT_GRPC_HOST is loopback.
+  TT_GRPC_INSECURE: bool(false),
+  // etcd over TLS (https:// endpoints): default to the TT_TLS_* files.
+  TT_ETCD_CA: nonEmptyString().optional(),
+  TT_ETCD_CERT: nonEmptyString().optional(),
+  TT_ETCD_KEY: nonEmptyString().optional(),
+  TT_ETCD_USERNAME: nonEmptyString().optional(),
+  TT_ETCD_PASSWORD: nonEmptyString().optional(),
 });
 
 export type CommonConfig = z.infer<typeof commonConfigSchema>;

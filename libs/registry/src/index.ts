@@ -1,5 +1,7 @@
 export { Registry } from './registry';
-export type { RegistryOptions } from './registry';
+export type { RegistryOptions, EtcdTls } from './registry';
+export { etcdAccessFromConfig } from './etcd-access';
+export type { EtcdAccessConfig } from './etcd-access';
 export { Registration } from './registration';
 export type { InstancePatch } from './registration';
 export { ServiceWatch } from './service-watch';

@@ -19,6 +19,16 @@ export interface RegistryOptions {
    * A dead instance is noticed by its callers' failing connections anyway.
    */
   removalGraceMs?: number;
+  /** TLS to etcd (https:// endpoints): the CA, and a client certificate when etcd asks for one. */
+  tls?: EtcdTls;
+  /** etcd user and password (etcd auth). */
+  auth?: { username: string; password: string };
+}
+
+export interface EtcdTls {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
 }
 
 const DEFAULT_REMOVAL_GRACE_MS = 3000;
@@ -42,7 +52,12 @@ export class Registry {
     if (!Number.isInteger(opts.leaseTtlSec) || opts.leaseTtlSec < 1) {
       throw new RegistryError('INVALID_ARGUMENT', `lease TTL must be an integer >= 1 s, got ${opts.leaseTtlSec}`);
     }
-    const client = new Etcd3({ hosts: opts.endpoints, dialTimeout: 3000 });
+    const client = new Etcd3({
+      hosts: opts.endpoints,
+      dialTimeout: 3000,
+      ...(opts.tls ? { credentials: { rootCertificate: opts.tls.ca, privateKey: opts.tls.key, certChain: opts.tls.cert } } : {}),
+      ...(opts.auth ? { auth: { username: opts.auth.username, password: opts.auth.password } } : {}),
+    });
     try {
       await client.maintenance.status();
     } catch (err) {

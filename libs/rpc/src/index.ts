@@ -1,4 +1,14 @@
-export { createServer, bindServer, createClient, MAX_MESSAGE_BYTES } from './channel';
+export { createServer, bindServer, createClient, InsecureBindError, MAX_MESSAGE_BYTES } from './channel';
+export type { ServerSecurity } from './channel';
+export { insecureLoopback, mutualTls, isLoopbackHost, serverCredentials, channelCredentials } from './security';
+export type { RpcSecurity, MutualTls, InsecureLoopback } from './security';
+export { rpcSecurityFromConfig, reloadTlsOnSighup } from './security-config';
+export type { GrpcSecurityConfig, RpcSecurityFromConfigOptions } from './security-config';
+export { CertificateFiles, TlsFilesError, readTlsMaterial } from './tls/certificate-files';
+export type { TlsFilePaths, TlsMaterial, CertificateFilesOptions } from './tls/certificate-files';
+export { serviceNameOf, expectServiceIdentity, TRUST_DOMAIN } from './tls/service-identity';
+export { accessPolicy, accessInterceptor, decideAccess } from './access-policy';
+export type { AccessPolicy, AccessVerdict, CallerName, RefusalSink } from './access-policy';
 export { unaryCall, openBidi, openClientStream } from './call';
 export type { ClientMethod, UnaryCallOptions } from './call';
 export { InstancePool } from './instance-pool';

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createLogger } from '@tiertalk/log';
 import { Registry } from '@tiertalk/registry';
 import type { InstanceInfo, Registration, ServiceWatch } from '@tiertalk/registry';
-import { InstancePool, bindServer, createClient, createServer, rendezvousPick, unaryCall } from './index';
+import { InstancePool, bindServer, createClient, createServer, rendezvousPick, unaryCall, insecureLoopback } from './index';
 
 const ENDPOINTS = [process.env.TT_TEST_ETCD ?? 'http://127.0.0.1:2379'];
 const PREFIX = `/tt-test-pool-${randomBytes(4).toString('hex')}`;
@@ -68,8 +68,8 @@ describe('InstancePool over real etcd', () => {
   });
 
   it('pickByKey: every pool maps a key to the same instance; a failed one\'s keys move at once and come back after the cooldown', async () => {
-    const a = new InstancePool(watch, { logger, failCooldownMs: 150 });
-    const b = new InstancePool(watch, { logger });
+    const a = new InstancePool(watch, { security: insecureLoopback(), logger, failCooldownMs: 150 });
+    const b = new InstancePool(watch, { security: insecureLoopback(), logger });
     try {
       const start = owners(a);
       expect(owners(b)).toEqual(start);
@@ -103,12 +103,12 @@ describe('InstancePool over real etcd', () => {
 
   it('an instance removed from etcd and added again gets a fresh client and its keys back', async () => {
     const made: string[] = [];
-    const pool = new InstancePool(watch, {
+    const pool = new InstancePool(watch, { security: insecureLoopback(),
       logger,
       failCooldownMs: 60_000,
       clientFactory: (addr) => {
         made.push(addr);
-        return createClient(addr);
+        return createClient(addr, insecureLoopback(), 'test');
       },
     });
     try {
@@ -134,7 +134,7 @@ describe('InstancePool over real etcd', () => {
   it('an instance moved to a new address (restarted on another port) gets a fresh client and is tried at once', async () => {
     const first = await registry.register(info('mv-1', 5, 'kv3'));
     const w = await other.watch('kv3');
-    const pool = new InstancePool(w, { logger, failCooldownMs: 60_000 });
+    const pool = new InstancePool(w, { security: insecureLoopback(), logger, failCooldownMs: 60_000 });
     try {
       const before = pool.get('mv-1')?.client;
       pool.markFailed('mv-1');
@@ -153,7 +153,7 @@ describe('InstancePool over real etcd', () => {
   });
 
   it('a process registered again under the same id and address (before its old lease ended) gets a fresh client, unless connected', async () => {
-    const server = createServer();
+    const server = createServer({ security: insecureLoopback() });
     const Ping: grpc.MethodDefinition<Buffer, Buffer> = {
       path: '/t.Ping/Ping',
       requestStream: false,
@@ -168,7 +168,7 @@ describe('InstancePool over real etcd', () => {
     const live = await registry.register(info('live-1', port, 'kv2'));
     const dead = await registry.register(info('dead-1', 4, 'kv2'));
     const w = await other.watch('kv2');
-    const pool = new InstancePool(w, { logger, failCooldownMs: 60_000 });
+    const pool = new InstancePool(w, { security: insecureLoopback(), logger, failCooldownMs: 60_000 });
     try {
       const liveClient = pool.get('live-1')?.client;
       const deadClient = pool.get('dead-1')?.client;

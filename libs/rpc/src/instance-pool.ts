@@ -4,6 +4,7 @@ import { isLeaving } from '@tiertalk/registry';
 import type { InstanceInfo, ServiceWatch } from '@tiertalk/registry';
 import * as grpc from '@grpc/grpc-js';
 import { createClient } from './channel';
+import type { RpcSecurity } from './security';
 import { rendezvousPick } from './rendezvous';
 
 export interface PoolPick {
@@ -21,6 +22,8 @@ export interface InstancePoolOptions {
    * Default 1000 ms.
    */
   failCooldownMs?: number;
+  /** How clients connect: with mTLS each instance must prove it is the watched service. */
+  security: RpcSecurity;
   /** Builds the client of one instance; createClient by default. */
   clientFactory?: (addr: string) => grpc.Client;
 }
@@ -74,7 +77,7 @@ export class InstancePool extends EventEmitter<InstancePoolEvents> {
     super();
     this.service = watch.service;
     this.cooldownMs = opts.failCooldownMs ?? 1000;
-    this.makeClient = opts.clientFactory ?? createClient;
+    this.makeClient = opts.clientFactory ?? ((addr) => createClient(addr, opts.security, watch.service));
     this.log = opts.logger.child({ pool: watch.service });
     for (const info of watch.list()) this.upsert(info);
     watch.on('added', this.onAdded);

@@ -15,6 +15,7 @@ import {
   openClientStream,
   rpcError,
   unaryCall,
+  insecureLoopback,
 } from './index';
 
 // Real gRPC servers in-process and the real etcd (127.0.0.1:2379, see the brief).
@@ -82,7 +83,7 @@ async function startServer(name: string): Promise<TestServer> {
   const count = (m: string): void => {
     calls.set(m, (calls.get(m) ?? 0) + 1);
   };
-  const server = createServer();
+  const server = createServer({ security: insecureLoopback() });
   const echo: grpc.handleUnaryCall<EchoReq, EchoRes> = (call, cb) => {
     count('Echo');
     cb(null, { n: call.request.n, server: name });
@@ -137,7 +138,7 @@ describe('rpc over real gRPC servers and etcd', () => {
     r1 = await registrar.register(infoOf(s1));
     r2 = await registrar.register(infoOf(s2));
     watch = await discoverer.watch(SERVICE);
-    pool = new InstancePool(watch, { logger, failCooldownMs: 60_000 });
+    pool = new InstancePool(watch, { security: insecureLoopback(), logger, failCooldownMs: 60_000 });
   });
 
   afterAll(async () => {
@@ -178,7 +179,7 @@ describe('rpc over real gRPC servers and etcd', () => {
     // a timeout is not a reason to re-send to another instance
     expect((s1.calls.get('Hang') ?? 0) + (s2.calls.get('Hang') ?? 0)).toBe(1);
 
-    const direct = createClient(infoOf(s1).addr);
+    const direct = createClient(infoOf(s1).addr, insecureLoopback(), 'test');
     try {
       const t0 = Date.now();
       await expect(unaryCall(direct, Hang, { n: 2 }, { deadlineMs: 200 })).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
@@ -214,7 +215,7 @@ describe('rpc over real gRPC servers and etcd', () => {
 
   it('draining instances are not picked; fail-open when every instance is cooling down', async () => {
     const tmpWatch = await discoverer.watch(SERVICE);
-    const p = new InstancePool(tmpWatch, { logger, failCooldownMs: 60_000 });
+    const p = new InstancePool(tmpWatch, { security: insecureLoopback(), logger, failCooldownMs: 60_000 });
     try {
       expect(p.size).toBe(2);
       p.markDraining('echo-1');
@@ -264,7 +265,7 @@ describe('rpc over real gRPC servers and etcd', () => {
     const dead = await startServer('echo-dead');
     const reg = await registrar.register(infoOf(dead));
     const w = await discoverer.watch(SERVICE);
-    const p = new InstancePool(w, { logger });
+    const p = new InstancePool(w, { security: insecureLoopback(), logger });
     try {
       dead.server.forceShutdown();
       const err: unknown = await callWithFailover(p, Echo, { n: 1 }, { deadlineMs: 2000 }).catch((e: unknown) => e);

@@ -10,7 +10,8 @@ import path from 'node:path';
 import type { Etcd3, Watcher } from 'etcd3';
 import { createDevPki } from '@tiertalk/tls';
 import { repoRoot, testConfig } from './config';
-import { testEtcd, uniquePrefix } from './etcd';
+import { testPki, tlsEnv } from './dev-pki';
+import { testEtcd, uniquePrefix, type EtcdTlsFiles } from './etcd';
 import { canConnect, freePort } from './ports';
 import { waitFor } from './wait';
 
@@ -37,6 +38,17 @@ export interface ClusterSpec {
    * login serves HTTPS. Clients trust `Cluster.caFile`.
    */
   clientTls?: boolean | ClientTlsSpec;
+  /**
+   * Plaintext gRPC between the services (TT_GRPC_INSECURE on loopback).
+   * Default false: every service gets its certificate from the process's
+   * test PKI (testPki()) and the tiers speak mutual TLS, as in production.
+   */
+  insecure?: boolean;
+  /**
+   * etcdEndpoints speak TLS: the cluster's own watch uses these files, the
+   * services trust this CA and present their own certificates (TT_ETCD_CA).
+   */
+  etcdTls?: EtcdTlsFiles;
 }
 
 export interface ClientTlsSpec {
@@ -163,7 +175,7 @@ export class Cluster {
     const logDir = spec.logDir ?? path.join(repoRoot, '.run', 'test-logs');
     mkdirSync(logDir, { recursive: true });
     const etcdEndpoints = spec.etcdEndpoints ?? testConfig.etcdEndpoints;
-    const etcd = testEtcd(etcdEndpoints);
+    const etcd = testEtcd(etcdEndpoints, spec.etcdTls);
     let watcher: Watcher;
     try {
       watcher = await withTimeout(
@@ -332,9 +344,15 @@ export class Cluster {
       TT_GRPC_PORT: String(grpcPort),
       // Test clusters may use built-in development secrets (passwordless MySQL, default Redis URLs).
       TT_ENV: 'development',
+      ...(this.spec.insecure ? { TT_GRPC_INSECURE: 'true' } : tlsEnv(testPki(), service)),
     };
     // login answers /metrics on its HTTP port.
     if (service !== 'login') env.TT_METRICS_PORT = String(await freePort());
+    if (this.spec.etcdTls) {
+      env.TT_ETCD_CA = this.spec.etcdTls.ca;
+      // Without tier certificates, the cluster's etcd client certificate serves.
+      if (this.spec.insecure) Object.assign(env, { TT_ETCD_CERT: this.spec.etcdTls.cert, TT_ETCD_KEY: this.spec.etcdTls.key });
+    }
     let tcpPort: number | undefined;
     let wsPort: number | undefined;
     let tlsPort: number | undefined;

@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Etcd3 } from 'etcd3';
+
+/** PEM files of a TLS etcd: its CA and a client certificate it accepts. */
+export interface EtcdTlsFiles {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
 import { testConfig } from './config';
 
 /** A fresh etcd key prefix, so concurrent tests never see each other's instances. */
@@ -7,8 +15,12 @@ export function uniquePrefix(): string {
   return `/tiertalk-test-${randomBytes(6).toString('hex')}`;
 }
 
-export function testEtcd(endpoints: readonly string[] = testConfig.etcdEndpoints): Etcd3 {
-  return new Etcd3({ hosts: [...endpoints] });
+export function testEtcd(endpoints: readonly string[] = testConfig.etcdEndpoints, tls?: EtcdTlsFiles): Etcd3 {
+  if (!tls) return new Etcd3({ hosts: [...endpoints] });
+  return new Etcd3({
+    hosts: [...endpoints],
+    credentials: { rootCertificate: readFileSync(tls.ca), certChain: readFileSync(tls.cert), privateKey: readFileSync(tls.key) },
+  });
 }
 
 /** Deletes every key under `prefix` (test clean-up). */

@@ -2,6 +2,7 @@
 export { repoRoot, testConfig } from './config';
 export { MIGRATE_MAIN, flushTestRedis, prepareTestDatabase } from './database';
 export { deletePrefix, testEtcd, uniquePrefix } from './etcd';
+export type { EtcdTlsFiles } from './etcd';
 export { canConnect, freePort } from './ports';
 export { WaitTimeoutError, waitFor } from './wait';
 export type { WaitOptions } from './wait';
@@ -12,3 +13,5 @@ export type { ServerCommand } from './private-server';
 export { PrivateRedis } from './private-redis';
 export { PrivateMariaDb } from './private-mariadb';
 export { PrivateEtcd } from './private-etcd';
+export type { PrivateEtcdTls } from './private-etcd';
+export { testPki, tlsEnv } from './dev-pki';

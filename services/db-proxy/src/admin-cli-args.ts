@@ -22,7 +22,9 @@ another member; members get the notifications a client-made change sends.
 --json prints the answer as one JSON line.
 
 environment: TT_ETCD_ENDPOINTS (default http://127.0.0.1:2379), TT_ETCD_PREFIX (default /tiertalk),
-             TT_DB_DEADLINE_MS (default 5000), TT_LOG_LEVEL (default error; logs go to stderr)
+             TT_DB_DEADLINE_MS (default 5000), TT_LOG_LEVEL (default error; logs go to stderr),
+             TT_TLS_CA, TT_TLS_CERT, TT_TLS_KEY (the operator's certificate, e.g. .run/tls/admin.crt;
+             or TT_GRPC_INSECURE=true for a plaintext cluster), TT_ETCD_CA/CERT/KEY for https:// etcd
 exit codes: 0 done, 1 refused (result code, no such group), 2 usage or connection error
 `;
 

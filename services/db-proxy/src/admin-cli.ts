@@ -5,8 +5,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { createLogger, type Logger } from '@tiertalk/log';
 import { RouteService, tiertalk, type DeliverReport, type EnvelopeBatch } from '@tiertalk/proto';
-import { Registry } from '@tiertalk/registry';
-import { InstancePool, NoInstanceError, callWithFailover, errorCode, openBidi } from '@tiertalk/rpc';
+import { ConfigError, commonConfigSchema, loadConfig } from '@tiertalk/config';
+import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { InstancePool, NoInstanceError, callWithFailover, errorCode, openBidi, rpcSecurityFromConfig, type RpcSecurity } from '@tiertalk/rpc';
 import { ADMIN_USAGE, UsageError, parseAdminArgs } from './admin-cli-args';
 import { RefusedError, runAdminCommand, type AdminLink } from './admin-cli-ops';
 
@@ -18,16 +19,41 @@ const EXIT_USAGE = 2;
 const REFUSAL_STATUSES = new Set([grpc.status.PERMISSION_DENIED, grpc.status.INVALID_ARGUMENT, grpc.status.NOT_FOUND, grpc.status.FAILED_PRECONDITION]);
 
 interface CliEnv {
+  /** The TLS and etcd keys every service reads; the operator's certificate is admin.crt. */
+  common: ReturnType<typeof loadCommonKeys>;
   etcdEndpoints: string[];
   etcdPrefix: string;
   deadlineMs: number;
   logLevel: string;
 }
 
+const cliKeys = commonConfigSchema.pick({
+  TT_ETCD_ENDPOINTS: true,
+  TT_TLS_CA: true,
+  TT_TLS_CERT: true,
+  TT_TLS_KEY: true,
+  TT_GRPC_INSECURE: true,
+  TT_ETCD_CA: true,
+  TT_ETCD_CERT: true,
+  TT_ETCD_KEY: true,
+  TT_ETCD_USERNAME: true,
+  TT_ETCD_PASSWORD: true,
+});
+
+function loadCommonKeys(env: NodeJS.ProcessEnv) {
+  try {
+    return loadConfig(cliKeys, { env, service: 'admin-cli' });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 function readEnv(env: NodeJS.ProcessEnv): CliEnv {
   const deadlineMs = Number(env.TT_DB_DEADLINE_MS ?? 5000);
   if (!Number.isInteger(deadlineMs) || deadlineMs < 1) throw new UsageError(`TT_DB_DEADLINE_MS must be a positive integer, got ${String(env.TT_DB_DEADLINE_MS)}`);
   return {
+    common: loadCommonKeys(env),
     etcdEndpoints: (env.TT_ETCD_ENDPOINTS ?? 'http://127.0.0.1:2379').split(',').map((s) => s.trim()).filter((s) => s !== ''),
     etcdPrefix: env.TT_ETCD_PREFIX ?? '/tiertalk',
     deadlineMs,
@@ -62,12 +88,15 @@ function deliverOnce(client: grpc.Client, batch: EnvelopeBatch, deadlineMs: numb
 }
 
 async function withCluster<T>(env: CliEnv, log: Logger, run: (link: AdminLink) => Promise<T>): Promise<T> {
-  const registry = await Registry.connect({ endpoints: env.etcdEndpoints, prefix: env.etcdPrefix, leaseTtlSec: 5, logger: log });
+  // mTLS with the operator's certificate (TT_TLS_CERT=admin.crt): db-proxy and route allow "admin" group administration only.
+  const security: RpcSecurity = rpcSecurityFromConfig(env.common, { service: 'admin-cli', bindHost: undefined, logger: log });
+  const etcdAccess = etcdAccessFromConfig(env.common, 'admin-cli');
+  const registry = await Registry.connect({ endpoints: env.etcdEndpoints, prefix: env.etcdPrefix, leaseTtlSec: 5, logger: log, ...etcdAccess });
   const pools: InstancePool[] = [];
   try {
-    const dbPool = new InstancePool(await registry.watch('db-proxy'), { logger: log });
+    const dbPool = new InstancePool(await registry.watch('db-proxy'), { logger: log, security });
     pools.push(dbPool);
-    const routePool = new InstancePool(await registry.watch('route'), { logger: log });
+    const routePool = new InstancePool(await registry.watch('route'), { logger: log, security });
     pools.push(routePool);
     if (dbPool.size === 0) throw new NoInstanceError('db-proxy');
     const link: AdminLink = {
@@ -82,6 +111,7 @@ async function withCluster<T>(env: CliEnv, log: Logger, run: (link: AdminLink) =
     return await run(link);
   } finally {
     for (const p of pools) p.close();
+    if (security.kind === 'mtls') security.files.close();
     await registry.close();
   }
 }

@@ -1,9 +1,10 @@
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
-import { metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { DbProxyService } from '@tiertalk/proto';
-import { Registry } from '@tiertalk/registry';
-import { bindServer, createServer } from '@tiertalk/rpc';
+import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
+import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
+import { dbProxyAccess } from './access-policy';
 import { loadDbProxyConfig } from './config';
 import { createValidateHandler } from './handlers/login/create-validate';
 import { MessageCommitter } from './handlers/message/message-committer';
@@ -21,7 +22,6 @@ import { IdempotencyPurger, IdempotencyStore } from './store/idempotency';
 import { MessageIdAllocator } from './store/message-ids';
 import { assertPoolsPinned, createMysqlPools } from './store/mysql';
 import { KnownUsers } from './store/known-users';
-import { RefusalLog } from '@tiertalk/metrics';
 import { createRedisInstances } from './store/redis';
 import { RelationStore } from './store/relations';
 
@@ -31,6 +31,9 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   logConfig(log, config);
   const metrics = await startServiceMetrics({ service: 'db-proxy', instance: config.TT_INSTANCE_ID, host: config.TT_METRICS_HOST ?? config.TT_GRPC_HOST, port: config.TT_METRICS_PORT });
+  const security = exitOnConfigError(() => rpcSecurityFromConfig(config, { service: 'db-proxy', bindHost: config.TT_GRPC_HOST, logger: log }));
+  const etcdAccess = exitOnConfigError(() => etcdAccessFromConfig(config, 'db-proxy'));
+  reloadTlsOnSighup(security);
 
   const refusals = new RefusalLog(log);
   const mysql = createMysqlPools(config.TT_MYSQL_MASTER_URL, config.TT_MYSQL_REPLICA_URL, {
@@ -104,7 +107,7 @@ async function main(): Promise<void> {
     log,
   );
 
-  const server = createServer();
+  const server = createServer({ security, access: [dbProxyAccess], refusals });
   // Each domain's unary methods (handlers/<domain>/rpc.ts).
   const domains = [
     messageRpc({ mysql, redis, log }, offline),
@@ -121,6 +124,7 @@ async function main(): Promise<void> {
     prefix: config.TT_ETCD_PREFIX,
     leaseTtlSec: config.TT_LEASE_TTL_SEC,
     logger: log,
+    ...etcdAccess,
   });
   const registration = await registry.register({
     id: config.TT_INSTANCE_ID,

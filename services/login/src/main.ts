@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { Logger, createLogger } from '@tiertalk/log';
 import { metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
-import { Registry } from '@tiertalk/registry';
+import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
 import { ServerCertificate } from '@tiertalk/tls';
 import { LoginConfig, loadLoginConfig } from './config';
 import { startHttpServer } from './http-server';
@@ -20,6 +20,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     prefix: cfg.TT_ETCD_PREFIX,
     leaseTtlSec: cfg.TT_LEASE_TTL_SEC,
     logger: log,
+    ...exitOnConfigError(() => etcdAccessFromConfig(cfg, 'login')),
   });
   const msgGateways = await registry.watch('msg');
   const gateways = () => msgGateways.list();

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError, bool, commonConfigSchema, csvList, intRange, loadConfig, nonEmptyString, port, positiveInt } from '@tiertalk/config';
 import type { ConfigIssue } from '@tiertalk/config';
+import type { EtcdAccessConfig } from '@tiertalk/registry';
+import type { GrpcSecurityConfig } from '@tiertalk/rpc';
 
 const MIB = 1024 * 1024;
 
@@ -173,6 +175,8 @@ export interface MsgConfig {
   readonly admission: AdmissionLimits;
   readonly userRates: UserRateBudgets;
   readonly listCaps: ListCaps;
+  /** TT_TLS_*, TT_GRPC_INSECURE and TT_ETCD_* (mutual TLS between tiers, etcd access; docs/SECURITY.md). */
+  readonly tierSecurity: GrpcSecurityConfig & EtcdAccessConfig;
 }
 
 /** Traffic control of group pushes (src/group-push/traffic-control.ts). */
@@ -259,6 +263,18 @@ export function loadMsgConfig(env?: NodeJS.ProcessEnv): MsgConfig {
     routeDeadlineMs: c.TT_ROUTE_DEADLINE_MS,
     storeBatchMax: c.TT_STORE_BATCH_MAX,
     sessionSyncIntervalMs: c.TT_SESSION_SYNC_INTERVAL_MS,
+    tierSecurity: Object.freeze({
+      TT_ETCD_ENDPOINTS: c.TT_ETCD_ENDPOINTS,
+      TT_GRPC_INSECURE: c.TT_GRPC_INSECURE,
+      TT_TLS_CA: c.TT_TLS_CA,
+      TT_TLS_CERT: c.TT_TLS_CERT,
+      TT_TLS_KEY: c.TT_TLS_KEY,
+      TT_ETCD_CA: c.TT_ETCD_CA,
+      TT_ETCD_CERT: c.TT_ETCD_CERT,
+      TT_ETCD_KEY: c.TT_ETCD_KEY,
+      TT_ETCD_USERNAME: c.TT_ETCD_USERNAME,
+      TT_ETCD_PASSWORD: c.TT_ETCD_PASSWORD,
+    }),
     groupPush: Object.freeze({
       enabled: c.TT_GROUP_PUSH_CONTROL,
       tickets: c.TT_GROUP_PUSH_TICKETS,

@@ -12,7 +12,7 @@ import { createLogger } from '@tiertalk/log';
 import { waitFor } from '@tiertalk/testkit';
 import { Registry } from '@tiertalk/registry';
 import type { Registration, ServiceWatch } from '@tiertalk/registry';
-import { bindServer, createClient, createServer, openBidi } from '@tiertalk/rpc';
+import { bindServer, createClient, createServer, openBidi, insecureLoopback } from '@tiertalk/rpc';
 import { loadMsgConfig } from './config';
 import { startGateway } from './main';
 import type { RunningGateway } from './main';
@@ -47,7 +47,7 @@ class FakeDbProxy {
   /** Items are read but never answered. */
   hang = false;
   private readonly counters = new Map<string, number>();
-  private server = createServer();
+  private server = createServer({ security: insecureLoopback() });
   private registration: Registration | undefined;
 
   constructor(readonly id: string) {
@@ -114,7 +114,7 @@ class FakeDbProxy {
 class FakeRoute {
   readonly sessions = new Map<string, SessionRef>();
   readonly logouts: SessionRef[] = [];
-  private readonly server = createServer();
+  private readonly server = createServer({ security: insecureLoopback() });
   private readonly gatewayStreams = new Map<string, grpc.ClientDuplexStream<PushBatch, PushAck>>();
   /** PushBatches written to gateways, and how many of them the gateways acknowledged. */
   pushBatchesSent = 0;
@@ -195,7 +195,7 @@ class FakeRoute {
     if (!stream) {
       const info = this.gateways?.get(gatewayId.split('@')[0]);
       if (!info) return;
-      const opened = openBidi(createClient(info.addr), GatewayService.Push);
+      const opened = openBidi(createClient(info.addr, insecureLoopback(), 'test'), GatewayService.Push);
       opened.on('data', (ack: PushAck) => {
         this.pushBatchesAcked += ack.batches;
       });
@@ -342,6 +342,8 @@ function gatewayConfig(etcdPrefix: string, id: string, extra: Record<string, str
     TT_WS_PORT: '0',
     TT_GRPC_PORT: '0',
     TT_DB_DEADLINE_MS: '1500',
+    // In-process fakes speak plaintext on loopback; the mTLS path is test/e2e/mtls.e2e.test.ts.
+    TT_GRPC_INSECURE: 'true',
     ...extra,
   });
 }

@@ -1,10 +1,11 @@
-import { exitOnConfigError, logConfig } from '@tiertalk/config';
+import { ConfigError, exitOnConfigError, logConfig } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
 import type { Logger } from '@tiertalk/log';
-import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { GatewayService } from '@tiertalk/proto';
-import { Registry } from '@tiertalk/registry';
-import { InstancePool, bindServer, createServer } from '@tiertalk/rpc';
+import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
+import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { InstancePool, bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
+import { gatewayAccess } from './access-policy';
 import { createClientAcceptor } from './client-acceptor';
 import { loadMsgConfig } from './config';
 import type { MsgConfig } from './config';
@@ -52,14 +53,18 @@ export interface RunningGateway {
 /** Wires the gateway; exported so integration tests can run it in-process. */
 export async function startGateway(config: MsgConfig, log: Logger): Promise<RunningGateway> {
   const metrics = await startServiceMetrics({ service: 'msg', instance: config.instanceId, host: config.metricsHost, port: config.metricsPort });
+  // ConfigError when TLS is neither configured nor explicitly off on loopback.
+  const security = rpcSecurityFromConfig(config.tierSecurity, { service: 'msg', bindHost: config.grpcHost, logger: log });
+  const stopTlsReload = reloadTlsOnSighup(security);
   const registry = await Registry.connect({
     endpoints: [...config.etcdEndpoints],
     prefix: config.etcdPrefix,
     leaseTtlSec: config.leaseTtlSec,
     logger: log,
+    ...etcdAccessFromConfig(config.tierSecurity, 'msg'),
   });
-  const dbPool = new InstancePool(await registry.watch('db-proxy'), { logger: log });
-  const routePool = new InstancePool(await registry.watch('route'), { logger: log });
+  const dbPool = new InstancePool(await registry.watch('db-proxy'), { logger: log, security });
+  const routePool = new InstancePool(await registry.watch('route'), { logger: log, security });
   const db = new DbProxyLink(dbPool, { deadlineMs: config.dbDeadlineMs, storeDeadlineMs: config.storeDeadlineMs, batchMax: config.storeBatchMax, logger: log });
   const route = new RouteLink(routePool, { deadlineMs: config.routeDeadlineMs, batchMax: config.storeBatchMax, logger: log });
 
@@ -75,7 +80,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   const tcp = config.plainTcp ? await startTcpServer(config.listenHost, config.tcpPort, accept, log, admission) : undefined;
   const tlsTcp = clientTls && config.tlsTcpPort !== undefined ? await startTcpServer(config.listenHost, config.tlsTcpPort, accept, log, admission, clientTls) : undefined;
   const ws = await startWsServer(config.listenHost, config.wsPort, config.conn.maxFrameBytes, accept, log, admission, config.clientTls?.ws ? clientTls : undefined);
-  const grpcServer = createServer();
+  const grpcServer = createServer({ security, access: [gatewayAccess], refusals });
   // A queued connection may have closed meanwhile: checked again at delivery.
   const groupPushes = new GroupPushControl<Connection>({ ...config.groupPush, logger: log }, (frame, conn) => {
     if (conn.deliverable) conn.send(frame);
@@ -121,6 +126,8 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
     routePool.close();
     await boundedStep(registry.close(), STEP_TIMEOUT_MS, log, 'registry close');
     await metrics?.close();
+    stopTlsReload();
+    if (security.kind === 'mtls') security.files.close();
     log.info('stopped');
   };
   return {
@@ -154,6 +161,10 @@ if (require.main === module) {
       process.once('SIGINT', onSignal);
     },
     (err: unknown) => {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${err.message}\n`);
+        process.exit(2);
+      }
       log.fatal({ err }, 'msg gateway failed to start');
       process.exit(1);
     },

@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { createLogger } from '@tiertalk/log';
 import { IM } from '@tiertalk/proto';
 import { Registry } from '@tiertalk/registry';
+import { insecureLoopback } from '@tiertalk/rpc';
 import { GatewayLinks } from './gateway-links';
 import { SessionStore } from './session-store';
 
@@ -41,7 +42,7 @@ describe('gateway epochs', () => {
 
   it("purges only the previous process's sessions when a gateway re-registers with a new epoch", async () => {
     const first = await registry.register({ id: 'gw-e', service: 'msg', addr: '127.0.0.1:1', load: 0, meta: { epoch: 'one' } });
-    links = new GatewayLinks({ registry, store, logger, sweepIntervalMs: 60_000 });
+    links = new GatewayLinks({ registry, store, logger, security: insecureLoopback(), sweepIntervalMs: 60_000 });
     await links.start();
     await store.login({ gatewayId: 'gw-e@one', connId: 1, userId: 7, clientType: PC });
     expect(links.isLive('gw-e@one')).toBe(true);

@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@tiertalk/log';
 import { GatewayService, type PushAck, type PushBatch } from '@tiertalk/proto';
-import { ReconnectBackoff, createClient, openBidi } from '@tiertalk/rpc';
+import { ReconnectBackoff, openBidi } from '@tiertalk/rpc';
 import type { PushWaiter } from './handlers/types';
 
 const CLOSE_WAIT_MS = 1_000;
@@ -40,6 +40,8 @@ export class GatewayLink {
     readonly addr: string,
     private readonly maxQueued: number,
     private readonly log: Logger,
+    /** Builds the gRPC client of the gateway at addr (mTLS: it must prove it is a gateway). */
+    private readonly connect: (addr: string) => grpc.Client,
   ) {}
 
   /** Batches waiting for the gateway's acknowledgement (written or not). */
@@ -168,7 +170,7 @@ export class GatewayLink {
   private ensureStream(): grpc.ClientDuplexStream<PushBatch, PushAck> | undefined {
     if (this.stream) return this.stream;
     try {
-      this.client ??= createClient(this.addr);
+      this.client ??= this.connect(this.addr);
       const stream = openBidi(this.client, GatewayService.Push);
       this.streamDone = new Promise((resolve) => {
         stream.on('status', () => resolve());

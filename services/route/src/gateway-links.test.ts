@@ -4,7 +4,7 @@ import Redis from 'ioredis';
 import { createLogger } from '@tiertalk/log';
 import { CID, GatewayService, type PushAck, type PushBatch } from '@tiertalk/proto';
 import { Registry, type Registration } from '@tiertalk/registry';
-import { bindServer, createServer } from '@tiertalk/rpc';
+import { bindServer, createServer, insecureLoopback } from '@tiertalk/rpc';
 import { GatewayLinks } from './gateway-links';
 import { SessionStore } from './session-store';
 
@@ -28,7 +28,7 @@ describe('GatewayLinks backpressure', () => {
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
     const store = new SessionStore(redis, `tt:test:${randomBytes(5).toString('hex')}:`);
     registry = await Registry.connect({ endpoints: ETCD, prefix: `/tiertalk-test-route-${randomBytes(5).toString('hex')}`, leaseTtlSec: 5, logger });
-    server = createServer();
+    server = createServer({ security: insecureLoopback() });
     server.addService(GatewayService, {
       Push: (call: grpc.ServerDuplexStream<PushBatch, PushAck>) => {
         streams += 1;
@@ -42,7 +42,7 @@ describe('GatewayLinks backpressure', () => {
     });
     const port = await bindServer(server, '127.0.0.1', 0);
     registration = await registry.register({ id: 'gw-slow', service: 'msg', addr: `127.0.0.1:${port}`, load: 0, meta: {} });
-    links = new GatewayLinks({ registry, store, logger, sweepIntervalMs: 60_000, maxQueuedBatches: 50 });
+    links = new GatewayLinks({ registry, store, logger, security: insecureLoopback(), sweepIntervalMs: 60_000, maxQueuedBatches: 50 });
     await links.start();
   });
 

@@ -1,6 +1,7 @@
 import type { Logger } from '@tiertalk/log';
 import { tiertalk } from '@tiertalk/proto';
 import type { InstanceInfo, Registry, ServiceWatch } from '@tiertalk/registry';
+import { createClient, type RpcSecurity } from '@tiertalk/rpc';
 import { GatewayLink } from './gateway-link';
 import type { PushSink, PushWaiter } from './handlers/types';
 import { purgeGatewaySessions } from './session-purge';
@@ -10,6 +11,8 @@ export interface GatewayLinksOptions {
   registry: Registry;
   store: SessionStore;
   logger: Logger;
+  /** How Push streams connect (mTLS: only a certificate naming the gateway service is accepted). */
+  security: RpcSecurity;
   sweepIntervalMs: number;
   /**
    * PushBatches kept per gateway until it acknowledges them; the oldest are
@@ -174,7 +177,7 @@ export class GatewayLinks implements PushSink {
     }
     if (old) void old.close(true);
     this.suspects.delete(info.id);
-    this.links.set(info.id, new GatewayLink(info.id, info.addr, this.maxQueued, this.log.child({ gatewayId: info.id, addr: info.addr })));
+    this.links.set(info.id, new GatewayLink(info.id, info.addr, this.maxQueued, this.log.child({ gatewayId: info.id, addr: info.addr }), (addr) => createClient(addr, this.opts.security, this.service)));
     this.log.info({ gatewayId: info.id, addr: info.addr }, old ? 'gateway moved' : 'gateway up');
   }
 

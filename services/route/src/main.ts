@@ -1,10 +1,11 @@
 import Redis from 'ioredis';
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
-import { metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { RouteService } from '@tiertalk/proto';
-import { Registry } from '@tiertalk/registry';
-import { bindServer, createServer } from '@tiertalk/rpc';
+import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
+import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
+import { routeAccess } from './access-policy';
 import { loadRouteConfig } from './config';
 import { GatewayLinks } from './gateway-links';
 import { routeHandlers } from './handlers';
@@ -21,6 +22,9 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: 'route', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
   logConfig(logger, config);
   const metrics = await startServiceMetrics({ service: 'route', instance: config.TT_INSTANCE_ID, host: config.TT_METRICS_HOST ?? config.TT_GRPC_HOST, port: config.TT_METRICS_PORT });
+  const security = exitOnConfigError(() => rpcSecurityFromConfig(config, { service: 'route', bindHost: config.TT_GRPC_HOST, logger }));
+  const etcdAccess = exitOnConfigError(() => etcdAccessFromConfig(config, 'route'));
+  reloadTlsOnSighup(security);
 
   // Fail a call fast when Redis is down instead of queueing it for minutes.
   const redis = new Redis(config.TT_SESSION_REDIS_URL, { maxRetriesPerRequest: 2 });
@@ -32,15 +36,16 @@ async function main(): Promise<void> {
     prefix: config.TT_ETCD_PREFIX,
     leaseTtlSec: config.TT_LEASE_TTL_SEC,
     logger,
+    ...etcdAccess,
   });
-  const links = new GatewayLinks({ registry, store, logger, sweepIntervalMs: config.TT_SWEEP_INTERVAL_MS });
+  const links = new GatewayLinks({ registry, store, logger, security, sweepIntervalMs: config.TT_SWEEP_INTERVAL_MS });
   await links.start();
   const epoch = new RegistryEpoch({ redis, store, links, logger, maxWaitMs: config.TT_RESYNC_MAX_WAIT_MS });
   const unseenSweep = new UnseenGatewaySweep({ store, links, logger, intervalMs: config.TT_SWEEP_INTERVAL_MS });
   unseenSweep.start();
-  const offlinePush = await startOfflinePush(config, registry, logger);
+  const offlinePush = await startOfflinePush(config, registry, logger, security);
 
-  const server = createServer();
+  const server = createServer({ security, access: [routeAccess], refusals: new RefusalLog(logger) });
   server.addService(RouteService, routeHandlers({ store, links, logger, offlinePush: offlinePush?.notifier, registryReady: epoch }));
   const port = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);
   const registration = await registry.register({

@@ -14,7 +14,7 @@ import {
   type PushBatch,
 } from '@tiertalk/proto';
 import { Registry, type Registration } from '@tiertalk/registry';
-import { bindServer, createClient, createServer, openBidi, unaryCall } from '@tiertalk/rpc';
+import { bindServer, createClient, createServer, openBidi, unaryCall, insecureLoopback } from '@tiertalk/rpc';
 import { GatewayLinks } from './gateway-links';
 import { routeHandlers } from './handlers';
 import { MAX_USERS_STAT_IDS } from './handlers/user/users-stat';
@@ -68,7 +68,7 @@ class TestGateway {
   constructor(readonly id: string) {}
 
   async start(registry: Registry, port = 0): Promise<void> {
-    const server = createServer();
+    const server = createServer({ security: insecureLoopback() });
     const Push: grpc.handleBidiStreamingCall<PushBatch, PushAck> = (call) => {
       this.streams += 1;
       this.call = call;
@@ -146,12 +146,12 @@ describe('route service (in-process, real Redis and etcd)', () => {
     await gwA.start(registry);
     await gwB.start(registry);
 
-    links = new GatewayLinks({ registry, store, logger, sweepIntervalMs: 150 });
+    links = new GatewayLinks({ registry, store, logger, security: insecureLoopback(), sweepIntervalMs: 150 });
     await links.start();
-    server = createServer();
+    server = createServer({ security: insecureLoopback() });
     server.addService(RouteService, routeHandlers({ store, links, logger }));
     const port = await bindServer(server, '127.0.0.1', 0);
-    client = createClient(`127.0.0.1:${port}`);
+    client = createClient(`127.0.0.1:${port}`, insecureLoopback(), 'test');
   });
 
   afterAll(async () => {

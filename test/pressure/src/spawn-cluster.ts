@@ -29,8 +29,11 @@ export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> 
   await flushTestRedis();
   const groupPushControl = opts.groupPushControl ?? true;
   const spec = { dbProxy: 1, route: 1, msg: 2, login: true } as const;
+  // The tiers speak mutual TLS like production; TT_BENCH_GRPC_INSECURE=true measures them in plaintext (A/B of TLS's cost).
+  const insecure = process.env.TT_BENCH_GRPC_INSECURE === 'true';
   const cluster = await Cluster.start({
     ...spec,
+    insecure,
     serviceEnv: { msg: { TT_MSG_RATE_PER_SEC: String(opts.msgRatePerSec), TT_GROUP_PUSH_CONTROL: String(groupPushControl) } },
     // Per-message logs would measure the logger, not the cluster.
     env: { TT_LOG_LEVEL: 'warn' },
@@ -45,7 +48,8 @@ export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> 
     })),
     description:
       `spawned cluster (testkit): ${spec.dbProxy} db-proxy, ${spec.route} route, ${spec.msg} msg, login; ` +
-      `TT_MSG_RATE_PER_SEC=${opts.msgRatePerSec}, TT_GROUP_PUSH_CONTROL=${groupPushControl}, TT_LOG_LEVEL=warn`,
+      `TT_MSG_RATE_PER_SEC=${opts.msgRatePerSec}, TT_GROUP_PUSH_CONTROL=${groupPushControl}, TT_LOG_LEVEL=warn, ` +
+      `gRPC between tiers ${insecure ? 'plaintext (TT_BENCH_GRPC_INSECURE)' : 'mutual TLS'}`,
     groupPushControl,
     processes: () => cluster.instanceInfo().map((i) => ({ name: i.name, service: i.service, pid: i.pid })),
     stop: () => cluster.stop(),

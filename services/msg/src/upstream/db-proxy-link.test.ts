@@ -9,7 +9,7 @@ import type { MsgStoreBatch, MsgStoredBatch } from '@tiertalk/proto';
 import { createLogger } from '@tiertalk/log';
 import { Registry } from '@tiertalk/registry';
 import type { Registration, ServiceWatch } from '@tiertalk/registry';
-import { InstancePool, bindServer, createServer } from '@tiertalk/rpc';
+import { InstancePool, bindServer, createServer, insecureLoopback } from '@tiertalk/rpc';
 import { DbProxyLink } from './db-proxy-link';
 import { conversationKey, storeIdemKey } from './store-keys';
 import type { StoreOutcome } from '../gateway-context';
@@ -59,7 +59,7 @@ class FakeDbProxy {
   ) {}
 
   async start(registry: Registry, port = 0): Promise<void> {
-    const server = createServer();
+    const server = createServer({ security: insecureLoopback() });
     server.addService(DbProxyService, {
       Validate: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED }),
       StoreMessages: (call: grpc.ServerDuplexStream<MsgStoreBatch, MsgStoredBatch>) => {
@@ -144,7 +144,7 @@ describe('DbProxyLink over real gRPC and etcd', () => {
     const prefix = `/tt-test-link-${randomBytes(4).toString('hex')}`;
     registry = await Registry.connect({ endpoints: [ETCD], prefix, leaseTtlSec: 2, logger: log });
     watch = await registry.watch('db-proxy');
-    pool = new InstancePool(watch, { logger: log });
+    pool = new InstancePool(watch, { security: insecureLoopback(), logger: log });
     storage = new FakeStorage();
     link = new DbProxyLink(pool, { deadlineMs: 1000, storeDeadlineMs: 4000, batchMax: 64, logger: log, stallMs: 600 });
   });

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import type { Logger } from '@tiertalk/log';
 import type { Registry } from '@tiertalk/registry';
-import { InstancePool } from '@tiertalk/rpc';
+import { InstancePool, type RpcSecurity } from '@tiertalk/rpc';
 import type { RouteConfig } from '../config';
 import { DbProxyTokenSource } from './db-proxy-tokens';
 import { OfflinePushNotifier } from './offline-push';
@@ -93,13 +93,13 @@ export function createDurableOfflinePush(opts: DurableOfflinePushOptions): Offli
 }
 
 /** The offline-push webhook with its own db-proxy pool, or undefined when TT_PUSH_WEBHOOK_URL is unset. */
-export async function startOfflinePush(config: RouteConfig, registry: Registry, logger: Logger): Promise<OfflinePush | undefined> {
+export async function startOfflinePush(config: RouteConfig, registry: Registry, logger: Logger, security: RpcSecurity): Promise<OfflinePush | undefined> {
   const webhookUrl = config.TT_PUSH_WEBHOOK_URL;
   if (webhookUrl === undefined) {
     logger.info('offline push webhook not configured (TT_PUSH_WEBHOOK_URL)');
     return undefined;
   }
-  const dbPool = new InstancePool(await registry.watch('db-proxy'), { logger });
+  const dbPool = new InstancePool(await registry.watch('db-proxy'), { logger, security });
   const push = createDurableOfflinePush({
     webhookUrl,
     tokens: new DbProxyTokenSource(dbPool, config.TT_DB_DEADLINE_MS),

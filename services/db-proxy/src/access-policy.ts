@@ -1,0 +1,42 @@
+import { DbProxyService } from '@tiertalk/proto';
+import { accessPolicy } from '@tiertalk/rpc';
+
+/**
+ * Who may call db-proxy (mutual TLS, docs/SECURITY.md): the caller's
+ * certificate names its service. The gateway (msg) relays its users'
+ * requests, route reads device tokens for offline push, the operator's admin
+ * CLI (admin.crt) runs group administration. login calls nothing here: it
+ * cannot validate passwords, read or store messages.
+ */
+export const dbProxyAccess = accessPolicy('DbProxy', DbProxyService, {
+  Validate: ['msg'],
+  StoreMessages: ['msg'],
+  UnreadCount: ['msg'],
+  MsgList: ['msg'],
+  MsgById: ['msg'],
+  LatestMsgId: ['msg'],
+  ReadAck: ['msg'],
+  RecentSessions: ['msg'],
+  RemoveSession: ['msg'],
+  UsersInfo: ['msg'],
+  AllUsers: ['msg'],
+  Departments: ['msg'],
+  ChangeAvatar: ['msg'],
+  ChangeSignInfo: ['msg'],
+  DeviceToken: ['msg'],
+  PushShield: ['msg'],
+  QueryPushShield: ['msg'],
+  GetDeviceToken: ['route'],
+  NormalGroupList: ['msg', 'admin'],
+  GroupInfo: ['msg', 'admin'],
+  GroupCreate: ['msg', 'admin'],
+  GroupChangeMember: ['msg', 'admin'],
+  GroupShield: ['msg'],
+  GroupGetShield: ['msg'],
+  GroupMembers: ['msg', 'admin'],
+  GroupQuit: ['msg'],
+  GroupDismiss: ['msg', 'admin'],
+  GroupKick: ['msg'],
+  GroupSetAdmin: ['msg', 'admin'],
+  GroupMute: ['msg', 'admin'],
+});
