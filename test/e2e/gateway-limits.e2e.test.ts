@@ -11,7 +11,7 @@ import { createLogger } from '@tiertalk/log';
 import { refusalCount } from '@tiertalk/metrics';
 import { encodeFrame } from '@tiertalk/pdu';
 import { CID, IM, SID } from '@tiertalk/proto';
-import { Cluster, flushTestRedis, prepareTestDatabase, testConfig, waitFor } from '@tiertalk/testkit';
+import { Cluster, flushTestRedis, prepareTestDatabase, testConfig, testPki, tlsEnv, waitFor } from '@tiertalk/testkit';
 import { loadMsgConfig } from '../../services/msg/src/config';
 import { startGateway } from '../../services/msg/src/main';
 import type { RunningGateway } from '../../services/msg/src/main';
@@ -43,6 +43,8 @@ async function gateway(env: Record<string, string> = {}, lines: LogLine[] = []):
     TT_LEASE_TTL_SEC: '3',
     TT_GRPC_HOST: '127.0.0.1',
     TT_GRPC_PORT: '0',
+    // The cluster's db-proxy and route accept only mutual TLS: the in-process gateway presents msg's certificate.
+    ...tlsEnv(testPki(), 'msg'),
     TT_TCP_PORT: '0',
     TT_WS_PORT: '0',
     TT_LISTEN_HOST: '127.0.0.1',
