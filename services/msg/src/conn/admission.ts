@@ -1,5 +1,4 @@
-import { isIPv6 } from 'node:net';
-import type { RefusalLog } from '@tiertalk/metrics';
+import { clientAddressKey, type RefusalLog } from '@tiertalk/metrics';
 import type { AdmissionLimits } from '../config';
 
 /**
@@ -89,22 +88,7 @@ export class ClientAdmission {
   }
 }
 
-/**
- * The unit limits count per: an IPv4 address (also when IPv4-mapped), or the
- * /64 of an IPv6 address (one host usually holds a whole /64).
- */
+/** The address's key (clientAddressKey); an address that does not parse is its own key. */
 export function addressKey(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return mapped[1];
-  if (!isIPv6(ip)) return ip;
-  const groups = expandIPv6(ip);
-  return `${groups.slice(0, 4).join(':')}::/64`;
-}
-
-function expandIPv6(ip: string): string[] {
-  const [head, tail = ''] = ip.split('%')[0].split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === '' ? [] : tail.split(':');
-  const missing = ip.includes('::') ? 8 - h.length - t.length : 0;
-  return [...h, ...Array.from({ length: missing }, () => '0'), ...t].map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''));
+  return clientAddressKey(ip) ?? ip;
 }

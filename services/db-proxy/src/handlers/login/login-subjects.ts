@@ -1,5 +1,3 @@
-import ipaddr from 'ipaddr.js';
-
 /** IMUser.name is varchar(32): a longer name cannot exist (characters, not bytes). */
 export const MAX_LOGIN_NAME_CHARS = 32;
 /** What a TeamTalk client sends is md5hex(password), 32 characters; anything far longer is not a password. */
@@ -18,18 +16,4 @@ export function normaliseLoginName(raw: string): string | undefined {
   const name = raw.replace(/ +$/, '');
   if (name === '' || [...name].length > MAX_LOGIN_NAME_CHARS) return undefined;
   return name;
-}
-
-/**
- * The key one client address is counted under: IPv4 (an IPv4-mapped IPv6
- * address is its IPv4 address), or the /64 of an IPv6 address, since one
- * host is normally given a whole /64. undefined when the gateway sent no (or
- * no valid) address.
- */
-export function clientIpKey(raw: string | null | undefined): string | undefined {
-  if (!raw || raw.length > 64 || !ipaddr.isValid(raw)) return undefined;
-  const addr = ipaddr.process(raw);
-  if (addr.kind() === 'ipv4') return addr.toString();
-  const parts = (addr as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16));
-  return `${parts.join(':')}::/64`;
 }

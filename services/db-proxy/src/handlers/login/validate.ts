@@ -1,10 +1,10 @@
-import type { RefusalLog } from '@tiertalk/metrics';
+import { clientAddressKey, type RefusalLog } from '@tiertalk/metrics';
 import type { ValidateReq, ValidateRsp } from '@tiertalk/proto';
 import { IM } from '@tiertalk/proto';
 import { toUserInfo } from '../../store/users';
 import type { LoginAccountStore } from '../../store/login-accounts';
 import type { LoginLimits, LoginLimitReason } from './login-limits';
-import { clientIpKey, MAX_SECRET_CHARS, normaliseLoginName } from './login-subjects';
+import { MAX_SECRET_CHARS, normaliseLoginName } from './login-subjects';
 import { HashCancelledError, HashQueueFullError, type IsCancelled } from './password-hasher';
 import type { PasswordVerifier } from './password-verifier';
 
@@ -41,7 +41,7 @@ export class ValidateHandler {
     const reply = (resultCode: number, resultString: string, user?: IM.BaseDefine.UserInfo.$Properties): ValidateRsp =>
       IM.Server.IMValidateRsp.create({ userName: req.userName, resultCode, resultString, ...(user ? { userInfo: user } : {}) });
     const name = normaliseLoginName(req.userName);
-    const ip = clientIpKey(req.clientIp);
+    const ip = clientAddressKey(req.clientIp);
     const offender = ip ?? 'unknown-ip';
 
     const gate = await this.limits.attempt(name, ip);
