@@ -199,9 +199,7 @@ async function runOne(argv: string[], run: PlannedRun, cluster: SpawnedCluster |
       stats: result.stats,
       verdict,
     });
-    const existing = existsSync(opts.report) ? readFileSync(opts.report, 'utf8') : undefined;
-    writeFileSync(opts.report, upsertSection(existing, opts.label, section));
-    out(`report: section "${opts.label}" written to ${opts.report}\n`);
+    writeReportSection(opts.report, opts.label, section);
   }
   return verdict.ok ? EXIT_OK : EXIT_BAD_MESSAGES;
 }
@@ -227,9 +225,7 @@ async function runLoginsOne(argv: string[], run: PlannedRun, cluster: SpawnedClu
       summary: result.summary,
       verdict,
     });
-    const existing = existsSync(opts.report) ? readFileSync(opts.report, 'utf8') : undefined;
-    writeFileSync(opts.report, upsertSection(existing, opts.label, section));
-    out(`report: section "${opts.label}" written to ${opts.report}\n`);
+    writeReportSection(opts.report, opts.label, section);
   }
   return verdict.ok ? EXIT_OK : EXIT_BAD_MESSAGES;
 }
@@ -263,11 +259,16 @@ async function runOfflineOne(
       summary: result.summary,
       verdict,
     });
-    const existing = existsSync(opts.report) ? readFileSync(opts.report, 'utf8') : undefined;
-    writeFileSync(opts.report, upsertSection(existing, opts.label, section));
-    out(`report: section "${opts.label}" written to ${opts.report}\n`);
+    writeReportSection(opts.report, opts.label, section);
   }
   return verdict.ok ? EXIT_OK : EXIT_BAD_MESSAGES;
+}
+
+/** Puts one scenario's section into the report file (created, or its old section replaced). */
+function writeReportSection(report: string, label: string, section: string): void {
+  const existing = existsSync(report) ? readFileSync(report, 'utf8') : undefined;
+  writeFileSync(report, upsertSection(existing, label, section));
+  out(`report: section "${label}" written to ${report}\n`);
 }
 
 main(process.argv.slice(2)).then(
