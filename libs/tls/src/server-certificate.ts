@@ -1,5 +1,5 @@
-import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import tls from 'node:tls';
+import { readPemFiles, watchPemFiles } from './pem-files';
 
 /**
  * A public-facing server certificate (TLS to clients) read from files and
@@ -48,15 +48,7 @@ export class ServerCertificate {
   ) {
     this.material = readMaterial(files);
     const pollMs = opts.pollMs ?? 5_000;
-    if (pollMs > 0) {
-      const onChange = (cur: Stats, prev: Stats): void => {
-        if (cur.mtimeMs !== prev.mtimeMs || cur.ino !== prev.ino || cur.size !== prev.size) this.reload('file changed');
-      };
-      for (const file of new Set([files.cert, files.key])) {
-        watchFile(file, { interval: pollMs, persistent: false }, onChange);
-        this.listeners.push(() => unwatchFile(file, onChange));
-      }
-    }
+    if (pollMs > 0) this.listeners.push(watchPemFiles([files.cert, files.key], pollMs, () => this.reload('file changed')));
     if (opts.sighup ?? true) {
       const onHup = (): void => {
         this.reload('SIGHUP');
@@ -108,8 +100,6 @@ export class ServerCertificate {
 }
 
 function readMaterial(files: CertificateFiles): { cert: Buffer; key: Buffer } {
-  const material = { cert: readFileSync(files.cert), key: readFileSync(files.key) };
-  // Throws on unparsable PEM and on a key that does not belong to the certificate.
-  tls.createSecureContext(material);
-  return material;
+  const { cert, key } = readPemFiles(files);
+  return { cert, key };
 }

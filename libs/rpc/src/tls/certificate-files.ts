@@ -1,6 +1,7 @@
-import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
-import { createSecureContext } from 'node:tls';
 import type * as grpc from '@grpc/grpc-js';
+import { readPemFiles, watchPemFiles, TlsFilesError } from '@tiertalk/tls';
+
+export { TlsFilesError };
 
 type CertificateProvider = grpc.experimental.CertificateProvider;
 type CaListener = grpc.experimental.CaCertificateUpdateListener;
@@ -21,28 +22,9 @@ export interface TlsMaterial {
   readonly key: Buffer;
 }
 
-/** A CA, certificate or key file could not be read, or the key does not match the certificate. */
-export class TlsFilesError extends Error {
-  override readonly name = 'TlsFilesError';
-  readonly code = 'TLS_FILES_INVALID';
-}
-
 /** Reads the three files and proves they form a usable TLS identity (key matches certificate, PEM parses). */
 export function readTlsMaterial(paths: TlsFilePaths): TlsMaterial {
-  const read = (what: string, file: string): Buffer => {
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new TlsFilesError(`cannot read the ${what} file ${file}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  };
-  const material = { ca: read('CA', paths.ca), cert: read('certificate', paths.cert), key: read('key', paths.key) };
-  try {
-    createSecureContext({ ca: material.ca, cert: material.cert, key: material.key });
-  } catch (err) {
-    throw new TlsFilesError(`${paths.cert} / ${paths.key} / ${paths.ca} are not a usable TLS identity: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  return material;
+  return readPemFiles(paths) as TlsMaterial;
 }
 
 export interface CertificateFilesOptions {
@@ -71,12 +53,8 @@ export class CertificateFiles implements CertificateProvider {
   private readonly caListeners = new Set<CaListener>();
   private readonly identityListeners = new Set<IdentityListener>();
   private readonly pollIntervalMs: number;
-  private watching = false;
+  private stopWatchingFiles: (() => void) | undefined;
   private closed = false;
-
-  private readonly onFileChange = (curr: Stats, prev: Stats): void => {
-    if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino || curr.size !== prev.size) this.reload();
-  };
 
   /** Reads the files at once: throws TlsFilesError when they are unusable (start-up must fail). */
   constructor(
@@ -139,9 +117,8 @@ export class CertificateFiles implements CertificateProvider {
   }
 
   private startWatching(): void {
-    if (this.watching || this.closed || this.pollIntervalMs <= 0) return;
-    this.watching = true;
-    for (const file of this.files()) watchFile(file, { interval: this.pollIntervalMs, persistent: false }, this.onFileChange);
+    if (this.stopWatchingFiles || this.closed || this.pollIntervalMs <= 0) return;
+    this.stopWatchingFiles = watchPemFiles([this.paths.ca, this.paths.cert, this.paths.key], this.pollIntervalMs, () => this.reload());
   }
 
   private maybeStopWatching(): void {
@@ -149,12 +126,7 @@ export class CertificateFiles implements CertificateProvider {
   }
 
   private stopWatching(): void {
-    if (!this.watching) return;
-    this.watching = false;
-    for (const file of this.files()) unwatchFile(file, this.onFileChange);
-  }
-
-  private files(): string[] {
-    return [...new Set([this.paths.ca, this.paths.cert, this.paths.key])];
+    this.stopWatchingFiles?.();
+    this.stopWatchingFiles = undefined;
   }
 }
