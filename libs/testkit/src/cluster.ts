@@ -52,7 +52,7 @@ export interface ClusterSpec {
 }
 
 export interface ClientTlsSpec {
-  /** PKI directory (created or completed; existing files kept). Default `<repo>/.run/test-tls`. */
+  /** PKI directory (created or completed; existing files kept). Default: the process's test PKI (testPki()). */
   dir?: string;
   /** login's HTTP port serves HTTPS (default true). */
   login?: boolean;
@@ -157,7 +157,8 @@ export class Cluster {
   ) {
     const tlsSpec = spec.clientTls === true ? {} : spec.clientTls || undefined;
     if (tlsSpec) {
-      const pki = createDevPki(tlsSpec.dir ?? path.join(repoRoot, '.run', 'test-tls'), ['msg', 'login']);
+      // Default: the process's test PKI, the one the tiers' mutual TLS uses too (as `make up` has one CA).
+      const pki = tlsSpec.dir !== undefined ? createDevPki(tlsSpec.dir, ['msg', 'login']) : testPki();
       this.tlsDir = pki.dir;
       this.caFile = pki.caCert;
     }
