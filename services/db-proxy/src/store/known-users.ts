@@ -20,7 +20,9 @@ export class KnownUsers {
     private readonly master: Pool,
     max = 500_000,
   ) {
-    this.known = new LRUCache<number, true>({ max });
+    // Bounded by maxSize, not max: `max` preallocates storage for every entry at start-up
+    // (~12 MB and ~50 ms for 500,000), which a deployment with a few thousand users never fills.
+    this.known = new LRUCache<number, true>({ maxSize: max, sizeCalculation: () => 1 });
   }
 
   /** The ids among `ids` that are not in IMUser. */
