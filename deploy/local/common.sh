@@ -112,26 +112,34 @@ ensure_redis() {
 
 etcd_up() { curl -sf --max-time 2 "$ETCD_URL/health" >/dev/null 2>&1; }
 
-# Starts etcd on 127.0.0.1:2379 unless something already answers there.
-ensure_etcd() {
+# Starts one etcd unless its health check already passes. $1 = run name (pid, log and data
+# under .run; etcd's member name is tiertalk-local plus what follows "etcd" in it), $2 = client
+# URL, $3 = peer URL, $4 = health check function; further arguments go to etcd.
+start_etcd() {
+  local name=$1 url=$2 peer=$3 healthy=$4
+  shift 4
+  local member="tiertalk-local${name#etcd}"
   mkdir -p "$RUN_DIR"
-  etcd_up && return 0
-  if pid_alive "$RUN_DIR/etcd.pid" etcd; then
-    log "etcd (pid $(cat "$RUN_DIR/etcd.pid")) is running but not healthy yet"
+  "$healthy" && return 0
+  if pid_alive "$RUN_DIR/$name.pid" etcd; then
+    log "$name (pid $(cat "$RUN_DIR/$name.pid")) is running but not healthy yet"
   else
-    log "starting etcd (data $RUN_DIR/etcd, log $RUN_DIR/etcd.log)"
-    setsid nohup "$ETCD_BIN" --name tiertalk-local --data-dir "$RUN_DIR/etcd" \
-      --listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
-      --listen-peer-urls "$ETCD_PEER_URL" --initial-advertise-peer-urls "$ETCD_PEER_URL" \
-      --initial-cluster "tiertalk-local=$ETCD_PEER_URL" \
-      >>"$RUN_DIR/etcd.log" 2>&1 </dev/null &
-    echo $! >"$RUN_DIR/etcd.pid"
+    log "starting $name (data $RUN_DIR/$name, log $RUN_DIR/$name.log)"
+    setsid nohup "$ETCD_BIN" --name "$member" --data-dir "$RUN_DIR/$name" \
+      --listen-client-urls "$url" --advertise-client-urls "$url" \
+      --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
+      --initial-cluster "$member=$peer" "$@" \
+      >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/$name.pid"
   fi
   local i
-  for i in $(seq 1 60); do etcd_up && return 0; sleep 0.25; done
-  tail -n 20 "$RUN_DIR/etcd.log" >&2 || true
-  die "etcd did not become healthy at $ETCD_URL"
+  for i in $(seq 1 60); do "$healthy" && return 0; sleep 0.25; done
+  tail -n 20 "$RUN_DIR/$name.log" >&2 || true
+  die "etcd did not become healthy at $url"
 }
+
+# Starts etcd on 127.0.0.1:2379 (plain, what make test uses) unless something already answers there.
+ensure_etcd() { start_etcd etcd "$ETCD_URL" "$ETCD_PEER_URL" etcd_up; }
 
 # The development PKI of `make up` (docs/SECURITY.md): CA, one certificate per
 # service, the operator's admin certificate and etcd's; existing files are kept.
@@ -149,25 +157,9 @@ secure_etcd_up() {
 # Starts make up's etcd (TLS, client certificates signed by the dev CA required)
 # on 127.0.0.1:2479 unless it already answers there.
 ensure_secure_etcd() {
-  mkdir -p "$RUN_DIR"
-  secure_etcd_up && return 0
-  if pid_alive "$RUN_DIR/etcd-tls.pid" etcd; then
-    log "etcd-tls (pid $(cat "$RUN_DIR/etcd-tls.pid")) is running but not healthy yet"
-  else
-    log "starting etcd with TLS (data $RUN_DIR/etcd-tls, log $RUN_DIR/etcd-tls.log)"
-    setsid nohup "$ETCD_BIN" --name tiertalk-local-tls --data-dir "$RUN_DIR/etcd-tls" \
-      --listen-client-urls "$SECURE_ETCD_URL" --advertise-client-urls "$SECURE_ETCD_URL" \
-      --cert-file "$TLS_DIR/etcd.crt" --key-file "$TLS_DIR/etcd.key" \
-      --client-cert-auth --trusted-ca-file "$TLS_DIR/ca.crt" \
-      --listen-peer-urls "$SECURE_ETCD_PEER_URL" --initial-advertise-peer-urls "$SECURE_ETCD_PEER_URL" \
-      --initial-cluster "tiertalk-local-tls=$SECURE_ETCD_PEER_URL" \
-      >>"$RUN_DIR/etcd-tls.log" 2>&1 </dev/null &
-    echo $! >"$RUN_DIR/etcd-tls.pid"
-  fi
-  local i
-  for i in $(seq 1 60); do secure_etcd_up && return 0; sleep 0.25; done
-  tail -n 20 "$RUN_DIR/etcd-tls.log" >&2 || true
-  die "etcd did not become healthy at $SECURE_ETCD_URL"
+  start_etcd etcd-tls "$SECURE_ETCD_URL" "$SECURE_ETCD_PEER_URL" secure_etcd_up \
+    --cert-file "$TLS_DIR/etcd.crt" --key-file "$TLS_DIR/etcd.key" \
+    --client-cert-auth --trusted-ca-file "$TLS_DIR/ca.crt"
 }
 
 # Stops the process named by a pid file (SIGTERM, up to $3 seconds, then SIGKILL)
