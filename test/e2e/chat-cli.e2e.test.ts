@@ -127,7 +127,7 @@ describe('chat-cli', () => {
     const [aliceId, bobId, carolId] = [await userId(pool, 'alice'), await userId(pool, 'bob'), await userId(pool, 'carol')];
     const bob = await track(loggedIn(gw2, 'bob'));
     const carol = await track(loggedIn(gw1, 'carol'));
-    // Offline messages for alice: one plain, one encrypted the way TeamTalk clients do (protocol.md §5).
+    // Offline messages for alice: one plain, one encrypted the way TeamTalk clients do (docs/PROTOCOL.md §5).
     await bob.sendText(aliceId, 'hello alice');
     await bob.sendText(aliceId, encryptContent('psst, encrypted'));
 
@@ -136,7 +136,7 @@ describe('chat-cli', () => {
     // Recent sessions with the unread count and the (decrypted) latest message.
     await cli.waitFor(/Recent sessions:\n {2}bob +2 unread +\d\d:\d\d +psst, encrypted\n/);
 
-    // History, oldest first; opening marks it read (flows.md §6): the unread counter goes to zero.
+    // History, oldest first; opening marks it read (docs/FLOWS.md §6): the unread counter goes to zero.
     const opened = await cli.command('/open bob', /── bob ──\n(.*)\n(.*)\n/);
     expect(opened[1]).toMatch(/^\d\d:\d\d \[bob\] hello alice$/);
     expect(opened[2]).toMatch(/^\d\d:\d\d \[bob\] psst, encrypted$/);

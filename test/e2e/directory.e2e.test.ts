@@ -1,4 +1,4 @@
-// Users, departments and profile changes over TCP (flows.md §9; conformance
+// Users, departments and profile changes over TCP (docs/FLOWS.md §9; docs/FLOWS.md §14
 // U1–U6): one cluster with two gateways, clients speaking TeamTalk's wire.
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { TeamTalkClient } from '@tiertalk/client';

@@ -1,4 +1,4 @@
-// Group fan-out and group notifications across two gateways (flows.md §10.2,
+// Group fan-out and group notifications across two gateways (docs/FLOWS.md §10.2,
 // §10.3, §10.4; TierTalk's IMGroupAdminNotify): what each member's connections
 // see on the wire — every frame counted, before the SDK's dedupe.
 import path from 'node:path';
@@ -136,14 +136,14 @@ describe('group messages across two gateways', () => {
 });
 
 describe('group creation', () => {
-  it('a NORMAL group request is dropped silently at the gateway (flows.md §10.3)', async () => {
+  it('a NORMAL group request is dropped silently at the gateway (docs/FLOWS.md §10.3)', async () => {
     const alice = await session(gw1, 'alice', PC);
     await expect(createGroup(alice, 'fixed', [ids.alice, ids.bob], GROUP_TYPE_NORMAL, 1500)).rejects.toMatchObject({ code: 'REQUEST_TIMEOUT' });
     expect(alice.client.isClosed).toBe(false);
   });
 });
 
-describe('change-member notify (flows.md §10.4)', () => {
+describe('change-member notify (docs/FLOWS.md §10.4)', () => {
   it('goes to every connection of cur ∪ chg on both gateways except the requesting one; the added member then gets messages', async () => {
     const alice = await session(gw1, 'alice', PC);
     const alicePhone = await session(gw2, 'alice', ANDROID);

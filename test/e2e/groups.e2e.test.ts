@@ -1,4 +1,4 @@
-// Groups end to end (flows.md §10, §13; conformance G1-G10) and TierTalk's
+// Groups end to end (docs/FLOWS.md §10, §13; docs/FLOWS.md §14 G1-G10) and TierTalk's
 // group administration (IM.Group 0x0420-0x042a): every command and role rule
 // as a user sees it, over TCP against a real cluster with two gateways; the
 // member cache after a Redis flush; a member offline during a 200-message
@@ -20,7 +20,7 @@ const DEL = IM.BaseDefine.GroupModifyType.GROUP_MODIFY_TYPE_DEL;
 const ADMIN_LIMIT = 2;
 const MEMBER_LIMIT = 8;
 const ADMIN_CLI = path.join(repoRoot, 'services/db-proxy/dist/admin-cli.js');
-// A message that is not ACKed within this is taken as refused (flows.md §10.2: no reply at all).
+// A message that is not ACKed within this is taken as refused (docs/FLOWS.md §10.2: no reply at all).
 const NO_ACK_MS = 1500;
 
 let cluster: Cluster;
@@ -48,7 +48,7 @@ async function users(n: number, prefix?: string): Promise<User[]> {
 
 /**
  * Logs in, alternating gateways so every fan-out crosses both. A second device
- * of one user must be of the other client class (ANDROID), or the first is kicked (flows.md §2).
+ * of one user must be of the other client class (ANDROID), or the first is kicked (docs/FLOWS.md §2).
  */
 async function online(u: User, gw?: GatewayInfo, clientType: IM.BaseDefine.ClientType = PC): Promise<TeamTalkClient> {
   const c = await loggedIn(gw ?? (u.id % 2 === 0 ? gw1 : gw2), u.name, clientType);
@@ -170,7 +170,7 @@ afterAll(async () => {
   await pool?.end();
 });
 
-describe('TeamTalk group commands (conformance G1-G10)', () => {
+describe('TeamTalk group commands (docs/FLOWS.md §14 G1-G10)', () => {
   it('G3: creates a temporary group (version 1, creator and members as sent); a NORMAL create gets no reply', async () => {
     const [o, a, b] = await users(3);
     const owner = await online(o);
@@ -240,7 +240,7 @@ describe('TeamTalk group commands (conformance G1-G10)', () => {
     expect(seen.owner).toEqual([]);
     expect((await owner.groups.groupInfo([{ groupId: gid, version: 1 }]))[0].version).toBe(2);
 
-    // TMP group: any member may add, only the creator may remove (flows.md §10.4).
+    // TMP group: any member may add, only the creator may remove (docs/FLOWS.md §10.4).
     const n3 = await newUser();
     expect((await member.groups.changeGroupMembers(gid, 'add', [n3.id])).curUserIdList).toContain(n3.id);
     expect((await refusal(member.groups.changeGroupMembers(gid, 'del', [n1.id]))).code).toBe('REQUEST_REFUSED');
@@ -357,7 +357,7 @@ describe('TeamTalk group commands (conformance G1-G10)', () => {
     const gid = await createTmpGroup(owner, [a]);
     await owner.groups.sendGroupText(gid, 'recent');
     for (const c of [owner, member]) {
-      // flows.md §13: TeamTalk's sync pass runs every 5 s.
+      // docs/FLOWS.md §13: TeamTalk's sync pass runs every 5 s.
       await waitFor(async () => (await c.recentSessions()).contactSessionList.some((s) => s.sessionType === GROUP && s.sessionId === gid), 8000);
       const s = (await c.recentSessions()).contactSessionList.find((x) => x.sessionType === GROUP && x.sessionId === gid);
       expect([s?.latestMsgId, text(s?.latestMsgData ?? new Uint8Array()), s?.latestMsgFromUserId]).toEqual([1, 'recent', o.id]);

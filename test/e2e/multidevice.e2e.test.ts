@@ -1,6 +1,6 @@
-// One user on several devices across two gateways: kick policies (flows.md §2,
-// §11, conformance L9–L12), P2P commands (M10) and the message rate limit
-// (flows.md §3, H3).
+// One user on several devices across two gateways: kick policies (docs/FLOWS.md §2,
+// §11, docs/FLOWS.md §14 L9–L12), P2P commands (M10) and the message rate limit
+// (docs/FLOWS.md §3, H3).
 import path from 'node:path';
 import type { Pool } from 'mysql2/promise';
 import { isClientError, type TeamTalkClient } from '@tiertalk/client';

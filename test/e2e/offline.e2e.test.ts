@@ -1,4 +1,4 @@
-// Offline messages, unread, history, read sync and audio (flows.md §4, §6, §7),
+// Offline messages, unread, history, read sync and audio (docs/FLOWS.md §4, §6, §7),
 // over TCP against a real cluster: two db-proxy instances, two gateways.
 import Redis from 'ioredis';
 import type { Pool } from 'mysql2/promise';
@@ -11,7 +11,7 @@ jest.setTimeout(60_000);
 
 const SINGLE = SessionType.SESSION_TYPE_SINGLE;
 const AUDIO = IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_AUDIO;
-// "[语音]" encrypted with TeamTalk's default key (protocol.md §5), computed independently with openssl.
+// "[语音]" encrypted with TeamTalk's default key (docs/PROTOCOL.md §5), computed independently with openssl.
 const AUDIO_PREVIEW = 'QhGXlpFjvMFUNrtl1aaPzA==';
 
 let cluster: Cluster;
@@ -71,7 +71,7 @@ afterAll(async () => {
   await pool?.end();
 });
 
-describe('offline messages (conformance O1, O2, O4, O10)', () => {
+describe('offline messages (docs/FLOWS.md §14 O1, O2, O4, O10)', () => {
   it('offline → unread → history → read ack → unread zero, across two gateways', async () => {
     const sender = await newUser('off_s');
     const reader = await newUser('off_r');
@@ -192,7 +192,7 @@ describe('offline messages (conformance O1, O2, O4, O10)', () => {
   });
 });
 
-describe('audio messages (conformance M9)', () => {
+describe('audio messages (docs/FLOWS.md §14 M9)', () => {
   it('delivers live, returns duration + bytes in history and shows the encrypted "[语音]" in the unread preview', async () => {
     const s = await newUser('au_s');
     const r = await newUser('au_r');

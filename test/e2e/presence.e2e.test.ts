@@ -1,4 +1,4 @@
-// Presence across two gateways (flows.md §5, conformance P1–P5): what PC and
+// Presence across two gateways (docs/FLOWS.md §5, docs/FLOWS.md §14 P1–P5): what PC and
 // mobile clients of TeamTalk see when users come and go, and the status query.
 import path from 'node:path';
 import type { Pool } from 'mysql2/promise';

@@ -1,4 +1,4 @@
-// Mobile push settings over TCP (flows.md §11, §12, §4 step 6; conformance
+// Mobile push settings over TCP (docs/FLOWS.md §11, §12, §4 step 4.6; docs/FLOWS.md §14
 // N1–N3, L13): device tokens, push shield, logout clearing the token, and the
 // offline-push webhook route POSTs to (a real local HTTP server here).
 import http from 'node:http';

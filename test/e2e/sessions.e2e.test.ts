@@ -1,4 +1,4 @@
-// Recent sessions (flows.md §8, conformance S1, S2, S4, S5) and their
+// Recent sessions (docs/FLOWS.md §8, docs/FLOWS.md §14 S1, S2, S4, S5) and their
 // conversation index in the sync Redis, over TCP against a real cluster.
 import Redis from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';

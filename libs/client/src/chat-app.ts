@@ -10,7 +10,7 @@ import { isClientError } from './errors';
 
 const SINGLE = IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE;
 const GROUP = IM.BaseDefine.SessionType.SESSION_TYPE_GROUP;
-/** protocol.md §1: TeamTalk's MAX_MSG_LEN. */
+/** docs/PROTOCOL.md §1: TeamTalk's MAX_MSG_LEN. */
 const MAX_CONTENT_BYTES = 4096;
 const LOGOUT_TIMEOUT_MS = 3000;
 
@@ -173,7 +173,7 @@ export class ChatApp {
     return s;
   }
 
-  /** flows.md §7.1, §8: recent sessions and unread counters from the server. */
+  /** docs/FLOWS.md §7.1, §8: recent sessions and unread counters from the server. */
   private async refresh(): Promise<void> {
     const [recent, unread] = await Promise.allSettled([this.client.recentSessions(0), this.client.unreadCounts()]);
     this.sessions.clear();
@@ -217,7 +217,7 @@ export class ChatApp {
 
   // ---- users ----
 
-  /** flows.md §9: profiles of users not known yet; a failure leaves them shown by id. */
+  /** docs/FLOWS.md §9: profiles of users not known yet; a failure leaves them shown by id. */
   private async loadNames(ids: readonly number[]): Promise<void> {
     const missing = [...new Set(ids)].filter((id) => id !== 0 && !this.users.has(id));
     if (missing.length === 0) return;
@@ -292,7 +292,7 @@ export class ChatApp {
     await this.loadPage(c, c.oldest - 1);
   }
 
-  /** flows.md §7.2: one history page, printed oldest first; the newest page is then marked read (§6). */
+  /** docs/FLOWS.md §7.2: one history page, printed oldest first; the newest page is then marked read (§6). */
   private async loadPage(c: Conversation, msgIdBegin: number): Promise<void> {
     const page = await this.client.messageList(SINGLE, c.peerId, msgIdBegin, this.opts.pageSize);
     const msgs = [...page.msgList].sort((a, b) => a.msgId - b.msgId);
@@ -380,7 +380,7 @@ export class ChatApp {
       if (c.shown.has(m.msgId)) return;
       c.shown.add(m.msgId);
       this.opts.print(messageLine({ time, from: this.name(m.fromUserId), text, note: mine ? 'from your other device' : undefined }));
-      // The conversation is on screen: it is read (flows.md §6).
+      // The conversation is on screen: it is read (docs/FLOWS.md §6).
       if (!mine) this.markRead(SINGLE, peer, m.msgId);
       return;
     }
@@ -392,7 +392,7 @@ export class ChatApp {
     this.opts.print(messageLine({ time, from: this.name(peer), text, note: `${s.unread} unread, /open ${this.name(peer)}` }));
   }
 
-  /** flows.md §6: I read a session on another device. */
+  /** docs/FLOWS.md §6: I read a session on another device. */
   private async onReadNotify(n: IM.Message.IMMsgDataReadNotify): Promise<void> {
     const key = keyOf(n.sessionType, n.sessionId);
     this.readUpTo.set(key, Math.max(this.readUpTo.get(key) ?? 0, n.msgId));
@@ -402,7 +402,7 @@ export class ChatApp {
     this.opts.print(`${formatTime(Math.floor(this.now().getTime() / 1000), this.now())} · ${this.sessionName(n.sessionType, n.sessionId)}: read on another device`);
   }
 
-  /** flows.md §8: I removed a session on another device. */
+  /** docs/FLOWS.md §8: I removed a session on another device. */
   private async onRemoveSessionNotify(n: IM.Buddy.IMRemoveSessionNotify): Promise<void> {
     this.sessions.delete(keyOf(n.sessionType, n.sessionId));
     if (n.sessionType === SINGLE) await this.loadNames([n.sessionId]);

@@ -24,7 +24,7 @@ describe('chat formatting', () => {
     expect(contentText(TEXT, encryptContent('secret 秘密', KEY), KEY)).toBe('secret 秘密');
     expect(contentText(TEXT, Buffer.from('plain hi'), KEY)).toBe('plain hi');
     expect(contentText(AUDIO, Buffer.from([0, 0, 0, 5, 9, 9, 9]), KEY)).toBe('[voice 5 s]');
-    // flows.md §7.1: previews of audio are the encrypted "[语音]".
+    // docs/FLOWS.md §7.1: previews of audio are the encrypted "[语音]".
     expect(contentText(AUDIO, encryptContent('[语音]', KEY), KEY)).toBe('[语音]');
   });
 

@@ -29,14 +29,14 @@ export function safeText(text: string, indent = '    '): string {
 
 /**
  * What a message's content says: TeamTalk ciphertext decrypted with `aesKey`
- * when it decrypts (protocol.md §5), a voice message as its duration, any other
+ * when it decrypts (docs/PROTOCOL.md §5), a voice message as its duration, any other
  * content as UTF-8 text. Not yet made safe for a terminal (see safeText).
  */
 export function contentText(msgType: number, data: Uint8Array, aesKey: string): string {
   const decrypted = decryptContent(data, aesKey);
   if (decrypted !== undefined) return decrypted;
   const audio = msgType === MsgType.MSG_TYPE_SINGLE_AUDIO || msgType === MsgType.MSG_TYPE_GROUP_AUDIO;
-  // flows.md §4: audio msg_data is a big-endian uint32 duration, then the audio bytes.
+  // docs/FLOWS.md §4: audio msg_data is a big-endian uint32 duration, then the audio bytes.
   if (audio && data.length >= 4) return `[voice ${Buffer.from(data.buffer, data.byteOffset, 4).readUInt32BE(0)} s]`;
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
 }
@@ -73,7 +73,7 @@ export function sessionTable(rows: readonly SessionRow[]): string[] {
   return rows.map((r) => `  ${r.name.padEnd(nameWidth)}  ${unreadColumn(r.unread)}${r.time.padEnd(timeWidth)}  ${r.preview}`.trimEnd());
 }
 
-/** flows.md §5: route reports ONLINE only for users with a PC client on. */
+/** docs/FLOWS.md §5: route reports ONLINE only for users with a PC client on. */
 export function statusText(status: number): string {
   switch (status) {
     case IM.BaseDefine.UserStatType.USER_STATUS_ONLINE:

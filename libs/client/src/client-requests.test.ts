@@ -1,4 +1,4 @@
-// The SDK's typed requests and push events (protocol.md §2.2-2.7) against the
+// The SDK's typed requests and push events (docs/PROTOCOL.md §2.2-2.7) against the
 // fake gateway: the right command ids and bodies go out, replies are matched
 // by seq_num, result codes become errors, pushes become events.
 import type { Frame } from '@tiertalk/pdu';

@@ -1,5 +1,5 @@
-// A TeamTalk-protocol client: one connection to a msg gateway (protocol.md,
-// flows.md §2-4, §12). Requests are matched to responses by seq_num; pushes
+// A TeamTalk-protocol client: one connection to a msg gateway (docs/PROTOCOL.md,
+// docs/FLOWS.md §2-4, §12). Requests are matched to responses by seq_num; pushes
 // (incoming messages, kicks) become events.
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -86,19 +86,19 @@ export type TeamTalkClientEvents = {
   /** An incoming IMMsgData whose (session, msg_id) was seen before; also emitted as 'message' when suppressDuplicates is off. */
   duplicate: [msg: IM.Message.IMMsgData];
   kick: [kick: IM.Login.IMKickUser];
-  /** flows.md §6: this user read a session on another device (user_id = me, session_id = the peer or group). */
+  /** docs/FLOWS.md §6: this user read a session on another device (user_id = me, session_id = the peer or group). */
   readNotify: [notify: IM.Message.IMMsgDataReadNotify];
-  /** flows.md §8: this user removed a session on another device. */
+  /** docs/FLOWS.md §8: this user removed a session on another device. */
   removeSessionNotify: [notify: IM.Buddy.IMRemoveSessionNotify];
-  /** flows.md §5: a user's PC client went online or offline (sent to PC clients only). */
+  /** docs/FLOWS.md §5: a user's PC client went online or offline (sent to PC clients only). */
   userStatus: [notify: IM.Buddy.IMUserStatNotify];
-  /** flows.md §5: whether this user has a PC client online (sent to mobile clients only). */
+  /** docs/FLOWS.md §5: whether this user has a PC client online (sent to mobile clients only). */
   pcLoginStatus: [notify: IM.Buddy.IMPCLoginStatusNotify];
-  /** flows.md §9: someone changed their signature (sent to every connection). */
+  /** docs/FLOWS.md §9: someone changed their signature (sent to every connection). */
   signInfoChanged: [notify: IM.Buddy.IMSignInfoChangedNotify];
-  /** protocol.md §2.7: an opaque peer-to-peer command ("typing", shake, ...). */
+  /** docs/PROTOCOL.md §2.7: an opaque peer-to-peer command ("typing", shake, ...). */
   p2p: [cmd: IM.SwitchService.IMP2PCmdMsg];
-  /** flows.md §10.4: members were added to or removed from a group I am (or was) in. */
+  /** docs/FLOWS.md §10.4: members were added to or removed from a group I am (or was) in. */
   groupChangeMember: [notify: IM.Group.IMGroupChangeMemberNotify];
   /** TierTalk extension: quit, dismiss, kick, admin or mute change in a group I am (or was) in. */
   groupAdmin: [notify: IM.Group.IMGroupAdminNotify];
@@ -138,7 +138,7 @@ function refusedUnlessZero<T>(what: string, resultCode: number, res: T): T {
 
 /**
  * The gateway answers IMMsgDataAck{msg_id = 0} (TeamTalk's "not stored" id)
- * for a message over its per-connection rate limit (flows.md §3), one that
+ * for a message over its per-connection rate limit (docs/FLOWS.md §3), one that
  * storage rejected, or one not stored within its deadline; the message was
  * neither stored nor delivered.
  */
@@ -179,7 +179,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
   readonly secure: boolean;
   /** Resolves once the client is closed, whatever the reason. */
   readonly closed: Promise<void>;
-  /** Group commands (flows.md §10) and TierTalk's group administration. */
+  /** Group commands (docs/FLOWS.md §10) and TierTalk's group administration. */
   readonly groups: GroupRequests;
 
   private readonly heartbeatMs: number;
@@ -273,7 +273,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
   }
 
   /**
-   * flows.md §2. TeamTalk clients send md5hex(plain) as `password`; the server
+   * docs/FLOWS.md §2. TeamTalk clients send md5hex(plain) as `password`; the server
    * checks md5hex(that + salt). Rejects with LOGIN_REFUSED on a non-zero result.
    */
   async login(userName: string, password: string, opts: LoginOptions = {}): Promise<LoginResult> {
@@ -307,7 +307,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
   }
 
   /**
-   * flows.md §4: sends a 1:1 text IMMsgData and resolves on the IMMsgDataAck
+   * docs/FLOWS.md §4: sends a 1:1 text IMMsgData and resolves on the IMMsgDataAck
    * carrying the same seq_num (sent only once the message is stored).
    */
   async sendText(toUserId: number, text: string | Uint8Array, opts: { timeoutMs?: number } = {}): Promise<SendResult> {
@@ -368,12 +368,12 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     });
   }
 
-  /** flows.md §3: the server echoes the heartbeat PDU unchanged. */
+  /** docs/FLOWS.md §3: the server echoes the heartbeat PDU unchanged. */
   async heartbeat(): Promise<void> {
     await this.request(CID.CID_OTHER_HEARTBEAT, EMPTY, CID.CID_OTHER_HEARTBEAT, () => undefined);
   }
 
-  /** flows.md §12: IMLogoutReq → IMLogoutRsp, then the server closes the connection. */
+  /** docs/FLOWS.md §12: IMLogoutReq → IMLogoutRsp, then the server closes the connection. */
   async logout(): Promise<void> {
     await this.request(CID.CID_LOGIN_REQ_LOGINOUT, IM.Login.IMLogoutReq.encode({}).finish(), CID.CID_LOGIN_RES_LOGINOUT, (b) =>
       IM.Login.IMLogoutRsp.decode(b),
@@ -386,11 +386,11 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     clearTimeout(timer);
   }
 
-  // ---- Issue 4: one-to-one work beyond sending text (protocol.md §2.2-2.7, flows.md §5-9, §11) ----
+  // ---- Issue 4: one-to-one work beyond sending text (docs/PROTOCOL.md §2.2-2.7, docs/FLOWS.md §5-9, §11) ----
   // user_id in a request is what the server overwrites with the connection's
-  // user (protocol.md §3); it is filled in anyway, as TeamTalk clients do.
+  // user (docs/PROTOCOL.md §3); it is filled in anyway, as TeamTalk clients do.
 
-  /** flows.md §7.1: unread counters of every session, each with its latest message. */
+  /** docs/FLOWS.md §7.1: unread counters of every session, each with its latest message. */
   async unreadCounts(opts: RequestOptions = {}): Promise<IM.Message.IMUnreadMsgCntRsp> {
     const userId = this.requireLogin('unreadCounts');
     const body = IM.Message.IMUnreadMsgCntReq.encode({ userId }).finish();
@@ -398,7 +398,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
   }
 
   /**
-   * flows.md §7.2: one history page, newest first: up to `count` messages with
+   * docs/FLOWS.md §7.2: one history page, newest first: up to `count` messages with
    * msg_id <= msgIdBegin (0 = from the latest). The messages count as shown:
    * a late live copy of one of them is a 'duplicate', not a 'message'.
    */
@@ -416,7 +416,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     return res;
   }
 
-  /** flows.md §7.3: the listed messages of a session (newest first, at most 100); they count as shown like messageList()'s. */
+  /** docs/FLOWS.md §7.3: the listed messages of a session (newest first, at most 100); they count as shown like messageList()'s. */
   async messagesById(sessionType: SessionType, sessionId: number, msgIds: readonly number[], opts: RequestOptions = {}): Promise<IM.Message.IMGetMsgByIdRsp> {
     const userId = this.requireLogin('messagesById');
     const body = IM.Message.IMGetMsgByIdReq.encode({ userId, sessionType, sessionId, msgIdList: [...msgIds] }).finish();
@@ -425,7 +425,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     return res;
   }
 
-  /** flows.md §7.3: the newest msg_id of a session, 0 when it has none. */
+  /** docs/FLOWS.md §7.3: the newest msg_id of a session, 0 when it has none. */
   async latestMsgId(sessionType: SessionType, sessionId: number, opts: RequestOptions = {}): Promise<number> {
     const userId = this.requireLogin('latestMsgId');
     const body = IM.Message.IMGetLatestMsgIdReq.encode({ userId, sessionType, sessionId }).finish();
@@ -433,13 +433,13 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     return res.latestMsgId;
   }
 
-  /** flows.md §6: "I have read this session up to msgId". No reply; the user's other devices get 'readNotify'. */
+  /** docs/FLOWS.md §6: "I have read this session up to msgId". No reply; the user's other devices get 'readNotify'. */
   readAck(sessionType: SessionType, sessionId: number, msgId: number): void {
     const userId = this.requireLogin('readAck');
     this.sendUnanswered(CID.CID_MSG_READ_ACK, IM.Message.IMMsgDataReadAck.encode({ userId, sessionId, msgId, sessionType }).finish());
   }
 
-  /** flows.md §8: sessions updated after `since` (UNIX seconds; 0 = all), newest first, at most 100. */
+  /** docs/FLOWS.md §8: sessions updated after `since` (UNIX seconds; 0 = all), newest first, at most 100. */
   async recentSessions(since = 0, opts: RequestOptions = {}): Promise<IM.Buddy.IMRecentContactSessionRsp> {
     const userId = this.requireLogin('recentSessions');
     const body = IM.Buddy.IMRecentContactSessionReq.encode({ userId, latestUpdateTime: since }).finish();
@@ -452,7 +452,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     );
   }
 
-  /** flows.md §8: removes a session from the recent list (and clears its unread). Rejects with REQUEST_REFUSED on result_code 1. */
+  /** docs/FLOWS.md §8: removes a session from the recent list (and clears its unread). Rejects with REQUEST_REFUSED on result_code 1. */
   async removeSession(sessionType: SessionType, sessionId: number, opts: RequestOptions = {}): Promise<IM.Buddy.IMRemoveSessionRsp> {
     const userId = this.requireLogin('removeSession');
     const body = IM.Buddy.IMRemoveSessionReq.encode({ userId, sessionType, sessionId }).finish();
@@ -460,7 +460,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     return refusedUnlessZero('removeSession', res.resultCode, res);
   }
 
-  /** flows.md §9: profiles of the listed users (unknown ids are left out). */
+  /** docs/FLOWS.md §9: profiles of the listed users (unknown ids are left out). */
   async usersInfo(userIds: readonly number[], opts: RequestOptions = {}): Promise<IM.BaseDefine.UserInfo.$Properties[]> {
     const userId = this.requireLogin('usersInfo');
     const body = IM.Buddy.IMUsersInfoReq.encode({ userId, userIdList: [...userIds] }).finish();
@@ -469,7 +469,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
   }
 
   /**
-   * flows.md §9: the user directory changed since `since` (0 = everyone); latestUpdateTime is the next `since`.
+   * docs/FLOWS.md §9: the user directory changed since `since` (0 = everyone); latestUpdateTime is the next `since`.
    * A large directory comes in several frames with the request's seq_num: all but the last carry
    * latest_update_time 0 and some users (the last one's time is never 0 when it lists users);
    * they are merged into one answer here.
@@ -492,14 +492,14 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     return last;
   }
 
-  /** flows.md §9: departments changed since `since` (0 = all). */
+  /** docs/FLOWS.md §9: departments changed since `since` (0 = all). */
   async departments(since = 0, opts: RequestOptions = {}): Promise<IM.Buddy.IMDepartmentRsp> {
     const userId = this.requireLogin('departments');
     const body = IM.Buddy.IMDepartmentReq.encode({ userId, latestUpdateTime: since }).finish();
     return this.request(CID.CID_BUDDY_LIST_DEPARTMENT_REQUEST, body, CID.CID_BUDDY_LIST_DEPARTMENT_RESPONSE, (b) => IM.Buddy.IMDepartmentRsp.decode(b), opts);
   }
 
-  /** flows.md §9: sets the signature (at most 128 bytes); everyone gets 'signInfoChanged'. Rejects with REQUEST_REFUSED on result_code 1. */
+  /** docs/FLOWS.md §9: sets the signature (at most 128 bytes); everyone gets 'signInfoChanged'. Rejects with REQUEST_REFUSED on result_code 1. */
   async changeSignInfo(signInfo: string, opts: RequestOptions = {}): Promise<IM.Buddy.IMChangeSignInfoRsp> {
     const userId = this.requireLogin('changeSignInfo');
     const body = IM.Buddy.IMChangeSignInfoReq.encode({ userId, signInfo }).finish();
@@ -514,7 +514,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
   }
 
   /**
-   * flows.md §9: sets the avatar URL. TeamTalk's own db-proxy never answers
+   * docs/FLOWS.md §9: sets the avatar URL. TeamTalk's own db-proxy never answers
    * this (REQUEST_TIMEOUT there); rejects with REQUEST_REFUSED on a non-zero result.
    */
   async changeAvatar(avatarUrl: string, opts: RequestOptions = {}): Promise<IM.Buddy.IMChangeAvatarRsp> {
@@ -524,7 +524,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     return refusedUnlessZero('changeAvatar', res.resultCode, res);
   }
 
-  /** flows.md §5: one status per requested id, same order (ONLINE iff a PC client is on). */
+  /** docs/FLOWS.md §5: one status per requested id, same order (ONLINE iff a PC client is on). */
   async usersStatus(userIds: readonly number[], opts: RequestOptions = {}): Promise<IM.BaseDefine.UserStat.$Properties[]> {
     const userId = this.requireLogin('usersStatus');
     const body = IM.Buddy.IMUsersStatReq.encode({ userId, userIdList: [...userIds] }).finish();
@@ -538,14 +538,14 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     return res.userStatList;
   }
 
-  /** flows.md §11: registers the mobile push token. Mobile clients only: a PC login gets no answer (REQUEST_TIMEOUT). */
+  /** docs/FLOWS.md §11: registers the mobile push token. Mobile clients only: a PC login gets no answer (REQUEST_TIMEOUT). */
   async deviceToken(token: string, opts: RequestOptions = {}): Promise<IM.Login.IMDeviceTokenRsp> {
     const userId = this.requireLogin('deviceToken');
     const body = IM.Login.IMDeviceTokenReq.encode({ userId, deviceToken: token }).finish();
     return this.request(CID.CID_LOGIN_REQ_DEVICETOKEN, body, CID.CID_LOGIN_RES_DEVICETOKEN, (b) => IM.Login.IMDeviceTokenRsp.decode(b), opts);
   }
 
-  /** flows.md §11: "do not disturb" for mobile push on or off. Rejects with REQUEST_REFUSED on result_code 1. */
+  /** docs/FLOWS.md §11: "do not disturb" for mobile push on or off. Rejects with REQUEST_REFUSED on result_code 1. */
   async pushShield(on: boolean, opts: RequestOptions = {}): Promise<IM.Login.IMPushShieldRsp> {
     const userId = this.requireLogin('pushShield');
     const body = IM.Login.IMPushShieldReq.encode({ userId, shieldStatus: on ? 1 : 0 }).finish();
@@ -553,7 +553,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     return refusedUnlessZero('pushShield', res.resultCode, res);
   }
 
-  /** flows.md §11: the "do not disturb" flag (shieldStatus 1 = on). Rejects with REQUEST_REFUSED on result_code 1. */
+  /** docs/FLOWS.md §11: the "do not disturb" flag (shieldStatus 1 = on). Rejects with REQUEST_REFUSED on result_code 1. */
   async queryPushShield(opts: RequestOptions = {}): Promise<IM.Login.IMQueryPushShieldRsp> {
     const userId = this.requireLogin('queryPushShield');
     const body = IM.Login.IMQueryPushShieldReq.encode({ userId }).finish();
@@ -567,7 +567,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     return refusedUnlessZero('queryPushShield', res.resultCode, res);
   }
 
-  /** flows.md §11: a mobile client logs this user's PC client out (it gets a kick, reason MOBILE_KICK). Mobile clients only. */
+  /** docs/FLOWS.md §11: a mobile client logs this user's PC client out (it gets a kick, reason MOBILE_KICK). Mobile clients only. */
   async kickPcClient(opts: RequestOptions = {}): Promise<IM.Login.IMKickPCClientRsp> {
     const userId = this.requireLogin('kickPcClient');
     const body = IM.Login.IMKickPCClientReq.encode({ userId }).finish();
@@ -576,7 +576,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
   }
 
   /**
-   * flows.md §4 step 3.4: a 1:1 voice message; msg_data is the duration as a
+   * docs/FLOWS.md §4 step 3.4: a 1:1 voice message; msg_data is the duration as a
    * big-endian uint32 followed by the audio bytes. Resolves on its IMMsgDataAck.
    */
   async sendAudio(toUserId: number, durationSec: number, audio: Uint8Array, opts: { timeoutMs?: number } = {}): Promise<SendResult> {
@@ -589,7 +589,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     return this.sendMsgData('sendAudio', toUserId, IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_AUDIO, msgData, opts);
   }
 
-  /** protocol.md §2.7: an opaque command to all the peer's connections (and my other ones); relayed, never stored, no reply. */
+  /** docs/PROTOCOL.md §2.7: an opaque command to all the peer's connections (and my other ones); relayed, never stored, no reply. */
   p2p(toUserId: number, cmdMsgData: string): void {
     const fromUserId = this.requireLogin('p2p');
     this.sendUnanswered(CID.CID_SWITCH_P2P_CMD, IM.SwitchService.IMP2PCmdMsg.encode({ fromUserId, toUserId, cmdMsgData }).finish());
@@ -608,7 +608,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     this.sendFrame(commandId, seq, body);
   }
 
-  /** flows.md §4 / §10.2: IMMsgData to a user or group, resolved on its IMMsgDataAck; the stored id counts as shown on this device. */
+  /** docs/FLOWS.md §4 / §10.2: IMMsgData to a user or group, resolved on its IMMsgDataAck; the stored id counts as shown on this device. */
   private async sendMsgData(what: string, toSessionId: number, msgType: IM.BaseDefine.MsgType, msgData: Uint8Array, opts: { timeoutMs?: number }): Promise<SendResult> {
     const fromUserId = this.requireLogin(what);
     const body = IM.Message.IMMsgData.encode({ fromUserId, toSessionId, msgId: 0, createTime: nowSec(), msgType, msgData }).finish();
@@ -695,11 +695,11 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     try {
       msg = IM.Message.IMMsgData.decode(frame.body);
     } catch {
-      // protocol.md §1: an unparseable body is dropped; it is still visible as 'pdu'.
+      // docs/PROTOCOL.md §1: an unparseable body is dropped; it is still visible as 'pdu'.
       return;
     }
     const self = this.self?.userId;
-    // flows.md §4 step 5: the receiver acks every 1:1 delivery, duplicates included,
+    // docs/FLOWS.md §4 step 5: the receiver acks every 1:1 delivery, duplicates included,
     // so the gateway clears its awaiting-ack entry.
     if (self !== undefined && isSingleMsgType(msg.msgType) && !this.isClosedFlag) {
       const ack = IM.Message.IMMsgDataAck.encode({
@@ -724,7 +724,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     this.emit('message', msg);
   }
 
-  /** A push other than a message or kick: decode and emit; an unparseable body is dropped (protocol.md §1) and stays visible as 'pdu'. */
+  /** A push other than a message or kick: decode and emit; an unparseable body is dropped (docs/PROTOCOL.md §1) and stays visible as 'pdu'. */
   private onNotify<T>(frame: Frame, decode: (body: Uint8Array) => T, emit: (decoded: T) => void): void {
     let decoded: T;
     try {

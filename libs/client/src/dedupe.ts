@@ -1,5 +1,5 @@
 // A device never shows the same message twice: remember which msg ids of each
-// session were shown. Message ids per session strictly increase (flows.md §4),
+// session were shown. Message ids per session strictly increase (docs/FLOWS.md §4),
 // so memory stays bounded without forgetting: past the window the lowest ids
 // are dropped and replaced by a floor ("everything up to here was seen"), and
 // a session pushed out of the LRU keeps its floor (one number) in a larger

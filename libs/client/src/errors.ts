@@ -24,7 +24,7 @@ export type ClientErrorCode =
   | 'REQUEST_REFUSED'
   /**
    * IMMsgDataAck with msg_id 0 (TeamTalk's "not stored"): the gateway refused the message — over its
-   * messages-per-second limit (flows.md §3), rejected by storage, or not stored within the gateway's
+   * messages-per-second limit (docs/FLOWS.md §3), rejected by storage, or not stored within the gateway's
    * store deadline. Nothing was stored or delivered; sending it again is safe.
    */
   | 'NOT_STORED'

@@ -1,4 +1,4 @@
-// flows.md §1a: ask the login server which msg server to use.
+// docs/FLOWS.md §1a: ask the login server which msg server to use.
 import http from 'node:http';
 import https from 'node:https';
 import { ClientError } from './errors';

@@ -1,4 +1,4 @@
-// The SDK's group requests (flows.md §10) and TierTalk's administration
+// The SDK's group requests (docs/FLOWS.md §10) and TierTalk's administration
 // extensions against the fake gateway: the right command ids and bodies go
 // out, replies are matched by seq_num, result codes become errors, the group
 // notifies become events, a group message's ACK marks it shown.

@@ -1,4 +1,4 @@
-// Group commands of the SDK (flows.md §10, protocol.md §3.5) and TierTalk's
+// Group commands of the SDK (docs/FLOWS.md §10, docs/PROTOCOL.md §3.5) and TierTalk's
 // group administration extensions (IM.Group.proto 0x0420-0x042a, README).
 // Reached as `client.groups`; replies are matched by seq_num like every request.
 import { CID, IM } from '@tiertalk/proto';
@@ -15,7 +15,7 @@ export interface GroupRequestHost {
   request<Res>(commandId: number, body: Uint8Array, expectCommandId: number, decode: (body: Uint8Array) => Res, opts?: { timeoutMs?: number }): Promise<Res>;
   /** Own user id; throws BAD_STATE before login. */
   requireUserId(what: string): number;
-  /** flows.md §10.2: IMMsgData to a group, resolved on its IMMsgDataAck{session_type GROUP}. */
+  /** docs/FLOWS.md §10.2: IMMsgData to a group, resolved on its IMMsgDataAck{session_type GROUP}. */
   sendGroupMsgData(what: string, groupId: number, msgType: IM.BaseDefine.MsgType, msgData: Uint8Array, opts: GroupRequestOptions): Promise<GroupSendResult>;
 }
 
@@ -30,7 +30,7 @@ export interface GroupRequestOptions {
 }
 
 export interface CreateGroupOptions extends GroupRequestOptions {
-  /** flows.md §10.3: clients may create only TMP groups; a NORMAL request is dropped by the server (REQUEST_TIMEOUT). Default TMP. */
+  /** docs/FLOWS.md §10.3: clients may create only TMP groups; a NORMAL request is dropped by the server (REQUEST_TIMEOUT). Default TMP. */
   groupType?: GroupType;
 }
 
@@ -57,7 +57,7 @@ function uint32(name: string, v: number): number {
 export class GroupRequests {
   constructor(private readonly host: GroupRequestHost) {}
 
-  /** flows.md §10.1: (group_id, version) of the NORMAL groups I belong to; temporary groups are not listed. */
+  /** docs/FLOWS.md §10.1: (group_id, version) of the NORMAL groups I belong to; temporary groups are not listed. */
   async normalGroupList(opts: GroupRequestOptions = {}): Promise<IM.BaseDefine.GroupVersionInfo.$Properties[]> {
     const userId = this.host.requireUserId('normalGroupList');
     const body = IM.Group.IMNormalGroupListReq.encode({ userId }).finish();
@@ -66,7 +66,7 @@ export class GroupRequests {
   }
 
   /**
-   * flows.md §10.1: info of the listed groups whose version is newer than the
+   * docs/FLOWS.md §10.1: info of the listed groups whose version is newer than the
    * one given (version 0 = always), with members and my shield status.
    */
   async groupInfo(versions: readonly IM.BaseDefine.GroupVersionInfo.$Properties[], opts: GroupRequestOptions = {}): Promise<IM.BaseDefine.GroupInfo.$Properties[]> {
@@ -77,7 +77,7 @@ export class GroupRequests {
   }
 
   /**
-   * flows.md §10.3: creates a temporary group. The creator is not added
+   * docs/FLOWS.md §10.3: creates a temporary group. The creator is not added
    * implicitly (TeamTalk clients list themselves): include your own id.
    */
   async createGroup(name: string, avatar: string, memberIds: readonly number[], opts: CreateGroupOptions = {}): Promise<IM.Group.IMGroupCreateRsp & { groupId: number }> {
@@ -95,7 +95,7 @@ export class GroupRequests {
     return Object.assign(res, { groupId: res.groupId });
   }
 
-  /** flows.md §10.4: adds or removes members; the others get 'groupChangeMember'. */
+  /** docs/FLOWS.md §10.4: adds or removes members; the others get 'groupChangeMember'. */
   async changeGroupMembers(groupId: number, change: MemberChange, memberIds: readonly number[], opts: GroupRequestOptions = {}): Promise<IM.Group.IMGroupChangeMemberRsp> {
     const userId = this.host.requireUserId('changeGroupMembers');
     const changeType: GroupModifyType = change === 'add' ? IM.BaseDefine.GroupModifyType.GROUP_MODIFY_TYPE_ADD : IM.BaseDefine.GroupModifyType.GROUP_MODIFY_TYPE_DEL;
@@ -110,7 +110,7 @@ export class GroupRequests {
     return refusedUnlessZero('changeGroupMembers', res.resultCode, res);
   }
 
-  /** flows.md §10.5: shields (on) or unshields this group's notifications for me; GroupInfo.shield_status reflects it. */
+  /** docs/FLOWS.md §10.5: shields (on) or unshields this group's notifications for me; GroupInfo.shield_status reflects it. */
   async shieldGroup(groupId: number, on: boolean, opts: GroupRequestOptions = {}): Promise<IM.Group.IMGroupShieldRsp> {
     const userId = this.host.requireUserId('shieldGroup');
     const body = IM.Group.IMGroupShieldReq.encode({ userId, groupId: uint32('groupId', groupId), shieldStatus: on ? 1 : 0 }).finish();
@@ -119,7 +119,7 @@ export class GroupRequests {
   }
 
   /**
-   * flows.md §10.2: a group text message, resolved on its ACK. A non-member's
+   * docs/FLOWS.md §10.2: a group text message, resolved on its ACK. A non-member's
    * or muted member's message is not stored and never ACKed (ACK_TIMEOUT).
    */
   sendGroupText(groupId: number, text: string | Uint8Array, opts: GroupRequestOptions = {}): Promise<GroupSendResult> {
@@ -127,7 +127,7 @@ export class GroupRequests {
     return this.host.sendGroupMsgData('sendGroupText', uint32('groupId', groupId), IM.BaseDefine.MsgType.MSG_TYPE_GROUP_TEXT, msgData, opts);
   }
 
-  /** flows.md §10.2 with §4 step 3.4's body: duration as a big-endian uint32, then the audio bytes. */
+  /** docs/FLOWS.md §10.2 with §4 step 3.4's body: duration as a big-endian uint32, then the audio bytes. */
   sendGroupAudio(groupId: number, durationSec: number, audio: Uint8Array, opts: GroupRequestOptions = {}): Promise<GroupSendResult> {
     const msgData = Buffer.alloc(4 + audio.byteLength);
     msgData.writeUInt32BE(uint32('durationSec', durationSec), 0);

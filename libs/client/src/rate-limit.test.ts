@@ -1,5 +1,5 @@
 // The gateway answers a message over its per-connection rate limit with
-// IMMsgDataAck{msg_id = 0} (flows.md §3), as it answers a message it could not
+// IMMsgDataAck{msg_id = 0} (docs/FLOWS.md §3), as it answers a message it could not
 // store; the SDK turns that into NOT_STORED.
 import { CID, IM } from '@tiertalk/proto';
 import { SELF, acceptLogin, startTcpServer, type FakeServer } from '../test/fake-gateway';

@@ -1,4 +1,4 @@
-// protocol.md §1: seq_num is a u16 chosen by the requester and echoed in the
+// docs/PROTOCOL.md §1: seq_num is a u16 chosen by the requester and echoed in the
 // response. 0 is what server pushes carry, so requests never use it.
 export const MAX_SEQ = 0xffff;
 

@@ -173,7 +173,7 @@ export async function acceptLogin(conn: FakeConn, userId = SELF): Promise<IM.Log
 /** What a responder answers to one request frame: [response command id, body], or undefined for no answer. */
 export type Responder = (f: Frame) => [number, Uint8Array] | undefined;
 
-/** Answers requests by command id with the request's seq_num, as a msg gateway relays db-proxy replies (protocol.md §1). */
+/** Answers requests by command id with the request's seq_num, as a msg gateway relays db-proxy replies (docs/PROTOCOL.md §1). */
 export function serve(conn: FakeConn, responders: ReadonlyMap<number, Responder>): void {
   conn.onFrame = (f) => {
     const answer = responders.get(f.commandId)?.(f);

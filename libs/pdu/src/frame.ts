@@ -1,7 +1,7 @@
-// TeamTalk PDU framing: protocol.md §1. All integers big-endian.
+// TeamTalk PDU framing: docs/PROTOCOL.md §1. All integers big-endian.
 
 export const PDU_HEADER_LENGTH = 16;
-/** Version TeamTalk writes; not checked on receive (protocol.md §1). */
+/** Version TeamTalk writes; not checked on receive (docs/PROTOCOL.md §1). */
 export const PDU_VERSION = 1;
 /** TeamTalk has no upper bound; we add one so a peer cannot make us buffer forever. */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;

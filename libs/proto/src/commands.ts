@@ -1,6 +1,6 @@
 import { IM } from './gen/pb';
 
-// Spelled as in protocol.md §2 so code reads like the spec.
+// Spelled as in docs/PROTOCOL.md §2 so code reads like the docs.
 export const SID = IM.BaseDefine.ServiceID;
 export const CID = {
   ...IM.BaseDefine.LoginCmdID,
@@ -28,7 +28,7 @@ export function commandName(commandId: number): string {
   return namesById.get(commandId) ?? `0x${commandId.toString(16).padStart(4, '0')}`;
 }
 
-// protocol.md §3.1: PC when bit 0x10 is clear, mobile when set.
+// docs/PROTOCOL.md §3.1: PC when bit 0x10 is clear, mobile when set.
 export function isMobileClient(clientType: number): boolean {
   return (clientType & 0x10) !== 0;
 }

@@ -1,6 +1,6 @@
 import { TEAMTALK_DEFAULT_AES_KEY, decryptContent, encryptContent, padTeamTalk } from './content-cipher';
 
-describe('TeamTalk content cipher (protocol.md §5)', () => {
+describe('TeamTalk content cipher (docs/PROTOCOL.md §5)', () => {
   // Vectors computed with `openssl enc -aes-256-ecb -nopad` over the padded bytes.
   it.each([
     ['hello', 'nnZSBwfPCz60q69ddmfIJA=='],

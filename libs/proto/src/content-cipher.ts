@@ -1,11 +1,11 @@
-// TeamTalk's message-content "encryption" (protocol.md §5): TeamTalk clients
+// TeamTalk's message-content "encryption" (docs/PROTOCOL.md §5): TeamTalk clients
 // put base64(AES-256-ECB(text + TeamTalk padding)) in msg_data with a key
 // shared by every client and server. TierTalk relays content as-is; the SDK
 // only needs this to show what real TeamTalk clients send (and to send like
 // them when asked). Obfuscation, not security.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 
-/** The `aesKey` of every shipped TeamTalk .conf (protocol.md §5). */
+/** The `aesKey` of every shipped TeamTalk .conf (docs/PROTOCOL.md §5). */
 export const TEAMTALK_DEFAULT_AES_KEY = '12345678901234567890123456789012';
 
 const BLOCK = 16;

@@ -2,7 +2,7 @@
 -- types, defaults, charsets and index names, so TierTalk and TeamTalk can share
 -- one database. IF NOT EXISTS: applied to an existing TeamTalk database this
 -- changes nothing. Column comments are dropped; the meanings live in
--- spec/storage.md section 1.
+-- docs/STORAGE.md §1.
 
 CREATE TABLE IF NOT EXISTS `IMAdmin` (
   `id` mediumint(6) unsigned NOT NULL AUTO_INCREMENT,
@@ -88,7 +88,7 @@ CREATE TABLE IF NOT EXISTS `IMGroupMember` (
   KEY `idx_groupId_updated` (`groupId`,`updated`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8;
 
--- Group messages, 8 shards: table suffix = groupId % 8 (storage.md 1.5).
+-- Group messages, 8 shards: table suffix = groupId % 8 (docs/STORAGE.md §1.5).
 
 CREATE TABLE IF NOT EXISTS `IMGroupMessage_0` (
   `id` int(11) NOT NULL AUTO_INCREMENT,
@@ -210,7 +210,7 @@ CREATE TABLE IF NOT EXISTS `IMGroupMessage_7` (
   KEY `idx_groupId_msgId_status_created` (`groupId`,`msgId`,`status`,`created`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- 1:1 messages, 8 shards: table suffix = relateId % 8 (storage.md 1.4).
+-- 1:1 messages, 8 shards: table suffix = relateId % 8 (docs/STORAGE.md §1.4).
 
 CREATE TABLE IF NOT EXISTS `IMMessage_0` (
   `id` int(11) NOT NULL AUTO_INCREMENT,
@@ -374,7 +374,7 @@ CREATE TABLE IF NOT EXISTS `IMRelationShip` (
   KEY `idx_smallId_bigId_status_updated` (`smallId`,`bigId`,`status`,`updated`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8;
 
--- name is not unique in TeamTalk; readers take the highest id (storage.md 1.1).
+-- name is not unique in TeamTalk; readers take the highest id (docs/STORAGE.md §1.1).
 CREATE TABLE IF NOT EXISTS `IMUser` (
   `id` int(11) unsigned NOT NULL AUTO_INCREMENT,
   `sex` tinyint(1) unsigned NOT NULL DEFAULT '0',

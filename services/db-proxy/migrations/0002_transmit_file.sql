@@ -1,5 +1,5 @@
 -- Offline file records: used by TeamTalk's db-proxy but absent from ttopen.sql
--- (storage.md 1.12). Listed by `toId = ? and status = 0 order by created`,
+-- (docs/STORAGE.md §1.12). Listed by `toId = ? and status = 0 order by created`,
 -- deleted by fromId + toId + taskId.
 CREATE TABLE IF NOT EXISTS `IMTransmitFile` (
   `id` int(11) NOT NULL AUTO_INCREMENT,

@@ -1,4 +1,4 @@
--- Audio bytes of IMAudio rows (flows.md §4 step 3.4). TeamTalk uploads them to
+-- Audio bytes of IMAudio rows (docs/FLOWS.md §4 step 3.4). TeamTalk uploads them to
 -- its msfs file server and keeps the returned path in IMAudio.path; TierTalk
 -- has no msfs, so it keeps them here and sets IMAudio.path to `tt-db:<id>`.
 -- TierTalk's own table: TeamTalk's tables are never altered.

@@ -1,7 +1,7 @@
 // What the operator's admin CLI does for each command: the same DbProxy
 // group RPCs the gateway calls for a client, acting as the group's owner
 // (IMGroup.creator) or `--as`, then the same notifies members get from a
-// client-made change (flows.md §10.4 IMGroupChangeMemberNotify; the TierTalk
+// client-made change (docs/FLOWS.md §10.4 IMGroupChangeMemberNotify; the TierTalk
 // IMGroupAdminNotify), written to route as one EnvelopeBatch.
 import type * as grpc from '@grpc/grpc-js';
 import { CID, DbProxyService, IM, tiertalk } from '@tiertalk/proto';
@@ -48,7 +48,7 @@ async function members(link: AdminLink, groupId: number): Promise<number[]> {
   return res.memberIds;
 }
 
-/** Group info read as a member (flows.md §10.1 answers members only): `--as`, else the first member. */
+/** Group info read as a member (docs/FLOWS.md §10.1 answers members only): `--as`, else the first member. */
 async function view(link: AdminLink, groupId: number, asUserId: number | undefined): Promise<GroupView> {
   const memberIds = await members(link, groupId);
   const reader = asUserId ?? memberIds[0];
@@ -107,7 +107,7 @@ export async function runAdminCommand(link: AdminLink, inv: AdminInvocation): Pr
       );
       okOrRefused('create', res.resultCode);
       const groupId = res.groupId ?? 0;
-      // TeamTalk notifies nobody on create (flows.md §10.3); an operator's group
+      // TeamTalk notifies nobody on create (docs/FLOWS.md §10.3); an operator's group
       // would stay invisible to its members until its first message, so they get
       // the ADD notify a later member would get.
       await link.deliver([changeNotify(cmd.memberIds, { userId: cmd.ownerId, changeType: ADD, groupId, curUserIdList: cmd.memberIds, chgUserIdList: cmd.memberIds })]);
@@ -122,7 +122,7 @@ export async function runAdminCommand(link: AdminLink, inv: AdminInvocation): Pr
         IM.Group.IMGroupChangeMemberReq.create({ userId: actorId, changeType, groupId: cmd.groupId, memberIdList: cmd.userIds }),
       );
       okOrRefused(cmd.kind, res.resultCode);
-      // flows.md §10.4 step 3: current and changed members are told.
+      // docs/FLOWS.md §10.4 step 3: current and changed members are told.
       await link.deliver([
         changeNotify([...res.curUserIdList, ...res.chgUserIdList], {
           userId: actorId,

@@ -6,7 +6,7 @@ import { TEAMTALK_DEFAULT_AES_KEY } from '@tiertalk/proto';
 // Development defaults (TT_ENV=development); production must set each (docs/SECURITY.md, secrets).
 const devRedis = (db: number) => secret(url(), { devDefault: `redis://127.0.0.1:6379/${db}` });
 
-// TeamTalk's db-proxy keeps five logical Redis instances (storage.md §2); each
+// TeamTalk's db-proxy keeps five logical Redis instances (docs/STORAGE.md §2); each
 // has its own URL here so they can live on separate servers. The db numbers
 // default to TeamTalk's (db 1, sync in db 2).
 export const dbProxyConfigSchema = commonConfigSchema.extend({
@@ -38,7 +38,7 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_UNREAD_EPOCH_CHECK_SEC: positiveInt(3),
   TT_UNREAD_REBUILD_SESSIONS: intRange(1, 10000, 100),
   // Login lockout (docs/SECURITY.md "Login lockout"), counted in the token Redis so every instance shares it:
-  // attempts of one name from one client IP that may fail within the window (flows.md §2 counted per name only)...
+  // attempts of one name from one client IP that may fail within the window (docs/FLOWS.md §2 counted per name only)...
   TT_LOGIN_FAIL_LIMIT: intRange(1, 1000, 10),
   TT_LOGIN_FAIL_WINDOW_SEC: positiveInt(1800),
   // ...failed attempts from one IP (any names) within the same window...
@@ -68,7 +68,7 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   // Audio bytes per message (after the 4-byte duration): a history page of 100 audio messages must stay
   // below gRPC's 16 MiB message size. Larger ones are refused (STORE_REJECTED, message_audio_too_large).
   TT_AUDIO_MAX_BYTES: intRange(1, 1024 * 1024, 128 * 1024),
-  // protocol.md §5: TeamTalk's aesKey, used as an AES-256 key; audio previews show "[语音]" encrypted with it.
+  // docs/PROTOCOL.md §5: TeamTalk's aesKey, used as an AES-256 key; audio previews show "[语音]" encrypted with it.
   // TeamTalk's published key only in development: in production it would protect nothing.
   TT_AES_KEY: secret(
     z.string().refine((s) => Buffer.byteLength(s, 'utf8') === 32, { error: 'expected exactly 32 bytes (an AES-256 key)' }),

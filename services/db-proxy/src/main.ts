@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   });
   log.info({ grpcPort }, 'db-proxy ready');
 
-  // flows.md §13: tell msg servers to stop sending first, finish in-flight work, then exit.
+  // docs/FLOWS.md §13: tell msg servers to stop sending first, finish in-flight work, then exit.
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;

@@ -164,7 +164,7 @@ describe('group messages', () => {
 
 describe('group commands', () => {
   it('create makes NORMAL (operators) and TMP groups, refuses unknown types and over-limit groups; info answers members only and changed versions only', async () => {
-    // Clients' NORMAL creates are dropped by the gateway (flows.md §10.3); db-proxy serves the admin CLI.
+    // Clients' NORMAL creates are dropped by the gateway (docs/FLOWS.md §10.3); db-proxy serves the admin CLI.
     const normal = await invoke<IM.Group.IMGroupCreateRsp>('GroupCreate', { userId: alice, groupType: 1, groupName: 'n', groupAvatar: '', memberIdList: [alice, bob] });
     expect(normal.resultCode).toBe(0);
     const unknownType = await invoke<IM.Group.IMGroupCreateRsp>('GroupCreate', { userId: alice, groupType: 3, groupName: 'n', groupAvatar: '', memberIdList: [alice, bob] });
@@ -182,7 +182,7 @@ describe('group commands', () => {
     const refusedBefore = await refusalCount('request_list_too_long');
     await expect(invoke('GroupInfo', { userId: bob, groupVersionList: tooMany })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/at most 1000/) });
     expect(await refusalCount('request_list_too_long')).toBe(refusedBefore + 1);
-    // Only the NORMAL group is listed, not the temporary one (conformance G1).
+    // Only the NORMAL group is listed, not the temporary one (docs/FLOWS.md §14 G1).
     expect((await invoke<IM.Group.IMNormalGroupListRsp>('NormalGroupList', { userId: bob })).groupVersionList.map((v) => [v.groupId, v.version])).toEqual([
       [normal.groupId, 1],
     ]);

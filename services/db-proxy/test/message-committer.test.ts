@@ -123,7 +123,7 @@ describe('storing 1:1 messages', () => {
       store(msg(1, 2, 'x'.repeat(4097))),
       store(msg(0, 2, 'from nobody')),
       store(msg(1, 2, 'group?', IM.BaseDefine.MsgType.MSG_TYPE_GROUP_TEXT)),
-      // flows.md §4: audio of 4 bytes or less (a duration and no sound) is refused
+      // docs/FLOWS.md §4: audio of 4 bytes or less (a duration and no sound) is refused
       store(msg(1, 2, Buffer.from([0, 0, 0, 3]), IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_AUDIO)),
     ]);
     for (const o of outcomes) {

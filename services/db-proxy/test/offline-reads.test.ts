@@ -1,4 +1,4 @@
-// db-proxy's offline reads, read acks and recent sessions (flows.md §6-§8)
+// db-proxy's offline reads, read acks and recent sessions (docs/FLOWS.md §6-§8)
 // against real MariaDB and Redis: what the handlers answer after real commits.
 import type { RowDataPacket } from 'mysql2/promise';
 import { IM } from '@tiertalk/proto';
@@ -72,7 +72,7 @@ async function refusal(p: Promise<unknown>): Promise<string | undefined> {
   );
 }
 
-describe('unread counters and history (flows.md §7)', () => {
+describe('unread counters and history (docs/FLOWS.md §7)', () => {
   it('counts offline messages per peer with the latest message, and pages history newest first', async () => {
     const { alice, bob, carol } = fx.ids;
     await sendAll(bob, alice, ['one', 'two', 'three']);
@@ -157,7 +157,7 @@ describe('unread counters and history (flows.md §7)', () => {
   });
 });
 
-describe('read acks (flows.md §6)', () => {
+describe('read acks (docs/FLOWS.md §6)', () => {
   it('clears the whole unread counter of that session, whatever msg_id says, and records the read cursor', async () => {
     const { alice, bob, carol } = fx.ids;
     await acks.readAck(IM.Message.IMMsgDataReadAck.create({ userId: alice, sessionId: bob, msgId: 1, sessionType: SINGLE }));
@@ -217,7 +217,7 @@ describe('access rules', () => {
   });
 });
 
-describe('audio (conformance M9)', () => {
+describe('audio (docs/FLOWS.md §14 M9)', () => {
   it('returns duration + bytes in history and the encrypted "[语音]" in previews', async () => {
     const { carol, dave } = fx.ids;
     const sound = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) % 256));
@@ -240,7 +240,7 @@ describe('audio (conformance M9)', () => {
     expect(text(session?.latestMsgData ?? new Uint8Array())).toBe(expected);
   });
 
-  it('matches TeamTalk\'s cipher for known plaintexts (padding rule of protocol.md §5)', () => {
+  it('matches TeamTalk\'s cipher for known plaintexts (padding rule of docs/PROTOCOL.md §5)', () => {
     for (const plain of ['', 'a', 'x'.repeat(12), 'x'.repeat(13), 'x'.repeat(16), '你好，TeamTalk']) {
       const cipher = teamTalkEncrypt(plain, AES_KEY);
       const bytes = Buffer.from(cipher, 'base64');
@@ -256,7 +256,7 @@ describe('audio (conformance M9)', () => {
   });
 });
 
-describe('recent sessions and the conversation index (flows.md §8)', () => {
+describe('recent sessions and the conversation index (docs/FLOWS.md §8)', () => {
   it('lists sessions newest first with their latest message, omits sessions without one, and filters by updated', async () => {
     const u = 5000;
     const [p1, p2, p3, empty] = [5001, 5002, 5003, 5004];
@@ -390,7 +390,7 @@ describe('recent sessions and the conversation index (flows.md §8)', () => {
   });
 });
 
-describe('groups (read side of flows.md §7, §8)', () => {
+describe('groups (read side of docs/FLOWS.md §7, §8)', () => {
   it('counts group unread as total minus the member snapshot, pages from the join time, and refuses non-members', async () => {
     const { alice, bob, dave } = fx.ids;
     const gid = 77;

@@ -1,5 +1,5 @@
-// db-proxy's device tokens, push shield and token lookup (flows.md §4 step 6,
-// §11, §12; conformance N1, N2, L13) against real MariaDB and Redis.
+// db-proxy's device tokens, push shield and token lookup (docs/FLOWS.md §4 step 4.6,
+// §11, §12; docs/FLOWS.md §14 N1, N2, L13) against real MariaDB and Redis.
 import type { RowDataPacket } from 'mysql2/promise';
 import { IM } from '@tiertalk/proto';
 import { DeviceTokenHandlers, inQuietHours } from '../src/handlers/push/device-token';
@@ -41,7 +41,7 @@ afterAll(async () => {
   await fx.close();
 });
 
-describe('DeviceToken (flows.md §11)', () => {
+describe('DeviceToken (docs/FLOWS.md §11)', () => {
   it('stores device_<uid> with the client-type prefix and the reverse device_<token>', async () => {
     const { alice, bob } = fx.ids;
     expect(await register(alice, IOS, APNS)).toMatchObject({ userId: alice });
@@ -60,7 +60,7 @@ describe('DeviceToken (flows.md §11)', () => {
     expect(await fx.redis.get(`device_${APNS}`)).toBeNull();
   });
 
-  it('an empty token (logout, flows.md §12) clears both keys', async () => {
+  it('an empty token (logout, docs/FLOWS.md §12) clears both keys', async () => {
     const { alice } = fx.ids;
     await register(alice, IOS, APNS);
     await register(alice, IOS, '');
@@ -106,7 +106,7 @@ describe('DeviceToken (flows.md §11)', () => {
   });
 });
 
-describe('GetDeviceToken (flows.md §4 step 6)', () => {
+describe('GetDeviceToken (docs/FLOWS.md §4 step 4.6)', () => {
   it('returns pushable tokens with the client type and the 1:1 unread badge; users without one are absent', async () => {
     const { alice, bob, carol } = fx.ids;
     await register(alice, IOS, APNS);

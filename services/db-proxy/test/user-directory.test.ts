@@ -1,4 +1,4 @@
-// db-proxy's user directory and profile handlers (flows.md §9, conformance U1–U6)
+// db-proxy's user directory and profile handlers (docs/FLOWS.md §9, docs/FLOWS.md §14 U1–U6)
 // against a real TeamTalk schema in MariaDB.
 import type { RowDataPacket } from 'mysql2/promise';
 import { IM } from '@tiertalk/proto';

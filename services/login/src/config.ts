@@ -1,10 +1,10 @@
 import { ConfigError, bool, commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt, url } from '@tiertalk/config';
 
-/** Every key the login service reads; defaults follow TeamTalk's loginserver.conf (flows.md, default ports). */
+/** Every key the login service reads; defaults follow TeamTalk's loginserver.conf (docs/FLOWS.md §0, default ports). */
 export const loginConfigSchema = commonConfigSchema.extend({
   TT_HTTP_HOST: nonEmptyString('0.0.0.0'),
   TT_HTTP_PORT: port(8080),
-  // Returned verbatim as msfsPrior/msfsBackup and discovery (flows.md §1a).
+  // Returned verbatim as msfsPrior/msfsBackup and discovery (docs/FLOWS.md §1a).
   TT_MSFS_URL: url('http://127.0.0.1:8700/'),
   TT_DISCOVERY_URL: url('http://127.0.0.1/api/discovery'),
   // A separate switch, because port 0 already means "pick a free port" everywhere else.

@@ -22,7 +22,7 @@ export type GatewayPick =
   | { code: typeof PICK_NONE | typeof PICK_FULL; invalid: readonly string[] };
 
 /**
- * flows.md §1a step 2: among gateways with curConn < maxConn, the one with the
+ * docs/FLOWS.md §1a step 2: among gateways with curConn < maxConn, the one with the
  * smallest curConn; ties go to the lowest id (TeamTalk: lowest handle). Entries
  * whose meta does not parse are skipped and listed in `invalid`, so one broken
  * gateway cannot stop clients from logging in elsewhere.

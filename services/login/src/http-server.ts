@@ -158,7 +158,7 @@ type MsgServerBody =
   | { code: 1 | 2; msg: string };
 
 /**
- * flows.md §1a step 3; `port` is a string as in TeamTalk (int2string). TierTalk
+ * docs/FLOWS.md §1a step 3; `port` is a string as in TeamTalk (int2string). TierTalk
  * adds `tlsPort` (also a string) when the gateway has a TLS listener; TeamTalk
  * clients ignore fields they do not know. `port` is "0" for a TLS-only gateway.
  */

@@ -1,4 +1,4 @@
-// Integration: legacy TCP discovery (conformance D5) against gateways registered in a real etcd.
+// Integration: legacy TCP discovery (docs/FLOWS.md §14 D5) against gateways registered in a real etcd.
 import net from 'node:net';
 import { createLogger } from '@tiertalk/log';
 import { Frame, FrameReader, encodeFrame } from '@tiertalk/pdu';

@@ -31,7 +31,7 @@ export interface LegacyTcpServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** flows.md §1b / conformance D5: answer CID_LOGIN_REQ_MSGSERVER with IMMsgServRsp, then close. */
+/** docs/FLOWS.md §1b / docs/FLOWS.md §14 D5: answer CID_LOGIN_REQ_MSGSERVER with IMMsgServRsp, then close. */
 export async function startLegacyTcpServer(opts: LegacyTcpOptions): Promise<LegacyTcpServer> {
   const log = opts.logger.child({ component: 'legacy-tcp' });
   const idleTimeoutMs = opts.idleTimeoutMs ?? LEGACY_IDLE_TIMEOUT_MS;

@@ -34,16 +34,16 @@ export const msgConfigSchema = commonConfigSchema.extend({
   // How often the certificate files are checked for a change (SIGHUP reloads at once); 0 = SIGHUP only.
   TT_CLIENT_TLS_POLL_MS: intRange(0, 3_600_000, 5_000),
   TT_GRPC_PORT: port(8300),
-  // What the login server hands to clients (flows.md §1a priorIP / backupIP).
+  // What the login server hands to clients (docs/FLOWS.md §1a priorIP / backupIP).
   TT_IP1: nonEmptyString('127.0.0.1'),
   TT_IP2: nonEmptyString().optional(),
   TT_MAX_CONN: positiveInt(100_000),
-  // protocol.md §1: TeamTalk has no limit; 1 MiB is the recommended bound.
+  // docs/PROTOCOL.md §1: TeamTalk has no limit; 1 MiB is the recommended bound.
   TT_MAX_FRAME_BYTES: intRange(16, 64 * MIB, MIB),
   TT_LOGIN_TIMEOUT_MS: positiveInt(15_000),
   TT_PC_IDLE_TIMEOUT_MS: positiveInt(120_000),
   TT_MOBILE_IDLE_TIMEOUT_MS: positiveInt(300_000),
-  // flows.md §3: TeamTalk allows 20 IMMsgData per second per connection; 0 = unlimited.
+  // docs/FLOWS.md §3: TeamTalk allows 20 IMMsgData per second per connection; 0 = unlimited.
   TT_MSG_RATE_PER_SEC: intRange(0, 1_000_000, 20),
   // How a rate-limited or unstorable IMMsgData is answered: `ack0` = IMMsgDataAck{msg_id 0} (a clear
   // refusal, the SDK's NOT_STORED); `silent` = TeamTalk's silent drop (the client times out).

@@ -14,7 +14,7 @@ export interface Handler<T> {
   run(ctx: GatewayContext, conn: Connection, msg: T, frame: Frame): void | Promise<void>;
 }
 
-/** Keyed by command id alone: TeamTalk dispatches on command_id, the service id is informational (protocol.md §1). */
+/** Keyed by command id alone: TeamTalk dispatches on command_id, the service id is informational (docs/PROTOCOL.md §1). */
 export type HandlerTable = Readonly<Record<number, Handler<unknown>>>;
 
 export function on<T>(
@@ -24,7 +24,7 @@ export function on<T>(
   return { decode, run };
 }
 
-// flows.md §2 Weakness: TeamTalk processes most commands before login; we ignore
+// docs/FLOWS.md §2 Weakness: TeamTalk processes most commands before login; we ignore
 // everything but these until the login succeeds.
 const ALLOWED_BEFORE_LOGIN: ReadonlySet<number> = new Set([CID.CID_OTHER_HEARTBEAT, CID.CID_LOGIN_REQ_USERLOGIN]);
 
@@ -63,7 +63,7 @@ export class Dispatcher {
     const handler = this.handlers.get(cid);
     // Ignored frames are counted and logged once per offender per interval (RefusalLog), never one line each.
     if (!handler) {
-      // protocol.md §1: unknown command ids are logged and ignored.
+      // docs/PROTOCOL.md §1: unknown command ids are logged and ignored.
       this.ctx.refusals.refuse('unknown_command', conn.offender, { sid, cid, seq });
       return;
     }
@@ -75,7 +75,7 @@ export class Dispatcher {
     try {
       msg = handler.decode(frame.body);
     } catch (err) {
-      // protocol.md §1: a body that fails to parse is dropped, the connection stays open.
+      // docs/PROTOCOL.md §1: a body that fails to parse is dropped, the connection stays open.
       this.ctx.refusals.refuse('undecodable_body', conn.offender, { cid, seq, command: commandName(cid), bodyBytes: frame.body.length, err: errText(err) });
       return;
     }

@@ -39,7 +39,7 @@ export interface StoreStats {
 
 /** What handlers need from db-proxy (src/upstream/db-proxy-link.ts). */
 export interface DbProxyApi {
-  /** A live db-proxy instance is known (flows.md §2 precondition, result 3). */
+  /** A live db-proxy instance is known (docs/FLOWS.md §2 precondition, result 3). */
   hasInstance(): boolean;
   validate(req: IM.Server.IMValidateReq.$Properties): Promise<ValidateRsp>;
   /**
@@ -53,7 +53,7 @@ export interface DbProxyApi {
 
 /** What handlers need from route (src/upstream/route-link.ts). */
 export interface RouteApi {
-  /** A live route instance is known (flows.md §2 precondition, result 5). */
+  /** A live route instance is known (docs/FLOWS.md §2 precondition, result 5). */
   hasInstance(): boolean;
   login(ref: tiertalk.SessionRef.$Properties): Promise<SessionLoginRsp>;
   logout(ref: tiertalk.SessionRef.$Properties): Promise<void>;

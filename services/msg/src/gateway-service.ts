@@ -69,7 +69,7 @@ export class PushReceiver {
     if (cid === CID.CID_MSG_DATA) {
       try {
         const msg = IM.Message.IMMsgData.decode(body);
-        // flows.md §10.2 step 4: no awaiting-ack tracking for group messages.
+        // docs/FLOWS.md §10.2 step 4: no awaiting-ack tracking for group messages.
         if (isGroupMsgType(msg.msgType)) groupMsg = `g${msg.toSessionId}:${msg.msgId}`;
         else {
           singleMsg = `${msg.fromUserId}:${msg.toSessionId}:${msg.msgId}`;
@@ -80,7 +80,7 @@ export class PushReceiver {
         return false;
       }
     }
-    // protocol.md §1: server-initiated pushes carry seq_num 0.
+    // docs/PROTOCOL.md §1: server-initiated pushes carry seq_num 0.
     const pdu = encodeFrame(serviceIdOf(cid), cid, 0, body);
     if (push.allUsers) {
       this.broadcast(pdu, clientClass, push.excludeConnId ?? 0);
@@ -108,7 +108,7 @@ export class PushReceiver {
   }
 
   /**
-   * flows.md §10.2 step 4: every local connection of the listed members except
+   * docs/FLOWS.md §10.2 step 4: every local connection of the listed members except
    * the origin, through the traffic control; a connection that already got
    * this (group, msg id) is skipped.
    */
@@ -155,7 +155,7 @@ export class PushReceiver {
     return out;
   }
 
-  /** CID_OTHER_SERVER_KICK_USER: another login displaced these connections (flows.md §2 step 6.3). */
+  /** CID_OTHER_SERVER_KICK_USER: another login displaced these connections (docs/FLOWS.md §2 step 6.3). */
   private kick(push: tiertalk.Push.$Properties): boolean {
     let req: IM.Server.IMServerKickUser;
     try {

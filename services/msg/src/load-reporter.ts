@@ -3,7 +3,7 @@ import type { Registration } from '@tiertalk/registry';
 import type { ConnectionRegistry } from './conn/connection-registry';
 import type { LoadSink } from './gateway-context';
 
-/** What the login server needs to hand this gateway to clients (flows.md §1, ARCHITECTURE.md etcd layout). */
+/** What the login server needs to hand this gateway to clients (docs/FLOWS.md §1, ARCHITECTURE.md etcd layout). */
 export interface GatewayAddress {
   ip1: string;
   ip2: string;

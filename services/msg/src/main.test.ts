@@ -499,7 +499,7 @@ describe('msg gateway with fake db-proxy and route', () => {
       .sort((a, b) => a.seq - b.seq);
     expect(acks.map((a) => a.seq)).toEqual(Array.from({ length: 25 }, (_, i) => 100 + i));
     expect(acks.slice(0, 20).every((a) => a.msgId > 0)).toBe(true);
-    // flows.md §3: the excess is refused with TeamTalk's "not stored" id, never silently.
+    // docs/FLOWS.md §3: the excess is refused with TeamTalk's "not stored" id, never silently.
     expect(acks.slice(20).map((a) => [a.msgId, a.userId, a.sessionId, a.sessionType])).toEqual(Array.from({ length: 5 }, () => [0, 1003, 1002, 1]));
     const storedTexts = db1.stored.filter((m) => m.fromUserId === 1003).map((m) => Buffer.from(m.msgData).toString());
     expect(storedTexts).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
@@ -538,7 +538,7 @@ describe('msg gateway with fake db-proxy and route', () => {
     const anonymous = await TtClient.connect(gw.tcpPort);
     expect((await pc.login('alice', 'pw-a', PC)).resultCode).toBe(0);
     expect((await phone.login('bob', 'pw-b', MOBILE)).resultCode).toBe(0);
-    // flows.md §5: a PC login hears its own ONLINE from its gateway, after the login response.
+    // docs/FLOWS.md §5: a PC login hears its own ONLINE from its gateway, after the login response.
     const own = await pc.next(CID.CID_BUDDY_LIST_STATUS_NOTIFY);
     expect(IM.Buddy.IMUserStatNotify.decode(own.body).userStat).toMatchObject({ userId: 1001, status: 1 });
     const status = IM.Buddy.IMUserStatNotify.encode({ userStat: { userId: 1003, status: 1 } }).finish();

@@ -19,7 +19,7 @@ export const routeConfigSchema = commonConfigSchema.extend({
   TT_SESSION_SYNC_INTERVAL_MS: positiveInt(30000),
   // After a registry loss, deliveries wait at most this long for the gateways' resync.
   TT_RESYNC_MAX_WAIT_MS: positiveInt(5000),
-  // Offline push (src/push, flows.md §4 step 6): a JSON POST per 1:1 message whose receiver is offline.
+  // Offline push (src/push, docs/FLOWS.md §4 step 4.6): a JSON POST per 1:1 message whose receiver is offline.
   TT_PUSH_WEBHOOK_URL: z.preprocess(
     blankAsUnset,
     z

@@ -47,7 +47,7 @@ async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   } while (cursor !== '0');
 }
 
-// Presence pushes (flows.md §5) follow every login and logout; they are kept
+// Presence pushes (docs/FLOWS.md §5) follow every login and logout; they are kept
 // apart so the delivery and kick tests see only what they are about.
 const PRESENCE_COMMANDS: ReadonlySet<number> = new Set([CID.CID_BUDDY_LIST_STATUS_NOTIFY, CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY]);
 
@@ -402,7 +402,7 @@ describe('route service (in-process, real Redis and etcd)', () => {
     });
   });
 
-  describe('presence (flows.md §5)', () => {
+  describe('presence (docs/FLOWS.md §5)', () => {
     const logout = (gatewayId: string, connId: number, userId: number, clientType: IM.BaseDefine.ClientType) =>
       unaryCall(client, RouteService.Logout, tiertalk.SessionRef.create({ gatewayId, connId, userId, clientType }), DEADLINE);
     const statusOf = (p: tiertalk.Push.$Properties) => IM.Buddy.IMUserStatNotify.decode(p.body).userStat;
@@ -488,7 +488,7 @@ describe('route service (in-process, real Redis and etcd)', () => {
     });
   });
 
-  describe('KickUser (flows.md §11)', () => {
+  describe('KickUser (docs/FLOWS.md §11)', () => {
     const kickUser = (userId: number, clientType: IM.BaseDefine.ClientType, reason: number) =>
       unaryCall(client, RouteService.KickUser, IM.Server.IMServerKickUser.create({ userId, clientType, reason }), DEADLINE);
 

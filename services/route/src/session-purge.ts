@@ -7,7 +7,7 @@ export type PurgeReason = 'etcd' | 'sweep' | 'unseen';
 
 /**
  * Removes every session of a dead gateway and announces its users OFFLINE as
- * their logouts would (flows.md §5). The purge script decides who announces:
+ * their logouts would (docs/FLOWS.md §5). The purge script decides who announces:
  * only the route instance that actually removed a session reports it. Never
  * rejects; a failed purge is retried by the sweeps (the id stays in the
  * gateways set until a purge succeeds).

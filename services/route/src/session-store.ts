@@ -53,7 +53,7 @@ return before
 `;
 
 // Returns [removed client type or false, the user's remaining sessions], so
-// presence (flows.md §5) knows whether this was the user's last PC session
+// presence (docs/FLOWS.md §5) knows whether this was the user's last PC session
 // without a second round trip; atomic, so of two concurrent logouts exactly
 // one sees "no PC left".
 const LOGOUT_LUA = `

@@ -9,7 +9,7 @@ export interface BodyFields {
 }
 
 const TAG = 'tt-bench';
-/** TeamTalk's MAX_MSG_LEN (protocol.md §1). */
+/** TeamTalk's MAX_MSG_LEN (docs/PROTOCOL.md §1). */
 export const MAX_BODY_BYTES = 4096;
 
 /** `tt-bench <run> <sender> <seq> <sentAtMs>`, padded with '.' to `size` bytes when larger. */

@@ -224,7 +224,7 @@ export class FaultLoad {
     this.failures.push(`${slot.name} not logged in again: ${lastError}`);
   }
 
-  /** flows.md §7: unread counters, then history pages back to the first message of this run. */
+  /** docs/FLOWS.md §7: unread counters, then history pages back to the first message of this run. */
   private async pullMissed(c: number): Promise<void> {
     const client = this.slots[c].client;
     const peer = this.slots[this.partner[c]].userId;

@@ -17,7 +17,7 @@ export interface GroupRow {
   tiers: TierUsage[];
 }
 
-/** Lost from storage and duplicates fail a group run; shed live pushes are reported only (flows.md §13: storage is complete, the live push is best effort). */
+/** Lost from storage and duplicates fail a group run; shed live pushes are reported only (docs/FLOWS.md §10.2: storage is complete, the live push is best effort). */
 export function groupVerdict(s: GroupSummary): Verdict {
   const reasons: string[] = [];
   if (s.lostFromStorage > 0) reasons.push(`${s.lostFromStorage} lost from storage`);

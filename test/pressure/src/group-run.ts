@@ -1,10 +1,10 @@
 // --mode group: the seed's group load test (seeds/001: a 2,000-member group,
 // members online or not, N msg/s posted, deliveries/s, CPU and memory).
 // One TMP group of --members users is created through IMGroupCreateReq
-// (flows.md §10.3); --senders of them post group text (flows.md §10.2) at
+// (docs/FLOWS.md §10.3); --senders of them post group text (docs/FLOWS.md §10.2) at
 // --rate for --duration; every online member counts the IMMsgData frames it
 // gets (each copy, before any dedupe). After a drain the creator pages through
-// the group's history (flows.md §7.2, session type GROUP) to check that every
+// the group's history (docs/FLOWS.md §7.2, session type GROUP) to check that every
 // ACKed message was stored. CPU and RSS of the cluster's processes are sampled
 // from /proc once per second while sending and draining.
 // Members stay logged in across consecutive group scenarios (see `pool`).

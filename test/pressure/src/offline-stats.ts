@@ -16,7 +16,7 @@ export interface Percentiles {
 export interface OfflineSummary {
   senders: number;
   sent: number;
-  /** ACKed = committed to MySQL and counted unread (flows.md §4). */
+  /** ACKed = committed to MySQL and counted unread (docs/FLOWS.md §4). */
   acked: number;
   failed: number;
   failedByCode: Record<string, number>;
@@ -76,7 +76,7 @@ export function nextPageBegin(baseline: number, page: readonly { msgId: number }
   if (page.length === 0) return undefined;
   const lowest = Math.min(...page.map((m) => m.msgId));
   if (lowest <= baseline + 1) return undefined;
-  // flows.md §7.2: msg_id_begin is inclusive, so the next page starts below the lowest id seen.
+  // docs/FLOWS.md §7.2: msg_id_begin is inclusive, so the next page starts below the lowest id seen.
   const next = lowest - 1;
   if (begin !== 0 && next >= begin) throw new Error(`history did not move below msg id ${begin + 1} (page lowest ${lowest})`);
   return next;

@@ -1,5 +1,5 @@
 // --mode offline: messages to users who are offline, then their login and pull
-// (flows.md §7). N senders send M messages each to N receivers (sender i to
+// (docs/FLOWS.md §7). N senders send M messages each to N receivers (sender i to
 // receiver i, on another gateway when there are two); the receivers then log
 // in at once and each pulls its unread counters and history pages until it has
 // everything. Measures messages stored per second and the pull time per user;
@@ -125,7 +125,7 @@ export async function runOffline(env: RunEnv): Promise<OfflineResult> {
           try {
             const unread = await client.unreadCounts();
             const entry = unread.unreadinfoList.find((u) => u.sessionType === SINGLE && u.sessionId === senderIds[r]);
-            // flows.md §4: a message is counted unread before its ACK. The counter may be above this (a send
+            // docs/FLOWS.md §4: a message is counted unread before its ACK. The counter may be above this (a send
             // that timed out was stored anyway), never below.
             ledger.recordUnread(entry?.unreadCnt ?? 0, unreadBefore[r] + ledger.ackedCount(r));
             let begin: number | undefined = 0;
@@ -141,7 +141,7 @@ export async function runOffline(env: RunEnv): Promise<OfflineResult> {
               if (pages > o.messages + 10) throw new Error(`more than ${o.messages + 10} history pages`);
             }
             ledger.recordPull(performance.now() - started, pages);
-            // Leave the session read, as a client that showed it would (flows.md §6).
+            // Leave the session read, as a client that showed it would (docs/FLOWS.md §6).
             if (newest > 0) client.readAck(SINGLE, senderIds[r], newest);
           } catch (err) {
             ledger.recordPullFailure(pages);

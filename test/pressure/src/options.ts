@@ -5,13 +5,13 @@ import { MAX_BODY_BYTES } from './body';
 import { DEFAULT_SCENARIOS_TEXT } from './default-scenarios';
 
 export const MAX_DURATION_SEC = 300;
-/** History page size at most (db-proxy caps msg_cnt; flows.md §7.3). */
+/** History page size at most (db-proxy caps msg_cnt; docs/FLOWS.md §7.3). */
 export const MAX_PAGE = 100;
 
 /**
  * live: pairs send to each other while online (latency, throughput).
  * offline: senders send to receivers that are offline, who then log in and
- * pull unread counts and history (flows.md §7).
+ * pull unread counts and history (docs/FLOWS.md §7).
  */
 export type PressureMode = 'live' | 'offline' | 'group' | 'logins';
 

@@ -9,7 +9,7 @@ import type { GatewayAddr, PressureOptions } from './options';
 import { userNames } from './options';
 import { PressureStats, type IntervalLatency, type SecondSample, type StatsSummary } from './stats';
 
-/** flows.md §3: TeamTalk's gateway drops IMMsgData beyond this per connection and second. */
+/** docs/FLOWS.md §3: TeamTalk's gateway drops IMMsgData beyond this per connection and second. */
 export const TEAMTALK_MSG_RATE_PER_CONN = 20;
 
 export type Endpoints = { kind: 'gateways'; gateways: GatewayAddr[] } | { kind: 'login'; loginUrl: string };
@@ -168,7 +168,7 @@ export async function runPressure(env: RunEnv): Promise<RunResult> {
   if (o.rate / senders > TEAMTALK_MSG_RATE_PER_CONN) {
     env.warn(
       `note: ${(o.rate / senders).toFixed(1)} msg/s per connection exceeds TeamTalk's ${TEAMTALK_MSG_RATE_PER_CONN}/s limit ` +
-        `(flows.md §3); a gateway enforcing it (TT_MSG_RATE_PER_SEC) drops the excess and they count as failed`,
+        `(docs/FLOWS.md §3); a gateway enforcing it (TT_MSG_RATE_PER_SEC) drops the excess and they count as failed`,
     );
   }
   const names = userNames(o.usersPrefix, senders);

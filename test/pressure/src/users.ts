@@ -1,5 +1,5 @@
 // --create-users: the bench accounts straight into IMUser, with TeamTalk's
-// password rule (storage.md §1.1): password = md5hex(md5hex(plain) + salt),
+// password rule (docs/STORAGE.md §1.1): password = md5hex(md5hex(plain) + salt),
 // status 0. Parameterised SQL only.
 import { randomInt } from 'node:crypto';
 import { md5hex } from '@tiertalk/client';

@@ -1,7 +1,7 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { SqlBatch } from './sql-batch';
 
-// Audio messages (flows.md §4 step 3.4, storage.md §1.9). TeamTalk uploads the
+// Audio messages (docs/FLOWS.md §4 step 3.4, docs/STORAGE.md §1.9). TeamTalk uploads the
 // bytes after the 4-byte duration to its msfs file server and keeps the
 // returned path in IMAudio; the message row's content is the decimal IMAudio
 // id. TierTalk has no msfs: the bytes go to its own table IMAudioData

@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import type { ChainableCommander, Result } from 'ioredis';
 
 // The conversation index in the `sync` Redis instance (TeamTalk configures it
-// but never uses it, storage.md §2). Layout after Easemob's user channels
+// but never uses it, docs/STORAGE.md §2). Layout after Easemob's user channels
 // (a per-user sorted set of conversations plus a per-user hash of read cursors):
 //
 //   tt_conv_{<userId>}       zset   member `<sessionType>:<peerId, 10 digits>` → score

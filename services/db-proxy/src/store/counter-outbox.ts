@@ -19,7 +19,7 @@ import type { SqlBatch } from './sql-batch';
 // a crash between applying and deleting, or two instances repairing the same
 // row, never counts a message twice.
 
-/** HINCRBY unread_<to> <from> n (storage.md §2). */
+/** HINCRBY unread_<to> <from> n (docs/STORAGE.md §2). */
 export interface UnreadDelta {
   toId: number;
   fromId: number;
@@ -27,7 +27,7 @@ export interface UnreadDelta {
 }
 
 /**
- * TeamTalk's group unread (storage.md §2, flows.md §10.2 step 2): the group's
+ * TeamTalk's group unread (docs/STORAGE.md §2, docs/FLOWS.md §10.2 step 2): the group's
  * `<gid>_im_group_msg` count grows by `count` and each sender's
  * `<uid>_<gid>_im_user_group` snapshot becomes the total minus the messages
  * of the commit stored after that sender's last one ("sender has read all").

@@ -9,11 +9,11 @@ export interface DepartRow extends RowDataPacket {
   updated: number;
 }
 
-/** IMDepart (storage.md §1.2). */
+/** IMDepart (docs/STORAGE.md §1.2). */
 export class DepartmentStore {
   constructor(private readonly replica: Pool) {}
 
-  /** flows.md §9 IMDepartmentReq: departments with `updated > since` (strictly, as TeamTalk), in id order. */
+  /** docs/FLOWS.md §9 IMDepartmentReq: departments with `updated > since` (strictly, as TeamTalk), in id order. */
   async changedSince(since: number): Promise<DepartRow[]> {
     const [rows] = await this.replica.execute<DepartRow[]>(
       'SELECT id, departName, priority, parentId, status, updated FROM IMDepart WHERE updated > ? ORDER BY id',

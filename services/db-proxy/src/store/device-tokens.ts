@@ -3,7 +3,7 @@ import { IM } from '@tiertalk/proto';
 
 const { ClientType } = IM.BaseDefine;
 
-// Key names exactly as TeamTalk's db-proxy spells them (storage.md §2, token
+// Key names exactly as TeamTalk's db-proxy spells them (docs/STORAGE.md §2, token
 // instance): device_<userId> → "ios:<token>" | "android:<token>" | "<token>",
 // and the reverse map device_<token> → "<userId>".
 const KEY_PREFIX = 'device_';
@@ -51,7 +51,7 @@ export function parseDeviceValue(value: string): { clientType: IM.BaseDefine.Cli
   return token === '' ? undefined : { clientType, token };
 }
 
-// Atomic register / clear (flows.md §11). Beyond TeamTalk, which only
+// Atomic register / clear (docs/FLOWS.md §11). Beyond TeamTalk, which only
 // blanked the reverse key of the user's previous token (even when that token
 // had meanwhile moved to another account), this:
 //  - clears device_<oldToken> only while it still names this user;
@@ -89,11 +89,11 @@ redis.call('SET', prefix .. token, uid)
 return 1
 `;
 
-/** Device tokens in the token Redis instance (storage.md §2). */
+/** Device tokens in the token Redis instance (docs/STORAGE.md §2). */
 export class DeviceTokenStore {
   constructor(private readonly redis: Redis) {}
 
-  /** Stores the user's token (an empty token clears it, flows.md §12 logout). */
+  /** Stores the user's token (an empty token clears it, docs/FLOWS.md §12 logout). */
   async register(userId: number, clientType: number, token: string): Promise<void> {
     await this.redis.eval(REGISTER_SCRIPT, 1, deviceKeys.ofUser(userId), String(userId), deviceValue(clientType, token), token, KEY_PREFIX);
   }

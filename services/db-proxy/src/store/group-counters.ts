@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { Result } from 'ioredis';
 import { groupCounterKeys } from './group-message-reader';
 
-// TeamTalk's group unread (storage.md §2): the group's `<gid>_im_group_msg`
+// TeamTalk's group unread (docs/STORAGE.md §2): the group's `<gid>_im_group_msg`
 // count and each member's `<uid>_<gid>_im_user_group` snapshot of it. Messages
 // add to them through the counter outbox (counter-outbox.ts); this resets
 // members' snapshots: KEYS[1] the group count, ARGV[1] messages to add (0
@@ -23,7 +23,7 @@ export class GroupCounters {
     unreadRedis.defineCommand('ttGroupMsgAdd', { lua: ADD });
   }
 
-  /** Users whose unread of the group is reset (added or removed members, flows.md §10.4): snapshot = group count. */
+  /** Users whose unread of the group is reset (added or removed members, docs/FLOWS.md §10.4): snapshot = group count. */
   async markRead(groupId: number, userIds: readonly number[]): Promise<void> {
     if (userIds.length === 0) return;
     const keys = [groupCounterKeys.groupTotal(groupId), ...userIds.map((uid) => groupCounterKeys.userRead(uid, groupId))];

@@ -2,10 +2,10 @@ import type Redis from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { redisKeys } from './keys';
 
-// Group membership as TeamTalk's db-proxy keeps it (storage.md §2): the Redis
+// Group membership as TeamTalk's db-proxy keeps it (docs/STORAGE.md §2): the Redis
 // hash `group_member_<gid>` (field = user id, value = join time) is what the
-// send path and the group commands consult. storage.md "Semantics to
-// preserve": a missing hash is rebuilt from IMGroupMember (status 0, value =
+// send path and the group commands consult. docs/STORAGE.md §2 "What has to
+// hold": a missing hash is rebuilt from IMGroupMember (status 0, value =
 // created) of a live group (IMGroup.status 0) instead of treating the group as
 // gone, so a flushed cache heals itself. A dismissed group (status 1) has no
 // live members and stays gone.

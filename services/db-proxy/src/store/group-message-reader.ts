@@ -4,14 +4,14 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { groupMessageTable, redisKeys } from './keys';
 import { ConversationMessage, GROUP_SHARDS, MessageRecord, ShardedMessages } from './message-reader';
 
-// The group side of the offline reads (flows.md §6, §7, §8), as the spec
+// The group side of the offline reads (docs/FLOWS.md §6, §7, §8), as docs/FLOWS.md
 // describes them, so unread, history and sessions are whole once groups are
 // written (issue 5 owns group writes; this is the read seam it plugs into).
 // Membership is Redis `group_member_<gid>` (field = user, value = join time);
 // when that hash is missing the IMGroupMember row is consulted (read-only:
 // rebuilding the hash is the group writer's job).
 
-/** TeamTalk's group unread counters (storage.md §2), in the unread instance. */
+/** TeamTalk's group unread counters (docs/STORAGE.md §2), in the unread instance. */
 export const groupCounterKeys = {
   /** hash, field `count`: messages ever sent to the group. */
   groupTotal: (groupId: number) => `${groupId}_im_group_msg`,
@@ -84,7 +84,7 @@ export class GroupMessageReader {
     return rows.map((r) => Number(r.groupId));
   }
 
-  /** Group unread = group total − the user's snapshot (flows.md §7.1); groups without a total are skipped. */
+  /** Group unread = group total − the user's snapshot (docs/FLOWS.md §7.1); groups without a total are skipped. */
   async unreadCounts(userId: number, groupIds: readonly number[]): Promise<Map<number, number>> {
     const out = new Map<number, number>();
     if (groupIds.length === 0) return out;
@@ -120,7 +120,7 @@ export class GroupMessageReader {
     return out;
   }
 
-  /** Read ack / session removal of a group: the user's snapshot becomes the group total (flows.md §6). */
+  /** Read ack / session removal of a group: the user's snapshot becomes the group total (docs/FLOWS.md §6). */
   async markRead(userId: number, groupId: number): Promise<void> {
     await this.unreadRedis.ttCopyHash(groupCounterKeys.groupTotal(groupId), groupCounterKeys.userRead(userId, groupId));
   }

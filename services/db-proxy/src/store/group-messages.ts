@@ -10,7 +10,7 @@ export interface GroupMessageRow {
   created: number;
 }
 
-/** One multi-row INSERT per IMGroupMessage_<groupId % 8> shard (storage.md §1.5, flows.md §10.2 step 2). */
+/** One multi-row INSERT per IMGroupMessage_<groupId % 8> shard (docs/STORAGE.md §1.5, docs/FLOWS.md §10.2 step 2). */
 export function addGroupMessageInserts(batch: SqlBatch, rows: readonly GroupMessageRow[]): void {
   const byTable = new Map<string, GroupMessageRow[]>();
   for (const r of rows) {
@@ -28,7 +28,7 @@ export function addGroupMessageInserts(batch: SqlBatch, rows: readonly GroupMess
   }
 }
 
-/** IMGroup.lastChated of the groups that got messages (flows.md §10.2 step 2). */
+/** IMGroup.lastChated of the groups that got messages (docs/FLOWS.md §10.2 step 2). */
 export function addGroupChatted(batch: SqlBatch, groupIds: readonly number[], nowSec: number): void {
   if (groupIds.length === 0) return;
   // One fixed-shape statement per group: a commit touches few groups.

@@ -5,7 +5,7 @@ import { GroupCounters } from './group-counters';
 import { GroupMembersCache, ROLE_ADMIN, WHOLE_GROUP } from './group-members';
 import { redisKeys } from './keys';
 
-// Group rows and membership changes (flows.md §10.3, §10.4 and TierTalk's
+// Group rows and membership changes (docs/FLOWS.md §10.3, §10.4 and TierTalk's
 // administration). Every change runs in a MySQL transaction that locks the
 // IMGroup row (FOR UPDATE), so two changes of one group — on one db-proxy or
 // two — apply one after the other and each bumps `version` once; Redis
@@ -77,7 +77,7 @@ export class GroupStore {
     return new Set(rows.map((r) => Number(r.id)));
   }
 
-  /** Groups the user is a member of, most recently changed first (flows.md §10.1). */
+  /** Groups the user is a member of, most recently changed first (docs/FLOWS.md §10.1). */
   async groupIdsOf(userId: number): Promise<number[]> {
     const [rows] = await this.master.query<RowDataPacket[]>(
       'SELECT groupId, MAX(updated) AS u, MAX(id) AS i FROM IMGroupMember WHERE userId = ? AND status = 0 GROUP BY groupId ORDER BY u DESC, i DESC',
@@ -86,7 +86,7 @@ export class GroupStore {
     return rows.map((r) => Number(r.groupId));
   }
 
-  /** IMGroup row of a new group (status 0, version 1, flows.md §10.3) and its members, in one transaction. */
+  /** IMGroup row of a new group (status 0, version 1, docs/FLOWS.md §10.3) and its members, in one transaction. */
   async create(creator: number, type: number, name: string, avatar: string, memberIds: readonly number[], now: number): Promise<number> {
     const conn = await this.master.getConnection();
     let groupId = 0;
@@ -105,7 +105,7 @@ export class GroupStore {
     } finally {
       conn.release();
     }
-    // A stale hash of a reused id must not survive (flows.md §10.3).
+    // A stale hash of a reused id must not survive (docs/FLOWS.md §10.3).
     const key = redisKeys.groupMembers(groupId);
     const fields = memberIds.flatMap((uid) => [String(uid), String(now)]);
     await this.groupMemberRedis.multi().del(key).hset(key, ...fields).exec();
@@ -164,7 +164,7 @@ export class GroupStore {
     }
   }
 
-  /** Removed members: rows status 1, their role and mute rows deleted, their group sessions removed (flows.md §10.4). */
+  /** Removed members: rows status 1, their role and mute rows deleted, their group sessions removed (docs/FLOWS.md §10.4). */
   async removeMemberRows(conn: PoolConnection, groupId: number, userIds: readonly number[], now: number): Promise<void> {
     if (userIds.length === 0) return;
     const list = userIds.map(() => '?').join(', ');
@@ -224,7 +224,7 @@ export class GroupStore {
   }
 }
 
-/** group_set instance: field `<uid>_1` → push shield of the group (storage.md §2). */
+/** group_set instance: field `<uid>_1` → push shield of the group (docs/STORAGE.md §2). */
 export const groupSetKey = (groupId: number): string => `group_set_${groupId}`;
 export const shieldField = (userId: number): string => `${userId}_1`;
 

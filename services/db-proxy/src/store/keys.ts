@@ -1,4 +1,4 @@
-// Redis key names exactly as TeamTalk's db-proxy spells them (storage.md §2),
+// Redis key names exactly as TeamTalk's db-proxy spells them (docs/STORAGE.md §2),
 // so a TeamTalk db-proxy and TierTalk can share one Redis.
 export const redisKeys = {
   /** unread instance: last allocated 1:1 msg id of a relation. */

@@ -3,7 +3,7 @@ import type { Result } from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 
 // Message ids per conversation come from TeamTalk's Redis counters
-// (`msg_id_<relateId>`, storage.md §2), taken before the MySQL transaction.
+// (`msg_id_<relateId>`, docs/STORAGE.md §2), taken before the MySQL transaction.
 // An id is handed out once and never again: a commit that fails leaves a gap
 // (clients already see gaps after a crash between taking and committing), and
 // a later id is never followed by an earlier one. The message shards carry a

@@ -12,7 +12,7 @@ export interface MessageRecord {
   created: number;
 }
 
-/** One IMMessage_n row (storage.md §1.4). */
+/** One IMMessage_n row (docs/STORAGE.md §1.4). */
 export interface StoredMessage extends MessageRecord {
   relateId: number;
 }
@@ -36,7 +36,7 @@ export interface ConversationMessage extends MessageRecord {
   conversationId: number;
 }
 
-/** One of TeamTalk's two families of sharded message tables (storage.md §1.4, §1.5). */
+/** One of TeamTalk's two families of sharded message tables (docs/STORAGE.md §1.4, §1.5). */
 export interface ShardFamily {
   table(conversationId: number): string;
   /** relateId / groupId */
@@ -64,8 +64,8 @@ function toMessage(r: ConversationRow): ConversationMessage {
 
 /**
  * TeamTalk's message reads over one shard family, on the replica, in its order
- * (`created desc, id desc`, flows.md §7.2); rows with status ≠ 0 are never
- * returned. `since` (a group member's join time, flows.md §7.2) bounds
+ * (`created desc, id desc`, docs/FLOWS.md §7.2); rows with status ≠ 0 are never
+ * returned. `since` (a group member's join time, docs/FLOWS.md §7.2) bounds
  * `created` from below; 0 means no bound.
  */
 export class ShardedMessages {

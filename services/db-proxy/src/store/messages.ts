@@ -11,7 +11,7 @@ export interface MessageRow {
   created: number;
 }
 
-/** One multi-row INSERT per IMMessage_<relateId % 8> shard (storage.md §1.4). */
+/** One multi-row INSERT per IMMessage_<relateId % 8> shard (docs/STORAGE.md §1.4). */
 export function addMessageInserts(batch: SqlBatch, rows: readonly MessageRow[]): void {
   const byTable = new Map<string, MessageRow[]>();
   for (const r of rows) {

@@ -1,5 +1,5 @@
 // Migrations against the real MariaDB in throwaway databases: the resulting
-// schema must be TeamTalk's ttopen.sql (storage.md section 1) column for column.
+// schema must be TeamTalk's ttopen.sql (docs/STORAGE.md §1) column for column.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';

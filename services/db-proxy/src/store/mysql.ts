@@ -1,6 +1,6 @@
 import { createPool, Pool, PoolOptions, RowDataPacket } from 'mysql2/promise';
 
-/** Master takes every write; the replica serves reads that tolerate lag (storage.md: TeamTalk's teamtalk_master/slave). */
+/** Master takes every write; the replica serves reads that tolerate lag (docs/STORAGE.md §1: TeamTalk's teamtalk_master/slave). */
 export interface MysqlPools {
   master: Pool;
   /**

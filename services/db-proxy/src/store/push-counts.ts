@@ -3,7 +3,7 @@ import { redisKeys } from './keys';
 
 /**
  * UserTokenInfo.push_count (the badge): each user's 1:1 unread total, summed
- * over unread_<uid> (storage.md §2), one pipeline for all users. TeamTalk adds
+ * over unread_<uid> (docs/STORAGE.md §2), one pipeline for all users. TeamTalk adds
  * group unread here too; group counters are not served yet.
  */
 export async function singleUnreadTotals(unreadRedis: Redis, userIds: readonly number[]): Promise<Map<number, number>> {

@@ -13,7 +13,7 @@ export interface SessionTouch {
 const keyOf = (t: { type: number; userId: number; peerId: number }) => `${t.type}:${t.userId}:${t.peerId}`;
 
 /**
- * IMRecentSession upkeep on the send path (flows.md §4 step 3.1/3.6): both
+ * IMRecentSession upkeep on the send path (docs/FLOWS.md §4 step 3.1/3.6): both
  * users' rows exist, are active (status 0) and carry the latest `updated`.
  * One row per (userId, peerId, type), held by a unique key (migration 0007),
  * so every touch is one upsert and concurrent writers cannot duplicate a
@@ -68,7 +68,7 @@ interface ActiveSessionRow extends RowDataPacket {
 
 /**
  * A user's active sessions (status 0) with `updated > since`, newest first,
- * at most `limit` (flows.md §8). Ties are broken by session type, then peer
+ * at most `limit` (docs/FLOWS.md §8). Ties are broken by session type, then peer
  * id, both descending — the conversation index's order, so a list served from
  * either is the same. Duplicate rows of one session (left by TeamTalk before
  * migration 0007) count once.
@@ -83,7 +83,7 @@ export async function activeSessions(pool: Pool, userId: number, since: number, 
   return rows.map((r) => ({ type: Number(r.type), peerId: Number(r.peerId), updated: Number(r.lastUpdated) }));
 }
 
-/** IMRemoveSessionReq: the user's active row(s) of the session get status 1 (flows.md §8); false when there was none. */
+/** IMRemoveSessionReq: the user's active row(s) of the session get status 1 (docs/FLOWS.md §8); false when there was none. */
 export async function markSessionRemoved(master: Pool, userId: number, type: number, peerId: number, nowSec: number): Promise<boolean> {
   const [res] = await master.query<ResultSetHeader>(
     'UPDATE IMRecentSession SET status = 1, updated = ? WHERE userId = ? AND peerId = ? AND type = ? AND status = 0',

@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 
-/** TeamTalk's logical cache instances (storage.md §2, config CacheInstances). */
+/** TeamTalk's logical cache instances (docs/STORAGE.md §2, config CacheInstances). */
 export interface RedisInstances {
   unread: Redis;
   groupSet: Redis;

@@ -13,7 +13,7 @@ const CHUNK = 500;
 
 /**
  * Relate ids for the read paths (history, unread, sessions): looked up on the
- * replica, never created (storage.md §1.3: "reads never create a row"), many
+ * replica, never created (docs/STORAGE.md §1.3: "reads never create a row"), many
  * pairs per query. Only found ids are cached: a pair without a relation may
  * get one with its first message.
  */

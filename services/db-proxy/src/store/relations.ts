@@ -12,7 +12,7 @@ export const pairKey = (a: number, b: number): string => (a < b ? `${a}:${b}` : 
 
 /**
  * IMRelationShip: one conversation id ("relate id") per unordered user pair
- * (storage.md §1.3). Ids never change once active, so they are cached.
+ * (docs/STORAGE.md §1.3). Ids never change once active, so they are cached.
  */
 export class RelationStore {
   private readonly cache = new LRUCache<string, number>({ max: 200_000 });
@@ -78,7 +78,7 @@ export class RelationStore {
       const again = await this.selectActive([[small, big]], conn);
       const existing = again.get(pairKey(small, big));
       if (existing !== undefined) return existing;
-      // storage.md §1.3: a deleted row of the pair is re-activated rather than duplicated.
+      // docs/STORAGE.md §1.3: a deleted row of the pair is re-activated rather than duplicated.
       const [old] = await conn.query<RelationRow[]>(
         'SELECT id FROM IMRelationShip WHERE smallId = ? AND bigId = ? ORDER BY id ASC LIMIT 1',
         [small, big],

@@ -10,7 +10,7 @@ export interface DirectoryRow extends UserRow {
 const DIRECTORY_COLUMNS =
   'id, sex, name, domain, nick, password, salt, phone, email, avatar, departId, status, sign_info, updated, push_shield_status';
 
-/** IMUser.status of a user who left the company: hidden from the full directory (storage.md §1.1). */
+/** IMUser.status of a user who left the company: hidden from the full directory (docs/STORAGE.md §1.1). */
 export const USER_STATUS_LEFT = 3;
 
 interface ShieldRow extends RowDataPacket {
@@ -19,9 +19,9 @@ interface ShieldRow extends RowDataPacket {
 }
 
 /**
- * The user directory and profile changes on IMUser (flows.md §9, §11). Reads
+ * The user directory and profile changes on IMUser (docs/FLOWS.md §9, §11). Reads
  * go to the replica, writes to the master; every value is a bound parameter
- * (flows.md §9 Weakness: TeamTalk concatenated sign_info into its SQL).
+ * (docs/FLOWS.md §9 Weakness: TeamTalk concatenated sign_info into its SQL).
  */
 export class UserDirectory {
   constructor(
@@ -42,7 +42,7 @@ export class UserDirectory {
   }
 
   /**
-   * flows.md §9 IMAllUserReq: since 0 → every user who has not left;
+   * docs/FLOWS.md §9 IMAllUserReq: since 0 → every user who has not left;
    * otherwise every user with `updated >= since`, departed ones included so
    * clients learn departures. `>=`, as TeamTalk: a change in the same second
    * as the previous high-water mark is not missed.

@@ -36,7 +36,7 @@ export class UserStore {
   }
 }
 
-/** IMUser row → UserInfo (protocol.md §3.1); the login name doubles as the real name. */
+/** IMUser row → UserInfo (docs/PROTOCOL.md §3.1); the login name doubles as the real name. */
 export function toUserInfo(row: UserRow, opts: { forceStatusZero: boolean }): IM.BaseDefine.UserInfo.$Properties {
   return {
     userId: row.id,

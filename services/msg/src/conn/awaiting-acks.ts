@@ -1,6 +1,6 @@
 /**
  * Messages delivered to one connection and not yet acknowledged by it
- * (flows.md §4 step 4-5). Only for the "missed" count in logs: TeamTalk never
+ * (docs/FLOWS.md §4 steps 4.4 and 5). Only for the "missed" count in logs: TeamTalk never
  * retransmits, and neither do we. Bounded, oldest first (Map insertion order).
  */
 export class AwaitingAcks {

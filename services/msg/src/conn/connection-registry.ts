@@ -1,7 +1,7 @@
 import type { Logger } from '@tiertalk/log';
 import type { Connection } from './connection';
 
-// flows.md §4 step 5: unacknowledged deliveries are dropped after 15 s, checked once per second.
+// docs/FLOWS.md §4 step 5: unacknowledged deliveries are dropped after 15 s, checked once per second.
 const ACK_MAX_AGE_MS = 15_000;
 const ACK_SWEEP_INTERVAL_MS = 1_000;
 
@@ -70,7 +70,7 @@ export class ConnectionRegistry {
     const set = this.byUser.get(conn.userId);
     if (set) {
       set.delete(conn);
-      // flows.md §12 step 3: drop the user record when no connections remain.
+      // docs/FLOWS.md §12 step 3: drop the user record when no connections remain.
       if (set.size === 0) this.byUser.delete(conn.userId);
     }
   }

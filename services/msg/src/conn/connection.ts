@@ -88,7 +88,7 @@ export class Connection implements TransportSink {
     // A WebSocket message may hold a frame plus a few small ones behind it (as the server's maxPayload).
     transport.setMaxMessageBytes?.(2 * Math.min(limits.preLoginMaxFrameBytes, limits.maxFrameBytes));
     this.msgRate = new RateLimiter(limits.msgRatePerSec);
-    // flows.md §2: closed when login has not completed within 15 s of connecting.
+    // docs/FLOWS.md §2: closed when login has not completed within 15 s of connecting.
     this.loginTimer = setTimeout(() => this.close('login timeout', 'destroy'), limits.loginTimeoutMs);
     this.armIdle(this.idleTimeoutMs());
     transport.attach(this);
@@ -138,7 +138,7 @@ export class Connection implements TransportSink {
 
   // ---- state transitions (the login handler drives them) --------------------
 
-  /** new → authenticating; false when a login was already received (flows.md §2: ignored). */
+  /** new → authenticating; false when a login was already received (docs/FLOWS.md §2: ignored). */
   beginLogin(clientType: number, onlineStatus: IM.BaseDefine.UserStatType): boolean {
     if (this.st !== 'new') return false;
     this.st = 'authenticating';
@@ -186,13 +186,13 @@ export class Connection implements TransportSink {
     return true;
   }
 
-  /** Encodes and sends a PDU (service id from the command id, protocol.md §2). */
+  /** Encodes and sends a PDU (service id from the command id, docs/PROTOCOL.md §2). */
   sendPdu(commandId: number, seqNum: number, body: Uint8Array): boolean {
     return this.send(encodeFrame(serviceIdOf(commandId), commandId, seqNum, body));
   }
 
   /**
-   * flows.md §2 step 6.2 and the route's remote kick: IMKickUser, then close
+   * docs/FLOWS.md §2 step 6.2 and the route's remote kick: IMKickUser, then close
    * shortly after (TeamTalk forgets to close). Idempotent; false if already kicked or closed.
    */
   kick(reason: IM.BaseDefine.KickReasonType): boolean {
@@ -288,7 +288,7 @@ export class Connection implements TransportSink {
 
   onData(chunk: Buffer): void {
     if (this.st === 'closed') return;
-    // flows.md §3: any received bytes count as activity.
+    // docs/FLOWS.md §3: any received bytes count as activity.
     this.lastRecvAt = Date.now();
     let frames: Frame[];
     try {

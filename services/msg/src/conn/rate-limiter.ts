@@ -1,6 +1,6 @@
 /**
  * Fixed one-second window: at most `perSecond` takes per wall-clock second
- * (flows.md §3: TeamTalk counts IMMsgData per connection and resets the
+ * (docs/FLOWS.md §3: TeamTalk counts IMMsgData per connection and resets the
  * counter from a 1-s timer). A window avoids one timer per connection.
  */
 export class RateLimiter {

@@ -119,7 +119,7 @@ describe('PushReceiver with group traffic control', () => {
         const group = received(conn).filter((m) => m.toSessionId === GROUP);
         expect(group.map((m) => m.msgId)).toEqual([1]);
       }
-      // No awaiting-ack entry for group messages (flows.md §10.2 step 4); the 1:1 one is awaited.
+      // No awaiting-ack entry for group messages (docs/FLOWS.md §10.2 step 4); the 1:1 one is awaited.
       expect(members[1].awaiting.size).toBe(0);
       expect(members[4].awaiting.size).toBe(1);
     } finally {

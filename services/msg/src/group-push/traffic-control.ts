@@ -42,7 +42,7 @@ const COMPACT_AFTER = 1024;
  * budget wait in FIFO order in a queue bounded in deliveries; when it is full
  * the oldest queued pushes are dropped, and a push that waited longer than the
  * timeout is dropped. Only the live push is lost: the message is stored and
- * every member gets it through unread and history (flows.md §10.2 step 6).
+ * every member gets it through unread and history (docs/FLOWS.md §10.2 step 6).
  * A push may be split across intervals; each target gets the frame at most once.
  * 1:1 traffic never comes here.
  */

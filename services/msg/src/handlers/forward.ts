@@ -16,7 +16,7 @@ interface ForwardOptions<Req extends UserRequest, Res> {
   method: grpc.MethodDefinition<Req, Res>;
   /** Command id of the reply PDU sent back to the client. */
   replyCid: number;
-  /** Encodes the reply for the client (attach_data is never set on it: conformance F8). */
+  /** Encodes the reply for the client (attach_data is never set on it: docs/FLOWS.md §14 F8). */
   encodeReply(res: Res): Uint8Array;
   /** Checks or completes the request; returning a string refuses it (logged, no reply). */
   prepare?(req: Req, conn: Connection): string | undefined;
@@ -25,7 +25,7 @@ interface ForwardOptions<Req extends UserRequest, Res> {
 }
 
 /**
- * TeamTalk's "C→M→D, D→M→C relay to origin" (protocol.md §4): the gateway
+ * TeamTalk's "C→M→D, D→M→C relay to origin" (docs/PROTOCOL.md §4): the gateway
  * overwrites `user_id` with the connection's user (clients are never trusted
  * to say who they are), drops `attach_data`, asks db-proxy, and answers the
  * connection that asked with the request's seq_num, if it is still open.

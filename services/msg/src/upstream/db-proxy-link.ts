@@ -259,7 +259,7 @@ export class DbProxyLink implements DbProxyApi {
         this.waiting.push(item);
         storageFailed = true;
       } else {
-        // STORE_REJECTED, or an OK without an id (TeamTalk drops those, flows.md §4 step 4.1): final.
+        // STORE_REJECTED, or an OK without an id (TeamTalk drops those, docs/FLOWS.md §4 step 4.1): final.
         this.counts.rejected += 1;
         const reason = r.result === tiertalk.StoreResult.STORE_OK ? 'stored without msg_id' : r.reason || 'rejected';
         this.settle(item, { result: tiertalk.StoreResult.STORE_REJECTED, msgId: 0, reason, attempts: item.attempts });
@@ -270,7 +270,7 @@ export class DbProxyLink implements DbProxyApi {
       this.scheduleRetry();
     }
     if (stop) {
-      // flows.md §13 IMStopReceivePacket: db-proxy finishes what it has; new items go elsewhere.
+      // docs/FLOWS.md §13 IMStopReceivePacket: db-proxy finishes what it has; new items go elsewhere.
       this.streams.delete(stream.instanceId);
       this.drainingStreams.add(stream);
       this.pool.markDraining(stream.instanceId);

@@ -22,7 +22,7 @@ export interface PushSink {
   send(gatewayId: string, items: tiertalk.Push.$Properties[], waiter?: PushWaiter): boolean;
   /**
    * Every live gateway, named as its sessions name it (`<instanceId>@<epoch>`
-   * when the epoch is known), for broadcasts (flows.md §5 presence,
+   * when the epoch is known), for broadcasts (docs/FLOWS.md §5 presence,
    * IMSignInfoChangedNotify).
    */
   liveGateways(): string[];

@@ -6,7 +6,7 @@ import type { TokenSource } from './offline-push';
 /** Users per GetDeviceToken call (db-proxy answers at most 5000). */
 const USERS_PER_CALL = 500;
 
-/** Device tokens from db-proxy's GetDeviceToken (flows.md §4 step 6: MGET device_<uid>), with failover. */
+/** Device tokens from db-proxy's GetDeviceToken (docs/FLOWS.md §4 step 4.6: MGET device_<uid>), with failover. */
 export class DbProxyTokenSource implements TokenSource {
   constructor(
     private readonly pool: InstancePool,

@@ -96,7 +96,7 @@ const DROP_LOG_INTERVAL_MS = 5000;
 const QUEUE_ERROR_LOG_INTERVAL_MS = 5000;
 
 /**
- * flows.md §4 step 6 / conformance N3, as a webhook instead of TeamTalk's push
+ * docs/FLOWS.md §4 step 4.6 / docs/FLOWS.md §14 N3, as a webhook instead of TeamTalk's push
  * server: a 1:1 message whose receiver has no session anywhere becomes one
  * JSON POST to TT_PUSH_WEBHOOK_URL carrying the receiver's device tokens.
  * Nothing here runs on the Deliver path but `offer()` (a filter, and a

@@ -8,7 +8,7 @@ import { RequestError, unary } from '../../unary';
 const { GROUP_TYPE_NORMAL, GROUP_TYPE_TMP } = IM.BaseDefine.GroupType;
 const { GROUP_MODIFY_TYPE_ADD, GROUP_MODIFY_TYPE_DEL } = IM.BaseDefine.GroupModifyType;
 const { GROUP_ADMIN_OK, GROUP_ADMIN_FAILED, GROUP_ADMIN_NOT_ALLOWED, GROUP_ADMIN_NO_SUCH_GROUP, GROUP_ADMIN_LIMIT_REACHED } = IM.Group.GroupAdminResult;
-// TeamTalk's own group commands answer 0 (ok) or 1 (refused) (flows.md §10.3, §10.4).
+// TeamTalk's own group commands answer 0 (ok) or 1 (refused) (docs/FLOWS.md §10.3, §10.4).
 const TT_OK = 0;
 const TT_FAILED = 1;
 // IMGroup.name / avatar are varchar(256).
@@ -54,7 +54,7 @@ interface Change {
 }
 
 /**
- * TeamTalk's group commands (flows.md §10.1, §10.3–10.5) and TierTalk's
+ * TeamTalk's group commands (docs/FLOWS.md §10.1, §10.3–10.5) and TierTalk's
  * administration (IM.Group extensions). Every command checks the caller's
  * role against MySQL inside the group's locked transaction; a non-member gets
  * nothing (NO_SUCH_GROUP / an empty answer), never another group's data.
@@ -89,7 +89,7 @@ export function groupRpc(deps: DomainDeps, limits: GroupLimits): grpc.UntypedSer
       requireUser(req.userId);
       const ids = await store.groupIdsOf(req.userId);
       const groups = await store.groups(ids);
-      // flows.md §10.1: only NORMAL groups, in membership order.
+      // docs/FLOWS.md §10.1: only NORMAL groups, in membership order.
       const groupVersionList = ids.flatMap((id) => {
         const g = groups.get(id);
         return g !== undefined && g.type === GROUP_TYPE_NORMAL ? [{ groupId: id, version: g.version }] : [];
@@ -135,7 +135,7 @@ export function groupRpc(deps: DomainDeps, limits: GroupLimits): grpc.UntypedSer
         log.info({ userId: req.userId, reason }, 'group create refused');
         return IM.Group.IMGroupCreateRsp.create({ userId: req.userId, resultCode: TT_FAILED, groupName: req.groupName, userIdList: [] });
       };
-      // flows.md §10.3: clients may create only temporary groups, and the gateway drops their
+      // docs/FLOWS.md §10.3: clients may create only temporary groups, and the gateway drops their
       // NORMAL creates; db-proxy, as TeamTalk's, creates either type (the operator's admin CLI
       // makes fixed groups).
       if (req.groupType !== GROUP_TYPE_TMP && req.groupType !== GROUP_TYPE_NORMAL) return refuse(`unknown group type ${req.groupType}`);
@@ -160,7 +160,7 @@ export function groupRpc(deps: DomainDeps, limits: GroupLimits): grpc.UntypedSer
         const role = roleIn(g, req.userId);
         if (role === 'none') return { ok: false, code: GROUP_ADMIN_NO_SUCH_GROUP };
         if (add) {
-          // flows.md §10.4: any member on a TMP group; on a NORMAL group the owner or (TierTalk) an admin.
+          // docs/FLOWS.md §10.4: any member on a TMP group; on a NORMAL group the owner or (TierTalk) an admin.
           if (g.group.type !== GROUP_TYPE_TMP && role !== 'owner' && role !== 'admin') return { ok: false, code: GROUP_ADMIN_NOT_ALLOWED };
           const joining = asked.filter((uid) => existing.has(uid) && !g.members.has(uid));
           if (g.members.size + joining.length > limits.memberLimit) return { ok: false, code: GROUP_ADMIN_LIMIT_REACHED };
@@ -200,7 +200,7 @@ export function groupRpc(deps: DomainDeps, limits: GroupLimits): grpc.UntypedSer
       return IM.Group.IMGroupShieldRsp.create({ userId: req.userId, groupId: req.groupId, resultCode: TT_OK });
     }),
 
-    // Internal (gateway push path, flows.md §10.2 step 5): shield status of the given members.
+    // Internal (gateway push path, docs/FLOWS.md §10.2 step 5): shield status of the given members.
     GroupGetShield: unary('GroupGetShield', log, async (req: IM.Server.IMGroupGetShieldReq) => {
       const userIds = cleanIds(req.userId);
       const values = userIds.length === 0 ? [] : await redis.groupSet.hmget(groupSetKey(req.groupId), ...userIds.map(shieldField));

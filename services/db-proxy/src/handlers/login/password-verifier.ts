@@ -4,7 +4,7 @@ import type { LoginAccountRow, LoginAccountStore } from '../../store/login-accou
 import type { IsCancelled, PasswordHasher } from './password-hasher';
 import type { VerifiedSecrets } from './verified-secrets';
 
-/** TeamTalk's password rule (flows.md §2): stored = md5hex(client-sent value + salt). Constant time. */
+/** TeamTalk's password rule (docs/FLOWS.md §2): stored = md5hex(client-sent value + salt). Constant time. */
 export function legacyPasswordMatches(sent: string, salt: string, stored: string): boolean {
   const digest = Buffer.from(createHash('md5').update(sent + salt, 'utf8').digest('hex'), 'utf8');
   const expected = Buffer.from(stored, 'utf8');

@@ -9,7 +9,7 @@ import { HashCancelledError, HashQueueFullError, type IsCancelled } from './pass
 import type { PasswordVerifier } from './password-verifier';
 
 // IMValidateRsp result codes: TeamTalk's db_proxy_server answers 1 for a wrong
-// user name or password and 6 once a name failed too often (protocol.md §4);
+// user name or password and 6 once a name failed too often (docs/PROTOCOL.md §4);
 // the gateway turns any non-zero code into REFUSE_REASON_DB_VALIDATE_FAILED
 // and passes result_string on to the client.
 export const VALIDATE_OK = 0;
@@ -24,7 +24,7 @@ const LOCKOUT_TEXT: Record<LoginLimitReason, string> = {
 };
 
 /**
- * flows.md §2 validation: limits first (one atomic count in Redis), then the
+ * docs/FLOWS.md §2 validation: limits first (one atomic count in Redis), then the
  * account (MySQL master) and the password (argon2id, or TeamTalk's md5 rule
  * upgraded on success; password-verifier.ts).
  */

@@ -25,7 +25,7 @@ const { STORE_OK, STORE_REJECTED, STORE_FAILED } = tiertalk.StoreResult;
 const { MSG_TYPE_SINGLE_TEXT, MSG_TYPE_SINGLE_AUDIO, MSG_TYPE_GROUP_AUDIO } = IM.BaseDefine.MsgType;
 const { SESSION_TYPE_SINGLE, SESSION_TYPE_GROUP } = IM.BaseDefine.SessionType;
 
-// IMMessage_n.content is varchar(4096) (protocol.md §1: MAX_MSG_LEN).
+// IMMessage_n.content is varchar(4096) (docs/PROTOCOL.md §1: MAX_MSG_LEN).
 const MAX_CONTENT_CHARS = 4096;
 // Message bytes per transaction: each statement's bound values must stay well
 // below MySQL's max_allowed_packet (16 MiB by default) even with audio.
@@ -53,7 +53,7 @@ interface CommitterDeps {
   relations: RelationStore;
   ids: MessageIdAllocator;
   sessions: RecentSessionWriter;
-  /** IMAudio rows and their bytes (flows.md §4 step 3.4). */
+  /** IMAudio rows and their bytes (docs/FLOWS.md §4 step 3.4). */
   audio: AudioStore;
   /** The per-user conversation index in the sync Redis, written once per commit. */
   conversations: ConversationIndex;
@@ -63,7 +63,7 @@ interface CommitterDeps {
   dedupeWindowSec: number;
   log: Logger;
   batchMax: number;
-  /** Group messages (flows.md §10.2); without it they are refused. */
+  /** Group messages (docs/FLOWS.md §10.2); without it they are refused. */
   groups?: GroupStoreDeps;
   /** 1:1 receivers must exist in IMUser (db-proxy always passes it; some store tests use ids without users). */
   receivers?: KnownUsers;
@@ -286,7 +286,7 @@ export class MessageCommitter {
     const audioIds = await audio.reserve(clips);
 
     // One counter per relation; ids within a relation follow arrival order.
-    // One counter per group likewise (group_msg_id_<gid>, flows.md §10.2 step 2).
+    // One counter per group likewise (group_msg_id_<gid>, docs/FLOWS.md §10.2 step 2).
     const perRelation = new Map<number, number>();
     const perGroup = new Map<number, number>();
     for (const { p, members } of accepted) {
@@ -488,7 +488,7 @@ export class MessageCommitter {
   }
 
   /**
-   * flows.md §10.2 step 2: the group must exist and the sender be a member
+   * docs/FLOWS.md §10.2 step 2: the group must exist and the sender be a member
    * (Redis group_member_<gid>, rebuilt when missing); TierTalk's mutes refuse
    * a muted member, and everyone but the owner and admins while the whole
    * group is muted. One pipeline and one or two queries per commit.
@@ -566,7 +566,7 @@ export function checkMessage(m: IM.Message.IMMsgData.$Properties, audioMaxBytes 
   if (!group && m.fromUserId === m.toSessionId) return 'message to self';
   if (m.msgData.length === 0) return 'empty message';
   if (m.msgType === MSG_TYPE_SINGLE_AUDIO || m.msgType === MSG_TYPE_GROUP_AUDIO) {
-    // flows.md §4 step 3.4: 4-byte duration then the audio bytes; 4 bytes or less is refused.
+    // docs/FLOWS.md §4 step 3.4: 4-byte duration then the audio bytes; 4 bytes or less is refused.
     const audio = parseAudioPayload(m.msgData);
     if (typeof audio !== 'string' && audio.data.length > audioMaxBytes) return `audio larger than ${audioMaxBytes} bytes`;
     return typeof audio === 'string' ? audio : { audio };

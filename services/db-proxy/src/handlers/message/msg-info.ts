@@ -16,7 +16,7 @@ export const isAudioMsgType = (type: number): boolean => type === MSG_TYPE_SINGL
 export const PAGE_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
- * Stored rows as MsgInfo (flows.md §7.2): rows of an invalid type are skipped
+ * Stored rows as MsgInfo (docs/FLOWS.md §7.2): rows of an invalid type are skipped
  * (TeamTalk's MsgType_IsValid), text is returned as stored, audio is expanded
  * from its IMAudio id to the 4-byte big-endian duration plus the audio bytes.
  */
@@ -50,7 +50,7 @@ export async function toMsgInfos(records: readonly MessageRecord[], audio: Audio
   return out;
 }
 
-/** The latest-message preview of unread and session lists: text as stored, audio as the encrypted "[语音]" (flows.md §7.1). */
+/** The latest-message preview of unread and session lists: text as stored, audio as the encrypted "[语音]" (docs/FLOWS.md §7.1). */
 export function previewData(record: MessageRecord, audioPreview: Buffer): Buffer {
   return isAudioMsgType(record.type) ? audioPreview : Buffer.from(record.content, 'utf8');
 }

@@ -10,14 +10,14 @@ import { checkSession, checkUser } from './session-access';
 
 const { SESSION_TYPE_SINGLE, SESSION_TYPE_GROUP } = IM.BaseDefine.SessionType;
 
-// flows.md §7.3 weakness: TeamTalk lets msg_cnt be anything; its clients ask
+// docs/FLOWS.md §7.3 weakness: TeamTalk lets msg_cnt be anything; its clients ask
 // for 20-40. A page is capped here, and by-id answers at most 100 (TeamTalk's limit).
 export const MAX_PAGE = 100;
 export const MAX_BY_ID = 100;
 // More ids than this in one by-id request is not a client, it is a probe.
 const MAX_BY_ID_REQUEST = 1000;
 
-/** Offline messages: unread counters, history, by id, latest id (flows.md §7). Reads only; nothing here creates a row. */
+/** Offline messages: unread counters, history, by id, latest id (docs/FLOWS.md §7). Reads only; nothing here creates a row. */
 export class OfflineReads {
   constructor(
     private readonly stores: OfflineStores,
@@ -96,7 +96,7 @@ export class OfflineReads {
       const relateId = await this.stores.relations.find(userId, sessionId);
       if (relateId !== undefined) records = await this.stores.messages.byIds(relateId, ids, MAX_BY_ID);
     } else if (ids.length > 0) {
-      // TeamTalk does not check membership here (flows.md §7.3 weakness); TierTalk does.
+      // TeamTalk does not check membership here (docs/FLOWS.md §7.3 weakness); TierTalk does.
       const joined = await this.memberSince(userId, sessionId, 'MsgById');
       if (joined !== undefined) records = await this.stores.groups.byIds(sessionId, joined, ids, MAX_BY_ID);
     }
@@ -141,7 +141,7 @@ export class OfflineReads {
     return list;
   }
 
-  /** A member's join time; a non-member gets an empty answer, logged (conformance O7). */
+  /** A member's join time; a non-member gets an empty answer, logged (docs/FLOWS.md §14 O7). */
   private async memberSince(userId: number, groupId: number, method: string): Promise<number | undefined> {
     const joined = await this.stores.groups.joinTime(userId, groupId);
     if (joined === undefined) this.log.warn({ method, userId, groupId }, 'not a member of the group: empty answer');

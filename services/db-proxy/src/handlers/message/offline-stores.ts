@@ -12,7 +12,7 @@ import { audioPreview } from './audio-preview';
 
 /**
  * The stores behind offline messages, history, read sync and recent sessions
- * (flows.md §6-§8), built once and shared by the committer (which writes the
+ * (docs/FLOWS.md §6-§8), built once and shared by the committer (which writes the
  * conversation index, audio and sessions) and the unary handlers.
  */
 export interface OfflineStores {
@@ -27,7 +27,7 @@ export interface OfflineStores {
   unreadEpoch: UnreadEpoch;
   /** Rebuilds a user's counters from MySQL once per epoch, before they are answered. */
   unreadRebuild: UnreadRebuilder;
-  /** protocol.md §5: "[语音]" encrypted with the configured key, the preview of an audio message. */
+  /** docs/PROTOCOL.md §5: "[语音]" encrypted with the configured key, the preview of an audio message. */
   audioPreview: Buffer;
 }
 

@@ -8,7 +8,7 @@ import type { OfflineStores } from './offline-stores';
 import { checkSession } from './session-access';
 
 /**
- * flows.md §6 step 2 (TeamTalk's clearUserCounter): a read ack clears the
+ * docs/FLOWS.md §6 step 2 (TeamTalk's clearUserCounter): a read ack clears the
  * whole unread counter of the session, whatever msg_id says; TierTalk also
  * keeps the read position: as the user's read cursor in the conversation index
  * (sync Redis) and durably in IMReadCursor, which rebuilds the counters after
@@ -54,7 +54,7 @@ export class ReadAcks {
     await advanceReadCursor(this.master, { userId, peerId: sessionId, sessionType, msgId }, conversationId, Math.floor(Date.now() / 1000));
   }
 
-  /** Session removal clears the unread counter the same way (flows.md §8). */
+  /** Session removal clears the unread counter the same way (docs/FLOWS.md §8). */
   async clearUnread(userId: number, kind: 'single' | 'group', sessionId: number): Promise<void> {
     if (kind === 'single') await this.unreadRedis.hdel(redisKeys.unread(userId), String(sessionId));
     else await this.stores.groups.markRead(userId, sessionId);

@@ -6,7 +6,7 @@ import { OfflineReads } from './offline-reads';
 import type { OfflineStores } from './offline-stores';
 import { ReadAcks } from './read-ack';
 
-/** This domain's unary DbProxy methods: offline messages, history and read acks (flows.md §6, §7). */
+/** This domain's unary DbProxy methods: offline messages, history and read acks (docs/FLOWS.md §6, §7). */
 export function messageRpc(deps: DomainDeps, stores: OfflineStores): grpc.UntypedServiceImplementation {
   const reads = new OfflineReads(stores, deps.redis.unread, deps.log);
   const acks = new ReadAcks(stores, deps.redis.unread, deps.mysql.master, deps.log);

@@ -12,7 +12,7 @@ export type SessionKind = 'single' | 'group';
  * peer or group. So nobody can name another pair's conversation; what is left
  * to refuse is a request that names no session at all. Refusals are
  * INVALID_ARGUMENT (logged by unary(); the client gets no reply, as TeamTalk
- * sends none for an invalid session type, flows.md §7.2).
+ * sends none for an invalid session type, docs/FLOWS.md §7.2).
  */
 export function checkSession(userId: number, sessionType: number, sessionId: number): SessionKind {
   checkUser(userId);

@@ -18,7 +18,7 @@ const ALL_DIGITS = /^\d+$/;
 /** GetDeviceToken answers at most this many users per request (route asks in smaller batches). */
 export const GET_DEVICE_TOKEN_MAX_USERS = 5000;
 
-// UserTokenInfo.push_type (protocol.md §3.1).
+// UserTokenInfo.push_type (docs/PROTOCOL.md §3.1).
 const PUSH_TYPE_NORMAL = 1;
 
 /**
@@ -36,7 +36,7 @@ export interface DeviceTokenHandlerOptions {
   now?: () => Date;
 }
 
-/** Device tokens (flows.md §11, §12) and the token lookup behind offline push (flows.md §4 step 6). */
+/** Device tokens (docs/FLOWS.md §11, §12) and the token lookup behind offline push (docs/FLOWS.md §4 step 4.6). */
 export class DeviceTokenHandlers {
   private readonly now: () => Date;
 

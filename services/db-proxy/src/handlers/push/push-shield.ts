@@ -7,7 +7,7 @@ const SHIELD_FAILED = 1;
 
 const nowSec = (): number => Math.floor(Date.now() / 1000);
 
-/** Mobile "do not disturb" (flows.md §11): IMUser.push_shield_status. */
+/** Mobile "do not disturb" (docs/FLOWS.md §11): IMUser.push_shield_status. */
 export class PushShieldHandlers {
   constructor(
     private readonly users: UserDirectory,

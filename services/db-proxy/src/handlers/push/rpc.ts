@@ -7,7 +7,7 @@ import { unary } from '../../unary';
 import { DeviceTokenHandlers } from './device-token';
 import { PushShieldHandlers } from './push-shield';
 
-/** This domain's unary DbProxy methods (flows.md §4 step 6, §11, §12). */
+/** This domain's unary DbProxy methods (docs/FLOWS.md §4 step 4.6, §11, §12). */
 export function pushRpc(deps: DomainDeps): grpc.UntypedServiceImplementation {
   const users = new UserDirectory(deps.mysql.replica, deps.mysql.master);
   const tokens = new DeviceTokenHandlers(new DeviceTokenStore(deps.redis.token), users, deps.redis.unread, deps.log);

@@ -12,11 +12,11 @@ import { checkSession, checkUser } from '../message/session-access';
 const { SESSION_TYPE_SINGLE, SESSION_TYPE_GROUP } = IM.BaseDefine.SessionType;
 const { SESSION_STATUS_OK } = IM.BaseDefine.SessionStatusType;
 
-// flows.md §8: TeamTalk answers at most 100 sessions.
+// docs/FLOWS.md §8: TeamTalk answers at most 100 sessions.
 export const MAX_SESSIONS = 100;
 
 /**
- * Recent sessions (flows.md §8). The list comes from the conversation index
+ * Recent sessions (docs/FLOWS.md §8). The list comes from the conversation index
  * in the sync Redis when it is there and whole, else from IMRecentSession (and
  * a missing index is rebuilt from it); the latest message of each session
  * comes from the message shards. Sessions without a message are omitted.
@@ -68,7 +68,7 @@ export class RecentSessions {
     return IM.Buddy.IMRecentContactSessionRsp.create({ userId, contactSessionList });
   }
 
-  /** flows.md §8 remove: status 1, updated now, unread cleared; result 1 when the user had no such active session. */
+  /** docs/FLOWS.md §8 remove: status 1, updated now, unread cleared; result 1 when the user had no such active session. */
   async remove(req: IM.Buddy.IMRemoveSessionReq): Promise<IM.Buddy.IMRemoveSessionRsp> {
     const { userId, sessionType, sessionId } = req;
     const kind = checkSession(userId, sessionType, sessionId);

@@ -6,7 +6,7 @@ import type { OfflineStores } from '../message/offline-stores';
 import { ReadAcks } from '../message/read-ack';
 import { RecentSessions } from './recent-sessions';
 
-/** This domain's unary DbProxy methods: recent sessions and their removal (flows.md §8). */
+/** This domain's unary DbProxy methods: recent sessions and their removal (docs/FLOWS.md §8). */
 export function sessionRpc(deps: DomainDeps, stores: OfflineStores): grpc.UntypedServiceImplementation {
   const sessions = new RecentSessions(stores, new ReadAcks(stores, deps.redis.unread, deps.mysql.master, deps.log), deps.mysql, deps.log);
   return {

@@ -10,7 +10,7 @@ export const USERS_INFO_MAX_IDS = 1000;
 
 const { DepartmentStatusType } = IM.BaseDefine;
 
-/** flows.md §9: user info by ids, the (incremental) user directory, departments. */
+/** docs/FLOWS.md §9: user info by ids, the (incremental) user directory, departments. */
 export class DirectoryHandlers {
   constructor(
     private readonly users: UserDirectory,
@@ -36,7 +36,7 @@ export class DirectoryHandlers {
   /**
    * 0x0208 → 0x0209. The high-water mark is the largest `updated` returned, or
    * the request's value when nothing changed. TeamTalk also compared with an
-   * in-memory "last user update" (storage.md §2 total_user_updated quirk);
+   * in-memory "last user update" (docs/STORAGE.md §2 total_user_updated quirk);
    * reading MySQL alone gives what clients observe: incremental sync works.
    */
   async allUsers(req: IM.Buddy.IMAllUserReq): Promise<IM.Buddy.IMAllUserRsp> {

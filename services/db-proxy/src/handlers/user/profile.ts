@@ -2,7 +2,7 @@ import type { Logger } from '@tiertalk/log';
 import { IM } from '@tiertalk/proto';
 import type { UserDirectory } from '../../store/user-directory';
 
-// flows.md §9: TeamTalk refuses a signature longer than 128 bytes (std::string length).
+// docs/FLOWS.md §9: TeamTalk refuses a signature longer than 128 bytes (std::string length).
 export const SIGN_INFO_MAX_BYTES = 128;
 // IMUser.avatar is varchar(255): longer URLs cannot be stored.
 export const AVATAR_URL_MAX_CHARS = 255;
@@ -12,7 +12,7 @@ export const PROFILE_FAILED = 1;
 
 const nowSec = (): number => Math.floor(Date.now() / 1000);
 
-/** Profile changes (flows.md §9): signature and avatar. Strings are stored verbatim through bound parameters. */
+/** Profile changes (docs/FLOWS.md §9): signature and avatar. Strings are stored verbatim through bound parameters. */
 export class ProfileHandlers {
   constructor(
     private readonly users: UserDirectory,
@@ -35,7 +35,7 @@ export class ProfileHandlers {
   }
 
   /**
-   * 0x020c → 0x020d. TeamTalk's db-proxy never answered this (conformance U6,
+   * 0x020c → 0x020d. TeamTalk's db-proxy never answered this (docs/FLOWS.md §14 U6,
    * optional); TierTalk stores the URL and answers, and the gateway sends the
    * answer to all the user's connections as TeamTalk's msg server would.
    */

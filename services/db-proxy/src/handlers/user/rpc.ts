@@ -7,7 +7,7 @@ import { unary } from '../../unary';
 import { DirectoryHandlers } from './directory';
 import { ProfileHandlers } from './profile';
 
-/** This domain's unary DbProxy methods (flows.md §9). */
+/** This domain's unary DbProxy methods (docs/FLOWS.md §9). */
 export function userRpc(deps: DomainDeps): grpc.UntypedServiceImplementation {
   const users = new UserDirectory(deps.mysql.replica, deps.mysql.master);
   const directory = new DirectoryHandlers(users, new DepartmentStore(deps.mysql.replica), deps.log);

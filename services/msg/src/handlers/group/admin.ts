@@ -21,7 +21,7 @@ interface AdminNotice {
 /**
  * TierTalk extension (README, IM.Group 0x042a): IMGroupAdminNotify to every
  * connection of the audience on every gateway except the requesting
- * connection, as the change-member notify of flows.md §10.4.
+ * connection, as the change-member notify of docs/FLOWS.md §10.4.
  */
 function notifyAdminChange(ctx: GatewayContext, conn: Connection, notice: AdminNotice): void {
   const toUserIds = [...new Set(notice.audience)].filter((id) => id > 0);

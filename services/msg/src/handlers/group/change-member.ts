@@ -4,7 +4,7 @@ import type { GatewayContext } from '../../gateway-context';
 import { forwardToDbProxy } from '../forward';
 
 /**
- * flows.md §10.4: 0x0407 → db-proxy → 0x0408 to the requester; on result 0
+ * docs/FLOWS.md §10.4: 0x0407 → db-proxy → 0x0408 to the requester; on result 0
  * IMGroupChangeMemberNotify (0x040b) to every connection of every user in
  * cur ∪ chg, on every gateway, except the requesting connection (route
  * excludes the origin connection; the requester's other devices get it).

@@ -5,13 +5,13 @@ import { relay } from '../forward';
 import { onGroupDismissReq, onGroupKickReq, onGroupMuteReq, onGroupQuitReq, onGroupSetAdminReq } from './admin';
 import { onGroupChangeMemberReq } from './change-member';
 
-// flows.md §10: group requests are relayed to db-proxy (which checks the
+// docs/FLOWS.md §10: group requests are relayed to db-proxy (which checks the
 // caller's role) and answered to the requesting connection.
 export const groupHandlers: HandlerTable = {
   [CID.CID_GROUP_NORMAL_LIST_REQUEST]: relay(IM.Group.IMNormalGroupListReq, DbProxyService.NormalGroupList, CID.CID_GROUP_NORMAL_LIST_RESPONSE, IM.Group.IMNormalGroupListRsp),
   [CID.CID_GROUP_INFO_REQUEST]: relay(IM.Group.IMGroupInfoListReq, DbProxyService.GroupInfo, CID.CID_GROUP_INFO_RESPONSE, IM.Group.IMGroupInfoListRsp),
   [CID.CID_GROUP_CREATE_REQUEST]: relay(IM.Group.IMGroupCreateReq, DbProxyService.GroupCreate, CID.CID_GROUP_CREATE_RESPONSE, IM.Group.IMGroupCreateRsp, {
-    // flows.md §10.3 step 1: clients may only create temporary groups; TeamTalk drops the rest silently.
+    // docs/FLOWS.md §10.3 step 1: clients may only create temporary groups; TeamTalk drops the rest silently.
     prepare: (req) => (req.groupType === IM.BaseDefine.GroupType.GROUP_TYPE_NORMAL ? 'clients may not create normal groups' : undefined),
   }),
   [CID.CID_GROUP_CHANGE_MEMBER_REQUEST]: on(IM.Group.IMGroupChangeMemberReq.decode, onGroupChangeMemberReq),

@@ -2,7 +2,7 @@ import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
 import { sessionRef } from './session-ref';
 
-/** flows.md §12 close processing: forget the connection; a logged-in one leaves route and the load. */
+/** docs/FLOWS.md §12 close processing: forget the connection; a logged-in one leaves route and the load. */
 export function onConnectionClosed(ctx: GatewayContext, conn: Connection, reason: string): void {
   ctx.connections.remove(conn);
   if (!conn.loggedIn) return;

@@ -7,7 +7,7 @@ const { CLIENT_TYPE_MAC } = IM.BaseDefine.ClientType;
 const { KICK_REASON_MOBILE_KICK } = IM.BaseDefine.KickReasonType;
 
 /**
- * flows.md §11 (conformance L12): a mobile logs the user's PC client out.
+ * docs/FLOWS.md §11 (docs/FLOWS.md §14 L12): a mobile logs the user's PC client out.
  * From a PC connection it is ignored. The PC-class connections here are kicked
  * at once, route kicks them on every other gateway (TeamTalk names client type
  * Mac; the same-class test makes it hit Windows too), and the mobile gets

@@ -8,18 +8,18 @@ import { sessionRef } from './session-ref';
 
 const { ResultType, UserStatType, KickReasonType } = IM.BaseDefine;
 
-/** flows.md §2: IMLoginReq → validate (db-proxy) → kick → register (route) → IMLoginRes. */
+/** docs/FLOWS.md §2: IMLoginReq → validate (db-proxy) → kick → register (route) → IMLoginRes. */
 export async function onLoginReq(ctx: GatewayContext, conn: Connection, req: IM.Login.IMLoginReq, frame: Frame): Promise<void> {
   const status = coerceStatus(req.onlineStatus);
   if (!conn.beginLogin(req.clientType, status)) {
-    // flows.md §2: a second IMLoginReq on a connection is ignored.
+    // docs/FLOWS.md §2: a second IMLoginReq on a connection is ignored.
     conn.log.info({ state: conn.state }, 'repeated login request ignored');
     return;
   }
   const log = conn.log;
   log.debug({ userName: req.userName, clientType: req.clientType, clientVersion: req.clientVersion }, 'login request');
 
-  // Preconditions answer at once rather than waiting on a deadline (protocol.md §3.1 ResultType).
+  // Preconditions answer at once rather than waiting on a deadline (docs/PROTOCOL.md §3.1 ResultType).
   if (!ctx.db.hasInstance()) return refuse(conn, frame, ResultType.REFUSE_REASON_NO_DB_SERVER, 'no db-proxy instance');
   if (!ctx.route.hasInstance()) return refuse(conn, frame, ResultType.REFUSE_REASON_NO_ROUTE_SERVER, 'no route instance');
 
@@ -64,7 +64,7 @@ export async function onLoginReq(ctx: GatewayContext, conn: Connection, req: IM.
     serverTime: nowSec(),
     resultCode: ResultType.REFUSE_REASON_NONE,
     onlineStatus: status,
-    // protocol.md §3.1 UserInfo: every required field; the login response always says status 0.
+    // docs/PROTOCOL.md §3.1 UserInfo: every required field; the login response always says status 0.
     userInfo: {
       userId: info.userId,
       userGender: info.userGender,
@@ -82,11 +82,11 @@ export async function onLoginReq(ctx: GatewayContext, conn: Connection, req: IM.
   conn.sendPdu(CID.CID_LOGIN_RES_USERLOGIN, frame.seqNum, res);
   ctx.load.changed();
   log.info({ userId: info.userId, clientType: conn.clientType, remoteKicks }, 'login ok');
-  // flows.md §5: what route's presence pushes leave to this gateway, after the response.
+  // docs/FLOWS.md §5: what route's presence pushes leave to this gateway, after the response.
   await tellOwnPresence(ctx, conn);
 }
 
-/** flows.md §2 step 6.2: displace this user's other connections of the same class (PC vs mobile). */
+/** docs/FLOWS.md §2 step 6.2: displace this user's other connections of the same class (PC vs mobile). */
 function kickSameClass(ctx: GatewayContext, conn: Connection): void {
   for (const other of ctx.connections.connectionsOf(conn.userId)) {
     if (other === conn || !sameClientClass(other.clientType, conn.clientType)) continue;
@@ -105,7 +105,7 @@ function logoutQuietly(ctx: GatewayContext, conn: Connection, ref: ReturnType<ty
   ctx.route.logout(ref).catch((err: unknown) => conn.log.warn({ err }, 'route logout after failed login failed'));
 }
 
-/** protocol.md §3.2: online_status outside 1..3 is coerced to ONLINE. */
+/** docs/PROTOCOL.md §3.2: online_status outside 1..3 is coerced to ONLINE. */
 function coerceStatus(s: number): IM.BaseDefine.UserStatType {
   if (s === UserStatType.USER_STATUS_OFFLINE) return UserStatType.USER_STATUS_OFFLINE;
   if (s === UserStatType.USER_STATUS_LEAVE) return UserStatType.USER_STATUS_LEAVE;

@@ -5,8 +5,8 @@ import type { GatewayContext } from '../../gateway-context';
 import { storeDeviceToken } from '../push/device-token';
 
 /**
- * flows.md §12: clear the user's push token (M → D IMDeviceTokenReq with an
- * empty token, conformance L13), then IMLogoutRsp{0} with the request's
+ * docs/FLOWS.md §12: clear the user's push token (M → D IMDeviceTokenReq with an
+ * empty token, docs/FLOWS.md §14 L13), then IMLogoutRsp{0} with the request's
  * seq_num, then close (the close hook deregisters). The clear is awaited so a
  * quick re-login registering a new token cannot be overtaken by it.
  */

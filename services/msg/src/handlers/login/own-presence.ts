@@ -5,14 +5,14 @@ import type { GatewayContext } from '../../gateway-context';
 const { USER_STATUS_ONLINE } = IM.BaseDefine.UserStatType;
 
 /**
- * flows.md §5 for the connection that just logged in. Route's presence pushes
+ * docs/FLOWS.md §5 for the connection that just logged in. Route's presence pushes
  * for a login leave out the logging-in connection (it is not open when route
  * answers, and TeamTalk's client sees the login response first), so it is
  * told here, after IMLoginRes, what TeamTalk's route would have told it:
  * - a PC client gets its own IMUserStatNotify ONLINE (every PC login is
  *   broadcast to every PC connection, the new one included);
  * - a mobile client gets IMPCLoginStatusNotify ONLINE when the user has a PC
- *   client online (conformance P5), asked of route's registry.
+ *   client online (docs/FLOWS.md §14 P5), asked of route's registry.
  * Never rejects.
  */
 export async function tellOwnPresence(ctx: GatewayContext, conn: Connection): Promise<void> {

@@ -7,7 +7,7 @@ import { storeIdemKey } from '../../upstream/store-keys';
 const { SessionType } = IM.BaseDefine;
 
 /**
- * flows.md §4 / ARCHITECTURE.md "The 1:1 message path": drop what TeamTalk drops,
+ * docs/FLOWS.md §4 / ARCHITECTURE.md "The 1:1 message path": drop what TeamTalk drops,
  * stamp sender and time, store (batched, retried until the store deadline),
  * ACK the sender only once stored — or refuse it with msg_id 0 when the store
  * was rejected or the deadline passed — then hand the numbered message to
@@ -69,13 +69,13 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
     if (!conn.isClosed) conn.sendPdu(CID.CID_MSG_DATA_ACK, frame.seqNum, ack);
   };
 
-  // Encoded once, attach_data never set (conformance F8); route fans it out.
+  // Encoded once, attach_data never set (docs/FLOWS.md §14 F8); route fans it out.
   const body = IM.Message.IMMsgData.encode({ ...stamped, msgId: stored.msgId }).finish();
   let toUserIds: number[];
   if (single) {
     toUserIds = [to, from];
   } else {
-    // flows.md §10.2 steps 3-4: every member (the sender's other devices too)
+    // docs/FLOWS.md §10.2 steps 3-4: every member (the sender's other devices too)
     // in ONE envelope; route sends each gateway holding members one push with
     // its members. The members come with the store reply: no second lookup.
     toUserIds = [...(stored.memberIds ?? [])];
@@ -101,7 +101,7 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
 }
 
 /**
- * flows.md §3 rate limit (TT_MSG_RATE_PER_SEC, TeamTalk's 20/s per connection).
+ * docs/FLOWS.md §3 rate limit (TT_MSG_RATE_PER_SEC, TeamTalk's 20/s per connection).
  * TeamTalk drops the excess silently, so the client only sees a send timeout;
  * we answer IMMsgDataAck{msg_id = 0} with the request's seq_num instead —
  * msg_id 0 is TeamTalk's own "not stored" value, the message is neither

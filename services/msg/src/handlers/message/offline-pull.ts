@@ -1,7 +1,7 @@
 import { CID, DbProxyService, IM } from '@tiertalk/proto';
 import { forwardToDbProxy } from '../forward';
 
-// flows.md §7: unread counters, history, by id and latest id are relayed to
+// docs/FLOWS.md §7: unread counters, history, by id and latest id are relayed to
 // db-proxy (user_id = the connection's user) and answered to the asking
 // connection with the request's seq_num. A request db-proxy refuses (no
 // session, invalid session type) gets no reply, as in TeamTalk.

@@ -6,7 +6,7 @@ import type { GatewayContext } from '../../gateway-context';
 const { SESSION_TYPE_SINGLE } = IM.BaseDefine.SessionType;
 
 /**
- * flows.md §6: the reader's ack clears the session's unread counter at
+ * docs/FLOWS.md §6: the reader's ack clears the session's unread counter at
  * db-proxy (no reply to the client), then the reader's other connections, on
  * every gateway, learn it through IMMsgDataReadNotify; the acking connection
  * does not. Nothing is notified when db-proxy refused or failed the ack.

@@ -4,7 +4,7 @@ import type { IM } from '@tiertalk/proto';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
 
-/** flows.md §3: the msg server echoes the client's heartbeat PDU unchanged (same seq_num). */
+/** docs/FLOWS.md §3: the msg server echoes the client's heartbeat PDU unchanged (same seq_num). */
 export function onHeartbeat(_ctx: GatewayContext, conn: Connection, _msg: IM.Other.IMHeartBeat, frame: Frame): void {
   conn.send(encodeFrame(frame.serviceId, frame.commandId, frame.seqNum, frame.body));
 }

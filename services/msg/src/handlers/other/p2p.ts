@@ -4,7 +4,7 @@ import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
 
 /**
- * protocol.md §3.6, conformance M10: an opaque peer-to-peer command ("typing",
+ * docs/PROTOCOL.md §3.6, docs/FLOWS.md §14 M10: an opaque peer-to-peer command ("typing",
  * shake) is relayed, never stored, to every connection of the peer and the
  * sender's other connections, on every gateway, through route (the sending
  * connection excluded). TeamTalk relays from_user_id as the client sent it;

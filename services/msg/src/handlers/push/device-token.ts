@@ -4,7 +4,7 @@ import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
 
 /**
- * flows.md §11, conformance N1: only mobile connections register a push
+ * docs/FLOWS.md §11, docs/FLOWS.md §14 N1: only mobile connections register a push
  * token. The client is answered at once (TeamTalk leaves the required user_id
  * unset, a source bug: it is the connection's user here); db-proxy's own
  * answer is consumed, never forwarded.

@@ -4,7 +4,7 @@ import type { HandlerTable } from '../../dispatcher';
 import { relay } from '../forward';
 import { onDeviceTokenReq } from './device-token';
 
-// flows.md §11: mobile push settings.
+// docs/FLOWS.md §11: mobile push settings.
 export const pushHandlers: HandlerTable = {
   [CID.CID_LOGIN_REQ_DEVICETOKEN]: on(IM.Login.IMDeviceTokenReq.decode, onDeviceTokenReq),
   [CID.CID_LOGIN_REQ_PUSH_SHIELD]: relay(IM.Login.IMPushShieldReq, DbProxyService.PushShield, CID.CID_LOGIN_RES_PUSH_SHIELD, IM.Login.IMPushShieldRsp),

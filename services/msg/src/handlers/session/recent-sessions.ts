@@ -5,7 +5,7 @@ import { forwardToDbProxy } from '../forward';
 
 const { SESSION_TYPE_SINGLE } = IM.BaseDefine.SessionType;
 
-/** flows.md §8: the recent-session list, answered to the asking connection. */
+/** docs/FLOWS.md §8: the recent-session list, answered to the asking connection. */
 export const onRecentSessionReq = forwardToDbProxy({
   method: DbProxyService.RecentSessions,
   replyCid: CID.CID_BUDDY_LIST_RECENT_CONTACT_SESSION_RESPONSE,
@@ -13,7 +13,7 @@ export const onRecentSessionReq = forwardToDbProxy({
 });
 
 /**
- * flows.md §8 remove: the reply goes to the asking connection; for a single
+ * docs/FLOWS.md §8 remove: the reply goes to the asking connection; for a single
  * session the user's other connections (every gateway) get
  * IMRemoveSessionNotify. TeamTalk sends the notify without waiting for
  * db-proxy; here it follows db-proxy's answer, so a refused request (no

@@ -43,7 +43,7 @@ export function splitAllUsers(rsp: IM.Buddy.IMAllUserRsp, frameBytes: number): U
   return frames;
 }
 
-/** 0x0208 → 0x0209 (flows.md §9): relayed to db-proxy, answered in as many frames as the directory needs. */
+/** 0x0208 → 0x0209 (docs/FLOWS.md §9): relayed to db-proxy, answered in as many frames as the directory needs. */
 export async function onAllUserReq(ctx: GatewayContext, conn: Connection, req: IM.Buddy.IMAllUserReq, frame: Frame): Promise<void> {
   const since = req.latestUpdateTime;
   let rsp: IM.Buddy.IMAllUserRsp;
@@ -55,7 +55,7 @@ export async function onAllUserReq(ctx: GatewayContext, conn: Connection, req: I
     return;
   }
   const frameBytes = Math.min(ALL_USERS_FRAME_BYTES, ctx.config.conn.maxFrameBytes);
-  // attach_data never reaches a client (conformance F8): it is not copied.
+  // attach_data never reaches a client (docs/FLOWS.md §14 F8): it is not copied.
   for (const body of splitAllUsers(rsp, frameBytes)) {
     if (conn.isClosed) return;
     conn.sendPdu(CID.CID_BUDDY_LIST_ALL_USER_RESPONSE, frame.seqNum, body);

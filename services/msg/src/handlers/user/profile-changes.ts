@@ -5,7 +5,7 @@ import { forwardToDbProxy } from '../forward';
 
 /**
  * 0x020c → 0x020d. TeamTalk's msg server sends db-proxy's answer to every
- * connection of the user (flows.md §9, conformance U6): the requester gets it
+ * connection of the user (docs/FLOWS.md §9, docs/FLOWS.md §14 U6): the requester gets it
  * with its seq_num, the user's other connections on every gateway through route.
  */
 export const onChangeAvatarReq = forwardToDbProxy({
@@ -26,7 +26,7 @@ export const onChangeAvatarReq = forwardToDbProxy({
 /**
  * 0x0213 → 0x0214 to the requester; on result 0 IMSignInfoChangedNotify goes
  * to every logged-in connection on every gateway, the changer's included
- * (flows.md §9, conformance U5). TeamTalk's fall-through into the group
+ * (docs/FLOWS.md §9, docs/FLOWS.md §14 U5). TeamTalk's fall-through into the group
  * handler is not copied.
  */
 export const onChangeSignInfoReq = forwardToDbProxy({

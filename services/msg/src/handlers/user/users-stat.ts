@@ -4,7 +4,7 @@ import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
 
 /**
- * flows.md §5 status query (conformance P4): route answers from its session
+ * docs/FLOWS.md §5 status query (docs/FLOWS.md §14 P4): route answers from its session
  * registry — ONLINE iff the user has a PC session — one UserStat per id in
  * request order; relayed to the asking connection with its seq_num. user_id is
  * the connection's user whatever the client sent. The list is capped before
@@ -21,7 +21,7 @@ export async function onUsersStatReq(ctx: GatewayContext, conn: Connection, req:
     return;
   }
   if (conn.isClosed) return;
-  // attach_data never reaches a client (conformance F8).
+  // attach_data never reaches a client (docs/FLOWS.md §14 F8).
   const body = IM.Buddy.IMUsersStatRsp.encode({ userId: conn.userId, userStatList: rsp.userStatList }).finish();
   conn.sendPdu(CID.CID_BUDDY_LIST_USERS_STATUS_RESPONSE, frame.seqNum, body);
 }

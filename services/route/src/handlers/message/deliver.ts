@@ -178,9 +178,9 @@ export async function deliverBatch(
       throw new SessionLookupError(new Error('session registry was lost or reconnected during the lookup'));
     }
   }
-  // flows.md §4 step 6: 1:1 receivers without a session get a mobile push (src/push), queued off this path.
+  // docs/FLOWS.md §4 step 4.6: 1:1 receivers without a session get a mobile push (src/push), queued off this path.
   // A 1:1 envelope names exactly [to, from]; group fan-outs (one envelope with
-  // every member, flows.md §10.2) are kept off the offline-push queue so a
+  // every member, docs/FLOWS.md §10.2) are kept off the offline-push queue so a
   // group flood cannot crowd out 1:1 pushes (offline-push still checks msg_type).
   offlinePush?.offer(
     envelopes.filter((env) => (env.toUserIds?.length ?? 0) === 2),

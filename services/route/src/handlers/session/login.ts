@@ -8,9 +8,9 @@ import { checkSessionRef } from './session-ref';
 const KICK_REASON_DUPLICATE_USER = IM.BaseDefine.KickReasonType.KICK_REASON_DUPLICATE_USER;
 
 /**
- * flows.md §2 step 6.3: a new login displaces every other session of the same
+ * docs/FLOWS.md §2 step 6.3: a new login displaces every other session of the same
  * client class (PC vs mobile), on any gateway. The same gateway also kicks
- * locally; a duplicate kick there is harmless. Then presence (flows.md §5,
+ * locally; a duplicate kick there is harmless. Then presence (docs/FLOWS.md §5,
  * ./presence.ts): the gateway calls Login exactly when TeamTalk's msg server
  * sends IMUserStatusUpdate ONLINE.
  */

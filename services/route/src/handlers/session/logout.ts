@@ -8,7 +8,7 @@ import { checkSessionRef } from './session-ref';
 /**
  * Removes exactly this session; unknown sessions are fine (idempotent). The
  * gateway calls Logout when TeamTalk's msg server sends IMUserStatusUpdate
- * OFFLINE (flows.md §12 close processing), so presence follows (§5).
+ * OFFLINE (docs/FLOWS.md §12 close processing), so presence follows (§5).
  */
 export function logoutHandler({ store, links, logger }: RouteDeps): grpc.handleUnaryCall<SessionRef, Empty> {
   const log = logger.child({ rpc: 'Logout' });

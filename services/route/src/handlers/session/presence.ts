@@ -17,13 +17,13 @@ interface Origin {
 const isPc = (clientType: number): boolean => !isMobileClient(clientType);
 
 /**
- * flows.md §5 (TeamTalk route_server `_HandleUserStatusUpdate`) for a new
+ * docs/FLOWS.md §5 (TeamTalk route_server `_HandleUserStatusUpdate`) for a new
  * session of `ref.userId`; `before` are the user's other sessions.
  * - Mobiles: IMPCLoginStatusNotify ONLINE to the user's mobile connections
  *   whenever a session appears while a PC session exists (PC or mobile login).
  * - Buddies: every PC login broadcasts IMUserStatNotify ONLINE to every PC
  *   connection on every gateway (TeamTalk sends it for each PC login, not only
- *   the first; mobile logins never cause it, conformance P3).
+ *   the first; mobile logins never cause it, docs/FLOWS.md §14 P3).
  * The logging-in connection is excluded from both: it is not open yet when
  * route answers, so its gateway tells it after the login response
  * (services/msg handlers/login/own-presence.ts). Returns the pushes queued.
@@ -40,10 +40,10 @@ export function presenceOnLogin(links: PushSink, ref: SessionKey & { clientType:
 }
 
 /**
- * flows.md §5 / §12 for a session that ended: only when it was the user's
+ * docs/FLOWS.md §5 / §12 for a session that ended: only when it was the user's
  * last PC session, IMPCLoginStatusNotify OFFLINE to the user's remaining
  * mobiles and IMUserStatNotify OFFLINE to every PC connection. Nothing for a
- * mobile logout, for a PC logout while another PC session remains (conformance
+ * mobile logout, for a PC logout while another PC session remains (docs/FLOWS.md §14
  * P2), or for a session that was already gone (`removedType` undefined).
  */
 export function presenceOnLogout(links: PushSink, userId: number, removedType: number | undefined, remaining: readonly Session[]): number {

@@ -8,7 +8,7 @@ import type { RouteDeps } from '../types';
 const { KICK_REASON_DUPLICATE_USER, KICK_REASON_MOBILE_KICK } = IM.BaseDefine.KickReasonType;
 
 /**
- * Route.KickUser (flows.md §11, a mobile kicking the PC client): every session
+ * Route.KickUser (docs/FLOWS.md §11, a mobile kicking the PC client): every session
  * of `user_id` in the client class of `client_type`, on every gateway, gets a
  * CID_OTHER_SERVER_KICK_USER push naming its connection; the gateway sends
  * IMKickUser{reason} and closes it. TeamTalk's msg servers kick one same-class

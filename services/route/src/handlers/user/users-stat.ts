@@ -15,7 +15,7 @@ const { USER_STATUS_ONLINE, USER_STATUS_OFFLINE } = IM.BaseDefine.UserStatType;
 export const MAX_USERS_STAT_IDS = 10_000;
 
 /**
- * flows.md §5: ONLINE iff the user has at least one PC session; mobile-only
+ * docs/FLOWS.md §5: ONLINE iff the user has at least one PC session; mobile-only
  * users read OFFLINE. One UserStat per requested id, in request order.
  */
 export function usersStatHandler({ store, logger, registryReady }: RouteDeps): grpc.handleUnaryCall<UsersStatReq, UsersStatRsp> {
@@ -38,7 +38,7 @@ export function usersStatHandler({ store, logger, registryReady }: RouteDeps): g
             status: (sessions.get(userId) ?? []).some((s) => !isMobileClient(s.clientType)) ? USER_STATUS_ONLINE : USER_STATUS_OFFLINE,
           }));
           const rsp = IM.Buddy.IMUsersStatRsp.create({ userId: req.userId, userStatList });
-          // The gateway relays the answer to the origin connection by attach_data (flows.md, "relay to origin").
+          // The gateway relays the answer to the origin connection by attach_data (docs/FLOWS.md §0, "relay to origin").
           if (req.attachData && req.attachData.length > 0) rsp.attachData = req.attachData;
           callback(null, rsp);
         },
