@@ -63,9 +63,13 @@ function renderSection(section: SettingsSection, keys: readonly string[], meanin
 export function defaultOf(schema: z.ZodType): string {
   const rule = secretRule(schema);
   if (rule?.devDefault !== undefined) return `none in production (required); development: ${code(rule.devDefault)}`;
+  const unset = schema.safeParse(undefined);
+  if (!unset.success) return 'required';
+  // An optional key stays undefined even around a default (`csvList([]).optional()`).
+  if (unset.data === undefined) return 'unset';
+  // The default as written, not as transformed (`20/1`, not `{ points: 20, seconds: 1 }`).
   const value = findDefault(schema);
-  if (value === undefined) return schema.safeParse(undefined).success ? 'unset' : 'required';
-  return code(value);
+  return value === undefined ? 'unset' : code(value);
 }
 
 function findDefault(schema: z.ZodType): unknown {
