@@ -1,13 +1,11 @@
+import type { EventEmitter } from 'node:events';
 import type { CheckSink } from '../readiness';
 import { startPeriodicProbe, type PeriodicProbe } from './periodic';
 
 /** What this check needs of an ioredis client (kept structural: libs/health does not depend on ioredis). */
-export interface RedisLike {
+export interface RedisLike extends Pick<EventEmitter, 'on' | 'off'> {
   readonly status: string;
   ping(): Promise<unknown>;
-  on(event: 'ready' | 'close' | 'end', listener: () => void): unknown;
-  on(event: 'error', listener: (err: Error) => void): unknown;
-  off(event: string, listener: (...args: never[]) => void): unknown;
 }
 
 export interface RedisCheckOptions {
