@@ -1,5 +1,5 @@
 export { Readiness, Check, allOf } from './readiness';
-export type { CheckOptions, CheckReport, CheckSink, ReadinessReport } from './readiness';
+export type { CheckOptions, CheckReport, CheckSink, ReadinessLogger, ReadinessReport } from './readiness';
 export { serveHealth, healthAccess, HealthService } from './grpc-health';
 export { probeRoutes } from './http-probes';
 export type { ProbeRoute } from './http-probes';

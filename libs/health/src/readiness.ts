@@ -35,11 +35,19 @@ export interface CheckSink {
   fail(reason: string): void;
 }
 
+/** Anything with pino's `info`/`warn(obj, msg)`; kept structural so this library does not depend on the logger. */
+export interface ReadinessLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
 /** A named dependency check of a Readiness; its owner reports pass or fail. */
 export class Check implements CheckSink {
   private ok = false;
   private reason: string | undefined;
   private since = Date.now();
+  /** A failure was reported (not just the initial state): its recovery is worth a log line. */
+  private failedOnce = false;
 
   /** @internal use Readiness.add() */
   constructor(
@@ -47,6 +55,7 @@ export class Check implements CheckSink {
     readonly critical: boolean,
     initialReason: string,
     private readonly changed: () => void,
+    private readonly log: ReadinessLogger | undefined,
   ) {
     this.reason = initialReason;
   }
@@ -70,10 +79,21 @@ export class Check implements CheckSink {
 
   private set(ok: boolean, reason: string | undefined): void {
     if (ok === this.ok && reason === this.reason) return;
+    if (ok !== this.ok || !this.failedOnce) this.logFlip(ok, reason);
     if (ok !== this.ok) this.since = Date.now();
     this.ok = ok;
     this.reason = reason;
     this.changed();
+  }
+
+  // One line per flip, not per changed reason: a flapping dependency must not flood the log.
+  private logFlip(ok: boolean, reason: string | undefined): void {
+    if (!ok) {
+      this.failedOnce = true;
+      this.log?.warn({ check: this.name, critical: this.critical, reason }, 'readiness check failing');
+    } else if (this.failedOnce) {
+      this.log?.info({ check: this.name, critical: this.critical }, 'readiness check passing again');
+    }
   }
 }
 
@@ -90,12 +110,16 @@ export class Readiness {
   private readonly listeners = new Set<(report: ReadinessReport) => void>();
   private isDraining = false;
 
-  constructor(readonly service: string) {}
+  /** `log` gets a line whenever a check starts failing or recovers. */
+  constructor(
+    readonly service: string,
+    private readonly log?: ReadinessLogger,
+  ) {}
 
   /** Adds a check, failing with `initialReason` until its owner reports. Names are unique. */
   add(name: string, opts: CheckOptions = {}): Check {
     if (this.checks.has(name)) throw new Error(`${this.service}: readiness check ${name} added twice`);
-    const check = new Check(name, opts.critical ?? true, opts.initialReason ?? 'not checked yet', () => this.notify());
+    const check = new Check(name, opts.critical ?? true, opts.initialReason ?? 'not checked yet', () => this.notify(), this.log);
     this.checks.set(name, check);
     this.notify();
     return check;

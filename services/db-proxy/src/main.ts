@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   logConfig(log, config);
   // docs/HEALTH.md: /healthz and /readyz on the metrics port, grpc.health.v1.Health on the gRPC port.
-  const readiness = new Readiness('db-proxy');
+  const readiness = new Readiness('db-proxy', log);
   const registered = readiness.add('etcd-registration', { initialReason: 'not registered in etcd yet' });
   const metrics = await startServiceMetrics({ service: 'db-proxy', instance: config.TT_INSTANCE_ID, host: config.TT_METRICS_HOST ?? config.TT_GRPC_HOST, port: config.TT_METRICS_PORT, routes: [probeRoutes(readiness)] });
   const security = exitOnConfigError(() => rpcSecurityFromConfig(config, { service: 'db-proxy', bindHost: config.TT_GRPC_HOST, logger: log }));

@@ -17,7 +17,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
   // docs/HEALTH.md: /healthz and /readyz on the HTTP port (and the metrics port when it has one). Ready once
   // registered; no live gateway is only a warning: /msg_server then answers TeamTalk's "no msg_server" error,
   // which a client shows, rather than the connection refusal an unready (unrouted) login would give.
-  const readiness = new Readiness('login');
+  const readiness = new Readiness('login', log);
   const registered = readiness.add('etcd-registration', { initialReason: 'not registered in etcd yet' });
   const probes = probeRoutes(readiness);
   // /metrics on the HTTP port unless TT_METRICS_PORT gives it a port of its own (off the client-facing one).

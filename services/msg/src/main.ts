@@ -54,7 +54,7 @@ export interface RunningGateway {
 /** Wires the gateway; exported so integration tests can run it in-process. */
 export async function startGateway(config: MsgConfig, log: Logger): Promise<RunningGateway> {
   // docs/HEALTH.md: ready while registered and at least one db-proxy and one route are live in etcd.
-  const readiness = new Readiness('msg');
+  const readiness = new Readiness('msg', log);
   const registered = readiness.add('etcd-registration', { initialReason: 'not registered in etcd yet' });
   const metrics = await startServiceMetrics({ service: 'msg', instance: config.instanceId, host: config.metricsHost, port: config.metricsPort, routes: [probeRoutes(readiness)] });
   // ConfigError when TLS is neither configured nor explicitly off on loopback.

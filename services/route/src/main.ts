@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: 'route', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
   logConfig(logger, config);
   // docs/HEALTH.md: ready while its session Redis answers and it is registered (a route without gateways is ready: it has nobody to serve yet).
-  const readiness = new Readiness('route');
+  const readiness = new Readiness('route', logger);
   const registered = readiness.add('etcd-registration', { initialReason: 'not registered in etcd yet' });
   const metrics = await startServiceMetrics({ service: 'route', instance: config.TT_INSTANCE_ID, host: config.TT_METRICS_HOST ?? config.TT_GRPC_HOST, port: config.TT_METRICS_PORT, routes: [probeRoutes(readiness)] });
   const security = exitOnConfigError(() => rpcSecurityFromConfig(config, { service: 'route', bindHost: config.TT_GRPC_HOST, logger }));

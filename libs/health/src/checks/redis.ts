@@ -21,8 +21,22 @@ export interface RedisCheckOptions {
  */
 export function watchRedis(sink: CheckSink, client: RedisLike, opts: RedisCheckOptions): { stop(): Promise<void> } {
   let lastError: string | undefined;
+  // While the first connection is still being made (no error yet), the check keeps its initial
+  // "not checked yet" instead of logging a failure that is only start-up.
+  let settled = false;
+  const reported: CheckSink = {
+    pass: () => {
+      settled = true;
+      sink.pass();
+    },
+    fail: (reason) => {
+      if (!settled && lastError === undefined && client.status !== 'end' && client.status !== 'close') return;
+      settled = true;
+      sink.fail(reason);
+    },
+  };
   const probe: PeriodicProbe = startPeriodicProbe(
-    sink,
+    reported,
     async () => {
       if (client.status !== 'ready') throw new Error(`connection ${client.status}${lastError ? ` (${lastError})` : ''}`);
       await client.ping();
@@ -31,7 +45,7 @@ export function watchRedis(sink: CheckSink, client: RedisLike, opts: RedisCheckO
     { intervalMs: opts.intervalMs, timeoutMs: opts.timeoutMs, what: 'no PONG' },
   );
   const onReady = (): void => probe.runNow();
-  const onClose = (): void => sink.fail(`connection closed${lastError ? ` (${lastError})` : ''}`);
+  const onClose = (): void => reported.fail(`connection closed${lastError ? ` (${lastError})` : ''}`);
   const onError = (err: Error): void => {
     lastError = err.message || (err as NodeJS.ErrnoException).code || err.name;
   };
