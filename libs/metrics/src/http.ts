@@ -25,9 +25,13 @@ export async function handleMetricsRequest(req: http.IncomingMessage, res: http.
   return true;
 }
 
-/** Starts the metrics HTTP port (TT_METRICS_PORT; 0 = any free port). */
-export function startMetricsServer(host: string, port: number): Promise<MetricsServer> {
+/** Answers one request and returns true, or returns false to leave it to the next handler (e.g. libs/health's /healthz, /readyz). */
+export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+
+/** Starts the metrics HTTP port (TT_METRICS_PORT; 0 = any free port); `routes` answer before /metrics. */
+export function startMetricsServer(host: string, port: number, routes: readonly HttpRoute[] = []): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
+    if (routes.some((route) => route(req, res))) return;
     void handleMetricsRequest(req, res).then((handled) => {
       if (!handled) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     });

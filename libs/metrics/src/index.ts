@@ -1,5 +1,5 @@
 export { metricsRegistry, enableDefaultMetrics } from './registry';
-export { startMetricsServer, handleMetricsRequest, type MetricsServer } from './http';
+export { startMetricsServer, handleMetricsRequest, type MetricsServer, type HttpRoute } from './http';
 export { metricsMeta, startServiceMetrics, type ServiceMetricsOptions } from './service';
 export { RefusalLog, refusalCount, type WarnLogger } from './refusals';
 export { clientAddressKey } from './client-address';

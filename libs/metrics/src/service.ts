@@ -1,5 +1,5 @@
 import { enableDefaultMetrics } from './registry';
-import { MetricsServer, startMetricsServer } from './http';
+import { HttpRoute, MetricsServer, startMetricsServer } from './http';
 
 export interface ServiceMetricsOptions {
   service: string;
@@ -8,6 +8,8 @@ export interface ServiceMetricsOptions {
   host: string;
   /** TT_METRICS_PORT: undefined = no metrics port; 0 = any free port. */
   port: number | undefined;
+  /** More paths on the metrics port (libs/health's probeRoutes: /healthz, /readyz). */
+  routes?: readonly HttpRoute[];
 }
 
 /**
@@ -17,7 +19,7 @@ export interface ServiceMetricsOptions {
  */
 export async function startServiceMetrics(opts: ServiceMetricsOptions): Promise<MetricsServer | undefined> {
   enableDefaultMetrics({ service: opts.service, instance: opts.instance });
-  return opts.port === undefined ? undefined : startMetricsServer(opts.host, opts.port);
+  return opts.port === undefined ? undefined : startMetricsServer(opts.host, opts.port, opts.routes);
 }
 
 /** What an instance publishes in its etcd meta so Prometheus and tests find its metrics port. */

@@ -3,7 +3,7 @@ export type { RegistryOptions, EtcdTls } from './registry';
 export { etcdAccessFromConfig } from './etcd-access';
 export type { EtcdAccessConfig } from './etcd-access';
 export { Registration } from './registration';
-export type { InstancePatch } from './registration';
+export type { InstancePatch, RegistrationState } from './registration';
 export { ServiceWatch } from './service-watch';
 export type { ServiceWatchEvents } from './service-watch';
 export { instanceKey, serviceKeyPrefix, parseInstanceInfo, isLeaving } from './instance';

@@ -5,6 +5,9 @@ import { InstanceInfo, LEAVING_META_KEY, assertInstanceInfo } from './instance';
 
 export type InstancePatch = Partial<Pick<InstanceInfo, 'load' | 'meta'>>;
 
+/** Whether an instance's key is held in etcd; `reason` says why not. */
+export type RegistrationState = { registered: true; reason?: undefined } | { registered: false; reason: string };
+
 /**
  * One instance's key in etcd, attached to a kept-alive lease. A lost lease is
  * re-granted and the key re-put, with backoff, until the registration ends.
@@ -21,6 +24,8 @@ export class Registration {
   private worker: Promise<void> | undefined;
   private ending: Promise<void> | undefined;
   private readonly reRegisteredListeners = new Set<() => void>();
+  private readonly stateListeners = new Set<(state: RegistrationState) => void>();
+  private state: RegistrationState = { registered: false, reason: 'not registered yet' };
 
   /** @internal use Registry.register() */
   constructor(
@@ -46,6 +51,23 @@ export class Registration {
   /** @internal first grant and put; rejects so a service fails loudly at start-up. */
   async start(): Promise<void> {
     await this.acquire();
+    this.setState({ registered: true });
+  }
+
+  /** Whether the key is in etcd on a live lease right now (as far as this process knows), and why not. */
+  get registration(): RegistrationState {
+    return this.state;
+  }
+
+  /**
+   * Calls `listener` with the current state at once and on every change:
+   * lease lost (etcd unreachable past the TTL, key gone), registered again,
+   * deregistered. Readiness (libs/health) follows it. Returns the unsubscribe.
+   */
+  onStateChange(listener: (state: RegistrationState) => void): () => void {
+    this.stateListeners.add(listener);
+    listener(this.state);
+    return () => this.stateListeners.delete(listener);
   }
 
   /**
@@ -94,6 +116,7 @@ export class Registration {
 
   private async end(revoke: boolean): Promise<void> {
     this.stopped.abort();
+    this.setState({ registered: false, reason: revoke ? 'deregistered' : 'registration abandoned' });
     this.onEnd(this);
     // Let an in-flight re-registration finish first, so the lease we end is the last one.
     await this.worker;
@@ -121,6 +144,7 @@ export class Registration {
   private onLost(lease: Lease, err: Error): void {
     if (lease !== this.lease || lease === this.acquiring || this.closed) return;
     this.log.warn({ key: this.key, err }, 'etcd lease lost; registering again');
+    this.setState({ registered: false, reason: `etcd lease lost: ${err.message}` });
     this.lease = undefined;
     this.needLease = true;
     void this.kick();
@@ -144,6 +168,7 @@ export class Registration {
           await this.acquire();
           this.needLease = false;
           this.log.info({ key: this.key }, 're-registered');
+          this.setState({ registered: true });
           this.notifyReRegistered();
         } else {
           await this.lease.put(this.key).value(JSON.stringify(this.info));
@@ -156,6 +181,18 @@ export class Registration {
         attempt += 1;
         this.log.warn({ key: this.key, err, attempt, retryInMs: delay }, 'etcd registration write failed');
         await sleep(delay, this.stopped.signal);
+      }
+    }
+  }
+
+  private setState(next: RegistrationState): void {
+    if (next.registered === this.state.registered && next.reason === this.state.reason) return;
+    this.state = next;
+    for (const listener of this.stateListeners) {
+      try {
+        listener(next);
+      } catch (err) {
+        this.log.error({ key: this.key, err }, 'registration state listener failed');
       }
     }
   }

@@ -110,6 +110,9 @@ describe('Registry recovery after an etcd restart (real etcd process)', () => {
     reg.onReRegistered(() => {
       reRegistered += 1;
     });
+    // What readiness follows (libs/health): registered, lost with etcd, registered again.
+    const states: string[] = [];
+    reg.onStateChange((s) => states.push(s.registered ? 'registered' : s.reason));
     await eventually(() => w.size === 2, 5000, 'both instances');
     await gone.abandon(); // its process "dies" with the etcd data
 
@@ -125,6 +128,10 @@ describe('Registry recovery after an etcd restart (real etcd process)', () => {
     // The gateway re-lists its sessions on this event (services/msg session-sync).
     await eventually(() => reRegistered >= 1, 5000, 'the re-registered event');
     expect(w.list().map((i) => i.id)).toEqual(['route-live']);
+    expect(states[0]).toBe('registered');
+    expect(states.slice(1, -1).some((s) => s.startsWith('etcd lease lost'))).toBe(true);
+    expect(states.at(-1)).toBe('registered');
+    expect(reg.registration).toEqual({ registered: true });
 
     const raw = new Etcd3({ hosts: [etcd.url] });
     try {
@@ -136,6 +143,7 @@ describe('Registry recovery after an etcd restart (real etcd process)', () => {
     await reg.update({ load: 9 });
     await eventually(() => w.get('route-live')?.load === 9, 5000, 'update after recovery');
     await reg.deregister();
+    expect(reg.registration).toEqual({ registered: false, reason: 'deregistered' });
     await eventually(() => w.size === 0, 5000, 'removal after recovery');
   }, 60000);
 });

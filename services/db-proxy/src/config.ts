@@ -58,6 +58,8 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_PASSWORD_CACHE_MAX: intRange(0, 10_000_000, 100_000),
   TT_PASSWORD_CACHE_TTL_SEC: intRange(1, 86400, 600),
   TT_SHUTDOWN_GRACE_MS: positiveInt(4000),
+  // Readiness (docs/HEALTH.md): how often MySQL/Redis are pinged; a ping unanswered within it fails the check.
+  TT_HEALTH_INTERVAL_MS: intRange(100, 60000, 2000),
   // Conversation index in the sync Redis (store/conversation-index.ts): conversations
   // kept per user (RecentSessions answers at most 100) and how long an idle user's index lives.
   TT_CONV_INDEX_LIMIT: intRange(1, 10000, 100),

@@ -1,11 +1,13 @@
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
 import { DbProxyService } from '@tiertalk/proto';
+import { Readiness, followRegistration, healthAccess, probeRoutes, serveHealth } from '@tiertalk/health';
 import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
 import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
 import { dbProxyAccess } from './access-policy';
 import { loadDbProxyConfig } from './config';
+import { watchDbProxyDependencies } from './dependency-checks';
 import { createValidateHandler } from './handlers/login/create-validate';
 import { MessageCommitter } from './handlers/message/message-committer';
 import { createOfflineStores } from './handlers/message/offline-stores';
@@ -30,7 +32,10 @@ async function main(): Promise<void> {
   const log = createLogger({ service: 'db-proxy', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   logConfig(log, config);
-  const metrics = await startServiceMetrics({ service: 'db-proxy', instance: config.TT_INSTANCE_ID, host: config.TT_METRICS_HOST ?? config.TT_GRPC_HOST, port: config.TT_METRICS_PORT });
+  // docs/HEALTH.md: /healthz and /readyz on the metrics port, grpc.health.v1.Health on the gRPC port.
+  const readiness = new Readiness('db-proxy', log);
+  const registered = readiness.add('etcd-registration', { initialReason: 'not registered in etcd yet' });
+  const metrics = await startServiceMetrics({ service: 'db-proxy', instance: config.TT_INSTANCE_ID, host: config.TT_METRICS_HOST ?? config.TT_GRPC_HOST, port: config.TT_METRICS_PORT, routes: [probeRoutes(readiness)] });
   const security = exitOnConfigError(() => rpcSecurityFromConfig(config, { service: 'db-proxy', bindHost: config.TT_GRPC_HOST, logger: log }));
   const etcdAccess = exitOnConfigError(() => etcdAccessFromConfig(config, 'db-proxy'));
   reloadTlsOnSighup(security);
@@ -46,6 +51,12 @@ async function main(): Promise<void> {
     token: config.TT_REDIS_TOKEN_URL,
     sync: config.TT_REDIS_SYNC_URL,
     groupMember: config.TT_REDIS_GROUP_MEMBER_URL,
+  });
+  const dependencies = watchDbProxyDependencies(readiness, {
+    masterUrl: config.TT_MYSQL_MASTER_URL,
+    replicaUrl: config.TT_MYSQL_REPLICA_URL,
+    redis,
+    intervalMs: config.TT_HEALTH_INTERVAL_MS,
   });
   // Every pool's connections run with the pinned sql_mode, or db-proxy does not start (store/mysql.ts).
   await assertPoolsPinned(mysql);
@@ -107,7 +118,8 @@ async function main(): Promise<void> {
     log,
   );
 
-  const server = createServer({ security, access: [dbProxyAccess], refusals });
+  const server = createServer({ security, access: [dbProxyAccess, healthAccess], refusals });
+  serveHealth(server, readiness, 'tiertalk.DbProxy');
   // Each domain's unary methods (handlers/<domain>/rpc.ts).
   const domains = [
     messageRpc({ mysql, redis, log }, offline),
@@ -133,6 +145,7 @@ async function main(): Promise<void> {
     load: 0,
     meta: { ...metricsMeta(metrics) },
   });
+  followRegistration(registered, registration);
   idempotencyPurger.start();
   // Counter deltas left behind by a crash or a Redis failure are applied now and periodically.
   counterOutbox.start();
@@ -151,6 +164,8 @@ async function main(): Promise<void> {
     log.info({ signal }, 'db-proxy stopping');
     const hardExit = setTimeout(() => process.exit(1), config.TT_SHUTDOWN_GRACE_MS + 3000);
     hardExit.unref();
+    // Probes and the gRPC health service say NOT_SERVING before anything stops.
+    readiness.drain();
     await registration.deregister().catch((err: unknown) => log.warn({ err }, 'deregister failed'));
     await storeMessages.drain(config.TT_SHUTDOWN_GRACE_MS);
     await idempotencyPurger.stop();
@@ -158,6 +173,7 @@ async function main(): Promise<void> {
     offline.unreadEpoch.stop();
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     await registry.close().catch(() => undefined);
+    await dependencies.stop();
     await Promise.all([mysql.close(), redis.close()]).catch(() => undefined);
     await metrics?.close();
     log.info('db-proxy stopped');

@@ -4,7 +4,7 @@ import { AddressInfo, Socket, isIPv4 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '@tiertalk/log';
 import { newRequestId } from '@tiertalk/log';
-import { RefusalLog, handleMetricsRequest } from '@tiertalk/metrics';
+import { RefusalLog, handleMetricsRequest, type HttpRoute } from '@tiertalk/metrics';
 import type { InstanceInfo } from '@tiertalk/registry';
 import type { ServerCertificate } from '@tiertalk/tls';
 import { GatewayPick, PICK_FULL, PICK_NONE, PICK_OK, pickGateway } from './gateway-picker';
@@ -31,6 +31,8 @@ export interface HttpServerOptions {
   idleTimeoutMs?: number;
   /** Answer Prometheus at GET /metrics on this port (when the service has no TT_METRICS_PORT of its own). */
   serveMetrics?: boolean;
+  /** Answers GET /healthz and /readyz (libs/health probeRoutes) on this port. */
+  probes?: HttpRoute;
   /** Serve HTTPS with this certificate (reloads apply to new connections). */
   tls?: { certificate: ServerCertificate; handshakeTimeoutMs: number };
 }
@@ -111,6 +113,10 @@ function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, opts
     socket.destroy();
   };
 
+  if (opts.probes?.(req, res)) {
+    finished = true;
+    return;
+  }
   if (opts.serveMetrics && (req.url ?? '').split('?')[0] === '/metrics') {
     finished = true;
     void handleMetricsRequest(req, res);

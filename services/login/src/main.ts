@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { Logger, createLogger } from '@tiertalk/log';
 import { metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
+import { Readiness, followLiveInstances, followRegistration, probeRoutes } from '@tiertalk/health';
 import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
 import { ServerCertificate } from '@tiertalk/tls';
 import { LoginConfig, loadLoginConfig } from './config';
@@ -13,8 +14,14 @@ const GRACE_MS = 2000;
 const HARD_EXIT_MS = 5000;
 
 async function run(cfg: LoginConfig, log: Logger): Promise<void> {
+  // docs/HEALTH.md: /healthz and /readyz on the HTTP port (and the metrics port when it has one). Ready once
+  // registered; no live gateway is only a warning: /msg_server then answers TeamTalk's "no msg_server" error,
+  // which a client shows, rather than the connection refusal an unready (unrouted) login would give.
+  const readiness = new Readiness('login', log);
+  const registered = readiness.add('etcd-registration', { initialReason: 'not registered in etcd yet' });
+  const probes = probeRoutes(readiness);
   // /metrics on the HTTP port unless TT_METRICS_PORT gives it a port of its own (off the client-facing one).
-  const metrics = await startServiceMetrics({ service: 'login', instance: cfg.TT_INSTANCE_ID, host: cfg.TT_METRICS_HOST ?? cfg.TT_GRPC_HOST, port: cfg.TT_METRICS_PORT });
+  const metrics = await startServiceMetrics({ service: 'login', instance: cfg.TT_INSTANCE_ID, host: cfg.TT_METRICS_HOST ?? cfg.TT_GRPC_HOST, port: cfg.TT_METRICS_PORT, routes: [probes] });
   const registry = await Registry.connect({
     endpoints: [...cfg.TT_ETCD_ENDPOINTS],
     prefix: cfg.TT_ETCD_PREFIX,
@@ -23,6 +30,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     ...exitOnConfigError(() => etcdAccessFromConfig(cfg, 'login')),
   });
   const msgGateways = await registry.watch('msg');
+  followLiveInstances(readiness.add('msg-gateways', { critical: false }), msgGateways);
   const gateways = () => msgGateways.list();
 
   // Start-up fails here on unreadable or mismatched certificate files.
@@ -38,6 +46,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     discoveryUrl: cfg.TT_DISCOVERY_URL,
     logger: log,
     serveMetrics: metrics === undefined,
+    probes,
     tls: certificate ? { certificate, handshakeTimeoutMs: cfg.TT_TLS_HANDSHAKE_TIMEOUT_MS } : undefined,
   });
   const legacy = cfg.TT_LEGACY_TCP_ENABLED
@@ -57,6 +66,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
       ...(legacy ? { legacyTcpPort: legacy.address.port } : {}),
     },
   });
+  followRegistration(registered, registration);
   log.info({ gateways: msgGateways.size, legacyTcp: legacy !== undefined }, 'login started');
 
   let stopping = false;
@@ -68,6 +78,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
       log.error('shutdown took too long, exiting');
       process.exit(1);
     }, HARD_EXIT_MS).unref();
+    readiness.drain();
     // ARCHITECTURE.md: the lease goes first, so nobody is sent here while we close.
     await registration.deregister();
     await Promise.all([http.close(GRACE_MS), legacy?.close(GRACE_MS)]);

@@ -2,6 +2,7 @@ import { ConfigError, exitOnConfigError, logConfig } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
 import type { Logger } from '@tiertalk/log';
 import { GatewayService } from '@tiertalk/proto';
+import { Readiness, followLiveInstances, followRegistration, healthAccess, probeRoutes, serveHealth } from '@tiertalk/health';
 import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
 import { InstancePool, bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
@@ -52,7 +53,10 @@ export interface RunningGateway {
 
 /** Wires the gateway; exported so integration tests can run it in-process. */
 export async function startGateway(config: MsgConfig, log: Logger): Promise<RunningGateway> {
-  const metrics = await startServiceMetrics({ service: 'msg', instance: config.instanceId, host: config.metricsHost, port: config.metricsPort });
+  // docs/HEALTH.md: ready while registered and at least one db-proxy and one route are live in etcd.
+  const readiness = new Readiness('msg', log);
+  const registered = readiness.add('etcd-registration', { initialReason: 'not registered in etcd yet' });
+  const metrics = await startServiceMetrics({ service: 'msg', instance: config.instanceId, host: config.metricsHost, port: config.metricsPort, routes: [probeRoutes(readiness)] });
   // ConfigError when TLS is neither configured nor explicitly off on loopback.
   const security = rpcSecurityFromConfig(config.tierSecurity, { service: 'msg', bindHost: config.grpcHost, logger: log });
   const stopTlsReload = reloadTlsOnSighup(security);
@@ -63,8 +67,12 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
     logger: log,
     ...etcdAccessFromConfig(config.tierSecurity, 'msg'),
   });
-  const dbPool = new InstancePool(await registry.watch('db-proxy'), { logger: log, security });
-  const routePool = new InstancePool(await registry.watch('route'), { logger: log, security });
+  const dbWatch = await registry.watch('db-proxy');
+  const routeWatch = await registry.watch('route');
+  followLiveInstances(readiness.add('db-proxy-live'), dbWatch);
+  followLiveInstances(readiness.add('route-live'), routeWatch);
+  const dbPool = new InstancePool(dbWatch, { logger: log, security });
+  const routePool = new InstancePool(routeWatch, { logger: log, security });
   const db = new DbProxyLink(dbPool, { deadlineMs: config.dbDeadlineMs, storeDeadlineMs: config.storeDeadlineMs, batchMax: config.storeBatchMax, logger: log });
   const route = new RouteLink(routePool, { deadlineMs: config.routeDeadlineMs, batchMax: config.storeBatchMax, logger: log });
 
@@ -80,7 +88,8 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   const tcp = config.plainTcp ? await startTcpServer(config.listenHost, config.tcpPort, accept, log, admission) : undefined;
   const tlsTcp = clientTls && config.tlsTcpPort !== undefined ? await startTcpServer(config.listenHost, config.tlsTcpPort, accept, log, admission, clientTls) : undefined;
   const ws = await startWsServer(config.listenHost, config.wsPort, config.conn.maxFrameBytes, accept, log, admission, config.clientTls?.ws ? clientTls : undefined);
-  const grpcServer = createServer({ security, access: [gatewayAccess], refusals });
+  const grpcServer = createServer({ security, access: [gatewayAccess, healthAccess], refusals });
+  serveHealth(grpcServer, readiness, 'tiertalk.Gateway');
   // A queued connection may have closed meanwhile: checked again at delivery.
   const groupPushes = new GroupPushControl<Connection>({ ...config.groupPush, logger: log }, (frame, conn) => {
     if (conn.deliverable) conn.send(frame);
@@ -95,6 +104,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   const address = { ip1: config.ip1, ip2: config.ip2, port: tcp?.port ?? 0, wsPort: ws.port, ...(tlsTcp ? { tlsPort: tlsTcp.port } : {}), maxConn: config.maxConn, epoch: config.epoch, ...metricsMeta(metrics) };
   const registration = await registry.register({ id: config.instanceId, service: 'msg', addr: `${config.grpcHost}:${grpcPort}`, ...load.snapshot(address) });
   load.attach(registration, address);
+  followRegistration(registered, registration);
   // A lapsed lease made route purge our sessions: list them again once we are back.
   registration.onReRegistered(() => sessionSync.request('lease-renewed'));
   sessionSync.start();
@@ -103,6 +113,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   let stopping: Promise<void> | undefined;
   const stop = async (reason: string): Promise<void> => {
     ctx.lifecycle.stopping = true;
+    readiness.drain();
     log.info({ reason, connections: connections.size }, 'shutting down');
     // Leave etcd first: login stops handing us out, route purges our sessions.
     load.detach();

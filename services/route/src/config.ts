@@ -19,6 +19,8 @@ export const routeConfigSchema = commonConfigSchema.extend({
   TT_SESSION_SYNC_INTERVAL_MS: positiveInt(30000),
   // After a registry loss, deliveries wait at most this long for the gateways' resync.
   TT_RESYNC_MAX_WAIT_MS: positiveInt(5000),
+  // Readiness (docs/HEALTH.md): how often MySQL/Redis are pinged; a ping unanswered within it fails the check.
+  TT_HEALTH_INTERVAL_MS: intRange(100, 60000, 2000),
   // Offline push (src/push, docs/FLOWS.md §4 step 4.6): a JSON POST per 1:1 message whose receiver is offline.
   TT_PUSH_WEBHOOK_URL: z.preprocess(
     blankAsUnset,

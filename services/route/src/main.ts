@@ -2,6 +2,7 @@ import Redis from 'ioredis';
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
 import { RouteService } from '@tiertalk/proto';
+import { Readiness, followRegistration, healthAccess, probeRoutes, serveHealth, watchRedis } from '@tiertalk/health';
 import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
 import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
@@ -21,7 +22,10 @@ async function main(): Promise<void> {
   const config = exitOnConfigError(() => loadRouteConfig());
   const logger = createLogger({ service: 'route', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
   logConfig(logger, config);
-  const metrics = await startServiceMetrics({ service: 'route', instance: config.TT_INSTANCE_ID, host: config.TT_METRICS_HOST ?? config.TT_GRPC_HOST, port: config.TT_METRICS_PORT });
+  // docs/HEALTH.md: ready while its session Redis answers and it is registered (a route without gateways is ready: it has nobody to serve yet).
+  const readiness = new Readiness('route', logger);
+  const registered = readiness.add('etcd-registration', { initialReason: 'not registered in etcd yet' });
+  const metrics = await startServiceMetrics({ service: 'route', instance: config.TT_INSTANCE_ID, host: config.TT_METRICS_HOST ?? config.TT_GRPC_HOST, port: config.TT_METRICS_PORT, routes: [probeRoutes(readiness)] });
   const security = exitOnConfigError(() => rpcSecurityFromConfig(config, { service: 'route', bindHost: config.TT_GRPC_HOST, logger }));
   const etcdAccess = exitOnConfigError(() => etcdAccessFromConfig(config, 'route'));
   reloadTlsOnSighup(security);
@@ -29,6 +33,7 @@ async function main(): Promise<void> {
   // Fail a call fast when Redis is down instead of queueing it for minutes.
   const redis = new Redis(config.TT_SESSION_REDIS_URL, { maxRetriesPerRequest: 2 });
   redis.on('error', (err) => logger.warn({ err }, 'session redis error'));
+  const redisCheck = watchRedis(readiness.add('redis:session'), redis, { intervalMs: config.TT_HEALTH_INTERVAL_MS });
   const store = new SessionStore(redis, config.TT_SESSION_KEY_PREFIX, { seenTtlMs: 3 * config.TT_SESSION_SYNC_INTERVAL_MS });
 
   const registry = await Registry.connect({
@@ -45,7 +50,8 @@ async function main(): Promise<void> {
   unseenSweep.start();
   const offlinePush = await startOfflinePush(config, registry, logger, security);
 
-  const server = createServer({ security, access: [routeAccess], refusals: new RefusalLog(logger) });
+  const server = createServer({ security, access: [routeAccess, healthAccess], refusals: new RefusalLog(logger) });
+  serveHealth(server, readiness, 'tiertalk.Route');
   server.addService(RouteService, routeHandlers({ store, links, logger, offlinePush: offlinePush?.notifier, registryReady: epoch }));
   const port = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);
   const registration = await registry.register({
@@ -55,6 +61,7 @@ async function main(): Promise<void> {
     load: 0,
     meta: { ...metricsMeta(metrics) },
   });
+  followRegistration(registered, registration);
   // Once the gateways can reach us: a registry lost while no route ran is rebuilt like any other loss.
   epoch.start();
   logger.info({ port }, 'route started');
@@ -65,6 +72,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     setTimeout(() => process.exit(1), EXIT_DEADLINE_MS).unref();
+    readiness.drain();
     // Order (style.md, goim's comet): leave etcd first so callers stop picking us.
     await registration.deregister();
     await new Promise<void>((resolve) => {
@@ -82,6 +90,7 @@ async function main(): Promise<void> {
     await links.close();
     await offlinePush?.close();
     await registry.close();
+    await redisCheck.stop();
     await redis.quit();
     await metrics?.close();
     logger.info('stopped');

@@ -1,0 +1,11 @@
+export { Readiness, Check, allOf } from './readiness';
+export type { CheckOptions, CheckReport, CheckSink, ReadinessLogger, ReadinessReport } from './readiness';
+export { serveHealth, healthAccess, HealthService } from './grpc-health';
+export { probeRoutes } from './http-probes';
+export type { ProbeRoute } from './http-probes';
+export { startPeriodicProbe } from './checks/periodic';
+export type { PeriodicProbe, PeriodicProbeOptions } from './checks/periodic';
+export { watchRedis } from './checks/redis';
+export type { RedisLike, RedisCheckOptions } from './checks/redis';
+export { followRegistration } from './checks/registration';
+export { followLiveInstances } from './checks/live-instances';
