@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# make test: installs what is missing (also the pinned kubectl for the deploy/k8s test), makes sure MariaDB, Redis and etcd answer
-# (etcd is started if needed and left running, PID in .run/etcd.pid so make down
-# stops it), builds, then runs jest; exits with jest's code.
+# make test: installs what is missing (with the pinned kubectl of the deploy/k8s test), makes
+# sure MariaDB, Redis and etcd answer (etcd is started if needed and left running, PID in
+# .run/etcd.pid so make down stops it), builds, then runs jest; exits with jest's code.
 set -euo pipefail
 # shellcheck source=deploy/local/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
