@@ -1,16 +1,17 @@
 // deploy/k8s renders with kustomize (kubectl's, pinned), every object is valid against the
 // Kubernetes schemas, and the objects hang together: what `kubectl apply -k` would accept
 // and what would then actually start and get traffic.
-import { X509Certificate } from 'node:crypto';
-import { copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { commonConfigSchema } from '@tiertalk/config';
 import { createDevPki } from '@tiertalk/tls';
-import { dbProxyConfigSchema } from '../../services/db-proxy/src/config';
-import { loginConfigSchema } from '../../services/login/src/config';
-import { msgConfigSchema } from '../../services/msg/src/config';
-import { routeConfigSchema } from '../../services/route/src/config';
+import { dbProxyConfigSchema, loadDbProxyConfig } from '../../services/db-proxy/src/config';
+import { loadLoginConfig, loginConfigSchema } from '../../services/login/src/config';
+import { loadMsgConfig, msgConfigSchema } from '../../services/msg/src/config';
+import { loadRouteConfig, routeConfigSchema } from '../../services/route/src/config';
+import { containerEnvironment } from './pod-environment';
 import { referenceProblems, workloads } from './references';
 import { K8sObject, REPO_ROOT, kubectlPath, renderKustomization } from './render';
 import { schemaErrors } from './schema';
@@ -40,6 +41,9 @@ function prepareOverlayCopy(): string {
   for (const f of readdirSync(secrets).filter((n) => n.endsWith('.env.example'))) {
     copyFileSync(path.join(secrets, f), path.join(secrets, f.replace(/\.example$/, '')));
   }
+  // The operator's own message key in place of the placeholder (which db-proxy refuses).
+  const dbProxyEnv = path.join(secrets, 'db-proxy.env');
+  writeFileSync(dbProxyEnv, readFileSync(dbProxyEnv, 'utf8').replace(/^aes-key=.*$/m, `aes-key=${randomBytes(16).toString('hex')}`));
   createDevPki(path.join(secrets, 'tls'), [...SERVICES, 'public']);
   cpSync(path.join(secrets, 'tls/public.crt'), path.join(secrets, 'client-tls/tls.crt'));
   cpSync(path.join(secrets, 'tls/public.key'), path.join(secrets, 'client-tls/tls.key'));
@@ -115,6 +119,48 @@ describe.each([
     expect(env.get('TT_GRPC_HOST')?.valueFrom?.fieldRef?.fieldPath).toBe('status.podIP');
     const tcp = msg.ports?.find((p) => p.containerPort === Number(env.get('TT_TCP_PORT')?.value));
     expect(tcp?.hostPort).toBe(tcp?.containerPort);
+  });
+});
+
+describe('each service accepts the configuration the example overlay gives its pods (as it would at start-up)', () => {
+  const facts = { podIP: '10.1.2.3', hostIP: '192.0.2.10' };
+  const environment = (kind: string, name: string, container = name) =>
+    containerEnvironment(overlay, podSpec(find(overlay, kind, name)), container, { ...facts, podName: `${name}-0` }, path.join(workDir, 'pod-files', name));
+
+  test('db-proxy: URLs and the message key read from its Secret files', () => {
+    const c = loadDbProxyConfig(environment('Deployment', 'db-proxy'));
+    expect(c.TT_MYSQL_MASTER_URL).toBe('mysql://tiertalk:CHANGE-ME@mariadb.example.internal:3306/teamtalk');
+    expect(c.TT_REDIS_SYNC_URL).toBe('redis://tiertalk:CHANGE-ME@redis.example.internal:6379/2');
+    expect([c.TT_GRPC_HOST, c.TT_GRPC_PORT, c.TT_METRICS_PORT, c.TT_INSTANCE_ID]).toEqual(['10.1.2.3', 10600, 9600, 'db-proxy-0']);
+    expect(c.TT_ETCD_ENDPOINTS[0]).toBe('https://etcd-0.example.internal:2379');
+  });
+
+  test('db-proxy refuses the example\'s placeholder message key, naming the setting', () => {
+    const example = readFileSync(path.join(K8S_DIR, 'overlays/example/secrets/db-proxy.env.example'), 'utf8');
+    const env = environment('Deployment', 'db-proxy');
+    writeFileSync(env.TT_AES_KEY_FILE, /^aes-key=(.*)$/m.exec(example)?.[1] ?? '');
+    expect(() => loadDbProxyConfig(env)).toThrow(/TT_AES_KEY/);
+  });
+
+  test('db-proxy\'s migrations get the DDL account', () => {
+    const url = new URL(environment('Deployment', 'db-proxy', 'migrate').TT_MYSQL_MIGRATE_URL);
+    expect([url.username, url.pathname]).toEqual(['tiertalk_migrate', '/teamtalk']);
+  });
+
+  test('route: the session registry URL from its Secret file', () => {
+    const c = loadRouteConfig(environment('Deployment', 'route'));
+    expect(c.TT_SESSION_REDIS_URL).toBe('redis://tiertalk:CHANGE-ME@redis.example.internal:6379/3');
+  });
+
+  test('msg: advertises the node address, plain TCP 8000, TLS 8443 and WebSocket 8400', () => {
+    const c = loadMsgConfig(environment('StatefulSet', 'msg'));
+    expect([c.ip1, c.ip2, c.tcpPort, c.tlsTcpPort, c.wsPort, c.instanceId, c.grpcHost]).toEqual(['192.0.2.10', '192.0.2.10', 8000, 8443, 8400, 'msg-0', '10.1.2.3']);
+    expect(c.clientTls?.ws).toBe(true);
+  });
+
+  test('login: HTTP 8080 on every address, legacy TCP 8008', () => {
+    const c = loadLoginConfig(environment('Deployment', 'login'));
+    expect([c.TT_HTTP_HOST, c.TT_HTTP_PORT, c.TT_LEGACY_TCP_PORT, c.TT_MSFS_URL]).toEqual(['0.0.0.0', 8080, 8008, 'https://files.example.com/']);
   });
 });
 
