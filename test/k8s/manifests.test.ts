@@ -12,6 +12,8 @@ import { loadLoginConfig, loginConfigSchema } from '../../services/login/src/con
 import { loadMsgConfig, msgConfigSchema } from '../../services/msg/src/config';
 import { loadRouteConfig, routeConfigSchema } from '../../services/route/src/config';
 import { containerEnvironment } from './pod-environment';
+import { podSpec } from './pod-spec';
+import { policyProblems } from './policy';
 import { referenceProblems, workloads } from './references';
 import { K8sObject, REPO_ROOT, kubectlPath, renderKustomization } from './render';
 import { schemaErrors } from './schema';
@@ -67,11 +69,6 @@ const find = (objects: K8sObject[], kind: string, name: string) => {
   if (o === undefined) throw new Error(`${kind}/${name} not rendered`);
   return o;
 };
-type Env = { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } };
-type Container = { name: string; env?: Env[]; ports?: { name?: string; containerPort: number; hostPort?: number }[]; volumeMounts?: { name: string }[] };
-type PodSpec = { containers: Container[]; initContainers?: Container[]; volumes?: { name: string; secret?: { secretName: string } }[] };
-const podSpec = (o: K8sObject) => (o.spec as { template: { spec: PodSpec } }).template.spec;
-
 describe.each([
   ['base', () => base, OPERATOR_SECRETS],
   ['overlays/example', () => overlay, new Set<string>()],
@@ -89,6 +86,10 @@ describe.each([
 
   test('probes, Services, budgets, autoscalers and ConfigMap/Secret references resolve', () => {
     expect(referenceProblems(objects(), { externalSecrets })).toEqual([]);
+  });
+
+  test('every container has liveness and readiness probes, requests, runs as non-root on a read-only root', () => {
+    expect(policyProblems(objects())).toEqual([]);
   });
 
   test('every environment variable is a setting of that service (or its _FILE form)', () => {
@@ -234,6 +235,16 @@ describe('a broken manifest is reported', () => {
     const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name.startsWith('tiertalk-db-proxy-')) as K8sObject & { data: Record<string, string> };
     delete secret.data['aes-key'];
     expect(referenceProblems(objects)).toEqual([`Deployment/db-proxy container db-proxy env TT_AES_KEY_FILE=/etc/tiertalk/secrets/aes-key: Secret ${secret.metadata.name} mounted at /etc/tiertalk/secrets has no aes-key`]);
+  });
+
+  test('a container without probes, requests or its security context', () => {
+    const objects = broken((o) => {
+      const c = podSpec(deployment(o, 'login')).containers[0];
+      delete c.readinessProbe;
+      delete c.resources;
+      c.securityContext = { readOnlyRootFilesystem: false };
+    });
+    expect(policyProblems(objects)).toEqual(['no readinessProbe', 'no cpu and memory requests', 'allowPrivilegeEscalation is not false', 'root filesystem is not read-only'].map((p) => `Deployment/login container login: ${p}`));
   });
 
   test('a kustomization naming a missing file fails to render, with kustomize\'s reason', () => {

@@ -4,6 +4,7 @@
 // directory and paths into them rewritten, so `<KEY>_FILE` settings read real files.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { PodSpec } from './pod-spec';
 import type { K8sObject } from './render';
 
 /** What the downward API would return in a pod. */
@@ -12,10 +13,6 @@ export interface PodFacts {
   podIP: string;
   hostIP: string;
 }
-
-interface EnvVar { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string }; configMapKeyRef?: { name: string; key: string }; secretKeyRef?: { name: string; key: string } } }
-interface ContainerSpec { name: string; env?: EnvVar[]; envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[]; volumeMounts?: { name: string; mountPath: string }[] }
-interface VolumeSpec { name: string; secret?: { secretName: string }; configMap?: { name: string } }
 
 function objectData(objects: readonly K8sObject[], kind: 'ConfigMap' | 'Secret', name: string): Record<string, string> {
   const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
@@ -36,7 +33,7 @@ function fieldValue(fieldPath: string, facts: PodFacts): string {
 
 export function containerEnvironment(
   objects: readonly K8sObject[],
-  pod: { containers: ContainerSpec[]; initContainers?: ContainerSpec[]; volumes?: VolumeSpec[] },
+  pod: PodSpec,
   containerName: string,
   facts: PodFacts,
   filesDir: string,
