@@ -21,7 +21,7 @@ import { schemaErrors } from './schema';
 const K8S_DIR = path.join(REPO_ROOT, 'deploy/k8s');
 const SERVICES = ['db-proxy', 'route', 'msg', 'login'] as const;
 // What the base expects the operator to create (the example overlay generates them).
-const OPERATOR_SECRETS = new Set(['tiertalk-db-proxy', 'tiertalk-migrate', 'tiertalk-route', ...SERVICES.map((s) => `tiertalk-tls-${s}`)]);
+const OPERATOR_SECRETS = new Set(['tiertalk-db-proxy-secrets', 'tiertalk-migrate-secrets', 'tiertalk-route-secrets', ...SERVICES.map((s) => `tiertalk-tls-${s}`)]);
 // Keys each container may set: its service's configuration schema (TT_X or TT_X_FILE).
 const SETTINGS: Record<string, ReadonlySet<string>> = {
   'db-proxy': new Set(Object.keys(dbProxyConfigSchema.shape)),
@@ -232,7 +232,7 @@ describe('a broken manifest is reported', () => {
 
   test('a file read from a Secret key that the Secret lacks', () => {
     const objects = structuredClone(overlay);
-    const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name.startsWith('tiertalk-db-proxy-')) as K8sObject & { data: Record<string, string> };
+    const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name.startsWith('tiertalk-db-proxy-secrets-')) as K8sObject & { data: Record<string, string> };
     delete secret.data['aes-key'];
     expect(referenceProblems(objects)).toEqual([`Deployment/db-proxy container db-proxy env TT_AES_KEY_FILE=/etc/tiertalk/secrets/aes-key: Secret ${secret.metadata.name} mounted at /etc/tiertalk/secrets has no aes-key`]);
   });
