@@ -17,6 +17,7 @@ import { policyProblems } from './policy';
 import { referenceProblems, workloads } from './references';
 import { K8sObject, REPO_ROOT, kubectlPath, renderKustomization } from './render';
 import { schemaErrors } from './schema';
+import { unknownFieldProblems } from './unknown-fields';
 
 const K8S_DIR = path.join(REPO_ROOT, 'deploy/k8s');
 const SERVICES = ['db-proxy', 'route', 'msg', 'login'] as const;
@@ -82,6 +83,10 @@ describe.each([
 
   test('every object is valid against the Kubernetes schema of its apiVersion and kind', () => {
     expect(objects().flatMap(schemaErrors)).toEqual([]);
+  });
+
+  test('no object has a field its kind does not know (a typo would be dropped by the API server)', () => {
+    expect(unknownFieldProblems(objects())).toEqual([]);
   });
 
   test('probes, Services, budgets, autoscalers and ConfigMap/Secret references resolve', () => {
@@ -205,6 +210,14 @@ describe('a broken manifest is reported', () => {
       find(o, 'HorizontalPodAutoscaler', 'login').apiVersion = 'autoscaling/v9';
     });
     expect(objects.flatMap(schemaErrors)).toEqual(['HorizontalPodAutoscaler/login: no Kubernetes schema for autoscaling/v9 HorizontalPodAutoscaler (is the apiVersion right?)']);
+  });
+
+  test('a misspelt field is named, with the type it is not part of', () => {
+    const objects = broken((o) => {
+      const c = podSpec(find(o, 'StatefulSet', 'msg')).containers[0] as unknown as Record<string, unknown>;
+      c.livenesProbe = c.livenessProbe;
+    });
+    expect(unknownFieldProblems(objects)).toEqual([`StatefulSet/msg: Object literal may only specify known properties, and '"livenesProbe"' does not exist in type 'IContainer'.`]);
   });
 
   test.each([
