@@ -39,7 +39,10 @@ let overlay: K8sObject[];
 
 /** The example overlay with its secret files made as an operator would (examples copied, a dev PKI). */
 function prepareOverlayCopy(): string {
-  cpSync(K8S_DIR, path.join(workDir, 'k8s'), { recursive: true });
+  // Without secret files someone may have put into the working tree's example.
+  const ownSecrets = path.join(K8S_DIR, 'overlays/example/secrets');
+  const tracked = (src: string) => path.dirname(src) !== ownSecrets || /(\.env\.example|README\.md|\.gitignore)$/.test(src);
+  cpSync(K8S_DIR, path.join(workDir, 'k8s'), { recursive: true, filter: tracked });
   const secrets = path.join(workDir, 'k8s/overlays/example/secrets');
   for (const f of readdirSync(secrets).filter((n) => n.endsWith('.env.example'))) {
     copyFileSync(path.join(secrets, f), path.join(secrets, f.replace(/\.example$/, '')));
@@ -70,6 +73,7 @@ const find = (objects: K8sObject[], kind: string, name: string) => {
   if (o === undefined) throw new Error(`${kind}/${name} not rendered`);
   return o;
 };
+
 describe.each([
   ['base', () => base, OPERATOR_SECRETS],
   ['overlays/example', () => overlay, new Set<string>()],
