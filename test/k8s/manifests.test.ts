@@ -228,6 +228,10 @@ describe('a broken manifest is reported', () => {
     ['probes on a renamed port', (o: K8sObject[]) => {
       podSpec(deployment(o, 'db-proxy')).containers[0].ports = [{ name: 'grpc', containerPort: 10600 }, { name: 'prometheus', containerPort: 9600 }];
     }, ...['liveness', 'readiness', 'startup'].map((p) => `Deployment/db-proxy container db-proxy: ${p}Probe port "metrics" is not a named containerPort`)],
+    ['a port name the API server refuses', (o: K8sObject[]) => {
+      const ports = podSpec(find(o, 'StatefulSet', 'msg')).containers[0].ports ?? [];
+      ports[0].name = 'client-websocket';
+    }, 'StatefulSet/msg container msg: port name "client-websocket" is not an IANA service name (at most 15 of a-z, 0-9, \'-\')'],
     ['a Service selecting no pods', (o: K8sObject[]) => {
       (find(o, 'Service', 'login').spec as { selector: Record<string, string> }).selector = { 'app.kubernetes.io/name': 'logn' };
     }, 'Service/login: selector {"app.kubernetes.io/name":"logn"} matches no pod template'],

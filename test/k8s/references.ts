@@ -113,6 +113,11 @@ class ReferenceCheck {
       if (typeof port === 'string' && !portNames.has(port)) this.problems.push(`${at}: ${kind} port "${port}" is not a named containerPort`);
       if (typeof port === 'number' && !portNumbers.has(port)) this.problems.push(`${at}: ${kind} port ${port} is not a declared containerPort`);
     }
+    // The API server's rule for port names (IANA service names), which the schema leaves out.
+    for (const p of ports) {
+      if (p.name !== undefined && !(/^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/.test(p.name) && /[a-z]/.test(p.name) && !p.name.includes('--'))) this.problems.push(`${at}: port name "${p.name}" is not an IANA service name (at most 15 of a-z, 0-9, '-')`);
+    }
+    if (portNames.size !== ports.filter((p) => p.name !== undefined).length) this.problems.push(`${at}: duplicate port names`);
     // Gateways advertise their own port number to clients: it must be the same outside.
     for (const p of ports) {
       if (p.hostPort !== undefined && p.hostPort !== p.containerPort) this.problems.push(`${at}: hostPort ${p.hostPort} differs from containerPort ${p.containerPort}`);
