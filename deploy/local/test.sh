@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# make test: installs what is missing, makes sure MariaDB, Redis and etcd answer
-# (etcd is started if needed and left running, PID in .run/etcd.pid so make down
-# stops it), builds, then runs jest; exits with jest's code.
+# make test: installs what is missing (with the pinned kubectl of the deploy/k8s test), makes
+# sure MariaDB, Redis and etcd answer (etcd is started if needed and left running, PID in
+# .run/etcd.pid so make down stops it), builds, then runs jest; exits with jest's code.
 set -euo pipefail
 # shellcheck source=deploy/local/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -9,6 +9,7 @@ cd "$ROOT"
 
 ensure_tools
 ensure_node_modules
+ensure_kubectl
 ensure_mariadb
 ensure_redis
 ensure_etcd
