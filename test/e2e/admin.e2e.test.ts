@@ -201,6 +201,16 @@ describe('users over HTTP', () => {
     expect((list.body as unknown as Array<{ userId: number }>).map((u) => u.userId)).toContain(id);
   });
 
+  it('two creates of one name at once: one 201, one 409, one row', async () => {
+    const name = uniqueName('racer');
+    const answers = await Promise.all([1, 2, 3].map((i) => api('POST', '/v1/users', { name, password: `pw-${i}`, departId: 1 })));
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409]);
+    expect(await count('SELECT COUNT(*) AS n FROM IMUser WHERE name = ?', [name])).toBe(1);
+    const dname = uniqueName('RaceDept');
+    const depts = await Promise.all([1, 2].map(() => api('POST', '/v1/departments', { name: dname })));
+    expect(depts.map((a) => a.status).sort()).toEqual([201, 409]);
+  });
+
   it('set-password: the new password works and the old one no longer does', async () => {
     const name = uniqueName('pwuser');
     expect((await api('POST', '/v1/users', { name, password: 'old-password', departId: 1 })).status).toBe(201);
