@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { DbAdminService, tiertalk } from '@tiertalk/proto';
 import type { AdminLink } from './cluster-link';
-import { AdminError } from './errors';
+import { AdminError, toAdminError } from './errors';
 import type { AdminOutput } from './output';
 
 /** A user named by id (all digits) or by login name. */
@@ -111,7 +111,14 @@ export async function runUserCommand(link: AdminLink, cmd: UserCommand): Promise
     case 'user-disable': {
       const u = await link.call(DbAdminService.UserSetStatus, tiertalk.AdminSetStatusReq.create({ user: refOf(cmd.user), disabled: true }));
       // After the status is written: a login from now on is refused, so a kicked client cannot come back.
-      const kicked = await link.kickEverywhere(u.userId);
+      let kicked: number;
+      try {
+        kicked = await link.kickEverywhere(u.userId);
+      } catch (err) {
+        // The status is written (no new login); only closing what is open failed, and disabling again retries it.
+        const why = toAdminError(err);
+        throw new AdminError(why.code, `user ${u.userId} ${u.name} is disabled (no new login), but closing its open sessions failed: ${why.message}; run disable again to retry`);
+      }
       return { lines: [`disabled ${userLine(u)}; ${kicked} session(s) closed`], json: { ...userJson(u), kicked } };
     }
     case 'user-enable': {
