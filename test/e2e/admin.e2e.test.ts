@@ -12,7 +12,7 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { ClientError, TeamTalkClient } from '@tiertalk/client';
 import type { IM } from '@tiertalk/proto';
 import { AdminService, Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, repoRoot, testConfig, testPki, tlsEnv } from '@tiertalk/testkit';
-import { closedWithin, connect, testDbPool } from './helpers';
+import { closedWithin, connect, createUser, DEMO_PASSWORD, md5hex, testDbPool } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -218,6 +218,17 @@ describe('users over HTTP', () => {
     expect(await loginRefusal(name, 'old-password')).toBe('LOGIN_REFUSED');
     expect((await login(name, 'new-password')).userId).toBeGreaterThan(0);
     expect((await api('PUT', '/v1/users/no-such-user-x/password', { password: 'x' })).status).toBe(404);
+
+    // An account made by TeamTalk's tools (md5 in IMUser only): afterwards no TeamTalk server accepts the old password either.
+    const legacy = uniqueName('legacy');
+    const legacyId = await createUser(pool, legacy);
+    expect((await api('GET', `/v1/users/${legacyId}`)).body.passwordScheme).toBe('teamtalk-md5');
+    const changed = await api('PUT', `/v1/users/${legacyId}/password`, { password: 'replaced-pw' });
+    expect([changed.status, changed.body.passwordScheme]).toEqual([200, 'argon2id']);
+    const [[row]] = await pool.query<RowDataPacket[]>('SELECT password, salt FROM IMUser WHERE id = ?', [legacyId]);
+    expect(row.password).not.toBe(md5hex(md5hex(DEMO_PASSWORD) + String(row.salt)));
+    expect(await loginRefusal(legacy, DEMO_PASSWORD)).toBe('LOGIN_REFUSED');
+    expect((await login(legacy, 'replaced-pw')).userId).toBe(legacyId);
     expect((await api('PUT', `/v1/users/${name}/password`, {})).status).toBe(400);
   });
 

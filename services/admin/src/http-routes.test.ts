@@ -44,6 +44,7 @@ describe('resolveRoute', () => {
     expect(code(() => build('POST', '/v1/users', { name: 'erin', password: 'x', departId: 2, role: 'root' }))).toBe('bad_request');
     expect(code(() => build('PATCH', '/v1/departments/0', { name: 'x' }))).toBe('bad_request');
     expect(code(() => build('GET', '/v1/groups?user=abc'))).toBe('bad_request');
+    expect(code(() => build('GET', '/v1/users/%E0%A4%A'))).toBe('bad_request');
     expect(code(() => build('GET', '/v1/nope'))).toBe('not_found');
     expect(code(() => build('DELETE', '/v1/departments'))).toBe('method_not_allowed');
   });

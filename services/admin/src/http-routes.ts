@@ -26,7 +26,15 @@ const group = (command: GroupCommand, query: URLSearchParams): AdminCommand => (
   area: 'group',
   group: { command, asUserId: query.has('as') ? body.pathId('as', query.get('as')) : undefined },
 });
-const user = (raw: string): ReturnType<typeof parseUserRef> => parseUserRef(decodeURIComponent(raw));
+function user(raw: string): ReturnType<typeof parseUserRef> {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    throw new AdminError('bad_request', `the user in the path is not valid percent-encoding: ${JSON.stringify(raw)}`);
+  }
+  return parseUserRef(decoded);
+}
 const p = (re: string): RegExp => new RegExp(`^${re}$`);
 
 export const ROUTES: readonly Route[] = [
