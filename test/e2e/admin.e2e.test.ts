@@ -267,6 +267,29 @@ describe('users over HTTP', () => {
   });
 });
 
+describe('groups over HTTP', () => {
+  it('creates, changes and dismisses a group as its owner; a member may not dismiss it (409); gone is 404', async () => {
+    const ids: number[] = [];
+    for (const prefix of ['gowner', 'gmember', 'gextra']) ids.push(Number((await api('POST', '/v1/users', { name: uniqueName(prefix), password: 'pw', departId: 1 })).body.userId));
+    const [owner, member, extra] = ids;
+    const created = await api('POST', '/v1/groups', { name: 'http room', ownerId: owner, memberIds: [member] });
+    expect(created.status).toBe(201);
+    const groupId = Number(created.body.groupId);
+    expect((await api('GET', `/v1/groups/${groupId}`)).body).toMatchObject({ groupId, groupName: 'http room', groupCreatorId: owner });
+    expect((await api('POST', `/v1/groups/${groupId}/members`, { userIds: [extra] })).body).toMatchObject({ changed: [extra] });
+    expect(((await api('GET', `/v1/groups/${groupId}/members`)).body as unknown as number[]).sort()).toEqual([owner, member, extra].sort());
+    expect((await api('DELETE', `/v1/groups/${groupId}/members`, { userIds: [extra] })).status).toBe(200);
+    expect((await api('PUT', `/v1/groups/${groupId}/admins/${member}`)).status).toBe(200);
+    expect((await api('POST', `/v1/groups/${groupId}/mute`, { memberId: 'all', seconds: 60 })).status).toBe(200);
+    expect((await api('POST', `/v1/groups/${groupId}/mute`, { memberId: 'all', seconds: 0 })).status).toBe(400);
+
+    const byMember = await api('DELETE', `/v1/groups/${groupId}?as=${member}`);
+    expect([byMember.status, byMember.body.error?.code]).toEqual([409, 'refused']);
+    expect((await api('DELETE', `/v1/groups/${groupId}`)).status).toBe(200);
+    expect((await api('GET', `/v1/groups/${groupId}/members`)).status).toBe(404);
+  });
+});
+
 describe('CLI (spawned)', () => {
   it('creates a user from a password on stdin, shows it as JSON; refusals exit 1 and write nothing, usage errors exit 2', async () => {
     const name = uniqueName('cliuser');
