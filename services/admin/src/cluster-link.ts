@@ -7,7 +7,7 @@ import type { Logger } from '@tiertalk/log';
 import { IM, RouteService, tiertalk, type DeliverReport, type EnvelopeBatch } from '@tiertalk/proto';
 import type { CommonConfig } from '@tiertalk/config';
 import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
-import { InstancePool, NoInstanceError, callWithFailover, openBidi, rpcSecurityFromConfig, unaryCall, type ClientMethod, type RpcSecurity } from '@tiertalk/rpc';
+import { InstancePool, NoInstanceError, callWithFailover, openBidi, rpcSecurityFromConfig, type ClientMethod, type RpcSecurity } from '@tiertalk/rpc';
 
 export interface ClusterLinkConfig
   extends Pick<
@@ -116,12 +116,10 @@ export class ClusterLink implements AdminLink {
   async kickEverywhere(userId: number): Promise<number> {
     let kicked = 0;
     // KickUser closes one client class per call (flows.md §11): PC, then mobile.
+    // Any route instance reads the shared session registry; a kick repeated on another one after a failure is harmless.
     for (const clientType of [CLIENT_TYPE_WINDOWS, CLIENT_TYPE_ANDROID]) {
-      const route = this.routePool.pick();
-      if (!route) throw new NoInstanceError('route');
-      const rsp = await unaryCall(route.client, RouteService.KickUser, IM.Server.IMServerKickUser.create({ userId, clientType, reason: KICK_REASON }), {
-        deadlineMs: this.config.TT_ROUTE_DEADLINE_MS,
-      });
+      const req = IM.Server.IMServerKickUser.create({ userId, clientType, reason: KICK_REASON });
+      const rsp = await callWithFailover(this.routePool, RouteService.KickUser, req, { deadlineMs: this.config.TT_ROUTE_DEADLINE_MS });
       kicked += rsp.kicked;
     }
     return kicked;
