@@ -5,7 +5,7 @@
 // a new password replaces the old one, a disabled user is kicked and cannot
 // log in again.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
@@ -346,5 +346,18 @@ describe('CLI (spawned)', () => {
     const list = await cli(['user', 'list', '--dept', String(departId), '--json']);
     expect((JSON.parse(list.stdout) as Array<{ name: string }>).map((u) => u.name)).toEqual([name]);
     expect((await cli(['dept', 'list'])).stdout).toContain(`department ${departId} "${dname}-r" (top level, priority 0, 1 users)`);
+  });
+});
+
+describe('logs', () => {
+  it('no password, its md5, or the admin token reaches any log of the run', () => {
+    const secrets = ['first-pw', 'old-password', 'new-password', 'pw-leaver', 'cli-password', 'after-change', 'replaced-pw', TOKEN];
+    // This run's output of every tier (logTail reads from where the run started), and the admin service's.
+    const logs = [readFileSync(admin.logFile, 'utf8'), ...cluster.instanceInfo().map((i) => cluster.logTail(i.name, 1_000_000))].join('\n');
+    expect(logs).toContain('admin request');
+    for (const s of secrets) {
+      expect([s, logs.includes(s)]).toEqual([s, false]);
+      if (s !== TOKEN) expect([s, logs.includes(md5hex(s))]).toEqual([s, false]);
+    }
   });
 });
