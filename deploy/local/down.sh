@@ -19,6 +19,7 @@ stop_group() {
   for p in "${pids[@]}"; do wait "$p"; done
 }
 
+stop_group dist/main.js "$RUN_DIR"/admin-*.pid
 stop_group dist/main.js "$RUN_DIR"/login*.pid
 stop_group dist/main.js "$RUN_DIR"/msg-*.pid
 stop_group dist/main.js "$RUN_DIR"/route-*.pid

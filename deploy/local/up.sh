@@ -7,6 +7,8 @@
 # Instance i (from 1) of a tier listens on the tier's base port + i - 1:
 #   db-proxy gRPC 10600+; route gRPC 8200+; msg TCP 8000+, TLS 8443+, WebSocket (wss) 8400+, gRPC 8300+;
 #   login HTTP 8080+, legacy TCP 8008+.
+# One admin HTTP API (docs/ADMIN.md) on 127.0.0.1:${ADMIN_HTTP_PORT:-8600}; its bearer token is made once
+# and kept in .run/admin-token.
 # Prometheus /metrics: db-proxy 9600+, route 9200+, msg 9300+, login on its HTTP port.
 # Client TLS uses the development PKI in .run/tls (trust .run/tls/ca.crt; its certificates name
 # localhost and 127.0.0.1, so a client reaching PUBLIC_IP checks the name localhost: --servername localhost).
@@ -25,6 +27,7 @@ DB_PROXIES="${DB_PROXIES:-2}"
 ROUTES="${ROUTES:-2}"
 GATEWAYS="${GATEWAYS:-2}"
 LOGINS="${LOGINS:-1}"
+ADMIN_HTTP_PORT="${ADMIN_HTTP_PORT:-8600}"
 
 # 8 at most: msg's TCP ports (8000+) must stay below login's legacy port (8008+).
 check_count() {
@@ -157,6 +160,16 @@ for i in $(seq 1 "$LOGINS"); do
 done
 for i in $(seq 1 "$LOGINS"); do wait_port "login-$i" $((8080 + i - 1)); done
 
+# The admin HTTP API (services/admin): loopback only; the token is read from a file, so it is
+# neither in the environment nor in `ps`.
+ADMIN_TOKEN_FILE="$RUN_DIR/admin-token"
+if [ ! -s "$ADMIN_TOKEN_FILE" ]; then
+  (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("hex"))' >"$ADMIN_TOKEN_FILE")
+fi
+start_service "admin-1" admin "http $ADMIN_HTTP_PORT (admin API, 127.0.0.1)" \
+  TT_ADMIN_HTTP_HOST=127.0.0.1 TT_ADMIN_HTTP_PORT="$ADMIN_HTTP_PORT" TT_ADMIN_TOKEN_FILE="$ADMIN_TOKEN_FILE"
+wait_port "admin-1" "$ADMIN_HTTP_PORT"
+
 log "waiting for http://127.0.0.1:8080/msg_server to offer a gateway"
 ok=0
 for i in $(seq 1 $((READY_TIMEOUT * 2))); do
@@ -183,8 +196,11 @@ cat <<EOF
 MySQL    $MYSQL_URL
 Redis    db 1 (unread, group_set, token, group_member), db 2 (sync), db 3 (route sessions)
 TLS      .run/tls: ca.crt, <service>.crt/.key, admin.crt/.key (mutual TLS between tiers and to etcd)
-Admin    TT_ETCD_ENDPOINTS=$SECURE_ETCD_URL TT_TLS_CA=.run/tls/ca.crt TT_TLS_CERT=.run/tls/admin.crt \\
-         TT_TLS_KEY=.run/tls/admin.key node services/db-proxy/dist/admin-cli.js ...
+Admin    HTTP API http://127.0.0.1:$ADMIN_HTTP_PORT, token in .run/admin-token (docs/ADMIN.md):
+           curl -H "Authorization: Bearer \$(cat .run/admin-token)" http://127.0.0.1:$ADMIN_HTTP_PORT/v1/users
+         admin token: $(cat "$ADMIN_TOKEN_FILE")
+         CLI: TT_ETCD_ENDPOINTS=$SECURE_ETCD_URL TT_TLS_CA=.run/tls/ca.crt TT_TLS_CERT=.run/tls/admin.crt \\
+              TT_TLS_KEY=.run/tls/admin.key node services/admin/dist/cli.js user list
 
 Log in with a TeamTalk client: login server http://$PUBLIC_IP:8080/msg_server
   users alice, bob, carol, dave - password: tiertalk

@@ -19,7 +19,7 @@ const ADD = IM.BaseDefine.GroupModifyType.GROUP_MODIFY_TYPE_ADD;
 const DEL = IM.BaseDefine.GroupModifyType.GROUP_MODIFY_TYPE_DEL;
 const ADMIN_LIMIT = 2;
 const MEMBER_LIMIT = 8;
-const ADMIN_CLI = path.join(repoRoot, 'services/db-proxy/dist/admin-cli.js');
+const ADMIN_CLI = path.join(repoRoot, 'services/admin/dist/cli.js');
 // A message that is not ACKed within this is taken as refused (docs/FLOWS.md §10.2: no reply at all).
 const NO_ACK_MS = 1500;
 

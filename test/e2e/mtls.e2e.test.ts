@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { DbProxyService, GatewayService, IM, RouteService, tiertalk, type PushAck } from '@tiertalk/proto';
+import { DbAdminService, DbProxyService, GatewayService, IM, RouteService, tiertalk, type PushAck } from '@tiertalk/proto';
 import { createClient, errorCode, mutualTls, openBidi, unaryCall, type ClientMethod, type RpcSecurity } from '@tiertalk/rpc';
 import { Cluster, flushTestRedis, prepareTestDatabase, repoRoot, testConfig, testPki, tlsEnv } from '@tiertalk/testkit';
 import { createDevPki, type DevPki } from '@tiertalk/tls';
@@ -135,6 +135,27 @@ describe('db-proxy gRPC port', () => {
   });
 });
 
+describe('db-proxy administration (DbAdmin)', () => {
+  const adminCalls = [
+    (c: grpc.Client) => unaryCode(c, DbAdminService.UserCreate, tiertalk.AdminUserCreateReq.create({ name: 'mtls-intruder', passwordMd5: 'a'.repeat(32), departId: 1 })),
+    (c: grpc.Client) => unaryCode(c, DbAdminService.UserSetPassword, tiertalk.AdminSetPasswordReq.create({ user: { name: 'alice' }, passwordMd5: 'b'.repeat(32) })),
+    (c: grpc.Client) => unaryCode(c, DbAdminService.UserSetStatus, tiertalk.AdminSetStatusReq.create({ user: { userId: 1 }, disabled: true })),
+    (c: grpc.Client) => unaryCode(c, DbAdminService.DepartList, tiertalk.Empty.create()),
+  ];
+
+  it('refuses every tier certificate but admin: a gateway, route or login certificate cannot call admin operations', async () => {
+    for (const name of ['msg', 'route', 'login', 'db-proxy']) {
+      for (const call of adminCalls) expect([name, await call(createClient(addrOf('db-proxy-1'), as(name), 'db-proxy'))]).toEqual([name, grpc.status.PERMISSION_DENIED]);
+    }
+    for (const call of adminCalls) expect(await call(noCertClient(addrOf('db-proxy-1'), 'db-proxy'))).toBe(grpc.status.UNAUTHENTICATED);
+    expect(await adminCalls[3](createClient(addrOf('db-proxy-1'), as('admin', otherPki), 'db-proxy'))).toBe(grpc.status.UNAUTHENTICATED);
+  });
+
+  it('serves the admin certificate', async () => {
+    expect(await adminCalls[3](createClient(addrOf('db-proxy-1'), as('admin'), 'db-proxy'))).toBe(grpc.status.OK);
+  });
+});
+
 describe('route gRPC port', () => {
   it('serves the gateway certificate', async () => {
     expect(await unaryCode(createClient(addrOf('route-1'), as('msg'), 'route'), RouteService.UsersStat, statReq)).toBe(grpc.status.OK);
@@ -144,9 +165,11 @@ describe('route gRPC port', () => {
     expect(await unaryCode(noCertClient(addrOf('route-1'), 'route'), RouteService.UsersStat, statReq)).toBe(grpc.status.UNAUTHENTICATED);
     expect(await unaryCode(createClient(addrOf('route-1'), as('msg', otherPki), 'route'), RouteService.UsersStat, statReq)).toBe(grpc.status.UNAUTHENTICATED);
     expect(await unaryCode(createClient(addrOf('route-1'), as('login'), 'route'), RouteService.UsersStat, statReq)).toBe(grpc.status.PERMISSION_DENIED);
-    expect(await unaryCode(createClient(addrOf('route-1'), as('admin'), 'route'), RouteService.KickUser, IM.Server.IMServerKickUser.create({ userId: 1, clientType: 1, reason: 0 }))).toBe(
-      grpc.status.PERMISSION_DENIED,
-    );
+    // KickUser: the gateway (a mobile kicking the PC) and the operator (a disabled user) only.
+    const kick = IM.Server.IMServerKickUser.create({ userId: 1, clientType: 1, reason: 1 });
+    expect(await unaryCode(createClient(addrOf('route-1'), as('login'), 'route'), RouteService.KickUser, kick)).toBe(grpc.status.PERMISSION_DENIED);
+    expect(await unaryCode(createClient(addrOf('route-1'), as('db-proxy'), 'route'), RouteService.KickUser, kick)).toBe(grpc.status.PERMISSION_DENIED);
+    expect(await unaryCode(createClient(addrOf('route-1'), as('admin'), 'route'), RouteService.KickUser, kick)).toBe(grpc.status.OK);
     expect(await unaryCode(plaintextClient(addrOf('route-1')), RouteService.UsersStat, statReq)).toBe(grpc.status.UNAVAILABLE);
   });
 });
@@ -176,7 +199,7 @@ describe('admin CLI', () => {
     return new Promise((resolve) => {
       execFile(
         process.execPath,
-        [path.join(repoRoot, 'services', 'db-proxy', 'dist', 'admin-cli.js'), ...args],
+        [path.join(repoRoot, 'services', 'admin', 'dist', 'cli.js'), ...args],
         { env: { PATH: process.env.PATH ?? '', ...tlsEnv(pki, cert), TT_ETCD_PREFIX: cluster.prefix, TT_ETCD_ENDPOINTS: testConfig.etcdEndpoints.join(',') }, timeout: 20_000 },
         (err, _stdout, stderr) => resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stderr: String(stderr) }),
       );

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
-import { DbProxyService, GatewayService, RouteService } from './services';
+import { DbAdminService, DbProxyService, GatewayService, RouteService } from './services';
 import { IM, CID, commandName, sameClientClass, isMobileClient } from './index';
 
 const protoDir = path.resolve(__dirname, '../../../proto');
@@ -12,6 +12,7 @@ root.loadSync(path.join(protoDir, 'internal/tiertalk.proto'));
 describe('gRPC service definitions', () => {
   const defs: Record<string, Record<string, { path: string; requestStream: boolean; responseStream: boolean }>> = {
     DbProxy: DbProxyService,
+    DbAdmin: DbAdminService,
     Route: RouteService,
     Gateway: GatewayService,
   };

@@ -105,6 +105,19 @@ export const DbProxyService = {
   GroupMute: unary('DbProxy', 'GroupMute', IM.Group.IMGroupMuteReq, IM.Group.IMGroupMuteRsp),
 } satisfies grpc.ServiceDefinition;
 
+/** db-proxy's administration service (the `admin` certificate only). */
+export const DbAdminService = {
+  UserCreate: unary('DbAdmin', 'UserCreate', tiertalk.AdminUserCreateReq, tiertalk.AdminUser),
+  UserGet: unary('DbAdmin', 'UserGet', tiertalk.AdminUserRef, tiertalk.AdminUser),
+  UserList: unary('DbAdmin', 'UserList', tiertalk.AdminUserListReq, tiertalk.AdminUserList),
+  UserSetPassword: unary('DbAdmin', 'UserSetPassword', tiertalk.AdminSetPasswordReq, tiertalk.AdminUser),
+  UserSetStatus: unary('DbAdmin', 'UserSetStatus', tiertalk.AdminSetStatusReq, tiertalk.AdminUser),
+  UserMove: unary('DbAdmin', 'UserMove', tiertalk.AdminMoveUserReq, tiertalk.AdminUser),
+  DepartCreate: unary('DbAdmin', 'DepartCreate', tiertalk.AdminDepartCreateReq, tiertalk.AdminDepart),
+  DepartRename: unary('DbAdmin', 'DepartRename', tiertalk.AdminDepartRenameReq, tiertalk.AdminDepart),
+  DepartList: unary('DbAdmin', 'DepartList', tiertalk.Empty, tiertalk.AdminDepartList),
+} satisfies grpc.ServiceDefinition;
+
 export const RouteService = {
   Login: method<SessionRef, SessionLoginRsp>('Route', 'Login', tiertalk.SessionRef, tiertalk.SessionLoginRsp, false, false),
   Logout: method<SessionRef, Empty>('Route', 'Logout', tiertalk.SessionRef, tiertalk.Empty, false, false),

@@ -15,3 +15,5 @@ export { PrivateMariaDb } from './private-mariadb';
 export { PrivateEtcd } from './private-etcd';
 export type { PrivateEtcdTls } from './private-etcd';
 export { testPki, tlsEnv } from './dev-pki';
+export { AdminService } from './admin-service';
+export type { AdminServiceOptions } from './admin-service';

@@ -1,4 +1,4 @@
-import { DbProxyService } from '@tiertalk/proto';
+import { DbAdminService, DbProxyService } from '@tiertalk/proto';
 import { accessPolicy } from '@tiertalk/rpc';
 
 /**
@@ -39,4 +39,21 @@ export const dbProxyAccess = accessPolicy('DbProxy', DbProxyService, {
   GroupKick: ['msg'],
   GroupSetAdmin: ['msg', 'admin'],
   GroupMute: ['msg', 'admin'],
+});
+
+/**
+ * DbAdmin, the operator's user and department administration: only the admin
+ * service and CLI (a certificate naming `admin`). A gateway, route or login
+ * certificate cannot create users, set passwords or disable accounts.
+ */
+export const dbAdminAccess = accessPolicy('DbAdmin', DbAdminService, {
+  UserCreate: ['admin'],
+  UserGet: ['admin'],
+  UserList: ['admin'],
+  UserSetPassword: ['admin'],
+  UserSetStatus: ['admin'],
+  UserMove: ['admin'],
+  DepartCreate: ['admin'],
+  DepartRename: ['admin'],
+  DepartList: ['admin'],
 });

@@ -1,18 +1,20 @@
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
-import { DbProxyService } from '@tiertalk/proto';
+import { DbAdminService, DbProxyService } from '@tiertalk/proto';
 import { Readiness, followRegistration, healthAccess, probeRoutes, serveHealth } from '@tiertalk/health';
 import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
 import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
-import { dbProxyAccess } from './access-policy';
+import { dbAdminAccess, dbProxyAccess } from './access-policy';
 import { loadDbProxyConfig } from './config';
 import { watchDbProxyDependencies } from './dependency-checks';
 import { createValidateHandler } from './handlers/login/create-validate';
 import { MessageCommitter } from './handlers/message/message-committer';
 import { createOfflineStores } from './handlers/message/offline-stores';
 import { StoreMessagesService } from './handlers/message/store-messages';
+import { adminRpc } from './handlers/admin/rpc';
 import { groupRpc } from './handlers/group/rpc';
+import { PasswordHasher } from './handlers/login/password-hasher';
 import { CounterOutbox } from './store/counter-outbox';
 import { GroupMembersCache } from './store/group-members';
 import { messageRpc } from './handlers/message/rpc';
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
     log,
   );
 
-  const server = createServer({ security, access: [dbProxyAccess, healthAccess], refusals });
+  const server = createServer({ security, access: [dbProxyAccess, dbAdminAccess, healthAccess], refusals });
   serveHealth(server, readiness, 'tiertalk.DbProxy');
   // Each domain's unary methods (handlers/<domain>/rpc.ts).
   const domains = [
@@ -129,6 +131,12 @@ async function main(): Promise<void> {
     groupRpc({ mysql, redis, log }, { memberLimit: config.TT_GROUP_MEMBER_LIMIT, adminLimit: config.TT_GROUP_ADMIN_LIMIT }),
   ];
   server.addService(DbProxyService, dbProxyImplementation({ validate, storeMessages, domains, log }));
+  // The operator's administration (services/admin): its own argon2 lane, so a password change never waits behind logins.
+  const adminHasher = new PasswordHasher(
+    { memoryKiB: config.TT_ARGON2_MEMORY_KIB, timeCost: config.TT_ARGON2_TIME_COST, parallelism: config.TT_ARGON2_PARALLELISM },
+    { concurrency: 1, queueMax: 16 },
+  );
+  server.addService(DbAdminService, adminRpc({ mysql, log }, adminHasher));
   const grpcPort = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);
 
   const registry = await Registry.connect({

@@ -3,7 +3,8 @@ import { accessPolicy } from '@tiertalk/rpc';
 
 /**
  * Who may call route (mutual TLS, docs/SECURITY.md): only gateways register
- * sessions and deliver; the operator's admin CLI delivers its group notifies.
+ * sessions and deliver; the operator's admin service (and CLI) delivers its
+ * group notifies and kicks the sessions of a user it disabled.
  */
 export const routeAccess = accessPolicy('Route', RouteService, {
   Login: ['msg'],
@@ -11,5 +12,5 @@ export const routeAccess = accessPolicy('Route', RouteService, {
   Deliver: ['msg', 'admin'],
   SyncSessions: ['msg'],
   UsersStat: ['msg'],
-  KickUser: ['msg'],
+  KickUser: ['msg', 'admin'],
 });

@@ -1,28 +1,40 @@
-// What the operator's admin CLI does for each command: the same DbProxy
+// What the operator's group administration does for each command: the same DbProxy
 // group RPCs the gateway calls for a client, acting as the group's owner
 // (IMGroup.creator) or `--as`, then the same notifies members get from a
 // client-made change (docs/FLOWS.md §10.4 IMGroupChangeMemberNotify; the TierTalk
 // IMGroupAdminNotify), written to route as one EnvelopeBatch.
-import type * as grpc from '@grpc/grpc-js';
 import { CID, DbProxyService, IM, tiertalk } from '@tiertalk/proto';
-import type { AdminCommand, AdminInvocation } from './admin-cli-args';
+import type { AdminLink } from './cluster-link';
+import { AdminError } from './errors';
+import type { AdminOutput } from './output';
 
-/** The cluster as the CLI sees it: unary DbProxy calls and one route delivery. */
-export interface AdminLink {
-  call<Req, Res>(method: grpc.MethodDefinition<Req, Res>, req: Req): Promise<Res>;
-  deliver(envelopes: tiertalk.Envelope.$Properties[]): Promise<void>;
+export type GroupCommand =
+  | { kind: 'list'; userId: number }
+  | { kind: 'info'; groupId: number }
+  | { kind: 'members'; groupId: number }
+  | { kind: 'create'; name: string; ownerId: number; memberIds: number[]; temporary: boolean; avatar: string }
+  | { kind: 'add' | 'remove'; groupId: number; userIds: number[] }
+  | { kind: 'set-admin' | 'unset-admin'; groupId: number; userId: number }
+  | { kind: 'mute'; groupId: number; memberId: number; seconds: number }
+  | { kind: 'unmute'; groupId: number; memberId: number }
+  | { kind: 'dismiss'; groupId: number };
+
+export interface GroupInvocation {
+  command: GroupCommand;
+  /** Act as this user instead of the group's owner. */
+  asUserId: number | undefined;
 }
 
-/** The operation was refused (result code, unknown group): exit code 1. */
-export class RefusedError extends Error {
-  override readonly name = 'RefusedError';
+class RefusedError extends AdminError {
+  constructor(message: string) {
+    super('refused', message);
+  }
 }
 
-export interface AdminOutput {
-  /** Human-readable lines. */
-  lines: string[];
-  /** The same answer for --json. */
-  json: unknown;
+class NoGroupError extends AdminError {
+  constructor(message: string) {
+    super('not_found', message);
+  }
 }
 
 const Action = IM.Group.GroupAdminAction;
@@ -44,7 +56,7 @@ interface GroupView {
 
 async function members(link: AdminLink, groupId: number): Promise<number[]> {
   const res = await link.call(DbProxyService.GroupMembers, tiertalk.GroupMembersReq.create({ groupId }));
-  if (res.version === 0) throw new RefusedError(`no such group ${groupId} (unknown or dismissed)`);
+  if (res.version === 0) throw new NoGroupError(`no such group ${groupId} (unknown or dismissed)`);
   return res.memberIds;
 }
 
@@ -83,8 +95,8 @@ function describe(v: GroupView): string[] {
   ];
 }
 
-export async function runAdminCommand(link: AdminLink, inv: AdminInvocation): Promise<AdminOutput> {
-  const cmd: AdminCommand = inv.command;
+export async function runGroupCommand(link: AdminLink, inv: GroupInvocation): Promise<AdminOutput> {
+  const cmd: GroupCommand = inv.command;
   switch (cmd.kind) {
     case 'list': {
       const res = await link.call(DbProxyService.NormalGroupList, IM.Group.IMNormalGroupListReq.create({ userId: cmd.userId }));

@@ -1,0 +1,60 @@
+// One catalogue of the admin service's errors (style.md: fastify's lib/errors.js):
+// each has a stable code that the CLI prints, the HTTP API answers as
+// {"error":{"code","message"}}, and callers match, never the message.
+import * as grpc from '@grpc/grpc-js';
+import { NoInstanceError, errorCode } from '@tiertalk/rpc';
+
+export const ADMIN_ERRORS = {
+  bad_request: { http: 400, exit: 2 },
+  unauthorized: { http: 401, exit: 2 },
+  not_found: { http: 404, exit: 1 },
+  method_not_allowed: { http: 405, exit: 2 },
+  conflict: { http: 409, exit: 1 },
+  refused: { http: 409, exit: 1 },
+  payload_too_large: { http: 413, exit: 2 },
+  unavailable: { http: 503, exit: 3 },
+  internal: { http: 500, exit: 3 },
+} as const;
+
+export type AdminErrorCode = keyof typeof ADMIN_ERRORS;
+
+export class AdminError extends Error {
+  override readonly name = 'AdminError';
+  constructor(
+    readonly code: AdminErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  get httpStatus(): number {
+    return ADMIN_ERRORS[this.code].http;
+  }
+
+  get exitCode(): number {
+    return ADMIN_ERRORS[this.code].exit;
+  }
+}
+
+const BY_GRPC_STATUS: Partial<Record<grpc.status, AdminErrorCode>> = {
+  [grpc.status.INVALID_ARGUMENT]: 'bad_request',
+  [grpc.status.NOT_FOUND]: 'not_found',
+  [grpc.status.ALREADY_EXISTS]: 'conflict',
+  [grpc.status.FAILED_PRECONDITION]: 'refused',
+  [grpc.status.PERMISSION_DENIED]: 'refused',
+  [grpc.status.UNAVAILABLE]: 'unavailable',
+  [grpc.status.DEADLINE_EXCEEDED]: 'unavailable',
+  [grpc.status.RESOURCE_EXHAUSTED]: 'unavailable',
+  [grpc.status.UNAUTHENTICATED]: 'unavailable',
+};
+
+/** Any failure as an AdminError: db-proxy's and route's answers by their gRPC status (details are their message). */
+export function toAdminError(err: unknown): AdminError {
+  if (err instanceof AdminError) return err;
+  if (err instanceof NoInstanceError) return new AdminError('unavailable', `no ${err.service} instance registered in etcd`);
+  const status = errorCode(err);
+  const details = typeof err === 'object' && err !== null && 'details' in err && typeof err.details === 'string' ? err.details : undefined;
+  const code = BY_GRPC_STATUS[status];
+  if (code !== undefined) return new AdminError(code, details ?? (err instanceof Error ? err.message : String(err)));
+  return new AdminError('internal', err instanceof Error ? err.message : String(err));
+}

@@ -1,0 +1,5 @@
+/** What an operation answers: lines for a person, the same as JSON for a program (CLI --json, HTTP API). */
+export interface AdminOutput {
+  lines: string[];
+  json: unknown;
+}
