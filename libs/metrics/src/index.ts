@@ -3,4 +3,6 @@ export { startMetricsServer, handleMetricsRequest, type MetricsServer } from './
 export { metricsMeta, startServiceMetrics, type ServiceMetricsOptions } from './service';
 export { RefusalLog, refusalCount, type WarnLogger } from './refusals';
 export { clientAddressKey } from './client-address';
+export { countMysqlErrors, mysqlErrorCode } from './mysql-errors';
+export { countRedisErrors, type CountableRedis, type RedisCommandLike } from './redis-errors';
 export { Counter, Gauge, Histogram, Summary } from 'prom-client';

@@ -2,6 +2,7 @@ import type { Etcd3, Lease } from 'etcd3';
 import type { Logger } from '@tiertalk/log';
 import { backoffMs, sleep } from './backoff';
 import { InstanceInfo, LEAVING_META_KEY, assertInstanceInfo } from './instance';
+import { leaseLosses, reRegistrations, trackRegistration, untrackRegistration } from './registration-metrics';
 
 export type InstancePatch = Partial<Pick<InstanceInfo, 'load' | 'meta'>>;
 
@@ -43,9 +44,15 @@ export class Registration {
     return this.stopped.signal.aborted;
   }
 
+  /** The key is in etcd under a lease being kept alive (tt_registry_registered). */
+  get registered(): boolean {
+    return !this.closed && this.lease !== undefined && this.acquiring === undefined && !this.needLease;
+  }
+
   /** @internal first grant and put; rejects so a service fails loudly at start-up. */
   async start(): Promise<void> {
     await this.acquire();
+    trackRegistration(this);
   }
 
   /**
@@ -94,6 +101,7 @@ export class Registration {
 
   private async end(revoke: boolean): Promise<void> {
     this.stopped.abort();
+    untrackRegistration(this);
     this.onEnd(this);
     // Let an in-flight re-registration finish first, so the lease we end is the last one.
     await this.worker;
@@ -121,6 +129,7 @@ export class Registration {
   private onLost(lease: Lease, err: Error): void {
     if (lease !== this.lease || lease === this.acquiring || this.closed) return;
     this.log.warn({ key: this.key, err }, 'etcd lease lost; registering again');
+    leaseLosses.inc();
     this.lease = undefined;
     this.needLease = true;
     void this.kick();
@@ -144,6 +153,7 @@ export class Registration {
           await this.acquire();
           this.needLease = false;
           this.log.info({ key: this.key }, 're-registered');
+          reRegistrations.inc();
           this.notifyReRegistered();
         } else {
           await this.lease.put(this.key).value(JSON.stringify(this.info));

@@ -1,7 +1,7 @@
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
 import { DbProxyService } from '@tiertalk/proto';
-import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
+import { RefusalLog, countMysqlErrors, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
 import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
 import { dbProxyAccess } from './access-policy';
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   reloadTlsOnSighup(security);
 
   const refusals = new RefusalLog(log);
+  countMysqlErrors();
   const mysql = createMysqlPools(config.TT_MYSQL_MASTER_URL, config.TT_MYSQL_REPLICA_URL, {
     size: config.TT_MYSQL_POOL_SIZE,
     queueLimit: config.TT_MYSQL_QUEUE_LIMIT,
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
     token: config.TT_REDIS_TOKEN_URL,
     sync: config.TT_REDIS_SYNC_URL,
     groupMember: config.TT_REDIS_GROUP_MEMBER_URL,
-  });
+  }, (err, name) => log.warn({ err, redis: name }, 'redis connection error'));
   // Every pool's connections run with the pinned sql_mode, or db-proxy does not start (store/mysql.ts).
   await assertPoolsPinned(mysql);
 
