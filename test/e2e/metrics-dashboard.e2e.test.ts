@@ -118,10 +118,12 @@ describe('counters after a login, a 1:1 message and a group message', () => {
     open.push(alice, bob);
     expect((await fetch(cluster.msgServerUrl)).status).toBe(200);
 
+    const aliceId = alice.userId ?? 0;
+    const bobId = bob.userId ?? 0;
     const got1 = nextMessage(bob);
-    await alice.sendText(bob.userId, 'metrics 1:1');
+    await alice.sendText(bobId, 'metrics 1:1');
     await got1;
-    const { groupId } = await alice.groups.createGroup('metrics', '', [alice.userId, bob.userId]);
+    const { groupId } = await alice.groups.createGroup('metrics', '', [aliceId, bobId]);
     const got2 = nextMessage(bob);
     await alice.groups.sendGroupText(groupId, 'metrics group');
     await got2;

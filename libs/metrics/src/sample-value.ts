@@ -11,6 +11,8 @@ export async function sampleValue(name: string, labels: Record<string, string> =
   if (metric === undefined) throw new Error(`no metric named ${name} is registered`);
   const { values } = await metric.get();
   return values
-    .filter((v) => (v.metricName ?? name) === name && Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+    // A histogram's samples name their series (metricName); a counter's or gauge's do not.
+    .filter((v) => ('metricName' in v && typeof v.metricName === 'string' ? v.metricName : name) === name)
+    .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
     .reduce((sum, v) => sum + v.value, 0);
 }
