@@ -4,7 +4,7 @@
 // an operator would expect to move did, on the service that owns them.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { TeamTalkClient } from '@tiertalk/client';
+import { isClientError, type TeamTalkClient } from '@tiertalk/client';
 import { Cluster, flushTestRedis, prepareTestDatabase, repoRoot, waitFor } from '@tiertalk/testkit';
 import { connect, loggedIn, nextMessage } from './helpers';
 import { type Exposition, parseExposition, promqlMetricNames, seriesNames, sumOf } from './prometheus-text';
@@ -170,5 +170,34 @@ describe('counters after a login, a 1:1 message and a group message', () => {
     // Nothing failed underneath.
     for (const e of after.values()) expect(e.samples.filter((s) => s.name === 'tt_redis_errors_total')).toEqual([]);
     expect(sumOf(of(after, 'db-proxy'), 'tt_mysql_errors_total') - sumOf(of(after, 'db-proxy'), 'tt_mysql_errors_total', { code: 'ER_DUP_ENTRY' })).toBe(0);
+  });
+});
+
+describe('logins by result', () => {
+  it('counts wrong passwords and the lockout that follows them', async () => {
+    const [gw] = cluster.gateways();
+    const msgMetrics = async (): Promise<Exposition> => of(await scrapeAll(), 'msg');
+    const before = await msgMetrics();
+    const answers: string[] = [];
+    // TT_LOGIN_FAIL_LIMIT (10 by default) wrong guesses, then the name is locked for this address.
+    for (let i = 0; i < 20 && !answers.some((a) => /too many/.test(a)); i++) {
+      const c = await connect(gw);
+      try {
+        await c.login('carol', `wrong-${i}`);
+        throw new Error('a wrong password logged in');
+      } catch (err) {
+        if (!isClientError(err) || err.code !== 'LOGIN_REFUSED') throw err;
+        answers.push(err.resultString ?? '');
+      } finally {
+        c.close();
+      }
+    }
+    const after = await msgMetrics();
+    const wrong = answers.filter((a) => a === 'wrong user name or password').length;
+    expect(wrong).toBeGreaterThan(0);
+    expect(answers.length - wrong).toBe(1);
+    expect(sumOf(after, 'tt_msg_logins_total', { result: 'wrong_password' }) - sumOf(before, 'tt_msg_logins_total', { result: 'wrong_password' })).toBe(wrong);
+    expect(sumOf(after, 'tt_msg_logins_total', { result: 'locked' }) - sumOf(before, 'tt_msg_logins_total', { result: 'locked' })).toBe(1);
+    expect(sumOf(after, 'tt_msg_logins_total', { result: 'error' }) - sumOf(before, 'tt_msg_logins_total', { result: 'error' })).toBe(0);
   });
 });
