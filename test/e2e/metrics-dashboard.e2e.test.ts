@@ -88,6 +88,7 @@ describe('Grafana dashboard (deploy/grafana/tiertalk-dashboard.json)', () => {
       'tt_msg_messages_refused_total',
       'tt_store_commit_batch_messages_bucket',
       'tt_store_commit_duration_seconds_bucket',
+      'tt_store_commit_queue_messages',
       'tt_route_envelopes_routed_total',
       'tt_route_pushes_total',
       'tt_msg_group_push_queue_deliveries',

@@ -1,4 +1,4 @@
-import { Histogram, metricsRegistry } from '@tiertalk/metrics';
+import { Gauge, Histogram, metricsRegistry } from '@tiertalk/metrics';
 
 const batchMessages = new Histogram({
   name: 'tt_store_commit_batch_messages',
@@ -21,4 +21,27 @@ commitSeconds.zero({ outcome: 'failed' });
 export function observeCommit(messages: number, seconds: number, outcome: 'ok' | 'failed'): void {
   batchMessages.observe(messages);
   commitSeconds.observe({ outcome }, seconds);
+}
+
+/** What the queue gauge reads from a committer. */
+export interface CommitQueue {
+  readonly queued: number;
+}
+
+// The committers of this process (one in db-proxy; several in store tests).
+const queues = new Set<CommitQueue>();
+
+new Gauge({
+  name: 'tt_store_commit_queue_messages',
+  help: 'Messages waiting for the next group commit (a gateway stream pauses at TT_COMMIT_QUEUE_MAX)',
+  registers: [metricsRegistry],
+  collect() {
+    let n = 0;
+    for (const q of queues) n += q.queued;
+    this.set(n);
+  },
+});
+
+export function trackCommitQueue(q: CommitQueue): void {
+  queues.add(q);
 }

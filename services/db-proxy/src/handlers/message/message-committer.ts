@@ -20,7 +20,7 @@ import { duplicateKeyName, isFatal } from '../../store/mysql-errors';
 import { CounterSpec, MESSAGE_ID_UNIQUE_KEYS, MessageIdAllocator } from '../../store/message-ids';
 import { pairKey, RelationStore } from '../../store/relations';
 import { RecentSessionWriter, SessionTouch } from '../../store/recent-sessions';
-import { observeCommit } from './commit-metrics';
+import { observeCommit, trackCommitQueue } from './commit-metrics';
 
 const { STORE_OK, STORE_REJECTED, STORE_FAILED } = tiertalk.StoreResult;
 const { MSG_TYPE_SINGLE_TEXT, MSG_TYPE_SINGLE_AUDIO, MSG_TYPE_GROUP_AUDIO } = IM.BaseDefine.MsgType;
@@ -117,6 +117,7 @@ export class MessageCommitter {
 
   constructor(private readonly deps: CommitterDeps) {
     this.refusals = deps.refusals ?? new RefusalLog(deps.log);
+    trackCommitQueue(this);
   }
 
   get queued(): number {
