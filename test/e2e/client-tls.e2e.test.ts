@@ -14,6 +14,7 @@ import { CID, IM, SID } from '@tiertalk/proto';
 import { Cluster, canConnect, flushTestRedis, prepareTestDatabase, repoRoot, waitFor } from '@tiertalk/testkit';
 import { createDevPki } from '@tiertalk/tls';
 import { DEMO_PASSWORD, nextMessage, rawSocket, socketClosedWithin } from './helpers';
+import { parseExposition, sumOf } from './prometheus-text';
 
 jest.setTimeout(90_000);
 
@@ -146,6 +147,12 @@ describe('TLS to clients', () => {
     const toAlice = nextMessage(alice);
     await bob.sendText(a.userId, 'over wss');
     expect(Buffer.from((await toAlice).msgData).toString()).toBe('over wss');
+
+    // The gateway's connection gauge tells the transports apart (docs/METRICS.md).
+    const metricsPort = cluster.instanceInfo().find((i) => i.name === gw.name)?.metricsPort;
+    const served = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+    expect(sumOf(served, 'tt_msg_connections_open', { transport: 'tls' })).toBeGreaterThanOrEqual(1);
+    expect(sumOf(served, 'tt_msg_connections_open', { transport: 'ws' })).toBeGreaterThanOrEqual(1);
   });
 
   it('the terminal client logs in over HTTPS and TLS with --ca, and refuses another CA', async () => {

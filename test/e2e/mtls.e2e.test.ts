@@ -12,6 +12,7 @@ import { DbAdminService, DbProxyService, GatewayService, IM, RouteService, tiert
 import { createClient, errorCode, mutualTls, openBidi, unaryCall, type ClientMethod, type RpcSecurity } from '@tiertalk/rpc';
 import { Cluster, flushTestRedis, prepareTestDatabase, repoRoot, testConfig, testPki, tlsEnv } from '@tiertalk/testkit';
 import { createDevPki, type DevPki } from '@tiertalk/tls';
+import { parseExposition, sumOf } from './prometheus-text';
 
 jest.setTimeout(90_000);
 
@@ -132,6 +133,11 @@ describe('db-proxy gRPC port', () => {
     const log = cluster.logTail('db-proxy-1', 400);
     expect(log).toContain('"reason":"grpc_not_allowed"');
     expect(log).toContain('"reason":"grpc_unauthenticated"');
+    // And in the gRPC metrics, by method and status (the metrics interceptor runs before the policy).
+    const metricsPort = cluster.instanceInfo().find((i) => i.name === 'db-proxy-1')?.metricsPort;
+    const served = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+    expect(sumOf(served, 'tt_grpc_server_handled_total', { method: 'tiertalk.DbProxy/Validate', code: 'PERMISSION_DENIED' })).toBeGreaterThanOrEqual(2);
+    expect(sumOf(served, 'tt_grpc_server_handled_total', { method: 'tiertalk.DbProxy/Validate', code: 'UNAUTHENTICATED' })).toBeGreaterThanOrEqual(1);
   });
 });
 

@@ -2,6 +2,7 @@ import type { Etcd3, Lease } from 'etcd3';
 import type { Logger } from '@tiertalk/log';
 import { backoffMs, sleep } from './backoff';
 import { InstanceInfo, LEAVING_META_KEY, assertInstanceInfo } from './instance';
+import { leaseLosses, reRegistrations, trackRegistration, untrackRegistration } from './registration-metrics';
 
 export type InstancePatch = Partial<Pick<InstanceInfo, 'load' | 'meta'>>;
 
@@ -48,10 +49,16 @@ export class Registration {
     return this.stopped.signal.aborted;
   }
 
+  /** The key is in etcd under a lease being kept alive (tt_registry_registered). */
+  get registered(): boolean {
+    return !this.closed && this.lease !== undefined && this.acquiring === undefined && !this.needLease;
+  }
+
   /** @internal first grant and put; rejects so a service fails loudly at start-up. */
   async start(): Promise<void> {
     await this.acquire();
     this.setState({ registered: true });
+    trackRegistration(this);
   }
 
   /** Whether the key is in etcd on a live lease right now (as far as this process knows), and why not. */
@@ -117,6 +124,7 @@ export class Registration {
   private async end(revoke: boolean): Promise<void> {
     this.stopped.abort();
     this.setState({ registered: false, reason: revoke ? 'deregistered' : 'registration abandoned' });
+    untrackRegistration(this);
     this.onEnd(this);
     // Let an in-flight re-registration finish first, so the lease we end is the last one.
     await this.worker;
@@ -145,6 +153,7 @@ export class Registration {
     if (lease !== this.lease || lease === this.acquiring || this.closed) return;
     this.log.warn({ key: this.key, err }, 'etcd lease lost; registering again');
     this.setState({ registered: false, reason: `etcd lease lost: ${err.message}` });
+    leaseLosses.inc();
     this.lease = undefined;
     this.needLease = true;
     void this.kick();
@@ -169,6 +178,7 @@ export class Registration {
           this.needLease = false;
           this.log.info({ key: this.key }, 're-registered');
           this.setState({ registered: true });
+          reRegistrations.inc();
           this.notifyReRegistered();
         } else {
           await this.lease.put(this.key).value(JSON.stringify(this.info));

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { createLogger } from '@tiertalk/log';
+import { sampleValue } from '@tiertalk/metrics';
 import { InstanceInfo, Registry } from './index';
 
 // Recovery needs an etcd we may kill, so this file runs its own etcd process
@@ -145,5 +146,25 @@ describe('Registry recovery after an etcd restart (real etcd process)', () => {
     await reg.deregister();
     expect(reg.registration).toEqual({ registered: false, reason: 'deregistered' });
     await eventually(() => w.size === 0, 5000, 'removal after recovery');
+  }, 60000);
+
+  it('tt_registry_registered is 1 while the key is held, 0 once the lease is lost, 1 again after re-registering', async () => {
+    const r = await Registry.connect({ endpoints: [etcd.url], prefix: PREFIX, leaseTtlSec: 2, logger });
+    registries.push(r);
+    const losses = await sampleValue('tt_registry_lease_losses_total');
+    const reRegistered = await sampleValue('tt_registry_reregistrations_total');
+    const reg = await r.register(info('route-gauge'));
+    expect(reg.registered).toBe(true);
+    expect(await sampleValue('tt_registry_registered')).toBe(1);
+
+    await etcd.killAndWipe();
+    await eventually(async () => (await sampleValue('tt_registry_registered')) === 0, 15000, 'the gauge to drop');
+    expect(await sampleValue('tt_registry_lease_losses_total')).toBe(losses + 1);
+    await etcd.start();
+    await eventually(async () => (await sampleValue('tt_registry_registered')) === 1, 25000, 'the gauge to come back');
+    expect(await sampleValue('tt_registry_reregistrations_total')).toBe(reRegistered + 1);
+
+    await reg.deregister();
+    expect(await sampleValue('tt_registry_registered')).toBe(0);
   }, 60000);
 });

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { accessInterceptor, type AccessPolicy, type RefusalSink } from './access-policy';
+import { clientMetricsInterceptor, serverMetricsInterceptor } from './rpc-metrics';
 import { channelCredentials, isLoopbackHost, serverCredentials, type InsecureLoopback, type MutualTls, type RpcSecurity } from './security';
 
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -41,7 +42,9 @@ const securityOf = new WeakMap<grpc.Server, RpcSecurity>();
 
 export function createServer(opts: ServerSecurity): grpc.Server {
   // With mTLS every call passes the policy; no policy means nobody may call.
-  const interceptors = opts.security.kind === 'mtls' ? [accessInterceptor(opts.access ?? [], opts.refusals ?? { refuse: () => undefined })] : [];
+  // Metrics first (nearest the wire): refused calls are counted too.
+  const interceptors = [serverMetricsInterceptor];
+  if (opts.security.kind === 'mtls') interceptors.push(accessInterceptor(opts.access ?? [], opts.refusals ?? { refuse: () => undefined }));
   const server = new grpc.Server({ ...COMMON_OPTIONS, interceptors });
   securityOf.set(server, opts.security);
   return server;
@@ -73,5 +76,6 @@ export function bindServer(server: grpc.Server, host: string, port: number): Pro
 export function createClient(addr: string, security: RpcSecurity, service: string): grpc.Client {
   // TLS server name = the service (not the IP from etcd, which SNI does not allow).
   const options = security.kind === 'mtls' ? { ...CLIENT_OPTIONS, 'grpc.ssl_target_name_override': service } : CLIENT_OPTIONS;
-  return new grpc.Client(addr, channelCredentials(security, service), options);
+  // Interceptors are the client's own, not a channel option: channels are still shared.
+  return new grpc.Client(addr, channelCredentials(security, service), { ...options, interceptors: [clientMetricsInterceptor] });
 }

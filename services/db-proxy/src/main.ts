@@ -2,7 +2,7 @@ import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
 import { DbAdminService, DbProxyService } from '@tiertalk/proto';
 import { Readiness, followRegistration, healthAccess, probeRoutes, serveHealth } from '@tiertalk/health';
-import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
+import { RefusalLog, countMysqlErrors, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
 import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
 import { dbAdminAccess, dbProxyAccess } from './access-policy';
@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   reloadTlsOnSighup(security);
 
   const refusals = new RefusalLog(log);
+  countMysqlErrors();
   const mysql = createMysqlPools(config.TT_MYSQL_MASTER_URL, config.TT_MYSQL_REPLICA_URL, {
     size: config.TT_MYSQL_POOL_SIZE,
     queueLimit: config.TT_MYSQL_QUEUE_LIMIT,
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
     token: config.TT_REDIS_TOKEN_URL,
     sync: config.TT_REDIS_SYNC_URL,
     groupMember: config.TT_REDIS_GROUP_MEMBER_URL,
-  });
+  }, (err, name) => log.warn({ err, redis: name }, 'redis connection error'));
   const dependencies = watchDbProxyDependencies(readiness, {
     masterUrl: config.TT_MYSQL_MASTER_URL,
     replicaUrl: config.TT_MYSQL_REPLICA_URL,

@@ -9,6 +9,7 @@ import type { InstanceInfo } from '@tiertalk/registry';
 import type { ServerCertificate } from '@tiertalk/tls';
 import { GatewayPick, PICK_FULL, PICK_NONE, PICK_OK, pickGateway } from './gateway-picker';
 import { listen } from './listen';
+import { countMsgServerAnswer } from './msg-server-metrics';
 
 // TeamTalk login_server HttpConn: the whole request must fit in 1 KiB, and a
 // connection without input for 60 s is closed (HTTP_CONN_TIMEOUT).
@@ -137,6 +138,7 @@ function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, opts
     if (finished) return;
     finished = true;
     const pick = pickGateway(opts.gateways());
+    countMsgServerAnswer(pick.code);
     const body = Buffer.from(JSON.stringify(responseBody(pick, socket.remoteAddress ?? '', opts)), 'utf8');
     res.sendDate = false;
     res.writeHead(200, 'OK', {

@@ -12,6 +12,7 @@ import { loadMsgConfig } from './config';
 import type { MsgConfig } from './config';
 import { ClientAdmission } from './conn/admission';
 import type { Connection } from './conn/connection';
+import { exportConnectionCounts } from './conn/connection-metrics';
 import { ConnectionRegistry } from './conn/connection-registry';
 import { openClientTls } from './conn/client-tls';
 import { startTcpServer } from './conn/tcp-server';
@@ -77,6 +78,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   const route = new RouteLink(routePool, { deadlineMs: config.routeDeadlineMs, batchMax: config.storeBatchMax, logger: log });
 
   const connections = new ConnectionRegistry(log);
+  const unexportConnections = exportConnectionCounts(connections);
   const load = new LoadReporter(connections, log);
   const refusals = new RefusalLog(log);
   const ctx: GatewayContext = { gatewayId: config.gatewayId, config, log, connections, db, route, load, refusals, lifecycle: { stopping: false } };
@@ -130,6 +132,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
     groupPushes.close();
     connections.closeAll('server shutdown');
     connections.stop();
+    unexportConnections();
     db.close();
     route.close();
     await shutdownGrpcServer(grpcServer, STEP_TIMEOUT_MS);

@@ -3,6 +3,7 @@ import type { Logger } from '@tiertalk/log';
 import { GatewayService, type PushAck, type PushBatch } from '@tiertalk/proto';
 import { ReconnectBackoff, openBidi } from '@tiertalk/rpc';
 import type { PushWaiter } from './handlers/types';
+import { countDroppedBatches } from './route-metrics';
 
 const CLOSE_WAIT_MS = 1_000;
 const DROP_LOG_EVERY = 1_000;
@@ -80,6 +81,7 @@ export class GatewayLink {
     this.ackDebt += this.written;
     this.written = 0;
     for (const e of entries) e.waiter?.batchDone();
+    countDroppedBatches('gateway_gone', n);
     if (n > 0) this.log.info({ dropped: n }, 'gateway gone: unacknowledged pushes dropped (its clients pull offline)');
   }
 
@@ -118,6 +120,7 @@ export class GatewayLink {
       this.ackDebt += 1;
     }
     this.dropped += 1;
+    countDroppedBatches('queue_full', 1);
     e.waiter?.batchDone();
     if (this.dropped % DROP_LOG_EVERY === 1) {
       this.log.warn({ dropped: this.dropped, queued: this.queue.length }, 'gateway push queue full; dropping oldest batches');

@@ -6,6 +6,7 @@ import { GatewayLink } from './gateway-link';
 import type { PushSink, PushWaiter } from './handlers/types';
 import { purgeGatewaySessions } from './session-purge';
 import type { SessionStore } from './session-store';
+import { countPushes, forgetGateway } from './route-metrics';
 
 export interface GatewayLinksOptions {
   registry: Registry;
@@ -80,7 +81,13 @@ export class GatewayLinks implements PushSink {
     const link = this.linkFor(sessionGatewayId);
     if (!link || items.length === 0) return false;
     link.enqueue(tiertalk.PushBatch.create({ items }), waiter);
+    countPushes(link.gatewayId, items.length);
     return true;
+  }
+
+  /** PushBatches not yet acknowledged, per gateway instance id (tt_route_push_batches_unacked). */
+  *unackedByGateway(): IterableIterator<readonly [string, number]> {
+    for (const [id, link] of this.links) yield [id, link.unacknowledged];
   }
 
   liveGateways(): string[] {
@@ -187,6 +194,7 @@ export class GatewayLinks implements PushSink {
     this.epochs.delete(instanceId);
     // Its clients reconnect elsewhere and pull what they missed: nothing waits for this gateway any more.
     if (link) void link.close(true);
+    forgetGateway(instanceId);
     this.log.info({ gatewayId: instanceId }, 'gateway gone');
     if (!this.closing) void this.purgeInstance(instanceId);
   }

@@ -3,7 +3,7 @@ import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
 import { RouteService } from '@tiertalk/proto';
 import { Readiness, followRegistration, healthAccess, probeRoutes, serveHealth, watchRedis } from '@tiertalk/health';
-import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
+import { RefusalLog, countRedisErrors, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
 import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
 import { routeAccess } from './access-policy';
@@ -12,6 +12,7 @@ import { GatewayLinks } from './gateway-links';
 import { routeHandlers } from './handlers';
 import { startOfflinePush } from './push/start-offline-push';
 import { RegistryEpoch } from './registry-epoch';
+import { exportUnacked } from './route-metrics';
 import { UnseenGatewaySweep } from './session-purge';
 import { SessionStore } from './session-store';
 
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
 
   // Fail a call fast when Redis is down instead of queueing it for minutes.
   const redis = new Redis(config.TT_SESSION_REDIS_URL, { maxRetriesPerRequest: 2 });
-  redis.on('error', (err) => logger.warn({ err }, 'session redis error'));
+  countRedisErrors(redis, 'session', (err) => logger.warn({ err }, 'session redis error'));
   const redisCheck = watchRedis(readiness.add('redis:session'), redis, { intervalMs: config.TT_HEALTH_INTERVAL_MS });
   const store = new SessionStore(redis, config.TT_SESSION_KEY_PREFIX, { seenTtlMs: 3 * config.TT_SESSION_SYNC_INTERVAL_MS });
 
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   });
   const links = new GatewayLinks({ registry, store, logger, security, sweepIntervalMs: config.TT_SWEEP_INTERVAL_MS });
   await links.start();
+  exportUnacked(links);
   const epoch = new RegistryEpoch({ redis, store, links, logger, maxWaitMs: config.TT_RESYNC_MAX_WAIT_MS });
   const unseenSweep = new UnseenGatewaySweep({ store, links, logger, intervalMs: config.TT_SWEEP_INTERVAL_MS });
   unseenSweep.start();

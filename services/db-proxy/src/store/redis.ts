@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { countRedisErrors } from '@tiertalk/metrics';
 
 /** TeamTalk's logical cache instances (docs/STORAGE.md §2, config CacheInstances). */
 export interface RedisInstances {
@@ -19,14 +20,25 @@ export interface RedisUrls {
 }
 
 /** Instances configured with the same URL share one connection. */
-export function createRedisInstances(urls: RedisUrls): RedisInstances {
+export function createRedisInstances(urls: RedisUrls, onError?: (err: Error, redis: string) => void): RedisInstances {
+  // tt_redis_errors_total{redis} names a connection by the instances sharing it ("unread+group_set+...").
+  const roles: Array<[keyof RedisUrls, string]> = [
+    ['unread', 'unread'],
+    ['groupSet', 'group_set'],
+    ['token', 'token'],
+    ['sync', 'sync'],
+    ['groupMember', 'group_member'],
+  ];
+  const namesByUrl = new Map<string, string[]>();
+  for (const [key, name] of roles) namesByUrl.set(urls[key], [...(namesByUrl.get(urls[key]) ?? []), name]);
   const byUrl = new Map<string, Redis>();
   const client = (url: string): Redis => {
     let c = byUrl.get(url);
     if (c === undefined) {
       // Fail commands fast while disconnected instead of queueing them forever:
       // a message is ACKed only after its unread counter is written.
-      c = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+      const name = (namesByUrl.get(url) ?? []).join('+');
+      c = countRedisErrors(new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false }), name, (err) => onError?.(err, name));
       byUrl.set(url, c);
     }
     return c;

@@ -9,7 +9,7 @@ import type { Transport, TransportSink } from './transport';
 
 /** net.Socket as a Transport. */
 export class TcpTransport implements Transport {
-  readonly kind = 'tcp';
+  readonly kind: 'tcp' | 'tls';
   readonly remoteAddress: string;
   private endTimer: NodeJS.Timeout | undefined;
   private corked = false;
@@ -21,6 +21,7 @@ export class TcpTransport implements Transport {
   };
 
   constructor(private readonly socket: net.Socket) {
+    this.kind = socket instanceof tls.TLSSocket ? 'tls' : 'tcp';
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
   }
 

@@ -12,7 +12,8 @@ export interface TransportSink {
 }
 
 export interface Transport {
-  readonly kind: 'tcp' | 'ws';
+  /** tls: TeamTalk frames over TLS (TT_TLS_TCP_PORT); ws: WebSocket, with or without TLS. */
+  readonly kind: 'tcp' | 'tls' | 'ws';
   readonly remoteAddress: string;
   /** Starts delivering events; called once. */
   attach(sink: TransportSink): void;

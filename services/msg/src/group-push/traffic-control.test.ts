@@ -1,4 +1,5 @@
 import { createLogger } from '@tiertalk/log';
+import { sampleValue } from '@tiertalk/metrics';
 import { GroupPushControl } from './traffic-control';
 import type { GroupPushControlOptions } from './traffic-control';
 
@@ -102,6 +103,21 @@ describe('GroupPushControl', () => {
     expect(sent).toEqual(['p0>u0', 'p2>u0', 'p2>u1', 'p3>u0', 'p3>u1']);
     const report = lines.find((l) => l.msg.startsWith('group push deliveries shed'));
     expect(report).toMatchObject({ shedQueueFull: 3, shedTimeout: 0 });
+  });
+
+  it('exports its queue depth, deliveries and shed count (tt_msg_group_push_*)', async () => {
+    const shed = await sampleValue('tt_msg_group_push_shed_total', { reason: 'queue_full' });
+    const delivered = await sampleValue('tt_msg_group_push_deliveries_total');
+    const { control } = make({ tickets: 1, queueMax: 5 });
+    control.submit(frame('p0'), members(1));
+    control.submit(frame('p1'), members(3));
+    control.submit(frame('p2'), members(2));
+    control.submit(frame('p3'), members(2));
+    expect(await sampleValue('tt_msg_group_push_queue_deliveries')).toBe(4);
+    expect(await sampleValue('tt_msg_group_push_shed_total', { reason: 'queue_full' })).toBe(shed + 3);
+    expect(await sampleValue('tt_msg_group_push_deliveries_total')).toBe(delivered + 1);
+    control.close();
+    expect(await sampleValue('tt_msg_group_push_queue_deliveries')).toBe(0);
   });
 
   it('a single push larger than the bound keeps only its first queueMax deliveries', () => {

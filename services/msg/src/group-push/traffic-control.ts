@@ -1,4 +1,5 @@
 import type { Logger } from '@tiertalk/log';
+import { groupPushDelivered, groupPushShed, trackGroupPushQueue, untrackGroupPushQueue } from './push-metrics';
 
 export interface GroupPushControlOptions {
   /** false: every push goes out at once (TT_GROUP_PUSH_CONTROL=false). */
@@ -65,6 +66,7 @@ export class GroupPushControl<T> {
     private readonly deliver: (frame: Buffer, target: T) => void,
   ) {
     this.log = opts.logger.child({ component: 'group-push-control' });
+    trackGroupPushQueue(this);
   }
 
   /** Deliveries waiting in the queue. */
@@ -78,6 +80,7 @@ export class GroupPushControl<T> {
     if (!this.opts.enabled) {
       for (const target of targets) this.deliver(frame, target);
       this.stats.delivered += targets.length;
+      groupPushDelivered.inc(targets.length);
       return;
     }
     const now = Date.now();
@@ -97,6 +100,7 @@ export class GroupPushControl<T> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    untrackGroupPushQueue(this);
     clearTimeout(this.drainTimer);
     clearTimeout(this.reportTimer);
     this.drainTimer = undefined;
@@ -121,6 +125,7 @@ export class GroupPushControl<T> {
     push.next = stop;
     this.ticketsLeft -= count;
     this.stats.delivered += count;
+    groupPushDelivered.inc(count);
   }
 
   /** Oldest pushes go first; a single push larger than the bound keeps only its first queueMax deliveries. */
@@ -183,6 +188,7 @@ export class GroupPushControl<T> {
 
   private noteShed(kind: 'queueFull' | 'timeout', deliveries: number): void {
     if (deliveries <= 0) return;
+    groupPushShed.inc({ reason: kind === 'queueFull' ? 'queue_full' : 'timeout' }, deliveries);
     if (kind === 'queueFull') {
       this.stats.shedQueueFull += deliveries;
       this.shedQueueFullSinceReport += deliveries;

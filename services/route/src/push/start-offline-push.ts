@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
 import type { Logger } from '@tiertalk/log';
+import { countRedisErrors } from '@tiertalk/metrics';
 import type { Registry } from '@tiertalk/registry';
 import { InstancePool, type RpcSecurity } from '@tiertalk/rpc';
 import type { RouteConfig } from '../config';
@@ -49,13 +50,12 @@ export function createDurableOfflinePush(opts: DurableOfflinePushOptions): Offli
   const connect = (role: string): Redis => {
     // Fail a command fast while Redis is down: offer() then keeps its batch in memory.
     const conn = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectionName: `offline-push-${role}` });
-    conn.on('error', (err: Error) => {
+    return countRedisErrors(conn, 'offline_push', (err: Error) => {
       const now = Date.now();
       if (now - lastErrorLog < REDIS_ERROR_LOG_INTERVAL_MS) return;
       lastErrorLog = now;
       log.warn({ err, role }, 'offline-push redis error');
     });
-    return conn;
   };
   const commands = connect('commands');
   const reader = connect('reader');

@@ -20,6 +20,7 @@ import { duplicateKeyName, isFatal } from '../../store/mysql-errors';
 import { CounterSpec, MESSAGE_ID_UNIQUE_KEYS, MessageIdAllocator } from '../../store/message-ids';
 import { pairKey, RelationStore } from '../../store/relations';
 import { RecentSessionWriter, SessionTouch } from '../../store/recent-sessions';
+import { observeCommit, trackCommitQueue } from './commit-metrics';
 
 const { STORE_OK, STORE_REJECTED, STORE_FAILED } = tiertalk.StoreResult;
 const { MSG_TYPE_SINGLE_TEXT, MSG_TYPE_SINGLE_AUDIO, MSG_TYPE_GROUP_AUDIO } = IM.BaseDefine.MsgType;
@@ -116,6 +117,7 @@ export class MessageCommitter {
 
   constructor(private readonly deps: CommitterDeps) {
     this.refusals = deps.refusals ?? new RefusalLog(deps.log);
+    trackCommitQueue(this);
   }
 
   get queued(): number {
@@ -229,10 +231,12 @@ export class MessageCommitter {
         }
       }
       const ms = performance.now() - started;
+      observeCommit(accepted.length, ms / 1000, 'ok');
       // Operators watch for slow commits; every commit at debug for profiling.
       if (ms > 200) this.deps.log.warn({ messages: accepted.length, ms: Math.round(ms) }, 'slow message commit');
       else this.deps.log.debug({ messages: accepted.length, ms: Math.round(ms * 10) / 10, queued: this.queue.length }, 'message batch committed');
     } catch (err) {
+      observeCommit(accepted.length, (performance.now() - started) / 1000, 'failed');
       if (isPoolQueueFull(err)) this.refusals.refuse('mysql_pool_queue_full', 'message commit', { messages: pending.length });
       else this.deps.log.error({ err, messages: pending.length }, 'storing a message batch failed; senders get no ACK');
       for (const a of pending) answer(a, { result: STORE_FAILED, msgId: 0, reason: 'storage error' });

@@ -2,6 +2,7 @@ import { CID, IM, sameClientClass } from '@tiertalk/proto';
 import type { Frame } from '@tiertalk/pdu';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
+import { countLogin, refusedLoginResult } from './login-metrics';
 import { tellOwnPresence } from './own-presence';
 import { peerIp } from './peer-ip';
 import { sessionRef } from './session-ref';
@@ -33,11 +34,13 @@ export async function onLoginReq(ctx: GatewayContext, conn: Connection, req: IM.
   }
   if (conn.isClosed) {
     log.info('connection closed during validation');
+    countLogin('abandoned');
     return;
   }
   const info = rsp.userInfo;
   if (rsp.resultCode !== 0 || !info) {
     log.info({ userName: req.userName, resultCode: rsp.resultCode }, 'login rejected');
+    countLogin(refusedLoginResult(rsp.resultCode));
     return refuse(conn, frame, ResultType.REFUSE_REASON_DB_VALIDATE_FAILED, rsp.resultString || 'validation failed');
   }
 
@@ -56,6 +59,7 @@ export async function onLoginReq(ctx: GatewayContext, conn: Connection, req: IM.
   }
   if (conn.isClosed || !ctx.connections.markOpen(conn)) {
     log.info('connection closed during route login');
+    countLogin('abandoned');
     logoutQuietly(ctx, conn, ref);
     return;
   }
@@ -81,6 +85,7 @@ export async function onLoginReq(ctx: GatewayContext, conn: Connection, req: IM.
   }).finish();
   conn.sendPdu(CID.CID_LOGIN_RES_USERLOGIN, frame.seqNum, res);
   ctx.load.changed();
+  countLogin('ok');
   log.info({ userId: info.userId, clientType: conn.clientType, remoteKicks }, 'login ok');
   // docs/FLOWS.md §5: what route's presence pushes leave to this gateway, after the response.
   await tellOwnPresence(ctx, conn);
@@ -94,7 +99,9 @@ function kickSameClass(ctx: GatewayContext, conn: Connection): void {
   }
 }
 
+/** Refusals for want of a db-proxy or route count as `error`; db-proxy's verdicts are counted before. */
 function refuse(conn: Connection, frame: Frame, code: IM.BaseDefine.ResultType, text: string): void {
+  if (code !== ResultType.REFUSE_REASON_DB_VALIDATE_FAILED) countLogin('error');
   if (conn.isClosed) return;
   const res = IM.Login.IMLoginRes.encode({ serverTime: nowSec(), resultCode: code, resultString: text }).finish();
   conn.sendPdu(CID.CID_LOGIN_RES_USERLOGIN, frame.seqNum, res);

@@ -3,6 +3,7 @@ import type { Frame } from '@tiertalk/pdu';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
 import { storeIdemKey } from '../../upstream/store-keys';
+import { MessageMeter } from './message-metrics';
 
 const { SessionType } = IM.BaseDefine;
 
@@ -30,8 +31,10 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
     log.debug({ seq: frame.seqNum }, 'message to self dropped');
     return;
   }
+  const meter = new MessageMeter(group ? 'group' : 'single');
   // Counted only when it would be forwarded, as TeamTalk does.
   if (!conn.msgRate.tryTake()) {
+    meter.refused('flood_control');
     refuseRateLimited(ctx, conn, msg, frame, group, ctx.config.conn.rateLimitAnswer === 'ack0');
     return;
   }
@@ -49,6 +52,7 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
   // The same key on every retry, and for the client resending this message (same seq, receiver, content, client time).
   const stored = await ctx.db.store(stamped, storeIdemKey(stamped, frame.seqNum, msg.createTime));
   if (stored.result !== tiertalk.StoreResult.STORE_OK) {
+    meter.refused(stored.result === tiertalk.StoreResult.STORE_REJECTED ? 'store_rejected' : 'store_failed');
     const answer = ctx.config.conn.rateLimitAnswer === 'ack0';
     if (answer && !conn.isClosed) sendNotStoredAck(conn, msg, frame, group);
     log.info(
@@ -66,7 +70,9 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
   }).finish();
   // Only the origin connection, and only if it is still there.
   const sendAck = (): void => {
-    if (!conn.isClosed) conn.sendPdu(CID.CID_MSG_DATA_ACK, frame.seqNum, ack);
+    if (conn.isClosed) return;
+    conn.sendPdu(CID.CID_MSG_DATA_ACK, frame.seqNum, ack);
+    meter.acked();
   };
 
   // Encoded once, attach_data never set (docs/FLOWS.md §14 F8); route fans it out.

@@ -5,6 +5,7 @@ import { ReconnectBackoff, rpcError } from '@tiertalk/rpc';
 import { RegistryEpochMismatch } from '../../session-store';
 import type { Session } from '../../session-store';
 import type { RouteDeps } from '../types';
+import { envelopesRouted } from '../../route-metrics';
 import { DeliveryReceipt } from './delivery-receipt';
 
 // Envelopes read and not yet reported on one stream (routed and awaiting the
@@ -223,6 +224,8 @@ export async function deliverBatch(
     }
   }
 
+  if (broadcasts > 0) envelopesRouted.inc({ kind: 'broadcast' }, broadcasts);
+  envelopesRouted.inc({ kind: 'direct' }, envelopes.length - broadcasts);
   let pushes = 0;
   for (const [gatewayId, items] of perGateway) {
     receipt?.expect();
