@@ -95,13 +95,25 @@ build_base() {
   rm -rf "$dir"
 }
 
+# The CA bundle this machine's npm trusts (a TLS-intercepting proxy's CA is in it), for npm ci
+# inside the build: npm's cafile, else NODE_EXTRA_CA_CERTS; empty when neither is set.
+npm_ca_bundle() {
+  local ca
+  ca="$(npm config get cafile 2>/dev/null || true)"
+  case "$ca" in null | undefined | "") ca="${NODE_EXTRA_CA_CERTS:-}" ;; esac
+  if [ -n "$ca" ] && [ -s "$ca" ]; then echo "$ca"; fi
+}
+
 build_service() {
   local service=$1
   [ -f "services/$service/package.json" ] || die "no service $service (services/$service)"
   log "image tiertalk/$service:$IMAGE_TAG"
   # chroot isolation: RUN steps need no OCI runtime, cgroups or user namespaces (works in a
   # sandbox too); docker format: the OCI format has no HEALTHCHECK.
+  local ca
+  ca="$(npm_ca_bundle)"
   podman build --isolation chroot --format docker --pull=never --layers \
+    ${ca:+--secret "id=npm_ca,src=$ca"} \
     --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "SERVICE=$service" \
     -f deploy/docker/Dockerfile -t "tiertalk/$service:$IMAGE_TAG" .
 }
