@@ -120,9 +120,20 @@ describe('workspace-slice: what each image is built from and ships', () => {
     JSON.parse(execFileSync('node', [SLICE, 'list', service, repoRoot], { encoding: 'utf8' })) as string[];
 
   it('lists the service and, transitively, the libs in its package.json dependencies', () => {
-    expect(closure('route')).toEqual(['services/route', 'libs/config', 'libs/log', 'libs/metrics', 'libs/proto', 'libs/registry', 'libs/rpc', 'libs/tls']);
-    // login depends on registry, which depends on log and config: no rpc, no other service.
-    expect(closure('login')).toEqual(['services/login', 'libs/config', 'libs/log', 'libs/metrics', 'libs/pdu', 'libs/proto', 'libs/registry', 'libs/tls']);
+    const manifest = (dir: string) => JSON.parse(readFileSync(path.join(repoRoot, dir, 'package.json'), 'utf8')) as { name: string; dependencies?: Record<string, string> };
+    const internal = (dir: string) => Object.keys(manifest(dir).dependencies ?? {}).filter((d) => d.startsWith('@tiertalk/'));
+    for (const service of SERVICES) {
+      const list = closure(service);
+      expect(list[0]).toBe(`services/${service}`);
+      expect(list.filter((d) => d.startsWith('services/'))).toEqual([`services/${service}`]);
+      const names = list.map((d) => manifest(d).name);
+      // Closed under dependencies, and nothing in it that no member depends on.
+      for (const dir of list) for (const dep of internal(dir)) expect([dir, dep, names.includes(dep)]).toEqual([dir, dep, true]);
+      const needed = new Set(list.flatMap(internal));
+      for (const [dir, name] of list.slice(1).map((d) => [d, manifest(d).name])) expect([dir, needed.has(name)]).toEqual([dir, true]);
+    }
+    // login has no gRPC client library: libs/rpc stays out of its image.
+    expect(closure('login')).not.toContain('libs/rpc');
   });
 
   it('refuses an unknown service and a path', () => {
