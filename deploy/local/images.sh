@@ -34,6 +34,7 @@ ensure_engine() {
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   # crun refuses cgroup hybrid mode (v1 with controllers in the v2 hierarchy); runc runs there.
   command -v runc >/dev/null 2>&1 || missing+=(runc)
+  [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
   if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
   [ "$(id -u)" -eq 0 ] || die "make images runs podman as root (debootstrap and a root image store)"
 }
