@@ -4,10 +4,13 @@
 // `docker inspect` / `podman healthcheck run`). Only Node's built-ins: the image has no curl.
 //
 // Where /healthz is served, as the services' config reads it (environment over TT_CONFIG_FILE):
-//   login       its HTTP port: TT_HTTP_HOST (0.0.0.0) : TT_HTTP_PORT (8080)
-//   the others  the metrics port: TT_METRICS_HOST (else TT_GRPC_HOST, else 127.0.0.1) : TT_METRICS_PORT
+//   every service  its metrics port: TT_METRICS_HOST (else TT_GRPC_HOST, else 127.0.0.1) : TT_METRICS_PORT
+//   login          without a metrics port, its HTTP port: TT_HTTP_HOST (0.0.0.0) : TT_HTTP_PORT (8080),
+//                  HTTPS when TT_CLIENT_TLS_CERT is set (its own loopback: the certificate is not checked)
 'use strict';
 const fs = require('node:fs');
+const http = require('node:http');
+const https = require('node:https');
 
 const TIMEOUT_MS = 2500;
 
@@ -38,26 +41,45 @@ function probeHost(host) {
 
 function target(get) {
   const service = get('TT_SERVICE');
-  if (service === 'login') return { host: probeHost(get('TT_HTTP_HOST')), port: get('TT_HTTP_PORT') ?? '8080' };
-  const port = get('TT_METRICS_PORT');
-  if (port === undefined || port === '0') {
-    return { error: `TT_METRICS_PORT is ${port === undefined ? 'not set' : '0 (a random port)'}: ${service ?? 'this service'} serves /healthz on its metrics port; set a fixed one` };
+  const metricsPort = get('TT_METRICS_PORT');
+  const hasMetricsPort = metricsPort !== undefined && metricsPort !== '0';
+  if (service === 'login' && !hasMetricsPort) {
+    const scheme = get('TT_CLIENT_TLS_CERT') === undefined ? 'http' : 'https';
+    return { url: `${scheme}://${probeHost(get('TT_HTTP_HOST'))}:${get('TT_HTTP_PORT') ?? '8080'}/healthz` };
   }
-  return { host: probeHost(get('TT_METRICS_HOST') ?? get('TT_GRPC_HOST')), port };
+  if (!hasMetricsPort) {
+    return { error: `TT_METRICS_PORT is ${metricsPort === undefined ? 'not set' : '0 (a random port)'}: ${service ?? 'this service'} serves /healthz on its metrics port; set a fixed one` };
+  }
+  return { url: `http://${probeHost(get('TT_METRICS_HOST') ?? get('TT_GRPC_HOST'))}:${metricsPort}/healthz` };
+}
+
+function get(url) {
+  return new Promise((resolve, reject) => {
+    const client = url.startsWith('https:') ? https : http;
+    const req = client.get(url, { timeout: TIMEOUT_MS, rejectUnauthorized: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer within ${TIMEOUT_MS} ms`)));
+    req.on('error', (err) => reject(new Error(`${url}: ${err.message}`)));
+  });
 }
 
 async function main() {
   const t = target(settings());
   if (t.error) throw new Error(t.error);
-  const url = `http://${t.host}:${t.port}/healthz`;
-  const res = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
-  if (res.status < 200 || res.status > 299) throw new Error(`${url} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  const res = await get(t.url);
+  if (res.status < 200 || res.status > 299) throw new Error(`${t.url} answered ${res.status}: ${res.body.slice(0, 200)}`);
 }
 
 main().then(
   () => process.exit(0),
   (err) => {
-    process.stderr.write(`healthcheck: ${err.cause?.message ?? err.message}\n`);
+    process.stderr.write(`healthcheck: ${err.message}\n`);
     process.exit(1);
   },
 );

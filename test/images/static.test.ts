@@ -2,14 +2,16 @@
 // properties issue 12 asks of every image, each service's slice holds only that service and its
 // libs (no tests, no TypeScript sources), and compose.yml parses, references only what it
 // defines and bakes in no secret.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import http from 'node:http';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Copy, DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { parse as parseYaml } from 'yaml';
-import { repoRoot } from '@tiertalk/testkit';
+import { freePort, repoRoot } from '@tiertalk/testkit';
 
 const DOCKERFILE = path.join(repoRoot, 'deploy/docker/Dockerfile');
 const COMPOSE = path.join(repoRoot, 'deploy/docker/compose.yml');
@@ -236,6 +238,67 @@ describe('deploy/docker/compose.yml', () => {
         name,
         ['${TT_TLS_DIR:-./tls}/ca.crt:/tls/ca.crt:ro', `\${TT_TLS_DIR:-./tls}/${service}.crt:/tls/service.crt:ro`, `\${TT_TLS_DIR:-./tls}/${service}.key:/tls/service.key:ro`],
       ]);
+    }
+  });
+});
+
+describe('deploy/docker/healthcheck.js (the image HEALTHCHECK)', () => {
+  const HEALTHCHECK = path.join(repoRoot, 'deploy/docker/healthcheck.js');
+  let server: http.Server;
+  let port = 0;
+  let status = 200;
+  const paths: string[] = [];
+
+  beforeAll(async () => {
+    port = await freePort();
+    server = http.createServer((req, res) => {
+      paths.push(req.url ?? '');
+      res.writeHead(req.url === '/healthz' ? status : 404).end(req.url === '/healthz' ? 'ok' : 'not found');
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  /** Runs the check with exactly these variables; its exit code and stderr. */
+  async function check(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+    try {
+      await promisify(execFile)('node', [HEALTHCHECK], { env: { PATH: process.env.PATH ?? '', ...env } });
+      return { code: 0, stderr: '' };
+    } catch (err) {
+      const e = err as { code?: number; stderr?: string };
+      return { code: e.code ?? -1, stderr: e.stderr ?? '' };
+    }
+  }
+
+  it('probes /healthz on the metrics port of db-proxy, route and msg, and on login\'s HTTP port', async () => {
+    status = 200;
+    paths.length = 0;
+    expect(await check({ TT_SERVICE: 'route', TT_METRICS_PORT: String(port), TT_GRPC_HOST: '127.0.0.1' })).toEqual({ code: 0, stderr: '' });
+    expect(await check({ TT_SERVICE: 'db-proxy', TT_METRICS_PORT: String(port), TT_METRICS_HOST: '0.0.0.0' })).toEqual({ code: 0, stderr: '' });
+    expect(await check({ TT_SERVICE: 'login', TT_HTTP_PORT: String(port) })).toEqual({ code: 0, stderr: '' });
+    expect(paths).toEqual(['/healthz', '/healthz', '/healthz']);
+  });
+
+  it('fails, saying why, when /healthz is not 2xx, nothing listens, or the service has no metrics port', async () => {
+    status = 503;
+    expect(await check({ TT_SERVICE: 'msg', TT_METRICS_PORT: String(port) })).toEqual({ code: 1, stderr: `healthcheck: http://127.0.0.1:${port}/healthz answered 503: ok\n` });
+    const closed = await freePort();
+    expect(await check({ TT_SERVICE: 'login', TT_HTTP_PORT: String(closed) })).toEqual({ code: 1, stderr: expect.stringContaining(`127.0.0.1:${closed}/healthz: connect ECONNREFUSED`) });
+    expect(await check({ TT_SERVICE: 'route' })).toEqual({ code: 1, stderr: expect.stringContaining('TT_METRICS_PORT is not set: route serves /healthz on its metrics port') });
+  });
+
+  it('reads the ports from TT_CONFIG_FILE too, the environment winning', async () => {
+    status = 200;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tt-healthcheck-'));
+    try {
+      const file = path.join(dir, 'config.json');
+      writeFileSync(file, JSON.stringify({ TT_METRICS_PORT: port, TT_METRICS_HOST: '127.0.0.1' }));
+      expect(await check({ TT_SERVICE: 'route', TT_CONFIG_FILE: file })).toEqual({ code: 0, stderr: '' });
+      expect((await check({ TT_SERVICE: 'route', TT_CONFIG_FILE: file, TT_METRICS_PORT: String(await freePort()) })).code).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
