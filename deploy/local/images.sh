@@ -150,6 +150,8 @@ case "${1:-}" in
     build_base
     if [ $# -eq 0 ]; then set -- "${SERVICES[@]}"; fi
     for service in "$@"; do build_service "$service"; done
+    # Untagged build stages are the layer cache: drop only those unused for a week.
+    podman image prune --force --filter until=168h >/dev/null
     podman images --filter "reference=tiertalk/*:$IMAGE_TAG"
     ;;
 esac
