@@ -3,15 +3,16 @@
 #   make test    build and run every jest suite against real MariaDB/Redis/etcd
 #   make faults  only the fault suite (kill -9, restarts, etcd down under load); table in .run/fault-results.md
 #   make bench   pressure scenarios into docs/BENCHMARKS.md; make profile: CPU profile of the cluster under load
+#   make images  one container image per service with podman (local Debian + Node base; deploy/README.md)
 # Extra arguments: make test ARGS="services/db-proxy"   (bench passes ARGS to the pressure tool)
 
 SHELL := /bin/bash
 ARGS ?=
 
-.PHONY: help up down status logs build test faults bench profile
+.PHONY: help up down status logs build test faults bench profile images
 
 help:
-	@sed -n '2,6p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,7p' Makefile | sed 's/^# \{0,1\}//'
 	@echo "  make down | status | logs | build | bench"
 
 up:
@@ -40,3 +41,6 @@ bench:
 
 profile:
 	@deploy/local/profile.sh $(ARGS)
+
+images:
+	@deploy/local/images.sh $(ARGS)
