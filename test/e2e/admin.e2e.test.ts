@@ -387,6 +387,8 @@ describe('operability (docs/HEALTH.md, docs/METRICS.md)', () => {
     expect(sumOf(after, 'tt_admin_http_request_duration_seconds_sum', route)).toBeGreaterThan(0);
     expect(text).not.toContain(name);
     expect(text).not.toContain('nobody-here-at-all');
+    // Its calls to db-proxy, from libs/rpc's client interceptor.
+    expect(moved('tt_grpc_client_handled_total', { code: 'OK' })).toBeGreaterThanOrEqual(1);
     // The process's own labels, as on every service.
     expect(after.samples.find((s) => s.name === 'tt_registry_registered')?.labels).toMatchObject({ service: 'admin', instance: `admin-${admin.port}` });
   });

@@ -48,7 +48,9 @@ export class AdminService {
     const logDir = opts.logDir ?? path.join(repoRoot, '.run', 'test-logs');
     mkdirSync(logDir, { recursive: true });
     const port = await freePort();
-    const metricsPort = await freePort();
+    // freePort may hand out the same port twice in a row (the first was closed again).
+    let metricsPort = await freePort();
+    while (metricsPort === port) metricsPort = await freePort();
     const logFile = path.join(logDir, `admin-${port}.log`);
     const fd = openSync(logFile, 'a');
     const child = spawn(process.execPath, [main], {
