@@ -37,6 +37,7 @@ function user(raw: string): ReturnType<typeof parseUserRef> {
   }
   return parseUserRef(decoded);
 }
+
 export interface Route extends RouteSpec {
   path: RegExp;
 }
