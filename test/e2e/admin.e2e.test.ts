@@ -6,12 +6,13 @@
 // log in again.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { ClientError, TeamTalkClient } from '@tiertalk/client';
 import type { IM } from '@tiertalk/proto';
-import { AdminService, Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, repoRoot, testConfig, testPki, tlsEnv } from '@tiertalk/testkit';
+import { AdminService, Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, repoRoot, testConfig, testEtcd, testPki, tlsEnv, waitFor } from '@tiertalk/testkit';
 import { closedWithin, connect, createUser, DEMO_PASSWORD, md5hex, testDbPool } from './helpers';
 import { parseExposition, sumOf, type Exposition } from './prometheus-text';
 
@@ -391,6 +392,64 @@ describe('operability (docs/HEALTH.md, docs/METRICS.md)', () => {
     expect(moved('tt_grpc_client_handled_total', { code: 'OK' })).toBeGreaterThanOrEqual(1);
     // The process's own labels, as on every service.
     expect(after.samples.find((s) => s.name === 'tt_registry_registered')?.labels).toMatchObject({ service: 'admin', instance: `admin-${admin.port}` });
+  });
+});
+
+// Stops the admin service: keep it last but for the logs.
+describe('shutdown', () => {
+  it('on SIGTERM: /readyz 503 draining and out of etcd first, a request in flight still answered', async () => {
+    const key = `${cluster.prefix}/services/admin/admin-${admin.port}`;
+    const etcd = testEtcd();
+    try {
+      expect(await etcd.get(key).string()).not.toBeNull();
+      // A create whose body is not complete yet: the server cannot close until it is answered.
+      // `Expect: 100-continue`: the 100 proves the server is handling it (not an idle connection).
+      const name = uniqueName('Drain');
+      const req = http.request(`${admin.url}/v1/departments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', expect: '100-continue' },
+      });
+      const answer = new Promise<{ status: number; body: string; connection?: string }>((resolve, reject) => {
+        req.on('response', (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }));
+        });
+        req.on('error', reject);
+      });
+      await new Promise<void>((resolve) => {
+        req.once('continue', () => resolve());
+        req.flushHeaders();
+      });
+      req.write(`{"name":"${name}"`);
+
+      const stopped = admin.stop();
+      let report: { ready?: boolean; draining?: boolean; reasons?: string[] } = {};
+      await waitFor(
+        async () => {
+          const res = await fetch(`${admin.metricsUrl}/readyz`);
+          report = (await res.json()) as typeof report;
+          return res.status === 503;
+        },
+        5_000,
+        { intervalMs: 50, what: 'admin /readyz 503 after SIGTERM' },
+      );
+      // Its deregistration may already show too ("etcd-registration: deregistered").
+      expect(report).toMatchObject({ ready: false, draining: true });
+      expect(report.reasons?.[0]).toBe('draining: shutting down');
+      await waitFor(async () => (await etcd.get(key).string()) === null, 5_000, { what: 'admin to leave etcd' });
+
+      req.end('}');
+      const done = await answer;
+      expect(done.status).toBe(201);
+      expect(JSON.parse(done.body)).toMatchObject({ name });
+      // No keep-alive while stopping: the connection does not hold up the exit.
+      expect(done.connection).toBe('close');
+      await stopped;
+      expect(readFileSync(admin.logFile, 'utf8')).toContain('"msg":"stopped"');
+    } finally {
+      etcd.close();
+    }
   });
 });
 

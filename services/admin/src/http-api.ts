@@ -46,7 +46,7 @@ async function readJson(req: http.IncomingMessage, maxBytes: number): Promise<un
 export function createAdminHttpServer(opts: AdminHttpOptions): http.Server {
   const token = new BearerToken(opts.token);
   const log = opts.log.child({ component: 'http-api' });
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const started = process.hrtime.bigint();
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
@@ -74,8 +74,11 @@ export function createAdminHttpServer(opts: AdminHttpOptions): http.Server {
         log.info({ method, path: url.pathname, status, ms: Math.round(seconds * 1000) }, 'admin request');
         // A request refused before its body was read: drain it, so the connection stays usable.
         req.resume();
+        // Stopping (server.close() called): no keep-alive, or this connection would hold up the close until it times out.
+        if (!server.listening) res.setHeader('connection', 'close');
         send(res, status, payload);
       })
       .catch((err: unknown) => log.error({ err }, 'answering an admin request failed'));
   });
+  return server;
 }
