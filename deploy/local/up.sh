@@ -9,7 +9,7 @@
 #   login HTTP 8080+, legacy TCP 8008+.
 # One admin HTTP API (docs/ADMIN.md) on 127.0.0.1:${ADMIN_HTTP_PORT:-8600}; its bearer token is made once
 # and kept in .run/admin-token.
-# Prometheus /metrics: db-proxy 9600+, route 9200+, msg 9300+, login on its HTTP port.
+# Prometheus /metrics (and /healthz, /readyz): db-proxy 9600+, route 9200+, msg 9300+, admin 9700, login on its HTTP port.
 # Client TLS uses the development PKI in .run/tls (trust .run/tls/ca.crt; its certificates name
 # localhost and 127.0.0.1, so a client reaching PUBLIC_IP checks the name localhost: --servername localhost).
 set -euo pipefail
@@ -28,6 +28,8 @@ ROUTES="${ROUTES:-2}"
 GATEWAYS="${GATEWAYS:-2}"
 LOGINS="${LOGINS:-1}"
 ADMIN_HTTP_PORT="${ADMIN_HTTP_PORT:-8600}"
+# Fixed, like the tiers' metrics ports: make status reads admin-1's /readyz there.
+ADMIN_METRICS_PORT=9700
 
 # 8 at most: msg's TCP ports (8000+) must stay below login's legacy port (8008+).
 check_count() {
@@ -166,8 +168,9 @@ ADMIN_TOKEN_FILE="$RUN_DIR/admin-token"
 if [ ! -s "$ADMIN_TOKEN_FILE" ]; then
   (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("hex"))' >"$ADMIN_TOKEN_FILE")
 fi
-start_service "admin-1" admin "http $ADMIN_HTTP_PORT (admin API, 127.0.0.1)" \
-  TT_ADMIN_HTTP_HOST=127.0.0.1 TT_ADMIN_HTTP_PORT="$ADMIN_HTTP_PORT" TT_ADMIN_TOKEN_FILE="$ADMIN_TOKEN_FILE"
+start_service "admin-1" admin "http $ADMIN_HTTP_PORT (admin API, 127.0.0.1), metrics $ADMIN_METRICS_PORT" \
+  TT_ADMIN_HTTP_HOST=127.0.0.1 TT_ADMIN_HTTP_PORT="$ADMIN_HTTP_PORT" TT_ADMIN_TOKEN_FILE="$ADMIN_TOKEN_FILE" \
+  TT_METRICS_PORT="$ADMIN_METRICS_PORT"
 wait_port "admin-1" "$ADMIN_HTTP_PORT"
 
 log "waiting for http://127.0.0.1:8080/msg_server to offer a gateway"

@@ -6,13 +6,15 @@
 // log in again.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { ClientError, TeamTalkClient } from '@tiertalk/client';
 import type { IM } from '@tiertalk/proto';
-import { AdminService, Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, repoRoot, testConfig, testPki, tlsEnv } from '@tiertalk/testkit';
+import { AdminService, Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, repoRoot, testConfig, testEtcd, testPki, tlsEnv, waitFor } from '@tiertalk/testkit';
 import { closedWithin, connect, createUser, DEMO_PASSWORD, md5hex, testDbPool } from './helpers';
+import { parseExposition, sumOf, type Exposition } from './prometheus-text';
 
 jest.setTimeout(120_000);
 
@@ -346,6 +348,108 @@ describe('CLI (spawned)', () => {
     const list = await cli(['user', 'list', '--dept', String(departId), '--json']);
     expect((JSON.parse(list.stdout) as Array<{ name: string }>).map((u) => u.name)).toEqual([name]);
     expect((await cli(['dept', 'list'])).stdout).toContain(`department ${departId} "${dname}-r" (top level, priority 0, 1 users)`);
+  });
+});
+
+describe('operability (docs/HEALTH.md, docs/METRICS.md)', () => {
+  async function scrape(): Promise<{ text: string; exposition: Exposition }> {
+    const res = await fetch(`${admin.metricsUrl}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    return { text, exposition: parseExposition(text) };
+  }
+
+  it('answers /healthz, and /readyz ready while registered with db-proxy and route live', async () => {
+    const live = await fetch(`${admin.metricsUrl}/healthz`);
+    expect([live.status, await live.json()]).toEqual([200, { service: 'admin', alive: true }]);
+    const ready = await fetch(`${admin.metricsUrl}/readyz`);
+    const report = (await ready.json()) as { ready: boolean; reasons: string[]; checks: Record<string, unknown> };
+    expect(ready.status).toBe(200);
+    expect(report).toMatchObject({ service: 'admin', ready: true, draining: false, reasons: [] });
+    expect(Object.keys(report.checks).sort()).toEqual(['db-proxy-live', 'etcd-registration', 'route-live']);
+  });
+
+  it('counts API requests by route template and status, with their latency; no user name in a label', async () => {
+    const name = uniqueName('metered');
+    await api('POST', '/v1/users', { name, password: 'pw-metered', departId: 1 });
+    const route = { route: '/v1/users/{user}', method: 'GET' };
+    const before = (await scrape()).exposition;
+    expect((await api('GET', `/v1/users/${name}`)).status).toBe(200);
+    expect((await api('GET', '/v1/users/nobody-here-at-all')).status).toBe(404);
+    expect((await api('GET', `/v1/users/${name}`, undefined, 'wrong-token')).status).toBe(401);
+    expect((await api('GET', `/v1/no/such/${name}`)).status).toBe(404);
+    const { text, exposition: after } = await scrape();
+    const moved = (metric: string, labels: Record<string, string>): number => sumOf(after, metric, labels) - sumOf(before, metric, labels);
+    expect(moved('tt_admin_http_requests_total', { ...route, status: '200' })).toBe(1);
+    expect(moved('tt_admin_http_requests_total', { ...route, status: '404' })).toBe(1);
+    expect(moved('tt_admin_http_requests_total', { ...route, status: '401' })).toBe(1);
+    expect(moved('tt_admin_http_requests_total', { route: 'unmatched', method: 'GET', status: '404' })).toBe(1);
+    expect(moved('tt_admin_http_request_duration_seconds_count', route)).toBe(3);
+    expect(sumOf(after, 'tt_admin_http_request_duration_seconds_sum', route)).toBeGreaterThan(0);
+    expect(text).not.toContain(name);
+    expect(text).not.toContain('nobody-here-at-all');
+    // Its calls to db-proxy, from libs/rpc's client interceptor.
+    expect(moved('tt_grpc_client_handled_total', { code: 'OK' })).toBeGreaterThanOrEqual(1);
+    // The process's own labels, as on every service.
+    expect(after.samples.find((s) => s.name === 'tt_registry_registered')?.labels).toMatchObject({ service: 'admin', instance: `admin-${admin.port}` });
+  });
+});
+
+// Stops the admin service: keep it last but for the logs.
+describe('shutdown', () => {
+  it('on SIGTERM: /readyz 503 draining and out of etcd first, a request in flight still answered', async () => {
+    const key = `${cluster.prefix}/services/admin/admin-${admin.port}`;
+    const etcd = testEtcd();
+    try {
+      expect(await etcd.get(key).string()).not.toBeNull();
+      // A create whose body is not complete yet: the server cannot close until it is answered.
+      // `Expect: 100-continue`: the 100 proves the server is handling it (not an idle connection).
+      const name = uniqueName('Drain');
+      const req = http.request(`${admin.url}/v1/departments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', expect: '100-continue' },
+      });
+      const answer = new Promise<{ status: number; body: string; connection?: string }>((resolve, reject) => {
+        req.on('response', (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }));
+        });
+        req.on('error', reject);
+      });
+      await new Promise<void>((resolve) => {
+        req.once('continue', () => resolve());
+        req.flushHeaders();
+      });
+      req.write(`{"name":"${name}"`);
+
+      const stopped = admin.stop();
+      let report: { ready?: boolean; draining?: boolean; reasons?: string[] } = {};
+      await waitFor(
+        async () => {
+          const res = await fetch(`${admin.metricsUrl}/readyz`);
+          report = (await res.json()) as typeof report;
+          return res.status === 503;
+        },
+        5_000,
+        { intervalMs: 50, what: 'admin /readyz 503 after SIGTERM' },
+      );
+      // Its deregistration may already show too ("etcd-registration: deregistered").
+      expect(report).toMatchObject({ ready: false, draining: true });
+      expect(report.reasons?.[0]).toBe('draining: shutting down');
+      await waitFor(async () => (await etcd.get(key).string()) === null, 5_000, { what: 'admin to leave etcd' });
+
+      req.end('}');
+      const done = await answer;
+      expect(done.status).toBe(201);
+      expect(JSON.parse(done.body)).toMatchObject({ name });
+      // No keep-alive while stopping: the connection does not hold up the exit.
+      expect(done.connection).toBe('close');
+      await stopped;
+      expect(readFileSync(admin.logFile, 'utf8')).toContain('"msg":"stopped"');
+    } finally {
+      etcd.close();
+    }
   });
 });
 

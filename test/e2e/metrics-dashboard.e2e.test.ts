@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isClientError, type TeamTalkClient } from '@tiertalk/client';
-import { Cluster, flushTestRedis, prepareTestDatabase, repoRoot, waitFor } from '@tiertalk/testkit';
+import { AdminService, Cluster, flushTestRedis, prepareTestDatabase, repoRoot, waitFor } from '@tiertalk/testkit';
 import { connect, loggedIn, nextMessage } from './helpers';
 import { type Exposition, parseExposition, promqlMetricNames, seriesNames, sumOf } from './prometheus-text';
 
@@ -14,20 +14,24 @@ jest.setTimeout(90_000);
 const DASHBOARD = path.join(repoRoot, 'deploy/grafana/tiertalk-dashboard.json');
 
 let cluster: Cluster;
+let admin: AdminService;
 const open: TeamTalkClient[] = [];
 
 beforeAll(async () => {
   await prepareTestDatabase();
   await flushTestRedis();
   cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 1, login: true });
+  // The admin HTTP service (services/admin) has its own panel.
+  admin = await AdminService.start(cluster, { token: 'dashboard-e2e-admin-token-0123456789abcdef' });
 });
 
 afterAll(async () => {
   for (const c of open) c.close();
+  await admin?.stop();
   await cluster?.stop();
 });
 
-/** Every instance's /metrics, by service (one instance each here), found through the port its etcd entry publishes. */
+/** Every instance's /metrics, by service (one instance each here), found through the port its etcd entry publishes; and the admin service's. */
 async function scrapeAll(): Promise<Map<string, Exposition>> {
   const out = new Map<string, Exposition>();
   for (const inst of cluster.instanceInfo()) {
@@ -36,6 +40,9 @@ async function scrapeAll(): Promise<Map<string, Exposition>> {
     expect(res.status).toBe(200);
     out.set(inst.service, parseExposition(await res.text()));
   }
+  const res = await fetch(`${admin.metricsUrl}/metrics`);
+  expect(res.status).toBe(200);
+  out.set('admin', parseExposition(await res.text()));
   return out;
 }
 
@@ -99,6 +106,8 @@ describe('Grafana dashboard (deploy/grafana/tiertalk-dashboard.json)', () => {
       'tt_registry_registered',
       'tt_mysql_errors_total',
       'tt_redis_errors_total',
+      'tt_admin_http_requests_total',
+      'tt_admin_http_request_duration_seconds_bucket',
     ]) {
       expect(queried).toContain(n);
     }

@@ -5,8 +5,9 @@ import { X509Certificate, randomBytes } from 'node:crypto';
 import { copyFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { commonConfigSchema } from '@tiertalk/config';
+import { commonConfigSchema, ConfigError } from '@tiertalk/config';
 import { createDevPki } from '@tiertalk/tls';
+import { adminHttpConfigSchema, loadAdminHttpConfig } from '../../services/admin/src/config';
 import { dbProxyConfigSchema, loadDbProxyConfig } from '../../services/db-proxy/src/config';
 import { loadLoginConfig, loginConfigSchema } from '../../services/login/src/config';
 import { loadMsgConfig, msgConfigSchema } from '../../services/msg/src/config';
@@ -20,15 +21,17 @@ import { schemaErrors } from './schema';
 import { unknownFieldProblems } from './unknown-fields';
 
 const K8S_DIR = path.join(REPO_ROOT, 'deploy/k8s');
-const SERVICES = ['db-proxy', 'route', 'msg', 'login'] as const;
+// Each with its own certificate (admin's is the operator certificate).
+const SERVICES = ['db-proxy', 'route', 'msg', 'login', 'admin'] as const;
 // What the base expects the operator to create (the example overlay generates them).
-const OPERATOR_SECRETS = new Set(['tiertalk-db-proxy-secrets', 'tiertalk-migrate-secrets', 'tiertalk-route-secrets', ...SERVICES.map((s) => `tiertalk-tls-${s}`)]);
+const OPERATOR_SECRETS = new Set(['tiertalk-db-proxy-secrets', 'tiertalk-migrate-secrets', 'tiertalk-route-secrets', 'tiertalk-admin-secrets', ...SERVICES.map((s) => `tiertalk-tls-${s}`)]);
 // Keys each container may set: its service's configuration schema (TT_X or TT_X_FILE).
 const SETTINGS: Record<string, ReadonlySet<string>> = {
   'db-proxy': new Set(Object.keys(dbProxyConfigSchema.shape)),
   route: new Set(Object.keys(routeConfigSchema.shape)),
   msg: new Set(Object.keys(msgConfigSchema.shape)),
   login: new Set(Object.keys(loginConfigSchema.shape)),
+  admin: new Set(Object.keys(adminHttpConfigSchema.shape)),
   migrate: new Set(['TT_MYSQL_MIGRATE_URL', 'TT_MYSQL_MASTER_URL']),
 };
 
@@ -50,6 +53,9 @@ function prepareOverlayCopy(): string {
   // The operator's own message key in place of the placeholder (which db-proxy refuses).
   const dbProxyEnv = path.join(secrets, 'db-proxy.env');
   writeFileSync(dbProxyEnv, readFileSync(dbProxyEnv, 'utf8').replace(/^aes-key=.*$/m, `aes-key=${randomBytes(16).toString('hex')}`));
+  // And the admin API's token.
+  const adminEnv = path.join(secrets, 'admin.env');
+  writeFileSync(adminEnv, readFileSync(adminEnv, 'utf8').replace(/^admin-token=.*$/m, `admin-token=${randomBytes(32).toString('hex')}`));
   createDevPki(path.join(secrets, 'tls'), [...SERVICES, 'public']);
   cpSync(path.join(secrets, 'tls/public.crt'), path.join(secrets, 'client-tls/tls.crt'));
   cpSync(path.join(secrets, 'tls/public.key'), path.join(secrets, 'client-tls/tls.key'));
@@ -78,8 +84,8 @@ describe.each([
   ['base', () => base, OPERATOR_SECRETS],
   ['overlays/example', () => overlay, new Set<string>()],
 ])('deploy/k8s/%s', (_name, objects, externalSecrets) => {
-  test('has every tier: Deployments for db-proxy, route, login, a StatefulSet of gateways, budgets and autoscalers', () => {
-    expect(names(objects(), 'Deployment')).toEqual(['db-proxy', 'login', 'route']);
+  test('has every tier: Deployments for db-proxy, route, login and admin, a StatefulSet of gateways, budgets and autoscalers', () => {
+    expect(names(objects(), 'Deployment')).toEqual(['admin', 'db-proxy', 'login', 'route']);
     expect(names(objects(), 'StatefulSet')).toEqual(['msg']);
     expect(names(objects(), 'PodDisruptionBudget')).toEqual(['db-proxy', 'login', 'msg', 'route']);
     expect(names(objects(), 'HorizontalPodAutoscaler')).toEqual(['db-proxy', 'login', 'route']);
@@ -172,6 +178,22 @@ describe('each service accepts the configuration the example overlay gives its p
     const c = loadLoginConfig(environment('Deployment', 'login'));
     expect([c.TT_HTTP_HOST, c.TT_HTTP_PORT, c.TT_LEGACY_TCP_PORT, c.TT_MSFS_URL]).toEqual(['0.0.0.0', 8080, 8008, 'https://files.example.com/']);
   });
+
+  test('admin: the API on 8600 on every address, metrics and probes on the pod address 9700, the token from its Secret file', () => {
+    const env = environment('Deployment', 'admin');
+    const c = loadAdminHttpConfig(env);
+    expect([c.TT_ADMIN_HTTP_HOST, c.TT_ADMIN_HTTP_PORT, c.TT_METRICS_HOST, c.TT_METRICS_PORT, c.TT_INSTANCE_ID]).toEqual(['0.0.0.0', 8600, '10.1.2.3', 9700, 'admin-0']);
+    expect(c.TT_ADMIN_TOKEN).toMatch(/^[0-9a-f]{64}$/);
+    expect(readFileSync(env.TT_TLS_CERT, 'utf8')).toContain('BEGIN CERTIFICATE');
+  });
+
+  test('admin refuses the example\'s placeholder token, naming the setting', () => {
+    const example = readFileSync(path.join(K8S_DIR, 'overlays/example/secrets/admin.env.example'), 'utf8');
+    const env = environment('Deployment', 'admin');
+    writeFileSync(env.TT_ADMIN_TOKEN_FILE, /^admin-token=(.*)$/m.exec(example)?.[1] ?? '');
+    expect(() => loadAdminHttpConfig(env)).toThrow(ConfigError);
+    expect(() => loadAdminHttpConfig(env)).toThrow(/TT_ADMIN_TOKEN/);
+  });
 });
 
 test('the example overlay mounts into each tier the certificate naming that tier (spiffe://tiertalk/<service>)', () => {
@@ -192,6 +214,17 @@ test('the example overlay adds the TLS client port to the gateways with the publ
   expect(msg.ports?.find((p) => p.name === 'client-tls')).toEqual({ name: 'client-tls', containerPort: 8443, hostPort: 8443 });
   expect(msg.env?.find((e) => e.name === 'TT_TLS_TCP_PORT')?.value).toBe('8443');
   expect(find(overlay, 'Secret', 'tiertalk-client-tls').type).toBe('kubernetes.io/tls');
+});
+
+test('the admin API: one replica, a ClusterIP Service for its API port only, probes on its metrics port', () => {
+  const admin = find(overlay, 'Deployment', 'admin') as K8sObject & { spec: { replicas: number } };
+  expect(admin.spec.replicas).toBe(1);
+  expect(find(overlay, 'Service', 'admin').spec).toMatchObject({ type: 'ClusterIP', ports: [{ name: 'http', port: 8600, targetPort: 'http' }] });
+  const c = podSpec(admin).containers[0];
+  expect(c.ports).toEqual([{ name: 'http', containerPort: 8600 }, { name: 'metrics', containerPort: 9700 }]);
+  expect([c.livenessProbe?.httpGet, c.readinessProbe?.httpGet]).toEqual([{ path: '/healthz', port: 'metrics' }, { path: '/readyz', port: 'metrics' }]);
+  // Not scaled or budgeted like the tiers.
+  expect(overlay.filter((o) => ['HorizontalPodAutoscaler', 'PodDisruptionBudget'].includes(o.kind) && o.metadata.name === 'admin')).toEqual([]);
 });
 
 describe('a broken manifest is reported', () => {

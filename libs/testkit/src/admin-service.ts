@@ -23,6 +23,8 @@ export class AdminService {
   private constructor(
     private readonly child: ChildProcess,
     readonly port: number,
+    /** Where /metrics, /healthz and /readyz answer (TT_METRICS_PORT). */
+    readonly metricsPort: number,
     readonly logFile: string,
     private readonly exit: Promise<void>,
   ) {
@@ -34,6 +36,11 @@ export class AdminService {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** Base URL of the metrics port, e.g. `http://127.0.0.1:41235` (append /metrics, /healthz, /readyz). */
+  get metricsUrl(): string {
+    return `http://127.0.0.1:${this.metricsPort}`;
+  }
+
   /** Starts `services/admin/dist/main.js` for `cluster`; resolves once its HTTP port answers. */
   static async start(cluster: Cluster, opts: AdminServiceOptions): Promise<AdminService> {
     const main = path.join(repoRoot, 'services', 'admin', 'dist', 'main.js');
@@ -41,6 +48,9 @@ export class AdminService {
     const logDir = opts.logDir ?? path.join(repoRoot, '.run', 'test-logs');
     mkdirSync(logDir, { recursive: true });
     const port = await freePort();
+    // freePort may hand out the same port twice in a row (the first was closed again).
+    let metricsPort = await freePort();
+    while (metricsPort === port) metricsPort = await freePort();
     const logFile = path.join(logDir, `admin-${port}.log`);
     const fd = openSync(logFile, 'a');
     const child = spawn(process.execPath, [main], {
@@ -54,6 +64,8 @@ export class AdminService {
         TT_ADMIN_HTTP_HOST: '127.0.0.1',
         TT_ADMIN_HTTP_PORT: String(port),
         TT_ADMIN_TOKEN: opts.token,
+        TT_METRICS_HOST: '127.0.0.1',
+        TT_METRICS_PORT: String(metricsPort),
         ...tlsEnv(testPki(), 'admin'),
         ...opts.env,
       },
@@ -61,7 +73,7 @@ export class AdminService {
     });
     closeSync(fd);
     const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const svc = new AdminService(child, port, logFile, exit);
+    const svc = new AdminService(child, port, metricsPort, logFile, exit);
     try {
       await waitFor(async () => {
         if (svc.exited) throw new Error(`admin exited during start-up:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@tiertalk/log';
 import { IM, RouteService, tiertalk, type DeliverReport, type EnvelopeBatch } from '@tiertalk/proto';
 import type { CommonConfig } from '@tiertalk/config';
-import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { Registry, etcdAccessFromConfig, type ServiceWatch } from '@tiertalk/registry';
 import { InstancePool, NoInstanceError, callWithFailover, openBidi, rpcSecurityFromConfig, type ClientMethod, type RpcSecurity } from '@tiertalk/rpc';
 
 export interface ClusterLinkConfig
@@ -77,6 +77,9 @@ export class ClusterLink implements AdminLink {
     private readonly security: RpcSecurity,
     private readonly dbPool: InstancePool,
     private readonly routePool: InstancePool,
+    /** The etcd watches the pools follow; the HTTP service's readiness reads them (db-proxy-live, route-live). */
+    readonly dbProxyWatch: ServiceWatch,
+    readonly routeWatch: ServiceWatch,
   ) {}
 
   /** Connects to etcd and watches db-proxy and route; throws ConfigError on bad TLS settings. */
@@ -86,9 +89,11 @@ export class ClusterLink implements AdminLink {
     let registry: Registry | undefined;
     try {
       registry = await Registry.connect({ endpoints: [...config.TT_ETCD_ENDPOINTS], prefix: config.TT_ETCD_PREFIX, leaseTtlSec: 5, logger: log, ...etcdAccess });
-      const dbPool = new InstancePool(await registry.watch('db-proxy'), { logger: log, security });
-      const routePool = new InstancePool(await registry.watch('route'), { logger: log, security });
-      return new ClusterLink(config, log, registry, security, dbPool, routePool);
+      const dbProxyWatch = await registry.watch('db-proxy');
+      const routeWatch = await registry.watch('route');
+      const dbPool = new InstancePool(dbProxyWatch, { logger: log, security });
+      const routePool = new InstancePool(routeWatch, { logger: log, security });
+      return new ClusterLink(config, log, registry, security, dbPool, routePool, dbProxyWatch, routeWatch);
     } catch (err) {
       if (security.kind === 'mtls') security.files.close();
       await registry?.close();

@@ -6,6 +6,7 @@ import type { Logger } from '@tiertalk/log';
 import { BearerToken } from './bearer-token';
 import type { AdminLink } from './cluster-link';
 import { AdminError, toAdminError } from './errors';
+import { observeRequest } from './http-metrics';
 import { resolveRoute } from './http-routes';
 import { runCommand } from './operations';
 
@@ -45,8 +46,8 @@ async function readJson(req: http.IncomingMessage, maxBytes: number): Promise<un
 export function createAdminHttpServer(opts: AdminHttpOptions): http.Server {
   const token = new BearerToken(opts.token);
   const log = opts.log.child({ component: 'http-api' });
-  return http.createServer((req, res) => {
-    const started = Date.now();
+  const server = http.createServer((req, res) => {
+    const started = process.hrtime.bigint();
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     const handle = async (): Promise<{ status: number; payload: unknown }> => {
@@ -67,12 +68,17 @@ export function createAdminHttpServer(opts: AdminHttpOptions): http.Server {
         return { status: e.httpStatus, payload: { error: { code: e.code, message: e.message } } };
       })
       .then(({ status, payload }) => {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        observeRequest(method, url.pathname, status, seconds);
         // Method, path and outcome only: bodies may hold passwords.
-        log.info({ method, path: url.pathname, status, ms: Date.now() - started }, 'admin request');
+        log.info({ method, path: url.pathname, status, ms: Math.round(seconds * 1000) }, 'admin request');
         // A request refused before its body was read: drain it, so the connection stays usable.
         req.resume();
+        // Stopping (server.close() called): no keep-alive, or this connection would hold up the close until it times out.
+        if (!server.listening) res.setHeader('connection', 'close');
         send(res, status, payload);
       })
       .catch((err: unknown) => log.error({ err }, 'answering an admin request failed'));
   });
+  return server;
 }

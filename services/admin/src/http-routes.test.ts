@@ -2,7 +2,7 @@
 // path resolves to its command, unknown paths are 404 and wrong methods 405.
 import { BearerToken } from './bearer-token';
 import { AdminError } from './errors';
-import { resolveRoute } from './http-routes';
+import { ROUTES, resolveRoute, routeTemplate } from './http-routes';
 
 const build = (method: string, path: string, body?: unknown) => {
   const url = new URL(path, 'http://x');
@@ -47,6 +47,25 @@ describe('resolveRoute', () => {
     expect(code(() => build('GET', '/v1/users/%E0%A4%A'))).toBe('bad_request');
     expect(code(() => build('GET', '/v1/nope'))).toBe('not_found');
     expect(code(() => build('DELETE', '/v1/departments'))).toBe('method_not_allowed');
+  });
+});
+
+describe('routeTemplate (the metrics label)', () => {
+  it('names the route pattern, never the raw path, whatever the method', () => {
+    expect(routeTemplate('/v1/users')).toBe('/v1/users');
+    expect(routeTemplate('/v1/users/erin%40example.com/password')).toBe('/v1/users/{user}/password');
+    expect(routeTemplate('/v1/departments/4')).toBe('/v1/departments/{departmentId}');
+    expect(routeTemplate('/v1/groups/7/admins/13')).toBe('/v1/groups/{groupId}/admins/{userId}');
+    expect(routeTemplate('/v1/users/a/b/c')).toBe('unmatched');
+    expect(routeTemplate('/metrics')).toBe('unmatched');
+  });
+
+  it('each route resolves through its own template, parameters captured in order', () => {
+    for (const route of ROUTES) {
+      const path = route.template.replace(/\{[A-Za-z]+\}/g, (_, i: number) => `p${i}`);
+      expect(resolveRoute(route.method, path).route.template).toBe(route.template);
+    }
+    expect(resolveRoute('PUT', '/v1/groups/7/admins/13').params).toEqual(['7', '13']);
   });
 });
 

@@ -12,15 +12,17 @@ export interface RouteInput {
   body: unknown;
 }
 
-interface Route {
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  path: RegExp;
+export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+interface RouteSpec {
+  method: RouteMethod;
+  /** The path with `{name}` for each segment parameter; also the `route` label of the API's metrics (http-metrics.ts). */
+  template: string;
   /** 201 for a create. */
   created?: boolean;
   build(input: RouteInput): AdminCommand;
 }
 
-const SEG = '([^/]+)';
 const dir = (command: UserCommand): AdminCommand => ({ area: 'directory', command });
 const group = (command: GroupCommand, query: URLSearchParams): AdminCommand => ({
   area: 'group',
@@ -35,33 +37,42 @@ function user(raw: string): ReturnType<typeof parseUserRef> {
   }
   return parseUserRef(decoded);
 }
-const p = (re: string): RegExp => new RegExp(`^${re}$`);
 
-export const ROUTES: readonly Route[] = [
+export interface Route extends RouteSpec {
+  path: RegExp;
+}
+
+/** A template's matcher: each `{name}` is one path segment, captured in order. */
+function compile(template: string): RegExp {
+  const escaped = template.split(/\{[A-Za-z]+\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${escaped.join('([^/]+)')}$`);
+}
+
+const SPECS: readonly RouteSpec[] = [
   {
     method: 'GET',
-    path: p('/v1/users'),
+    template: '/v1/users',
     build: ({ query }) =>
       dir({ kind: 'user-list', departId: query.has('dept') ? body.pathId('dept', query.get('dept')) : 0, includeDisabled: query.get('all') === 'true' }),
   },
-  { method: 'POST', path: p('/v1/users'), created: true, build: ({ body: b }) => dir({ kind: 'user-create', user: body.check(body.createUserBody, b) }) },
-  { method: 'GET', path: p(`/v1/users/${SEG}`), build: ({ params }) => dir({ kind: 'user-show', user: user(params[0]) }) },
+  { method: 'POST', template: '/v1/users', created: true, build: ({ body: b }) => dir({ kind: 'user-create', user: body.check(body.createUserBody, b) }) },
+  { method: 'GET', template: '/v1/users/{user}', build: ({ params }) => dir({ kind: 'user-show', user: user(params[0]) }) },
   {
     method: 'PUT',
-    path: p(`/v1/users/${SEG}/password`),
+    template: '/v1/users/{user}/password',
     build: ({ params, body: b }) => dir({ kind: 'user-set-password', user: user(params[0]), password: body.check(body.passwordBody, b).password }),
   },
-  { method: 'POST', path: p(`/v1/users/${SEG}/disable`), build: ({ params }) => dir({ kind: 'user-disable', user: user(params[0]) }) },
-  { method: 'POST', path: p(`/v1/users/${SEG}/enable`), build: ({ params }) => dir({ kind: 'user-enable', user: user(params[0]) }) },
+  { method: 'POST', template: '/v1/users/{user}/disable', build: ({ params }) => dir({ kind: 'user-disable', user: user(params[0]) }) },
+  { method: 'POST', template: '/v1/users/{user}/enable', build: ({ params }) => dir({ kind: 'user-enable', user: user(params[0]) }) },
   {
     method: 'PUT',
-    path: p(`/v1/users/${SEG}/department`),
+    template: '/v1/users/{user}/department',
     build: ({ params, body: b }) => dir({ kind: 'dept-move-user', user: user(params[0]), departId: body.check(body.departIdBody, b).departId }),
   },
-  { method: 'GET', path: p('/v1/departments'), build: () => dir({ kind: 'dept-list' }) },
+  { method: 'GET', template: '/v1/departments', build: () => dir({ kind: 'dept-list' }) },
   {
     method: 'POST',
-    path: p('/v1/departments'),
+    template: '/v1/departments',
     created: true,
     build: ({ body: b }) => {
       const d = body.check(body.createDepartBody, b);
@@ -70,13 +81,13 @@ export const ROUTES: readonly Route[] = [
   },
   {
     method: 'PATCH',
-    path: p(`/v1/departments/${SEG}`),
+    template: '/v1/departments/{departmentId}',
     build: ({ params, body: b }) => dir({ kind: 'dept-rename', departId: body.pathId('department id', params[0]), name: body.check(body.renameDepartBody, b).name }),
   },
-  { method: 'GET', path: p('/v1/groups'), build: ({ query }) => group({ kind: 'list', userId: body.pathId('user', query.get('user')) }, query) },
+  { method: 'GET', template: '/v1/groups', build: ({ query }) => group({ kind: 'list', userId: body.pathId('user', query.get('user')) }, query) },
   {
     method: 'POST',
-    path: p('/v1/groups'),
+    template: '/v1/groups',
     created: true,
     build: ({ body: b, query }) => {
       const g = body.check(body.createGroupBody, b);
@@ -84,33 +95,33 @@ export const ROUTES: readonly Route[] = [
       return group({ kind: 'create', name: g.name, ownerId: g.ownerId, memberIds: [g.ownerId, ...others], temporary: g.temporary === true, avatar: g.avatar ?? '' }, query);
     },
   },
-  { method: 'GET', path: p(`/v1/groups/${SEG}`), build: ({ params, query }) => group({ kind: 'info', groupId: body.pathId('group id', params[0]) }, query) },
-  { method: 'DELETE', path: p(`/v1/groups/${SEG}`), build: ({ params, query }) => group({ kind: 'dismiss', groupId: body.pathId('group id', params[0]) }, query) },
-  { method: 'GET', path: p(`/v1/groups/${SEG}/members`), build: ({ params, query }) => group({ kind: 'members', groupId: body.pathId('group id', params[0]) }, query) },
+  { method: 'GET', template: '/v1/groups/{groupId}', build: ({ params, query }) => group({ kind: 'info', groupId: body.pathId('group id', params[0]) }, query) },
+  { method: 'DELETE', template: '/v1/groups/{groupId}', build: ({ params, query }) => group({ kind: 'dismiss', groupId: body.pathId('group id', params[0]) }, query) },
+  { method: 'GET', template: '/v1/groups/{groupId}/members', build: ({ params, query }) => group({ kind: 'members', groupId: body.pathId('group id', params[0]) }, query) },
   {
     method: 'POST',
-    path: p(`/v1/groups/${SEG}/members`),
+    template: '/v1/groups/{groupId}/members',
     build: ({ params, query, body: b }) => group({ kind: 'add', groupId: body.pathId('group id', params[0]), userIds: [...new Set(body.check(body.userIdsBody, b).userIds)] }, query),
   },
   {
     method: 'DELETE',
-    path: p(`/v1/groups/${SEG}/members`),
+    template: '/v1/groups/{groupId}/members',
     build: ({ params, query, body: b }) =>
       group({ kind: 'remove', groupId: body.pathId('group id', params[0]), userIds: [...new Set(body.check(body.userIdsBody, b).userIds)] }, query),
   },
   {
     method: 'PUT',
-    path: p(`/v1/groups/${SEG}/admins/${SEG}`),
+    template: '/v1/groups/{groupId}/admins/{userId}',
     build: ({ params, query }) => group({ kind: 'set-admin', groupId: body.pathId('group id', params[0]), userId: body.pathId('user id', params[1]) }, query),
   },
   {
     method: 'DELETE',
-    path: p(`/v1/groups/${SEG}/admins/${SEG}`),
+    template: '/v1/groups/{groupId}/admins/{userId}',
     build: ({ params, query }) => group({ kind: 'unset-admin', groupId: body.pathId('group id', params[0]), userId: body.pathId('user id', params[1]) }, query),
   },
   {
     method: 'POST',
-    path: p(`/v1/groups/${SEG}/mute`),
+    template: '/v1/groups/{groupId}/mute',
     build: ({ params, query, body: b }) => {
       const m = body.check(body.muteBody, b);
       return group({ kind: 'mute', groupId: body.pathId('group id', params[0]), memberId: m.memberId, seconds: m.seconds }, query);
@@ -118,10 +129,17 @@ export const ROUTES: readonly Route[] = [
   },
   {
     method: 'POST',
-    path: p(`/v1/groups/${SEG}/unmute`),
+    template: '/v1/groups/{groupId}/unmute',
     build: ({ params, query, body: b }) => group({ kind: 'unmute', groupId: body.pathId('group id', params[0]), memberId: body.check(body.unmuteBody, b).memberId }, query),
   },
 ];
+
+export const ROUTES: readonly Route[] = SPECS.map((spec) => ({ ...spec, path: compile(spec.template) }));
+
+/** The template of the route a path belongs to (whatever the method), or `unmatched`: a bounded metrics label. */
+export function routeTemplate(pathname: string): string {
+  return ROUTES.find((route) => route.path.test(pathname))?.template ?? 'unmatched';
+}
 
 /** The route for a request: its command and success status; 404 / 405 otherwise. */
 export function resolveRoute(method: string, pathname: string): { route: Route; params: string[] } {
