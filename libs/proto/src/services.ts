@@ -48,6 +48,10 @@ type Msg<C extends abstract new (...args: never[]) => unknown> = InstanceType<C>
 
 export type ValidateReq = Msg<typeof IM.Server.IMValidateReq>;
 export type ValidateRsp = Msg<typeof IM.Server.IMValidateRsp>;
+export type ValidateBatch = Msg<typeof tiertalk.ValidateBatch>;
+export type ValidatedBatch = Msg<typeof tiertalk.ValidatedBatch>;
+export type SessionLoginBatch = Msg<typeof tiertalk.SessionLoginBatch>;
+export type SessionLoginResults = Msg<typeof tiertalk.SessionLoginResults>;
 export type MsgStoreBatch = Msg<typeof tiertalk.MsgStoreBatch>;
 export type MsgStoredBatch = Msg<typeof tiertalk.MsgStoredBatch>;
 export type SessionRef = Msg<typeof tiertalk.SessionRef>;
@@ -73,7 +77,7 @@ function unary<ReqC extends PbType<InstanceType<ReqC>> & (abstract new (...args:
 }
 
 export const DbProxyService = {
-  Validate: method<ValidateReq, ValidateRsp>('DbProxy', 'Validate', IM.Server.IMValidateReq, IM.Server.IMValidateRsp, false, false),
+  ValidateStream: method<ValidateBatch, ValidatedBatch>('DbProxy', 'ValidateStream', tiertalk.ValidateBatch, tiertalk.ValidatedBatch, true, true),
   StoreMessages: method<MsgStoreBatch, MsgStoredBatch>('DbProxy', 'StoreMessages', tiertalk.MsgStoreBatch, tiertalk.MsgStoredBatch, true, true),
   UnreadCount: unary('DbProxy', 'UnreadCount', IM.Message.IMUnreadMsgCntReq, IM.Message.IMUnreadMsgCntRsp),
   MsgList: unary('DbProxy', 'MsgList', IM.Message.IMGetMsgListReq, IM.Message.IMGetMsgListRsp),
@@ -106,7 +110,7 @@ export const DbProxyService = {
 } satisfies grpc.ServiceDefinition;
 
 export const RouteService = {
-  Login: method<SessionRef, SessionLoginRsp>('Route', 'Login', tiertalk.SessionRef, tiertalk.SessionLoginRsp, false, false),
+  LoginStream: method<SessionLoginBatch, SessionLoginResults>('Route', 'LoginStream', tiertalk.SessionLoginBatch, tiertalk.SessionLoginResults, true, true),
   Logout: method<SessionRef, Empty>('Route', 'Logout', tiertalk.SessionRef, tiertalk.Empty, false, false),
   Deliver: method<EnvelopeBatch, DeliverReport>('Route', 'Deliver', tiertalk.EnvelopeBatch, tiertalk.DeliverReport, true, true),
   SyncSessions: unary('Route', 'SyncSessions', tiertalk.SessionSync, tiertalk.SessionSyncRsp),

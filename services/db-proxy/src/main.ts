@@ -18,6 +18,7 @@ import { pushRpc } from './handlers/push/rpc';
 import { sessionRpc } from './handlers/session/rpc';
 import { userRpc } from './handlers/user/rpc';
 import { dbProxyImplementation } from './service';
+import { validateStreamService } from './handlers/login/validate-stream';
 import { IdempotencyPurger, IdempotencyStore } from './store/idempotency';
 import { MessageIdAllocator } from './store/message-ids';
 import { assertPoolsPinned, createMysqlPools } from './store/mysql';
@@ -116,7 +117,8 @@ async function main(): Promise<void> {
     pushRpc({ mysql, redis, log }),
     groupRpc({ mysql, redis, log }, { memberLimit: config.TT_GROUP_MEMBER_LIMIT, adminLimit: config.TT_GROUP_ADMIN_LIMIT }),
   ];
-  server.addService(DbProxyService, dbProxyImplementation({ validate, storeMessages, domains, log }));
+  const validateStream = validateStreamService(validate, log);
+  server.addService(DbProxyService, dbProxyImplementation({ validateStream, storeMessages, domains }));
   const grpcPort = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);
 
   const registry = await Registry.connect({
@@ -152,7 +154,7 @@ async function main(): Promise<void> {
     const hardExit = setTimeout(() => process.exit(1), config.TT_SHUTDOWN_GRACE_MS + 3000);
     hardExit.unref();
     await registration.deregister().catch((err: unknown) => log.warn({ err }, 'deregister failed'));
-    await storeMessages.drain(config.TT_SHUTDOWN_GRACE_MS);
+    await Promise.all([storeMessages.drain(config.TT_SHUTDOWN_GRACE_MS), validateStream.drain(config.TT_SHUTDOWN_GRACE_MS)]);
     await idempotencyPurger.stop();
     await counterOutbox.stop();
     offline.unreadEpoch.stop();

@@ -6,7 +6,7 @@ import { accessPolicy } from '@tiertalk/rpc';
  * sessions and deliver; the operator's admin CLI delivers its group notifies.
  */
 export const routeAccess = accessPolicy('Route', RouteService, {
-  Login: ['msg'],
+  LoginStream: ['msg'],
   Logout: ['msg'],
   Deliver: ['msg', 'admin'],
   SyncSessions: ['msg'],

@@ -8,7 +8,7 @@ import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } fr
 import { routeAccess } from './access-policy';
 import { loadRouteConfig } from './config';
 import { GatewayLinks } from './gateway-links';
-import { routeHandlers } from './handlers';
+import { loginStreamService, routeHandlers } from './handlers';
 import { startOfflinePush } from './push/start-offline-push';
 import { RegistryEpoch } from './registry-epoch';
 import { UnseenGatewaySweep } from './session-purge';
@@ -46,7 +46,9 @@ async function main(): Promise<void> {
   const offlinePush = await startOfflinePush(config, registry, logger, security);
 
   const server = createServer({ security, access: [routeAccess], refusals: new RefusalLog(logger) });
-  server.addService(RouteService, routeHandlers({ store, links, logger, offlinePush: offlinePush?.notifier, registryReady: epoch }));
+  const deps = { store, links, logger, offlinePush: offlinePush?.notifier, registryReady: epoch };
+  const loginStream = loginStreamService(deps);
+  server.addService(RouteService, routeHandlers(deps, loginStream));
   const port = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);
   const registration = await registry.register({
     id: config.TT_INSTANCE_ID,
@@ -67,6 +69,8 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(1), EXIT_DEADLINE_MS).unref();
     // Order (style.md, goim's comet): leave etcd first so callers stop picking us.
     await registration.deregister();
+    // Gateways send their next logins elsewhere; those already here are answered.
+    await loginStream.drain(GRACEFUL_SHUTDOWN_MS);
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         server.forceShutdown();

@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { DeliverReport, Empty, EnvelopeBatch, IM, SessionLoginRsp, SessionRef, SessionSync, SessionSyncRsp, UsersStatReq, UsersStatRsp } from '@tiertalk/proto';
+import type { DeliverReport, Empty, EnvelopeBatch, IM, SessionLoginBatch, SessionLoginResults, SessionLoginRsp, SessionRef, SessionSync, SessionSyncRsp, UsersStatReq, UsersStatRsp } from '@tiertalk/proto';
 import { deliverHandler } from './message/deliver';
-import { loginHandler } from './session/login';
+import { loginStreamService, type LoginStreamService } from './session/login';
 import { logoutHandler } from './session/logout';
 import { syncSessionsHandler } from './session/sync-sessions';
 import type { RouteDeps } from './types';
@@ -12,7 +12,7 @@ export type { PushSink, PushWaiter, RegistryReadiness, RouteDeps } from './types
 
 /** The Route service (proto/internal/tiertalk.proto), one handler per rpc. */
 export type RouteImplementation = {
-  Login: grpc.handleUnaryCall<SessionRef, SessionLoginRsp>;
+  LoginStream: grpc.handleBidiStreamingCall<SessionLoginBatch, SessionLoginResults>;
   Logout: grpc.handleUnaryCall<SessionRef, Empty>;
   Deliver: grpc.handleBidiStreamingCall<EnvelopeBatch, DeliverReport>;
   SyncSessions: grpc.handleUnaryCall<SessionSync, SessionSyncRsp>;
@@ -20,9 +20,13 @@ export type RouteImplementation = {
   KickUser: grpc.handleUnaryCall<IM.Server.IMServerKickUser, SessionLoginRsp>;
 };
 
-export function routeHandlers(deps: RouteDeps): RouteImplementation {
+export { loginStreamService } from './session/login';
+export type { LoginStreamService } from './session/login';
+
+/** The handlers, and the login stream's service (main drains it at shutdown). */
+export function routeHandlers(deps: RouteDeps, loginStream: LoginStreamService = loginStreamService(deps)): RouteImplementation {
   return {
-    Login: loginHandler(deps),
+    LoginStream: loginStream.handle,
     Logout: logoutHandler(deps),
     Deliver: deliverHandler(deps),
     SyncSessions: syncSessionsHandler(deps),

@@ -1,5 +1,5 @@
-import type * as grpc from '@grpc/grpc-js';
-import { CID, IM, sameClientClass, tiertalk, type SessionLoginRsp, type SessionRef } from '@tiertalk/proto';
+import { CID, IM, sameClientClass, tiertalk, type SessionLoginBatch, type SessionLoginResults } from '@tiertalk/proto';
+import { BatchedCallService } from '@tiertalk/rpc';
 import { toServiceError } from '../call-errors';
 import type { RouteDeps } from '../types';
 import { presenceOnLogin } from './presence';
@@ -7,32 +7,44 @@ import { checkSessionRef } from './session-ref';
 
 const KICK_REASON_DUPLICATE_USER = IM.BaseDefine.KickReasonType.KICK_REASON_DUPLICATE_USER;
 
+/** Session registrations one gateway stream may have running before its reading pauses. */
+const MAX_IN_FLIGHT_PER_STREAM = 4000;
+
 /**
- * flows.md §2 step 6.3: a new login displaces every other session of the same
- * client class (PC vs mobile), on any gateway. The same gateway also kicks
- * locally; a duplicate kick there is harmless. Then presence (flows.md §5,
- * ./presence.ts): the gateway calls Login exactly when TeamTalk's msg server
- * sends IMUserStatusUpdate ONLINE.
+ * Route.LoginStream, flows.md §2 step 6.3: a new login displaces every other
+ * session of the same client class (PC vs mobile), on any gateway. The same
+ * gateway also kicks locally; a duplicate kick there is harmless. Then
+ * presence (flows.md §5, ./presence.ts): the gateway registers a session
+ * exactly when TeamTalk's msg server sends IMUserStatusUpdate ONLINE.
+ * Registrations come in batches on one long-lived stream per gateway, each
+ * answered by its ref: `rsp` with the kicks sent, or `error` when it was not
+ * registered (the gateway refuses that login).
  */
-export function loginHandler(deps: RouteDeps): grpc.handleUnaryCall<SessionRef, SessionLoginRsp> {
-  const log = deps.logger.child({ rpc: 'Login' });
-  return (call, callback) => {
-    const ref = call.request;
-    login(deps, ref).then(
-      (kicked) => {
-        log.debug({ userId: ref.userId, gatewayId: ref.gatewayId, connId: ref.connId, kicked }, 'session registered');
-        callback(null, tiertalk.SessionLoginRsp.create({ kicked }));
+export function loginStreamService(deps: RouteDeps): LoginStreamService {
+  const log = deps.logger.child({ rpc: 'LoginStream' });
+  return new BatchedCallService<SessionLoginBatch, SessionLoginResults, tiertalk.SessionLoginItem.$Properties, tiertalk.SessionLoginResult.$Properties>(
+    {
+      itemsOf: (batch) => batch.items,
+      run: async (item) => {
+        const kicked = await login(deps, item.session);
+        log.debug({ userId: item.session.userId, gatewayId: item.session.gatewayId, connId: item.session.connId, kicked }, 'session registered');
+        return { ref: item.ref, rsp: { kicked } };
       },
-      (err: unknown) => {
+      failed: (item, err) => {
+        const ref = item.session;
         log.warn({ err, userId: ref.userId, gatewayId: ref.gatewayId, connId: ref.connId }, 'login failed');
-        callback(toServiceError(err));
+        return { ref: item.ref, error: toServiceError(err).message };
       },
-    );
-  };
+      batchOf: (items, stop) => tiertalk.SessionLoginResults.create({ items, ...(stop ? { stop: { result: 0 } } : {}) }),
+    },
+    { maxInFlight: MAX_IN_FLIGHT_PER_STREAM, logger: log },
+  );
 }
 
+export type LoginStreamService = BatchedCallService<SessionLoginBatch, SessionLoginResults, tiertalk.SessionLoginItem.$Properties, tiertalk.SessionLoginResult.$Properties>;
+
 /** Registers the session and returns how many kicks were sent. */
-async function login({ store, links, registryReady }: RouteDeps, ref: SessionRef): Promise<number> {
+async function login({ store, links, registryReady }: RouteDeps, ref: tiertalk.SessionRef.$Properties): Promise<number> {
   checkSessionRef(ref);
   // While the registry is rebuilt, the user's other sessions may not be back yet: wait, so they are kicked.
   await registryReady?.whenRegistryReady();
