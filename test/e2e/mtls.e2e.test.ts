@@ -152,7 +152,7 @@ describe('route gRPC port', () => {
     );
     expect(await unaryCode(plaintextClient(addrOf('route-1')), RouteService.UsersStat, statReq)).toBe(grpc.status.UNAVAILABLE);
     // Only a gateway registers sessions.
-    const loginBatch = tiertalk.SessionLoginBatch.create({ items: [{ ref: 1, session: { gatewayId: 'gw-x', connId: 1, userId: 1, clientType: 1 } }] });
+    const loginBatch = tiertalk.SessionBatch.create({ items: [{ ref: 1, session: { gatewayId: 'gw-x', connId: 1, userId: 1, clientType: 1 } }] });
     expect(await streamCode(createClient(addrOf('route-1'), as('admin'), 'route'), RouteService.LoginStream, loginBatch)).toBe(grpc.status.PERMISSION_DENIED);
   });
 });

@@ -50,8 +50,8 @@ export type ValidateReq = Msg<typeof IM.Server.IMValidateReq>;
 export type ValidateRsp = Msg<typeof IM.Server.IMValidateRsp>;
 export type ValidateBatch = Msg<typeof tiertalk.ValidateBatch>;
 export type ValidatedBatch = Msg<typeof tiertalk.ValidatedBatch>;
-export type SessionLoginBatch = Msg<typeof tiertalk.SessionLoginBatch>;
-export type SessionLoginResults = Msg<typeof tiertalk.SessionLoginResults>;
+export type SessionBatch = Msg<typeof tiertalk.SessionBatch>;
+export type SessionResults = Msg<typeof tiertalk.SessionResults>;
 export type MsgStoreBatch = Msg<typeof tiertalk.MsgStoreBatch>;
 export type MsgStoredBatch = Msg<typeof tiertalk.MsgStoredBatch>;
 export type SessionRef = Msg<typeof tiertalk.SessionRef>;
@@ -110,8 +110,8 @@ export const DbProxyService = {
 } satisfies grpc.ServiceDefinition;
 
 export const RouteService = {
-  LoginStream: method<SessionLoginBatch, SessionLoginResults>('Route', 'LoginStream', tiertalk.SessionLoginBatch, tiertalk.SessionLoginResults, true, true),
-  Logout: method<SessionRef, Empty>('Route', 'Logout', tiertalk.SessionRef, tiertalk.Empty, false, false),
+  LoginStream: method<SessionBatch, SessionResults>('Route', 'LoginStream', tiertalk.SessionBatch, tiertalk.SessionResults, true, true),
+  LogoutStream: method<SessionBatch, SessionResults>('Route', 'LogoutStream', tiertalk.SessionBatch, tiertalk.SessionResults, true, true),
   Deliver: method<EnvelopeBatch, DeliverReport>('Route', 'Deliver', tiertalk.EnvelopeBatch, tiertalk.DeliverReport, true, true),
   SyncSessions: unary('Route', 'SyncSessions', tiertalk.SessionSync, tiertalk.SessionSyncRsp),
   UsersStat: method<UsersStatReq, UsersStatRsp>('Route', 'UsersStat', IM.Buddy.IMUsersStatReq, IM.Buddy.IMUsersStatRsp, false, false),

@@ -8,7 +8,8 @@ import { rpcError } from './status';
 /** How one bidi method carries requests in batches and answers each by ref. */
 export interface CallBatchProtocol<Req, Rsp, Batch, ReplyBatch, Reply> {
   readonly method: ClientMethod<Batch, ReplyBatch>;
-  batchOf(items: ReadonlyArray<{ ref: number; req: Req }>): Batch;
+  /** `deadline`: epoch ms after which the caller no longer waits (a server may skip the work then). */
+  batchOf(items: ReadonlyArray<{ ref: number; req: Req; deadline: number }>): Batch;
   repliesOf(batch: ReplyBatch): readonly Reply[];
   refOf(reply: Reply): number;
   isStop(batch: ReplyBatch): boolean;
@@ -39,6 +40,7 @@ interface StreamHandle<C> {
 
 interface Call<Req, Rsp> extends CorrelatedItem {
   readonly req: Req;
+  readonly deadline: number;
   readonly resolve: (rsp: Rsp) => void;
   readonly reject: (err: Error) => void;
   readonly timer: NodeJS.Timeout;
@@ -98,6 +100,7 @@ export class BatchedCalls<Req, Rsp, Batch, ReplyBatch, Reply> {
       const call: Call<Req, Rsp> = {
         ref: this.allocRef(),
         req,
+        deadline: Date.now() + this.opts.deadlineMs,
         resolve,
         reject,
         timer: setTimeout(() => this.expire(call), this.opts.deadlineMs),

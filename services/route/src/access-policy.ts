@@ -7,7 +7,7 @@ import { accessPolicy } from '@tiertalk/rpc';
  */
 export const routeAccess = accessPolicy('Route', RouteService, {
   LoginStream: ['msg'],
-  Logout: ['msg'],
+  LogoutStream: ['msg'],
   Deliver: ['msg', 'admin'],
   SyncSessions: ['msg'],
   UsersStat: ['msg'],

@@ -8,7 +8,7 @@ import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } fr
 import { routeAccess } from './access-policy';
 import { loadRouteConfig } from './config';
 import { GatewayLinks } from './gateway-links';
-import { loginStreamService, routeHandlers } from './handlers';
+import { routeHandlers, sessionStreams } from './handlers';
 import { startOfflinePush } from './push/start-offline-push';
 import { RegistryEpoch } from './registry-epoch';
 import { UnseenGatewaySweep } from './session-purge';
@@ -47,8 +47,8 @@ async function main(): Promise<void> {
 
   const server = createServer({ security, access: [routeAccess], refusals: new RefusalLog(logger) });
   const deps = { store, links, logger, offlinePush: offlinePush?.notifier, registryReady: epoch };
-  const loginStream = loginStreamService(deps);
-  server.addService(RouteService, routeHandlers(deps, loginStream));
+  const streams = sessionStreams(deps);
+  server.addService(RouteService, routeHandlers(deps, streams));
   const port = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);
   const registration = await registry.register({
     id: config.TT_INSTANCE_ID,
@@ -69,8 +69,8 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(1), EXIT_DEADLINE_MS).unref();
     // Order (style.md, goim's comet): leave etcd first so callers stop picking us.
     await registration.deregister();
-    // Gateways send their next logins elsewhere; those already here are answered.
-    await loginStream.drain(GRACEFUL_SHUTDOWN_MS);
+    // Gateways send their next logins and logouts elsewhere; those already here are answered.
+    await Promise.all([streams.login.drain(GRACEFUL_SHUTDOWN_MS), streams.logout.drain(GRACEFUL_SHUTDOWN_MS)]);
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         server.forceShutdown();

@@ -1,15 +1,15 @@
 import type * as grpc from '@grpc/grpc-js';
 import { RouteService, tiertalk } from '@tiertalk/proto';
-import type { DeliverReport, EnvelopeBatch, SessionLoginBatch, SessionLoginResults, SessionLoginRsp } from '@tiertalk/proto';
+import type { DeliverReport, EnvelopeBatch, SessionBatch, SessionLoginRsp, SessionResults } from '@tiertalk/proto';
 import { BatchedCalls, ReconnectBackoff, callWithFailover, openBidi } from '@tiertalk/rpc';
 import type { InstancePool } from '@tiertalk/rpc';
 import type { Logger } from '@tiertalk/log';
 import type { RouteApi } from '../gateway-context';
-import { sessionLoginProtocol } from './login-calls';
+import { sessionLoginProtocol, sessionLogoutProtocol } from './login-calls';
 import { unaryCalls } from './unary-calls';
 
 export interface RouteLinkOptions {
-  /** Budget of one session login or Logout including failover. */
+  /** Budget of one session login or logout, or unary call, including failover. */
   deadlineMs: number;
   /** Longest wait for a route to receive an envelope before its onHeld fires anyway (default 1000 ms). */
   holdWaitMs?: number;
@@ -48,8 +48,8 @@ interface DeliverStream {
 }
 
 /**
- * The gateway's side of route: session logins (batched on LoginStream,
- * BatchedCalls), Logout (unary, failover) and one
+ * The gateway's side of route: session logins and logouts (batched on
+ * LoginStream and LogoutStream, BatchedCalls) and one
  * long-lived Route.Deliver stream carrying envelope batches (ARCHITECTURE.md
  * step 5). An envelope is kept until route reported it handled; when the
  * stream fails, everything unreported is sent again to another (or the
@@ -72,7 +72,8 @@ export class RouteLink implements RouteApi {
   private reopenTimer: NodeJS.Timeout | undefined;
   private readonly backoff = new ReconnectBackoff();
   private closed = false;
-  private readonly logins: BatchedCalls<tiertalk.SessionRef.$Properties, SessionLoginRsp, SessionLoginBatch, SessionLoginResults, tiertalk.SessionLoginResult>;
+  private readonly logins: BatchedCalls<tiertalk.SessionRef.$Properties, number, SessionBatch, SessionResults, tiertalk.SessionResult>;
+  private readonly logouts: BatchedCalls<tiertalk.SessionRef.$Properties, number, SessionBatch, SessionResults, tiertalk.SessionResult>;
   /** A route instance (re)appeared in etcd: try it now, not after the current backoff delay. */
   private readonly onInstanceAdded = (): void => {
     clearTimeout(this.reopenTimer);
@@ -87,7 +88,9 @@ export class RouteLink implements RouteApi {
   ) {
     this.log = opts.logger.child({ component: 'route-link' });
     this.holdWaitMs = opts.holdWaitMs ?? DEFAULT_HOLD_WAIT_MS;
-    this.logins = new BatchedCalls(pool, sessionLoginProtocol, { deadlineMs: opts.deadlineMs, attempts: FAILOVER_ATTEMPTS, batchMax: opts.batchMax, logger: this.log });
+    const calls = { deadlineMs: opts.deadlineMs, attempts: FAILOVER_ATTEMPTS, batchMax: opts.batchMax, logger: this.log };
+    this.logins = new BatchedCalls(pool, sessionLoginProtocol, calls);
+    this.logouts = new BatchedCalls(pool, sessionLogoutProtocol, calls);
     pool.on('added', this.onInstanceAdded);
   }
 
@@ -108,15 +111,13 @@ export class RouteLink implements RouteApi {
   }
 
   /** Registers a session, batched with the other logins of this turn on LoginStream (login-calls.ts). */
-  login(ref: tiertalk.SessionRef.$Properties): Promise<SessionLoginRsp> {
-    return this.logins.call(ref);
+  async login(ref: tiertalk.SessionRef.$Properties): Promise<SessionLoginRsp> {
+    return tiertalk.SessionLoginRsp.create({ kicked: await this.logins.call(ref) });
   }
 
+  /** Removes a session, batched with the other logouts of this turn on LogoutStream. */
   async logout(ref: tiertalk.SessionRef.$Properties): Promise<void> {
-    await callWithFailover(this.pool, RouteService.Logout, tiertalk.SessionRef.create(ref), {
-      deadlineMs: this.opts.deadlineMs,
-      attempts: FAILOVER_ATTEMPTS,
-    });
+    await this.logouts.call(ref);
   }
 
   deliver(envelope: tiertalk.Envelope.$Properties, onHeld?: () => void): void {
@@ -166,6 +167,7 @@ export class RouteLink implements RouteApi {
     this.flush();
     this.closed = true;
     this.logins.close();
+    this.logouts.close();
     this.pool.off('added', this.onInstanceAdded);
     // Nobody waits for a hold at shutdown: the messages are stored.
     for (const out of this.waitingHold) fireHeld(out);

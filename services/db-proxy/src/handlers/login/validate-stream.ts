@@ -21,7 +21,11 @@ export function validateStreamService(validate: ValidateHandler, log: Logger): B
   return new BatchedCallService<ValidateBatch, ValidatedBatch, Item, Reply>(
     {
       itemsOf: (batch) => batch.items,
-      run: async (item, isCancelled) => ({ ref: item.ref, rsp: await validate.validate(item.req, isCancelled) }),
+      run: async (item, streamGone) => {
+        // As a unary call's deadline did: queued hash work of a login the gateway gave up on is skipped.
+        const expiry = item.budgetMs ? Date.now() + item.budgetMs : Infinity;
+        return { ref: item.ref, rsp: await validate.validate(item.req, () => streamGone() || Date.now() > expiry) };
+      },
       failed: (item, err) => {
         if (isPoolQueueFull(err)) refusalLogOf(log).refuse('mysql_pool_queue_full', 'ValidateStream');
         else log.error({ err, userName: item.req?.userName }, 'validate failed');

@@ -1,14 +1,10 @@
-import { CID, IM, sameClientClass, tiertalk, type SessionLoginBatch, type SessionLoginResults } from '@tiertalk/proto';
-import { BatchedCallService } from '@tiertalk/rpc';
-import { toServiceError } from '../call-errors';
+import { CID, IM, sameClientClass, tiertalk } from '@tiertalk/proto';
 import type { RouteDeps } from '../types';
 import { presenceOnLogin } from './presence';
 import { checkSessionRef } from './session-ref';
+import { sessionStreamService, type SessionStreamService } from './session-stream';
 
 const KICK_REASON_DUPLICATE_USER = IM.BaseDefine.KickReasonType.KICK_REASON_DUPLICATE_USER;
-
-/** Session registrations one gateway stream may have running before its reading pauses. */
-const MAX_IN_FLIGHT_PER_STREAM = 4000;
 
 /**
  * Route.LoginStream, flows.md §2 step 6.3: a new login displaces every other
@@ -16,32 +12,12 @@ const MAX_IN_FLIGHT_PER_STREAM = 4000;
  * gateway also kicks locally; a duplicate kick there is harmless. Then
  * presence (flows.md §5, ./presence.ts): the gateway registers a session
  * exactly when TeamTalk's msg server sends IMUserStatusUpdate ONLINE.
- * Registrations come in batches on one long-lived stream per gateway, each
- * answered by its ref: `rsp` with the kicks sent, or `error` when it was not
- * registered (the gateway refuses that login).
+ * Each registration is answered with the kicks sent, or an error when it was
+ * not registered (the gateway refuses that login).
  */
-export function loginStreamService(deps: RouteDeps): LoginStreamService {
-  const log = deps.logger.child({ rpc: 'LoginStream' });
-  return new BatchedCallService<SessionLoginBatch, SessionLoginResults, tiertalk.SessionLoginItem.$Properties, tiertalk.SessionLoginResult.$Properties>(
-    {
-      itemsOf: (batch) => batch.items,
-      run: async (item) => {
-        const kicked = await login(deps, item.session);
-        log.debug({ userId: item.session.userId, gatewayId: item.session.gatewayId, connId: item.session.connId, kicked }, 'session registered');
-        return { ref: item.ref, rsp: { kicked } };
-      },
-      failed: (item, err) => {
-        const ref = item.session;
-        log.warn({ err, userId: ref.userId, gatewayId: ref.gatewayId, connId: ref.connId }, 'login failed');
-        return { ref: item.ref, error: toServiceError(err).message };
-      },
-      batchOf: (items, stop) => tiertalk.SessionLoginResults.create({ items, ...(stop ? { stop: { result: 0 } } : {}) }),
-    },
-    { maxInFlight: MAX_IN_FLIGHT_PER_STREAM, logger: log },
-  );
+export function loginStreamService(deps: RouteDeps): SessionStreamService {
+  return sessionStreamService('LoginStream', deps.logger, async (ref) => ({ kicked: await login(deps, ref) }));
 }
-
-export type LoginStreamService = BatchedCallService<SessionLoginBatch, SessionLoginResults, tiertalk.SessionLoginItem.$Properties, tiertalk.SessionLoginResult.$Properties>;
 
 /** Registers the session and returns how many kicks were sent. */
 async function login({ store, links, registryReady }: RouteDeps, ref: tiertalk.SessionRef.$Properties): Promise<number> {
