@@ -88,9 +88,11 @@ async function main(): Promise<void> {
     refusals,
   });
   const storeMessages = new StoreMessagesService(committer, config.TT_COMMIT_QUEUE_MAX, log);
+  // The lockout scripts of the logins that arrive together (a ValidateStream batch) go to Redis in one write.
+  const loginLimitsRedis = redis.token.duplicate({ enableAutoPipelining: true });
   const validate = createValidateHandler(
     mysql,
-    redis.token,
+    loginLimitsRedis,
     {
       limits: {
         failLimit: config.TT_LOGIN_FAIL_LIMIT,
@@ -160,7 +162,7 @@ async function main(): Promise<void> {
     offline.unreadEpoch.stop();
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     await registry.close().catch(() => undefined);
-    await Promise.all([mysql.close(), redis.close()]).catch(() => undefined);
+    await Promise.all([mysql.close(), redis.close(), loginLimitsRedis.quit()]).catch(() => undefined);
     await metrics?.close();
     log.info('db-proxy stopped');
     process.exit(0);

@@ -5,6 +5,7 @@ import pino from 'pino';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createHash } from 'node:crypto';
 import { RefusalLog, refusalCount } from '@tiertalk/metrics';
+import { waitFor } from '@tiertalk/testkit';
 import { IM } from '@tiertalk/proto';
 import { LoginLimits } from '../src/handlers/login/login-limits';
 import { PasswordHasher } from '../src/handlers/login/password-hasher';
@@ -261,6 +262,29 @@ describe('lockout and limits', () => {
     expect(rsp.resultString).toMatch(/too many login attempts from your address/);
     expect(await refusalCount('login_rate_ip')).toBeGreaterThan(0);
     expect((await validate('alice', md5('tiertalk'), '2001:db8:1:3::1')).resultCode).toBe(VALIDATE_OK);
+  });
+
+  it('costs two Redis commands per login: one script before the password check, one after a right password', async () => {
+    await addUser('omar', 'pw');
+    const { validate } = makeHandler();
+    // Loads both scripts into Redis, so the logins below run them by hash.
+    await validate('omar', md5('pw'));
+    const monitor = await fx.redis.monitor();
+    const commands: string[] = [];
+    // Commands a script runs arrive with source "lua"; only the client's own count.
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua') commands.push(String(args[0]).toLowerCase());
+    });
+    try {
+      expect((await validate('omar', md5('pw'))).resultCode).toBe(VALIDATE_OK);
+      expect((await validate('omar', md5('wrong'))).resultCode).toBe(VALIDATE_BAD_CREDENTIALS);
+      // A marker proves every command of the two logins was seen.
+      await fx.redis.ping('done');
+      await waitFor(() => commands.includes('ping'), 5000);
+    } finally {
+      monitor.disconnect();
+    }
+    expect(commands.filter((c) => c !== 'ping')).toEqual(['evalsha', 'evalsha', 'evalsha']);
   });
 
   it('shares the counters between instances (two handlers, one Redis)', async () => {
