@@ -189,6 +189,42 @@ describe('passwords', () => {
   });
 });
 
+describe('account lookups', () => {
+  it('the logins of one turn share one MySQL query, and each gets its own account as MariaDB compares names', async () => {
+    await addUser('pia', 'pw');
+    await addUser('quin', 'pw');
+    let queries = 0;
+    // The real pool, counting the statements it is given.
+    const counted = new Proxy(fx.pool, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if ((prop === 'query' || prop === 'execute') && typeof v === 'function') {
+          return (...args: unknown[]) => {
+            queries += 1;
+            return (v as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return v;
+      },
+    });
+    const accounts = new LoginAccountStore(counted);
+    const names = ['pia', 'quin', 'PIA', 'nobody-here', 'quin', "x' OR '1'='1"];
+    const rows = await Promise.all(names.map((n) => accounts.findActiveByName(n)));
+    expect(queries).toBe(1);
+    // What a query of its own finds for each name (whatever IMUser.name's collation says of 'PIA').
+    const alone = [];
+    for (const n of names) {
+      const [found] = await fx.pool.execute<RowDataPacket[]>('SELECT name FROM IMUser WHERE name = ? AND status = 0 ORDER BY id DESC LIMIT 1', [n]);
+      alone.push(found[0]?.name as string | undefined);
+    }
+    expect(rows.map((r) => r?.name)).toEqual(alone);
+    expect(alone.slice(0, 2)).toEqual(['pia', 'quin']);
+    expect(rows[3]).toBeUndefined();
+    expect(rows[5]).toBeUndefined();
+    expect(rows[0]?.argon2Hash).toBeNull();
+  });
+});
+
 describe('lockout and limits', () => {
   it('of 50 parallel wrong guesses from one address only the limit (10) reach the password check', async () => {
     await addUser('judy', 'pw');
