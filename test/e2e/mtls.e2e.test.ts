@@ -73,25 +73,28 @@ function pushCode(client: grpc.Client): Promise<number> {
   });
 }
 
-const validateReq = IM.Server.IMValidateReq.create({ userName: 'nobody', password: 'x' });
+const validateReq = tiertalk.ValidateBatch.create({ items: [{ ref: 1, req: { userName: 'nobody', password: 'x' } }] });
 const storeReq = tiertalk.MsgStoreBatch.create({ items: [] });
 const tokensReq = IM.Server.IMGetDeviceTokenReq.create({ userId: [1] });
 const statReq = IM.Buddy.IMUsersStatReq.create({ userId: 1, userIdList: [1] });
 
-/** Opens DbProxy.StoreMessages, writes an empty batch and half-closes: the stream's final status code. */
-function storeCode(client: grpc.Client): Promise<number> {
+/** Opens a bidi method, writes one batch and half-closes: the stream's final status code. */
+function streamCode<Req, Res>(client: grpc.Client, method: ClientMethod<Req, Res>, batch: Req): Promise<number> {
   return new Promise((resolve) => {
-    const stream = openBidi(client, DbProxyService.StoreMessages);
+    const stream = openBidi(client, method);
     stream.on('data', () => undefined);
     stream.on('error', () => undefined);
     stream.on('status', (st: grpc.StatusObject) => {
       client.close();
       resolve(st.code);
     });
-    stream.write(storeReq);
+    stream.write(batch);
     stream.end();
   });
 }
+
+const storeCode = (client: grpc.Client): Promise<number> => streamCode(client, DbProxyService.StoreMessages, storeReq);
+const validateCode = (client: grpc.Client): Promise<number> => streamCode(client, DbProxyService.ValidateStream, validateReq);
 
 beforeAll(async () => {
   await prepareTestDatabase();
@@ -109,26 +112,26 @@ afterAll(async () => {
 });
 
 describe('db-proxy gRPC port', () => {
-  it('serves Validate and StoreMessages to the gateway certificate', async () => {
-    expect(await unaryCode(createClient(addrOf('db-proxy-1'), as('msg'), 'db-proxy'), DbProxyService.Validate, validateReq)).toBe(grpc.status.OK);
+  it('serves ValidateStream and StoreMessages to the gateway certificate', async () => {
+    expect(await validateCode(createClient(addrOf('db-proxy-1'), as('msg'), 'db-proxy'))).toBe(grpc.status.OK);
     expect(await storeCode(createClient(addrOf('db-proxy-1'), as('msg'), 'db-proxy'))).toBe(grpc.status.OK);
     expect(await unaryCode(createClient(addrOf('db-proxy-1'), as('route'), 'db-proxy'), DbProxyService.GetDeviceToken, tokensReq)).toBe(grpc.status.OK);
   });
 
   it('refuses a caller without a certificate, with another CA\'s, or in plaintext', async () => {
-    expect(await unaryCode(noCertClient(addrOf('db-proxy-1'), 'db-proxy'), DbProxyService.Validate, validateReq)).toBe(grpc.status.UNAUTHENTICATED);
-    expect(await unaryCode(createClient(addrOf('db-proxy-1'), as('msg', otherPki), 'db-proxy'), DbProxyService.Validate, validateReq)).toBe(
+    expect(await validateCode(noCertClient(addrOf('db-proxy-1'), 'db-proxy'))).toBe(grpc.status.UNAUTHENTICATED);
+    expect(await validateCode(createClient(addrOf('db-proxy-1'), as('msg', otherPki), 'db-proxy'))).toBe(
       grpc.status.UNAUTHENTICATED,
     );
     expect(await storeCode(createClient(addrOf('db-proxy-1'), as('msg', otherPki), 'db-proxy'))).toBe(grpc.status.UNAUTHENTICATED);
-    expect(await unaryCode(plaintextClient(addrOf('db-proxy-1')), DbProxyService.Validate, validateReq)).toBe(grpc.status.UNAVAILABLE);
+    expect(await validateCode(plaintextClient(addrOf('db-proxy-1')))).toBe(grpc.status.UNAVAILABLE);
   });
 
   it('refuses the wrong service: login may not store messages or validate, msg may not read device tokens, admin may not validate', async () => {
     expect(await storeCode(createClient(addrOf('db-proxy-1'), as('login'), 'db-proxy'))).toBe(grpc.status.PERMISSION_DENIED);
-    expect(await unaryCode(createClient(addrOf('db-proxy-1'), as('login'), 'db-proxy'), DbProxyService.Validate, validateReq)).toBe(grpc.status.PERMISSION_DENIED);
+    expect(await validateCode(createClient(addrOf('db-proxy-1'), as('login'), 'db-proxy'))).toBe(grpc.status.PERMISSION_DENIED);
     expect(await unaryCode(createClient(addrOf('db-proxy-1'), as('msg'), 'db-proxy'), DbProxyService.GetDeviceToken, tokensReq)).toBe(grpc.status.PERMISSION_DENIED);
-    expect(await unaryCode(createClient(addrOf('db-proxy-1'), as('admin'), 'db-proxy'), DbProxyService.Validate, validateReq)).toBe(grpc.status.PERMISSION_DENIED);
+    expect(await validateCode(createClient(addrOf('db-proxy-1'), as('admin'), 'db-proxy'))).toBe(grpc.status.PERMISSION_DENIED);
     // Counted and logged as refusals (RefusalLog), by reason.
     const log = cluster.logTail('db-proxy-1', 400);
     expect(log).toContain('"reason":"grpc_not_allowed"');
@@ -177,6 +180,9 @@ describe('route gRPC port', () => {
     expect(await unaryCode(createClient(addrOf('route-1'), as('db-proxy'), 'route'), RouteService.KickUser, kick)).toBe(grpc.status.PERMISSION_DENIED);
     expect(await unaryCode(createClient(addrOf('route-1'), as('admin'), 'route'), RouteService.KickUser, kick)).toBe(grpc.status.OK);
     expect(await unaryCode(plaintextClient(addrOf('route-1')), RouteService.UsersStat, statReq)).toBe(grpc.status.UNAVAILABLE);
+    // Only a gateway registers sessions.
+    const loginBatch = tiertalk.SessionBatch.create({ items: [{ ref: 1, session: { gatewayId: 'gw-x', connId: 1, userId: 1, clientType: 1 } }] });
+    expect(await streamCode(createClient(addrOf('route-1'), as('admin'), 'route'), RouteService.LoginStream, loginBatch)).toBe(grpc.status.PERMISSION_DENIED);
   });
 });
 
@@ -195,8 +201,8 @@ describe('server identity', () => {
   it('a client of db-proxy refuses a server whose certificate names another service (a forged registration)', async () => {
     // route's real port, reached by a client that believes it is db-proxy; the
     // same client expecting route gets through TLS (and then finds no DbProxy there).
-    expect(await unaryCode(createClient(addrOf('route-1'), as('msg'), 'route'), DbProxyService.Validate, validateReq)).toBe(grpc.status.UNIMPLEMENTED);
-    expect(await unaryCode(createClient(addrOf('route-1'), as('msg'), 'db-proxy'), DbProxyService.Validate, validateReq)).toBe(grpc.status.UNAVAILABLE);
+    expect(await validateCode(createClient(addrOf('route-1'), as('msg'), 'route'))).toBe(grpc.status.UNIMPLEMENTED);
+    expect(await validateCode(createClient(addrOf('route-1'), as('msg'), 'db-proxy'))).toBe(grpc.status.UNAVAILABLE);
   });
 });
 

@@ -19,6 +19,8 @@ export interface FaultWorld {
   etcd: PrivateEtcd;
   cluster: Cluster;
   names: string[];
+  /** The world's database, e.g. for more users. */
+  mysqlUrl: string;
 }
 
 /** Starts the dependencies, the schema, the bench users and the cluster; on failure stops what started. */
@@ -54,7 +56,7 @@ export async function startWorld(clients: number): Promise<FaultWorld> {
       // Per-message logs would load the machine, not the cluster.
       env: { TT_LOG_LEVEL: 'warn' },
     });
-    return { mariadb, redis, etcd, cluster, names };
+    return { mariadb, redis, etcd, cluster, names, mysqlUrl };
   } catch (err) {
     await Promise.allSettled(started.map((s) => s.destroy()));
     throw err;

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '@tiertalk/testkit';
 import type { ServiceName } from '@tiertalk/testkit';
-import { FaultLoad } from '../pressure/src';
+import { TeamTalkClient, isClientError } from '@tiertalk/client';
+import { FaultLoad, ensureUsers, userNames } from '../pressure/src';
 import { FAULT_PASSWORD, busiest, gatewayAddrs, loginServerChoice, running, startWorld, stopWorld, type FaultWorld } from './fault-cluster';
 import { renderResults, type ScenarioResult } from './results-table';
 
@@ -159,4 +160,42 @@ it('etcd stopped for 30 s (SIGSTOP, then SIGCONT)', async () => {
       }
     }),
   );
+});
+
+/** One login on a fresh connection from `from`: 'ok', or what the client got instead (an error is an answer too; a timeout is not). */
+async function loginOnce(gw: { host: string; port: number }, from: string, name: string): Promise<string> {
+  const c = await TeamTalkClient.connect({ host: gw.host, port: gw.port, localAddress: from, heartbeatMs: 0, requestTimeoutMs: 2 * DEADLINE_MS });
+  try {
+    await c.login(name, FAULT_PASSWORD);
+    return 'ok';
+  } catch (err) {
+    return isClientError(err) ? `${err.code} ${err.resultCode ?? ''} ${err.resultString ?? err.message}` : String(err);
+  } finally {
+    c.close();
+  }
+}
+
+it('kill -9 one of two db-proxies in a login storm: every login answered, and accepted by the survivor', async () => {
+  const w = theWorld();
+  // Users of their own, each logging in once (a user's second login would displace the first).
+  const names = userNames('storm', 600);
+  await ensureUsers(w.mysqlUrl, names, FAULT_PASSWORD);
+  const gws = gatewayAddrs(w.cluster);
+  const logins: Array<Promise<string>> = [];
+  // About 200 logins a second for 3 s, each from its own loopback address (the per-IP limits stay out of the way).
+  const storm = (async () => {
+    for (let i = 0; i < names.length; i += 1) {
+      logins.push(loginOnce(gws[i % gws.length], `127.20.${Math.floor(i / 250)}.${(i % 250) + 1}`, names[i]));
+      if (i % 10 === 9) await sleep(50);
+    }
+  })();
+  await sleep(1000);
+  // The instance doing the validations right now.
+  const victim = await busiest(w.cluster, 'db-proxy', 300);
+  await w.cluster.kill(victim, 'SIGKILL');
+  await storm;
+  const answers = await Promise.all(logins);
+  await w.cluster.startInstance('db-proxy');
+  expect(answers).toHaveLength(names.length);
+  expect(answers.filter((a) => a !== 'ok')).toEqual([]);
 });

@@ -48,6 +48,10 @@ type Msg<C extends abstract new (...args: never[]) => unknown> = InstanceType<C>
 
 export type ValidateReq = Msg<typeof IM.Server.IMValidateReq>;
 export type ValidateRsp = Msg<typeof IM.Server.IMValidateRsp>;
+export type ValidateBatch = Msg<typeof tiertalk.ValidateBatch>;
+export type ValidatedBatch = Msg<typeof tiertalk.ValidatedBatch>;
+export type SessionBatch = Msg<typeof tiertalk.SessionBatch>;
+export type SessionResults = Msg<typeof tiertalk.SessionResults>;
 export type MsgStoreBatch = Msg<typeof tiertalk.MsgStoreBatch>;
 export type MsgStoredBatch = Msg<typeof tiertalk.MsgStoredBatch>;
 export type SessionRef = Msg<typeof tiertalk.SessionRef>;
@@ -73,7 +77,7 @@ function unary<ReqC extends PbType<InstanceType<ReqC>> & (abstract new (...args:
 }
 
 export const DbProxyService = {
-  Validate: method<ValidateReq, ValidateRsp>('DbProxy', 'Validate', IM.Server.IMValidateReq, IM.Server.IMValidateRsp, false, false),
+  ValidateStream: method<ValidateBatch, ValidatedBatch>('DbProxy', 'ValidateStream', tiertalk.ValidateBatch, tiertalk.ValidatedBatch, true, true),
   StoreMessages: method<MsgStoreBatch, MsgStoredBatch>('DbProxy', 'StoreMessages', tiertalk.MsgStoreBatch, tiertalk.MsgStoredBatch, true, true),
   UnreadCount: unary('DbProxy', 'UnreadCount', IM.Message.IMUnreadMsgCntReq, IM.Message.IMUnreadMsgCntRsp),
   MsgList: unary('DbProxy', 'MsgList', IM.Message.IMGetMsgListReq, IM.Message.IMGetMsgListRsp),
@@ -119,8 +123,8 @@ export const DbAdminService = {
 } satisfies grpc.ServiceDefinition;
 
 export const RouteService = {
-  Login: method<SessionRef, SessionLoginRsp>('Route', 'Login', tiertalk.SessionRef, tiertalk.SessionLoginRsp, false, false),
-  Logout: method<SessionRef, Empty>('Route', 'Logout', tiertalk.SessionRef, tiertalk.Empty, false, false),
+  LoginStream: method<SessionBatch, SessionResults>('Route', 'LoginStream', tiertalk.SessionBatch, tiertalk.SessionResults, true, true),
+  LogoutStream: method<SessionBatch, SessionResults>('Route', 'LogoutStream', tiertalk.SessionBatch, tiertalk.SessionResults, true, true),
   Deliver: method<EnvelopeBatch, DeliverReport>('Route', 'Deliver', tiertalk.EnvelopeBatch, tiertalk.DeliverReport, true, true),
   SyncSessions: unary('Route', 'SyncSessions', tiertalk.SessionSync, tiertalk.SessionSyncRsp),
   UsersStat: method<UsersStatReq, UsersStatRsp>('Route', 'UsersStat', IM.Buddy.IMUsersStatReq, IM.Buddy.IMUsersStatRsp, false, false),

@@ -20,3 +20,9 @@ export { rpcError, errorCode, isUnavailable, isConnectionFailure, isServiceError
 export { NoInstanceError } from './errors';
 export { ReconnectBackoff } from './backoff';
 export type { ReconnectBackoffOptions } from './backoff';
+export { CorrelatedStream } from './correlated-stream';
+export type { BatchProtocol, CorrelatedItem, CorrelatedStreamEvents } from './correlated-stream';
+export { BatchedCalls } from './batched-calls';
+export type { BatchedCallsOptions, CallBatchProtocol } from './batched-calls';
+export { BatchedCallService } from './batched-call-service';
+export type { BatchedCallServiceOptions, ServeBatchProtocol } from './batched-call-service';

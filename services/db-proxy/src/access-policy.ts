@@ -9,7 +9,7 @@ import { accessPolicy } from '@tiertalk/rpc';
  * cannot validate passwords, read or store messages.
  */
 export const dbProxyAccess = accessPolicy('DbProxy', DbProxyService, {
-  Validate: ['msg'],
+  ValidateStream: ['msg'],
   StoreMessages: ['msg'],
   UnreadCount: ['msg'],
   MsgList: ['msg'],

@@ -2,7 +2,7 @@ import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
 import { DbAdminService, DbProxyService } from '@tiertalk/proto';
 import { Readiness, followRegistration, healthAccess, probeRoutes, serveHealth } from '@tiertalk/health';
-import { RefusalLog, countMysqlErrors, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
+import { RefusalLog, countMysqlErrors, countRedisErrors, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
 import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
 import { dbAdminAccess, dbProxyAccess } from './access-policy';
@@ -22,6 +22,7 @@ import { pushRpc } from './handlers/push/rpc';
 import { sessionRpc } from './handlers/session/rpc';
 import { userRpc } from './handlers/user/rpc';
 import { dbProxyImplementation } from './service';
+import { validateStreamService } from './handlers/login/validate-stream';
 import { IdempotencyPurger, IdempotencyStore } from './store/idempotency';
 import { MessageIdAllocator } from './store/message-ids';
 import { assertPoolsPinned, createMysqlPools } from './store/mysql';
@@ -101,9 +102,11 @@ async function main(): Promise<void> {
     refusals,
   });
   const storeMessages = new StoreMessagesService(committer, config.TT_COMMIT_QUEUE_MAX, log);
+  // The lockout scripts of the logins that arrive together (a ValidateStream batch) go to Redis in one write.
+  const loginLimitsRedis = countRedisErrors(redis.token.duplicate({ enableAutoPipelining: true }), 'token', (err) => log.warn({ err, redis: 'token' }, 'redis connection error'));
   const validate = createValidateHandler(
     mysql,
-    redis.token,
+    loginLimitsRedis,
     {
       limits: {
         failLimit: config.TT_LOGIN_FAIL_LIMIT,
@@ -131,7 +134,8 @@ async function main(): Promise<void> {
     pushRpc({ mysql, redis, log }),
     groupRpc({ mysql, redis, log }, { memberLimit: config.TT_GROUP_MEMBER_LIMIT, adminLimit: config.TT_GROUP_ADMIN_LIMIT }),
   ];
-  server.addService(DbProxyService, dbProxyImplementation({ validate, storeMessages, domains, log }));
+  const validateStream = validateStreamService(validate, log);
+  server.addService(DbProxyService, dbProxyImplementation({ validateStream, storeMessages, domains }));
   // The operator's administration (services/admin): its own argon2 lane, so a password change never waits behind logins.
   const adminHasher = new PasswordHasher(
     { memoryKiB: config.TT_ARGON2_MEMORY_KIB, timeCost: config.TT_ARGON2_TIME_COST, parallelism: config.TT_ARGON2_PARALLELISM },
@@ -176,14 +180,14 @@ async function main(): Promise<void> {
     // Probes and the gRPC health service say NOT_SERVING before anything stops.
     readiness.drain();
     await registration.deregister().catch((err: unknown) => log.warn({ err }, 'deregister failed'));
-    await storeMessages.drain(config.TT_SHUTDOWN_GRACE_MS);
+    await Promise.all([storeMessages.drain(config.TT_SHUTDOWN_GRACE_MS), validateStream.drain(config.TT_SHUTDOWN_GRACE_MS)]);
     await idempotencyPurger.stop();
     await counterOutbox.stop();
     offline.unreadEpoch.stop();
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     await registry.close().catch(() => undefined);
     await dependencies.stop();
-    await Promise.all([mysql.close(), redis.close()]).catch(() => undefined);
+    await Promise.all([mysql.close(), redis.close(), loginLimitsRedis.quit()]).catch(() => undefined);
     await metrics?.close();
     log.info('db-proxy stopped');
     process.exit(0);

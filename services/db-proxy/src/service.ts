@@ -1,34 +1,19 @@
-import * as grpc from '@grpc/grpc-js';
-import type { Logger } from '@tiertalk/log';
-import type { ValidateReq, ValidateRsp } from '@tiertalk/proto';
-import { rpcError } from '@tiertalk/rpc';
-import { ValidateHandler } from './handlers/login/validate';
-import { isPoolQueueFull } from './store/mysql';
-import { refusalLogOf } from './unary';
+import type * as grpc from '@grpc/grpc-js';
+import type { ValidateBatch, ValidatedBatch } from '@tiertalk/proto';
+import type { BatchedCallService } from '@tiertalk/rpc';
+import type { tiertalk } from '@tiertalk/proto';
 import { StoreMessagesService } from './handlers/message/store-messages';
 
 /**
- * The DbProxy gRPC implementation: the login and message-store methods plus
+ * The DbProxy gRPC implementation: the login and message-store streams plus
  * the unary methods of each domain (handlers/<domain>/rpc.ts), merged here.
  */
 export function dbProxyImplementation(deps: {
-  validate: ValidateHandler;
+  validateStream: BatchedCallService<ValidateBatch, ValidatedBatch, tiertalk.ValidateItem.$Properties, tiertalk.ValidatedItem.$Properties>;
   storeMessages: StoreMessagesService;
   domains: ReadonlyArray<grpc.UntypedServiceImplementation>;
-  log: Logger;
 }): grpc.UntypedServiceImplementation {
-  const Validate: grpc.handleUnaryCall<ValidateReq, ValidateRsp> = (call, callback) => {
-    deps.validate.validate(call.request, () => call.cancelled).then(
-      (rsp) => callback(null, rsp),
-      (err: unknown) => {
-        if (isPoolQueueFull(err)) refusalLogOf(deps.log).refuse('mysql_pool_queue_full', 'Validate');
-        else deps.log.error({ err, userName: call.request.userName }, 'validate failed');
-        // The gateway answers its client with TeamTalk's NO_DB_SERVER refusal.
-        callback(rpcError(grpc.status.INTERNAL, 'validate failed'));
-      },
-    );
-  };
-  const impl: grpc.UntypedServiceImplementation = { Validate, StoreMessages: deps.storeMessages.handle };
+  const impl: grpc.UntypedServiceImplementation = { ValidateStream: deps.validateStream.handle, StoreMessages: deps.storeMessages.handle };
   for (const domain of deps.domains) {
     for (const [name, fn] of Object.entries(domain)) {
       if (name in impl) throw new Error(`DbProxy method ${name} implemented twice`);

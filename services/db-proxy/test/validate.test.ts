@@ -5,6 +5,7 @@ import pino from 'pino';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createHash } from 'node:crypto';
 import { RefusalLog, refusalCount } from '@tiertalk/metrics';
+import { waitFor } from '@tiertalk/testkit';
 import { IM } from '@tiertalk/proto';
 import { LoginLimits } from '../src/handlers/login/login-limits';
 import { PasswordHasher } from '../src/handlers/login/password-hasher';
@@ -188,6 +189,42 @@ describe('passwords', () => {
   });
 });
 
+describe('account lookups', () => {
+  it('the logins of one turn share one MySQL query, and each gets its own account as MariaDB compares names', async () => {
+    await addUser('pia', 'pw');
+    await addUser('quin', 'pw');
+    let queries = 0;
+    // The real pool, counting the statements it is given.
+    const counted = new Proxy(fx.pool, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if ((prop === 'query' || prop === 'execute') && typeof v === 'function') {
+          return (...args: unknown[]) => {
+            queries += 1;
+            return (v as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return v;
+      },
+    });
+    const accounts = new LoginAccountStore(counted);
+    const names = ['pia', 'quin', 'PIA', 'nobody-here', 'quin', "x' OR '1'='1"];
+    const rows = await Promise.all(names.map((n) => accounts.findActiveByName(n)));
+    expect(queries).toBe(1);
+    // What a query of its own finds for each name (whatever IMUser.name's collation says of 'PIA').
+    const alone = [];
+    for (const n of names) {
+      const [found] = await fx.pool.execute<RowDataPacket[]>('SELECT name FROM IMUser WHERE name = ? AND status = 0 ORDER BY id DESC LIMIT 1', [n]);
+      alone.push(found[0]?.name as string | undefined);
+    }
+    expect(rows.map((r) => r?.name)).toEqual(alone);
+    expect(alone.slice(0, 2)).toEqual(['pia', 'quin']);
+    expect(rows[3]).toBeUndefined();
+    expect(rows[5]).toBeUndefined();
+    expect(rows[0]?.argon2Hash).toBeNull();
+  });
+});
+
 describe('lockout and limits', () => {
   it('of 50 parallel wrong guesses from one address only the limit (10) reach the password check', async () => {
     await addUser('judy', 'pw');
@@ -261,6 +298,29 @@ describe('lockout and limits', () => {
     expect(rsp.resultString).toMatch(/too many login attempts from your address/);
     expect(await refusalCount('login_rate_ip')).toBeGreaterThan(0);
     expect((await validate('alice', md5('tiertalk'), '2001:db8:1:3::1')).resultCode).toBe(VALIDATE_OK);
+  });
+
+  it('costs two Redis commands per login: one script before the password check, one after a right password', async () => {
+    await addUser('omar', 'pw');
+    const { validate } = makeHandler();
+    // Loads both scripts into Redis, so the logins below run them by hash.
+    await validate('omar', md5('pw'));
+    const monitor = await fx.redis.monitor();
+    const commands: string[] = [];
+    // Commands a script runs arrive with source "lua"; only the client's own count.
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua') commands.push(String(args[0]).toLowerCase());
+    });
+    try {
+      expect((await validate('omar', md5('pw'))).resultCode).toBe(VALIDATE_OK);
+      expect((await validate('omar', md5('wrong'))).resultCode).toBe(VALIDATE_BAD_CREDENTIALS);
+      // A marker proves every command of the two logins was seen.
+      await fx.redis.ping('done');
+      await waitFor(() => commands.includes('ping'), 5000);
+    } finally {
+      monitor.disconnect();
+    }
+    expect(commands.filter((c) => c !== 'ping')).toEqual(['evalsha', 'evalsha', 'evalsha']);
   });
 
   it('shares the counters between instances (two handlers, one Redis)', async () => {

@@ -160,7 +160,7 @@ export interface MsgConfig {
   readonly ip2: string;
   readonly maxConn: number;
   readonly conn: ConnectionLimits;
-  /** Budget of one unary db-proxy call (Validate, forwarded requests), failover included. */
+  /** Budget of a login's validation (ValidateStream) and of one unary db-proxy call (forwarded requests), failover included. */
   readonly dbDeadlineMs: number;
   /** How long a message's store is retried before the sender is refused. */
   readonly storeDeadlineMs: number;

@@ -5,14 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { CID, DbProxyService, GatewayService, IM, RouteService, serviceIdOf, tiertalk } from '@tiertalk/proto';
-import type { MsgStoreBatch, MsgStoredBatch, EnvelopeBatch, DeliverReport, SessionRef, SessionLoginRsp, Empty, ValidateReq, ValidateRsp, PushAck, PushBatch, UsersStatReq, UsersStatRsp } from '@tiertalk/proto';
+import type { MsgStoreBatch, MsgStoredBatch, EnvelopeBatch, DeliverReport, SessionBatch, SessionRef, SessionResults, ValidateBatch, ValidatedBatch, ValidateRsp, PushAck, PushBatch, UsersStatReq, UsersStatRsp } from '@tiertalk/proto';
 import { FrameReader, encodeFrame } from '@tiertalk/pdu';
 import type { Frame } from '@tiertalk/pdu';
 import { createLogger } from '@tiertalk/log';
 import { waitFor } from '@tiertalk/testkit';
 import { Registry } from '@tiertalk/registry';
 import type { Registration, ServiceWatch } from '@tiertalk/registry';
-import { bindServer, createClient, createServer, openBidi, insecureLoopback } from '@tiertalk/rpc';
+import { BatchedCallService, bindServer, createClient, createServer, openBidi, insecureLoopback } from '@tiertalk/rpc';
 import { loadMsgConfig } from './config';
 import { startGateway } from './main';
 import type { RunningGateway } from './main';
@@ -37,6 +37,16 @@ function prefix(): string {
 
 // ---- fake db-proxy ------------------------------------------------------------
 
+function validateOne(req: IM.Server.IMValidateReq.$Properties): ValidateRsp {
+  const u = USERS[req.userName];
+  if (!u || u.password !== req.password) return IM.Server.IMValidateRsp.create({ userName: req.userName, resultCode: 1, resultString: 'bad credentials' });
+  const userInfo = {
+    userId: u.id, userGender: 1, userNickName: req.userName, avatarUrl: '', departmentId: 1, email: '',
+    userRealName: req.userName, userTel: '', userDomain: '', status: 2, signInfo: 'hi',
+  };
+  return IM.Server.IMValidateRsp.create({ userName: req.userName, resultCode: 0, userInfo });
+}
+
 class FakeDbProxy {
   readonly stored: IM.Message.IMMsgData.$Properties[] = [];
   /** The text of every item read, answered or not. */
@@ -52,18 +62,15 @@ class FakeDbProxy {
 
   constructor(readonly id: string) {
     this.server.addService(DbProxyService, {
-      Validate: (call: grpc.ServerUnaryCall<ValidateReq, ValidateRsp>, cb: grpc.sendUnaryData<ValidateRsp>) => {
-        const u = USERS[call.request.userName];
-        if (!u || u.password !== call.request.password) {
-          cb(null, IM.Server.IMValidateRsp.create({ userName: call.request.userName, resultCode: 1, resultString: 'bad credentials' }));
-          return;
-        }
-        const userInfo = {
-          userId: u.id, userGender: 1, userNickName: call.request.userName, avatarUrl: '', departmentId: 1, email: '',
-          userRealName: call.request.userName, userTel: '', userDomain: '', status: 2, signInfo: 'hi',
-        };
-        cb(null, IM.Server.IMValidateRsp.create({ userName: call.request.userName, resultCode: 0, userInfo }));
-      },
+      ValidateStream: new BatchedCallService<ValidateBatch, ValidatedBatch, tiertalk.ValidateItem.$Properties, tiertalk.ValidatedItem.$Properties>(
+        {
+          itemsOf: (batch) => batch.items,
+          run: async (item) => ({ ref: item.ref, rsp: validateOne(item.req) }),
+          failed: (item) => ({ ref: item.ref, error: 'failed' }),
+          batchOf: (items) => tiertalk.ValidatedBatch.create({ items }),
+        },
+        { maxInFlight: 1000, logger: log },
+      ).handle,
       StoreMessages: (call: grpc.ServerDuplexStream<MsgStoreBatch, MsgStoredBatch>) => {
         this.streams.add(call);
         call.on('data', (batch: MsgStoreBatch) => {
@@ -127,15 +134,13 @@ class FakeRoute {
 
   constructor(readonly id: string) {
     this.server.addService(RouteService, {
-      Login: (call: grpc.ServerUnaryCall<SessionRef, SessionLoginRsp>, cb: grpc.sendUnaryData<SessionLoginRsp>) => {
-        this.sessions.set(`${call.request.gatewayId}/${call.request.connId}`, call.request);
-        cb(null, tiertalk.SessionLoginRsp.create({ kicked: 0 }));
-      },
-      Logout: (call: grpc.ServerUnaryCall<SessionRef, Empty>, cb: grpc.sendUnaryData<Empty>) => {
-        this.sessions.delete(`${call.request.gatewayId}/${call.request.connId}`);
-        this.logouts.push(call.request);
-        cb(null, tiertalk.Empty.create({}));
-      },
+      LoginStream: this.sessionStream((ref) => {
+        this.sessions.set(`${ref.gatewayId}/${ref.connId}`, ref);
+      }).handle,
+      LogoutStream: this.sessionStream((ref) => {
+        this.sessions.delete(`${ref.gatewayId}/${ref.connId}`);
+        this.logouts.push(ref);
+      }).handle,
       Deliver: (call: grpc.ServerDuplexStream<EnvelopeBatch, DeliverReport>) => {
         call.on('data', (batch: EnvelopeBatch) => {
           const handle = (): void => {
@@ -155,6 +160,21 @@ class FakeRoute {
         cb(null, IM.Buddy.IMUsersStatRsp.create({ userId: 0, userStatList: [] }));
       },
     });
+  }
+
+  private sessionStream(apply: (ref: SessionRef) => void): BatchedCallService<SessionBatch, SessionResults, tiertalk.SessionItem.$Properties, tiertalk.SessionResult.$Properties> {
+    return new BatchedCallService(
+      {
+        itemsOf: (batch: SessionBatch) => batch.items,
+        run: async (item: tiertalk.SessionItem.$Properties) => {
+          apply(tiertalk.SessionRef.create(item.session));
+          return { ref: item.ref, kicked: 0 };
+        },
+        failed: (item: tiertalk.SessionItem.$Properties) => ({ ref: item.ref, error: 'failed' }),
+        batchOf: (items: tiertalk.SessionResult.$Properties[]) => tiertalk.SessionResults.create({ items }),
+      },
+      { maxInFlight: 1000, logger: log },
+    );
   }
 
   /** Answers the Deliver batches kept while holdDeliveries was on, and stops keeping them. */

@@ -7,8 +7,8 @@ import { accessPolicy } from '@tiertalk/rpc';
  * group notifies and kicks the sessions of a user it disabled.
  */
 export const routeAccess = accessPolicy('Route', RouteService, {
-  Login: ['msg'],
-  Logout: ['msg'],
+  LoginStream: ['msg'],
+  LogoutStream: ['msg'],
   Deliver: ['msg', 'admin'],
   SyncSessions: ['msg'],
   UsersStat: ['msg'],

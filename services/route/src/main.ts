@@ -9,7 +9,7 @@ import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } fr
 import { routeAccess } from './access-policy';
 import { loadRouteConfig } from './config';
 import { GatewayLinks } from './gateway-links';
-import { routeHandlers } from './handlers';
+import { routeHandlers, sessionStreams } from './handlers';
 import { startOfflinePush } from './push/start-offline-push';
 import { RegistryEpoch } from './registry-epoch';
 import { exportUnacked } from './route-metrics';
@@ -31,8 +31,9 @@ async function main(): Promise<void> {
   const etcdAccess = exitOnConfigError(() => etcdAccessFromConfig(config, 'route'));
   reloadTlsOnSighup(security);
 
-  // Fail a call fast when Redis is down instead of queueing it for minutes.
-  const redis = new Redis(config.TT_SESSION_REDIS_URL, { maxRetriesPerRequest: 2 });
+  // Fail a call fast when Redis is down instead of queueing it for minutes. Auto-pipelined: the
+  // scripts of a LoginStream/LogoutStream batch (and of a Deliver batch's lookups) go in one write.
+  const redis = new Redis(config.TT_SESSION_REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
   countRedisErrors(redis, 'session', (err) => logger.warn({ err }, 'session redis error'));
   const redisCheck = watchRedis(readiness.add('redis:session'), redis, { intervalMs: config.TT_HEALTH_INTERVAL_MS });
   const store = new SessionStore(redis, config.TT_SESSION_KEY_PREFIX, { seenTtlMs: 3 * config.TT_SESSION_SYNC_INTERVAL_MS });
@@ -54,7 +55,9 @@ async function main(): Promise<void> {
 
   const server = createServer({ security, access: [routeAccess, healthAccess], refusals: new RefusalLog(logger) });
   serveHealth(server, readiness, 'tiertalk.Route');
-  server.addService(RouteService, routeHandlers({ store, links, logger, offlinePush: offlinePush?.notifier, registryReady: epoch }));
+  const deps = { store, links, logger, offlinePush: offlinePush?.notifier, registryReady: epoch };
+  const streams = sessionStreams(deps);
+  server.addService(RouteService, routeHandlers(deps, streams));
   const port = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);
   const registration = await registry.register({
     id: config.TT_INSTANCE_ID,
@@ -77,6 +80,8 @@ async function main(): Promise<void> {
     readiness.drain();
     // Order (style.md, goim's comet): leave etcd first so callers stop picking us.
     await registration.deregister();
+    // Gateways send their next logins and logouts elsewhere; those already here are answered.
+    await Promise.all([streams.login.drain(GRACEFUL_SHUTDOWN_MS), streams.logout.drain(GRACEFUL_SHUTDOWN_MS)]);
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         server.forceShutdown();

@@ -1,5 +1,9 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import DataLoader from 'dataloader';
 import type { UserRow } from './users';
+
+/** Names looked up in one query at most (a ValidateStream batch is at most 256 logins). */
+const MAX_NAMES_PER_QUERY = 256;
 
 /** An IMUser row with its argon2id side row (migration 0010), if any. */
 export interface LoginAccountRow extends UserRow {
@@ -17,20 +21,38 @@ const ACCOUNT_COLUMNS =
  * password just changed counts at the next login whatever a replica lags.
  */
 export class LoginAccountStore {
-  constructor(private readonly master: Pool) {}
+  /** The lookups of one event-loop turn (a ValidateStream batch's logins), in one query. */
+  private readonly byName: DataLoader<string, LoginAccountRow | undefined>;
+
+  constructor(private readonly master: Pool) {
+    this.byName = new DataLoader((names) => this.findManyByName(names), { cache: false, maxBatchSize: MAX_NAMES_PER_QUERY });
+  }
 
   /**
-   * The active account with this login name and its argon2id row, in one
-   * round trip. `name` is not unique in TeamTalk's schema and TeamTalk takes
-   * the last matching row, hence the highest id.
+   * The active account with this login name and its argon2id row. `name` is
+   * not unique in TeamTalk's schema and TeamTalk takes the last matching row,
+   * hence the highest id. Lookups made in the same turn share one round trip.
    */
-  async findActiveByName(name: string): Promise<LoginAccountRow | undefined> {
-    const [rows] = await this.master.execute<LoginAccountRow[]>(
-      `SELECT ${ACCOUNT_COLUMNS} FROM IMUser u LEFT JOIN IMUserPasswordHash h ON h.userId = u.id ` +
-        'WHERE u.name = ? AND u.status = 0 ORDER BY u.id DESC LIMIT 1',
-      [name],
+  findActiveByName(name: string): Promise<LoginAccountRow | undefined> {
+    return this.byName.load(name);
+  }
+
+  /**
+   * One SELECT per name, joined with UNION ALL and tagged with the name's
+   * position: each name is compared by MariaDB itself (IMUser.name's
+   * collation: case, accents, trailing spaces), exactly as a query of its own.
+   */
+  private async findManyByName(names: readonly string[]): Promise<Array<LoginAccountRow | undefined>> {
+    const one =
+      `(SELECT ? AS lookupIndex, ${ACCOUNT_COLUMNS} FROM IMUser u LEFT JOIN IMUserPasswordHash h ON h.userId = u.id ` +
+      'WHERE u.name = ? AND u.status = 0 ORDER BY u.id DESC LIMIT 1)';
+    const [rows] = await this.master.query<Array<LoginAccountRow & { lookupIndex: number }>>(
+      names.map(() => one).join(' UNION ALL '),
+      names.flatMap((name, i) => [i, name]),
     );
-    return rows[0];
+    const found: Array<LoginAccountRow | undefined> = names.map(() => undefined);
+    for (const { lookupIndex, ...row } of rows) found[Number(lookupIndex)] = row;
+    return found;
   }
 
   /** Stores the argon2id hash made from (or written with) this IMUser.password/salt. */

@@ -61,7 +61,6 @@ class FakeDbProxy {
   async start(registry: Registry, port = 0): Promise<void> {
     const server = createServer({ security: insecureLoopback() });
     server.addService(DbProxyService, {
-      Validate: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED }),
       StoreMessages: (call: grpc.ServerDuplexStream<MsgStoreBatch, MsgStoredBatch>) => {
         this.streams.add(call);
         call.on('data', (batch: MsgStoreBatch) => {

@@ -1,18 +1,19 @@
 import type * as grpc from '@grpc/grpc-js';
 import { DbProxyService, IM, tiertalk } from '@tiertalk/proto';
-import type { ValidateRsp } from '@tiertalk/proto';
-import { ReconnectBackoff, callWithFailover } from '@tiertalk/rpc';
+import type { ValidateBatch, ValidateRsp, ValidatedBatch } from '@tiertalk/proto';
+import { BatchedCalls, CorrelatedStream, ReconnectBackoff, callWithFailover } from '@tiertalk/rpc';
 import type { InstancePool } from '@tiertalk/rpc';
 import type { InstanceInfo } from '@tiertalk/registry';
 import type { Logger } from '@tiertalk/log';
 import type { DbProxyApi, StoreOutcome, StoreStats } from '../gateway-context';
+import { validateProtocol } from './login-calls';
 import { conversationKey } from './store-keys';
-import { StoreStream } from './store-stream';
-import type { StreamItem } from './store-stream';
+import { storeProtocol } from './store-stream';
+import type { StoreStream, StreamItem } from './store-stream';
 import { unaryCalls } from './unary-calls';
 
 export interface DbProxyLinkOptions {
-  /** Budget of one unary call (Validate, forwarded requests) including failover. */
+  /** Budget of one login check or unary call (forwarded requests) including failover. */
   deadlineMs: number;
   /** How long a stored item is retried before the sender is refused (TT_STORE_DEADLINE_MS). */
   storeDeadlineMs: number;
@@ -50,8 +51,8 @@ interface Reopen {
 }
 
 /**
- * The gateway's side of db-proxy: Validate and forwarded requests (unary,
- * failover) and the message store (docs/RELIABILITY.md "A send always gets an
+ * The gateway's side of db-proxy: login checks (batched on ValidateStream,
+ * BatchedCalls), forwarded requests (unary, failover) and the message store (docs/RELIABILITY.md "A send always gets an
  * answer"). Each message goes, batched, on the StoreMessages stream of the
  * db-proxy instance its conversation hashes to (one stream per instance), with
  * an idempotency key that stays the same on every attempt. It is retried —
@@ -75,6 +76,8 @@ export class DbProxyLink implements DbProxyApi {
   private retryTimer: NodeJS.Timeout | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
   private readonly stallMs: number;
+  private readonly protocol = storeProtocol<Item>();
+  private readonly validations: BatchedCalls<IM.Server.IMValidateReq.$Properties, ValidateRsp, ValidateBatch, ValidatedBatch, tiertalk.ValidatedItem>;
   private lastRef = 0;
   private unsettled = 0;
   private idleWaiters: Array<() => void> = [];
@@ -98,6 +101,7 @@ export class DbProxyLink implements DbProxyApi {
   ) {
     this.log = opts.logger.child({ component: 'db-proxy-link' });
     this.stallMs = opts.stallMs ?? DEFAULT_STALL_MS;
+    this.validations = new BatchedCalls(pool, validateProtocol, { deadlineMs: opts.deadlineMs, attempts: FAILOVER_ATTEMPTS, batchMax: opts.batchMax, logger: this.log });
     pool.on('added', this.onInstanceBack);
     pool.on('removed', this.onInstanceGone);
   }
@@ -116,11 +120,9 @@ export class DbProxyLink implements DbProxyApi {
     return this.counts;
   }
 
+  /** A login's check, batched with the other logins of this turn on ValidateStream (login-calls.ts). */
   validate(req: IM.Server.IMValidateReq.$Properties): Promise<ValidateRsp> {
-    return callWithFailover(this.pool, DbProxyService.Validate, IM.Server.IMValidateReq.create(req), {
-      deadlineMs: this.opts.deadlineMs,
-      attempts: FAILOVER_ATTEMPTS,
-    });
+    return this.validations.call(req);
   }
 
   /** Any unary DbProxy method (a forwarded client request), with failover and a deadline. */
@@ -172,6 +174,7 @@ export class DbProxyLink implements DbProxyApi {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.validations.close();
     this.pool.off('added', this.onInstanceBack);
     this.pool.off('removed', this.onInstanceGone);
     clearImmediate(this.flushTimer);
@@ -228,7 +231,7 @@ export class DbProxyLink implements DbProxyApi {
     if (cur && !cur.finished && !cur.draining) return cur;
     const target = this.pool.get(instanceId);
     if (!target) return undefined;
-    const stream = new StoreStream<Item>(instanceId, target.client, {
+    const stream: StoreStream<Item> = new CorrelatedStream(instanceId, target.client, this.protocol, {
       replies: (s, replies, stop) => this.onReplies(s, replies, stop),
       finished: (s, err, unanswered) => this.onFinished(s, err, unanswered),
     });

@@ -1,14 +1,15 @@
 import type * as grpc from '@grpc/grpc-js';
 import { RouteService, tiertalk } from '@tiertalk/proto';
-import type { DeliverReport, EnvelopeBatch, SessionLoginRsp } from '@tiertalk/proto';
-import { ReconnectBackoff, callWithFailover, openBidi } from '@tiertalk/rpc';
+import type { DeliverReport, EnvelopeBatch, SessionBatch, SessionLoginRsp, SessionResults } from '@tiertalk/proto';
+import { BatchedCalls, ReconnectBackoff, callWithFailover, openBidi } from '@tiertalk/rpc';
 import type { InstancePool } from '@tiertalk/rpc';
 import type { Logger } from '@tiertalk/log';
 import type { RouteApi } from '../gateway-context';
+import { sessionLoginProtocol, sessionLogoutProtocol } from './login-calls';
 import { unaryCalls } from './unary-calls';
 
 export interface RouteLinkOptions {
-  /** Budget of one Login/Logout including failover. */
+  /** Budget of one session login or logout, or unary call, including failover. */
   deadlineMs: number;
   /** Longest wait for a route to receive an envelope before its onHeld fires anyway (default 1000 ms). */
   holdWaitMs?: number;
@@ -47,7 +48,8 @@ interface DeliverStream {
 }
 
 /**
- * The gateway's side of route: session Login/Logout (unary, failover) and one
+ * The gateway's side of route: session logins and logouts (batched on
+ * LoginStream and LogoutStream, BatchedCalls) and one
  * long-lived Route.Deliver stream carrying envelope batches (ARCHITECTURE.md
  * step 5). An envelope is kept until route reported it handled; when the
  * stream fails, everything unreported is sent again to another (or the
@@ -70,6 +72,8 @@ export class RouteLink implements RouteApi {
   private reopenTimer: NodeJS.Timeout | undefined;
   private readonly backoff = new ReconnectBackoff();
   private closed = false;
+  private readonly logins: BatchedCalls<tiertalk.SessionRef.$Properties, number, SessionBatch, SessionResults, tiertalk.SessionResult>;
+  private readonly logouts: BatchedCalls<tiertalk.SessionRef.$Properties, number, SessionBatch, SessionResults, tiertalk.SessionResult>;
   /** A route instance (re)appeared in etcd: try it now, not after the current backoff delay. */
   private readonly onInstanceAdded = (): void => {
     clearTimeout(this.reopenTimer);
@@ -84,6 +88,9 @@ export class RouteLink implements RouteApi {
   ) {
     this.log = opts.logger.child({ component: 'route-link' });
     this.holdWaitMs = opts.holdWaitMs ?? DEFAULT_HOLD_WAIT_MS;
+    const calls = { deadlineMs: opts.deadlineMs, attempts: FAILOVER_ATTEMPTS, batchMax: opts.batchMax, logger: this.log };
+    this.logins = new BatchedCalls(pool, sessionLoginProtocol, calls);
+    this.logouts = new BatchedCalls(pool, sessionLogoutProtocol, calls);
     pool.on('added', this.onInstanceAdded);
   }
 
@@ -103,18 +110,14 @@ export class RouteLink implements RouteApi {
     return unaryCalls.track(callWithFailover(this.pool, method, req, { deadlineMs: this.opts.deadlineMs, attempts: FAILOVER_ATTEMPTS }));
   }
 
-  login(ref: tiertalk.SessionRef.$Properties): Promise<SessionLoginRsp> {
-    return callWithFailover(this.pool, RouteService.Login, tiertalk.SessionRef.create(ref), {
-      deadlineMs: this.opts.deadlineMs,
-      attempts: FAILOVER_ATTEMPTS,
-    });
+  /** Registers a session, batched with the other logins of this turn on LoginStream (login-calls.ts). */
+  async login(ref: tiertalk.SessionRef.$Properties): Promise<SessionLoginRsp> {
+    return tiertalk.SessionLoginRsp.create({ kicked: await this.logins.call(ref) });
   }
 
+  /** Removes a session, batched with the other logouts of this turn on LogoutStream. */
   async logout(ref: tiertalk.SessionRef.$Properties): Promise<void> {
-    await callWithFailover(this.pool, RouteService.Logout, tiertalk.SessionRef.create(ref), {
-      deadlineMs: this.opts.deadlineMs,
-      attempts: FAILOVER_ATTEMPTS,
-    });
+    await this.logouts.call(ref);
   }
 
   deliver(envelope: tiertalk.Envelope.$Properties, onHeld?: () => void): void {
@@ -163,6 +166,8 @@ export class RouteLink implements RouteApi {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    this.logins.close();
+    this.logouts.close();
     this.pool.off('added', this.onInstanceAdded);
     // Nobody waits for a hold at shutdown: the messages are stored.
     for (const out of this.waitingHold) fireHeld(out);

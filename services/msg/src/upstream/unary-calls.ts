@@ -2,7 +2,7 @@ import { Gauge, metricsRegistry } from '@tiertalk/metrics';
 
 /**
  * Unary calls this gateway has open to db-proxy and route (forwarded client
- * requests, logins). Each connection may have at most TT_CONN_MAX_IN_FLIGHT of
+ * requests; logins and logouts ride streams). Each connection may have at most TT_CONN_MAX_IN_FLIGHT of
  * them; the peak shows whether that holds under a flood.
  */
 class UnaryCallCount {

@@ -1,5 +1,4 @@
 import type Redis from 'ioredis';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
 export interface LoginLimitOptions {
   /** Attempts of one name from one IP that may fail within the window. */
@@ -17,12 +16,80 @@ export type LoginLimitReason = 'login_rate_ip' | 'login_locked_ip' | 'login_lock
 
 export type LoginGate = { allowed: true } | { allowed: false; reason: LoginLimitReason; retryAfterSec: number };
 
+// Key prefixes as rate-limiter-flexible wrote them (it kept these counters
+// before), so counts running at an upgrade carry over.
+const RATE_IP = 'tt_login_rate_ip:';
+const FAIL_IP = 'tt_login_fail_ip:';
+const FAIL_USER_IP = 'tt_login_fail_user_ip:';
+
+// One counter step as rate-limiter-flexible's consume does it: the window
+// starts at the first count, and a count past the limit still counts.
+// Returns false when granted, the counter's remaining ms when refused.
+const CONSUME = `
+local function consume(key, limit, windowSec)
+  redis.call('set', key, 0, 'EX', windowSec, 'NX')
+  local n = redis.call('incrby', key, 1)
+  local ttl = redis.call('pttl', key)
+  if ttl == -1 then
+    redis.call('expire', key, windowSec)
+    ttl = 1000 * windowSec
+  end
+  if n > limit then return ttl end
+  return false
+end
+`;
+
 /**
- * Login lockout and rate limits in Redis (rate-limiter-flexible's login
- * protection), shared by every db-proxy instance. Each attempt is counted
- * BEFORE its password is checked, by one atomic increment-and-compare (a Lua
- * script): of N parallel guesses only the limit's worth reach the check.
- * A right password then takes its attempt back (`succeeded`).
+ * KEYS: rate(IP), failures(IP), failures(name, IP). ARGV: hasIp, hasName,
+ * ipRateLimit, ipRateWindowSec, ipFailLimit, failLimit, failWindowSec.
+ * Returns {0, 0} when allowed, else {1 rate | 2 IP locked | 3 (name, IP) locked, ms left}.
+ * The checks run in this order and stop at the first refusal, so a refused
+ * attempt is not counted by the counters after it.
+ */
+const ATTEMPT_LUA = `${CONSUME}
+if ARGV[1] == '1' then
+  local t = consume(KEYS[1], tonumber(ARGV[3]), ARGV[4])
+  if t then return {1, t} end
+  t = consume(KEYS[2], tonumber(ARGV[5]), ARGV[7])
+  if t then return {2, t} end
+end
+if ARGV[2] == '1' then
+  local t = consume(KEYS[3], tonumber(ARGV[6]), ARGV[7])
+  if t then return {3, t} end
+end
+return {0, 0}
+`;
+
+/**
+ * KEYS: failures(name, IP), failures(IP). ARGV: hasIp, failWindowSec.
+ * Clears the (name, IP) count and gives the IP its failure point back (a
+ * decrement inside the IP's current window, as rate-limiter-flexible's reward).
+ */
+const SUCCEEDED_LUA = `
+redis.call('del', KEYS[1])
+if ARGV[1] == '1' then
+  redis.call('set', KEYS[2], 0, 'EX', ARGV[2], 'NX')
+  redis.call('incrby', KEYS[2], -1)
+  if redis.call('pttl', KEYS[2]) == -1 then redis.call('expire', KEYS[2], ARGV[2]) end
+end
+return 0
+`;
+
+const REASONS: Record<number, LoginLimitReason> = { 1: 'login_rate_ip', 2: 'login_locked_ip', 3: 'login_locked_user_ip' };
+
+/** The two scripts as ioredis commands (EVALSHA, loaded on first use). */
+interface LimitCommands {
+  ttLoginAttempt(rateKey: string, ipKey: string, userIpKey: string, ...args: Array<string | number>): Promise<[number, number]>;
+  ttLoginSucceeded(userIpKey: string, ipKey: string, hasIp: string, windowSec: number): Promise<number>;
+}
+
+/**
+ * Login lockout and rate limits in Redis, shared by every db-proxy instance.
+ * Each attempt is counted BEFORE its password is checked, by one Lua script
+ * that increments and compares the IP's rate, the IP's failures and the
+ * (name, IP) failures atomically: of N parallel guesses only the limit's
+ * worth reach the check. A right password then takes its attempt back
+ * (`succeeded`), in a second script. So a login costs two Redis round trips.
  *
  * Failures are counted per (name, client IP) and per IP, never per name
  * alone: a stranger guessing from other addresses does not lock the real user
@@ -30,54 +97,60 @@ export type LoginGate = { allowed: true } | { allowed: false; reason: LoginLimit
  * only by each address's limits (and argon2id's cost per guess).
  */
 export class LoginLimits {
-  private readonly rate: RateLimiterRedis;
-  private readonly ipFailures: RateLimiterRedis;
-  private readonly userIpFailures: RateLimiterRedis;
+  private readonly redis: Redis & LimitCommands;
 
-  constructor(redis: Redis, opts: LoginLimitOptions) {
-    const common = { storeClient: redis, rejectIfRedisNotReady: true };
-    this.rate = new RateLimiterRedis({ ...common, keyPrefix: 'tt_login_rate_ip', points: opts.ipRateLimit, duration: opts.ipRateWindowSec });
-    this.ipFailures = new RateLimiterRedis({ ...common, keyPrefix: 'tt_login_fail_ip', points: opts.ipFailLimit, duration: opts.failWindowSec });
-    this.userIpFailures = new RateLimiterRedis({ ...common, keyPrefix: 'tt_login_fail_user_ip', points: opts.failLimit, duration: opts.failWindowSec });
+  constructor(
+    redis: Redis,
+    private readonly opts: LoginLimitOptions,
+  ) {
+    // Several LoginLimits may share one client (tests, two handlers): define once.
+    if (!('ttLoginAttempt' in redis)) {
+      redis.defineCommand('ttLoginAttempt', { numberOfKeys: 3, lua: ATTEMPT_LUA });
+      redis.defineCommand('ttLoginSucceeded', { numberOfKeys: 2, lua: SUCCEEDED_LUA });
+    }
+    this.redis = redis as Redis & LimitCommands;
   }
 
   /**
    * Counts one attempt and says whether it may go on to the password check.
    * `name` undefined: a name no account can have, counted per IP only.
    * `ip` undefined: a caller that sent no address; counted per name only.
+   * Redis down or errors propagate (fail closed).
    */
   async attempt(name: string | undefined, ip: string | undefined): Promise<LoginGate> {
-    if (ip !== undefined) {
-      const rate = await consume(this.rate, ip);
-      if (rate !== undefined) return { allowed: false, reason: 'login_rate_ip', retryAfterSec: rate };
-      const ipLocked = await consume(this.ipFailures, ip);
-      if (ipLocked !== undefined) return { allowed: false, reason: 'login_locked_ip', retryAfterSec: ipLocked };
-    }
-    if (name !== undefined) {
-      const locked = await consume(this.userIpFailures, userIpKey(name, ip));
-      if (locked !== undefined) return { allowed: false, reason: 'login_locked_user_ip', retryAfterSec: locked };
-    }
-    return { allowed: true };
+    if (ip === undefined && name === undefined) return { allowed: true };
+    this.assertReady();
+    const o = this.opts;
+    const [code, ms] = await this.redis.ttLoginAttempt(
+      ip === undefined ? '' : RATE_IP + ip,
+      ip === undefined ? '' : FAIL_IP + ip,
+      name === undefined ? '' : FAIL_USER_IP + userIpKey(name, ip),
+      ip === undefined ? '0' : '1',
+      name === undefined ? '0' : '1',
+      o.ipRateLimit,
+      o.ipRateWindowSec,
+      o.ipFailLimit,
+      o.failLimit,
+      o.failWindowSec,
+    );
+    const reason = REASONS[code];
+    if (reason === undefined) return { allowed: true };
+    return { allowed: false, reason, retryAfterSec: Math.max(1, Math.ceil(ms / 1000)) };
   }
 
   /** A right password: the (name, IP) failures are forgiven and the IP gets its attempt back. */
   async succeeded(name: string, ip: string | undefined): Promise<void> {
-    await Promise.all([this.userIpFailures.delete(userIpKey(name, ip)), ip === undefined ? undefined : this.ipFailures.reward(ip, 1)]);
+    this.assertReady();
+    await this.redis.ttLoginSucceeded(FAIL_USER_IP + userIpKey(name, ip), ip === undefined ? '' : FAIL_IP + ip, ip === undefined ? '0' : '1', this.opts.failWindowSec);
+  }
+
+  /** A disconnected Redis refuses at once rather than queueing logins behind a reconnect. */
+  private assertReady(): void {
+    if (this.redis.status !== 'ready') throw new Error('login limits: Redis connection is not ready');
   }
 }
 
 function userIpKey(name: string, ip: string | undefined): string {
   // The name is at most 32 characters here; JSON keeps "a|b" + "c" apart from "a" + "b|c".
   return JSON.stringify([ip ?? '', name]);
-}
-
-/** undefined when the point was granted; the seconds until the next one otherwise. Redis errors propagate (fail closed). */
-async function consume(limiter: RateLimiterRedis, key: string): Promise<number | undefined> {
-  try {
-    await limiter.consume(key);
-    return undefined;
-  } catch (err) {
-    if (err instanceof RateLimiterRes) return Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-    throw err;
-  }
 }

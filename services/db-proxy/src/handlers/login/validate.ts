@@ -1,5 +1,5 @@
 import { clientAddressKey, type RefusalLog } from '@tiertalk/metrics';
-import type { ValidateReq, ValidateRsp } from '@tiertalk/proto';
+import type { ValidateRsp } from '@tiertalk/proto';
 import { IM } from '@tiertalk/proto';
 import { toUserInfo } from '../../store/users';
 import type { LoginAccountStore } from '../../store/login-accounts';
@@ -37,7 +37,7 @@ export class ValidateHandler {
   ) {}
 
   /** `isCancelled`: whether the caller gave up (gRPC deadline), so queued hash work can be skipped. */
-  async validate(req: ValidateReq, isCancelled?: IsCancelled): Promise<ValidateRsp> {
+  async validate(req: IM.Server.IMValidateReq.$Properties, isCancelled?: IsCancelled): Promise<ValidateRsp> {
     const reply = (resultCode: number, resultString: string, user?: IM.BaseDefine.UserInfo.$Properties): ValidateRsp =>
       IM.Server.IMValidateRsp.create({ userName: req.userName, resultCode, resultString, ...(user ? { userInfo: user } : {}) });
     const name = normaliseLoginName(req.userName);

@@ -1,38 +1,26 @@
-import type * as grpc from '@grpc/grpc-js';
-import { CID, IM, sameClientClass, tiertalk, type SessionLoginRsp, type SessionRef } from '@tiertalk/proto';
-import { toServiceError } from '../call-errors';
+import { CID, IM, sameClientClass, tiertalk } from '@tiertalk/proto';
 import type { RouteDeps } from '../types';
 import { presenceOnLogin } from './presence';
 import { checkSessionRef } from './session-ref';
+import { sessionStreamService, type SessionStreamService } from './session-stream';
 
 const KICK_REASON_DUPLICATE_USER = IM.BaseDefine.KickReasonType.KICK_REASON_DUPLICATE_USER;
 
 /**
- * docs/FLOWS.md §2 step 6.3: a new login displaces every other session of the same
- * client class (PC vs mobile), on any gateway. The same gateway also kicks
- * locally; a duplicate kick there is harmless. Then presence (docs/FLOWS.md §5,
- * ./presence.ts): the gateway calls Login exactly when TeamTalk's msg server
- * sends IMUserStatusUpdate ONLINE.
+ * Route.LoginStream, docs/FLOWS.md §2 step 6.3: a new login displaces every other
+ * session of the same client class (PC vs mobile), on any gateway. The same
+ * gateway also kicks locally; a duplicate kick there is harmless. Then
+ * presence (docs/FLOWS.md §5, ./presence.ts): the gateway registers a session
+ * exactly when TeamTalk's msg server sends IMUserStatusUpdate ONLINE.
+ * Each registration is answered with the kicks sent, or an error when it was
+ * not registered (the gateway refuses that login).
  */
-export function loginHandler(deps: RouteDeps): grpc.handleUnaryCall<SessionRef, SessionLoginRsp> {
-  const log = deps.logger.child({ rpc: 'Login' });
-  return (call, callback) => {
-    const ref = call.request;
-    login(deps, ref).then(
-      (kicked) => {
-        log.debug({ userId: ref.userId, gatewayId: ref.gatewayId, connId: ref.connId, kicked }, 'session registered');
-        callback(null, tiertalk.SessionLoginRsp.create({ kicked }));
-      },
-      (err: unknown) => {
-        log.warn({ err, userId: ref.userId, gatewayId: ref.gatewayId, connId: ref.connId }, 'login failed');
-        callback(toServiceError(err));
-      },
-    );
-  };
+export function loginStreamService(deps: RouteDeps): SessionStreamService {
+  return sessionStreamService('LoginStream', deps.logger, async (ref) => ({ kicked: await login(deps, ref) }));
 }
 
 /** Registers the session and returns how many kicks were sent. */
-async function login({ store, links, registryReady }: RouteDeps, ref: SessionRef): Promise<number> {
+async function login({ store, links, registryReady }: RouteDeps, ref: tiertalk.SessionRef.$Properties): Promise<number> {
   checkSessionRef(ref);
   // While the registry is rebuilt, the user's other sessions may not be back yet: wait, so they are kicked.
   await registryReady?.whenRegistryReady();
