@@ -18,8 +18,8 @@ export interface BatchedCallServiceOptions {
   logger: Logger;
 }
 
-interface ServedStream<ReplyBatch, Reply> {
-  readonly call: grpc.ServerDuplexStream<unknown, ReplyBatch>;
+interface ServedStream<Batch, ReplyBatch, Reply> {
+  readonly call: grpc.ServerDuplexStream<Batch, ReplyBatch>;
   readonly peer: string;
   inFlight: number;
   replies: Reply[];
@@ -38,7 +38,7 @@ interface ServedStream<ReplyBatch, Reply> {
  * the streams.
  */
 export class BatchedCallService<Batch, ReplyBatch, Item, Reply> {
-  private readonly streams = new Set<ServedStream<ReplyBatch, Reply>>();
+  private readonly streams = new Set<ServedStream<Batch, ReplyBatch, Reply>>();
   private readonly log: Logger;
 
   constructor(
@@ -49,8 +49,8 @@ export class BatchedCallService<Batch, ReplyBatch, Item, Reply> {
   }
 
   readonly handle = (call: grpc.ServerDuplexStream<Batch, ReplyBatch>): void => {
-    const s: ServedStream<ReplyBatch, Reply> = {
-      call: call as unknown as grpc.ServerDuplexStream<unknown, ReplyBatch>,
+    const s: ServedStream<Batch, ReplyBatch, Reply> = {
+      call,
       peer: call.getPeer(),
       inFlight: 0,
       replies: [],
@@ -113,7 +113,7 @@ export class BatchedCallService<Batch, ReplyBatch, Item, Reply> {
     clearTimeout(timer);
   }
 
-  private reply(s: ServedStream<ReplyBatch, Reply>, reply: Reply): void {
+  private reply(s: ServedStream<Batch, ReplyBatch, Reply>, reply: Reply): void {
     if (s.ended) return;
     s.replies.push(reply);
     if (!s.flushScheduled) {
@@ -122,7 +122,7 @@ export class BatchedCallService<Batch, ReplyBatch, Item, Reply> {
     }
   }
 
-  private flush(s: ServedStream<ReplyBatch, Reply>): void {
+  private flush(s: ServedStream<Batch, ReplyBatch, Reply>): void {
     s.flushScheduled = false;
     if (s.ended || s.replies.length === 0) return;
     const replies = s.replies;
@@ -131,7 +131,7 @@ export class BatchedCallService<Batch, ReplyBatch, Item, Reply> {
     this.maybeEnd(s);
   }
 
-  private maybeEnd(s: ServedStream<ReplyBatch, Reply>): void {
+  private maybeEnd(s: ServedStream<Batch, ReplyBatch, Reply>): void {
     if (s.ended || s.inFlight > 0 || s.replies.length > 0) return;
     if (s.clientEnded || s.stopping) {
       s.ended = true;
@@ -141,7 +141,7 @@ export class BatchedCallService<Batch, ReplyBatch, Item, Reply> {
     }
   }
 
-  private close(s: ServedStream<ReplyBatch, Reply>): void {
+  private close(s: ServedStream<Batch, ReplyBatch, Reply>): void {
     s.ended = true;
     this.streams.delete(s);
   }

@@ -1,8 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { ValidateBatch, ValidatedBatch } from '@tiertalk/proto';
+import type { tiertalk, ValidateBatch, ValidatedBatch } from '@tiertalk/proto';
 import type { BatchedCallService } from '@tiertalk/rpc';
-import type { tiertalk } from '@tiertalk/proto';
-import { StoreMessagesService } from './handlers/message/store-messages';
+import type { StoreMessagesService } from './handlers/message/store-messages';
 
 /**
  * The DbProxy gRPC implementation: the login and message-store streams plus
