@@ -139,8 +139,8 @@ describe('db-proxy gRPC port', () => {
     // And in the gRPC metrics, by method and status (the metrics interceptor runs before the policy).
     const metricsPort = cluster.instanceInfo().find((i) => i.name === 'db-proxy-1')?.metricsPort;
     const served = parseExposition(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
-    expect(sumOf(served, 'tt_grpc_server_handled_total', { method: 'tiertalk.DbProxy/Validate', code: 'PERMISSION_DENIED' })).toBeGreaterThanOrEqual(2);
-    expect(sumOf(served, 'tt_grpc_server_handled_total', { method: 'tiertalk.DbProxy/Validate', code: 'UNAUTHENTICATED' })).toBeGreaterThanOrEqual(1);
+    expect(sumOf(served, 'tt_grpc_server_handled_total', { method: 'tiertalk.DbProxy/ValidateStream', code: 'PERMISSION_DENIED' })).toBeGreaterThanOrEqual(2);
+    expect(sumOf(served, 'tt_grpc_server_handled_total', { method: 'tiertalk.DbProxy/ValidateStream', code: 'UNAUTHENTICATED' })).toBeGreaterThanOrEqual(1);
   });
 });
 
