@@ -34,10 +34,21 @@ describe('pickGateway', () => {
     });
   });
 
-  it('breaks ties by id order, whatever the input order', () => {
-    expect(pickedId([gw('c', 1), gw('b', 1), gw('d', 1)])).toBe('b');
-    expect(pickedId([gw('b', 1), gw('c', 1)])).toBe('b');
-    expect(pickedId([gw('msg-10', 4), gw('msg-09', 4)])).toBe('msg-09');
+  it('breaks ties at random, whatever the input order', () => {
+    const tied = [gw('c', 1), gw('b', 1), gw('d', 1), gw('a', 2)];
+    // random() below 1/n replaces the choice with the n-th tied gateway (reservoir sampling).
+    expect(pickGateway(tied, { random: () => 0.99 })).toMatchObject({ gateway: { id: 'c' } });
+    expect(pickGateway(tied, { random: () => 0 })).toMatchObject({ gateway: { id: 'd' } });
+    const seen = new Set<string | undefined>();
+    for (let i = 0; i < 200; i++) seen.add(pickedId(tied));
+    expect([...seen].sort()).toEqual(['b', 'c', 'd']);
+  });
+
+  it('adds pending hand-outs to the reported load, and counts them against maxConn', () => {
+    const pending = (counts: Record<string, number>) => ({ pending: (g: { id: string }) => counts[g.id] ?? 0 });
+    expect(pickGateway([gw('a', 2), gw('b', 5)], pending({ a: 4 }))).toMatchObject({ gateway: { id: 'b' } });
+    expect(pickGateway([gw('a', 2, 10), gw('b', 5, 10)], pending({ a: 1, b: 5 }))).toMatchObject({ gateway: { id: 'a' } });
+    expect(pickGateway([gw('a', 8, 10)], pending({ a: 2 }))).toEqual({ code: PICK_FULL, invalid: [] });
   });
 
   it('skips full gateways even when they are the least loaded', () => {

@@ -21,13 +21,24 @@ export type GatewayPick =
   | { code: typeof PICK_OK; gateway: GatewayEndpoint; invalid: readonly string[] }
   | { code: typeof PICK_NONE | typeof PICK_FULL; invalid: readonly string[] };
 
+export interface PickOptions {
+  /** Clients sent to this gateway since its last load report (GatewayBalancer); 0 when not given. */
+  pending?: (gw: GatewayEndpoint) => number;
+  /** In [0, 1); breaks ties. */
+  random?: () => number;
+}
+
 /**
- * docs/FLOWS.md §1a step 2: among gateways with curConn < maxConn, the one with the
- * smallest curConn; ties go to the lowest id (TeamTalk: lowest handle). Entries
- * whose meta does not parse are skipped and listed in `invalid`, so one broken
- * gateway cannot stop clients from logging in elsewhere.
+ * docs/FLOWS.md §1a step 2: among gateways with room (curConn + pending < maxConn),
+ * the one with the smallest curConn + pending. Ties are broken at random, not by
+ * id as TeamTalk did: several login instances (each counting only its own
+ * answers) then do not all send a burst's first clients to the same gateway.
+ * Entries whose meta does not parse are skipped and listed in `invalid`, so one
+ * broken gateway cannot stop clients from logging in elsewhere.
  */
-export function pickGateway(instances: Iterable<InstanceInfo>): GatewayPick {
+export function pickGateway(instances: Iterable<InstanceInfo>, opts: PickOptions = {}): GatewayPick {
+  const pending = opts.pending ?? (() => 0);
+  const random = opts.random ?? Math.random;
   const invalid: string[] = [];
   const valid: GatewayEndpoint[] = [];
   for (const info of instances) {
@@ -38,9 +49,20 @@ export function pickGateway(instances: Iterable<InstanceInfo>): GatewayPick {
   if (valid.length === 0) return { code: PICK_NONE, invalid };
 
   let best: GatewayEndpoint | undefined;
+  let bestLoad = 0;
+  let ties = 0;
   for (const gw of valid) {
-    if (gw.curConn >= gw.maxConn) continue;
-    if (!best || gw.curConn < best.curConn || (gw.curConn === best.curConn && gw.id < best.id)) best = gw;
+    const load = gw.curConn + pending(gw);
+    if (load >= gw.maxConn) continue;
+    if (!best || load < bestLoad) {
+      best = gw;
+      bestLoad = load;
+      ties = 1;
+    } else if (load === bestLoad) {
+      // Reservoir sampling: each of the n tied gateways ends up chosen with probability 1/n.
+      ties += 1;
+      if (random() * ties < 1) best = gw;
+    }
   }
   return best ? { code: PICK_OK, gateway: best, invalid } : { code: PICK_FULL, invalid };
 }

@@ -9,7 +9,8 @@ import { ServerCertificate, createDevPki } from '@tiertalk/tls';
 import { Registration, Registry, ServiceWatch } from '@tiertalk/registry';
 import { deletePrefix, testConfig, uniquePrefix, waitFor } from '@tiertalk/testkit';
 import { LoginHttpServer, looksLikeIpv4, responseBody, startHttpServer } from './http-server';
-import { PICK_FULL, PICK_NONE, PICK_OK } from './gateway-picker';
+import { GatewayBalancer } from './gateway-balancer';
+import { PICK_FULL, PICK_NONE, PICK_OK, pickGateway } from './gateway-picker';
 
 const MSFS = 'http://files.example:8700/';
 const DISCOVERY = 'http://example/api/discovery';
@@ -78,6 +79,7 @@ describe('login HTTP server against etcd', () => {
   let registry: Registry;
   let watch: ServiceWatch;
   let server: LoginHttpServer;
+  const balancer = new GatewayBalancer();
   let port: number;
   const gateways = new Map<string, Registration>();
 
@@ -117,7 +119,7 @@ describe('login HTTP server against etcd', () => {
   beforeAll(async () => {
     registry = await Registry.connect({ endpoints: [...testConfig.etcdEndpoints], prefix, leaseTtlSec: 5, logger });
     watch = await registry.watch('msg');
-    server = await startHttpServer({ host: '127.0.0.1', port: 0, gateways: () => watch.list(), msfsUrl: MSFS, discoveryUrl: DISCOVERY, logger });
+    server = await startHttpServer({ host: '127.0.0.1', port: 0, pick: () => balancer.pick(watch.list()), msfsUrl: MSFS, discoveryUrl: DISCOVERY, logger });
     port = server.address.port;
   });
 
@@ -155,8 +157,9 @@ describe('login HTTP server against etcd', () => {
     });
     expect(Object.keys(body)).toEqual(['code', 'msg', 'priorIP', 'backupIP', 'port', 'msfsPrior', 'msfsBackup', 'discovery']);
 
-    await setConn('gw-b', 6, 100);
-    await watchShows({ 'gw-b': 6 });
+    // Far above gw-a, so the answers below (each counted on gw-a until its next report) stay there.
+    await setConn('gw-b', 50, 100);
+    await watchShows({ 'gw-b': 50 });
     expect(await json()).toMatchObject({ code: PICK_OK, priorIP: '10.0.0.1', port: '8001' });
 
     // Query string and POST are the same request to TeamTalk.
@@ -235,7 +238,7 @@ describe('login HTTP server idle timeout', () => {
     const server = await startHttpServer({
       host: '127.0.0.1',
       port: 0,
-      gateways: () => [],
+      pick: () => pickGateway([]),
       msfsUrl: MSFS,
       discoveryUrl: DISCOVERY,
       logger,
@@ -283,7 +286,7 @@ describe('login over HTTPS', () => {
     server = await startHttpServer({
       host: '127.0.0.1',
       port: 0,
-      gateways: () => [gateway],
+      pick: () => pickGateway([gateway]),
       msfsUrl: MSFS,
       discoveryUrl: DISCOVERY,
       logger,

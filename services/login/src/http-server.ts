@@ -5,9 +5,8 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '@tiertalk/log';
 import { newRequestId } from '@tiertalk/log';
 import { RefusalLog, handleMetricsRequest, type HttpRoute } from '@tiertalk/metrics';
-import type { InstanceInfo } from '@tiertalk/registry';
 import type { ServerCertificate } from '@tiertalk/tls';
-import { GatewayPick, PICK_FULL, PICK_NONE, PICK_OK, pickGateway } from './gateway-picker';
+import { GatewayPick, PICK_FULL, PICK_NONE, PICK_OK } from './gateway-picker';
 import { listen } from './listen';
 import { countMsgServerAnswer } from './msg-server-metrics';
 
@@ -24,8 +23,8 @@ export interface HttpServerOptions {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
-  /** The live `msg` instances, read on every request. */
-  gateways: () => Iterable<InstanceInfo>;
+  /** Chooses the gateway for one /msg_server answer (main: GatewayBalancer over the live `msg` instances). */
+  pick: () => GatewayPick;
   msfsUrl: string;
   discoveryUrl: string;
   logger: Logger;
@@ -137,7 +136,7 @@ function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, opts
   req.on('end', () => {
     if (finished) return;
     finished = true;
-    const pick = pickGateway(opts.gateways());
+    const pick = opts.pick();
     countMsgServerAnswer(pick.code);
     const body = Buffer.from(JSON.stringify(responseBody(pick, socket.remoteAddress ?? '', opts)), 'utf8');
     res.sendDate = false;

@@ -5,6 +5,7 @@ import { Frame, FrameReader, encodeFrame } from '@tiertalk/pdu';
 import { CID, IM, SID } from '@tiertalk/proto';
 import { Registration, Registry, ServiceWatch } from '@tiertalk/registry';
 import { deletePrefix, testConfig, uniquePrefix, waitFor } from '@tiertalk/testkit';
+import { GatewayBalancer } from './gateway-balancer';
 import { LegacyTcpServer, startLegacyTcpServer } from './legacy-tcp';
 
 interface Session {
@@ -53,13 +54,14 @@ describe('legacy TCP msg-server discovery', () => {
   let registry: Registry;
   let watch: ServiceWatch;
   let server: LegacyTcpServer;
+  const balancer = new GatewayBalancer();
   let port: number;
   const regs: Registration[] = [];
 
   beforeAll(async () => {
     registry = await Registry.connect({ endpoints: [...testConfig.etcdEndpoints], prefix, leaseTtlSec: 5, logger });
     watch = await registry.watch('msg');
-    server = await startLegacyTcpServer({ host: '127.0.0.1', port: 0, gateways: () => watch.list(), logger, idleTimeoutMs: 300 });
+    server = await startLegacyTcpServer({ host: '127.0.0.1', port: 0, pick: () => balancer.pick(watch.list()), logger, idleTimeoutMs: 300 });
     port = server.address.port;
   });
 

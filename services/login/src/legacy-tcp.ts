@@ -3,8 +3,7 @@ import type { Logger } from '@tiertalk/log';
 import { newRequestId } from '@tiertalk/log';
 import { Frame, FrameError, FrameReader, encodeFrame } from '@tiertalk/pdu';
 import { CID, IM, SID } from '@tiertalk/proto';
-import type { InstanceInfo } from '@tiertalk/registry';
-import { PICK_FULL, PICK_NONE, PICK_OK, pickGateway } from './gateway-picker';
+import { GatewayPick, PICK_FULL, PICK_NONE, PICK_OK } from './gateway-picker';
 import { listen } from './listen';
 
 const RESULT_CODE = {
@@ -21,7 +20,8 @@ export interface LegacyTcpOptions {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
-  gateways: () => Iterable<InstanceInfo>;
+  /** Chooses the gateway for one answer; the same chooser as the HTTP server's, so both count alike. */
+  pick: () => GatewayPick;
   logger: Logger;
   idleTimeoutMs?: number;
 }
@@ -91,7 +91,7 @@ function serve(socket: net.Socket, opts: LegacyTcpOptions, parent: Logger, idleT
         continue;
       }
       // IMMsgServReq has no fields: nothing to decode, and a body that does not parse changes nothing.
-      const pick = pickGateway(opts.gateways());
+      const pick = opts.pick();
       const rsp = IM.Login.IMMsgServRsp.encode(
         pick.code === PICK_OK
           ? { resultCode: RESULT_CODE[PICK_OK], priorIp: pick.gateway.ip1, backipIp: pick.gateway.ip2, port: pick.gateway.port }

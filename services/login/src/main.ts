@@ -6,6 +6,7 @@ import { Readiness, followLiveInstances, followRegistration, probeRoutes } from 
 import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
 import { ServerCertificate } from '@tiertalk/tls';
 import { LoginConfig, loadLoginConfig } from './config';
+import { GatewayBalancer } from './gateway-balancer';
 import { startHttpServer } from './http-server';
 import { startLegacyTcpServer } from './legacy-tcp';
 
@@ -31,7 +32,9 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
   });
   const msgGateways = await registry.watch('msg');
   followLiveInstances(readiness.add('msg-gateways', { critical: false }), msgGateways);
-  const gateways = () => msgGateways.list();
+  // One balancer for both listeners: it counts every address handed out since each gateway's last load report.
+  const balancer = new GatewayBalancer();
+  const pick = () => balancer.pick(msgGateways.list());
 
   // Start-up fails here on unreadable or mismatched certificate files.
   const certificate =
@@ -41,7 +44,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
   const http = await startHttpServer({
     host: cfg.TT_HTTP_HOST,
     port: cfg.TT_HTTP_PORT,
-    gateways,
+    pick,
     msfsUrl: cfg.TT_MSFS_URL,
     discoveryUrl: cfg.TT_DISCOVERY_URL,
     logger: log,
@@ -50,7 +53,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     tls: certificate ? { certificate, handshakeTimeoutMs: cfg.TT_TLS_HANDSHAKE_TIMEOUT_MS } : undefined,
   });
   const legacy = cfg.TT_LEGACY_TCP_ENABLED
-    ? await startLegacyTcpServer({ host: cfg.TT_HTTP_HOST, port: cfg.TT_LEGACY_TCP_PORT, gateways, logger: log })
+    ? await startLegacyTcpServer({ host: cfg.TT_HTTP_HOST, port: cfg.TT_LEGACY_TCP_PORT, pick, logger: log })
     : undefined;
 
   // Registered last: once visible in etcd, the service answers.
