@@ -58,12 +58,16 @@ export class GatewayBalancer {
     return pick;
   }
 
-  /** Hand-outs counted for a gateway (tests, logs); 0 once a report or the window cleared them. */
+  /** Hand-outs counted for a gateway; 0 once a report or the window cleared them. */
   handedOut(gw: GatewayEndpoint): number {
     return this.current(gw, this.now())?.handedOut ?? 0;
   }
 
-  /** The gateway's tally, dropped when a new load report (another curConn) arrived or it outlived the window. */
+  /**
+   * The gateway's tally, dropped when a new load report (another curConn) arrived or it outlived the window.
+   * A report is told by its value: the gateway puts curConn only when it changes, and a report of
+   * the same count means the clients sent there have not (all) arrived, so keeping the tally is right.
+   */
   private current(gw: GatewayEndpoint, now: number): Tally | undefined {
     const tally = this.tallies.get(gw.id);
     if (!tally) return undefined;
