@@ -82,6 +82,10 @@ function rssKiB(pid: number | undefined): number | undefined {
   }
 }
 
+function failedCount(errors: Record<string, number>): number {
+  return Object.values(errors).reduce((a, n) => a + n, 0);
+}
+
 function errorCode(err: unknown): string {
   if (isClientError(err)) return err.code;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
@@ -106,7 +110,7 @@ export async function runIdleConns(env: IdleConnsEnv): Promise<IdleConnsResult> 
   let dropped = 0;
   let holding = true;
 
-  const progress = setInterval(() => env.out(`  ${((performance.now() - t0) / 1000).toFixed(0)} s: ${loggedIn}/${o.conns} logged in, ${dropped} dropped\n`), 5000);
+  const progress = setInterval(() => env.out(`  ${((performance.now() - t0) / 1000).toFixed(0)} s: ${loggedIn}/${o.conns} logged in, ${failedCount(errors)} failed, ${dropped} dropped\n`), 5000);
   let connectSec = 0;
   let holdSec = 0;
   try {
