@@ -16,14 +16,17 @@ function kib(v: number | undefined): string {
   return v === undefined ? '–' : `${(v / 1024).toFixed(1)} MiB`;
 }
 
-/** (RSS after the idle time − RSS before) / connections held; undefined without RSS or connections. */
-export function kibPerConnection(g: IdleGatewayResult): number | undefined {
-  if (g.rssBeforeKiB === undefined || g.rssAfterKiB === undefined || g.held === 0) return undefined;
-  return (g.rssAfterKiB - g.rssBeforeKiB) / g.held;
+/**
+ * KiB of gateway RSS per connection: (RSS at that point − RSS before the first connection) / connections open then;
+ * undefined without RSS or connections. A GC between the readings makes one of the two low: both are reported.
+ */
+export function kibPerConnection(before: number | undefined, at: number | undefined, open: number): number | undefined {
+  if (before === undefined || at === undefined || open === 0) return undefined;
+  return (at - before) / open;
 }
 
-function perConn(g: IdleGatewayResult): string {
-  const v = kibPerConnection(g);
+function perConn(before: number | undefined, at: number | undefined, open: number): string {
+  const v = kibPerConnection(before, at, open);
   return v === undefined ? '–' : v.toFixed(1);
 }
 
@@ -41,7 +44,9 @@ export function formatIdleConnsSummary(s: IdleConnsSummary, verdict: Verdict): s
     `logged in: ${s.loggedIn}/${s.conns} in ${s.connectSec.toFixed(1)} s (${loginsPerSec(s)} logins/s), then idle ${s.holdSec.toFixed(1)} s; dropped ${s.dropped}`,
     `failures: ${errorList(s)}`,
     ...s.gateways.map(
-      (g) => `  ${g.name}: ${g.held} held, RSS ${kib(g.rssBeforeKiB)} → ${kib(g.rssConnectedKiB)} connected → ${kib(g.rssAfterKiB)} after idle, ${perConn(g)} KiB per connection`,
+      (g) =>
+        `  ${g.name}: RSS ${kib(g.rssBeforeKiB)} → ${kib(g.rssConnectedKiB)} with ${g.heldConnected} connected (${perConn(g.rssBeforeKiB, g.rssConnectedKiB, g.heldConnected)} KiB each)` +
+        ` → ${kib(g.rssAfterKiB)} with ${g.held} after idle (${perConn(g.rssBeforeKiB, g.rssAfterKiB, g.held)} KiB each)`,
     ),
     ...s.samples.map((x) => `  e.g. ${x}`),
     '',
@@ -75,9 +80,13 @@ export function renderIdleConnsSection(r: IdleConnsSectionInput): string {
     `- Connecting: ${s.loggedIn}/${s.conns} logged in in ${s.connectSec.toFixed(1)} s (**${loginsPerSec(s)} logins/s**, ${s.concurrency} in flight), ` +
       `at most ${s.maxPerSourceAndGateway} connections per source address and gateway; failures: ${errorList(s)}; dropped while idle: ${s.dropped}`,
     '',
-    '| gateway | connections held | RSS before | RSS connected | RSS after idle | KiB per connection |',
-    '|---|---:|---:|---:|---:|---:|',
-    ...s.gateways.map((g) => `| ${g.name} | ${g.held} | ${kib(g.rssBeforeKiB)} | ${kib(g.rssConnectedKiB)} | ${kib(g.rssAfterKiB)} | **${perConn(g)}** |`),
+    '| gateway | RSS before | connected: held | RSS | KiB per connection | after idle: held | RSS | KiB per connection |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...s.gateways.map(
+      (g) =>
+        `| ${g.name} | ${kib(g.rssBeforeKiB)} | ${g.heldConnected} | ${kib(g.rssConnectedKiB)} | **${perConn(g.rssBeforeKiB, g.rssConnectedKiB, g.heldConnected)}** | ` +
+        `${g.held} | ${kib(g.rssAfterKiB)} | **${perConn(g.rssBeforeKiB, g.rssAfterKiB, g.held)}** |`,
+    ),
     '',
     endMarker(r.label),
     '',

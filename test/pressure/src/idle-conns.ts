@@ -29,6 +29,8 @@ export interface IdleGateway {
 
 export interface IdleGatewayResult {
   name: string;
+  /** Connections logged in on it and open once connecting was over. */
+  heldConnected: number;
   /** Connections logged in on it and still open at the end of the hold. */
   held: number;
   rssBeforeKiB: number | undefined;
@@ -48,7 +50,7 @@ export interface IdleConnsSummary {
   heartbeatMs: number;
   /** Connect and login failures, by code. */
   errors: Record<string, number>;
-  /** Logged-in connections the server closed before the end of the hold. */
+  /** Logged-in connections lost before the end of the hold: closed by the server, or a heartbeat unanswered for the request timeout. */
   dropped: number;
   gateways: IdleGatewayResult[];
   /** The first few failures, for the terminal. */
@@ -110,6 +112,14 @@ export async function runIdleConns(env: IdleConnsEnv): Promise<IdleConnsResult> 
   let dropped = 0;
   let holding = true;
 
+  const openPerGateway = (): number[] => {
+    const open = env.gateways.map(() => 0);
+    placements.forEach((p, i) => {
+      if (clients[i] !== undefined) open[p.gateway] += 1;
+    });
+    return open;
+  };
+
   const progress = setInterval(() => env.out(`  ${((performance.now() - t0) / 1000).toFixed(0)} s: ${loggedIn}/${o.conns} logged in, ${failedCount(errors)} failed, ${dropped} dropped\n`), 5000);
   let connectSec = 0;
   let holdSec = 0;
@@ -133,7 +143,7 @@ export async function runIdleConns(env: IdleConnsEnv): Promise<IdleConnsResult> 
           if (!holding || info.by === 'local') return;
           dropped += 1;
           clients[i] = undefined;
-          if (samples.length < SHOWN) samples.push(`${names[i]} on ${gw.name} from ${localAddress}: closed by the server (${info.reason})`);
+          if (samples.length < SHOWN) samples.push(`${names[i]} on ${gw.name} from ${localAddress}: ${info.by === 'peer' ? 'closed by the server' : 'failed'} (${info.reason})`);
         });
         clients[i] = client;
         loggedIn += 1;
@@ -146,6 +156,7 @@ export async function runIdleConns(env: IdleConnsEnv): Promise<IdleConnsResult> 
     });
     connectSec = (performance.now() - t0) / 1000;
     const rssConnected = env.gateways.map((g) => rssKiB(g.pid()));
+    const heldConnected = openPerGateway();
     env.out(`  connected: ${loggedIn}/${o.conns} in ${connectSec.toFixed(1)} s; idle for ${o.durationSec} s\n`);
     const holdStart = performance.now();
     await sleep(o.durationSec * 1000, env.stop);
@@ -153,10 +164,7 @@ export async function runIdleConns(env: IdleConnsEnv): Promise<IdleConnsResult> 
     const rssAfter = env.gateways.map((g) => rssKiB(g.pid()));
     holding = false;
 
-    const held = env.gateways.map(() => 0);
-    placements.forEach((p, i) => {
-      if (clients[i] !== undefined) held[p.gateway] += 1;
-    });
+    const held = openPerGateway();
     const cpu = process.cpuUsage(cpuAtStart);
     const summary: IdleConnsSummary = {
       conns: o.conns,
@@ -169,7 +177,7 @@ export async function runIdleConns(env: IdleConnsEnv): Promise<IdleConnsResult> 
       heartbeatMs: CLIENT_HEARTBEAT_MS,
       errors,
       dropped,
-      gateways: env.gateways.map((g, k) => ({ name: g.name, held: held[k], rssBeforeKiB: rssBefore[k], rssConnectedKiB: rssConnected[k], rssAfterKiB: rssAfter[k] })),
+      gateways: env.gateways.map((g, k) => ({ name: g.name, heldConnected: heldConnected[k], held: held[k], rssBeforeKiB: rssBefore[k], rssConnectedKiB: rssConnected[k], rssAfterKiB: rssAfter[k] })),
       samples,
       loadAverage,
     };
