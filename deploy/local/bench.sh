@@ -8,6 +8,8 @@
 #                                      restarts it with TT_GROUP_PUSH_CONTROL=false
 #   make bench ARGS="--pairs 10 ..."   one run with these options instead
 #   make bench ARGS="--scenarios FILE" your own scenario list
+#   make bench ARGS="--mode idle-conns --conns 5000 --label idle-conns-5k"
+#                                      N logged-in idle connections: gateway RSS per connection
 set -euo pipefail
 # shellcheck source=deploy/local/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -21,5 +23,8 @@ ensure_etcd
 build
 
 if [ "$#" -eq 0 ]; then set -- --scenarios default; fi
+# Node cannot raise its own fd limit: --mode idle-conns holds one socket per connection in the tool
+# and in the gateways it spawns, which inherit this limit.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || log "could not raise the open-files limit (now $(ulimit -n))"
 log "node test/pressure/dist/main.js --spawn-cluster --report docs/BENCHMARKS.md $*"
 exec node test/pressure/dist/main.js --spawn-cluster --report docs/BENCHMARKS.md "$@"

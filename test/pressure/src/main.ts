@@ -17,6 +17,8 @@ import { runGroupOne } from './group-main';
 import { closeGroupPeers } from './group-run';
 import { runLogins } from './logins';
 import { formatLoginsSummary, loginsVerdict, renderLoginsSection } from './logins-report';
+import { runIdleConns, type IdleGateway } from './idle-conns';
+import { formatIdleConnsSummary, idleConnsVerdict, renderIdleConnsSection } from './idle-conns-report';
 
 const EXIT_OK = 0;
 const EXIT_BAD_MESSAGES = 1;
@@ -171,11 +173,12 @@ async function main(argv: string[]): Promise<number> {
 async function runOne(argv: string[], run: PlannedRun, cluster: SpawnedCluster | undefined, stop: AbortSignal, hurry: AbortSignal): Promise<number> {
   const { opts } = run;
   if (opts.mode === 'group') return runGroupOne({ command: commandLine(argv), scenarioArgs: run.scenarioArgs, opts, cluster, out, warn, stop, hurry });
-  const names = userNames(opts.usersPrefix, opts.mode === 'logins' ? opts.users : opts.pairs * 2);
+  const names = userNames(opts.usersPrefix, opts.mode === 'logins' ? opts.users : opts.mode === 'idle-conns' ? opts.conns : opts.pairs * 2);
   const endpoints = await prepare(opts, names, cluster);
   if (stop.aborted) return EXIT_SETUP;
 
   if (opts.mode === 'logins') return runLoginsOne(argv, run, cluster, endpoints, stop);
+  if (opts.mode === 'idle-conns') return runIdleConnsOne(argv, run, cluster, endpoints, stop);
   if (opts.mode === 'offline') return runOfflineOne(argv, run, cluster, endpoints, stop, hurry);
   const result = await runPressure({ opts, endpoints, out, warn, stop, hurry });
   const verdict = verdictOf(result.stats);
@@ -214,6 +217,41 @@ async function runLoginsOne(argv: string[], run: PlannedRun, cluster: SpawnedClu
   out(`pressure tool CPU: ${Math.round(result.toolCpuPercent)}% of one core\n`);
   if (opts.report !== undefined) {
     const section = renderLoginsSection({
+      label: opts.label,
+      command: commandLine(argv),
+      scenarioArgs: run.scenarioArgs,
+      date: new Date(),
+      machine: machineInfo(),
+      scenario: cluster ? `${result.scenario}; ${cluster.description}` : result.scenario,
+      interrupted: result.interrupted,
+      toolCpuPercent: result.toolCpuPercent,
+      summary: result.summary,
+      verdict,
+    });
+    writeReportSection(opts.report, opts.label, section);
+  }
+  return verdict.ok ? EXIT_OK : EXIT_BAD_MESSAGES;
+}
+
+/** The gateways of an idle-conns run; a spawned cluster's with their pids (for VmRSS). */
+function idleGateways(cluster: SpawnedCluster | undefined, endpoints: Endpoints): IdleGateway[] {
+  if (cluster) {
+    return cluster.gateways.map((g) => ({ name: g.name, addr: g.tcp, pid: () => cluster.processes().find((p) => p.name === g.name)?.pid }));
+  }
+  if (endpoints.kind !== 'gateways') throw new Error('--mode idle-conns needs --gateways or --spawn-cluster');
+  return endpoints.gateways.map((addr) => ({ name: `${addr.host}:${addr.port}`, addr, pid: () => undefined }));
+}
+
+/** One --mode idle-conns run: summary, report section. */
+async function runIdleConnsOne(argv: string[], run: PlannedRun, cluster: SpawnedCluster | undefined, endpoints: Endpoints, stop: AbortSignal): Promise<number> {
+  const { opts } = run;
+  const result = await runIdleConns({ opts, gateways: idleGateways(cluster, endpoints), out, warn, stop });
+  const verdict = idleConnsVerdict(result.summary);
+  out(`\n${opts.label}\n`);
+  out(formatIdleConnsSummary(result.summary, verdict));
+  out(`pressure tool CPU: ${Math.round(result.toolCpuPercent)}% of one core\n`);
+  if (opts.report !== undefined) {
+    const section = renderIdleConnsSection({
       label: opts.label,
       command: commandLine(argv),
       scenarioArgs: run.scenarioArgs,

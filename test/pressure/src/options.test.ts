@@ -45,7 +45,7 @@ describe('parseOptions', () => {
       label: 'offline: 100 senders × 200 messages, pages of 40, tcp',
     });
     expect(problems(['--mode', 'batch', '--messages', '0', '--page', '101'])).toEqual([
-      '--mode: expected live, offline, group or logins, got "batch"',
+      '--mode: expected live, offline, group, logins or idle-conns, got "batch"',
       '--messages: expected an integer in 1..100000, got "0"',
       '--page: expected an integer in 1..100, got "101"',
     ]);
@@ -63,6 +63,31 @@ describe('parseOptions', () => {
     expect(problems(['--mode', 'logins', '--wrong-ratio', '2', '--wrong-passwords', 'some'])).toEqual([
       '--wrong-ratio: expected a number in 0..1, got "2"',
       '--wrong-passwords: expected same or distinct, got "some"',
+    ]);
+  });
+
+  it('--mode idle-conns takes --conns and --source-addrs (a list or a count), holds 35 s by default', () => {
+    expect(opts(['--mode', 'idle-conns', '--spawn-cluster'])).toMatchObject({
+      mode: 'idle-conns',
+      conns: 5000,
+      sourceAddrs: ['127.0.0.2', '127.0.0.3'],
+      durationSec: 35,
+      label: 'idle-conns: 5000 connections from 2 addresses, idle 35 s',
+    });
+    expect(opts(['--mode', 'idle-conns', '--spawn-cluster', '--conns', '30000']).sourceAddrs).toHaveLength(8);
+    expect(opts(['--mode', 'idle-conns', '--spawn-cluster', '--source-addrs', '3']).sourceAddrs).toEqual(['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+    expect(opts(['--mode', 'idle-conns', '--gateways', '127.0.0.1:8000', '--source-addrs', '127.0.0.9, 127.0.0.7', '--duration', '5'])).toMatchObject({
+      sourceAddrs: ['127.0.0.9', '127.0.0.7'],
+      durationSec: 5,
+    });
+    expect(opts([]).durationSec).toBe(20);
+    expect(problems(['--mode', 'idle-conns', '--source-addrs', 'localhost,127.0.0.2'])).toEqual([
+      '--source-addrs: expected a count or IPv4 addresses such as 127.0.0.2,127.0.0.3, got "localhost,127.0.0.2"',
+      '--mode idle-conns needs --spawn-cluster (gateway RSS from their pids) or --gateways',
+    ]);
+    expect(problems(['--mode', 'idle-conns', '--spawn-cluster', '--conns', '0', '--source-addrs', '127.0.0.2,127.0.0.2'])).toEqual([
+      '--conns: expected an integer in 1..1000000, got "0"',
+      '--source-addrs: an address is listed twice in "127.0.0.2,127.0.0.2"',
     ]);
   });
 

@@ -1,5 +1,6 @@
 // Command-line options of the pressure tool (node:util parseArgs), validated
 // all at once so one run reports every mistake.
+import { isIPv4 } from 'node:net';
 import { parseArgs } from 'node:util';
 import { MAX_BODY_BYTES } from './body';
 import { DEFAULT_SCENARIOS_TEXT } from './default-scenarios';
@@ -13,10 +14,15 @@ export const MAX_PAGE = 100;
  * offline: senders send to receivers that are offline, who then log in and
  * pull unread counts and history (docs/FLOWS.md §7).
  */
-export type PressureMode = 'live' | 'offline' | 'group' | 'logins';
+export type PressureMode = 'live' | 'offline' | 'group' | 'logins' | 'idle-conns';
 
 /** --mode group: sending is bounded (group-run.ts keeps a bitmap per member). */
 export const MAX_GROUP_DURATION_SEC = 20;
+
+/** --mode idle-conns holds the connections this long by default: every client sends one heartbeat (30 s) in it. */
+export const IDLE_DEFAULT_HOLD_SEC = 35;
+/** Default --source-addrs: one address per this many connections (well under one ephemeral range, ~28k ports). */
+export const IDLE_CONNS_PER_ADDR = 4000;
 
 export interface GatewayAddr {
   host: string;
@@ -70,6 +76,10 @@ export interface PressureOptions {
   wrongRatio: number;
   /** logins: one stale wrong password per user (a client retrying a saved password) or a new guess each time. */
   wrongPasswords: 'same' | 'distinct';
+  /** idle-conns: connections logged in and then held idle (one user each). */
+  conns: number;
+  /** idle-conns: the 127.0.0.x addresses the connections come from (each has its own ephemeral port range). */
+  sourceAddrs: string[];
   /** Notes about adjusted values (e.g. the duration cap). */
   warnings: string[];
 }
@@ -98,6 +108,14 @@ export const USAGE = `usage: node test/pressure/dist/main.js [options]
   --mode logins          login cost: --concurrency logins in flight, each a fresh TCP connection + IMLoginReq, over
                          --users accounts round-robin, --wrong-ratio of them with a wrong password, for --duration s
                          after --warmup s; logins/s and connect → IMLoginRes latency
+  --mode idle-conns      memory per connection: --conns users log in (--concurrency in flight) from --source-addrs,
+                         spread over the gateways as /msg_server places them (least loaded first), then stay idle
+                         for --duration s (default ${IDLE_DEFAULT_HOLD_SEC}: one round of TeamTalk's 30 s heartbeats); gateway RSS
+                         before and after, KiB per connection, logins/s while connecting, failures
+  --conns N              idle-conns: connections (default 5000); each is one user; raise the fd limit for many
+                         (bench.sh runs the tool with ulimit -n at its hard limit)
+  --source-addrs LIST|N  idle-conns: local addresses to connect from, e.g. 127.0.0.2,127.0.0.3, or a count from
+                         127.0.0.2 on (default one per ${IDLE_CONNS_PER_ADDR} connections, at least 2)
   --users N              logins: accounts (default 1000)
   --concurrency C        logins: logins in flight at once (default 200)
   --wrong-ratio R        logins: share of attempts with a wrong password (default 0.1)
@@ -168,6 +186,20 @@ export function parseGateways(problems: string[], raw: string): GatewayAddr[] {
   return out;
 }
 
+const FIRST_SOURCE_ADDR = 2;
+
+/** --source-addrs: a list of IPv4 addresses, or a count of 127.0.0.2, 127.0.0.3, ... */
+export function parseSourceAddrs(problems: string[], raw: string | undefined, conns: number): string[] {
+  const countOf = (n: number): string[] => Array.from({ length: n }, (_, i) => `127.0.0.${FIRST_SOURCE_ADDR + i}`);
+  if (raw === undefined) return countOf(Math.min(253, Math.max(2, Math.ceil(conns / IDLE_CONNS_PER_ADDR))));
+  if (/^\s*\d+\s*$/.test(raw)) return countOf(intIn(problems, 'source-addrs', raw, 1, 253));
+  const addrs = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = addrs.filter((a) => !isIPv4(a));
+  if (addrs.length === 0 || bad.length > 0) problems.push(`--source-addrs: expected a count or IPv4 addresses such as 127.0.0.2,127.0.0.3, got ${JSON.stringify(raw)}`);
+  else if (new Set(addrs).size !== addrs.length) problems.push(`--source-addrs: an address is listed twice in ${JSON.stringify(raw)}`);
+  return addrs;
+}
+
 function parseRaw(argv: string[]) {
   try {
     return parseArgs({
@@ -186,13 +218,15 @@ function parseRaw(argv: string[]) {
         members: { type: 'string', default: '2000' },
         users: { type: 'string', default: '1000' },
         concurrency: { type: 'string', default: '200' },
+        conns: { type: 'string', default: '5000' },
+        'source-addrs': { type: 'string' },
         'wrong-ratio': { type: 'string', default: '0.1' },
         'wrong-passwords': { type: 'string', default: 'same' },
         online: { type: 'string', default: 'all' },
         senders: { type: 'string', default: '4' },
         'group-push-control': { type: 'string', default: 'on' },
         window: { type: 'string', default: '64' },
-        duration: { type: 'string', default: '20' },
+        duration: { type: 'string' },
         warmup: { type: 'string', default: '3' },
         drain: { type: 'string', default: '5' },
         size: { type: 'string', default: '0' },
@@ -224,8 +258,13 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
   const transport = v.transport;
   if (transport !== 'tcp' && transport !== 'ws') problems.push(`--transport: expected tcp or ws, got ${JSON.stringify(transport)}`);
   const mode = v.mode;
-  if (mode !== 'live' && mode !== 'offline' && mode !== 'group' && mode !== 'logins') problems.push(`--mode: expected live, offline, group or logins, got ${JSON.stringify(mode)}`);
+  if (mode !== 'live' && mode !== 'offline' && mode !== 'group' && mode !== 'logins' && mode !== 'idle-conns') {
+    problems.push(`--mode: expected live, offline, group, logins or idle-conns, got ${JSON.stringify(mode)}`);
+  }
   const logins = mode === 'logins';
+  const idle = mode === 'idle-conns';
+  const conns = intIn(problems, 'conns', v.conns, 1, 1_000_000);
+  const sourceAddrs = parseSourceAddrs(problems, v['source-addrs'], conns);
   const users = intIn(problems, 'users', v.users, 1, 100_000);
   const concurrency = intIn(problems, 'concurrency', v.concurrency, 1, 10_000);
   const wrongRatio = numberIn(problems, 'wrong-ratio', v['wrong-ratio'], 0, 1);
@@ -244,7 +283,7 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
   const page = intIn(problems, 'page', v.page, 1, MAX_PAGE);
   const rate = numberIn(problems, 'rate', v.rate ?? (group ? '1' : '5000'), 0, 1_000_000);
   const window = intIn(problems, 'window', v.window, 1, 30_000);
-  let durationSec = numberIn(problems, 'duration', v.duration, 0.1, Number.MAX_SAFE_INTEGER);
+  let durationSec = numberIn(problems, 'duration', v.duration ?? (idle ? String(IDLE_DEFAULT_HOLD_SEC) : '20'), 0.1, Number.MAX_SAFE_INTEGER);
   if (durationSec > MAX_DURATION_SEC) {
     warnings.push(`--duration ${durationSec} capped at ${MAX_DURATION_SEC} s`);
     durationSec = MAX_DURATION_SEC;
@@ -264,6 +303,7 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
   const spawnCluster = v['spawn-cluster'];
   const msgRateLimit = v['msg-rate-limit'] === undefined ? 0 : intIn(problems, 'msg-rate-limit', v['msg-rate-limit'], 0, 1_000_000);
   if (!spawnCluster && v['msg-rate-limit'] !== undefined) problems.push('--msg-rate-limit only applies with --spawn-cluster');
+  if (idle && !spawnCluster && !gateways) problems.push('--mode idle-conns needs --spawn-cluster (gateway RSS from their pids) or --gateways');
   if (spawnCluster && gateways) problems.push('--spawn-cluster and --gateways exclude each other');
   if (spawnCluster && v['create-users'] !== undefined) problems.push('--spawn-cluster creates its users itself; drop --create-users');
   if (v['create-users'] !== undefined && !/^mysql:\/\//.test(v['create-users'])) {
@@ -277,7 +317,9 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
   const kind = transport === 'ws' ? 'ws' : 'tcp';
   const load = rate > 0 ? `${rate} msg/s` : `window ${window}`;
   const offline = mode === 'offline';
-  const defaultLabel = logins
+  const defaultLabel = idle
+    ? `idle-conns: ${conns} connections from ${sourceAddrs.length} addresses, idle ${durationSec} s`
+    : logins
     ? `logins: ${concurrency} in flight, ${users} users, ${Math.round(wrongRatio * 100)} % wrong (${wrongPasswords === 'distinct' ? 'distinct' : 'same'}), ${durationSec} s`
     : group
     ? `group: ${members} members, online ${online === 'none' ? 'none' : 'all'}, ${senders} senders, ${rate > 0 ? `${rate} msg/s` : `window ${window} each`}, ${durationSec} s`
@@ -285,7 +327,7 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
       ? `offline: ${pairs} senders × ${messages} messages, pages of ${page}, ${kind}`
       : `${pairs} pairs, ${load}, ${durationSec} s, ${kind}`;
   return {
-    mode: logins ? 'logins' : group ? 'group' : offline ? 'offline' : 'live',
+    mode: idle ? 'idle-conns' : logins ? 'logins' : group ? 'group' : offline ? 'offline' : 'live',
     loginUrl: v['login-url'],
     gateways,
     transport: kind,
@@ -315,6 +357,8 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
     concurrency,
     wrongRatio,
     wrongPasswords: wrongPasswords === 'distinct' ? 'distinct' : 'same',
+    conns,
+    sourceAddrs,
     warnings,
   };
 }

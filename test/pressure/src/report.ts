@@ -54,6 +54,11 @@ export const REPORT_HEADER = [
     'The receivers then log in at once and pull unread counters and history pages; *pull time* is per user, from the unread request to the last page. ' +
     'Every ACKed message must be pulled exactly once (*lost* and *duplicated* fail the run), no message id may be given twice in a session, ' +
     'and no unread counter may be below what was ACKed.',
+  '- *Idle connections* (`--mode idle-conns`): N users log in, each on a connection of its own from one of several 127.0.0.x addresses ' +
+    '(each has its own ephemeral port range; the gateways admit `TT_MAX_CONN_PER_IP` per address), placed as `/msg_server` places them, then stay idle ' +
+    'sending heartbeats as a TeamTalk client does (every 30 s). *KiB per connection*: the gateway\'s VmRSS once connected and after the idle time, minus before the first ' +
+    'connection, over the connections it held then (a GC between two readings lowers one of them: both are given); *logins/s*: while connecting, first logins of fresh users (password rehash included). ' +
+    'A connection not logged in or dropped while idle fails the run.',
   '- The pressure tool runs on the same machine as the cluster and competes for its CPU; its own CPU use is given per section.',
   HEADER_END,
 ].join('\n');
