@@ -4,25 +4,27 @@
  * retransmits, and neither do we. Bounded, oldest first (Map insertion order).
  */
 export class AwaitingAcks {
-  private readonly entries = new Map<string, number>();
+  // Created on the first delivery: an idle connection holds no Map (issue 13).
+  private entries: Map<string, number> | undefined;
 
   constructor(private readonly maxEntries: number) {}
 
   get size(): number {
-    return this.entries.size;
+    return this.entries?.size ?? 0;
   }
 
   /** Records a delivery; returns how many old entries were evicted to stay bounded. */
   add(fromUserId: number, msgId: number, now: number): number {
     const key = keyOf(fromUserId, msgId);
+    const entries = (this.entries ??= new Map());
     // Re-delivery moves the entry to the back so the sweep order stays by time.
-    this.entries.delete(key);
-    this.entries.set(key, now);
+    entries.delete(key);
+    entries.set(key, now);
     let evicted = 0;
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next();
+    while (entries.size > this.maxEntries) {
+      const oldest = entries.keys().next();
       if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
+      entries.delete(oldest.value);
       evicted += 1;
     }
     return evicted;
@@ -30,12 +32,13 @@ export class AwaitingAcks {
 
   /** The receiver's IMMsgDataAck (session_id = sender). */
   remove(fromUserId: number, msgId: number): boolean {
-    return this.entries.delete(keyOf(fromUserId, msgId));
+    return this.entries?.delete(keyOf(fromUserId, msgId)) ?? false;
   }
 
   /** Drops entries delivered more than maxAgeMs ago; returns how many. */
   sweep(now: number, maxAgeMs: number): number {
     let dropped = 0;
+    if (this.entries === undefined) return 0;
     for (const [key, at] of this.entries) {
       if (now - at < maxAgeMs) break;
       this.entries.delete(key);
@@ -45,7 +48,7 @@ export class AwaitingAcks {
   }
 
   clear(): void {
-    this.entries.clear();
+    this.entries = undefined;
   }
 }
 

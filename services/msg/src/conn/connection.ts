@@ -5,6 +5,8 @@ import type { Logger } from '@tiertalk/log';
 import type { ConnectionLimits } from '../config';
 import type { AdmissionTicket } from './admission';
 import { AwaitingAcks } from './awaiting-acks';
+import { DeadlineWheel } from './deadline-wheel';
+import type { DeadlineEntry } from './deadline-wheel';
 import { RateLimiter } from './rate-limiter';
 import type { Transport, TransportSink } from './transport';
 
@@ -27,6 +29,11 @@ export const KICK_CLOSE_DELAY_MS = 1000;
 // After a flushing close, a peer that does not read is cut off.
 const END_GRACE_MS = 2000;
 const AWAITING_ACK_MAX = 1024;
+// Resolution of every connection timeout: they fire up to this late.
+const DEADLINE_TICK_MS = 100;
+
+/** The gateway's one sweep over all connections' deadlines (no timer per connection). */
+export const connectionDeadlines = new DeadlineWheel(DEADLINE_TICK_MS);
 
 let lastId = 0;
 /** u32 connection ids, unique within this process (0 is never used: it means "none" on the wire). */
@@ -38,10 +45,10 @@ function nextConnId(): number {
 /**
  * One client connection over TCP or WebSocket (goim server_tcp.go, aedes
  * client.js): frames in through one FrameReader, state new → authenticating →
- * open → closed, login and idle timers, bounded outbound queue, one idempotent
- * close path that clears every timer.
+ * open → closed, login/idle/drain/kick deadlines on the shared wheel, bounded
+ * outbound queue, one idempotent close path.
  */
-export class Connection implements TransportSink {
+export class Connection implements TransportSink, DeadlineEntry {
   readonly id = nextConnId();
   readonly log: Logger;
   readonly connectedAt = Date.now();
@@ -57,10 +64,12 @@ export class Connection implements TransportSink {
 
   private readonly reader: FrameReader;
   private lastRecvAt = Date.now();
-  private loginTimer: NodeJS.Timeout | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
-  private drainTimer: NodeJS.Timeout | undefined;
-  private kickTimer: NodeJS.Timeout | undefined;
+  // Absolute times (Date.now() scale), 0 = not armed. The wheel holds the
+  // connection once, at the earliest of them and the idle deadline.
+  private loginDeadline: number;
+  private drainDeadline = 0;
+  private kickDeadline = 0;
+  wheelTick = 0;
 
   // Outbound: while the transport is blocked, frames wait here (bounded).
   private blocked = false;
@@ -89,8 +98,8 @@ export class Connection implements TransportSink {
     transport.setMaxMessageBytes?.(2 * Math.min(limits.preLoginMaxFrameBytes, limits.maxFrameBytes));
     this.msgRate = new RateLimiter(limits.msgRatePerSec);
     // docs/FLOWS.md §2: closed when login has not completed within 15 s of connecting.
-    this.loginTimer = setTimeout(() => this.close('login timeout', 'destroy'), limits.loginTimeoutMs);
-    this.armIdle(this.idleTimeoutMs());
+    this.loginDeadline = this.connectedAt + limits.loginTimeoutMs;
+    this.rearm();
     transport.attach(this);
   }
 
@@ -158,8 +167,8 @@ export class Connection implements TransportSink {
     if (this.st !== 'authenticating') return false;
     this.st = 'open';
     this.wasOpen = true;
-    clearTimeout(this.loginTimer);
-    this.loginTimer = undefined;
+    this.loginDeadline = 0;
+    this.rearm();
     this.reader.setMaxFrameBytes(this.limits.maxFrameBytes);
     this.transport.setMaxMessageBytes?.(2 * this.limits.maxFrameBytes);
     this.ticket?.loggedIn();
@@ -199,7 +208,8 @@ export class Connection implements TransportSink {
     if (this.st === 'closed' || this.isKicked) return false;
     this.isKicked = true;
     this.sendPdu(CID.CID_LOGIN_KICK_USER, 0, IM.Login.IMKickUser.encode({ userId: this.uid, kickReason: reason }).finish());
-    this.kickTimer = setTimeout(() => this.close('kicked', 'flush'), KICK_CLOSE_DELAY_MS);
+    this.kickDeadline = Date.now() + KICK_CLOSE_DELAY_MS;
+    this.rearm();
     this.log.info({ reason }, 'kicked');
     return true;
   }
@@ -263,11 +273,8 @@ export class Connection implements TransportSink {
   close(reason: string, mode: CloseMode = 'flush'): void {
     if (this.st === 'closed') return;
     this.st = 'closed';
-    clearTimeout(this.loginTimer);
-    clearTimeout(this.idleTimer);
-    clearTimeout(this.drainTimer);
-    clearTimeout(this.kickTimer);
-    this.loginTimer = this.idleTimer = this.drainTimer = this.kickTimer = undefined;
+    connectionDeadlines.cancel(this);
+    this.loginDeadline = this.drainDeadline = this.kickDeadline = 0;
     if (mode === 'flush') {
       for (const pdu of this.queue) this.transport.write(pdu);
       this.transport.end(END_GRACE_MS);
@@ -317,8 +324,8 @@ export class Connection implements TransportSink {
   onDrain(): void {
     if (this.st === 'closed' || !this.blocked) return;
     this.blocked = false;
-    clearTimeout(this.drainTimer);
-    this.drainTimer = undefined;
+    // Left on the wheel: the next onDeadline finds nothing due and moves on.
+    this.drainDeadline = 0;
     while (this.queue.length > 0) {
       const pdu = this.queue.shift();
       if (pdu === undefined) break;
@@ -350,33 +357,53 @@ export class Connection implements TransportSink {
 
   private block(): void {
     this.blocked = true;
-    if (this.drainTimer) return;
+    if (this.drainDeadline !== 0) return;
     // aedes drain timeout: a client that does not read for this long is dropped.
-    this.drainTimer = setTimeout(() => {
-      this.drainTimer = undefined;
-      this.log.warn({ outboundBytes: this.outboundBytes }, 'slow client: drain timeout, closing');
-      this.close('drain timeout', 'destroy');
-    }, this.limits.drainTimeoutMs);
+    this.drainDeadline = Date.now() + this.limits.drainTimeoutMs;
+    this.rearm();
   }
 
   private idleTimeoutMs(): number {
-    // Before login the type is unknown (0 = PC class); the login timer is shorter anyway.
+    // Before login the type is unknown (0 = PC class); the login timeout is shorter anyway.
     return isMobileClient(this.ctype) ? this.limits.mobileIdleTimeoutMs : this.limits.pcIdleTimeoutMs;
   }
 
-  /** One timer per connection, re-armed lazily: received bytes only stamp lastRecvAt. */
-  private armIdle(ms: number): void {
-    this.idleTimer = setTimeout(() => {
-      const limit = this.idleTimeoutMs();
-      const idle = Date.now() - this.lastRecvAt;
-      if (idle >= limit) {
-        this.log.info({ idleMs: idle }, 'idle timeout, closing');
-        this.close('idle timeout', 'destroy');
-      } else {
-        this.armIdle(limit - idle);
-      }
-    }, ms);
+  /** Idle is checked lazily: received bytes only stamp lastRecvAt. */
+  private idleDeadline(): number {
+    return this.lastRecvAt + this.idleTimeoutMs();
   }
+
+  /** Puts the connection on the wheel at its earliest armed deadline. */
+  private rearm(): void {
+    connectionDeadlines.schedule(this, earlierArmed(earlierArmed(earlierArmed(this.idleDeadline(), this.loginDeadline), this.drainDeadline), this.kickDeadline));
+  }
+
+  /** DeadlineEntry: the earliest due deadline closes the connection; else wait for the next. */
+  onDeadline(now: number): void {
+    if (this.st === 'closed') return;
+    const due = (d: number): boolean => d !== 0 && d <= now;
+    const idleAt = this.idleDeadline();
+    let first = Infinity;
+    for (const d of [this.loginDeadline, this.drainDeadline, this.kickDeadline, idleAt]) if (due(d) && d < first) first = d;
+    if (first === Infinity) {
+      this.rearm();
+    } else if (first === this.loginDeadline) {
+      this.close('login timeout', 'destroy');
+    } else if (first === this.drainDeadline) {
+      this.log.warn({ outboundBytes: this.outboundBytes }, 'slow client: drain timeout, closing');
+      this.close('drain timeout', 'destroy');
+    } else if (first === this.kickDeadline) {
+      this.close('kicked', 'flush');
+    } else {
+      this.log.info({ idleMs: now - this.lastRecvAt }, 'idle timeout, closing');
+      this.close('idle timeout', 'destroy');
+    }
+  }
+}
+
+/** The earlier of a and an armed deadline d (0 = not armed). */
+function earlierArmed(a: number, d: number): number {
+  return d !== 0 && d < a ? d : a;
 }
 
 /** "1.2.3.4:5678" or "::1:5678" → the host part. */
