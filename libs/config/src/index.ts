@@ -6,5 +6,7 @@ export type { ConfigLogger } from './mask';
 export { refuseWellKnown, requireUrlPassword, secret } from './secrets';
 export type { RuntimeEnv, SecretRule } from './secrets';
 export type { ConfigIssue } from './errors';
-export { commonConfigSchema, optionalPort, port, positiveInt, intRange, url, csvList, bool, nonEmptyString } from './schema';
+export { commonConfigSchema, optionalPort, port, positiveInt, intRange, url, redisUrl, csvList, bool, nonEmptyString } from './schema';
 export type { CommonConfig, LogLevel } from './schema';
+export { CLUSTER_SCHEME, isRedisTarget, parseRedisTarget } from './redis-target';
+export type { ClusterSeed, RedisTarget } from './redis-target';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isRedisTarget } from './redis-target';
 
 // Every helper accepts a string (from the environment) or an already typed
 // JSON value (from TT_CONFIG_FILE), and reports one "expected ..." message.
@@ -44,6 +45,18 @@ export function url(defaultValue?: string) {
     .trim()
     .refine((s) => URL.canParse(s), { error });
   return defaultValue === undefined ? base : base.default(defaultValue);
+}
+
+/**
+ * A Redis server URL (redis://, rediss://) or a Redis Cluster's seed nodes,
+ * `redis-cluster://[user:password@]host:port[,host:port...]` (redis-target.ts).
+ */
+export function redisUrl() {
+  const error = 'expected a Redis URL (redis://host:port/db) or redis-cluster://host:port[,host:port...]';
+  return z
+    .string({ error })
+    .trim()
+    .refine((s) => isRedisTarget(s), { error });
 }
 
 /** Comma-separated list (env) or a JSON array of strings (file); blanks dropped, at least one entry. */

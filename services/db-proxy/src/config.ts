@@ -1,10 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { commonConfigSchema, intRange, loadConfig, port, positiveInt, refuseWellKnown, requireUrlPassword, secret, url } from '@tiertalk/config';
+import { commonConfigSchema, intRange, loadConfig, port, positiveInt, redisUrl, refuseWellKnown, requireUrlPassword, secret, url } from '@tiertalk/config';
 import { TEAMTALK_DEFAULT_AES_KEY } from '@tiertalk/proto';
 
 // Development defaults (TT_ENV=development); production must set each (docs/SECURITY.md, secrets).
-const devRedis = (db: number) => secret(url(), { devDefault: `redis://127.0.0.1:6379/${db}` });
+// A URL may name a Redis Cluster instead (redis-cluster://host:port,...; docs/OPERATIONS.md "Redis Cluster").
+const devRedis = (db: number) => secret(redisUrl(), { devDefault: `redis://127.0.0.1:6379/${db}` });
 
 // TeamTalk's db-proxy keeps five logical Redis instances (docs/STORAGE.md §2); each
 // has its own URL here so they can live on separate servers. The db numbers

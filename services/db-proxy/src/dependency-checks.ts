@@ -1,5 +1,5 @@
 import { createPool } from 'mysql2/promise';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import { Readiness, allOf, startPeriodicProbe, watchRedis } from '@tiertalk/health';
 import type { RedisInstances } from './store/redis';
 
@@ -40,7 +40,7 @@ export function watchDbProxyDependencies(readiness: Readiness, opts: DependencyC
     });
   }
   // Logical instances configured with one URL share a connection: one watcher feeds all their checks.
-  const byClient = new Map<Redis, string[]>();
+  const byClient = new Map<RedisClient, string[]>();
   for (const [key, name] of Object.entries(REDIS_NAMES) as Array<[keyof typeof REDIS_NAMES, string]>) {
     const client = opts.redis[key];
     byClient.set(client, [...(byClient.get(client) ?? []), name]);

@@ -4,6 +4,7 @@ import { DbAdminService, DbProxyService } from '@tiertalk/proto';
 import { Readiness, followRegistration, healthAccess, probeRoutes, serveHealth } from '@tiertalk/health';
 import { RefusalLog, countMysqlErrors, countRedisErrors, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { autoPipelinedCopy } from '@tiertalk/redis';
 import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
 import { dbAdminAccess, dbProxyAccess } from './access-policy';
 import { loadDbProxyConfig } from './config';
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
   });
   const storeMessages = new StoreMessagesService(committer, config.TT_COMMIT_QUEUE_MAX, log);
   // The lockout scripts of the logins that arrive together (a ValidateStream batch) go to Redis in one write.
-  const loginLimitsRedis = countRedisErrors(redis.token.duplicate({ enableAutoPipelining: true }), 'token', (err) => log.warn({ err, redis: 'token' }, 'redis connection error'));
+  const loginLimitsRedis = countRedisErrors(autoPipelinedCopy(redis.token), 'token', (err) => log.warn({ err, redis: 'token' }, 'redis connection error'));
   const validate = createValidateHandler(
     mysql,
     loginLimitsRedis,

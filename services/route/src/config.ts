@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt, refuseWellKnown, secret, url } from '@tiertalk/config';
+import { commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt, redisUrl, refuseWellKnown, secret, url } from '@tiertalk/config';
 import { TEAMTALK_DEFAULT_AES_KEY } from '@tiertalk/proto';
 
 // An unset or empty value means "none".
@@ -10,7 +10,7 @@ const AES_KEY_ERROR = "expected TeamTalk's 32-byte aesKey";
 export const routeConfigSchema = commonConfigSchema.extend({
   TT_GRPC_PORT: port(8200),
   // Development default only (TT_ENV=development); production sets it.
-  TT_SESSION_REDIS_URL: secret(url(), { devDefault: 'redis://127.0.0.1:6379/3' }),
+  TT_SESSION_REDIS_URL: secret(redisUrl(), { devDefault: 'redis://127.0.0.1:6379/3' }),
   // docs/ARCHITECTURE.md, session registry: keys tt:sm:user:<id>, tt:sm:gw:<id>, tt:sm:gateways
   TT_SESSION_KEY_PREFIX: nonEmptyString('tt:sm:'),
   TT_SWEEP_INTERVAL_MS: positiveInt(10000),

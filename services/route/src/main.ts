@@ -1,9 +1,9 @@
-import Redis from 'ioredis';
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
 import { RouteService } from '@tiertalk/proto';
 import { Readiness, followRegistration, healthAccess, probeRoutes, serveHealth, watchRedis } from '@tiertalk/health';
 import { RefusalLog, countRedisErrors, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
+import { createRedisClient } from '@tiertalk/redis';
 import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
 import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
 import { routeAccess } from './access-policy';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
 
   // Fail a call fast when Redis is down instead of queueing it for minutes. Auto-pipelined: the
   // scripts of a LoginStream/LogoutStream batch (and of a Deliver batch's lookups) go in one write.
-  const redis = new Redis(config.TT_SESSION_REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  const redis = createRedisClient(config.TT_SESSION_REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
   countRedisErrors(redis, 'session', (err) => logger.warn({ err }, 'session redis error'));
   const redisCheck = watchRedis(readiness.add('redis:session'), redis, { intervalMs: config.TT_HEALTH_INTERVAL_MS });
   const store = new SessionStore(redis, config.TT_SESSION_KEY_PREFIX, { seenTtlMs: 3 * config.TT_SESSION_SYNC_INTERVAL_MS });

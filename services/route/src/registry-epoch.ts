@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import type { Logger } from '@tiertalk/log';
 import type { SessionStore } from './session-store';
 
@@ -10,7 +10,7 @@ export interface ResyncRequester {
 }
 
 export interface RegistryEpochOptions {
-  redis: Redis;
+  redis: RedisClient;
   store: SessionStore;
   links: ResyncRequester;
   logger: Logger;

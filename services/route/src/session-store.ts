@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 
 // Session registry (docs/ARCHITECTURE.md, "Session registry"), after
 // ejabberd's Redis session manager: a hash per user, an index per gateway,
@@ -201,7 +201,7 @@ class LuaScript {
   }
 
   /** EVALSHA, loading the script once when Redis does not know it (after a restart or FLUSH). */
-  async run(redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
+  async run(redis: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
     try {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {
@@ -280,7 +280,7 @@ export class SessionStore {
   private readonly freshGraceMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     opts: SessionStoreOptions = {},
   ) {

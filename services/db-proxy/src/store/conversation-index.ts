@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import type { ChainableCommander, Result } from 'ioredis';
 
 // The conversation index in the `sync` Redis instance (TeamTalk configures it
@@ -144,7 +144,7 @@ function parseMember(member: string): ConversationRef | undefined {
 
 export class ConversationIndex {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly limit: number,
     private readonly ttlSec: number,
   ) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import type { Result } from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { groupCounterKeys } from './group-message-reader';
@@ -113,7 +113,7 @@ export class CounterOutbox {
 
   constructor(
     private readonly master: Pool,
-    private readonly unreadRedis: Redis,
+    private readonly unreadRedis: RedisClient,
     private readonly opts: CounterOutboxOptions,
   ) {
     unreadRedis.defineCommand('ttApplyCounters', { lua: APPLY });

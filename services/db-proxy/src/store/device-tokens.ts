@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import { IM } from '@tiertalk/proto';
 
 const { ClientType } = IM.BaseDefine;
@@ -91,7 +91,7 @@ return 1
 
 /** Device tokens in the token Redis instance (docs/STORAGE.md §2). */
 export class DeviceTokenStore {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   /** Stores the user's token (an empty token clears it, docs/FLOWS.md §12 logout). */
   async register(userId: number, clientType: number, token: string): Promise<void> {

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import type { Result } from 'ioredis';
 import { groupCounterKeys } from './group-message-reader';
 
@@ -19,7 +19,7 @@ declare module 'ioredis' {
 }
 
 export class GroupCounters {
-  constructor(private readonly unreadRedis: Redis) {
+  constructor(private readonly unreadRedis: RedisClient) {
     unreadRedis.defineCommand('ttGroupMsgAdd', { lua: ADD });
   }
 

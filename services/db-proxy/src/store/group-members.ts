@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { redisKeys } from './keys';
 
@@ -47,7 +47,7 @@ export interface GroupRoles {
 export class GroupMembersCache {
   constructor(
     private readonly master: Pool,
-    private readonly groupMemberRedis: Redis,
+    private readonly groupMemberRedis: RedisClient,
   ) {}
 
   /** Members of each group (one pipeline, one MySQL query for the missing ones); a group that is unknown or dismissed is absent. */

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import type { Result } from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { groupMessageTable, redisKeys } from './keys';
@@ -53,8 +53,8 @@ export class GroupMessageReader {
   constructor(
     private readonly replica: Pool,
     private readonly master: Pool,
-    private readonly groupMemberRedis: Redis,
-    private readonly unreadRedis: Redis,
+    private readonly groupMemberRedis: RedisClient,
+    private readonly unreadRedis: RedisClient,
   ) {
     unreadRedis.defineCommand('ttCopyHash', { numberOfKeys: 2, lua: COPY_HASH });
     this.shards = new ShardedMessages(replica, GROUP_SHARDS);

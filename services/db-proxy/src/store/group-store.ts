@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { conversationKeys } from './conversation-index';
 import { GroupCounters } from './group-counters';
@@ -54,10 +54,10 @@ export class GroupStore {
   constructor(
     readonly master: Pool,
     readonly members: GroupMembersCache,
-    private readonly groupMemberRedis: Redis,
-    readonly groupSetRedis: Redis,
-    unreadRedis: Redis,
-    private readonly syncRedis: Redis,
+    private readonly groupMemberRedis: RedisClient,
+    readonly groupSetRedis: RedisClient,
+    unreadRedis: RedisClient,
+    private readonly syncRedis: RedisClient,
   ) {
     this.counters = new GroupCounters(unreadRedis);
   }

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import type { Result } from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 
@@ -60,7 +60,7 @@ export const MESSAGE_ID_UNIQUE_KEYS: ReadonlySet<string> = new Set(['uk_relateId
  */
 export class MessageIdAllocator {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly master: Pool,
   ) {
     redis.defineCommand('ttTakeIds', { numberOfKeys: 1, lua: TAKE });

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import { redisKeys } from './keys';
 
 /**
@@ -6,7 +6,7 @@ import { redisKeys } from './keys';
  * over unread_<uid> (docs/STORAGE.md §2), one pipeline for all users. TeamTalk adds
  * group unread here too; group counters are not served yet.
  */
-export async function singleUnreadTotals(unreadRedis: Redis, userIds: readonly number[]): Promise<Map<number, number>> {
+export async function singleUnreadTotals(unreadRedis: RedisClient, userIds: readonly number[]): Promise<Map<number, number>> {
   const totals = new Map<number, number>();
   if (userIds.length === 0) return totals;
   const pipeline = unreadRedis.pipeline();

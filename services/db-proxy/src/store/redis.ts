@@ -1,13 +1,13 @@
-import Redis from 'ioredis';
 import { countRedisErrors } from '@tiertalk/metrics';
+import { closeRedisClient, createRedisClient, type RedisClient } from '@tiertalk/redis';
 
 /** TeamTalk's logical cache instances (docs/STORAGE.md §2, config CacheInstances). */
 export interface RedisInstances {
-  unread: Redis;
-  groupSet: Redis;
-  token: Redis;
-  sync: Redis;
-  groupMember: Redis;
+  unread: RedisClient;
+  groupSet: RedisClient;
+  token: RedisClient;
+  sync: RedisClient;
+  groupMember: RedisClient;
   close(): Promise<void>;
 }
 
@@ -19,7 +19,7 @@ export interface RedisUrls {
   groupMember: string;
 }
 
-/** Instances configured with the same URL share one connection. */
+/** Instances configured with the same URL share one connection; a `redis-cluster://` URL gives a Redis Cluster client (docs/OPERATIONS.md). */
 export function createRedisInstances(urls: RedisUrls, onError?: (err: Error, redis: string) => void): RedisInstances {
   // tt_redis_errors_total{redis} names a connection by the instances sharing it ("unread+group_set+...").
   const roles: Array<[keyof RedisUrls, string]> = [
@@ -31,14 +31,14 @@ export function createRedisInstances(urls: RedisUrls, onError?: (err: Error, red
   ];
   const namesByUrl = new Map<string, string[]>();
   for (const [key, name] of roles) namesByUrl.set(urls[key], [...(namesByUrl.get(urls[key]) ?? []), name]);
-  const byUrl = new Map<string, Redis>();
-  const client = (url: string): Redis => {
+  const byUrl = new Map<string, RedisClient>();
+  const client = (url: string): RedisClient => {
     let c = byUrl.get(url);
     if (c === undefined) {
       // Fail commands fast while disconnected instead of queueing them forever:
       // a message is ACKed only after its unread counter is written.
       const name = (namesByUrl.get(url) ?? []).join('+');
-      c = countRedisErrors(new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false }), name, (err) => onError?.(err, name));
+      c = countRedisErrors(createRedisClient(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false }), name, (err) => onError?.(err, name));
       byUrl.set(url, c);
     }
     return c;
@@ -50,7 +50,7 @@ export function createRedisInstances(urls: RedisUrls, onError?: (err: Error, red
     sync: client(urls.sync),
     groupMember: client(urls.groupMember),
     async close() {
-      await Promise.all([...byUrl.values()].map((c) => c.quit().catch(() => c.disconnect())));
+      await Promise.all([...byUrl.values()].map((c) => closeRedisClient(c)));
     },
   };
 }

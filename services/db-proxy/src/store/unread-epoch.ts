@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 
 // Redis here keeps nothing on disk: a restart (or a flush) empties the unread
 // instance and with it every unread counter. This key exists as long as the
@@ -34,7 +34,7 @@ export class UnreadEpoch {
   private events: EpochEvents | undefined;
   private readonly onReady = (): void => void this.check().catch((err: unknown) => this.events?.onError(err));
 
-  constructor(private readonly unreadRedis: Redis) {}
+  constructor(private readonly unreadRedis: RedisClient) {}
 
   /** The epoch the counters in Redis belong to (read from Redis on first use). */
   async current(): Promise<string> {

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import type { Result } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
@@ -57,7 +57,7 @@ interface CountRow extends RowDataPacket {
 export interface UnreadRebuildDeps {
   /** Cursors and counts are read on the master: a read ack just written must count. */
   master: Pool;
-  unreadRedis: Redis;
+  unreadRedis: RedisClient;
   epoch: UnreadEpoch;
   relations: RelationReader;
   groups: GroupMessageReader;

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 
 /** One offline push as queued: the receiver and the stored IMMsgData bytes (decoded only when posted). */
 export interface QueuedPush {
@@ -24,7 +24,7 @@ export const PUSH_GROUP = 'offline-push';
  */
 export class PushStream {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly key: string,
     private readonly maxLen: number,
   ) {}
@@ -57,7 +57,7 @@ export class PushStream {
    * XREADGROUP on `conn` (a dedicated connection when blocking). `after` '>'
    * reads new entries; an id reads this consumer's own pending entries after it.
    */
-  async read(conn: Redis, consumer: string, count: number, after: string, blockMs?: number): Promise<StreamEntry[]> {
+  async read(conn: RedisClient, consumer: string, count: number, after: string, blockMs?: number): Promise<StreamEntry[]> {
     const block = blockMs === undefined ? [] : ['BLOCK', blockMs];
     const reply = await conn.callBuffer('XREADGROUP', 'GROUP', PUSH_GROUP, consumer, 'COUNT', count, ...block, 'STREAMS', this.key, after);
     if (!Array.isArray(reply) || reply.length === 0) return [];

@@ -1,6 +1,6 @@
-import Redis from 'ioredis';
 import type { Logger } from '@tiertalk/log';
 import { countRedisErrors } from '@tiertalk/metrics';
+import { createRedisClient, type RedisClient } from '@tiertalk/redis';
 import type { Registry } from '@tiertalk/registry';
 import { InstancePool, type RpcSecurity } from '@tiertalk/rpc';
 import type { RouteConfig } from '../config';
@@ -47,9 +47,9 @@ export function createDurableOfflinePush(opts: DurableOfflinePushOptions): Offli
   const { redisUrl, streamKey, consumer: consumerName, claimIdleMs, holdMax, ...notifierOpts } = opts;
   const log = opts.logger.child({ component: 'offline-push' });
   let lastErrorLog = 0;
-  const connect = (role: string): Redis => {
+  const connect = (role: string): RedisClient => {
     // Fail a command fast while Redis is down: offer() then keeps its batch in memory.
-    const conn = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectionName: `offline-push-${role}` });
+    const conn = createRedisClient(redisUrl, { maxRetriesPerRequest: 1, connectionName: `offline-push-${role}` });
     return countRedisErrors(conn, 'offline_push', (err: Error) => {
       const now = Date.now();
       if (now - lastErrorLog < REDIS_ERROR_LOG_INTERVAL_MS) return;

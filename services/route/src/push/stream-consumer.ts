@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import type { Logger } from '@tiertalk/log';
 import { ReconnectBackoff } from '@tiertalk/rpc';
 import type { PushStream, QueuedPush, StreamEntry } from './push-stream';
@@ -17,7 +17,7 @@ export interface HeldPushSink {
 export interface PushStreamConsumerOptions {
   stream: PushStream;
   /** A connection of its own: XREADGROUP BLOCK holds it. */
-  reader: Redis;
+  reader: RedisClient;
   sink: HeldPushSink;
   /** Consumer name in the group: the route instance id. */
   consumer: string;

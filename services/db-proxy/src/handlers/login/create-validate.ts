@@ -1,6 +1,6 @@
 import type { Logger } from '@tiertalk/log';
 import { RefusalLog } from '@tiertalk/metrics';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import type { MysqlPools } from '../../store/mysql';
 import { LoginAccountStore } from '../../store/login-accounts';
 import { LoginLimits, type LoginLimitOptions } from './login-limits';
@@ -19,7 +19,7 @@ export interface ValidateOptions {
 }
 
 /** Validate as db-proxy runs it: accounts on the MySQL master, counters in the token Redis. */
-export function createValidateHandler(mysql: Pick<MysqlPools, 'master'>, tokenRedis: Redis, opts: ValidateOptions, log: Logger): ValidateHandler {
+export function createValidateHandler(mysql: Pick<MysqlPools, 'master'>, tokenRedis: RedisClient, opts: ValidateOptions, log: Logger): ValidateHandler {
   const accounts = new LoginAccountStore(mysql.master);
   const hasher = new PasswordHasher(opts.argon2, { concurrency: opts.hashConcurrency, queueMax: opts.hashQueueMax });
   const verifier = new PasswordVerifier(hasher, new VerifiedSecrets({ max: opts.cacheMax, ttlMs: opts.cacheTtlSec * 1000 }), accounts, log);

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 
 export interface LoginLimitOptions {
   /** Attempts of one name from one IP that may fail within the window. */
@@ -97,10 +97,10 @@ interface LimitCommands {
  * only by each address's limits (and argon2id's cost per guess).
  */
 export class LoginLimits {
-  private readonly redis: Redis & LimitCommands;
+  private readonly redis: RedisClient & LimitCommands;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly opts: LoginLimitOptions,
   ) {
     // Several LoginLimits may share one client (tests, two handlers): define once.
@@ -108,7 +108,7 @@ export class LoginLimits {
       redis.defineCommand('ttLoginAttempt', { numberOfKeys: 3, lua: ATTEMPT_LUA });
       redis.defineCommand('ttLoginSucceeded', { numberOfKeys: 2, lua: SUCCEEDED_LUA });
     }
-    this.redis = redis as Redis & LimitCommands;
+    this.redis = redis as RedisClient & LimitCommands;
   }
 
   /**

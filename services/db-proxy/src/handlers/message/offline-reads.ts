@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import type { Logger } from '@tiertalk/log';
 import { IM } from '@tiertalk/proto';
 import { redisKeys } from '../../store/keys';
@@ -21,7 +21,7 @@ const MAX_BY_ID_REQUEST = 1000;
 export class OfflineReads {
   constructor(
     private readonly stores: OfflineStores,
-    private readonly unreadRedis: Redis,
+    private readonly unreadRedis: RedisClient,
     private readonly log: Logger,
   ) {}
 

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import type { Logger } from '@tiertalk/log';
 import { IM, tiertalk } from '@tiertalk/proto';
 import type { Pool } from 'mysql2/promise';
@@ -17,7 +17,7 @@ import { checkSession } from './session-access';
 export class ReadAcks {
   constructor(
     private readonly stores: OfflineStores,
-    private readonly unreadRedis: Redis,
+    private readonly unreadRedis: RedisClient,
     private readonly master: Pool,
     private readonly log: Logger,
   ) {}

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '@tiertalk/redis';
 import type { Logger } from '@tiertalk/log';
 import { IM } from '@tiertalk/proto';
 import type { DeviceTokenStore } from '../../store/device-tokens';
@@ -43,7 +43,7 @@ export class DeviceTokenHandlers {
   constructor(
     private readonly tokens: DeviceTokenStore,
     private readonly users: UserDirectory,
-    private readonly unreadRedis: Redis,
+    private readonly unreadRedis: RedisClient,
     private readonly log: Logger,
     opts: DeviceTokenHandlerOptions = {},
   ) {
