@@ -36,3 +36,15 @@ async function settle(sent: Array<Promise<unknown>>): Promise<Reply[]> {
   const settled = await Promise.allSettled(sent);
   return settled.map((s): Reply => (s.status === 'fulfilled' ? [null, s.value] : [s.reason instanceof Error ? s.reason : new Error(String(s.reason)), null]));
 }
+
+/** DEL of keys that may lie in different slots (one DEL on a server, one per key on a cluster). */
+export async function deleteKeys(client: RedisClient, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  if (!(client instanceof Cluster)) {
+    await client.del(...keys);
+    return;
+  }
+  const b = batch(client);
+  for (const key of keys) b.del(key);
+  for (const [err] of (await b.exec()) ?? []) if (err) throw err;
+}

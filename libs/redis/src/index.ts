@@ -1,4 +1,4 @@
 export { autoPipelinedCopy, createRedisClient, closeRedisClient } from './client';
 export type { RedisClient, RedisClientOptions } from './client';
 export { hashedPart, onEveryMaster, slotTag, totalKeys } from './slots';
-export { batch } from './batch';
+export { batch, deleteKeys } from './batch';

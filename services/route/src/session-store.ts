@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { RedisClient } from '@tiertalk/redis';
+import { slotTag, type RedisClient } from '@tiertalk/redis';
 
 // Session registry (docs/ARCHITECTURE.md, "Session registry"), after
 // ejabberd's Redis session manager: a hash per user, an index per gateway,
@@ -14,7 +14,9 @@ import type { RedisClient } from '@tiertalk/redis';
 //   <p>synced:<epoch> set   gateways that synced in that epoch
 //   <p>synccand:<gw>:<token> set, one sync's removal candidates (deleted when it ends)
 // Every multi-key write is a Lua script, so a crash never leaves a session in
-// one index only.
+// one index only. The scripts reach users' keys they learn while running (a
+// gateway's members), so on a Redis Cluster the whole registry is one slot:
+// <p> becomes the hash tag `{<p>}` (TT_SESSION_KEY_PREFIX inside braces).
 
 /** One client connection of a user, as stored. */
 export interface Session {
@@ -279,11 +281,14 @@ export class SessionStore {
   private readonly chunkSize: number;
   private readonly freshGraceMs: number;
 
+  private readonly prefix: string;
+
   constructor(
     private readonly redis: RedisClient,
-    private readonly prefix: string,
+    keyPrefix: string,
     opts: SessionStoreOptions = {},
   ) {
+    this.prefix = slotTag(redis, keyPrefix);
     this.seenTtlMs = opts.seenTtlMs ?? DEFAULT_SEEN_TTL_MS;
     this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
     this.freshGraceMs = opts.freshGraceMs ?? DEFAULT_FRESH_GRACE_MS;

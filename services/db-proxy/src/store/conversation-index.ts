@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '@tiertalk/redis';
+import { batch, type RedisClient } from '@tiertalk/redis';
 import type { ChainableCommander, Result } from 'ioredis';
 
 // The conversation index in the `sync` Redis instance (TeamTalk configures it
@@ -176,7 +176,7 @@ export class ConversationIndex {
   /** The touches of one commit, in one pipeline. */
   async touch(touches: readonly ConversationTouch[]): Promise<void> {
     if (touches.length === 0) return;
-    const pipeline = this.redis.pipeline();
+    const pipeline = batch(this.redis);
     this.addTouches(pipeline, touches);
     const results = (await pipeline.exec()) ?? [];
     for (const [err] of results) if (err) throw err;

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '@tiertalk/redis';
+import { batch, hashedPart, type RedisClient } from '@tiertalk/redis';
+import { Cluster } from 'ioredis';
 import type { Result } from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { groupCounterKeys } from './group-message-reader';
+import { groupCounterKeysFor, type GroupCounterKeys } from './group-message-reader';
 import { redisKeys } from './keys';
 import type { SqlBatch } from './sql-batch';
 
@@ -18,6 +19,12 @@ import type { SqlBatch } from './sql-batch';
 // Redis (`tt_counter_applied:<id>`, kept APPLIED_MARK_TTL_SEC) atomically, so
 // a crash between applying and deleting, or two instances repairing the same
 // row, never counts a message twice.
+//
+// On a Redis Cluster one script may only touch keys of one slot: a row is
+// applied in parts, one per slot its counters hash to (a user's unread_<uid>,
+// a group's counters sharing the {<gid>} tag), each part with its own mark
+// `tt_counter_applied:<id>:{<part>}` in that slot, so each part is applied
+// once however often the row is repaired.
 
 /** HINCRBY unread_<to> <from> n (docs/STORAGE.md §2). */
 export interface UnreadDelta {
@@ -73,6 +80,17 @@ declare module 'ioredis' {
   }
 }
 
+/** [unread_<to>, from, n] */
+type UnreadOp = [key: string, field: string, n: number];
+/** [group total, count, [[user snapshot, messages after the user's last], ...]] */
+type GroupOp = [total: string, count: number, senders: Array<[key: string, after: number]>];
+
+interface ApplyPart {
+  mark: string;
+  u: UnreadOp[];
+  g: GroupOp[];
+}
+
 interface OutboxRow extends RowDataPacket {
   id: string;
   deltas: string;
@@ -110,6 +128,7 @@ export class CounterOutbox {
   private repairTimer: NodeJS.Timeout | undefined;
   private repairing: Promise<void> | undefined;
   private deleting: Promise<void> | undefined;
+  private readonly counterKeys: GroupCounterKeys;
 
   constructor(
     private readonly master: Pool,
@@ -117,6 +136,7 @@ export class CounterOutbox {
     private readonly opts: CounterOutboxOptions,
   ) {
     unreadRedis.defineCommand('ttApplyCounters', { lua: APPLY });
+    this.counterKeys = groupCounterKeysFor(unreadRedis);
   }
 
   /** The outbox entry of a commit, or undefined when it changes no counter. */
@@ -133,19 +153,36 @@ export class CounterOutbox {
   /** Applies committed entries to Redis (one pipeline); each is applied at most once, whoever calls. */
   async apply(entries: readonly OutboxEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const pipeline = this.unreadRedis.pipeline();
+    const pipeline = batch(this.unreadRedis);
     for (const e of entries) {
-      const keys = [appliedMarkKey(e.id)];
-      const u = e.deltas.unread.map((d) => [redisKeys.unread(d.toId), String(d.fromId), d.n] as const);
-      const g = e.deltas.groups.map(
-        (d) => [groupCounterKeys.groupTotal(d.groupId), d.count, [...d.senders].map(([uid, after]) => [groupCounterKeys.userRead(uid, d.groupId), after] as const)] as const,
-      );
-      for (const [key] of u) keys.push(key);
-      for (const [total, , senders] of g) keys.push(total, ...senders.map(([key]) => key));
-      pipeline.ttApplyCounters(keys.length, ...keys, APPLIED_MARK_TTL_SEC, JSON.stringify({ u, g }));
+      for (const part of this.parts(e)) {
+        const keys = [part.mark];
+        for (const [key] of part.u) keys.push(key);
+        for (const [total, , senders] of part.g) keys.push(total, ...senders.map(([key]) => key));
+        pipeline.ttApplyCounters(keys.length, ...keys, APPLIED_MARK_TTL_SEC, JSON.stringify({ u: part.u, g: part.g }));
+      }
     }
     const results = (await pipeline.exec()) ?? [];
     for (const [err] of results) if (err) throw err;
+  }
+
+  /** The script calls of an entry: one on a server, one per slot on a cluster. */
+  private parts(e: OutboxEntry): ApplyPart[] {
+    const u = e.deltas.unread.map((d): UnreadOp => [redisKeys.unread(d.toId), String(d.fromId), d.n]);
+    const g = e.deltas.groups.map(
+      (d): GroupOp => [this.counterKeys.groupTotal(d.groupId), d.count, [...d.senders].map(([uid, after]) => [this.counterKeys.userRead(uid, d.groupId), after])],
+    );
+    if (!(this.unreadRedis instanceof Cluster)) return [{ mark: appliedMarkKey(e.id), u, g }];
+    const bySlot = new Map<string, ApplyPart>();
+    const partOf = (key: string): ApplyPart => {
+      const hashed = hashedPart(key);
+      let part = bySlot.get(hashed);
+      if (part === undefined) bySlot.set(hashed, (part = { mark: `${appliedMarkKey(e.id)}:{${hashed}}`, u: [], g: [] }));
+      return part;
+    };
+    for (const op of u) partOf(op[0]).u.push(op);
+    for (const op of g) partOf(op[0]).g.push(op);
+    return [...bySlot.values()];
   }
 
   /** Rows applied to Redis: deleted shortly, many in one statement. */

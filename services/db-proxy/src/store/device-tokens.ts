@@ -1,4 +1,5 @@
 import type { RedisClient } from '@tiertalk/redis';
+import { Cluster } from 'ioredis';
 import { IM } from '@tiertalk/proto';
 
 const { ClientType } = IM.BaseDefine;
@@ -6,10 +7,15 @@ const { ClientType } = IM.BaseDefine;
 // Key names exactly as TeamTalk's db-proxy spells them (docs/STORAGE.md §2, token
 // instance): device_<userId> → "ios:<token>" | "android:<token>" | "<token>",
 // and the reverse map device_<token> → "<userId>".
+// On a Redis Cluster every device key carries one hash tag, `{device}_<uid>`
+// and `{device}_<token>`: the register script below reaches keys it can only
+// name once it has read others, which a cluster allows within one slot only.
 const KEY_PREFIX = 'device_';
+const CLUSTER_KEY_PREFIX = '{device}_';
+export const devicePrefixOf = (redis: RedisClient): string => (redis instanceof Cluster ? CLUSTER_KEY_PREFIX : KEY_PREFIX);
 export const deviceKeys = {
-  ofUser: (userId: number) => `${KEY_PREFIX}${userId}`,
-  ofToken: (token: string) => `${KEY_PREFIX}${token}`,
+  ofUser: (userId: number, prefix = KEY_PREFIX) => `${prefix}${userId}`,
+  ofToken: (token: string, prefix = KEY_PREFIX) => `${prefix}${token}`,
 } as const;
 
 const IOS_PREFIX = 'ios:';
@@ -59,7 +65,7 @@ export function parseDeviceValue(value: string): { clientType: IM.BaseDefine.Cli
 //    that account's device_<uid> if it still holds the token, so it no longer
 //    gets this device's pushes.
 // The reverse keys are derived from stored values, so they cannot be declared
-// up front: this needs a single (non-cluster) Redis, as TeamTalk's cache pool.
+// up front: on a cluster they all share the {device} slot (above).
 // KEYS[1] device_<uid>; ARGV[1] uid, ARGV[2] stored value, ARGV[3] token ('' clears), ARGV[4] key prefix.
 const REGISTER_SCRIPT = `
 local function tokenOf(v)
@@ -91,11 +97,15 @@ return 1
 
 /** Device tokens in the token Redis instance (docs/STORAGE.md §2). */
 export class DeviceTokenStore {
-  constructor(private readonly redis: RedisClient) {}
+  private readonly prefix: string;
+
+  constructor(private readonly redis: RedisClient) {
+    this.prefix = devicePrefixOf(redis);
+  }
 
   /** Stores the user's token (an empty token clears it, docs/FLOWS.md §12 logout). */
   async register(userId: number, clientType: number, token: string): Promise<void> {
-    await this.redis.eval(REGISTER_SCRIPT, 1, deviceKeys.ofUser(userId), String(userId), deviceValue(clientType, token), token, KEY_PREFIX);
+    await this.redis.eval(REGISTER_SCRIPT, 1, deviceKeys.ofUser(userId, this.prefix), String(userId), deviceValue(clientType, token), token, this.prefix);
   }
 
   /** The pushable tokens of these users (MGET, in chunks), in request order; users without one are absent. */
@@ -103,7 +113,7 @@ export class DeviceTokenStore {
     const found: StoredDeviceToken[] = [];
     for (let i = 0; i < userIds.length; i += MGET_CHUNK) {
       const chunk = userIds.slice(i, i + MGET_CHUNK);
-      const values = await this.redis.mget(chunk.map((id) => deviceKeys.ofUser(id)));
+      const values = await this.redis.mget(chunk.map((id) => deviceKeys.ofUser(id, this.prefix)));
       chunk.forEach((userId, j) => {
         const value = values[j];
         const parsed = value === null || value === undefined ? undefined : parseDeviceValue(value);

@@ -1,6 +1,6 @@
 import type { RedisClient } from '@tiertalk/redis';
 import type { Result } from 'ioredis';
-import { groupCounterKeys } from './group-message-reader';
+import { groupCounterKeysFor, type GroupCounterKeys } from './group-message-reader';
 
 // TeamTalk's group unread (docs/STORAGE.md §2): the group's `<gid>_im_group_msg`
 // count and each member's `<uid>_<gid>_im_user_group` snapshot of it. Messages
@@ -19,14 +19,17 @@ declare module 'ioredis' {
 }
 
 export class GroupCounters {
+  private readonly keys: GroupCounterKeys;
+
   constructor(private readonly unreadRedis: RedisClient) {
     unreadRedis.defineCommand('ttGroupMsgAdd', { lua: ADD });
+    this.keys = groupCounterKeysFor(unreadRedis);
   }
 
   /** Users whose unread of the group is reset (added or removed members, docs/FLOWS.md §10.4): snapshot = group count. */
   async markRead(groupId: number, userIds: readonly number[]): Promise<void> {
     if (userIds.length === 0) return;
-    const keys = [groupCounterKeys.groupTotal(groupId), ...userIds.map((uid) => groupCounterKeys.userRead(uid, groupId))];
+    const keys = [this.keys.groupTotal(groupId), ...userIds.map((uid) => this.keys.userRead(uid, groupId))];
     // Adding 0 messages copies the current count to every user's snapshot.
     await this.unreadRedis.ttGroupMsgAdd(keys.length, ...keys, 0, ...userIds.map(() => 0));
   }

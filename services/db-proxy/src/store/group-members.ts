@@ -1,4 +1,4 @@
-import type { RedisClient } from '@tiertalk/redis';
+import { batch, type RedisClient } from '@tiertalk/redis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { redisKeys } from './keys';
 
@@ -55,7 +55,7 @@ export class GroupMembersCache {
     const ids = [...new Set(groupIds)];
     const out = new Map<number, Members>();
     if (ids.length === 0) return out;
-    const pipeline = this.groupMemberRedis.pipeline();
+    const pipeline = batch(this.groupMemberRedis);
     for (const gid of ids) pipeline.hgetall(redisKeys.groupMembers(gid));
     const results = (await pipeline.exec()) ?? [];
     const missing: number[] = [];
@@ -88,7 +88,7 @@ export class GroupMembersCache {
       members.set(Number(r.userId), Number(r.created));
     }
     if (out.size > 0) {
-      const pipeline = this.groupMemberRedis.pipeline();
+      const pipeline = batch(this.groupMemberRedis);
       for (const [gid, members] of out) {
         const fields: string[] = [];
         for (const [uid, joined] of members) fields.push(String(uid), String(joined));

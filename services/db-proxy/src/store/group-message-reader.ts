@@ -1,4 +1,4 @@
-import type { RedisClient } from '@tiertalk/redis';
+import { batch, slotTag, type RedisClient } from '@tiertalk/redis';
 import type { Result } from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { groupMessageTable, redisKeys } from './keys';
@@ -11,13 +11,31 @@ import { ConversationMessage, GROUP_SHARDS, MessageRecord, ShardedMessages } fro
 // when that hash is missing the IMGroupMember row is consulted (read-only:
 // rebuilding the hash is the group writer's job).
 
-/** TeamTalk's group unread counters (docs/STORAGE.md §2), in the unread instance. */
-export const groupCounterKeys = {
+export interface GroupCounterKeys {
   /** hash, field `count`: messages ever sent to the group. */
-  groupTotal: (groupId: number) => `${groupId}_im_group_msg`,
+  groupTotal(groupId: number): string;
   /** hash, field `count`: the group total when the user last read (snapshot). */
-  userRead: (userId: number, groupId: number) => `${userId}_${groupId}_im_user_group`,
-} as const;
+  userRead(userId: number, groupId: number): string;
+}
+
+/**
+ * TeamTalk's group unread counters (docs/STORAGE.md §2), in the unread
+ * instance. Scripts touch a group's total with members' snapshots, so on a
+ * Redis Cluster the group id is their hash tag (`{<gid>}_im_group_msg`,
+ * `<uid>_{<gid>}_im_user_group`); on one server the names are TeamTalk's.
+ */
+export function groupCounterKeysFor(redis: RedisClient): GroupCounterKeys {
+  return {
+    groupTotal: (groupId) => `${slotTag(redis, groupId)}_im_group_msg`,
+    userRead: (userId, groupId) => `${userId}_${slotTag(redis, groupId)}_im_user_group`,
+  };
+}
+
+/** The names on one Redis server (TeamTalk's). */
+export const groupCounterKeys: GroupCounterKeys = {
+  groupTotal: (groupId) => `${groupId}_im_group_msg`,
+  userRead: (userId, groupId) => `${userId}_${groupId}_im_user_group`,
+};
 
 // HMSET copy of the group hash into the user's snapshot: "everything read".
 const COPY_HASH = `
@@ -45,6 +63,7 @@ const withGroupId = (m: ConversationMessage): StoredGroupMessage => ({ ...m, gro
 
 export class GroupMessageReader {
   private readonly shards: ShardedMessages;
+  private readonly counterKeys: GroupCounterKeys;
 
   /**
    * @param replica history and counts (tolerate lag)
@@ -58,6 +77,7 @@ export class GroupMessageReader {
   ) {
     unreadRedis.defineCommand('ttCopyHash', { numberOfKeys: 2, lua: COPY_HASH });
     this.shards = new ShardedMessages(replica, GROUP_SHARDS);
+    this.counterKeys = groupCounterKeysFor(unreadRedis);
   }
 
   /** The user's join time if they are a member of the group, else undefined. */
@@ -88,8 +108,8 @@ export class GroupMessageReader {
   async unreadCounts(userId: number, groupIds: readonly number[]): Promise<Map<number, number>> {
     const out = new Map<number, number>();
     if (groupIds.length === 0) return out;
-    const pipeline = this.unreadRedis.pipeline();
-    for (const gid of groupIds) pipeline.hget(groupCounterKeys.groupTotal(gid), 'count').hget(groupCounterKeys.userRead(userId, gid), 'count');
+    const pipeline = batch(this.unreadRedis);
+    for (const gid of groupIds) pipeline.hget(this.counterKeys.groupTotal(gid), 'count').hget(this.counterKeys.userRead(userId, gid), 'count');
     const results = (await pipeline.exec()) ?? [];
     groupIds.forEach((gid, i) => {
       const [errTotal, total] = results[2 * i] ?? [new Error('no reply'), null];
@@ -122,6 +142,6 @@ export class GroupMessageReader {
 
   /** Read ack / session removal of a group: the user's snapshot becomes the group total (docs/FLOWS.md §6). */
   async markRead(userId: number, groupId: number): Promise<void> {
-    await this.unreadRedis.ttCopyHash(groupCounterKeys.groupTotal(groupId), groupCounterKeys.userRead(userId, groupId));
+    await this.unreadRedis.ttCopyHash(this.counterKeys.groupTotal(groupId), this.counterKeys.userRead(userId, groupId));
   }
 }

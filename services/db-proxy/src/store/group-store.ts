@@ -1,4 +1,4 @@
-import type { RedisClient } from '@tiertalk/redis';
+import { deleteKeys, type RedisClient } from '@tiertalk/redis';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { conversationKeys } from './conversation-index';
 import { GroupCounters } from './group-counters';
@@ -213,14 +213,14 @@ export class GroupStore {
     const results = (await pipeline.exec()) ?? [];
     for (const [err] of results) if (err) throw err;
     await this.counters.markRead(groupId, [...added.keys(), ...removed]);
-    if (removed.length > 0) await this.syncRedis.del(...removed.map((uid) => conversationKeys.conversations(uid)));
+    await deleteKeys(this.syncRedis, removed.map((uid) => conversationKeys.conversations(uid)));
   }
 
   /** After a dismiss: the member hash and settings go; messages and counters stay stored. */
   async afterDismiss(groupId: number, formerMembers: readonly number[]): Promise<void> {
     await this.groupMemberRedis.del(redisKeys.groupMembers(groupId));
     await this.groupSetRedis.del(groupSetKey(groupId));
-    if (formerMembers.length > 0) await this.syncRedis.del(...formerMembers.map((uid) => conversationKeys.conversations(uid)));
+    await deleteKeys(this.syncRedis, formerMembers.map((uid) => conversationKeys.conversations(uid)));
   }
 }
 

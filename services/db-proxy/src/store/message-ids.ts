@@ -1,4 +1,4 @@
-import type { RedisClient } from '@tiertalk/redis';
+import { batch, type RedisClient } from '@tiertalk/redis';
 import type { Result } from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 
@@ -71,7 +71,7 @@ export class MessageIdAllocator {
   /** Per counter key, `count` new ids in ascending order (send order). Ids taken by a failed call are not reused. */
   async allocate(specs: readonly CounterSpec[]): Promise<Map<string, number[]>> {
     const out = new Map<string, number[]>();
-    const pipeline = this.redis.pipeline();
+    const pipeline = batch(this.redis);
     for (const s of specs) pipeline.ttTakeIds(s.key, s.count);
     const results = (await pipeline.exec()) ?? [];
     const missing: CounterSpec[] = [];

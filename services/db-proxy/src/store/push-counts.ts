@@ -1,4 +1,4 @@
-import type { RedisClient } from '@tiertalk/redis';
+import { batch, type RedisClient } from '@tiertalk/redis';
 import { redisKeys } from './keys';
 
 /**
@@ -9,7 +9,7 @@ import { redisKeys } from './keys';
 export async function singleUnreadTotals(unreadRedis: RedisClient, userIds: readonly number[]): Promise<Map<number, number>> {
   const totals = new Map<number, number>();
   if (userIds.length === 0) return totals;
-  const pipeline = unreadRedis.pipeline();
+  const pipeline = batch(unreadRedis);
   for (const id of userIds) pipeline.hvals(redisKeys.unread(id));
   const results = (await pipeline.exec()) ?? [];
   userIds.forEach((id, i) => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '@tiertalk/redis';
+import { totalKeys, type RedisClient } from '@tiertalk/redis';
 
 // Redis here keeps nothing on disk: a restart (or a flush) empties the unread
 // instance and with it every unread counter. This key exists as long as the
@@ -66,7 +66,7 @@ export class UnreadEpoch {
   private async read(): Promise<string> {
     let epoch = await this.unreadRedis.get(UNREAD_EPOCH_KEY);
     if (epoch === null) {
-      const lost = this.value !== undefined || (await this.unreadRedis.dbsize()) === 0;
+      const lost = this.value !== undefined || (await totalKeys(this.unreadRedis)) === 0;
       const fresh = (lost ? REBUILD_PREFIX : KEPT_PREFIX) + randomUUID().replace(/-/g, '');
       const set = await this.unreadRedis.set(UNREAD_EPOCH_KEY, fresh, 'NX');
       // Another instance set it first: theirs is the epoch.

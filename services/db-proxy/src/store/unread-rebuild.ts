@@ -1,9 +1,9 @@
-import type { RedisClient } from '@tiertalk/redis';
+import { batch, type RedisClient } from '@tiertalk/redis';
 import type { Result } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { GroupMessageReader } from './group-message-reader';
-import { groupCounterKeys } from './group-message-reader';
+import { groupCounterKeysFor } from './group-message-reader';
 import { groupMessageTable, messageTable, redisKeys } from './keys';
 import { ReadCursor, recentReadCursors } from './read-cursors';
 import type { RelationReader } from './relation-reader';
@@ -130,7 +130,8 @@ export class UnreadRebuilder {
       }),
     );
 
-    const pipeline = unreadRedis.pipeline();
+    const counterKeys = groupCounterKeysFor(unreadRedis);
+    const pipeline = batch(unreadRedis);
     for (const c of singles) {
       const relateId = relateIds.get(c.peerId);
       const n = relateId === undefined ? 0 : (singleCounts.get(relateId)?.n ?? 0);
@@ -138,7 +139,7 @@ export class UnreadRebuilder {
       else pipeline.hdel(redisKeys.unread(userId), String(c.peerId));
     }
     for (const [groupId, { n, newest }] of groupCounts) {
-      pipeline.ttSetGroupUnread(groupCounterKeys.groupTotal(groupId), groupCounterKeys.userRead(userId, groupId), newest, n);
+      pipeline.ttSetGroupUnread(counterKeys.groupTotal(groupId), counterKeys.userRead(userId, groupId), newest, n);
     }
     if (pipeline.length === 0) return;
     const results = (await pipeline.exec()) ?? [];

@@ -1,4 +1,5 @@
-import type { RedisClient } from '@tiertalk/redis';
+import { slotTag, type RedisClient } from '@tiertalk/redis';
+import { Cluster } from 'ioredis';
 
 export interface LoginLimitOptions {
   /** Attempts of one name from one IP that may fail within the window. */
@@ -17,7 +18,9 @@ export type LoginLimitReason = 'login_rate_ip' | 'login_locked_ip' | 'login_lock
 export type LoginGate = { allowed: true } | { allowed: false; reason: LoginLimitReason; retryAfterSec: number };
 
 // Key prefixes as rate-limiter-flexible wrote them (it kept these counters
-// before), so counts running at an upgrade carry over.
+// before), so counts running at an upgrade carry over. On a Redis Cluster the
+// IP is the keys' hash tag (`tt_login_fail_ip:{<ip>}`...): one attempt's three
+// counters share a slot, as one script touches them.
 const RATE_IP = 'tt_login_rate_ip:';
 const FAIL_IP = 'tt_login_fail_ip:';
 const FAIL_USER_IP = 'tt_login_fail_user_ip:';
@@ -121,10 +124,11 @@ export class LoginLimits {
     if (ip === undefined && name === undefined) return { allowed: true };
     this.assertReady();
     const o = this.opts;
+    const keys = this.keysOf(name, ip);
     const [code, ms] = await this.redis.ttLoginAttempt(
-      ip === undefined ? '' : RATE_IP + ip,
-      ip === undefined ? '' : FAIL_IP + ip,
-      name === undefined ? '' : FAIL_USER_IP + userIpKey(name, ip),
+      keys.rate,
+      keys.ipFailures,
+      keys.userIpFailures,
       ip === undefined ? '0' : '1',
       name === undefined ? '0' : '1',
       o.ipRateLimit,
@@ -141,7 +145,23 @@ export class LoginLimits {
   /** A right password: the (name, IP) failures are forgiven and the IP gets its attempt back. */
   async succeeded(name: string, ip: string | undefined): Promise<void> {
     this.assertReady();
-    await this.redis.ttLoginSucceeded(FAIL_USER_IP + userIpKey(name, ip), ip === undefined ? '' : FAIL_IP + ip, ip === undefined ? '0' : '1', this.opts.failWindowSec);
+    const keys = this.keysOf(name, ip);
+    await this.redis.ttLoginSucceeded(keys.userIpFailures, keys.ipFailures, ip === undefined ? '0' : '1', this.opts.failWindowSec);
+  }
+
+  /**
+   * The counters of an attempt. A counter the attempt does not have (no IP,
+   * no name) is never touched by the scripts; it is passed as another key of
+   * the same slot, which a cluster requires of every key of a script.
+   */
+  private keysOf(name: string | undefined, ip: string | undefined): { rate: string; ipFailures: string; userIpFailures: string } {
+    // On one server slotTag() is the bare IP and the (name, IP) key keeps its old form.
+    const ipPart = ip === undefined ? undefined : slotTag(this.redis, ip);
+    const userTag = ip !== undefined && this.redis instanceof Cluster ? ipPart : '';
+    const userIpFailures = name === undefined ? undefined : FAIL_USER_IP + userTag + userIpKey(name, ip);
+    if (ipPart === undefined) return { rate: userIpFailures ?? '', ipFailures: userIpFailures ?? '', userIpFailures: userIpFailures ?? '' };
+    const ipFailures = FAIL_IP + ipPart;
+    return { rate: RATE_IP + ipPart, ipFailures, userIpFailures: userIpFailures ?? ipFailures };
   }
 
   /** A disconnected Redis refuses at once rather than queueing logins behind a reconnect. */
