@@ -17,3 +17,4 @@ export type { PrivateEtcdTls } from './private-etcd';
 export { testPki, tlsEnv } from './dev-pki';
 export { AdminService } from './admin-service';
 export type { AdminServiceOptions } from './admin-service';
+export { PrivateRedisCluster } from './private-redis-cluster';
