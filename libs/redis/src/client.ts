@@ -53,3 +53,18 @@ export async function closeRedisClient(client: RedisClient): Promise<void> {
 export function autoPipelinedCopy(client: RedisClient): RedisClient {
   return client instanceof Cluster ? client.duplicate(undefined, { enableAutoPipelining: true }) : client.duplicate({ enableAutoPipelining: true });
 }
+
+/**
+ * defineCommand for a script whose key count varies per call (the caller
+ * passes the count first). ioredis' auto-pipelining on a cluster routes a call
+ * by its first argument, which here is the count, not a key; such calls are
+ * therefore sent outside the auto-pipeline, where ioredis routes them by
+ * their real keys.
+ */
+export function defineVariadicScript(client: RedisClient, name: string, lua: string): void {
+  client.defineCommand(name, { lua });
+  if (client instanceof Cluster) {
+    // Replaced, not pushed to: the default array is shared by every client.
+    client.options.autoPipeliningIgnoredCommands = [...(client.options.autoPipeliningIgnoredCommands ?? []), name];
+  }
+}

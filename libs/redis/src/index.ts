@@ -1,4 +1,4 @@
-export { autoPipelinedCopy, createRedisClient, closeRedisClient } from './client';
+export { autoPipelinedCopy, createRedisClient, closeRedisClient, defineVariadicScript } from './client';
 export type { RedisClient, RedisClientOptions } from './client';
 export { hashedPart, onEveryMaster, slotTag, totalKeys } from './slots';
 export { batch, deleteKeys } from './batch';

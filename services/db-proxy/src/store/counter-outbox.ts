@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { batch, hashedPart, type RedisClient } from '@tiertalk/redis';
+import { defineVariadicScript, batch, hashedPart, type RedisClient } from '@tiertalk/redis';
 import { Cluster } from 'ioredis';
 import type { Result } from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
@@ -135,7 +135,7 @@ export class CounterOutbox {
     private readonly unreadRedis: RedisClient,
     private readonly opts: CounterOutboxOptions,
   ) {
-    unreadRedis.defineCommand('ttApplyCounters', { lua: APPLY });
+    defineVariadicScript(unreadRedis, 'ttApplyCounters', APPLY);
     this.counterKeys = groupCounterKeysFor(unreadRedis);
   }
 

@@ -1,4 +1,4 @@
-import type { RedisClient } from '@tiertalk/redis';
+import { defineVariadicScript, type RedisClient } from '@tiertalk/redis';
 import type { Result } from 'ioredis';
 import { groupCounterKeysFor, type GroupCounterKeys } from './group-message-reader';
 
@@ -22,7 +22,7 @@ export class GroupCounters {
   private readonly keys: GroupCounterKeys;
 
   constructor(private readonly unreadRedis: RedisClient) {
-    unreadRedis.defineCommand('ttGroupMsgAdd', { lua: ADD });
+    defineVariadicScript(unreadRedis, 'ttGroupMsgAdd', ADD);
     this.keys = groupCounterKeysFor(unreadRedis);
   }
 
