@@ -77,8 +77,7 @@ afterAll(async () => {
   await pool?.end();
 });
 
-it('the services use the Redis Cluster: their keys are spread over its three masters', async () => {
-  // db-proxy's start-up wrote the unread epoch, route its registry epoch; after the flows below more.
+it('the services start on the Redis Cluster: db-proxy set its unread epoch, route its registry epoch (in the registry slot)', async () => {
   await waitFor(async () => (await redis.get('tt_unread_epoch')) !== null, 10_000, { what: 'unread epoch in the cluster' });
   expect(await redis.get('{tt:sm:}epoch')).not.toBeNull();
 });
@@ -167,4 +166,13 @@ it('session registry: a PC login on the other gateway kicks the first; logout le
   await second.logout();
   await waitFor(async () => (await redis.exists(`{tt:sm:}user:${user.id}`)) === 0, 5000, { what: 'session removed at logout' });
   expect((await watcher.usersStatus([user.id]))[0]?.status).toBe(USER_STATUS_OFFLINE);
+});
+
+it('after all flows: no Redis command of db-proxy or route failed (a cross-slot script or pipeline would count here), and every master holds keys', async () => {
+  for (const inst of cluster.instanceInfo().filter((i) => i.service === 'db-proxy' || i.service === 'route')) {
+    const text = await (await fetch(`http://127.0.0.1:${inst.metricsPort ?? 0}/metrics`)).text();
+    const failures = text.split('\n').filter((line) => line.startsWith('tt_redis_errors_total{') && !line.endsWith(' 0'));
+    expect({ instance: inst.name, failures }).toEqual({ instance: inst.name, failures: [] });
+  }
+  expect(await Promise.all(redis.nodes('master').map((n) => n.dbsize()))).not.toContain(0);
 });
