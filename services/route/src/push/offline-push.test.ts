@@ -3,10 +3,10 @@
 // Redis. Device tokens come from an in-memory TokenSource; the db-proxy path
 // is covered end to end in test/e2e/push.e2e.test.ts.
 import http from 'node:http';
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import pino from 'pino';
 import { CID, IM, tiertalk, encryptContent } from '@tiertalk/proto';
-import { waitFor } from '@tiertalk/testkit';
+import { PrivateRedisCluster, waitFor } from '@tiertalk/testkit';
 import { OfflinePushNotifier } from './offline-push';
 import type { OfflinePushOptions, TokenSource } from './offline-push';
 import { PUSH_GROUP, PushStream } from './push-stream';
@@ -448,6 +448,37 @@ describe('durable offline-push queue (Redis Stream)', () => {
     // nothing was acknowledged (the webhook hangs): every push is either still queued or counted as trimmed
     expect(a.notifier.stats.trimmed + left).toBe(600);
     expect(left).toBeLessThanOrEqual(200);
+  });
+});
+
+describe('durable offline-push queue on a Redis Cluster (TT_SESSION_REDIS_URL=redis-cluster://...)', () => {
+  let redisCluster: PrivateRedisCluster;
+  let client: Cluster;
+
+  beforeAll(async () => {
+    redisCluster = await PrivateRedisCluster.start();
+    client = new Cluster(redisCluster.ports.map((port) => ({ host: '127.0.0.1', port })));
+  }, 60_000);
+  afterAll(async () => {
+    client?.disconnect();
+    await redisCluster?.destroy();
+  });
+
+  it('queues, claims from a killed instance and posts every push once; the stream and its pending list end empty', async () => {
+    peer.respond = (n) => (n < 10 ? 'hang' : 200);
+    const a = startDurable('route-a', { redisUrl: redisCluster.url(), holdMax: 10 });
+    a.notifier.offer(range(1, 50).map((id) => envelope(ALICE, BOB, id)), offline);
+    await waitFor(() => peer.received.length >= 10, 10_000);
+    await kill(a);
+    const b = startDurable('route-b', { redisUrl: redisCluster.url() });
+    await waitFor(() => new Set(msgIds()).size === 50, 15_000);
+    await waitFor(async () => {
+      if ((await client.xlen(STREAM)) !== 0) return false;
+      const [pending] = (await client.xpending(STREAM, PUSH_GROUP)) as [number];
+      return Number(pending) === 0;
+    }, 5000);
+    expect([...new Set(msgIds())].sort((x, y) => x - y)).toEqual(range(1, 50));
+    expect(b.notifier.stats.queueErrors).toBe(0);
   });
 });
 
