@@ -16,8 +16,9 @@ export interface RedisClientOptions {
 /**
  * The client for a Redis setting (target.ts): `redis-cluster://` seeds give an
  * ioredis Cluster, anything else a plain ioredis client. Cluster clients
- * always auto-pipeline: batches spread over several slots (batch.ts) then go
- * out as one write per node.
+ * auto-pipeline unless told not to: batches spread over several slots
+ * (batch.ts) then go out as one write per node. (Not for call/callBuffer:
+ * ioredis 5 drops their command name when it auto-pipelines them.)
  */
 export function createRedisClient(setting: string, opts: RedisClientOptions = {}): RedisClient {
   const target = parseRedisTarget(setting);
@@ -32,7 +33,7 @@ export function createRedisClient(setting: string, opts: RedisClientOptions = {}
     });
   }
   return new Cluster(target.seeds, {
-    enableAutoPipelining: true,
+    enableAutoPipelining: enableAutoPipelining ?? true,
     ...(enableOfflineQueue !== undefined && { enableOfflineQueue }),
     ...(lazyConnect !== undefined && { lazyConnect }),
     redisOptions: {

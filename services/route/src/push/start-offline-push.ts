@@ -48,8 +48,9 @@ export function createDurableOfflinePush(opts: DurableOfflinePushOptions): Offli
   const log = opts.logger.child({ component: 'offline-push' });
   let lastErrorLog = 0;
   const connect = (role: string): RedisClient => {
-    // Fail a command fast while Redis is down: offer() then keeps its batch in memory.
-    const conn = createRedisClient(redisUrl, { maxRetriesPerRequest: 1, connectionName: `offline-push-${role}` });
+    // Fail a command fast while Redis is down: offer() then keeps its batch in memory. Not auto-pipelined
+    // (also on a cluster): the stream commands go through callBuffer, which ioredis cannot auto-pipeline.
+    const conn = createRedisClient(redisUrl, { maxRetriesPerRequest: 1, connectionName: `offline-push-${role}`, enableAutoPipelining: false });
     return countRedisErrors(conn, 'offline_push', (err: Error) => {
       const now = Date.now();
       if (now - lastErrorLog < REDIS_ERROR_LOG_INTERVAL_MS) return;
