@@ -57,6 +57,7 @@ beforeAll(async () => {
         TT_REDIS_SYNC_URL: url,
         TT_REDIS_GROUP_MEMBER_URL: url,
         TT_LOGIN_FAIL_LIMIT: String(FAIL_LIMIT),
+        TT_UNREAD_EPOCH_CHECK_SEC: '1',
       },
       route: { TT_SESSION_REDIS_URL: url },
     },
@@ -143,6 +144,14 @@ it('group messages: the group count and members snapshots share the {gid} slot; 
   await waitFor(async () => (await groupUnread(ca)) === 0, 5000, { what: 'group unread cleared by the read ack' });
   const cb = await track(loggedIn(gw1, b.name, ANDROID));
   expect(await groupUnread(cb)).toBe(2);
+  // Member changes reset snapshots in one script per group: a member added now has nothing unread.
+  const d = await newUser('gd');
+  await o.groups.changeGroupMembers(gid, 'add', [d.id]);
+  const cd = await track(loggedIn(gw2, d.name));
+  expect(await groupUnread(cd)).toBe(0);
+  await o.groups.sendGroupText(gid, 'g3');
+  expect(await groupUnread(cd)).toBe(1);
+  expect(await groupUnread(ca)).toBe(1);
   // A member's device token (the token instance's script reaches keys in the {device} slot).
   await cb.deviceToken('cluster-device-token');
   // The gateway answers before db-proxy has stored it.
@@ -166,6 +175,35 @@ it('session registry: a PC login on the other gateway kicks the first; logout le
   await second.logout();
   await waitFor(async () => (await redis.exists(`{tt:sm:}user:${user.id}`)) === 0, 5000, { what: 'session removed at logout' });
   expect((await watcher.usersStatus([user.id]))[0]?.status).toBe(USER_STATUS_OFFLINE);
+});
+
+it('a forced rebuild epoch (the move to a cluster, OPERATIONS.md 4.1) rebuilds 1:1 and group unread from MySQL into the tagged keys', async () => {
+  const sender = await newUser('es');
+  const reader = await newUser('er');
+  const s = await track(loggedIn(gw1, sender.name));
+  const r = await track(loggedIn(gw2, reader.name));
+  const gid = (await s.groups.createGroup('rebuild team', '', [sender.id, reader.id])).groupId;
+  const groupUnread = async (): Promise<number> =>
+    (await r.unreadCounts()).unreadinfoList.find((u) => u.sessionType === GROUP && u.sessionId === gid)?.unreadCnt ?? 0;
+  await s.sendText(reader.id, 'm1');
+  const read1 = await s.sendText(reader.id, 'm2');
+  const readG = await s.groups.sendGroupText(gid, 'g1');
+  // Read cursors: everything so far is read.
+  r.readAck(SINGLE, sender.id, read1.msgId);
+  r.readAck(GROUP, gid, readG.msgId);
+  await waitFor(async () => (await r.unreadCounts()).totalCnt === 0, 5000, { what: 'all read' });
+  for (const t of ['m3', 'm4']) await s.sendText(reader.id, t);
+  await s.groups.sendGroupText(gid, 'g2');
+  expect((await r.unreadCounts()).totalCnt).toBe(3);
+  // An empty cluster: the counters are gone, and the operator marks the epoch as a loss.
+  await redis.del(`unread_${reader.id}`);
+  await redis.del(`{${gid}}_im_group_msg`, `${reader.id}_{${gid}}_im_user_group`, `${sender.id}_{${gid}}_im_user_group`);
+  expect((await r.unreadCounts()).totalCnt).toBe(0);
+  await redis.set('tt_unread_epoch', `rebuild:e2e-${Date.now()}`);
+  await waitFor(async () => (await r.unreadCounts()).totalCnt === 3, 10_000, { what: 'unread rebuilt after the forced epoch' });
+  expect(await redis.hget(`unread_${reader.id}`, String(sender.id))).toBe('2');
+  expect(await groupUnread()).toBe(1);
+  expect(await redis.hget(`{${gid}}_im_group_msg`, 'count')).not.toBeNull();
 });
 
 it('after all flows: no Redis command of db-proxy or route failed, none was refused for spanning slots, and every master holds keys', async () => {
