@@ -1,6 +1,8 @@
 import { Cluster, Redis } from 'ioredis';
 import { parseRedisTarget } from '@tiertalk/config';
-import { PrivateRedisCluster } from '@tiertalk/testkit';
+import { Readiness, watchRedis } from '@tiertalk/health';
+import { countRedisErrors, metricsRegistry } from '@tiertalk/metrics';
+import { PrivateRedisCluster, waitFor } from '@tiertalk/testkit';
 import { batch, closeRedisClient, createRedisClient, deleteKeys, hashedPart, slotTag, totalKeys, type RedisClient } from './index';
 
 describe('Redis settings', () => {
@@ -76,5 +78,21 @@ describe('a real three-master Redis Cluster', () => {
     expect(await Promise.all((client as Cluster).nodes('master').map((n) => n.dbsize()))).not.toContain(0);
     await deleteKeys(client, keys);
     expect(await totalKeys(client)).toBe(0);
+  });
+
+  it('passes the readiness check, and its failed commands count in tt_redis_errors_total', async () => {
+    const readiness = new Readiness('svc');
+    // Not auto-pipelined: ioredis then checks slots itself and the server never sees the command.
+    const counted = countRedisErrors(createRedisClient(cluster.url(), { maxRetriesPerRequest: 1, enableAutoPipelining: false }), 'cluster_test');
+    const watcher = watchRedis(readiness.add('redis:cluster_test'), counted, { intervalMs: 200 });
+    try {
+      await waitFor(() => readiness.ready, 10_000, { what: 'redis:cluster_test to pass' });
+      await expect(counted.eval("return redis.call('GET', KEYS[1]) or redis.call('GET', KEYS[2])", 2, 'a', 'b')).rejects.toThrow(/CROSSSLOT/);
+      const metric = (await metricsRegistry.getSingleMetric('tt_redis_errors_total')?.get())?.values ?? [];
+      expect(metric.find((v) => v.labels.redis === 'cluster_test' && v.labels.op === 'eval')?.value).toBe(1);
+    } finally {
+      await watcher.stop();
+      await closeRedisClient(counted);
+    }
   });
 });
