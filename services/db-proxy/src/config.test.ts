@@ -55,3 +55,13 @@ describe('db-proxy secrets', () => {
     expect(cfg.TT_REDIS_SYNC_URL).toBe('redis://127.0.0.1:6379/2');
   });
 });
+
+describe('Redis settings', () => {
+  it('accept a Redis Cluster by its seeds and refuse a malformed cluster form', () => {
+    expect(issues({ ...PRODUCTION, TT_REDIS_UNREAD_URL: 'redis-cluster://:pw@r1:7000,r2:7001,r3:7002' })).toEqual([]);
+    expect(loadDbProxyConfig({ ...PRODUCTION, TT_REDIS_SYNC_URL: 'redis-cluster://r1:7000/' }).TT_REDIS_SYNC_URL).toBe('redis-cluster://r1:7000/');
+    expect(issues({ ...PRODUCTION, TT_REDIS_TOKEN_URL: 'redis-cluster://r1,r2:7001' })).toEqual([
+      'TT_REDIS_TOKEN_URL: expected a Redis URL (redis://host:port/db) or redis-cluster://host:port[,host:port...]',
+    ]);
+  });
+});
