@@ -15,6 +15,8 @@ export interface GatewayAddress {
   maxConn: number;
   /** Per-process epoch: route matches session gateway ids `<instanceId>@<epoch>` against it. */
   epoch: string;
+  /** 1: this gateway applies route's coalesced presence lists (Push.presence); route sends older gateways one push per change. */
+  presenceLists: number;
   /** The Prometheus port (TT_METRICS_PORT), when one is open. */
   metricsPort?: number;
 }

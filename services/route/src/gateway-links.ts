@@ -59,6 +59,8 @@ export class GatewayLinks implements PushSink {
   private readonly presence = new Map<GatewayLink, PendingPresence>();
   private readonly presenceCoalesceMs: number;
   private presenceTimer: NodeJS.Timeout | undefined;
+  /** Instance ids of gateways whose etcd meta says they apply presence lists (`presenceLists: 1`). */
+  private readonly presenceLists = new Set<string>();
 
   constructor(private readonly opts: GatewayLinksOptions) {
     this.log = opts.logger.child({ component: 'gateway-links' });
@@ -127,10 +129,10 @@ export class GatewayLinks implements PushSink {
   }
 
   private flushPresence(link: GatewayLink): void {
-    const push = this.presence.get(link)?.take();
-    if (!push) return;
-    link.enqueue(tiertalk.PushBatch.create({ items: [push] }), undefined);
-    countPushes(link.gatewayId, 1);
+    const pushes = this.presence.get(link)?.take(this.presenceLists.has(link.gatewayId)) ?? [];
+    if (pushes.length === 0) return;
+    link.enqueue(tiertalk.PushBatch.create({ items: pushes }), undefined);
+    countPushes(link.gatewayId, pushes.length);
   }
 
   /** PushBatches not yet acknowledged, per gateway instance id (tt_route_push_batches_unacked). */
@@ -223,6 +225,8 @@ export class GatewayLinks implements PushSink {
     const epoch = typeof info.meta.epoch === 'string' ? info.meta.epoch : undefined;
     const previous = this.epochs.get(info.id);
     if (epoch !== undefined) this.epochs.set(info.id, epoch);
+    if (info.meta.presenceLists === 1) this.presenceLists.add(info.id);
+    else this.presenceLists.delete(info.id);
     const old = this.links.get(info.id);
     // A new process under the same instance id: the old one's sessions and connections are dead.
     if (previous !== undefined && epoch !== undefined && previous !== epoch) {
@@ -245,6 +249,7 @@ export class GatewayLinks implements PushSink {
     const link = this.links.get(instanceId);
     this.links.delete(instanceId);
     this.epochs.delete(instanceId);
+    this.presenceLists.delete(instanceId);
     // Its clients reconnect elsewhere and pull what they missed: nothing waits for this gateway any more.
     if (link) this.dropLink(link);
     forgetGateway(instanceId);

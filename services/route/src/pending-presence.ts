@@ -1,4 +1,4 @@
-import { CID, type tiertalk } from '@tiertalk/proto';
+import { CID, IM, type tiertalk } from '@tiertalk/proto';
 import { CLIENT_CLASS_PC } from './handlers/session/presence';
 const EMPTY_BODY = new Uint8Array(0);
 
@@ -40,13 +40,29 @@ export class PendingPresence {
     return earlier !== undefined;
   }
 
-  /** The Push for every desktop connection of the gateway carrying the changes, or undefined when none; empties the list. */
-  take(): tiertalk.Push.$Properties | undefined {
-    if (this.changes.size === 0) return undefined;
-    const presence: tiertalk.PresenceChange.$Properties[] = [];
-    for (const [userId, c] of this.changes) presence.push({ userId, status: c.status, ...(c.exclude ? { excludeConnIds: c.exclude } : {}) });
+  /**
+   * The pushes for every desktop connection of the gateway, empty when
+   * nothing is pending; empties the list. `lists`: the gateway applies
+   * Push.presence (one push for all); an older gateway gets one push per
+   * user, excluding only the user's latest logging-in connection.
+   */
+  take(lists: boolean): tiertalk.Push.$Properties[] {
+    if (this.changes.size === 0) return [];
+    const changes = this.changes;
     this.changes = new Map();
-    return { commandId: CID.CID_BUDDY_LIST_STATUS_NOTIFY, body: EMPTY_BODY, allUsers: true, clientClass: CLIENT_CLASS_PC, presence };
+    const base = { commandId: CID.CID_BUDDY_LIST_STATUS_NOTIFY, allUsers: true, clientClass: CLIENT_CLASS_PC };
+    if (lists) {
+      const presence: tiertalk.PresenceChange.$Properties[] = [];
+      for (const [userId, c] of changes) presence.push({ userId, status: c.status, ...(c.exclude ? { excludeConnIds: c.exclude } : {}) });
+      return [{ ...base, body: EMPTY_BODY, presence }];
+    }
+    const pushes: tiertalk.Push.$Properties[] = [];
+    for (const [userId, c] of changes) {
+      const body = IM.Buddy.IMUserStatNotify.encode({ userStat: { userId, status: c.status } }).finish();
+      const exclude = c.exclude?.at(-1);
+      pushes.push({ ...base, body, ...(exclude !== undefined ? { excludeConnId: exclude } : {}) });
+    }
+    return pushes;
   }
 
   clear(): void {
