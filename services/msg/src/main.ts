@@ -79,7 +79,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
 
   const connections = new ConnectionRegistry(log);
   const unexportConnections = exportConnectionCounts(connections);
-  const load = new LoadReporter(connections, log);
+  const load = new LoadReporter(connections, log, config.loadReportIntervalMs);
   const refusals = new RefusalLog(log);
   const ctx: GatewayContext = { gatewayId: config.gatewayId, config, log, connections, db, route, load, refusals, lifecycle: { stopping: false } };
   const dispatcher = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers, sessionHandlers, userHandlers, pushHandlers, groupHandlers]);
