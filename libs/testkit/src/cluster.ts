@@ -431,7 +431,7 @@ export class Cluster {
     try {
       writeSync(fd, `\n=== ${new Date().toISOString()} ${name} prefix=${this.prefix} ===\n`);
       logOffset = statSync(logFile).size;
-      child = spawn(process.execPath, [main], {
+      child = spawn(process.execPath, [...nodeArgs(), main], {
         cwd: repoRoot,
         env: { ...inheritedEnv(), ...env },
         stdio: ['ignore', fd, fd],
@@ -504,6 +504,11 @@ export class Cluster {
 }
 
 /** The parent's env without TT_* keys, so a developer's shell settings cannot leak into tests. */
+/** NODE_ARGS (as deploy/local/up.sh takes it, e.g. `--cpu-prof --cpu-prof-dir=DIR`) for every service process. */
+function nodeArgs(): string[] {
+  return (process.env.NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+}
+
 function inheritedEnv(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {

@@ -56,6 +56,8 @@ export const msgConfigSchema = commonConfigSchema.extend({
   // Keep-alive of this gateway's sessions in route (Route.SyncSessions); route's
   // TT_SESSION_SYNC_INTERVAL_MS must be the same (it purges gateways unseen for 3 of them).
   TT_SESSION_SYNC_INTERVAL_MS: positiveInt(30_000),
+  // The load (logged-in connections) published to etcd for login's balancer: at most one update per interval.
+  TT_LOAD_REPORT_INTERVAL_MS: intRange(0, 10_000, 250),
   // Outbound backpressure per client connection (style.md, backpressure).
   TT_MAX_OUTBOUND_BYTES: positiveInt(4 * MIB),
   TT_DRAIN_TIMEOUT_MS: positiveInt(30_000),
@@ -168,6 +170,8 @@ export interface MsgConfig {
   readonly storeBatchMax: number;
   /** Period of the session keep-alive sync with route. */
   readonly sessionSyncIntervalMs: number;
+  /** TT_LOAD_REPORT_INTERVAL_MS: at most one etcd load update per interval (load-reporter.ts). */
+  readonly loadReportIntervalMs: number;
   readonly groupPush: GroupPushLimits;
   /** TT_METRICS_HOST (default the gRPC host) and TT_METRICS_PORT (undefined = no metrics port). */
   readonly metricsHost: string;
@@ -263,6 +267,7 @@ export function loadMsgConfig(env?: NodeJS.ProcessEnv): MsgConfig {
     routeDeadlineMs: c.TT_ROUTE_DEADLINE_MS,
     storeBatchMax: c.TT_STORE_BATCH_MAX,
     sessionSyncIntervalMs: c.TT_SESSION_SYNC_INTERVAL_MS,
+    loadReportIntervalMs: c.TT_LOAD_REPORT_INTERVAL_MS,
     tierSecurity: Object.freeze({
       TT_ETCD_ENDPOINTS: c.TT_ETCD_ENDPOINTS,
       TT_GRPC_INSECURE: c.TT_GRPC_INSECURE,

@@ -6,6 +6,7 @@ import type { Connection } from './conn/connection';
 import { DeliveredMessages } from './delivered-messages';
 import type { GatewayContext } from './gateway-context';
 import type { GroupPushControl } from './group-push/traffic-control';
+import { countPresenceNotifies } from './presence-metrics';
 
 const KNOWN_COMMANDS: ReadonlySet<number> = new Set(Object.values(CID).filter((v): v is number => typeof v === 'number'));
 
@@ -59,6 +60,10 @@ export class PushReceiver {
       this.ctx.log.warn({ cid, clientClass }, 'push with an unknown client class skipped');
       return false;
     }
+    if (cid === CID.CID_BUDDY_LIST_STATUS_NOTIFY && (push.presence?.length ?? 0) > 0) {
+      this.writePresence(push, clientClass);
+      return true;
+    }
     if (body.length + PDU_HEADER_LENGTH > this.ctx.config.conn.maxFrameBytes) {
       this.ctx.log.warn({ cid, bodyBytes: body.length }, 'oversize push skipped');
       return false;
@@ -98,6 +103,37 @@ export class PushReceiver {
       if (awaited) conn.awaiting.add(awaited.from, awaited.msgId, now);
     }
     return true;
+  }
+
+  /**
+   * Route's coalesced presence (docs/FLOWS.md §5): one IMUserStatNotify per
+   * listed user (stock clients read one user_stat per PDU), each frame
+   * encoded once. A receiver's frames are written in one turn, so its
+   * transport sends them as one corked write.
+   */
+  private writePresence(push: tiertalk.Push.$Properties, clientClass: number): void {
+    const changes = push.presence ?? [];
+    const frames: Buffer[] = [];
+    const excludedAnywhere = new Set<number>();
+    for (const c of changes) {
+      const body = IM.Buddy.IMUserStatNotify.encode({ userStat: { userId: c.userId, status: c.status } }).finish();
+      frames.push(encodeFrame(serviceIdOf(CID.CID_BUDDY_LIST_STATUS_NOTIFY), CID.CID_BUDDY_LIST_STATUS_NOTIFY, 0, body));
+      for (const id of c.excludeConnIds ?? []) excludedAnywhere.add(id);
+    }
+    const receivers = push.allUsers ? this.ctx.connections.all() : this.targets(push);
+    let written = 0;
+    for (const conn of receivers) {
+      if (!conn.deliverable || !inClass(conn, clientClass)) continue;
+      if (!excludedAnywhere.has(conn.id)) {
+        for (const pdu of frames) if (conn.send(pdu)) written += 1;
+        continue;
+      }
+      for (let i = 0; i < frames.length; i++) {
+        if (changes[i]?.excludeConnIds?.includes(conn.id)) continue;
+        if (conn.send(frames[i] as Buffer)) written += 1;
+      }
+    }
+    countPresenceNotifies(changes.length, written);
   }
 
   /** The connections of `targets` this message was not written to yet (a resent push skips the others). */

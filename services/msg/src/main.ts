@@ -79,7 +79,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
 
   const connections = new ConnectionRegistry(log);
   const unexportConnections = exportConnectionCounts(connections);
-  const load = new LoadReporter(connections, log);
+  const load = new LoadReporter(connections, log, config.loadReportIntervalMs);
   const refusals = new RefusalLog(log);
   const ctx: GatewayContext = { gatewayId: config.gatewayId, config, log, connections, db, route, load, refusals, lifecycle: { stopping: false } };
   const dispatcher = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers, sessionHandlers, userHandlers, pushHandlers, groupHandlers]);
@@ -103,7 +103,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
 
   // Registered only once every listener is up: login may hand us out from now on.
   // port 0: no plain TCP (login then offers the TLS port alone).
-  const address = { ip1: config.ip1, ip2: config.ip2, port: tcp?.port ?? 0, wsPort: ws.port, ...(tlsTcp ? { tlsPort: tlsTcp.port } : {}), maxConn: config.maxConn, epoch: config.epoch, ...metricsMeta(metrics) };
+  const address = { ip1: config.ip1, ip2: config.ip2, port: tcp?.port ?? 0, wsPort: ws.port, ...(tlsTcp ? { tlsPort: tlsTcp.port } : {}), maxConn: config.maxConn, epoch: config.epoch, presenceLists: 1, ...metricsMeta(metrics) };
   const registration = await registry.register({ id: config.instanceId, service: 'msg', addr: `${config.grpcHost}:${grpcPort}`, ...load.snapshot(address) });
   load.attach(registration, address);
   followRegistration(registered, registration);

@@ -14,6 +14,9 @@ export const routeConfigSchema = commonConfigSchema.extend({
   // docs/ARCHITECTURE.md, session registry: keys tt:sm:user:<id>, tt:sm:gw:<id>, tt:sm:gateways
   TT_SESSION_KEY_PREFIX: nonEmptyString('tt:sm:'),
   TT_SWEEP_INTERVAL_MS: positiveInt(10000),
+  // docs/FLOWS.md §5: desktop presence changes are gathered this long into one push per gateway
+  // (a user's latest status only); 0 sends each change at once.
+  TT_PRESENCE_COALESCE_MS: intRange(0, 1000, 50),
   // The gateways' keep-alive sync period (msg's TT_SESSION_SYNC_INTERVAL_MS, same value): a
   // gateway not seen for 3 of them has its sessions purged.
   TT_SESSION_SYNC_INTERVAL_MS: positiveInt(30000),

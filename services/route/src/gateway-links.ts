@@ -3,10 +3,11 @@ import { tiertalk } from '@tiertalk/proto';
 import type { InstanceInfo, Registry, ServiceWatch } from '@tiertalk/registry';
 import { createClient, type RpcSecurity } from '@tiertalk/rpc';
 import { GatewayLink } from './gateway-link';
-import type { PushSink, PushWaiter } from './handlers/types';
+import type { PresenceOrigin, PushSink, PushWaiter } from './handlers/types';
+import { PendingPresence } from './pending-presence';
 import { purgeGatewaySessions } from './session-purge';
 import type { SessionStore } from './session-store';
-import { countPushes, forgetGateway } from './route-metrics';
+import { countPresenceChange, countPushes, forgetGateway } from './route-metrics';
 
 export interface GatewayLinksOptions {
   registry: Registry;
@@ -22,9 +23,15 @@ export interface GatewayLinksOptions {
   maxQueuedBatches?: number;
   /** etcd service name of the gateways. */
   service?: string;
+  /**
+   * Desktop presence changes are gathered this long into one push per
+   * gateway (docs/FLOWS.md §5); 0 sends each change at once.
+   */
+  presenceCoalesceMs?: number;
 }
 
 const DEFAULT_MAX_QUEUED_BATCHES = 10_000;
+const DEFAULT_PRESENCE_COALESCE_MS = 50;
 
 /**
  * One Gateway.Push stream per live gateway (docs/ARCHITECTURE.md, the 1:1
@@ -48,11 +55,18 @@ export class GatewayLinks implements PushSink {
   private readonly log: Logger;
   private readonly maxQueued: number;
   private readonly service: string;
+  /** Presence changes not yet sent, per link (pending-presence.ts). */
+  private readonly presence = new Map<GatewayLink, PendingPresence>();
+  private readonly presenceCoalesceMs: number;
+  private presenceTimer: NodeJS.Timeout | undefined;
+  /** Instance ids of gateways whose etcd meta says they apply presence lists (`presenceLists: 1`). */
+  private readonly presenceLists = new Set<string>();
 
   constructor(private readonly opts: GatewayLinksOptions) {
     this.log = opts.logger.child({ component: 'gateway-links' });
     this.maxQueued = opts.maxQueuedBatches ?? DEFAULT_MAX_QUEUED_BATCHES;
     this.service = opts.service ?? 'msg';
+    this.presenceCoalesceMs = opts.presenceCoalesceMs ?? DEFAULT_PRESENCE_COALESCE_MS;
   }
 
   /** Loads the live gateways and starts following them; rejects when etcd cannot be read. */
@@ -80,9 +94,45 @@ export class GatewayLinks implements PushSink {
   send(sessionGatewayId: string, items: tiertalk.Push.$Properties[], waiter?: PushWaiter): boolean {
     const link = this.linkFor(sessionGatewayId);
     if (!link || items.length === 0) return false;
+    // Presence gathered so far goes first: coalescing never reorders it against other pushes.
+    this.flushPresence(link);
     link.enqueue(tiertalk.PushBatch.create({ items }), waiter);
     countPushes(link.gatewayId, items.length);
     return true;
+  }
+
+  /**
+   * docs/FLOWS.md §5: `status` of `userId` for every desktop connection on
+   * every live gateway except `origin` (the logging-in connection). Gathered
+   * for presenceCoalesceMs, then one push per gateway lists every user's
+   * latest status. Returns the gateways it is queued for.
+   */
+  notifyPcStatus(userId: number, status: number, origin?: PresenceOrigin): number {
+    if (this.closing) return 0;
+    const originLink = origin ? this.linkFor(origin.gatewayId) : undefined;
+    let replaced = false;
+    for (const link of this.links.values()) {
+      let pending = this.presence.get(link);
+      if (!pending) this.presence.set(link, (pending = new PendingPresence()));
+      if (pending.add(userId, status, link === originLink ? origin?.connId : undefined)) replaced = true;
+    }
+    countPresenceChange(replaced);
+    if (this.presenceCoalesceMs === 0) this.flushAllPresence();
+    else this.presenceTimer ??= setTimeout(() => this.flushAllPresence(), this.presenceCoalesceMs);
+    return this.links.size;
+  }
+
+  private flushAllPresence(): void {
+    clearTimeout(this.presenceTimer);
+    this.presenceTimer = undefined;
+    for (const link of this.presence.keys()) this.flushPresence(link);
+  }
+
+  private flushPresence(link: GatewayLink): void {
+    const pushes = this.presence.get(link)?.take(this.presenceLists.has(link.gatewayId)) ?? [];
+    if (pushes.length === 0) return;
+    link.enqueue(tiertalk.PushBatch.create({ items: pushes }), undefined);
+    countPushes(link.gatewayId, pushes.length);
   }
 
   /** PushBatches not yet acknowledged, per gateway instance id (tt_route_push_batches_unacked). */
@@ -151,6 +201,9 @@ export class GatewayLinks implements PushSink {
     this.closing ??= (async () => {
       if (this.sweepTimer) clearInterval(this.sweepTimer);
       this.sweepTimer = undefined;
+      // What was gathered still goes out before the streams end.
+      this.flushAllPresence();
+      this.presence.clear();
       const links = [...this.links.values()];
       this.links.clear();
       await Promise.all([this.watch?.close(), ...links.map((l) => l.close(false))]);
@@ -172,17 +225,21 @@ export class GatewayLinks implements PushSink {
     const epoch = typeof info.meta.epoch === 'string' ? info.meta.epoch : undefined;
     const previous = this.epochs.get(info.id);
     if (epoch !== undefined) this.epochs.set(info.id, epoch);
+    if (info.meta.presenceLists === 1) this.presenceLists.add(info.id);
+    else this.presenceLists.delete(info.id);
     const old = this.links.get(info.id);
     // A new process under the same instance id: the old one's sessions and connections are dead.
     if (previous !== undefined && epoch !== undefined && previous !== epoch) {
       void this.purge(`${info.id}@${previous}`, 'etcd');
       old?.abandonQueued();
+      // Its exclusions name the old process's connection ids.
+      if (old) this.presence.get(old)?.clear();
     }
     if (old && old.addr === info.addr) {
       old.retryNow();
       return;
     }
-    if (old) void old.close(true);
+    if (old) this.dropLink(old);
     this.suspects.delete(info.id);
     this.links.set(info.id, new GatewayLink(info.id, info.addr, this.maxQueued, this.log.child({ gatewayId: info.id, addr: info.addr }), (addr) => createClient(addr, this.opts.security, this.service)));
     this.log.info({ gatewayId: info.id, addr: info.addr }, old ? 'gateway moved' : 'gateway up');
@@ -192,11 +249,18 @@ export class GatewayLinks implements PushSink {
     const link = this.links.get(instanceId);
     this.links.delete(instanceId);
     this.epochs.delete(instanceId);
+    this.presenceLists.delete(instanceId);
     // Its clients reconnect elsewhere and pull what they missed: nothing waits for this gateway any more.
-    if (link) void link.close(true);
+    if (link) this.dropLink(link);
     forgetGateway(instanceId);
     this.log.info({ gatewayId: instanceId }, 'gateway gone');
     if (!this.closing) void this.purgeInstance(instanceId);
+  }
+
+  /** The gateway process is gone: what it did not acknowledge and the presence gathered for it are dropped. */
+  private dropLink(link: GatewayLink): void {
+    this.presence.delete(link);
+    void link.close(true);
   }
 
   /** Purges every session gateway id of that instance, whatever its epoch. */

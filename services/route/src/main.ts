@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     logger,
     ...etcdAccess,
   });
-  const links = new GatewayLinks({ registry, store, logger, security, sweepIntervalMs: config.TT_SWEEP_INTERVAL_MS });
+  const links = new GatewayLinks({ registry, store, logger, security, sweepIntervalMs: config.TT_SWEEP_INTERVAL_MS, presenceCoalesceMs: config.TT_PRESENCE_COALESCE_MS });
   await links.start();
   exportUnacked(links);
   const epoch = new RegistryEpoch({ redis, store, links, logger, maxWaitMs: config.TT_RESYNC_MAX_WAIT_MS });

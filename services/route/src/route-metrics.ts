@@ -65,3 +65,20 @@ export function exportUnacked(source: UnackedSource): () => void {
   sources.add(source);
   return () => sources.delete(source);
 }
+
+const presenceChanges = new Counter({
+  name: 'tt_route_presence_changes_total',
+  help: 'Desktop presence changes (a user\'s first desktop login, last desktop logout) to tell every desktop connection, before coalescing',
+  registers: [metricsRegistry],
+});
+
+const presenceCoalesced = new Counter({
+  name: 'tt_route_presence_coalesced_total',
+  help: 'Desktop presence changes replaced by a later change of the same user within one coalescing interval (never sent)',
+  registers: [metricsRegistry],
+});
+
+export function countPresenceChange(coalescedAway: boolean): void {
+  presenceChanges.inc();
+  if (coalescedAway) presenceCoalesced.inc();
+}

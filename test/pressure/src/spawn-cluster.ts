@@ -31,12 +31,14 @@ export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> 
   const spec = { dbProxy: 1, route: 1, msg: 2, login: true } as const;
   // The tiers speak mutual TLS like production; TT_BENCH_GRPC_INSECURE=true measures them in plaintext (A/B of TLS's cost).
   const insecure = process.env.TT_BENCH_GRPC_INSECURE === 'true';
+  // TT_BENCH_SERVICE_ENV="KEY=VALUE,..." for every service (an A/B of a setting); a service ignores keys it does not know.
+  const extraEnv = parseServiceEnv(process.env.TT_BENCH_SERVICE_ENV ?? '');
   const cluster = await Cluster.start({
     ...spec,
     insecure,
     serviceEnv: { msg: { TT_MSG_RATE_PER_SEC: String(opts.msgRatePerSec), TT_GROUP_PUSH_CONTROL: String(groupPushControl) } },
     // Per-message logs would measure the logger, not the cluster.
-    env: { TT_LOG_LEVEL: 'warn' },
+    env: { TT_LOG_LEVEL: 'warn', ...extraEnv },
   });
   return {
     mysqlUrl,
@@ -49,9 +51,20 @@ export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> 
     description:
       `spawned cluster (testkit): ${spec.dbProxy} db-proxy, ${spec.route} route, ${spec.msg} msg, login; ` +
       `TT_MSG_RATE_PER_SEC=${opts.msgRatePerSec}, TT_GROUP_PUSH_CONTROL=${groupPushControl}, TT_LOG_LEVEL=warn, ` +
-      `gRPC between tiers ${insecure ? 'plaintext (TT_BENCH_GRPC_INSECURE)' : 'mutual TLS'}`,
+      `gRPC between tiers ${insecure ? 'plaintext (TT_BENCH_GRPC_INSECURE)' : 'mutual TLS'}` +
+      Object.entries(extraEnv).map(([k, v]) => `, ${k}=${v}`).join(''),
     groupPushControl,
     processes: () => cluster.instanceInfo().map((i) => ({ name: i.name, service: i.service, pid: i.pid })),
     stop: () => cluster.stop(),
   };
+}
+
+function parseServiceEnv(spec: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of spec.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0 || !pair.startsWith('TT_')) throw new Error(`TT_BENCH_SERVICE_ENV: expected TT_KEY=VALUE, got ${JSON.stringify(pair)}`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
 }

@@ -26,6 +26,20 @@ export interface PushSink {
    * IMSignInfoChangedNotify).
    */
   liveGateways(): string[];
+  /**
+   * docs/FLOWS.md §5: IMUserStatNotify{userId, status} to every desktop
+   * connection on every live gateway except `origin`, coalesced per gateway
+   * over a short interval (a user's latest status only). Returns the gateways
+   * it is queued for.
+   */
+  notifyPcStatus(userId: number, status: number, origin?: PresenceOrigin): number;
+}
+
+/** The logging-in connection, left out of its own presence broadcast (its gateway tells it after the login response). */
+export interface PresenceOrigin {
+  /** As its session names it: `<instanceId>@<epoch>` or a bare instance id. */
+  gatewayId: string;
+  connId: number;
 }
 
 /** The session registry's readiness (src/registry-epoch.ts): false while it is being rebuilt after a loss. */

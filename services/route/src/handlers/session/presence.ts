@@ -1,6 +1,6 @@
 import { CID, IM, isMobileClient, type tiertalk } from '@tiertalk/proto';
 import type { Arrival, Departure, Session, SessionKey } from '../../session-store';
-import type { PushSink } from '../types';
+import type { PresenceOrigin, PushSink } from '../types';
 
 const { USER_STATUS_ONLINE, USER_STATUS_OFFLINE } = IM.BaseDefine.UserStatType;
 
@@ -9,10 +9,7 @@ export const CLIENT_CLASS_PC = 1;
 export const CLIENT_CLASS_MOBILE = 2;
 
 /** The connection whose state changed: never told about its own change by route (its gateway does that, after the login response). */
-interface Origin {
-  gatewayId: string;
-  connId: number;
-}
+type Origin = PresenceOrigin;
 
 const isPc = (clientType: number): boolean => !isMobileClient(clientType);
 
@@ -23,10 +20,12 @@ const isPc = (clientType: number): boolean => !isMobileClient(clientType);
  *   whenever a session appears while a PC session exists (PC or mobile login).
  * - Buddies: every PC login broadcasts IMUserStatNotify ONLINE to every PC
  *   connection on every gateway (TeamTalk sends it for each PC login, not only
- *   the first; mobile logins never cause it, docs/FLOWS.md §14 P3).
+ *   the first; mobile logins never cause it, docs/FLOWS.md §14 P3), coalesced
+ *   per gateway over a short interval (GatewayLinks.notifyPcStatus).
  * The logging-in connection is excluded from both: it is not open yet when
  * route answers, so its gateway tells it after the login response
- * (services/msg handlers/login/own-presence.ts). Returns the pushes queued.
+ * (services/msg handlers/login/own-presence.ts). Returns the pushes queued
+ * (mobile notifies, and the gateways the desktop change is queued for).
  */
 export function presenceOnLogin(links: PushSink, ref: SessionKey & { clientType: number }, before: readonly Session[]): number {
   const origin: Origin = { gatewayId: ref.gatewayId, connId: ref.connId };
@@ -77,16 +76,9 @@ function notifyMobiles(
   return pushes;
 }
 
-/** 0x0203 to every PC connection of every logged-in user: one Push per live gateway, the body encoded once. */
+/** 0x0203 to every PC connection of every logged-in user, gathered per gateway (docs/FLOWS.md §5 coalescing). */
 function broadcastPcStatus(links: PushSink, userId: number, status: IM.BaseDefine.UserStatType, origin?: Origin): number {
-  const body = IM.Buddy.IMUserStatNotify.encode({ userStat: { userId, status } }).finish();
-  let pushes = 0;
-  for (const gatewayId of links.liveGateways()) {
-    const push: tiertalk.Push.$Properties = { commandId: CID.CID_BUDDY_LIST_STATUS_NOTIFY, body, allUsers: true, clientClass: CLIENT_CLASS_PC };
-    if (origin && origin.gatewayId === gatewayId) push.excludeConnId = origin.connId;
-    if (links.send(gatewayId, [push])) pushes += 1;
-  }
-  return pushes;
+  return links.notifyPcStatus(userId, status, origin);
 }
 
 /**
