@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { commonConfigSchema, intRange, loadConfig, port, positiveInt, refuseWellKnown, requireUrlPassword, secret, url } from '@tiertalk/config';
 import { TEAMTALK_DEFAULT_AES_KEY } from '@tiertalk/proto';
+import { parseShardMap, type ShardPlacement } from './store/shard-map';
 
 // Development defaults (TT_ENV=development); production must set each (docs/SECURITY.md, secrets).
 const devRedis = (db: number) => secret(url(), { devDefault: `redis://127.0.0.1:6379/${db}` });
@@ -14,6 +15,9 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_MYSQL_MASTER_URL: secret(url(), { devDefault: 'mysql://root@127.0.0.1:3306/teamtalk', refuseInProduction: requireUrlPassword }),
   // Reads that tolerate replica lag (history, directory) go here; login and access checks use the master. Defaults to the master.
   TT_MYSQL_REPLICA_URL: secret(url().optional(), { refuseInProduction: requireUrlPassword }),
+  // Message shards on other MySQL servers (docs/OPERATIONS.md "Message shards on several servers"):
+  // `<shards>=<url>` entries separated by `;`, e.g. `4-7=mysql://tt:pw@db2:3306/teamtalk`; unlisted shards stay on the master.
+  TT_MYSQL_SHARDS: secret(shardMap(), { refuseInProduction: (v) => (v as ShardPlacement[]).map((p) => requireUrlPassword(p.url)).find((r) => r !== undefined) }),
   TT_MYSQL_POOL_SIZE: intRange(1, 200, 8),
   // Requests that may wait for a pooled MySQL connection; beyond it a request fails at once (counted
   // as refusal mysql_pool_queue_full) instead of queueing unbounded work behind a flood.
@@ -77,6 +81,21 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
     { devDefault: TEAMTALK_DEFAULT_AES_KEY, refuseInProduction: refuseWellKnown([TEAMTALK_DEFAULT_AES_KEY], "TeamTalk's default AES key") },
   ),
 });
+
+/** TT_MYSQL_SHARDS parsed and checked (store/shard-map.ts); unset or empty: every shard on the master. */
+function shardMap() {
+  return z
+    .string()
+    .default('')
+    .transform((text, ctx): ShardPlacement[] => {
+      try {
+        return parseShardMap(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+        return z.NEVER;
+      }
+    });
+}
 
 export type DbProxyConfig = z.infer<typeof dbProxyConfigSchema>;
 
