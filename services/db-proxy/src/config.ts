@@ -17,7 +17,7 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_MYSQL_REPLICA_URL: secret(url().optional(), { refuseInProduction: requireUrlPassword }),
   // Message shards on other MySQL servers (docs/OPERATIONS.md "Message shards on several servers"):
   // `<shards>=<url>` entries separated by `;`, e.g. `4-7=mysql://tt:pw@db2:3306/teamtalk`; unlisted shards stay on the master.
-  TT_MYSQL_SHARDS: secret(shardMap(), { refuseInProduction: (v) => (v as ShardPlacement[]).map((p) => requireUrlPassword(p.url)).find((r) => r !== undefined) }),
+  TT_MYSQL_SHARDS: secret(shardMap(), { refuseInProduction: shardUrlsWithoutPassword }),
   TT_MYSQL_POOL_SIZE: intRange(1, 200, 8),
   // Requests that may wait for a pooled MySQL connection; beyond it a request fails at once (counted
   // as refusal mysql_pool_queue_full) instead of queueing unbounded work behind a flood.
@@ -95,6 +95,18 @@ function shardMap() {
         return z.NEVER;
       }
     });
+}
+
+/** Production: every shard server's URL carries a password, as the master's must (checked on the raw text). */
+function shardUrlsWithoutPassword(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  let placements: ShardPlacement[];
+  try {
+    placements = parseShardMap(value);
+  } catch {
+    return undefined; // the schema reports what is wrong with it
+  }
+  return placements.map((p) => requireUrlPassword(p.url)).find((r) => r !== undefined);
 }
 
 export type DbProxyConfig = z.infer<typeof dbProxyConfigSchema>;

@@ -12,6 +12,7 @@ import { IdempotencyStore } from '../src/store/idempotency';
 import { KnownUsers } from '../src/store/known-users';
 import { MessageIdAllocator } from '../src/store/message-ids';
 import { createPinnedPool, type MysqlPools } from '../src/store/mysql';
+import { MessageShardServers } from '../src/store/shard-servers';
 import type { RedisInstances } from '../src/store/redis';
 import { RelationStore } from '../src/store/relations';
 import { ensureDatabase, MIGRATIONS_DIR, runMigrations, seedDemo } from '../src/store/migrate';
@@ -100,6 +101,7 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
       master,
       writer,
       replica: master,
+      shards: MessageShardServers.single(master, writer),
       async close() {
         await Promise.all([master.end(), writer.end()]);
       },
