@@ -16,6 +16,7 @@ import type { ReadinessReport } from '@tiertalk/health';
 import { IM } from '@tiertalk/proto';
 import { Cluster, GatewayInfo, MIGRATE_MAIN, PrivateMariaDb, flushTestRedis, prepareTestDatabase, repoRoot, testConfig, waitFor } from '@tiertalk/testkit';
 import { createUser, DEMO_PASSWORD, PC } from './helpers';
+import { parseExposition, sumOf } from './prometheus-text';
 
 jest.setTimeout(180_000);
 
@@ -81,6 +82,12 @@ async function strayRows(pool: Pool, shards: readonly number[]): Promise<number>
     n += Number(rows[0].n);
   }
   return n;
+}
+
+/** db-proxy's failed commits so far (tt_store_commit_duration_seconds, outcome failed). */
+async function failedCommits(): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+  return sumOf(parseExposition(await res.text()), 'tt_store_commit_duration_seconds_count', { outcome: 'failed' });
 }
 
 async function readyz(): Promise<{ status: number; report: ReadinessReport }> {
@@ -267,6 +274,7 @@ it('rows committed on the shard server but not on the master: the retry complete
   r.on('message', (m) => got.push(text(m.msgData)));
 
   // The master's part of every commit fails (a real MySQL error) until the trigger goes.
+  const failedBefore = await failedCommits();
   await main.query(
     "CREATE TRIGGER tt_refuse_outbox BEFORE INSERT ON IMCounterOutbox FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'test: master part refused'",
   );
@@ -274,6 +282,7 @@ it('rows committed on the shard server but not on the master: the retry complete
   try {
     // The shard server committed the row (its first attempt); the master holds nothing of it yet.
     await waitFor(async () => (await messageRows(shard, relateId)).some((m) => m.content === 'exactly once'), 5000, { what: 'the row on the shard server' });
+    await waitFor(async () => (await failedCommits()) > failedBefore, 5000, { what: "a failed commit: the master's part refused" });
     const [keys] = await main.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMMsgIdempotency WHERE fromId = ? AND toId = ?', [sender.id, peer.id]);
     expect(Number(keys[0].n)).toBe(1); // only 'first'
   } finally {
