@@ -367,7 +367,7 @@ export class MessageCommitter {
       plans.push({ a, group, conversationId, msgId: idQueues.get(counter)?.shift() ?? 0, content, clip, created: createdOf(m) });
     }
     const remote = (p: Planned): boolean => shards !== undefined && shards.serverOf(p.conversationId).remote;
-    // Rows of shards on other servers are committed there before the master's transaction (docs/STORAGE.md §1.4.1).
+    // Rows of shards on other servers are committed there before the master's transaction (docs/STORAGE.md §1.5.1).
     const onRemote = shards === undefined || shards.remote.length === 0 ? new Set<Planned>() : await this.storeOnRemoteShards(shards, plans.filter(remote), specs, now);
     const survivors = plans.filter((p) => !remote(p) || onRemote.has(p));
     const lostClips = plans.filter((p) => remote(p) && !onRemote.has(p) && p.clip !== undefined).map((p) => audioIds[p.clip ?? 0]);
