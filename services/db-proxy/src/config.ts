@@ -18,6 +18,9 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   // Message shards on other MySQL servers (docs/OPERATIONS.md "Message shards on several servers"):
   // `<shards>=<url>` entries separated by `;`, e.g. `4-7=mysql://tt:pw@db2:3306/teamtalk`; unlisted shards stay on the master.
   TT_MYSQL_SHARDS: secret(shardMap(), { refuseInProduction: shardUrlsWithoutPassword }),
+  // A shard server's part of a commit not done within this: its messages are answered STORE_FAILED (the gateway
+  // retries), and the rest of the batch goes on instead of waiting behind a hung server.
+  TT_MYSQL_SHARD_TIMEOUT_MS: intRange(100, 600_000, 5000),
   TT_MYSQL_POOL_SIZE: intRange(1, 200, 8),
   // Requests that may wait for a pooled MySQL connection; beyond it a request fails at once (counted
   // as refusal mysql_pool_queue_full) instead of queueing unbounded work behind a flood.

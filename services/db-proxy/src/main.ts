@@ -111,6 +111,7 @@ async function main(): Promise<void> {
     groups: { members: new GroupMembersCache(mysql.master, redis.groupMember) },
     receivers: new KnownUsers(mysql.master),
     audioMaxBytes: config.TT_AUDIO_MAX_BYTES,
+    shardTimeoutMs: config.TT_MYSQL_SHARD_TIMEOUT_MS,
     refusals,
   });
   const storeMessages = new StoreMessagesService(committer, config.TT_COMMIT_QUEUE_MAX, log);

@@ -76,12 +76,21 @@ interface CommitterDeps {
   receivers?: KnownUsers;
   /** Audio bytes a message may carry (after its 4-byte duration). */
   audioMaxBytes?: number;
+  /** How long a shard server's part of a commit may take before its messages are answered STORE_FAILED (TT_MYSQL_SHARD_TIMEOUT_MS). */
+  shardTimeoutMs?: number;
   /** Counts and logs refused messages; one is made from `log` when absent. */
   refusals?: RefusalLog;
 }
 
 export interface GroupStoreDeps {
   members: GroupMembersCache;
+}
+
+/** One shard server's part of a commit, which the committer may give up waiting for. */
+interface ShardAttempt {
+  abandoned: boolean;
+  /** The connection its transaction runs on, while it runs. */
+  conn?: PoolConnection;
 }
 
 /** One accepted message of a commit, with what its rows carry. */
@@ -110,6 +119,8 @@ interface Accepted {
   /** Later items of the same batch with the same (sender, idempotency key): they get this item's answer. */
   followers: PendingMessage[];
 }
+
+export const DEFAULT_SHARD_TIMEOUT_MS = 5000;
 
 // A commit is re-run after a duplicate key (an idempotency key already
 // stored, a message id already taken); each re-run has fewer items or a
@@ -515,24 +526,43 @@ export class MessageCommitter {
    * there and takes the stored msg id instead of storing a second row ("roll
    * forward"). Returns the messages now stored on their server; the others
    * (server down, unknown outcome) are answered STORE_FAILED by the caller.
+   *
+   * A server that does not answer (hung, unreachable without a refusal) is
+   * given up on after the shard timeout, so it does not hold back the rest of
+   * the batch and every later one. Its transaction may still commit: the
+   * retry then finds the keys and completes the messages, as above.
    */
   private async storeOnRemoteShards(shards: MessageShardServers, plans: Planned[], specs: readonly CounterSpec[], now: number): Promise<Set<Planned>> {
     const done = new Set<Planned>();
+    const timeoutMs = this.deps.shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS;
     await Promise.all(
       [...shards.group(plans, (p) => p.conversationId)].map(async ([server, list]) => {
-        for (const p of await this.storeOnShardServer(server, list, specs, now)) done.add(p);
+        const attempt: ShardAttempt = { abandoned: false };
+        const storing = this.storeOnShardServer(server, list, specs, now, attempt);
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, timeoutMs, undefined)));
+        const stored = await Promise.race([storing, timedOut]);
+        clearTimeout(timer);
+        if (stored === undefined) {
+          attempt.abandoned = true;
+          // A statement waiting on the hung server dies with its connection: unless it was the COMMIT, nothing of it stays.
+          attempt.conn?.destroy();
+          this.deps.log.error({ server: server.name, messages: list.length, timeoutMs }, 'shard server did not answer in time; its messages get no ACK');
+          return;
+        }
+        for (const p of stored) done.add(p);
       }),
     );
     return done;
   }
 
-  private async storeOnShardServer(server: ShardServer, plans: Planned[], specs: readonly CounterSpec[], now: number): Promise<Planned[]> {
+  private async storeOnShardServer(server: ShardServer, plans: Planned[], specs: readonly CounterSpec[], now: number, attempt: ShardAttempt): Promise<Planned[]> {
     const { log, ids } = this.deps;
     const stored: Planned[] = [];
     let pending = plans;
-    for (let round = 1; pending.length > 0; round += 1) {
+    for (let round = 1; pending.length > 0 && !attempt.abandoned; round += 1) {
       try {
-        await this.commitShardRows(server, pending, now);
+        await this.commitShardRows(server, pending, now, attempt);
         stored.push(...pending);
         break;
       } catch (err) {
@@ -577,7 +607,7 @@ export class MessageCommitter {
   }
 
   /** One transaction on the shard server: the idempotency keys first (a retried key fails it before any row), then the rows. */
-  private async commitShardRows(server: ShardServer, plans: readonly Planned[], now: number): Promise<void> {
+  private async commitShardRows(server: ShardServer, plans: readonly Planned[], now: number, attempt: ShardAttempt): Promise<void> {
     const batch = new SqlBatch();
     server.idempotency.addRows(
       batch,
@@ -599,13 +629,19 @@ export class MessageCommitter {
     const conn = await server.writer.getConnection();
     let usable = true;
     try {
+      // Given up on while it waited for a connection: its senders were answered, nothing is written.
+      if (attempt.abandoned) throw new Error(`shard server ${server.name}: commit given up before it started`);
+      attempt.conn = conn;
       await batch.runInTransaction(conn);
     } catch (err) {
-      if (await rolledBack(conn, err)) throw err;
+      if (!attempt.abandoned && (await rolledBack(conn, err))) throw err;
       usable = false;
       conn.destroy();
+      // Given up on: its senders were answered; a retry finds whatever committed.
+      if (attempt.abandoned) throw err;
       if (!(await this.committedDespite(server.pool, err, conn.threadId, probeOf(rows, groupRows), new Map()))) throw err;
     } finally {
+      attempt.conn = undefined;
       if (usable) conn.release();
     }
   }
