@@ -107,7 +107,7 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
       master,
       writer,
       replica: master,
-      shards: new MessageShardServers(mainServer(master, writer), remote),
+      shards: new MessageShardServers(mainServer(master, writer, opts.shardPlacements), remote),
       async close() {
         await Promise.all([master.end(), writer.end(), ...remote.flatMap((r) => [r.pool.end(), r.writer.end()])]);
       },

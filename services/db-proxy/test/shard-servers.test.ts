@@ -61,6 +61,10 @@ it('refuses a shard server without its tables, and starts once migrations ran th
     await unmigrated.close();
   }
   instance = fx.instance({ shardPlacements: [{ shards: ODD, url: `${ROOT}/${SHARD_DB}` }] });
+  expect(instance.mysql.shards.all.map((server) => [server.name, server.shards])).toEqual([
+    ['main', [0, 2, 4, 6]],
+    [`127.0.0.1:3306/${SHARD_DB}`, ODD],
+  ]);
 });
 
 it('one batch over both servers is one commit; each row lands on its shard server; reads find them there', async () => {

@@ -110,7 +110,7 @@ export function createMysqlPools(masterUrl: string, replicaUrl: string | undefin
     master,
     writer,
     replica,
-    shards: new MessageShardServers(mainServer(master, writer), remote),
+    shards: new MessageShardServers(mainServer(master, writer, shardPlacements), remote),
     async close() {
       await Promise.all([master.end(), writer.end(), ...remote.flatMap((s) => [s.pool.end(), s.writer.end()])]);
       if (replica !== master) await replica.end();

@@ -65,9 +65,11 @@ export class MessageShardServers {
   }
 }
 
-export function mainServer(pool: Pool, writer: Pool): ShardServer {
-  const mapped = Array.from({ length: SHARD_COUNT }, (_, i) => i);
-  return { name: 'main', remote: false, shards: mapped, pool, writer, idempotency: new IdempotencyStore(pool) };
+/** The master's pools as the server of the shards no placement moves elsewhere. */
+export function mainServer(pool: Pool, writer: Pool, movedAway: readonly ShardPlacement[] = []): ShardServer {
+  const moved = new Set(movedAway.flatMap((p) => p.shards));
+  const shards = Array.from({ length: SHARD_COUNT }, (_, i) => i).filter((i) => !moved.has(i));
+  return { name: 'main', remote: false, shards, pool, writer, idempotency: new IdempotencyStore(pool) };
 }
 
 export function remoteServer(placement: ShardPlacement, pool: Pool, writer: Pool): ShardServer {
