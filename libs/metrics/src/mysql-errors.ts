@@ -4,14 +4,15 @@ import { metricsRegistry } from './registry';
 
 const mysqlErrors = new Counter({
   name: 'tt_mysql_errors_total',
-  help: 'MySQL operations that failed, by operation (query, execute, connect, pool_connect) and error code',
-  labelNames: ['op', 'code'] as const,
+  help: 'MySQL operations that failed, by operation (query, execute, connect, pool_connect), error code and server (host:port)',
+  labelNames: ['op', 'code', 'server'] as const,
   registers: [metricsRegistry],
 });
 
 // mysql2 publishes every query, prepared execute, connection handshake and
 // pool checkout on these tracing channels (lib/tracing.js); their `error`
-// event carries the failure, whichever pool or connection ran it.
+// event carries the failure, whichever pool or connection ran it, and the
+// server it went to (db-proxy may talk to several: TT_MYSQL_SHARDS).
 const CHANNELS = { query: 'mysql2:query', execute: 'mysql2:execute', connect: 'mysql2:connect', pool_connect: 'mysql2:pool:connect' } as const;
 
 // mysql2 codes are ER_* names from its fixed table, or Node's socket errnos; anything else is `other`.
@@ -26,6 +27,18 @@ export function mysqlErrorCode(err: unknown): string {
   return 'other';
 }
 
+interface TraceContext {
+  error?: unknown;
+  serverAddress?: unknown;
+  serverPort?: unknown;
+}
+
+/** `host:port` (or the socket path) of the traced operation; `unknown` when mysql2 did not say. */
+export function mysqlServerLabel(m: { serverAddress?: unknown; serverPort?: unknown }): string {
+  if (typeof m.serverAddress !== 'string' || m.serverAddress === '') return 'unknown';
+  return m.serverPort === undefined || m.serverPort === null ? m.serverAddress.slice(0, 120) : `${m.serverAddress.slice(0, 100)}:${String(m.serverPort)}`;
+}
+
 let subscribed = false;
 
 /** Counts every failed MySQL operation of this process in tt_mysql_errors_total (idempotent). */
@@ -34,7 +47,8 @@ export function countMysqlErrors(): void {
   subscribed = true;
   for (const [op, name] of Object.entries(CHANNELS)) {
     subscribe(`tracing:${name}:error`, (message) => {
-      mysqlErrors.inc({ op, code: mysqlErrorCode((message as { error?: unknown }).error) });
+      const m = message as TraceContext;
+      mysqlErrors.inc({ op, code: mysqlErrorCode(m.error), server: mysqlServerLabel(m) });
     });
   }
 }

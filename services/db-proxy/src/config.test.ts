@@ -65,3 +65,41 @@ describe('Redis settings', () => {
     ]);
   });
 });
+
+describe('TT_MYSQL_SHARDS', () => {
+  const dev = (shards: string): NodeJS.ProcessEnv => ({ TT_ENV: 'development', TT_MYSQL_SHARDS: shards });
+
+  it('is empty by default: every shard on the master', () => {
+    expect(loadDbProxyConfig({ TT_ENV: 'development' }).TT_MYSQL_SHARDS).toEqual([]);
+  });
+
+  it('reads shard lists and ranges per server', () => {
+    expect(loadDbProxyConfig(dev(' 4-6,0 = mysql://tt:pw@db2:3307/teamtalk ; 2=mysql://tt:pw@db3/tt_shards ;')).TT_MYSQL_SHARDS).toEqual([
+      { shards: [0, 4, 5, 6], url: 'mysql://tt:pw@db2:3307/teamtalk' },
+      { shards: [2], url: 'mysql://tt:pw@db3/tt_shards' },
+    ]);
+  });
+
+  it.each([
+    ['1=mysql://a/x;1=mysql://b/x', /shard 1 is listed twice/],
+    ['1,1-2=mysql://a/x', /shard 1 is listed twice/],
+    ['8=mysql://a/x', /shard 8 does not exist: shards are 0-7/],
+    ['3-1=mysql://a/x', /from low to high/],
+    ['1=mysql://a/x;2=mysql://a:3306/x', /server a:3306\/x is listed twice/],
+    ['1=redis://a/x', /is not a mysql:\/\/ URL/],
+    ['1=mysql://a', /names no database/],
+    ['mysql://a/x', /is not <shards>=<url>/],
+    ['a=mysql://a/x', /expected shard numbers/],
+  ])('refuses %j', (value, why) => {
+    const found = issues(dev(value));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^TT_MYSQL_SHARDS: /);
+    expect(found[0]).toMatch(why);
+  });
+
+  it('refuses a shard server URL without a password in production, and never shows a password in an error', () => {
+    expect(issues({ ...PRODUCTION, TT_MYSQL_SHARDS: '1=mysql://tt@db2/teamtalk' })).toEqual([expect.stringMatching(/^TT_MYSQL_SHARDS: refused in production: has no password/)]);
+    expect(issues({ ...PRODUCTION, TT_MYSQL_SHARDS: '1=mysql://tt:pw@db2/teamtalk' })).toEqual([]);
+    expect(issues(dev('1=mysql://tt:hunter2@db2')).join()).not.toContain('hunter2');
+  });
+});

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { commonConfigSchema, intRange, loadConfig, port, positiveInt, redisUrl, refuseWellKnown, requireUrlPassword, secret, url } from '@tiertalk/config';
 import { TEAMTALK_DEFAULT_AES_KEY } from '@tiertalk/proto';
+import { parseShardMap, type ShardPlacement } from './store/shard-map';
 
 // Development defaults (TT_ENV=development); production must set each (docs/SECURITY.md, secrets).
 // A URL may name a Redis Cluster instead (redis-cluster://host:port,...; docs/OPERATIONS.md "Redis Cluster").
@@ -15,6 +16,12 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_MYSQL_MASTER_URL: secret(url(), { devDefault: 'mysql://root@127.0.0.1:3306/teamtalk', refuseInProduction: requireUrlPassword }),
   // Reads that tolerate replica lag (history, directory) go here; login and access checks use the master. Defaults to the master.
   TT_MYSQL_REPLICA_URL: secret(url().optional(), { refuseInProduction: requireUrlPassword }),
+  // Message shards on other MySQL servers (docs/OPERATIONS.md "Message shards on several servers"):
+  // `<shards>=<url>` entries separated by `;`, e.g. `4-7=mysql://tt:pw@db2:3306/teamtalk`; unlisted shards stay on the master.
+  TT_MYSQL_SHARDS: secret(shardMap(), { refuseInProduction: shardUrlsWithoutPassword }),
+  // A shard server's part of a commit not done within this: its messages are answered STORE_FAILED (the gateway
+  // retries), and the rest of the batch goes on instead of waiting behind a hung server.
+  TT_MYSQL_SHARD_TIMEOUT_MS: intRange(100, 600_000, 5000),
   TT_MYSQL_POOL_SIZE: intRange(1, 200, 8),
   // Requests that may wait for a pooled MySQL connection; beyond it a request fails at once (counted
   // as refusal mysql_pool_queue_full) instead of queueing unbounded work behind a flood.
@@ -78,6 +85,33 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
     { devDefault: TEAMTALK_DEFAULT_AES_KEY, refuseInProduction: refuseWellKnown([TEAMTALK_DEFAULT_AES_KEY], "TeamTalk's default AES key") },
   ),
 });
+
+/** TT_MYSQL_SHARDS parsed and checked (store/shard-map.ts); unset or empty: every shard on the master. */
+function shardMap() {
+  return z
+    .string()
+    .default('')
+    .transform((text, ctx): ShardPlacement[] => {
+      try {
+        return parseShardMap(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+        return z.NEVER;
+      }
+    });
+}
+
+/** Production: every shard server's URL carries a password, as the master's must (checked on the raw text). */
+function shardUrlsWithoutPassword(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  let placements: ShardPlacement[];
+  try {
+    placements = parseShardMap(value);
+  } catch {
+    return undefined; // the schema reports what is wrong with it
+  }
+  return placements.map((p) => requireUrlPassword(p.url)).find((r) => r !== undefined);
+}
 
 export type DbProxyConfig = z.infer<typeof dbProxyConfigSchema>;
 

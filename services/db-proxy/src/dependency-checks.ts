@@ -2,11 +2,14 @@ import { createPool } from 'mysql2/promise';
 import type { RedisClient } from '@tiertalk/redis';
 import { Readiness, allOf, startPeriodicProbe, watchRedis } from '@tiertalk/health';
 import type { RedisInstances } from './store/redis';
+import { serverName } from './store/shard-map';
 
 export interface DependencyCheckOptions {
   masterUrl: string;
   /** Checked separately only when it is another server than the master. */
   replicaUrl: string | undefined;
+  /** URLs of the servers holding message shards (TT_MYSQL_SHARDS): each is checked as `mysql:shards@host:port/db`. */
+  shardServers?: readonly string[];
   redis: RedisInstances;
   intervalMs: number;
 }
@@ -22,7 +25,8 @@ const REDIS_NAMES: Record<Exclude<keyof RedisInstances, 'close'>, string> = {
 
 /**
  * db-proxy's readiness checks (docs/HEALTH.md): `mysql:master` (and
- * `mysql:replica` when it is another URL) answer SELECT 1, and every logical
+ * `mysql:replica` when it is another URL, `mysql:shards@<host:port/db>` for
+ * each message shard server of TT_MYSQL_SHARDS) answer SELECT 1, and every logical
  * Redis instance (`redis:unread`, `redis:group_set`, ...) is connected and
  * answers PING. MySQL is pinged on a connection of its own, so a saturated
  * pool under load does not read as an outage.
@@ -31,6 +35,8 @@ export function watchDbProxyDependencies(readiness: Readiness, opts: DependencyC
   const stops: Array<() => Promise<void>> = [];
   const mysqlTargets: Array<[string, string]> = [['mysql:master', opts.masterUrl]];
   if (opts.replicaUrl !== undefined && opts.replicaUrl !== opts.masterUrl) mysqlTargets.push(['mysql:replica', opts.replicaUrl]);
+  // A shard server down makes the messages of its shards fail: this instance is not ready for all sends.
+  for (const url of opts.shardServers ?? []) mysqlTargets.push([`mysql:shards@${serverName(url)}`, url]);
   for (const [name, url] of mysqlTargets) {
     const pool = createPool({ uri: url, connectionLimit: 1, maxIdle: 1, connectTimeout: Math.max(1000, opts.intervalMs) });
     const probe = startPeriodicProbe(readiness.add(name), () => pool.query('SELECT 1'), { intervalMs: opts.intervalMs, what: 'no answer to SELECT 1' });

@@ -27,6 +27,7 @@ import { validateStreamService } from './handlers/login/validate-stream';
 import { IdempotencyPurger, IdempotencyStore } from './store/idempotency';
 import { MessageIdAllocator } from './store/message-ids';
 import { assertPoolsPinned, createMysqlPools } from './store/mysql';
+import { checkShardPlacement } from './store/shard-servers';
 import { KnownUsers } from './store/known-users';
 import { createRedisInstances } from './store/redis';
 import { RelationStore } from './store/relations';
@@ -46,10 +47,12 @@ async function main(): Promise<void> {
 
   const refusals = new RefusalLog(log);
   countMysqlErrors();
-  const mysql = createMysqlPools(config.TT_MYSQL_MASTER_URL, config.TT_MYSQL_REPLICA_URL, {
-    size: config.TT_MYSQL_POOL_SIZE,
-    queueLimit: config.TT_MYSQL_QUEUE_LIMIT,
-  });
+  const mysql = createMysqlPools(
+    config.TT_MYSQL_MASTER_URL,
+    config.TT_MYSQL_REPLICA_URL,
+    { size: config.TT_MYSQL_POOL_SIZE, queueLimit: config.TT_MYSQL_QUEUE_LIMIT },
+    config.TT_MYSQL_SHARDS,
+  );
   const redis = createRedisInstances({
     unread: config.TT_REDIS_UNREAD_URL,
     groupSet: config.TT_REDIS_GROUP_SET_URL,
@@ -60,11 +63,15 @@ async function main(): Promise<void> {
   const dependencies = watchDbProxyDependencies(readiness, {
     masterUrl: config.TT_MYSQL_MASTER_URL,
     replicaUrl: config.TT_MYSQL_REPLICA_URL,
+    shardServers: config.TT_MYSQL_SHARDS.map((p) => p.url),
     redis,
     intervalMs: config.TT_HEALTH_INTERVAL_MS,
   });
   // Every pool's connections run with the pinned sql_mode, or db-proxy does not start (store/mysql.ts).
   await assertPoolsPinned(mysql);
+  // Each shard server holds its tables, and the master no rows of a shard mapped away (store/shard-servers.ts).
+  await checkShardPlacement(mysql.shards);
+  if (mysql.shards.remote.length > 0) log.info({ shards: mysql.shards.remote.map((s) => ({ server: s.name, shards: s.shards })) }, 'message shards on other MySQL servers');
 
   // Shared by the send path (conversation index, audio, sessions) and the offline reads.
   const offline = createOfflineStores(mysql, redis, {
@@ -76,8 +83,12 @@ async function main(): Promise<void> {
   // Before serving: an empty unread Redis is then known to be a loss, not counters written by this instance (unread-epoch.ts).
   await offline.unreadEpoch.check().catch((err: unknown) => log.warn({ err }, 'unread epoch not read at start; checked again periodically'));
   const idempotency = new IdempotencyStore(mysql.master);
-  const idempotencyPurger = new IdempotencyPurger(idempotency, config.TT_STORE_DEDUPE_WINDOW_SEC, config.TT_STORE_DEDUPE_PURGE_SEC * 1000, (err) =>
-    log.warn({ err }, 'purging expired idempotency rows failed'),
+  // The master's keys and each shard server's (written with the messages it holds).
+  const idempotencyPurgers = [idempotency, ...mysql.shards.remote.map((s) => s.idempotency)].map(
+    (store, i) =>
+      new IdempotencyPurger(store, config.TT_STORE_DEDUPE_WINDOW_SEC, config.TT_STORE_DEDUPE_PURGE_SEC * 1000, (err) =>
+        log.warn({ err, server: i === 0 ? 'main' : mysql.shards.remote[i - 1].name }, 'purging expired idempotency rows failed'),
+      ),
   );
   const counterOutbox = new CounterOutbox(mysql.master, redis.unread, {
     repairIntervalMs: config.TT_COUNTER_REPAIR_SEC * 1000,
@@ -87,6 +98,7 @@ async function main(): Promise<void> {
   const committer = new MessageCommitter({
     writer: mysql.writer,
     master: mysql.master,
+    shards: mysql.shards,
     counterOutbox,
     idempotency,
     dedupeWindowSec: config.TT_STORE_DEDUPE_WINDOW_SEC,
@@ -100,6 +112,7 @@ async function main(): Promise<void> {
     groups: { members: new GroupMembersCache(mysql.master, redis.groupMember) },
     receivers: new KnownUsers(mysql.master),
     audioMaxBytes: config.TT_AUDIO_MAX_BYTES,
+    shardTimeoutMs: config.TT_MYSQL_SHARD_TIMEOUT_MS,
     refusals,
   });
   const storeMessages = new StoreMessagesService(committer, config.TT_COMMIT_QUEUE_MAX, log);
@@ -160,7 +173,7 @@ async function main(): Promise<void> {
     meta: { ...metricsMeta(metrics) },
   });
   followRegistration(registered, registration);
-  idempotencyPurger.start();
+  for (const purger of idempotencyPurgers) purger.start();
   // Counter deltas left behind by a crash or a Redis failure are applied now and periodically.
   counterOutbox.start();
   // An empty unread Redis (restarted, flushed) is noticed here; each user's counters are then rebuilt from MySQL on their next read.
@@ -182,7 +195,7 @@ async function main(): Promise<void> {
     readiness.drain();
     await registration.deregister().catch((err: unknown) => log.warn({ err }, 'deregister failed'));
     await Promise.all([storeMessages.drain(config.TT_SHUTDOWN_GRACE_MS), validateStream.drain(config.TT_SHUTDOWN_GRACE_MS)]);
-    await idempotencyPurger.stop();
+    await Promise.all(idempotencyPurgers.map((p) => p.stop()));
     await counterOutbox.stop();
     offline.unreadEpoch.stop();
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));

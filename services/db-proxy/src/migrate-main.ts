@@ -5,6 +5,10 @@
 // (TT_MYSQL_MASTER_URL) needs only SELECT/INSERT/UPDATE/DELETE; without
 // TT_MYSQL_MIGRATE_URL this falls back to TT_MYSQL_MASTER_URL (one account for
 // both, as `make up`'s root), default mysql://root@127.0.0.1:3306/teamtalk.
+// Message shards on other servers (TT_MYSQL_SHARDS, docs/OPERATIONS.md): each
+// such server's database gets the same migrations (its shard tables and the
+// IMMsgIdempotency keys written with them), through TT_MYSQL_SHARDS_MIGRATE
+// (the same map with DDL accounts) or else TT_MYSQL_SHARDS.
 import { createConnection } from 'mysql2/promise';
 import {
   MIGRATIONS_DIR,
@@ -13,9 +17,13 @@ import {
   seedDemo,
   splitDatabaseUrl,
 } from './store/migrate';
+import { parseShardMap } from './store/shard-map';
 
 const DEFAULT_URL = 'mysql://root@127.0.0.1:3306/teamtalk';
-const USAGE = 'usage: migrate-main [--seed-demo]   (env TT_MYSQL_MIGRATE_URL, else TT_MYSQL_MASTER_URL, default ' + DEFAULT_URL + ')\n';
+const USAGE =
+  'usage: migrate-main [--seed-demo]   (env TT_MYSQL_MIGRATE_URL, else TT_MYSQL_MASTER_URL, default ' +
+  DEFAULT_URL +
+  '; message shard servers: TT_MYSQL_SHARDS_MIGRATE, else TT_MYSQL_SHARDS)\n';
 
 function out(line: string): void {
   process.stdout.write(line + '\n');
@@ -37,18 +45,19 @@ async function main(argv: string[]): Promise<void> {
 
   const urlVar = process.env.TT_MYSQL_MIGRATE_URL ? 'TT_MYSQL_MIGRATE_URL' : 'TT_MYSQL_MASTER_URL';
   const url = process.env[urlVar] || DEFAULT_URL;
-  const { serverUrl, database } = splitDatabaseUrl(url);
-  if (database === '') throw new Error(`${urlVar} has no database name: ${redact(url)}`);
+  if (splitDatabaseUrl(url).database === '') throw new Error(`${urlVar} has no database name: ${redact(url)}`);
 
-  await ensureDatabase(serverUrl, database);
-  const conn = await createConnection(url);
+  const shardsVar = process.env.TT_MYSQL_SHARDS_MIGRATE ? 'TT_MYSQL_SHARDS_MIGRATE' : 'TT_MYSQL_SHARDS';
+  let shardUrls: string[];
   try {
-    const applied = await runMigrations(conn, MIGRATIONS_DIR, { info: (msg) => out(`migrate: ${msg}`) });
-    out(
-      applied.length === 0
-        ? `migrate: ${redact(url)} is up to date`
-        : `migrate: ${redact(url)}: applied ${applied.join(', ')}`,
-    );
+    shardUrls = parseShardMap(process.env[shardsVar] ?? '').map((p) => p.url);
+  } catch (err) {
+    throw new Error(`${shardsVar}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
+  const conn = await migrate(url);
+  try {
+    for (const shardUrl of shardUrls) await (await migrate(shardUrl)).end();
     if (seed) {
       const res = await seedDemo(conn);
       out(
@@ -60,6 +69,22 @@ async function main(argv: string[]): Promise<void> {
   } finally {
     await conn.end();
   }
+}
+
+/** Creates the URL's database if missing and applies the pending migrations; returns the open connection. */
+async function migrate(url: string) {
+  const { serverUrl, database } = splitDatabaseUrl(url);
+  if (database === '') throw new Error(`no database name in ${redact(url)}`);
+  await ensureDatabase(serverUrl, database);
+  const conn = await createConnection(url);
+  try {
+    const applied = await runMigrations(conn, MIGRATIONS_DIR, { info: (msg) => out(`migrate: ${msg}`) });
+    out(applied.length === 0 ? `migrate: ${redact(url)} is up to date` : `migrate: ${redact(url)}: applied ${applied.join(', ')}`);
+  } catch (err) {
+    await conn.end().catch(() => undefined);
+    throw err;
+  }
+  return conn;
 }
 
 main(process.argv.slice(2)).then(

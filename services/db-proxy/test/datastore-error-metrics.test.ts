@@ -37,6 +37,23 @@ describe('tt_mysql_errors_total', () => {
       await pool.end();
     }
   });
+
+  it('labels each failure with the server it went to (db-proxy may use several: TT_MYSQL_SHARDS)', async () => {
+    const down = createPinnedPool('mysql://root@127.0.0.1:1/teamtalk', { size: 1, queueLimit: 0 });
+    const up = createMysqlPools(testConfig.mysqlTestUrl, undefined, { size: 1, queueLimit: 0 });
+    const upServer = `${new URL(testConfig.mysqlTestUrl).hostname}:${new URL(testConfig.mysqlTestUrl).port || '3306'}`;
+    try {
+      const downBefore = await sampleValue('tt_mysql_errors_total', { server: '127.0.0.1:1' });
+      const upBefore = await sampleValue('tt_mysql_errors_total', { server: upServer, code: 'ER_PARSE_ERROR' });
+      await expect(down.query('SELECT 1')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      await expect(up.master.query('SELEC 1')).rejects.toMatchObject({ code: 'ER_PARSE_ERROR' });
+      expect(await sampleValue('tt_mysql_errors_total', { server: '127.0.0.1:1' })).toBeGreaterThan(downBefore);
+      expect(await sampleValue('tt_mysql_errors_total', { server: upServer, code: 'ER_PARSE_ERROR' })).toBe(upBefore + 1);
+      expect(await sampleValue('tt_mysql_errors_total', { server: '127.0.0.1:1', code: 'ER_PARSE_ERROR' })).toBe(0);
+    } finally {
+      await Promise.all([down.end(), up.close()]);
+    }
+  });
 });
 
 describe('tt_redis_errors_total', () => {

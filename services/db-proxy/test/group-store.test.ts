@@ -119,7 +119,7 @@ describe('group messages', () => {
       [bob, 2, 'b2', MSG_TYPE_GROUP_TEXT],
       [alice, 3, 'a3', MSG_TYPE_GROUP_TEXT],
     ]);
-    const reader = new GroupMessageReader(inst.mysql.master, inst.mysql.master, inst.redis.groupMember, inst.redis.unread);
+    const reader = new GroupMessageReader(inst.mysql.master, inst.mysql.master, inst.mysql.shards, inst.redis.groupMember, inst.redis.unread);
     // carol never read: 3; bob read up to his own b2: 1; alice read everything.
     expect((await reader.unreadCounts(carol, [g1])).get(g1)).toBe(3);
     expect((await reader.unreadCounts(bob, [g1])).get(g1)).toBe(1);

@@ -8,6 +8,7 @@ import { createValidateHandler } from '../src/handlers/login/create-validate';
 import { VALIDATE_OK } from '../src/handlers/login/validate';
 import { createOfflineStores } from '../src/handlers/message/offline-stores';
 import type { MysqlPools } from '../src/store/mysql';
+import { MessageShardServers } from '../src/store/shard-servers';
 import type { RedisInstances } from '../src/store/redis';
 import { ensureDatabase } from '../src/store/migrate';
 import { AES_KEY, openOfflineFixture, OfflineFixture, silentLog } from './offline-fixture';
@@ -22,7 +23,7 @@ beforeAll(async () => {
   fx = await openOfflineFixture('a_tt_dbproxy_master_reads_test');
   await ensureDatabase('mysql://root@127.0.0.1:3306', STALE_REPLICA_DB);
   stale = createPool({ uri: `mysql://root@127.0.0.1:3306/${STALE_REPLICA_DB}`, connectionLimit: 2 });
-  pools = { master: fx.pool, writer: fx.pool, replica: stale, close: async () => undefined };
+  pools = { master: fx.pool, writer: fx.pool, replica: stale, shards: MessageShardServers.single(fx.pool, fx.pool), close: async () => undefined };
 });
 afterAll(async () => {
   await stale.query(`DROP DATABASE IF EXISTS ${STALE_REPLICA_DB}`);

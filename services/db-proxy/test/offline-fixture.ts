@@ -12,6 +12,8 @@ import { IdempotencyStore } from '../src/store/idempotency';
 import { KnownUsers } from '../src/store/known-users';
 import { MessageIdAllocator } from '../src/store/message-ids';
 import { createPinnedPool, type MysqlPools } from '../src/store/mysql';
+import type { ShardPlacement } from '../src/store/shard-map';
+import { MessageShardServers, mainServer, remoteServer } from '../src/store/shard-servers';
 import type { RedisInstances } from '../src/store/redis';
 import { RelationStore } from '../src/store/relations';
 import { ensureDatabase, MIGRATIONS_DIR, runMigrations, seedDemo } from '../src/store/migrate';
@@ -45,6 +47,8 @@ export interface InstanceOptions {
   counterRedisUrl?: string;
   /** 1:1 receivers must be IMUser ids, as in db-proxy (most tests store between ids without users). */
   checkReceivers?: boolean;
+  /** Message shards on other databases/servers (TT_MYSQL_SHARDS), each with its own pools as in db-proxy. */
+  shardPlacements?: readonly ShardPlacement[];
 }
 
 export interface OfflineFixture {
@@ -96,12 +100,16 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
         conn.query('SET SESSION TRANSACTION READ ONLY');
       });
     }
+    const remote = (opts.shardPlacements ?? []).map((p) =>
+      remoteServer(p, createPinnedPool(p.url, { size: 4, queueLimit: 0 }), createPinnedPool(p.url, { size: 2, queueLimit: 0 })),
+    );
     const mysql: MysqlPools = {
       master,
       writer,
       replica: master,
+      shards: new MessageShardServers(mainServer(master, writer, opts.shardPlacements), remote),
       async close() {
-        await Promise.all([master.end(), writer.end()]);
+        await Promise.all([master.end(), writer.end(), ...remote.flatMap((r) => [r.pool.end(), r.writer.end()])]);
       },
     };
     const client = new Redis(OFFLINE_REDIS_URL);
@@ -126,6 +134,7 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
     const committer = new MessageCommitter({
       writer,
       master,
+      shards: mysql.shards,
       counterOutbox,
       idempotency: new IdempotencyStore(master),
       dedupeWindowSec: opts.dedupeWindowSec ?? 300,

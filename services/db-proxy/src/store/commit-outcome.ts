@@ -18,7 +18,7 @@ export interface RowProbe {
   params: Array<string | number>;
 }
 
-/** True when the transaction of the lost connection `threadId` committed (throws if the master cannot tell). */
+/** True when the transaction of the lost connection `threadId` committed (throws if the server cannot tell); `master` is a pool of that connection's server. */
 export async function committedAfterLostConnection(master: Pool, threadId: number | null | undefined, probe: RowProbe): Promise<boolean> {
   if (typeof threadId === 'number' && threadId > 0) await waitUntilThreadGone(master, threadId);
   const [rows] = await master.query<RowDataPacket[]>(probe.sql, probe.params);

@@ -3,6 +3,7 @@ import type { Result } from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { groupMessageTable, redisKeys } from './keys';
 import { ConversationMessage, GROUP_SHARDS, MessageRecord, ShardedMessages } from './message-reader';
+import type { MessageShardServers } from './shard-servers';
 
 // The group side of the offline reads (docs/FLOWS.md §6, §7, §8), as docs/FLOWS.md
 // describes them, so unread, history and sessions are whole once groups are
@@ -66,17 +67,19 @@ export class GroupMessageReader {
   private readonly counterKeys: GroupCounterKeys;
 
   /**
-   * @param replica history and counts (tolerate lag)
+   * @param replica group lists (tolerate lag)
    * @param master membership, an access check: a member just added or removed counts at once
+   * @param shards the servers of the IMGroupMessage_n shards (history, latest)
    */
   constructor(
     private readonly replica: Pool,
     private readonly master: Pool,
+    shards: MessageShardServers,
     private readonly groupMemberRedis: RedisClient,
     private readonly unreadRedis: RedisClient,
   ) {
     unreadRedis.defineCommand('ttCopyHash', { numberOfKeys: 2, lua: COPY_HASH });
-    this.shards = new ShardedMessages(replica, GROUP_SHARDS);
+    this.shards = new ShardedMessages(shards, GROUP_SHARDS);
     this.counterKeys = groupCounterKeysFor(unreadRedis);
   }
 

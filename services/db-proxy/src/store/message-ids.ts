@@ -49,6 +49,8 @@ export interface CounterSpec {
   /** SQL that yields the highest stored id as `maxId`, used when the counter is missing or behind. */
   maxSql: string;
   maxParams: number[];
+  /** Where maxSql runs: the server of the conversation's shard (default: the master). */
+  pool?: Pool;
 }
 
 /** Unique keys of the message shards (migration 0006): a duplicate means an id came out twice. */
@@ -99,7 +101,7 @@ export class MessageIdAllocator {
   }
 
   private async storedMax(s: CounterSpec): Promise<number> {
-    const [rows] = await this.master.query<MaxRow[]>(s.maxSql, s.maxParams);
+    const [rows] = await (s.pool ?? this.master).query<MaxRow[]>(s.maxSql, s.maxParams);
     return Number(rows[0]?.maxId ?? 0);
   }
 }

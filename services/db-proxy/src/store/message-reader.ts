@@ -1,5 +1,6 @@
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import { groupMessageTable, messageTable } from './keys';
+import type { MessageShardServers } from './shard-servers';
 
 /** A stored message, 1:1 or group, as the read paths need it. */
 export interface MessageRecord {
@@ -63,7 +64,7 @@ function toMessage(r: ConversationRow): ConversationMessage {
 }
 
 /**
- * TeamTalk's message reads over one shard family, on the replica, in its order
+ * TeamTalk's message reads over one shard family, each on the server holding the shard (shard-servers.ts), in its order
  * (`created desc, id desc`, docs/FLOWS.md §7.2); rows with status ≠ 0 are never
  * returned. `since` (a group member's join time, docs/FLOWS.md §7.2) bounds
  * `created` from below; 0 means no bound.
@@ -72,7 +73,7 @@ export class ShardedMessages {
   private readonly columns: string;
 
   constructor(
-    private readonly replica: Pool,
+    private readonly servers: MessageShardServers,
     private readonly family: ShardFamily,
   ) {
     this.columns = `${family.conversationColumn} AS conversationId, msgId, ${family.senderColumn} AS fromId, type, content, created`;
@@ -83,7 +84,7 @@ export class ShardedMessages {
     if (count <= 0) return [];
     const { where, params } = this.where(conversationId, since);
     const from = msgIdBegin > 0 ? ' AND msgId <= ?' : '';
-    const [rows] = await this.replica.query<ConversationRow[]>(
+    const [rows] = await this.servers.poolOf(conversationId).query<ConversationRow[]>(
       `SELECT ${this.columns} FROM ${this.family.table(conversationId)} WHERE ${where}${from} ORDER BY created DESC, id DESC LIMIT ?`,
       [...params, ...(msgIdBegin > 0 ? [msgIdBegin] : []), count],
     );
@@ -94,25 +95,29 @@ export class ShardedMessages {
   async byIds(conversationId: number, msgIds: readonly number[], max: number, since = 0): Promise<ConversationMessage[]> {
     if (msgIds.length === 0 || max <= 0) return [];
     const { where, params } = this.where(conversationId, since);
-    const [rows] = await this.replica.query<ConversationRow[]>(
+    const [rows] = await this.servers.poolOf(conversationId).query<ConversationRow[]>(
       `SELECT ${this.columns} FROM ${this.family.table(conversationId)} WHERE ${where} AND msgId IN (${msgIds.map(() => '?').join(', ')}) ORDER BY created DESC, id DESC LIMIT ?`,
       [...params, ...msgIds, max],
     );
     return rows.map(toMessage);
   }
 
-  /** The newest message of each conversation (previews, latest id); one query per 100 conversations. */
+  /** The newest message of each conversation (previews, latest id); one query per 100 conversations per server, the servers at once. */
   async latest(conversationIds: readonly number[]): Promise<Map<number, ConversationMessage>> {
     const out = new Map<number, ConversationMessage>();
-    const ids = [...new Set(conversationIds)];
-    for (let i = 0; i < ids.length; i += LATEST_CHUNK) {
-      const chunk = ids.slice(i, i + LATEST_CHUNK);
-      const sql = chunk
-        .map((id) => `(SELECT ${this.columns} FROM ${this.family.table(id)} WHERE ${this.family.conversationColumn} = ? AND status = 0 ORDER BY created DESC, id DESC LIMIT 1)`)
-        .join(' UNION ALL ');
-      const [rows] = await this.replica.query<ConversationRow[]>(sql, chunk);
-      for (const r of rows) out.set(Number(r.conversationId), toMessage(r));
-    }
+    const byServer = this.servers.group([...new Set(conversationIds)], (id) => id);
+    await Promise.all(
+      [...byServer].map(async ([server, ids]) => {
+        for (let i = 0; i < ids.length; i += LATEST_CHUNK) {
+          const chunk = ids.slice(i, i + LATEST_CHUNK);
+          const sql = chunk
+            .map((id) => `(SELECT ${this.columns} FROM ${this.family.table(id)} WHERE ${this.family.conversationColumn} = ? AND status = 0 ORDER BY created DESC, id DESC LIMIT 1)`)
+            .join(' UNION ALL ');
+          const [rows] = await server.pool.query<ConversationRow[]>(sql, chunk);
+          for (const r of rows) out.set(Number(r.conversationId), toMessage(r));
+        }
+      }),
+    );
     return out;
   }
 
@@ -128,8 +133,8 @@ const withRelateId = (m: ConversationMessage): StoredMessage => ({ ...m, relateI
 export class MessageReader {
   private readonly shards: ShardedMessages;
 
-  constructor(replica: Pool) {
-    this.shards = new ShardedMessages(replica, ONE_TO_ONE_SHARDS);
+  constructor(servers: MessageShardServers) {
+    this.shards = new ShardedMessages(servers, ONE_TO_ONE_SHARDS);
   }
 
   /** History page: newest first, `msgId <= msgIdBegin` unless it is 0. */

@@ -1,4 +1,6 @@
 import { createPool, Pool, PoolOptions, RowDataPacket } from 'mysql2/promise';
+import type { ShardPlacement } from './shard-map';
+import { MessageShardServers, mainServer, remoteServer } from './shard-servers';
 
 /** Master takes every write; the replica serves reads that tolerate lag (docs/STORAGE.md §1: TeamTalk's teamtalk_master/slave). */
 export interface MysqlPools {
@@ -10,6 +12,8 @@ export interface MysqlPools {
    */
   writer: Pool;
   replica: Pool;
+  /** Where each message shard lives: the master's pools, or another server's (TT_MYSQL_SHARDS). */
+  shards: MessageShardServers;
   close(): Promise<void>;
 }
 
@@ -95,16 +99,20 @@ export function isPoolQueueFull(err: unknown): boolean {
   return err instanceof Error && err.message === 'Queue limit reached.';
 }
 
-export function createMysqlPools(masterUrl: string, replicaUrl: string | undefined, limits: PoolLimits): MysqlPools {
+export function createMysqlPools(masterUrl: string, replicaUrl: string | undefined, limits: PoolLimits, shardPlacements: readonly ShardPlacement[] = []): MysqlPools {
+  const writerLimits = { ...limits, size: Math.max(2, Math.ceil(limits.size / 2)) };
   const master = createPinnedPool(masterUrl, limits);
-  const writer = createPinnedPool(masterUrl, { ...limits, size: Math.max(2, Math.ceil(limits.size / 2)) });
+  const writer = createPinnedPool(masterUrl, writerLimits);
   const replica = replicaUrl === undefined || replicaUrl === masterUrl ? master : createPinnedPool(replicaUrl, limits);
+  // A shard server has no replica of its own here: its reads go to it, as the master's message reads do.
+  const remote = shardPlacements.map((p) => remoteServer(p, createPinnedPool(p.url, limits), createPinnedPool(p.url, writerLimits)));
   return {
     master,
     writer,
     replica,
+    shards: new MessageShardServers(mainServer(master, writer, shardPlacements), remote),
     async close() {
-      await Promise.all([master.end(), writer.end()]);
+      await Promise.all([master.end(), writer.end(), ...remote.flatMap((s) => [s.pool.end(), s.writer.end()])]);
       if (replica !== master) await replica.end();
     },
   };
@@ -115,4 +123,8 @@ export async function assertPoolsPinned(pools: MysqlPools): Promise<void> {
   await assertSqlModePinned(pools.master, 'master');
   await assertSqlModePinned(pools.writer, 'writer');
   if (pools.replica !== pools.master) await assertSqlModePinned(pools.replica, 'replica');
+  for (const server of pools.shards.remote) {
+    await assertSqlModePinned(server.pool, `shard server ${server.name}`);
+    await assertSqlModePinned(server.writer, `shard server ${server.name} (writer)`);
+  }
 }

@@ -67,11 +67,12 @@ export class ReadCursorWriter {
  * Read ack: the cursor moves to msgId, but never past the newest stored
  * message of the conversation (a client's msg id is not trusted: a cursor far
  * ahead would hide every later message from a rebuild). `conversationId` is
- * the relation id for 1:1, the group id for groups.
+ * the relation id for 1:1, the group id for groups; `shardPool` the server
+ * holding its shard (the master unless TT_MYSQL_SHARDS maps it elsewhere).
  */
-export async function advanceReadCursor(master: Pool, cursor: ReadCursor, conversationId: number, nowSec: number): Promise<void> {
+export async function advanceReadCursor(master: Pool, shardPool: Pool, cursor: ReadCursor, conversationId: number, nowSec: number): Promise<void> {
   // A plain read first: an INSERT … SELECT would lock the shard's newest rows against the message commits.
-  const [rows] = await master.query<NewestRow[]>(
+  const [rows] = await shardPool.query<NewestRow[]>(
     cursor.sessionType === 2
       ? `SELECT MAX(msgId) AS newest FROM ${groupMessageTable(conversationId)} WHERE groupId = ?`
       : `SELECT MAX(msgId) AS newest FROM ${messageTable(conversationId)} WHERE relateId = ?`,

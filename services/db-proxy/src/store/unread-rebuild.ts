@@ -7,6 +7,7 @@ import { groupCounterKeysFor } from './group-message-reader';
 import { groupMessageTable, messageTable, redisKeys } from './keys';
 import { ReadCursor, recentReadCursors } from './read-cursors';
 import type { RelationReader } from './relation-reader';
+import type { MessageShardServers } from './shard-servers';
 import { epochNeedsRebuild, UnreadEpoch } from './unread-epoch';
 
 // Unread counters after the unread Redis lost its data (docs/RELIABILITY.md
@@ -57,6 +58,8 @@ interface CountRow extends RowDataPacket {
 export interface UnreadRebuildDeps {
   /** Cursors and counts are read on the master: a read ack just written must count. */
   master: Pool;
+  /** The message shards' servers: the counts run where the rows live. */
+  shards: MessageShardServers;
   unreadRedis: RedisClient;
   epoch: UnreadEpoch;
   relations: RelationReader;
@@ -146,20 +149,22 @@ export class UnreadRebuilder {
     for (const [err] of results) if (err) throw err;
   }
 
-  /** One UNION ALL query per 100 conversations: conversation id → unread and newest msg id. */
+  /** One UNION ALL query per 100 conversations per shard server: conversation id → unread and newest msg id. */
   private async count(
     cursors: readonly ReadCursor[],
     conversationOf: (c: ReadCursor) => number,
     select: (c: ReadCursor, conversationId: number) => { sql: string; params: number[] },
   ): Promise<Map<number, { n: number; newest: number }>> {
     const out = new Map<number, { n: number; newest: number }>();
-    for (let i = 0; i < cursors.length; i += CHUNK) {
-      const parts = cursors.slice(i, i + CHUNK).map((c) => select(c, conversationOf(c)));
-      const [rows] = await this.deps.master.query<CountRow[]>(
-        parts.map((p) => `(${p.sql})`).join(' UNION ALL '),
-        parts.flatMap((p) => p.params),
-      );
-      for (const r of rows) out.set(Number(r.conversationId), { n: Number(r.n), newest: Number(r.newest) });
+    for (const [server, list] of this.deps.shards.group(cursors, conversationOf)) {
+      for (let i = 0; i < list.length; i += CHUNK) {
+        const parts = list.slice(i, i + CHUNK).map((c) => select(c, conversationOf(c)));
+        const [rows] = await server.pool.query<CountRow[]>(
+          parts.map((p) => `(${p.sql})`).join(' UNION ALL '),
+          parts.flatMap((p) => p.params),
+        );
+        for (const r of rows) out.set(Number(r.conversationId), { n: Number(r.n), newest: Number(r.newest) });
+      }
     }
     return out;
   }

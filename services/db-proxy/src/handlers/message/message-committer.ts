@@ -20,6 +20,7 @@ import { duplicateKeyName, isFatal } from '../../store/mysql-errors';
 import { CounterSpec, MESSAGE_ID_UNIQUE_KEYS, MessageIdAllocator } from '../../store/message-ids';
 import { pairKey, RelationStore } from '../../store/relations';
 import { RecentSessionWriter, SessionTouch } from '../../store/recent-sessions';
+import type { MessageShardServers, ShardServer } from '../../store/shard-servers';
 import { observeCommit, trackCommitQueue } from './commit-metrics';
 
 const { STORE_OK, STORE_REJECTED, STORE_FAILED } = tiertalk.StoreResult;
@@ -49,6 +50,11 @@ interface CommitterDeps {
   writer: Pool;
   /** Plain master pool: idempotency look-ups and the check of an unknown commit outcome. */
   master: Pool;
+  /**
+   * Where each message shard lives (TT_MYSQL_SHARDS). Rows of shards on another
+   * server are committed there first (storeOnRemoteShards); absent: all on the master.
+   */
+  shards?: MessageShardServers;
   /** Unread and group counters: written in the transaction, applied to Redis after it. */
   counterOutbox: CounterOutbox;
   relations: RelationStore;
@@ -70,12 +76,36 @@ interface CommitterDeps {
   receivers?: KnownUsers;
   /** Audio bytes a message may carry (after its 4-byte duration). */
   audioMaxBytes?: number;
+  /** How long a shard server's part of a commit may take before its messages are answered STORE_FAILED (TT_MYSQL_SHARD_TIMEOUT_MS). */
+  shardTimeoutMs?: number;
   /** Counts and logs refused messages; one is made from `log` when absent. */
   refusals?: RefusalLog;
 }
 
 export interface GroupStoreDeps {
   members: GroupMembersCache;
+}
+
+/** One shard server's part of a commit, which the committer may give up waiting for. */
+interface ShardAttempt {
+  abandoned: boolean;
+  /** The connection its transaction runs on, while it runs. */
+  conn?: PoolConnection;
+}
+
+/** One accepted message of a commit, with what its rows carry. */
+interface Planned {
+  a: Accepted;
+  group: boolean;
+  /** relateId (1:1) or groupId: its shard is conversationId % 8. */
+  conversationId: number;
+  /** Taken from the counter; replaced by the stored id when a remote shard already holds the message. */
+  msgId: number;
+  /** Stored content: the text, or the IMAudio id. */
+  content: string;
+  /** Index into the commit's audio clips / reserved IMAudio ids. */
+  clip?: number;
+  created: number;
 }
 
 /** What a checked message stores: its text, or an audio clip whose IMAudio id becomes the content. */
@@ -89,6 +119,8 @@ interface Accepted {
   /** Later items of the same batch with the same (sender, idempotency key): they get this item's answer. */
   followers: PendingMessage[];
 }
+
+export const DEFAULT_SHARD_TIMEOUT_MS = 5000;
 
 // A commit is re-run after a duplicate key (an idempotency key already
 // stored, a message id already taken); each re-run has fewer items or a
@@ -218,7 +250,11 @@ export class MessageCommitter {
       for (let round = 1; ; round += 1) {
         try {
           const assigned = await this.store(pending, now);
-          pending.forEach((a, i) => answer(a, stored(a, assigned[i])));
+          // undefined: its shard's server did not take it (the rest of the batch is stored).
+          pending.forEach((a, i) => {
+            const msgId = assigned[i];
+            answer(a, msgId === undefined ? { result: STORE_FAILED, msgId: 0, reason: 'storage error' } : stored(a, msgId));
+          });
           pending = [];
           break;
         } catch (err) {
@@ -264,8 +300,11 @@ export class MessageCommitter {
     return rest;
   }
 
-  /** Returns the msg id of each accepted message, in order. */
-  private async store(accepted: Accepted[], now: number): Promise<number[]> {
+  /**
+   * Returns the msg id of each accepted message, in order; undefined for a
+   * message whose shard lives on another server that failed to store it.
+   */
+  private async store(accepted: Accepted[], now: number): Promise<Array<number | undefined>> {
     const { relations, ids, sessions, writer, counterOutbox, audio, conversations, idempotency, log } = this.deps;
     const singles = accepted.filter((a) => a.members === undefined);
     const relateIds =
@@ -300,18 +339,21 @@ export class MessageCommitter {
         perRelation.set(r, (perRelation.get(r) ?? 0) + 1);
       }
     }
+    const shards = this.deps.shards;
     const specs: CounterSpec[] = [
       ...[...perRelation].map(([relateId, count]) => ({
         key: redisKeys.msgIdCounter(relateId),
         count,
         maxSql: `SELECT MAX(msgId) AS maxId FROM ${messageTable(relateId)} WHERE relateId = ?`,
         maxParams: [relateId],
+        pool: shards?.poolOf(relateId),
       })),
       ...[...perGroup].map(([groupId, count]) => ({
         key: redisKeys.groupMsgIdCounter(groupId),
         count,
         maxSql: `SELECT MAX(msgId) AS maxId FROM ${groupMessageTable(groupId)} WHERE groupId = ?`,
         maxParams: [groupId],
+        pool: shards?.poolOf(groupId),
       })),
     ];
     let taken: Map<string, number[]>;
@@ -324,6 +366,28 @@ export class MessageCommitter {
 
     const idQueues = new Map<string, number[]>();
     for (const [key, list] of taken) idQueues.set(key, [...list]);
+    const plans: Planned[] = [];
+    let clipIndex = 0;
+    for (const a of accepted) {
+      const m = a.p.msg;
+      const group = a.members !== undefined;
+      const conversationId = group ? m.toSessionId : relateOf(m);
+      const counter = group ? redisKeys.groupMsgIdCounter(conversationId) : redisKeys.msgIdCounter(conversationId);
+      const clip = 'text' in a.content ? undefined : clipIndex++;
+      const content = 'text' in a.content ? a.content.text : String(audioIds[clip ?? 0]);
+      plans.push({ a, group, conversationId, msgId: idQueues.get(counter)?.shift() ?? 0, content, clip, created: createdOf(m) });
+    }
+    const remote = (p: Planned): boolean => shards !== undefined && shards.serverOf(p.conversationId).remote;
+    // Rows of shards on other servers are committed there before the master's transaction (docs/STORAGE.md §1.5.1).
+    const onRemote = shards === undefined || shards.remote.length === 0 ? new Set<Planned>() : await this.storeOnRemoteShards(shards, plans.filter(remote), specs, now);
+    const survivors = plans.filter((p) => !remote(p) || onRemote.has(p));
+    const lostClips = plans.filter((p) => remote(p) && !onRemote.has(p) && p.clip !== undefined).map((p) => audioIds[p.clip ?? 0]);
+    if (lostClips.length > 0) await this.discardAudio(lostClips);
+    if (survivors.length === 0) return plans.map(() => undefined);
+    // Audio ids a failed master transaction may discard: those no committed remote row refers to.
+    const localAudioIds = survivors.filter((p) => !remote(p) && p.clip !== undefined).map((p) => audioIds[p.clip ?? 0]);
+    const liveClips = survivors.filter((p) => p.clip !== undefined);
+
     const rows: MessageRow[] = [];
     const groupRows: GroupMessageRow[] = [];
     const groupDeltas = new Map<number, GroupCountDelta>();
@@ -337,16 +401,16 @@ export class MessageCommitter {
     const ownReads: ReadCursor[] = [];
     // A 1:1 receiver gets a cursor below the first message received (read-cursors.ts).
     const receivedReads: ReadCursor[] = [];
-    let clipIndex = 0;
-    for (const { p, content, members } of accepted) {
+    for (const plan of survivors) {
+      const { p, members } = plan.a;
+      const { msgId } = plan;
       const m = p.msg;
-      const stored = 'text' in content ? content.text : String(audioIds[clipIndex++]);
+      const local = !remote(plan);
       if (members !== undefined) {
         const groupId = m.toSessionId;
-        const msgId = idQueues.get(redisKeys.groupMsgIdCounter(groupId))?.shift() ?? 0;
         assigned.push(msgId);
         if (p.idemKey !== undefined) idemRows.push({ fromId: m.fromUserId, idemKey: p.idemKey, sessionType: SESSION_TYPE_GROUP, toId: groupId, msgId, created: now });
-        groupRows.push({ groupId, fromId: m.fromUserId, msgId, content: stored, type: m.msgType, created: createdOf(m) });
+        if (local) groupRows.push(groupRowOf(plan));
         groupMembers.set(groupId, members);
         touches.push({ userId: m.fromUserId, peerId: groupId, type: SESSION_TYPE_GROUP, updated: now });
         conversationTouches.push({ userId: m.fromUserId, peerId: groupId, type: SESSION_TYPE_GROUP, updated: now, readMsgId: msgId });
@@ -359,11 +423,9 @@ export class MessageCommitter {
         delta.senders.set(m.fromUserId, 0);
         continue;
       }
-      const relateId = relateOf(m);
-      const msgId = idQueues.get(redisKeys.msgIdCounter(relateId))?.shift() ?? 0;
       assigned.push(msgId);
       if (p.idemKey !== undefined) idemRows.push({ fromId: m.fromUserId, idemKey: p.idemKey, sessionType: SESSION_TYPE_SINGLE, toId: m.toSessionId, msgId, created: now });
-      rows.push({ relateId, fromId: m.fromUserId, toId: m.toSessionId, msgId, content: stored, type: m.msgType, created: createdOf(m) });
+      if (local) rows.push(messageRowOf(plan));
       touches.push(
         { userId: m.fromUserId, peerId: m.toSessionId, type: SESSION_TYPE_SINGLE, updated: now },
         { userId: m.toSessionId, peerId: m.fromUserId, type: SESSION_TYPE_SINGLE, updated: now },
@@ -403,7 +465,11 @@ export class MessageCommitter {
       addMessageInserts(batch, rows);
       addGroupMessageInserts(batch, groupRows);
       addGroupChatted(batch, [...groupMembers.keys()], now);
-      audio.addData(batch, audioIds, clips);
+      audio.addData(
+        batch,
+        liveClips.map((p) => audioIds[p.clip ?? 0]),
+        liveClips.map((p) => clips[p.clip ?? 0]),
+      );
       sessions.addTouches(batch, touches);
       cursorRows = this.readCursors.add(batch, ownReads, receivedReads, now);
       const conn = await writer.getConnection();
@@ -418,13 +484,14 @@ export class MessageCommitter {
         }
         usable = false;
         conn.destroy();
-        if (!(await this.committedDespite(err, conn.threadId, probeOf(rows, groupRows), taken))) throw err;
+        const probe = rows.length + groupRows.length > 0 ? probeOf(rows, groupRows) : outboxProbe(outboxEntry?.id ?? '');
+        if (!(await this.committedDespite(this.deps.master, err, conn.threadId, probe, taken))) throw err;
       } finally {
         if (usable) conn.release();
       }
     } catch (err) {
       // The ids are not given back (never hand one out twice); a rolled-back commit leaves a gap.
-      if (!sent) await this.discardAudio(audioIds);
+      if (!sent) await this.discardAudio(localAudioIds);
       if (MESSAGE_ID_UNIQUE_KEYS.has(duplicateKeyName(err) ?? '')) await ids.raiseToStored(specs);
       throw err;
     }
@@ -447,7 +514,151 @@ export class MessageCommitter {
           ),
       conversations.touch(conversationTouches).catch((err: unknown) => log.warn({ err, users: conversationTouches.length }, 'conversation index update failed')),
     ]);
-    return assigned;
+    const byPlan = new Map(survivors.map((p, i) => [p, assigned[i]]));
+    return plans.map((p) => byPlan.get(p));
+  }
+
+  /**
+   * The rows of messages whose shard lives on another server, committed there
+   * before the master's transaction, each server in one transaction (all at
+   * once). With them go the messages' idempotency keys, in that server's
+   * IMMsgIdempotency: a retry after the master's part failed finds its key
+   * there and takes the stored msg id instead of storing a second row ("roll
+   * forward"). Returns the messages now stored on their server; the others
+   * (server down, unknown outcome) are answered STORE_FAILED by the caller.
+   *
+   * A server that does not answer (hung, unreachable without a refusal) is
+   * given up on after the shard timeout, so it does not hold back the rest of
+   * the batch and every later one. Its transaction may still commit: the
+   * retry then finds the keys and completes the messages, as above.
+   */
+  private async storeOnRemoteShards(shards: MessageShardServers, plans: Planned[], specs: readonly CounterSpec[], now: number): Promise<Set<Planned>> {
+    const done = new Set<Planned>();
+    const timeoutMs = this.deps.shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS;
+    await Promise.all(
+      [...shards.group(plans, (p) => p.conversationId)].map(async ([server, list]) => {
+        const attempt: ShardAttempt = { abandoned: false };
+        const storing = this.storeOnShardServer(server, list, specs, now, attempt);
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, timeoutMs, undefined)));
+        const stored = await Promise.race([storing, timedOut]);
+        clearTimeout(timer);
+        if (stored === undefined) {
+          attempt.abandoned = true;
+          // A statement waiting on the hung server dies with its connection: unless it was the COMMIT, nothing of it stays.
+          attempt.conn?.destroy();
+          this.deps.log.error({ server: server.name, messages: list.length, timeoutMs }, 'shard server did not answer in time; its messages get no ACK');
+          return;
+        }
+        for (const p of stored) done.add(p);
+      }),
+    );
+    return done;
+  }
+
+  private async storeOnShardServer(server: ShardServer, plans: Planned[], specs: readonly CounterSpec[], now: number, attempt: ShardAttempt): Promise<Planned[]> {
+    const { log, ids } = this.deps;
+    const stored: Planned[] = [];
+    let pending = plans;
+    for (let round = 1; pending.length > 0 && !attempt.abandoned; round += 1) {
+      try {
+        await this.commitShardRows(server, pending, now, attempt);
+        stored.push(...pending);
+        break;
+      } catch (err) {
+        const duplicate = duplicateKeyName(err);
+        if (duplicate === IDEMPOTENCY_UNIQUE_KEY && round < MAX_STORE_ROUNDS) {
+          try {
+            const claimed = await server.idempotency.claimed(
+              pending.filter((p) => p.a.p.idemKey !== undefined).map((p) => ({ fromId: p.a.p.msg.fromUserId, idemKey: p.a.p.idemKey ?? '' })),
+              now - this.deps.dedupeWindowSec,
+            );
+            const rest: Planned[] = [];
+            const rolled: Planned[] = [];
+            for (const p of pending) {
+              const msgId = p.a.p.idemKey === undefined ? undefined : claimed.get(idemMapKey({ fromId: p.a.p.msg.fromUserId, idemKey: p.a.p.idemKey }));
+              if (msgId === undefined) rest.push(p);
+              else {
+                // The master's part of this commit is written with the stored id.
+                p.msgId = msgId;
+                rolled.push(p);
+              }
+            }
+            await this.pointRowsAtNewAudio(server, rolled);
+            log.info({ server: server.name, messages: rolled.length }, 'messages already on their shard server (an earlier commit stopped before the master); completing them');
+            stored.push(...rolled);
+            pending = rest;
+            continue;
+          } catch (checkErr) {
+            log.error({ err: checkErr, server: server.name, messages: pending.length }, 'stored message ids not read from the shard server; senders get no ACK');
+            break;
+          }
+        }
+        if (MESSAGE_ID_UNIQUE_KEYS.has(duplicate ?? '')) {
+          const mine = specs.filter((s) => s.pool === server.pool);
+          await ids.raiseToStored(mine).catch((raiseErr: unknown) => log.warn({ err: raiseErr }, 'raising message id counters failed'));
+        }
+        if (isPoolQueueFull(err)) this.refusals.refuse('mysql_pool_queue_full', `message commit on shard server ${server.name}`, { messages: pending.length });
+        else log.error({ err, server: server.name, messages: pending.length }, 'storing messages on their shard server failed; senders get no ACK');
+        break;
+      }
+    }
+    return stored;
+  }
+
+  /** One transaction on the shard server: the idempotency keys first (a retried key fails it before any row), then the rows. */
+  private async commitShardRows(server: ShardServer, plans: readonly Planned[], now: number, attempt: ShardAttempt): Promise<void> {
+    const batch = new SqlBatch();
+    server.idempotency.addRows(
+      batch,
+      plans
+        .filter((p) => p.a.p.idemKey !== undefined)
+        .map((p) => ({
+          fromId: p.a.p.msg.fromUserId,
+          idemKey: p.a.p.idemKey ?? '',
+          sessionType: p.group ? SESSION_TYPE_GROUP : SESSION_TYPE_SINGLE,
+          toId: p.a.p.msg.toSessionId,
+          msgId: p.msgId,
+          created: now,
+        })),
+    );
+    const rows = plans.filter((p) => !p.group).map(messageRowOf);
+    const groupRows = plans.filter((p) => p.group).map(groupRowOf);
+    addMessageInserts(batch, rows);
+    addGroupMessageInserts(batch, groupRows);
+    const conn = await server.writer.getConnection();
+    let usable = true;
+    try {
+      // Given up on while it waited for a connection: its senders were answered, nothing is written.
+      if (attempt.abandoned) throw new Error(`shard server ${server.name}: commit given up before it started`);
+      attempt.conn = conn;
+      await batch.runInTransaction(conn);
+    } catch (err) {
+      if (!attempt.abandoned && (await rolledBack(conn, err))) throw err;
+      usable = false;
+      conn.destroy();
+      // Given up on: its senders were answered; a retry finds whatever committed.
+      if (attempt.abandoned) throw err;
+      if (!(await this.committedDespite(server.pool, err, conn.threadId, probeOf(rows, groupRows), new Map()))) throw err;
+    } finally {
+      attempt.conn = undefined;
+      if (usable) conn.release();
+    }
+  }
+
+  /**
+   * A message found already on its shard server carries the IMAudio id of the
+   * attempt that stored it; that attempt's audio bytes never reached the
+   * master, so its row takes this attempt's id (rare: audio, a failure, a retry).
+   */
+  private async pointRowsAtNewAudio(server: ShardServer, rolled: readonly Planned[]): Promise<void> {
+    for (const p of rolled) {
+      if (p.clip === undefined) continue;
+      const sql = p.group
+        ? `UPDATE ${groupMessageTable(p.conversationId)} SET content = ? WHERE groupId = ? AND msgId = ?`
+        : `UPDATE ${messageTable(p.conversationId)} SET content = ? WHERE relateId = ? AND msgId = ?`;
+      await server.pool.execute(sql, [p.content, p.conversationId, p.msgId]);
+    }
   }
 
   /**
@@ -456,10 +667,10 @@ export class MessageCommitter {
    * When the master cannot tell, the original error stands (STORE_FAILED); a
    * sender that resends with the same idempotency key still gets one row.
    */
-  private async committedDespite(err: unknown, threadId: number, probe: RowProbe, taken: ReadonlyMap<string, number[]>): Promise<boolean> {
-    const { log, master } = this.deps;
+  private async committedDespite(pool: Pool, err: unknown, threadId: number, probe: RowProbe, taken: ReadonlyMap<string, number[]>): Promise<boolean> {
+    const { log } = this.deps;
     try {
-      const committed = await committedAfterLostConnection(master, threadId, probe);
+      const committed = await committedAfterLostConnection(pool, threadId, probe);
       log.warn({ err, committed, ids: Object.fromEntries(taken) }, 'message transaction lost its connection; outcome checked');
       return committed;
     } catch (checkErr) {
@@ -534,6 +745,21 @@ function answer(a: Accepted, outcome: StoreOutcome): void {
 
 function stored(a: Accepted, msgId: number): StoreOutcome {
   return a.members === undefined ? { result: STORE_OK, msgId } : { result: STORE_OK, msgId, memberIds: [...a.members.keys()] };
+}
+
+function messageRowOf(p: Planned): MessageRow {
+  const m = p.a.p.msg;
+  return { relateId: p.conversationId, fromId: m.fromUserId, toId: m.toSessionId, msgId: p.msgId, content: p.content, type: m.msgType, created: p.created };
+}
+
+function groupRowOf(p: Planned): GroupMessageRow {
+  const m = p.a.p.msg;
+  return { groupId: p.conversationId, fromId: m.fromUserId, msgId: p.msgId, content: p.content, type: m.msgType, created: p.created };
+}
+
+/** The master's transaction without message rows (all on shard servers) still writes its counter outbox row. */
+function outboxProbe(id: string): RowProbe {
+  return { sql: 'SELECT 1 FROM IMCounterOutbox WHERE id = ? LIMIT 1', params: [id] };
 }
 
 /** A query that finds one row of the transaction if it committed. */

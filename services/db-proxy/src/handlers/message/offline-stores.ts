@@ -4,6 +4,7 @@ import { AudioStore } from '../../store/audio-store';
 import { ConversationIndex } from '../../store/conversation-index';
 import { GroupMessageReader } from '../../store/group-message-reader';
 import { MessageReader } from '../../store/message-reader';
+import type { MessageShardServers } from '../../store/shard-servers';
 import { RecentSessionWriter } from '../../store/recent-sessions';
 import { RelationReader } from '../../store/relation-reader';
 import { UnreadEpoch } from '../../store/unread-epoch';
@@ -19,6 +20,8 @@ export interface OfflineStores {
   relations: RelationReader;
   messages: MessageReader;
   groups: GroupMessageReader;
+  /** The server of each message shard (TT_MYSQL_SHARDS). */
+  shards: MessageShardServers;
   audio: AudioStore;
   conversations: ConversationIndex;
   /** The send path's session writer: a removed session must be re-activated by the next message. */
@@ -45,18 +48,20 @@ export function createOfflineStores(mysql: MysqlPools, redis: RedisInstances, op
   // answer without the message just stored (issue 10: reads that must see the
   // latest write). The replica keeps serving the directory (users, departments).
   const relations = new RelationReader(mysql.master);
-  const groups = new GroupMessageReader(mysql.master, mysql.master, redis.groupMember, redis.unread);
+  const groups = new GroupMessageReader(mysql.master, mysql.master, mysql.shards, redis.groupMember, redis.unread);
   const unreadEpoch = new UnreadEpoch(redis.unread);
   return {
     relations,
-    messages: new MessageReader(mysql.master),
+    messages: new MessageReader(mysql.shards),
     groups,
+    shards: mysql.shards,
     audio: new AudioStore(mysql.writer, mysql.master),
     conversations: new ConversationIndex(redis.sync, opts.convIndexLimit, opts.convIndexTtlSec),
     sessionWriter: new RecentSessionWriter(),
     unreadEpoch,
     unreadRebuild: new UnreadRebuilder({
       master: mysql.master,
+      shards: mysql.shards,
       unreadRedis: redis.unread,
       epoch: unreadEpoch,
       relations,

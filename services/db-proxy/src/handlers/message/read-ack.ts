@@ -51,7 +51,7 @@ export class ReadAcks {
   private async advanceCursor(userId: number, kind: 'single' | 'group', sessionType: number, sessionId: number, msgId: number): Promise<void> {
     const conversationId = kind === 'group' ? sessionId : await this.stores.relations.find(userId, sessionId);
     if (conversationId === undefined) return;
-    await advanceReadCursor(this.master, { userId, peerId: sessionId, sessionType, msgId }, conversationId, Math.floor(Date.now() / 1000));
+    await advanceReadCursor(this.master, this.stores.shards.poolOf(conversationId), { userId, peerId: sessionId, sessionType, msgId }, conversationId, Math.floor(Date.now() / 1000));
   }
 
   /** Session removal clears the unread counter the same way (docs/FLOWS.md §8). */
