@@ -2,7 +2,7 @@
 // scenario, like the seed's group load-test table), kept between its own
 // markers so each run replaces only its row, plus one detail section per
 // scenario (upsertSection of report.ts).
-import { describeMachine, type MachineInfo } from './machine';
+import { sectionHead, type SectionMeta } from './report-section';
 import { beginMarker, endMarker, ms, perSecond, type Verdict } from './report';
 import type { GroupSummary, TierUsage } from './group-stats';
 
@@ -95,15 +95,7 @@ export function upsertGroupRow(existing: string, row: GroupRow, intro: readonly 
   return existing.slice(0, at + begin.length) + inner.join('\n') + existing.slice(endAt);
 }
 
-export interface GroupSectionInput {
-  label: string;
-  command: string;
-  scenarioArgs?: string;
-  date: Date;
-  machine: MachineInfo;
-  scenario: string;
-  interrupted?: string;
-  toolCpuPercent: number;
+export interface GroupSectionInput extends SectionMeta {
   summary: GroupSummary;
   tiers: TierUsage[];
   verdict: Verdict;
@@ -113,17 +105,7 @@ export interface GroupSectionInput {
 export function renderGroupSection(r: GroupSectionInput): string {
   const s = r.summary;
   const sec = s.sendingSec;
-  const lines = [
-    beginMarker(r.label),
-    `## ${r.label}`,
-    '',
-    `- Result: ${r.verdict.ok ? '**PASS** (nothing lost from storage, no duplicate delivery)' : `**FAIL** (${r.verdict.reasons.join(', ')})`}`,
-    `- Scenario: ${r.scenario}`,
-    `- Command: \`${r.command}\`${r.scenarioArgs === undefined ? '' : ` (scenario \`${r.label}\`: \`${r.scenarioArgs}\`)`}`,
-    `- Machine: ${describeMachine(r.machine)}; the pressure tool used ${Math.round(r.toolCpuPercent)}% of one core`,
-    `- Date: ${r.date.toISOString()}`,
-  ];
-  if (r.interrupted) lines.push(`- Interrupted: ${r.interrupted}`);
+  const lines = sectionHead(r, r.verdict, 'nothing lost from storage, no duplicate delivery');
   lines.push(
     '',
     '| group messages | count |',

@@ -7,6 +7,7 @@ import { encodeBody, parseBody } from './body';
 import { gatewayForClient, pairAcrossGateways } from './pairing';
 import type { GatewayAddr, PressureOptions } from './options';
 import { userNames } from './options';
+import { cpuBetween, snapshotCpu, type CpuUsage, type CpuReading, type ProcessRef } from './proc-cpu';
 import { PressureStats, type IntervalLatency, type SecondSample, type StatsSummary } from './stats';
 
 /** docs/FLOWS.md §3: TeamTalk's gateway drops IMMsgData beyond this per connection and second. */
@@ -25,6 +26,8 @@ export interface RunEnv {
   stop: AbortSignal;
   /** Aborted: skip waiting for ACKs and deliveries. */
   hurry: AbortSignal;
+  /** A spawned cluster's service processes: their CPU over the measured period is reported. */
+  clusterProcesses?: () => ProcessRef[];
 }
 
 export interface RunResult {
@@ -40,6 +43,8 @@ export interface RunResult {
   kicks: number;
   /** CPU this process used while sending and draining, in % of one core (is the tool the bottleneck?). */
   toolCpuPercent: number;
+  /** With env.clusterProcesses: CPU of each process (and the tool) over the measured period, per delivered message. */
+  cpu?: CpuUsage;
 }
 
 const CONNECT_CONCURRENCY = 32;
@@ -289,9 +294,11 @@ export async function runPressure(env: RunEnv): Promise<RunResult> {
   const warmupSec = elapsed();
   const stoppedInWarmup = env.stop.aborted;
   stats.startMeasuring();
+  const cpuFrom: { at: number; readings: CpuReading[] } | undefined = env.clusterProcesses ? { at: performance.now(), readings: snapshotCpu(env.clusterProcesses()) } : undefined;
   if (!stoppedInWarmup) await sleep(o.durationSec * 1000, env.stop);
   sending = false;
   stats.stopMeasuring();
+  const cpuTo = cpuFrom && env.clusterProcesses ? { at: performance.now(), readings: snapshotCpu(env.clusterProcesses()) } : undefined;
   if (scheduler) clearInterval(scheduler);
   sendingEnd = elapsed();
   const sendingSec = sendingEnd - warmupSec;
@@ -327,5 +334,10 @@ export async function runPressure(env: RunEnv): Promise<RunResult> {
     }),
   );
 
-  return { stats: stats.summary(), sendingSec, warmupSec: o.warmupSec > 0 ? warmupSec : 0, interrupted, scenario, disconnects, kicks, toolCpuPercent };
+  const summary = stats.summary();
+  const cpuUsage: CpuUsage | undefined =
+    cpuFrom && cpuTo
+      ? { rows: cpuBetween(cpuFrom.readings, cpuTo.readings), wallSec: (cpuTo.at - cpuFrom.at) / 1000, units: summary.measured.delivered, unitName: 'delivered message' }
+      : undefined;
+  return { stats: summary, sendingSec, warmupSec: o.warmupSec > 0 ? warmupSec : 0, interrupted, scenario, disconnects, kicks, toolCpuPercent, cpu: cpuUsage };
 }
