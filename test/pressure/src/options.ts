@@ -328,7 +328,8 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
   const msgRateLimit =
     rawRateLimit === undefined ? 0 : rawRateLimit === 'default' ? 'default' : intIn(problems, 'msg-rate-limit', rawRateLimit, 0, 1_000_000);
   const viaLogin = v['via-login'];
-  if (viaLogin && !spawnCluster) problems.push('--via-login applies to --spawn-cluster (without it, leave out --gateways to go through --login-url)');
+  // Without --spawn-cluster the clients ask --login-url already, unless --gateways names the gateways.
+  if (viaLogin && gateways) problems.push('--via-login and --gateways exclude each other');
   if (viaLogin && mode !== 'live') problems.push('--via-login applies to --mode live (the other modes place their clients themselves)');
   const plotSeries = v['plot-series']?.trim();
   if (plotSeries !== undefined && !/^[A-Za-z0-9_. :-]{1,40}$/.test(plotSeries)) problems.push(`--plot-series: 1..40 characters of [A-Za-z0-9_. :-], got ${JSON.stringify(plotSeries)}`);
