@@ -50,6 +50,13 @@ export const REPORT_HEADER = [
     'sending heartbeats as a TeamTalk client does (every 30 s). *KiB per connection*: the gateway\'s VmRSS once connected and after the idle time, minus before the first ' +
     'connection, over the connections it held then (a GC between two readings lowers one of them: both are given); *logins/s*: while connecting, first logins of fresh users (password rehash included). ' +
     'A connection not logged in or dropped while idle fails the run.',
+  '- *many-conns*: 2,000 connections (1,000 pairs) at 15 msg/s each, open loop; each client asks the login server (`GET /msg_server`) for its gateway as a real client does, ' +
+    'and the gateways keep their default flood control (`--msg-rate-limit default`: `TT_MSG_RATE_PER_SEC` unset, 20 IMMsgData/s per connection, as `make up` runs them); ' +
+    'testkit raises only the per-IP login lockouts, since every client comes from 127.0.0.1. A scenario whose gateway settings differ from the running cluster\'s gets a cluster of its own.',
+  '- *CPU per process*: user + system seconds of each service process of the spawned cluster and of the pressure tool, from `/proc/<pid>/stat` at the start and the end of the measured period; ' +
+    '*CPU per delivered message* (per login) is that over the messages delivered (logins answered) in the period; the cluster total leaves the tool out.',
+  '- *Plot* ([bench-plot.svg](bench-plot.svg)): every run with `--plot-series` is a point of throughput and p99 against offered load; its raw points are in bench-plot.json, ' +
+    'from which `node test/pressure/dist/plot-main.js docs/bench-plot.json` re-renders it (`make bench ARGS="--scenarios sweep"` measures the points).',
   '- The pressure tool runs on the same machine as the cluster and competes for its CPU; its own CPU use is given per section.',
   HEADER_END,
 ].join('\n');
