@@ -8,6 +8,7 @@
 // ACKed message was stored. CPU and RSS of the cluster's processes are sampled
 // from /proc once per second while sending and draining.
 // Members stay logged in across consecutive group scenarios (see `pool`).
+import { USER_HZ } from './proc-cpu';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
@@ -50,8 +51,6 @@ const TICK_MS = 5;
 const QUIET_MS = 1500;
 const CLOSE_CONCURRENCY = 200;
 const LOGIN_CHUNKS = 4;
-/** Linux USER_HZ; /proc times are in these ticks. */
-const TICKS_PER_SEC = 100;
 
 interface IdRow extends RowDataPacket {
   id: number;
@@ -95,7 +94,7 @@ class ProcSampler {
     if (this.timer) clearInterval(this.timer);
     while (this.busy) await sleep(10);
     await this.sample();
-    return tierUsage(this.series, TICKS_PER_SEC);
+    return tierUsage(this.series, USER_HZ);
   }
 
   private async sample(): Promise<void> {
