@@ -91,9 +91,24 @@ export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item:
   if (failure) throw failure.err;
 }
 
+/** /msg_server answering "no msg server" (a gateway's registration lapsed under load): a client asks again, this often, this far apart. */
+const NO_MSG_SERVER_TRIES = 10;
+const NO_MSG_SERVER_RETRY_MS = 1000;
+
+export async function pickGatewayRetrying(loginUrl: string, stop: AbortSignal): Promise<Awaited<ReturnType<typeof pickGateway>>> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await pickGateway(loginUrl);
+    } catch (err) {
+      if (!(isClientError(err) && err.code === 'NO_MSG_SERVER') || attempt >= NO_MSG_SERVER_TRIES || stop.aborted) throw err;
+      await sleep(NO_MSG_SERVER_RETRY_MS, stop);
+    }
+  }
+}
+
 async function addressFor(env: RunEnv, index: number): Promise<GatewayAddr> {
   if (env.endpoints.kind === 'gateways') return env.endpoints.gateways[gatewayForClient(index, env.endpoints.gateways.length)];
-  const g = await pickGateway(env.endpoints.loginUrl);
+  const g = await pickGatewayRetrying(env.endpoints.loginUrl, env.stop);
   if (env.opts.transport === 'tcp') return { host: g.host, port: g.port };
   const wsPort = Number(g.raw.wsPort);
   if (!Number.isInteger(wsPort) || wsPort <= 0) throw new Error('the login server gives no wsPort; use --gateways host:wsPort with --transport ws');
