@@ -38,8 +38,9 @@ export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> 
         TT_GROUP_PUSH_CONTROL: String(groupPushControl),
       },
     },
-    // Per-message logs would measure the logger, not the cluster.
-    env: { TT_LOG_LEVEL: 'warn' },
+    // Per-message logs would measure the logger, not the cluster. The etcd lease TTL is the services' default (5 s, as
+    // make up runs them), not testkit's 3 s for quick failover tests: on a loaded machine 3 s lapses and clients see "no msg server".
+    env: { TT_LOG_LEVEL: 'warn', TT_LEASE_TTL_SEC: '5' },
   });
   return {
     mysqlUrl,
@@ -52,7 +53,7 @@ export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> 
     description:
       `spawned cluster (testkit): ${spec.dbProxy} db-proxy, ${spec.route} route, ${spec.msg} msg, login; ` +
       `${opts.msgRatePerSec === 'default' ? 'flood control at the gateway defaults (TT_MSG_RATE_PER_SEC unset = 20/s per connection)' : `TT_MSG_RATE_PER_SEC=${opts.msgRatePerSec}`}, ` +
-      `login lockouts per client IP raised by testkit (every client is 127.0.0.1), TT_GROUP_PUSH_CONTROL=${groupPushControl}, TT_LOG_LEVEL=warn, ` +
+      `login lockouts per client IP raised by testkit (every client is 127.0.0.1), TT_GROUP_PUSH_CONTROL=${groupPushControl}, TT_LOG_LEVEL=warn, TT_LEASE_TTL_SEC=5, ` +
       `gRPC between tiers ${insecure ? 'plaintext (TT_BENCH_GRPC_INSECURE)' : 'mutual TLS'}`,
     config: { msgRatePerSec: opts.msgRatePerSec, groupPushControl },
     processes: () => cluster.instanceInfo().map((i) => ({ name: i.name, service: i.service, pid: i.pid })),
