@@ -24,17 +24,17 @@ group-2000-default-20     --mode group --users-prefix grp- --members 2000 --send
 group-2000-default-100    --mode group --users-prefix grp- --members 2000 --senders 8 --rate 100 --duration 5 --drain 90 --msg-rate-limit default --plot-series group-2000-default
 # 2,000 connections (the group's users, already rehashed), 15 msg/s each to a partner, placed by the login server's
 # /msg_server, flood control at its default
-many-conns  --pairs 1000 --users-prefix grp- --rate 30000 --duration 20 --via-login --msg-rate-limit default --plot-series many-conns
+many-conns  --pairs 1000 --users-prefix grp- --rate 30000 --duration 20 --drain 30 --via-login --msg-rate-limit default --plot-series many-conns
 group-2000-max-nocontrol  --mode group --users-prefix grp- --members 2000 --online all --rate 0 --window 8 --duration 10 --group-push-control off
 `;
 
 /** `--scenarios sweep`: the offered-load points of docs/bench-plot.svg (1:1 and group), about 12 minutes. */
 export const SWEEP_SCENARIOS_TEXT = `# name      options (command-line options override them)
-many-conns-5k   --pairs 1000 --users-prefix grp- --rate 5000 --duration 15 --via-login --msg-rate-limit default --plot-series many-conns
-many-conns-10k  --pairs 1000 --users-prefix grp- --rate 10000 --duration 15 --via-login --msg-rate-limit default --plot-series many-conns
-many-conns-15k  --pairs 1000 --users-prefix grp- --rate 15000 --duration 15 --via-login --msg-rate-limit default --plot-series many-conns
-many-conns-20k  --pairs 1000 --users-prefix grp- --rate 20000 --duration 15 --via-login --msg-rate-limit default --plot-series many-conns
-many-conns      --pairs 1000 --users-prefix grp- --rate 30000 --duration 20 --via-login --msg-rate-limit default --plot-series many-conns
+many-conns-5k   --pairs 1000 --users-prefix grp- --rate 5000 --duration 15 --drain 30 --via-login --msg-rate-limit default --plot-series many-conns
+many-conns-10k  --pairs 1000 --users-prefix grp- --rate 10000 --duration 15 --drain 30 --via-login --msg-rate-limit default --plot-series many-conns
+many-conns-15k  --pairs 1000 --users-prefix grp- --rate 15000 --duration 15 --drain 30 --via-login --msg-rate-limit default --plot-series many-conns
+many-conns-20k  --pairs 1000 --users-prefix grp- --rate 20000 --duration 15 --drain 30 --via-login --msg-rate-limit default --plot-series many-conns
+many-conns      --pairs 1000 --users-prefix grp- --rate 30000 --duration 20 --drain 30 --via-login --msg-rate-limit default --plot-series many-conns
 group-2000-default-2      --mode group --users-prefix grp- --members 2000 --senders 8 --rate 2 --duration 10 --drain 30 --msg-rate-limit default --plot-series group-2000-default
 group-2000-default-20     --mode group --users-prefix grp- --members 2000 --senders 8 --rate 20 --duration 10 --drain 60 --msg-rate-limit default --plot-series group-2000-default
 group-2000-default-100    --mode group --users-prefix grp- --members 2000 --senders 8 --rate 100 --duration 5 --drain 90 --msg-rate-limit default --plot-series group-2000-default
