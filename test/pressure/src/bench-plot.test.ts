@@ -42,7 +42,7 @@ describe('bench-plot', () => {
       'TierTalk: throughput and p99 against offered load',
       '1:1 messages, open loop: throughput',
       '1:1 messages, open loop: p99 latency',
-      'one 2,000-member group: throughput',
+      'one group, all members online: throughput',
       'offered msg/s',
       'group messages offered per second',
       'deliveries/s',
@@ -61,7 +61,7 @@ describe('bench-plot', () => {
   it('renders only the kinds it has, and refuses no points at all', async () => {
     const svg = await renderPlotSvg(sample.filter((p) => p.kind === '1:1'));
     expect(svg).toContain('1:1 messages, open loop: throughput');
-    expect(svg).not.toContain('one 2,000-member group');
+    expect(svg).not.toContain('one group, all members online');
     await expect(renderPlotSvg([])).rejects.toThrow('no points to plot');
   });
 
