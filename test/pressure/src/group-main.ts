@@ -4,6 +4,7 @@ import { formatGroupSummary, groupVerdict, renderGroupSection, upsertGroupRow } 
 import { runGroup } from './group-run';
 import { userNames, type PressureOptions } from './options';
 import type { FinishedRun } from './report-run';
+import { cpuLine } from './proc-cpu';
 import type { Endpoints } from './run';
 import type { SpawnedCluster } from './spawn-cluster';
 import { ensureUsers } from './users';
@@ -54,8 +55,8 @@ export async function runGroupOne(input: GroupOneInput): Promise<FinishedRun> {
   return {
     result,
     verdict,
-    summary: formatGroupSummary(s, result.tiers, verdict),
-    render: (meta) => renderGroupSection({ ...meta, toolCpuPercent: result.toolCpuPercent, summary: s, tiers: result.tiers, verdict }),
+    summary: formatGroupSummary(s, result.tiers, verdict) + (result.cpu ? `${cpuLine(result.cpu)}\n` : ''),
+    render: (meta) => renderGroupSection({ ...meta, toolCpuPercent: result.toolCpuPercent, summary: s, tiers: result.tiers, verdict, cpu: result.cpu }),
     amendReport: (text) =>
       upsertGroupRow(text, { scenario: opts.label, summary: s, pushControl: cluster ? cluster.config.groupPushControl : undefined, tiers: result.tiers }, GROUP_TABLE_INTRO),
     point: {

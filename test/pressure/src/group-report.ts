@@ -5,6 +5,7 @@
 import { sectionHead, type SectionMeta } from './report-section';
 import { beginMarker, endMarker, ms, perSecond, type Verdict } from './report';
 import type { GroupSummary, TierUsage } from './group-stats';
+import { cpuTable, type CpuUsage } from './proc-cpu';
 
 export const GROUP_TABLE_LABEL = 'group-scenarios';
 /** Tiers shown as columns, in this order (others are appended in the detail section only). */
@@ -99,6 +100,8 @@ export interface GroupSectionInput extends SectionMeta {
   summary: GroupSummary;
   tiers: TierUsage[];
   verdict: Verdict;
+  /** CPU per process over sending + drain, per delivery. */
+  cpu?: CpuUsage;
 }
 
 /** The detail section of one group scenario, markers included. */
@@ -133,6 +136,7 @@ export function renderGroupSection(r: GroupSectionInput): string {
     for (const t of r.tiers) lines.push(`| ${t.tier} | ${t.processes} | ${Math.round(t.cpuPercent)} | ${Math.round(t.cpuPeakPercent)} | ${Math.round(t.rssMb)} |`);
     lines.push('');
   }
+  if (r.cpu) lines.push('CPU from the start of sending to the end of the drain (user + system, /proc/<pid>/stat):', '', ...cpuTable(r.cpu), '');
   if (s.deliveriesPerSecond.length > 0) lines.push(`Deliveries per second: ${s.deliveriesPerSecond.join(', ')}`, '');
   lines.push(endMarker(r.label));
   return lines.join('\n') + '\n';
