@@ -63,7 +63,7 @@ describe('proc-cpu', () => {
       unitName: 'delivered message',
     };
     const table = cpuTable(usage);
-    expect(table[0]).toBe('| process | user+sys CPU s over 10.0 s | % of one core | CPU per delivered message (10000 delivered messages) |');
+    expect(table[0]).toBe('| process | user+sys CPU s over 10.0 s | % of one core | CPU per delivered message (10000 in the period) |');
     expect(table).toContain('| msg-1 | 2.00 | 20% | 200 µs |');
     expect(table).toContain(`| ${TOOL_PROCESS} | 5.00 | 50% | 500 µs |`);
     expect(table[table.length - 1]).toBe('| **cluster total** (tool excluded) | **3.00** | **30%** | **300 µs** |');

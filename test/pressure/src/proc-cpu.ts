@@ -72,7 +72,7 @@ export function cpuTable(u: CpuUsage): string[] {
   const pct = (sec: number): string => (u.wallSec > 0 ? `${Math.round((sec / u.wallSec) * 100)}%` : '–');
   const total = clusterCpuSeconds(u.rows);
   return [
-    `| process | user+sys CPU s over ${u.wallSec.toFixed(1)} s | % of one core | CPU per ${u.unitName} (${u.units} ${u.unitName}s) |`,
+    `| process | user+sys CPU s over ${u.wallSec.toFixed(1)} s | % of one core | CPU per ${u.unitName} (${u.units} in the period) |`,
     '|---|---:|---:|---:|',
     ...u.rows.map((r) => `| ${r.name} | ${r.seconds.toFixed(2)} | ${pct(r.seconds)} | ${per(r.seconds)} |`),
     `| **cluster total** (tool excluded) | **${total.toFixed(2)}** | **${pct(total)}** | **${per(total)}** |`,
