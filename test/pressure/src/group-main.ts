@@ -1,18 +1,15 @@
-// One --mode group run for main.ts: users, the run, the terminal summary, the
-// scenario's report section and its row in the group table.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { machineInfo } from './machine';
+// One --mode group run for main.ts: users, the run, then what reportRun needs:
+// the terminal summary, the scenario's report section and its row in the group table.
 import { formatGroupSummary, groupVerdict, renderGroupSection, upsertGroupRow } from './group-report';
 import { runGroup } from './group-run';
 import { userNames, type PressureOptions } from './options';
-import { upsertSection } from './report';
+import type { FinishedRun } from './report-run';
+import { cpuLine } from './proc-cpu';
 import type { Endpoints } from './run';
 import type { SpawnedCluster } from './spawn-cluster';
 import { ensureUsers } from './users';
 
 export interface GroupOneInput {
-  command: string;
-  scenarioArgs: string | undefined;
   opts: PressureOptions;
   cluster: SpawnedCluster | undefined;
   out(line: string): void;
@@ -30,7 +27,7 @@ const GROUP_TABLE_INTRO = [
     'summed over the tier\'s processes; RSS is the peak, summed. The pressure tool (all clients) runs on the same machine.',
 ];
 
-export async function runGroupOne(input: GroupOneInput): Promise<number> {
+export async function runGroupOne(input: GroupOneInput): Promise<FinishedRun> {
   const { opts, cluster } = input;
   const mysqlUrl = cluster?.mysqlUrl ?? opts.createUsers;
   if (mysqlUrl === undefined) throw new Error('--mode group reads member ids from IMUser: use --spawn-cluster or --create-users URL');
@@ -54,28 +51,24 @@ export async function runGroupOne(input: GroupOneInput): Promise<number> {
     processes: cluster ? cluster.processes() : [],
   });
   const verdict = groupVerdict(result.summary);
-  input.out(`\n${opts.label}\n`);
-  input.out(formatGroupSummary(result.summary, result.tiers, verdict));
-  input.out(`pressure tool CPU: ${Math.round(result.toolCpuPercent)}% of one core\n`);
-  if (opts.report !== undefined) {
-    const section = renderGroupSection({
-      label: opts.label,
-      command: input.command,
-      scenarioArgs: input.scenarioArgs,
-      date: new Date(),
-      machine: machineInfo(),
-      scenario: cluster ? `${result.scenario}; ${cluster.description}` : result.scenario,
-      interrupted: result.interrupted,
-      toolCpuPercent: result.toolCpuPercent,
-      summary: result.summary,
-      tiers: result.tiers,
-      verdict,
-    });
-    const existing = existsSync(opts.report) ? readFileSync(opts.report, 'utf8') : undefined;
-    const withSection = upsertSection(existing, opts.label, section);
-    const pushControl = cluster ? cluster.groupPushControl : undefined;
-    writeFileSync(opts.report, upsertGroupRow(withSection, { scenario: opts.label, summary: result.summary, pushControl, tiers: result.tiers }, GROUP_TABLE_INTRO));
-    input.out(`report: section "${opts.label}" and its group-table row written to ${opts.report}\n`);
-  }
-  return verdict.ok ? 0 : 1;
+  const s = result.summary;
+  return {
+    result,
+    verdict,
+    summary: formatGroupSummary(s, result.tiers, verdict) + (result.cpu ? `${cpuLine(result.cpu)}\n` : ''),
+    render: (meta) => renderGroupSection({ ...meta, toolCpuPercent: result.toolCpuPercent, summary: s, tiers: result.tiers, verdict, cpu: result.cpu }),
+    amendReport: (text) =>
+      upsertGroupRow(text, { scenario: opts.label, summary: s, pushControl: cluster ? cluster.config.groupPushControl : undefined, tiers: result.tiers }, GROUP_TABLE_INTRO),
+    point: {
+      kind: 'group',
+      offered: opts.rate,
+      acked: s.sendingSec > 0 ? s.acked / s.sendingSec : 0,
+      delivered: s.deliverySec > 0 ? s.delivered / s.deliverySec : 0,
+      expected: s.sendingSec > 0 ? s.expectedDeliveries / s.sendingSec : 0,
+      ackP99Ms: s.ackLatency.p99,
+      deliveryP99Ms: s.deliveryLatency.p99,
+      lost: s.lostFromStorage,
+      duplicated: s.duplicates,
+    },
+  };
 }

@@ -73,12 +73,15 @@ describe('group verdict and section', () => {
   });
 
   it('renders the detail section between the scenario markers', () => {
-    const text = renderGroupSection({
+    const meta = {
       label: 'g1',
       command: 'node main.js --mode group',
       date: new Date('2026-01-01T00:00:00Z'),
       machine: { cpuModel: 'cpu', cpuCount: 2, totalMemBytes: 2 * 1024 ** 3, node: 'v20', kernel: 'Linux', arch: 'x64' },
       scenario: 'one group',
+    };
+    const text = renderGroupSection({
+      ...meta,
       toolCpuPercent: 50,
       summary: summary({ shed: 5 }),
       tiers: row('g1').tiers,
@@ -88,5 +91,15 @@ describe('group verdict and section', () => {
     expect(text.endsWith(`${endMarker('g1')}\n`)).toBe(true);
     expect(text).toContain('| shed (expected − delivered, after the drain) | 5 |');
     expect(text).toContain('| msg | 2 | 42 | 70 | 180 |');
+    expect(text).not.toContain('CPU from the start of sending');
+    const withCpu = renderGroupSection({
+      ...meta,
+      summary: summary(),
+      tiers: [],
+      verdict: { ok: true, reasons: [] },
+      cpu: { rows: [{ name: 'msg-1', service: 'msg', seconds: 4 }], wallSec: 20, units: 20_000, unitName: 'delivery' },
+    });
+    expect(withCpu).toContain('CPU from the start of sending to the end of the drain');
+    expect(withCpu).toContain('| msg-1 | 4.00 | 20% | 200 µs |');
   });
 });

@@ -2,9 +2,10 @@
 // scenario, like the seed's group load-test table), kept between its own
 // markers so each run replaces only its row, plus one detail section per
 // scenario (upsertSection of report.ts).
-import { describeMachine, type MachineInfo } from './machine';
+import { sectionHead, type SectionMeta } from './report-section';
 import { beginMarker, endMarker, ms, perSecond, type Verdict } from './report';
 import type { GroupSummary, TierUsage } from './group-stats';
+import { cpuTable, type CpuUsage } from './proc-cpu';
 
 export const GROUP_TABLE_LABEL = 'group-scenarios';
 /** Tiers shown as columns, in this order (others are appended in the detail section only). */
@@ -95,35 +96,19 @@ export function upsertGroupRow(existing: string, row: GroupRow, intro: readonly 
   return existing.slice(0, at + begin.length) + inner.join('\n') + existing.slice(endAt);
 }
 
-export interface GroupSectionInput {
-  label: string;
-  command: string;
-  scenarioArgs?: string;
-  date: Date;
-  machine: MachineInfo;
-  scenario: string;
-  interrupted?: string;
-  toolCpuPercent: number;
+export interface GroupSectionInput extends SectionMeta {
   summary: GroupSummary;
   tiers: TierUsage[];
   verdict: Verdict;
+  /** CPU per process over sending + drain, per delivery. */
+  cpu?: CpuUsage;
 }
 
 /** The detail section of one group scenario, markers included. */
 export function renderGroupSection(r: GroupSectionInput): string {
   const s = r.summary;
   const sec = s.sendingSec;
-  const lines = [
-    beginMarker(r.label),
-    `## ${r.label}`,
-    '',
-    `- Result: ${r.verdict.ok ? '**PASS** (nothing lost from storage, no duplicate delivery)' : `**FAIL** (${r.verdict.reasons.join(', ')})`}`,
-    `- Scenario: ${r.scenario}`,
-    `- Command: \`${r.command}\`${r.scenarioArgs === undefined ? '' : ` (scenario \`${r.label}\`: \`${r.scenarioArgs}\`)`}`,
-    `- Machine: ${describeMachine(r.machine)}; the pressure tool used ${Math.round(r.toolCpuPercent)}% of one core`,
-    `- Date: ${r.date.toISOString()}`,
-  ];
-  if (r.interrupted) lines.push(`- Interrupted: ${r.interrupted}`);
+  const lines = sectionHead(r, r.verdict, 'nothing lost from storage, no duplicate delivery');
   lines.push(
     '',
     '| group messages | count |',
@@ -151,6 +136,7 @@ export function renderGroupSection(r: GroupSectionInput): string {
     for (const t of r.tiers) lines.push(`| ${t.tier} | ${t.processes} | ${Math.round(t.cpuPercent)} | ${Math.round(t.cpuPeakPercent)} | ${Math.round(t.rssMb)} |`);
     lines.push('');
   }
+  if (r.cpu) lines.push('CPU from the start of sending to the end of the drain (user + system, /proc/<pid>/stat):', '', ...cpuTable(r.cpu), '');
   if (s.deliveriesPerSecond.length > 0) lines.push(`Deliveries per second: ${s.deliveriesPerSecond.join(', ')}`, '');
   lines.push(endMarker(r.label));
   return lines.join('\n') + '\n';

@@ -8,6 +8,7 @@
 // ACKed message was stored. CPU and RSS of the cluster's processes are sampled
 // from /proc once per second while sending and draining.
 // Members stay logged in across consecutive group scenarios (see `pool`).
+import { USER_HZ, cpuBetween, snapshotCpu, type CpuUsage } from './proc-cpu';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
@@ -40,6 +41,8 @@ export interface GroupResult {
   scenario: string;
   interrupted: string | undefined;
   toolCpuPercent: number;
+  /** Spawned cluster: CPU of each process and the tool from the start of sending to the end of the drain, per delivery. */
+  cpu?: CpuUsage;
 }
 
 const GROUP = SessionType.SESSION_TYPE_GROUP;
@@ -50,8 +53,6 @@ const TICK_MS = 5;
 const QUIET_MS = 1500;
 const CLOSE_CONCURRENCY = 200;
 const LOGIN_CHUNKS = 4;
-/** Linux USER_HZ; /proc times are in these ticks. */
-const TICKS_PER_SEC = 100;
 
 interface IdRow extends RowDataPacket {
   id: number;
@@ -95,7 +96,7 @@ class ProcSampler {
     if (this.timer) clearInterval(this.timer);
     while (this.busy) await sleep(10);
     await this.sample();
-    return tierUsage(this.series, TICKS_PER_SEC);
+    return tierUsage(this.series, USER_HZ);
   }
 
   private async sample(): Promise<void> {
@@ -228,6 +229,7 @@ export async function runGroup(env: GroupRunEnv): Promise<GroupResult> {
     });
 
     await sampler.start();
+    const cpuFrom = env.processes.length > 0 ? { at: performance.now(), readings: snapshotCpu(env.processes) } : undefined;
     sendStart = performance.now();
     const deadline = sendStart + o.durationSec * 1000;
     const senders = peers.slice(0, o.senders);
@@ -287,6 +289,7 @@ export async function runGroup(env: GroupRunEnv): Promise<GroupResult> {
       await sleep(200);
     }
     const tiers = await sampler.stop();
+    const cpuTo = cpuFrom ? { at: performance.now(), readings: snapshotCpu(env.processes) } : undefined;
 
     ledger.recordHistory(await historyIds(creator, groupId, o.ackTimeoutMs));
     const summary = ledger.summary();
@@ -298,7 +301,11 @@ export async function runGroup(env: GroupRunEnv): Promise<GroupResult> {
       `one TMP group of ${o.members} members (created with IMGroupCreateReq), ${o.online === 'all' ? `all ${o.members} online` : `only the ${o.senders} senders online`}, ` +
       `${o.senders} senders post group text at ${load} for ${o.durationSec} s, over ${o.transport}, ${where}, clients spread over the gateways; ` +
       `drain up to ${o.drainSec} s; then the group's history is paged through (${HISTORY_PAGE} a page)`;
-    return { summary, tiers, scenario, interrupted, toolCpuPercent };
+    const cpuUsage: CpuUsage | undefined =
+      cpuFrom && cpuTo
+        ? { rows: cpuBetween(cpuFrom.readings, cpuTo.readings), wallSec: (cpuTo.at - cpuFrom.at) / 1000, units: summary.delivered, unitName: 'delivery' }
+        : undefined;
+    return { summary, tiers, scenario, interrupted, toolCpuPercent, cpu: cpuUsage };
   } finally {
     for (const d of detach) d();
     await sampler.stop().catch(() => []);

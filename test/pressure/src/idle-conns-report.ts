@@ -1,6 +1,6 @@
 // --mode idle-conns in the terminal and in the report (one section per scenario, upsertSection of report.ts).
-import { describeMachine, type MachineInfo } from './machine';
-import { beginMarker, endMarker, type Verdict } from './report';
+import { sectionHead, type SectionMeta } from './report-section';
+import { endMarker, type Verdict } from './report';
 import type { IdleConnsSummary, IdleGatewayResult } from './idle-conns';
 
 /** Every connection logged in and still held at the end, or the run fails. */
@@ -53,15 +53,7 @@ export function formatIdleConnsSummary(s: IdleConnsSummary, verdict: Verdict): s
   ].join('\n');
 }
 
-export interface IdleConnsSectionInput {
-  label: string;
-  command: string;
-  scenarioArgs?: string;
-  date: Date;
-  machine: MachineInfo;
-  scenario: string;
-  interrupted?: string;
-  toolCpuPercent: number;
+export interface IdleConnsSectionInput extends SectionMeta {
   summary: IdleConnsSummary;
   verdict: Verdict;
 }
@@ -69,14 +61,12 @@ export interface IdleConnsSectionInput {
 export function renderIdleConnsSection(r: IdleConnsSectionInput): string {
   const s = r.summary;
   return [
-    beginMarker(r.label),
-    `## ${r.label}`,
-    '',
-    `- Result: ${r.verdict.ok ? '**PASS** (every connection logged in and held for the whole idle time)' : `**FAIL** (${r.verdict.reasons.join(', ')})`}`,
-    `- Scenario: ${r.scenario}`,
-    `- Command: \`${r.command}\`${r.scenarioArgs === undefined ? '' : ` (scenario \`${r.label}\`: \`${r.scenarioArgs}\`)`}`,
-    `- Machine: ${describeMachine(r.machine)}; the pressure tool used ${Math.round(r.toolCpuPercent)}% of one core; load average at the start ${s.loadAverage.map((x) => x.toFixed(1)).join(' / ')} (1 / 5 / 15 min)`,
-    `- Date: ${r.date.toISOString()}${r.interrupted ? `; interrupted: ${r.interrupted}` : ''}`,
+    ...sectionHead(
+      r,
+      r.verdict,
+      'every connection logged in and held for the whole idle time',
+      `; load average at the start ${s.loadAverage.map((x) => x.toFixed(1)).join(' / ')} (1 / 5 / 15 min)`,
+    ),
     `- Connecting: ${s.loggedIn}/${s.conns} logged in in ${s.connectSec.toFixed(1)} s (**${loginsPerSec(s)} logins/s**, ${s.concurrency} in flight), ` +
       `at most ${s.maxPerSourceAndGateway} connections per source address and gateway; failures: ${errorList(s)}; dropped while idle: ${s.dropped}`,
     '',

@@ -1,6 +1,7 @@
 // --mode logins in the terminal and in the report (one section per scenario, upsertSection of report.ts).
-import { describeMachine, type MachineInfo } from './machine';
-import { beginMarker, endMarker, ms, type Verdict } from './report';
+import { endMarker, ms, type Verdict } from './report';
+import { sectionHead, type SectionMeta } from './report-section';
+import { cpuTable } from './proc-cpu';
 import type { LoginsSummary } from './logins';
 
 /** A right password refused or a wrong one accepted fails the run; connection errors are reported. */
@@ -36,15 +37,7 @@ export function formatLoginsSummary(s: LoginsSummary, verdict: Verdict): string 
   ].join('\n');
 }
 
-export interface LoginsSectionInput {
-  label: string;
-  command: string;
-  scenarioArgs?: string;
-  date: Date;
-  machine: MachineInfo;
-  scenario: string;
-  interrupted?: string;
-  toolCpuPercent: number;
+export interface LoginsSectionInput extends SectionMeta {
   summary: LoginsSummary;
   verdict: Verdict;
 }
@@ -54,19 +47,13 @@ export function renderLoginsSection(r: LoginsSectionInput): string {
   const l = s.latencyMs;
   const errs = Object.entries(s.errors).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
   return [
-    beginMarker(r.label),
-    `## ${r.label}`,
-    '',
-    `- Result: ${r.verdict.ok ? '**PASS** (every right password accepted, every wrong one refused)' : `**FAIL** (${r.verdict.reasons.join(', ')})`}`,
-    `- Scenario: ${r.scenario}`,
-    `- Command: \`${r.command}\`${r.scenarioArgs === undefined ? '' : ` (scenario \`${r.label}\`: \`${r.scenarioArgs}\`)`}`,
-    `- Machine: ${describeMachine(r.machine)}; the pressure tool used ${Math.round(r.toolCpuPercent)}% of one core`,
-    `- Date: ${r.date.toISOString()}${r.interrupted ? `; interrupted: ${r.interrupted}` : ''}`,
+    ...sectionHead(r, r.verdict, 'every right password accepted, every wrong one refused'),
     '',
     '| logins/s | accepted | wrong refused | measured s | connect → IMLoginRes p50 / p95 / p99 / max ms | errors | service CPU ms per login |',
     '|---:|---:|---:|---:|---|---|---|',
     `| **${rate(s.attempts, s.measuredSec)}** | ${s.accepted} | ${s.refusedAsExpected} | ${s.measuredSec.toFixed(1)} | ${ms(l.p50)} / ${ms(l.p95)} / ${ms(l.p99)} / ${ms(l.max)} | ${errs} | ${cpuCells(s)} |`,
     '',
+    ...(s.cpu ? ['CPU over the measured period (user + system, /proc/<pid>/stat):', '', ...cpuTable(s.cpu), ''] : []),
     endMarker(r.label),
     '',
   ].join('\n');

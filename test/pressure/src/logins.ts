@@ -5,9 +5,8 @@
 // Measures logins/s and connect → IMLoginRes latency after a warm-up (in which
 // every user logs in at least once, so one-off work such as rehashing a
 // TeamTalk password is not what is measured).
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { parseProcStatTicks } from './group-stats';
+import { cpuBetween, snapshotCpu, type CpuReading, type CpuUsage, type ProcessRef } from './proc-cpu';
 import { TeamTalkClient, isClientError } from '@tiertalk/client';
 import type { GatewayAddr } from './options';
 import { userNames } from './options';
@@ -33,29 +32,8 @@ export interface LoginsSummary {
   samples: string[];
   /** Spawned cluster: CPU ms each tier spent per measured login (all its processes; less noisy than logins/s on a busy machine). */
   cpuMsPerLogin: Record<string, number>;
-}
-
-/** A cluster process whose CPU is sampled (pressure tool's spawned cluster). */
-export interface SampledProcess {
-  service: string;
-  pid: number | undefined;
-}
-
-/** USER_HZ on Linux. */
-const TICKS_PER_SEC = 100;
-
-function cpuTicksByService(processes: readonly SampledProcess[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const p of processes) {
-    if (p.pid === undefined) continue;
-    try {
-      const ticks = parseProcStatTicks(readFileSync(`/proc/${p.pid}/stat`, 'utf8'));
-      if (ticks !== undefined) out.set(p.service, (out.get(p.service) ?? 0) + ticks);
-    } catch {
-      // A process that is gone has no sample.
-    }
-  }
-  return out;
+  /** Spawned cluster: CPU of each process and the tool over the measured period, per answered login. */
+  cpu?: CpuUsage;
 }
 
 export interface LoginsResult {
@@ -90,7 +68,7 @@ async function loginOnce(gw: GatewayAddr, user: string, password: string): Promi
   }
 }
 
-export async function runLogins(env: RunEnv, processes: () => readonly SampledProcess[] = () => []): Promise<LoginsResult> {
+export async function runLogins(env: RunEnv, processes: () => readonly ProcessRef[] = () => []): Promise<LoginsResult> {
   const o = env.opts;
   if (env.endpoints.kind !== 'gateways') throw new Error('--mode logins needs --gateways or --spawn-cluster');
   const gateways = env.endpoints.gateways;
@@ -139,10 +117,10 @@ export async function runLogins(env: RunEnv, processes: () => readonly SampledPr
       latencies.push(performance.now() - started);
     }
   };
-  let cpuAtMeasureStart = new Map<string, number>();
-  let cpuAtMeasureEnd = new Map<string, number>();
+  let cpuAtMeasureStart: CpuReading[] = [];
+  let cpuAtMeasureEnd: CpuReading[] | undefined;
   const endSampler = setInterval(() => {
-    if (performance.now() >= end && cpuAtMeasureEnd.size === 0) cpuAtMeasureEnd = cpuTicksByService(processes());
+    if (performance.now() >= end && cpuAtMeasureEnd === undefined) cpuAtMeasureEnd = snapshotCpu(processes());
   }, 10);
   const progress = setInterval(() => {
     env.out(`  ${((performance.now() - t0) / 1000).toFixed(0)} s: ${accepted + refused} measured logins, ${warmedUp}/${names.length} users warmed up\n`);
@@ -152,14 +130,14 @@ export async function runLogins(env: RunEnv, processes: () => readonly SampledPr
       while ((warmedUp < names.length || performance.now() < warmupEnd) && !env.stop.aborted) await new Promise((r) => setTimeout(r, 20));
       measuredFrom = performance.now();
       end = measuredFrom + o.durationSec * 1000;
-      cpuAtMeasureStart = cpuTicksByService(processes());
+      cpuAtMeasureStart = snapshotCpu(processes());
     })();
     await Promise.all([waitWarm, ...Array.from({ length: o.concurrency }, (_, w) => worker(w))]);
   } finally {
     clearInterval(progress);
     clearInterval(endSampler);
   }
-  if (cpuAtMeasureEnd.size === 0) cpuAtMeasureEnd = cpuTicksByService(processes());
+  cpuAtMeasureEnd ??= snapshotCpu(processes());
   const stoppedAt = Math.min(performance.now(), end);
   if (measuredFrom === Infinity) measuredFrom = stoppedAt;
   latencies.sort((a, b) => a - b);
@@ -187,9 +165,10 @@ export async function runLogins(env: RunEnv, processes: () => readonly SampledPr
     cpuMsPerLogin: {},
   };
   const measuredLogins = accepted + refused + wrongAnswers;
-  for (const [service, ticks] of cpuAtMeasureEnd) {
-    const before = cpuAtMeasureStart.get(service);
-    if (before !== undefined && measuredLogins > 0) summary.cpuMsPerLogin[service] = (((ticks - before) / TICKS_PER_SEC) * 1000) / measuredLogins;
+  const spent = cpuBetween(cpuAtMeasureStart, cpuAtMeasureEnd).filter((r) => r.service !== 'tool');
+  if (measuredLogins > 0 && spent.length > 0) {
+    for (const r of spent) summary.cpuMsPerLogin[r.service] = (summary.cpuMsPerLogin[r.service] ?? 0) + (r.seconds * 1000) / measuredLogins;
+    summary.cpu = { rows: cpuBetween(cpuAtMeasureStart, cpuAtMeasureEnd), wallSec: summary.measuredSec, units: measuredLogins, unitName: 'login' };
   }
   const scenario =
     `${o.concurrency} logins in flight, each a fresh TCP connection + IMLoginReq → IMLoginRes, then close; ${names.length} users round-robin; ` +

@@ -2,15 +2,16 @@
 // CLI of the pressure tool: options, optional cluster and users, the run (or
 // the scenarios of --scenarios, in sequence against one cluster), the report. The first Ctrl-C stops sending and still reports; the second skips
 // the drain; a spawned cluster is stopped in every case.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { machineInfo } from './machine';
 import { runOffline } from './offline';
 import { formatOfflineSummary, offlineVerdict, renderOfflineSection } from './offline-report';
 import { USAGE, UsageError, parseOptions, userNames, type PressureOptions } from './options';
-import { formatSummary, redactArgs, renderSection, upsertSection, verdictOf } from './report';
+import { formatSummary, redactArgs, renderSection, verdictOf } from './report';
+import { EXIT_OK, EXIT_SETUP, reportRun, type FinishedRun, type RunContext } from './report-run';
+import { cpuLine } from './proc-cpu';
 import { runPressure, type Endpoints } from './run';
 import { loadScenarios, scenarioRuns } from './scenarios';
+import { clusterSettings, needsOtherCluster } from './cluster-settings';
 import type { SpawnedCluster } from './spawn-cluster';
 import { ensureUsers } from './users';
 import { runGroupOne } from './group-main';
@@ -20,9 +21,6 @@ import { formatLoginsSummary, loginsVerdict, renderLoginsSection } from './login
 import { runIdleConns, type IdleGateway } from './idle-conns';
 import { formatIdleConnsSummary, idleConnsVerdict, renderIdleConnsSection } from './idle-conns-report';
 
-const EXIT_OK = 0;
-const EXIT_BAD_MESSAGES = 1;
-const EXIT_SETUP = 2;
 
 function out(s: string): void {
   process.stdout.write(s);
@@ -40,6 +38,7 @@ async function prepare(opts: PressureOptions, names: string[], cluster: SpawnedC
   if (cluster) {
     const r = await ensureUsers(cluster.mysqlUrl, names, opts.password);
     out(`users: ${r.created} created, ${r.existing} present\n`);
+    if (opts.viaLogin) return { kind: 'login', loginUrl: cluster.loginUrl };
     return { kind: 'gateways', gateways: cluster.gateways.map((g) => (opts.transport === 'ws' ? g.ws : g.tcp)) };
   }
   if (opts.createUsers !== undefined) {
@@ -97,7 +96,6 @@ async function main(argv: string[]): Promise<number> {
     warn(USAGE);
     return EXIT_SETUP;
   }
-  const cli = parsed;
   for (const w of new Set(runs.flatMap((r) => r.opts.warnings))) warn(`warning: ${w}`);
 
   const stop = new AbortController();
@@ -122,10 +120,10 @@ async function main(argv: string[]): Promise<number> {
   let cluster: SpawnedCluster | undefined;
   let code = EXIT_OK;
   try {
-    if (cli.spawnCluster) {
+    if (parsed.spawnCluster) {
       out('starting a cluster (testkit)...\n');
       const { spawnCluster } = await import('./spawn-cluster');
-      cluster = await spawnCluster({ msgRatePerSec: cli.msgRateLimit });
+      cluster = await spawnCluster(clusterSettings(runs[0].opts));
       out(`cluster up: login ${cluster.loginUrl}, gateways ${cluster.gateways.map((g) => g.name).join(', ')}\n`);
     }
     for (const [i, run] of runs.entries()) {
@@ -138,14 +136,17 @@ async function main(argv: string[]): Promise<number> {
         out(`\n=== scenario ${i + 1}/${runs.length}: ${run.opts.label} (${run.scenarioArgs ?? ''}) ===\n`);
       }
       try {
-        if (cluster && run.opts.mode === 'group' && run.opts.groupPushControl !== cluster.groupPushControl) {
-          // TT_GROUP_PUSH_CONTROL is the gateways' start-up config: this scenario gets a cluster of its own.
-          out(`restarting the cluster with TT_GROUP_PUSH_CONTROL=${run.opts.groupPushControl}...\n`);
+        // Group members stay logged in only from one group scenario to the next: another scenario may log in the same users.
+        if (run.opts.mode !== 'group') await closeGroupPeers();
+        if (cluster && needsOtherCluster(cluster.config, run.opts)) {
+          // Flood control and group push control are the gateways' start-up config: this scenario gets a cluster of its own.
+          const settings = clusterSettings(run.opts);
+          out(`restarting the cluster with TT_MSG_RATE_PER_SEC=${settings.msgRatePerSec}, TT_GROUP_PUSH_CONTROL=${settings.groupPushControl}...\n`);
           await closeGroupPeers();
           await cluster.stop();
           cluster = undefined;
           const { spawnCluster } = await import('./spawn-cluster');
-          cluster = await spawnCluster({ msgRatePerSec: cli.msgRateLimit, groupPushControl: run.opts.groupPushControl });
+          cluster = await spawnCluster(settings);
         }
         code = Math.max(code, await runOne(argv, run, cluster, stop.signal, hurry.signal));
       } catch (err) {
@@ -169,68 +170,70 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** One run (or scenario): users, load, summary, report section. Returns its exit code. */
+/** One run (or scenario): users, load, then reportRun (summary, report section, plot point). Returns its exit code. */
 async function runOne(argv: string[], run: PlannedRun, cluster: SpawnedCluster | undefined, stop: AbortSignal, hurry: AbortSignal): Promise<number> {
   const { opts } = run;
-  if (opts.mode === 'group') return runGroupOne({ command: commandLine(argv), scenarioArgs: run.scenarioArgs, opts, cluster, out, warn, stop, hurry });
+  const ctx: RunContext = { opts, command: commandLine(argv), scenarioArgs: run.scenarioArgs, clusterDescription: cluster?.description, out };
+  if (opts.mode === 'group') return reportRun(ctx, await runGroupOne({ opts, cluster, out, warn, stop, hurry }));
   const names = userNames(opts.usersPrefix, opts.mode === 'logins' ? opts.users : opts.mode === 'idle-conns' ? opts.conns : opts.pairs * 2);
   const endpoints = await prepare(opts, names, cluster);
   if (stop.aborted) return EXIT_SETUP;
-
-  if (opts.mode === 'logins') return runLoginsOne(argv, run, cluster, endpoints, stop);
-  if (opts.mode === 'idle-conns') return runIdleConnsOne(argv, run, cluster, endpoints, stop);
-  if (opts.mode === 'offline') return runOfflineOne(argv, run, cluster, endpoints, stop, hurry);
-  const result = await runPressure({ opts, endpoints, out, warn, stop, hurry });
-  const verdict = verdictOf(result.stats);
-  out(`\n${opts.label}\n`);
-  out(formatSummary(result.stats, result.sendingSec, verdict, result.warmupSec));
-  out(`pressure tool CPU: ${Math.round(result.toolCpuPercent)}% of one core\n`);
-  if (result.disconnects > 0 || result.kicks > 0) out(`unexpected disconnects ${result.disconnects}, kicks ${result.kicks}\n`);
-
-  if (opts.report !== undefined) {
-    const section = renderSection({
-      label: opts.label,
-      command: commandLine(argv),
-      scenarioArgs: run.scenarioArgs,
-      date: new Date(),
-      machine: machineInfo(),
-      scenario: cluster ? `${result.scenario}; ${cluster.description}` : result.scenario,
-      sendingSec: result.sendingSec,
-      warmupSec: result.warmupSec,
-      interrupted: result.interrupted,
-      toolCpuPercent: result.toolCpuPercent,
-      stats: result.stats,
-      verdict,
-    });
-    writeReportSection(opts.report, opts.label, section);
+  const env = { opts, endpoints, out, warn, stop, hurry };
+  switch (opts.mode) {
+    case 'logins':
+      return reportRun(ctx, await loginsRun(env, cluster));
+    case 'idle-conns':
+      return reportRun(ctx, await idleConnsRun(env, cluster));
+    case 'offline':
+      return reportRun(ctx, await offlineRun(env));
+    case 'live':
+      return reportRun(ctx, await liveRun(env, cluster));
   }
-  return verdict.ok ? EXIT_OK : EXIT_BAD_MESSAGES;
 }
 
-/** One --mode logins run: summary, report section. */
-async function runLoginsOne(argv: string[], run: PlannedRun, cluster: SpawnedCluster | undefined, endpoints: Endpoints, stop: AbortSignal): Promise<number> {
-  const { opts } = run;
-  const result = await runLogins({ opts, endpoints, out, warn, stop, hurry: stop }, () => cluster?.processes() ?? []);
+type ModeEnv = Parameters<typeof runPressure>[0];
+
+async function liveRun(env: ModeEnv, cluster: SpawnedCluster | undefined): Promise<FinishedRun> {
+  const { opts } = env;
+  const result = await runPressure({ ...env, clusterProcesses: cluster ? () => cluster.processes() : undefined });
+  const verdict = verdictOf(result.stats);
+  const s = result.stats;
+  const notes: string[] = [];
+  if (result.cpu) notes.push(`${cpuLine(result.cpu)}\n`);
+  if (result.disconnects > 0 || result.kicks > 0) notes.push(`unexpected disconnects ${result.disconnects}, kicks ${result.kicks}\n`);
+  const perSec = (n: number): number => (result.sendingSec > 0 ? n / result.sendingSec : 0);
+  return {
+    result,
+    verdict,
+    summary: formatSummary(s, result.sendingSec, verdict, result.warmupSec) + notes.join(''),
+    render: (meta) =>
+      renderSection({ ...meta, sendingSec: result.sendingSec, warmupSec: result.warmupSec, stats: s, verdict, cpu: result.cpu }),
+    // A closed loop (--rate 0) offers no fixed load: not a point against offered load.
+    point:
+      opts.rate > 0
+        ? {
+            kind: '1:1',
+            offered: opts.rate,
+            acked: perSec(s.measured.acked),
+            delivered: perSec(s.measured.delivered),
+            ackP99Ms: s.ackLatency.p99,
+            deliveryP99Ms: s.deliveryLatency.p99,
+            lost: s.lost,
+            duplicated: s.duplicated,
+          }
+        : undefined,
+  };
+}
+
+async function loginsRun(env: ModeEnv, cluster: SpawnedCluster | undefined): Promise<FinishedRun> {
+  const result = await runLogins({ ...env, hurry: env.stop }, () => cluster?.processes() ?? []);
   const verdict = loginsVerdict(result.summary);
-  out(`\n${opts.label}\n`);
-  out(formatLoginsSummary(result.summary, verdict));
-  out(`pressure tool CPU: ${Math.round(result.toolCpuPercent)}% of one core\n`);
-  if (opts.report !== undefined) {
-    const section = renderLoginsSection({
-      label: opts.label,
-      command: commandLine(argv),
-      scenarioArgs: run.scenarioArgs,
-      date: new Date(),
-      machine: machineInfo(),
-      scenario: cluster ? `${result.scenario}; ${cluster.description}` : result.scenario,
-      interrupted: result.interrupted,
-      toolCpuPercent: result.toolCpuPercent,
-      summary: result.summary,
-      verdict,
-    });
-    writeReportSection(opts.report, opts.label, section);
-  }
-  return verdict.ok ? EXIT_OK : EXIT_BAD_MESSAGES;
+  return {
+    result,
+    verdict,
+    summary: formatLoginsSummary(result.summary, verdict),
+    render: (meta) => renderLoginsSection({ ...meta, toolCpuPercent: result.toolCpuPercent, summary: result.summary, verdict }),
+  };
 }
 
 /** The gateways of an idle-conns run; a spawned cluster's with their pids (for VmRSS). */
@@ -242,71 +245,28 @@ function idleGateways(cluster: SpawnedCluster | undefined, endpoints: Endpoints)
   return endpoints.gateways.map((addr) => ({ name: `${addr.host}:${addr.port}`, addr, pid: () => undefined }));
 }
 
-/** One --mode idle-conns run: summary, report section. */
-async function runIdleConnsOne(argv: string[], run: PlannedRun, cluster: SpawnedCluster | undefined, endpoints: Endpoints, stop: AbortSignal): Promise<number> {
-  const { opts } = run;
-  const result = await runIdleConns({ opts, gateways: idleGateways(cluster, endpoints), out, warn, stop });
+async function idleConnsRun(env: ModeEnv, cluster: SpawnedCluster | undefined): Promise<FinishedRun> {
+  const result = await runIdleConns({ opts: env.opts, gateways: idleGateways(cluster, env.endpoints), out, warn, stop: env.stop });
   const verdict = idleConnsVerdict(result.summary);
-  out(`\n${opts.label}\n`);
-  out(formatIdleConnsSummary(result.summary, verdict));
-  out(`pressure tool CPU: ${Math.round(result.toolCpuPercent)}% of one core\n`);
-  if (opts.report !== undefined) {
-    const section = renderIdleConnsSection({
-      label: opts.label,
-      command: commandLine(argv),
-      scenarioArgs: run.scenarioArgs,
-      date: new Date(),
-      machine: machineInfo(),
-      scenario: cluster ? `${result.scenario}; ${cluster.description}` : result.scenario,
-      interrupted: result.interrupted,
-      toolCpuPercent: result.toolCpuPercent,
-      summary: result.summary,
-      verdict,
-    });
-    writeReportSection(opts.report, opts.label, section);
-  }
-  return verdict.ok ? EXIT_OK : EXIT_BAD_MESSAGES;
+  return {
+    result,
+    verdict,
+    summary: formatIdleConnsSummary(result.summary, verdict),
+    render: (meta) => renderIdleConnsSection({ ...meta, toolCpuPercent: result.toolCpuPercent, summary: result.summary, verdict }),
+  };
 }
 
-/** One --mode offline run: the store and pull phases, summary, report section. */
-async function runOfflineOne(
-  argv: string[],
-  run: PlannedRun,
-  cluster: SpawnedCluster | undefined,
-  endpoints: Endpoints,
-  stop: AbortSignal,
-  hurry: AbortSignal,
-): Promise<number> {
-  const { opts } = run;
-  const result = await runOffline({ opts, endpoints, out, warn, stop, hurry });
+/** --mode offline: the store and pull phases. */
+async function offlineRun(env: ModeEnv): Promise<FinishedRun> {
+  const result = await runOffline(env);
   const verdict = offlineVerdict(result.summary);
-  out(`\n${opts.label}\n`);
-  out(formatOfflineSummary(result.summary, verdict));
   for (const e of result.pullErrors) warn(`pull failed: ${e}`);
-  out(`pressure tool CPU: ${Math.round(result.toolCpuPercent)}% of one core\n`);
-  if (opts.report !== undefined) {
-    const section = renderOfflineSection({
-      label: opts.label,
-      command: commandLine(argv),
-      scenarioArgs: run.scenarioArgs,
-      date: new Date(),
-      machine: machineInfo(),
-      scenario: cluster ? `${result.scenario}; ${cluster.description}` : result.scenario,
-      interrupted: result.interrupted,
-      toolCpuPercent: result.toolCpuPercent,
-      summary: result.summary,
-      verdict,
-    });
-    writeReportSection(opts.report, opts.label, section);
-  }
-  return verdict.ok ? EXIT_OK : EXIT_BAD_MESSAGES;
-}
-
-/** Puts one scenario's section into the report file (created, or its old section replaced). */
-function writeReportSection(report: string, label: string, section: string): void {
-  const existing = existsSync(report) ? readFileSync(report, 'utf8') : undefined;
-  writeFileSync(report, upsertSection(existing, label, section));
-  out(`report: section "${label}" written to ${report}\n`);
+  return {
+    result,
+    verdict,
+    summary: formatOfflineSummary(result.summary, verdict),
+    render: (meta) => renderOfflineSection({ ...meta, summary: result.summary, verdict }),
+  };
 }
 
 main(process.argv.slice(2)).then(

@@ -1,21 +1,11 @@
 // The report of an offline run (--mode offline): its verdict, the terminal
 // summary and its Markdown section (same markers as report.ts, so a re-run
 // replaces it and leaves the other scenarios alone).
-import { describeMachine, type MachineInfo } from './machine';
+import { sectionHead, type SectionMeta } from './report-section';
 import type { OfflineSummary, Percentiles } from './offline-stats';
-import { beginMarker, endMarker, ms, perSecond, type Verdict } from './report';
+import { endMarker, ms, perSecond, type Verdict } from './report';
 
-export interface OfflineReportInput {
-  label: string;
-  /** The command line, already redacted. */
-  command: string;
-  /** In --scenarios mode: this scenario's own options. */
-  scenarioArgs?: string;
-  date: Date;
-  machine: MachineInfo;
-  scenario: string;
-  interrupted?: string;
-  toolCpuPercent?: number;
+export interface OfflineReportInput extends SectionMeta {
   summary: OfflineSummary;
   verdict: Verdict;
 }
@@ -68,14 +58,11 @@ export function formatOfflineSummary(s: OfflineSummary, verdict: Verdict): strin
 export function renderOfflineSection(r: OfflineReportInput): string {
   const s = r.summary;
   const lines: string[] = [
-    beginMarker(r.label),
-    `## ${r.label}`,
-    '',
-    `- Result: ${r.verdict.ok ? '**PASS** (every ACKed message pulled exactly once, no msg id reused, unread counters cover every ACK)' : `**FAIL** (${r.verdict.reasons.join(', ')})`}`,
-    `- Scenario: ${r.scenario}`,
-    `- Command: \`${r.command}\`${r.scenarioArgs === undefined ? '' : ` (scenario \`${r.label}\`: \`${r.scenarioArgs}\`)`}`,
-    `- Machine: ${describeMachine(r.machine)}${r.toolCpuPercent === undefined ? '' : `; the pressure tool used ${Math.round(r.toolCpuPercent)}% of one core`}`,
-    `- Date: ${r.date.toISOString()}`,
+    ...sectionHead(
+      { ...r, interrupted: undefined },
+      r.verdict,
+      'every ACKed message pulled exactly once, no msg id reused, unread counters cover every ACK',
+    ),
     `- Stored: ${s.acked} messages ACKed in ${s.storeSec.toFixed(2)} s, **${perSecond(s.acked, s.storeSec)} msg/s** (each ACK: committed to MySQL and counted unread)`,
     `- Pull: ${s.pullMs.count + s.pullFailures} receivers logged in at once and pulled ${s.pulled} messages in ${s.pullPhaseSec.toFixed(2)} s ` +
       `(${perSecond(s.pulled, s.pullPhaseSec)} msg/s, ${s.pages} history requests); per user p50 ${ms(s.pullMs.p50)} ms, p99 ${ms(s.pullMs.p99)} ms`,

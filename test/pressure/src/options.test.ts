@@ -170,3 +170,34 @@ describe('parseOptions --mode group', () => {
     ]);
   });
 });
+
+describe('parseOptions: many-conns, flood control, plot', () => {
+  it('takes --msg-rate-limit default: the gateways keep their own flood control', () => {
+    expect(opts(['--spawn-cluster', '--msg-rate-limit', 'default']).msgRateLimit).toBe('default');
+    expect(opts(['--spawn-cluster', '--msg-rate-limit', '20']).msgRateLimit).toBe(20);
+    expect(opts(['--spawn-cluster']).msgRateLimit).toBe(0);
+    // A running cluster has its own defaults anyway; a number can only configure spawned gateways.
+    expect(opts(['--msg-rate-limit', 'default']).msgRateLimit).toBe('default');
+    expect(problems(['--spawn-cluster', '--msg-rate-limit', 'off'])).toEqual(['--msg-rate-limit: expected an integer in 0..1000000, got "off"']);
+  });
+
+  it('places clients through the login server with --via-login, never with --gateways', () => {
+    expect(opts(['--spawn-cluster', '--via-login']).viaLogin).toBe(true);
+    expect(opts(['--spawn-cluster']).viaLogin).toBe(false);
+    expect(problems(['--gateways', '127.0.0.1:1', '--via-login'])).toEqual(['--via-login and --gateways exclude each other']);
+    expect(problems(['--spawn-cluster', '--via-login', '--mode', 'logins'])).toEqual(['--via-login applies to --mode live (the other modes place their clients themselves)']);
+  });
+
+  it('reads --plot-series, --points and --note', () => {
+    expect(opts(['--plot-series', 'many-conns', '--points', 'docs/bench-plot.json', '--note', ' loaded machine, preliminary '])).toMatchObject({
+      plotSeries: 'many-conns',
+      points: 'docs/bench-plot.json',
+      note: 'loaded machine, preliminary',
+    });
+    expect(opts([])).toMatchObject({ plotSeries: undefined, points: undefined, note: undefined });
+    expect(problems(['--points', 'plot.svg'])).toEqual(['--points: expected a .json file name, got "plot.svg"']);
+    expect(problems(['--plot-series', 'a/b'])).toEqual(['--plot-series: 1..40 characters of [A-Za-z0-9_. :-], got "a/b"']);
+    expect(problems(['--mode', 'logins', '--plot-series', 'x'])).toEqual(['--plot-series applies to --mode live and --mode group']);
+    expect(problems(['--note', 'a --> b'])).toEqual(['--note: one line of text']);
+  });
+});

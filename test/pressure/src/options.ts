@@ -58,8 +58,16 @@ export interface PressureOptions {
   spawnCluster: boolean;
   /** --scenarios FILE|default: run the scenarios of that list instead of one run. */
   scenarios: string | undefined;
-  /** TT_MSG_RATE_PER_SEC given to a spawned cluster's gateways (0 = unlimited). */
-  msgRateLimit: number;
+  /** TT_MSG_RATE_PER_SEC given to a spawned cluster's gateways (0 = unlimited); 'default' = not set, the gateways' own flood control. */
+  msgRateLimit: number | 'default';
+  /** With --spawn-cluster: clients ask the cluster's login server (GET /msg_server) for a gateway, as real clients do. */
+  viaLogin: boolean;
+  /** The plot series this run is a point of (--points); undefined = not plotted. */
+  plotSeries: string | undefined;
+  /** --points FILE: the plot's raw points (JSON), upserted per run; FILE with .svg is the plot, re-rendered. */
+  points: string | undefined;
+  /** --note TEXT: said in each report section and plot point (e.g. "loaded machine, preliminary"). */
+  note: string | undefined;
   /** group: members of the one group (senders included). */
   members: number;
   /** group: every member logged in, or only the senders. */
@@ -139,14 +147,25 @@ export const USAGE = `usage: node test/pressure/dist/main.js [options]
   --password PW          their password (default tiertalk)
   --create-users URL     insert missing users into IMUser at this MySQL URL first
   --spawn-cluster        start a test cluster (testkit: 1 db-proxy, 1 route, 2 msg, login), stop it at the end
-  --msg-rate-limit N     TT_MSG_RATE_PER_SEC of the spawned gateways (default 0 = unlimited; TeamTalk's is 20)
+  --msg-rate-limit N|default
+                         TT_MSG_RATE_PER_SEC of the spawned gateways (default 0 = unlimited; TeamTalk's is 20);
+                         "default" leaves it unset: the gateways' own flood control, as make up runs them. May differ
+                         per scenario: a scenario whose value differs from the running cluster's gets a cluster of its own
+  --via-login            with --spawn-cluster: each client asks the cluster's login server (GET /msg_server) for its
+                         gateway, as real clients do (default: clients spread over the gateways by index)
+  --plot-series NAME     make this run a point of plot series NAME (with --points): offered load against
+                         throughput and p99 (live: open-loop msg/s; group: group msg/s against deliveries/s)
+  --note TEXT            a note in each report section and plot point, e.g. "loaded machine, preliminary"
+  --points FILE          keep each plotted run's point in FILE (JSON, one point per series and offered load) and
+                         re-render the plot FILE.svg from all of them (node test/pressure/dist/plot-main.js FILE)
   --report FILE          write/replace this scenario's section in a Markdown file (e.g. docs/BENCHMARKS.md)
   --label NAME           scenario name (section title in the report)
-  --scenarios FILE|default
+  --scenarios FILE|default|sweep
                          run several scenarios in sequence (one cluster, one report section each);
                          FILE has lines "NAME OPTIONS..." (# comments); options given on the command
                          line apply to every scenario and override its own; the users of scenario NAME
-                         are NAME-0001... unless --users-prefix is given; "default" is:
+                         are NAME-0001... unless --users-prefix is given; "sweep" is the plot's offered-load
+                         points (many-conns at 5k..30k msg/s, group-2000-default at 2/20/100 msg/s); "default" is:
 ${DEFAULT_SCENARIOS_TEXT.trimEnd().split('\n').map((l) => `                           ${l}`).join('\n')}
   --help
 
@@ -239,6 +258,10 @@ function parseRaw(argv: string[]) {
         'spawn-cluster': { type: 'boolean', default: false },
         scenarios: { type: 'string' },
         'msg-rate-limit': { type: 'string' },
+        'via-login': { type: 'boolean', default: false },
+        'plot-series': { type: 'string' },
+        points: { type: 'string' },
+        note: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     });
@@ -301,8 +324,20 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
   if (!/^[A-Za-z0-9_.-]{1,27}$/.test(usersPrefix)) problems.push(`--users-prefix: 1..27 characters of [A-Za-z0-9_.-], got ${JSON.stringify(usersPrefix)}`);
   const gateways = v.gateways === undefined ? undefined : parseGateways(problems, v.gateways);
   const spawnCluster = v['spawn-cluster'];
-  const msgRateLimit = v['msg-rate-limit'] === undefined ? 0 : intIn(problems, 'msg-rate-limit', v['msg-rate-limit'], 0, 1_000_000);
-  if (!spawnCluster && v['msg-rate-limit'] !== undefined) problems.push('--msg-rate-limit only applies with --spawn-cluster');
+  const rawRateLimit = v['msg-rate-limit']?.trim();
+  const msgRateLimit =
+    rawRateLimit === undefined ? 0 : rawRateLimit === 'default' ? 'default' : intIn(problems, 'msg-rate-limit', rawRateLimit, 0, 1_000_000);
+  const viaLogin = v['via-login'];
+  // Without --spawn-cluster the clients ask --login-url already, unless --gateways names the gateways.
+  if (viaLogin && gateways) problems.push('--via-login and --gateways exclude each other');
+  if (viaLogin && mode !== 'live') problems.push('--via-login applies to --mode live (the other modes place their clients themselves)');
+  const plotSeries = v['plot-series']?.trim();
+  if (plotSeries !== undefined && !/^[A-Za-z0-9_. :-]{1,40}$/.test(plotSeries)) problems.push(`--plot-series: 1..40 characters of [A-Za-z0-9_. :-], got ${JSON.stringify(plotSeries)}`);
+  if (plotSeries !== undefined && mode !== 'live' && mode !== 'group') problems.push('--plot-series applies to --mode live and --mode group');
+  if (v.note !== undefined && /[\r\n]|-->/.test(v.note)) problems.push('--note: one line of text');
+  if (v.points !== undefined && !v.points.endsWith('.json')) problems.push(`--points: expected a .json file name, got ${JSON.stringify(v.points)}`);
+  // `default` is what a running cluster has anyway; a number configures spawned gateways only.
+  if (!spawnCluster && typeof msgRateLimit === 'number' && rawRateLimit !== undefined) problems.push('--msg-rate-limit only applies with --spawn-cluster');
   if (idle && !spawnCluster && !gateways) problems.push('--mode idle-conns needs --spawn-cluster (gateway RSS from their pids) or --gateways');
   if (spawnCluster && gateways) problems.push('--spawn-cluster and --gateways exclude each other');
   if (spawnCluster && v['create-users'] !== undefined) problems.push('--spawn-cluster creates its users itself; drop --create-users');
@@ -349,6 +384,10 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
     spawnCluster,
     scenarios: v.scenarios,
     msgRateLimit,
+    viaLogin,
+    plotSeries,
+    points: v.points,
+    note: v.note?.trim() || undefined,
     members,
     online: online === 'none' ? 'none' : 'all',
     senders,

@@ -1,29 +1,20 @@
 // The Markdown report: one section per scenario label, delimited by HTML
 // comments so a re-run replaces its own section and leaves the others alone.
 import { barChart, bucketSeconds, sparkline } from './chart';
-import { describeMachine, type MachineInfo } from './machine';
+import type { CpuUsage } from './proc-cpu';
+import { cpuTable } from './proc-cpu';
+import { sectionHead, type SectionMeta } from './report-section';
 import type { LatencySummary, StatsSummary } from './stats';
 
-export interface ReportInput {
-  label: string;
-  /** The command line, already redacted (see redactArgs). */
-  command: string;
-  date: Date;
-  machine: MachineInfo;
-  /** One line describing the load (pairs, gateways, transport, rate). */
-  scenario: string;
+export interface ReportInput extends SectionMeta {
   /** Seconds of the measured sending phase actually run (warm-up excluded). */
   sendingSec: number;
   /** Seconds of warm-up actually run before it (0 or absent = none). */
   warmupSec?: number;
-  /** In --scenarios mode: this scenario's own options, shown after the command. */
-  scenarioArgs?: string;
-  /** Set when the run was cut short (Ctrl-C). */
-  interrupted?: string;
-  /** CPU of the pressure process itself, % of one core. */
-  toolCpuPercent?: number;
   stats: StatsSummary;
   verdict: Verdict;
+  /** Spawned cluster: CPU of each process over the measured period, per delivered message. */
+  cpu?: CpuUsage;
 }
 
 export interface Verdict {
@@ -59,6 +50,13 @@ export const REPORT_HEADER = [
     'sending heartbeats as a TeamTalk client does (every 30 s). *KiB per connection*: the gateway\'s VmRSS once connected and after the idle time, minus before the first ' +
     'connection, over the connections it held then (a GC between two readings lowers one of them: both are given); *logins/s*: while connecting, first logins of fresh users (password rehash included). ' +
     'A connection not logged in or dropped while idle fails the run.',
+  '- *many-conns*: 2,000 connections (1,000 pairs) at 15 msg/s each, open loop; each client asks the login server (`GET /msg_server`) for its gateway as a real client does, ' +
+    'and the gateways keep their default flood control (`--msg-rate-limit default`: `TT_MSG_RATE_PER_SEC` unset, 20 IMMsgData/s per connection, as `make up` runs them); ' +
+    'testkit raises only the per-IP login lockouts, since every client comes from 127.0.0.1. A scenario whose gateway settings differ from the running cluster\'s gets a cluster of its own.',
+  '- *CPU per process*: user + system seconds of each service process of the spawned cluster and of the pressure tool, from `/proc/<pid>/stat` at the start and the end of the measured period; ' +
+    '*CPU per delivered message* (per login) is that over the messages delivered (logins answered) in the period; the cluster total leaves the tool out.',
+  '- *Plot* ([bench-plot.svg](bench-plot.svg)): every run with `--plot-series` is a point of throughput and p99 against offered load; its raw points are in bench-plot.json, ' +
+    'from which `node test/pressure/dist/plot-main.js docs/bench-plot.json` re-renders it (`make bench ARGS="--scenarios sweep"` measures the points).',
   '- The pressure tool runs on the same machine as the cluster and competes for its CPU; its own CPU use is given per section.',
   HEADER_END,
 ].join('\n');
@@ -105,23 +103,13 @@ export function renderSection(r: ReportInput): string {
   const failedDetail = Object.entries(s.failedByCode)
     .map(([code, n]) => `${code} ${n}`)
     .join(', ');
-  const lines: string[] = [
-    beginMarker(r.label),
-    `## ${r.label}`,
-    '',
-    `- Result: ${r.verdict.ok ? '**PASS** (nothing lost, duplicated or misrouted)' : `**FAIL** (${r.verdict.reasons.join(', ')})`}`,
-    `- Scenario: ${r.scenario}`,
-    `- Command: \`${r.command}\`${r.scenarioArgs === undefined ? '' : ` (scenario \`${r.label}\`: \`${r.scenarioArgs}\`)`}`,
-    `- Machine: ${describeMachine(r.machine)}${r.toolCpuPercent === undefined ? '' : `; the pressure tool used ${Math.round(r.toolCpuPercent)}% of one core`}`,
-    `- Date: ${r.date.toISOString()}`,
-  ];
+  const lines: string[] = sectionHead(r, r.verdict, 'nothing lost, duplicated or misrouted');
   const warmupSec = r.warmupSec ?? 0;
   lines.push(`- Warm-up: ${warmupSec > 0 ? warmupNote(s, warmupSec) : 'none'}`);
   lines.push(
     `- Measured over ${r.sendingSec.toFixed(1)} s: ACKed ${perSecond(s.measured.acked, r.sendingSec)} msg/s, ` +
       `delivered ${perSecond(s.measured.delivered, r.sendingSec)} msg/s; send → ACK p50 ${ms(s.ackLatency.p50)} ms, p99 ${ms(s.ackLatency.p99)} ms`,
   );
-  if (r.interrupted) lines.push(`- Interrupted: ${r.interrupted}`);
   lines.push(
     '',
     '| messages | count |',
@@ -143,6 +131,7 @@ export function renderSection(r: ReportInput): string {
     latencyRow('send → delivery', s.deliveryLatency),
     '',
   );
+  if (r.cpu) lines.push('CPU over the measured period (user + system, /proc/<pid>/stat):', '', ...cpuTable(r.cpu), '');
   if (s.seconds.length > 0) {
     const max = Math.max(0, ...s.seconds.flatMap((x) => [x.sent, x.acked, x.delivered]));
     const drain = s.seconds.filter((x) => x.draining).length;

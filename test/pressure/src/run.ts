@@ -7,6 +7,7 @@ import { encodeBody, parseBody } from './body';
 import { gatewayForClient, pairAcrossGateways } from './pairing';
 import type { GatewayAddr, PressureOptions } from './options';
 import { userNames } from './options';
+import { cpuBetween, snapshotCpu, type CpuUsage, type CpuReading, type ProcessRef } from './proc-cpu';
 import { PressureStats, type IntervalLatency, type SecondSample, type StatsSummary } from './stats';
 
 /** docs/FLOWS.md §3: TeamTalk's gateway drops IMMsgData beyond this per connection and second. */
@@ -25,6 +26,8 @@ export interface RunEnv {
   stop: AbortSignal;
   /** Aborted: skip waiting for ACKs and deliveries. */
   hurry: AbortSignal;
+  /** A spawned cluster's service processes: their CPU over the measured period is reported. */
+  clusterProcesses?: () => ProcessRef[];
 }
 
 export interface RunResult {
@@ -40,6 +43,8 @@ export interface RunResult {
   kicks: number;
   /** CPU this process used while sending and draining, in % of one core (is the tool the bottleneck?). */
   toolCpuPercent: number;
+  /** With env.clusterProcesses: CPU of each process (and the tool) over the measured period, per delivered message. */
+  cpu?: CpuUsage;
 }
 
 const CONNECT_CONCURRENCY = 32;
@@ -86,9 +91,24 @@ export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item:
   if (failure) throw failure.err;
 }
 
+/** /msg_server answering "no msg server" (a gateway's registration lapsed under load): a client asks again, this often, this far apart. */
+const NO_MSG_SERVER_TRIES = 10;
+const NO_MSG_SERVER_RETRY_MS = 1000;
+
+export async function pickGatewayRetrying(loginUrl: string, stop: AbortSignal): Promise<Awaited<ReturnType<typeof pickGateway>>> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await pickGateway(loginUrl);
+    } catch (err) {
+      if (!(isClientError(err) && err.code === 'NO_MSG_SERVER') || attempt >= NO_MSG_SERVER_TRIES || stop.aborted) throw err;
+      await sleep(NO_MSG_SERVER_RETRY_MS, stop);
+    }
+  }
+}
+
 async function addressFor(env: RunEnv, index: number): Promise<GatewayAddr> {
   if (env.endpoints.kind === 'gateways') return env.endpoints.gateways[gatewayForClient(index, env.endpoints.gateways.length)];
-  const g = await pickGateway(env.endpoints.loginUrl);
+  const g = await pickGatewayRetrying(env.endpoints.loginUrl, env.stop);
   if (env.opts.transport === 'tcp') return { host: g.host, port: g.port };
   const wsPort = Number(g.raw.wsPort);
   if (!Number.isInteger(wsPort) || wsPort <= 0) throw new Error('the login server gives no wsPort; use --gateways host:wsPort with --transport ws');
@@ -289,9 +309,11 @@ export async function runPressure(env: RunEnv): Promise<RunResult> {
   const warmupSec = elapsed();
   const stoppedInWarmup = env.stop.aborted;
   stats.startMeasuring();
+  const cpuFrom: { at: number; readings: CpuReading[] } | undefined = env.clusterProcesses ? { at: performance.now(), readings: snapshotCpu(env.clusterProcesses()) } : undefined;
   if (!stoppedInWarmup) await sleep(o.durationSec * 1000, env.stop);
   sending = false;
   stats.stopMeasuring();
+  const cpuTo = cpuFrom && env.clusterProcesses ? { at: performance.now(), readings: snapshotCpu(env.clusterProcesses()) } : undefined;
   if (scheduler) clearInterval(scheduler);
   sendingEnd = elapsed();
   const sendingSec = sendingEnd - warmupSec;
@@ -327,5 +349,10 @@ export async function runPressure(env: RunEnv): Promise<RunResult> {
     }),
   );
 
-  return { stats: stats.summary(), sendingSec, warmupSec: o.warmupSec > 0 ? warmupSec : 0, interrupted, scenario, disconnects, kicks, toolCpuPercent };
+  const summary = stats.summary();
+  const cpuUsage: CpuUsage | undefined =
+    cpuFrom && cpuTo
+      ? { rows: cpuBetween(cpuFrom.readings, cpuTo.readings), wallSec: (cpuTo.at - cpuFrom.at) / 1000, units: summary.measured.delivered, unitName: 'delivered message' }
+      : undefined;
+  return { stats: summary, sendingSec, warmupSec: o.warmupSec > 0 ? warmupSec : 0, interrupted, scenario, disconnects, kicks, toolCpuPercent, cpu: cpuUsage };
 }

@@ -15,14 +15,35 @@ function problemsOf(fn: () => unknown): string[] {
 }
 
 describe('parseScenarios', () => {
-  it('reads the default list: latency-5k, throughput, latency-1k, offline, then the group scenarios', () => {
+  it('reads the default list: latency-5k, throughput, latency-1k, offline, logins, idle-conns, then the group scenarios and many-conns', () => {
     const list = parseScenarios(DEFAULT_SCENARIOS_TEXT, 'default');
-    expect(list.map((s) => s.name)).toEqual(['latency-5k', 'throughput', 'latency-1k', 'offline', 'group-2000-offline-5', 'group-2000-online-1', 'group-2000-online-2', 'group-2000-online-5', 'group-2000-max', 'group-2000-max-nocontrol']);
+    expect(list.map((s) => s.name)).toEqual([
+      'latency-5k', 'throughput', 'latency-1k', 'offline', 'logins', 'idle-conns',
+      'group-2000-offline-5', 'group-2000-online-1', 'group-2000-online-2', 'group-2000-online-5', 'group-2000-max',
+      'group-2000-default-2', 'group-2000-default-20', 'group-2000-default-100', 'many-conns', 'group-2000-max-nocontrol',
+    ]);
     expect(list[0].args).toEqual(['--pairs', '50', '--rate', '5000', '--duration', '20']);
     expect(list[1].args).toEqual(['--pairs', '100', '--rate', '0', '--window', '64', '--duration', '20']);
     expect(list[2].args).toEqual(['--pairs', '50', '--rate', '1000', '--duration', '15']);
     expect(list[3].args).toEqual(['--mode', 'offline', '--pairs', '100', '--messages', '200']);
     expect(loadScenarios('default').scenarios).toEqual(list);
+  });
+
+  it('knows the sweep list by name: many-conns at 5k..30k msg/s and the default group at 2/20/100, all plotted', () => {
+    const sweep = loadScenarios('sweep');
+    expect(sweep.source).toBe('sweep');
+    const runs = scenarioRuns(['--spawn-cluster', '--scenarios', 'sweep'], sweep.scenarios, 'sweep');
+    expect(runs.map((r) => [r.opts.plotSeries, r.opts.rate])).toEqual([
+      ['many-conns', 5000],
+      ['many-conns', 10000],
+      ['many-conns', 15000],
+      ['many-conns', 20000],
+      ['many-conns', 30000],
+      ['group-2000-default', 2],
+      ['group-2000-default', 20],
+      ['group-2000-default', 100],
+    ]);
+    for (const r of runs) expect(r.opts.msgRateLimit).toBe('default');
   });
 
   it('skips comments and blank lines, keeps line numbers, honours quotes', () => {
@@ -77,30 +98,46 @@ describe('scenarioRuns', () => {
       ['throughput', 'live', 100, 0, 64, 20, 'throughput-'],
       ['latency-1k', 'live', 50, 1000, 64, 15, 'latency-1k-'],
       ['offline', 'offline', 100, 5000, 64, 20, 'offline-'],
+      ['logins', 'logins', 50, 5000, 64, 15, 'logins-'],
+      ['idle-conns', 'idle-conns', 50, 5000, 64, 35, 'idle-conns-'],
       ['group-2000-offline-5', 'group', 50, 5, 64, 10, 'grp-'],
       ['group-2000-online-1', 'group', 50, 1, 64, 10, 'grp-'],
       ['group-2000-online-2', 'group', 50, 2, 64, 10, 'grp-'],
       ['group-2000-online-5', 'group', 50, 5, 64, 10, 'grp-'],
       ['group-2000-max', 'group', 50, 0, 8, 10, 'grp-'],
+      ['group-2000-default-2', 'group', 50, 2, 64, 10, 'grp-'],
+      ['group-2000-default-20', 'group', 50, 20, 64, 10, 'grp-'],
+      ['group-2000-default-100', 'group', 50, 100, 64, 5, 'grp-'],
+      ['many-conns', 'live', 1000, 30000, 64, 20, 'grp-'],
       ['group-2000-max-nocontrol', 'group', 50, 0, 8, 10, 'grp-'],
     ]);
-    expect(runs.slice(4).map((r) => [r.opts.members, r.opts.online, r.opts.groupPushControl])).toEqual([
-      [2000, 'none', true],
-      [2000, 'all', true],
-      [2000, 'all', true],
-      [2000, 'all', true],
-      [2000, 'all', true],
-      [2000, 'all', false],
+    const group = runs.filter((r) => r.opts.mode === 'group');
+    expect(group.map((r) => [r.opts.members, r.opts.online, r.opts.groupPushControl, r.opts.msgRateLimit])).toEqual([
+      [2000, 'none', true, 0],
+      [2000, 'all', true, 0],
+      [2000, 'all', true, 0],
+      [2000, 'all', true, 0],
+      [2000, 'all', true, 0],
+      [2000, 'all', true, 'default'],
+      [2000, 'all', true, 'default'],
+      [2000, 'all', true, 'default'],
+      [2000, 'all', false, 0],
     ]);
+    // The logins scenario of issue 13: 200 in flight, 10 % wrong passwords.
+    expect(runs[4].opts).toMatchObject({ mode: 'logins', concurrency: 200, wrongRatio: 0.1 });
+    // many-conns: 2,000 connections at 15 msg/s each, placed by /msg_server, flood control at the gateway default.
+    const many = runs.find((r) => r.opts.label === 'many-conns')?.opts;
+    expect(many).toMatchObject({ pairs: 1000, rate: 30_000, viaLogin: true, msgRateLimit: 'default', plotSeries: 'many-conns' });
     expect(runs[3].opts).toMatchObject({ messages: 200, page: 40 });
     for (const r of runs) expect(r.opts).toMatchObject({ spawnCluster: true, report: 'r.md', warmupSec: 3, scenarios: undefined });
   });
 
   it('lets command-line options override the scenario options', () => {
-    const runs = scenarioRuns(['--scenarios', 'default', '--duration', '2', '--warmup', '0', '--users-prefix', 'u'], list, 'default');
+    const runs = scenarioRuns(['--spawn-cluster', '--scenarios', 'default', '--duration', '2', '--warmup', '0', '--users-prefix', 'u'], list, 'default');
     expect(runs.map((r) => [r.opts.durationSec, r.opts.warmupSec, r.opts.usersPrefix])).toEqual([
-      ...Array.from({ length: 10 }, () => [2, 0, 'u']),
+      ...Array.from({ length: list.length }, () => [2, 0, 'u']),
     ]);
+    expect(list.length).toBe(16);
     const own = scenarioRuns(['--scenarios=x'], parseScenarios('s --users-prefix mine', 'x'), 'x');
     expect(own[0].opts.usersPrefix).toBe('mine');
   });

@@ -8,7 +8,7 @@
 // prefix: NAME-0001...); the rest are the tool's own options. Options given on
 // the command line apply to every scenario and override the scenario's own.
 import { readFileSync } from 'node:fs';
-import { DEFAULT_SCENARIOS_TEXT } from './default-scenarios';
+import { BUILT_IN_SCENARIOS, DEFAULT_SCENARIOS_TEXT } from './default-scenarios';
 import { UsageError, parseOptions, type PressureOptions } from './options';
 
 export { DEFAULT_SCENARIOS_TEXT };
@@ -36,7 +36,8 @@ const COMMAND_ONLY = new Set([
   '--gateways',
   '--login-url',
   '--create-users',
-  '--msg-rate-limit',
+  '--points',
+  '--note',
   '--report',
   '--scenarios',
   '--label',
@@ -106,9 +107,10 @@ export function parseScenarios(text: string, source: string): Scenario[] {
   return scenarios;
 }
 
-/** `default` is the built-in list, anything else a file name. */
+/** `default` and `sweep` are built-in lists (default-scenarios.ts), anything else a file name. */
 export function loadScenarios(spec: string): { scenarios: Scenario[]; source: string } {
-  if (spec === 'default') return { scenarios: parseScenarios(DEFAULT_SCENARIOS_TEXT, 'default scenarios'), source: 'default' };
+  const builtIn = Object.hasOwn(BUILT_IN_SCENARIOS, spec) ? BUILT_IN_SCENARIOS[spec] : undefined;
+  if (builtIn !== undefined) return { scenarios: parseScenarios(builtIn, `${spec} scenarios`), source: spec };
   let text: string;
   try {
     text = readFileSync(spec, 'utf8');

@@ -2,7 +2,10 @@
 // Redis, etcd; service processes from services/*/dist). Loaded lazily by
 // main.ts so runs against an existing cluster never touch testkit.
 import { Cluster, flushTestRedis, prepareTestDatabase } from '@tiertalk/testkit';
+import type { SpawnOptions } from './cluster-settings';
 import type { GatewayAddr } from './options';
+
+export type { SpawnOptions };
 
 export interface SpawnedCluster {
   mysqlUrl: string;
@@ -10,18 +13,11 @@ export interface SpawnedCluster {
   gateways: { name: string; tcp: GatewayAddr; ws: GatewayAddr }[];
   /** What was started, for the report. */
   description: string;
-  /** TT_GROUP_PUSH_CONTROL of its gateways. */
-  groupPushControl: boolean;
+  /** What it was started with (a scenario that needs other settings gets a cluster of its own). */
+  config: Required<SpawnOptions>;
   /** Its service processes (pids for --mode group's CPU/RSS sampling). */
   processes(): { name: string; service: string; pid: number | undefined }[];
   stop(): Promise<void>;
-}
-
-export interface SpawnOptions {
-  /** TT_MSG_RATE_PER_SEC for the gateways (0 = unlimited). */
-  msgRatePerSec: number;
-  /** TT_GROUP_PUSH_CONTROL for the gateways (default true, the gateways' own default). */
-  groupPushControl?: boolean;
 }
 
 export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> {
@@ -36,9 +32,16 @@ export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> 
   const cluster = await Cluster.start({
     ...spec,
     insecure,
-    serviceEnv: { msg: { TT_MSG_RATE_PER_SEC: String(opts.msgRatePerSec), TT_GROUP_PUSH_CONTROL: String(groupPushControl) } },
-    // Per-message logs would measure the logger, not the cluster.
-    env: { TT_LOG_LEVEL: 'warn', ...extraEnv },
+    serviceEnv: {
+      msg: {
+        // 'default' sets nothing: the flood control (TT_MSG_RATE_PER_SEC, TT_USER_RATE_*) is the gateway's config.ts default, as under `make up`.
+        ...(opts.msgRatePerSec === 'default' ? {} : { TT_MSG_RATE_PER_SEC: String(opts.msgRatePerSec) }),
+        TT_GROUP_PUSH_CONTROL: String(groupPushControl),
+      },
+    },
+    // Per-message logs would measure the logger, not the cluster. The etcd lease TTL is the services' default (5 s, as
+    // make up runs them), not testkit's 3 s for quick failover tests: on a loaded machine 3 s lapses and clients see "no msg server".
+    env: { TT_LOG_LEVEL: 'warn', TT_LEASE_TTL_SEC: '5', ...extraEnv },
   });
   return {
     mysqlUrl,
@@ -50,10 +53,11 @@ export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> 
     })),
     description:
       `spawned cluster (testkit): ${spec.dbProxy} db-proxy, ${spec.route} route, ${spec.msg} msg, login; ` +
-      `TT_MSG_RATE_PER_SEC=${opts.msgRatePerSec}, TT_GROUP_PUSH_CONTROL=${groupPushControl}, TT_LOG_LEVEL=warn, ` +
+      `${opts.msgRatePerSec === 'default' ? 'flood control at the gateway defaults (TT_MSG_RATE_PER_SEC unset = 20/s per connection)' : `TT_MSG_RATE_PER_SEC=${opts.msgRatePerSec}`}, ` +
+      `login lockouts per client IP raised by testkit (every client is 127.0.0.1), TT_GROUP_PUSH_CONTROL=${groupPushControl}, TT_LOG_LEVEL=warn, TT_LEASE_TTL_SEC=5, ` +
       `gRPC between tiers ${insecure ? 'plaintext (TT_BENCH_GRPC_INSECURE)' : 'mutual TLS'}` +
       Object.entries(extraEnv).map(([k, v]) => `, ${k}=${v}`).join(''),
-    groupPushControl,
+    config: { msgRatePerSec: opts.msgRatePerSec, groupPushControl },
     processes: () => cluster.instanceInfo().map((i) => ({ name: i.name, service: i.service, pid: i.pid })),
     stop: () => cluster.stop(),
   };
