@@ -230,7 +230,7 @@ export class GroupPushControl<T extends GroupPushTarget> {
       if (overran) break;
     }
     if (this.ticketsLeft !== Infinity) this.ticketsLeft -= written;
-    this.adapt(start, Date.now(), overran, written >= allowed && this.head < this.queue.length);
+    this.adapt(start, Date.now(), overran, written >= this.budget && this.head < this.queue.length);
     if (this.head >= this.queue.length) return;
     if (this.ticketsLeft <= 0) {
       // Fixed ceiling spent: wait for its next interval.
