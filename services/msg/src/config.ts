@@ -66,8 +66,8 @@ export const msgConfigSchema = commonConfigSchema.extend({
   TT_GROUP_PUSH_INTERVAL_MS: positiveInt(1_000),
   TT_GROUP_PUSH_QUEUE_MAX: positiveInt(200_000),
   TT_GROUP_PUSH_TIMEOUT_MS: positiveInt(30_000),
-  TT_GROUP_PUSH_SLICE_MS: intRange(1, 1_000, 10),
-  TT_GROUP_PUSH_MAX_LOOP_DELAY_MS: intRange(1, 10_000, 50),
+  TT_GROUP_PUSH_SLICE_MS: intRange(1, 1_000, 50),
+  TT_GROUP_PUSH_MAX_LOOP_DELAY_MS: intRange(1, 10_000, 250),
   TT_GROUP_PUSH_CONN_HIGH_WATER_BYTES: positiveInt(256 * 1024),
   // docs/SECURITY.md "Lockout and limits": admission per client IP (0 = no limit).
   TT_MAX_CONN_PER_IP: intRange(0, 10_000_000, 5_000),

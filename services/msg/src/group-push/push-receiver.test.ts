@@ -100,7 +100,7 @@ afterEach(() => {
 
 describe('PushReceiver with group traffic control', () => {
   it('budgets group pushes, lets 1:1 through at once, skips the origin and repeated pushes', async () => {
-    jest.useFakeTimers({ doNotFake: ['setImmediate', 'clearImmediate'] });
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'clearImmediate', 'nextTick'] });
     try {
       const { receiver, control, user, received } = setup(3);
       const members = [1, 2, 3, 4, 5].map((id) => user(id));
@@ -141,7 +141,7 @@ describe('PushReceiver with group traffic control', () => {
   });
 
   it('writes a resent 1:1 or group message only to connections that did not get it yet', async () => {
-    jest.useFakeTimers({ doNotFake: ['setImmediate', 'clearImmediate'] });
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'clearImmediate', 'nextTick'] });
     try {
       const { receiver, user, received } = setup(100);
       const bob = user(2);

@@ -68,7 +68,7 @@ async function advance(ms: number): Promise<void> {
 
 let controls: Array<GroupPushControl<Recorder>> = [];
 beforeEach(() => {
-  jest.useFakeTimers({ doNotFake: ['setImmediate', 'clearImmediate'] });
+  jest.useFakeTimers({ doNotFake: ['setImmediate', 'clearImmediate', 'nextTick'] });
   jest.setSystemTime(1_000_000);
 });
 afterEach(() => {
@@ -100,18 +100,18 @@ describe('GroupPushControl', () => {
   });
 
   it('without a ceiling writes a backlog within the same loop turns, never one target twice', async () => {
-    const { control, sent, members } = make({ tickets: 0, queueMax: 10_000 });
-    const group = members(3000);
+    const { control, sent, members } = make({ tickets: 0, queueMax: 20_000 });
+    const group = members(10_000);
     control.submit(frame('big'), group);
     control.submit(frame('next'), group.slice(0, 10));
-    // The first slice writes its budget (1,000), the next slices the rest: no interval wait.
+    // The first slice writes its budget (4,096), the next slices the rest: no interval wait.
     await runSlices();
     expect(control.queuedDeliveries).toBe(0);
-    expect(sent).toHaveLength(3010);
-    expect(new Set(sent).size).toBe(3010);
+    expect(sent).toHaveLength(10_010);
+    expect(new Set(sent).size).toBe(10_010);
     expect(sent.at(-1)).toBe('next>u9');
     // Every slice used its whole budget quickly: the budget grew.
-    expect(control.sliceBudget).toBeGreaterThan(1000);
+    expect(control.sliceBudget).toBeGreaterThan(4096);
   });
 
   it('drops the OLDEST queued pushes when the queue bound is reached', async () => {

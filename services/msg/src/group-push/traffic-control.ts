@@ -23,9 +23,9 @@ export interface GroupPushControlOptions {
   readonly queueMax: number;
   /** A queued push older than this is dropped. */
   readonly timeoutMs: number;
-  /** Longest a delivery slice may hold the event loop. */
+  /** Longest a slice may spend queuing writes before it stops (the socket writes follow at its end). */
   readonly sliceMs: number;
-  /** Event-loop delay (p99 over a short window) above which the slice budget halves. */
+  /** Event-loop delay (p99 over a short window) above which the slice budget shrinks, when the slices took most of that window. */
   readonly maxLoopDelayMs: number;
   /**
    * A connection with this many outbound bytes still unwritten gets no more frames for now: they wait
@@ -46,7 +46,7 @@ export interface GroupPushStats {
   shedSlowConnection: number;
   /** Largest slice budget reached. */
   budgetPeak: number;
-  /** Times the budget was halved because a slice ran long or the loop was delayed. */
+  /** Times the budget was cut because a slice ran long or the slices delayed the loop. */
   budgetCuts: number;
 }
 
@@ -71,8 +71,10 @@ interface Deferred {
 // Compact the queue array once this many consumed slots sit in front of it.
 const COMPACT_AFTER = 1024;
 // Slice budget (deliveries): where it starts, its floor and ceiling.
-const BUDGET_START = 1_000;
-const BUDGET_MIN = 64;
+const BUDGET_START = 4_096;
+// A floor that keeps a push to a few thousand members whole in one slice: a socket's frames of a
+// slice leave in one writev, and smaller slices would write one frame per syscall.
+const BUDGET_MIN = 2_048;
 const BUDGET_MAX = 1_000_000;
 // How often the clock is read inside a slice.
 const CLOCK_EVERY = 128;
@@ -91,8 +93,14 @@ const DEFERRED_POLL_MS = 20;
  * leave in one writev.
  *
  * The slice budget (deliveries) follows what the gateway can write: it grows
- * by an eighth after every slice that used it all within `sliceMs`, and halves
- * when a slice ran longer or the event-loop delay went over `maxLoopDelayMs`.
+ * by a quarter after every slice that used it all, and shrinks by a quarter
+ * (not below 2,048) when a slice spent over `sliceMs` queuing writes, or when
+ * the event-loop delay went over `maxLoopDelayMs` while the slices (their
+ * socket writes included) took most of the loop's time. Large slices are what
+ * make writing cheap: a socket's frames of one slice leave in one writev, and
+ * the syscall per socket, not the frame, is the cost (measured: cutting slices
+ * to a fixed time made a loaded gateway write one frame per syscall and fall
+ * to a quarter of its rate); a loop delayed by others keeps the budget.
  * A connection holding `connHighWaterBytes` not yet taken by the kernel gets
  * its frames held back (in order, at most that many bytes, checked for room
  * every few ms), so one slow reader neither holds up the others nor grows its
@@ -118,6 +126,8 @@ export class GroupPushControl<T extends GroupPushTarget> {
   private budget = BUDGET_START;
   private readonly loopDelay: IntervalHistogram | undefined;
   private loopWindowStart = Date.now();
+  // Time spent in slices (writes included) since loopWindowStart.
+  private sliceBusyMs = 0;
   // Optional fixed ceiling (TT_GROUP_PUSH_TICKETS).
   private windowStart = Number.NEGATIVE_INFINITY;
   private ticketsLeft = Infinity;
@@ -230,7 +240,10 @@ export class GroupPushControl<T extends GroupPushTarget> {
       if (overran) break;
     }
     if (this.ticketsLeft !== Infinity) this.ticketsLeft -= written;
-    this.adapt(start, Date.now(), overran, written >= this.budget && this.head < this.queue.length);
+    const budgetWasLimit = written >= this.budget && this.head < this.queue.length;
+    // The transports uncork on nextTicks queued during the slice: this one runs after them, so the
+    // slice's cost includes its socket writes (most of it).
+    process.nextTick(() => this.adapt(start, Date.now(), overran, budgetWasLimit));
     if (this.head >= this.queue.length) return;
     if (this.ticketsLeft <= 0) {
       // Fixed ceiling spent: wait for its next interval.
@@ -308,19 +321,27 @@ export class GroupPushControl<T extends GroupPushTarget> {
     }
   }
 
-  /** AIMD-like: halve on a long slice or a delayed loop (once per window), grow by an eighth while the budget is the limit. */
+  /**
+   * AIMD-like: shrink by a quarter on a long slice, or on a delayed loop (once per window) that the slices
+   * caused (they took most of the window; a loop delayed by others keeps the budget, since smaller
+   * slices would only batch worse); grow by a quarter while the budget is the limit.
+   */
   private adapt(start: number, end: number, overran: boolean, budgetWasLimit: boolean): void {
+    if (this.closed) return;
+    this.sliceBusyMs += end - start;
     let loopDelayed = false;
-    if (this.loopDelay && end - this.loopWindowStart >= LOOP_WINDOW_MS) {
-      loopDelayed = this.loopDelay.percentile(99) / 1e6 > this.opts.maxLoopDelayMs;
+    const windowMs = end - this.loopWindowStart;
+    if (this.loopDelay && windowMs >= LOOP_WINDOW_MS) {
+      loopDelayed = this.loopDelay.percentile(99) / 1e6 > this.opts.maxLoopDelayMs && this.sliceBusyMs > windowMs / 2;
       this.loopDelay.reset();
       this.loopWindowStart = end;
+      this.sliceBusyMs = 0;
     }
-    if (overran || loopDelayed || end - start > this.opts.sliceMs) {
-      this.budget = Math.max(BUDGET_MIN, Math.floor(this.budget / 2));
+    if (overran || loopDelayed) {
+      this.budget = Math.max(BUDGET_MIN, Math.floor(this.budget * 0.75));
       this.stats.budgetCuts += 1;
     } else if (budgetWasLimit) {
-      this.budget = Math.min(BUDGET_MAX, this.budget + Math.max(BUDGET_MIN, this.budget >> 3));
+      this.budget = Math.min(BUDGET_MAX, this.budget + (this.budget >> 2));
       if (this.budget > this.stats.budgetPeak) this.stats.budgetPeak = this.budget;
     }
   }
