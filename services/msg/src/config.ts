@@ -61,12 +61,16 @@ export const msgConfigSchema = commonConfigSchema.extend({
   // Outbound backpressure per client connection (style.md, backpressure).
   TT_MAX_OUTBOUND_BYTES: positiveInt(4 * MIB),
   TT_DRAIN_TIMEOUT_MS: positiveInt(30_000),
-  // Traffic control of group pushes (src/group-push): deliveries per interval, queue bound, timeout.
+  // Traffic control of group pushes (src/group-push): an adaptive slice budget (slice length, loop
+  // delay, per-connection high-water mark), queue bound, timeout, optional fixed ceiling per interval.
   TT_GROUP_PUSH_CONTROL: bool(true),
-  TT_GROUP_PUSH_TICKETS: positiveInt(2_000),
+  TT_GROUP_PUSH_TICKETS: intRange(0, 100_000_000, 0),
   TT_GROUP_PUSH_INTERVAL_MS: positiveInt(1_000),
   TT_GROUP_PUSH_QUEUE_MAX: positiveInt(200_000),
   TT_GROUP_PUSH_TIMEOUT_MS: positiveInt(30_000),
+  TT_GROUP_PUSH_SLICE_MS: intRange(1, 1_000, 50),
+  TT_GROUP_PUSH_MAX_LOOP_DELAY_MS: intRange(1, 10_000, 250),
+  TT_GROUP_PUSH_CONN_HIGH_WATER_BYTES: positiveInt(256 * 1024),
   // docs/SECURITY.md "Lockout and limits": admission per client IP (0 = no limit).
   TT_MAX_CONN_PER_IP: intRange(0, 10_000_000, 5_000),
   TT_MAX_UNAUTH_CONN_PER_IP: intRange(0, 10_000_000, 256),
@@ -190,6 +194,9 @@ export interface GroupPushLimits {
   readonly intervalMs: number;
   readonly queueMax: number;
   readonly timeoutMs: number;
+  readonly sliceMs: number;
+  readonly maxLoopDelayMs: number;
+  readonly connHighWaterBytes: number;
 }
 
 /** TLS towards clients (TeamTalk over TLS, wss://). */
@@ -286,6 +293,9 @@ export function loadMsgConfig(env?: NodeJS.ProcessEnv): MsgConfig {
       intervalMs: c.TT_GROUP_PUSH_INTERVAL_MS,
       queueMax: c.TT_GROUP_PUSH_QUEUE_MAX,
       timeoutMs: c.TT_GROUP_PUSH_TIMEOUT_MS,
+      sliceMs: c.TT_GROUP_PUSH_SLICE_MS,
+      maxLoopDelayMs: c.TT_GROUP_PUSH_MAX_LOOP_DELAY_MS,
+      connHighWaterBytes: c.TT_GROUP_PUSH_CONN_HIGH_WATER_BYTES,
     }),
     metricsHost: c.TT_METRICS_HOST ?? c.TT_GRPC_HOST,
     metricsPort: c.TT_METRICS_PORT,

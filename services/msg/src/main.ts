@@ -92,10 +92,8 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   const ws = await startWsServer(config.listenHost, config.wsPort, config.conn.maxFrameBytes, accept, log, admission, config.clientTls?.ws ? clientTls : undefined);
   const grpcServer = createServer({ security, access: [gatewayAccess, healthAccess], refusals });
   serveHealth(grpcServer, readiness, 'tiertalk.Gateway');
-  // A queued connection may have closed meanwhile: checked again at delivery.
-  const groupPushes = new GroupPushControl<Connection>({ ...config.groupPush, logger: log }, (frame, conn) => {
-    if (conn.deliverable) conn.send(frame);
-  });
+  // A queued connection may have closed meanwhile: the control checks it again at delivery.
+  const groupPushes = new GroupPushControl<Connection>({ ...config.groupPush, logger: log });
   const sessionSync = new SessionSync({ gatewayId: config.gatewayId, connections, route, logger: log, intervalMs: config.sessionSyncIntervalMs });
   grpcServer.addService(GatewayService, createGatewayService(ctx, groupPushes, () => sessionSync.request('route-resync')));
   const grpcPort = await bindServer(grpcServer, config.grpcHost, config.grpcPort);

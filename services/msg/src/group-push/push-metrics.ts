@@ -1,12 +1,17 @@
 import { Counter, Gauge, metricsRegistry } from '@tiertalk/metrics';
 
-/** What the queue gauge reads from a live traffic control. */
-export interface QueuedDeliveries {
+/** What the gauges read from a live traffic control. */
+export interface GroupPushGauges {
   readonly queuedDeliveries: number;
+  readonly sliceBudget: number;
+  readonly oldestQueuedMs: number;
 }
 
+/** Why a delivery was dropped from the live push (the message stays stored). */
+export type ShedReason = 'queue_full' | 'timeout' | 'slow_connection';
+
 // The controls of the gateways in this process (one, or several in in-process tests).
-const controls = new Set<QueuedDeliveries>();
+const controls = new Set<GroupPushGauges>();
 
 new Gauge({
   name: 'tt_msg_group_push_queue_deliveries',
@@ -19,6 +24,28 @@ new Gauge({
   },
 });
 
+new Gauge({
+  name: 'tt_msg_group_push_queue_age_seconds',
+  help: 'Age of the oldest group push waiting in the traffic-control queue (0 when none waits)',
+  registers: [metricsRegistry],
+  collect() {
+    let ms = 0;
+    for (const c of controls) ms = Math.max(ms, c.oldestQueuedMs);
+    this.set(ms / 1000);
+  },
+});
+
+new Gauge({
+  name: 'tt_msg_group_push_slice_budget',
+  help: 'Group-message deliveries the traffic control may write in one event-loop slice (adapts to write speed and loop delay)',
+  registers: [metricsRegistry],
+  collect() {
+    let n = 0;
+    for (const c of controls) n += c.sliceBudget;
+    this.set(n);
+  },
+});
+
 export const groupPushDelivered = new Counter({
   name: 'tt_msg_group_push_deliveries_total',
   help: 'Group-message deliveries written to a connection by traffic control',
@@ -27,17 +54,16 @@ export const groupPushDelivered = new Counter({
 
 export const groupPushShed = new Counter({
   name: 'tt_msg_group_push_shed_total',
-  help: 'Group-message deliveries dropped by traffic control (stored: members get them by pull), by reason: queue_full, timeout',
+  help: 'Group-message deliveries dropped from the live push by traffic control (stored: members get them by pull), by reason: queue_full, timeout, slow_connection',
   labelNames: ['reason'] as const,
   registers: [metricsRegistry],
 });
-groupPushShed.inc({ reason: 'queue_full' }, 0);
-groupPushShed.inc({ reason: 'timeout' }, 0);
+for (const reason of ['queue_full', 'timeout', 'slow_connection'] as const) groupPushShed.inc({ reason }, 0);
 
-export function trackGroupPushQueue(c: QueuedDeliveries): void {
+export function trackGroupPushQueue(c: GroupPushGauges): void {
   controls.add(c);
 }
 
-export function untrackGroupPushQueue(c: QueuedDeliveries): void {
+export function untrackGroupPushQueue(c: GroupPushGauges): void {
   controls.delete(c);
 }

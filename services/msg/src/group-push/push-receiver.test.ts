@@ -51,10 +51,18 @@ function setup(tickets: number) {
     refusals: new RefusalLog(log),
     lifecycle: { stopping: false },
   };
-  const control = new GroupPushControl<Connection>(
-    { enabled: true, tickets, intervalMs: 1000, queueMax: 1000, timeoutMs: 30_000, logger: log },
-    (frame, conn) => void conn.send(frame),
-  );
+  const control = new GroupPushControl<Connection>({
+    enabled: true,
+    tickets,
+    intervalMs: 1000,
+    queueMax: 1000,
+    timeoutMs: 30_000,
+    sliceMs: 10,
+    maxLoopDelayMs: 10_000,
+    connHighWaterBytes: 256 * 1024,
+    logger: log,
+  });
+  controls.push(control);
   const receiver = new PushReceiver(ctx, control);
   const transports = new Map<Connection, MemoryTransport>();
   const user = (userId: number): Connection => {
@@ -84,13 +92,15 @@ function msg(msgType: number, from: number, to: number, msgId: number): Uint8Arr
 }
 
 const open: Connection[] = [];
+const controls: Array<GroupPushControl<Connection>> = [];
 afterEach(() => {
+  for (const c of controls.splice(0)) c.close();
   for (const c of open.splice(0)) c.close('test end', 'destroy');
 });
 
 describe('PushReceiver with group traffic control', () => {
-  it('budgets group pushes, lets 1:1 through at once, skips the origin and repeated pushes', () => {
-    jest.useFakeTimers();
+  it('budgets group pushes, lets 1:1 through at once, skips the origin and repeated pushes', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'clearImmediate', 'nextTick'] });
     try {
       const { receiver, control, user, received } = setup(3);
       const members = [1, 2, 3, 4, 5].map((id) => user(id));
@@ -104,7 +114,9 @@ describe('PushReceiver with group traffic control', () => {
         excludeConnId: origin.id,
       });
       expect(receiver.apply(groupPush(1))).toBe(true);
-      // 5 deliveries (6 connections minus the origin), 3 tickets: 2 wait.
+      // 5 deliveries (6 connections minus the origin); the next slice writes 3 (the ceiling): 2 wait.
+      expect(control.queuedDeliveries).toBe(5);
+      await new Promise((r) => setImmediate(r));
       expect(control.queuedDeliveries).toBe(2);
       // The same message again (a repeated push) is not delivered again.
       receiver.apply(groupPush(1));
@@ -113,6 +125,7 @@ describe('PushReceiver with group traffic control', () => {
       receiver.apply({ commandId: CID.CID_MSG_DATA, body: msg(IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, 9, 5, 77), userIds: [5] });
       expect(received(members[4]).map((m) => m.msgId)).toContain(77);
       jest.advanceTimersByTime(1000);
+      await new Promise((r) => setImmediate(r));
       expect(control.queuedDeliveries).toBe(0);
       expect(received(origin)).toEqual([]);
       for (const conn of [...members.slice(1), senderOther]) {
@@ -127,8 +140,8 @@ describe('PushReceiver with group traffic control', () => {
     }
   });
 
-  it('writes a resent 1:1 or group message only to connections that did not get it yet', () => {
-    jest.useFakeTimers();
+  it('writes a resent 1:1 or group message only to connections that did not get it yet', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'clearImmediate', 'nextTick'] });
     try {
       const { receiver, user, received } = setup(100);
       const bob = user(2);
@@ -150,7 +163,7 @@ describe('PushReceiver with group traffic control', () => {
       open.push(bobPhone);
       receiver.apply(single);
       receiver.apply(group([2, 3]));
-      jest.advanceTimersByTime(1000);
+      await new Promise((r) => setImmediate(r));
       const ids = (conn: Connection): string[] => received(conn).map((m) => `${m.toSessionId}:${m.msgId}`);
       expect(ids(bob)).toEqual(['2:8', `${GROUP}:5`]);
       expect(ids(carol)).toEqual([`${GROUP}:5`]);
