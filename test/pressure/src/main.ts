@@ -19,6 +19,7 @@ import { runLogins } from './logins';
 import { formatLoginsSummary, loginsVerdict, renderLoginsSection } from './logins-report';
 import { runIdleConns, type IdleGateway } from './idle-conns';
 import { formatIdleConnsSummary, idleConnsVerdict, renderIdleConnsSection } from './idle-conns-report';
+import { formatBreakdown, perConnectionBreakdown, readHeapSnapshotSummary } from './heap-snapshot-summary';
 
 const EXIT_OK = 0;
 const EXIT_BAD_MESSAGES = 1;
@@ -125,7 +126,8 @@ async function main(argv: string[]): Promise<number> {
     if (cli.spawnCluster) {
       out('starting a cluster (testkit)...\n');
       const { spawnCluster } = await import('./spawn-cluster');
-      cluster = await spawnCluster({ msgRatePerSec: cli.msgRateLimit });
+      // idle-conns reads the gateways' memory after a forced GC through their inspector.
+      cluster = await spawnCluster({ msgRatePerSec: cli.msgRateLimit, inspectGateways: runs.some((r) => r.opts.mode === 'idle-conns') });
       out(`cluster up: login ${cluster.loginUrl}, gateways ${cluster.gateways.map((g) => g.name).join(', ')}\n`);
     }
     for (const [i, run] of runs.entries()) {
@@ -236,10 +238,11 @@ async function runLoginsOne(argv: string[], run: PlannedRun, cluster: SpawnedClu
 /** The gateways of an idle-conns run; a spawned cluster's with their pids (for VmRSS). */
 function idleGateways(cluster: SpawnedCluster | undefined, endpoints: Endpoints): IdleGateway[] {
   if (cluster) {
-    return cluster.gateways.map((g) => ({ name: g.name, addr: g.tcp, pid: () => cluster.processes().find((p) => p.name === g.name)?.pid }));
+    const processOf = (name: string): ReturnType<SpawnedCluster['processes']>[number] | undefined => cluster.processes().find((p) => p.name === name);
+    return cluster.gateways.map((g) => ({ name: g.name, addr: g.tcp, pid: () => processOf(g.name)?.pid, inspectPort: () => processOf(g.name)?.inspectPort }));
   }
   if (endpoints.kind !== 'gateways') throw new Error('--mode idle-conns needs --gateways or --spawn-cluster');
-  return endpoints.gateways.map((addr) => ({ name: `${addr.host}:${addr.port}`, addr, pid: () => undefined }));
+  return endpoints.gateways.map((addr) => ({ name: `${addr.host}:${addr.port}`, addr, pid: () => undefined, inspectPort: () => undefined }));
 }
 
 /** One --mode idle-conns run: summary, report section. */
@@ -247,8 +250,15 @@ async function runIdleConnsOne(argv: string[], run: PlannedRun, cluster: Spawned
   const { opts } = run;
   const result = await runIdleConns({ opts, gateways: idleGateways(cluster, endpoints), out, warn, stop });
   const verdict = idleConnsVerdict(result.summary);
+  const snaps = result.snapshots;
+  const heapBreakdown = snaps && {
+    gateway: snaps.gateway,
+    conns: snaps.conns,
+    rows: perConnectionBreakdown(readHeapSnapshotSummary(snaps.before), readHeapSnapshotSummary(snaps.held), snaps.conns),
+  };
   out(`\n${opts.label}\n`);
   out(formatIdleConnsSummary(result.summary, verdict));
+  if (heapBreakdown) out(`heap per connection on ${heapBreakdown.gateway} (snapshots ${snaps?.before}, ${snaps?.held}):\n${formatBreakdown(heapBreakdown.rows)}\n`);
   out(`pressure tool CPU: ${Math.round(result.toolCpuPercent)}% of one core\n`);
   if (opts.report !== undefined) {
     const section = renderIdleConnsSection({
@@ -262,6 +272,7 @@ async function runIdleConnsOne(argv: string[], run: PlannedRun, cluster: Spawned
       toolCpuPercent: result.toolCpuPercent,
       summary: result.summary,
       verdict,
+      heapBreakdown,
     });
     writeReportSection(opts.report, opts.label, section);
   }

@@ -13,7 +13,7 @@ export interface SpawnedCluster {
   /** TT_GROUP_PUSH_CONTROL of its gateways. */
   groupPushControl: boolean;
   /** Its service processes (pids for --mode group's CPU/RSS sampling). */
-  processes(): { name: string; service: string; pid: number | undefined }[];
+  processes(): { name: string; service: string; pid: number | undefined; inspectPort: number | undefined }[];
   stop(): Promise<void>;
 }
 
@@ -22,6 +22,8 @@ export interface SpawnOptions {
   msgRatePerSec: number;
   /** TT_GROUP_PUSH_CONTROL for the gateways (default true, the gateways' own default). */
   groupPushControl?: boolean;
+  /** Gateways run with the V8 inspector on loopback (testkit ClusterSpec.inspect): GC, memory and heap snapshots for idle-conns. */
+  inspectGateways?: boolean;
 }
 
 export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> {
@@ -34,6 +36,7 @@ export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> 
   const cluster = await Cluster.start({
     ...spec,
     insecure,
+    inspect: opts.inspectGateways === true ? ['msg'] : [],
     serviceEnv: { msg: { TT_MSG_RATE_PER_SEC: String(opts.msgRatePerSec), TT_GROUP_PUSH_CONTROL: String(groupPushControl) } },
     // Per-message logs would measure the logger, not the cluster.
     env: { TT_LOG_LEVEL: 'warn' },
@@ -49,9 +52,10 @@ export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> 
     description:
       `spawned cluster (testkit): ${spec.dbProxy} db-proxy, ${spec.route} route, ${spec.msg} msg, login; ` +
       `TT_MSG_RATE_PER_SEC=${opts.msgRatePerSec}, TT_GROUP_PUSH_CONTROL=${groupPushControl}, TT_LOG_LEVEL=warn, ` +
-      `gRPC between tiers ${insecure ? 'plaintext (TT_BENCH_GRPC_INSECURE)' : 'mutual TLS'}`,
+      `gRPC between tiers ${insecure ? 'plaintext (TT_BENCH_GRPC_INSECURE)' : 'mutual TLS'}` +
+      (opts.inspectGateways === true ? '; gateways with the V8 inspector on loopback (bench only)' : ''),
     groupPushControl,
-    processes: () => cluster.instanceInfo().map((i) => ({ name: i.name, service: i.service, pid: i.pid })),
+    processes: () => cluster.instanceInfo().map((i) => ({ name: i.name, service: i.service, pid: i.pid, inspectPort: i.inspectPort })),
     stop: () => cluster.stop(),
   };
 }
