@@ -24,6 +24,12 @@ export const CLIENT_HEARTBEAT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 15_000;
 const SHOWN = 5;
+/**
+ * Logins per gateway before the first reading (connected, logged in, closed):
+ * code V8 compiles and caches filled by the first logins are then in the
+ * baseline, not counted as per connection.
+ */
+export const WARMUP_LOGINS_PER_GATEWAY = 100;
 
 export interface IdleGateway {
   name: string;
@@ -115,6 +121,23 @@ function errorCode(err: unknown): string {
   return typeof code === 'string' ? code : 'ERROR';
 }
 
+/** Logs the first users in and closes them again (WARMUP_LOGINS_PER_GATEWAY); failures only show in the main run. */
+async function warmUp(env: IdleConnsEnv, placements: ReturnType<typeof placeConnections>, names: string[]): Promise<void> {
+  const o = env.opts;
+  await mapLimit(placements, o.concurrency, async (p, i) => {
+    const gw = env.gateways[p.gateway];
+    let client: TeamTalkClient | undefined;
+    try {
+      client = await TeamTalkClient.connect({ host: gw.addr.host, port: gw.addr.port, localAddress: o.sourceAddrs[p.source], connectTimeoutMs: CONNECT_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+      await client.login(names[i], o.password);
+    } catch {
+      // counted in the main run, which logs the same users in again
+    } finally {
+      client?.close();
+    }
+  });
+}
+
 export async function runIdleConns(env: IdleConnsEnv): Promise<IdleConnsResult> {
   const o = env.opts;
   const fdProblem = fdLimitProblem(o.conns, parseOpenFilesLimit(readFileSync('/proc/self/limits', 'utf8')));
@@ -138,6 +161,7 @@ export async function runIdleConns(env: IdleConnsEnv): Promise<IdleConnsResult> 
   }
   const snapshotFile = (what: string): string => path.join(snapshotDir ?? '.', `${env.gateways[0].name}-${what}.heapsnapshot`);
 
+  await warmUp(env, placements.slice(0, Math.min(o.conns, WARMUP_LOGINS_PER_GATEWAY * env.gateways.length)), names);
   const gcBefore = await afterGc();
   if (snapshotDir !== undefined) await snapshotOf?.writeHeapSnapshot(snapshotFile('before'));
   const rssBefore = env.gateways.map((g) => rssKiB(g.pid()));
@@ -231,7 +255,7 @@ export async function runIdleConns(env: IdleConnsEnv): Promise<IdleConnsResult> 
     const scenario =
       `${o.conns} users each log in on a connection of their own (${o.concurrency} logins in flight) from ${o.sourceAddrs.join(', ')}, ` +
       `placed as /msg_server places them (least loaded gateway first) on ${env.gateways.map((g) => `${g.name} ${g.addr.host}:${g.addr.port}`).join(', ')}; ` +
-      `then idle for ${o.durationSec} s with a heartbeat every ${CLIENT_HEARTBEAT_MS / 1000} s per connection; gateway VmRSS from /proc before, after connecting and after the idle time` +
+      `after a warm-up of ${WARMUP_LOGINS_PER_GATEWAY} logins per gateway (logged in, then closed, before the first reading); then idle for ${o.durationSec} s with a heartbeat every ${CLIENT_HEARTBEAT_MS / 1000} s per connection; gateway VmRSS from /proc before, after connecting and after the idle time` +
       (inspectors.some((i) => i !== undefined) ? '; V8 heap used, external and ArrayBuffers after a full GC forced through the gateway\'s inspector at the same points' : '');
     return {
       summary,

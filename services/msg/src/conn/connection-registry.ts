@@ -93,7 +93,7 @@ export class ConnectionRegistry {
     let missed = 0;
     let connections = 0;
     for (const conn of this.byId.values()) {
-      if (conn.awaiting.size === 0) continue;
+      if (conn.awaitingCount === 0) continue;
       const n = conn.awaiting.sweep(now, ACK_MAX_AGE_MS);
       if (n > 0) {
         missed += n;
