@@ -24,6 +24,11 @@ export interface SpawnOptions {
   groupPushControl?: boolean;
   /** Gateways run with the V8 inspector on loopback (testkit ClusterSpec.inspect): GC, memory and heap snapshots for idle-conns. */
   inspectGateways?: boolean;
+  /**
+   * db-proxy hashes with the cheapest argon2id it accepts (1 MiB, 1 pass): for runs that measure the gateways, not
+   * logins (idle-conns), so that thousands of logins are not bound by password hashing on a small machine.
+   */
+  cheapPasswordHashes?: boolean;
 }
 
 export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> {
@@ -37,7 +42,9 @@ export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> 
     ...spec,
     insecure,
     inspect: opts.inspectGateways === true ? ['msg'] : [],
-    serviceEnv: { msg: { TT_MSG_RATE_PER_SEC: String(opts.msgRatePerSec), TT_GROUP_PUSH_CONTROL: String(groupPushControl) } },
+    serviceEnv: {
+      ...(opts.cheapPasswordHashes === true ? { 'db-proxy': { TT_ARGON2_MEMORY_KIB: '1024', TT_ARGON2_TIME_COST: '1' } } : {}),
+      msg: { TT_MSG_RATE_PER_SEC: String(opts.msgRatePerSec), TT_GROUP_PUSH_CONTROL: String(groupPushControl) } },
     // Per-message logs would measure the logger, not the cluster.
     env: { TT_LOG_LEVEL: 'warn' },
   });
@@ -53,7 +60,8 @@ export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> 
       `spawned cluster (testkit): ${spec.dbProxy} db-proxy, ${spec.route} route, ${spec.msg} msg, login; ` +
       `TT_MSG_RATE_PER_SEC=${opts.msgRatePerSec}, TT_GROUP_PUSH_CONTROL=${groupPushControl}, TT_LOG_LEVEL=warn, ` +
       `gRPC between tiers ${insecure ? 'plaintext (TT_BENCH_GRPC_INSECURE)' : 'mutual TLS'}` +
-      (opts.inspectGateways === true ? '; gateways with the V8 inspector on loopback (bench only)' : ''),
+      (opts.inspectGateways === true ? '; gateways with the V8 inspector on loopback (bench only)' : '') +
+      (opts.cheapPasswordHashes === true ? '; db-proxy argon2id at 1 MiB, 1 pass (logins not measured)' : ''),
     groupPushControl,
     processes: () => cluster.instanceInfo().map((i) => ({ name: i.name, service: i.service, pid: i.pid, inspectPort: i.inspectPort })),
     stop: () => cluster.stop(),
