@@ -129,7 +129,8 @@ function breakdownLines(b: IdleConnsSectionInput['heapBreakdown']): string[] {
   if (b === undefined) return [];
   return [
     '',
-    `Heap snapshot of ${b.gateway} with ${b.conns} connections held, minus its snapshot before the first connection, per connection (V8 self sizes by type):`,
+    `Heap snapshot of ${b.gateway} with ${b.conns} connections held, minus its snapshot before the first connection, per connection (V8 self sizes by type; ` +
+      `writing the first snapshot grew ${b.gateway}'s RSS for good, so read RSS per connection on the other gateways):`,
     '',
     formatBreakdown(b.rows),
   ];
