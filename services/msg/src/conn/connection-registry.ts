@@ -50,8 +50,10 @@ export class ConnectionRegistry {
   bindUser(conn: Connection, userId: number): void {
     if (!this.byId.has(conn.id)) return;
     conn.assignUser(userId);
-    const list = this.byUser.get(userId) ?? NONE;
-    if (!list.includes(conn)) this.byUser.set(userId, [...list, conn]);
+    const list = this.byUser.get(userId);
+    // Most users have one connection: a one-element array, copied only for a second device.
+    if (list === undefined) this.byUser.set(userId, [conn]);
+    else if (!list.includes(conn)) this.byUser.set(userId, list.concat(conn));
   }
 
   /** authenticating → open, counted in the load. */
