@@ -15,7 +15,10 @@
 #   make bench ARGS="--pairs 10 ..."   one run with these options instead
 #   make bench ARGS="--scenarios FILE" your own scenario list
 #   make bench ARGS="--mode idle-conns --conns 5000 --label idle-conns-5k"
-#                                      N logged-in idle connections: gateway RSS per connection
+#                                      N logged-in idle connections: gateway RSS per connection, and heap,
+#                                      external and RSS after a GC forced through the gateways' loopback inspector
+#   make bench ARGS="--mode idle-conns --conns 5000 --heap-snapshot /tmp/snap --label idle-conns-5k"
+#                                      also the heap per connection by object type (two snapshots of msg-1)
 set -euo pipefail
 # shellcheck source=deploy/local/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"

@@ -9,6 +9,8 @@ export interface FrameReaderOptions {
 // Consumed chunks are dropped from the list lazily (see compact) so that a long
 // run of tiny chunks costs O(1) amortised per chunk.
 const COMPACT_AFTER = 64;
+// Shared by every reader holding nothing: an idle connection's reader keeps no array.
+const NO_CHUNKS: readonly Buffer[] = Object.freeze([]);
 
 /**
  * Streaming PDU decoder. Chunks are kept as a list and each frame is copied at
@@ -17,7 +19,7 @@ const COMPACT_AFTER = 64;
  */
 export class FrameReader {
   private maxFrameBytes: number;
-  private chunks: Buffer[] = [];
+  private chunks: readonly Buffer[] = NO_CHUNKS;
   /** Index of the first unconsumed chunk in `chunks`. */
   private head = 0;
   /** Bytes already consumed from `chunks[head]`. */
@@ -56,7 +58,8 @@ export class FrameReader {
   push(chunk: Buffer): Frame[] {
     if (this.failure) throw this.failure;
     if (chunk.length > 0) {
-      this.chunks.push(chunk);
+      if (this.chunks === NO_CHUNKS) this.chunks = [chunk];
+      else (this.chunks as Buffer[]).push(chunk);
       this.buffered += chunk.length;
     }
     const frames: Frame[] = [];
@@ -82,7 +85,7 @@ export class FrameReader {
   private fail(err: FrameError): never {
     this.failure = err;
     // Drop what we hold: the stream is lost and the caller closes the connection.
-    this.chunks = [];
+    this.chunks = NO_CHUNKS;
     this.head = 0;
     this.headOffset = 0;
     this.buffered = 0;
@@ -143,7 +146,7 @@ export class FrameReader {
   /** Drops consumed chunks; only when they are at least half the list, so the copy is amortised. */
   private compact(): void {
     if (this.head === this.chunks.length) {
-      this.chunks = [];
+      this.chunks = NO_CHUNKS;
       this.head = 0;
     } else if (this.head >= COMPACT_AFTER && this.head * 2 >= this.chunks.length) {
       this.chunks = this.chunks.slice(this.head);

@@ -49,6 +49,12 @@ export interface ClusterSpec {
    * services trust this CA and present their own certificates (TT_ETCD_CA).
    */
   etcdTls?: EtcdTlsFiles;
+  /**
+   * These services' processes run with the V8 inspector on a private loopback
+   * port (InstanceInfo.inspectPort): benchmarks force a full GC, read
+   * process.memoryUsage() and take heap snapshots through it. Never production.
+   */
+  inspect?: readonly ServiceName[];
 }
 
 export interface ClientTlsSpec {
@@ -81,6 +87,8 @@ export interface InstanceInfo {
   legacyTcpPort?: number;
   /** Where GET /metrics answers (TT_METRICS_PORT; login's HTTP port). */
   metricsPort?: number;
+  /** The V8 inspector's loopback port (ClusterSpec.inspect). */
+  inspectPort?: number;
   logFile: string;
 }
 
@@ -101,6 +109,7 @@ interface Instance {
   httpPort?: number;
   legacyTcpPort?: number;
   metricsPort?: number;
+  inspectPort?: number;
   /** login serves HTTPS. */
   https?: boolean;
   logFile: string;
@@ -258,6 +267,7 @@ export class Cluster {
       httpPort: i.httpPort,
       legacyTcpPort: i.legacyTcpPort,
       metricsPort: i.metricsPort,
+      inspectPort: i.inspectPort,
       logFile: i.logFile,
     }));
   }
@@ -424,6 +434,9 @@ export class Cluster {
     // An override of 0 ("any free port") is known only to the process (its etcd meta): left undefined here.
     const metricsPort = env.TT_METRICS_PORT === undefined ? httpPort : Number(env.TT_METRICS_PORT) || undefined;
 
+    const inspectPort = this.spec.inspect?.includes(service) ? await freePort() : undefined;
+    const inspectArgs = inspectPort === undefined ? [] : [`--inspect=127.0.0.1:${inspectPort}`];
+
     const logFile = path.join(this.logDir, `${name}.log`);
     const fd = openSync(logFile, 'a');
     let child: ChildProcess;
@@ -431,7 +444,7 @@ export class Cluster {
     try {
       writeSync(fd, `\n=== ${new Date().toISOString()} ${name} prefix=${this.prefix} ===\n`);
       logOffset = statSync(logFile).size;
-      child = spawn(process.execPath, [...nodeArgs(), main], {
+      child = spawn(process.execPath, [...nodeArgs(), ...inspectArgs, main], {
         cwd: repoRoot,
         env: { ...inheritedEnv(), ...env },
         stdio: ['ignore', fd, fd],
@@ -452,6 +465,7 @@ export class Cluster {
       httpPort,
       legacyTcpPort,
       metricsPort,
+      inspectPort,
       https: service === 'login' && env.TT_CLIENT_TLS_CERT !== undefined,
       logFile,
       logOffset,
@@ -503,12 +517,12 @@ export class Cluster {
   }
 }
 
-/** The parent's env without TT_* keys, so a developer's shell settings cannot leak into tests. */
 /** NODE_ARGS (as deploy/local/up.sh takes it, e.g. `--cpu-prof --cpu-prof-dir=DIR`) for every service process. */
 function nodeArgs(): string[] {
   return (process.env.NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 }
 
+/** The parent's env without TT_* keys, so a developer's shell settings cannot leak into tests. */
 function inheritedEnv(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {

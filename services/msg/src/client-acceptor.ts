@@ -14,16 +14,18 @@ export function createClientAcceptor(ctx: GatewayContext, dispatcher: Dispatcher
   };
   return (transport, ticket) => {
     if (ctx.lifecycle.stopping) {
+      ticket.release();
       transport.destroy();
       return;
     }
     if (ctx.connections.size >= ctx.config.maxConn) {
       ctx.refusals.refuse('gateway_conn_limit', ticket.ipKey, { maxConn: ctx.config.maxConn });
+      ticket.release();
       transport.destroy();
       return;
     }
     const conn = new Connection(transport, ctx.config.conn, hooks, ctx.log, ticket);
     ctx.connections.add(conn);
-    conn.log.debug({ remote: transport.remoteAddress, transport: transport.kind }, 'client connected');
+    if (ctx.log.isLevelEnabled('debug')) conn.log.debug({ remote: transport.remoteAddress, transport: transport.kind }, 'client connected');
   };
 }

@@ -1,8 +1,10 @@
 import { needsOtherCluster } from './cluster-settings';
 
 describe('needsOtherCluster', () => {
-  const unlimited = { msgRatePerSec: 0, groupPushControl: true } as const;
-  const defaults = { msgRatePerSec: 'default', groupPushControl: true } as const;
+  const plain = { inspectGateways: false, cheapPasswordHashes: false } as const;
+  const unlimited = { msgRatePerSec: 0, groupPushControl: true, ...plain } as const;
+  const defaults = { msgRatePerSec: 'default', groupPushControl: true, ...plain } as const;
+  const idle = { msgRatePerSec: 0, groupPushControl: true, inspectGateways: true, cheapPasswordHashes: true } as const;
 
   it('restarts for a message scenario whose flood control differs', () => {
     expect(needsOtherCluster(unlimited, { mode: 'live', msgRateLimit: 'default', groupPushControl: true })).toBe(true);
@@ -16,8 +18,14 @@ describe('needsOtherCluster', () => {
     expect(needsOtherCluster(unlimited, { mode: 'live', msgRateLimit: 0, groupPushControl: false })).toBe(false);
   });
 
-  it('keeps the cluster for logins and idle connections, which send no messages', () => {
+  it('keeps the cluster for logins, which send no messages', () => {
     expect(needsOtherCluster(unlimited, { mode: 'logins', msgRateLimit: 'default', groupPushControl: false })).toBe(false);
-    expect(needsOtherCluster(unlimited, { mode: 'idle-conns', msgRateLimit: 'default', groupPushControl: true })).toBe(false);
+  });
+
+  it('gives idle connections a cluster with inspectable gateways and cheap hashes, and no other mode that one', () => {
+    expect(needsOtherCluster(unlimited, { mode: 'idle-conns', msgRateLimit: 'default', groupPushControl: true })).toBe(true);
+    expect(needsOtherCluster(idle, { mode: 'idle-conns', msgRateLimit: 'default', groupPushControl: false })).toBe(false);
+    expect(needsOtherCluster(idle, { mode: 'logins', msgRateLimit: 0, groupPushControl: true })).toBe(true);
+    expect(needsOtherCluster(idle, { mode: 'live', msgRateLimit: 0, groupPushControl: true })).toBe(true);
   });
 });

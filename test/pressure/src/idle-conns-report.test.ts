@@ -1,4 +1,4 @@
-import { formatIdleConnsSummary, idleConnsVerdict, kibPerConnection, renderIdleConnsSection } from './idle-conns-report';
+import { formatIdleConnsSummary, gcKibPerConnection, idleConnsVerdict, kibPerConnection, renderIdleConnsSection } from './idle-conns-report';
 import type { IdleConnsSummary } from './idle-conns';
 
 const summary = (over: Partial<IdleConnsSummary> = {}): IdleConnsSummary => ({
@@ -51,4 +51,27 @@ it('reports each gateway in the terminal and in the section', () => {
   expect(section).toContain('load average at the start 3.3 / 2.0 / 1.0 (1 / 5 / 15 min)');
   expect(section).toContain('| msg-1 | 100.0 MiB | 4 | 110.0 MiB | **2560.0** | 2 | 100.2 MiB | **100.0** |');
   expect(section).toContain('| msg-2 | – | 2 | – | **–** | 2 | – | **–** |');
+});
+
+it('reports heap, external and RSS per connection after a forced GC when the gateway has an inspector', () => {
+  const mem = (heapUsedMiB: number, rssMiB: number) => ({ rss: rssMiB * 1024 * 1024, heapTotal: 0, heapUsed: heapUsedMiB * 1024 * 1024, external: 1024 * 1024, arrayBuffers: 0 });
+  expect(gcKibPerConnection(mem(20, 100), mem(21, 101), 'heapUsed', 512)).toBe(2);
+  expect(gcKibPerConnection(undefined, mem(21, 101), 'heapUsed', 512)).toBeUndefined();
+  const s = summary({
+    gateways: [{ name: 'msg-1', heldConnected: 512, held: 512, rssBeforeKiB: 1, rssConnectedKiB: 2, rssAfterKiB: 2, gcBefore: mem(20, 100), gcConnected: mem(22, 104), gcAfter: mem(21, 102) }],
+  });
+  expect(formatIdleConnsSummary(s, idleConnsVerdict(s))).toContain('msg-1 after a full GC: heap used 20.0 MiB → 21.0 MiB (2.00 KiB each), external 0.00 KiB each (ArrayBuffers 0.00), RSS 102.0 MiB (4.00 KiB each)');
+  const section = renderIdleConnsSection({
+    label: 'x',
+    command: 'c',
+    date: new Date(0),
+    machine: { cpuModel: 'cpu', cpuCount: 2, totalMemBytes: 2 ** 32, node: 'v20', kernel: 'Linux', arch: 'x64' },
+    scenario: 's',
+    toolCpuPercent: 1,
+    summary: s,
+    verdict: idleConnsVerdict(s),
+    heapBreakdown: { gateway: 'msg-1', conns: 512, rows: [{ type: 'Socket', count: 1, bytes: 280 }] },
+  });
+  expect(section).toContain('| msg-1 | after idle | 512 | 21.0 MiB | **2.00** |');
+  expect(section).toContain('| Socket | 1.00 | 280 |');
 });

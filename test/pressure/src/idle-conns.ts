@@ -3,8 +3,12 @@
 // from one of the source addresses, placed on the gateways as /msg_server
 // would place them; then every connection stays idle for the hold time, the
 // client sending CID_OTHER_HEARTBEAT every 30 s as TeamTalk's does. The
-// gateways' VmRSS is read before, once all are connected, and after the hold.
-import { readFileSync } from 'node:fs';
+// gateways' VmRSS is read before, once all are connected, and after the hold;
+// a gateway with an inspector (spawned for the bench) is also read after a
+// forced full GC (V8 heap used, external, ArrayBuffers), which the login
+// burst's garbage does not inflate, and its heap snapshots can be written.
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { TeamTalkClient, isClientError } from '@tiertalk/client';
@@ -13,18 +17,27 @@ import { fdLimitProblem, maxPerSourceAndGateway, parseOpenFilesLimit, placeConne
 import type { GatewayAddr, PressureOptions } from './options';
 import { userNames } from './options';
 import { mapLimit, sleep } from './run';
+import { GatewayInspector, type GatewayMemory } from './gateway-inspector';
 
 /** TeamTalk's CLIENT_HEARTBEAT_INTERVAL (also the client library's default). */
 export const CLIENT_HEARTBEAT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 15_000;
 const SHOWN = 5;
+/**
+ * Logins per gateway before the first reading (connected, logged in, closed):
+ * code V8 compiles and caches filled by the first logins are then in the
+ * baseline, not counted as per connection.
+ */
+export const WARMUP_LOGINS_PER_GATEWAY = 100;
 
 export interface IdleGateway {
   name: string;
   addr: GatewayAddr;
   /** Its process id when the tool spawned it (RSS is read from /proc). */
   pid(): number | undefined;
+  /** Its V8 inspector's loopback port when the tool spawned it with one. */
+  inspectPort(): number | undefined;
 }
 
 export interface IdleGatewayResult {
@@ -36,6 +49,19 @@ export interface IdleGatewayResult {
   rssBeforeKiB: number | undefined;
   rssConnectedKiB: number | undefined;
   rssAfterKiB: number | undefined;
+  /** process.memoryUsage() after a forced full GC, with an inspector: before, connected, after the hold. */
+  gcBefore?: GatewayMemory;
+  gcConnected?: GatewayMemory;
+  gcAfter?: GatewayMemory;
+}
+
+/** Heap snapshots of one gateway (--heap-snapshot), before the first connection and at the end of the hold. */
+export interface HeapSnapshotFiles {
+  gateway: string;
+  before: string;
+  held: string;
+  /** Connections open on that gateway when `held` was taken. */
+  conns: number;
 }
 
 export interface IdleConnsSummary {
@@ -64,6 +90,7 @@ export interface IdleConnsResult {
   scenario: string;
   interrupted: string | undefined;
   toolCpuPercent: number;
+  snapshots: HeapSnapshotFiles | undefined;
 }
 
 export interface IdleConnsEnv {
@@ -94,6 +121,23 @@ function errorCode(err: unknown): string {
   return typeof code === 'string' ? code : 'ERROR';
 }
 
+/** Logs the first users in and closes them again (WARMUP_LOGINS_PER_GATEWAY); failures only show in the main run. */
+async function warmUp(env: IdleConnsEnv, placements: ReturnType<typeof placeConnections>, names: string[]): Promise<void> {
+  const o = env.opts;
+  await mapLimit(placements, o.concurrency, async (p, i) => {
+    const gw = env.gateways[p.gateway];
+    let client: TeamTalkClient | undefined;
+    try {
+      client = await TeamTalkClient.connect({ host: gw.addr.host, port: gw.addr.port, localAddress: o.sourceAddrs[p.source], connectTimeoutMs: CONNECT_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+      await client.login(names[i], o.password);
+    } catch {
+      // counted in the main run, which logs the same users in again
+    } finally {
+      client?.close();
+    }
+  });
+}
+
 export async function runIdleConns(env: IdleConnsEnv): Promise<IdleConnsResult> {
   const o = env.opts;
   const fdProblem = fdLimitProblem(o.conns, parseOpenFilesLimit(readFileSync('/proc/self/limits', 'utf8')));
@@ -104,7 +148,24 @@ export async function runIdleConns(env: IdleConnsEnv): Promise<IdleConnsResult> 
   const cpuAtStart = process.cpuUsage();
   const t0 = performance.now();
 
+  const inspectors = await Promise.all(env.gateways.map(async (g) => {
+    const port = g.inspectPort();
+    return port === undefined ? undefined : GatewayInspector.open(port);
+  }));
+  const afterGc = (): Promise<(GatewayMemory | undefined)[]> => Promise.all(inspectors.map((i) => i?.memoryAfterGc()));
+  const snapshotDir = o.heapSnapshotDir;
+  const snapshotOf = inspectors[0];
+  if (snapshotDir !== undefined) {
+    if (!snapshotOf) throw new Error('--heap-snapshot: the first gateway has no inspector');
+    mkdirSync(snapshotDir, { recursive: true });
+  }
+  const snapshotFile = (what: string): string => path.join(snapshotDir ?? '.', `${env.gateways[0].name}-${what}.heapsnapshot`);
+
+  await warmUp(env, placements.slice(0, Math.min(o.conns, WARMUP_LOGINS_PER_GATEWAY * env.gateways.length)), names);
+  const gcBefore = await afterGc();
   const rssBefore = env.gateways.map((g) => rssKiB(g.pid()));
+  // Writing a snapshot grows that gateway's RSS for good: its RSS figures are then too high (the others' are not).
+  if (snapshotDir !== undefined) await snapshotOf?.writeHeapSnapshot(snapshotFile('before'));
   const clients: (TeamTalkClient | undefined)[] = new Array(o.conns);
   const errors: Record<string, number> = {};
   const samples: string[] = [];
@@ -157,14 +218,21 @@ export async function runIdleConns(env: IdleConnsEnv): Promise<IdleConnsResult> 
     connectSec = (performance.now() - t0) / 1000;
     const rssConnected = env.gateways.map((g) => rssKiB(g.pid()));
     const heldConnected = openPerGateway();
+    const gcConnected = await afterGc();
     env.out(`  connected: ${loggedIn}/${o.conns} in ${connectSec.toFixed(1)} s; idle for ${o.durationSec} s\n`);
     const holdStart = performance.now();
     await sleep(o.durationSec * 1000, env.stop);
     holdSec = (performance.now() - holdStart) / 1000;
     const rssAfter = env.gateways.map((g) => rssKiB(g.pid()));
+    const held = openPerGateway();
+    const gcAfter = await afterGc();
+    let snapshots: HeapSnapshotFiles | undefined;
+    if (snapshotDir !== undefined) {
+      await snapshotOf?.writeHeapSnapshot(snapshotFile('held'));
+      snapshots = { gateway: env.gateways[0].name, before: snapshotFile('before'), held: snapshotFile('held'), conns: held[0] };
+    }
     holding = false;
 
-    const held = openPerGateway();
     const cpu = process.cpuUsage(cpuAtStart);
     const summary: IdleConnsSummary = {
       conns: o.conns,
@@ -177,23 +245,30 @@ export async function runIdleConns(env: IdleConnsEnv): Promise<IdleConnsResult> 
       heartbeatMs: CLIENT_HEARTBEAT_MS,
       errors,
       dropped,
-      gateways: env.gateways.map((g, k) => ({ name: g.name, heldConnected: heldConnected[k], held: held[k], rssBeforeKiB: rssBefore[k], rssConnectedKiB: rssConnected[k], rssAfterKiB: rssAfter[k] })),
+      gateways: env.gateways.map((g, k) => ({ name: g.name, heldConnected: heldConnected[k], held: held[k], rssBeforeKiB: rssBefore[k], rssConnectedKiB: rssConnected[k], rssAfterKiB: rssAfter[k],
+        gcBefore: gcBefore[k],
+        gcConnected: gcConnected[k],
+        gcAfter: gcAfter[k],
+      })),
       samples,
       loadAverage,
     };
     const scenario =
       `${o.conns} users each log in on a connection of their own (${o.concurrency} logins in flight) from ${o.sourceAddrs.join(', ')}, ` +
       `placed as /msg_server places them (least loaded gateway first) on ${env.gateways.map((g) => `${g.name} ${g.addr.host}:${g.addr.port}`).join(', ')}; ` +
-      `then idle for ${o.durationSec} s with a heartbeat every ${CLIENT_HEARTBEAT_MS / 1000} s per connection; gateway VmRSS from /proc before, after connecting and after the idle time`;
+      `after a warm-up of ${WARMUP_LOGINS_PER_GATEWAY} logins per gateway (logged in, then closed, before the first reading); then idle for ${o.durationSec} s with a heartbeat every ${CLIENT_HEARTBEAT_MS / 1000} s per connection; gateway VmRSS from /proc before, after connecting and after the idle time` +
+      (inspectors.some((i) => i !== undefined) ? '; V8 heap used, external and ArrayBuffers after a full GC forced through the gateway\'s inspector at the same points' : '');
     return {
       summary,
       scenario,
       interrupted: env.stop.aborted ? 'stopped by signal' : undefined,
       toolCpuPercent: ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100,
+      snapshots,
     };
   } finally {
     holding = false;
     clearInterval(progress);
     for (const c of clients) c?.close();
+    for (const i of inspectors) i?.close();
   }
 }

@@ -20,6 +20,7 @@ import { runLogins } from './logins';
 import { formatLoginsSummary, loginsVerdict, renderLoginsSection } from './logins-report';
 import { runIdleConns, type IdleGateway } from './idle-conns';
 import { formatIdleConnsSummary, idleConnsVerdict, renderIdleConnsSection } from './idle-conns-report';
+import { formatBreakdown, perConnectionBreakdown, readHeapSnapshotSummary } from './heap-snapshot-summary';
 
 
 function out(s: string): void {
@@ -123,6 +124,7 @@ async function main(argv: string[]): Promise<number> {
     if (parsed.spawnCluster) {
       out('starting a cluster (testkit)...\n');
       const { spawnCluster } = await import('./spawn-cluster');
+      // idle-conns reads the gateways' memory after a forced GC through their inspector (clusterSettings).
       cluster = await spawnCluster(clusterSettings(runs[0].opts));
       out(`cluster up: login ${cluster.loginUrl}, gateways ${cluster.gateways.map((g) => g.name).join(', ')}\n`);
     }
@@ -239,20 +241,30 @@ async function loginsRun(env: ModeEnv, cluster: SpawnedCluster | undefined): Pro
 /** The gateways of an idle-conns run; a spawned cluster's with their pids (for VmRSS). */
 function idleGateways(cluster: SpawnedCluster | undefined, endpoints: Endpoints): IdleGateway[] {
   if (cluster) {
-    return cluster.gateways.map((g) => ({ name: g.name, addr: g.tcp, pid: () => cluster.processes().find((p) => p.name === g.name)?.pid }));
+    const processOf = (name: string): ReturnType<SpawnedCluster['processes']>[number] | undefined => cluster.processes().find((p) => p.name === name);
+    return cluster.gateways.map((g) => ({ name: g.name, addr: g.tcp, pid: () => processOf(g.name)?.pid, inspectPort: () => processOf(g.name)?.inspectPort }));
   }
   if (endpoints.kind !== 'gateways') throw new Error('--mode idle-conns needs --gateways or --spawn-cluster');
-  return endpoints.gateways.map((addr) => ({ name: `${addr.host}:${addr.port}`, addr, pid: () => undefined }));
+  return endpoints.gateways.map((addr) => ({ name: `${addr.host}:${addr.port}`, addr, pid: () => undefined, inspectPort: () => undefined }));
 }
 
 async function idleConnsRun(env: ModeEnv, cluster: SpawnedCluster | undefined): Promise<FinishedRun> {
   const result = await runIdleConns({ opts: env.opts, gateways: idleGateways(cluster, env.endpoints), out, warn, stop: env.stop });
   const verdict = idleConnsVerdict(result.summary);
+  const snaps = result.snapshots;
+  const heapBreakdown = snaps && {
+    gateway: snaps.gateway,
+    conns: snaps.conns,
+    rows: perConnectionBreakdown(readHeapSnapshotSummary(snaps.before), readHeapSnapshotSummary(snaps.held), snaps.conns),
+  };
+  const breakdownText = heapBreakdown
+    ? `heap per connection on ${heapBreakdown.gateway} (snapshots ${snaps?.before}, ${snaps?.held}):\n${formatBreakdown(heapBreakdown.rows)}\n`
+    : '';
   return {
     result,
     verdict,
-    summary: formatIdleConnsSummary(result.summary, verdict),
-    render: (meta) => renderIdleConnsSection({ ...meta, toolCpuPercent: result.toolCpuPercent, summary: result.summary, verdict }),
+    summary: formatIdleConnsSummary(result.summary, verdict) + breakdownText,
+    render: (meta) => renderIdleConnsSection({ ...meta, toolCpuPercent: result.toolCpuPercent, summary: result.summary, verdict, heapBreakdown }),
   };
 }
 

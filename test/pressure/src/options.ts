@@ -88,6 +88,8 @@ export interface PressureOptions {
   conns: number;
   /** idle-conns: the 127.0.0.x addresses the connections come from (each has its own ephemeral port range). */
   sourceAddrs: string[];
+  /** idle-conns with --spawn-cluster: where the first gateway's heap snapshots (before, held) are written; none when undefined. */
+  heapSnapshotDir: string | undefined;
   /** Notes about adjusted values (e.g. the duration cap). */
   warnings: string[];
 }
@@ -124,6 +126,8 @@ export const USAGE = `usage: node test/pressure/dist/main.js [options]
                          (bench.sh runs the tool with ulimit -n at its hard limit)
   --source-addrs LIST|N  idle-conns: local addresses to connect from, e.g. 127.0.0.2,127.0.0.3, or a count from
                          127.0.0.2 on (default one per ${IDLE_CONNS_PER_ADDR} connections, at least 2)
+  --heap-snapshot DIR    idle-conns with --spawn-cluster: heap snapshots of the first gateway before connecting and
+                         at the end of the hold go to DIR; the report breaks the heap per connection down by type
   --users N              logins: accounts (default 1000)
   --concurrency C        logins: logins in flight at once (default 200)
   --wrong-ratio R        logins: share of attempts with a wrong password (default 0.1)
@@ -239,6 +243,7 @@ function parseRaw(argv: string[]) {
         concurrency: { type: 'string', default: '200' },
         conns: { type: 'string', default: '5000' },
         'source-addrs': { type: 'string' },
+        'heap-snapshot': { type: 'string' },
         'wrong-ratio': { type: 'string', default: '0.1' },
         'wrong-passwords': { type: 'string', default: 'same' },
         online: { type: 'string', default: 'all' },
@@ -339,6 +344,7 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
   // `default` is what a running cluster has anyway; a number configures spawned gateways only.
   if (!spawnCluster && typeof msgRateLimit === 'number' && rawRateLimit !== undefined) problems.push('--msg-rate-limit only applies with --spawn-cluster');
   if (idle && !spawnCluster && !gateways) problems.push('--mode idle-conns needs --spawn-cluster (gateway RSS from their pids) or --gateways');
+  if (v['heap-snapshot'] !== undefined && !(idle && spawnCluster)) problems.push('--heap-snapshot needs --mode idle-conns with --spawn-cluster (the gateways\' inspector)');
   if (spawnCluster && gateways) problems.push('--spawn-cluster and --gateways exclude each other');
   if (spawnCluster && v['create-users'] !== undefined) problems.push('--spawn-cluster creates its users itself; drop --create-users');
   if (v['create-users'] !== undefined && !/^mysql:\/\//.test(v['create-users'])) {
@@ -398,6 +404,7 @@ export function parseOptions(argv: string[]): PressureOptions | { help: true } {
     wrongPasswords: wrongPasswords === 'distinct' ? 'distinct' : 'same',
     conns,
     sourceAddrs,
+    heapSnapshotDir: v['heap-snapshot'],
     warnings,
   };
 }

@@ -48,7 +48,10 @@ export const REPORT_HEADER = [
   '- *Idle connections* (`--mode idle-conns`): N users log in, each on a connection of its own from one of several 127.0.0.x addresses ' +
     '(each has its own ephemeral port range; the gateways admit `TT_MAX_CONN_PER_IP` per address), placed as `/msg_server` places them, then stay idle ' +
     'sending heartbeats as a TeamTalk client does (every 30 s). *KiB per connection*: the gateway\'s VmRSS once connected and after the idle time, minus before the first ' +
-    'connection, over the connections it held then (a GC between two readings lowers one of them: both are given); *logins/s*: while connecting, first logins of fresh users (password rehash included). ' +
+    'connection, over the connections it held then (a GC between two readings lowers one of them: both are given). With a spawned cluster the gateways run with the V8 inspector on loopback ' +
+    '(bench only), and the same points are read again after a forced full GC: *heap used*, *external*, *ArrayBuffers* and RSS per connection, which the login burst\'s garbage does not inflate; ' +
+    'the tool first logs in and closes 100 users per gateway so that compiled code and warmed caches are in the baseline. `--heap-snapshot DIR` adds a breakdown of the heap growth per connection by object type. ' +
+    '*logins/s*: while connecting, first logins of fresh users (a spawned cluster hashes at the cheapest argon2id: logins are not what this measures). ' +
     'A connection not logged in or dropped while idle fails the run.',
   '- *many-conns*: 2,000 connections (1,000 pairs) at 15 msg/s each, open loop; each client asks the login server (`GET /msg_server`) for its gateway as a real client does, ' +
     'and the gateways keep their default flood control (`--msg-rate-limit default`: `TT_MSG_RATE_PER_SEC` unset, 20 IMMsgData/s per connection, as `make up` runs them); ' +

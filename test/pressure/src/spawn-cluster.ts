@@ -16,7 +16,7 @@ export interface SpawnedCluster {
   /** What it was started with (a scenario that needs other settings gets a cluster of its own). */
   config: Required<SpawnOptions>;
   /** Its service processes (pids for --mode group's CPU/RSS sampling). */
-  processes(): { name: string; service: string; pid: number | undefined }[];
+  processes(): { name: string; service: string; pid: number | undefined; inspectPort: number | undefined }[];
   stop(): Promise<void>;
 }
 
@@ -32,7 +32,9 @@ export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> 
   const cluster = await Cluster.start({
     ...spec,
     insecure,
+    inspect: opts.inspectGateways === true ? ['msg'] : [],
     serviceEnv: {
+      ...(opts.cheapPasswordHashes === true ? { 'db-proxy': { TT_ARGON2_MEMORY_KIB: '1024', TT_ARGON2_TIME_COST: '1' } } : {}),
       msg: {
         // 'default' sets nothing: the flood control (TT_MSG_RATE_PER_SEC, TT_USER_RATE_*) is the gateway's config.ts default, as under `make up`.
         ...(opts.msgRatePerSec === 'default' ? {} : { TT_MSG_RATE_PER_SEC: String(opts.msgRatePerSec) }),
@@ -56,9 +58,11 @@ export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> 
       `${opts.msgRatePerSec === 'default' ? 'flood control at the gateway defaults (TT_MSG_RATE_PER_SEC unset = 20/s per connection)' : `TT_MSG_RATE_PER_SEC=${opts.msgRatePerSec}`}, ` +
       `login lockouts per client IP raised by testkit (every client is 127.0.0.1), TT_GROUP_PUSH_CONTROL=${groupPushControl}, TT_LOG_LEVEL=warn, TT_LEASE_TTL_SEC=5, ` +
       `gRPC between tiers ${insecure ? 'plaintext (TT_BENCH_GRPC_INSECURE)' : 'mutual TLS'}` +
+      (opts.inspectGateways === true ? '; gateways with the V8 inspector on loopback (bench only)' : '') +
+      (opts.cheapPasswordHashes === true ? '; db-proxy argon2id at 1 MiB, 1 pass (logins not measured)' : '') +
       Object.entries(extraEnv).map(([k, v]) => `, ${k}=${v}`).join(''),
-    config: { msgRatePerSec: opts.msgRatePerSec, groupPushControl },
-    processes: () => cluster.instanceInfo().map((i) => ({ name: i.name, service: i.service, pid: i.pid })),
+    config: { msgRatePerSec: opts.msgRatePerSec, groupPushControl, inspectGateways: opts.inspectGateways === true, cheapPasswordHashes: opts.cheapPasswordHashes === true },
+    processes: () => cluster.instanceInfo().map((i) => ({ name: i.name, service: i.service, pid: i.pid, inspectPort: i.inspectPort })),
     stop: () => cluster.stop(),
   };
 }

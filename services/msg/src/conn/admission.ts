@@ -19,6 +19,32 @@ interface PerIp {
   unauth: number;
 }
 
+/** One object per connection, methods on the prototype: no closures held per idle connection (issue 13). */
+class Ticket implements AdmissionTicket {
+  private authenticated = false;
+  private released = false;
+
+  constructor(
+    private readonly byIp: Map<string, PerIp>,
+    private readonly entry: PerIp,
+    readonly ipKey: string,
+  ) {}
+
+  loggedIn(): void {
+    if (this.authenticated || this.released) return;
+    this.authenticated = true;
+    this.entry.unauth -= 1;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.entry.open -= 1;
+    if (!this.authenticated) this.entry.unauth -= 1;
+    if (this.entry.open === 0) this.byIp.delete(this.ipKey);
+  }
+}
+
 /**
  * Who may open a client connection (TCP or WebSocket): at most
  * TT_MAX_CONN_PER_IP connections and TT_MAX_UNAUTH_CONN_PER_IP not yet logged
@@ -49,23 +75,7 @@ export class ClientAdmission {
     entry.open += 1;
     entry.unauth += 1;
     this.byIp.set(ipKey, entry);
-    let authenticated = false;
-    let released = false;
-    return {
-      ipKey,
-      loggedIn: () => {
-        if (authenticated || released) return;
-        authenticated = true;
-        entry.unauth -= 1;
-      },
-      release: () => {
-        if (released) return;
-        released = true;
-        entry.open -= 1;
-        if (!authenticated) entry.unauth -= 1;
-        if (entry.open === 0) this.byIp.delete(ipKey);
-      },
-    };
+    return new Ticket(this.byIp, entry, ipKey);
   }
 
   /**

@@ -5,12 +5,15 @@ import type { Connection } from './connection';
 const ACK_MAX_AGE_MS = 15_000;
 const ACK_SWEEP_INTERVAL_MS = 1_000;
 
-const NONE: ReadonlySet<Connection> = new Set();
+const NONE: readonly Connection[] = Object.freeze([]);
 
 /** Every live client connection: connId → conn, userId → its connections. */
 export class ConnectionRegistry {
   private readonly byId = new Map<number, Connection>();
-  private readonly byUser = new Map<number, Set<Connection>>();
+  // A user has one connection or a few (PC and mobile): an array costs a fifth of a
+  // Set (issue 13). Replaced, never changed in place, so a caller iterating a
+  // user's connections may close them meanwhile.
+  private readonly byUser = new Map<number, readonly Connection[]>();
   private open = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
 
@@ -40,19 +43,17 @@ export class ConnectionRegistry {
   }
 
   /** Every connection bound to the user (authenticating, open or being kicked). */
-  connectionsOf(userId: number): ReadonlySet<Connection> {
+  connectionsOf(userId: number): readonly Connection[] {
     return this.byUser.get(userId) ?? NONE;
   }
 
   bindUser(conn: Connection, userId: number): void {
     if (!this.byId.has(conn.id)) return;
     conn.assignUser(userId);
-    let set = this.byUser.get(userId);
-    if (!set) {
-      set = new Set();
-      this.byUser.set(userId, set);
-    }
-    set.add(conn);
+    const list = this.byUser.get(userId);
+    // Most users have one connection: a one-element array, copied only for a second device.
+    if (list === undefined) this.byUser.set(userId, [conn]);
+    else if (!list.includes(conn)) this.byUser.set(userId, list.concat(conn));
   }
 
   /** authenticating → open, counted in the load. */
@@ -67,11 +68,12 @@ export class ConnectionRegistry {
     if (this.byId.get(conn.id) !== conn) return;
     this.byId.delete(conn.id);
     if (conn.loggedIn) this.open -= 1;
-    const set = this.byUser.get(conn.userId);
-    if (set) {
-      set.delete(conn);
+    const list = this.byUser.get(conn.userId);
+    if (list) {
+      const rest = list.filter((c) => c !== conn);
       // docs/FLOWS.md §12 step 3: drop the user record when no connections remain.
-      if (set.size === 0) this.byUser.delete(conn.userId);
+      if (rest.length === 0) this.byUser.delete(conn.userId);
+      else this.byUser.set(conn.userId, rest);
     }
   }
 
@@ -93,7 +95,7 @@ export class ConnectionRegistry {
     let missed = 0;
     let connections = 0;
     for (const conn of this.byId.values()) {
-      if (conn.awaiting.size === 0) continue;
+      if (conn.awaitingCount === 0) continue;
       const n = conn.awaiting.sweep(now, ACK_MAX_AGE_MS);
       if (n > 0) {
         missed += n;

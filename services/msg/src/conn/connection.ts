@@ -47,13 +47,15 @@ function nextConnId(): number {
  * client.js): frames in through one FrameReader, state new → authenticating →
  * open → closed, login/idle/drain/kick deadlines on the shared wheel, bounded
  * outbound queue, one idempotent close path.
+ *
+ * Issue 13: an idle connection holds only its own fields; its logger, rate
+ * limiter, awaiting-ack list and queues exist only while in use.
  */
 export class Connection implements TransportSink, DeadlineEntry {
   readonly id = nextConnId();
-  readonly log: Logger;
   readonly connectedAt = Date.now();
-  readonly msgRate: RateLimiter;
-  readonly awaiting = new AwaitingAcks(AWAITING_ACK_MAX);
+  private rate: RateLimiter | undefined;
+  private acks: AwaitingAcks | undefined;
 
   private st: ConnState = 'new';
   private uid = 0;
@@ -73,12 +75,12 @@ export class Connection implements TransportSink, DeadlineEntry {
 
   // Outbound: while the transport is blocked, frames wait here (bounded).
   private blocked = false;
-  private queue: Buffer[] = [];
+  private queue: Buffer[] | undefined;
   private queuedBytes = 0;
 
   // Inbound: decoded frames wait here while maxInFlight requests are running
   // (one 64 KiB read can hold thousands of frames); the socket is paused meanwhile.
-  private inbound: Frame[] = [];
+  private inbound: Frame[] | undefined;
   private inboundHead = 0;
   private inFlight = 0;
   private pumping = false;
@@ -88,19 +90,41 @@ export class Connection implements TransportSink, DeadlineEntry {
     readonly transport: Transport,
     private readonly limits: ConnectionLimits,
     private readonly hooks: ConnectionHooks,
-    log: Logger,
+    private readonly baseLog: Logger,
     private readonly ticket?: AdmissionTicket,
   ) {
-    this.log = log.child({ connId: this.id });
     // A few KiB until the login succeeded: a stranger cannot make us buffer a 1 MiB frame.
     this.reader = new FrameReader({ maxFrameBytes: Math.min(limits.preLoginMaxFrameBytes, limits.maxFrameBytes) });
     // A WebSocket message may hold a frame plus a few small ones behind it (as the server's maxPayload).
     transport.setMaxMessageBytes?.(2 * Math.min(limits.preLoginMaxFrameBytes, limits.maxFrameBytes));
-    this.msgRate = new RateLimiter(limits.msgRatePerSec);
     // docs/FLOWS.md §2: closed when login has not completed within 15 s of connecting.
     this.loginDeadline = this.connectedAt + limits.loginTimeoutMs;
     this.rearm();
     transport.attach(this);
+  }
+
+  /**
+   * This connection's logger (connId, userId once known), made on each use: a
+   * pino child costs about half a KiB, and log lines per connection are few.
+   * Callers use it at once rather than keep it.
+   */
+  get log(): Logger {
+    return this.baseLog.child(this.uid === 0 ? { connId: this.id } : { connId: this.id, userId: this.uid });
+  }
+
+  /** IMMsgData per second (created on the first message). */
+  get msgRate(): RateLimiter {
+    return (this.rate ??= new RateLimiter(this.limits.msgRatePerSec));
+  }
+
+  /** Deliveries not yet acknowledged (created on the first delivery). */
+  get awaiting(): AwaitingAcks {
+    return (this.acks ??= new AwaitingAcks(AWAITING_ACK_MAX));
+  }
+
+  /** How many deliveries await an ack, without creating the list. */
+  get awaitingCount(): number {
+    return this.acks?.size ?? 0;
   }
 
   get state(): ConnState {
@@ -159,7 +183,6 @@ export class Connection implements TransportSink, DeadlineEntry {
   /** Set by ConnectionRegistry.bindUser only. */
   assignUser(userId: number): void {
     this.uid = userId;
-    this.log.setBindings({ userId });
   }
 
   /** authenticating → open: stops the login timer. */
@@ -190,7 +213,7 @@ export class Connection implements TransportSink, DeadlineEntry {
       this.close('outbound cap exceeded', 'destroy');
       return false;
     }
-    this.queue.push(pdu);
+    (this.queue ??= []).push(pdu);
     this.queuedBytes += pdu.length;
     return true;
   }
@@ -234,7 +257,7 @@ export class Connection implements TransportSink, DeadlineEntry {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.inboundHead < this.inbound.length && this.inFlight < this.limits.maxInFlight) {
+      while (this.inbound !== undefined && this.inboundHead < this.inbound.length && this.inFlight < this.limits.maxInFlight) {
         // A handler may have closed the connection (logout, refused login).
         if (this.st === 'closed') return;
         const frame = this.inbound[this.inboundHead];
@@ -244,20 +267,27 @@ export class Connection implements TransportSink, DeadlineEntry {
     } finally {
       this.pumping = false;
     }
-    if (this.inboundHead === this.inbound.length) {
-      this.inbound = [];
-      this.inboundHead = 0;
-    } else if (this.inboundHead >= 1024) {
-      this.inbound = this.inbound.slice(this.inboundHead);
-      this.inboundHead = 0;
+    if (this.inbound !== undefined) {
+      if (this.inboundHead === this.inbound.length) {
+        this.inbound = undefined;
+        this.inboundHead = 0;
+      } else if (this.inboundHead >= 1024) {
+        this.inbound = this.inbound.slice(this.inboundHead);
+        this.inboundHead = 0;
+      }
     }
     this.updateReading();
+  }
+
+  /** Decoded frames not yet dispatched. */
+  private get inboundWaiting(): number {
+    return this.inbound === undefined ? 0 : this.inbound.length - this.inboundHead;
   }
 
   /** Reads only while nothing waits and a request slot is free. */
   private updateReading(): void {
     if (this.st === 'closed') return;
-    const busy = this.inbound.length > this.inboundHead || this.inFlight >= this.limits.maxInFlight;
+    const busy = this.inboundWaiting > 0 || this.inFlight >= this.limits.maxInFlight;
     if (busy && !this.paused) {
       this.paused = true;
       this.transport.pause();
@@ -276,18 +306,18 @@ export class Connection implements TransportSink, DeadlineEntry {
     connectionDeadlines.cancel(this);
     this.loginDeadline = this.drainDeadline = this.kickDeadline = 0;
     if (mode === 'flush') {
-      for (const pdu of this.queue) this.transport.write(pdu);
+      for (const pdu of this.queue ?? []) this.transport.write(pdu);
       this.transport.end(END_GRACE_MS);
     } else {
       this.transport.destroy();
     }
-    this.queue = [];
+    this.queue = undefined;
     this.queuedBytes = 0;
-    this.inbound = [];
+    this.inbound = undefined;
     this.inboundHead = 0;
     this.ticket?.release();
-    this.awaiting.clear();
-    this.log.debug({ reason, userId: this.uid }, 'connection closed');
+    this.acks = undefined;
+    if (this.baseLog.isLevelEnabled('debug')) this.log.debug({ reason, userId: this.uid }, 'connection closed');
     this.hooks.onClose(this, reason);
   }
 
@@ -311,13 +341,18 @@ export class Connection implements TransportSink, DeadlineEntry {
       return;
     }
     if (frames.length === 0) return;
-    const waiting = this.inbound.length - this.inboundHead + frames.length;
+    const waiting = this.inboundWaiting + frames.length;
     if (waiting > this.limits.inboundQueueMax) {
       this.refuse('inbound_queue_full', { frames: waiting, max: this.limits.inboundQueueMax });
       this.close('inbound queue full', 'destroy');
       return;
     }
-    for (const frame of frames) this.inbound.push(frame);
+    if (this.inbound === undefined) {
+      this.inbound = frames;
+      this.inboundHead = 0;
+    } else {
+      for (const frame of frames) this.inbound.push(frame);
+    }
     this.pump();
   }
 
@@ -326,7 +361,7 @@ export class Connection implements TransportSink, DeadlineEntry {
     this.blocked = false;
     // Left on the wheel: the next onDeadline finds nothing due and moves on.
     this.drainDeadline = 0;
-    while (this.queue.length > 0) {
+    while (this.queue !== undefined && this.queue.length > 0) {
       const pdu = this.queue.shift();
       if (pdu === undefined) break;
       this.queuedBytes -= pdu.length;
@@ -335,12 +370,13 @@ export class Connection implements TransportSink, DeadlineEntry {
         return;
       }
     }
+    this.queue = undefined;
   }
 
   onError(err: Error): void {
     // ws refuses a message over setMaxMessageBytes with this code.
     if ((err as { code?: unknown }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.refuse('frame_too_large', { transport: 'ws', loggedIn: this.wasOpen });
-    this.log.debug({ err }, 'transport error');
+    if (this.baseLog.isLevelEnabled('debug')) this.log.debug({ err }, 'transport error');
     this.close('transport error', 'destroy');
   }
 

@@ -7,42 +7,76 @@ import type { AdmissionTicket, ClientAdmission } from './admission';
 import { listen } from './listen';
 import type { Transport, TransportSink } from './transport';
 
+// The socket listeners are shared by all connections and find their transport
+// here (EventEmitter calls them with `this` = the socket): an idle connection
+// holds no closures (issue 13).
+const transportOf = new WeakMap<net.Socket, TcpTransport>();
+
+function onSocketData(this: net.Socket, chunk: Buffer): void {
+  transportOf.get(this)?.sink?.onData(chunk);
+}
+function onSocketDrain(this: net.Socket): void {
+  transportOf.get(this)?.sink?.onDrain();
+}
+function onSocketError(this: net.Socket, err: Error): void {
+  transportOf.get(this)?.sink?.onError(err);
+}
+function onSocketClose(this: net.Socket): void {
+  transportOf.get(this)?.closed();
+}
+function destroySocket(socket: net.Socket): void {
+  socket.destroy();
+}
+function uncorkTransport(t: TcpTransport): void {
+  t.uncork();
+}
+
 /** net.Socket as a Transport. */
 export class TcpTransport implements Transport {
   readonly kind: 'tcp' | 'tls';
-  readonly remoteAddress: string;
+  sink: TransportSink | undefined;
   private endTimer: NodeJS.Timeout | undefined;
   private corked = false;
-  // Frames written in one event-loop turn (an ACK and pushes of one batch)
-  // leave in one writev instead of one syscall each.
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
-  };
 
   constructor(private readonly socket: net.Socket) {
     this.kind = socket instanceof tls.TLSSocket ? 'tls' : 'tcp';
-    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+  }
+
+  /** Built on use (logs, refusals): not a string kept per connection. */
+  get remoteAddress(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0}`;
   }
 
   attach(sink: TransportSink): void {
-    this.socket.on('data', (chunk: Buffer) => sink.onData(chunk));
-    this.socket.on('drain', () => sink.onDrain());
-    this.socket.on('error', (err) => sink.onError(err));
-    this.socket.on('close', () => {
-      clearTimeout(this.endTimer);
-      this.endTimer = undefined;
-      sink.onClose();
-    });
+    this.sink = sink;
+    transportOf.set(this.socket, this);
+    this.socket.on('data', onSocketData);
+    this.socket.on('drain', onSocketDrain);
+    this.socket.on('error', onSocketError);
+    this.socket.on('close', onSocketClose);
+  }
+
+  /** The socket closed: the end timer is no longer needed, the sink learns of it. */
+  closed(): void {
+    clearTimeout(this.endTimer);
+    this.endTimer = undefined;
+    this.sink?.onClose();
   }
 
   write(chunk: Buffer): boolean {
+    // Frames written in one event-loop turn (an ACK and pushes of one batch)
+    // leave in one writev instead of one syscall each.
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(this.uncork);
+      process.nextTick(uncorkTransport, this);
     }
     return this.socket.write(chunk);
+  }
+
+  uncork(): void {
+    this.corked = false;
+    this.socket.uncork();
   }
 
   get bufferedBytes(): number {
@@ -60,7 +94,7 @@ export class TcpTransport implements Transport {
   end(graceMs: number): void {
     if (this.socket.destroyed) return;
     this.socket.end();
-    this.endTimer ??= setTimeout(() => this.socket.destroy(), graceMs);
+    this.endTimer ??= setTimeout(destroySocket, graceMs, this.socket);
   }
 
   destroy(): void {
@@ -95,8 +129,8 @@ export async function startTcpServer(
       socket.destroy();
       return;
     }
-    socket.once('close', ticket.release);
     socket.setNoDelay(true);
+    // The Connection releases the ticket when it closes; accept releases it when it refuses the socket.
     accept(new TcpTransport(socket), ticket);
   };
   let server: net.Server;

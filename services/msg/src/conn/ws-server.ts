@@ -134,7 +134,7 @@ export async function startWsServer(
     if (!admission.originAllowed(info.req.headers.origin, ip)) return done(false, 403);
     const ticket = admission.admit(ip);
     if (!ticket) return done(false, 429);
-    info.req.socket.once('close', ticket.release);
+    info.req.socket.once('close', () => ticket.release());
     tickets.set(info.req, ticket);
     done(true);
   };

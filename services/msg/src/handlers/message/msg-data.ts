@@ -15,20 +15,19 @@ const { SessionType } = IM.BaseDefine;
  * route for every other connection.
  */
 export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.Message.IMMsgData, frame: Frame): Promise<void> {
-  const log = conn.log;
   const single = isSingleMsgType(msg.msgType);
   const group = isGroupMsgType(msg.msgType);
   if (msg.msgData.length === 0) {
-    log.debug({ seq: frame.seqNum }, 'empty message dropped');
+    conn.log.debug({ seq: frame.seqNum }, 'empty message dropped');
     return;
   }
   if (!single && !group) {
-    log.debug({ seq: frame.seqNum, msgType: msg.msgType }, 'message of unknown type dropped');
+    conn.log.debug({ seq: frame.seqNum, msgType: msg.msgType }, 'message of unknown type dropped');
     return;
   }
   // The client's own from_user_id, as TeamTalk checks it before overwriting.
   if (single && msg.fromUserId === msg.toSessionId) {
-    log.debug({ seq: frame.seqNum }, 'message to self dropped');
+    conn.log.debug({ seq: frame.seqNum }, 'message to self dropped');
     return;
   }
   const meter = new MessageMeter(group ? 'group' : 'single');
@@ -55,7 +54,7 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
     meter.refused(stored.result === tiertalk.StoreResult.STORE_REJECTED ? 'store_rejected' : 'store_failed');
     const answer = ctx.config.conn.rateLimitAnswer === 'ack0';
     if (answer && !conn.isClosed) sendNotStoredAck(conn, msg, frame, group);
-    log.info(
+    conn.log.info(
       { to, seq: frame.seqNum, result: tiertalk.StoreResult[stored.result], reason: stored.reason, attempts: stored.attempts, answered: answer },
       answer ? 'message not stored; refused with msg_id 0' : 'message not stored; no answer (TT_RATE_LIMIT_ANSWER=silent)',
     );
@@ -86,7 +85,7 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
     // its members. The members come with the store reply: no second lookup.
     toUserIds = [...(stored.memberIds ?? [])];
     if (toUserIds.length === 0) {
-      log.warn({ groupId: to, msgId: stored.msgId }, 'stored group message came without members; not pushed (members get it by pull)');
+      conn.log.warn({ groupId: to, msgId: stored.msgId }, 'stored group message came without members; not pushed (members get it by pull)');
       sendAck();
       return;
     }
