@@ -1,24 +1,12 @@
 import { createLogger } from '@tiertalk/log';
-import type { ConnectionLimits } from '../config';
+import { TEST_CONNECTION_LIMITS } from '../../test/connection-fixture';
 import { Connection } from './connection';
 import { ConnectionRegistry } from './connection-registry';
 import type { Transport } from './transport';
 
 const log = createLogger({ service: 'msg-test', instanceId: 'test', level: 'silent' });
 
-const LIMITS: ConnectionLimits = {
-  maxFrameBytes: 1024 * 1024,
-  loginTimeoutMs: 60_000,
-  pcIdleTimeoutMs: 60_000,
-  mobileIdleTimeoutMs: 60_000,
-  maxOutboundBytes: 4 * 1024 * 1024,
-  drainTimeoutMs: 30_000,
-  msgRatePerSec: 20,
-  rateLimitAnswer: 'ack0',
-  preLoginMaxFrameBytes: 1024 * 1024,
-  maxInFlight: 16,
-  inboundQueueMax: 8192,
-};
+const LIMITS = TEST_CONNECTION_LIMITS;
 
 function transport(): Transport {
   return { kind: 'tcp', remoteAddress: '127.0.0.1:1', bufferedBytes: 0, attach() {}, write: () => true, pause() {}, resume() {}, end() {}, destroy() {} };

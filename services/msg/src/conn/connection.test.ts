@@ -6,6 +6,7 @@ import type { Frame } from '@tiertalk/pdu';
 import { createLogger } from '@tiertalk/log';
 import { RefusalLog } from '@tiertalk/metrics';
 import type { ConnectionLimits } from '../config';
+import { TEST_CONNECTION_LIMITS } from '../../test/connection-fixture';
 import { ClientAdmission } from './admission';
 import type { AdmissionTicket } from './admission';
 import { Connection } from './connection';
@@ -16,19 +17,7 @@ import { startWsServer } from './ws-server';
 
 const log = createLogger({ service: 'msg-test', instanceId: 'test', level: 'silent' });
 
-const LIMITS: ConnectionLimits = {
-  maxFrameBytes: 1024 * 1024,
-  loginTimeoutMs: 60_000,
-  pcIdleTimeoutMs: 60_000,
-  mobileIdleTimeoutMs: 60_000,
-  maxOutboundBytes: 4 * 1024 * 1024,
-  drainTimeoutMs: 30_000,
-  msgRatePerSec: 20,
-  rateLimitAnswer: 'ack0',
-  preLoginMaxFrameBytes: 1024 * 1024,
-  maxInFlight: 16,
-  inboundQueueMax: 8192,
-};
+const LIMITS = TEST_CONNECTION_LIMITS;
 
 interface Harness {
   port: number;
