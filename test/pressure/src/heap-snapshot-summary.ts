@@ -2,7 +2,8 @@
 // first connection, with N held) summed by object type, the difference divided
 // by N. Sizes are V8's self (shallow) sizes, so the types partition the heap and
 // their sum is the heap growth per connection.
-import { readFileSync } from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
+import { readFileSync, statSync } from 'node:fs';
 
 /** The parts of V8's .heapsnapshot JSON this reads. */
 export interface HeapSnapshotJson {
@@ -58,7 +59,15 @@ export function summariseHeapSnapshot(snap: HeapSnapshotJson): Map<string, TypeT
   return totals;
 }
 
+/** JSON.parse needs the whole snapshot as one string, and V8 caps a string's length. */
+export function checkReadableSize(bytes: number): void {
+  if (bytes >= bufferConstants.MAX_STRING_LENGTH) {
+    throw new Error(`heap snapshot of ${Math.round(bytes / 2 ** 20)} MiB is past V8's string limit (${Math.floor(bufferConstants.MAX_STRING_LENGTH / 2 ** 20)} MiB); take it with fewer connections`);
+  }
+}
+
 export function readHeapSnapshotSummary(file: string): Map<string, TypeTotal> {
+  checkReadableSize(statSync(file).size);
   return summariseHeapSnapshot(JSON.parse(readFileSync(file, 'utf8')) as HeapSnapshotJson);
 }
 
