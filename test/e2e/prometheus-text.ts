@@ -1,40 +1,10 @@
-// Reading what a service serves at /metrics (Prometheus text format 0.0.4),
-// and which metric names a PromQL expression reads, for the metrics tests.
+// Which metric names a PromQL expression reads, for the metrics tests; the
+// exposition parser itself lives in the testkit (the pressure tool uses it too).
 import { parser } from '@prometheus-io/lezer-promql';
+import type { Exposition } from '@tiertalk/testkit';
 
-export interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-export interface Exposition {
-  /** Metric families by name (the `# TYPE` lines). */
-  types: Map<string, string>;
-  samples: Sample[];
-}
-
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-
-export function parseExposition(text: string): Exposition {
-  const types = new Map<string, string>();
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line.startsWith('# TYPE ')) {
-      const [name, type] = line.slice('# TYPE '.length).split(' ');
-      types.set(name, type);
-      continue;
-    }
-    if (line === '' || line.startsWith('#')) continue;
-    const m = SAMPLE.exec(line);
-    if (!m) throw new Error(`not a sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(LABEL)) labels[l[1]] = l[2].replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    samples.push({ name: m[1], labels, value: Number(m[3]) });
-  }
-  return { types, samples };
-}
+export { parseExposition, sumOf } from '@tiertalk/testkit';
+export type { Exposition, Sample } from '@tiertalk/testkit';
 
 /** The series names a family exposes: a histogram's _bucket, _sum, _count, a summary's _sum and _count. */
 export function seriesNames(exposition: Exposition): Set<string> {
@@ -45,13 +15,6 @@ export function seriesNames(exposition: Exposition): Set<string> {
     if (type === 'summary') for (const s of ['_sum', '_count']) out.add(name + s);
   }
   return out;
-}
-
-/** Sum of the samples of `name` whose labels include `match`. */
-export function sumOf(exposition: Exposition, name: string, match: Record<string, string> = {}): number {
-  return exposition.samples
-    .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
-    .reduce((acc, s) => acc + s.value, 0);
 }
 
 // Grafana's built-in range variables are not PromQL; any duration stands in for them.

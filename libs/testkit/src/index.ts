@@ -18,3 +18,5 @@ export { testPki, tlsEnv } from './dev-pki';
 export { AdminService } from './admin-service';
 export type { AdminServiceOptions } from './admin-service';
 export { PrivateRedisCluster } from './private-redis-cluster';
+export { fetchExposition, parseExposition, sumOf } from './metrics-text';
+export type { Exposition, Sample } from './metrics-text';

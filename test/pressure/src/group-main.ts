@@ -23,7 +23,7 @@ const GROUP_TABLE_INTRO = [
     '*posted msg/s*: group messages ACKed per second of sending; *deliveries/s*: distinct (member, message) live copies received per second, from the start of sending to the last delivery; ' +
     '*p50 / p99*: send → delivery; *lost from storage*: ACKed but missing from the group history (must be 0); *shed*: live copies expected ' +
     '(ACKed × (online − 1)) but not received by the end of the drain — dropped or still queued by the traffic control, still in history and unread; ' +
-    '*duplicates*: a member got the same message id twice (must be 0). CPU is % of one core averaged over sending + drain (peak second in brackets), ' +
+    '*duplicates*: a member got the same message id twice (must be 0); *failed (no ACK)*: no ACK or msg_id 0, with the gateways\' refusal reasons for a spawned cluster. CPU is % of one core averaged over sending + drain (peak second in brackets), ' +
     'summed over the tier\'s processes; RSS is the peak, summed. The pressure tool (all clients) runs on the same machine.',
 ];
 
@@ -55,8 +55,8 @@ export async function runGroupOne(input: GroupOneInput): Promise<FinishedRun> {
   return {
     result,
     verdict,
-    summary: formatGroupSummary(s, result.tiers, verdict) + (result.cpu ? `${cpuLine(result.cpu)}\n` : ''),
-    render: (meta) => renderGroupSection({ ...meta, toolCpuPercent: result.toolCpuPercent, summary: s, tiers: result.tiers, verdict, cpu: result.cpu }),
+    summary: formatGroupSummary(s, result.tiers, verdict, result.gatewayRefusals) + (result.cpu ? `${cpuLine(result.cpu)}\n` : ''),
+    render: (meta) => renderGroupSection({ ...meta, toolCpuPercent: result.toolCpuPercent, summary: s, tiers: result.tiers, verdict, cpu: result.cpu, gatewayRefusals: result.gatewayRefusals }),
     amendReport: (text) =>
       upsertGroupRow(text, { scenario: opts.label, summary: s, pushControl: cluster ? cluster.config.groupPushControl : undefined, tiers: result.tiers }, GROUP_TABLE_INTRO),
     point: {

@@ -6,6 +6,7 @@ import { sectionHead, type SectionMeta } from './report-section';
 import { beginMarker, endMarker, ms, perSecond, type Verdict } from './report';
 import type { GroupSummary, TierUsage } from './group-stats';
 import { cpuTable, type CpuUsage } from './proc-cpu';
+import { formatRefusals } from './gateway-refusals';
 
 export const GROUP_TABLE_LABEL = 'group-scenarios';
 /** Tiers shown as columns, in this order (others are appended in the detail section only). */
@@ -102,6 +103,13 @@ export interface GroupSectionInput extends SectionMeta {
   verdict: Verdict;
   /** CPU per process over sending + drain, per delivery. */
   cpu?: CpuUsage;
+  /** Why the gateways refused sends (reason → count); known only for a spawned cluster. */
+  gatewayRefusals?: ReadonlyMap<string, number>;
+}
+
+/** "395 / 341 / 54 (gateways refused: flood_control 54)". */
+function sentAckedFailed(s: GroupSummary, refusals: ReadonlyMap<string, number> | undefined): string {
+  return `${s.sent} / ${s.acked} / ${s.failed}${refusals ? ` (gateways refused: ${formatRefusals(refusals)})` : ''}`;
 }
 
 /** The detail section of one group scenario, markers included. */
@@ -113,7 +121,7 @@ export function renderGroupSection(r: GroupSectionInput): string {
     '',
     '| group messages | count |',
     '|---|---:|',
-    `| sent / ACKed / failed (no ACK) | ${s.sent} / ${s.acked} / ${s.failed} |`,
+    `| sent / ACKed / failed (no ACK) | ${sentAckedFailed(s, r.gatewayRefusals)} |`,
     `| posted over ${sec.toFixed(1)} s | ${perSecond(s.acked, sec)} msg/s |`,
     `| live deliveries expected (ACKed × (online − 1)) | ${s.expectedDeliveries} |`,
     `| delivered (distinct member, message) | ${s.delivered} (${perSecond(s.delivered, s.deliverySec)}/s over ${s.deliverySec.toFixed(1)} s, sending to last delivery) |`,
@@ -143,11 +151,11 @@ export function renderGroupSection(r: GroupSectionInput): string {
 }
 
 /** The end-of-run lines for the terminal. */
-export function formatGroupSummary(s: GroupSummary, tiers: TierUsage[], verdict: Verdict): string {
+export function formatGroupSummary(s: GroupSummary, tiers: TierUsage[], verdict: Verdict, gatewayRefusals?: ReadonlyMap<string, number>): string {
   const sec = s.sendingSec;
   const rows: [string, string][] = [
     ['members / online', `${s.members} / ${s.online}`],
-    ['sent / ACKed / failed', `${s.sent} / ${s.acked} / ${s.failed}  (${perSecond(s.acked, sec)} msg/s over ${sec.toFixed(1)} s)`],
+    ['sent / ACKed / failed', `${sentAckedFailed(s, gatewayRefusals)}  (${perSecond(s.acked, sec)} msg/s over ${sec.toFixed(1)} s)`],
     ['deliveries', `${s.delivered} of ${s.expectedDeliveries} expected  (${perSecond(s.delivered, s.deliverySec)}/s over ${s.deliverySec.toFixed(1)} s), raw frames ${s.rawFrames}`],
     ['shed / duplicates / echoes', `${s.shed} / ${s.duplicates} / ${s.echoes}`],
     ['lost from storage', `${s.lostFromStorage}  (in history without ACK: ${s.storedUnacked})`],

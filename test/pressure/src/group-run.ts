@@ -20,12 +20,15 @@ import { GroupLedger, parseProcStatTicks, parseVmRssBytes, tierUsage, type Group
 import { nextPageBegin } from './offline-stats';
 import { userNames } from './options';
 import { loginAll, mapLimit, sleep, type Peer, type RunEnv } from './run';
+import { readGatewayRefusals, refusalsBetween } from './gateway-refusals';
 
 export interface ClusterProcess {
   name: string;
   /** Tier: db-proxy, route, msg, login. */
   service: string;
   pid: number | undefined;
+  /** Where it serves /metrics: the gateways' refusal reasons are read there. */
+  metricsPort?: number;
 }
 
 export interface GroupRunEnv extends RunEnv {
@@ -43,6 +46,8 @@ export interface GroupResult {
   toolCpuPercent: number;
   /** Spawned cluster: CPU of each process and the tool from the start of sending to the end of the drain, per delivery. */
   cpu?: CpuUsage;
+  /** Spawned cluster: why the gateways answered sends with msg_id 0 (reason → count), from their /metrics. */
+  gatewayRefusals?: Map<string, number>;
 }
 
 const GROUP = SessionType.SESSION_TYPE_GROUP;
@@ -229,6 +234,7 @@ export async function runGroup(env: GroupRunEnv): Promise<GroupResult> {
     });
 
     await sampler.start();
+    const refusalsFrom = env.processes.length > 0 ? await readGatewayRefusals(env.processes) : undefined;
     const cpuFrom = env.processes.length > 0 ? { at: performance.now(), readings: snapshotCpu(env.processes) } : undefined;
     sendStart = performance.now();
     const deadline = sendStart + o.durationSec * 1000;
@@ -290,6 +296,7 @@ export async function runGroup(env: GroupRunEnv): Promise<GroupResult> {
     }
     const tiers = await sampler.stop();
     const cpuTo = cpuFrom ? { at: performance.now(), readings: snapshotCpu(env.processes) } : undefined;
+    const gatewayRefusals = refusalsFrom ? refusalsBetween(refusalsFrom, await readGatewayRefusals(env.processes)) : undefined;
 
     ledger.recordHistory(await historyIds(creator, groupId, o.ackTimeoutMs));
     const summary = ledger.summary();
@@ -305,7 +312,7 @@ export async function runGroup(env: GroupRunEnv): Promise<GroupResult> {
       cpuFrom && cpuTo
         ? { rows: cpuBetween(cpuFrom.readings, cpuTo.readings), wallSec: (cpuTo.at - cpuFrom.at) / 1000, units: summary.delivered, unitName: 'delivery' }
         : undefined;
-    return { summary, tiers, scenario, interrupted, toolCpuPercent, cpu: cpuUsage };
+    return { summary, tiers, scenario, interrupted, toolCpuPercent, cpu: cpuUsage, gatewayRefusals };
   } finally {
     for (const d of detach) d();
     await sampler.stop().catch(() => []);

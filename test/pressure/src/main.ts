@@ -207,9 +207,9 @@ async function liveRun(env: ModeEnv, cluster: SpawnedCluster | undefined): Promi
   return {
     result,
     verdict,
-    summary: formatSummary(s, result.sendingSec, verdict, result.warmupSec) + notes.join(''),
+    summary: formatSummary(s, result.sendingSec, verdict, result.warmupSec, result.gatewayRefusals) + notes.join(''),
     render: (meta) =>
-      renderSection({ ...meta, sendingSec: result.sendingSec, warmupSec: result.warmupSec, stats: s, verdict, cpu: result.cpu }),
+      renderSection({ ...meta, sendingSec: result.sendingSec, warmupSec: result.warmupSec, stats: s, verdict, cpu: result.cpu, gatewayRefusals: result.gatewayRefusals }),
     // A closed loop (--rate 0) offers no fixed load: not a point against offered load.
     point:
       opts.rate > 0

@@ -15,6 +15,8 @@ export interface ProcessRef {
   name: string;
   service: string;
   pid: number | undefined;
+  /** Where it serves /metrics (a spawned cluster's processes). */
+  metricsPort?: number;
 }
 
 /** Cumulative user + system CPU seconds of a process; undefined when it is gone. */

@@ -5,6 +5,7 @@ import type { CpuUsage } from './proc-cpu';
 import { cpuTable } from './proc-cpu';
 import { sectionHead, type SectionMeta } from './report-section';
 import type { LatencySummary, StatsSummary } from './stats';
+import { formatRefusals } from './gateway-refusals';
 
 export interface ReportInput extends SectionMeta {
   /** Seconds of the measured sending phase actually run (warm-up excluded). */
@@ -15,6 +16,8 @@ export interface ReportInput extends SectionMeta {
   verdict: Verdict;
   /** Spawned cluster: CPU of each process over the measured period, per delivered message. */
   cpu?: CpuUsage;
+  /** Spawned cluster: why the gateways refused sends (reason → count), from their /metrics. */
+  gatewayRefusals?: ReadonlyMap<string, number>;
 }
 
 export interface Verdict {
@@ -35,7 +38,8 @@ export const REPORT_HEADER = [
   '',
   '- Every client sends 1:1 text messages to its partner. *ACKed*: the sender got `IMMsgDataAck`; *delivered*: the partner received the message (first copy).',
   '- *lost*: ACKed but never delivered; *duplicated*: delivered more than once; *misrouted*: received by the wrong user or with a body we did not send. ' +
-    'Any of these fails the run. *failed (no ACK)*: the send timed out or its connection closed; reported, not a failure.',
+    'Any of these fails the run. *failed (no ACK)*: the send timed out, its connection closed, or the gateway answered msg_id 0 (not stored); ' +
+    'with a spawned cluster the gateways\' reasons follow, read from their /metrics (flood_control, store_failed, store_rejected); reported, not a failure.',
   '- *Warm-up*: the tool first sends at the same load for a few seconds (JIT, connection pools, caches). Warm-up messages count for lost, ' +
     'duplicated and failed, but not for latency or throughput.',
   '- *Latency* (ms): send → ACK and send → delivery of the messages sent in the measured period, whenever they settled; p50/p95/p99/max.',
@@ -103,9 +107,7 @@ function phaseMarks(seconds: StatsSummary['seconds']): string {
 /** The section for one run, markers included, ending with a newline. */
 export function renderSection(r: ReportInput): string {
   const s = r.stats;
-  const failedDetail = Object.entries(s.failedByCode)
-    .map(([code, n]) => `${code} ${n}`)
-    .join(', ');
+  const failedDetail = failureDetail(s, r.gatewayRefusals);
   const lines: string[] = sectionHead(r, r.verdict, 'nothing lost, duplicated or misrouted');
   const warmupSec = r.warmupSec ?? 0;
   lines.push(`- Warm-up: ${warmupSec > 0 ? warmupNote(s, warmupSec) : 'none'}`);
@@ -212,10 +214,16 @@ export function redactArgs(argv: readonly string[]): string {
 }
 
 /** The end-of-run table for the terminal; `sendingSec` is the measured period, `warmupSec` the warm-up before it. */
-export function formatSummary(s: StatsSummary, sendingSec: number, verdict: Verdict, warmupSec = 0): string {
-  const failedDetail = Object.entries(s.failedByCode)
+/** "NOT_STORED 54; gateways refused: flood_control 54": the client's codes, then the gateways' reasons. */
+function failureDetail(s: StatsSummary, refusals: ReadonlyMap<string, number> | undefined): string {
+  const codes = Object.entries(s.failedByCode)
     .map(([code, n]) => `${code} ${n}`)
     .join(', ');
+  return refusals && refusals.size > 0 ? `${codes}; gateways refused: ${formatRefusals(refusals)}` : codes;
+}
+
+export function formatSummary(s: StatsSummary, sendingSec: number, verdict: Verdict, warmupSec = 0, gatewayRefusals?: ReadonlyMap<string, number>): string {
+  const failedDetail = failureDetail(s, gatewayRefusals);
   const rows: [string, string][] = [
     ['sent', `${s.sent}  (${perSecond(s.measured.sent, sendingSec)}/s over ${sendingSec.toFixed(1)} s)`],
   ];

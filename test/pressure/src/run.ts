@@ -9,6 +9,7 @@ import type { GatewayAddr, PressureOptions } from './options';
 import { userNames } from './options';
 import { cpuBetween, snapshotCpu, type CpuUsage, type CpuReading, type ProcessRef } from './proc-cpu';
 import { PressureStats, type IntervalLatency, type SecondSample, type StatsSummary } from './stats';
+import { readGatewayRefusals, refusalsBetween } from './gateway-refusals';
 
 /** docs/FLOWS.md §3: TeamTalk's gateway drops IMMsgData beyond this per connection and second. */
 export const TEAMTALK_MSG_RATE_PER_CONN = 20;
@@ -45,6 +46,8 @@ export interface RunResult {
   toolCpuPercent: number;
   /** With env.clusterProcesses: CPU of each process (and the tool) over the measured period, per delivered message. */
   cpu?: CpuUsage;
+  /** With env.clusterProcesses: why the gateways answered sends with msg_id 0 (reason → count), warm-up included. */
+  gatewayRefusals?: Map<string, number>;
 }
 
 const CONNECT_CONCURRENCY = 32;
@@ -264,6 +267,7 @@ export async function runPressure(env: RunEnv): Promise<RunResult> {
     while (sending && inFlight[s] < o.window) if (!send(s)) return;
   };
 
+  const refusalsFrom = env.clusterProcesses ? await readGatewayRefusals(env.clusterProcesses()) : undefined;
   if (o.warmupSec > 0) stats.startWarmup();
   const cpuAtStart = process.cpuUsage();
   const t0 = performance.now();
@@ -349,10 +353,11 @@ export async function runPressure(env: RunEnv): Promise<RunResult> {
     }),
   );
 
+  const gatewayRefusals = refusalsFrom && env.clusterProcesses ? refusalsBetween(refusalsFrom, await readGatewayRefusals(env.clusterProcesses())) : undefined;
   const summary = stats.summary();
   const cpuUsage: CpuUsage | undefined =
     cpuFrom && cpuTo
       ? { rows: cpuBetween(cpuFrom.readings, cpuTo.readings), wallSec: (cpuTo.at - cpuFrom.at) / 1000, units: summary.measured.delivered, unitName: 'delivered message' }
       : undefined;
-  return { stats: summary, sendingSec, warmupSec: o.warmupSec > 0 ? warmupSec : 0, interrupted, scenario, disconnects, kicks, toolCpuPercent, cpu: cpuUsage };
+  return { stats: summary, sendingSec, warmupSec: o.warmupSec > 0 ? warmupSec : 0, interrupted, scenario, disconnects, kicks, toolCpuPercent, cpu: cpuUsage, gatewayRefusals };
 }

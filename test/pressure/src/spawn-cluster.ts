@@ -16,7 +16,7 @@ export interface SpawnedCluster {
   /** What it was started with (a scenario that needs other settings gets a cluster of its own). */
   config: Required<SpawnOptions>;
   /** Its service processes (pids for --mode group's CPU/RSS sampling). */
-  processes(): { name: string; service: string; pid: number | undefined; inspectPort: number | undefined }[];
+  processes(): { name: string; service: string; pid: number | undefined; inspectPort: number | undefined; metricsPort: number | undefined }[];
   stop(): Promise<void>;
 }
 
@@ -62,7 +62,7 @@ export async function spawnCluster(opts: SpawnOptions): Promise<SpawnedCluster> 
       (opts.cheapPasswordHashes === true ? '; db-proxy argon2id at 1 MiB, 1 pass (logins not measured)' : '') +
       Object.entries(extraEnv).map(([k, v]) => `, ${k}=${v}`).join(''),
     config: { msgRatePerSec: opts.msgRatePerSec, groupPushControl, inspectGateways: opts.inspectGateways === true, cheapPasswordHashes: opts.cheapPasswordHashes === true },
-    processes: () => cluster.instanceInfo().map((i) => ({ name: i.name, service: i.service, pid: i.pid, inspectPort: i.inspectPort })),
+    processes: () => cluster.instanceInfo().map((i) => ({ name: i.name, service: i.service, pid: i.pid, inspectPort: i.inspectPort, metricsPort: i.metricsPort })),
     stop: () => cluster.stop(),
   };
 }
