@@ -8,7 +8,7 @@ import { UploadError, uploadErrorBody, uploadOkBody, uploadResultLabel } from '.
 import { sendDownload } from './download';
 import { countUpload } from './msfs-metrics';
 import type { FileStore } from './storage';
-import { receiveUpload } from './upload';
+import { FORM_OVERHEAD_BYTES, receiveUpload } from './upload';
 import { UploadLimit } from './upload-limit';
 
 export interface MsfsHttpOptions {
@@ -37,7 +37,7 @@ export interface MsfsHttpServer {
 }
 
 // After an upload is refused, the rest of its body is read and dropped (so the client sees the answer
-// rather than a reset) up to this many times the file limit; past that the connection is cut.
+// rather than a reset) up to twice the file limit plus the form's framing; past that the connection is cut.
 const DISCARD_FACTOR = 2;
 // A Host header that can go into the answer's url as it is.
 const PLAIN_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
@@ -117,7 +117,7 @@ export async function startMsfsHttpServer(opts: MsfsHttpOptions): Promise<MsfsHt
     let dropped = 0;
     req.on('data', (chunk: Buffer) => {
       dropped += chunk.length;
-      if (dropped > opts.maxFileBytes * DISCARD_FACTOR) {
+      if (dropped > opts.maxFileBytes * DISCARD_FACTOR + FORM_OVERHEAD_BYTES) {
         refusals.refuse('msfs_upload_body_too_large', String(req.socket.remoteAddress), { url: req.url });
         req.socket.destroy();
       }

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { PassThrough, type Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { UploadError, type UploadErrorCode } from './answers';
@@ -26,6 +26,10 @@ export const FORM_OVERHEAD_BYTES = 64 * 1024;
 
 class UploadFailed extends Error {}
 
+function noop(): void {
+  // Only the moment the store is done counts here; its outcome is handled where put is called.
+}
+
 /**
  * Reads one TeamTalk upload: a multipart/form-data body whose first file part
  * (any field name; TeamTalk clients send "file0") is streamed to the store.
@@ -36,19 +40,22 @@ export function receiveUpload(req: http.IncomingMessage, opts: UploadOptions): P
   return new Promise<UploadOutcome>((resolve) => {
     let settled = false;
     // The file part being stored: failed when the upload fails, so the store discards it rather than waiting.
-    let storing: PassThrough | undefined;
+    let storing: { body: Transform; done: Promise<void> } | undefined;
     const settle = (outcome: UploadOutcome): void => {
       if (settled) return;
       settled = true;
-      if (outcome.code !== 0) storing?.destroy(new UploadFailed(outcome.detail));
-      resolve(outcome);
+      if (outcome.code === 0 || storing === undefined) return resolve(outcome);
+      // Answered once the store has dropped what it had: a refused upload leaves nothing behind.
+      storing.body.destroy(new UploadFailed(outcome.detail));
+      void storing.done.then(() => resolve(outcome));
     };
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > opts.maxFileBytes + FORM_OVERHEAD_BYTES) return settle({ code: UploadError.TOO_LARGE, detail: `Content-Length ${declared}` });
     if (!/boundary=/i.test(req.headers['content-type'] ?? '')) return settle({ code: UploadError.NO_BOUNDARY, detail: 'no multipart boundary in Content-Type' });
     let form: busboy.Busboy;
     try {
-      form = busboy({ headers: req.headers, limits: { fileSize: opts.maxFileBytes, files: 1, fields: 32, fieldSize: 64 * 1024, parts: 64 } });
+      // One byte over the limit is let through so the count below sees it (busboy's own limit also fired on a file of exactly the limit).
+      form = busboy({ headers: req.headers, limits: { fileSize: opts.maxFileBytes + 1, files: 1, fields: 32, fieldSize: 64 * 1024, parts: 64 } });
     } catch (err) {
       return settle({ code: UploadError.NO_BOUNDARY, detail: (err as Error).message });
     }
@@ -87,17 +94,21 @@ export function receiveUpload(req: http.IncomingMessage, opts: UploadOptions): P
       }
       const target = newFilePath(name.extension, name.sizeHint);
       let bytes = 0;
-      const body = new PassThrough();
-      storing = body;
-      file.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
+      const tooLarge = `file over ${opts.maxFileBytes} bytes`;
+      // Counts what flows to the store; past the limit it fails, so the store keeps nothing.
+      const body = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          bytes += chunk.length;
+          if (bytes <= opts.maxFileBytes) return done(null, chunk);
+          settle({ code: UploadError.TOO_LARGE, detail: tooLarge });
+          done(new UploadFailed(tooLarge));
+        },
       });
-      file.once('limit', () => {
-        // The store must not keep a truncated file: settle fails its input, so put rejects and discards it.
-        settle({ code: UploadError.TOO_LARGE, detail: `file over ${opts.maxFileBytes} bytes` });
-      });
+      file.once('limit', () => settle({ code: UploadError.TOO_LARGE, detail: tooLarge }));
       pipeline(file, body).catch(() => undefined);
-      opts.store.put(target.key, body as Readable, type).then(
+      const put = opts.store.put(target.key, body as Readable, type);
+      storing = { body, done: put.then(noop, noop) };
+      put.then(
         () => {
           stored = { path: target.path, bytes };
           finish();
