@@ -81,7 +81,7 @@ export async function startMsfsHttpServer(opts: MsfsHttpOptions): Promise<MsfsHt
     const waitSec = await limit.take(clientAddressKey(address) ?? String(address));
     if (waitSec > 0) {
       countUpload('rate_limited');
-      refusals.refuse('msfs_upload_rate', String(address), fields);
+      refusals.refuse('msfs_upload_rate_limited', String(address), fields);
       answerAfterBody(req, res, 429, uploadErrorBody(UploadError.RATE_LIMITED), { 'Retry-After': String(waitSec) });
       return;
     }
