@@ -1,7 +1,7 @@
 // The msfs file store as a real process in a cluster: login hands it out, a
 // TeamTalk client uploads exactly as the stock client does, another downloads
 // by the returned path; refusals get TeamTalk's answers and are counted.
-import { Cluster, flushTestRedis, prepareTestDatabase } from '@tiertalk/testkit';
+import { Cluster, flushTestRedis, prepareTestDatabase, waitFor } from '@tiertalk/testkit';
 import { S3_TEST_CREDENTIALS, startTestS3, type TestS3 } from '../../services/msfs/test/s3-server';
 import { send, teamtalkUpload } from '../../services/msfs/test/teamtalk-upload';
 
@@ -79,6 +79,17 @@ describe('msfs in a cluster (local directory)', () => {
     for (const p of ['../../../etc/passwd', 'g0/000/000/..%2F..%2F..%2Fetc%2Fpasswd', 'g0/000/000/1_1.jpg']) {
       expect((await send(`${cluster.msfsUrl}${p}`, undefined)).status).toBe(404);
     }
+  });
+
+  it('is no longer handed out once it stops (it deregisters first)', async () => {
+    await cluster.kill('msfs-1', 'SIGTERM');
+    await waitFor(
+      async () => ((await (await fetch(cluster.msgServerUrl)).json()) as { msfsPrior?: string }).msfsPrior === '',
+      10_000,
+      { what: 'login to drop the stopped msfs' },
+    );
+    const body = (await (await fetch(cluster.msgServerUrl)).json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ code: 0, msfsPrior: '', msfsBackup: '' });
   });
 });
 

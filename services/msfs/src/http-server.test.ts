@@ -1,4 +1,6 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '@tiertalk/log';
@@ -6,7 +8,8 @@ import { metricsRegistry } from '@tiertalk/metrics';
 import { send, teamtalkForm, teamtalkUpload, TEAMTALK_BOUNDARY } from '../test/teamtalk-upload';
 import { DEFAULT_ALLOWED_TYPES } from './config';
 import { startMsfsHttpServer, type MsfsHttpServer } from './http-server';
-import { LocalFileStore } from './storage';
+import { LocalFileStore, S3FileStore } from './storage';
+import { waitFor } from '@tiertalk/testkit';
 
 const MAX = 64 * 1024;
 const logger = createLogger({ service: 'msfs', instanceId: 'test', level: (process.env.MSFS_TEST_LOG as 'info' | undefined) ?? 'silent' });
@@ -156,6 +159,44 @@ describe('msfs HTTP (TeamTalk upload/download)', () => {
       if (i === 2) expect(Number(up.headers['retry-after'])).toBeGreaterThan(0);
     }
     expect(codes).toEqual([[200, 0], [200, 0], [429, 13]]);
+  });
+
+  it('counts an upload the client abandons half-way and keeps no partial file', async () => {
+    const before = await counter('tt_msfs_uploads_total', { result: 'aborted' });
+    const form = teamtalkForm('half.jpg', image(50_000));
+    await new Promise<void>((resolve) => {
+      const req = http.request(base, { method: 'POST', headers: { 'Content-Type': `multipart/form-data; boundary=${TEAMTALK_BOUNDARY}`, 'Content-Length': form.length } });
+      req.on('error', () => resolve());
+      req.write(form.subarray(0, 20_000), () => {
+        req.destroy();
+        resolve();
+      });
+    });
+    await waitFor(async () => (await counter('tt_msfs_uploads_total', { result: 'aborted' })) === before + 1, 5000, { what: 'the aborted upload counted' });
+    const left = readdirSync(path.join(dir, 'files'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    expect(left).toEqual([]);
+  });
+
+  it('answers TeamTalk-shaped error 14 with HTTP 500 when the store fails', async () => {
+    await server.close(100);
+    // An S3 endpoint where nothing listens: a port taken and released.
+    const closed = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const store = new S3FileStore({ bucket: 'b', keyPrefix: '', region: 'us-east-1', endpoint: `http://127.0.0.1:${closed}`, forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    await start({ store });
+    try {
+      const up = await teamtalkUpload(base, 'a.png', image(1000));
+      expect(up.status).toBe(500);
+      expect(JSON.parse(up.body.toString('utf8'))).toEqual({ error_code: 14, error_msg: '存储失败', path: '', url: '' });
+      const down = await send(`${base}g0/000/000/1_1.png`, undefined);
+      expect(down.status).toBe(500);
+    } finally {
+      store.close();
+    }
   });
 
   it('serves /metrics with the msfs counters', async () => {
