@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -133,7 +133,29 @@ describe('msfs HTTP (TeamTalk upload/download)', () => {
     expect(await bad(teamtalkForm('a.abcdefghijklmnopq', Buffer.from('x')), multipart)).toMatchObject({ error_code: 9 });
     const cut = teamtalkForm('a.jpg', image(100)).subarray(0, 150);
     expect(await bad(cut, multipart)).toMatchObject({ error_code: 8 });
+
     expect(await counter('tt_msfs_uploads_total', { result: 'bad_form' })).toBeGreaterThanOrEqual(6);
+  });
+
+  it('removes a file already stored when the form breaks after it', async () => {
+    const root = path.join(dir, 'files');
+    const files = (): string[] =>
+      existsSync(root) ? readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name) : [];
+    const complete = teamtalkForm('b.jpg', image(100)).subarray(0, -`--${TEAMTALK_BOUNDARY}--\r\n`.length);
+    const answer = new Promise<string>((resolve, reject) => {
+      const req = http.request(base, { method: 'POST', headers: { 'Content-Type': `multipart/form-data; boundary=${TEAMTALK_BOUNDARY}` } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      });
+      req.on('error', reject);
+      // The whole file part and the boundary after it: the file is stored...
+      req.write(Buffer.concat([complete, Buffer.from(`--${TEAMTALK_BOUNDARY}\r\n`)]));
+      // ...then the form ends without its closing boundary.
+      void waitFor(() => files().some((f) => f.endsWith('.jpg')), 5000, { what: 'the file part stored' }).then(() => req.end(), reject);
+    });
+    expect(JSON.parse(await answer)).toMatchObject({ error_code: 8 });
+    expect(files()).toEqual([]);
   });
 
   it('answers 404 for missing files and for paths that try to leave the store', async () => {

@@ -26,10 +26,6 @@ export const FORM_OVERHEAD_BYTES = 64 * 1024;
 
 class UploadFailed extends Error {}
 
-function noop(): void {
-  // Only the moment the store is done counts here; its outcome is handled where put is called.
-}
-
 /**
  * Reads one TeamTalk upload: a multipart/form-data body whose first file part
  * (any field name; TeamTalk clients send "file0") is streamed to the store.
@@ -40,14 +36,19 @@ export function receiveUpload(req: http.IncomingMessage, opts: UploadOptions): P
   return new Promise<UploadOutcome>((resolve) => {
     let settled = false;
     // The file part being stored: failed when the upload fails, so the store discards it rather than waiting.
-    let storing: { body: Transform; done: Promise<void> } | undefined;
+    let storing: { body: Transform; key: string; stored: Promise<boolean> } | undefined;
     const settle = (outcome: UploadOutcome): void => {
       if (settled) return;
       settled = true;
-      if (outcome.code === 0 || storing === undefined) return resolve(outcome);
-      // Answered once the store has dropped what it had: a refused upload leaves nothing behind.
-      storing.body.destroy(new UploadFailed(outcome.detail));
-      void storing.done.then(() => resolve(outcome));
+      const file = storing;
+      if (outcome.code === 0 || file === undefined) return resolve(outcome);
+      // Answered once the store has dropped what it had: a refused upload leaves nothing behind,
+      // also when the form broke after its file was complete.
+      file.body.destroy(new UploadFailed(outcome.detail));
+      void file.stored
+        .then((kept) => (kept ? opts.store.remove(file.key) : undefined))
+        .catch(() => undefined)
+        .then(() => resolve(outcome));
     };
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > opts.maxFileBytes + FORM_OVERHEAD_BYTES) return settle({ code: UploadError.TOO_LARGE, detail: `Content-Length ${declared}` });
@@ -107,7 +108,7 @@ export function receiveUpload(req: http.IncomingMessage, opts: UploadOptions): P
       file.once('limit', () => settle({ code: UploadError.TOO_LARGE, detail: tooLarge }));
       pipeline(file, body).catch(() => undefined);
       const put = opts.store.put(target.key, body as Readable, type);
-      storing = { body, done: put.then(noop, noop) };
+      storing = { body, key: target.key, stored: put.then(() => true, () => false) };
       put.then(
         () => {
           stored = { path: target.path, bytes };

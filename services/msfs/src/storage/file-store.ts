@@ -15,6 +15,8 @@ export interface FileStore {
   put(key: string, body: Readable, contentType: string): Promise<void>;
   /** undefined when no such file. */
   get(key: string): Promise<StoredFile | undefined>;
+  /** Deletes a file (an upload refused after it was stored); no error when it is already gone. */
+  remove(key: string): Promise<void>;
   /** Resolves while the store is usable (readiness probe). */
   check(): Promise<void>;
   /** What the store is, for logs: "local /srv/msfs", "s3 bucket/prefix". */

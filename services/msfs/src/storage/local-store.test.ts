@@ -39,6 +39,14 @@ describe('LocalFileStore', () => {
     expect(await store.get('000/000/3_4.jpg')).toBeUndefined();
   });
 
+  it('removes a file, and a missing one without an error', async () => {
+    await store.put('001/002/5_5.gif', Readable.from([Buffer.from('GIF89a')]), 'image/gif');
+    await store.remove('001/002/5_5.gif');
+    expect(await store.get('001/002/5_5.gif')).toBeUndefined();
+    await store.remove('001/002/5_5.gif');
+    await expect(store.remove('../x.gif')).rejects.toThrow('refused storage key');
+  });
+
   it('answers undefined for a missing file and for a directory', async () => {
     expect(await store.get('000/000/none_1.jpg')).toBeUndefined();
     mkdirSync(path.join(dir, 'files', '000', '001', 'dir_1.jpg'), { recursive: true });

@@ -47,6 +47,12 @@ export class LocalFileStore implements FileStore {
     return { size: info.size, body: createReadStream(file) };
   }
 
+  async remove(key: string): Promise<void> {
+    await unlink(this.resolve(key)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
   async check(): Promise<void> {
     await mkdir(this.root, { recursive: true });
     await access(this.root, constants.R_OK | constants.W_OK);

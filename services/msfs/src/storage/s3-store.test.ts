@@ -48,6 +48,13 @@ describe('S3FileStore against s3rver', () => {
     expect((await readAll(got!.body)).equals(bytes)).toBe(true);
   });
 
+  it('removes an object, and a missing one without an error', async () => {
+    await store.put('001/002/5_5.gif', Readable.from([Buffer.from('GIF89a')]), 'image/gif');
+    await store.remove('001/002/5_5.gif');
+    expect(await store.get('001/002/5_5.gif')).toBeUndefined();
+    await store.remove('001/002/5_5.gif');
+  });
+
   it('keeps nothing when the body fails', async () => {
     const body = new Readable({ read() {} });
     const put = store.put('000/000/3_3.jpg', body, 'image/jpeg');

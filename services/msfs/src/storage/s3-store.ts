@@ -1,4 +1,4 @@
-import { GetObjectCommand, HeadBucketCommand, NoSuchKey, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, NoSuchKey, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { assertSafeKey, type FileStore, type StoredFile } from './file-store';
@@ -53,6 +53,11 @@ export class S3FileStore implements FileStore {
       if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') return undefined;
       throw err;
     }
+  }
+
+  async remove(key: string): Promise<void> {
+    // S3 answers a delete of a missing key with success.
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.opts.bucket, Key: this.objectKey(key) }));
   }
 
   async check(): Promise<void> {
