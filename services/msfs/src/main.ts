@@ -20,6 +20,7 @@ async function run(cfg: MsfsConfig, log: Logger): Promise<void> {
   const probes = probeRoutes(readiness);
   // /metrics on the HTTP port unless TT_METRICS_PORT gives it a port of its own.
   const metrics = await startServiceMetrics({ service: 'msfs', instance: cfg.TT_INSTANCE_ID, host: cfg.TT_METRICS_HOST ?? cfg.TT_GRPC_HOST, port: cfg.TT_METRICS_PORT, routes: [probes] });
+  if (cfg.TT_MSFS_STORAGE === 's3') sdkWarningToLog(log);
   const store = createFileStore(cfg);
   const storeProbe = startPeriodicProbe(readiness.add('store', { initialReason: 'store not checked yet' }), () => store.check(), {
     intervalMs: STORE_PROBE_MS,
@@ -87,6 +88,16 @@ async function run(cfg: MsfsConfig, log: Logger): Promise<void> {
       });
     });
   }
+}
+
+/**
+ * The AWS SDK prints a multi-line notice to stderr on Node < 22 (its next versions need 22), which
+ * would break the one-JSON-object-per-line log; it goes into the log once instead.
+ */
+function sdkWarningToLog(log: Logger): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 22) log.warn({ node: process.versions.node }, 'AWS SDK releases after January 2027 need Node 22 or later; this one still runs on this Node');
 }
 
 /** A wildcard bind address means nothing to clients; publish the host name instead. */
