@@ -4,10 +4,14 @@
 import { Cluster, flushTestRedis, prepareTestDatabase, waitFor } from '@tiertalk/testkit';
 import { S3_TEST_CREDENTIALS, startTestS3, type TestS3 } from '../../services/msfs/test/s3-server';
 import { send, teamtalkUpload } from '../../services/msfs/test/teamtalk-upload';
+import { loggedIn, nextMessage } from './helpers';
 
 jest.setTimeout(60_000);
 
 const MAX_FILE_BYTES = 200_000;
+// How TeamTalk clients wrap an image's URL in a text message (android MessageConstant IMAGE_MSG_START/END).
+const IMAGE_START = '&$#@~^@[{:';
+const IMAGE_END = ':}]&$~@#@';
 
 function picture(size: number, seed: number): Buffer {
   const b = Buffer.alloc(size);
@@ -58,6 +62,28 @@ describe('msfs in a cluster (local directory)', () => {
     expect(down.status).toBe(200);
     expect(down.headers['content-type']).toBe('image/jpg');
     expect(down.body.equals(bytes)).toBe(true);
+  });
+
+  it('carries a picture from alice to bob as TeamTalk does: upload, image message with the URL, download', async () => {
+    const [gw] = cluster.gateways();
+    const alice = await loggedIn(gw, 'alice');
+    const bob = await loggedIn(gw, 'bob');
+    try {
+      const { msfsPrior } = (await (await fetch(cluster.msgServerUrl)).json()) as { msfsPrior: string };
+      const bytes = picture(60_000, 11);
+      const { url } = JSON.parse((await teamtalkUpload(msfsPrior, 'photo.png', bytes)).body.toString('utf8')) as { url: string };
+      const bobId = bob.userId;
+      if (bobId === undefined) throw new Error('bob is not logged in');
+      const arrives = nextMessage(bob);
+      await alice.sendText(bobId, `${IMAGE_START}${url}${IMAGE_END}`);
+      const text = Buffer.from((await arrives).msgData).toString('utf8');
+      expect(text.startsWith(IMAGE_START) && text.endsWith(IMAGE_END)).toBe(true);
+      const down = await send(text.slice(IMAGE_START.length, -IMAGE_END.length), undefined);
+      expect([down.status, down.headers['content-type']]).toEqual([200, 'image/png']);
+      expect(down.body.equals(bytes)).toBe(true);
+    } finally {
+      await Promise.all([alice.close(), bob.close()]);
+    }
   });
 
   it('refuses an oversize file and a wrong type with TeamTalk answers, counted in its metrics', async () => {
