@@ -7,9 +7,10 @@
 # Instance i (from 1) of a tier listens on the tier's base port + i - 1:
 #   db-proxy gRPC 10600+; route gRPC 8200+; msg TCP 8000+, TLS 8443+, WebSocket (wss) 8400+, gRPC 8300+;
 #   login HTTP 8080+, legacy TCP 8008+.
+# One msfs file store (docs/MSFS.md) on ${MSFS_HTTP_PORT:-8700}, files in .run/msfs; login hands it out as msfsPrior.
 # One admin HTTP API (docs/ADMIN.md) on 127.0.0.1:${ADMIN_HTTP_PORT:-8600}; its bearer token is made once
 # and kept in .run/admin-token.
-# Prometheus /metrics (and /healthz, /readyz): db-proxy 9600+, route 9200+, msg 9300+, admin 9700, login on its HTTP port.
+# Prometheus /metrics (and /healthz, /readyz): db-proxy 9600+, route 9200+, msg 9300+, msfs 9800, admin 9700, login on its HTTP port.
 # Client TLS uses the development PKI in .run/tls (trust .run/tls/ca.crt; its certificates name
 # localhost and 127.0.0.1, so a client reaching PUBLIC_IP checks the name localhost: --servername localhost).
 set -euo pipefail
@@ -30,6 +31,8 @@ LOGINS="${LOGINS:-1}"
 ADMIN_HTTP_PORT="${ADMIN_HTTP_PORT:-8600}"
 # Fixed, like the tiers' metrics ports: make status reads admin-1's /readyz there.
 ADMIN_METRICS_PORT=9700
+MSFS_HTTP_PORT="${MSFS_HTTP_PORT:-8700}"
+MSFS_METRICS_PORT=9800
 
 # 8 at most: msg's TCP ports (8000+) must stay below login's legacy port (8008+).
 check_count() {
@@ -155,6 +158,12 @@ for i in $(seq 1 "$GATEWAYS"); do
 done
 for i in $(seq 1 "$GATEWAYS"); do wait_port "msg-$i" $((8000 + i - 1)); done
 
+# The file store (services/msfs) before login, so the first /msg_server answer already names it.
+start_service "msfs-1" msfs "http $MSFS_HTTP_PORT (uploads, downloads), metrics $MSFS_METRICS_PORT" \
+  TT_MSFS_HTTP_HOST="$LISTEN_HOST" TT_MSFS_HTTP_PORT="$MSFS_HTTP_PORT" TT_METRICS_PORT="$MSFS_METRICS_PORT" \
+  TT_MSFS_PUBLIC_URL="http://$PUBLIC_IP:$MSFS_HTTP_PORT/" TT_MSFS_DIR="$RUN_DIR/msfs"
+wait_port "msfs-1" "$MSFS_HTTP_PORT"
+
 for i in $(seq 1 "$LOGINS"); do
   http=$((8080 + i - 1)) legacy=$((8008 + i - 1))
   start_service "login-$i" login "http $http, legacy tcp $legacy" \
@@ -204,6 +213,8 @@ Admin    HTTP API http://127.0.0.1:$ADMIN_HTTP_PORT, token in .run/admin-token (
          admin token: $(cat "$ADMIN_TOKEN_FILE")
          CLI: TT_ETCD_ENDPOINTS=$SECURE_ETCD_URL TT_TLS_CA=.run/tls/ca.crt TT_TLS_CERT=.run/tls/admin.crt \\
               TT_TLS_KEY=.run/tls/admin.key node services/admin/dist/cli.js user list
+
+Files    msfs http://$PUBLIC_IP:$MSFS_HTTP_PORT/ (images, voice; stored in .run/msfs; docs/MSFS.md)
 
 Log in with a TeamTalk client: login server http://$PUBLIC_IP:8080/msg_server
   users alice, bob, carol, dave - password: tiertalk

@@ -10,6 +10,7 @@ import { createDevPki } from '@tiertalk/tls';
 import { adminHttpConfigSchema, loadAdminHttpConfig } from '../../services/admin/src/config';
 import { dbProxyConfigSchema, loadDbProxyConfig } from '../../services/db-proxy/src/config';
 import { loadLoginConfig, loginConfigSchema } from '../../services/login/src/config';
+import { loadMsfsConfig, msfsConfigSchema } from '../../services/msfs/src/config';
 import { loadMsgConfig, msgConfigSchema } from '../../services/msg/src/config';
 import { loadRouteConfig, routeConfigSchema } from '../../services/route/src/config';
 import { containerEnvironment } from './pod-environment';
@@ -22,7 +23,7 @@ import { unknownFieldProblems } from './unknown-fields';
 
 const K8S_DIR = path.join(REPO_ROOT, 'deploy/k8s');
 // Each with its own certificate (admin's is the operator certificate).
-const SERVICES = ['db-proxy', 'route', 'msg', 'login', 'admin'] as const;
+const SERVICES = ['db-proxy', 'route', 'msg', 'msfs', 'login', 'admin'] as const;
 // What the base expects the operator to create (the example overlay generates them).
 const OPERATOR_SECRETS = new Set(['tiertalk-db-proxy-secrets', 'tiertalk-migrate-secrets', 'tiertalk-route-secrets', 'tiertalk-admin-secrets', ...SERVICES.map((s) => `tiertalk-tls-${s}`)]);
 // Keys each container may set: its service's configuration schema (TT_X or TT_X_FILE).
@@ -31,6 +32,7 @@ const SETTINGS: Record<string, ReadonlySet<string>> = {
   route: new Set(Object.keys(routeConfigSchema.shape)),
   msg: new Set(Object.keys(msgConfigSchema.shape)),
   login: new Set(Object.keys(loginConfigSchema.shape)),
+  msfs: new Set(Object.keys(msfsConfigSchema.shape)),
   admin: new Set(Object.keys(adminHttpConfigSchema.shape)),
   migrate: new Set(['TT_MYSQL_MIGRATE_URL', 'TT_MYSQL_MASTER_URL']),
 };
@@ -84,8 +86,8 @@ describe.each([
   ['base', () => base, OPERATOR_SECRETS],
   ['overlays/example', () => overlay, new Set<string>()],
 ])('deploy/k8s/%s', (_name, objects, externalSecrets) => {
-  test('has every tier: Deployments for db-proxy, route, login and admin, a StatefulSet of gateways, budgets and autoscalers', () => {
-    expect(names(objects(), 'Deployment')).toEqual(['admin', 'db-proxy', 'login', 'route']);
+  test('has every tier: Deployments for db-proxy, route, msfs, login and admin, a StatefulSet of gateways, budgets and autoscalers', () => {
+    expect(names(objects(), 'Deployment')).toEqual(['admin', 'db-proxy', 'login', 'msfs', 'route']);
     expect(names(objects(), 'StatefulSet')).toEqual(['msg']);
     expect(names(objects(), 'PodDisruptionBudget')).toEqual(['db-proxy', 'login', 'msg', 'route']);
     expect(names(objects(), 'HorizontalPodAutoscaler')).toEqual(['db-proxy', 'login', 'route']);
@@ -177,6 +179,13 @@ describe('each service accepts the configuration the example overlay gives its p
   test('login: HTTP 8080 on every address, legacy TCP 8008', () => {
     const c = loadLoginConfig(environment('Deployment', 'login'));
     expect([c.TT_HTTP_HOST, c.TT_HTTP_PORT, c.TT_LEGACY_TCP_PORT, c.TT_MSFS_URL]).toEqual(['0.0.0.0', 8080, 8008, 'https://files.example.com/']);
+  });
+
+  test('msfs: HTTP 8700 on every address, files on its volume, metrics on the pod address 9800, the public URL clients use', () => {
+    const c = loadMsfsConfig(environment('Deployment', 'msfs'));
+    expect([c.TT_MSFS_HTTP_HOST, c.TT_MSFS_HTTP_PORT, c.TT_MSFS_STORAGE, c.TT_MSFS_DIR, c.TT_METRICS_HOST, c.TT_METRICS_PORT, c.TT_MSFS_PUBLIC_URL]).toEqual([
+      '0.0.0.0', 8700, 'local', '/var/lib/tiertalk/msfs', '10.1.2.3', 9800, 'https://files.example.com/',
+    ]);
   });
 
   test('admin: the API on 8600 on every address, metrics and probes on the pod address 9700, the token from its Secret file', () => {

@@ -3,9 +3,10 @@
 // Only PIDs this class spawned are ever signalled.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import os from 'node:os';
 import path from 'node:path';
 import type { Etcd3, Watcher } from 'etcd3';
 import { createDevPki } from '@tiertalk/tls';
@@ -15,7 +16,7 @@ import { testEtcd, uniquePrefix, type EtcdTlsFiles } from './etcd';
 import { canConnect, freePort } from './ports';
 import { waitFor } from './wait';
 
-export type ServiceName = 'db-proxy' | 'route' | 'msg' | 'login';
+export type ServiceName = 'db-proxy' | 'route' | 'msg' | 'msfs' | 'login';
 
 export interface ClusterSpec {
   /** Instance counts; defaults 1, 1, 1. */
@@ -24,6 +25,8 @@ export interface ClusterSpec {
   msg?: number;
   /** Start the login HTTP server (default false). */
   login?: boolean;
+  /** Start an msfs file store (default false), before login so /msg_server hands it out; its files live in a temp dir removed by stop(). */
+  msfs?: boolean;
   /** Overrides for every process (applied last). */
   env?: Record<string, string>;
   /** Overrides for one service's processes (applied before `env`). */
@@ -122,7 +125,7 @@ interface Instance {
 const READY_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
 const LOG_TAIL_LINES = 40;
-const START_ORDER: readonly ServiceName[] = ['db-proxy', 'route', 'msg', 'login'];
+const START_ORDER: readonly ServiceName[] = ['db-proxy', 'route', 'msg', 'msfs', 'login'];
 
 // What "ready" means per service, beyond registration: msg must accept TCP
 // and login must answer HTTP (each registers once it serves, but the probe
@@ -131,6 +134,7 @@ const READINESS: Record<ServiceName, { registers: boolean; tcp: boolean; http: b
   'db-proxy': { registers: true, tcp: false, http: false },
   route: { registers: true, tcp: false, http: false },
   msg: { registers: true, tcp: true, http: false },
+  msfs: { registers: true, tcp: false, http: true },
   login: { registers: true, tcp: false, http: true },
 };
 
@@ -145,7 +149,9 @@ export class ClusterError extends Error {
 export class Cluster {
   private readonly instances: Instance[] = [];
   private readonly registered = new Set<string>();
-  private readonly started: Record<ServiceName, number> = { 'db-proxy': 0, route: 0, msg: 0, login: 0 };
+  private readonly started: Record<ServiceName, number> = { 'db-proxy': 0, route: 0, msg: 0, msfs: 0, login: 0 };
+  /** msfs instances' file directories, removed by stop(). */
+  private readonly fileDirs: string[] = [];
   private stopped = false;
   private watchError: Error | undefined;
   /** The client-facing PKI's CA (PEM file) when started with `clientTls`. */
@@ -209,6 +215,7 @@ export class Cluster {
       'db-proxy': spec.dbProxy ?? 1,
       route: spec.route ?? 1,
       msg: spec.msg ?? 1,
+      msfs: spec.msfs ? 1 : 0,
       login: spec.login ? 1 : 0,
     };
     try {
@@ -243,6 +250,13 @@ export class Cluster {
     const login = this.instances.find((i) => i.service === 'login' && !i.exit);
     if (!login || login.httpPort === undefined) throw new Error('cluster has no running login instance');
     return `${login.https ? 'https' : 'http'}://127.0.0.1:${login.httpPort}`;
+  }
+
+  /** Base URL of the first running msfs instance, e.g. `http://127.0.0.1:41235/` (what login hands out as msfsPrior). */
+  get msfsUrl(): string {
+    const msfs = this.instances.find((i) => i.service === 'msfs' && !i.exit);
+    if (!msfs || msfs.httpPort === undefined) throw new Error('cluster has no running msfs instance');
+    return `http://127.0.0.1:${msfs.httpPort}/`;
   }
 
   /** The TeamTalk client's login-server URL (`<loginUrl>/msg_server`). */
@@ -324,6 +338,7 @@ export class Cluster {
       clearTimeout(timer);
       process.off('exit', this.onParentExit);
     }
+    for (const dir of this.fileDirs) rmSync(dir, { recursive: true, force: true });
     try {
       // Bounded: a test that broke etcd must not hang its afterAll here.
       await withTimeout(this.watcher.cancel(), 3_000, 'etcd watch cancel timed out');
@@ -409,6 +424,13 @@ export class Cluster {
           });
         }
         break;
+      case 'msfs': {
+        httpPort = await freePort();
+        const files = mkdtempSync(path.join(os.tmpdir(), `tt-msfs-${name}-`));
+        this.fileDirs.push(files);
+        Object.assign(env, { TT_MSFS_HTTP_PORT: String(httpPort), TT_MSFS_HTTP_HOST: '127.0.0.1', TT_MSFS_DIR: files });
+        break;
+      }
       case 'login':
         httpPort = await freePort();
         // Its fixed default (8008) would collide with a `make up` cluster or a second login.
@@ -429,7 +451,7 @@ export class Cluster {
     if (tcpPort !== undefined) tcpPort = Number(env.TT_TCP_PORT);
     if (wsPort !== undefined) wsPort = Number(env.TT_WS_PORT);
     if (env.TT_TLS_TCP_PORT !== undefined) tlsPort = Number(env.TT_TLS_TCP_PORT);
-    if (httpPort !== undefined) httpPort = Number(env.TT_HTTP_PORT);
+    if (httpPort !== undefined) httpPort = Number(service === 'msfs' ? env.TT_MSFS_HTTP_PORT : env.TT_HTTP_PORT);
     if (legacyTcpPort !== undefined) legacyTcpPort = Number(env.TT_LEGACY_TCP_PORT);
     // An override of 0 ("any free port") is known only to the process (its etcd meta): left undefined here.
     const metricsPort = env.TT_METRICS_PORT === undefined ? httpPort : Number(env.TT_METRICS_PORT) || undefined;

@@ -7,12 +7,14 @@ describe('login config', () => {
     expect(cfg).toMatchObject({
       TT_HTTP_HOST: '0.0.0.0',
       TT_HTTP_PORT: 8080,
-      TT_MSFS_URL: 'http://127.0.0.1:8700/',
       TT_DISCOVERY_URL: 'http://127.0.0.1/api/discovery',
       TT_LEGACY_TCP_ENABLED: true,
       TT_LEGACY_TCP_PORT: 8008,
     });
     expect(cfg.TT_INSTANCE_ID).toMatch(/^login-/);
+    // Unset: msfsPrior/msfsBackup come from the live msfs instances in etcd.
+    expect(cfg.TT_MSFS_URL).toBeUndefined();
+    expect(loadLoginConfig({ TT_MSFS_URL: 'https://files.example/' }).TT_MSFS_URL).toBe('https://files.example/');
   });
 
   it('can turn the legacy TCP port off', () => {

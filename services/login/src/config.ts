@@ -4,8 +4,9 @@ import { ConfigError, bool, commonConfigSchema, intRange, loadConfig, nonEmptySt
 export const loginConfigSchema = commonConfigSchema.extend({
   TT_HTTP_HOST: nonEmptyString('0.0.0.0'),
   TT_HTTP_PORT: port(8080),
-  // Returned verbatim as msfsPrior/msfsBackup and discovery (docs/FLOWS.md §1a).
-  TT_MSFS_URL: url('http://127.0.0.1:8700/'),
+  // Set: returned verbatim as msfsPrior/msfsBackup; unset: live msfs instances from etcd (docs/MSFS.md).
+  TT_MSFS_URL: url().optional(),
+  // Returned verbatim as discovery (docs/FLOWS.md §1a).
   TT_DISCOVERY_URL: url('http://127.0.0.1/api/discovery'),
   // A separate switch, because port 0 already means "pick a free port" everywhere else.
   TT_LEGACY_TCP_ENABLED: bool(true),

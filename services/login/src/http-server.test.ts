@@ -10,6 +10,7 @@ import { Registration, Registry, ServiceWatch } from '@tiertalk/registry';
 import { deletePrefix, testConfig, uniquePrefix, waitFor } from '@tiertalk/testkit';
 import { LoginHttpServer, looksLikeIpv4, responseBody, startHttpServer } from './http-server';
 import { GatewayBalancer } from './gateway-balancer';
+import { fixedMsfs, pickMsfs } from './msfs-picker';
 import { PICK_FULL, PICK_NONE, PICK_OK, pickGateway } from './gateway-picker';
 
 const MSFS = 'http://files.example:8700/';
@@ -119,7 +120,7 @@ describe('login HTTP server against etcd', () => {
   beforeAll(async () => {
     registry = await Registry.connect({ endpoints: [...testConfig.etcdEndpoints], prefix, leaseTtlSec: 5, logger });
     watch = await registry.watch('msg');
-    server = await startHttpServer({ host: '127.0.0.1', port: 0, pick: () => balancer.pick(watch.list()), msfsUrl: MSFS, discoveryUrl: DISCOVERY, logger });
+    server = await startHttpServer({ host: '127.0.0.1', port: 0, pick: () => balancer.pick(watch.list()), msfs: fixedMsfs(MSFS), discoveryUrl: DISCOVERY, logger });
     port = server.address.port;
   });
 
@@ -232,6 +233,41 @@ describe('login HTTP server against etcd', () => {
   });
 });
 
+describe('msfsPrior/msfsBackup from live msfs instances in etcd', () => {
+  const prefix = uniquePrefix();
+  const logger = createLogger({ service: 'login', instanceId: 'login-test', level: 'silent' });
+  const gateway = { id: 'gw', service: 'msg', addr: '127.0.0.1:1', load: 0, meta: { ip1: '10.0.0.1', ip2: '10.0.0.1', port: 8000, maxConn: 10, curConn: 0 } };
+  let registry: Registry;
+  let msfsWatch: ServiceWatch;
+  let server: LoginHttpServer;
+
+  beforeAll(async () => {
+    registry = await Registry.connect({ endpoints: [...testConfig.etcdEndpoints], prefix, leaseTtlSec: 5, logger });
+    msfsWatch = await registry.watch('msfs');
+    server = await startHttpServer({ host: '127.0.0.1', port: 0, pick: () => pickGateway([gateway]), msfs: () => pickMsfs(msfsWatch.list()), discoveryUrl: DISCOVERY, logger });
+  });
+  afterAll(async () => {
+    await server?.close(100);
+    await registry?.close();
+    await deletePrefix(prefix);
+  });
+
+  const answer = async (): Promise<Record<string, unknown>> => toRecord(JSON.parse((await get(server.address.port)).body));
+
+  it('hands out empty URLs while no msfs runs, then the registered instances, and drops one that leaves', async () => {
+    expect(await answer()).toMatchObject({ code: PICK_OK, msfsPrior: '', msfsBackup: '' });
+    const one = await registry.register({ id: 'msfs-1', service: 'msfs', addr: '127.0.0.1:8700', load: 0, meta: { url: 'http://10.0.0.5:8700/' } });
+    const two = await registry.register({ id: 'msfs-2', service: 'msfs', addr: '127.0.0.1:8701', load: 0, meta: { url: 'http://10.0.0.6:8701/' } });
+    await waitFor(() => msfsWatch.list().length === 2, 5000, { what: 'both msfs instances in the watch' });
+    const body = await answer();
+    expect(new Set([body.msfsPrior, body.msfsBackup])).toEqual(new Set(['http://10.0.0.5:8700/', 'http://10.0.0.6:8701/']));
+    await one.deregister();
+    await waitFor(() => msfsWatch.list().length === 1, 5000, { what: 'msfs-1 gone from the watch' });
+    expect(await answer()).toMatchObject({ msfsPrior: 'http://10.0.0.6:8701/', msfsBackup: 'http://10.0.0.6:8701/' });
+    await two.deregister();
+  });
+});
+
 describe('login HTTP server idle timeout', () => {
   it('closes a connection that sends nothing', async () => {
     const logger = createLogger({ service: 'login', instanceId: 'login-test', level: 'silent' });
@@ -239,7 +275,7 @@ describe('login HTTP server idle timeout', () => {
       host: '127.0.0.1',
       port: 0,
       pick: () => pickGateway([]),
-      msfsUrl: MSFS,
+      msfs: fixedMsfs(MSFS),
       discoveryUrl: DISCOVERY,
       logger,
       idleTimeoutMs: 200,
@@ -257,7 +293,7 @@ describe('login HTTP server idle timeout', () => {
 
 describe('priorIP/backupIP order', () => {
   const pick = { code: PICK_OK, invalid: [], gateway: { id: 'g', ip1: 'one', ip2: 'two', port: 8000, curConn: 0, maxConn: 1 } } as const;
-  const urls = { msfsUrl: MSFS, discoveryUrl: DISCOVERY };
+  const urls = { msfs: fixedMsfs(MSFS), discoveryUrl: DISCOVERY };
 
   it('gives IPv4 clients ip1 first and everyone else ip2 first', () => {
     expect(responseBody(pick, '203.0.113.7', urls)).toMatchObject({ priorIP: 'one', backupIP: 'two' });
@@ -287,7 +323,7 @@ describe('login over HTTPS', () => {
       host: '127.0.0.1',
       port: 0,
       pick: () => pickGateway([gateway]),
-      msfsUrl: MSFS,
+      msfs: fixedMsfs(MSFS),
       discoveryUrl: DISCOVERY,
       logger,
       tls: { certificate, handshakeTimeoutMs: 300 },

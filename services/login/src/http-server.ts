@@ -8,6 +8,7 @@ import { RefusalLog, handleMetricsRequest, type HttpRoute } from '@tiertalk/metr
 import type { ServerCertificate } from '@tiertalk/tls';
 import { GatewayPick, PICK_FULL, PICK_NONE, PICK_OK } from './gateway-picker';
 import { listen } from './listen';
+import type { MsfsUrls } from './msfs-picker';
 import { countMsgServerAnswer } from './msg-server-metrics';
 
 // TeamTalk login_server HttpConn: the whole request must fit in 1 KiB, and a
@@ -25,7 +26,8 @@ export interface HttpServerOptions {
   port: number;
   /** Chooses the gateway for one /msg_server answer (main: GatewayBalancer over the live `msg` instances). */
   pick: () => GatewayPick;
-  msfsUrl: string;
+  /** msfsPrior / msfsBackup for one answer (main: TT_MSFS_URL, else live msfs instances from etcd). */
+  msfs: () => MsfsUrls;
   discoveryUrl: string;
   logger: Logger;
   idleTimeoutMs?: number;
@@ -169,21 +171,22 @@ type MsgServerBody =
  * adds `tlsPort` (also a string) when the gateway has a TLS listener; TeamTalk
  * clients ignore fields they do not know. `port` is "0" for a TLS-only gateway.
  */
-export function responseBody(pick: GatewayPick, peerAddress: string, opts: Pick<HttpServerOptions, 'msfsUrl' | 'discoveryUrl'>): MsgServerBody {
+export function responseBody(pick: GatewayPick, peerAddress: string, opts: Pick<HttpServerOptions, 'msfs' | 'discoveryUrl'>): MsgServerBody {
   if (pick.code !== PICK_OK) {
     return pick.code === PICK_NONE ? { code: PICK_NONE, msg: NO_MSG_SERVER_TEXT } : { code: PICK_FULL, msg: ALL_FULL_TEXT };
   }
   const { gateway } = pick;
   // TeamTalk's telecom check accepts any IPv4 peer; everyone else gets ip2 first.
   const ipv4 = looksLikeIpv4(peerAddress);
+  const msfs = opts.msfs();
   return {
     code: 0,
     msg: '',
     priorIP: ipv4 ? gateway.ip1 : gateway.ip2,
     backupIP: ipv4 ? gateway.ip2 : gateway.ip1,
     port: String(gateway.port),
-    msfsPrior: opts.msfsUrl,
-    msfsBackup: opts.msfsUrl,
+    msfsPrior: msfs.prior,
+    msfsBackup: msfs.backup,
     discovery: opts.discoveryUrl,
     ...(gateway.tlsPort !== undefined ? { tlsPort: String(gateway.tlsPort) } : {}),
   };

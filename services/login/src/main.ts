@@ -7,6 +7,7 @@ import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
 import { ServerCertificate } from '@tiertalk/tls';
 import { LoginConfig, loadLoginConfig } from './config';
 import { GatewayBalancer } from './gateway-balancer';
+import { fixedMsfs, pickMsfs } from './msfs-picker';
 import { startHttpServer } from './http-server';
 import { startLegacyTcpServer } from './legacy-tcp';
 
@@ -35,6 +36,14 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
   // One balancer for both listeners: it counts every address handed out since each gateway's last load report.
   const balancer = new GatewayBalancer();
   const pick = () => balancer.pick(msgGateways.list());
+  // TT_MSFS_URL overrides discovery (e.g. a CDN or proxy in front of the msfs instances).
+  let msfs = fixedMsfs(cfg.TT_MSFS_URL ?? '');
+  if (cfg.TT_MSFS_URL === undefined) {
+    const msfsInstances = await registry.watch('msfs');
+    // Not critical: without a file store clients still log in and chat; they only cannot send images.
+    followLiveInstances(readiness.add('msfs-instances', { critical: false }), msfsInstances);
+    msfs = () => pickMsfs(msfsInstances.list());
+  }
 
   // Start-up fails here on unreadable or mismatched certificate files.
   const certificate =
@@ -45,7 +54,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     host: cfg.TT_HTTP_HOST,
     port: cfg.TT_HTTP_PORT,
     pick,
-    msfsUrl: cfg.TT_MSFS_URL,
+    msfs,
     discoveryUrl: cfg.TT_DISCOVERY_URL,
     logger: log,
     serveMetrics: metrics === undefined,
