@@ -15,7 +15,7 @@ import { testEtcd, uniquePrefix, type EtcdTlsFiles } from './etcd';
 import { canConnect, freePort } from './ports';
 import { waitFor } from './wait';
 
-export type ServiceName = 'db-proxy' | 'route' | 'msg' | 'login';
+export type ServiceName = 'db-proxy' | 'route' | 'msg' | 'login' | 'push';
 
 export interface ClusterSpec {
   /** Instance counts; defaults 1, 1, 1. */
@@ -24,6 +24,8 @@ export interface ClusterSpec {
   msg?: number;
   /** Start the login HTTP server (default false). */
   login?: boolean;
+  /** Push service instances (services/push; default 0): provider settings go in serviceEnv.push. */
+  push?: number;
   /** Overrides for every process (applied last). */
   env?: Record<string, string>;
   /** Overrides for one service's processes (applied before `env`). */
@@ -122,7 +124,7 @@ interface Instance {
 const READY_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
 const LOG_TAIL_LINES = 40;
-const START_ORDER: readonly ServiceName[] = ['db-proxy', 'route', 'msg', 'login'];
+const START_ORDER: readonly ServiceName[] = ['db-proxy', 'push', 'route', 'msg', 'login'];
 
 // What "ready" means per service, beyond registration: msg must accept TCP
 // and login must answer HTTP (each registers once it serves, but the probe
@@ -132,6 +134,7 @@ const READINESS: Record<ServiceName, { registers: boolean; tcp: boolean; http: b
   route: { registers: true, tcp: false, http: false },
   msg: { registers: true, tcp: true, http: false },
   login: { registers: true, tcp: false, http: true },
+  push: { registers: true, tcp: false, http: false },
 };
 
 export class ClusterError extends Error {
@@ -145,7 +148,7 @@ export class ClusterError extends Error {
 export class Cluster {
   private readonly instances: Instance[] = [];
   private readonly registered = new Set<string>();
-  private readonly started: Record<ServiceName, number> = { 'db-proxy': 0, route: 0, msg: 0, login: 0 };
+  private readonly started: Record<ServiceName, number> = { 'db-proxy': 0, route: 0, msg: 0, login: 0, push: 0 };
   private stopped = false;
   private watchError: Error | undefined;
   /** The client-facing PKI's CA (PEM file) when started with `clientTls`. */
@@ -210,6 +213,7 @@ export class Cluster {
       route: spec.route ?? 1,
       msg: spec.msg ?? 1,
       login: spec.login ? 1 : 0,
+      push: spec.push ?? 0,
     };
     try {
       for (const service of START_ORDER) {

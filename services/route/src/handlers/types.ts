@@ -63,6 +63,8 @@ export interface RouteDeps {
   logger: Logger;
   /** Offline-push webhook (src/push); absent when TT_PUSH_WEBHOOK_URL is unset. */
   offlinePush?: OfflinePushSink;
+  /** The push service trigger (src/push/push-service-link.ts): every stored message with receivers without a session. */
+  pushService?: OfflinePushSink;
   /** Deliveries wait on it so they are not looked up in a registry being rebuilt; absent in tests. */
   registryReady?: RegistryReadiness;
 }
