@@ -33,6 +33,7 @@ let apns: FakeApns;
 let hook: FakeHttp;
 let apnsPublicPem: string;
 let sessionRedis: Redis;
+let tokenRedis: Redis;
 const open: TeamTalkClient[] = [];
 let seq = 0;
 
@@ -105,13 +106,13 @@ beforeAll(async () => {
       push: {
         NODE_EXTRA_CA_CERTS: pki.caCert,
         TT_AES_KEY: AES_KEY,
-        TT_PUSH_APNS_KEY_FILE: keyFile,
-        TT_PUSH_APNS_KEY_ID: 'E2EKEY',
-        TT_PUSH_APNS_TEAM_ID: 'E2ETEAM',
-        TT_PUSH_APNS_TOPIC: TOPIC,
-        TT_PUSH_APNS_URL: apns.url,
+        TT_APNS_KEY_FILE: keyFile,
+        TT_APNS_KEY_ID: 'E2EKEY',
+        TT_APNS_TEAM_ID: 'E2ETEAM',
+        TT_APNS_TOPIC: TOPIC,
+        TT_APNS_URL: apns.url,
         TT_PUSH_ANDROID_PROVIDER: 'webhook',
-        TT_PUSH_WEBHOOK_URL: `${hook.url}/push`,
+        TT_WEBHOOK_URL: `${hook.url}/push`,
         // One send at a time, in order: a later marker's arrival proves an earlier push was never sent.
         TT_PUSH_CONCURRENCY: '1',
         TT_PUSH_RETRY_BASE_MS: '50',
@@ -123,6 +124,7 @@ beforeAll(async () => {
   [gw] = cluster.gateways();
   pool = testDbPool();
   sessionRedis = new Redis(testConfig.redisUrl(testConfig.routeRedisDb));
+  tokenRedis = new Redis(testConfig.redisUrl(testConfig.dbProxyRedisDb));
 });
 
 afterEach(async () => {
@@ -133,6 +135,7 @@ afterAll(async () => {
   await cluster?.stop();
   await pool?.end();
   sessionRedis?.disconnect();
+  tokenRedis?.disconnect();
   await apns?.close();
   await hook?.close();
   rmSync(dir, { recursive: true, force: true });
@@ -216,6 +219,28 @@ describe('push service', () => {
     await hook.received(mark + 2);
     expect(hook.requests.slice(mark).map((r) => hookBody(r).userId)).toEqual([member.id, member.id]);
     expect(hookBody(hook.requests[mark + 1]).body).toBe('marker');
+  });
+
+  it('a transient APNs failure (503) is retried; 410 Unregistered clears the token in db-proxy', async () => {
+    const alice = await newUser('ra');
+    const bob = await newUser('rb');
+    await offlinePhone(bob.name, IOS, iosToken(bob.id));
+    const a = await track(loggedIn(gw, alice.name, PC));
+    const mark = apns.requests.length;
+    apns.answerNext({ status: 503, body: { reason: 'ServiceUnavailable' } });
+    await a.sendText(bob.id, encryptContent('retried', AES_KEY));
+    await apns.received(mark + 2);
+    expect(apns.requests.slice(mark).map((r) => [r.path, apnsBody(r).aps.alert.body])).toEqual([
+      [`/3/device/${iosToken(bob.id)}`, 'retried'],
+      [`/3/device/${iosToken(bob.id)}`, 'retried'],
+    ]);
+    expect(sumOf(await metricsOf('push-1'), 'tt_push_retries_total', { provider: 'apns' })).toBeGreaterThanOrEqual(1);
+
+    expect(await tokenRedis.get(`device_${bob.id}`)).toBe(`ios:${iosToken(bob.id)}`);
+    apns.answerNext({ status: 410, body: { reason: 'Unregistered', timestamp: Date.now() } });
+    await a.sendText(bob.id, encryptContent('app removed', AES_KEY));
+    await waitFor(async () => (await tokenRedis.get(`device_${bob.id}`)) === null, 10_000);
+    expect(sumOf(await metricsOf('push-1'), 'tt_push_tokens_cleared_total')).toBeGreaterThanOrEqual(1);
   });
 
   it('push service down: messages are still stored and ACKed, the requests are counted as unavailable', async () => {

@@ -45,26 +45,26 @@ export const pushConfigSchema = commonConfigSchema.extend({
   // Which provider serves the tokens of each client type (a Web Push subscription token always goes to Web Push).
   TT_PUSH_IOS_PROVIDER: z.enum(PROVIDER_NAMES).default('apns'),
   TT_PUSH_ANDROID_PROVIDER: z.enum(PROVIDER_NAMES).default('fcm'),
-  // APNs token auth: the .p8 key's PEM text (give it as TT_PUSH_APNS_KEY_FILE=/path/AuthKey_XXXX.p8).
-  TT_PUSH_APNS_KEY: optionalText(),
-  TT_PUSH_APNS_KEY_ID: optionalText(),
-  TT_PUSH_APNS_TEAM_ID: optionalText(),
+  // APNs token auth: the .p8 key's PEM text (give it as TT_APNS_KEY_FILE=/path/AuthKey_XXXX.p8).
+  TT_APNS_KEY: optionalText(),
+  TT_APNS_KEY_ID: optionalText(),
+  TT_APNS_TEAM_ID: optionalText(),
   // The app's bundle id (apns-topic).
-  TT_PUSH_APNS_TOPIC: optionalText(),
+  TT_APNS_TOPIC: optionalText(),
   // https://api.sandbox.push.apple.com for development builds of the app.
-  TT_PUSH_APNS_URL: httpUrl().default('https://api.push.apple.com'),
-  // FCM HTTP v1: the service account's JSON key (give it as TT_PUSH_FCM_SERVICE_ACCOUNT_KEY_FILE=/path/sa.json).
-  TT_PUSH_FCM_SERVICE_ACCOUNT_KEY: optionalText(),
-  TT_PUSH_FCM_URL: httpUrl().default('https://fcm.googleapis.com'),
+  TT_APNS_URL: httpUrl().default('https://api.push.apple.com'),
+  // FCM HTTP v1: the service account's JSON key (give it as TT_FCM_SERVICE_ACCOUNT_KEY_FILE=/path/sa.json).
+  TT_FCM_SERVICE_ACCOUNT_KEY: optionalText(),
+  TT_FCM_URL: httpUrl().default('https://fcm.googleapis.com'),
   // Web Push (VAPID): the application server keys (URL-safe base64, as `web-push generate-vapid-keys` prints).
-  TT_PUSH_VAPID_PUBLIC_KEY: optionalText(),
-  TT_PUSH_VAPID_PRIVATE_KEY: optionalText(),
+  TT_VAPID_PUBLIC_KEY: optionalText(),
+  TT_VAPID_PRIVATE_KEY: optionalText(),
   // mailto: or https: contact the push services may use.
-  TT_PUSH_VAPID_SUBJECT: optionalText(),
+  TT_VAPID_SUBJECT: optionalText(),
   // Generic webhook: one JSON POST per notification.
-  TT_PUSH_WEBHOOK_URL: z.preprocess(blankAsUnset, httpUrl().optional()),
+  TT_WEBHOOK_URL: z.preprocess(blankAsUnset, httpUrl().optional()),
   // With it every POST carries x-tiertalk-signature: sha256=<HMAC-SHA256 of the body, hex>.
-  TT_PUSH_WEBHOOK_SECRET: optionalText(),
+  TT_WEBHOOK_SECRET: optionalText(),
 });
 
 export type PushConfig = ReturnType<typeof loadPushConfig>;

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     try {
       return providersFromConfig(config);
     } catch (err) {
-      throw new ConfigError('push', [{ key: 'TT_PUSH_*', message: err instanceof Error ? err.message : String(err), value: undefined }]);
+      throw new ConfigError('push', [{ key: 'TT_APNS_*, TT_FCM_*, TT_VAPID_*', message: err instanceof Error ? err.message : String(err), value: undefined }]);
     }
   });
   initProviderSeries(providers.names);

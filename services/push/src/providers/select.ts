@@ -41,19 +41,19 @@ export class ProviderSet {
 export function providersFromConfig(config: PushConfig): ProviderSet {
   const providers = new Map<string, PushProvider>();
   const timeoutMs = config.TT_PUSH_TIMEOUT_MS;
-  const apns = { key: config.TT_PUSH_APNS_KEY, keyId: config.TT_PUSH_APNS_KEY_ID, teamId: config.TT_PUSH_APNS_TEAM_ID, topic: config.TT_PUSH_APNS_TOPIC };
-  if (complete('APNs', { TT_PUSH_APNS_KEY: apns.key, TT_PUSH_APNS_KEY_ID: apns.keyId, TT_PUSH_APNS_TEAM_ID: apns.teamId, TT_PUSH_APNS_TOPIC: apns.topic })) {
-    providers.set('apns', new ApnsProvider({ key: apns.key!, keyId: apns.keyId!, teamId: apns.teamId!, topic: apns.topic!, url: config.TT_PUSH_APNS_URL, timeoutMs }));
+  const apns = { key: config.TT_APNS_KEY, keyId: config.TT_APNS_KEY_ID, teamId: config.TT_APNS_TEAM_ID, topic: config.TT_APNS_TOPIC };
+  if (complete('APNs', { TT_APNS_KEY: apns.key, TT_APNS_KEY_ID: apns.keyId, TT_APNS_TEAM_ID: apns.teamId, TT_APNS_TOPIC: apns.topic })) {
+    providers.set('apns', new ApnsProvider({ key: apns.key!, keyId: apns.keyId!, teamId: apns.teamId!, topic: apns.topic!, url: config.TT_APNS_URL, timeoutMs }));
   }
-  if (config.TT_PUSH_FCM_SERVICE_ACCOUNT_KEY !== undefined) {
-    providers.set('fcm', new FcmProvider({ serviceAccount: parseServiceAccount(config.TT_PUSH_FCM_SERVICE_ACCOUNT_KEY), url: config.TT_PUSH_FCM_URL, timeoutMs }));
+  if (config.TT_FCM_SERVICE_ACCOUNT_KEY !== undefined) {
+    providers.set('fcm', new FcmProvider({ serviceAccount: parseServiceAccount(config.TT_FCM_SERVICE_ACCOUNT_KEY), url: config.TT_FCM_URL, timeoutMs }));
   }
-  const vapid = { TT_PUSH_VAPID_PUBLIC_KEY: config.TT_PUSH_VAPID_PUBLIC_KEY, TT_PUSH_VAPID_PRIVATE_KEY: config.TT_PUSH_VAPID_PRIVATE_KEY, TT_PUSH_VAPID_SUBJECT: config.TT_PUSH_VAPID_SUBJECT };
+  const vapid = { TT_VAPID_PUBLIC_KEY: config.TT_VAPID_PUBLIC_KEY, TT_VAPID_PRIVATE_KEY: config.TT_VAPID_PRIVATE_KEY, TT_VAPID_SUBJECT: config.TT_VAPID_SUBJECT };
   if (complete('Web Push', vapid)) {
-    providers.set('webpush', new WebPushProvider({ publicKey: vapid.TT_PUSH_VAPID_PUBLIC_KEY!, privateKey: vapid.TT_PUSH_VAPID_PRIVATE_KEY!, subject: vapid.TT_PUSH_VAPID_SUBJECT!, timeoutMs }));
+    providers.set('webpush', new WebPushProvider({ publicKey: vapid.TT_VAPID_PUBLIC_KEY!, privateKey: vapid.TT_VAPID_PRIVATE_KEY!, subject: vapid.TT_VAPID_SUBJECT!, timeoutMs }));
   }
-  if (config.TT_PUSH_WEBHOOK_URL !== undefined) {
-    providers.set('webhook', new WebhookProvider({ url: config.TT_PUSH_WEBHOOK_URL, secret: config.TT_PUSH_WEBHOOK_SECRET, timeoutMs }));
+  if (config.TT_WEBHOOK_URL !== undefined) {
+    providers.set('webhook', new WebhookProvider({ url: config.TT_WEBHOOK_URL, secret: config.TT_WEBHOOK_SECRET, timeoutMs }));
   }
   return new ProviderSet(providers, config.TT_PUSH_IOS_PROVIDER, config.TT_PUSH_ANDROID_PROVIDER);
 }
