@@ -23,6 +23,7 @@ stop_group dist/main.js "$RUN_DIR"/admin-*.pid
 stop_group dist/main.js "$RUN_DIR"/login*.pid
 stop_group dist/main.js "$RUN_DIR"/msg-*.pid
 stop_group dist/main.js "$RUN_DIR"/route-*.pid
+stop_group dist/main.js "$RUN_DIR"/push-*.pid
 stop_group dist/main.js "$RUN_DIR"/db-proxy-*.pid
 others=()
 for f in "$RUN_DIR"/*.pid; do
