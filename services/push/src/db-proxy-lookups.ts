@@ -16,6 +16,7 @@ export interface PushLookups {
 /** GetDeviceToken answers at most 5000 users per request; smaller calls fail over faster. */
 const USERS_PER_CALL = 500;
 const SHIELD_OFF = 0;
+const SHIELD_QUERIES_AT_ONCE = 32;
 const RESULT_OK = 0;
 
 /** The lookups over db-proxy's unary RPCs, each with failover across instances. */
@@ -36,14 +37,17 @@ export class DbProxyLookups implements PushLookups {
   }
 
   async pushShielded(userIds: readonly number[]): Promise<Set<number>> {
-    // One small query per user that has a token (only those reach here); db-proxy has no batch form of 0x010e.
-    const answers = await Promise.all(
-      userIds.map((userId) =>
-        callWithFailover(this.pool, DbProxyService.QueryPushShield, IM.Login.IMQueryPushShieldReq.create({ userId }), { deadlineMs: this.deadlineMs }),
-      ),
-    );
+    // One small query per user that has a token (only those reach here); db-proxy has no batch form
+    // of 0x010e. A few at a time, so a large group's offline members do not flood db-proxy.
     const shielded = new Set<number>();
-    for (const rsp of answers) if (rsp.resultCode === RESULT_OK && (rsp.shieldStatus ?? SHIELD_OFF) !== SHIELD_OFF) shielded.add(rsp.userId);
+    for (let i = 0; i < userIds.length; i += SHIELD_QUERIES_AT_ONCE) {
+      const answers = await Promise.all(
+        userIds
+          .slice(i, i + SHIELD_QUERIES_AT_ONCE)
+          .map((userId) => callWithFailover(this.pool, DbProxyService.QueryPushShield, IM.Login.IMQueryPushShieldReq.create({ userId }), { deadlineMs: this.deadlineMs })),
+      );
+      for (const rsp of answers) if (rsp.resultCode === RESULT_OK && (rsp.shieldStatus ?? SHIELD_OFF) !== SHIELD_OFF) shielded.add(rsp.userId);
+    }
     return shielded;
   }
 

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   unseenSweep.start();
   const offlinePush = await startOfflinePush(config, registry, logger, security);
   const pushPool = new InstancePool(await registry.watch('push'), { logger, security });
-  const pushService = new PushServiceLink({ pool: pushPool, logger, queueMax: config.TT_PUSH_SERVICE_QUEUE_MAX, deadlineMs: config.TT_PUSH_SERVICE_DEADLINE_MS });
+  const pushService = new PushServiceLink({ pool: pushPool, logger, queueMax: config.TT_PUSH_SERVICE_QUEUE_MAX, deadlineMs: config.TT_PUSH_SERVICE_DEADLINE_MS, mobileOnly: config.TT_PUSH_SERVICE_MOBILE_ONLY });
 
   const server = createServer({ security, access: [routeAccess, healthAccess], refusals: new RefusalLog(logger) });
   serveHealth(server, readiness, 'tiertalk.Route');

@@ -52,7 +52,8 @@ class FakePush {
 
 const body = (from: number, to: number, msgId: number): Uint8Array =>
   IM.Message.IMMsgData.encode({ fromUserId: from, toSessionId: to, msgId, createTime: 1, msgType: IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, msgData: Buffer.from('x') }).finish();
-const session = [{ gatewayId: 'gw', connId: 1, clientType: 1 }];
+const pc = [{ gatewayId: 'gw', connId: 1, clientType: IM.BaseDefine.ClientType.CLIENT_TYPE_WINDOWS }];
+const phone = [{ gatewayId: 'gw', connId: 2, clientType: IM.BaseDefine.ClientType.CLIENT_TYPE_ANDROID }];
 
 async function outcomes(): Promise<Record<string, number>> {
   const metric = await metricsRegistry.getSingleMetric('tt_route_push_requests_total')?.get();
@@ -69,7 +70,7 @@ beforeEach(async () => {
   registry = await Registry.connect({ endpoints: [ETCD], prefix: `/tt-test-push-link-${randomBytes(4).toString('hex')}`, leaseTtlSec: 2, logger: log });
   watch = await registry.watch('push');
   pool = new InstancePool(watch, { security: insecureLoopback(), logger: log });
-  link = new PushServiceLink({ pool, logger: log, queueMax: 3, deadlineMs: 1000 });
+  link = new PushServiceLink({ pool, logger: log, queueMax: 3, deadlineMs: 1000, mobileOnly: true });
 });
 
 afterEach(async () => {
@@ -94,19 +95,19 @@ it('sends one request per stored message with receivers without a session, a tur
   const envelopes: tiertalk.Envelope.$Properties[] = [
     // 1:1 to 2 (offline) from 1 (online): pushed for [2].
     { commandId: CID.CID_MSG_DATA, body: body(1, 2, 10), toUserIds: [2, 1] },
-    // Group fan-out: 3 online, 4 and 5 offline.
-    { commandId: CID.CID_MSG_DATA, body: body(3, 77, 11), toUserIds: [3, 4, 5] },
+    // Group fan-out: 3 online, 4 and 5 offline, 6 on a phone only (may be in the background), 7 on a PC and a phone.
+    { commandId: CID.CID_MSG_DATA, body: body(3, 77, 11), toUserIds: [3, 4, 5, 6, 7] },
     // Everyone online: nothing.
     { commandId: CID.CID_MSG_DATA, body: body(1, 3, 12), toUserIds: [3, 1] },
     // Not a message (a read notify): nothing.
     { commandId: CID.CID_MSG_READ_NOTIFY, body: Buffer.from([]), toUserIds: [2] },
   ];
-  link.offer(envelopes, new Map([[1, session], [3, session]]));
+  link.offer(envelopes, new Map([[1, pc], [3, pc], [6, phone], [7, [...pc, ...phone]]]));
   await waitFor(async () => ((await outcomes()).accepted ?? 0) - (before.accepted ?? 0) === 2, 3000);
   expect(push.batches.length).toBe(1);
   expect(push.items.map((i) => [IM.Message.IMMsgData.decode(i.msg).msgId, i.userIds])).toEqual([
     [10, [2]],
-    [11, [4, 5]],
+    [11, [4, 5, 6]],
   ]);
 });
 
@@ -131,4 +132,20 @@ it('a push service with a full queue refuses, counted as refused', async () => {
   const before = await outcomes();
   link.offer([{ commandId: CID.CID_MSG_DATA, body: body(1, 2, 1), toUserIds: [2, 1] }], new Map());
   await waitFor(async () => (await outcomes()).refused - before.refused === 1, 3000);
+});
+
+it('with mobileOnly off, a receiver on a phone only is not asked for', async () => {
+  const push = await startFake();
+  const strict = new PushServiceLink({ pool, logger: log, queueMax: 3, deadlineMs: 1000, mobileOnly: false });
+  const before = await outcomes();
+  strict.offer(
+    [
+      { commandId: CID.CID_MSG_DATA, body: body(1, 6, 20), toUserIds: [6, 1] },
+      { commandId: CID.CID_MSG_DATA, body: body(1, 2, 21), toUserIds: [2, 1] },
+    ],
+    new Map([[1, pc], [6, phone]]),
+  );
+  await waitFor(async () => (await outcomes()).accepted - before.accepted === 1, 3000);
+  expect(push.items.map((i) => [IM.Message.IMMsgData.decode(i.msg).msgId, i.userIds])).toEqual([[21, [2]]]);
+  strict.close();
 });

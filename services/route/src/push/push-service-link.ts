@@ -1,8 +1,7 @@
 import type { Logger } from '@tiertalk/log';
 import { Counter, metricsRegistry } from '@tiertalk/metrics';
-import { CID, PushService, tiertalk, type NotifiedBatch, type NotifyBatch } from '@tiertalk/proto';
+import { CID, PushService, isMobileClient, tiertalk, type NotifiedBatch, type NotifyBatch } from '@tiertalk/proto';
 import { BatchedCalls, type InstancePool } from '@tiertalk/rpc';
-import type { OfflinePushSink } from './offline-push';
 
 export interface PushServiceLinkOptions {
   /** The push instances in etcd (service `push`). */
@@ -12,6 +11,18 @@ export interface PushServiceLinkOptions {
   queueMax: number;
   /** How long a request may wait for the push service's answer, failover included. */
   deadlineMs: number;
+  /**
+   * Also ask for receivers whose only sessions are mobile: the phone may be in the background
+   * with its connection still open (TeamTalk pushes them too); an app in the foreground does not
+   * show the notification.
+   */
+  mobileOnly: boolean;
+}
+
+/** What route's Deliver path hands over; must return at once. */
+export interface PushRequestSink {
+  /** The batch's envelopes and the sessions of their receivers (receivers absent from the map have none). */
+  offer(envelopes: readonly tiertalk.Envelope.$Properties[], sessions: ReadonlyMap<number, ReadonlyArray<{ clientType: number }>>): void;
 }
 
 const OUTCOMES = ['accepted', 'refused', 'shed', 'unavailable'] as const;
@@ -42,7 +53,7 @@ const LOG_INTERVAL_MS = 5000;
  * `queueMax` unanswered requests, or with no push instance, a request is shed
  * and counted. The push service decides the rest (shields, tokens, providers).
  */
-export class PushServiceLink implements OfflinePushSink {
+export class PushServiceLink implements PushRequestSink {
   private readonly log: Logger;
   private readonly calls: BatchedCalls<NotifyReq, boolean, NotifyBatch, NotifiedBatch, tiertalk.NotifiedItem.$Properties>;
   private readonly lastLog = new Map<Outcome, number>();
@@ -63,11 +74,15 @@ export class PushServiceLink implements OfflinePushSink {
     );
   }
 
-  offer(envelopes: readonly tiertalk.Envelope.$Properties[], sessions: ReadonlyMap<number, readonly unknown[]>): void {
+  offer(envelopes: readonly tiertalk.Envelope.$Properties[], sessions: ReadonlyMap<number, ReadonlyArray<{ clientType: number }>>): void {
+    const pushable = (id: number): boolean => {
+      const own = sessions.get(id) ?? [];
+      return own.length === 0 || (this.opts.mobileOnly && own.every((s) => isMobileClient(s.clientType)));
+    };
     for (const env of envelopes) {
       if (env.commandId !== CID.CID_MSG_DATA || env.broadcast || !env.body) continue;
       // 1:1: [to, from]; group: every member. The sender is dropped by the push service.
-      const offline = [...new Set(env.toUserIds ?? [])].filter((id) => id > 0 && (sessions.get(id)?.length ?? 0) === 0);
+      const offline = [...new Set(env.toUserIds ?? [])].filter((id) => id > 0 && pushable(id));
       if (offline.length === 0) continue;
       this.request({ msg: env.body, userIds: offline });
     }
