@@ -142,6 +142,13 @@ afterAll(async () => {
 });
 
 describe('push service', () => {
+  it('runs like the other tiers: registered in etcd, /healthz and /readyz on its metrics port', async () => {
+    const info = cluster.instanceInfo().find((i) => i.name === 'push-1');
+    expect(info?.alive).toBe(true);
+    for (const probe of ['healthz', 'readyz']) expect((await fetch(`http://127.0.0.1:${info?.metricsPort}/${probe}`)).status).toBe(200);
+    expect(sumOf(await metricsOf('push-1'), 'tt_push_notifications_total', { provider: 'apns', outcome: 'sent' })).toBe(0);
+  });
+
   it('an offline iOS user gets an APNs push with the text and the unread badge; an online one none', async () => {
     const alice = await newUser('pa');
     const bob = await newUser('pb');

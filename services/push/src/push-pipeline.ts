@@ -44,6 +44,7 @@ export class PushPipeline {
   private resolving = 0;
   private sending = 0;
   private running = false;
+  private scheduled: NodeJS.Immediate | undefined;
   private closed = false;
   private readonly cancel = new AbortController();
   private readonly policy: IPolicy;
@@ -75,7 +76,8 @@ export class PushPipeline {
     requests.inc({ outcome: 'accepted' });
     this.pending.push(req);
     this.update();
-    if (!this.running) setImmediate(() => this.run());
+    // The requests of one event-loop turn are resolved together.
+    this.scheduled ??= setImmediate(() => this.run());
     return true;
   }
 
@@ -91,6 +93,7 @@ export class PushPipeline {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
+    clearImmediate(this.scheduled);
     this.cancel.abort();
     const left = this.pending.length;
     if (left > 0) skipped.inc({ reason: 'shed' }, left);
@@ -99,13 +102,14 @@ export class PushPipeline {
   }
 
   private run(): void {
+    this.scheduled = undefined;
     if (this.running) return;
     this.running = true;
     this.loop()
       .catch((err: unknown) => this.log.error({ err }, 'push pipeline round failed'))
       .finally(() => {
         this.running = false;
-        if (this.pending.length > 0 && !this.cancel.signal.aborted) setImmediate(() => this.run());
+        if (this.pending.length > 0 && !this.cancel.signal.aborted) this.scheduled ??= setImmediate(() => this.run());
         this.update();
       });
   }
