@@ -24,6 +24,7 @@ stop_group dist/main.js "$RUN_DIR"/login*.pid
 stop_group dist/main.js "$RUN_DIR"/msfs-*.pid
 stop_group dist/main.js "$RUN_DIR"/msg-*.pid
 stop_group dist/main.js "$RUN_DIR"/route-*.pid
+stop_group dist/main.js "$RUN_DIR"/push-*.pid
 stop_group dist/main.js "$RUN_DIR"/db-proxy-*.pid
 others=()
 for f in "$RUN_DIR"/*.pid; do

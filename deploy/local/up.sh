@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make up: one local TierTalk cluster (two db-proxies, two routes, two msg
+# make up: one local TierTalk cluster (two db-proxies, one push service, two routes, two msg
 # gateways, one login) on top of MariaDB, Redis and etcd. Safe to run again:
 # live processes are kept.
 #   LISTEN_HOST=0.0.0.0 PUBLIC_IP=<lan ip> make up   to serve clients on the LAN.
@@ -8,9 +8,11 @@
 #   db-proxy gRPC 10600+; route gRPC 8200+; msg TCP 8000+, TLS 8443+, WebSocket (wss) 8400+, gRPC 8300+;
 #   login HTTP 8080+, legacy TCP 8008+.
 # One msfs file store (docs/MSFS.md) on ${MSFS_HTTP_PORT:-8700}, files in .run/msfs; login hands it out as msfsPrior.
+# One push service (services/push, docs/OPERATIONS.md "Push notifications") on gRPC 8500, metrics 9500;
+# its providers come from TT_APNS_* / TT_FCM_* / TT_VAPID_* / TT_WEBHOOK_* in make up's environment.
 # One admin HTTP API (docs/ADMIN.md) on 127.0.0.1:${ADMIN_HTTP_PORT:-8600}; its bearer token is made once
 # and kept in .run/admin-token.
-# Prometheus /metrics (and /healthz, /readyz): db-proxy 9600+, route 9200+, msg 9300+, msfs 9800, admin 9700, login on its HTTP port.
+# Prometheus /metrics (and /healthz, /readyz): db-proxy 9600+, route 9200+, msg 9300+, push 9500, msfs 9800, admin 9700, login on its HTTP port.
 # Client TLS uses the development PKI in .run/tls (trust .run/tls/ca.crt; its certificates name
 # localhost and 127.0.0.1, so a client reaching PUBLIC_IP checks the name localhost: --servername localhost).
 set -euo pipefail
@@ -139,6 +141,11 @@ for i in $(seq 1 "$DB_PROXIES"); do
     TT_REDIS_GROUP_MEMBER_URL="$REDIS_MAIN" TT_REDIS_SYNC_URL="$REDIS_SYNC"
 done
 for i in $(seq 1 "$DB_PROXIES"); do wait_port "db-proxy-$i" $((10600 + i - 1)); done
+
+# Push notifications for users without a session (route finds it in etcd). Without provider
+# settings it runs and counts what it could not send (tt_push_skipped_total{reason="no_provider"}).
+start_service "push-1" push "grpc 8500, metrics 9500" TT_GRPC_PORT=8500 TT_METRICS_PORT=9500
+wait_port "push-1" 8500
 
 for i in $(seq 1 "$ROUTES"); do
   port=$((8200 + i - 1))

@@ -20,7 +20,7 @@ const open: TeamTalkClient[] = [];
 beforeAll(async () => {
   await prepareTestDatabase();
   await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 1, login: true });
+  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 1, login: true, push: 1 });
   // The admin HTTP service (services/admin) has its own panel.
   admin = await AdminService.start(cluster, { token: 'dashboard-e2e-admin-token-0123456789abcdef' });
 });

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { DbAdminService, DbProxyService, GatewayService, IM, RouteService, tiertalk, type PushAck } from '@tiertalk/proto';
+import { DbAdminService, DbProxyService, GatewayService, IM, PushService, RouteService, tiertalk, type PushAck } from '@tiertalk/proto';
 import { createClient, errorCode, mutualTls, openBidi, unaryCall, type ClientMethod, type RpcSecurity } from '@tiertalk/rpc';
 import { Cluster, flushTestRedis, prepareTestDatabase, repoRoot, testConfig, testPki, tlsEnv } from '@tiertalk/testkit';
 import { createDevPki, type DevPki } from '@tiertalk/tls';
@@ -102,7 +102,7 @@ beforeAll(async () => {
   pki = testPki();
   otherCaDir = mkdtempSync(path.join(os.tmpdir(), 'tt-other-ca-'));
   otherPki = createDevPki(otherCaDir, ['msg', 'route', 'admin']);
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 1 });
+  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 1, push: 1 });
 });
 
 afterAll(async () => {
@@ -116,6 +116,7 @@ describe('db-proxy gRPC port', () => {
     expect(await validateCode(createClient(addrOf('db-proxy-1'), as('msg'), 'db-proxy'))).toBe(grpc.status.OK);
     expect(await storeCode(createClient(addrOf('db-proxy-1'), as('msg'), 'db-proxy'))).toBe(grpc.status.OK);
     expect(await unaryCode(createClient(addrOf('db-proxy-1'), as('route'), 'db-proxy'), DbProxyService.GetDeviceToken, tokensReq)).toBe(grpc.status.OK);
+    expect(await unaryCode(createClient(addrOf('db-proxy-1'), as('push'), 'db-proxy'), DbProxyService.GetDeviceToken, tokensReq)).toBe(grpc.status.OK);
   });
 
   it('refuses a caller without a certificate, with another CA\'s, or in plaintext', async () => {
@@ -127,11 +128,14 @@ describe('db-proxy gRPC port', () => {
     expect(await validateCode(plaintextClient(addrOf('db-proxy-1')))).toBe(grpc.status.UNAVAILABLE);
   });
 
-  it('refuses the wrong service: login may not store messages or validate, msg may not read device tokens, admin may not validate', async () => {
+  it('refuses the wrong service: login may not store messages or validate, msg may not read device tokens, admin may not validate, push may not store or validate', async () => {
     expect(await storeCode(createClient(addrOf('db-proxy-1'), as('login'), 'db-proxy'))).toBe(grpc.status.PERMISSION_DENIED);
     expect(await validateCode(createClient(addrOf('db-proxy-1'), as('login'), 'db-proxy'))).toBe(grpc.status.PERMISSION_DENIED);
     expect(await unaryCode(createClient(addrOf('db-proxy-1'), as('msg'), 'db-proxy'), DbProxyService.GetDeviceToken, tokensReq)).toBe(grpc.status.PERMISSION_DENIED);
     expect(await validateCode(createClient(addrOf('db-proxy-1'), as('admin'), 'db-proxy'))).toBe(grpc.status.PERMISSION_DENIED);
+    // The push service reads tokens and shields, nothing else.
+    expect(await storeCode(createClient(addrOf('db-proxy-1'), as('push'), 'db-proxy'))).toBe(grpc.status.PERMISSION_DENIED);
+    expect(await validateCode(createClient(addrOf('db-proxy-1'), as('push'), 'db-proxy'))).toBe(grpc.status.PERMISSION_DENIED);
     // Counted and logged as refusals (RefusalLog), by reason.
     const log = cluster.logTail('db-proxy-1', 400);
     expect(log).toContain('"reason":"grpc_not_allowed"');
@@ -194,6 +198,16 @@ describe('msg gateway gRPC port', () => {
     expect(await pushCode(createClient(addrOf('msg-1'), as('msg'), 'msg'))).toBe(grpc.status.PERMISSION_DENIED);
     expect(await pushCode(createClient(addrOf('msg-1'), as('admin'), 'msg'))).toBe(grpc.status.PERMISSION_DENIED);
     expect(await pushCode(plaintextClient(addrOf('msg-1')))).toBe(grpc.status.UNAVAILABLE);
+  });
+});
+
+describe('push gRPC port', () => {
+  const notifyCode = (client: grpc.Client): Promise<number> => streamCode(client, PushService.Notify, tiertalk.NotifyBatch.create({ items: [] }));
+
+  it('serves Notify to route only', async () => {
+    expect(await notifyCode(createClient(addrOf('push-1'), as('route'), 'push'))).toBe(grpc.status.OK);
+    expect(await notifyCode(createClient(addrOf('push-1'), as('msg'), 'push'))).toBe(grpc.status.PERMISSION_DENIED);
+    expect(await notifyCode(noCertClient(addrOf('push-1'), 'push'))).toBe(grpc.status.UNAUTHENTICATED);
   });
 });
 

@@ -12,6 +12,7 @@ import { dbProxyConfigSchema, loadDbProxyConfig } from '../../services/db-proxy/
 import { loadLoginConfig, loginConfigSchema } from '../../services/login/src/config';
 import { loadMsfsConfig, msfsConfigSchema } from '../../services/msfs/src/config';
 import { loadMsgConfig, msgConfigSchema } from '../../services/msg/src/config';
+import { loadPushConfig, pushConfigSchema } from '../../services/push/src/config';
 import { loadRouteConfig, routeConfigSchema } from '../../services/route/src/config';
 import { containerEnvironment } from './pod-environment';
 import { podSpec } from './pod-spec';
@@ -23,7 +24,7 @@ import { unknownFieldProblems } from './unknown-fields';
 
 const K8S_DIR = path.join(REPO_ROOT, 'deploy/k8s');
 // Each with its own certificate (admin's is the operator certificate).
-const SERVICES = ['db-proxy', 'route', 'msg', 'msfs', 'login', 'admin'] as const;
+const SERVICES = ['db-proxy', 'route', 'msg', 'msfs', 'login', 'admin', 'push'] as const;
 // What the base expects the operator to create (the example overlay generates them).
 const OPERATOR_SECRETS = new Set(['tiertalk-db-proxy-secrets', 'tiertalk-migrate-secrets', 'tiertalk-route-secrets', 'tiertalk-admin-secrets', ...SERVICES.map((s) => `tiertalk-tls-${s}`)]);
 // Keys each container may set: its service's configuration schema (TT_X or TT_X_FILE).
@@ -34,6 +35,7 @@ const SETTINGS: Record<string, ReadonlySet<string>> = {
   login: new Set(Object.keys(loginConfigSchema.shape)),
   msfs: new Set(Object.keys(msfsConfigSchema.shape)),
   admin: new Set(Object.keys(adminHttpConfigSchema.shape)),
+  push: new Set(Object.keys(pushConfigSchema.shape)),
   migrate: new Set(['TT_MYSQL_MIGRATE_URL', 'TT_MYSQL_MASTER_URL']),
 };
 
@@ -86,10 +88,10 @@ describe.each([
   ['base', () => base, OPERATOR_SECRETS],
   ['overlays/example', () => overlay, new Set<string>()],
 ])('deploy/k8s/%s', (_name, objects, externalSecrets) => {
-  test('has every tier: Deployments for db-proxy, route, msfs, login and admin, a StatefulSet of gateways, budgets and autoscalers', () => {
-    expect(names(objects(), 'Deployment')).toEqual(['admin', 'db-proxy', 'login', 'msfs', 'route']);
+  test('has every tier: Deployments for db-proxy, route, msfs, login, admin and push, a StatefulSet of gateways, budgets and autoscalers', () => {
+    expect(names(objects(), 'Deployment')).toEqual(['admin', 'db-proxy', 'login', 'msfs', 'push', 'route']);
     expect(names(objects(), 'StatefulSet')).toEqual(['msg']);
-    expect(names(objects(), 'PodDisruptionBudget')).toEqual(['db-proxy', 'login', 'msg', 'route']);
+    expect(names(objects(), 'PodDisruptionBudget')).toEqual(['db-proxy', 'login', 'msg', 'push', 'route']);
     expect(names(objects(), 'HorizontalPodAutoscaler')).toEqual(['db-proxy', 'login', 'route']);
   });
 
@@ -124,7 +126,7 @@ describe.each([
     for (const cm of objects().filter((o) => o.kind === 'ConfigMap')) {
       const service = cm.metadata.name.replace(/^tiertalk-/, '').replace(/-[a-z0-9]{10}$/, '');
       const known = service === 'common' ? new Set(Object.keys(commonConfigSchema.shape)) : SETTINGS[service];
-      for (const key of Object.keys((cm.data as Record<string, string>) ?? {})) if (!known?.has(key)) unknown.push(`ConfigMap ${cm.metadata.name}: ${key}`);
+      for (const key of Object.keys((cm.data as Record<string, string>) ?? {})) if (!known?.has(key.replace(/_FILE$/, ''))) unknown.push(`ConfigMap ${cm.metadata.name}: ${key}`);
     }
     expect(unknown).toEqual([]);
   });
@@ -174,6 +176,13 @@ describe('each service accepts the configuration the example overlay gives its p
     const c = loadMsgConfig(environment('StatefulSet', 'msg'));
     expect([c.ip1, c.ip2, c.tcpPort, c.tlsTcpPort, c.wsPort, c.instanceId, c.grpcHost]).toEqual(['192.0.2.10', '192.0.2.10', 8000, 8443, 8400, 'msg-0', '10.1.2.3']);
     expect(c.clientTls?.ws).toBe(true);
+  });
+
+  test('push: gRPC 8500 on the pod address, metrics 9500, Android tokens to the webhook signed with the key from its Secret file', () => {
+    const c = loadPushConfig(environment('Deployment', 'push'));
+    expect([c.TT_GRPC_HOST, c.TT_GRPC_PORT, c.TT_METRICS_PORT, c.TT_INSTANCE_ID]).toEqual(['10.1.2.3', 8500, 9500, 'push-0']);
+    expect([c.TT_PUSH_IOS_PROVIDER, c.TT_PUSH_ANDROID_PROVIDER, c.TT_WEBHOOK_URL]).toEqual(['apns', 'webhook', 'https://push-gateway.example.internal/tiertalk']);
+    expect(c.TT_WEBHOOK_SECRET).toMatch(/^CHANGE-ME/);
   });
 
   test('login: HTTP 8080 on every address, legacy TCP 8008', () => {

@@ -61,6 +61,8 @@ export function containerEnvironment(
     return m === undefined ? value : m.local + value.slice(m.mountPath.length);
   };
 
+  // A ConfigMap may name a mounted file too (a *_FILE setting).
+  for (const key of Object.keys(env)) env[key] = localPath(env[key]);
   for (const e of container.env ?? []) {
     const vf = e.valueFrom;
     if (vf?.fieldRef) env[e.name] = fieldValue(vf.fieldRef.fieldPath, facts);

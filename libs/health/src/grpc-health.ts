@@ -14,9 +14,9 @@ export const HealthService = healthServiceDefinition as unknown as grpc.ServiceD
  * (UNAUTHENTICATED): the HTTP /readyz is the probe for callers without one.
  */
 export const healthAccess: AccessPolicy = accessPolicy('Health', HealthService, {
-  Check: ['db-proxy', 'route', 'msg', 'login', 'admin'],
-  Watch: ['db-proxy', 'route', 'msg', 'login', 'admin'],
-  List: ['db-proxy', 'route', 'msg', 'login', 'admin'],
+  Check: ['db-proxy', 'route', 'msg', 'login', 'admin', 'push'],
+  Watch: ['db-proxy', 'route', 'msg', 'login', 'admin', 'push'],
+  List: ['db-proxy', 'route', 'msg', 'login', 'admin', 'push'],
 });
 
 type WatchCall = grpc.ServerWritableStream<unknown, unknown>;

@@ -65,6 +65,8 @@ export type SessionSync = Msg<typeof tiertalk.SessionSync>;
 export type SessionSyncRsp = Msg<typeof tiertalk.SessionSyncRsp>;
 export type PushBatch = Msg<typeof tiertalk.PushBatch>;
 export type PushAck = Msg<typeof tiertalk.PushAck>;
+export type NotifyBatch = Msg<typeof tiertalk.NotifyBatch>;
+export type NotifiedBatch = Msg<typeof tiertalk.NotifiedBatch>;
 
 /** A unary method whose request and reply are generated classes. */
 function unary<ReqC extends PbType<InstanceType<ReqC>> & (abstract new (...args: never[]) => unknown), ResC extends PbType<InstanceType<ResC>> & (abstract new (...args: never[]) => unknown)>(
@@ -133,4 +135,8 @@ export const RouteService = {
 
 export const GatewayService = {
   Push: method<PushBatch, PushAck>('Gateway', 'Push', tiertalk.PushBatch, tiertalk.PushAck, true, true),
+} satisfies grpc.ServiceDefinition;
+
+export const PushService = {
+  Notify: method<NotifyBatch, NotifiedBatch>('PushNotify', 'Notify', tiertalk.NotifyBatch, tiertalk.NotifiedBatch, true, true),
 } satisfies grpc.ServiceDefinition;

@@ -16,7 +16,7 @@ import { testEtcd, uniquePrefix, type EtcdTlsFiles } from './etcd';
 import { canConnect, freePort } from './ports';
 import { waitFor } from './wait';
 
-export type ServiceName = 'db-proxy' | 'route' | 'msg' | 'msfs' | 'login';
+export type ServiceName = 'db-proxy' | 'route' | 'msg' | 'msfs' | 'login' | 'push';
 
 export interface ClusterSpec {
   /** Instance counts; defaults 1, 1, 1. */
@@ -27,6 +27,8 @@ export interface ClusterSpec {
   login?: boolean;
   /** Start an msfs file store (default false), before login so /msg_server hands it out; its files live in a temp dir removed by stop(). */
   msfs?: boolean;
+  /** Push service instances (services/push; default 0): provider settings go in serviceEnv.push. */
+  push?: number;
   /** Overrides for every process (applied last). */
   env?: Record<string, string>;
   /** Overrides for one service's processes (applied before `env`). */
@@ -125,7 +127,7 @@ interface Instance {
 const READY_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
 const LOG_TAIL_LINES = 40;
-const START_ORDER: readonly ServiceName[] = ['db-proxy', 'route', 'msg', 'msfs', 'login'];
+const START_ORDER: readonly ServiceName[] = ['db-proxy', 'push', 'route', 'msg', 'msfs', 'login'];
 
 // What "ready" means per service, beyond registration: msg must accept TCP
 // and login must answer HTTP (each registers once it serves, but the probe
@@ -136,6 +138,7 @@ const READINESS: Record<ServiceName, { registers: boolean; tcp: boolean; http: b
   msg: { registers: true, tcp: true, http: false },
   msfs: { registers: true, tcp: false, http: true },
   login: { registers: true, tcp: false, http: true },
+  push: { registers: true, tcp: false, http: false },
 };
 
 export class ClusterError extends Error {
@@ -149,7 +152,7 @@ export class ClusterError extends Error {
 export class Cluster {
   private readonly instances: Instance[] = [];
   private readonly registered = new Set<string>();
-  private readonly started: Record<ServiceName, number> = { 'db-proxy': 0, route: 0, msg: 0, msfs: 0, login: 0 };
+  private readonly started: Record<ServiceName, number> = { 'db-proxy': 0, route: 0, msg: 0, msfs: 0, login: 0, push: 0 };
   /** msfs instances' file directories, removed by stop(). */
   private readonly fileDirs: string[] = [];
   private stopped = false;
@@ -217,6 +220,7 @@ export class Cluster {
       msg: spec.msg ?? 1,
       msfs: spec.msfs ? 1 : 0,
       login: spec.login ? 1 : 0,
+      push: spec.push ?? 0,
     };
     try {
       for (const service of START_ORDER) {

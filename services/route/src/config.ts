@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt, redisUrl, refuseWellKnown, secret, url } from '@tiertalk/config';
+import { bool, commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt, redisUrl, refuseWellKnown, secret, url } from '@tiertalk/config';
 import { TEAMTALK_DEFAULT_AES_KEY } from '@tiertalk/proto';
 
 // An unset or empty value means "none".
@@ -43,6 +43,12 @@ export const routeConfigSchema = commonConfigSchema.extend({
   TT_PUSH_STREAM_KEY: nonEmptyString('tt:push:offline'),
   // A queued push its route instance stopped working on (killed) is taken over by another after this long.
   TT_PUSH_CLAIM_IDLE_MS: intRange(100, 600000, 15000),
+  // The push service (services/push): push requests unanswered at once; more are shed and counted.
+  TT_PUSH_SERVICE_QUEUE_MAX: positiveInt(10000),
+  // How long a push request waits for a push instance's answer (a second instance is tried when a stream breaks).
+  TT_PUSH_SERVICE_DEADLINE_MS: intRange(100, 60000, 3000),
+  // Also push receivers whose only sessions are mobile (a phone in the background may keep its connection).
+  TT_PUSH_SERVICE_MOBILE_ONLY: bool(true),
   // Deadline of route's calls to db-proxy (device tokens).
   TT_DB_DEADLINE_MS: positiveInt(5000),
   // TeamTalk's text key: with it the push carries the decrypted text as `flash`.

@@ -5,12 +5,13 @@ import { Readiness, followRegistration, healthAccess, probeRoutes, serveHealth, 
 import { RefusalLog, countRedisErrors, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { createRedisClient } from '@tiertalk/redis';
 import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
-import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
+import { InstancePool, bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
 import { routeAccess } from './access-policy';
 import { loadRouteConfig } from './config';
 import { GatewayLinks } from './gateway-links';
 import { routeHandlers, sessionStreams } from './handlers';
 import { startOfflinePush } from './push/start-offline-push';
+import { PushServiceLink } from './push/push-service-link';
 import { RegistryEpoch } from './registry-epoch';
 import { exportUnacked } from './route-metrics';
 import { UnseenGatewaySweep } from './session-purge';
@@ -52,10 +53,12 @@ async function main(): Promise<void> {
   const unseenSweep = new UnseenGatewaySweep({ store, links, logger, intervalMs: config.TT_SWEEP_INTERVAL_MS });
   unseenSweep.start();
   const offlinePush = await startOfflinePush(config, registry, logger, security);
+  const pushPool = new InstancePool(await registry.watch('push'), { logger, security });
+  const pushService = new PushServiceLink({ pool: pushPool, logger, queueMax: config.TT_PUSH_SERVICE_QUEUE_MAX, deadlineMs: config.TT_PUSH_SERVICE_DEADLINE_MS, mobileOnly: config.TT_PUSH_SERVICE_MOBILE_ONLY });
 
   const server = createServer({ security, access: [routeAccess, healthAccess], refusals: new RefusalLog(logger) });
   serveHealth(server, readiness, 'tiertalk.Route');
-  const deps = { store, links, logger, offlinePush: offlinePush?.notifier, registryReady: epoch };
+  const deps = { store, links, logger, offlinePush: offlinePush?.notifier, pushService, registryReady: epoch };
   const streams = sessionStreams(deps);
   server.addService(RouteService, routeHandlers(deps, streams));
   const port = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);
@@ -96,6 +99,8 @@ async function main(): Promise<void> {
     epoch.close();
     await links.close();
     await offlinePush?.close();
+    pushService.close();
+    pushPool.close();
     await registry.close();
     await redisCheck.stop();
     await redis.quit();

@@ -1,6 +1,7 @@
 import type { Logger } from '@tiertalk/log';
 import type { tiertalk } from '@tiertalk/proto';
 import type { OfflinePushSink } from '../push/offline-push';
+import type { PushRequestSink } from '../push/push-service-link';
 import type { SessionStore } from '../session-store';
 
 /**
@@ -63,6 +64,8 @@ export interface RouteDeps {
   logger: Logger;
   /** Offline-push webhook (src/push); absent when TT_PUSH_WEBHOOK_URL is unset. */
   offlinePush?: OfflinePushSink;
+  /** The push service trigger (src/push/push-service-link.ts): every stored message with receivers without a session. */
+  pushService?: PushRequestSink;
   /** Deliveries wait on it so they are not looked up in a registry being rebuilt; absent in tests. */
   registryReady?: RegistryReadiness;
 }

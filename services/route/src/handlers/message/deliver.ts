@@ -147,7 +147,7 @@ export function deliverHandler(deps: RouteDeps): grpc.handleBidiStreamingCall<En
  * registry, so receivers are not looked up in an empty one.
  */
 export async function deliverBatch(
-  { store, links, offlinePush, registryReady }: RouteDeps,
+  { store, links, offlinePush, pushService, registryReady }: RouteDeps,
   batch: EnvelopeBatch,
   log: Logger,
   receipt?: DeliveryReceipt,
@@ -187,6 +187,8 @@ export async function deliverBatch(
     envelopes.filter((env) => (env.toUserIds?.length ?? 0) === 2),
     sessions,
   );
+  // The push service (services/push): 1:1 and group messages alike; it applies the shields and picks providers.
+  pushService?.offer(envelopes, sessions);
 
   const perGateway = new Map<string, tiertalk.Push.$Properties[]>();
   const queue = (gatewayId: string, push: tiertalk.Push.$Properties): void => {
