@@ -95,4 +95,13 @@ describe('pickGateway', () => {
     expect(readGateway(gw('t', 0, 10, { port: 0, tlsPort: '8443' }))).toMatchObject({ port: 0, tlsPort: 8443 });
     expect(readGateway(gw('t', 0, 10))).not.toHaveProperty('tlsPort');
   });
+
+  it('reads the WebSocket port; a bad one leaves the gateway to TCP clients', () => {
+    expect(readGateway(gw('w', 0, 10, { wsPort: '8400' }))).toMatchObject({ port: 8000, wsPort: 8400 });
+    for (const wsPort of [0, 70000, 'x']) {
+      const gateway = readGateway(gw('w', 0, 10, { wsPort }));
+      expect(gateway).toMatchObject({ port: 8000 });
+      expect(gateway).not.toHaveProperty('wsPort');
+    }
+  });
 });

@@ -161,13 +161,14 @@ function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, opts
 }
 
 type MsgServerBody =
-  | { code: 0; msg: ''; priorIP: string; backupIP: string; port: string; msfsPrior: string; msfsBackup: string; discovery: string; tlsPort?: string }
+  | { code: 0; msg: ''; priorIP: string; backupIP: string; port: string; msfsPrior: string; msfsBackup: string; discovery: string; tlsPort?: string; wsPort?: string }
   | { code: 1 | 2; msg: string };
 
 /**
  * docs/FLOWS.md §1a step 3; `port` is a string as in TeamTalk (int2string). TierTalk
- * adds `tlsPort` (also a string) when the gateway has a TLS listener; TeamTalk
- * clients ignore fields they do not know. `port` is "0" for a TLS-only gateway.
+ * adds `tlsPort` (also a string) when the gateway has a TLS listener and `wsPort`
+ * when it publishes its WebSocket port (the web client's); TeamTalk clients ignore
+ * fields they do not know. `port` is "0" for a TLS-only gateway.
  */
 export function responseBody(pick: GatewayPick, peerAddress: string, opts: Pick<HttpServerOptions, 'msfsUrl' | 'discoveryUrl'>): MsgServerBody {
   if (pick.code !== PICK_OK) {
@@ -186,6 +187,7 @@ export function responseBody(pick: GatewayPick, peerAddress: string, opts: Pick<
     msfsBackup: opts.msfsUrl,
     discovery: opts.discoveryUrl,
     ...(gateway.tlsPort !== undefined ? { tlsPort: String(gateway.tlsPort) } : {}),
+    ...(gateway.wsPort !== undefined ? { wsPort: String(gateway.wsPort) } : {}),
   };
 }
 

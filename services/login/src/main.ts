@@ -9,6 +9,8 @@ import { LoginConfig, loadLoginConfig } from './config';
 import { GatewayBalancer } from './gateway-balancer';
 import { startHttpServer } from './http-server';
 import { startLegacyTcpServer } from './legacy-tcp';
+import { defaultWebDir, loadWebFiles } from './web-files';
+import { startWebServer } from './web-server';
 
 // In-flight requests are tiny; past this the process exits anyway so an orchestrator's kill never has to.
 const GRACE_MS = 2000;
@@ -52,6 +54,19 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     probes,
     tls: certificate ? { certificate, handshakeTimeoutMs: cfg.TT_TLS_HANDSHAKE_TIMEOUT_MS } : undefined,
   });
+  const web = cfg.TT_WEB_ENABLED
+    ? await startWebServer({
+        host: cfg.TT_HTTP_HOST,
+        port: cfg.TT_WEB_PORT,
+        // Start-up fails here when the web client was not built.
+        files: loadWebFiles(cfg.TT_WEB_DIR ?? defaultWebDir()),
+        pick,
+        msfsUrl: cfg.TT_MSFS_URL,
+        discoveryUrl: cfg.TT_DISCOVERY_URL,
+        logger: log,
+        tls: certificate ? { certificate, handshakeTimeoutMs: cfg.TT_TLS_HANDSHAKE_TIMEOUT_MS } : undefined,
+      })
+    : undefined;
   const legacy = cfg.TT_LEGACY_TCP_ENABLED
     ? await startLegacyTcpServer({ host: cfg.TT_HTTP_HOST, port: cfg.TT_LEGACY_TCP_PORT, pick, logger: log })
     : undefined;
@@ -67,6 +82,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
       metricsPort: metrics?.port ?? http.address.port,
       ...(certificate ? { https: 1 } : {}),
       ...(legacy ? { legacyTcpPort: legacy.address.port } : {}),
+      ...(web ? { webPort: web.address.port } : {}),
     },
   });
   followRegistration(registered, registration);
@@ -84,7 +100,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     readiness.drain();
     // ARCHITECTURE.md: the lease goes first, so nobody is sent here while we close.
     await registration.deregister();
-    await Promise.all([http.close(GRACE_MS), legacy?.close(GRACE_MS)]);
+    await Promise.all([http.close(GRACE_MS), legacy?.close(GRACE_MS), web?.close(GRACE_MS)]);
     certificate?.close();
     await registry.close();
     await metrics?.close();
