@@ -29,7 +29,7 @@ describe('pickGateway', () => {
     const pick = pickGateway([gw('msg-1', 3, 10, { ip1: '1.1.1.1', ip2: '2.2.2.2', port: 8001 })]);
     expect(pick).toEqual({
       code: PICK_OK,
-      gateway: { id: 'msg-1', ip1: '1.1.1.1', ip2: '2.2.2.2', port: 8001, curConn: 3, maxConn: 10 },
+      gateway: { id: 'msg-1', ip1: '1.1.1.1', ip2: '2.2.2.2', port: 8001, wsPort: 8400, curConn: 3, maxConn: 10 },
       invalid: [],
     });
   });

@@ -299,7 +299,7 @@ describe('login over HTTPS', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('answers TeamTalk JSON plus tlsPort and wsPort to a client that verifies the certificate', async () => {
+  it('answers TeamTalk JSON plus tlsPort to a client that verifies the certificate', async () => {
     const body = await new Promise<string>((resolve, reject) => {
       https
         .get({ host: '127.0.0.1', port: server.address.port, path: '/msg_server', ca: readFileSync(pki.caCert) }, (res) => {
@@ -310,7 +310,7 @@ describe('login over HTTPS', () => {
         .on('error', reject);
     });
     expect(JSON.parse(body)).toEqual({
-      code: PICK_OK, msg: '', priorIP: '10.0.0.9', backupIP: '10.0.0.9', port: '8000', msfsPrior: MSFS, msfsBackup: MSFS, discovery: DISCOVERY, tlsPort: '8443', wsPort: '8400',
+      code: PICK_OK, msg: '', priorIP: '10.0.0.9', backupIP: '10.0.0.9', port: '8000', msfsPrior: MSFS, msfsBackup: MSFS, discovery: DISCOVERY, tlsPort: '8443',
     });
   });
 

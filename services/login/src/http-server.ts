@@ -166,11 +166,11 @@ type MsgServerBody =
 
 /**
  * docs/FLOWS.md §1a step 3; `port` is a string as in TeamTalk (int2string). TierTalk
- * adds `tlsPort` (also a string) when the gateway has a TLS listener and `wsPort`
- * when it publishes its WebSocket port (the web client's); TeamTalk clients ignore
- * fields they do not know. `port` is "0" for a TLS-only gateway.
+ * adds `tlsPort` (also a string) when the gateway has a TLS listener; TeamTalk
+ * clients ignore fields they do not know. `wsPort` (the gateway's WebSocket port)
+ * only in the web client's answer (web-server.ts), so TeamTalk's port answers as before. `port` is "0" for a TLS-only gateway.
  */
-export function responseBody(pick: GatewayPick, peerAddress: string, opts: Pick<HttpServerOptions, 'msfsUrl' | 'discoveryUrl'>): MsgServerBody {
+export function responseBody(pick: GatewayPick, peerAddress: string, opts: Pick<HttpServerOptions, 'msfsUrl' | 'discoveryUrl'>, withWsPort = false): MsgServerBody {
   if (pick.code !== PICK_OK) {
     return pick.code === PICK_NONE ? { code: PICK_NONE, msg: NO_MSG_SERVER_TEXT } : { code: PICK_FULL, msg: ALL_FULL_TEXT };
   }
@@ -187,7 +187,7 @@ export function responseBody(pick: GatewayPick, peerAddress: string, opts: Pick<
     msfsBackup: opts.msfsUrl,
     discovery: opts.discoveryUrl,
     ...(gateway.tlsPort !== undefined ? { tlsPort: String(gateway.tlsPort) } : {}),
-    ...(gateway.wsPort !== undefined ? { wsPort: String(gateway.wsPort) } : {}),
+    ...(withWsPort && gateway.wsPort !== undefined ? { wsPort: String(gateway.wsPort) } : {}),
   };
 }
 

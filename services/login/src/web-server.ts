@@ -83,7 +83,7 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, opts: WebSe
     const pick = opts.pick();
     countMsgServerAnswer(pick.code);
     requests.inc({ result: 'msg_server' });
-    const body = Buffer.from(JSON.stringify(responseBody(pick, req.socket.remoteAddress ?? '', opts)), 'utf8');
+    const body = Buffer.from(JSON.stringify(responseBody(pick, req.socket.remoteAddress ?? '', opts, true)), 'utf8');
     send(res, req, 200, 'application/json; charset=utf-8', body, { 'Cache-Control': 'no-store' });
     return;
   }
