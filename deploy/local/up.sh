@@ -6,7 +6,7 @@
 #   DB_PROXIES=3 ROUTES=2 GATEWAYS=4 LOGINS=2 make up   other instance counts (1-8 each).
 # Instance i (from 1) of a tier listens on the tier's base port + i - 1:
 #   db-proxy gRPC 10600+; route gRPC 8200+; msg TCP 8000+, TLS 8443+, WebSocket (wss) 8400+, gRPC 8300+;
-#   login HTTP 8080+, legacy TCP 8008+.
+#   login HTTP 8080+, legacy TCP 8008+, web client 8090+ (docs/WEB-CLIENT.md).
 # One admin HTTP API (docs/ADMIN.md) on 127.0.0.1:${ADMIN_HTTP_PORT:-8600}; its bearer token is made once
 # and kept in .run/admin-token.
 # Prometheus /metrics (and /healthz, /readyz): db-proxy 9600+, route 9200+, msg 9300+, admin 9700, login on its HTTP port.
@@ -156,9 +156,10 @@ done
 for i in $(seq 1 "$GATEWAYS"); do wait_port "msg-$i" $((8000 + i - 1)); done
 
 for i in $(seq 1 "$LOGINS"); do
-  http=$((8080 + i - 1)) legacy=$((8008 + i - 1))
-  start_service "login-$i" login "http $http, legacy tcp $legacy" \
-    TT_HTTP_PORT="$http" TT_HTTP_HOST="$LISTEN_HOST" TT_LEGACY_TCP_PORT="$legacy"
+  http=$((8080 + i - 1)) legacy=$((8008 + i - 1)) web=$((8090 + i - 1))
+  start_service "login-$i" login "http $http, legacy tcp $legacy, web $web" \
+    TT_HTTP_PORT="$http" TT_HTTP_HOST="$LISTEN_HOST" TT_LEGACY_TCP_PORT="$legacy" \
+    TT_WEB_ENABLED=true TT_WEB_PORT="$web"
 done
 for i in $(seq 1 "$LOGINS"); do wait_port "login-$i" $((8080 + i - 1)); done
 
@@ -207,6 +208,8 @@ Admin    HTTP API http://127.0.0.1:$ADMIN_HTTP_PORT, token in .run/admin-token (
 
 Log in with a TeamTalk client: login server http://$PUBLIC_IP:8080/msg_server
   users alice, bob, carol, dave - password: tiertalk
+Web client: http://$PUBLIC_IP:8090/web/ (its WebSocket is wss:// with the development CA: trust
+  .run/tls/ca.crt in the browser, or open https://$PUBLIC_IP:8400/ once and accept it; docs/WEB-CLIENT.md)
 Over TLS (gateway TLS ports 8443+, wss:// on 8400+), trusting the development CA:
   npm run chat -- --user alice --ca .run/tls/ca.crt
 make status | make logs | make down

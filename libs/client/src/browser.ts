@@ -44,9 +44,13 @@ export async function pickGatewayWeb(loginUrl: string, timeoutMs = 10_000): Prom
   return parseMsgServerAnswer(url, text);
 }
 
-/** The WebSocket URL of a picked gateway: wss:// when the page itself came over https. */
-export function gatewayWebSocketUrl(choice: GatewayChoice, secure: boolean): string {
+/**
+ * The WebSocket URL of a picked gateway: wss:// when the gateway speaks it; a page
+ * that came over https cannot open ws:// (mixed content), so that is a clear error.
+ */
+export function gatewayWebSocketUrl(choice: GatewayChoice, pageSecure: boolean): string {
   if (choice.wsPort === undefined) throw new ClientError('BAD_LOGIN_SERVER_RESPONSE', `gateway ${choice.host} publishes no WebSocket port (no wsPort in /msg_server)`);
+  if (pageSecure && !choice.wss) throw new ClientError('CONNECT_FAILED', `gateway ${choice.host} offers ws:// only, which an https page may not open; serve the page over http or give the gateways a certificate`);
   const host = choice.host.includes(':') ? `[${choice.host}]` : choice.host;
-  return `${secure ? 'wss' : 'ws'}://${host}:${choice.wsPort}/`;
+  return `${choice.wss ? 'wss' : 'ws'}://${host}:${choice.wsPort}/`;
 }

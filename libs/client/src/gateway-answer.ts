@@ -10,6 +10,8 @@ export interface GatewayChoice {
   tlsPort?: number;
   /** TierTalk's WebSocket port (`wsPort` in the answer), when the gateway publishes one: what a browser connects to. */
   wsPort?: number;
+  /** The WebSocket port speaks wss:// (`wss: "1"` in the answer). */
+  wss?: boolean;
   /** The login server's whole JSON answer (priorIP, backupIP, msfsPrior, discovery, ...). */
   raw: Record<string, unknown>;
 }
@@ -69,5 +71,6 @@ export function parseMsgServerAnswer(url: string, text: string): GatewayChoice {
   if (!Number.isInteger(port) || port < minPort || port > 0xffff) throw bad(url, `bad port ${JSON.stringify(raw.port)}`);
   const host = typeof raw.priorIP === 'string' && raw.priorIP !== '' ? raw.priorIP : raw.backupIP;
   if (typeof host !== 'string' || host === '') throw bad(url, 'no priorIP/backupIP');
-  return { host, port, ...(tlsPort !== undefined ? { tlsPort } : {}), ...(wsPort !== undefined ? { wsPort } : {}), raw };
+  const wss = wsPort !== undefined && (raw.wss === '1' || raw.wss === 1 || raw.wss === true);
+  return { host, port, ...(tlsPort !== undefined ? { tlsPort } : {}), ...(wsPort !== undefined ? { wsPort } : {}), ...(wss ? { wss } : {}), raw };
 }

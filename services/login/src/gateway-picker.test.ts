@@ -98,6 +98,8 @@ describe('pickGateway', () => {
 
   it('reads the WebSocket port; a bad one leaves the gateway to TCP clients', () => {
     expect(readGateway(gw('w', 0, 10, { wsPort: '8400' }))).toMatchObject({ port: 8000, wsPort: 8400 });
+    expect(readGateway(gw('w', 0, 10, { wsPort: '8400' }))).not.toHaveProperty('wss');
+    expect(readGateway(gw('w', 0, 10, { wsPort: 8400, wss: 1 }))).toMatchObject({ wsPort: 8400, wss: true });
     for (const wsPort of [0, 70000, 'x']) {
       const gateway = readGateway(gw('w', 0, 10, { wsPort }));
       expect(gateway).toMatchObject({ port: 8000 });

@@ -11,6 +11,8 @@ export interface GatewayEndpoint {
   tlsPort?: number;
   /** The WebSocket port (browsers, docs/WEB-CLIENT.md); undefined when not published or not a valid port. */
   wsPort?: number;
+  /** The WebSocket port speaks wss:// (meta `wss: 1`). */
+  wss?: boolean;
   curConn: number;
   maxConn: number;
 }
@@ -69,7 +71,7 @@ export function pickGateway(instances: Iterable<InstanceInfo>, opts: PickOptions
   return best ? { code: PICK_OK, gateway: best, invalid } : { code: PICK_FULL, invalid };
 }
 
-/** Validates a `msg` instance's meta ({ ip1, ip2, port, tlsPort?, wsPort?, maxConn, curConn }); undefined when unusable. */
+/** Validates a `msg` instance's meta ({ ip1, ip2, port, tlsPort?, wsPort?, wss?, maxConn, curConn }); undefined when unusable. */
 export function readGateway(info: InstanceInfo): GatewayEndpoint | undefined {
   const { ip1, ip2 } = info.meta;
   const port = count(info.meta.port);
@@ -85,7 +87,8 @@ export function readGateway(info: InstanceInfo): GatewayEndpoint | undefined {
   // A bad wsPort costs browsers this gateway, not TeamTalk clients.
   const wsPort = count(info.meta.wsPort);
   const validWs = wsPort !== undefined && wsPort >= 1 && wsPort <= 65535;
-  return { id: info.id, ip1, ip2, port, ...(validTls ? { tlsPort } : {}), ...(validWs ? { wsPort } : {}), curConn, maxConn };
+  const wss = validWs && count(info.meta.wss) === 1;
+  return { id: info.id, ip1, ip2, port, ...(validTls ? { tlsPort } : {}), ...(validWs ? { wsPort } : {}), ...(wss ? { wss } : {}), curConn, maxConn };
 }
 
 /** A non-negative integer, given as a number or a decimal string (meta values may be either). */

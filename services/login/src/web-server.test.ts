@@ -7,7 +7,8 @@ import { PICK_OK, type GatewayPick } from './gateway-picker';
 import { loadWebFiles } from './web-files';
 import { startWebServer, type WebServer } from './web-server';
 
-const gateway: GatewayPick = { code: PICK_OK, gateway: { id: 'gw', ip1: '10.0.0.1', ip2: '10.0.0.2', port: 8000, wsPort: 8400, curConn: 0, maxConn: 10 }, invalid: [] };
+let gatewayWss = false;
+const gateway = (): GatewayPick => ({ code: PICK_OK, gateway: { id: 'gw', ip1: '10.0.0.1', ip2: '10.0.0.2', port: 8000, wsPort: 8400, ...(gatewayWss ? { wss: true } : {}), curConn: 0, maxConn: 10 }, invalid: [] });
 
 async function counted(result: string): Promise<number> {
   const metric = await metricsRegistry.getSingleMetric('tt_login_web_requests_total')?.get();
@@ -28,7 +29,7 @@ describe('login web client port', () => {
       host: '127.0.0.1',
       port: 0,
       files: loadWebFiles(dir),
-      pick: () => gateway,
+      pick: gateway,
       msfsUrl: 'http://files.example:8700/',
       discoveryUrl: 'http://127.0.0.1/api/discovery',
       logger: createLogger({ service: 'login', instanceId: 'test', level: 'silent' }),
@@ -56,7 +57,12 @@ describe('login web client port', () => {
 
   it('answers /msg_server with the gateway and its WebSocket port', async () => {
     const res = await fetch(`${base}/msg_server`);
-    expect(await res.json()).toMatchObject({ code: 0, priorIP: '10.0.0.1', port: '8000', wsPort: '8400', msfsPrior: 'http://files.example:8700/' });
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ code: 0, priorIP: '10.0.0.1', port: '8000', wsPort: '8400', msfsPrior: 'http://files.example:8700/' });
+    expect(body).not.toHaveProperty('wss');
+    gatewayWss = true;
+    expect(await (await fetch(`${base}/msg_server`)).json()).toMatchObject({ wsPort: '8400', wss: '1' });
+    gatewayWss = false;
   });
 
   it('refuses what it does not serve: unknown names, paths outside the directory, other methods (counted)', async () => {
