@@ -101,6 +101,7 @@ describe('web client in Chromium', () => {
     const alice = await signIn('alice');
     // Unread from the server, before anything is opened; bob is offline.
     await alice.waitForSelector(`${entry(`u${ids.carol}`)} .badge[data-unread="7"]`);
+    expect(await alice.title()).toBe('(8) Alice · TierTalk');
     await alice.waitForSelector(`${entry(`u${ids.bob}`)}[data-online="false"]`);
     await alice.waitForSelector(`${entry(`g${groupId}`)}:has-text("Web team") .badge[data-unread="1"]`);
 

@@ -29,7 +29,6 @@ function start(): void {
       .then((session) => {
         loginView.hidden = true;
         chatView.hidden = false;
-        document.title = `${session.me.name} · TierTalk`;
         new ChatView(chatView, session);
         must<HTMLButtonElement>(chatView, '#sign-out').addEventListener('click', () => {
           session.close();

@@ -191,6 +191,19 @@ export class ChatSession extends EventTarget {
     this.append(conv, { msgId: sent.msgId, fromUserId: this.me.id, createTime: Math.floor(Date.now() / 1000), parts: this.parts(data, MsgType.MSG_TYPE_SINGLE_TEXT) });
   }
 
+  /** The page became visible again: what arrived in the open conversation meanwhile is read now. */
+  markActiveRead(): void {
+    const conv = this.active === undefined ? undefined : this.conversations.get(this.active);
+    if (conv && conv.unread > 0) this.markRead(conv);
+  }
+
+  /** Unread messages over every conversation (the page title shows it). */
+  get totalUnread(): number {
+    let total = 0;
+    for (const c of this.conversations.values()) total += c.unread;
+    return total;
+  }
+
   close(): void {
     this.client.close('signed out');
   }

@@ -54,13 +54,16 @@ export class ChatView {
     });
     session.addEventListener('change', (ev) => {
       const { kind, key } = (ev as CustomEvent<{ kind: string; key?: string }>).detail;
-      if (kind === 'closed') this.showStatus(`Disconnected: ${session.closedReason ?? 'connection closed'}`, true);
+      if (kind === 'closed') this.showStatus(`Disconnected (${session.closedReason ?? 'connection closed'}): reload the page to sign in again`, true);
       else if (kind === 'conversation') {
         if (key === session.active) this.renderConversation();
       } else if (kind === 'active') {
         this.renderDirectory();
         this.renderConversation();
       } else this.renderDirectory();
+    });
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') session.markActiveRead();
     });
     this.renderDirectory();
     this.renderConversation();
@@ -139,6 +142,8 @@ export class ChatView {
       sections.push(el('section', { class: 'dir-section', 'data-section': `dept-${deptId}` }, el('h2', {}, name), ...people.map((c) => this.entry(`u${c.id}`, c.name, this.unread(`u${c.id}`), c))));
     }
     this.directory.replaceChildren(...sections);
+    const total = s.totalUnread;
+    document.title = `${total > 0 ? `(${total}) ` : ''}${s.me.name} · TierTalk`;
     const conv = this.activeConversation();
     if (conv) this.renderTitle(conv);
   }
