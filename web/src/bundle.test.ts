@@ -9,10 +9,10 @@ describe('the browser bundle', () => {
     const result = await build({ ...options, write: false, metafile: true, outfile: 'app.js', sourcemap: false });
     const inputs = Object.keys(result.metafile.inputs).map((p) => p.split(path.sep).join('/'));
     const has = (re: RegExp): boolean => inputs.some((p) => re.test(p));
-    expect(has(/libs\/client\/(src|dist)\/client-core\./)).toBe(true);
+    expect(has(/libs\/client\/(src|dist)\/client\./)).toBe(true);
     expect(has(/libs\/client\/(src|dist)\/browser-transport\./)).toBe(true);
     expect(has(/libs\/pdu\/(src|dist)\/frame-reader\./)).toBe(true);
-    for (const nodeOnly of [/node-transport\./, /libs\/client\/(src|dist)\/gateway\./, /libs\/client\/(src|dist)\/client\./, /node_modules\/ws\//, /content-cipher\./, /proto\/(src|dist)\/services\./, /@grpc\//]) {
+    for (const nodeOnly of [/node-transport\./, /libs\/client\/(src|dist)\/gateway\./, /libs\/client\/(src|dist)\/node-client\./, /node_modules\/ws\//, /content-cipher\./, /proto\/(src|dist)\/services\./, /@grpc\//]) {
       expect(inputs.filter((p) => nodeOnly.test(p))).toEqual([]);
     }
   });

@@ -1,13 +1,13 @@
 // The SDK in a browser: the protocol core over the page's WebSocket, and the
 // login server's /msg_server through fetch. Bundlers pick this file instead of
 // index.ts (package.json "browser"); nothing here needs Node.
-import { TeamTalkClientCore, type ClientOptions } from './client-core';
+import { TeamTalkClientCore, type ClientOptions } from './client';
 import { openWebSocket } from './browser-transport';
 import { ClientError } from './errors';
 import { parseMsgServerAnswer, type GatewayChoice } from './gateway-answer';
 
-export { TeamTalkClientCore as TeamTalkClient, ClientType, SessionType, DEFAULT_PAGE_SIZE, utf8 } from './client-core';
-export type { ClientOptions, CloseInfo, LoginOptions, LoginResult, PduEvent, RequestOptions, SendResult, TeamTalkClientEvents, UserStatType } from './client-core';
+export { TeamTalkClientCore as TeamTalkClient, ClientType, SessionType, DEFAULT_PAGE_SIZE, utf8 } from './client';
+export type { ClientOptions, CloseInfo, LoginOptions, LoginResult, PduEvent, RequestOptions, SendResult, TeamTalkClientEvents, UserStatType } from './client';
 export { GroupRequests, GroupType, GroupAdminResult, GroupAdminAction } from './group-requests';
 export type { CreateGroupOptions, GroupRequestOptions, GroupSendResult, MemberChange } from './group-requests';
 export { ClientError, isClientError } from './errors';

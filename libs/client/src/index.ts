@@ -2,7 +2,7 @@
 // Browsers get browser.ts instead (package.json "browser"): the same core over the page's WebSocket.
 export { gatewayPort, pickGateway } from './gateway';
 export type { GatewayChoice, PickGatewayOptions } from './gateway';
-export { TeamTalkClient, TeamTalkClientCore, ClientType, SessionType, DEFAULT_PAGE_SIZE } from './client';
+export { TeamTalkClient, TeamTalkClientCore, ClientType, SessionType, DEFAULT_PAGE_SIZE } from './node-client';
 export type {
   ClientOptions,
   Endpoint,
@@ -16,7 +16,7 @@ export type {
   SendResult,
   TeamTalkClientEvents,
   UserStatType,
-} from './client';
+} from './node-client';
 export { GroupRequests, GroupType, GroupAdminResult, GroupAdminAction } from './group-requests';
 export type { CreateGroupOptions, GroupRequestOptions, GroupSendResult, MemberChange } from './group-requests';
 export { TEAMTALK_DEFAULT_AES_KEY, decryptContent, encryptContent } from '@tiertalk/proto';
