@@ -57,6 +57,8 @@ ensure_tools() {
   [ -x "$ETCD_BIN" ] || missing+=(etcd-server)
   command -v mysqladmin >/dev/null 2>&1 || missing+=(mariadb-server mariadb-client)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  # test/web drives Debian's Chromium (playwright-core downloads no browser).
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
   command -v node >/dev/null 2>&1 || die "Node.js 20 is required (https://nodejs.org or nodesource)"
   local major

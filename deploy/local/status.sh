@@ -63,3 +63,8 @@ if body="$(curl -s --max-time 2 http://127.0.0.1:8080/msg_server)"; then
 else
   echo "login     http://127.0.0.1:8080/msg_server not answering"
 fi
+if code="$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:8090/web/)" && [ "$code" = 200 ]; then
+  echo "web       http://127.0.0.1:8090/web/ (web client) serving"
+else
+  echo "web       http://127.0.0.1:8090/web/ (web client) not answering"
+fi

@@ -6,7 +6,7 @@
 #   DB_PROXIES=3 ROUTES=2 GATEWAYS=4 LOGINS=2 make up   other instance counts (1-8 each).
 # Instance i (from 1) of a tier listens on the tier's base port + i - 1:
 #   db-proxy gRPC 10600+; route gRPC 8200+; msg TCP 8000+, TLS 8443+, WebSocket (wss) 8400+, gRPC 8300+;
-#   login HTTP 8080+, legacy TCP 8008+.
+#   login HTTP 8080+, legacy TCP 8008+, web client 8090+ (docs/WEB-CLIENT.md).
 # One msfs file store (docs/MSFS.md) on ${MSFS_HTTP_PORT:-8700}, files in .run/msfs; login hands it out as msfsPrior.
 # One push service (services/push, docs/OPERATIONS.md "Push notifications") on gRPC 8500, metrics 9500;
 # its providers come from TT_APNS_* / TT_FCM_* / TT_VAPID_* / TT_WEBHOOK_* in make up's environment.
@@ -172,9 +172,10 @@ start_service "msfs-1" msfs "http $MSFS_HTTP_PORT (uploads, downloads), metrics 
 wait_port "msfs-1" "$MSFS_HTTP_PORT"
 
 for i in $(seq 1 "$LOGINS"); do
-  http=$((8080 + i - 1)) legacy=$((8008 + i - 1))
-  start_service "login-$i" login "http $http, legacy tcp $legacy" \
-    TT_HTTP_PORT="$http" TT_HTTP_HOST="$LISTEN_HOST" TT_LEGACY_TCP_PORT="$legacy"
+  http=$((8080 + i - 1)) legacy=$((8008 + i - 1)) web=$((8090 + i - 1))
+  start_service "login-$i" login "http $http, legacy tcp $legacy, web $web" \
+    TT_HTTP_PORT="$http" TT_HTTP_HOST="$LISTEN_HOST" TT_LEGACY_TCP_PORT="$legacy" \
+    TT_WEB_ENABLED=true TT_WEB_PORT="$web"
 done
 for i in $(seq 1 "$LOGINS"); do wait_port "login-$i" $((8080 + i - 1)); done
 
@@ -225,6 +226,8 @@ Files    msfs http://$PUBLIC_IP:$MSFS_HTTP_PORT/ (images, voice; stored in .run/
 
 Log in with a TeamTalk client: login server http://$PUBLIC_IP:8080/msg_server
   users alice, bob, carol, dave - password: tiertalk
+Web client: http://$PUBLIC_IP:8090/web/ (its WebSocket is wss:// with the development CA: trust
+  .run/tls/ca.crt in the browser, or open https://$PUBLIC_IP:8400/ once and accept it; docs/WEB-CLIENT.md)
 Over TLS (gateway TLS ports 8443+, wss:// on 8400+), trusting the development CA:
   npm run chat -- --user alice --ca .run/tls/ca.crt
 make status | make logs | make down

@@ -36,8 +36,8 @@ async function newUser(prefix: string): Promise<{ name: string; id: number }> {
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
 
 /** Collects the PDUs of one command a client receives (pushes: seq 0). */
-function pdus(c: TeamTalkClient, commandId: number): Buffer[] {
-  const got: Buffer[] = [];
+function pdus(c: TeamTalkClient, commandId: number): Uint8Array[] {
+  const got: Uint8Array[] = [];
   c.on('pdu', (p) => {
     if (p.commandId === commandId) got.push(p.body);
   });

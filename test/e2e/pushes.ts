@@ -5,7 +5,7 @@ import type { TeamTalkClient } from '@tiertalk/client';
 export interface Received {
   commandId: number;
   seqNum: number;
-  body: Buffer;
+  body: Uint8Array;
   /** Position among everything this client received (pushes and replies). */
   index: number;
 }

@@ -34,8 +34,8 @@ const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
 // Session times have one-second resolution; distinct times need distinct seconds.
 const nextSecond = (): Promise<void> => new Promise((r) => setTimeout(r, 1050 - (Date.now() % 1000)));
 
-function pdus(c: TeamTalkClient, commandId: number): Buffer[] {
-  const got: Buffer[] = [];
+function pdus(c: TeamTalkClient, commandId: number): Uint8Array[] {
+  const got: Uint8Array[] = [];
   c.on('pdu', (p) => {
     if (p.commandId === commandId) got.push(p.body);
   });

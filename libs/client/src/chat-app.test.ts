@@ -4,7 +4,7 @@ import type { Frame } from '@tiertalk/pdu';
 import { CID, IM, encryptContent } from '@tiertalk/proto';
 import { SELF, acceptLogin, startTcpServer, type FakeConn, type FakeServer, type Responder } from '../test/fake-gateway';
 import { ChatApp } from './chat-app';
-import { TeamTalkClient } from './client';
+import { TeamTalkClient } from './node-client';
 
 const KEY = '12345678901234567890123456789012';
 const BOB = 2002;

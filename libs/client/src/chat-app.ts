@@ -5,7 +5,7 @@
 // `print`.
 import { IM, isGroupMsgType, encryptContent } from '@tiertalk/proto';
 import { HELP_TEXT, contentText, formatTime, messageLine, preview, sessionTable, statusText } from './chat-format';
-import type { CloseInfo, SessionType, TeamTalkClient } from './client';
+import type { CloseInfo, SessionType, TeamTalkClient } from './node-client';
 import { isClientError } from './errors';
 
 const SINGLE = IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE;

@@ -6,7 +6,7 @@ import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { ChatApp } from './chat-app';
 import { CHAT_USAGE, ChatUsageError, parseChatOptions, type ChatOptions } from './chat-options';
-import { TeamTalkClient } from './client';
+import { TeamTalkClient } from './node-client';
 import { isClientError } from './errors';
 import { gatewayPort, pickGateway } from './gateway';
 

@@ -4,7 +4,7 @@
 import type { Frame } from '@tiertalk/pdu';
 import { CID, IM } from '@tiertalk/proto';
 import { SELF, acceptLogin, serve, startTcpServer, type FakeConn, type FakeServer, type Responder } from '../test/fake-gateway';
-import { SessionType, TeamTalkClient } from './client';
+import { SessionType, TeamTalkClient } from './node-client';
 import { ClientError } from './errors';
 
 const SINGLE = IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE;

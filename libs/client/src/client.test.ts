@@ -2,7 +2,7 @@
 // server peer speaking the real framing), over TCP and WebSocket.
 import { CID, IM } from '@tiertalk/proto';
 import { SELF, acceptLogin, startTcpServer, startWsServer, type FakeConn, type FakeServer } from '../test/fake-gateway';
-import { TeamTalkClient, type CloseInfo } from './client';
+import { TeamTalkClient, type CloseInfo } from './node-client';
 import { ClientError } from './errors';
 import { md5hex } from './password';
 

@@ -1,8 +1,10 @@
-// A TeamTalk-protocol client: one connection to a msg gateway (docs/PROTOCOL.md,
-// docs/FLOWS.md §2-4, §12). Requests are matched to responses by seq_num; pushes
-// (incoming messages, kicks) become events.
-import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
+// The protocol core of a TeamTalk client: one connection to a msg gateway
+// (docs/PROTOCOL.md, docs/FLOWS.md §2-4, §12) over any byte pipe (transport.ts).
+// Requests are matched to responses by seq_num; pushes (incoming messages,
+// kicks) become events. Portable: no Node-only module or API, so the same code
+// runs under Node (node-client.ts adds TCP/TLS/ws) and in browsers (browser.ts).
+// 'events' is Node's own module under Node and the npm port of it in a bundle.
+import { EventEmitter } from 'events';
 import { FrameReader, encodeFrame, type Frame } from '@tiertalk/pdu';
 import { CID, IM, isGroupMsgType, isSingleMsgType, serviceIdOf } from '@tiertalk/proto';
 import { SeenMessages } from './dedupe';
@@ -10,7 +12,7 @@ import { ClientError, isClientError, type ClientErrorCode } from './errors';
 import { GroupRequests } from './group-requests';
 import { md5hex } from './password';
 import { SeqAllocator } from './seq';
-import { openTransport, type ClientTlsOptions, type Transport, type TransportKind } from './transport';
+import type { ClientTlsOptions, Transport, TransportHandlers, TransportKind } from './transport';
 
 export type ClientType = IM.BaseDefine.ClientType;
 export const ClientType = IM.BaseDefine.ClientType;
@@ -70,7 +72,7 @@ export interface SendResult {
 export interface PduEvent {
   commandId: number;
   seqNum: number;
-  body: Buffer;
+  body: Uint8Array;
 }
 
 export interface CloseInfo {
@@ -112,8 +114,8 @@ export type TeamTalkClientEvents = {
 interface Pending {
   expect: number;
   /** A response in several frames: true while this frame is not the last (it was taken). */
-  more?(body: Buffer): boolean;
-  resolve(body: Buffer): void;
+  more?(body: Uint8Array): boolean;
+  resolve(body: Uint8Array): void;
   reject(err: ClientError): void;
 }
 
@@ -150,7 +152,7 @@ interface CallOptions {
   timeoutMs?: number;
   timeoutCode?: ClientErrorCode;
   /** See Pending.more. */
-  more?(body: Buffer): boolean;
+  more?(body: Uint8Array): boolean;
 }
 
 const DEFAULT_HEARTBEAT_MS = 30_000;
@@ -171,7 +173,28 @@ function nonNegative(name: string, v: number | undefined, dflt: number): number 
   return n;
 }
 
-export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
+/** Opens the byte pipe a client runs over, handing it the client's handlers. */
+export type TransportOpener = (handlers: TransportHandlers) => Promise<Transport>;
+
+/** What the core needs to know of where it is connected (for its fields and messages). */
+export interface Endpoint {
+  host: string;
+  port: number;
+  transportKind: TransportKind;
+  secure: boolean;
+}
+
+/** ConnectOptions without the Node transport's own settings: what any transport's client takes. */
+export type ClientOptions = Omit<ConnectOptions, 'host' | 'port' | 'transport' | 'tls' | 'localAddress' | 'connectTimeoutMs'>;
+
+const textEncoder = new TextEncoder();
+
+/** UTF-8 bytes of a string (TextEncoder: a Buffer-free encoding that runs everywhere). */
+export function utf8(text: string): Uint8Array {
+  return textEncoder.encode(text);
+}
+
+export class TeamTalkClientCore extends EventEmitter<TeamTalkClientEvents> {
   readonly host: string;
   readonly port: number;
   readonly transportKind: TransportKind;
@@ -186,35 +209,35 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
   private readonly requestTimeoutMs: number;
   private readonly suppressDuplicates: boolean;
   private readonly maxQueuedBytes: number;
-  private readonly reader: FrameReader;
+  private readonly reader: FrameReader<Uint8Array>;
   private readonly seen: SeenMessages;
   private readonly seqs = new SeqAllocator();
   private readonly pending = new Map<number, Pending>();
   private readonly retired = new Map<number, number>();
-  private readonly pushHandlers: ReadonlyMap<number, (frame: Frame) => void>;
+  private readonly pushHandlers: ReadonlyMap<number, (frame: Frame<Uint8Array>) => void>;
   private transport: Transport | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private resolveClosed: () => void = () => undefined;
   private isClosedFlag = false;
   private loginState: 'none' | 'pending' | 'done' = 'none';
   private self: LoginResult | undefined;
 
-  private constructor(opts: ConnectOptions) {
+  protected constructor(opts: ClientOptions, endpoint: Endpoint) {
     super();
-    this.host = opts.host;
-    this.port = opts.port;
-    this.transportKind = opts.transport ?? 'tcp';
-    this.secure = opts.tls !== undefined && opts.tls !== false;
+    this.host = endpoint.host;
+    this.port = endpoint.port;
+    this.transportKind = endpoint.transportKind;
+    this.secure = endpoint.secure;
     this.heartbeatMs = nonNegative('heartbeatMs', opts.heartbeatMs, DEFAULT_HEARTBEAT_MS);
     this.requestTimeoutMs = nonNegative('requestTimeoutMs', opts.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS);
     this.maxQueuedBytes = nonNegative('maxQueuedBytes', opts.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES);
     this.suppressDuplicates = opts.suppressDuplicates ?? true;
-    this.reader = new FrameReader(opts.maxFrameBytes === undefined ? {} : { maxFrameBytes: opts.maxFrameBytes });
+    this.reader = new FrameReader<Uint8Array>(opts.maxFrameBytes === undefined ? {} : { maxFrameBytes: opts.maxFrameBytes });
     this.seen = new SeenMessages({ perSession: opts.dedupeWindow });
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
-    this.pushHandlers = new Map<number, (frame: Frame) => void>([
+    this.pushHandlers = new Map<number, (frame: Frame<Uint8Array>) => void>([
       [CID.CID_MSG_DATA, (f) => this.onMsgData(f)],
       [CID.CID_LOGIN_KICK_USER, (f) => this.onKick(f)],
       [CID.CID_MSG_READ_NOTIFY, (f) => this.onNotify(f, IM.Message.IMMsgDataReadNotify.decode, (n) => this.emit('readNotify', n))],
@@ -233,20 +256,22 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     });
   }
 
-  /** Opens the connection (no login yet). Rejects with ClientError CONNECT_FAILED. */
-  static async connect(opts: ConnectOptions): Promise<TeamTalkClient> {
-    const client = new TeamTalkClient(opts);
-    const timeoutMs = nonNegative('connectTimeoutMs', opts.connectTimeoutMs, 10_000);
-    client.transport = await openTransport(
-      { kind: client.transportKind, host: opts.host, port: opts.port, timeoutMs, tls: opts.tls === true ? {} : opts.tls || undefined, localAddress: opts.localAddress },
-      { data: (chunk) => client.onData(chunk), closed: (err) => client.onTransportClosed(err) },
-    );
-    if (client.heartbeatMs > 0) {
-      client.heartbeatTimer = setInterval(() => client.autoHeartbeat(), client.heartbeatMs);
-      // The socket keeps the process alive while open; the timer alone must not.
-      client.heartbeatTimer.unref();
-    }
+  /** A client over any transport (browser.ts: a WebSocket); open, not logged in. Rejects with the opener's error. */
+  static async open(open: TransportOpener, endpoint: Endpoint, opts: ClientOptions = {}): Promise<TeamTalkClientCore> {
+    const client = new TeamTalkClientCore(opts, endpoint);
+    await client.attach(open);
     return client;
+  }
+
+  /** Opens the transport and starts the heartbeat; once, right after construction. */
+  protected async attach(open: TransportOpener): Promise<void> {
+    this.transport = await open({ data: (chunk) => this.onData(chunk), closed: (err) => this.onTransportClosed(err) });
+    if (this.heartbeatMs > 0) {
+      this.heartbeatTimer = setInterval(() => this.autoHeartbeat(), this.heartbeatMs);
+      // Under Node the socket keeps the process alive while open; the timer alone must not.
+      const timer = this.heartbeatTimer as { unref?: () => void };
+      timer.unref?.();
+    }
   }
 
   /** Own user id once logged in. */
@@ -311,7 +336,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
    * carrying the same seq_num (sent only once the message is stored).
    */
   async sendText(toUserId: number, text: string | Uint8Array, opts: { timeoutMs?: number } = {}): Promise<SendResult> {
-    const msgData = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+    const msgData = typeof text === 'string' ? utf8(text) : text;
     return this.sendMsgData('sendText', toUserId, IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, msgData, opts);
   }
 
@@ -478,7 +503,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     const userId = this.requireLogin('allUsers');
     const body = IM.Buddy.IMAllUserReq.encode({ userId, latestUpdateTime: since }).finish();
     const earlier: IM.BaseDefine.UserInfo.$Properties[] = [];
-    const more = (b: Buffer): boolean => {
+    const more = (b: Uint8Array): boolean => {
       const part = IM.Buddy.IMAllUserRsp.decode(b);
       if (part.latestUpdateTime !== 0 || part.userList.length === 0) return false;
       earlier.push(...part.userList);
@@ -583,8 +608,8 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     if (!Number.isInteger(durationSec) || durationSec < 0 || durationSec > 0xffffffff) {
       throw new RangeError(`durationSec must be a uint32, got ${String(durationSec)}`);
     }
-    const msgData = Buffer.alloc(4 + audio.byteLength);
-    msgData.writeUInt32BE(durationSec, 0);
+    const msgData = new Uint8Array(4 + audio.byteLength);
+    new DataView(msgData.buffer).setUint32(0, durationSec);
     msgData.set(audio, 4);
     return this.sendMsgData('sendAudio', toUserId, IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_AUDIO, msgData, opts);
   }
@@ -661,8 +686,8 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     return false;
   }
 
-  private onData(chunk: Buffer): void {
-    let frames: Frame[];
+  private onData(chunk: Uint8Array): void {
+    let frames: Frame<Uint8Array>[];
     try {
       frames = this.reader.push(chunk);
     } catch (err) {
@@ -675,7 +700,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     }
   }
 
-  private onFrame(frame: Frame): void {
+  private onFrame(frame: Frame<Uint8Array>): void {
     this.emit('pdu', { commandId: frame.commandId, seqNum: frame.seqNum, body: frame.body });
     // Pushes carry seq 0, which requests never use (seq.ts).
     if (frame.seqNum !== 0) {
@@ -690,7 +715,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     this.pushHandlers.get(frame.commandId)?.(frame);
   }
 
-  private onMsgData(frame: Frame): void {
+  private onMsgData(frame: Frame<Uint8Array>): void {
     let msg: IM.Message.IMMsgData;
     try {
       msg = IM.Message.IMMsgData.decode(frame.body);
@@ -725,7 +750,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
   }
 
   /** A push other than a message or kick: decode and emit; an unparseable body is dropped (docs/PROTOCOL.md §1) and stays visible as 'pdu'. */
-  private onNotify<T>(frame: Frame, decode: (body: Uint8Array) => T, emit: (decoded: T) => void): void {
+  private onNotify<T>(frame: Frame<Uint8Array>, decode: (body: Uint8Array) => T, emit: (decoded: T) => void): void {
     let decoded: T;
     try {
       decoded = decode(frame.body);
@@ -735,7 +760,7 @@ export class TeamTalkClient extends EventEmitter<TeamTalkClientEvents> {
     emit(decoded);
   }
 
-  private onKick(frame: Frame): void {
+  private onKick(frame: Frame<Uint8Array>): void {
     let kick: IM.Login.IMKickUser;
     try {
       kick = IM.Login.IMKickUser.decode(frame.body);

@@ -1,38 +1,18 @@
-// docs/FLOWS.md §1a: ask the login server which msg server to use.
+// docs/FLOWS.md §1a: ask the login server which msg server to use (Node: node:http(s), so a given CA can be trusted).
 import http from 'node:http';
 import https from 'node:https';
 import { ClientError } from './errors';
-import { isCertificateError, tlsConnectOptions, type ClientTlsOptions } from './transport';
+import { bad, parseMsgServerAnswer, type GatewayChoice } from './gateway-answer';
+import { isCertificateError, tlsConnectOptions, type ClientTlsOptions } from './node-transport';
 
-export interface GatewayChoice {
-  host: string;
-  /** TeamTalk's plain TCP port; 0 when the gateway serves TLS only. */
-  port: number;
-  /** TierTalk's TeamTalk-over-TLS port (`tlsPort` in the answer), when the gateway has one. */
-  tlsPort?: number;
-  /** The login server's whole JSON answer (priorIP, backupIP, msfsPrior, discovery, ...). */
-  raw: Record<string, unknown>;
-}
+export { gatewayPort } from './gateway-answer';
+export type { GatewayChoice } from './gateway-answer';
 
 export interface PickGatewayOptions {
   /** Default 10000 ms. */
   timeoutMs?: number;
   /** Certificate checks of an https:// login URL (default: the system's CAs). */
   tls?: ClientTlsOptions;
-}
-
-/** The port to connect to: the TLS port when `tls`, else the plain one; a clear error when the gateway has none. */
-export function gatewayPort(choice: GatewayChoice, tls: boolean): number {
-  const port = tls ? choice.tlsPort : choice.port;
-  if (port === undefined || port === 0) {
-    throw new ClientError('BAD_LOGIN_SERVER_RESPONSE', tls ? `gateway ${choice.host} offers no TLS port (no tlsPort in /msg_server)` : `gateway ${choice.host} offers TLS only (port 0, tlsPort ${String(choice.tlsPort)})`);
-  }
-  return port;
-}
-
-/** A port field as TeamTalk sends it (decimal string) or as a number; NaN when neither. */
-function portField(v: unknown): number {
-  return typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,5}$/.test(v) ? Number(v) : NaN;
 }
 
 // TeamTalk's answer is a few hundred bytes; a login server sending more is not one.
@@ -60,14 +40,6 @@ function getText(url: string, timeoutMs: number, tls: ClientTlsOptions | undefin
   });
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function bad(url: string, why: string, cause?: unknown): ClientError {
-  return new ClientError('BAD_LOGIN_SERVER_RESPONSE', `${url}: ${why}`, { cause });
-}
-
 /** `GET <loginUrl>/msg_server`; throws ClientError NO_MSG_SERVER / MSG_SERVER_FULL when the login server says so. */
 export async function pickGateway(loginUrl: string, opts: PickGatewayOptions = {}): Promise<GatewayChoice> {
   const url = `${loginUrl.replace(/\/+$/, '')}/msg_server`;
@@ -81,28 +53,5 @@ export async function pickGateway(loginUrl: string, opts: PickGatewayOptions = {
     throw new ClientError(isCertificateError(err) ? 'TLS_VERIFY_FAILED' : 'CONNECT_FAILED', `${url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw bad(url, 'body is not JSON', err);
-  }
-  if (!isRecord(raw)) throw bad(url, 'body is not a JSON object');
-
-  const code = Number(raw.code);
-  const msg = typeof raw.msg === 'string' ? raw.msg : '';
-  if (code === 1) throw new ClientError('NO_MSG_SERVER', msg || 'no msg server', { resultCode: 1, resultString: msg });
-  if (code === 2) throw new ClientError('MSG_SERVER_FULL', msg || 'all msg servers are full', { resultCode: 2, resultString: msg });
-  if (code !== 0) throw bad(url, `code ${String(raw.code)}: ${msg}`);
-
-  // TeamTalk sends the port as a decimal string; accept a number as well.
-  const port = portField(raw.port);
-  const tlsPort = raw.tlsPort === undefined ? undefined : portField(raw.tlsPort);
-  if (tlsPort !== undefined && (!Number.isInteger(tlsPort) || tlsPort <= 0 || tlsPort > 0xffff)) throw bad(url, `bad tlsPort ${JSON.stringify(raw.tlsPort)}`);
-  // Port 0: a TLS-only gateway.
-  const minPort = tlsPort === undefined ? 1 : 0;
-  if (!Number.isInteger(port) || port < minPort || port > 0xffff) throw bad(url, `bad port ${JSON.stringify(raw.port)}`);
-  const host = typeof raw.priorIP === 'string' && raw.priorIP !== '' ? raw.priorIP : raw.backupIP;
-  if (typeof host !== 'string' || host === '') throw bad(url, 'no priorIP/backupIP');
-  return tlsPort === undefined ? { host, port, raw } : { host, port, tlsPort, raw };
+  return parseMsgServerAnswer(url, text);
 }

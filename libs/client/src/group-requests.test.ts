@@ -4,7 +4,7 @@
 // notifies become events, a group message's ACK marks it shown.
 import { CID, IM } from '@tiertalk/proto';
 import { SELF, acceptLogin, startTcpServer, type FakeConn, type FakeServer } from '../test/fake-gateway';
-import { TeamTalkClient } from './client';
+import { TeamTalkClient } from './node-client';
 import { ClientError } from './errors';
 
 const GID = 77;

@@ -123,14 +123,14 @@ export class GroupRequests {
    * or muted member's message is not stored and never ACKed (ACK_TIMEOUT).
    */
   sendGroupText(groupId: number, text: string | Uint8Array, opts: GroupRequestOptions = {}): Promise<GroupSendResult> {
-    const msgData = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+    const msgData = typeof text === 'string' ? new TextEncoder().encode(text) : text;
     return this.host.sendGroupMsgData('sendGroupText', uint32('groupId', groupId), IM.BaseDefine.MsgType.MSG_TYPE_GROUP_TEXT, msgData, opts);
   }
 
   /** docs/FLOWS.md §10.2 with §4 step 3.4's body: duration as a big-endian uint32, then the audio bytes. */
   sendGroupAudio(groupId: number, durationSec: number, audio: Uint8Array, opts: GroupRequestOptions = {}): Promise<GroupSendResult> {
-    const msgData = Buffer.alloc(4 + audio.byteLength);
-    msgData.writeUInt32BE(uint32('durationSec', durationSec), 0);
+    const msgData = new Uint8Array(4 + audio.byteLength);
+    new DataView(msgData.buffer).setUint32(0, uint32('durationSec', durationSec));
     msgData.set(audio, 4);
     return this.host.sendGroupMsgData('sendGroupAudio', uint32('groupId', groupId), IM.BaseDefine.MsgType.MSG_TYPE_GROUP_AUDIO, msgData, opts);
   }

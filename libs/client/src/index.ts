@@ -1,8 +1,12 @@
-// TeamTalk-protocol client SDK: login-server lookup and one msg-gateway connection.
+// TeamTalk-protocol client SDK (Node entry): login-server lookup and one msg-gateway connection.
+// Browsers get browser.ts instead (package.json "browser"): the same core over the page's WebSocket.
 export { gatewayPort, pickGateway } from './gateway';
 export type { GatewayChoice, PickGatewayOptions } from './gateway';
-export { TeamTalkClient, ClientType, SessionType, DEFAULT_PAGE_SIZE } from './client';
+export { TeamTalkClient, TeamTalkClientCore, ClientType, SessionType, DEFAULT_PAGE_SIZE } from './node-client';
 export type {
+  ClientOptions,
+  Endpoint,
+  TransportOpener,
   CloseInfo,
   ConnectOptions,
   LoginOptions,
@@ -12,7 +16,7 @@ export type {
   SendResult,
   TeamTalkClientEvents,
   UserStatType,
-} from './client';
+} from './node-client';
 export { GroupRequests, GroupType, GroupAdminResult, GroupAdminAction } from './group-requests';
 export type { CreateGroupOptions, GroupRequestOptions, GroupSendResult, MemberChange } from './group-requests';
 export { TEAMTALK_DEFAULT_AES_KEY, decryptContent, encryptContent } from '@tiertalk/proto';
@@ -22,4 +26,4 @@ export { md5hex } from './password';
 export { SeenMessages } from './dedupe';
 export type { SeenMessagesOptions } from './dedupe';
 export { SeqAllocator, MAX_SEQ } from './seq';
-export type { ClientTlsOptions, TransportKind } from './transport';
+export type { ClientTlsOptions, Transport, TransportHandlers, TransportKind } from './transport';

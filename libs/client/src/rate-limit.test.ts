@@ -3,7 +3,7 @@
 // store; the SDK turns that into NOT_STORED.
 import { CID, IM } from '@tiertalk/proto';
 import { SELF, acceptLogin, startTcpServer, type FakeServer } from '../test/fake-gateway';
-import { TeamTalkClient } from './client';
+import { TeamTalkClient } from './node-client';
 import { ClientError } from './errors';
 
 function ack(msgId: number, to: number, sessionType = IM.BaseDefine.SessionType.SESSION_TYPE_SINGLE): Uint8Array {

@@ -1,4 +1,5 @@
 import { FrameError } from './errors';
+import { allocBytes, readU16, readU32 } from './bytes';
 import { DEFAULT_MAX_FRAME_BYTES, Frame, PDU_HEADER_LENGTH } from './frame';
 
 export interface FrameReaderOptions {
@@ -10,16 +11,17 @@ export interface FrameReaderOptions {
 // run of tiny chunks costs O(1) amortised per chunk.
 const COMPACT_AFTER = 64;
 // Shared by every reader holding nothing: an idle connection's reader keeps no array.
-const NO_CHUNKS: readonly Buffer[] = Object.freeze([]);
+const NO_CHUNKS: readonly Uint8Array[] = Object.freeze([]);
 
 /**
  * Streaming PDU decoder. Chunks are kept as a list and each frame is copied at
  * most once (not at all when it lies inside one chunk, in which case `body` is a
- * view of that chunk: callers must not reuse pushed buffers).
+ * view of that chunk: callers must not reuse pushed buffers). Portable: runs in
+ * browsers too; under Node a frame pushed as Buffers comes out as a Buffer.
  */
-export class FrameReader {
+export class FrameReader<B extends Uint8Array = Buffer> {
   private maxFrameBytes: number;
-  private chunks: readonly Buffer[] = NO_CHUNKS;
+  private chunks: readonly Uint8Array[] = NO_CHUNKS;
   /** Index of the first unconsumed chunk in `chunks`. */
   private head = 0;
   /** Bytes already consumed from `chunks[head]`. */
@@ -55,20 +57,20 @@ export class FrameReader {
    * Appends a chunk and returns every frame it completes, in order.
    * Throws FrameError on a bad length; the reader then stays failed.
    */
-  push(chunk: Buffer): Frame[] {
+  push(chunk: B): Frame<B>[] {
     if (this.failure) throw this.failure;
     if (chunk.length > 0) {
       if (this.chunks === NO_CHUNKS) this.chunks = [chunk];
-      else (this.chunks as Buffer[]).push(chunk);
+      else (this.chunks as Uint8Array[]).push(chunk);
       this.buffered += chunk.length;
     }
-    const frames: Frame[] = [];
+    const frames: Frame<B>[] = [];
     // The length is checked as soon as its 4 bytes arrive, before any body is buffered.
     while (this.buffered >= 4) {
       const length = this.peekLength();
       this.checkLength(length);
       if (this.buffered < length) break;
-      frames.push(toFrame(this.take(length)));
+      frames.push(toFrame(this.take(length) as B));
     }
     return frames;
   }
@@ -95,36 +97,36 @@ export class FrameReader {
   /** Reads the u32 length at the read position; caller ensures 4 bytes are buffered. */
   private peekLength(): number {
     const first = this.chunks[this.head];
-    if (first.length - this.headOffset >= 4) return first.readUInt32BE(this.headOffset);
-    const tmp = Buffer.allocUnsafe(4);
+    if (first.length - this.headOffset >= 4) return readU32(first, this.headOffset);
+    const tmp = new Uint8Array(4);
     let filled = 0;
     let i = this.head;
     let off = this.headOffset;
     while (filled < 4) {
       const c = this.chunks[i];
       const n = Math.min(4 - filled, c.length - off);
-      c.copy(tmp, filled, off, off + n);
+      tmp.set(c.subarray(off, off + n), filled);
       filled += n;
       i += 1;
       off = 0;
     }
-    return tmp.readUInt32BE(0);
+    return readU32(tmp, 0);
   }
 
   /** Removes `n` buffered bytes (n <= buffered) and returns them contiguous. */
-  private take(n: number): Buffer {
+  private take(n: number): Uint8Array {
     const first = this.chunks[this.head];
-    let out: Buffer;
+    let out: Uint8Array;
     if (first.length - this.headOffset >= n) {
       out = first.subarray(this.headOffset, this.headOffset + n);
       this.advance(n);
     } else {
-      out = Buffer.allocUnsafe(n);
+      out = allocBytes(n);
       let filled = 0;
       while (filled < n) {
         const c = this.chunks[this.head];
         const k = Math.min(n - filled, c.length - this.headOffset);
-        c.copy(out, filled, this.headOffset, this.headOffset + k);
+        out.set(c.subarray(this.headOffset, this.headOffset + k), filled);
         filled += k;
         this.advance(k);
       }
@@ -155,11 +157,11 @@ export class FrameReader {
   }
 }
 
-function toFrame(pdu: Buffer): Frame {
+function toFrame<B extends Uint8Array>(pdu: B): Frame<B> {
   return {
-    serviceId: pdu.readUInt16BE(8),
-    commandId: pdu.readUInt16BE(10),
-    seqNum: pdu.readUInt16BE(12),
-    body: pdu.subarray(PDU_HEADER_LENGTH),
+    serviceId: readU16(pdu, 8),
+    commandId: readU16(pdu, 10),
+    seqNum: readU16(pdu, 12),
+    body: pdu.subarray(PDU_HEADER_LENGTH) as B,
   };
 }

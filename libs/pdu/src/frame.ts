@@ -1,4 +1,5 @@
 // TeamTalk PDU framing: docs/PROTOCOL.md §1. All integers big-endian.
+import { allocBytes, readU16, readU32, writeU16, writeU32 } from './bytes';
 
 export const PDU_HEADER_LENGTH = 16;
 /** Version TeamTalk writes; not checked on receive (docs/PROTOCOL.md §1). */
@@ -18,45 +19,46 @@ export interface PduHeader {
   reserved: number;
 }
 
-export interface Frame {
+/** `B`: Buffer under Node (the reader is fed Buffers there); Uint8Array in portable code (browsers). */
+export interface Frame<B extends Uint8Array = Buffer> {
   serviceId: number;
   commandId: number;
   seqNum: number;
-  body: Buffer;
+  body: B;
 }
 
-export function readHeader(buf: Buffer, offset = 0): PduHeader {
+export function readHeader(buf: Uint8Array, offset = 0): PduHeader {
   if (buf.length - offset < PDU_HEADER_LENGTH) {
     throw new RangeError(`need ${PDU_HEADER_LENGTH} bytes for a PDU header, have ${buf.length - offset}`);
   }
   return {
-    length: buf.readUInt32BE(offset),
-    version: buf.readUInt16BE(offset + 4),
-    flag: buf.readUInt16BE(offset + 6),
-    serviceId: buf.readUInt16BE(offset + 8),
-    commandId: buf.readUInt16BE(offset + 10),
-    seqNum: buf.readUInt16BE(offset + 12),
-    reserved: buf.readUInt16BE(offset + 14),
+    length: readU32(buf, offset),
+    version: readU16(buf, offset + 4),
+    flag: readU16(buf, offset + 6),
+    serviceId: readU16(buf, offset + 8),
+    commandId: readU16(buf, offset + 10),
+    seqNum: readU16(buf, offset + 12),
+    reserved: readU16(buf, offset + 14),
   };
 }
 
 /** Writes a header; throws RangeError when a field does not fit its width. */
-export function writeHeader(buf: Buffer, h: PduHeader, offset = 0): void {
-  buf.writeUInt32BE(h.length, offset);
-  buf.writeUInt16BE(h.version, offset + 4);
-  buf.writeUInt16BE(h.flag, offset + 6);
-  buf.writeUInt16BE(h.serviceId, offset + 8);
-  buf.writeUInt16BE(h.commandId, offset + 10);
-  buf.writeUInt16BE(h.seqNum, offset + 12);
-  buf.writeUInt16BE(h.reserved, offset + 14);
+export function writeHeader(buf: Uint8Array, h: PduHeader, offset = 0): void {
+  writeU32(buf, h.length, offset);
+  writeU16(buf, h.version, offset + 4);
+  writeU16(buf, h.flag, offset + 6);
+  writeU16(buf, h.serviceId, offset + 8);
+  writeU16(buf, h.commandId, offset + 10);
+  writeU16(buf, h.seqNum, offset + 12);
+  writeU16(buf, h.reserved, offset + 14);
 }
 
-/** Builds one PDU (header + body) in a single allocation. */
+/** Builds one PDU (header + body) in a single allocation: a Buffer under Node; in a browser a plain Uint8Array, to be used as one. */
 export function encodeFrame(serviceId: number, commandId: number, seqNum: number, body: Uint8Array): Buffer {
   const length = PDU_HEADER_LENGTH + body.length;
   if (length > MAX_U32) throw new RangeError(`PDU body too large: ${body.length} bytes`);
-  const buf = Buffer.allocUnsafe(length);
+  const buf = allocBytes(length);
   writeHeader(buf, { length, version: PDU_VERSION, flag: 0, serviceId, commandId, seqNum, reserved: 0 });
   buf.set(body, PDU_HEADER_LENGTH);
-  return buf;
+  return buf as Buffer;
 }

@@ -16,6 +16,11 @@ export const loginConfigSchema = commonConfigSchema.extend({
   TT_CLIENT_TLS_KEY: nonEmptyString().optional(),
   TT_TLS_HANDSHAKE_TIMEOUT_MS: positiveInt(10_000),
   TT_CLIENT_TLS_POLL_MS: intRange(0, 3_600_000, 5_000),
+  // The browser chat client (docs/WEB-CLIENT.md) on a port of its own; off by default
+  // because it needs the built web/dist next to the service (make up turns it on).
+  TT_WEB_ENABLED: bool(false),
+  TT_WEB_PORT: port(8090),
+  TT_WEB_DIR: nonEmptyString().optional(),
 });
 
 export type LoginConfig = ReturnType<typeof loadLoginConfig>;

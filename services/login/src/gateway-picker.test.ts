@@ -29,7 +29,7 @@ describe('pickGateway', () => {
     const pick = pickGateway([gw('msg-1', 3, 10, { ip1: '1.1.1.1', ip2: '2.2.2.2', port: 8001 })]);
     expect(pick).toEqual({
       code: PICK_OK,
-      gateway: { id: 'msg-1', ip1: '1.1.1.1', ip2: '2.2.2.2', port: 8001, curConn: 3, maxConn: 10 },
+      gateway: { id: 'msg-1', ip1: '1.1.1.1', ip2: '2.2.2.2', port: 8001, wsPort: 8400, curConn: 3, maxConn: 10 },
       invalid: [],
     });
   });
@@ -94,5 +94,16 @@ describe('pickGateway', () => {
     expect(readGateway(gw('t', 0, 10, { tlsPort: 8443 }))).toMatchObject({ port: 8000, tlsPort: 8443 });
     expect(readGateway(gw('t', 0, 10, { port: 0, tlsPort: '8443' }))).toMatchObject({ port: 0, tlsPort: 8443 });
     expect(readGateway(gw('t', 0, 10))).not.toHaveProperty('tlsPort');
+  });
+
+  it('reads the WebSocket port; a bad one leaves the gateway to TCP clients', () => {
+    expect(readGateway(gw('w', 0, 10, { wsPort: '8400' }))).toMatchObject({ port: 8000, wsPort: 8400 });
+    expect(readGateway(gw('w', 0, 10, { wsPort: '8400' }))).not.toHaveProperty('wss');
+    expect(readGateway(gw('w', 0, 10, { wsPort: 8400, wss: 1 }))).toMatchObject({ wsPort: 8400, wss: true });
+    for (const wsPort of [0, 70000, 'x']) {
+      const gateway = readGateway(gw('w', 0, 10, { wsPort }));
+      expect(gateway).toMatchObject({ port: 8000 });
+      expect(gateway).not.toHaveProperty('wsPort');
+    }
   });
 });

@@ -9,6 +9,10 @@ export interface GatewayEndpoint {
   port: number;
   /** TeamTalk over TLS (docs/SECURITY.md); undefined when the gateway has no TLS listener. */
   tlsPort?: number;
+  /** The WebSocket port (browsers, docs/WEB-CLIENT.md); undefined when not published or not a valid port. */
+  wsPort?: number;
+  /** The WebSocket port speaks wss:// (meta `wss: 1`). */
+  wss?: boolean;
   curConn: number;
   maxConn: number;
 }
@@ -67,7 +71,7 @@ export function pickGateway(instances: Iterable<InstanceInfo>, opts: PickOptions
   return best ? { code: PICK_OK, gateway: best, invalid } : { code: PICK_FULL, invalid };
 }
 
-/** Validates a `msg` instance's meta ({ ip1, ip2, port, tlsPort?, maxConn, curConn }); undefined when unusable. */
+/** Validates a `msg` instance's meta ({ ip1, ip2, port, tlsPort?, wsPort?, wss?, maxConn, curConn }); undefined when unusable. */
 export function readGateway(info: InstanceInfo): GatewayEndpoint | undefined {
   const { ip1, ip2 } = info.meta;
   const port = count(info.meta.port);
@@ -80,7 +84,11 @@ export function readGateway(info: InstanceInfo): GatewayEndpoint | undefined {
   if (info.meta.tlsPort !== undefined && !validTls) return undefined;
   // Port 0 = plain TCP switched off: usable only through its TLS port.
   if (port === 0 && !validTls) return undefined;
-  return validTls ? { id: info.id, ip1, ip2, port, tlsPort, curConn, maxConn } : { id: info.id, ip1, ip2, port, curConn, maxConn };
+  // A bad wsPort costs browsers this gateway, not TeamTalk clients.
+  const wsPort = count(info.meta.wsPort);
+  const validWs = wsPort !== undefined && wsPort >= 1 && wsPort <= 65535;
+  const wss = validWs && count(info.meta.wss) === 1;
+  return { id: info.id, ip1, ip2, port, ...(validTls ? { tlsPort } : {}), ...(validWs ? { wsPort } : {}), ...(wss ? { wss } : {}), curConn, maxConn };
 }
 
 /** A non-negative integer, given as a number or a decimal string (meta values may be either). */

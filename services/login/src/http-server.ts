@@ -163,15 +163,16 @@ function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, opts
 }
 
 type MsgServerBody =
-  | { code: 0; msg: ''; priorIP: string; backupIP: string; port: string; msfsPrior: string; msfsBackup: string; discovery: string; tlsPort?: string }
+  | { code: 0; msg: ''; priorIP: string; backupIP: string; port: string; msfsPrior: string; msfsBackup: string; discovery: string; tlsPort?: string; wsPort?: string; wss?: string }
   | { code: 1 | 2; msg: string };
 
 /**
  * docs/FLOWS.md §1a step 3; `port` is a string as in TeamTalk (int2string). TierTalk
  * adds `tlsPort` (also a string) when the gateway has a TLS listener; TeamTalk
- * clients ignore fields they do not know. `port` is "0" for a TLS-only gateway.
+ * clients ignore fields they do not know. `wsPort` (the gateway's WebSocket port)
+ * and `wss` ("1" when it speaks wss://) only in the web client's answer (web-server.ts), so TeamTalk's port answers as before. `port` is "0" for a TLS-only gateway.
  */
-export function responseBody(pick: GatewayPick, peerAddress: string, opts: Pick<HttpServerOptions, 'msfs' | 'discoveryUrl'>): MsgServerBody {
+export function responseBody(pick: GatewayPick, peerAddress: string, opts: Pick<HttpServerOptions, 'msfs' | 'discoveryUrl'>, withWsPort = false): MsgServerBody {
   if (pick.code !== PICK_OK) {
     return pick.code === PICK_NONE ? { code: PICK_NONE, msg: NO_MSG_SERVER_TEXT } : { code: PICK_FULL, msg: ALL_FULL_TEXT };
   }
@@ -189,6 +190,7 @@ export function responseBody(pick: GatewayPick, peerAddress: string, opts: Pick<
     msfsBackup: msfs.backup,
     discovery: opts.discoveryUrl,
     ...(gateway.tlsPort !== undefined ? { tlsPort: String(gateway.tlsPort) } : {}),
+    ...(withWsPort && gateway.wsPort !== undefined ? { wsPort: String(gateway.wsPort), ...(gateway.wss ? { wss: '1' } : {}) } : {}),
   };
 }
 

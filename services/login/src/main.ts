@@ -10,6 +10,8 @@ import { GatewayBalancer } from './gateway-balancer';
 import { fixedMsfs, pickMsfs } from './msfs-picker';
 import { startHttpServer } from './http-server';
 import { startLegacyTcpServer } from './legacy-tcp';
+import { defaultWebDir, loadWebFiles } from './web-files';
+import { startWebServer } from './web-server';
 
 // In-flight requests are tiny; past this the process exits anyway so an orchestrator's kill never has to.
 const GRACE_MS = 2000;
@@ -61,6 +63,19 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     probes,
     tls: certificate ? { certificate, handshakeTimeoutMs: cfg.TT_TLS_HANDSHAKE_TIMEOUT_MS } : undefined,
   });
+  const web = cfg.TT_WEB_ENABLED
+    ? await startWebServer({
+        host: cfg.TT_HTTP_HOST,
+        port: cfg.TT_WEB_PORT,
+        // Start-up fails here when the web client was not built.
+        files: loadWebFiles(cfg.TT_WEB_DIR ?? defaultWebDir()),
+        pick,
+        msfs,
+        discoveryUrl: cfg.TT_DISCOVERY_URL,
+        logger: log,
+        tls: certificate ? { certificate, handshakeTimeoutMs: cfg.TT_TLS_HANDSHAKE_TIMEOUT_MS } : undefined,
+      })
+    : undefined;
   const legacy = cfg.TT_LEGACY_TCP_ENABLED
     ? await startLegacyTcpServer({ host: cfg.TT_HTTP_HOST, port: cfg.TT_LEGACY_TCP_PORT, pick, logger: log })
     : undefined;
@@ -76,6 +91,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
       metricsPort: metrics?.port ?? http.address.port,
       ...(certificate ? { https: 1 } : {}),
       ...(legacy ? { legacyTcpPort: legacy.address.port } : {}),
+      ...(web ? { webPort: web.address.port } : {}),
     },
   });
   followRegistration(registered, registration);
@@ -93,7 +109,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     readiness.drain();
     // ARCHITECTURE.md: the lease goes first, so nobody is sent here while we close.
     await registration.deregister();
-    await Promise.all([http.close(GRACE_MS), legacy?.close(GRACE_MS)]);
+    await Promise.all([http.close(GRACE_MS), legacy?.close(GRACE_MS), web?.close(GRACE_MS)]);
     certificate?.close();
     await registry.close();
     await metrics?.close();

@@ -10,6 +10,8 @@ export interface GatewayAddress {
   /** Plain TeamTalk TCP; 0 when switched off. */
   port: number;
   wsPort: number;
+  /** 1: the WebSocket port speaks wss:// (browsers must then use wss://). */
+  wss?: number;
   /** TeamTalk over TLS, when the gateway has such a listener. */
   tlsPort?: number;
   maxConn: number;

@@ -101,7 +101,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
 
   // Registered only once every listener is up: login may hand us out from now on.
   // port 0: no plain TCP (login then offers the TLS port alone).
-  const address = { ip1: config.ip1, ip2: config.ip2, port: tcp?.port ?? 0, wsPort: ws.port, ...(tlsTcp ? { tlsPort: tlsTcp.port } : {}), maxConn: config.maxConn, epoch: config.epoch, presenceLists: 1, ...metricsMeta(metrics) };
+  const address = { ip1: config.ip1, ip2: config.ip2, port: tcp?.port ?? 0, wsPort: ws.port, ...(config.clientTls?.ws === true ? { wss: 1 } : {}), ...(tlsTcp ? { tlsPort: tlsTcp.port } : {}), maxConn: config.maxConn, epoch: config.epoch, presenceLists: 1, ...metricsMeta(metrics) };
   const registration = await registry.register({ id: config.instanceId, service: 'msg', addr: `${config.grpcHost}:${grpcPort}`, ...load.snapshot(address) });
   load.attach(registration, address);
   followRegistration(registered, registration);
