@@ -29,7 +29,7 @@ export interface ClusterLinkConfig
 }
 
 /** What the operations need from the cluster. */
-export interface AdminLink {
+export interface OpsLink {
   /** A unary call to a db-proxy instance (DbProxy or DbAdmin method). */
   call<Req, Res>(method: ClientMethod<Req, Res>, req: Req): Promise<Res>;
   /** Notifies to users' sessions, through route (Route.Deliver). */
@@ -69,7 +69,7 @@ function deliverOnce(client: grpc.Client, batch: EnvelopeBatch, deadlineMs: numb
   });
 }
 
-export class ClusterLink implements AdminLink {
+export class ClusterLink implements OpsLink {
   private constructor(
     private readonly config: ClusterLinkConfig,
     private readonly log: Logger,
