@@ -1,7 +1,8 @@
-// The admin service's (and CLI's) way into the cluster: db-proxy and route
-// found in etcd like every other tier, called with the operator's certificate
-// (a certificate naming `admin`; db-proxy's DbAdmin and route's Deliver and
-// KickUser allow it). db-proxy stays the only tier with MySQL and Redis.
+// The operator tools' way into the cluster (admin service and CLI, http-api):
+// db-proxy and route found in etcd like every other tier, called with the
+// tool's certificate (naming `admin` or `http-api`; db-proxy's and route's
+// access policies say what each may call). db-proxy stays the only tier with
+// MySQL and Redis.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@tiertalk/log';
 import { IM, RouteService, tiertalk, type DeliverReport, type EnvelopeBatch } from '@tiertalk/proto';
@@ -99,6 +100,11 @@ export class ClusterLink implements OpsLink {
       await registry?.close();
       throw err;
     }
+  }
+
+  /** The db-proxy instances, for a StoreMessages link of the caller's own (http-api, libs/message-store). */
+  get dbProxyPool(): InstancePool {
+    return this.dbPool;
   }
 
   /** The registry, for the HTTP service's own registration. */

@@ -17,4 +17,6 @@ export type { PrivateEtcdTls } from './private-etcd';
 export { testPki, tlsEnv } from './dev-pki';
 export { AdminService } from './admin-service';
 export type { AdminServiceOptions } from './admin-service';
+export { HttpApiService } from './http-api-service';
+export type { HttpApiServiceOptions } from './http-api-service';
 export { PrivateRedisCluster } from './private-redis-cluster';

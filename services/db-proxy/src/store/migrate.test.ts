@@ -16,7 +16,7 @@ import {
 } from './migrate';
 
 const ROOT_URL = testConfig.mysqlRootUrl;
-const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin', '0005_message_idempotency', '0006_message_id_unique', '0007_recent_session_unique', '0008_counter_outbox', '0009_read_cursor', '0010_password_hash'];
+const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin', '0005_message_idempotency', '0006_message_id_unique', '0007_recent_session_unique', '0008_counter_outbox', '0009_read_cursor', '0010_password_hash', '0011_system_user'];
 const quiet = { info: (): void => undefined };
 
 // [name, COLUMN_TYPE, nullable, COLUMN_DEFAULT as information_schema shows it]
