@@ -8,8 +8,9 @@
 #   db-proxy gRPC 10600+; route gRPC 8200+; msg TCP 8000+, TLS 8443+, WebSocket (wss) 8400+, gRPC 8300+;
 #   login HTTP 8080+, legacy TCP 8008+.
 # One admin HTTP API (docs/ADMIN.md) on 127.0.0.1:${ADMIN_HTTP_PORT:-8600}; its bearer token is made once
-# and kept in .run/admin-token.
-# Prometheus /metrics (and /healthz, /readyz): db-proxy 9600+, route 9200+, msg 9300+, admin 9700, login on its HTTP port.
+# and kept in .run/admin-token. One send API (docs/HTTP-API.md) on 127.0.0.1:${HTTP_API_PORT:-8900}, its
+# token in .run/http-api-token.
+# Prometheus /metrics (and /healthz, /readyz): db-proxy 9600+, route 9200+, msg 9300+, admin 9700, http-api 9800, login on its HTTP port.
 # Client TLS uses the development PKI in .run/tls (trust .run/tls/ca.crt; its certificates name
 # localhost and 127.0.0.1, so a client reaching PUBLIC_IP checks the name localhost: --servername localhost).
 set -euo pipefail
@@ -30,6 +31,8 @@ LOGINS="${LOGINS:-1}"
 ADMIN_HTTP_PORT="${ADMIN_HTTP_PORT:-8600}"
 # Fixed, like the tiers' metrics ports: make status reads admin-1's /readyz there.
 ADMIN_METRICS_PORT=9700
+HTTP_API_PORT="${HTTP_API_PORT:-8900}"
+HTTP_API_METRICS_PORT=9800
 
 # 8 at most: msg's TCP ports (8000+) must stay below login's legacy port (8008+).
 check_count() {
@@ -173,6 +176,16 @@ start_service "admin-1" admin "http $ADMIN_HTTP_PORT (admin API, 127.0.0.1), met
   TT_METRICS_PORT="$ADMIN_METRICS_PORT"
 wait_port "admin-1" "$ADMIN_HTTP_PORT"
 
+# The send API (services/http-api, TeamTalk's http_msg_server paths): loopback only, its token in a file like admin's.
+HTTP_API_TOKEN_FILE="$RUN_DIR/http-api-token"
+if [ ! -s "$HTTP_API_TOKEN_FILE" ]; then
+  (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("hex"))' >"$HTTP_API_TOKEN_FILE")
+fi
+start_service "http-api-1" http-api "http $HTTP_API_PORT (send API, 127.0.0.1), metrics $HTTP_API_METRICS_PORT" \
+  TT_HTTP_API_HOST=127.0.0.1 TT_HTTP_API_PORT="$HTTP_API_PORT" TT_HTTP_API_TOKEN_FILE="$HTTP_API_TOKEN_FILE" \
+  TT_METRICS_PORT="$HTTP_API_METRICS_PORT"
+wait_port "http-api-1" "$HTTP_API_PORT"
+
 log "waiting for http://127.0.0.1:8080/msg_server to offer a gateway"
 ok=0
 for i in $(seq 1 $((READY_TIMEOUT * 2))); do
@@ -204,6 +217,9 @@ Admin    HTTP API http://127.0.0.1:$ADMIN_HTTP_PORT, token in .run/admin-token (
          admin token: $(cat "$ADMIN_TOKEN_FILE")
          CLI: TT_ETCD_ENDPOINTS=$SECURE_ETCD_URL TT_TLS_CA=.run/tls/ca.crt TT_TLS_CERT=.run/tls/admin.crt \\
               TT_TLS_KEY=.run/tls/admin.key node services/admin/dist/cli.js user list
+Send API http://127.0.0.1:$HTTP_API_PORT, token in .run/http-api-token (docs/HTTP-API.md):
+           curl -H "Authorization: Bearer \$(cat .run/http-api-token)" -H 'Content-Type: application/json' \\
+                -d '{"to_user_id":2,"msg_data":"hello from the system"}' http://127.0.0.1:$HTTP_API_PORT/query/SendMessage
 
 Log in with a TeamTalk client: login server http://$PUBLIC_IP:8080/msg_server
   users alice, bob, carol, dave - password: tiertalk
