@@ -40,6 +40,8 @@ export interface OpsLink {
 }
 
 const { CLIENT_TYPE_WINDOWS, CLIENT_TYPE_ANDROID } = IM.BaseDefine.ClientType;
+/** Route instances a batch is offered to before deliver() gives up. */
+const DELIVER_ATTEMPTS = 3;
 // TeamTalk has no "account disabled" reason; DUPLICATE_USER is the one every client handles by going to its login screen.
 const KICK_REASON = IM.BaseDefine.KickReasonType.KICK_REASON_DUPLICATE_USER;
 
@@ -116,12 +118,30 @@ export class ClusterLink implements OpsLink {
     return callWithFailover(this.dbPool, method, req, { deadlineMs: this.config.TT_DB_DEADLINE_MS });
   }
 
+  /**
+   * One batch to one route instance, again on another one (up to 3) when a
+   * stream fails: at least once, as a gateway's deliveries (a push repeated
+   * after a lost report carries the same ids; clients show it once).
+   */
   async deliver(envelopes: tiertalk.Envelope.$Properties[]): Promise<void> {
-    const route = this.routePool.pick();
-    if (!route) throw new NoInstanceError('route');
     const batch = tiertalk.EnvelopeBatch.create({ items: envelopes.map((e) => tiertalk.Envelope.create(e)) });
-    const report = await deliverOnce(route.client, batch, this.config.TT_ROUTE_DEADLINE_MS);
-    this.log.info({ envelopes: report.envelopes, pushes: report.pushes }, 'notify delivered');
+    const tried = new Set<string>();
+    let lastErr: unknown = new NoInstanceError('route');
+    for (let attempt = 0; attempt < DELIVER_ATTEMPTS; attempt += 1) {
+      const route = this.routePool.pick(tried);
+      if (!route) break;
+      tried.add(route.id);
+      try {
+        const report = await deliverOnce(route.client, batch, this.config.TT_ROUTE_DEADLINE_MS);
+        this.log.info({ envelopes: report.envelopes, pushes: report.pushes }, 'notify delivered');
+        return;
+      } catch (err) {
+        lastErr = err;
+        this.routePool.markFailed(route.id);
+        this.log.warn({ err, instance: route.id }, 'route did not take the batch; trying another instance');
+      }
+    }
+    throw lastErr;
   }
 
   async kickEverywhere(userId: number): Promise<number> {

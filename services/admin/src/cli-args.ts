@@ -2,10 +2,9 @@
 // parsing only, so it is testable without a cluster. Bad input is a
 // UsageError (exit 2) naming what is wrong, never a guess.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { GroupCommand } from '@tiertalk/cluster-ops';
+import { type GroupCommand, OpsError } from '@tiertalk/cluster-ops';
 import type { AdminCommand } from './operations';
 import { parseUserRef, type UserCommand } from './user-ops';
-import { OpsError } from '@tiertalk/cluster-ops';
 
 export const ADMIN_USAGE = `usage: tiertalk-admin <area> <command> [args] [--json]
        (node services/admin/dist/cli.js ...; --help for this text)

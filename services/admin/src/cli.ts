@@ -5,9 +5,8 @@
 import { ConfigError } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
 import { ADMIN_USAGE, UsageError, parseAdminArgs, withPassword, type CliInvocation } from './cli-args';
-import { ClusterLink } from '@tiertalk/cluster-ops';
+import { ClusterLink, OpsError, toOpsError } from '@tiertalk/cluster-ops';
 import { loadAdminCliConfig, type AdminCliConfig } from './config';
-import { OpsError, toOpsError } from '@tiertalk/cluster-ops';
 import { runCommand } from './operations';
 import { readPassword } from './password-input';
 

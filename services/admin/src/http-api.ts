@@ -3,9 +3,7 @@
 // {"error":{"code","message"}} with the catalogue's status (errors.ts).
 import http from 'node:http';
 import type { Logger } from '@tiertalk/log';
-import { BearerToken } from '@tiertalk/cluster-ops';
-import type { OpsLink } from '@tiertalk/cluster-ops';
-import { OpsError, readJson, sendJson as send, toOpsError } from '@tiertalk/cluster-ops';
+import { BearerToken, OpsError, type OpsLink, readJson, sendJson as send, toOpsError } from '@tiertalk/cluster-ops';
 import { observeRequest } from './http-metrics';
 import { resolveRoute } from './http-routes';
 import { runCommand } from './operations';

@@ -1,7 +1,6 @@
 // The HTTP API's routing and token check without a cluster: every documented
 // path resolves to its command, unknown paths are 404 and wrong methods 405.
-import { BearerToken } from '@tiertalk/cluster-ops';
-import { OpsError } from '@tiertalk/cluster-ops';
+import { BearerToken, OpsError } from '@tiertalk/cluster-ops';
 import { ROUTES, resolveRoute, routeTemplate } from './http-routes';
 
 const build = (method: string, path: string, body?: unknown) => {

@@ -1,7 +1,6 @@
 // The admin HTTP API's routes: method + path → the same AdminCommand the CLI
 // runs (operations.ts). Documented with examples in docs/ADMIN.md.
-import { OpsError } from '@tiertalk/cluster-ops';
-import type { GroupCommand } from '@tiertalk/cluster-ops';
+import { type GroupCommand, OpsError } from '@tiertalk/cluster-ops';
 import * as body from './http-bodies';
 import type { AdminCommand } from './operations';
 import { parseUserRef, type UserCommand } from './user-ops';

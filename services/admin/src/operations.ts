@@ -1,9 +1,6 @@
 // The one operations layer under the CLI and the HTTP API: a parsed command
 // in, its answer out, errors as OpsError (errors.ts).
-import type { OpsLink } from '@tiertalk/cluster-ops';
-import { toOpsError } from '@tiertalk/cluster-ops';
-import { runGroupCommand, type GroupInvocation } from '@tiertalk/cluster-ops';
-import type { OpsOutput } from '@tiertalk/cluster-ops';
+import { type GroupInvocation, type OpsLink, type OpsOutput, runGroupCommand, toOpsError } from '@tiertalk/cluster-ops';
 import { runUserCommand, type UserCommand } from './user-ops';
 
 export type AdminCommand = { area: 'group'; group: GroupInvocation } | { area: 'directory'; command: UserCommand };

@@ -3,9 +3,7 @@
 // change means to users online (a disabled user's sessions are closed).
 import { createHash } from 'node:crypto';
 import { DbAdminService, tiertalk } from '@tiertalk/proto';
-import type { OpsLink } from '@tiertalk/cluster-ops';
-import { OpsError, toOpsError } from '@tiertalk/cluster-ops';
-import type { OpsOutput } from '@tiertalk/cluster-ops';
+import { OpsError, type OpsLink, type OpsOutput, toOpsError } from '@tiertalk/cluster-ops';
 
 /** A user named by id (all digits) or by login name. */
 export type UserRef = { userId: number } | { name: string };
