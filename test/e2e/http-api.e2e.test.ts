@@ -5,6 +5,7 @@
 // answered, waits as unread/history for an offline user, reaches a group's
 // online members; the JSON errors (401, 404, 400, 429) and a retried request
 // stored once.
+import { readFileSync } from 'node:fs';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { TeamTalkClient } from '@tiertalk/client';
 import { IM, decryptContent } from '@tiertalk/proto';
@@ -224,8 +225,9 @@ describe('errors', () => {
     expect(sumOf(metrics, 'tt_http_api_messages_total', { kind: 'single', result: 'sent' })).toBeGreaterThanOrEqual(1);
   });
 
-  it('answers 429 with Retry-After over TT_HTTP_API_RATE_PER_SEC, and is ready and registered like every service', async () => {
+  it('answers 429 with Retry-After over TT_HTTP_API_RATE_PER_SEC, is ready and registered like every service, and leaves etcd on SIGTERM', async () => {
     const slow = await HttpApiService.start(cluster, { token: TOKEN, ratePerSec: 3 });
+    const key = `${cluster.prefix}/services/http-api/http-api-${slow.port}`;
     try {
       const answers = await Promise.all(Array.from({ length: 8 }, () => post(slow.url, '/query/SendMessage', { to_user_id: ids.alice, msg_data: 'burst' }, { token: 'wrong-token' })));
       const limited = answers.filter((a) => a.status === 429);
@@ -238,8 +240,12 @@ describe('errors', () => {
       expect((await fetch(`${slow.metricsUrl}/readyz`)).status).toBe(200);
       const etcd = testEtcd();
       try {
-        const entry = JSON.parse((await etcd.get(`${cluster.prefix}/services/http-api/http-api-${slow.port}`).string()) ?? '{}') as { addr?: string; meta?: { metricsPort?: number } };
+        const entry = JSON.parse((await etcd.get(key).string()) ?? '{}') as { addr?: string; meta?: { metricsPort?: number } };
         expect(entry).toMatchObject({ addr: `127.0.0.1:${slow.port}`, meta: { metricsPort: slow.metricsPort } });
+        await slow.stop();
+        // Deregistered before it exited, not left to its lease.
+        expect(await etcd.get(key).string()).toBeNull();
+        expect(readFileSync(slow.logFile, 'utf8')).toContain('"msg":"stopped"');
       } finally {
         etcd.close();
       }
