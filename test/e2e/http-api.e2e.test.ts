@@ -214,6 +214,9 @@ describe('errors', () => {
     expect(noText.status).toBe(400);
     expect(noText.body).toMatchObject({ error_code: 1, error: { code: 'bad_request' } });
     expect(noText.body.error?.message).toMatch(/^msg_data: /);
+    const tooLong = await send({ to_user_id: ids.alice, msg_data: 'é'.repeat(2000) });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.error?.message).toMatch(/^msg_data: too long: 4000 bytes of UTF-8/);
     const notJson = await fetch(`${api.url}/query/SendMessage`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{oops' });
     expect(notJson.status).toBe(400);
     const [rows] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMRelationShip WHERE smallId = 987654 OR bigId = 987654 OR smallId = 987655 OR bigId = 987655');

@@ -15,6 +15,8 @@ import { countMessage } from './api-metrics';
 import type { Users } from './users';
 
 const { MSG_TYPE_GROUP_TEXT } = IM.BaseDefine.MsgType;
+/** IMMessage_<n>.content is varchar(4096): what is stored is the encrypted text (base64), about 4/3 of the plain UTF-8. */
+export const STORED_CONTENT_MAX = 4096;
 const { STORE_OK, STORE_REJECTED } = tiertalk.StoreResult;
 
 export interface SendDeps {
@@ -61,14 +63,18 @@ export async function sendMessage(deps: SendDeps, body: z.infer<typeof sendMessa
     if (to === from) throw new OpsError('bad_request', 'to_session_id: a 1:1 message to the sender itself');
     await deps.users.known(to, 'receiver');
   }
+  // What a TeamTalk client puts in msg_data (docs/PROTOCOL.md §5), so stock clients show the text.
+  const msgData = encryptContent(body.msg_data, deps.aesKey);
+  if (msgData.length > STORED_CONTENT_MAX) {
+    throw new OpsError('bad_request', `msg_data: too long: ${Buffer.byteLength(body.msg_data, 'utf8')} bytes of UTF-8 are ${msgData.length} characters once encrypted, the store keeps ${STORED_CONTENT_MAX} (about 3000 bytes of text)`);
+  }
   const stamped: IM.Message.IMMsgData.$Properties = {
     fromUserId: from,
     toSessionId: to,
     msgId: 0,
     createTime: Math.floor(Date.now() / 1000),
     msgType: body.msg_type,
-    // What a TeamTalk client puts in msg_data (docs/PROTOCOL.md §5), so stock clients show the text.
-    msgData: encryptContent(body.msg_data, deps.aesKey),
+    msgData,
   };
   const kind = group ? 'group' : 'single';
   const stored = await deps.store.store(stamped, apiIdemKey(body.idempotency_key ?? headerKey));
