@@ -40,8 +40,14 @@ export function ok(fields: Record<string, unknown>): Answer {
   return { status: 200, payload: { error_code: TEAMTALK_CODES.SUCCESS, error_msg: 'ok', ...fields } };
 }
 
-/** `refusedCode`: the TeamTalk code of a refusal on this path (CreateGroup 10, ChangeMembers 11). */
-export function failure(e: OpsError, refusedCode?: number): Answer {
-  const teamtalk = e.code === 'refused' && refusedCode !== undefined ? refusedCode : BY_CODE[e.code];
+/**
+ * `refusedCode`: the TeamTalk code of a refusal on this path (CreateGroup 10,
+ * ChangeMembers 11); `unknownPath`: a 404 for the path itself (TeamTalk's
+ * "interface not allowed", 5), not for an id in the body.
+ */
+export function failure(e: OpsError, refusedCode?: number, unknownPath = false): Answer {
+  let teamtalk = BY_CODE[e.code];
+  if (e.code === 'refused' && refusedCode !== undefined) teamtalk = refusedCode;
+  if (e.code === 'not_found' && unknownPath) teamtalk = TEAMTALK_CODES.INTERFACE;
   return { status: OPS_ERRORS[e.code].http, payload: { error_code: teamtalk, error_msg: e.message, error: { code: e.code, message: e.message } } };
 }

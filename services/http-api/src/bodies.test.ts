@@ -53,6 +53,8 @@ describe('answers and keys', () => {
     expect(failure(new OpsError('unauthorized', 'no'))).toEqual({ status: 401, payload: { error_code: 2, error_msg: 'no', error: { code: 'unauthorized', message: 'no' } } });
     expect(failure(new OpsError('refused', 'role'), 11)).toMatchObject({ status: 409, payload: { error_code: 11 } });
     expect(failure(new OpsError('rate_limited', 'slow down'))).toMatchObject({ status: 429, payload: { error: { code: 'rate_limited' } } });
+    expect(failure(new OpsError('not_found', 'no user'))).toMatchObject({ status: 404, payload: { error_code: 4 } });
+    expect(failure(new OpsError('not_found', 'no such endpoint'), undefined, true)).toMatchObject({ status: 404, payload: { error_code: 5 } });
   });
 
   it('derives one store key per caller key (fits db-proxy 128 characters), and a fresh one without', () => {

@@ -89,7 +89,7 @@ export function createHttpApiServer(opts: HttpApiOptions): http.Server {
       .catch((err: unknown) => {
         const e = toOpsError(err);
         if (e.code === 'internal' || e.code === 'unavailable') log.error({ err, path }, 'send API request failed');
-        return failure(e, endpoint?.refusedCode);
+        return failure(e, endpoint?.refusedCode, endpoint === undefined);
       })
       .then(({ status, payload }) => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
