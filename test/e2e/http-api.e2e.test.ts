@@ -182,6 +182,12 @@ describe('groups', () => {
   it('answers a change the group rules refuse with 409 and TeamTalk code 11, an unknown group with 404', async () => {
     const created = await post(api.url, '/query/CreateGroup', { req_user_id: ids.alice, group_name: 'alice team', group_type: 1, group_avatar: '', user_id_list: [ids.bob, ids.carol] });
     expect(created.body.user_id_list).toEqual([ids.alice, ids.bob, ids.carol]);
+    // The system is no member of alice's group: told how to make it one.
+    const asSystem = await send({ to_session_id: created.body.group_id, msg_type: MSG_TYPE_GROUP_TEXT, msg_data: 'hello?' });
+    expect(asSystem.status).toBe(409);
+    expect(asSystem.body.error?.message).toBe(
+      `group message refused: the system sender (user ${ids.system}) is not a member of group ${String(created.body.group_id)}; add it with /query/ChangeMembers, or create groups with req_user_id 0`,
+    );
     // A plain member may not remove another one (db-proxy's group rules, as for a client).
     const byMember = await post(api.url, '/query/ChangeMembers', { req_user_id: ids.bob, group_id: created.body.group_id, modify_type: 2, user_id_list: [ids.carol] });
     expect(byMember.status).toBe(409);

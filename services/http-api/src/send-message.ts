@@ -48,10 +48,13 @@ export function apiIdemKey(callerKey: string | undefined): string {
   return `api:${createHash('sha256').update(callerKey, 'utf8').digest('hex').slice(0, 40)}`;
 }
 
-/** db-proxy's refusals as the API's errors (message-committer.ts reasons). */
-function refusal(reason: string | undefined, to: number, group: boolean): OpsError {
+/** db-proxy's refusals as the API's errors (message-committer.ts reasons); `systemId` when the system sent it. */
+function refusal(reason: string | undefined, to: number, group: boolean, systemId: number | undefined): OpsError {
   if (reason === 'unknown receiver') return new OpsError('not_found', `no user with user id ${to}`);
   if (reason === 'unknown group') return new OpsError('not_found', `no group with id ${to} (unknown or dismissed)`);
+  if (reason === 'not a member of the group' && systemId !== undefined) {
+    return new OpsError('refused', `group message refused: the system sender (user ${systemId}) is not a member of group ${to}; add it with /query/ChangeMembers, or create groups with req_user_id 0`);
+  }
   return new OpsError('refused', `${group ? 'group' : '1:1'} message refused: ${reason ?? 'rejected'}`);
 }
 
@@ -80,7 +83,7 @@ export async function sendMessage(deps: SendDeps, body: z.infer<typeof sendMessa
   const stored = await deps.store.store(stamped, apiIdemKey(body.idempotency_key ?? headerKey));
   if (stored.result !== STORE_OK) {
     countMessage(kind, stored.result === STORE_REJECTED ? 'refused' : 'not_stored');
-    if (stored.result === STORE_REJECTED) throw refusal(stored.reason, to, group);
+    if (stored.result === STORE_REJECTED) throw refusal(stored.reason, to, group, body.from_user_id === 0 ? from : undefined);
     throw new OpsError('unavailable', `the message was not stored: ${stored.reason ?? 'db-proxy unavailable'}`);
   }
   const toUserIds = group ? [...(stored.memberIds ?? [])] : [to, from];
