@@ -129,10 +129,14 @@ describe('sending', () => {
     expect(third.body.msg_id).toBe(first.body.msg_id);
     const stored = await storedMessages(pool, ids.alice, ids.carol);
     expect(stored.length).toBe(before + 1);
+    // Retries racing each other (a client that gave up waiting too early) are one message too.
+    const racing = await Promise.all([1, 2, 3].map(() => send({ ...body, msg_data: 'invoice #43 is paid' }, { headers: { 'idempotency-key': 'invoice-43-paid' } })));
+    expect(new Set(racing.map((r) => r.body.msg_id)).size).toBe(1);
+    expect((await storedMessages(pool, ids.alice, ids.carol)).length).toBe(before + 2);
     // Without a key, the same body is a new message.
     const again = await send(body);
     expect(Number(again.body.msg_id)).toBeGreaterThan(Number(first.body.msg_id));
-    expect((await storedMessages(pool, ids.alice, ids.carol)).length).toBe(before + 2);
+    expect((await storedMessages(pool, ids.alice, ids.carol)).length).toBe(before + 3);
   });
 });
 
