@@ -151,10 +151,10 @@ start_etcd() {
 ensure_etcd() { start_etcd etcd "$ETCD_URL" "$ETCD_PEER_URL" etcd_up; }
 
 # The development PKI of `make up` (docs/SECURITY.md): CA, one certificate per
-# service, the operator's admin certificate and etcd's; existing files are kept.
+# service, the operator's admin certificate, the send API's and etcd's; existing files are kept.
 ensure_pki() {
   log "development PKI in $TLS_DIR"
-  node "$ROOT/libs/tls/dist/dev-pki-cli.js" "$TLS_DIR" db-proxy route msg msfs login admin push etcd >/dev/null
+  node "$ROOT/libs/tls/dist/dev-pki-cli.js" "$TLS_DIR" db-proxy route msg msfs login admin push http-api etcd >/dev/null
 }
 
 # curl against the TLS etcd with the operator's certificate.

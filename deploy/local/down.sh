@@ -19,7 +19,7 @@ stop_group() {
   for p in "${pids[@]}"; do wait "$p"; done
 }
 
-stop_group dist/main.js "$RUN_DIR"/admin-*.pid
+stop_group dist/main.js "$RUN_DIR"/admin-*.pid "$RUN_DIR"/http-api-*.pid
 stop_group dist/main.js "$RUN_DIR"/login*.pid
 stop_group dist/main.js "$RUN_DIR"/msfs-*.pid
 stop_group dist/main.js "$RUN_DIR"/msg-*.pid

@@ -11,8 +11,9 @@
 # One push service (services/push, docs/OPERATIONS.md "Push notifications") on gRPC 8500, metrics 9500;
 # its providers come from TT_APNS_* / TT_FCM_* / TT_VAPID_* / TT_WEBHOOK_* in make up's environment.
 # One admin HTTP API (docs/ADMIN.md) on 127.0.0.1:${ADMIN_HTTP_PORT:-8600}; its bearer token is made once
-# and kept in .run/admin-token.
-# Prometheus /metrics (and /healthz, /readyz): db-proxy 9600+, route 9200+, msg 9300+, push 9500, msfs 9800, admin 9700, login on its HTTP port.
+# and kept in .run/admin-token. One send API (docs/HTTP-API.md) on 127.0.0.1:${HTTP_API_PORT:-8900}, its
+# token in .run/http-api-token.
+# Prometheus /metrics (and /healthz, /readyz): db-proxy 9600+, route 9200+, msg 9300+, push 9500, msfs 9800, admin 9700, http-api 9900, login on its HTTP port.
 # Client TLS uses the development PKI in .run/tls (trust .run/tls/ca.crt; its certificates name
 # localhost and 127.0.0.1, so a client reaching PUBLIC_IP checks the name localhost: --servername localhost).
 set -euo pipefail
@@ -35,6 +36,8 @@ ADMIN_HTTP_PORT="${ADMIN_HTTP_PORT:-8600}"
 ADMIN_METRICS_PORT=9700
 MSFS_HTTP_PORT="${MSFS_HTTP_PORT:-8700}"
 MSFS_METRICS_PORT=9800
+HTTP_API_PORT="${HTTP_API_PORT:-8900}"
+HTTP_API_METRICS_PORT=9900
 
 # 8 at most: msg's TCP ports (8000+) must stay below login's legacy port (8008+).
 check_count() {
@@ -190,6 +193,16 @@ start_service "admin-1" admin "http $ADMIN_HTTP_PORT (admin API, 127.0.0.1), met
   TT_METRICS_PORT="$ADMIN_METRICS_PORT"
 wait_port "admin-1" "$ADMIN_HTTP_PORT"
 
+# The send API (services/http-api, TeamTalk's http_msg_server paths): loopback only, its token in a file like admin's.
+HTTP_API_TOKEN_FILE="$RUN_DIR/http-api-token"
+if [ ! -s "$HTTP_API_TOKEN_FILE" ]; then
+  (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("hex"))' >"$HTTP_API_TOKEN_FILE")
+fi
+start_service "http-api-1" http-api "http $HTTP_API_PORT (send API, 127.0.0.1), metrics $HTTP_API_METRICS_PORT" \
+  TT_HTTP_API_HOST=127.0.0.1 TT_HTTP_API_PORT="$HTTP_API_PORT" TT_HTTP_API_TOKEN_FILE="$HTTP_API_TOKEN_FILE" \
+  TT_METRICS_PORT="$HTTP_API_METRICS_PORT"
+wait_port "http-api-1" "$HTTP_API_PORT"
+
 log "waiting for http://127.0.0.1:8080/msg_server to offer a gateway"
 ok=0
 for i in $(seq 1 $((READY_TIMEOUT * 2))); do
@@ -221,6 +234,9 @@ Admin    HTTP API http://127.0.0.1:$ADMIN_HTTP_PORT, token in .run/admin-token (
          admin token: $(cat "$ADMIN_TOKEN_FILE")
          CLI: TT_ETCD_ENDPOINTS=$SECURE_ETCD_URL TT_TLS_CA=.run/tls/ca.crt TT_TLS_CERT=.run/tls/admin.crt \\
               TT_TLS_KEY=.run/tls/admin.key node services/admin/dist/cli.js user list
+Send API http://127.0.0.1:$HTTP_API_PORT, token in .run/http-api-token (docs/HTTP-API.md):
+           curl -H "Authorization: Bearer \$(cat .run/http-api-token)" -H 'Content-Type: application/json' \\
+                -d '{"to_user_id":2,"msg_data":"hello from the system"}' http://127.0.0.1:$HTTP_API_PORT/query/SendMessage
 
 Files    msfs http://$PUBLIC_IP:$MSFS_HTTP_PORT/ (images, voice; stored in .run/msfs; docs/MSFS.md)
 

@@ -126,7 +126,8 @@ describe('user directory', () => {
     const bob = await track(loggedIn(gw2, 'bob', ANDROID));
     const full = await allUsers(bob, 0);
     expect(full.userId).toBe(ids.bob);
-    expect(full.userList.map((u) => u.userRealName).sort()).toEqual(['alice', 'bob', 'carol']);
+    // `system`: the send API's system sender (migration 0011, docs/HTTP-API.md), listed so clients can name it.
+    expect(full.userList.map((u) => u.userRealName).sort()).toEqual(['alice', 'bob', 'carol', 'system']);
     expect(full.latestUpdateTime).toBe(1000);
 
     // Nothing changed since the high-water mark + 1: an empty list and the same mark back.

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isClientError, type TeamTalkClient } from '@tiertalk/client';
-import { AdminService, Cluster, flushTestRedis, prepareTestDatabase, repoRoot, waitFor } from '@tiertalk/testkit';
+import { AdminService, Cluster, HttpApiService, flushTestRedis, prepareTestDatabase, repoRoot, waitFor } from '@tiertalk/testkit';
 import { connect, loggedIn, nextMessage } from './helpers';
 import { type Exposition, parseExposition, promqlMetricNames, seriesNames, sumOf } from './prometheus-text';
 
@@ -15,6 +15,7 @@ const DASHBOARD = path.join(repoRoot, 'deploy/grafana/tiertalk-dashboard.json');
 
 let cluster: Cluster;
 let admin: AdminService;
+let httpApi: HttpApiService;
 const open: TeamTalkClient[] = [];
 
 beforeAll(async () => {
@@ -23,11 +24,14 @@ beforeAll(async () => {
   cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 1, login: true, push: 1 });
   // The admin HTTP service (services/admin) has its own panel.
   admin = await AdminService.start(cluster, { token: 'dashboard-e2e-admin-token-0123456789abcdef' });
+  // So is the send API (services/http-api).
+  httpApi = await HttpApiService.start(cluster, { token: 'dashboard-e2e-http-api-token-0123456789abcdef' });
 });
 
 afterAll(async () => {
   for (const c of open) c.close();
   await admin?.stop();
+  await httpApi?.stop();
   await cluster?.stop();
 });
 
@@ -43,6 +47,9 @@ async function scrapeAll(): Promise<Map<string, Exposition>> {
   const res = await fetch(`${admin.metricsUrl}/metrics`);
   expect(res.status).toBe(200);
   out.set('admin', parseExposition(await res.text()));
+  const api = await fetch(`${httpApi.metricsUrl}/metrics`);
+  expect(api.status).toBe(200);
+  out.set('http-api', parseExposition(await api.text()));
   return out;
 }
 
@@ -108,6 +115,9 @@ describe('Grafana dashboard (deploy/grafana/tiertalk-dashboard.json)', () => {
       'tt_redis_errors_total',
       'tt_admin_http_requests_total',
       'tt_admin_http_request_duration_seconds_bucket',
+      'tt_http_api_requests_total',
+      'tt_http_api_messages_total',
+      'tt_http_api_request_duration_seconds_bucket',
     ]) {
       expect(queried).toContain(n);
     }

@@ -148,6 +148,19 @@ describe('db-proxy gRPC port', () => {
   });
 });
 
+describe('the send API certificate (http-api)', () => {
+  it('may store messages, read a user and deliver; not validate logins, read device tokens or message history', async () => {
+    expect(await storeCode(createClient(addrOf('db-proxy-1'), as('http-api'), 'db-proxy'))).toBe(grpc.status.OK);
+    expect(await unaryCode(createClient(addrOf('db-proxy-1'), as('http-api'), 'db-proxy'), DbAdminService.UserGet, tiertalk.AdminUserRef.create({ name: 'alice' }))).toBe(grpc.status.OK);
+    expect(await streamCode(createClient(addrOf('route-1'), as('http-api'), 'route'), RouteService.Deliver, tiertalk.EnvelopeBatch.create({ items: [] }))).toBe(grpc.status.OK);
+    expect(await validateCode(createClient(addrOf('db-proxy-1'), as('http-api'), 'db-proxy'))).toBe(grpc.status.PERMISSION_DENIED);
+    expect(await unaryCode(createClient(addrOf('db-proxy-1'), as('http-api'), 'db-proxy'), DbProxyService.GetDeviceToken, tokensReq)).toBe(grpc.status.PERMISSION_DENIED);
+    const history = IM.Message.IMGetMsgListReq.create({ userId: 1, sessionType: 1, sessionId: 2, msgIdBegin: 0, msgCnt: 10 });
+    expect(await unaryCode(createClient(addrOf('db-proxy-1'), as('http-api'), 'db-proxy'), DbProxyService.MsgList, history)).toBe(grpc.status.PERMISSION_DENIED);
+    expect(await unaryCode(createClient(addrOf('route-1'), as('http-api'), 'route'), RouteService.UsersStat, statReq)).toBe(grpc.status.PERMISSION_DENIED);
+  });
+});
+
 describe('db-proxy administration (DbAdmin)', () => {
   const adminCalls = [
     (c: grpc.Client) => unaryCode(c, DbAdminService.UserCreate, tiertalk.AdminUserCreateReq.create({ name: 'mtls-intruder', passwordMd5: 'a'.repeat(32), departId: 1 })),
@@ -157,7 +170,7 @@ describe('db-proxy administration (DbAdmin)', () => {
   ];
 
   it('refuses every tier certificate but admin: a gateway, route or login certificate cannot call admin operations', async () => {
-    for (const name of ['msg', 'route', 'login', 'db-proxy']) {
+    for (const name of ['msg', 'route', 'login', 'db-proxy', 'http-api']) {
       for (const call of adminCalls) expect([name, await call(createClient(addrOf('db-proxy-1'), as(name), 'db-proxy'))]).toEqual([name, grpc.status.PERMISSION_DENIED]);
     }
     for (const call of adminCalls) expect(await call(noCertClient(addrOf('db-proxy-1'), 'db-proxy'))).toBe(grpc.status.UNAUTHENTICATED);

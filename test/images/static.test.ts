@@ -16,7 +16,7 @@ import { freePort, repoRoot } from '@tiertalk/testkit';
 const DOCKERFILE = path.join(repoRoot, 'deploy/docker/Dockerfile');
 const COMPOSE = path.join(repoRoot, 'deploy/docker/compose.yml');
 const SLICE = path.join(repoRoot, 'deploy/docker/workspace-slice.js');
-const SERVICES = ['db-proxy', 'route', 'msg', 'msfs', 'login', 'admin', 'push'];
+const SERVICES = ['db-proxy', 'route', 'msg', 'msfs', 'login', 'admin', 'push', 'http-api'];
 
 const text = readFileSync(DOCKERFILE, 'utf8');
 const dockerfile = DockerfileParser.parse(text);
@@ -184,8 +184,8 @@ describe('deploy/docker/compose.yml', () => {
   const services = Object.entries(compose.services);
   const tiertalk = services.filter(([, s]) => s.image?.startsWith('tiertalk/'));
 
-  it('brings up etcd, MariaDB, Redis, migrations, db-proxy, push, route, two gateways, msfs and login', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['admin', 'db-proxy', 'etcd', 'login', 'mariadb', 'migrate', 'msfs', 'msg-1', 'msg-2', 'push', 'redis', 'route'].sort());
+  it('brings up etcd, MariaDB, Redis, migrations, db-proxy, push, route, two gateways, msfs, login and http-api', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['admin', 'db-proxy', 'etcd', 'http-api', 'login', 'mariadb', 'migrate', 'msfs', 'msg-1', 'msg-2', 'push', 'redis', 'route'].sort());
   });
 
   it('references only services, volumes and secrets it defines', () => {
@@ -201,7 +201,7 @@ describe('deploy/docker/compose.yml', () => {
   });
 
   it('builds each TierTalk image from the one Dockerfile with its own SERVICE, run as the image user', () => {
-    expect(tiertalk.map(([n]) => n).sort()).toEqual(['admin', 'db-proxy', 'login', 'migrate', 'msfs', 'msg-1', 'msg-2', 'push', 'route']);
+    expect(tiertalk.map(([n]) => n).sort()).toEqual(['admin', 'db-proxy', 'http-api', 'login', 'migrate', 'msfs', 'msg-1', 'msg-2', 'push', 'route']);
     for (const [name, s] of tiertalk) {
       const service = s.image?.replace(/^tiertalk\/([a-z-]+):.*$/, '$1');
       expect([name, s.build?.dockerfile, s.build?.args?.SERVICE]).toEqual([name, 'deploy/docker/Dockerfile', service]);

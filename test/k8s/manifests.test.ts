@@ -9,6 +9,7 @@ import { commonConfigSchema, ConfigError } from '@tiertalk/config';
 import { createDevPki } from '@tiertalk/tls';
 import { adminHttpConfigSchema, loadAdminHttpConfig } from '../../services/admin/src/config';
 import { dbProxyConfigSchema, loadDbProxyConfig } from '../../services/db-proxy/src/config';
+import { httpApiConfigSchema, loadHttpApiConfig } from '../../services/http-api/src/config';
 import { loadLoginConfig, loginConfigSchema } from '../../services/login/src/config';
 import { loadMsfsConfig, msfsConfigSchema } from '../../services/msfs/src/config';
 import { loadMsgConfig, msgConfigSchema } from '../../services/msg/src/config';
@@ -24,9 +25,9 @@ import { unknownFieldProblems } from './unknown-fields';
 
 const K8S_DIR = path.join(REPO_ROOT, 'deploy/k8s');
 // Each with its own certificate (admin's is the operator certificate).
-const SERVICES = ['db-proxy', 'route', 'msg', 'msfs', 'login', 'admin', 'push'] as const;
+const SERVICES = ['db-proxy', 'route', 'msg', 'msfs', 'login', 'admin', 'push', 'http-api'] as const;
 // What the base expects the operator to create (the example overlay generates them).
-const OPERATOR_SECRETS = new Set(['tiertalk-db-proxy-secrets', 'tiertalk-migrate-secrets', 'tiertalk-route-secrets', 'tiertalk-admin-secrets', ...SERVICES.map((s) => `tiertalk-tls-${s}`)]);
+const OPERATOR_SECRETS = new Set(['tiertalk-db-proxy-secrets', 'tiertalk-migrate-secrets', 'tiertalk-route-secrets', 'tiertalk-admin-secrets', 'tiertalk-http-api-secrets', ...SERVICES.map((s) => `tiertalk-tls-${s}`)]);
 // Keys each container may set: its service's configuration schema (TT_X or TT_X_FILE).
 const SETTINGS: Record<string, ReadonlySet<string>> = {
   'db-proxy': new Set(Object.keys(dbProxyConfigSchema.shape)),
@@ -36,6 +37,7 @@ const SETTINGS: Record<string, ReadonlySet<string>> = {
   msfs: new Set(Object.keys(msfsConfigSchema.shape)),
   admin: new Set(Object.keys(adminHttpConfigSchema.shape)),
   push: new Set(Object.keys(pushConfigSchema.shape)),
+  'http-api': new Set(Object.keys(httpApiConfigSchema.shape)),
   migrate: new Set(['TT_MYSQL_MIGRATE_URL', 'TT_MYSQL_MASTER_URL']),
 };
 
@@ -60,6 +62,14 @@ function prepareOverlayCopy(): string {
   // And the admin API's token.
   const adminEnv = path.join(secrets, 'admin.env');
   writeFileSync(adminEnv, readFileSync(adminEnv, 'utf8').replace(/^admin-token=.*$/m, `admin-token=${randomBytes(32).toString('hex')}`));
+  // And the send API's token and message key.
+  const httpApiEnv = path.join(secrets, 'http-api.env');
+  writeFileSync(
+    httpApiEnv,
+    readFileSync(httpApiEnv, 'utf8')
+      .replace(/^http-api-token=.*$/m, `http-api-token=${randomBytes(32).toString('hex')}`)
+      .replace(/^aes-key=.*$/m, `aes-key=${randomBytes(16).toString('hex')}`),
+  );
   createDevPki(path.join(secrets, 'tls'), [...SERVICES, 'public']);
   cpSync(path.join(secrets, 'tls/public.crt'), path.join(secrets, 'client-tls/tls.crt'));
   cpSync(path.join(secrets, 'tls/public.key'), path.join(secrets, 'client-tls/tls.key'));
@@ -88,10 +98,10 @@ describe.each([
   ['base', () => base, OPERATOR_SECRETS],
   ['overlays/example', () => overlay, new Set<string>()],
 ])('deploy/k8s/%s', (_name, objects, externalSecrets) => {
-  test('has every tier: Deployments for db-proxy, route, msfs, login, admin and push, a StatefulSet of gateways, budgets and autoscalers', () => {
-    expect(names(objects(), 'Deployment')).toEqual(['admin', 'db-proxy', 'login', 'msfs', 'push', 'route']);
+  test('has every tier: Deployments for db-proxy, route, msfs, login, admin, push and http-api, a StatefulSet of gateways, budgets and autoscalers', () => {
+    expect(names(objects(), 'Deployment')).toEqual(['admin', 'db-proxy', 'http-api', 'login', 'msfs', 'push', 'route']);
     expect(names(objects(), 'StatefulSet')).toEqual(['msg']);
-    expect(names(objects(), 'PodDisruptionBudget')).toEqual(['db-proxy', 'login', 'msg', 'push', 'route']);
+    expect(names(objects(), 'PodDisruptionBudget')).toEqual(['db-proxy', 'http-api', 'login', 'msg', 'push', 'route']);
     expect(names(objects(), 'HorizontalPodAutoscaler')).toEqual(['db-proxy', 'login', 'route']);
   });
 
@@ -203,6 +213,14 @@ describe('each service accepts the configuration the example overlay gives its p
     expect([c.TT_ADMIN_HTTP_HOST, c.TT_ADMIN_HTTP_PORT, c.TT_METRICS_HOST, c.TT_METRICS_PORT, c.TT_INSTANCE_ID]).toEqual(['0.0.0.0', 8600, '10.1.2.3', 9700, 'admin-0']);
     expect(c.TT_ADMIN_TOKEN).toMatch(/^[0-9a-f]{64}$/);
     expect(readFileSync(env.TT_TLS_CERT, 'utf8')).toContain('BEGIN CERTIFICATE');
+  });
+
+  test('http-api: the API on 8900 on every address, metrics on the pod address 9900, token and message key from its Secret files', () => {
+    const env = environment('Deployment', 'http-api');
+    const c = loadHttpApiConfig(env);
+    expect([c.TT_HTTP_API_HOST, c.TT_HTTP_API_PORT, c.TT_METRICS_HOST, c.TT_METRICS_PORT, c.TT_INSTANCE_ID]).toEqual(['0.0.0.0', 8900, '10.1.2.3', 9900, 'http-api-0']);
+    expect(c.TT_HTTP_API_TOKEN).toMatch(/^[0-9a-f]{64}$/);
+    expect(c.TT_AES_KEY).toMatch(/^[0-9a-f]{32}$/);
   });
 
   test('admin refuses the example\'s placeholder token, naming the setting', () => {

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { serviceNameOf } from './tls/service-identity';
 
 /** Names tier certificates carry (libs/tls dev PKI; an operator's CA issues the same names). */
-export type CallerName = 'db-proxy' | 'route' | 'msg' | 'login' | 'admin' | 'push';
+export type CallerName = 'db-proxy' | 'route' | 'msg' | 'login' | 'admin' | 'push' | 'http-api';
 
 /** Which callers may call one gRPC service's methods, by full method path. */
 export interface AccessPolicy {

@@ -17,6 +17,8 @@ export type { PrivateEtcdTls } from './private-etcd';
 export { testPki, tlsEnv } from './dev-pki';
 export { AdminService } from './admin-service';
 export type { AdminServiceOptions } from './admin-service';
+export { HttpApiService } from './http-api-service';
+export type { HttpApiServiceOptions } from './http-api-service';
 export { PrivateRedisCluster } from './private-redis-cluster';
 export { fetchExposition, parseExposition, sumOf } from './metrics-text';
 export type { Exposition, Sample } from './metrics-text';

@@ -87,7 +87,8 @@ describe('PrivateMariaDb', () => {
     const conn = await createConnection(url);
     try {
       const [users] = await conn.query('SELECT name FROM IMUser ORDER BY id');
-      expect(users).toEqual([{ name: 'alice' }, { name: 'bob' }, { name: 'carol' }, { name: 'dave' }]);
+      // `system`: the send API's system sender, made by migration 0011 before the seed runs.
+      expect(users).toEqual([{ name: 'system' }, { name: 'alice' }, { name: 'bob' }, { name: 'carol' }, { name: 'dave' }]);
     } finally {
       await conn.end();
     }

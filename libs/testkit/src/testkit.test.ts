@@ -38,7 +38,8 @@ describe('prepareTestDatabase', () => {
         const [groups] = await fresh.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMGroup');
         expect(groups[0]?.n).toBe(0);
         const [users] = await fresh.query<RowDataPacket[]>('SELECT name FROM IMUser ORDER BY id');
-        expect(users.map((u) => u.name)).toEqual(['alice', 'bob', 'carol', 'dave']);
+        // `system`: the send API's system sender, made by migration 0011 before the seed runs.
+        expect(users.map((u) => u.name)).toEqual(['system', 'alice', 'bob', 'carol', 'dave']);
         const [versions] = await fresh.query<RowDataPacket[]>('SELECT version FROM tt_schema_migrations ORDER BY version');
         // Every migration db-proxy ships, in order (TeamTalk's schema first).
         const shipped = readdirSync(path.join(repoRoot, 'services', 'db-proxy', 'migrations'))

@@ -90,5 +90,5 @@ export function createDevPki(dir: string, names: readonly string[], opts: DevPki
   };
 }
 
-/** The names `make up` issues: one per service plus the operator's `admin`. */
-export const DEV_PKI_NAMES = ['db-proxy', 'route', 'msg', 'msfs', 'login', 'admin', 'push'] as const;
+/** The names `make up` issues: one per service plus the operator's `admin` and the send API's `http-api`. */
+export const DEV_PKI_NAMES = ['db-proxy', 'route', 'msg', 'msfs', 'login', 'admin', 'push', 'http-api'] as const;

@@ -2,10 +2,9 @@
 // parsing only, so it is testable without a cluster. Bad input is a
 // UsageError (exit 2) naming what is wrong, never a guess.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { GroupCommand } from './group-ops';
+import { type GroupCommand, OpsError } from '@tiertalk/cluster-ops';
 import type { AdminCommand } from './operations';
 import { parseUserRef, type UserCommand } from './user-ops';
-import { AdminError } from './errors';
 
 export const ADMIN_USAGE = `usage: tiertalk-admin <area> <command> [args] [--json]
        (node services/admin/dist/cli.js ...; --help for this text)
@@ -52,7 +51,7 @@ environment: TT_ETCD_ENDPOINTS (default http://127.0.0.1:2379), TT_ETCD_PREFIX (
 exit codes: 0 done, 1 refused (not found, exists, result code), 2 usage, 3 cluster unreachable or failed
 `;
 
-export class UsageError extends AdminError {
+export class UsageError extends OpsError {
   constructor(message: string) {
     super('bad_request', message);
   }

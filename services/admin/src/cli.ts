@@ -5,13 +5,12 @@
 import { ConfigError } from '@tiertalk/config';
 import { createLogger } from '@tiertalk/log';
 import { ADMIN_USAGE, UsageError, parseAdminArgs, withPassword, type CliInvocation } from './cli-args';
-import { ClusterLink } from './cluster-link';
+import { ClusterLink, OpsError, toOpsError } from '@tiertalk/cluster-ops';
 import { loadAdminCliConfig, type AdminCliConfig } from './config';
-import { AdminError, toAdminError } from './errors';
 import { runCommand } from './operations';
 import { readPassword } from './password-input';
 
-function fail(err: AdminError, json: boolean): number {
+function fail(err: OpsError, json: boolean): number {
   process.stderr.write(json ? `${JSON.stringify({ error: { code: err.code, message: err.message } })}\n` : `tiertalk-admin: ${err.code}: ${err.message}\n`);
   if (err instanceof UsageError && !json) process.stderr.write(`\n${ADMIN_USAGE}`);
   return err.exitCode;
@@ -25,7 +24,7 @@ async function main(argv: readonly string[]): Promise<number> {
     config = loadAdminCliConfig();
   } catch (err) {
     if (err instanceof ConfigError) return fail(new UsageError(err.message), false);
-    if (err instanceof AdminError) return fail(err, false);
+    if (err instanceof OpsError) return fail(err, false);
     throw err;
   }
   if (inv === undefined) {
@@ -37,7 +36,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     if (inv.password) command = withPassword(command, await readPassword(inv.password.file, { stdin: process.stdin, stderr: process.stderr }));
   } catch (err) {
-    return fail(toAdminError(err), json);
+    return fail(toOpsError(err), json);
   }
   const log = createLogger({ service: 'admin-cli', instanceId: `admin-cli-${process.pid}`, level: config.TT_LOG_LEVEL, destination: process.stderr });
   let link: ClusterLink | undefined;
@@ -48,7 +47,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof ConfigError) return fail(new UsageError(err.message), json);
-    return fail(toAdminError(err), json);
+    return fail(toOpsError(err), json);
   } finally {
     await link?.close().catch(() => undefined);
   }

@@ -1,7 +1,7 @@
 // The HTTP API's request bodies and query values, checked with zod before any
 // call: a bad one is a 400 naming the field.
 import { z } from 'zod';
-import { AdminError } from './errors';
+import { OpsError } from '@tiertalk/cluster-ops';
 
 const MAX_UINT32 = 0xffffffff;
 const id = z.number().int().min(1).max(MAX_UINT32);
@@ -39,13 +39,13 @@ export function check<S extends z.ZodType>(schema: S, value: unknown): z.infer<S
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-  throw new AdminError('bad_request', `${where}${issue?.message ?? 'invalid body'}`);
+  throw new OpsError('bad_request', `${where}${issue?.message ?? 'invalid body'}`);
 }
 
 /** A path or query id: digits only, 1..2^32-1. */
 export function pathId(what: string, raw: string | null): number {
   if (raw === null || !/^[0-9]+$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_UINT32) {
-    throw new AdminError('bad_request', `${what} must be a positive integer, got ${JSON.stringify(raw)}`);
+    throw new OpsError('bad_request', `${what} must be a positive integer, got ${JSON.stringify(raw)}`);
   }
   return Number(raw);
 }

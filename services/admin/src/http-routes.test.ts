@@ -1,7 +1,6 @@
 // The HTTP API's routing and token check without a cluster: every documented
 // path resolves to its command, unknown paths are 404 and wrong methods 405.
-import { BearerToken } from './bearer-token';
-import { AdminError } from './errors';
+import { BearerToken, OpsError } from '@tiertalk/cluster-ops';
 import { ROUTES, resolveRoute, routeTemplate } from './http-routes';
 
 const build = (method: string, path: string, body?: unknown) => {
@@ -15,7 +14,7 @@ const code = (fn: () => unknown): string | undefined => {
     fn();
     return undefined;
   } catch (err) {
-    return err instanceof AdminError ? err.code : String(err);
+    return err instanceof OpsError ? err.code : String(err);
   }
 };
 

@@ -1,7 +1,6 @@
 // The admin HTTP API's routes: method + path → the same AdminCommand the CLI
 // runs (operations.ts). Documented with examples in docs/ADMIN.md.
-import { AdminError } from './errors';
-import type { GroupCommand } from './group-ops';
+import { type GroupCommand, OpsError } from '@tiertalk/cluster-ops';
 import * as body from './http-bodies';
 import type { AdminCommand } from './operations';
 import { parseUserRef, type UserCommand } from './user-ops';
@@ -33,7 +32,7 @@ function user(raw: string): ReturnType<typeof parseUserRef> {
   try {
     decoded = decodeURIComponent(raw);
   } catch {
-    throw new AdminError('bad_request', `the user in the path is not valid percent-encoding: ${JSON.stringify(raw)}`);
+    throw new OpsError('bad_request', `the user in the path is not valid percent-encoding: ${JSON.stringify(raw)}`);
   }
   return parseUserRef(decoded);
 }
@@ -150,6 +149,6 @@ export function resolveRoute(method: string, pathname: string): { route: Route; 
     pathMatched = true;
     if (route.method === method) return { route, params: m.slice(1) };
   }
-  if (pathMatched) throw new AdminError('method_not_allowed', `${method} is not allowed on ${pathname}`);
-  throw new AdminError('not_found', `no such endpoint: ${pathname}`);
+  if (pathMatched) throw new OpsError('method_not_allowed', `${method} is not allowed on ${pathname}`);
+  throw new OpsError('not_found', `no such endpoint: ${pathname}`);
 }

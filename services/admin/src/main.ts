@@ -2,7 +2,7 @@ import { ConfigError, exitOnConfigError, logConfig } from '@tiertalk/config';
 import { Readiness, followLiveInstances, followRegistration, probeRoutes } from '@tiertalk/health';
 import { createLogger } from '@tiertalk/log';
 import { metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
-import { ClusterLink } from './cluster-link';
+import { ClusterLink } from '@tiertalk/cluster-ops';
 import { loadAdminHttpConfig } from './config';
 import { createAdminHttpServer } from './http-api';
 

@@ -3,9 +3,7 @@
 // change means to users online (a disabled user's sessions are closed).
 import { createHash } from 'node:crypto';
 import { DbAdminService, tiertalk } from '@tiertalk/proto';
-import type { AdminLink } from './cluster-link';
-import { AdminError, toAdminError } from './errors';
-import type { AdminOutput } from './output';
+import { OpsError, type OpsLink, type OpsOutput, toOpsError } from '@tiertalk/cluster-ops';
 
 /** A user named by id (all digits) or by login name. */
 export type UserRef = { userId: number } | { name: string };
@@ -39,10 +37,10 @@ const STATUS_NAMES: Record<number, string> = { 0: 'active', 1: 'probation', 2: '
 
 export function parseUserRef(raw: string): UserRef {
   const value = raw.trim();
-  if (value === '') throw new AdminError('bad_request', 'missing user (an id or a login name)');
+  if (value === '') throw new OpsError('bad_request', 'missing user (an id or a login name)');
   if (/^[0-9]+$/.test(value)) {
     const userId = Number(value);
-    if (userId < 1 || userId > MAX_UINT32) throw new AdminError('bad_request', `user id out of range: ${value}`);
+    if (userId < 1 || userId > MAX_UINT32) throw new OpsError('bad_request', `user id out of range: ${value}`);
     return { userId };
   }
   return { name: value };
@@ -50,8 +48,8 @@ export function parseUserRef(raw: string): UserRef {
 
 /** TeamTalk clients send md5hex(password); that is the secret db-proxy stores as argon2id. */
 function passwordMd5(password: string): string {
-  if (password === '') throw new AdminError('bad_request', 'the password is empty');
-  if ([...password].length > MAX_PASSWORD_CHARS) throw new AdminError('bad_request', `the password is longer than ${MAX_PASSWORD_CHARS} characters`);
+  if (password === '') throw new OpsError('bad_request', 'the password is empty');
+  if ([...password].length > MAX_PASSWORD_CHARS) throw new OpsError('bad_request', `the password is longer than ${MAX_PASSWORD_CHARS} characters`);
   return createHash('md5').update(password, 'utf8').digest('hex');
 }
 
@@ -93,11 +91,11 @@ function departLine(d: tiertalk.AdminDepart.$Properties): string {
   return `department ${d.departId} "${d.name}" (${parent}, priority ${d.priority}, ${d.users} users${d.status === 0 ? '' : ', deleted'})`;
 }
 
-function oneUser(u: tiertalk.AdminUser.$Properties, line: string): AdminOutput {
+function oneUser(u: tiertalk.AdminUser.$Properties, line: string): OpsOutput {
   return { lines: [line], json: userJson(u) };
 }
 
-export async function runUserCommand(link: AdminLink, cmd: UserCommand): Promise<AdminOutput> {
+export async function runUserCommand(link: OpsLink, cmd: UserCommand): Promise<OpsOutput> {
   switch (cmd.kind) {
     case 'user-create': {
       const { password, ...fields } = cmd.user;
@@ -116,8 +114,8 @@ export async function runUserCommand(link: AdminLink, cmd: UserCommand): Promise
         kicked = await link.kickEverywhere(u.userId);
       } catch (err) {
         // The status is written (no new login); only closing what is open failed, and disabling again retries it.
-        const why = toAdminError(err);
-        throw new AdminError(why.code, `user ${u.userId} ${u.name} is disabled (no new login), but closing its open sessions failed: ${why.message}; run disable again to retry`);
+        const why = toOpsError(err);
+        throw new OpsError(why.code, `user ${u.userId} ${u.name} is disabled (no new login), but closing its open sessions failed: ${why.message}; run disable again to retry`);
       }
       return { lines: [`disabled ${userLine(u)}; ${kicked} session(s) closed`], json: { ...userJson(u), kicked } };
     }

@@ -5,12 +5,13 @@ import { accessPolicy } from '@tiertalk/rpc';
  * Who may call db-proxy (mutual TLS, docs/SECURITY.md): the caller's
  * certificate names its service. The gateway (msg) relays its users'
  * requests, route reads device tokens for offline push, the operator's admin
- * CLI (admin.crt) runs group administration. login calls nothing here: it
+ * CLI (admin.crt) runs group administration, the send API (http-api.crt)
+ * stores messages and creates and changes groups. login calls nothing here: it
  * cannot validate passwords, read or store messages.
  */
 export const dbProxyAccess = accessPolicy('DbProxy', DbProxyService, {
   ValidateStream: ['msg'],
-  StoreMessages: ['msg'],
+  StoreMessages: ['msg', 'http-api'],
   UnreadCount: ['msg'],
   MsgList: ['msg'],
   MsgById: ['msg'],
@@ -28,12 +29,12 @@ export const dbProxyAccess = accessPolicy('DbProxy', DbProxyService, {
   QueryPushShield: ['msg', 'push'],
   GetDeviceToken: ['route', 'push'],
   NormalGroupList: ['msg', 'admin'],
-  GroupInfo: ['msg', 'admin'],
-  GroupCreate: ['msg', 'admin'],
-  GroupChangeMember: ['msg', 'admin'],
+  GroupInfo: ['msg', 'admin', 'http-api'],
+  GroupCreate: ['msg', 'admin', 'http-api'],
+  GroupChangeMember: ['msg', 'admin', 'http-api'],
   GroupShield: ['msg'],
   GroupGetShield: ['msg', 'push'],
-  GroupMembers: ['msg', 'admin'],
+  GroupMembers: ['msg', 'admin', 'http-api'],
   GroupQuit: ['msg'],
   GroupDismiss: ['msg', 'admin'],
   GroupKick: ['msg'],
@@ -44,11 +45,12 @@ export const dbProxyAccess = accessPolicy('DbProxy', DbProxyService, {
 /**
  * DbAdmin, the operator's user and department administration: only the admin
  * service and CLI (a certificate naming `admin`). A gateway, route or login
- * certificate cannot create users, set passwords or disable accounts.
+ * certificate cannot create users, set passwords or disable accounts. The
+ * send API (http-api) may read a user, to check senders and receivers.
  */
 export const dbAdminAccess = accessPolicy('DbAdmin', DbAdminService, {
   UserCreate: ['admin'],
-  UserGet: ['admin'],
+  UserGet: ['admin', 'http-api'],
   UserList: ['admin'],
   UserSetPassword: ['admin'],
   UserSetStatus: ['admin'],

@@ -62,7 +62,8 @@ describe('UsersInfo (U1)', () => {
     const many = Array.from({ length: USERS_INFO_MAX_IDS + 500 }, (_, i) => i + 1);
     const capped = await refusalCount('user_info_list_capped');
     const rsp = await directory.usersInfo(IM.Buddy.IMUsersInfoReq.create({ userId: fx.ids.alice, userIdList: many }));
-    expect(rsp.userInfoList.length).toBe(4);
+    // The four demo users and migration 0011's system sender, all among ids 1..5.
+    expect(rsp.userInfoList.length).toBe(5);
     expect(await refusalCount('user_info_list_capped')).toBe(capped + 1);
   });
 });

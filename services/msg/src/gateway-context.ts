@@ -4,38 +4,15 @@ import type { Logger } from '@tiertalk/log';
 import type { RefusalLog } from '@tiertalk/metrics';
 import type { MsgConfig } from './config';
 import type { ConnectionRegistry } from './conn/connection-registry';
+import type { StoreOutcome } from '@tiertalk/message-store';
 
 /**
  * How a store ended. STORE_OK: stored, msgId set. STORE_REJECTED: db-proxy
  * refused the message for what it is (final). STORE_FAILED: not stored within
  * the store deadline, or the gateway is stopping. The sender is refused unless OK.
+ * Defined with the shared store link (libs/message-store).
  */
-export interface StoreOutcome {
-  result: tiertalk.StoreResult;
-  /** 0 unless STORE_OK. */
-  msgId: number;
-  reason?: string;
-  /** Group messages: the members at store time (MsgStoredItem.member_ids), the fan-out's receivers. */
-  memberIds?: readonly number[];
-  /** How many times the item was written to a db-proxy stream. */
-  attempts?: number;
-}
-
-/** Counters of the store path since start (src/upstream/db-proxy-link.ts). */
-export interface StoreStats {
-  stored: number;
-  /** STORE_REJECTED by db-proxy. */
-  rejected: number;
-  /** Not stored within the store deadline. */
-  expired: number;
-  /** Refused because the gateway was stopping. */
-  stopped: number;
-  /** Items sent again after their stream failed. */
-  resent: number;
-  /** STORE_FAILED answers retried. */
-  storageRetries: number;
-  streamFailures: number;
-}
+export type { StoreOutcome, StoreStats } from '@tiertalk/message-store';
 
 /** What handlers need from db-proxy (src/upstream/db-proxy-link.ts). */
 export interface DbProxyApi {

@@ -16,7 +16,7 @@ import {
 } from './migrate';
 
 const ROOT_URL = testConfig.mysqlRootUrl;
-const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin', '0005_message_idempotency', '0006_message_id_unique', '0007_recent_session_unique', '0008_counter_outbox', '0009_read_cursor', '0010_password_hash'];
+const ALL_VERSIONS = ['0001_teamtalk_schema', '0002_transmit_file', '0003_audio_data', '0004_group_admin', '0005_message_idempotency', '0006_message_id_unique', '0007_recent_session_unique', '0008_counter_outbox', '0009_read_cursor', '0010_password_hash', '0011_system_user'];
 const quiet = { info: (): void => undefined };
 
 // [name, COLUMN_TYPE, nullable, COLUMN_DEFAULT as information_schema shows it]
@@ -488,7 +488,7 @@ describe('runMigrations on an existing TeamTalk database', () => {
     }
   });
 
-  it('records the migrations but leaves tables and rows untouched', async () => {
+  it('records the migrations but leaves tables and rows untouched, adding only the system sender row', async () => {
     const db = await throwawayDb();
     try {
       // Simulate a database built by ttopen.sql: same tables, no tt_schema_migrations.
@@ -517,8 +517,9 @@ describe('runMigrations on an existing TeamTalk database', () => {
       expect(after.map(withoutTierTalkKeys)).toEqual(before);
       const [admin] = await db.conn.query<RowDataPacket[]>('SELECT pwd FROM IMAdmin WHERE id = 1');
       expect(admin[0]?.pwd).toBe('changed-by-operator');
-      const [users] = await db.conn.query<RowDataPacket[]>('SELECT name, departId FROM IMUser');
-      expect(users).toEqual([{ name: 'legacy', departId: 7 }]);
+      const [users] = await db.conn.query<RowDataPacket[]>('SELECT name, departId FROM IMUser ORDER BY id');
+      // The one row TierTalk adds: the send API's system sender (0011), in department 1 when none is in use.
+      expect(users).toEqual([{ name: 'legacy', departId: 7 }, { name: 'system', departId: 1 }]);
     } finally {
       await dropDb(db.name, db.conn);
     }
@@ -544,7 +545,8 @@ describe('seedDemo', () => {
     expect(depts).toEqual([{ id: res.departId, parentId: 0, status: 0 }]);
 
     const [users] = await db.conn.query<RowDataPacket[]>(
-      'SELECT name, nick, password, salt, departId, status, email, created, updated FROM IMUser ORDER BY id',
+      // Migration 0011's system sender is not a demo user.
+      "SELECT name, nick, password, salt, departId, status, email, created, updated FROM IMUser WHERE name <> 'system' ORDER BY id",
     );
     expect(users.map((u) => u.name)).toEqual(['alice', 'bob', 'carol', 'dave']);
     const now = Math.floor(Date.now() / 1000);
@@ -560,7 +562,7 @@ describe('seedDemo', () => {
     }
     // The same check in SQL, as a login query would compute it.
     const [bad] = await db.conn.query<RowDataPacket[]>(
-      "SELECT name FROM IMUser WHERE password <> MD5(CONCAT(MD5('tiertalk'), salt))",
+      "SELECT name FROM IMUser WHERE name <> 'system' AND password <> MD5(CONCAT(MD5('tiertalk'), salt))",
     );
     expect(bad).toEqual([]);
   });
@@ -573,7 +575,7 @@ describe('seedDemo', () => {
     expect(res.created).toEqual(['carol']);
     expect((await seedDemo(db.conn)).created).toEqual([]);
 
-    const [counts] = await db.conn.query<RowDataPacket[]>('SELECT name, COUNT(*) AS n FROM IMUser GROUP BY name ORDER BY name');
+    const [counts] = await db.conn.query<RowDataPacket[]>("SELECT name, COUNT(*) AS n FROM IMUser WHERE name <> 'system' GROUP BY name ORDER BY name");
     expect(counts).toEqual([
       { name: 'alice', n: 1 },
       { name: 'bob', n: 1 },

@@ -11,7 +11,7 @@ import { Registry } from '@tiertalk/registry';
 import type { Registration, ServiceWatch } from '@tiertalk/registry';
 import { InstancePool, bindServer, createServer, insecureLoopback } from '@tiertalk/rpc';
 import { DbProxyLink } from './db-proxy-link';
-import { conversationKey, storeIdemKey } from './store-keys';
+import { conversationKey, storeIdemKey } from '@tiertalk/message-store';
 import type { StoreOutcome } from '../gateway-context';
 
 const ETCD = process.env.TT_TEST_ETCD ?? 'http://127.0.0.1:2379';

@@ -2,7 +2,7 @@ import { CID, IM, isGroupMsgType, isSingleMsgType, tiertalk } from '@tiertalk/pr
 import type { Frame } from '@tiertalk/pdu';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
-import { storeIdemKey } from '../../upstream/store-keys';
+import { storeIdemKey } from '@tiertalk/message-store';
 import { MessageMeter } from './message-metrics';
 
 const { SessionType } = IM.BaseDefine;

@@ -1,5 +1,5 @@
 /** What an operation answers: lines for a person, the same as JSON for a program (CLI --json, HTTP API). */
-export interface AdminOutput {
+export interface OpsOutput {
   lines: string[];
   json: unknown;
 }

@@ -1,7 +1,8 @@
-// The admin service's (and CLI's) way into the cluster: db-proxy and route
-// found in etcd like every other tier, called with the operator's certificate
-// (a certificate naming `admin`; db-proxy's DbAdmin and route's Deliver and
-// KickUser allow it). db-proxy stays the only tier with MySQL and Redis.
+// The operator tools' way into the cluster (admin service and CLI, http-api):
+// db-proxy and route found in etcd like every other tier, called with the
+// tool's certificate (naming `admin` or `http-api`; db-proxy's and route's
+// access policies say what each may call). db-proxy stays the only tier with
+// MySQL and Redis.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@tiertalk/log';
 import { IM, RouteService, tiertalk, type DeliverReport, type EnvelopeBatch } from '@tiertalk/proto';
@@ -29,7 +30,7 @@ export interface ClusterLinkConfig
 }
 
 /** What the operations need from the cluster. */
-export interface AdminLink {
+export interface OpsLink {
   /** A unary call to a db-proxy instance (DbProxy or DbAdmin method). */
   call<Req, Res>(method: ClientMethod<Req, Res>, req: Req): Promise<Res>;
   /** Notifies to users' sessions, through route (Route.Deliver). */
@@ -39,6 +40,8 @@ export interface AdminLink {
 }
 
 const { CLIENT_TYPE_WINDOWS, CLIENT_TYPE_ANDROID } = IM.BaseDefine.ClientType;
+/** Route instances a batch is offered to before deliver() gives up. */
+const DELIVER_ATTEMPTS = 3;
 // TeamTalk has no "account disabled" reason; DUPLICATE_USER is the one every client handles by going to its login screen.
 const KICK_REASON = IM.BaseDefine.KickReasonType.KICK_REASON_DUPLICATE_USER;
 
@@ -69,7 +72,7 @@ function deliverOnce(client: grpc.Client, batch: EnvelopeBatch, deadlineMs: numb
   });
 }
 
-export class ClusterLink implements AdminLink {
+export class ClusterLink implements OpsLink {
   private constructor(
     private readonly config: ClusterLinkConfig,
     private readonly log: Logger,
@@ -101,6 +104,11 @@ export class ClusterLink implements AdminLink {
     }
   }
 
+  /** The db-proxy instances, for a StoreMessages link of the caller's own (http-api, libs/message-store). */
+  get dbProxyPool(): InstancePool {
+    return this.dbPool;
+  }
+
   /** The registry, for the HTTP service's own registration. */
   get etcd(): Registry {
     return this.registry;
@@ -110,12 +118,30 @@ export class ClusterLink implements AdminLink {
     return callWithFailover(this.dbPool, method, req, { deadlineMs: this.config.TT_DB_DEADLINE_MS });
   }
 
+  /**
+   * One batch to one route instance, again on another one (up to 3) when a
+   * stream fails: at least once, as a gateway's deliveries (a push repeated
+   * after a lost report carries the same ids; clients show it once).
+   */
   async deliver(envelopes: tiertalk.Envelope.$Properties[]): Promise<void> {
-    const route = this.routePool.pick();
-    if (!route) throw new NoInstanceError('route');
     const batch = tiertalk.EnvelopeBatch.create({ items: envelopes.map((e) => tiertalk.Envelope.create(e)) });
-    const report = await deliverOnce(route.client, batch, this.config.TT_ROUTE_DEADLINE_MS);
-    this.log.info({ envelopes: report.envelopes, pushes: report.pushes }, 'notify delivered');
+    const tried = new Set<string>();
+    let lastErr: unknown = new NoInstanceError('route');
+    for (let attempt = 0; attempt < DELIVER_ATTEMPTS; attempt += 1) {
+      const route = this.routePool.pick(tried);
+      if (!route) break;
+      tried.add(route.id);
+      try {
+        const report = await deliverOnce(route.client, batch, this.config.TT_ROUTE_DEADLINE_MS);
+        this.log.info({ envelopes: report.envelopes, pushes: report.pushes }, 'notify delivered');
+        return;
+      } catch (err) {
+        lastErr = err;
+        this.routePool.markFailed(route.id);
+        this.log.warn({ err, instance: route.id }, 'route did not take the batch; trying another instance');
+      }
+    }
+    throw lastErr;
   }
 
   async kickEverywhere(userId: number): Promise<number> {

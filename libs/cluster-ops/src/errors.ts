@@ -1,10 +1,10 @@
-// One catalogue of the admin service's errors (style.md: fastify's lib/errors.js):
+// One catalogue of the errors of the cluster's operator tools (admin CLI and API, http-api; style.md: fastify's lib/errors.js):
 // each has a stable code that the CLI prints, the HTTP API answers as
 // {"error":{"code","message"}}, and callers match, never the message.
 import * as grpc from '@grpc/grpc-js';
 import { NoInstanceError, errorCode } from '@tiertalk/rpc';
 
-export const ADMIN_ERRORS = {
+export const OPS_ERRORS = {
   bad_request: { http: 400, exit: 2 },
   unauthorized: { http: 401, exit: 2 },
   not_found: { http: 404, exit: 1 },
@@ -12,31 +12,32 @@ export const ADMIN_ERRORS = {
   conflict: { http: 409, exit: 1 },
   refused: { http: 409, exit: 1 },
   payload_too_large: { http: 413, exit: 2 },
+  rate_limited: { http: 429, exit: 3 },
   unavailable: { http: 503, exit: 3 },
   internal: { http: 500, exit: 3 },
 } as const;
 
-export type AdminErrorCode = keyof typeof ADMIN_ERRORS;
+export type OpsErrorCode = keyof typeof OPS_ERRORS;
 
-export class AdminError extends Error {
-  override readonly name = 'AdminError';
+export class OpsError extends Error {
+  override readonly name = 'OpsError';
   constructor(
-    readonly code: AdminErrorCode,
+    readonly code: OpsErrorCode,
     message: string,
   ) {
     super(message);
   }
 
   get httpStatus(): number {
-    return ADMIN_ERRORS[this.code].http;
+    return OPS_ERRORS[this.code].http;
   }
 
   get exitCode(): number {
-    return ADMIN_ERRORS[this.code].exit;
+    return OPS_ERRORS[this.code].exit;
   }
 }
 
-const BY_GRPC_STATUS: Partial<Record<grpc.status, AdminErrorCode>> = {
+const BY_GRPC_STATUS: Partial<Record<grpc.status, OpsErrorCode>> = {
   [grpc.status.INVALID_ARGUMENT]: 'bad_request',
   [grpc.status.NOT_FOUND]: 'not_found',
   [grpc.status.ALREADY_EXISTS]: 'conflict',
@@ -48,13 +49,13 @@ const BY_GRPC_STATUS: Partial<Record<grpc.status, AdminErrorCode>> = {
   [grpc.status.UNAUTHENTICATED]: 'unavailable',
 };
 
-/** Any failure as an AdminError: db-proxy's and route's answers by their gRPC status (details are their message). */
-export function toAdminError(err: unknown): AdminError {
-  if (err instanceof AdminError) return err;
-  if (err instanceof NoInstanceError) return new AdminError('unavailable', `no ${err.service} instance registered in etcd`);
+/** Any failure as an OpsError: db-proxy's and route's answers by their gRPC status (details are their message). */
+export function toOpsError(err: unknown): OpsError {
+  if (err instanceof OpsError) return err;
+  if (err instanceof NoInstanceError) return new OpsError('unavailable', `no ${err.service} instance registered in etcd`);
   const status = errorCode(err);
   const details = typeof err === 'object' && err !== null && 'details' in err && typeof err.details === 'string' ? err.details : undefined;
   const code = BY_GRPC_STATUS[status];
-  if (code !== undefined) return new AdminError(code, details ?? (err instanceof Error ? err.message : String(err)));
-  return new AdminError('internal', err instanceof Error ? err.message : String(err));
+  if (code !== undefined) return new OpsError(code, details ?? (err instanceof Error ? err.message : String(err)));
+  return new OpsError('internal', err instanceof Error ? err.message : String(err));
 }

@@ -4,9 +4,9 @@
 // client-made change (docs/FLOWS.md §10.4 IMGroupChangeMemberNotify; the TierTalk
 // IMGroupAdminNotify), written to route as one EnvelopeBatch.
 import { CID, DbProxyService, IM, tiertalk } from '@tiertalk/proto';
-import type { AdminLink } from './cluster-link';
-import { AdminError } from './errors';
-import type { AdminOutput } from './output';
+import type { OpsLink } from './cluster-link';
+import { OpsError } from './errors';
+import type { OpsOutput } from './output';
 
 export type GroupCommand =
   | { kind: 'list'; userId: number }
@@ -25,13 +25,13 @@ export interface GroupInvocation {
   asUserId: number | undefined;
 }
 
-class RefusedError extends AdminError {
+class RefusedError extends OpsError {
   constructor(message: string) {
     super('refused', message);
   }
 }
 
-class NoGroupError extends AdminError {
+class NoGroupError extends OpsError {
   constructor(message: string) {
     super('not_found', message);
   }
@@ -54,14 +54,14 @@ interface GroupView {
   members: number[];
 }
 
-async function members(link: AdminLink, groupId: number): Promise<number[]> {
+async function members(link: OpsLink, groupId: number): Promise<number[]> {
   const res = await link.call(DbProxyService.GroupMembers, tiertalk.GroupMembersReq.create({ groupId }));
   if (res.version === 0) throw new NoGroupError(`no such group ${groupId} (unknown or dismissed)`);
   return res.memberIds;
 }
 
 /** Group info read as a member (docs/FLOWS.md §10.1 answers members only): `--as`, else the first member. */
-async function view(link: AdminLink, groupId: number, asUserId: number | undefined): Promise<GroupView> {
+async function view(link: OpsLink, groupId: number, asUserId: number | undefined): Promise<GroupView> {
   const memberIds = await members(link, groupId);
   const reader = asUserId ?? memberIds[0];
   if (reader === undefined) throw new RefusedError(`group ${groupId} has no members`);
@@ -72,7 +72,7 @@ async function view(link: AdminLink, groupId: number, asUserId: number | undefin
 }
 
 /** Who acts: `--as`, else the group's owner (IMGroup.creator). */
-async function actor(link: AdminLink, groupId: number, asUserId: number | undefined): Promise<{ actorId: number; members: number[] }> {
+async function actor(link: OpsLink, groupId: number, asUserId: number | undefined): Promise<{ actorId: number; members: number[] }> {
   if (asUserId !== undefined) return { actorId: asUserId, members: await members(link, groupId) };
   const v = await view(link, groupId, undefined);
   return { actorId: v.info.groupCreatorId, members: v.members };
@@ -95,7 +95,7 @@ function describe(v: GroupView): string[] {
   ];
 }
 
-export async function runGroupCommand(link: AdminLink, inv: GroupInvocation): Promise<AdminOutput> {
+export async function runGroupCommand(link: OpsLink, inv: GroupInvocation): Promise<OpsOutput> {
   const cmd: GroupCommand = inv.command;
   switch (cmd.kind) {
     case 'list': {
