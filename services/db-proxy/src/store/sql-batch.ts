@@ -71,13 +71,22 @@ export class SqlBatch {
    * session rows) rolls the whole transaction back, so it is simply run again,
    * a few times, after a short random pause.
    */
-  async runInTransaction(conn: PoolConnection, attempts = 4): Promise<void> {
+  async runInTransaction(conn: PoolConnection, attempts = 4, onStatement?: StatementObserver): Promise<void> {
     if (this.statements.length === 0) return;
+    const timed = async (label: string, run: () => Promise<unknown>): Promise<void> => {
+      if (onStatement === undefined) {
+        await run();
+        return;
+      }
+      const started = performance.now();
+      await run();
+      onStatement(label, (performance.now() - started) / 1000);
+    };
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await conn.query('START TRANSACTION');
-        for (const s of this.statements) await conn.execute(s.sql, s.params);
-        await conn.query('COMMIT');
+        await timed('begin', () => conn.query('START TRANSACTION'));
+        for (const s of this.statements) await timed(statementLabel(s.sql), () => conn.execute(s.sql, s.params));
+        await timed('commit', () => conn.query('COMMIT'));
         return;
       } catch (err) {
         // A failed statement leaves the transaction open.
@@ -87,6 +96,20 @@ export class SqlBatch {
       }
     }
   }
+}
+
+/** Told how long each statement of a transaction took (labelled by statementLabel), for the commit's timings. */
+export type StatementObserver = (label: string, seconds: number) => void;
+
+/**
+ * A statement's kind for timings: verb and table, shard suffix dropped
+ * ("insert IMMessage", "upsert IMRecentSession"), so labels stay few.
+ */
+export function statementLabel(sql: string): string {
+  const m = /^\s*(INSERT INTO|UPDATE|DELETE FROM|SELECT)\s+`?([A-Za-z]+)/i.exec(sql);
+  if (m === null) return 'other';
+  const verb = m[1].toUpperCase() === 'INSERT INTO' ? (/ON DUPLICATE KEY UPDATE/i.test(sql) ? 'upsert' : 'insert') : m[1].split(' ')[0].toLowerCase();
+  return `${verb} ${m[2]}`;
 }
 
 // ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT: nothing of the transaction stays once it is rolled back.

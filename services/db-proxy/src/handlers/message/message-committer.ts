@@ -21,7 +21,7 @@ import { CounterSpec, MESSAGE_ID_UNIQUE_KEYS, MessageIdAllocator } from '../../s
 import { pairKey, RelationStore } from '../../store/relations';
 import { RecentSessionWriter, SessionTouch } from '../../store/recent-sessions';
 import type { MessageShardServers, ShardServer } from '../../store/shard-servers';
-import { observeCommit, trackCommitQueue } from './commit-metrics';
+import { CommitTimings, observeCommit, trackCommitQueue } from './commit-metrics';
 
 const { STORE_OK, STORE_REJECTED, STORE_FAILED } = tiertalk.StoreResult;
 const { MSG_TYPE_SINGLE_TEXT, MSG_TYPE_SINGLE_AUDIO, MSG_TYPE_GROUP_AUDIO } = IM.BaseDefine.MsgType;
@@ -201,6 +201,8 @@ export class MessageCommitter {
 
   private async commit(batch: PendingMessage[]): Promise<void> {
     const now = Math.floor(Date.now() / 1000);
+    const timings = new CommitTimings();
+    const admissionStarted = performance.now();
     let accepted: Accepted[] = [];
     const groupCandidates: Accepted[] = [];
     const byIdemKey = new Map<string, Accepted>();
@@ -242,6 +244,7 @@ export class MessageCommitter {
         for (const a of groupCandidates) answer(a, { result: STORE_FAILED, msgId: 0, reason: 'storage error' });
       }
     }
+    timings.phases.set('admission', (performance.now() - admissionStarted) / 1000);
     if (accepted.length === 0) return;
 
     const started = performance.now();
@@ -249,7 +252,7 @@ export class MessageCommitter {
     try {
       for (let round = 1; ; round += 1) {
         try {
-          const assigned = await this.store(pending, now);
+          const assigned = await this.store(pending, now, timings);
           // undefined: its shard's server did not take it (the rest of the batch is stored).
           pending.forEach((a, i) => {
             const msgId = assigned[i];
@@ -268,9 +271,10 @@ export class MessageCommitter {
       }
       const ms = performance.now() - started;
       observeCommit(accepted.length, ms / 1000, 'ok');
+      timings.observe();
       // Operators watch for slow commits; every commit at debug for profiling.
-      if (ms > 200) this.deps.log.warn({ messages: accepted.length, ms: Math.round(ms) }, 'slow message commit');
-      else this.deps.log.debug({ messages: accepted.length, ms: Math.round(ms * 10) / 10, queued: this.queue.length }, 'message batch committed');
+      if (ms > 200) this.deps.log.warn({ messages: accepted.length, ms: Math.round(ms), ...timings.toLog() }, 'slow message commit');
+      else if (this.deps.log.isLevelEnabled('debug')) this.deps.log.debug({ messages: accepted.length, ms: Math.round(ms * 10) / 10, queued: this.queue.length, ...timings.toLog() }, 'message batch committed');
     } catch (err) {
       observeCommit(accepted.length, (performance.now() - started) / 1000, 'failed');
       if (isPoolQueueFull(err)) this.refusals.refuse('mysql_pool_queue_full', 'message commit', { messages: pending.length });
@@ -304,15 +308,17 @@ export class MessageCommitter {
    * Returns the msg id of each accepted message, in order; undefined for a
    * message whose shard lives on another server that failed to store it.
    */
-  private async store(accepted: Accepted[], now: number): Promise<Array<number | undefined>> {
+  private async store(accepted: Accepted[], now: number, timings: CommitTimings): Promise<Array<number | undefined>> {
     const { relations, ids, sessions, writer, counterOutbox, audio, conversations, idempotency, log } = this.deps;
     const singles = accepted.filter((a) => a.members === undefined);
     const relateIds =
       singles.length === 0
         ? new Map<string, number>()
-        : await relations.resolveForSend(
-            singles.map(({ p }) => [p.msg.fromUserId, p.msg.toSessionId] as const),
-            now,
+        : await timings.time('relations', () =>
+            relations.resolveForSend(
+              singles.map(({ p }) => [p.msg.fromUserId, p.msg.toSessionId] as const),
+              now,
+            ),
           );
     const relateOf = (m: IM.Message.IMMsgData.$Properties): number => {
       const id = relateIds.get(pairKey(m.fromUserId, m.toSessionId));
@@ -326,7 +332,7 @@ export class MessageCommitter {
     for (const { p, content } of accepted) {
       if ('audio' in content) clips.push({ fromId: p.msg.fromUserId, toId: p.msg.toSessionId, ...content.audio, created: createdOf(p.msg) });
     }
-    const audioIds = await audio.reserve(clips);
+    const audioIds = await timings.time('audio_reserve', () => audio.reserve(clips));
 
     // One counter per relation; ids within a relation follow arrival order.
     // One counter per group likewise (group_msg_id_<gid>, docs/FLOWS.md §10.2 step 2).
@@ -358,7 +364,7 @@ export class MessageCommitter {
     ];
     let taken: Map<string, number[]>;
     try {
-      taken = await ids.allocate(specs);
+      taken = await timings.time('id_allocation', () => ids.allocate(specs));
     } catch (err) {
       await this.discardAudio(audioIds);
       throw err;
@@ -379,7 +385,7 @@ export class MessageCommitter {
     }
     const remote = (p: Planned): boolean => shards !== undefined && shards.serverOf(p.conversationId).remote;
     // Rows of shards on other servers are committed there before the master's transaction (docs/STORAGE.md §1.5.1).
-    const onRemote = shards === undefined || shards.remote.length === 0 ? new Set<Planned>() : await this.storeOnRemoteShards(shards, plans.filter(remote), specs, now);
+    const onRemote = shards === undefined || shards.remote.length === 0 ? new Set<Planned>() : await timings.time('remote_shards', () => this.storeOnRemoteShards(shards, plans.filter(remote), specs, now));
     const survivors = plans.filter((p) => !remote(p) || onRemote.has(p));
     const lostClips = plans.filter((p) => remote(p) && !onRemote.has(p) && p.clip !== undefined).map((p) => audioIds[p.clip ?? 0]);
     if (lostClips.length > 0) await this.discardAudio(lostClips);
@@ -472,11 +478,12 @@ export class MessageCommitter {
       );
       sessions.addTouches(batch, touches);
       cursorRows = this.readCursors.add(batch, ownReads, receivedReads, now);
+      const transactionStarted = performance.now();
       const conn = await writer.getConnection();
       let usable = true;
       try {
         sent = true;
-        await batch.runInTransaction(conn);
+        await batch.runInTransaction(conn, undefined, timings.statement);
       } catch (err) {
         if (await rolledBack(conn, err)) {
           sent = false;
@@ -488,6 +495,7 @@ export class MessageCommitter {
         if (!(await this.committedDespite(this.deps.master, err, conn.threadId, probe, taken))) throw err;
       } finally {
         if (usable) conn.release();
+        timings.phases.set('transaction', (performance.now() - transactionStarted) / 1000);
       }
     } catch (err) {
       // The ids are not given back (never hand one out twice); a rolled-back commit leaves a gap.
@@ -508,11 +516,15 @@ export class MessageCommitter {
     await Promise.all([
       outboxEntry === undefined
         ? undefined
-        : counterOutbox.apply([outboxEntry]).then(
-            () => counterOutbox.markApplied([outboxEntry.id]),
-            (err: unknown) => log.warn({ err, outboxId: outboxEntry.id }, 'counter update after commit failed; the outbox repair job applies it'),
+        : timings.time('counters_apply', () =>
+            counterOutbox.apply([outboxEntry]).then(
+              () => counterOutbox.markApplied([outboxEntry.id]),
+              (err: unknown) => log.warn({ err, outboxId: outboxEntry.id }, 'counter update after commit failed; the outbox repair job applies it'),
+            ),
           ),
-      conversations.touch(conversationTouches).catch((err: unknown) => log.warn({ err, users: conversationTouches.length }, 'conversation index update failed')),
+      timings.time('conversation_index', () =>
+        conversations.touch(conversationTouches).catch((err: unknown) => log.warn({ err, users: conversationTouches.length }, 'conversation index update failed')),
+      ),
     ]);
     const byPlan = new Map(survivors.map((p, i) => [p, assigned[i]]));
     return plans.map((p) => byPlan.get(p));
