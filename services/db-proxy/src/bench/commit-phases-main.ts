@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   await ensureDatabase(args.mysql, args.db);
   const url = `${args.mysql}/${args.db}`;
   const size = Number(args['pool-size']);
-  const mysql = createMysqlPools(url, url, { size, queueLimit: 100_000 }, []);
+  const mysql = createMysqlPools(url, url, { size, queueLimit: 100_000 }, [], Number(args.lanes ?? 1));
   await runMigrations(mysql.master, MIGRATIONS_DIR, { info: () => undefined });
   // Two users per message: sender 2i+1 → receiver 2i+2 (distinct 1:1 pairs, as the many-conns scenario).
   const now = Math.floor(Date.now() / 1000);
@@ -101,6 +101,7 @@ async function main(): Promise<void> {
     log,
     batchMax: messages,
     receivers: new KnownUsers(mysql.master),
+    ...(args.lanes === undefined ? {} : { lanes: Number(args.lanes) }),
   });
 
   const batch = (): Array<Promise<StoreOutcome>> =>

@@ -16,6 +16,7 @@ import type { MessageShardServers } from '../../store/shard-servers';
 import { CommitTimings, observeCommit, trackCommitQueue } from './commit-metrics';
 import { Admission } from './commit/admission';
 import { MasterTransaction } from './commit/master-transaction';
+import { laneOf } from './commit/lanes';
 import { CommitPlanner } from './commit/plan';
 import { RemoteShardCommit } from './commit/remote-shards';
 import { Accepted, answer, PendingMessage, Planned, STORAGE_ERROR, stored } from './commit/types';
@@ -58,6 +59,8 @@ interface CommitterDeps {
   dedupeWindowSec: number;
   log: Logger;
   batchMax: number;
+  /** Commits in flight at once, each over its own conversations (TT_STORE_COMMIT_LANES; commit/lanes.ts); default 1. */
+  lanes?: number;
   /** Group messages (docs/FLOWS.md §10.2); without it they are refused. */
   groups?: GroupStoreDeps;
   /** 1:1 receivers must exist in IMUser (db-proxy always passes it; some store tests use ids without users). */
@@ -70,16 +73,25 @@ interface CommitterDeps {
   refusals?: RefusalLog;
 }
 
+/** One lane's pending messages; a lane runs one commit at a time. */
+interface Lane {
+  queue: PendingMessage[];
+  running: boolean;
+}
+
 export interface GroupStoreDeps {
   members: GroupMembersCache;
 }
 
 /**
  * Group commit of messages (docs/ARCHITECTURE.md, the message store path):
- * one commit runs at a time and everything that arrives meanwhile rides in
- * the next one, so a lone message is stored at once and a burst costs one
- * transaction, one id pipeline, one counter script and one conversation-index
- * pipeline per batch instead of per message. Nothing is reported stored
+ * messages are partitioned into lanes by conversation (commit/lanes.ts); in
+ * each lane one commit runs at a time and everything that arrives meanwhile
+ * rides in the next one, so a lone message is stored at once and a burst
+ * costs one transaction, one id pipeline, one counter script and one
+ * conversation-index pipeline per batch and lane instead of per message.
+ * Lanes commit side by side, so one commit's Redis work and round trips
+ * overlap another's. Nothing is reported stored
  * before MySQL committed it, and everything MySQL committed is reported
  * stored: its counter deltas are committed with it (counter-outbox.ts).
  *
@@ -89,8 +101,7 @@ export interface GroupStoreDeps {
  * rolled back and retried in one place (store/transaction-runner.ts).
  */
 export class MessageCommitter {
-  private queue: PendingMessage[] = [];
-  private running = false;
+  private readonly lanes: Lane[];
   private idleWaiters: Array<() => void> = [];
   private progressListeners: Array<() => void> = [];
   private readonly refusals: RefusalLog;
@@ -107,16 +118,20 @@ export class MessageCommitter {
       this.remoteShards = new RemoteShardCommit({ ...deps, shards: deps.shards, refusals: this.refusals, timeoutMs: deps.shardTimeoutMs });
     }
     this.master = new MasterTransaction(deps, this.planner);
+    this.lanes = Array.from({ length: Math.max(1, deps.lanes ?? 1) }, () => ({ queue: [], running: false }));
     trackCommitQueue(this);
   }
 
   get queued(): number {
-    return this.queue.length;
+    let n = 0;
+    for (const lane of this.lanes) n += lane.queue.length;
+    return n;
   }
 
   submit(p: PendingMessage): void {
-    this.queue.push(p);
-    if (!this.running) void this.run();
+    const lane = this.lanes[laneOf(p.msg, this.lanes.length)];
+    lane.queue.push(p);
+    if (!lane.running) void this.run(lane);
   }
 
   /** Called after every commit; the stream handler resumes paused streams here. */
@@ -126,35 +141,30 @@ export class MessageCommitter {
 
   /** Resolves once everything submitted so far is committed or failed. */
   idle(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async run(): Promise<void> {
-    this.running = true;
+  private isIdle(): boolean {
+    return this.lanes.every((lane) => !lane.running && lane.queue.length === 0);
+  }
+
+  private async run(lane: Lane): Promise<void> {
+    lane.running = true;
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.batchLength());
+      while (lane.queue.length > 0) {
+        const batch = lane.queue.splice(0, batchLength(lane.queue, this.deps.batchMax));
         await this.commit(batch);
         for (const fn of this.progressListeners) fn();
       }
     } finally {
-      this.running = false;
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
+      lane.running = false;
+      if (this.isIdle()) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const w of waiters) w();
+      }
     }
-  }
-
-  /** At most batchMax messages and BATCH_BYTES_MAX bytes of content (at least one message). */
-  private batchLength(): number {
-    const max = Math.min(this.deps.batchMax, this.queue.length);
-    let bytes = 0;
-    for (let i = 0; i < max; i++) {
-      bytes += this.queue[i].msg.msgData.length;
-      if (bytes > BATCH_BYTES_MAX) return Math.max(1, i);
-    }
-    return max;
   }
 
   private async commit(batch: PendingMessage[]): Promise<void> {
@@ -190,7 +200,7 @@ export class MessageCommitter {
       timings.observe();
       // Operators watch for slow commits; every commit at debug for profiling.
       if (ms > 200) this.deps.log.warn({ messages: accepted.length, ms: Math.round(ms), ...timings.toLog() }, 'slow message commit');
-      else if (this.deps.log.isLevelEnabled('debug')) this.deps.log.debug({ messages: accepted.length, ms: Math.round(ms * 10) / 10, queued: this.queue.length, ...timings.toLog() }, 'message batch committed');
+      else if (this.deps.log.isLevelEnabled('debug')) this.deps.log.debug({ messages: accepted.length, ms: Math.round(ms * 10) / 10, queued: this.queued, ...timings.toLog() }, 'message batch committed');
     } catch (err) {
       observeCommit(accepted.length, (performance.now() - started) / 1000, 'failed');
       if (isPoolQueueFull(err)) this.refusals.refuse('mysql_pool_queue_full', 'message commit', { messages: pending.length });
@@ -218,4 +228,15 @@ export class MessageCommitter {
     const stored = new Set(survivors);
     return plans.map((p) => (stored.has(p) ? p.msgId : undefined));
   }
+}
+
+/** At most batchMax messages and BATCH_BYTES_MAX bytes of content (at least one message). */
+function batchLength(queue: readonly PendingMessage[], batchMax: number): number {
+  const max = Math.min(batchMax, queue.length);
+  let bytes = 0;
+  for (let i = 0; i < max; i++) {
+    bytes += queue[i].msg.msgData.length;
+    if (bytes > BATCH_BYTES_MAX) return Math.max(1, i);
+  }
+  return max;
 }
