@@ -133,13 +133,18 @@ async function main(): Promise<void> {
   const sums = async (name: string, label: string): Promise<Map<string, number>> => {
     const metric = await metricsRegistry.getSingleMetric(name)?.get();
     const out = new Map<string, number>();
-    for (const v of metric?.values ?? []) if ((v as { metricName?: string }).metricName === `${name}_sum`) out.set(String(v.labels[label]), v.value);
+    // Histograms: their _sum; counters: the value.
+    for (const v of metric?.values ?? []) {
+      const metricName = (v as { metricName?: string }).metricName;
+      if (metricName === `${name}_sum` || (metricName === undefined && v.labels[label] !== undefined)) out.set(String(v.labels[label]), v.value);
+    }
     return out;
   };
   const commit = await sums('tt_store_commit_duration_seconds', 'outcome');
   const phases = await sums('tt_store_commit_phase_seconds', 'phase');
   const statements = await sums('tt_store_commit_statement_seconds', 'statement');
   const total = commit.get('ok') ?? 0;
+  const retries = await sums('tt_store_transaction_retries_total', 'reason');
   const rows = (m: Map<string, number>, of: number): string[] =>
     [...m]
       .sort((a, b) => b[1] - a[1])
@@ -150,7 +155,7 @@ async function main(): Promise<void> {
     [
       `${batches} batches of ${messages} messages over ${messages} 1:1 pairs, pool size ${size}${args.lanes === undefined ? '' : `, lanes ${args.lanes}`}`,
       `batch wall time ms: median ${wallMs[Math.floor(batches / 2)].toFixed(1)}, min ${wallMs[0].toFixed(1)}, max ${wallMs[batches - 1].toFixed(1)}; commit time ms (mean): ${((total / batches) * 1000).toFixed(1)}`,
-      `throughput: ${((messages * batches) / (wallMs.reduce((a, b) => a + b, 0) / 1000)).toFixed(0)} msg/s`,
+      `throughput: ${((messages * batches) / (wallMs.reduce((a, b) => a + b, 0) / 1000)).toFixed(0)} msg/s; transactions run again: ${[...retries].map(([k, n]) => `${k} ${n}`).join(', ')}`,
       '',
       '| phase | ms per batch | share of commit time |',
       '|---|---|---|',
