@@ -120,12 +120,16 @@ async function main(): Promise<void> {
   await Promise.all(batch());
   metricsRegistry.resetMetrics();
   const wallMs: number[] = [];
+  let cpuMs = 0;
   for (let b = 0; b < batches; b++) {
     // Into the next second: each batch bumps its session rows again, as a conversation that keeps talking does.
     await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const outcomes = await Promise.all(batch());
     wallMs.push(performance.now() - started);
+    const used = process.cpuUsage(cpu);
+    cpuMs += (used.user + used.system) / 1000;
     const failed = outcomes.filter((o) => o.result !== 0).length;
     if (failed > 0) throw new Error(`${failed} messages not stored`);
   }
@@ -154,7 +158,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       `${batches} batches of ${messages} messages over ${messages} 1:1 pairs, pool size ${size}${args.lanes === undefined ? '' : `, lanes ${args.lanes}`}`,
-      `batch wall time ms: median ${wallMs[Math.floor(batches / 2)].toFixed(1)}, min ${wallMs[0].toFixed(1)}, max ${wallMs[batches - 1].toFixed(1)}; commit time ms (mean): ${((total / batches) * 1000).toFixed(1)}`,
+      `batch wall time ms: median ${wallMs[Math.floor(batches / 2)].toFixed(1)}, min ${wallMs[0].toFixed(1)}, max ${wallMs[batches - 1].toFixed(1)}; commit time ms (mean): ${((total / batches) * 1000).toFixed(1)}; this process's CPU per batch (building the messages included): ${(cpuMs / batches).toFixed(1)} ms`,
       `throughput: ${((messages * batches) / (wallMs.reduce((a, b) => a + b, 0) / 1000)).toFixed(0)} msg/s; transactions run again: ${[...retries].map(([k, n]) => `${k} ${n}`).join(', ')}`,
       '',
       '| phase | ms per batch | share of commit time |',
