@@ -54,6 +54,13 @@ it('concurrent lanes under load keep per-conversation order, allocate no duplica
   let maxHeld = 0;
   inst.mysql.writer.on('acquire', () => (maxHeld = Math.max(maxHeld, ++held)));
   inst.mysql.writer.on('release', () => (held -= 1));
+  let committed: Array<() => void> = [];
+  inst.committer.onProgress(() => {
+    const waiting = committed;
+    committed = [];
+    for (const w of waiting) w();
+  });
+  const nextCommit = (): Promise<void> => new Promise((resolve) => committed.push(resolve));
 
   // 12 users, every pair a conversation (66): each user talks in conversations of every lane.
   const users = Array.from({ length: 12 }, (_, i) => 9001 + i);
@@ -79,8 +86,8 @@ it('concurrent lanes under load keep per-conversation order, allocate no duplica
         resends.push({ of, outcome: submit(of.from, of.to, of.text, of.key) });
       }
     }
-    // Let commits start between waves, so later waves meet transactions in flight.
-    await new Promise((r) => setImmediate(r));
+    // Every other wave waits until some commit finished: later waves meet transactions in flight and queue behind them.
+    if (wave % 2 === 1) await nextCommit();
   }
   const outcomes = await Promise.all(sent.map((s) => s.outcome));
   expect(outcomes.filter((o) => o.result !== STORE_OK)).toEqual([]);
