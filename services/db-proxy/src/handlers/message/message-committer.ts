@@ -21,8 +21,6 @@ import { CommitPlanner } from './commit/plan';
 import { RemoteShardCommit } from './commit/remote-shards';
 import { Accepted, answer, PendingMessage, Planned, STORAGE_ERROR, stored } from './commit/types';
 
-export { checkMessage, DEFAULT_AUDIO_MAX_BYTES } from './commit/admission';
-export { DEFAULT_SHARD_TIMEOUT_MS } from './commit/remote-shards';
 export type { PendingMessage, StorableContent, StoreOutcome } from './commit/types';
 
 // Message bytes per transaction: each statement's bound values must stay well
