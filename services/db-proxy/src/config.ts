@@ -33,6 +33,10 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_REDIS_GROUP_MEMBER_URL: devRedis(1),
   // Group commit: at most this many messages per transaction.
   TT_COMMIT_BATCH_MAX: intRange(1, 5000, 1000),
+  // Group commits in flight at once, each over its own conversations (a conversation's messages stay in order in one lane);
+  // the writer pool gets at least this many connections. 1: on the 2-core machine measured, more lanes gained nothing
+  // (docs/BENCHMARKS.md "Where a message commit's time goes"); raise it where MySQL has cores to spare.
+  TT_STORE_COMMIT_LANES: intRange(1, 64, 1),
   // Stop reading a gateway's stream while this many messages wait to be committed.
   TT_COMMIT_QUEUE_MAX: positiveInt(20000),
   // Idempotent stores: a second item with the same (sender, idem_key) within this window is answered, not stored again.

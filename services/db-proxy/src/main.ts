@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     config.TT_MYSQL_REPLICA_URL,
     { size: config.TT_MYSQL_POOL_SIZE, queueLimit: config.TT_MYSQL_QUEUE_LIMIT },
     config.TT_MYSQL_SHARDS,
+    config.TT_STORE_COMMIT_LANES,
   );
   const redis = createRedisInstances({
     unread: config.TT_REDIS_UNREAD_URL,
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
     conversations: offline.conversations,
     log,
     batchMax: config.TT_COMMIT_BATCH_MAX,
+    lanes: config.TT_STORE_COMMIT_LANES,
     groups: { members: new GroupMembersCache(mysql.master, redis.groupMember) },
     receivers: new KnownUsers(mysql.master),
     audioMaxBytes: config.TT_AUDIO_MAX_BYTES,

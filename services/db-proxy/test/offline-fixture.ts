@@ -49,6 +49,8 @@ export interface InstanceOptions {
   checkReceivers?: boolean;
   /** Message shards on other databases/servers (TT_MYSQL_SHARDS), each with its own pools as in db-proxy. */
   shardPlacements?: readonly ShardPlacement[];
+  /** Commit lanes (TT_STORE_COMMIT_LANES); the writer pool gets a connection per lane, as in db-proxy. */
+  lanes?: number;
 }
 
 export interface OfflineFixture {
@@ -87,7 +89,7 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
   const instance = (opts: InstanceOptions = {}): Instance => {
     // As db-proxy's own pools (store/mysql.ts): pinned sql_mode, one statement per query.
     const master = createPinnedPool(url, { size: 4, queueLimit: 0 });
-    const writer = createPinnedPool(opts.writerUrl ?? url, { size: 2, queueLimit: 0 });
+    const writer = createPinnedPool(opts.writerUrl ?? url, { size: Math.max(2, opts.lanes ?? 1), queueLimit: 0 });
     if (opts.writerSessionSql !== undefined) {
       const sql = opts.writerSessionSql;
       writer.on('connection', (conn) => {
@@ -145,6 +147,7 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
       conversations: stores.conversations,
       log: silentLog,
       batchMax: 1000,
+      lanes: opts.lanes ?? 1,
       ...(opts.checkReceivers ? { receivers: new KnownUsers(master) } : {}),
     });
     const inst: Instance = {

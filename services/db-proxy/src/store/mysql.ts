@@ -99,8 +99,12 @@ export function isPoolQueueFull(err: unknown): boolean {
   return err instanceof Error && err.message === 'Queue limit reached.';
 }
 
-export function createMysqlPools(masterUrl: string, replicaUrl: string | undefined, limits: PoolLimits, shardPlacements: readonly ShardPlacement[] = []): MysqlPools {
-  const writerLimits = { ...limits, size: Math.max(2, Math.ceil(limits.size / 2)) };
+/**
+ * `commitLanes`: message commits in flight at once (TT_STORE_COMMIT_LANES);
+ * each holds one writer connection, so the writer pools get at least that many.
+ */
+export function createMysqlPools(masterUrl: string, replicaUrl: string | undefined, limits: PoolLimits, shardPlacements: readonly ShardPlacement[] = [], commitLanes = 1): MysqlPools {
+  const writerLimits = { ...limits, size: Math.max(2, Math.ceil(limits.size / 2), commitLanes) };
   const master = createPinnedPool(masterUrl, limits);
   const writer = createPinnedPool(masterUrl, writerLimits);
   const replica = replicaUrl === undefined || replicaUrl === masterUrl ? master : createPinnedPool(replicaUrl, limits);

@@ -1,11 +1,12 @@
-import type { PoolConnection } from 'mysql2/promise';
 
 /** A bound value: sent in MySQL's binary protocol, never spliced into SQL text. */
 export type SqlValue = string | number | Buffer | null;
 
-interface Statement {
+export interface Statement {
   sql: string;
   params: SqlValue[];
+  /** Its kind for timings (statementLabel). */
+  label: string;
 }
 
 // Multi-row statements are cut into chunks whose row counts come from a small
@@ -38,11 +39,11 @@ export function chunkSizes(n: number): number[] {
  * (multipleStatements is off everywhere).
  */
 export class SqlBatch {
-  private readonly statements: Statement[] = [];
+  private readonly list: Statement[] = [];
 
   /** One statement of fixed shape. */
   add(sql: string, params: readonly SqlValue[]): void {
-    this.statements.push({ sql, params: [...params] });
+    this.list.push({ sql, params: [...params], label: statementLabel(sql) });
   }
 
   /**
@@ -54,44 +55,31 @@ export class SqlBatch {
     for (const size of chunkSizes(rows.length)) {
       const chunk = rows.slice(at, at + size);
       at += size;
-      this.statements.push({
-        sql: `${head} VALUES ${Array.from({ length: size }, () => rowSql).join(', ')}${tail === '' ? '' : ` ${tail}`}`,
-        params: chunk.flat(),
-      });
+      const sql = `${head} VALUES ${Array.from({ length: size }, () => rowSql).join(', ')}${tail === '' ? '' : ` ${tail}`}`;
+      this.list.push({ sql, params: chunk.flat(), label: statementLabel(sql) });
     }
   }
 
   get size(): number {
-    return this.statements.length;
+    return this.list.length;
   }
 
-  /**
-   * BEGIN, the statements, COMMIT. On error the transaction is rolled back.
-   * A deadlock or lock-wait timeout (two db-proxy instances bumping the same
-   * session rows) rolls the whole transaction back, so it is simply run again,
-   * a few times, after a short random pause.
-   */
-  async runInTransaction(conn: PoolConnection, attempts = 4): Promise<void> {
-    if (this.statements.length === 0) return;
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await conn.query('START TRANSACTION');
-        for (const s of this.statements) await conn.execute(s.sql, s.params);
-        await conn.query('COMMIT');
-        return;
-      } catch (err) {
-        // A failed statement leaves the transaction open.
-        await conn.query('ROLLBACK').catch(() => undefined);
-        if (attempt >= attempts || !isLockConflict(err)) throw err;
-        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
-      }
-    }
+  /** In order; run by runTransaction (transaction-runner.ts). */
+  get statements(): readonly Statement[] {
+    return this.list;
   }
 }
 
-// ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT: nothing of the transaction stays once it is rolled back.
-const LOCK_CONFLICT_ERRNOS = new Set([1213, 1205]);
+/** Told how long each statement of a transaction took (labelled by statementLabel), for the commit's timings. */
+export type StatementObserver = (label: string, seconds: number) => void;
 
-function isLockConflict(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'errno' in err && LOCK_CONFLICT_ERRNOS.has(Number(err.errno));
+/**
+ * A statement's kind for timings: verb and table, shard suffix dropped
+ * ("insert IMMessage", "upsert IMRecentSession"), so labels stay few.
+ */
+export function statementLabel(sql: string): string {
+  const m = /^\s*(INSERT INTO|UPDATE|DELETE FROM|SELECT)\s+`?([A-Za-z]+)/i.exec(sql);
+  if (m === null) return 'other';
+  const verb = m[1].toUpperCase() === 'INSERT INTO' ? (/ON DUPLICATE KEY UPDATE/i.test(sql) ? 'upsert' : 'insert') : m[1].split(' ')[0].toLowerCase();
+  return `${verb} ${m[2]}`;
 }

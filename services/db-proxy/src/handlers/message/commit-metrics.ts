@@ -45,3 +45,55 @@ new Gauge({
 export function trackCommitQueue(q: CommitQueue): void {
   queues.add(q);
 }
+
+// Where a commit's time goes (docs/BENCHMARKS.md "Where a message commit's time goes").
+const phaseSeconds = new Histogram({
+  name: 'tt_store_commit_phase_seconds',
+  help: 'Time one group commit spent in each phase: admission, relations, audio_reserve, id_allocation, remote_shards, transaction, counters_apply, conversation_index',
+  labelNames: ['phase'] as const,
+  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5],
+  registers: [metricsRegistry],
+});
+
+const statementSeconds = new Histogram({
+  name: 'tt_store_commit_statement_seconds',
+  help: 'Time one group commit spent in each kind of statement of its master transaction (begin, commit, "insert IMMessage", "upsert IMRecentSession", ...), summed over the commit',
+  labelNames: ['statement'] as const,
+  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5],
+  registers: [metricsRegistry],
+});
+
+/** The phases a commit is timed in; the two after the transaction run side by side. */
+export type CommitPhase = 'admission' | 'relations' | 'audio_reserve' | 'id_allocation' | 'remote_shards' | 'transaction' | 'counters_apply' | 'conversation_index';
+
+/** The timings of one commit, observed into the phase and statement histograms when it ends. */
+export class CommitTimings {
+  readonly phases = new Map<CommitPhase, number>();
+  readonly statements = new Map<string, number>();
+
+  /** Runs `work`, adding its time (also when it fails) to `phase`. */
+  async time<T>(phase: CommitPhase, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.phases.set(phase, (this.phases.get(phase) ?? 0) + (performance.now() - started) / 1000);
+    }
+  }
+
+  /** A SqlBatch statement observer. */
+  readonly statement = (label: string, seconds: number): void => {
+    this.statements.set(label, (this.statements.get(label) ?? 0) + seconds);
+  };
+
+  observe(): void {
+    for (const [phase, s] of this.phases) phaseSeconds.observe({ phase }, s);
+    for (const [statement, s] of this.statements) statementSeconds.observe({ statement }, s);
+  }
+
+  /** Milliseconds per phase and statement, for the debug log. */
+  toLog(): { phasesMs: Record<string, number>; statementsMs: Record<string, number> } {
+    const ms = (m: Map<string, number>): Record<string, number> => Object.fromEntries([...m].map(([k, s]) => [k, Math.round(s * 10_000) / 10]));
+    return { phasesMs: ms(this.phases), statementsMs: ms(this.statements) };
+  }
+}
