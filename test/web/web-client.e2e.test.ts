@@ -13,7 +13,7 @@ import type { Pool } from 'mysql2/promise';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { SessionType, TeamTalkClient, decryptContent, encryptContent } from '@tiertalk/client';
 import { Cluster, flushTestRedis, freePort, prepareTestDatabase, repoRoot, waitFor } from '@tiertalk/testkit';
-import { ANDROID, PC, loggedIn, nextMessage, testDbPool, userId } from '../e2e/helpers';
+import { ANDROID, PC, collectMessages, loggedIn, nextMessage, testDbPool, userId } from '../e2e/helpers';
 
 jest.setTimeout(120_000);
 
@@ -264,6 +264,24 @@ describe('web client in Chromium', () => {
     expect(await alice.evaluate('window.progressSeen')).toContain('100%');
     expect(await alice.textContent('#status')).toBe('');
 
+    // A picture dropped on the conversation, and one pasted into the message box, go the same way.
+    const dropped = testPng(40, 30);
+    const pasted = testPng(30, 20);
+    const carolGetsMore = collectMessages(carol);
+    // Page-side expression: a DataTransfer holding the PNG as a file, as a drop or a paste carries it.
+    const transfer = (png: Buffer, name: string): string =>
+      `(() => { const dt = new DataTransfer(); dt.items.add(new File([Uint8Array.from(atob(${JSON.stringify(png.toString('base64'))}), (c) => c.charCodeAt(0))], ${JSON.stringify(name)}, { type: 'image/png' })); return dt; })()`;
+    await alice.dispatchEvent('#messages', 'drop', { dataTransfer: await alice.evaluateHandle(transfer(dropped, 'dropped.png')) });
+    await bob.waitForFunction("[...document.querySelectorAll('#messages .msg img.image')].some((i) => i.complete && i.naturalWidth === 40)");
+    await alice.evaluate(`document.querySelector('#compose').dispatchEvent(new ClipboardEvent('paste', { clipboardData: ${transfer(pasted, 'image.png')}, bubbles: true, cancelable: true }))`);
+    await bob.waitForFunction("[...document.querySelectorAll('#messages .msg img.image')].some((i) => i.complete && i.naturalWidth === 30)");
+    await waitFor(() => carolGetsMore.length === 2, 5000, { what: 'carol to get the dropped and the pasted picture' });
+    for (const [i, png] of [dropped, pasted].entries()) {
+      const text = decryptContent(carolGetsMore[i].msgData) ?? '';
+      const got = await fetch(text.slice(IMAGE_START.length, -IMAGE_END.length));
+      expect(Buffer.from(await got.arrayBuffer()).equals(png)).toBe(true);
+    }
+
     // Refusals come from msfs and are shown to alice; nothing is sent.
     await alice.setInputFiles('#attach', { name: 'huge.png', mimeType: 'image/png', buffer: Buffer.alloc(MSFS_MAX_FILE_BYTES + 50_000, 7) });
     await alice.waitForSelector('#status.error:has-text("msfs error 1:")');
@@ -276,7 +294,7 @@ describe('web client in Chromium', () => {
     await alice.fill('#compose', 'after the refusals');
     await alice.press('#compose', 'Enter');
     expect(decryptContent((await afterRefusals).msgData)).toBe('after the refusals');
-    expect(await bob.locator('#messages .msg img.image').count()).toBe(1);
+    expect(await bob.locator('#messages .msg img.image').count()).toBe(3);
   });
 
   it('shows a clear error for a wrong password and stays on the sign-in form', async () => {
