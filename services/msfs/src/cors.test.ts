@@ -7,7 +7,8 @@ describe('CORS policy', () => {
   it('answers any page with "*" and adds nothing for requests that are not from a page', () => {
     const any = new CorsPolicy(['*']);
     expect(any.headers(request({ origin: 'http://127.0.0.1:8090' }))).toMatchObject({ 'Access-Control-Allow-Origin': '*' });
-    expect(any.headers(request({}))).toEqual({});
+    expect(any.headers(request({}))).toEqual({ Vary: 'Origin' });
+    expect(new CorsPolicy([]).headers(request({ origin: 'http://127.0.0.1:8090' }))).toEqual({});
   });
 
   it('echoes a listed origin, and only that one', () => {

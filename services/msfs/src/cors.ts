@@ -14,14 +14,16 @@ export class CorsPolicy {
     this.origins = new Set(allowed.filter((o) => o !== '*').map((o) => o.toLowerCase()));
   }
 
-  /** Headers that let the requesting page read this answer; none when it is not allowed (or no page asked). */
+  /**
+   * Headers that let the requesting page read this answer (none when it may not, or no page asked),
+   * plus `Vary: Origin` whenever CORS is on: the same path is answered differently per Origin, and
+   * downloads are cacheable, so a cache must not hand one page's answer to another.
+   */
   headers(req: http.IncomingMessage): Record<string, string> {
+    if (!this.any && this.origins.size === 0) return {};
     const origin = req.headers.origin;
-    if (origin === undefined) return {};
-    // Answers differ by Origin whenever the list is not "*": caches must keep them apart.
-    if (this.any) return { 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'Retry-After' };
-    if (!this.origins.has(origin.toLowerCase())) return { Vary: 'Origin' };
-    return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Expose-Headers': 'Retry-After', Vary: 'Origin' };
+    if (origin === undefined || !(this.any || this.origins.has(origin.toLowerCase()))) return { Vary: 'Origin' };
+    return { 'Access-Control-Allow-Origin': this.any ? '*' : origin, 'Access-Control-Expose-Headers': 'Retry-After', Vary: 'Origin' };
   }
 
   /** Whether a preflight from this origin for this method may go ahead. */

@@ -236,7 +236,7 @@ describe('msfs HTTP (TeamTalk upload/download)', () => {
     const refused = await teamtalkUpload(base, 'a.html', image(100), { headers: { Origin: page } });
     expect([JSON.parse(refused.body.toString('utf8')).error_code, refused.headers['access-control-allow-origin']]).toEqual([12, page]);
     const down = await send(answer.url, undefined, { headers: { Origin: page } });
-    expect([down.status, down.headers['access-control-allow-origin']]).toEqual([200, page]);
+    expect([down.status, down.headers['access-control-allow-origin'], down.headers.vary]).toEqual([200, page, 'Origin']);
 
     const before = await counter('tt_refusals_total', { reason: 'msfs_cors_not_allowed' });
     const other = await send(base, undefined, { method: 'OPTIONS', headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' } });
