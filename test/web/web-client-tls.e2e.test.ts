@@ -1,6 +1,7 @@
 // The web client against a cluster with client TLS (as `make up` runs it): login's
 // web port serves the page over HTTPS, the gateway's WebSocket port speaks wss://,
 // and Chromium accepts exactly the development certificates' keys (not any certificate).
+// Its msfs speaks plain http, which an https page may not upload to.
 import { createHash, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -34,7 +35,7 @@ beforeAll(async () => {
   await flushTestRedis();
   pkiDir = mkdtempSync(path.join(os.tmpdir(), 'web-tls-'));
   const webPort = await freePort();
-  cluster = await Cluster.start({ msg: 1, login: true, clientTls: { dir: pkiDir }, logDir: LOG_DIR, serviceEnv: { login: { TT_WEB_ENABLED: 'true', TT_WEB_PORT: String(webPort) } } });
+  cluster = await Cluster.start({ msg: 1, login: true, msfs: true, clientTls: { dir: pkiDir }, logDir: LOG_DIR, serviceEnv: { login: { TT_WEB_ENABLED: 'true', TT_WEB_PORT: String(webPort) } } });
   webUrl = `https://127.0.0.1:${webPort}`;
   const pool = testDbPool();
   for (const name of ['alice', 'bob']) ids[name] = await userId(pool, name);
@@ -70,6 +71,11 @@ it('signs in over https and chats over wss://', async () => {
   expect(decryptContent((await atBob).msgData)).toBe('over wss');
   await bob.sendText(ids.alice, encryptContent('back over TLS'));
   await page.locator('#messages .msg', { hasText: 'back over TLS' }).waitFor();
+  // msfs speaks plain http here: the browser would block the upload from this https page, and the page says so.
+  expect(await page.isDisabled('#attach')).toBe(true);
+  expect(await page.getAttribute('#attach-button', 'title')).toBe(
+    `Pictures cannot be sent: the file store ${cluster.msfsUrl} is http:// and this page is https://: the browser blocks the upload (msfs needs an https address, docs/MSFS.md)`,
+  );
   await context.close();
 });
 

@@ -2,16 +2,18 @@
 // playwright-core, loads the page from login's web port and speaks TeamTalk PDUs
 // over the gateway's WebSocket port. Two browser contexts are alice and bob; carol
 // is a Node SDK client sending like a stock TeamTalk client (encrypted text, an
-// image as an URL between TeamTalk's markers). Every wait is on the page's DOM.
+// image as an URL between TeamTalk's markers). Pictures the page sends go through
+// the cluster's msfs, another origin than the page (CORS). Every wait is on the page's DOM.
 import { existsSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import type { Pool } from 'mysql2/promise';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { SessionType, TeamTalkClient, decryptContent, encryptContent } from '@tiertalk/client';
 import { Cluster, flushTestRedis, freePort, prepareTestDatabase, repoRoot, waitFor } from '@tiertalk/testkit';
-import { ANDROID, PC, loggedIn, nextMessage, testDbPool, userId } from '../e2e/helpers';
+import { ANDROID, PC, collectMessages, loggedIn, nextMessage, testDbPool, userId } from '../e2e/helpers';
 
 jest.setTimeout(120_000);
 
@@ -28,6 +30,43 @@ const PICTURE = Buffer.from(
 const PICTURE_PATH = '/g0/000/000/release.svg';
 const IMAGE_START = '&$#@~^@[{:';
 const IMAGE_END = ':}]&$~@#@';
+// msfs's file limit here: the oversize upload is a little over it (msfs answers files up to twice the limit).
+const MSFS_MAX_FILE_BYTES = 200_000;
+
+/** A real PNG (RGB, a gradient with noise so it does not compress to nothing) a browser decodes. */
+function testPng(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const typed = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    typed.copy(out, 4);
+    out.writeUInt32BE(zlib.crc32(typed), 8 + data.length);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bits per channel
+  header[9] = 2; // RGB
+  const row = width * 3 + 1;
+  const pixels = Buffer.alloc(row * height);
+  let seed = 7;
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      const at = y * row + 1 + x * 3;
+      pixels[at] = (x * 255) / width + (seed & 15);
+      pixels[at + 1] = (y * 255) / height;
+      pixels[at + 2] = 160 + ((seed >> 8) & 31);
+    }
+  }
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', zlib.deflateSync(pixels)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** Evaluated in a page: the picture at this URL is shown, downloaded and decoded at this width. */
+const pictureShown = (url: string, width: number): string =>
+  `(() => { const img = [...document.querySelectorAll('#messages .msg img.image')].find((i) => i.getAttribute('src') === ${JSON.stringify(url)}); return img !== undefined && img.complete && img.naturalWidth === ${width}; })()`;
+
 // Evaluated in the page: the picture was downloaded and decoded.
 const IMAGE_LOADED = "(() => { const img = document.querySelector('#messages .msg img.image'); return img !== null && img.complete && img.naturalWidth === 240; })()";
 
@@ -67,8 +106,18 @@ beforeAll(async () => {
   await prepareTestDatabase();
   await flushTestRedis();
   const webPort = await freePort();
-  cluster = await Cluster.start({ msg: 1, login: true, logDir: LOG_DIR, serviceEnv: { login: { TT_WEB_ENABLED: 'true', TT_WEB_PORT: String(webPort) } } });
   webUrl = `http://127.0.0.1:${webPort}`;
+  cluster = await Cluster.start({
+    msg: 1,
+    login: true,
+    msfs: true,
+    logDir: LOG_DIR,
+    serviceEnv: {
+      login: { TT_WEB_ENABLED: 'true', TT_WEB_PORT: String(webPort) },
+      // Only the page's origin may upload from a browser.
+      msfs: { TT_MSFS_MAX_FILE_BYTES: String(MSFS_MAX_FILE_BYTES), TT_MSFS_CORS_ORIGINS: webUrl },
+    },
+  });
   pool = testDbPool();
   for (const name of ['alice', 'bob', 'carol']) ids[name] = await userId(pool, name);
   images = http.createServer((req, res) => {
@@ -174,6 +223,78 @@ describe('web client in Chromium', () => {
     await carol.groups.sendGroupText(groupId, encryptContent(`Release day view ${IMAGE_START}${imageBase}${PICTURE_PATH}${IMAGE_END}`));
     await alice.waitForFunction(IMAGE_LOADED);
     await alice.screenshot({ path: path.join(LOG_DIR, 'web-client.png') });
+  });
+
+  it('sends a picture through msfs: the other page and a stock client show it; msfs refusals are shown to the sender', async () => {
+    const carol = await loggedIn(cluster.gateways()[0], 'carol', ANDROID);
+    clients.push(carol);
+    const { groupId } = await carol.groups.createGroup('Pictures', '', [ids.carol, ids.alice, ids.bob]);
+    await carol.groups.sendGroupText(groupId, encryptContent('pictures go here'));
+    const alice = await signIn('alice');
+    const bob = await signIn('bob');
+    for (const page of [bob, alice]) {
+      await page.click(entry(`g${groupId}`));
+      await messageWith(page, 'pictures go here').waitFor();
+    }
+    // Every progress figure alice's page shows, recorded as it changes.
+    await alice.evaluate(
+      "(() => { const shown = document.querySelector('#upload-percent'); window.progressSeen = []; new MutationObserver(() => window.progressSeen.push(shown.textContent)).observe(shown, { childList: true, characterData: true, subtree: true }); })()",
+    );
+
+    const png = testPng(200, 120);
+    const carolGets = nextMessage(carol, 15_000);
+    await alice.setInputFiles('#attach', { name: 'sunset_200x120.png', mimeType: 'image/png', buffer: png });
+
+    // carol's stock-style client gets TeamTalk's image message: the msfs URL between the markers, encrypted as text.
+    const atCarol = await carolGets;
+    expect([atCarol.fromUserId, atCarol.toSessionId]).toEqual([ids.alice, groupId]);
+    const content = decryptContent(atCarol.msgData) ?? '';
+    expect(content.startsWith(IMAGE_START) && content.endsWith(IMAGE_END)).toBe(true);
+    const url = content.slice(IMAGE_START.length, -IMAGE_END.length);
+    expect(url.startsWith(cluster.msfsUrl)).toBe(true);
+    expect(url.slice(cluster.msfsUrl.length)).toMatch(/^g0\/\d{3}\/\d{3}\/\d+_\d+_200x120\.png$/);
+    const download = await fetch(url);
+    expect(download.status).toBe(200);
+    expect(Buffer.from(await download.arrayBuffer()).equals(png)).toBe(true);
+
+    // Both pages show the picture, decoded.
+    await bob.waitForFunction(pictureShown(url, 200));
+    await alice.waitForFunction(pictureShown(url, 200));
+    await alice.waitForSelector('#upload', { state: 'hidden' });
+    expect(await alice.evaluate('window.progressSeen')).toContain('100%');
+    expect(await alice.textContent('#status')).toBe('');
+
+    // A picture dropped on the conversation, and one pasted into the message box, go the same way.
+    const dropped = testPng(40, 30);
+    const pasted = testPng(30, 20);
+    const carolGetsMore = collectMessages(carol);
+    // Page-side expression: a DataTransfer holding the PNG as a file, as a drop or a paste carries it.
+    const transfer = (png: Buffer, name: string): string =>
+      `(() => { const dt = new DataTransfer(); dt.items.add(new File([Uint8Array.from(atob(${JSON.stringify(png.toString('base64'))}), (c) => c.charCodeAt(0))], ${JSON.stringify(name)}, { type: 'image/png' })); return dt; })()`;
+    await alice.dispatchEvent('#messages', 'drop', { dataTransfer: await alice.evaluateHandle(transfer(dropped, 'dropped.png')) });
+    await bob.waitForFunction("[...document.querySelectorAll('#messages .msg img.image')].some((i) => i.complete && i.naturalWidth === 40)");
+    await alice.evaluate(`document.querySelector('#compose').dispatchEvent(new ClipboardEvent('paste', { clipboardData: ${transfer(pasted, 'image.png')}, bubbles: true, cancelable: true }))`);
+    await bob.waitForFunction("[...document.querySelectorAll('#messages .msg img.image')].some((i) => i.complete && i.naturalWidth === 30)");
+    await waitFor(() => carolGetsMore.length === 2, 5000, { what: 'carol to get the dropped and the pasted picture' });
+    for (const [i, png] of [dropped, pasted].entries()) {
+      const text = decryptContent(carolGetsMore[i].msgData) ?? '';
+      const got = await fetch(text.slice(IMAGE_START.length, -IMAGE_END.length));
+      expect(Buffer.from(await got.arrayBuffer()).equals(png)).toBe(true);
+    }
+
+    // Refusals come from msfs and are shown to alice; nothing is sent.
+    await alice.setInputFiles('#attach', { name: 'huge.png', mimeType: 'image/png', buffer: Buffer.alloc(MSFS_MAX_FILE_BYTES + 50_000, 7) });
+    await alice.waitForSelector('#status.error:has-text("msfs error 1:")');
+    expect(await alice.textContent('#status')).toBe('Upload failed: the file is too large for the file store (msfs error 1: 上传文件过大)');
+    await alice.setInputFiles('#attach', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture') });
+    await alice.waitForSelector('#status.error:has-text("msfs error 12:")');
+    await alice.waitForSelector('#upload', { state: 'hidden' });
+    // The next message carol gets is this text: the refused files sent nothing.
+    const afterRefusals = nextMessage(carol);
+    await alice.fill('#compose', 'after the refusals');
+    await alice.press('#compose', 'Enter');
+    expect(decryptContent((await afterRefusals).msgData)).toBe('after the refusals');
+    expect(await bob.locator('#messages .msg img.image').count()).toBe(3);
   });
 
   it('shows a clear error for a wrong password and stays on the sign-in form', async () => {

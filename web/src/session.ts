@@ -3,7 +3,9 @@
 // No DOM here: view.ts renders what this holds and listens for 'change'.
 import { ClientType, SessionType, connectWebSocket, gatewayWebSocketUrl, pickGatewayWeb, type TeamTalkClient } from '@tiertalk/client';
 import { IM, isGroupMsgType } from '@tiertalk/proto';
-import { encryptContent, messageParts, type ContentPart } from './content';
+import { encryptContent, imageContent, messageParts, type ContentPart } from './content';
+import { uploadBlocker } from './msfs-answer';
+import { uploadToMsfs } from './upload';
 
 type MsgType = IM.BaseDefine.MsgType;
 const MsgType = IM.BaseDefine.MsgType;
@@ -75,6 +77,8 @@ export class ChatSession extends EventTarget {
     readonly client: TeamTalkClient,
     readonly me: Contact,
     private readonly msfsUrl: string | undefined,
+    /** The page came over https (it may only upload to an https msfs). */
+    private readonly secure: boolean,
     private readonly opts: SessionOptions,
   ) {
     super();
@@ -90,7 +94,7 @@ export class ChatSession extends EventTarget {
       const info = res.userInfo;
       const me: Contact = { id: res.userId, name: info.userNickName || info.userRealName || userName, departmentId: info.departmentId, online: true };
       const msfs = typeof gateway.raw.msfsPrior === 'string' && gateway.raw.msfsPrior !== '' ? gateway.raw.msfsPrior : undefined;
-      const session = new ChatSession(client, me, msfs, opts);
+      const session = new ChatSession(client, me, msfs, secure, opts);
       await session.load();
       return session;
     } catch (err) {
@@ -189,6 +193,22 @@ export class ChatSession extends EventTarget {
     const data = encryptContent(text);
     const sent = conv.type === SessionType.SESSION_TYPE_GROUP ? await this.client.groups.sendGroupText(conv.id, data) : await this.client.sendText(conv.id, data);
     this.append(conv, { msgId: sent.msgId, fromUserId: this.me.id, createTime: Math.floor(Date.now() / 1000), parts: this.parts(data, MsgType.MSG_TYPE_SINGLE_TEXT) });
+  }
+
+  /** Why this page cannot send pictures (no msfs, or one it may not reach); undefined when it can. */
+  get imageBlocker(): string | undefined {
+    return uploadBlocker(this.msfsUrl, this.secure);
+  }
+
+  /**
+   * Sends a picture as TeamTalk clients do: upload to msfs (msfsPrior), then a text message
+   * holding the returned URL between the image markers, encrypted like any text.
+   */
+  async sendImage(conv: Conversation, file: File, progress: (sent: number) => void): Promise<void> {
+    const blocked = this.imageBlocker;
+    if (blocked !== undefined || this.msfsUrl === undefined) throw new Error(blocked);
+    const url = await uploadToMsfs(this.msfsUrl, file, progress);
+    await this.send(conv, imageContent(url));
   }
 
   /** The page became visible again: what arrived in the open conversation meanwhile is read now. */

@@ -18,6 +18,11 @@ export class ChatView {
   private readonly composer: HTMLFormElement;
   private readonly input: HTMLTextAreaElement;
   private readonly status: HTMLElement;
+  private readonly attach: HTMLInputElement;
+  private readonly upload: HTMLElement;
+  private readonly uploadProgress: HTMLProgressElement;
+  /** Uploads in flight: the progress bar shows while there is one. */
+  private uploading = 0;
   /** The conversation last drawn: a newly opened one starts at its latest message. */
   private shownKey: string | undefined;
 
@@ -32,6 +37,10 @@ export class ChatView {
     this.composer = must(root, '#composer');
     this.input = must(root, '#compose');
     this.status = must(root, '#status');
+    this.attach = must(root, '#attach');
+    this.upload = must(root, '#upload');
+    this.uploadProgress = must(root, '#upload-progress');
+    this.setUpImages(root);
     must<HTMLElement>(root, '#me-name').textContent = session.me.name;
 
     this.directory.addEventListener('click', (ev) => {
@@ -89,6 +98,66 @@ export class ChatView {
         throw err;
       }),
     );
+  }
+
+  /** Pictures come from the file chooser, a paste into the message box, or a drop on the conversation. */
+  private setUpImages(root: HTMLElement): void {
+    const blocked = this.session.imageBlocker;
+    if (blocked !== undefined) {
+      this.attach.disabled = true;
+      const button = must<HTMLElement>(root, '#attach-button');
+      button.classList.add('disabled');
+      button.title = `Pictures cannot be sent: ${blocked}`;
+    }
+    this.attach.addEventListener('change', () => {
+      const file = this.attach.files?.[0];
+      this.attach.value = '';
+      if (file) this.sendImage(file);
+    });
+    this.input.addEventListener('paste', (ev) => {
+      const file = [...(ev.clipboardData?.files ?? [])].find((f) => f.type.startsWith('image/'));
+      if (!file) return;
+      ev.preventDefault();
+      this.sendImage(file);
+    });
+    const chat = must<HTMLElement>(root, '.chat');
+    const carriesFiles = (ev: DragEvent): boolean => ev.dataTransfer?.types.includes('Files') === true && this.activeConversation() !== undefined;
+    chat.addEventListener('dragover', (ev) => {
+      if (!carriesFiles(ev)) return;
+      ev.preventDefault();
+      chat.classList.add('dropping');
+    });
+    chat.addEventListener('dragleave', () => chat.classList.remove('dropping'));
+    chat.addEventListener('drop', (ev) => {
+      chat.classList.remove('dropping');
+      if (!carriesFiles(ev)) return;
+      ev.preventDefault();
+      const file = ev.dataTransfer?.files[0];
+      if (file) this.sendImage(file);
+    });
+  }
+
+  /** Uploads and sends one picture to the open conversation, showing progress, then the outcome. */
+  private sendImage(file: File): void {
+    const conv = this.activeConversation();
+    if (!conv) return;
+    const blocked = this.session.imageBlocker;
+    if (blocked !== undefined) return this.showStatus(`Pictures cannot be sent: ${blocked}`, true);
+    this.showStatus('', false);
+    must<HTMLElement>(this.upload, '#upload-name').textContent = `Sending ${file.name || 'picture'}`;
+    const percent = must<HTMLElement>(this.upload, '#upload-percent');
+    const progress = (sent: number): void => {
+      this.uploadProgress.value = sent;
+      percent.textContent = `${Math.round(sent * 100)}%`;
+    };
+    progress(0);
+    this.uploading += 1;
+    this.upload.hidden = false;
+    const done = (): void => {
+      this.uploading -= 1;
+      this.upload.hidden = this.uploading === 0;
+    };
+    this.run(this.session.sendImage(conv, file, progress).finally(done));
   }
 
   /** Runs a user action; a failure is shown, never thrown away. */

@@ -8,6 +8,14 @@ describe('msfs config', () => {
     expect(c.TT_MSFS_ALLOWED_TYPES).toContain('image/jpeg');
   });
 
+  it('lets any page upload by default, or the origins listed', () => {
+    expect(loadMsfsConfig({}).TT_MSFS_CORS_ORIGINS).toEqual(['*']);
+    expect(loadMsfsConfig({ TT_MSFS_CORS_ORIGINS: 'https://chat.example.com, http://127.0.0.1:8090' }).TT_MSFS_CORS_ORIGINS).toEqual(['https://chat.example.com', 'http://127.0.0.1:8090']);
+    for (const bad of ['https://chat.example.com/', 'chat.example.com', 'https://chat.example.com:443', 'ftp://x']) {
+      expect(() => loadMsfsConfig({ TT_MSFS_CORS_ORIGINS: bad })).toThrow(ConfigError);
+    }
+  });
+
   it('needs a bucket for s3 and both halves of static credentials', () => {
     expect(() => loadMsfsConfig({ TT_MSFS_STORAGE: 's3', TT_MSFS_S3_ACCESS_KEY_ID: 'a' })).toThrow(ConfigError);
     try {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCorsOrigin } from './cors';
 import { ConfigError, bool, commonConfigSchema, csvList, intRange, loadConfig, nonEmptyString, port, positiveInt, url } from '@tiertalk/config';
 
 // TeamTalk's msfs (server/src/msfs): HTTP on 8700, uploads up to 10 MiB (HTTP_UPLOAD_MAX), idle connections closed after 30 s.
@@ -17,6 +18,11 @@ export const msfsConfigSchema = commonConfigSchema.extend({
   // Per client address (IPv4, or an IPv6 /64); 0 = no limit, as in TeamTalk.
   TT_MSFS_UPLOADS_PER_MINUTE: intRange(0, 1_000_000, 60),
   TT_MSFS_IDLE_TIMEOUT_MS: positiveInt(30_000),
+  // Pages that may upload from a browser (the web client on login's web port is another origin).
+  // "*" by default: msfs takes no credentials and any HTTP client may upload anyway (docs/MSFS.md "Browsers").
+  TT_MSFS_CORS_ORIGINS: csvList(['*']).refine((list) => list.every(isCorsOrigin), {
+    error: 'expected "*" or origins such as https://chat.example.com,http://127.0.0.1:8090 (scheme://host[:port], no path, no default port)',
+  }),
   TT_MSFS_STORAGE: z.enum(['local', 's3'], { error: 'expected local or s3' }).default('local'),
   TT_MSFS_DIR: nonEmptyString('msfs-data'),
   TT_MSFS_S3_BUCKET: nonEmptyString().optional(),

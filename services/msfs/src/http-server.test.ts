@@ -221,6 +221,44 @@ describe('msfs HTTP (TeamTalk upload/download)', () => {
     }
   });
 
+  it('lets an allowed page upload cross-origin: preflight for POST, readable answers; others are refused', async () => {
+    await server.close(100);
+    await start({ corsOrigins: ['http://127.0.0.1:8090'] });
+    const page = 'http://127.0.0.1:8090';
+    const preflight = await send(base, undefined, { method: 'OPTIONS', headers: { Origin: page, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers).toMatchObject({ 'access-control-allow-origin': page, 'access-control-allow-methods': 'POST, GET, HEAD', 'access-control-allow-headers': 'Content-Type' });
+
+    const up = await teamtalkUpload(base, 'a.png', image(100), { headers: { Origin: page } });
+    expect(up.headers['access-control-allow-origin']).toBe(page);
+    const answer = JSON.parse(up.body.toString('utf8'));
+    expect(answer.error_code).toBe(0);
+    const refused = await teamtalkUpload(base, 'a.html', image(100), { headers: { Origin: page } });
+    expect([JSON.parse(refused.body.toString('utf8')).error_code, refused.headers['access-control-allow-origin']]).toEqual([12, page]);
+    const down = await send(answer.url, undefined, { headers: { Origin: page } });
+    expect([down.status, down.headers['access-control-allow-origin'], down.headers.vary]).toEqual([200, page, 'Origin']);
+
+    const before = await counter('tt_refusals_total', { reason: 'msfs_cors_not_allowed' });
+    const other = await send(base, undefined, { method: 'OPTIONS', headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' } });
+    expect([other.status, other.headers['access-control-allow-origin']]).toEqual([403, undefined]);
+    expect(await counter('tt_refusals_total', { reason: 'msfs_cors_not_allowed' })).toBe(before + 1);
+    const otherUpload = await teamtalkUpload(base, 'a.png', image(100), { headers: { Origin: 'http://evil.example' } });
+    expect(otherUpload.headers['access-control-allow-origin']).toBeUndefined();
+    // Without a page (a TeamTalk client) nothing changes.
+    expect((await teamtalkUpload(base, 'a.png', image(100))).headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('answers any page with "*" when so configured, without CORS headers by default', async () => {
+    const plain = await send(base, undefined, { method: 'OPTIONS', headers: { Origin: 'http://a.example', 'Access-Control-Request-Method': 'POST' } });
+    expect(plain.status).toBe(403);
+    await server.close(100);
+    await start({ corsOrigins: ['*'] });
+    const pre = await send(base, undefined, { method: 'OPTIONS', headers: { Origin: 'http://a.example', 'Access-Control-Request-Method': 'POST' } });
+    expect([pre.status, pre.headers['access-control-allow-origin']]).toEqual([204, '*']);
+    const up = await teamtalkUpload(base, 'a.gif', image(10), { headers: { Origin: 'http://a.example' } });
+    expect(up.headers['access-control-allow-origin']).toBe('*');
+  });
+
   it('serves /metrics with the msfs counters', async () => {
     const res = await send(`${base}metrics`, undefined);
     expect(res.status).toBe(200);

@@ -5,6 +5,7 @@ import type { Logger } from '@tiertalk/log';
 import { newRequestId } from '@tiertalk/log';
 import { RefusalLog, clientAddressKey, handleMetricsRequest, type HttpRoute } from '@tiertalk/metrics';
 import { UploadError, uploadErrorBody, uploadOkBody, uploadResultLabel } from './answers';
+import { CorsPolicy, isPreflight, preflightHeaders } from './cors';
 import { sendDownload } from './download';
 import { countUpload } from './msfs-metrics';
 import type { FileStore } from './storage';
@@ -21,6 +22,8 @@ export interface MsfsHttpOptions {
   /** Per client address; 0 = unlimited. */
   uploadsPerMinute: number;
   idleTimeoutMs: number;
+  /** Origins of pages that may read answers (TT_MSFS_CORS_ORIGINS); `*` = any. Default: none. */
+  corsOrigins?: readonly string[];
   /** Base of the `url` in upload answers (ends with "/"); undefined = http://<the request's Host>/, as TeamTalk did. */
   publicUrl?: string;
   logger: Logger;
@@ -47,6 +50,7 @@ export async function startMsfsHttpServer(opts: MsfsHttpOptions): Promise<MsfsHt
   const refusals = new RefusalLog(log);
   const limit = new UploadLimit(opts.uploadsPerMinute);
   const allowedTypes = new Set(opts.allowedTypes.map((t) => t.toLowerCase()));
+  const cors = new CorsPolicy(opts.corsOrigins ?? []);
   // TeamTalk never looked at Host; a client that omits it must still be served.
   const server = http.createServer({ requireHostHeader: false });
   server.setTimeout(opts.idleTimeoutMs, (socket) => socket.destroy());
@@ -61,6 +65,9 @@ export async function startMsfsHttpServer(opts: MsfsHttpOptions): Promise<MsfsHt
       await handleMetricsRequest(req, res);
       return;
     }
+    if (isPreflight(req)) return preflight(req, res);
+    // Lets the page that sent this request read the answer, when its origin is allowed.
+    for (const [name, value] of Object.entries(cors.headers(req))) res.setHeader(name, value);
     if (req.method === 'POST') return upload(req, res);
     if (req.method === 'GET' || req.method === 'HEAD') {
       const started = performance.now();
@@ -72,6 +79,15 @@ export async function startMsfsHttpServer(opts: MsfsHttpOptions): Promise<MsfsHt
     // TeamTalk's answer to any other method.
     refusals.refuse('msfs_method_not_allowed', String(req.socket.remoteAddress), { method: req.method });
     res.writeHead(403, 'Access Forbidden', { 'Content-Length': 0, Connection: 'close', 'Content-Type': 'text/html;charset=utf-8' }).end();
+  };
+
+  const preflight = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (!cors.allowsPreflight(req)) {
+      refusals.refuse('msfs_cors_not_allowed', String(req.socket.remoteAddress), { origin: req.headers.origin, method: req.headers['access-control-request-method'] });
+      res.writeHead(403, 'Access Forbidden', { 'Content-Length': 0, 'Content-Type': 'text/html;charset=utf-8', Vary: 'Origin' }).end();
+      return;
+    }
+    res.writeHead(204, preflightHeaders(cors, req)).end();
   };
 
   const upload = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {

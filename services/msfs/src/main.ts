@@ -41,6 +41,7 @@ async function run(cfg: MsfsConfig, log: Logger): Promise<void> {
     allowedTypes: cfg.TT_MSFS_ALLOWED_TYPES,
     uploadsPerMinute: cfg.TT_MSFS_UPLOADS_PER_MINUTE,
     idleTimeoutMs: cfg.TT_MSFS_IDLE_TIMEOUT_MS,
+    corsOrigins: cfg.TT_MSFS_CORS_ORIGINS,
     publicUrl: cfg.TT_MSFS_PUBLIC_URL === undefined ? undefined : withSlash(cfg.TT_MSFS_PUBLIC_URL),
     logger: log,
     serveMetrics: metrics === undefined,
