@@ -47,7 +47,7 @@ export async function locate(stores: OfflineStores, userId: number, sessionType:
 }
 
 /**
- * DbProxy.MsgRecall (docs/FLOWS.md "Recall"): only the sender, only within the
+ * DbProxy.MsgRecall (docs/PROTOCOL.md §6): only the sender, only within the
  * window, only a stored visible message. The row becomes the placeholder text
  * (status 2), and whoever had not read it has one unread fewer. Every refusal
  * is answered with its MsgRecallResult and counted (tt_refusals_total).
