@@ -81,7 +81,7 @@ export class Recalls {
     if (target.fromId !== userId) return answer(MsgRecallResult.RECALL_NOT_SENDER);
     if (target.status === STATUS_RECALLED) return answer(MsgRecallResult.RECALL_ALREADY_RECALLED, target.updated);
     const now = Math.floor(Date.now() / 1000);
-    if (now - target.created > this.opts.windowSec) return answer(MsgRecallResult.RECALL_WINDOW_PASSED);
+    if (now - target.created >= this.opts.windowSec) return answer(MsgRecallResult.RECALL_WINDOW_PASSED);
     const shard = this.stores.shards.poolOf(conversation.kind === 'single' ? conversation.relateId : conversation.groupId);
     const textType = conversation.kind === 'single' ? MSG_TYPE_SINGLE_TEXT : MSG_TYPE_GROUP_TEXT;
     if (!(await markRecalled(shard, conversation, msgId, this.placeholder, textType, now))) return answer(MsgRecallResult.RECALL_ALREADY_RECALLED);
