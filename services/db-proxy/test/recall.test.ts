@@ -65,6 +65,10 @@ describe('recall in db-proxy', () => {
     // The read message did not count; the unread one still does.
     expect(await fx.redis.hget(`unread_${bob}`, String(alice))).toBe('1');
     expect((await recallsWithin(0).recall(recallReq(alice, bob, later.msgId))).resultCode).toBe(MsgRecallResult.RECALL_WINDOW_PASSED);
+    // A session that cannot exist is answered too.
+    const bad = IM.Message.IMMsgRecallReq.create({ userId: alice, sessionType: 9 as IM.BaseDefine.SessionType, sessionId: bob, msgId: later.msgId });
+    expect((await recallsWithin(120).recall(bad)).resultCode).toBe(MsgRecallResult.RECALL_NO_SUCH_MSG);
+    expect((await recallsWithin(120).recall(recallReq(alice, alice, later.msgId))).resultCode).toBe(MsgRecallResult.RECALL_NO_SUCH_MSG);
   });
 
   it('names the reader once their read ack covers the message; only the sender may ask', async () => {

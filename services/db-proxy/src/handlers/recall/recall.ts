@@ -2,9 +2,9 @@ import type { Logger } from '@tiertalk/log';
 import { encryptContent, IM } from '@tiertalk/proto';
 import type { Pool } from 'mysql2/promise';
 import { findMessage, markRecalled, membersWithJoinTime, readPositions, STATUS_RECALLED, STATUS_VISIBLE, type Conversation, type RecallTarget } from '../../store/recalls';
-import { refusalLogOf } from '../../unary';
+import { RequestError, refusalLogOf } from '../../unary';
 import type { OfflineStores } from '../message/offline-stores';
-import { checkSession } from '../message/session-access';
+import { checkSession, type SessionKind } from '../message/session-access';
 import { RecallUnread } from './unread-adjust';
 
 const { MsgRecallResult } = IM.Message;
@@ -29,7 +29,14 @@ export type Located = { conversation: Conversation; target: RecallTarget } | { r
  * or a row TeamTalk hides (status neither 0 nor recalled): NO_SUCH_MSG.
  */
 export async function locate(stores: OfflineStores, userId: number, sessionType: number, sessionId: number, msgId: number): Promise<Located> {
-  const kind = checkSession(userId, sessionType, sessionId);
+  let kind: SessionKind;
+  try {
+    kind = checkSession(userId, sessionType, sessionId);
+  } catch (err) {
+    // A session that cannot exist (bad type, no id, oneself) holds no such message: answered, not dropped.
+    if (err instanceof RequestError && userId > 0) return { refused: MsgRecallResult.RECALL_NO_SUCH_MSG };
+    throw err;
+  }
   if (!Number.isSafeInteger(msgId) || msgId <= 0) return { refused: MsgRecallResult.RECALL_NO_SUCH_MSG };
   let conversation: Conversation;
   if (kind === 'single') {
