@@ -181,4 +181,35 @@ describe('chat-cli', () => {
     expect(await cli.exited).toBe(0);
     expect(cli.stderr).toBe('');
   });
+
+  it('recall and read receipts (docs/PROTOCOL.md §6): /seen, the receipt, /recall, and a recall by the peer', async () => {
+    const carolId = await userId(pool, 'carol');
+    const dave = await track(loggedIn(gw2, 'dave'));
+    const daveGot: IM.Message.IMMsgData[] = [];
+    dave.on('message', (m) => daveGot.push(m));
+    const cli = chat(['--gateway', `127.0.0.1:${gw1.tcpPort}`, '--user', 'carol', '--password', DEMO_PASSWORD]);
+    await cli.waitFor(/Type \/help for commands\./);
+    await cli.command('/open dave', /── dave ──\n/);
+    await cli.command('did you see this?', /\[carol\] did you see this\?\n/);
+    await cli.command('/seen', /· dave has not read your last message yet\n/);
+    await waitFor(() => daveGot.length > 0, WAIT_MS, { what: 'dave got the message' });
+    let from = cli.stdout.length;
+    dave.readAck(SINGLE, carolId, daveGot[0].msgId);
+    await cli.waitFor(new RegExp(`· dave read your messages up to ${daveGot[0].msgId}\n`), from);
+    await cli.command('/seen', /· dave has read your last message\n/);
+
+    const recalled: IM.Message.IMMsgRecallNotify[] = [];
+    dave.on('recalled', (n) => recalled.push(n));
+    await cli.command('/recall', new RegExp(`· your message ${daveGot[0].msgId} was recalled\n`));
+    await waitFor(() => recalled.length > 0, WAIT_MS, { what: "dave hears of carol's recall" });
+    await cli.command('/recall', /! nothing of yours to recall here\n/);
+
+    from = cli.stdout.length;
+    const sent = await dave.sendText(carolId, 'wrong chat, sorry');
+    await cli.waitFor(/\[dave\] wrong chat, sorry\n/, from);
+    await dave.recall(SINGLE, carolId, sent.msgId);
+    await cli.waitFor(new RegExp(`· dave recalled message ${sent.msgId}\n`), from);
+    cli.type('/quit');
+    expect(await cli.exited).toBe(0);
+  });
 });

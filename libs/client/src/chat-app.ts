@@ -41,6 +41,8 @@ interface Conversation {
   shown: Set<number>;
   /** Lowest msg id loaded; /more continues below it. */
   oldest: number | undefined;
+  /** My newest message here: what /recall and /seen are about. */
+  lastMine: number | undefined;
 }
 
 function keyOf(type: SessionType, id: number): string {
@@ -86,6 +88,8 @@ export class ChatApp {
     this.client.on('message', (m) => this.enqueue(() => this.onMessage(m)));
     this.client.on('readNotify', (n) => this.enqueue(() => this.onReadNotify(n)));
     this.client.on('removeSessionNotify', (n) => this.enqueue(() => this.onRemoveSessionNotify(n)));
+    this.client.on('recalled', (n) => this.enqueue(() => this.onRecalled(n)));
+    this.client.on('readReceipt', (n) => this.enqueue(() => this.onReadReceipt(n)));
     this.client.on('kick', (k) => this.end(`signed out: ${k.kickReason === IM.BaseDefine.KickReasonType.KICK_REASON_MOBILE_KICK ? 'your phone logged this client out' : 'you logged in somewhere else'}`));
     this.client.on('close', (info) => this.onClose(info));
     await this.enqueue(async () => {
@@ -148,6 +152,12 @@ export class ChatApp {
         return undefined;
       case '/who':
         await this.who();
+        return undefined;
+      case '/recall':
+        await this.recallLast();
+        return undefined;
+      case '/seen':
+        await this.seenLast();
         return undefined;
       case '/help':
         this.opts.print(HELP_TEXT.join('\n'));
@@ -273,7 +283,7 @@ export class ChatApp {
       this.opts.print('! that is you');
       return;
     }
-    this.open = { peerId, shown: new Set(), oldest: undefined };
+    this.open = { peerId, shown: new Set(), oldest: undefined, lastMine: undefined };
     this.opts.print(`── ${this.name(peerId)} ──`);
     await this.loadPage(this.open, 0);
   }
@@ -304,8 +314,9 @@ export class ChatApp {
     for (const m of msgs) {
       if (c.shown.has(m.msgId)) continue;
       c.shown.add(m.msgId);
+      if (m.fromSessionId === this.me && !m.recallTime) c.lastMine = Math.max(c.lastMine ?? 0, m.msgId);
       const text = contentText(m.msgType, m.msgData, this.opts.aesKey);
-      this.opts.print(messageLine({ time: formatTime(m.createTime, now), from: this.name(m.fromSessionId), text }));
+      this.opts.print(messageLine({ time: formatTime(m.createTime, now), from: this.name(m.fromSessionId), text, note: m.recallTime ? 'recalled' : undefined }));
     }
     c.oldest = Math.min(c.oldest ?? Infinity, msgs[0].msgId);
     if (msgIdBegin === 0) this.markRead(SINGLE, c.peerId, msgs[msgs.length - 1].msgId);
@@ -339,6 +350,7 @@ export class ChatApp {
       return;
     }
     c.shown.add(msgId);
+    c.lastMine = msgId;
     const nowSec = Math.floor(this.now().getTime() / 1000);
     const s = this.session(SINGLE, c.peerId);
     Object.assign(s, { latestMsgId: Math.max(s.latestMsgId, msgId), latestTime: nowSec, latestText: text });
@@ -357,7 +369,49 @@ export class ChatApp {
     this.opts.print(stats.map((s) => `  ${this.name(s.userId).padEnd(width)}  ${statusText(s.status)}`).join('\n'));
   }
 
+  /** TierTalk extension (docs/PROTOCOL.md §6): recall my newest message of the open conversation. */
+  private async recallLast(): Promise<void> {
+    const c = this.open;
+    if (!c || c.lastMine === undefined) {
+      this.opts.print(c ? '! nothing of yours to recall here' : '! no open conversation: /open <user> first');
+      return;
+    }
+    try {
+      await this.client.recall(SINGLE, c.peerId, c.lastMine);
+    } catch (err) {
+      this.opts.print(`! not recalled: ${errorText(err)}`);
+      return;
+    }
+    this.opts.print(`· your message ${c.lastMine} was recalled`);
+    c.lastMine = undefined;
+  }
+
+  /** TierTalk extension: whether the peer has read my newest message of the open conversation. */
+  private async seenLast(): Promise<void> {
+    const c = this.open;
+    if (!c || c.lastMine === undefined) {
+      this.opts.print(c ? '! you have sent nothing here' : '! no open conversation: /open <user> first');
+      return;
+    }
+    const rsp = await this.client.readers(SINGLE, c.peerId, c.lastMine);
+    this.opts.print(rsp.readCount > 0 ? `· ${this.name(c.peerId)} has read your last message` : `· ${this.name(c.peerId)} has not read your last message yet`);
+  }
+
   // ---- pushes ----
+
+  /** TierTalk extension: a message was recalled by its sender (printed where it was shown). */
+  private async onRecalled(n: IM.Message.IMMsgRecallNotify): Promise<void> {
+    await this.loadNames([n.fromUserId]);
+    const who = n.fromUserId === this.me ? 'you (on another device)' : this.name(n.fromUserId);
+    const where = n.sessionType === GROUP ? ` in group ${n.toSessionId}` : '';
+    this.opts.print(`· ${who} recalled message ${n.msgId}${where}`);
+  }
+
+  /** TierTalk extension: the 1:1 peer read my messages. */
+  private async onReadReceipt(n: IM.Message.IMMsgReadReceiptNotify): Promise<void> {
+    await this.loadNames([n.readerId]);
+    this.opts.print(`· ${this.name(n.readerId)} read your messages up to ${n.msgId}`);
+  }
 
   private async onMessage(m: IM.Message.IMMsgData): Promise<void> {
     const now = this.now();

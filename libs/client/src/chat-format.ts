@@ -91,6 +91,8 @@ export const HELP_TEXT = [
   '  /open <user>    open a conversation (login name or user id): last messages, marked read',
   '  /more           older messages of the open conversation',
   '  /who            online status of the people in your sessions',
+  '  /recall         recall your last message in the open conversation (within the server\'s window)',
+  '  /seen           whether the peer has read your last message',
   '  /help           this text',
   '  /quit           log out and leave (also Ctrl-D)',
   'Any other line is sent as a message to the open conversation.',

@@ -11,6 +11,7 @@ import { SeenMessages } from './dedupe';
 import { ClientError, isClientError, type ClientErrorCode } from './errors';
 import { GroupRequests } from './group-requests';
 import { md5hex } from './password';
+import { messageReaders, recallMessage } from './recall-requests';
 import { SeqAllocator } from './seq';
 import type { ClientTlsOptions, Transport, TransportHandlers, TransportKind } from './transport';
 
@@ -104,6 +105,10 @@ export type TeamTalkClientEvents = {
   groupChangeMember: [notify: IM.Group.IMGroupChangeMemberNotify];
   /** TierTalk extension: quit, dismiss, kick, admin or mute change in a group I am (or was) in. */
   groupAdmin: [notify: IM.Group.IMGroupAdminNotify];
+  /** TierTalk extension (docs/PROTOCOL.md §6): a message of a session I am in was recalled by its sender. */
+  recalled: [notify: IM.Message.IMMsgRecallNotify];
+  /** TierTalk extension: the 1:1 peer read my messages up to msg_id. */
+  readReceipt: [notify: IM.Message.IMMsgReadReceiptNotify];
   /** Every frame received, before it is handled. */
   pdu: [pdu: PduEvent];
   close: [info: CloseInfo];
@@ -248,6 +253,8 @@ export class TeamTalkClientCore extends EventEmitter<TeamTalkClientEvents> {
       [CID.CID_SWITCH_P2P_CMD, (f) => this.onNotify(f, IM.SwitchService.IMP2PCmdMsg.decode, (n) => this.emit('p2p', n))],
       [CID.CID_GROUP_CHANGE_MEMBER_NOTIFY, (f) => this.onNotify(f, IM.Group.IMGroupChangeMemberNotify.decode, (n) => this.emit('groupChangeMember', n))],
       [CID.CID_GROUP_ADMIN_NOTIFY, (f) => this.onNotify(f, IM.Group.IMGroupAdminNotify.decode, (n) => this.emit('groupAdmin', n))],
+      [CID.CID_MSG_RECALL_NOTIFY, (f) => this.onNotify(f, IM.Message.IMMsgRecallNotify.decode, (n) => this.emit('recalled', n))],
+      [CID.CID_MSG_READ_RECEIPT_NOTIFY, (f) => this.onNotify(f, IM.Message.IMMsgReadReceiptNotify.decode, (n) => this.emit('readReceipt', n))],
     ]);
     this.groups = new GroupRequests({
       request: (commandId, body, expectCommandId, decode, opts) => this.request(commandId, body, expectCommandId, decode, opts),
@@ -462,6 +469,20 @@ export class TeamTalkClientCore extends EventEmitter<TeamTalkClientEvents> {
   readAck(sessionType: SessionType, sessionId: number, msgId: number): void {
     const userId = this.requireLogin('readAck');
     this.sendUnanswered(CID.CID_MSG_READ_ACK, IM.Message.IMMsgDataReadAck.encode({ userId, sessionId, msgId, sessionType }).finish());
+  }
+
+  /**
+   * TierTalk extension (docs/PROTOCOL.md §6): recalls my message `msgId` of a session
+   * within the server's window. Rejects REQUEST_REFUSED with details.resultCode a
+   * MsgRecallResult (2 no such message, 3 not mine, 4 window passed, 5 already recalled).
+   */
+  async recall(sessionType: SessionType, sessionId: number, msgId: number, opts: RequestOptions = {}): Promise<IM.Message.IMMsgRecallRsp> {
+    return recallMessage({ request: (...a) => this.request(...a), requireUserId: (w) => this.requireLogin(w) }, sessionType, sessionId, msgId, opts);
+  }
+
+  /** TierTalk extension (docs/PROTOCOL.md §6): who has read my message `msgId` (read/unread counts and user ids). */
+  async readers(sessionType: SessionType, sessionId: number, msgId: number, opts: RequestOptions = {}): Promise<IM.Message.IMMsgReadersRsp> {
+    return messageReaders({ request: (...a) => this.request(...a), requireUserId: (w) => this.requireLogin(w) }, sessionType, sessionId, msgId, opts);
   }
 
   /** docs/FLOWS.md §8: sessions updated after `since` (UNIX seconds; 0 = all), newest first, at most 100. */

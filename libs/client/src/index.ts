@@ -21,6 +21,7 @@ export { GroupRequests, GroupType, GroupAdminResult, GroupAdminAction } from './
 export type { CreateGroupOptions, GroupRequestOptions, GroupSendResult, MemberChange } from './group-requests';
 export { TEAMTALK_DEFAULT_AES_KEY, decryptContent, encryptContent } from '@tiertalk/proto';
 export { ClientError, isClientError } from './errors';
+export { MsgRecallResult } from './recall-requests';
 export type { ClientErrorCode, ClientErrorDetails } from './errors';
 export { md5hex } from './password';
 export { SeenMessages } from './dedupe';

@@ -12,6 +12,8 @@ export const CID = {
   ...IM.BaseDefine.OtherCmdID,
   // TierTalk's group administration extensions (IM.Group.proto, README).
   ...IM.Group.TierTalkGroupCmdID,
+  // TierTalk's recall and read receipt extensions (IM.Message.proto, docs/PROTOCOL.md §6).
+  ...IM.Message.TierTalkMsgCmdID,
 } as const;
 
 /** TeamTalk command ids are globally unique; the service id is the high byte. */

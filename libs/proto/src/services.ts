@@ -86,6 +86,8 @@ export const DbProxyService = {
   MsgById: unary('DbProxy', 'MsgById', IM.Message.IMGetMsgByIdReq, IM.Message.IMGetMsgByIdRsp),
   LatestMsgId: unary('DbProxy', 'LatestMsgId', IM.Message.IMGetLatestMsgIdReq, IM.Message.IMGetLatestMsgIdRsp),
   ReadAck: unary('DbProxy', 'ReadAck', IM.Message.IMMsgDataReadAck, tiertalk.Empty),
+  MsgRecall: unary('DbProxy', 'MsgRecall', IM.Message.IMMsgRecallReq, IM.Message.IMMsgRecallRsp),
+  MsgReaders: unary('DbProxy', 'MsgReaders', IM.Message.IMMsgReadersReq, IM.Message.IMMsgReadersRsp),
   RecentSessions: unary('DbProxy', 'RecentSessions', IM.Buddy.IMRecentContactSessionReq, IM.Buddy.IMRecentContactSessionRsp),
   RemoveSession: unary('DbProxy', 'RemoveSession', IM.Buddy.IMRemoveSessionReq, IM.Buddy.IMRemoveSessionRsp),
   UsersInfo: unary('DbProxy', 'UsersInfo', IM.Buddy.IMUsersInfoReq, IM.Buddy.IMUsersInfoRsp),

@@ -17,6 +17,8 @@ export const dbProxyAccess = accessPolicy('DbProxy', DbProxyService, {
   MsgById: ['msg'],
   LatestMsgId: ['msg'],
   ReadAck: ['msg'],
+  MsgRecall: ['msg'],
+  MsgReaders: ['msg'],
   RecentSessions: ['msg'],
   RemoveSession: ['msg'],
   UsersInfo: ['msg'],

@@ -82,6 +82,8 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   // Audio bytes per message (after the 4-byte duration): a history page of 100 audio messages must stay
   // below gRPC's 16 MiB message size. Larger ones are refused (STORE_REJECTED, message_audio_too_large).
   TT_AUDIO_MAX_BYTES: intRange(1, 1024 * 1024, 128 * 1024),
+  // Message recall (docs/PROTOCOL.md §6): a message younger than this many seconds may be recalled by its sender; 0 turns recall off.
+  TT_RECALL_WINDOW_SEC: intRange(0, 7 * 86400, 120),
   // docs/PROTOCOL.md §5: TeamTalk's aesKey, used as an AES-256 key; audio previews show "[语音]" encrypted with it.
   // TeamTalk's published key only in development: in production it would protect nothing.
   TT_AES_KEY: secret(

@@ -24,6 +24,7 @@ import { GroupPushControl } from './group-push/traffic-control';
 import { groupHandlers } from './handlers/group';
 import { loginHandlers } from './handlers/login';
 import { messageHandlers } from './handlers/message';
+import { recallHandlers } from './handlers/recall';
 import { pushHandlers } from './handlers/push';
 import { sessionHandlers } from './handlers/session';
 import { userHandlers } from './handlers/user';
@@ -82,7 +83,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   const load = new LoadReporter(connections, log, config.loadReportIntervalMs);
   const refusals = new RefusalLog(log);
   const ctx: GatewayContext = { gatewayId: config.gatewayId, config, log, connections, db, route, load, refusals, lifecycle: { stopping: false } };
-  const dispatcher = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers, sessionHandlers, userHandlers, pushHandlers, groupHandlers]);
+  const dispatcher = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers, sessionHandlers, userHandlers, pushHandlers, groupHandlers, recallHandlers]);
   const accept = createClientAcceptor(ctx, dispatcher);
   const admission = new ClientAdmission(config.admission, refusals);
 

@@ -11,6 +11,8 @@ export interface MessageRecord {
   /** Text as stored; for audio the decimal IMAudio id. */
   content: string;
   created: number;
+  /** When the sender recalled it (status 2, docs/PROTOCOL.md §6); 0 otherwise. */
+  recallTime: number;
 }
 
 /** One IMMessage_n row (docs/STORAGE.md §1.4). */
@@ -30,6 +32,8 @@ interface ConversationRow extends RowDataPacket {
   type: number;
   content: string | Buffer | null;
   created: number;
+  status: number;
+  updated: number;
 }
 
 /** A stored message with the conversation (relation or group) it belongs to. */
@@ -49,6 +53,11 @@ export interface ShardFamily {
 export const ONE_TO_ONE_SHARDS: ShardFamily = { table: messageTable, conversationColumn: 'relateId', senderColumn: 'fromId' };
 export const GROUP_SHARDS: ShardFamily = { table: groupMessageTable, conversationColumn: 'groupId', senderColumn: 'userId' };
 
+// TeamTalk shows only status 0; TierTalk also lists recalled rows (status 2,
+// store/recalls.ts), whose content is the recall placeholder.
+const RECALLED_STATUS = 2;
+const SHOWN = 'status IN (0, 2)';
+
 // Conversations per UNION query of latest(): one round trip for a page of sessions.
 const LATEST_CHUNK = 100;
 
@@ -60,13 +69,14 @@ function toMessage(r: ConversationRow): ConversationMessage {
     type: Number(r.type),
     content: contentText(r.content),
     created: Number(r.created),
+    recallTime: Number(r.status) === RECALLED_STATUS ? Number(r.updated) : 0,
   };
 }
 
 /**
  * TeamTalk's message reads over one shard family, each on the server holding the shard (shard-servers.ts), in its order
- * (`created desc, id desc`, docs/FLOWS.md §7.2); rows with status ≠ 0 are never
- * returned. `since` (a group member's join time, docs/FLOWS.md §7.2) bounds
+ * (`created desc, id desc`, docs/FLOWS.md §7.2); rows with a status other than 0
+ * (visible) or 2 (recalled) are never returned. `since` (a group member's join time, docs/FLOWS.md §7.2) bounds
  * `created` from below; 0 means no bound.
  */
 export class ShardedMessages {
@@ -76,7 +86,7 @@ export class ShardedMessages {
     private readonly servers: MessageShardServers,
     private readonly family: ShardFamily,
   ) {
-    this.columns = `${family.conversationColumn} AS conversationId, msgId, ${family.senderColumn} AS fromId, type, content, created`;
+    this.columns = `${family.conversationColumn} AS conversationId, msgId, ${family.senderColumn} AS fromId, type, content, created, status, updated`;
   }
 
   /** History page: newest first, `msgId <= msgIdBegin` unless it is 0. */
@@ -111,7 +121,7 @@ export class ShardedMessages {
         for (let i = 0; i < ids.length; i += LATEST_CHUNK) {
           const chunk = ids.slice(i, i + LATEST_CHUNK);
           const sql = chunk
-            .map((id) => `(SELECT ${this.columns} FROM ${this.family.table(id)} WHERE ${this.family.conversationColumn} = ? AND status = 0 ORDER BY created DESC, id DESC LIMIT 1)`)
+            .map((id) => `(SELECT ${this.columns} FROM ${this.family.table(id)} WHERE ${this.family.conversationColumn} = ? AND ${SHOWN} ORDER BY created DESC, id DESC LIMIT 1)`)
             .join(' UNION ALL ');
           const [rows] = await server.pool.query<ConversationRow[]>(sql, chunk);
           for (const r of rows) out.set(Number(r.conversationId), toMessage(r));
@@ -122,7 +132,7 @@ export class ShardedMessages {
   }
 
   private where(conversationId: number, since: number): { where: string; params: number[] } {
-    const base = `${this.family.conversationColumn} = ? AND status = 0`;
+    const base = `${this.family.conversationColumn} = ? AND ${SHOWN}`;
     return since > 0 ? { where: `${base} AND created >= ?`, params: [conversationId, since] } : { where: base, params: [conversationId] };
   }
 }

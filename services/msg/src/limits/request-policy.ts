@@ -99,4 +99,7 @@ export const REQUEST_POLICIES: Readonly<Record<number, RequestPolicy>> = {
     ),
   },
   [CID.CID_MSG_GET_BY_MSG_ID_REQ]: { rate: 'listQuery', list: list((m: IM.Message.IMGetMsgByIdReq) => m.msgIdList.length, (c) => c.msgIds) },
+  // TierTalk extensions (docs/PROTOCOL.md §6): one database lookup each, limited like history reads.
+  [CID.CID_MSG_RECALL_REQ]: { rate: 'listQuery' },
+  [CID.CID_MSG_READERS_REQ]: { rate: 'listQuery' },
 };

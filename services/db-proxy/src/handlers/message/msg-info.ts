@@ -45,7 +45,7 @@ export async function toMsgInfos(records: readonly MessageRecord[], audio: Audio
       log.warn({ msgId: r.msgId, messages: out.length }, 'history answer cut at its byte budget');
       break;
     }
-    out.push({ msgId: r.msgId, fromSessionId: r.fromId, createTime: r.created, msgType: r.type, msgData });
+    out.push({ msgId: r.msgId, fromSessionId: r.fromId, createTime: r.created, msgType: r.type, msgData, ...(r.recallTime > 0 ? { recallTime: r.recallTime } : {}) });
   }
   return out;
 }

@@ -29,4 +29,15 @@ export async function onMsgReadAck(ctx: GatewayContext, conn: Connection, ack: I
     originGatewayId: ctx.gatewayId,
     originConnId: conn.id,
   });
+  // TierTalk extension (docs/PROTOCOL.md §6): the 1:1 peer, whose messages up
+  // to msgId are now read, gets a read receipt on the same Deliver stream.
+  if (sessionType === SESSION_TYPE_SINGLE && msgId > 0) {
+    ctx.route.deliver({
+      commandId: CID.CID_MSG_READ_RECEIPT_NOTIFY,
+      body: IM.Message.IMMsgReadReceiptNotify.encode({ readerId: userId, sessionType, sessionId: userId, msgId }).finish(),
+      toUserIds: [sessionId],
+      originGatewayId: ctx.gatewayId,
+      originConnId: conn.id,
+    });
+  }
 }
