@@ -68,6 +68,12 @@ export interface RouteApi {
   call<Req, Res>(method: grpc.MethodDefinition<Req, Res>, req: Req): Promise<Res>;
 }
 
+/** The live file servers (src/upstream/file-servers.ts). */
+export interface FileServersApi {
+  /** Client-facing addresses handed out in IMFileRsp / IMFileNotify / IMFileHasOfflineRsp. */
+  addresses(): IM.BaseDefine.IpAddr.$Properties[];
+}
+
 /** Receives "the number of logged-in connections changed" (src/load-reporter.ts). */
 export interface LoadSink {
   changed(): void;
@@ -81,6 +87,7 @@ export interface GatewayContext {
   readonly connections: ConnectionRegistry;
   readonly db: DbProxyApi;
   readonly route: RouteApi;
+  readonly fileServers: FileServersApi;
   readonly load: LoadSink;
   /** Refused frames, requests and connections: counted, logged once per offender per interval. */
   readonly refusals: RefusalLog;

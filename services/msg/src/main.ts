@@ -18,9 +18,11 @@ import { openClientTls } from './conn/client-tls';
 import { startTcpServer } from './conn/tcp-server';
 import { startWsServer } from './conn/ws-server';
 import { Dispatcher } from './dispatcher';
+import { FileServerDirectory } from './upstream/file-servers';
 import type { GatewayContext } from './gateway-context';
 import { createGatewayService } from './gateway-service';
 import { GroupPushControl } from './group-push/traffic-control';
+import { fileHandlers } from './handlers/file';
 import { groupHandlers } from './handlers/group';
 import { loginHandlers } from './handlers/login';
 import { messageHandlers } from './handlers/message';
@@ -70,6 +72,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   });
   const dbWatch = await registry.watch('db-proxy');
   const routeWatch = await registry.watch('route');
+  const fileServers = new FileServerDirectory(await registry.watch('file'));
   followLiveInstances(readiness.add('db-proxy-live'), dbWatch);
   followLiveInstances(readiness.add('route-live'), routeWatch);
   const dbPool = new InstancePool(dbWatch, { logger: log, security });
@@ -81,8 +84,8 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   const unexportConnections = exportConnectionCounts(connections);
   const load = new LoadReporter(connections, log, config.loadReportIntervalMs);
   const refusals = new RefusalLog(log);
-  const ctx: GatewayContext = { gatewayId: config.gatewayId, config, log, connections, db, route, load, refusals, lifecycle: { stopping: false } };
-  const dispatcher = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers, sessionHandlers, userHandlers, pushHandlers, groupHandlers]);
+  const ctx: GatewayContext = { gatewayId: config.gatewayId, config, log, connections, db, route, fileServers, load, refusals, lifecycle: { stopping: false } };
+  const dispatcher = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers, sessionHandlers, userHandlers, pushHandlers, groupHandlers, fileHandlers]);
   const accept = createClientAcceptor(ctx, dispatcher);
   const admission = new ClientAdmission(config.admission, refusals);
 
