@@ -7,7 +7,7 @@ import { RefusalLog, clientAddressKey, handleMetricsRequest, type HttpRoute } fr
 import { UploadError, uploadErrorBody, uploadOkBody, uploadResultLabel } from './answers';
 import { sendDownload } from './download';
 import { countUpload } from './msfs-metrics';
-import type { FileStore } from './storage';
+import type { FileStore } from '@tiertalk/storage';
 import { FORM_OVERHEAD_BYTES, receiveUpload } from './upload';
 import { UploadLimit } from './upload-limit';
 
