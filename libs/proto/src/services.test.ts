@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
-import { DbAdminService, DbProxyService, GatewayService, RouteService } from './services';
+import { DbAdminService, DbProxyService, FileServerService, GatewayService, RouteService } from './services';
 import { IM, CID, commandName, sameClientClass, isMobileClient } from './index';
 
 const protoDir = path.resolve(__dirname, '../../../proto');
@@ -15,6 +15,7 @@ describe('gRPC service definitions', () => {
     DbAdmin: DbAdminService,
     Route: RouteService,
     Gateway: GatewayService,
+    FileServer: FileServerService,
   };
   for (const [serviceName, def] of Object.entries(defs)) {
     it(`${serviceName} matches proto/internal/tiertalk.proto`, () => {

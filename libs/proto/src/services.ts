@@ -112,6 +112,12 @@ export const DbProxyService = {
   FileDelOffline: unary('DbProxy', 'FileDelOffline', IM.File.IMFileDelOfflineReq, tiertalk.Empty),
 } satisfies grpc.ServiceDefinition;
 
+/** The file server (services/file): transfer tasks for the gateways. */
+export const FileServerService = {
+  Transfer: unary('FileServer', 'Transfer', IM.Server.IMFileTransferReq, IM.Server.IMFileTransferRsp),
+  ServerIp: unary('FileServer', 'ServerIp', IM.Server.IMFileServerIPReq, IM.Server.IMFileServerIPRsp),
+} satisfies grpc.ServiceDefinition;
+
 /** db-proxy's administration service (the `admin` certificate only). */
 export const DbAdminService = {
   UserCreate: unary('DbAdmin', 'UserCreate', tiertalk.AdminUserCreateReq, tiertalk.AdminUser),

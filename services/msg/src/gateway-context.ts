@@ -70,8 +70,10 @@ export interface RouteApi {
 
 /** The live file servers (src/upstream/file-servers.ts). */
 export interface FileServersApi {
-  /** Client-facing addresses handed out in IMFileRsp / IMFileNotify / IMFileHasOfflineRsp. */
+  /** Client-facing addresses handed out in IMFileNotify / IMFileHasOfflineRsp. */
   addresses(): IM.BaseDefine.IpAddr.$Properties[];
+  /** A transfer task from one live file server; undefined when none runs. Rejects when it does not answer. */
+  transfer(req: IM.Server.IMFileTransferReq.$Properties): Promise<{ rsp: IM.Server.IMFileTransferRsp; address: IM.BaseDefine.IpAddr.$Properties[] } | undefined>;
 }
 
 /** Receives "the number of logged-in connections changed" (src/load-reporter.ts). */

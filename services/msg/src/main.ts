@@ -19,6 +19,7 @@ import { startTcpServer } from './conn/tcp-server';
 import { startWsServer } from './conn/ws-server';
 import { Dispatcher } from './dispatcher';
 import { FileServerDirectory } from './upstream/file-servers';
+import { FileServerLink } from './upstream/file-server-link';
 import type { GatewayContext } from './gateway-context';
 import { createGatewayService } from './gateway-service';
 import { GroupPushControl } from './group-push/traffic-control';
@@ -72,7 +73,9 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   });
   const dbWatch = await registry.watch('db-proxy');
   const routeWatch = await registry.watch('route');
-  const fileServers = new FileServerDirectory(await registry.watch('file'));
+  const fileWatch = await registry.watch('file');
+  const filePool = new InstancePool(fileWatch, { logger: log, security });
+  const fileServers = new FileServerDirectory(fileWatch, new FileServerLink(filePool, config.dbDeadlineMs));
   followLiveInstances(readiness.add('db-proxy-live'), dbWatch);
   followLiveInstances(readiness.add('route-live'), routeWatch);
   const dbPool = new InstancePool(dbWatch, { logger: log, security });
@@ -139,6 +142,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
     await shutdownGrpcServer(grpcServer, STEP_TIMEOUT_MS);
     dbPool.close();
     routePool.close();
+    filePool.close();
     await boundedStep(registry.close(), STEP_TIMEOUT_MS, log, 'registry close');
     await metrics?.close();
     stopTlsReload();

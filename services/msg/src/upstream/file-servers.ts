@@ -1,5 +1,6 @@
 import { isLeaving, type InstanceInfo, type ServiceWatch } from '@tiertalk/registry';
 import type { IM } from '@tiertalk/proto';
+import type { FileServerLink, FileTask } from './file-server-link';
 
 /**
  * Where clients reach the live file servers: the `ip` and `port` each file
@@ -7,7 +8,14 @@ import type { IM } from '@tiertalk/proto';
  * msg_server hands these out in IMFileRsp, IMFileNotify and IMFileHasOfflineRsp.
  */
 export class FileServerDirectory {
-  constructor(private readonly watch: Pick<ServiceWatch, 'list'>) {}
+  constructor(
+    private readonly watch: Pick<ServiceWatch, 'list'>,
+    private readonly link: FileServerLink,
+  ) {}
+
+  transfer(req: IM.Server.IMFileTransferReq.$Properties): Promise<FileTask | undefined> {
+    return this.link.transfer(req);
+  }
 
   /** Client-facing addresses of the live file servers, in etcd order; empty when none runs. */
   addresses(): IM.BaseDefine.IpAddr.$Properties[] {
