@@ -8,9 +8,10 @@
 #   db-proxy gRPC 10600+; route gRPC 8200+; msg TCP 8000+, TLS 8443+, WebSocket (wss) 8400+, gRPC 8300+;
 #   login HTTP 8080+, legacy TCP 8008+.
 # One msfs file store (docs/MSFS.md) on ${MSFS_HTTP_PORT:-8700}, files in .run/msfs; login hands it out as msfsPrior.
+# One file server (docs/FILES.md): clients on ${FILE_PORT:-8610}, gRPC 8500; offline files in .run/msfs beside msfs's.
 # One admin HTTP API (docs/ADMIN.md) on 127.0.0.1:${ADMIN_HTTP_PORT:-8600}; its bearer token is made once
 # and kept in .run/admin-token.
-# Prometheus /metrics (and /healthz, /readyz): db-proxy 9600+, route 9200+, msg 9300+, msfs 9800, admin 9700, login on its HTTP port.
+# Prometheus /metrics (and /healthz, /readyz): db-proxy 9600+, route 9200+, msg 9300+, msfs 9800, file 9850, admin 9700, login on its HTTP port.
 # Client TLS uses the development PKI in .run/tls (trust .run/tls/ca.crt; its certificates name
 # localhost and 127.0.0.1, so a client reaching PUBLIC_IP checks the name localhost: --servername localhost).
 set -euo pipefail
@@ -33,6 +34,9 @@ ADMIN_HTTP_PORT="${ADMIN_HTTP_PORT:-8600}"
 ADMIN_METRICS_PORT=9700
 MSFS_HTTP_PORT="${MSFS_HTTP_PORT:-8700}"
 MSFS_METRICS_PORT=9800
+FILE_PORT="${FILE_PORT:-8610}"
+FILE_GRPC_PORT=8500
+FILE_METRICS_PORT=9850
 
 # 8 at most: msg's TCP ports (8000+) must stay below login's legacy port (8008+).
 check_count() {
@@ -164,6 +168,12 @@ start_service "msfs-1" msfs "http $MSFS_HTTP_PORT (uploads, downloads), metrics 
   TT_MSFS_PUBLIC_URL="http://$PUBLIC_IP:$MSFS_HTTP_PORT/" TT_MSFS_DIR="$RUN_DIR/msfs"
 wait_port "msfs-1" "$MSFS_HTTP_PORT"
 
+# The file server (services/file): online relay and offline files, on msfs's storage; gateways find it in etcd.
+start_service "file-1" file "tcp $FILE_PORT (file transfer), grpc $FILE_GRPC_PORT, metrics $FILE_METRICS_PORT" \
+  TT_FILE_HOST="$LISTEN_HOST" TT_FILE_PORT="$FILE_PORT" TT_FILE_PUBLIC_IP="$PUBLIC_IP" TT_GRPC_PORT="$FILE_GRPC_PORT" \
+  TT_METRICS_PORT="$FILE_METRICS_PORT" TT_MSFS_DIR="$RUN_DIR/msfs"
+wait_port "file-1" "$FILE_PORT"
+
 for i in $(seq 1 "$LOGINS"); do
   http=$((8080 + i - 1)) legacy=$((8008 + i - 1))
   start_service "login-$i" login "http $http, legacy tcp $legacy" \
@@ -215,6 +225,7 @@ Admin    HTTP API http://127.0.0.1:$ADMIN_HTTP_PORT, token in .run/admin-token (
               TT_TLS_KEY=.run/tls/admin.key node services/admin/dist/cli.js user list
 
 Files    msfs http://$PUBLIC_IP:$MSFS_HTTP_PORT/ (images, voice; stored in .run/msfs; docs/MSFS.md)
+         file server $PUBLIC_IP:$FILE_PORT (file transfer, offline files in .run/msfs/offline; docs/FILES.md)
 
 Log in with a TeamTalk client: login server http://$PUBLIC_IP:8080/msg_server
   users alice, bob, carol, dave - password: tiertalk
