@@ -16,7 +16,7 @@ import { freePort, repoRoot } from '@tiertalk/testkit';
 const DOCKERFILE = path.join(repoRoot, 'deploy/docker/Dockerfile');
 const COMPOSE = path.join(repoRoot, 'deploy/docker/compose.yml');
 const SLICE = path.join(repoRoot, 'deploy/docker/workspace-slice.js');
-const SERVICES = ['db-proxy', 'route', 'msg', 'msfs', 'login', 'admin'];
+const SERVICES = ['db-proxy', 'route', 'msg', 'msfs', 'file', 'login', 'admin'];
 
 const text = readFileSync(DOCKERFILE, 'utf8');
 const dockerfile = DockerfileParser.parse(text);
@@ -185,7 +185,7 @@ describe('deploy/docker/compose.yml', () => {
   const tiertalk = services.filter(([, s]) => s.image?.startsWith('tiertalk/'));
 
   it('brings up etcd, MariaDB, Redis, migrations, db-proxy, route, two gateways and login', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['admin', 'db-proxy', 'etcd', 'login', 'mariadb', 'migrate', 'msfs', 'msg-1', 'msg-2', 'redis', 'route'].sort());
+    expect(Object.keys(compose.services).sort()).toEqual(['admin', 'db-proxy', 'etcd', 'file', 'login', 'mariadb', 'migrate', 'msfs', 'msg-1', 'msg-2', 'redis', 'route'].sort());
   });
 
   it('references only services, volumes and secrets it defines', () => {
@@ -201,7 +201,7 @@ describe('deploy/docker/compose.yml', () => {
   });
 
   it('builds each TierTalk image from the one Dockerfile with its own SERVICE, run as the image user', () => {
-    expect(tiertalk.map(([n]) => n).sort()).toEqual(['admin', 'db-proxy', 'login', 'migrate', 'msfs', 'msg-1', 'msg-2', 'route']);
+    expect(tiertalk.map(([n]) => n).sort()).toEqual(['admin', 'db-proxy', 'file', 'login', 'migrate', 'msfs', 'msg-1', 'msg-2', 'route']);
     for (const [name, s] of tiertalk) {
       const service = s.image?.replace(/^tiertalk\/([a-z-]+):.*$/, '$1');
       expect([name, s.build?.dockerfile, s.build?.args?.SERVICE]).toEqual([name, 'deploy/docker/Dockerfile', service]);
@@ -238,8 +238,8 @@ describe('deploy/docker/compose.yml', () => {
           '${TT_TLS_DIR:-./tls}/ca.crt:/tls/ca.crt:ro',
           `\${TT_TLS_DIR:-./tls}/${service}.crt:/tls/service.crt:ro`,
           `\${TT_TLS_DIR:-./tls}/${service}.key:/tls/service.key:ro`,
-          // msfs keeps its files in a named volume at the directory the image gives its user.
-          ...(service === 'msfs' ? ['msfs-data:/var/lib/tiertalk/msfs'] : []),
+          // msfs keeps its files in a named volume at the directory the image gives its user; the file server shares it.
+          ...(service === 'msfs' || service === 'file' ? ['msfs-data:/var/lib/tiertalk/msfs'] : []),
         ],
       ]);
     }
