@@ -203,6 +203,16 @@ describe('online file', () => {
   });
 });
 
+describe('online request to an offline receiver', () => {
+  it('becomes an offline transfer (as TeamTalk does): IMFileRsp says FILE_TYPE_OFFLINE, the sender uploads', async () => {
+    const alice = await login(gw1, 'alice');
+    const rsp = await requestFile(alice, ids.carol, 'later.txt', 3000, TransferFileType.FILE_TYPE_ONLINE);
+    expect(rsp).toMatchObject({ resultCode: 0, transMode: TransferFileType.FILE_TYPE_OFFLINE });
+    const up = await fileClient(cluster.filePort);
+    expect((await up.upload(ids.alice, rsp.taskId, fileBytes(3000, 5))).state).toBe(ClientFileState.CLIENT_FILE_DONE);
+  });
+});
+
 describe('limits', () => {
   it('a file over TT_FILE_MAX_FILE_BYTES is refused (IMFileRsp result 1) and counted', async () => {
     const before = await fileMetric('tt_file_transfer_refused_total', { reason: 'too_large' });
@@ -255,8 +265,10 @@ describe('limits', () => {
 
   it('an online task whose receiver never comes is dropped too', async () => {
     const before = await fileMetric('tt_file_tasks_ended_total', { mode: 'online', outcome: 'abandoned' });
+    await login(gw2, 'carol'); // online, offered the file, never joins
     const alice = await login(gw1, 'alice');
     const rsp = await requestFile(alice, ids.carol, 'nobody.txt', 10, TransferFileType.FILE_TYPE_ONLINE);
+    expect(rsp.transMode).toBe(TransferFileType.FILE_TYPE_ONLINE);
     const sender = await fileClient(cluster.filePort);
     expect((await sender.login(ids.alice, rsp.taskId, ClientFileRole.CLIENT_REALTIME_SENDER)).resultCode).toBe(0);
     await sender.closed;

@@ -295,9 +295,9 @@ export class ClientSession implements TaskPeer {
     this.fail(reason);
   }
 
-  /** Something went wrong with this side: the task ends, both sides are closed. */
+  /** Something went wrong with this side: the task ends and closes both sides (this one directly when it has no task left). */
   private fail(reason: string): void {
-    if (this.task !== undefined) this.deps.tasks.end(this.task, 'failed', reason);
+    if (this.task !== undefined && this.deps.tasks.end(this.task, 'failed', reason)) return;
     this.close(reason);
   }
 }

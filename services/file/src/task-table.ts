@@ -77,20 +77,28 @@ export class TaskTable {
     return task;
   }
 
-  /** Ends a task once: closes both sides (`reason` in their logs) and forgets it. */
-  end(task: TransferTask, outcome: TaskOutcome, reason: string): void {
-    if (this.tasks.get(task.taskId) !== task) return;
+  /** Ends a task once: closes both sides (`reason` in their logs) and forgets it. False when it had already ended. */
+  end(task: TransferTask, outcome: TaskOutcome, reason: string): boolean {
+    if (this.tasks.get(task.taskId) !== task) return false;
     this.tasks.delete(task.taskId);
     fileMetrics.tasksEnded.inc({ mode: modeLabel(task), outcome });
     this.opts.logger.info({ taskId: task.taskId, outcome, reason, state: task.state, bytes: task.bytes, size: task.fileSize }, 'transfer task ended');
-    // An unfinished upload's stream fails: the store keeps none of its bytes (FileStore.put).
-    if (task.upload !== undefined) {
-      task.upload.sink.destroy(new Error(`upload ended: ${reason}`));
-      task.upload = undefined;
-    }
     task.download?.close();
-    task.sender?.close(reason);
-    task.receiver?.close(reason);
+    const upload = task.upload;
+    task.upload = undefined;
+    if (upload === undefined) {
+      task.sender?.close(reason);
+      task.receiver?.close(reason);
+      return true;
+    }
+    // An unfinished upload's stream fails: the store keeps none of its bytes (FileStore.put).
+    // The uploader is closed once the store has let go of them, so a closed connection means nothing is left.
+    upload.sink.destroy(new Error(`upload ended: ${reason}`));
+    void upload.done.catch(() => undefined).then(() => {
+      task.sender?.close(reason);
+      task.receiver?.close(reason);
+    });
+    return true;
   }
 
   /** Ends every task idle past the timeout. */
