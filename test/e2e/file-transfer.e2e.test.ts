@@ -263,15 +263,31 @@ describe('limits', () => {
     expect((await late.login(ids.alice, rsp.taskId, ClientFileRole.CLIENT_OFFLINE_UPLOAD)).resultCode).toBe(1);
   });
 
-  it('an online task whose receiver never comes is dropped too', async () => {
+  it('an online task whose receiver never comes is dropped too, unless its sender is still there (heartbeats)', async () => {
     const before = await fileMetric('tt_file_tasks_ended_total', { mode: 'online', outcome: 'abandoned' });
-    await login(gw2, 'carol'); // online, offered the file, never joins
+    await login(gw2, 'carol'); // online, offered the files, joins one late
     const alice = await login(gw1, 'alice');
-    const rsp = await requestFile(alice, ids.carol, 'nobody.txt', 10, TransferFileType.FILE_TYPE_ONLINE);
-    expect(rsp.transMode).toBe(TransferFileType.FILE_TYPE_ONLINE);
-    const sender = await fileClient(cluster.filePort);
-    expect((await sender.login(ids.alice, rsp.taskId, ClientFileRole.CLIENT_REALTIME_SENDER)).resultCode).toBe(0);
-    await sender.closed;
-    expect(await fileMetric('tt_file_tasks_ended_total', { mode: 'online', outcome: 'abandoned' })).toBe(before + 1);
+    const silentTask = await requestFile(alice, ids.carol, 'nobody.txt', 10, TransferFileType.FILE_TYPE_ONLINE);
+    const waitingTask = await requestFile(alice, ids.carol, 'later.txt', 10, TransferFileType.FILE_TYPE_ONLINE);
+    expect([silentTask.transMode, waitingTask.transMode]).toEqual([TransferFileType.FILE_TYPE_ONLINE, TransferFileType.FILE_TYPE_ONLINE]);
+    const silent = await fileClient(cluster.filePort);
+    expect((await silent.login(ids.alice, silentTask.taskId, ClientFileRole.CLIENT_REALTIME_SENDER)).resultCode).toBe(0);
+    const waiting = await fileClient(cluster.filePort);
+    expect((await waiting.login(ids.alice, waitingTask.taskId, ClientFileRole.CLIENT_REALTIME_SENDER)).resultCode).toBe(0);
+    // The waiting sender's client heartbeats, as TeamTalk clients do on every connection.
+    const beat = setInterval(() => waiting.send(CID.CID_OTHER_HEARTBEAT, IM.Other.IMHeartBeat.encode({}).finish()), TASK_TIMEOUT_MS / 4);
+    try {
+      await silent.closed;
+      expect(await fileMetric('tt_file_tasks_ended_total', { mode: 'online', outcome: 'abandoned' })).toBe(before + 1);
+      expect(waiting.isClosed).toBe(false);
+      // carol accepts the waiting one late: it is still there
+      const receiver = await fileClient(cluster.filePort);
+      expect((await receiver.login(ids.carol, waitingTask.taskId, ClientFileRole.CLIENT_REALTIME_RECVER)).resultCode).toBe(0);
+      expect((await receiver.next(CID.CID_FILE_STATE, (b) => IM.File.IMFileState.decode(b))).state).toBe(ClientFileState.CLIENT_FILE_PEER_READY);
+      const late = await fileClient(cluster.filePort);
+      expect((await late.login(ids.carol, silentTask.taskId, ClientFileRole.CLIENT_REALTIME_RECVER)).resultCode).toBe(1);
+    } finally {
+      clearInterval(beat);
+    }
   });
 });

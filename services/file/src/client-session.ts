@@ -108,6 +108,8 @@ export class ClientSession implements TaskPeer {
   private async onFrame(frame: Frame): Promise<void> {
     switch (frame.commandId) {
       case CID.CID_OTHER_HEARTBEAT:
+        // A joined client that is still there keeps its task alive (a receiver may take a while to accept an offer).
+        this.task?.touch(Date.now());
         this.send(CID.CID_OTHER_HEARTBEAT, frame.seqNum, frame.body);
         return;
       case CID.CID_FILE_LOGIN_REQ:
