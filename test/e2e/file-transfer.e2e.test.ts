@@ -203,6 +203,22 @@ describe('online file', () => {
   });
 });
 
+describe('online file, misbehaving sender', () => {
+  it('data nobody pulled ends the task: both connections closed, nothing relayed', async () => {
+    await login(gw2, 'bob');
+    const alice = await login(gw1, 'alice');
+    const rsp = await requestFile(alice, ids.bob, 'push.bin', 1000, TransferFileType.FILE_TYPE_ONLINE);
+    const sender = await fileClient(cluster.filePort);
+    expect((await sender.login(ids.alice, rsp.taskId, ClientFileRole.CLIENT_REALTIME_SENDER)).resultCode).toBe(0);
+    const receiver = await fileClient(cluster.filePort);
+    expect((await receiver.login(ids.bob, rsp.taskId, ClientFileRole.CLIENT_REALTIME_RECVER)).resultCode).toBe(0);
+    await receiver.next(CID.CID_FILE_STATE, (b) => IM.File.IMFileState.decode(b));
+    sender.send(CID.CID_FILE_PULL_DATA_RSP, IM.File.IMFilePullDataRsp.encode({ resultCode: 0, taskId: rsp.taskId, userId: ids.alice, offset: 0, fileData: Buffer.alloc(500) }).finish());
+    await Promise.all([sender.closed, receiver.closed]);
+    await expect(receiver.next(CID.CID_FILE_PULL_DATA_RSP, (b) => b, 100)).rejects.toThrow('closed the connection');
+  });
+});
+
 describe('online request to an offline receiver', () => {
   it('becomes an offline transfer (as TeamTalk does): IMFileRsp says FILE_TYPE_OFFLINE, the sender uploads', async () => {
     const alice = await login(gw1, 'alice');

@@ -212,6 +212,7 @@ export class ClientSession implements TaskPeer {
     if (task.online) {
       if (task.state !== 'transferring' || task.sender === undefined) return this.refusePull(frame, req, 'file_pull_not_ready');
       task.pullSeq = frame.seqNum;
+      task.pullPending = true;
       task.sender.send(CID.CID_FILE_PULL_DATA_REQ, frame.seqNum, frame.body);
       return;
     }
@@ -243,7 +244,11 @@ export class ClientSession implements TaskPeer {
     }
     task.touch(Date.now());
     if (task.online) {
-      if (task.state !== 'transferring' || task.receiver === undefined) return this.fail('data before the receiver is ready');
+      if (task.state !== 'transferring' || task.receiver === undefined || !task.pullPending) {
+        this.deps.refusals.refuse('file_data_unasked', this.offender, { taskId: task.taskId });
+        return this.fail('data nobody asked for');
+      }
+      task.pullPending = false;
       task.bytes += size;
       fileMetrics.bytes.inc({ direction: 'relayed' }, size);
       task.receiver.send(CID.CID_FILE_PULL_DATA_RSP, task.pullSeq, frame.body);

@@ -34,6 +34,8 @@ export class TransferTask {
   download: ChunkReader | undefined;
   /** Online: seq_num of the receiver's last IMFilePullDataReq, put on the sender's answer (TeamTalk does so for its Mac client). */
   pullSeq = 0;
+  /** Online: the receiver's pull is with the sender; the sender may answer once (unasked data would pile up in memory). */
+  pullPending = false;
 
   constructor(
     readonly taskId: string,
