@@ -7,8 +7,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Pool } from 'mysql2/promise';
 import type { TeamTalkClient } from '@tiertalk/client';
-import { CID, IM } from '@tiertalk/proto';
-import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, waitFor } from '@tiertalk/testkit';
+import * as grpc from '@grpc/grpc-js';
+import { CID, FileServerService, IM } from '@tiertalk/proto';
+import { createClient, errorCode, mutualTls, unaryCall } from '@tiertalk/rpc';
+import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, testPki, waitFor } from '@tiertalk/testkit';
 import { FileClient } from './file-client';
 import { loggedIn, testDbPool, userId } from './helpers';
 import { parseExposition, sumOf } from './prometheus-text';
@@ -111,6 +113,28 @@ afterEach(async () => {
 afterAll(async () => {
   await cluster?.stop();
   await pool?.end();
+});
+
+describe('the FileServer gRPC service (mutual TLS)', () => {
+  const grpcOf = (): string => `127.0.0.1:${cluster.instanceInfo().find((i) => i.service === 'file')?.grpcPort}`;
+  const as = (name: string): grpc.Client => {
+    const { cert, key } = testPki().certFor(name);
+    return createClient(grpcOf(), mutualTls({ ca: testPki().caCert, cert, key }, { pollIntervalMs: 0 }), 'file');
+  };
+
+  it('answers a gateway with where clients reach it (IMFileServerIPRsp), and refuses other tiers', async () => {
+    const gateway = as('msg');
+    const rsp = await unaryCall(gateway, FileServerService.ServerIp, IM.Server.IMFileServerIPReq.create({}), { deadlineMs: 5000 });
+    expect(rsp.ipAddrList).toEqual([{ ip: '127.0.0.1', port: cluster.filePort }]);
+    gateway.close();
+    const login = as('login');
+    const refused = await unaryCall(login, FileServerService.Transfer, IM.Server.IMFileTransferReq.create({ fromUserId: 1, toUserId: 2, fileName: 'x', fileSize: 1, transMode: 2 }), { deadlineMs: 5000 }).then(
+      () => grpc.status.OK,
+      (err: unknown) => errorCode(err),
+    );
+    expect(refused).toBe(grpc.status.PERMISSION_DENIED);
+    login.close();
+  });
 });
 
 describe('offline file', () => {
