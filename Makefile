@@ -1,5 +1,5 @@
 # TierTalk local operations. Every target is a script in deploy/local/.
-#   make up      build and start a local cluster (MariaDB, Redis, etcd; 2 db-proxy, push, 2 route, 2 msg, msfs, login, admin, http-api)
+#   make up      build and start a local cluster (MariaDB, Redis, etcd; 2 db-proxy, push, 2 route, 2 msg, msfs, file, login, admin, http-api)
 #   make test    build and run every jest suite against real MariaDB/Redis/etcd
 #   make faults  only the fault suite (kill -9, restarts, etcd down under load); table in .run/fault-results.md
 #   make bench   pressure scenarios into docs/BENCHMARKS.md; make profile: CPU profile of the cluster under load

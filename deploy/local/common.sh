@@ -157,7 +157,7 @@ ensure_etcd() { start_etcd etcd "$ETCD_URL" "$ETCD_PEER_URL" etcd_up; }
 # service, the operator's admin certificate, the send API's and etcd's; existing files are kept.
 ensure_pki() {
   log "development PKI in $TLS_DIR"
-  node "$ROOT/libs/tls/dist/dev-pki-cli.js" "$TLS_DIR" db-proxy route msg msfs login admin push http-api etcd >/dev/null
+  node "$ROOT/libs/tls/dist/dev-pki-cli.js" "$TLS_DIR" db-proxy route msg msfs file login admin push http-api etcd >/dev/null
 }
 
 # curl against the TLS etcd with the operator's certificate.

@@ -21,6 +21,7 @@ stop_group() {
 
 stop_group dist/main.js "$RUN_DIR"/admin-*.pid "$RUN_DIR"/http-api-*.pid
 stop_group dist/main.js "$RUN_DIR"/login*.pid
+stop_group dist/main.js "$RUN_DIR"/file-*.pid
 stop_group dist/main.js "$RUN_DIR"/msfs-*.pid
 stop_group dist/main.js "$RUN_DIR"/msg-*.pid
 stop_group dist/main.js "$RUN_DIR"/route-*.pid

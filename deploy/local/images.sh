@@ -3,7 +3,7 @@
 # Debian packages plus Node from the npm registry (no image registry is needed).
 #
 #   deploy/local/images.sh [service...]   build the base (once) and tiertalk/<service>:$IMAGE_TAG
-#                                         (default: db-proxy route msg msfs login admin push http-api)
+#                                         (default: db-proxy route msg msfs file login admin push http-api)
 #   deploy/local/images.sh base           only the base image; prints its name
 #   deploy/local/images.sh run-args       the `podman run` options this machine needs, one a line
 #
@@ -26,7 +26,7 @@ DEBIAN_SUITE=bookworm
 DEBIAN_EXTRA=libatomic1
 TT_IMAGE_CACHE="${TT_IMAGE_CACHE:-/var/cache/tiertalk-images}"
 BASE_IMAGE="localhost/tiertalk-base:node${NODE_VERSION}-${DEBIAN_SUITE}"
-SERVICES=(db-proxy route msg msfs login admin push http-api)
+SERVICES=(db-proxy route msg msfs file login admin push http-api)
 
 ensure_engine() {
   local missing=()

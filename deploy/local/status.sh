@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # The port answering /readyz of instance <tier>-<n>, as deploy/local/up.sh assigns them:
-# the metrics ports (db-proxy 9600+, route 9200+, msg 9300+, push 9500, msfs 9800, admin 9700, http-api 9900) and login's HTTP port (8080+).
+# the metrics ports (db-proxy 9600+, route 9200+, msg 9300+, push 9500, msfs 9800, file 9850, admin 9700, http-api 9900) and login's HTTP port (8080+).
 probe_port() {
   local n="${1##*-}"
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || return 1
@@ -16,6 +16,7 @@ probe_port() {
     msg-*) echo $((9300 + n - 1)) ;;
     login-*) echo $((8080 + n - 1)) ;;
     msfs-*) echo $((9800 + n - 1)) ;;
+    file-*) echo $((9850 + n - 1)) ;;
     admin-*) echo $((9700 + n - 1)) ;;
     push-*) echo $((9500 + n - 1)) ;;
     http-api-*) echo $((9900 + n - 1)) ;;

@@ -10,10 +10,11 @@
 # One msfs file store (docs/MSFS.md) on ${MSFS_HTTP_PORT:-8700}, files in .run/msfs; login hands it out as msfsPrior.
 # One push service (services/push, docs/OPERATIONS.md "Push notifications") on gRPC 8500, metrics 9500;
 # its providers come from TT_APNS_* / TT_FCM_* / TT_VAPID_* / TT_WEBHOOK_* in make up's environment.
+# One file server (docs/FILES.md): clients on ${FILE_PORT:-8610}, gRPC 8510; offline files in .run/msfs beside msfs's.
 # One admin HTTP API (docs/ADMIN.md) on 127.0.0.1:${ADMIN_HTTP_PORT:-8600}; its bearer token is made once
 # and kept in .run/admin-token. One send API (docs/HTTP-API.md) on 127.0.0.1:${HTTP_API_PORT:-8900}, its
 # token in .run/http-api-token.
-# Prometheus /metrics (and /healthz, /readyz): db-proxy 9600+, route 9200+, msg 9300+, push 9500, msfs 9800, admin 9700, http-api 9900, login on its HTTP port.
+# Prometheus /metrics (and /healthz, /readyz): db-proxy 9600+, route 9200+, msg 9300+, push 9500, msfs 9800, file 9850, admin 9700, http-api 9900, login on its HTTP port.
 # Client TLS uses the development PKI in .run/tls (trust .run/tls/ca.crt; its certificates name
 # localhost and 127.0.0.1, so a client reaching PUBLIC_IP checks the name localhost: --servername localhost).
 set -euo pipefail
@@ -38,6 +39,9 @@ MSFS_HTTP_PORT="${MSFS_HTTP_PORT:-8700}"
 MSFS_METRICS_PORT=9800
 HTTP_API_PORT="${HTTP_API_PORT:-8900}"
 HTTP_API_METRICS_PORT=9900
+FILE_PORT="${FILE_PORT:-8610}"
+FILE_GRPC_PORT=8510
+FILE_METRICS_PORT=9850
 
 # 8 at most: msg's TCP ports (8000+) must stay below login's legacy port (8008+).
 check_count() {
@@ -174,6 +178,12 @@ start_service "msfs-1" msfs "http $MSFS_HTTP_PORT (uploads, downloads), metrics 
   TT_MSFS_PUBLIC_URL="http://$PUBLIC_IP:$MSFS_HTTP_PORT/" TT_MSFS_DIR="$RUN_DIR/msfs"
 wait_port "msfs-1" "$MSFS_HTTP_PORT"
 
+# The file server (services/file): online relay and offline files, on msfs's storage; gateways find it in etcd.
+start_service "file-1" file "tcp $FILE_PORT (file transfer), grpc $FILE_GRPC_PORT, metrics $FILE_METRICS_PORT" \
+  TT_FILE_HOST="$LISTEN_HOST" TT_FILE_PORT="$FILE_PORT" TT_FILE_PUBLIC_IP="$PUBLIC_IP" TT_GRPC_PORT="$FILE_GRPC_PORT" \
+  TT_METRICS_PORT="$FILE_METRICS_PORT" TT_MSFS_DIR="$RUN_DIR/msfs"
+wait_port "file-1" "$FILE_PORT"
+
 for i in $(seq 1 "$LOGINS"); do
   http=$((8080 + i - 1)) legacy=$((8008 + i - 1)) web=$((8090 + i - 1))
   start_service "login-$i" login "http $http, legacy tcp $legacy, web $web" \
@@ -239,6 +249,7 @@ Send API http://127.0.0.1:$HTTP_API_PORT, token in .run/http-api-token (docs/HTT
                 -d '{"to_user_id":2,"msg_data":"hello from the system"}' http://127.0.0.1:$HTTP_API_PORT/query/SendMessage
 
 Files    msfs http://$PUBLIC_IP:$MSFS_HTTP_PORT/ (images, voice; stored in .run/msfs; docs/MSFS.md)
+         file server $PUBLIC_IP:$FILE_PORT (file transfer, offline files in .run/msfs/offline; docs/FILES.md)
 
 Log in with a TeamTalk client: login server http://$PUBLIC_IP:8080/msg_server
   users alice, bob, carol, dave - password: tiertalk

@@ -2,7 +2,7 @@
 // TeamTalk client uploads exactly as the stock client does, another downloads
 // by the returned path; refusals get TeamTalk's answers and are counted.
 import { Cluster, flushTestRedis, prepareTestDatabase, waitFor } from '@tiertalk/testkit';
-import { S3_TEST_CREDENTIALS, startTestS3, type TestS3 } from '../../services/msfs/test/s3-server';
+import { S3_TEST_CREDENTIALS, startTestS3, type TestS3 } from '../../libs/storage/test/s3-server';
 import { send, teamtalkUpload } from '../../services/msfs/test/teamtalk-upload';
 import { loggedIn, nextMessage } from './helpers';
 

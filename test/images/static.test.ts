@@ -16,7 +16,7 @@ import { freePort, repoRoot } from '@tiertalk/testkit';
 const DOCKERFILE = path.join(repoRoot, 'deploy/docker/Dockerfile');
 const COMPOSE = path.join(repoRoot, 'deploy/docker/compose.yml');
 const SLICE = path.join(repoRoot, 'deploy/docker/workspace-slice.js');
-const SERVICES = ['db-proxy', 'route', 'msg', 'msfs', 'login', 'admin', 'push', 'http-api'];
+const SERVICES = ['db-proxy', 'route', 'msg', 'msfs', 'file', 'login', 'admin', 'push', 'http-api'];
 
 const text = readFileSync(DOCKERFILE, 'utf8');
 const dockerfile = DockerfileParser.parse(text);
@@ -184,8 +184,8 @@ describe('deploy/docker/compose.yml', () => {
   const services = Object.entries(compose.services);
   const tiertalk = services.filter(([, s]) => s.image?.startsWith('tiertalk/'));
 
-  it('brings up etcd, MariaDB, Redis, migrations, db-proxy, push, route, two gateways, msfs, login and http-api', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['admin', 'db-proxy', 'etcd', 'http-api', 'login', 'mariadb', 'migrate', 'msfs', 'msg-1', 'msg-2', 'push', 'redis', 'route'].sort());
+  it('brings up etcd, MariaDB, Redis, migrations, db-proxy, push, route, two gateways, msfs, file, login and http-api', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['admin', 'db-proxy', 'etcd', 'file', 'http-api', 'login', 'mariadb', 'migrate', 'msfs', 'msg-1', 'msg-2', 'push', 'redis', 'route'].sort());
   });
 
   it('references only services, volumes and secrets it defines', () => {
@@ -201,7 +201,7 @@ describe('deploy/docker/compose.yml', () => {
   });
 
   it('builds each TierTalk image from the one Dockerfile with its own SERVICE, run as the image user', () => {
-    expect(tiertalk.map(([n]) => n).sort()).toEqual(['admin', 'db-proxy', 'http-api', 'login', 'migrate', 'msfs', 'msg-1', 'msg-2', 'push', 'route']);
+    expect(tiertalk.map(([n]) => n).sort()).toEqual(['admin', 'db-proxy', 'file', 'http-api', 'login', 'migrate', 'msfs', 'msg-1', 'msg-2', 'push', 'route']);
     for (const [name, s] of tiertalk) {
       const service = s.image?.replace(/^tiertalk\/([a-z-]+):.*$/, '$1');
       expect([name, s.build?.dockerfile, s.build?.args?.SERVICE]).toEqual([name, 'deploy/docker/Dockerfile', service]);
@@ -232,9 +232,9 @@ describe('deploy/docker/compose.yml', () => {
   it('mounts each service only its own certificate and key from the TLS directory (push: and its provider keys; msfs: its file volume), read-only', () => {
     for (const [name, s] of tiertalk.filter(([n]) => n !== 'migrate')) {
       const service = s.image?.replace(/^tiertalk\/([a-z-]+):.*$/, '$1');
-      // push: its provider keys; msfs: its files in a named volume at the directory the image gives its user.
+      // push: its provider keys; msfs: its files in a named volume at the directory the image gives its user (the file server shares it).
       const extra =
-        service === 'push' ? ['${TT_PUSH_CREDENTIALS_DIR:-./push-secrets}:/run/push:ro'] : service === 'msfs' ? ['msfs-data:/var/lib/tiertalk/msfs'] : [];
+        service === 'push' ? ['${TT_PUSH_CREDENTIALS_DIR:-./push-secrets}:/run/push:ro'] : service === 'msfs' || service === 'file' ? ['msfs-data:/var/lib/tiertalk/msfs'] : [];
       expect([name, s.volumes]).toEqual([
         name,
         ['${TT_TLS_DIR:-./tls}/ca.crt:/tls/ca.crt:ro', `\${TT_TLS_DIR:-./tls}/${service}.crt:/tls/service.crt:ro`, `\${TT_TLS_DIR:-./tls}/${service}.key:/tls/service.key:ro`, ...extra],

@@ -12,6 +12,7 @@ import { dbProxyConfigSchema, loadDbProxyConfig } from '../../services/db-proxy/
 import { httpApiConfigSchema, loadHttpApiConfig } from '../../services/http-api/src/config';
 import { loadLoginConfig, loginConfigSchema } from '../../services/login/src/config';
 import { loadMsfsConfig, msfsConfigSchema } from '../../services/msfs/src/config';
+import { fileConfigSchema, loadFileConfig } from '../../services/file/src/config';
 import { loadMsgConfig, msgConfigSchema } from '../../services/msg/src/config';
 import { loadPushConfig, pushConfigSchema } from '../../services/push/src/config';
 import { loadRouteConfig, routeConfigSchema } from '../../services/route/src/config';
@@ -25,7 +26,7 @@ import { unknownFieldProblems } from './unknown-fields';
 
 const K8S_DIR = path.join(REPO_ROOT, 'deploy/k8s');
 // Each with its own certificate (admin's is the operator certificate).
-const SERVICES = ['db-proxy', 'route', 'msg', 'msfs', 'login', 'admin', 'push', 'http-api'] as const;
+const SERVICES = ['db-proxy', 'route', 'msg', 'msfs', 'file', 'login', 'admin', 'push', 'http-api'] as const;
 // What the base expects the operator to create (the example overlay generates them).
 const OPERATOR_SECRETS = new Set(['tiertalk-db-proxy-secrets', 'tiertalk-migrate-secrets', 'tiertalk-route-secrets', 'tiertalk-admin-secrets', 'tiertalk-http-api-secrets', ...SERVICES.map((s) => `tiertalk-tls-${s}`)]);
 // Keys each container may set: its service's configuration schema (TT_X or TT_X_FILE).
@@ -35,6 +36,7 @@ const SETTINGS: Record<string, ReadonlySet<string>> = {
   msg: new Set(Object.keys(msgConfigSchema.shape)),
   login: new Set(Object.keys(loginConfigSchema.shape)),
   msfs: new Set(Object.keys(msfsConfigSchema.shape)),
+  file: new Set(Object.keys(fileConfigSchema.shape)),
   admin: new Set(Object.keys(adminHttpConfigSchema.shape)),
   push: new Set(Object.keys(pushConfigSchema.shape)),
   'http-api': new Set(Object.keys(httpApiConfigSchema.shape)),
@@ -98,8 +100,8 @@ describe.each([
   ['base', () => base, OPERATOR_SECRETS],
   ['overlays/example', () => overlay, new Set<string>()],
 ])('deploy/k8s/%s', (_name, objects, externalSecrets) => {
-  test('has every tier: Deployments for db-proxy, route, msfs, login, admin, push and http-api, a StatefulSet of gateways, budgets and autoscalers', () => {
-    expect(names(objects(), 'Deployment')).toEqual(['admin', 'db-proxy', 'http-api', 'login', 'msfs', 'push', 'route']);
+  test('has every tier: Deployments for db-proxy, route, msfs, file, login, admin, push and http-api, a StatefulSet of gateways, budgets and autoscalers', () => {
+    expect(names(objects(), 'Deployment')).toEqual(['admin', 'db-proxy', 'file', 'http-api', 'login', 'msfs', 'push', 'route']);
     expect(names(objects(), 'StatefulSet')).toEqual(['msg']);
     expect(names(objects(), 'PodDisruptionBudget')).toEqual(['db-proxy', 'http-api', 'login', 'msg', 'push', 'route']);
     expect(names(objects(), 'HorizontalPodAutoscaler')).toEqual(['db-proxy', 'login', 'route']);
@@ -204,6 +206,13 @@ describe('each service accepts the configuration the example overlay gives its p
     const c = loadMsfsConfig(environment('Deployment', 'msfs'));
     expect([c.TT_MSFS_HTTP_HOST, c.TT_MSFS_HTTP_PORT, c.TT_MSFS_STORAGE, c.TT_MSFS_DIR, c.TT_METRICS_HOST, c.TT_METRICS_PORT, c.TT_MSFS_PUBLIC_URL]).toEqual([
       '0.0.0.0', 8700, 'local', '/var/lib/tiertalk/msfs', '10.1.2.3', 9800, 'https://files.example.com/',
+    ]);
+  });
+
+  test('file: transfers on 8610 on every address, gRPC on the pod address 8510, msfs\'s files, the address clients dial', () => {
+    const c = loadFileConfig(environment('Deployment', 'file'));
+    expect([c.TT_FILE_HOST, c.TT_FILE_PORT, c.TT_GRPC_HOST, c.TT_GRPC_PORT, c.TT_MSFS_STORAGE, c.TT_MSFS_DIR, c.TT_METRICS_PORT, c.TT_FILE_PUBLIC_IP, c.TT_FILE_PUBLIC_PORT]).toEqual([
+      '0.0.0.0', 8610, '10.1.2.3', 8510, 'local', '/var/lib/tiertalk/msfs', 9850, 'transfer.example.com', 8610,
     ]);
   });
 

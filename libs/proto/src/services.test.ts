@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
-import { DbAdminService, DbProxyService, GatewayService, PushService, RouteService } from './services';
+import { DbAdminService, DbProxyService, FileServerService, GatewayService, PushService, RouteService } from './services';
 import { IM, CID, commandName, sameClientClass, isMobileClient } from './index';
 
 const protoDir = path.resolve(__dirname, '../../../proto');
@@ -16,6 +16,7 @@ describe('gRPC service definitions', () => {
     Route: RouteService,
     Gateway: GatewayService,
     PushNotify: PushService,
+    FileServer: FileServerService,
   };
   for (const [serviceName, def] of Object.entries(defs)) {
     it(`${serviceName} matches proto/internal/tiertalk.proto`, () => {

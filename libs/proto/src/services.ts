@@ -111,6 +111,15 @@ export const DbProxyService = {
   GroupKick: unary('DbProxy', 'GroupKick', IM.Group.IMGroupKickReq, IM.Group.IMGroupKickRsp),
   GroupSetAdmin: unary('DbProxy', 'GroupSetAdmin', IM.Group.IMGroupSetAdminReq, IM.Group.IMGroupSetAdminRsp),
   GroupMute: unary('DbProxy', 'GroupMute', IM.Group.IMGroupMuteReq, IM.Group.IMGroupMuteRsp),
+  FileHasOffline: unary('DbProxy', 'FileHasOffline', IM.File.IMFileHasOfflineReq, IM.File.IMFileHasOfflineRsp),
+  FileAddOffline: unary('DbProxy', 'FileAddOffline', IM.File.IMFileAddOfflineReq, tiertalk.Empty),
+  FileDelOffline: unary('DbProxy', 'FileDelOffline', IM.File.IMFileDelOfflineReq, tiertalk.Empty),
+} satisfies grpc.ServiceDefinition;
+
+/** The file server (services/file): transfer tasks for the gateways. */
+export const FileServerService = {
+  Transfer: unary('FileServer', 'Transfer', IM.Server.IMFileTransferReq, IM.Server.IMFileTransferRsp),
+  ServerIp: unary('FileServer', 'ServerIp', IM.Server.IMFileServerIPReq, IM.Server.IMFileServerIPRsp),
 } satisfies grpc.ServiceDefinition;
 
 /** db-proxy's administration service (the `admin` certificate only). */

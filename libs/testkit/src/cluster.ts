@@ -16,7 +16,7 @@ import { testEtcd, uniquePrefix, type EtcdTlsFiles } from './etcd';
 import { canConnect, freePort } from './ports';
 import { waitFor } from './wait';
 
-export type ServiceName = 'db-proxy' | 'route' | 'msg' | 'msfs' | 'login' | 'push';
+export type ServiceName = 'db-proxy' | 'route' | 'msg' | 'msfs' | 'file' | 'login' | 'push';
 
 export interface ClusterSpec {
   /** Instance counts; defaults 1, 1, 1. */
@@ -29,6 +29,8 @@ export interface ClusterSpec {
   msfs?: boolean;
   /** Push service instances (services/push; default 0): provider settings go in serviceEnv.push. */
   push?: number;
+  /** Start a file server (default false): transfers between clients, offline files in the same temp dir as msfs's. */
+  file?: boolean;
   /** Overrides for every process (applied last). */
   env?: Record<string, string>;
   /** Overrides for one service's processes (applied before `env`). */
@@ -127,7 +129,7 @@ interface Instance {
 const READY_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
 const LOG_TAIL_LINES = 40;
-const START_ORDER: readonly ServiceName[] = ['db-proxy', 'push', 'route', 'msg', 'msfs', 'login'];
+const START_ORDER: readonly ServiceName[] = ['db-proxy', 'push', 'route', 'msg', 'msfs', 'file', 'login'];
 
 // What "ready" means per service, beyond registration: msg must accept TCP
 // and login must answer HTTP (each registers once it serves, but the probe
@@ -137,6 +139,7 @@ const READINESS: Record<ServiceName, { registers: boolean; tcp: boolean; http: b
   route: { registers: true, tcp: false, http: false },
   msg: { registers: true, tcp: true, http: false },
   msfs: { registers: true, tcp: false, http: true },
+  file: { registers: true, tcp: false, http: false },
   login: { registers: true, tcp: false, http: true },
   push: { registers: true, tcp: false, http: false },
 };
@@ -152,9 +155,11 @@ export class ClusterError extends Error {
 export class Cluster {
   private readonly instances: Instance[] = [];
   private readonly registered = new Set<string>();
-  private readonly started: Record<ServiceName, number> = { 'db-proxy': 0, route: 0, msg: 0, msfs: 0, login: 0, push: 0 };
+  private readonly started: Record<ServiceName, number> = { 'db-proxy': 0, route: 0, msg: 0, msfs: 0, file: 0, login: 0, push: 0 };
   /** msfs instances' file directories, removed by stop(). */
   private readonly fileDirs: string[] = [];
+  /** The storage directory msfs and the file server share (one backend, as in production). */
+  private storageDir: string | undefined;
   private stopped = false;
   private watchError: Error | undefined;
   /** The client-facing PKI's CA (PEM file) when started with `clientTls`. */
@@ -219,6 +224,7 @@ export class Cluster {
       route: spec.route ?? 1,
       msg: spec.msg ?? 1,
       msfs: spec.msfs ? 1 : 0,
+      file: spec.file ? 1 : 0,
       login: spec.login ? 1 : 0,
       push: spec.push ?? 0,
     };
@@ -359,6 +365,28 @@ export class Cluster {
     return inst;
   }
 
+  /** Made on first use by msfs or the file server; removed by stop(). */
+  private sharedStorageDir(name: string): string {
+    if (this.storageDir === undefined) {
+      this.storageDir = mkdtempSync(path.join(os.tmpdir(), `tt-storage-${name}-`));
+      this.fileDirs.push(this.storageDir);
+    }
+    return this.storageDir;
+  }
+
+  /** The first running file server's client port (TeamTalk PDUs over TCP). */
+  get filePort(): number {
+    const file = this.instances.find((i) => i.service === 'file' && !i.exit);
+    if (!file || file.tcpPort === undefined) throw new Error('cluster has no running file server');
+    return file.tcpPort;
+  }
+
+  /** The storage directory msfs and the file server share. */
+  get storagePath(): string {
+    if (this.storageDir === undefined) throw new Error('cluster has no msfs or file server');
+    return this.storageDir;
+  }
+
   private async spawnInstance(service: ServiceName, name: string): Promise<Instance> {
     const main = path.join(repoRoot, 'services', service, 'dist', 'main.js');
     if (!existsSync(main)) throw new ClusterError(`${main} is missing; run \`npm run build\` first`);
@@ -430,11 +458,13 @@ export class Cluster {
         break;
       case 'msfs': {
         httpPort = await freePort();
-        const files = mkdtempSync(path.join(os.tmpdir(), `tt-msfs-${name}-`));
-        this.fileDirs.push(files);
-        Object.assign(env, { TT_MSFS_HTTP_PORT: String(httpPort), TT_MSFS_HTTP_HOST: '127.0.0.1', TT_MSFS_DIR: files });
+        Object.assign(env, { TT_MSFS_HTTP_PORT: String(httpPort), TT_MSFS_HTTP_HOST: '127.0.0.1', TT_MSFS_DIR: this.sharedStorageDir(name) });
         break;
       }
+      case 'file':
+        tcpPort = await freePort();
+        Object.assign(env, { TT_FILE_PORT: String(tcpPort), TT_FILE_HOST: '127.0.0.1', TT_FILE_PUBLIC_IP: '127.0.0.1', TT_MSFS_DIR: this.sharedStorageDir(name) });
+        break;
       case 'login':
         httpPort = await freePort();
         // Its fixed default (8008) would collide with a `make up` cluster or a second login.
@@ -452,7 +482,7 @@ export class Cluster {
     Object.assign(env, this.spec.serviceEnv?.[service] ?? {}, this.spec.env ?? {});
     // Overrides may move ports; readiness must probe what the process really uses.
     grpcPort = Number(env.TT_GRPC_PORT);
-    if (tcpPort !== undefined) tcpPort = Number(env.TT_TCP_PORT);
+    if (tcpPort !== undefined) tcpPort = Number(service === 'file' ? env.TT_FILE_PORT : env.TT_TCP_PORT);
     if (wsPort !== undefined) wsPort = Number(env.TT_WS_PORT);
     if (env.TT_TLS_TCP_PORT !== undefined) tlsPort = Number(env.TT_TLS_TCP_PORT);
     if (httpPort !== undefined) httpPort = Number(service === 'msfs' ? env.TT_MSFS_HTTP_PORT : env.TT_HTTP_PORT);

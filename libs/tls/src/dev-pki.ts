@@ -91,4 +91,4 @@ export function createDevPki(dir: string, names: readonly string[], opts: DevPki
 }
 
 /** The names `make up` issues: one per service plus the operator's `admin` and the send API's `http-api`. */
-export const DEV_PKI_NAMES = ['db-proxy', 'route', 'msg', 'msfs', 'login', 'admin', 'push', 'http-api'] as const;
+export const DEV_PKI_NAMES = ['db-proxy', 'route', 'msg', 'msfs', 'file', 'login', 'admin', 'push', 'http-api'] as const;

@@ -42,6 +42,9 @@ export const dbProxyAccess = accessPolicy('DbProxy', DbProxyService, {
   GroupKick: ['msg'],
   GroupSetAdmin: ['msg', 'admin'],
   GroupMute: ['msg', 'admin'],
+  FileHasOffline: ['msg'],
+  FileAddOffline: ['msg'],
+  FileDelOffline: ['msg'],
 });
 
 /**

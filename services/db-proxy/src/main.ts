@@ -20,6 +20,7 @@ import { CounterOutbox } from './store/counter-outbox';
 import { GroupMembersCache } from './store/group-members';
 import { messageRpc } from './handlers/message/rpc';
 import { recallRpc } from './handlers/recall/rpc';
+import { fileRpc } from './handlers/file/rpc';
 import { pushRpc } from './handlers/push/rpc';
 import { sessionRpc } from './handlers/session/rpc';
 import { userRpc } from './handlers/user/rpc';
@@ -149,6 +150,7 @@ async function main(): Promise<void> {
     sessionRpc({ mysql, redis, log }, offline),
     userRpc({ mysql, redis, log }),
     pushRpc({ mysql, redis, log }),
+    fileRpc({ mysql, redis, log }),
     groupRpc({ mysql, redis, log }, { memberLimit: config.TT_GROUP_MEMBER_LIMIT, adminLimit: config.TT_GROUP_ADMIN_LIMIT }),
     recallRpc({ mysql, redis, log }, offline, { windowSec: config.TT_RECALL_WINDOW_SEC, aesKey: config.TT_AES_KEY }),
   ];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isCorsOrigin } from './cors';
-import { ConfigError, bool, commonConfigSchema, csvList, intRange, loadConfig, nonEmptyString, port, positiveInt, url } from '@tiertalk/config';
+import { ConfigError, commonConfigSchema, csvList, intRange, loadConfig, nonEmptyString, port, positiveInt, url } from '@tiertalk/config';
+import { storageConfigIssues, storageConfigShape } from '@tiertalk/storage';
 
 // TeamTalk's msfs (server/src/msfs): HTTP on 8700, uploads up to 10 MiB (HTTP_UPLOAD_MAX), idle connections closed after 30 s.
 const TEAMTALK_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
@@ -23,21 +24,8 @@ export const msfsConfigSchema = commonConfigSchema.extend({
   TT_MSFS_CORS_ORIGINS: csvList(['*']).refine((list) => list.every(isCorsOrigin), {
     error: 'expected "*" or origins such as https://chat.example.com,http://127.0.0.1:8090 (scheme://host[:port], no path, no default port)',
   }),
-  TT_MSFS_STORAGE: z.enum(['local', 's3'], { error: 'expected local or s3' }).default('local'),
-  TT_MSFS_DIR: nonEmptyString('msfs-data'),
-  TT_MSFS_S3_BUCKET: nonEmptyString().optional(),
-  // Unset = AWS itself; set for any S3-compatible store (MinIO, Ceph, ...).
-  TT_MSFS_S3_ENDPOINT: url().optional(),
-  TT_MSFS_S3_REGION: nonEmptyString('us-east-1'),
-  TT_MSFS_S3_FORCE_PATH_STYLE: bool(false),
-  TT_MSFS_S3_KEY_PREFIX: z
-    .string({ error: 'expected a key prefix' })
-    .regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, { error: 'expected empty or a key prefix ending with "/"' })
-    .refine((s) => !s.split('/').some((part) => part === '.' || part === '..'), { error: 'expected a key prefix without "." or ".." segments' })
-    .default(''),
-  // Unset = the AWS SDK's default credential chain (environment, instance role, ...).
-  TT_MSFS_S3_ACCESS_KEY_ID: nonEmptyString().optional(),
-  TT_MSFS_S3_SECRET_ACCESS_KEY: nonEmptyString().optional(),
+  // Where files are kept: shared with the file server (libs/storage).
+  ...storageConfigShape,
 });
 
 export type MsfsConfig = ReturnType<typeof loadMsfsConfig>;
@@ -45,13 +33,7 @@ export type MsfsConfig = ReturnType<typeof loadMsfsConfig>;
 /** Throws ConfigError listing every bad key; main wraps it in exitOnConfigError. */
 export function loadMsfsConfig(env?: NodeJS.ProcessEnv) {
   const c = loadConfig(msfsConfigSchema, { service: 'msfs', env });
-  const issues = [];
-  if (c.TT_MSFS_STORAGE === 's3' && c.TT_MSFS_S3_BUCKET === undefined) {
-    issues.push({ key: 'TT_MSFS_S3_BUCKET', message: 'expected a bucket name with TT_MSFS_STORAGE=s3', value: undefined });
-  }
-  if ((c.TT_MSFS_S3_ACCESS_KEY_ID === undefined) !== (c.TT_MSFS_S3_SECRET_ACCESS_KEY === undefined)) {
-    issues.push({ key: 'TT_MSFS_S3_ACCESS_KEY_ID', message: 'expected together with TT_MSFS_S3_SECRET_ACCESS_KEY', value: undefined });
-  }
+  const issues = storageConfigIssues(c);
   if (issues.length > 0) throw new ConfigError('msfs', issues);
   return c;
 }

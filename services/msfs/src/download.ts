@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { downloadType } from './content-types';
 import { parseFilePath } from './file-path';
 import { countDownload, type DownloadResult } from './msfs-metrics';
-import type { FileStore } from './storage';
+import type { FileStore } from '@tiertalk/storage';
 
 /** What happened to one download, for the request log. */
 export interface DownloadOutcome {

@@ -8,7 +8,7 @@ import { metricsRegistry } from '@tiertalk/metrics';
 import { send, teamtalkForm, teamtalkUpload, TEAMTALK_BOUNDARY } from '../test/teamtalk-upload';
 import { DEFAULT_ALLOWED_TYPES } from './config';
 import { startMsfsHttpServer, type MsfsHttpServer } from './http-server';
-import { LocalFileStore, S3FileStore } from './storage';
+import { LocalFileStore, S3FileStore } from '@tiertalk/storage';
 import { waitFor } from '@tiertalk/testkit';
 
 const MAX = 64 * 1024;

@@ -8,7 +8,7 @@ import { UploadError, uploadErrorBody, uploadOkBody, uploadResultLabel } from '.
 import { CorsPolicy, isPreflight, preflightHeaders } from './cors';
 import { sendDownload } from './download';
 import { countUpload } from './msfs-metrics';
-import type { FileStore } from './storage';
+import type { FileStore } from '@tiertalk/storage';
 import { FORM_OVERHEAD_BYTES, receiveUpload } from './upload';
 import { UploadLimit } from './upload-limit';
 

@@ -6,7 +6,7 @@ import { startServiceMetrics } from '@tiertalk/metrics';
 import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
 import { MsfsConfig, loadMsfsConfig } from './config';
 import { startMsfsHttpServer } from './http-server';
-import { createFileStore } from './storage';
+import { createFileStore } from '@tiertalk/storage';
 
 // Transfers are small (10 MiB by default): a few seconds let them finish before the process goes.
 const GRACE_MS = 5000;

@@ -5,7 +5,7 @@ import busboy from 'busboy';
 import { UploadError, type UploadErrorCode } from './answers';
 import { acceptedType } from './content-types';
 import { newFilePath } from './file-path';
-import type { FileStore } from './storage';
+import type { FileStore } from '@tiertalk/storage';
 import { parseUploadName } from './upload-name';
 
 export interface UploadOptions {

@@ -45,6 +45,14 @@ export interface RouteApi {
   call<Req, Res>(method: grpc.MethodDefinition<Req, Res>, req: Req): Promise<Res>;
 }
 
+/** The live file servers (src/upstream/file-servers.ts). */
+export interface FileServersApi {
+  /** Client-facing addresses handed out in IMFileNotify / IMFileHasOfflineRsp. */
+  addresses(): IM.BaseDefine.IpAddr.$Properties[];
+  /** A transfer task from one live file server; undefined when none runs. Rejects when it does not answer. */
+  transfer(req: IM.Server.IMFileTransferReq.$Properties): Promise<{ rsp: IM.Server.IMFileTransferRsp; address: IM.BaseDefine.IpAddr.$Properties[] } | undefined>;
+}
+
 /** Receives "the number of logged-in connections changed" (src/load-reporter.ts). */
 export interface LoadSink {
   changed(): void;
@@ -58,6 +66,7 @@ export interface GatewayContext {
   readonly connections: ConnectionRegistry;
   readonly db: DbProxyApi;
   readonly route: RouteApi;
+  readonly fileServers: FileServersApi;
   readonly load: LoadSink;
   /** Refused frames, requests and connections: counted, logged once per offender per interval. */
   readonly refusals: RefusalLog;

@@ -18,9 +18,12 @@ import { openClientTls } from './conn/client-tls';
 import { startTcpServer } from './conn/tcp-server';
 import { startWsServer } from './conn/ws-server';
 import { Dispatcher } from './dispatcher';
+import { FileServerDirectory } from './upstream/file-servers';
+import { FileServerLink } from './upstream/file-server-link';
 import type { GatewayContext } from './gateway-context';
 import { createGatewayService } from './gateway-service';
 import { GroupPushControl } from './group-push/traffic-control';
+import { fileHandlers } from './handlers/file';
 import { groupHandlers } from './handlers/group';
 import { loginHandlers } from './handlers/login';
 import { messageHandlers } from './handlers/message';
@@ -71,6 +74,9 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   });
   const dbWatch = await registry.watch('db-proxy');
   const routeWatch = await registry.watch('route');
+  const fileWatch = await registry.watch('file');
+  const filePool = new InstancePool(fileWatch, { logger: log, security });
+  const fileServers = new FileServerDirectory(fileWatch, new FileServerLink(filePool, config.dbDeadlineMs));
   followLiveInstances(readiness.add('db-proxy-live'), dbWatch);
   followLiveInstances(readiness.add('route-live'), routeWatch);
   const dbPool = new InstancePool(dbWatch, { logger: log, security });
@@ -82,8 +88,8 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   const unexportConnections = exportConnectionCounts(connections);
   const load = new LoadReporter(connections, log, config.loadReportIntervalMs);
   const refusals = new RefusalLog(log);
-  const ctx: GatewayContext = { gatewayId: config.gatewayId, config, log, connections, db, route, load, refusals, lifecycle: { stopping: false } };
-  const dispatcher = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers, sessionHandlers, userHandlers, pushHandlers, groupHandlers, recallHandlers]);
+  const ctx: GatewayContext = { gatewayId: config.gatewayId, config, log, connections, db, route, fileServers, load, refusals, lifecycle: { stopping: false } };
+  const dispatcher = new Dispatcher(ctx, [loginHandlers, otherHandlers, messageHandlers, sessionHandlers, userHandlers, pushHandlers, groupHandlers, recallHandlers, fileHandlers]);
   const accept = createClientAcceptor(ctx, dispatcher);
   const admission = new ClientAdmission(config.admission, refusals);
 
@@ -137,6 +143,7 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
     await shutdownGrpcServer(grpcServer, STEP_TIMEOUT_MS);
     dbPool.close();
     routePool.close();
+    filePool.close();
     await boundedStep(registry.close(), STEP_TIMEOUT_MS, log, 'registry close');
     await metrics?.close();
     stopTlsReload();

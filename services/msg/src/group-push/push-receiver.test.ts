@@ -47,6 +47,7 @@ function setup(tickets: number) {
     connections,
     db: { hasInstance: () => false, validate: unused, store: unused, call: unused },
     route: { hasInstance: () => false, login: unused, logout: unused, deliver: unused, call: unused },
+    fileServers: { addresses: () => [], transfer: async () => undefined },
     load: { changed: () => undefined },
     refusals: new RefusalLog(log),
     lifecycle: { stopping: false },

@@ -1,6 +1,6 @@
 // Against a real S3-compatible server (s3rver, from npm) started here on a private port.
 import { Readable } from 'node:stream';
-import { S3_TEST_CREDENTIALS, startTestS3, type TestS3 } from '../../test/s3-server';
+import { S3_TEST_CREDENTIALS, startTestS3, type TestS3 } from '../test/s3-server';
 import { S3FileStore } from './s3-store';
 
 async function readAll(stream: Readable): Promise<Buffer> {
