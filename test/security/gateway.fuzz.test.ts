@@ -16,7 +16,9 @@ import { groupHandlers } from '../../services/msg/src/handlers/group';
 import { loginHandlers } from '../../services/msg/src/handlers/login';
 import { messageHandlers } from '../../services/msg/src/handlers/message';
 import { otherHandlers } from '../../services/msg/src/handlers/other';
+import { fileHandlers } from '../../services/msg/src/handlers/file';
 import { pushHandlers } from '../../services/msg/src/handlers/push';
+import { recallHandlers } from '../../services/msg/src/handlers/recall';
 import { sessionHandlers } from '../../services/msg/src/handlers/session';
 import { userHandlers } from '../../services/msg/src/handlers/user';
 import { createUser, DEMO_PASSWORD, loggedIn, testDbPool, userId } from '../e2e/helpers';
@@ -31,7 +33,7 @@ import { summariseLog } from './fuzz/log-summary';
 import { MiB, RssSampler } from './fuzz/process-watch';
 
 // The tables main.ts hands the Dispatcher; checked against main.ts below so a new table is not missed.
-const TABLES: Record<string, HandlerTable> = { loginHandlers, otherHandlers, messageHandlers, sessionHandlers, userHandlers, pushHandlers, groupHandlers };
+const TABLES: Record<string, HandlerTable> = { loginHandlers, otherHandlers, messageHandlers, sessionHandlers, userHandlers, pushHandlers, groupHandlers, recallHandlers, fileHandlers };
 
 // Bounded in time and count: the whole file stays well under two minutes on a 2-core machine.
 const FUZZ_MS = Number(process.env.TT_FUZZ_MS ?? 40_000);
