@@ -21,6 +21,14 @@ describe('freePort', () => {
     });
     await new Promise<void>((resolve) => srv.close(() => resolve()));
   });
+
+  // A cluster takes a dozen ports in a row; the kernel may offer a port again once its probe closed (CI saw a gateway
+  // given the same gRPC and WebSocket port).
+  it('never hands out the same port twice in one run', async () => {
+    const ports: number[] = [];
+    for (let i = 0; i < 500; i += 1) ports.push(await freePort());
+    expect(new Set(ports).size).toBe(ports.length);
+  });
 });
 
 describe('prepareTestDatabase', () => {
