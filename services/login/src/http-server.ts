@@ -7,7 +7,7 @@ import { newRequestId } from '@tiertalk/log';
 import { RefusalLog, handleMetricsRequest, type HttpRoute } from '@tiertalk/metrics';
 import type { ServerCertificate } from '@tiertalk/tls';
 import { GatewayPick, PICK_FULL, PICK_NONE, PICK_OK } from './gateway-picker';
-import { listen } from './listen';
+import { gracefulClose, listen } from './listen';
 import type { MsfsUrls } from './msfs-picker';
 import { countMsgServerAnswer } from './msg-server-metrics';
 
@@ -85,21 +85,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<LoginHtt
   const address = await listen(server, opts.port, opts.host, 'http server');
   log.info({ host: address.address, port: address.port, https: tls !== undefined }, 'http listening');
 
-  let closing: Promise<void> | undefined;
   return {
     address,
-    close(graceMs = 2000) {
-      closing ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), graceMs);
-        if (tls) tls.certificate.detach(server as https.Server);
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
-      return closing;
-    },
+    close: gracefulClose(server, tls ? () => tls.certificate.detach(server as https.Server) : undefined),
   };
 }
 

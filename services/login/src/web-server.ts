@@ -10,7 +10,7 @@ import { Counter, metricsRegistry } from '@tiertalk/metrics';
 import type { ServerCertificate } from '@tiertalk/tls';
 import type { GatewayPick } from './gateway-picker';
 import { responseBody, type HttpServerOptions } from './http-server';
-import { listen } from './listen';
+import { gracefulClose, listen } from './listen';
 import { countMsgServerAnswer } from './msg-server-metrics';
 import type { WebFile } from './web-files';
 
@@ -48,21 +48,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   server.on('request', (req, res) => handle(req, res, opts));
   const address = await listen(server, opts.port, opts.host, 'web server');
   log.info({ host: address.address, port: address.port, https: tls !== undefined, files: opts.files.size }, 'web client listening');
-  let closing: Promise<void> | undefined;
   return {
     address,
-    close(graceMs = 2000) {
-      closing ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), graceMs);
-        if (tls) tls.certificate.detach(server as https.Server);
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
-      return closing;
-    },
+    close: gracefulClose(server, tls ? () => tls.certificate.detach(server as https.Server) : undefined),
   };
 }
 
