@@ -26,3 +26,7 @@ export { BatchedCalls } from './batched-calls';
 export type { BatchedCallsOptions, CallBatchProtocol } from './batched-calls';
 export { BatchedCallService } from './batched-call-service';
 export type { BatchedCallServiceOptions, ServeBatchProtocol } from './batched-call-service';
+export { ERROR_CATALOGUE, ERROR_CODE_KEY, CatalogueError, errorCodeOf, isErrorCodeName, serviceErrorOf, statusOf } from './error-catalogue';
+export type { ErrorCodeName, ErrorSpec } from './error-catalogue';
+export { unaryHandler } from './unary-handler';
+export type { UnaryHandlerOptions } from './unary-handler';
