@@ -2,7 +2,7 @@
 // each has a stable code that the CLI prints, the HTTP API answers as
 // {"error":{"code","message"}}, and callers match, never the message.
 import * as grpc from '@grpc/grpc-js';
-import { NoInstanceError, errorCode } from '@tiertalk/rpc';
+import { ERROR_CATALOGUE, NoInstanceError, errorCode, errorCodeOf, type ErrorCodeName } from '@tiertalk/rpc';
 
 export const OPS_ERRORS = {
   bad_request: { http: 400, exit: 2 },
@@ -37,6 +37,25 @@ export class OpsError extends Error {
   }
 }
 
+/** Each server error code's answer here; its HTTP status is the catalogue's (errors.test.ts checks). */
+export const OPS_ERROR_OF_CODE: Record<ErrorCodeName, OpsErrorCode> = {
+  request_invalid: 'bad_request',
+  request_forbidden: 'refused',
+  not_found: 'not_found',
+  already_exists: 'conflict',
+  db_busy: 'unavailable',
+  registry_unavailable: 'unavailable',
+  internal: 'internal',
+  message_invalid: 'refused',
+  message_audio_too_large: 'refused',
+  message_unknown_receiver: 'not_found',
+  message_unknown_group: 'not_found',
+  message_not_member: 'refused',
+  message_muted: 'refused',
+  message_storage_failed: 'unavailable',
+};
+
+/** Errors without a catalogue code (transport failures, deadlines): by their gRPC status. */
 const BY_GRPC_STATUS: Partial<Record<grpc.status, OpsErrorCode>> = {
   [grpc.status.INVALID_ARGUMENT]: 'bad_request',
   [grpc.status.NOT_FOUND]: 'not_found',
@@ -49,13 +68,15 @@ const BY_GRPC_STATUS: Partial<Record<grpc.status, OpsErrorCode>> = {
   [grpc.status.UNAUTHENTICATED]: 'unavailable',
 };
 
-/** Any failure as an OpsError: db-proxy's and route's answers by their gRPC status (details are their message). */
+/** Any failure as an OpsError: db-proxy's and route's answers by their catalogue code, else their gRPC status (details are their message). */
 export function toOpsError(err: unknown): OpsError {
   if (err instanceof OpsError) return err;
   if (err instanceof NoInstanceError) return new OpsError('unavailable', `no ${err.service} instance registered in etcd`);
-  const status = errorCode(err);
   const details = typeof err === 'object' && err !== null && 'details' in err && typeof err.details === 'string' ? err.details : undefined;
-  const code = BY_GRPC_STATUS[status];
+  const known = errorCodeOf(err);
+  // internal keeps the whole message (status and details), as before the catalogue.
+  if (known !== undefined && OPS_ERROR_OF_CODE[known] !== 'internal') return new OpsError(OPS_ERROR_OF_CODE[known], details ?? ERROR_CATALOGUE[known].meaning);
+  const code = BY_GRPC_STATUS[errorCode(err)];
   if (code !== undefined) return new OpsError(code, details ?? (err instanceof Error ? err.message : String(err)));
   return new OpsError('internal', err instanceof Error ? err.message : String(err));
 }

@@ -1,5 +1,6 @@
 import { tiertalk, IM } from '@tiertalk/proto';
-import { CorrelatedStream, ReconnectBackoff } from '@tiertalk/rpc';
+import { CorrelatedStream, ReconnectBackoff, isErrorCodeName } from '@tiertalk/rpc';
+import type { ErrorCodeName } from '@tiertalk/rpc';
 import type { InstancePool } from '@tiertalk/rpc';
 import type { InstanceInfo } from '@tiertalk/registry';
 import type { Logger } from '@tiertalk/log';
@@ -26,7 +27,10 @@ export interface StoreOutcome {
   result: tiertalk.StoreResult;
   /** 0 unless STORE_OK. */
   msgId: number;
+  /** For humans (logs); callers match `code`. */
   reason?: string;
+  /** Unless STORE_OK: the catalogue code (docs/ERRORS.md, message_*), when db-proxy or this link named one. */
+  code?: ErrorCodeName;
   /** Group messages: the members at store time (MsgStoredItem.member_ids), the fan-out's receivers. */
   memberIds?: readonly number[];
   /** How many times the item was written to a db-proxy stream. */
@@ -276,7 +280,8 @@ export class StoreLink {
         // STORE_REJECTED, or an OK without an id (TeamTalk drops those, docs/FLOWS.md §4 step 4.1): final.
         this.counts.rejected += 1;
         const reason = r.result === tiertalk.StoreResult.STORE_OK ? 'stored without msg_id' : r.reason || 'rejected';
-        this.settle(item, { result: tiertalk.StoreResult.STORE_REJECTED, msgId: 0, reason, attempts: item.attempts });
+        const code = isErrorCodeName(r.code) ? r.code : undefined;
+        this.settle(item, { result: tiertalk.StoreResult.STORE_REJECTED, msgId: 0, reason, ...(code ? { code } : {}), attempts: item.attempts });
       }
     }
     if (storageFailed) {
@@ -423,5 +428,5 @@ export class StoreLink {
 }
 
 function notStored(reason: string, attempts = 0): StoreOutcome {
-  return { result: tiertalk.StoreResult.STORE_FAILED, msgId: 0, reason, attempts };
+  return { result: tiertalk.StoreResult.STORE_FAILED, msgId: 0, reason, code: 'message_storage_failed', attempts };
 }

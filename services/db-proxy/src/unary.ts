@@ -1,19 +1,18 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@tiertalk/log';
 import { RefusalLog } from '@tiertalk/metrics';
-import { rpcError } from '@tiertalk/rpc';
+import { CatalogueError, unaryHandler } from '@tiertalk/rpc';
 import { isPoolQueueFull } from './store/mysql';
 
-/** A request db-proxy refuses for what it is (bad ids, another user's data): INVALID_ARGUMENT / PERMISSION_DENIED. */
-export class RequestError extends Error {
+/** A request db-proxy refuses for what it is (bad ids, another user's data): request_invalid / request_forbidden. */
+export class RequestError extends CatalogueError {
   constructor(
-    readonly code: 'INVALID_ARGUMENT' | 'PERMISSION_DENIED',
+    code: 'request_invalid' | 'request_forbidden',
     message: string,
-    /** The refusal's metric reason (fixed snake_case); defaults by code. */
-    readonly reason: string = code === 'INVALID_ARGUMENT' ? 'request_invalid' : 'request_forbidden',
+    /** The refusal's metric reason (fixed snake_case); defaults to the code. */
+    readonly reason: string = code,
   ) {
-    super(message);
-    this.name = 'RequestError';
+    super(code, message);
   }
 }
 
@@ -32,30 +31,28 @@ function offenderOf(req: unknown): string {
   return userId > 0 ? `user ${userId}` : 'unknown';
 }
 
+/** A full MySQL pool queue is db_busy (RESOURCE_EXHAUSTED): the caller may try again shortly. */
+export function classifyStoreError(name: string): (err: unknown) => CatalogueError | undefined {
+  return (err) => (isPoolQueueFull(err) ? new CatalogueError('db_busy', `${name}: db-proxy busy (MySQL pool queue full)`) : undefined);
+}
+
 /**
- * Adapts an async handler to a gRPC unary method: refusals map to their status
- * codes and are counted (tt_refusals_total), a full MySQL pool queue answers
- * RESOURCE_EXHAUSTED, anything else is logged and answered INTERNAL. Never throws.
+ * A DbProxy method through the rpc adapter (unaryHandler): refusals answer
+ * their catalogue code and are counted (tt_refusals_total), a full MySQL pool
+ * queue answers db_busy, anything else is logged and answered internal.
  */
 export function unary<Req, Res>(name: string, log: Logger, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   const refusals = refusalLogOf(log);
-  return (call, callback) => {
-    fn(call.request).then(
-      (res) => callback(null, res),
-      (err: unknown) => {
-        if (err instanceof RequestError) {
-          refusals.refuse(err.reason, offenderOf(call.request), { method: name, detail: err.message });
-          callback(rpcError(err.code === 'INVALID_ARGUMENT' ? grpc.status.INVALID_ARGUMENT : grpc.status.PERMISSION_DENIED, err.message));
-          return;
-        }
-        if (isPoolQueueFull(err)) {
-          refusals.refuse('mysql_pool_queue_full', name);
-          callback(rpcError(grpc.status.RESOURCE_EXHAUSTED, `${name}: db-proxy busy (MySQL pool queue full)`));
-          return;
-        }
-        log.error({ err, method: name }, 'request failed');
-        callback(rpcError(grpc.status.INTERNAL, `${name} failed`));
+  return unaryHandler<Req, Res>(
+    {
+      name,
+      log,
+      classify: classifyStoreError(name),
+      onRefused: (err, req) => {
+        if (err instanceof RequestError) refusals.refuse(err.reason, offenderOf(req), { method: name, detail: err.message });
+        else refusals.refuse('mysql_pool_queue_full', name);
       },
-    );
-  };
+    },
+    (req) => fn(req),
+  );
 }

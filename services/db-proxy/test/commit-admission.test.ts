@@ -50,11 +50,11 @@ it('admits valid messages to known receivers and refuses the rest, each with its
   expect(admitted.map((a) => a.p)).toEqual([ok.p]);
   expect(admitted[0].content).toEqual({ text: 'hello' });
   expect(ok.answers).toEqual([]);
-  expect(empty.answers).toEqual([{ result: STORE_REJECTED, msgId: 0, reason: 'empty message' }]);
-  expect(self.answers).toEqual([{ result: STORE_REJECTED, msgId: 0, reason: 'message to self' }]);
-  expect(stranger.answers).toEqual([{ result: STORE_REJECTED, msgId: 0, reason: 'unknown receiver' }]);
-  expect(tooLong.answers).toEqual([{ result: STORE_REJECTED, msgId: 0, reason: 'message longer than 4096 characters' }]);
-  expect(longKey.answers).toEqual([{ result: STORE_REJECTED, msgId: 0, reason: 'idempotency key longer than 128 characters' }]);
+  expect(empty.answers).toEqual([{ result: STORE_REJECTED, msgId: 0, reason: 'empty message', code: 'message_invalid' }]);
+  expect(self.answers).toEqual([{ result: STORE_REJECTED, msgId: 0, reason: 'message to self', code: 'message_invalid' }]);
+  expect(stranger.answers).toEqual([{ result: STORE_REJECTED, msgId: 0, reason: 'unknown receiver', code: 'message_unknown_receiver' }]);
+  expect(tooLong.answers).toEqual([{ result: STORE_REJECTED, msgId: 0, reason: 'message longer than 4096 characters', code: 'message_invalid' }]);
+  expect(longKey.answers).toEqual([{ result: STORE_REJECTED, msgId: 0, reason: 'idempotency key longer than 128 characters', code: 'message_invalid' }]);
 });
 
 it('a second item with the same sender and key in one batch follows the first and gets its answer', async () => {

@@ -140,7 +140,7 @@ describe('unread counters and history (docs/FLOWS.md §7)', () => {
       await refusal(
         reads.msgById(IM.Message.IMGetMsgByIdReq.create({ userId: carol, sessionType: SINGLE, sessionId: dave, msgIdList: Array.from({ length: 1001 }, (_, i) => i + 1) })),
       ),
-    ).toBe('INVALID_ARGUMENT');
+    ).toBe('request_invalid');
     const latest = await reads.latestMsgId(IM.Message.IMGetLatestMsgIdReq.create({ userId: bob, sessionType: SINGLE, sessionId: alice }));
     expect(latest).toMatchObject({ userId: bob, sessionType: SINGLE, sessionId: alice, latestMsgId: 4 });
   });
@@ -180,14 +180,14 @@ describe('access rules', () => {
       [0, SINGLE, bob],
     ];
     for (const [userId, sessionType, sessionId] of bad) {
-      expect(await refusal(reads.msgList(IM.Message.IMGetMsgListReq.create({ userId, sessionType, sessionId, msgIdBegin: 0, msgCnt: 10 })))).toBe('INVALID_ARGUMENT');
-      expect(await refusal(reads.msgById(IM.Message.IMGetMsgByIdReq.create({ userId, sessionType, sessionId, msgIdList: [1] })))).toBe('INVALID_ARGUMENT');
-      expect(await refusal(reads.latestMsgId(IM.Message.IMGetLatestMsgIdReq.create({ userId, sessionType, sessionId })))).toBe('INVALID_ARGUMENT');
-      expect(await refusal(acks.readAck(IM.Message.IMMsgDataReadAck.create({ userId, sessionType, sessionId, msgId: 1 })))).toBe('INVALID_ARGUMENT');
-      expect(await refusal(sessions.remove(IM.Buddy.IMRemoveSessionReq.create({ userId, sessionType, sessionId })))).toBe('INVALID_ARGUMENT');
+      expect(await refusal(reads.msgList(IM.Message.IMGetMsgListReq.create({ userId, sessionType, sessionId, msgIdBegin: 0, msgCnt: 10 })))).toBe('request_invalid');
+      expect(await refusal(reads.msgById(IM.Message.IMGetMsgByIdReq.create({ userId, sessionType, sessionId, msgIdList: [1] })))).toBe('request_invalid');
+      expect(await refusal(reads.latestMsgId(IM.Message.IMGetLatestMsgIdReq.create({ userId, sessionType, sessionId })))).toBe('request_invalid');
+      expect(await refusal(acks.readAck(IM.Message.IMMsgDataReadAck.create({ userId, sessionType, sessionId, msgId: 1 })))).toBe('request_invalid');
+      expect(await refusal(sessions.remove(IM.Buddy.IMRemoveSessionReq.create({ userId, sessionType, sessionId })))).toBe('request_invalid');
     }
-    expect(await refusal(reads.unreadCount(IM.Message.IMUnreadMsgCntReq.create({ userId: 0 })))).toBe('INVALID_ARGUMENT');
-    expect(await refusal(recent(0))).toBe('INVALID_ARGUMENT');
+    expect(await refusal(reads.unreadCount(IM.Message.IMUnreadMsgCntReq.create({ userId: 0 })))).toBe('request_invalid');
+    expect(await refusal(recent(0))).toBe('request_invalid');
   });
 
   it('gives a user only their own conversations: nothing of the bob–carol conversation reaches alice', async () => {

@@ -7,7 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { CID, IM, encryptContent, tiertalk } from '@tiertalk/proto';
 import { OpsError, type OpsLink } from '@tiertalk/cluster-ops';
-import type { StoreLink } from '@tiertalk/message-store';
+import type { StoreLink, StoreOutcome } from '@tiertalk/message-store';
 import type { Logger } from '@tiertalk/log';
 import type { z } from 'zod';
 import type { sendMessageBody } from './bodies';
@@ -48,11 +48,11 @@ export function apiIdemKey(callerKey: string | undefined): string {
   return `api:${createHash('sha256').update(callerKey, 'utf8').digest('hex').slice(0, 40)}`;
 }
 
-/** db-proxy's refusals as the API's errors (message-committer.ts reasons); `systemId` when the system sent it. */
-function refusal(reason: string | undefined, to: number, group: boolean, systemId: number | undefined): OpsError {
-  if (reason === 'unknown receiver') return new OpsError('not_found', `no user with user id ${to}`);
-  if (reason === 'unknown group') return new OpsError('not_found', `no group with id ${to} (unknown or dismissed)`);
-  if (reason === 'not a member of the group' && systemId !== undefined) {
+/** db-proxy's refusals as the API's errors, by catalogue code (docs/ERRORS.md); `systemId` when the system sent it. */
+function refusal({ code, reason }: StoreOutcome, to: number, group: boolean, systemId: number | undefined): OpsError {
+  if (code === 'message_unknown_receiver') return new OpsError('not_found', `no user with user id ${to}`);
+  if (code === 'message_unknown_group') return new OpsError('not_found', `no group with id ${to} (unknown or dismissed)`);
+  if (code === 'message_not_member' && systemId !== undefined) {
     return new OpsError('refused', `group message refused: the system sender (user ${systemId}) is not a member of group ${to}; add it with /query/ChangeMembers, or create groups with req_user_id 0`);
   }
   return new OpsError('refused', `${group ? 'group' : '1:1'} message refused: ${reason ?? 'rejected'}`);
@@ -83,7 +83,7 @@ export async function sendMessage(deps: SendDeps, body: z.infer<typeof sendMessa
   const stored = await deps.store.store(stamped, apiIdemKey(body.idempotency_key ?? headerKey));
   if (stored.result !== STORE_OK) {
     countMessage(kind, stored.result === STORE_REJECTED ? 'refused' : 'not_stored');
-    if (stored.result === STORE_REJECTED) throw refusal(stored.reason, to, group, body.from_user_id === 0 ? from : undefined);
+    if (stored.result === STORE_REJECTED) throw refusal(stored, to, group, body.from_user_id === 0 ? from : undefined);
     throw new OpsError('unavailable', `the message was not stored: ${stored.reason ?? 'db-proxy unavailable'}`);
   }
   const toUserIds = group ? [...(stored.memberIds ?? [])] : [to, from];

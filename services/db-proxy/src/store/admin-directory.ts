@@ -1,4 +1,5 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { CatalogueError } from '@tiertalk/rpc';
 
 /** IMUser.status values the administration writes (storage.md §1.1): 0 may log in, 3 "left" (disabled). */
 export const USER_STATUS_ACTIVE = 0;
@@ -33,14 +34,15 @@ export interface AdminDepartRow extends RowDataPacket {
   users: number;
 }
 
-/** Why an administrative change was refused; nothing was written. */
-export class AdminRefusal extends Error {
+const ADMIN_REFUSAL_CODE = { invalid: 'request_invalid', not_found: 'not_found', exists: 'already_exists' } as const;
+
+/** Why an administrative change was refused; nothing was written. Answered with its catalogue code. */
+export class AdminRefusal extends CatalogueError {
   constructor(
-    readonly kind: 'invalid' | 'not_found' | 'exists',
+    readonly kind: keyof typeof ADMIN_REFUSAL_CODE,
     message: string,
   ) {
-    super(message);
-    this.name = 'AdminRefusal';
+    super(ADMIN_REFUSAL_CODE[kind], message);
   }
 }
 

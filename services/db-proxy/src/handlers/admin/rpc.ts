@@ -1,8 +1,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@tiertalk/log';
 import { tiertalk } from '@tiertalk/proto';
-import { rpcError } from '@tiertalk/rpc';
+import { unaryHandler } from '@tiertalk/rpc';
 import type { DomainDeps } from '../../domain-deps';
 import {
   AdminDirectory,
@@ -13,16 +13,10 @@ import {
   type AdminUserRow,
   type PasswordRecord,
 } from '../../store/admin-directory';
-import { isPoolQueueFull } from '../../store/mysql';
-import { refusalLogOf } from '../../unary';
+import { classifyStoreError, refusalLogOf } from '../../unary';
 import type { PasswordHasher } from '../login/password-hasher';
 import * as input from './admin-input';
 
-const REFUSAL_STATUS: Record<AdminRefusal['kind'], grpc.status> = {
-  invalid: grpc.status.INVALID_ARGUMENT,
-  not_found: grpc.status.NOT_FOUND,
-  exists: grpc.status.ALREADY_EXISTS,
-};
 const SALT_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const nowSec = (): number => Math.floor(Date.now() / 1000);
 
@@ -58,32 +52,24 @@ function toAdminDepart(r: AdminDepartRow): tiertalk.AdminDepart {
 }
 
 /**
- * A DbAdmin method: refusals (AdminRefusal) answer their status code and are
- * counted; anything else is logged and answered INTERNAL. The request is never
- * logged (it may carry a password hash).
+ * A DbAdmin method through the rpc adapter: refusals (AdminRefusal) answer
+ * their catalogue code and are counted; a full MySQL pool answers db_busy;
+ * anything else is logged and answered internal. The request is never logged
+ * (it may carry a password hash).
  */
 function adminUnary<Req, Res>(name: string, log: Logger, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   const refusals = refusalLogOf(log);
-  return (call, callback) => {
-    Promise.resolve()
-      .then(() => fn(call.request))
-      .then(
-        (res) => callback(null, res),
-        (err: unknown) => {
-          if (err instanceof AdminRefusal) {
-            refusals.refuse(`admin_${err.kind}`, 'admin', { method: name, detail: err.message });
-            callback(rpcError(REFUSAL_STATUS[err.kind], err.message));
-            return;
-          }
-          if (isPoolQueueFull(err)) {
-            callback(rpcError(grpc.status.RESOURCE_EXHAUSTED, `${name}: db-proxy busy (MySQL pool queue full)`));
-            return;
-          }
-          log.error({ err, method: name }, 'admin request failed');
-          callback(rpcError(grpc.status.INTERNAL, `${name} failed`));
-        },
-      );
-  };
+  return unaryHandler<Req, Res>(
+    {
+      name,
+      log,
+      classify: classifyStoreError(name),
+      onRefused: (err) => {
+        if (err instanceof AdminRefusal) refusals.refuse(`admin_${err.kind}`, 'admin', { method: name, detail: err.message });
+      },
+    },
+    (req) => fn(req),
+  );
 }
 
 /**

@@ -22,7 +22,7 @@ export class OfflineFileHandlers {
 
   /** 0x0509 → 0x050a without ip_addr_list (the gateway adds the file servers' addresses). */
   async hasOffline(req: IM.File.IMFileHasOfflineReq): Promise<IM.File.IMFileHasOfflineRsp> {
-    if (req.userId === 0) throw new RequestError('INVALID_ARGUMENT', 'FileHasOffline: user_id 0');
+    if (req.userId === 0) throw new RequestError('request_invalid', 'FileHasOffline: user_id 0');
     const rows = await this.files.listFor(req.userId, OFFLINE_FILES_LIST_MAX);
     return IM.File.IMFileHasOfflineRsp.create({
       userId: req.userId,
@@ -34,7 +34,7 @@ export class OfflineFileHandlers {
   async addOffline(req: IM.File.IMFileAddOfflineReq): Promise<tiertalk.Empty> {
     checkIds(req.fromUserId, req.toUserId, req.taskId, 'FileAddOffline');
     if (req.fileName === '' || [...req.fileName].length > FILE_NAME_MAX_CHARS) {
-      throw new RequestError('INVALID_ARGUMENT', `FileAddOffline: file_name must have 1..${FILE_NAME_MAX_CHARS} characters`);
+      throw new RequestError('request_invalid', `FileAddOffline: file_name must have 1..${FILE_NAME_MAX_CHARS} characters`);
     }
     const added = await this.files.add(req.fromUserId, req.toUserId, req.taskId, req.fileName, req.fileSize, nowSec());
     this.log.info({ fromId: req.fromUserId, toId: req.toUserId, taskId: req.taskId, size: req.fileSize, added }, 'offline file recorded');
@@ -51,7 +51,7 @@ export class OfflineFileHandlers {
 }
 
 function checkIds(fromId: number, toId: number, taskId: string, method: string): void {
-  if (fromId === 0 || toId === 0) throw new RequestError('INVALID_ARGUMENT', `${method}: from_user_id and to_user_id must be set`);
-  if (fromId === toId) throw new RequestError('INVALID_ARGUMENT', `${method}: a file to oneself`);
-  if (taskId === '' || taskId.length > TASK_ID_MAX_CHARS) throw new RequestError('INVALID_ARGUMENT', `${method}: task_id must have 1..${TASK_ID_MAX_CHARS} characters`);
+  if (fromId === 0 || toId === 0) throw new RequestError('request_invalid', `${method}: from_user_id and to_user_id must be set`);
+  if (fromId === toId) throw new RequestError('request_invalid', `${method}: a file to oneself`);
+  if (taskId === '' || taskId.length > TASK_ID_MAX_CHARS) throw new RequestError('request_invalid', `${method}: task_id must have 1..${TASK_ID_MAX_CHARS} characters`);
 }

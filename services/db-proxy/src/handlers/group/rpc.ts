@@ -40,7 +40,7 @@ function cleanIds(ids: readonly number[]): number[] {
 }
 
 function requireUser(userId: number): void {
-  if (!(userId > 0)) throw new RequestError('INVALID_ARGUMENT', 'user_id is 0');
+  if (!(userId > 0)) throw new RequestError('request_invalid', 'user_id is 0');
 }
 
 /** The IMGroupAdminNotify-able outcome of a locked change (what the rollback-or-commit helper needs). */
@@ -100,7 +100,7 @@ export function groupRpc(deps: DomainDeps, limits: GroupLimits): grpc.UntypedSer
     GroupInfo: unary('GroupInfo', log, async (req: IM.Group.IMGroupInfoListReq) => {
       requireUser(req.userId);
       if (req.groupVersionList.length > GROUP_INFO_MAX_IDS) {
-        throw new RequestError('INVALID_ARGUMENT', `${req.groupVersionList.length} group ids in one request (at most ${GROUP_INFO_MAX_IDS})`, 'request_list_too_long');
+        throw new RequestError('request_invalid', `${req.groupVersionList.length} group ids in one request (at most ${GROUP_INFO_MAX_IDS})`, 'request_list_too_long');
       }
       const asked = new Map<number, number>();
       for (const v of req.groupVersionList) if (v.groupId > 0) asked.set(v.groupId, v.version);
@@ -154,7 +154,7 @@ export function groupRpc(deps: DomainDeps, limits: GroupLimits): grpc.UntypedSer
       requireUser(req.userId);
       const asked = cleanIds(req.memberIdList);
       const add = req.changeType === GROUP_MODIFY_TYPE_ADD;
-      if (!add && req.changeType !== GROUP_MODIFY_TYPE_DEL) throw new RequestError('INVALID_ARGUMENT', `unknown change type ${req.changeType}`);
+      if (!add && req.changeType !== GROUP_MODIFY_TYPE_DEL) throw new RequestError('request_invalid', `unknown change type ${req.changeType}`);
       const existing = add ? await store.existingUsers(asked) : new Set(asked);
       const result = await change(req.groupId, async (g, now) => {
         const role = roleIn(g, req.userId);

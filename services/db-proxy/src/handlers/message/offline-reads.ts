@@ -88,7 +88,7 @@ export class OfflineReads {
     const { userId, sessionType, sessionId } = req;
     const kind = checkSession(userId, sessionType, sessionId);
     if (req.msgIdList.length > MAX_BY_ID_REQUEST) {
-      throw new RequestError('INVALID_ARGUMENT', `user ${userId}: ${req.msgIdList.length} msg ids in one request (at most ${MAX_BY_ID_REQUEST})`, 'request_list_too_long');
+      throw new RequestError('request_invalid', `user ${userId}: ${req.msgIdList.length} msg ids in one request (at most ${MAX_BY_ID_REQUEST})`, 'request_list_too_long');
     }
     const ids = [...new Set(req.msgIdList.filter((id) => id > 0))];
     let records: MessageRecord[] = [];

@@ -17,16 +17,16 @@ export type SessionKind = 'single' | 'group';
 export function checkSession(userId: number, sessionType: number, sessionId: number): SessionKind {
   checkUser(userId);
   if (sessionType !== SESSION_TYPE_SINGLE && sessionType !== SESSION_TYPE_GROUP) {
-    throw new RequestError('INVALID_ARGUMENT', `user ${userId}: invalid session type ${sessionType}`);
+    throw new RequestError('request_invalid', `user ${userId}: invalid session type ${sessionType}`);
   }
-  if (!Number.isSafeInteger(sessionId) || sessionId <= 0) throw new RequestError('INVALID_ARGUMENT', `user ${userId}: session id ${sessionId}`);
+  if (!Number.isSafeInteger(sessionId) || sessionId <= 0) throw new RequestError('request_invalid', `user ${userId}: session id ${sessionId}`);
   if (sessionType === SESSION_TYPE_SINGLE && sessionId === userId) {
-    throw new RequestError('INVALID_ARGUMENT', `user ${userId}: a conversation with oneself`);
+    throw new RequestError('request_invalid', `user ${userId}: a conversation with oneself`);
   }
   return sessionType === SESSION_TYPE_SINGLE ? 'single' : 'group';
 }
 
 /** A request without an authenticated user (only a misbehaving caller of db-proxy sends one). */
 export function checkUser(userId: number): void {
-  if (!Number.isSafeInteger(userId) || userId <= 0) throw new RequestError('INVALID_ARGUMENT', `no user (user_id ${userId})`);
+  if (!Number.isSafeInteger(userId) || userId <= 0) throw new RequestError('request_invalid', `no user (user_id ${userId})`);
 }

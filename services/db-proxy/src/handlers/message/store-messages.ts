@@ -54,7 +54,7 @@ export class StoreMessagesService {
       for (const item of batch.items) {
         const ref = item.ref;
         if (item.msg === null || item.msg === undefined) {
-          this.reply(s, { ref, msgId: 0, result: tiertalk.StoreResult.STORE_REJECTED, reason: 'no message' });
+          this.reply(s, { ref, msgId: 0, result: tiertalk.StoreResult.STORE_REJECTED, reason: 'no message', code: 'message_invalid' });
           continue;
         }
         s.inFlight += 1;
@@ -64,7 +64,7 @@ export class StoreMessagesService {
           ...(item.idemKey ? { idemKey: item.idemKey } : {}),
           done: (o) => {
             s.inFlight -= 1;
-            this.reply(s, { ref, msgId: o.msgId, result: o.result, ...(o.reason ? { reason: o.reason } : {}), ...(o.memberIds ? { memberIds: o.memberIds } : {}) });
+            this.reply(s, { ref, msgId: o.msgId, result: o.result, ...(o.reason ? { reason: o.reason } : {}), ...(o.code ? { code: o.code } : {}), ...(o.memberIds ? { memberIds: o.memberIds } : {}) });
           },
         });
       }

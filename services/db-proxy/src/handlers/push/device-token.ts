@@ -52,10 +52,10 @@ export class DeviceTokenHandlers {
 
   /** 0x0108: store (or, with an empty token, clear) the user's token. The client was answered by the gateway already. */
   async register(req: IM.Login.IMDeviceTokenReq): Promise<IM.Login.IMDeviceTokenRsp> {
-    if (req.userId <= 0) throw new RequestError('INVALID_ARGUMENT', 'device token without a user');
+    if (req.userId <= 0) throw new RequestError('request_invalid', 'device token without a user');
     const token = req.deviceToken;
     if (token !== '' && (!DEVICE_TOKEN.test(token) || ALL_DIGITS.test(token))) {
-      throw new RequestError('INVALID_ARGUMENT', `unusable device token (${Buffer.byteLength(token, 'utf8')} bytes)`);
+      throw new RequestError('request_invalid', `unusable device token (${Buffer.byteLength(token, 'utf8')} bytes)`);
     }
     await this.tokens.register(req.userId, req.clientType, token);
     this.log.info({ userId: req.userId, clientType: req.clientType, cleared: token === '' }, 'device token stored');
@@ -66,7 +66,7 @@ export class DeviceTokenHandlers {
   async tokensFor(req: IM.Server.IMGetDeviceTokenReq): Promise<IM.Server.IMGetDeviceTokenRsp> {
     const ids = [...new Set(req.userId.filter((id) => id > 0))];
     if (ids.length > GET_DEVICE_TOKEN_MAX_USERS) {
-      throw new RequestError('INVALID_ARGUMENT', `device tokens of ${ids.length} users asked, at most ${GET_DEVICE_TOKEN_MAX_USERS}`);
+      throw new RequestError('request_invalid', `device tokens of ${ids.length} users asked, at most ${GET_DEVICE_TOKEN_MAX_USERS}`);
     }
     let found = await this.tokens.tokensOf(ids);
     const iosUsers = found.filter((t) => t.clientType === ClientType.CLIENT_TYPE_IOS).map((t) => t.userId);

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Logger } from '@tiertalk/log';
 import type { RefusalLog } from '@tiertalk/metrics';
 import { IM, isGroupMsgType, tiertalk } from '@tiertalk/proto';
+import type { ErrorCodeName } from '@tiertalk/rpc';
 import { parseAudioPayload } from '../../../store/audio-store';
 import type { GroupMembersCache } from '../../../store/group-members';
 import { IDEM_KEY_MAX_CHARS, IdempotencyStore, idemMapKey } from '../../../store/idempotency';
@@ -15,6 +16,15 @@ import { Accepted, answer, PendingMessage, STORAGE_ERROR, StorableContent, store
 // already stored (answered with their id instead of stored again).
 
 const { STORE_REJECTED } = tiertalk.StoreResult;
+
+/** The catalogue codes (libs/rpc error-catalogue.ts) a message is refused with. */
+type MessageRefusal = Extract<ErrorCodeName, `message_${string}`>;
+
+/** Why checkMessage refuses a message: the human reason and its code. */
+export interface CheckRefusal {
+  reason: string;
+  code: MessageRefusal;
+}
 const { MSG_TYPE_SINGLE_TEXT, MSG_TYPE_SINGLE_AUDIO, MSG_TYPE_GROUP_AUDIO } = IM.BaseDefine.MsgType;
 
 // IMMessage_n.content is varchar(4096) (docs/PROTOCOL.md §1: MAX_MSG_LEN).
@@ -51,8 +61,8 @@ export class Admission {
     const byIdemKey = new Map<string, Accepted>();
     for (const p of batch) {
       const checked = checkMessage(p.msg, this.deps.audioMaxBytes ?? DEFAULT_AUDIO_MAX_BYTES);
-      if (typeof checked === 'string') {
-        this.reject(p, checked, checked.startsWith('audio larger') ? 'message_audio_too_large' : 'message_invalid');
+      if ('code' in checked) {
+        this.reject(p, checked.reason, checked.code);
         continue;
       }
       if (p.idemKey !== undefined && p.idemKey.length > IDEM_KEY_MAX_CHARS) {
@@ -153,35 +163,39 @@ export class Admission {
     return admitted;
   }
 
-  private refuse(a: Accepted, reason: string, code: string): void {
+  private refuse(a: Accepted, reason: string, code: MessageRefusal): void {
     this.reject(a.p, reason, code);
     for (const f of a.followers) this.reject(f, reason, code);
   }
 
-  /** STORE_REJECTED (final); counted under `code` (a fixed snake_case reason), logged once per sender per interval. */
-  private reject(p: PendingMessage, reason: string, code: string): void {
+  /** STORE_REJECTED (final) with its catalogue code; counted under the code, logged once per sender per interval. */
+  private reject(p: PendingMessage, reason: string, code: MessageRefusal): void {
     this.deps.refusals.refuse(code, `user ${p.msg.fromUserId}`, { to: p.msg.toSessionId, type: p.msg.msgType, detail: reason });
-    p.done({ result: STORE_REJECTED, msgId: 0, reason });
+    p.done({ result: STORE_REJECTED, msgId: 0, reason, code });
   }
 }
 
 /** Why a 1:1 or group message cannot be stored, or what it stores (membership is checked later, per commit). */
-export function checkMessage(m: IM.Message.IMMsgData.$Properties, audioMaxBytes = DEFAULT_AUDIO_MAX_BYTES): StorableContent | string {
+export function checkMessage(m: IM.Message.IMMsgData.$Properties, audioMaxBytes = DEFAULT_AUDIO_MAX_BYTES): StorableContent | CheckRefusal {
   const group = isGroupMsgType(m.msgType);
-  if (!group && m.msgType !== MSG_TYPE_SINGLE_TEXT && m.msgType !== MSG_TYPE_SINGLE_AUDIO) return `unknown message type ${m.msgType}`;
-  if (m.fromUserId === 0 || m.toSessionId === 0) return group ? 'sender or group id is 0' : 'sender or receiver id is 0';
-  if (!group && m.fromUserId === m.toSessionId) return 'message to self';
-  if (m.msgData.length === 0) return 'empty message';
+  if (!group && m.msgType !== MSG_TYPE_SINGLE_TEXT && m.msgType !== MSG_TYPE_SINGLE_AUDIO) return invalid(`unknown message type ${m.msgType}`);
+  if (m.fromUserId === 0 || m.toSessionId === 0) return invalid(group ? 'sender or group id is 0' : 'sender or receiver id is 0');
+  if (!group && m.fromUserId === m.toSessionId) return invalid('message to self');
+  if (m.msgData.length === 0) return invalid('empty message');
   if (m.msgType === MSG_TYPE_SINGLE_AUDIO || m.msgType === MSG_TYPE_GROUP_AUDIO) {
     // docs/FLOWS.md §4 step 3.4: 4-byte duration then the audio bytes; 4 bytes or less is refused.
     const audio = parseAudioPayload(m.msgData);
-    if (typeof audio !== 'string' && audio.data.length > audioMaxBytes) return `audio larger than ${audioMaxBytes} bytes`;
-    return typeof audio === 'string' ? audio : { audio };
+    if (typeof audio !== 'string' && audio.data.length > audioMaxBytes) return { reason: `audio larger than ${audioMaxBytes} bytes`, code: 'message_audio_too_large' };
+    return typeof audio === 'string' ? invalid(audio) : { audio };
   }
   // The column is utf8mb4 text: bytes that are not UTF-8 could not be stored byte-for-byte.
-  if (!isUtf8(m.msgData)) return 'message content is not UTF-8 text';
+  if (!isUtf8(m.msgData)) return invalid('message content is not UTF-8 text');
   const text = Buffer.from(m.msgData.buffer, m.msgData.byteOffset, m.msgData.byteLength).toString('utf8');
   // UTF-16 length bounds the code-point count from above, so only long texts need counting.
-  if (text.length > MAX_CONTENT_CHARS && [...text].length > MAX_CONTENT_CHARS) return `message longer than ${MAX_CONTENT_CHARS} characters`;
+  if (text.length > MAX_CONTENT_CHARS && [...text].length > MAX_CONTENT_CHARS) return invalid(`message longer than ${MAX_CONTENT_CHARS} characters`);
   return { text };
+}
+
+function invalid(reason: string): CheckRefusal {
+  return { reason, code: 'message_invalid' };
 }

@@ -1,4 +1,5 @@
 import { IM, tiertalk } from '@tiertalk/proto';
+import type { ErrorCodeName } from '@tiertalk/rpc';
 import type { Members } from '../../../store/group-members';
 import type { GroupMessageRow } from '../../../store/group-messages';
 import type { RowProbe } from '../../../store/commit-outcome';
@@ -12,7 +13,8 @@ import type { MessageRow } from '../../../store/messages';
 const { STORE_OK, STORE_FAILED } = tiertalk.StoreResult;
 
 /** memberIds: for a stored group message, the group's members at store time (MsgStoredItem.member_ids). */
-export type StoreOutcome = { result: tiertalk.StoreResult; msgId: number; reason?: string; memberIds?: number[] };
+/** code: unless STORE_OK, the catalogue code (docs/ERRORS.md) callers match; reason is for humans. */
+export type StoreOutcome = { result: tiertalk.StoreResult; msgId: number; reason?: string; code?: ErrorCodeName; memberIds?: number[] };
 
 export interface PendingMessage {
   msg: IM.Message.IMMsgData.$Properties;
@@ -49,7 +51,7 @@ export interface Planned {
   created: number;
 }
 
-export const STORAGE_ERROR: StoreOutcome = { result: STORE_FAILED, msgId: 0, reason: 'storage error' };
+export const STORAGE_ERROR: StoreOutcome = { result: STORE_FAILED, msgId: 0, reason: 'storage error', code: 'message_storage_failed' };
 
 /** The answer to an item and to its followers (same idempotency key in the same batch). */
 export function answer(a: Accepted, outcome: StoreOutcome): void {
