@@ -3,11 +3,11 @@
 // answered by its own reply, and a call in flight on an instance that dies or
 // drains is answered by another one; none is left without an answer.
 import { randomBytes } from 'node:crypto';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { createLogger } from '@tiertalk/log';
 import { Registry } from '@tiertalk/registry';
 import type { Registration, ServiceWatch } from '@tiertalk/registry';
-import { BatchedCallService, BatchedCalls, InstancePool, bindServer, createServer, errorCode, insecureLoopback, type CallBatchProtocol } from './index';
+import { BatchedCallService, BatchedCalls, CatalogueError, InstancePool, bindServer, createServer, errorCode, errorCodeOf, insecureLoopback, type CallBatchProtocol } from './index';
 
 const ENDPOINTS = [process.env.TT_TEST_ETCD ?? 'http://127.0.0.1:2379'];
 const PREFIX = `/tt-test-batched-${randomBytes(4).toString('hex')}`;
@@ -60,10 +60,12 @@ class Doubler {
       run: async (item) => {
         this.items += 1;
         if (this.held) await new Promise<void>((resolve) => this.held?.push(resolve));
+        if (item.n === -2) throw new CatalogueError('db_busy', 'too busy');
         if (item.n < 0) throw new Error('negative');
         return { ref: item.ref, double: item.n * 2 };
       },
-      failed: (item, err) => ({ ref: item.ref, error: err instanceof Error ? err.message : String(err) }),
+      // Catalogue errors travel as their code, as the services' streams send them.
+      failed: (item, err) => ({ ref: item.ref, error: err instanceof CatalogueError ? err.code : err instanceof Error ? err.message : String(err) }),
       batchOf: (items, stop) => ({ items, ...(stop ? { stop: true } : {}) }),
     },
     { maxInFlight: 10_000, logger },
@@ -151,6 +153,12 @@ describe('BatchedCalls over real gRPC and etcd', () => {
   it("answers a call the server could not run with that server's error, without retrying it elsewhere", async () => {
     await expect(calls.call(-1)).rejects.toThrow(/negative/);
     expect(a.items + b.items).toBe(1);
+  });
+
+  it('answers a per-item catalogue code with that code and its gRPC status', async () => {
+    const err = await calls.call(-2).catch((e: unknown) => e);
+    expect(errorCodeOf(err)).toBe('db_busy');
+    expect(errorCode(err)).toBe(grpc.status.RESOURCE_EXHAUSTED);
   });
 
   it('an instance killed with calls in flight: every call is answered by the other one', async () => {

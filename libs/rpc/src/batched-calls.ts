@@ -3,6 +3,7 @@ import type { Logger } from '@tiertalk/log';
 import type { ClientMethod } from './call';
 import { CorrelatedStream, type BatchProtocol, type CorrelatedItem } from './correlated-stream';
 import type { InstancePool } from './instance-pool';
+import { ERROR_CATALOGUE, isErrorCodeName, serviceErrorOf } from './error-catalogue';
 import { rpcError } from './status';
 
 /** How one bidi method carries requests in batches and answers each by ref. */
@@ -181,7 +182,7 @@ export class BatchedCalls<Req, Rsp, Batch, ReplyBatch, Reply> {
       call.stream = undefined;
       const outcome = this.protocol.outcomeOf(reply);
       if ('rsp' in outcome) this.settle(call, () => call.resolve(outcome.rsp));
-      else this.fail(call, rpcError(grpc.status.INTERNAL, `${this.protocol.method.path}: ${outcome.error}`));
+      else this.fail(call, this.itemError(outcome.error));
     }
     if (stop) {
       // IMStopReceivePacket: the instance answers what it has; new calls go elsewhere.
@@ -224,6 +225,12 @@ export class BatchedCalls<Req, Rsp, Batch, ReplyBatch, Reply> {
       this.log.warn({ instance: stream.instanceId }, 'no reply within the deadline; abandoning the call stream');
       stream.abandon(new Error('call deadline exceeded'));
     }
+  }
+
+  /** A per-item error: a catalogue code answers like the unary call would have; other text (an older peer) is INTERNAL. */
+  private itemError(error: string): grpc.ServiceError {
+    const path = this.protocol.method.path;
+    return isErrorCodeName(error) ? serviceErrorOf(error, `${path}: ${ERROR_CATALOGUE[error].meaning}`) : rpcError(grpc.status.INTERNAL, `${path}: ${error}`);
   }
 
   private fail(call: Call<Req, Rsp>, err: Error): void {

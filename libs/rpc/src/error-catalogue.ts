@@ -3,7 +3,9 @@
 // it with the code's gRPC status and the code itself in trailing metadata;
 // callers read the code back with errorCodeOf() and match it, never the message.
 import * as grpc from '@grpc/grpc-js';
-import { errorCode, isServiceError, rpcError } from './status';
+import { ERROR_CODE_KEY, errorCode, isServiceError, rpcError } from './status';
+
+export { ERROR_CODE_KEY };
 
 /** What one code means and how each kind of caller sees it. */
 export interface ErrorSpec {
@@ -116,8 +118,6 @@ export const ERROR_CATALOGUE = {
 /** A stable code: its name never changes once released (callers match it). */
 export type ErrorCodeName = keyof typeof ERROR_CATALOGUE;
 
-/** Trailing-metadata key carrying the code of an error answer. */
-export const ERROR_CODE_KEY = 'tt-error-code';
 
 export function isErrorCodeName(v: unknown): v is ErrorCodeName {
   return typeof v === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CATALOGUE, v);

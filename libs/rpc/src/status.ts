@@ -4,6 +4,8 @@ import { NoInstanceError } from './errors';
 
 // Details travel as trailing metadata; the prefix keeps them apart from other trailers.
 const DETAIL_PREFIX = 'tt-';
+/** Trailing-metadata key carrying the catalogue code of an error answer (error-catalogue.ts); not a detail. */
+export const ERROR_CODE_KEY = 'tt-error-code';
 const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** Error for a server handler to pass to its callback (or `call.destroy`). */
@@ -52,7 +54,7 @@ export function errorDetails(err: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (!isServiceError(err) || !err.metadata) return out;
   for (const [k, v] of Object.entries(err.metadata.getMap())) {
-    if (k.startsWith(DETAIL_PREFIX) && typeof v === 'string') out[k.slice(DETAIL_PREFIX.length)] = decodeDetail(v);
+    if (k.startsWith(DETAIL_PREFIX) && k !== ERROR_CODE_KEY && typeof v === 'string') out[k.slice(DETAIL_PREFIX.length)] = decodeDetail(v);
   }
   return out;
 }

@@ -16,8 +16,8 @@ export interface UnaryHandlerOptions<Req> {
   log: Logger;
   /** Turns a known non-catalogue failure into a catalogue error (db-proxy: a full MySQL pool is db_busy). */
   classify?(err: unknown): CatalogueError | undefined;
-  /** Sees every catalogue error before it is answered (refusal counting). */
-  onRefused?(err: CatalogueError, req: Req): void;
+  /** Sees every catalogue error before it is answered (refusal counting, logs); `cause` is what the handler threw. */
+  onRefused?(err: CatalogueError, req: Req, cause: unknown): void;
 }
 
 /**
@@ -38,7 +38,7 @@ export function unaryHandler<Req, Res>(
         (err: unknown) => {
           const known = err instanceof CatalogueError ? err : opts.classify?.(err);
           if (known !== undefined) {
-            opts.onRefused?.(known, call.request);
+            opts.onRefused?.(known, call.request, err);
             callback(known.toServiceError());
             return;
           }

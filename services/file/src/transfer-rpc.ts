@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@tiertalk/log';
 import { IM } from '@tiertalk/proto';
+import { unaryHandler } from '@tiertalk/rpc';
 import { fileMetrics } from './file-metrics';
 import type { TaskTable } from './task-table';
 
@@ -20,12 +21,12 @@ export interface TransferRpcDeps {
 
 /** The FileServer gRPC service: tasks for the gateways' IMFileReq, and this server's client address. */
 export function transferRpc(deps: TransferRpcDeps): grpc.UntypedServiceImplementation {
-  const transfer: grpc.handleUnaryCall<IM.Server.IMFileTransferReq, IM.Server.IMFileTransferRsp> = (call, callback) => {
-    const req = call.request;
-    const refused = (reason: string): void => {
+  // Refusals are answers with a result code (TeamTalk's); the adapter only sees unexpected failures.
+  const transfer = unaryHandler<IM.Server.IMFileTransferReq, IM.Server.IMFileTransferRsp>({ name: 'Transfer', log: deps.logger }, (req) => {
+    const refused = (reason: string): IM.Server.IMFileTransferRsp => {
       fileMetrics.transferRefused.inc({ reason });
       deps.logger.info({ from: req.fromUserId, to: req.toUserId, size: req.fileSize, reason }, 'transfer task refused');
-      callback(null, IM.Server.IMFileTransferRsp.create({ resultCode: TRANSFER_FAILED, fromUserId: req.fromUserId, toUserId: req.toUserId, fileName: req.fileName, fileSize: req.fileSize, transMode: req.transMode }));
+      return IM.Server.IMFileTransferRsp.create({ resultCode: TRANSFER_FAILED, fromUserId: req.fromUserId, toUserId: req.toUserId, fileName: req.fileName, fileSize: req.fileSize, transMode: req.transMode });
     };
     const mode = req.transMode;
     if (mode !== TransferFileType.FILE_TYPE_ONLINE && mode !== TransferFileType.FILE_TYPE_OFFLINE) return refused('bad_request');
@@ -35,13 +36,10 @@ export function transferRpc(deps: TransferRpcDeps): grpc.UntypedServiceImplement
     if (deps.tasks.full) return refused('too_many_tasks');
     const task = deps.tasks.create(mode, req.fromUserId, req.toUserId, req.fileName, req.fileSize);
     deps.logger.info({ taskId: task.taskId, from: req.fromUserId, to: req.toUserId, size: req.fileSize, mode }, 'transfer task created');
-    callback(
-      null,
-      IM.Server.IMFileTransferRsp.create({ resultCode: TRANSFER_OK, fromUserId: req.fromUserId, toUserId: req.toUserId, fileName: req.fileName, fileSize: req.fileSize, taskId: task.taskId, transMode: mode }),
-    );
-  };
-  const serverIp: grpc.handleUnaryCall<IM.Server.IMFileServerIPReq, IM.Server.IMFileServerIPRsp> = (_call, callback) => {
-    callback(null, IM.Server.IMFileServerIPRsp.create({ ipAddrList: [deps.address] }));
-  };
+    return IM.Server.IMFileTransferRsp.create({ resultCode: TRANSFER_OK, fromUserId: req.fromUserId, toUserId: req.toUserId, fileName: req.fileName, fileSize: req.fileSize, taskId: task.taskId, transMode: mode });
+  });
+  const serverIp = unaryHandler<IM.Server.IMFileServerIPReq, IM.Server.IMFileServerIPRsp>({ name: 'ServerIp', log: deps.logger }, () =>
+    IM.Server.IMFileServerIPRsp.create({ ipAddrList: [deps.address] }),
+  );
   return { Transfer: transfer, ServerIp: serverIp };
 }

@@ -14,7 +14,7 @@ import {
   type PushBatch,
 } from '@tiertalk/proto';
 import { Registry, type Registration } from '@tiertalk/registry';
-import { bindServer, createClient, createServer, openBidi, unaryCall, insecureLoopback } from '@tiertalk/rpc';
+import { bindServer, createClient, createServer, errorCodeOf, openBidi, unaryCall, insecureLoopback } from '@tiertalk/rpc';
 import { GatewayLinks } from './gateway-links';
 import { routeHandlers } from './handlers';
 import { MAX_USERS_STAT_IDS } from './handlers/user/users-stat';
@@ -359,9 +359,9 @@ describe('route service (in-process, real Redis and etcd)', () => {
     });
 
     it('rejects a malformed session ref', async () => {
-      await expect(login('', 1, 1, CLIENT_TYPE_WINDOWS)).rejects.toThrow(/INVALID_ARGUMENT/);
-      await expect(login('gw/a', 1, 1, CLIENT_TYPE_WINDOWS)).rejects.toThrow(/INVALID_ARGUMENT/);
-      await expect(login('gw-a', 1, 0, CLIENT_TYPE_WINDOWS)).rejects.toThrow(/INVALID_ARGUMENT/);
+      await expect(login('', 1, 1, CLIENT_TYPE_WINDOWS)).rejects.toThrow(/^request_invalid$/);
+      await expect(login('gw/a', 1, 1, CLIENT_TYPE_WINDOWS)).rejects.toThrow(/^request_invalid$/);
+      await expect(login('gw-a', 1, 0, CLIENT_TYPE_WINDOWS)).rejects.toThrow(/^request_invalid$/);
     });
 
     it('logout removes exactly that session and is idempotent', async () => {
@@ -404,9 +404,9 @@ describe('route service (in-process, real Redis and etcd)', () => {
   describe('UsersStat bounds', () => {
     it('refuses more ids than MAX_USERS_STAT_IDS', async () => {
       const userIdList = Array.from({ length: MAX_USERS_STAT_IDS + 1 }, (_, i) => i + 1);
-      await expect(
-        unaryCall(client, RouteService.UsersStat, IM.Buddy.IMUsersStatReq.create({ userId: 9, userIdList }), DEADLINE),
-      ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+      const refused = await unaryCall(client, RouteService.UsersStat, IM.Buddy.IMUsersStatReq.create({ userId: 9, userIdList }), DEADLINE).catch((err: unknown) => err);
+      expect(refused).toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+      expect(errorCodeOf(refused)).toBe('request_invalid');
       const atLimit = await unaryCall(
         client,
         RouteService.UsersStat,

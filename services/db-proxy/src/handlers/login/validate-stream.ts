@@ -27,9 +27,13 @@ export function validateStreamService(validate: ValidateHandler, log: Logger): B
         return { ref: item.ref, rsp: await validate.validate(item.req, () => streamGone() || Date.now() > expiry) };
       },
       failed: (item, err) => {
-        if (isPoolQueueFull(err)) refusalLogOf(log).refuse('mysql_pool_queue_full', 'ValidateStream');
-        else log.error({ err, userName: item.req?.userName }, 'validate failed');
-        return { ref: item.ref, error: 'validate failed' };
+        // The catalogue code (db_busy, internal), matched by the gateway.
+        if (isPoolQueueFull(err)) {
+          refusalLogOf(log).refuse('mysql_pool_queue_full', 'ValidateStream');
+          return { ref: item.ref, error: 'db_busy' };
+        }
+        log.error({ err, userName: item.req?.userName }, 'validate failed');
+        return { ref: item.ref, error: 'internal' };
       },
       batchOf: (items, stop) => tiertalk.ValidatedBatch.create({ items, ...(stop ? { stop: { result: 0 } } : {}) }),
     },

@@ -1,14 +1,13 @@
-import { status } from '@grpc/grpc-js';
 import type { SessionRef, SessionSync } from '@tiertalk/proto';
-import { rpcError } from '@tiertalk/rpc';
+import { CatalogueError } from '@tiertalk/rpc';
 
 const UINT32_MAX = 0xffffffff;
 
 /** Rejects refs that would corrupt the registry's "<gw>/<conn>" fields. */
 export function checkSessionRef(ref: Pick<SessionRef, 'gatewayId' | 'userId' | 'connId'>): void {
   checkGatewayId(ref.gatewayId);
-  if (!isUint32(ref.userId) || ref.userId === 0) throw rpcError(status.INVALID_ARGUMENT, 'user_id must be > 0');
-  if (!isUint32(ref.connId)) throw rpcError(status.INVALID_ARGUMENT, 'conn_id must be a uint32');
+  if (!isUint32(ref.userId) || ref.userId === 0) throw new CatalogueError('request_invalid', 'user_id must be > 0');
+  if (!isUint32(ref.connId)) throw new CatalogueError('request_invalid', 'conn_id must be a uint32');
 }
 
 function isUint32(n: number): boolean {
@@ -19,13 +18,13 @@ function isUint32(n: number): boolean {
 export function checkSessionSync(req: SessionSync): void {
   checkGatewayId(req.gatewayId);
   for (const s of req.sessions ?? []) {
-    if (s.gatewayId !== req.gatewayId) throw rpcError(status.INVALID_ARGUMENT, 'every session must name the syncing gateway');
+    if (s.gatewayId !== req.gatewayId) throw new CatalogueError('request_invalid', 'every session must name the syncing gateway');
     checkSessionRef(s);
   }
 }
 
 function checkGatewayId(gatewayId: string): void {
   if (gatewayId === '' || gatewayId.includes('/')) {
-    throw rpcError(status.INVALID_ARGUMENT, 'gateway_id must be non-empty without "/"');
+    throw new CatalogueError('request_invalid', 'gateway_id must be non-empty without "/"');
   }
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '@tiertalk/log';
 import { tiertalk, type SessionBatch, type SessionResults } from '@tiertalk/proto';
 import { BatchedCallService } from '@tiertalk/rpc';
-import { toServiceError } from '../call-errors';
+import { toCatalogueError } from '../call-errors';
 
 /** Session changes one gateway stream may have running before its reading pauses. */
 const MAX_IN_FLIGHT_PER_STREAM = 4000;
@@ -30,7 +30,8 @@ export function sessionStreamService(
       failed: (item, err) => {
         const ref = item.session;
         log.warn({ err, userId: ref.userId, gatewayId: ref.gatewayId, connId: ref.connId }, 'failed');
-        return { ref: item.ref, error: toServiceError(err).message };
+        // The catalogue code (request_invalid, registry_unavailable), matched by the gateway.
+        return { ref: item.ref, error: toCatalogueError(err).code };
       },
       batchOf: (items, stop) => tiertalk.SessionResults.create({ items, ...(stop ? { stop: { result: 0 } } : {}) }),
     },

@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { tiertalk, type SessionSync, type SessionSyncRsp } from '@tiertalk/proto';
-import { toServiceError } from '../call-errors';
+import { routeUnary } from '../call-errors';
 import type { RouteDeps } from '../types';
 import { presenceOnArrivals, presenceOnDepartures } from './presence';
 import { checkSessionSync } from './session-ref';
@@ -16,28 +16,16 @@ import { checkSessionSync } from './session-ref';
  */
 export function syncSessionsHandler({ store, links, logger }: RouteDeps): grpc.handleUnaryCall<SessionSync, SessionSyncRsp> {
   const log = logger.child({ rpc: 'SyncSessions' });
-  return (call, callback) => {
-    const req = call.request;
+  const context = (req: SessionSync) => ({ gatewayId: req.gatewayId, listed: req.sessions?.length ?? 0 });
+  return routeUnary(log, 'SyncSessions', 'session sync failed', context, async (req) => {
     const gatewayId = req.gatewayId;
-    Promise.resolve()
-      .then(async () => {
-        // One sync never touches another gateway's sessions.
-        checkSessionSync(req);
-        const sessions = req.sessions ?? [];
-        const result = await store.syncGateway(gatewayId, sessions);
-        const pushes = presenceOnDepartures(links, result.departures) + presenceOnArrivals(links, gatewayId, result.arrivals);
-        return { ...result, pushes, listed: sessions.length };
-      })
-      .then(
-        (r) => {
-          const level = r.added > 0 || r.removed > 0 ? 'info' : 'debug';
-          log[level]({ gatewayId, listed: r.listed, added: r.added, removed: r.removed, rebuild: r.rebuild, pushes: r.pushes }, 'sessions synced');
-          callback(null, tiertalk.SessionSyncRsp.create({ added: r.added, removed: r.removed }));
-        },
-        (err: unknown) => {
-          log.warn({ err, gatewayId, listed: req.sessions?.length ?? 0 }, 'session sync failed');
-          callback(toServiceError(err));
-        },
-      );
-  };
+    // One sync never touches another gateway's sessions.
+    checkSessionSync(req);
+    const sessions = req.sessions ?? [];
+    const result = await store.syncGateway(gatewayId, sessions);
+    const pushes = presenceOnDepartures(links, result.departures) + presenceOnArrivals(links, gatewayId, result.arrivals);
+    const level = result.added > 0 || result.removed > 0 ? 'info' : 'debug';
+    log[level]({ gatewayId, listed: sessions.length, added: result.added, removed: result.removed, rebuild: result.rebuild, pushes }, 'sessions synced');
+    return tiertalk.SessionSyncRsp.create({ added: result.added, removed: result.removed });
+  });
 }

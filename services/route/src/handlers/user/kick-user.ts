@@ -1,8 +1,7 @@
-import { status } from '@grpc/grpc-js';
 import type * as grpc from '@grpc/grpc-js';
 import { CID, IM, sameClientClass, tiertalk, type SessionLoginRsp } from '@tiertalk/proto';
-import { rpcError } from '@tiertalk/rpc';
-import { toServiceError } from '../call-errors';
+import { CatalogueError } from '@tiertalk/rpc';
+import { routeUnary } from '../call-errors';
 import type { RouteDeps } from '../types';
 
 const { KICK_REASON_DUPLICATE_USER, KICK_REASON_MOBILE_KICK } = IM.BaseDefine.KickReasonType;
@@ -16,38 +15,26 @@ const { KICK_REASON_DUPLICATE_USER, KICK_REASON_MOBILE_KICK } = IM.BaseDefine.Ki
  */
 export function kickUserHandler({ store, links, logger }: RouteDeps): grpc.handleUnaryCall<IM.Server.IMServerKickUser, SessionLoginRsp> {
   const log = logger.child({ rpc: 'KickUser' });
-  return (call, callback) => {
-    const req = call.request;
-    Promise.resolve()
-      .then(async () => {
-        if (!Number.isInteger(req.userId) || req.userId <= 0) throw rpcError(status.INVALID_ARGUMENT, 'user_id must be > 0');
-        if (req.reason !== KICK_REASON_DUPLICATE_USER && req.reason !== KICK_REASON_MOBILE_KICK) {
-          throw rpcError(status.INVALID_ARGUMENT, 'reason must be a KickReasonType');
-        }
-        const sessions = (await store.lookup([req.userId])).get(req.userId) ?? [];
-        const body = IM.Server.IMServerKickUser.encode({ userId: req.userId, clientType: req.clientType, reason: req.reason }).finish();
-        const connsByGateway = new Map<string, number[]>();
-        for (const s of sessions) {
-          if (!sameClientClass(s.clientType, req.clientType)) continue;
-          const list = connsByGateway.get(s.gatewayId);
-          if (list) list.push(s.connId);
-          else connsByGateway.set(s.gatewayId, [s.connId]);
-        }
-        let kicked = 0;
-        for (const [gatewayId, connIds] of connsByGateway) {
-          if (links.send(gatewayId, [{ commandId: CID.CID_OTHER_SERVER_KICK_USER, body, connIds }])) kicked += connIds.length;
-        }
-        return kicked;
-      })
-      .then(
-        (kicked) => {
-          log.info({ userId: req.userId, clientType: req.clientType, reason: req.reason, kicked }, 'user kicked');
-          callback(null, tiertalk.SessionLoginRsp.create({ kicked }));
-        },
-        (err: unknown) => {
-          log.warn({ err, userId: req.userId, clientType: req.clientType, reason: req.reason }, 'kick failed');
-          callback(toServiceError(err));
-        },
-      );
-  };
+  const context = (req: IM.Server.IMServerKickUser) => ({ userId: req.userId, clientType: req.clientType, reason: req.reason });
+  return routeUnary(log, 'KickUser', 'kick failed', context, async (req) => {
+    if (!Number.isInteger(req.userId) || req.userId <= 0) throw new CatalogueError('request_invalid', 'user_id must be > 0');
+    if (req.reason !== KICK_REASON_DUPLICATE_USER && req.reason !== KICK_REASON_MOBILE_KICK) {
+      throw new CatalogueError('request_invalid', 'reason must be a KickReasonType');
+    }
+    const sessions = (await store.lookup([req.userId])).get(req.userId) ?? [];
+    const body = IM.Server.IMServerKickUser.encode({ userId: req.userId, clientType: req.clientType, reason: req.reason }).finish();
+    const connsByGateway = new Map<string, number[]>();
+    for (const s of sessions) {
+      if (!sameClientClass(s.clientType, req.clientType)) continue;
+      const list = connsByGateway.get(s.gatewayId);
+      if (list) list.push(s.connId);
+      else connsByGateway.set(s.gatewayId, [s.connId]);
+    }
+    let kicked = 0;
+    for (const [gatewayId, connIds] of connsByGateway) {
+      if (links.send(gatewayId, [{ commandId: CID.CID_OTHER_SERVER_KICK_USER, body, connIds }])) kicked += connIds.length;
+    }
+    log.info({ ...context(req), kicked }, 'user kicked');
+    return tiertalk.SessionLoginRsp.create({ kicked });
+  });
 }

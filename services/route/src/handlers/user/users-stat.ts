@@ -1,8 +1,7 @@
-import { status } from '@grpc/grpc-js';
 import type * as grpc from '@grpc/grpc-js';
 import { IM, isMobileClient, type UsersStatReq, type UsersStatRsp } from '@tiertalk/proto';
-import { rpcError } from '@tiertalk/rpc';
-import { toServiceError } from '../call-errors';
+import { CatalogueError } from '@tiertalk/rpc';
+import { routeUnary } from '../call-errors';
 import type { RouteDeps } from '../types';
 
 const { USER_STATUS_ONLINE, USER_STATUS_OFFLINE } = IM.BaseDefine.UserStatType;
@@ -20,32 +19,20 @@ export const MAX_USERS_STAT_IDS = 10_000;
  */
 export function usersStatHandler({ store, logger, registryReady }: RouteDeps): grpc.handleUnaryCall<UsersStatReq, UsersStatRsp> {
   const log = logger.child({ rpc: 'UsersStat' });
-  return (call, callback) => {
-    const req = call.request;
+  const context = (req: UsersStatReq) => ({ userId: req.userId, count: req.userIdList?.length ?? 0 });
+  return routeUnary(log, 'UsersStat', 'users stat failed', context, async (req) => {
     const ids = req.userIdList ?? [];
-    if (ids.length > MAX_USERS_STAT_IDS) {
-      log.warn({ userId: req.userId, count: ids.length, max: MAX_USERS_STAT_IDS }, 'users stat list too long; refused');
-      callback(rpcError(status.INVALID_ARGUMENT, `at most ${MAX_USERS_STAT_IDS} user ids per query`));
-      return;
-    }
+    if (ids.length > MAX_USERS_STAT_IDS) throw new CatalogueError('request_invalid', `at most ${MAX_USERS_STAT_IDS} user ids per query`);
     // While the registry is rebuilt, wait rather than answer "offline" for users who are online.
-    Promise.resolve(registryReady?.whenRegistryReady())
-      .then(() => store.lookup([...new Set(ids)]))
-      .then(
-        (sessions) => {
-          const userStatList = ids.map((userId) => ({
-            userId,
-            status: (sessions.get(userId) ?? []).some((s) => !isMobileClient(s.clientType)) ? USER_STATUS_ONLINE : USER_STATUS_OFFLINE,
-          }));
-          const rsp = IM.Buddy.IMUsersStatRsp.create({ userId: req.userId, userStatList });
-          // The gateway relays the answer to the origin connection by attach_data (docs/FLOWS.md §0, "relay to origin").
-          if (req.attachData && req.attachData.length > 0) rsp.attachData = req.attachData;
-          callback(null, rsp);
-        },
-        (err: unknown) => {
-          log.warn({ err, userId: req.userId, count: ids.length }, 'users stat failed');
-          callback(toServiceError(err));
-        },
-      );
-  };
+    await registryReady?.whenRegistryReady();
+    const sessions = await store.lookup([...new Set(ids)]);
+    const userStatList = ids.map((userId) => ({
+      userId,
+      status: (sessions.get(userId) ?? []).some((s) => !isMobileClient(s.clientType)) ? USER_STATUS_ONLINE : USER_STATUS_OFFLINE,
+    }));
+    const rsp = IM.Buddy.IMUsersStatRsp.create({ userId: req.userId, userStatList });
+    // The gateway relays the answer to the origin connection by attach_data (docs/FLOWS.md §0, "relay to origin").
+    if (req.attachData && req.attachData.length > 0) rsp.attachData = req.attachData;
+    return rsp;
+  });
 }
