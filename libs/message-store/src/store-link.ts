@@ -137,6 +137,13 @@ export class StoreLink {
     return this.unsettled;
   }
 
+  /** Batches written to streams whose db-proxy is not reading, held until they drain (back-pressure). */
+  get batchesAwaitingDrain(): number {
+    let n = 0;
+    for (const stream of [...this.streams.values(), ...this.drainingStreams]) n += stream.waitingBatches;
+    return n;
+  }
+
   /** Counters since start (logged with every refusal). */
   get stats(): Readonly<StoreStats> {
     return this.counts;

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { openBidi, type ClientMethod } from './call';
+import { FlowControlledWriter } from './flow-controlled-writer';
 
 /** What a CorrelatedStream needs to know of an item it carries. */
 export interface CorrelatedItem {
@@ -34,6 +35,8 @@ export interface CorrelatedStreamEvents<T extends CorrelatedItem, Batch, ReplyBa
  */
 export class CorrelatedStream<T extends CorrelatedItem, Batch, ReplyBatch, Reply> {
   private readonly call: grpc.ClientDuplexStream<Batch, ReplyBatch>;
+  /** Batches wait here while the peer does not read (back-pressure), in order. */
+  private readonly writer: FlowControlledWriter<Batch>;
   private readonly pending = new Map<number, T>();
   /** The server sent `stop`: no new items here, replies still read. */
   draining = false;
@@ -48,6 +51,7 @@ export class CorrelatedStream<T extends CorrelatedItem, Batch, ReplyBatch, Reply
     private readonly on: CorrelatedStreamEvents<T, Batch, ReplyBatch, Reply>,
   ) {
     this.call = openBidi(client, protocol.method);
+    this.writer = new FlowControlledWriter(this.call, (err) => this.finish(err));
     this.call.on('data', (batch: ReplyBatch) => this.onData(batch));
     this.call.on('error', (err: Error) => this.finish(err));
     this.call.on('end', () => this.finish(undefined));
@@ -59,6 +63,11 @@ export class CorrelatedStream<T extends CorrelatedItem, Batch, ReplyBatch, Reply
 
   get pendingCount(): number {
     return this.pending.size;
+  }
+
+  /** Batches written here and held until the stream drains. */
+  get waitingBatches(): number {
+    return this.writer.waiting;
   }
 
   /** Send time of the oldest unanswered item, or undefined. */
@@ -75,7 +84,7 @@ export class CorrelatedStream<T extends CorrelatedItem, Batch, ReplyBatch, Reply
       this.pending.set(item.ref, item);
     }
     try {
-      this.call.write(this.protocol.batchOf(items));
+      this.writer.write(this.protocol.batchOf(items));
     } catch (err) {
       this.finish(err);
     }

@@ -30,3 +30,5 @@ export { ERROR_CATALOGUE, ERROR_CODE_KEY, CatalogueError, errorCodeOf, isErrorCo
 export type { ErrorCodeName, ErrorSpec } from './error-catalogue';
 export { unaryHandler } from './unary-handler';
 export type { UnaryHandlerOptions } from './unary-handler';
+export { FlowControlledWriter } from './flow-controlled-writer';
+export type { DrainableStream } from './flow-controlled-writer';

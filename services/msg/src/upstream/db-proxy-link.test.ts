@@ -47,6 +47,8 @@ class FakeDbProxy {
   readonly received: tiertalk.MsgStoreItem.$Properties[] = [];
   readonly streams = new Set<grpc.ServerDuplexStream<MsgStoreBatch, MsgStoredBatch>>();
   mode: Mode = 'ok';
+  /** While set, new streams are not read (HTTP/2 flow control holds the writer) until resumeReading(). */
+  private readingPaused: Array<() => void> | undefined;
   /** STORE_FAILED for this many items before storing again. */
   failNext = 0;
   private server: grpc.Server | undefined;
@@ -63,20 +65,35 @@ class FakeDbProxy {
     server.addService(DbProxyService, {
       StoreMessages: (call: grpc.ServerDuplexStream<MsgStoreBatch, MsgStoredBatch>) => {
         this.streams.add(call);
-        call.on('data', (batch: MsgStoreBatch) => {
-          this.received.push(...batch.items);
-          if (this.mode === 'hang') return;
-          const items = batch.items.map((item) => this.answer(item));
-          if (!call.destroyed) call.write(tiertalk.MsgStoredBatch.create({ items }));
-        });
-        call.on('end', () => call.end());
-        call.on('error', () => this.streams.delete(call));
-        call.on('close', () => this.streams.delete(call));
+        if (this.readingPaused) this.readingPaused.push(() => this.read(call));
+        else this.read(call);
       },
     });
     this.server = server;
     this.port = await bindServer(server, '127.0.0.1', port);
     this.registration = await registry.register({ id: this.id, service: 'db-proxy', addr: `127.0.0.1:${this.port}`, load: 0, meta: {} });
+  }
+
+  pauseReading(): void {
+    this.readingPaused = [];
+  }
+
+  resumeReading(): void {
+    const waiting = this.readingPaused ?? [];
+    this.readingPaused = undefined;
+    for (const read of waiting) read();
+  }
+
+  private read(call: grpc.ServerDuplexStream<MsgStoreBatch, MsgStoredBatch>): void {
+    call.on('data', (batch: MsgStoreBatch) => {
+      this.received.push(...batch.items);
+      if (this.mode === 'hang') return;
+      const items = batch.items.map((item) => this.answer(item));
+      if (!call.destroyed) call.write(tiertalk.MsgStoredBatch.create({ items }));
+    });
+    call.on('end', () => call.end());
+    call.on('error', () => this.streams.delete(call));
+    call.on('close', () => this.streams.delete(call));
   }
 
   private answer(item: tiertalk.MsgStoreItem.$Properties): tiertalk.MsgStoredItem.$Properties {
@@ -208,6 +225,21 @@ describe('DbProxyLink over real gRPC and etcd', () => {
     const rejected = await send(1, 2, 'not allowed');
     expect(rejected).toMatchObject({ result: STORE_REJECTED, msgId: 0, reason: 'not a member', attempts: 1 });
     expect(a.received.length).toBe(before + 1);
+  });
+
+  it('stops writing to an instance that does not read, and sends the rest in order once it drains', async () => {
+    const a = await fake('db-a');
+    a.pauseReading();
+    // 25 batches of 64 messages of 4 KiB: far beyond the HTTP/2 windows and the stream's buffer.
+    const pad = 'x'.repeat(4096);
+    const outcomes = Array.from({ length: 1600 }, (_, i) => send(1, 2, `${i}:${pad}`));
+    await until(() => link.batchesAwaitingDrain > 0, 3000, 'store batches held for drain');
+    a.resumeReading();
+    const results = await Promise.all(outcomes);
+    expect(results.filter((r) => r.result !== STORE_OK)).toEqual([]);
+    expect(results.every((r) => r.attempts === 1)).toBe(true);
+    expect(storage.texts().map((t) => Number(t.split(':')[0]))).toEqual(Array.from({ length: 1600 }, (_, i) => i));
+    expect(link.batchesAwaitingDrain).toBe(0);
   });
 
   it('refuses after the store deadline when storage keeps failing, and when no instance is live', async () => {

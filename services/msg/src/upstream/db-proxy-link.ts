@@ -53,6 +53,11 @@ export class DbProxyLink implements DbProxyApi {
     return this.messages.inFlight;
   }
 
+  /** Store batches held until a db-proxy that is not reading drains its stream. */
+  get batchesAwaitingDrain(): number {
+    return this.messages.batchesAwaitingDrain;
+  }
+
   /** Counters since start (logged with every refusal). */
   get stats(): Readonly<StoreStats> {
     return this.messages.stats;

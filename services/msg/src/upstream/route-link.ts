@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { RouteService, tiertalk } from '@tiertalk/proto';
 import type { DeliverReport, EnvelopeBatch, SessionBatch, SessionLoginRsp, SessionResults } from '@tiertalk/proto';
-import { BatchedCalls, ReconnectBackoff, callWithFailover, openBidi } from '@tiertalk/rpc';
+import { BatchedCalls, FlowControlledWriter, ReconnectBackoff, callWithFailover, openBidi } from '@tiertalk/rpc';
 import type { InstancePool } from '@tiertalk/rpc';
 import type { Logger } from '@tiertalk/log';
 import type { RouteApi } from '../gateway-context';
@@ -36,6 +36,8 @@ const MAX_HELD_ENVELOPES = 200_000;
 interface DeliverStream {
   readonly instanceId: string;
   readonly call: grpc.ClientDuplexStream<EnvelopeBatch, DeliverReport>;
+  /** Writes to `call`, holding batches while route does not read (back-pressure). */
+  readonly writer: FlowControlledWriter<EnvelopeBatch>;
   /**
    * Envelopes written and not yet covered by a DeliverReport, oldest first.
    * route handles one stream's batches in order and reports each, so a report
@@ -197,7 +199,7 @@ export class RouteLink implements RouteApi {
     this.batch = [];
     for (const e of items) stream.unreported.push(e);
     try {
-      stream.call.write(tiertalk.EnvelopeBatch.create({ items: items.map((e) => tiertalk.Envelope.create(e.envelope)) }));
+      stream.writer.write(tiertalk.EnvelopeBatch.create({ items: items.map((e) => tiertalk.Envelope.create(e.envelope)) }));
     } catch (err) {
       this.finishStream(stream, err);
     }
@@ -229,7 +231,7 @@ export class RouteLink implements RouteApi {
     const target = this.pool.pick();
     if (!target) return undefined;
     const call = openBidi(target.client, RouteService.Deliver);
-    const stream: DeliverStream = { instanceId: target.id, call, unreported: [], received: 0, finished: false };
+    const stream: DeliverStream = { instanceId: target.id, call, writer: new FlowControlledWriter(call, (err) => this.finishStream(stream, err)), unreported: [], received: 0, finished: false };
     call.on('data', (report: DeliverReport) => {
       if (report.received) {
         const end = Math.min(stream.unreported.length, stream.received + report.received);
