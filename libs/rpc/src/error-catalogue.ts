@@ -11,7 +11,7 @@ export { ERROR_CODE_KEY };
 export interface ErrorSpec {
   /** One line for users of the gRPC API. */
   readonly meaning: string;
-  /** The status a unary call answers with. */
+  /** The status a unary call answers with (for per-item codes: the status a caller raises for them). */
   readonly grpc: grpc.status;
   /** What a TeamTalk client sees (it has no error replies for most requests). */
   readonly client: string;
@@ -72,7 +72,7 @@ export const ERROR_CATALOGUE = {
     http: 500,
   },
   message_invalid: {
-    meaning: 'Message store: empty, of an unknown type, too long, or with an idempotency key that is too long. Never retried.',
+    meaning: 'Message store: the message is malformed (empty, to oneself, of an unknown type, not UTF-8, too long, or its idempotency key is). Never retried.',
     grpc: grpc.status.INVALID_ARGUMENT,
     client: 'IMMsgDataAck with msg_id 0 (TT_RATE_LIMIT_ANSWER=ack0) or no answer',
     http: 409,
