@@ -49,8 +49,8 @@ export function unary<Req, Res>(name: string, log: Logger, fn: (req: Req) => Pro
       log,
       classify: classifyStoreError(name),
       onRefused: (err, req) => {
-        if (err instanceof RequestError) refusals.refuse(err.reason, offenderOf(req), { method: name, detail: err.message });
-        else refusals.refuse('mysql_pool_queue_full', name);
+        if (err.code === 'db_busy') refusals.refuse('mysql_pool_queue_full', name);
+        else refusals.refuse(err instanceof RequestError ? err.reason : err.code, offenderOf(req), { method: name, detail: err.message });
       },
     },
     (req) => fn(req),

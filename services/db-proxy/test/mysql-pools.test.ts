@@ -7,6 +7,7 @@ import pino from 'pino';
 import { createPool } from 'mysql2/promise';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { refusalCount } from '@tiertalk/metrics';
+import { errorCodeOf } from '@tiertalk/rpc';
 import { assertSqlModePinned, createMysqlPools, PINNED_SQL_MODE, SqlModeError } from '../src/store/mysql';
 import { unary } from '../src/unary';
 
@@ -56,6 +57,7 @@ it('a request beyond the pool queue limit is answered RESOURCE_EXHAUSTED at once
     const refused = await call(); // the queue (1) is full
     expect(refused?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(refused?.details).toMatch(/busy/);
+    expect(errorCodeOf(refused)).toBe('db_busy');
     expect(await refusalCount('mysql_pool_queue_full')).toBe(before + 1);
     held.release();
     held = undefined;

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Frame } from '@tiertalk/pdu';
+import { errorCodeOf } from '@tiertalk/rpc';
 import type { Connection } from '../conn/connection';
 import { on } from '../dispatcher';
 import type { Handler } from '../dispatcher';
@@ -44,7 +45,7 @@ export function forwardToDbProxy<Req extends UserRequest, Res extends { attachDa
       res = await ctx.db.call(opts.method, req);
     } catch (err) {
       // TeamTalk has no error reply for these: the client's request times out.
-      conn.log.warn({ cid: frame.commandId, seq: frame.seqNum, err }, 'db-proxy request failed');
+      conn.log.warn({ cid: frame.commandId, seq: frame.seqNum, code: errorCodeOf(err), err }, 'db-proxy request failed');
       return;
     }
     res.attachData = null;

@@ -55,7 +55,7 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
     const answer = ctx.config.conn.rateLimitAnswer === 'ack0';
     if (answer && !conn.isClosed) sendNotStoredAck(conn, msg, frame, group);
     conn.log.info(
-      { to, seq: frame.seqNum, result: tiertalk.StoreResult[stored.result], reason: stored.reason, attempts: stored.attempts, answered: answer },
+      { to, seq: frame.seqNum, result: tiertalk.StoreResult[stored.result], code: stored.code, reason: stored.reason, attempts: stored.attempts, answered: answer },
       answer ? 'message not stored; refused with msg_id 0' : 'message not stored; no answer (TT_RATE_LIMIT_ANSWER=silent)',
     );
     return;
