@@ -103,6 +103,11 @@ export class RouteLink implements RouteApi {
     return n;
   }
 
+  /** Envelope batches written to a Deliver stream route is not reading, held until it drains (back-pressure). */
+  get batchesAwaitingDrain(): number {
+    return this.active?.writer.waiting ?? 0;
+  }
+
   hasInstance(): boolean {
     return this.pool.size > 0;
   }
