@@ -8,6 +8,7 @@ import { createLogger } from '@tiertalk/log';
 import { Registry } from '@tiertalk/registry';
 import type { Registration, ServiceWatch } from '@tiertalk/registry';
 import { InstancePool, bindServer, createServer, insecureLoopback } from '@tiertalk/rpc';
+import { waitFor } from '@tiertalk/testkit';
 import { RouteLink } from './route-link';
 
 const ETCD = process.env.TT_TEST_ETCD ?? 'http://127.0.0.1:2379';
@@ -53,14 +54,6 @@ class PausedRoute {
   }
 }
 
-async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe('RouteLink over real gRPC and etcd', () => {
   let registry: Registry;
   let watch: ServiceWatch;
@@ -74,7 +67,7 @@ describe('RouteLink over real gRPC and etcd', () => {
     pool = new InstancePool(watch, { security: insecureLoopback(), logger: log });
     route = new PausedRoute();
     await route.start(registry);
-    await until(() => pool.get('route-a') !== undefined, 3000, 'route in the pool');
+    await waitFor(() => pool.get('route-a') !== undefined, 3000, { intervalMs: 5, what: 'route in the pool' });
     link = new RouteLink(pool, { deadlineMs: 1000, batchMax: 64, logger: log });
   });
 
@@ -94,9 +87,9 @@ describe('RouteLink over real gRPC and etcd', () => {
       body.writeUInt32BE(seq, 0);
       link.deliver({ commandId: CID.CID_MSG_DATA, body, toUserIds: [1] });
     }
-    await until(() => link.batchesAwaitingDrain > 0, 3000, 'envelope batches held for drain');
+    await waitFor(() => link.batchesAwaitingDrain > 0, 3000, { intervalMs: 5, what: 'envelope batches held for drain' });
     route.resumeReading();
-    await until(() => route.seen.length >= total && link.held === 0, 10_000, 'every envelope delivered and reported');
+    await waitFor(() => route.seen.length >= total && link.held === 0, 10_000, { intervalMs: 5, what: 'every envelope delivered and reported' });
     expect(route.seen).toEqual(Array.from({ length: total }, (_, i) => i));
     expect(link.batchesAwaitingDrain).toBe(0);
   });
