@@ -1,0 +1,7 @@
+// How a TierTalk service starts and stops (docs/ARCHITECTURE.md "Start-up and shutdown"),
+// and the listen/close of its plain TCP and HTTP servers.
+export { ServiceLifecycle } from './service-lifecycle';
+export type { ServiceLifecycleOptions, StepOptions } from './service-lifecycle';
+export { exitOnSignals, exitOnStartFailure } from './signals';
+export type { ExitOnSignalsOptions } from './signals';
+export { gracefulClose, listen } from './net-server';
