@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@tiertalk/log';
-import { tiertalk } from '@tiertalk/proto';
+import { nowSec, tiertalk } from '@tiertalk/proto';
 import { rpcError } from '@tiertalk/rpc';
 import type { DomainDeps } from '../../domain-deps';
 import {
@@ -24,7 +24,6 @@ const REFUSAL_STATUS: Record<AdminRefusal['kind'], grpc.status> = {
   exists: grpc.status.ALREADY_EXISTS,
 };
 const SALT_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-const nowSec = (): number => Math.floor(Date.now() / 1000);
 
 function toAdminUser(r: AdminUserRow): tiertalk.AdminUser {
   return tiertalk.AdminUser.create({
