@@ -4,7 +4,7 @@ import { Logger, createLogger } from '@tiertalk/log';
 import { DbAdminService, DbProxyService } from '@tiertalk/proto';
 import { Readiness, healthAccess, probeRoutes, serveHealth } from '@tiertalk/health';
 import { RefusalLog, countMysqlErrors, countRedisErrors, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
-import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { connectRegistry } from '@tiertalk/registry';
 import { autoPipelinedCopy } from '@tiertalk/redis';
 import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
 import { dbAdminAccess, dbProxyAccess } from './access-policy';
@@ -44,7 +44,6 @@ async function main(config: DbProxyConfig, log: Logger): Promise<void> {
   const metrics = await startServiceMetrics({ service: 'db-proxy', instance: config.TT_INSTANCE_ID, host: config.TT_METRICS_HOST ?? config.TT_GRPC_HOST, port: config.TT_METRICS_PORT, routes: [probeRoutes(readiness)] });
   life.closes('metrics', () => metrics?.close());
   const security = exitOnConfigError(() => rpcSecurityFromConfig(config, { service: 'db-proxy', bindHost: config.TT_GRPC_HOST, logger: log }));
-  const etcdAccess = exitOnConfigError(() => etcdAccessFromConfig(config, 'db-proxy'));
   reloadTlsOnSighup(security);
 
   const refusals = new RefusalLog(log);
@@ -171,13 +170,7 @@ async function main(config: DbProxyConfig, log: Logger): Promise<void> {
   // Stores and logins already received are answered; the streams tell msg servers to send elsewhere.
   life.drains('store and validate streams', config.TT_SHUTDOWN_GRACE_MS, (ms) => Promise.all([storeMessages.drain(ms), validateStream.drain(ms)]));
 
-  const registry = await Registry.connect({
-    endpoints: [...config.TT_ETCD_ENDPOINTS],
-    prefix: config.TT_ETCD_PREFIX,
-    leaseTtlSec: config.TT_LEASE_TTL_SEC,
-    logger: log,
-    ...etcdAccess,
-  });
+  const registry = await connectRegistry(config, 'db-proxy', log);
   life.closes('etcd', () => registry.close());
   await life.register(registry, { id: config.TT_INSTANCE_ID, service: 'db-proxy', addr: `${config.TT_GRPC_HOST}:${grpcPort}`, load: 0, meta: { ...metricsMeta(metrics) } }, registered);
   for (const purger of idempotencyPurgers) purger.start();

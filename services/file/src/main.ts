@@ -1,11 +1,10 @@
-import { hostname } from 'node:os';
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { Readiness, healthAccess, probeRoutes, serveHealth, startPeriodicProbe } from '@tiertalk/health';
 import { ServiceLifecycle, exitOnSignals, exitOnStartFailure } from '@tiertalk/lifecycle';
 import { Logger, createLogger } from '@tiertalk/log';
 import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { FileServerService } from '@tiertalk/proto';
-import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { advertisedHost, connectRegistry } from '@tiertalk/registry';
 import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
 import { createFileStore } from '@tiertalk/storage';
 import { fileServerAccess } from './access-policy';
@@ -55,13 +54,7 @@ async function run(cfg: FileConfig, log: Logger): Promise<void> {
   life.closes('transfer tasks', () => tasks.stop());
   const address = { ip: cfg.TT_FILE_PUBLIC_IP ?? advertisedHost(cfg.TT_FILE_HOST), port: cfg.TT_FILE_PUBLIC_PORT || clients.port };
 
-  const registry = await Registry.connect({
-    endpoints: [...cfg.TT_ETCD_ENDPOINTS],
-    prefix: cfg.TT_ETCD_PREFIX,
-    leaseTtlSec: cfg.TT_LEASE_TTL_SEC,
-    logger: log,
-    ...exitOnConfigError(() => etcdAccessFromConfig(cfg, 'file')),
-  });
+  const registry = await connectRegistry(cfg, 'file', log);
   life.closes('etcd', () => registry.close());
   const server = createServer({ security, access: [fileServerAccess, healthAccess], refusals });
   serveHealth(server, readiness, 'tiertalk.FileServer');
@@ -77,11 +70,6 @@ async function run(cfg: FileConfig, log: Logger): Promise<void> {
   );
   log.info({ grpcPort, clientPort: clients.port, address, store: store.description }, 'file server started');
   exitOnSignals((reason) => life.stop(reason), { log, exitDeadlineMs: HARD_EXIT_MS });
-}
-
-/** A wildcard bind address means nothing to clients; publish the host name instead. */
-function advertisedHost(bindHost: string): string {
-  return bindHost === '0.0.0.0' || bindHost === '::' ? hostname() : bindHost;
 }
 
 const config = exitOnConfigError(() => loadFileConfig());

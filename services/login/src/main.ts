@@ -1,10 +1,9 @@
-import { hostname } from 'node:os';
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { Logger, createLogger } from '@tiertalk/log';
 import { metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { Readiness, followLiveInstances, probeRoutes } from '@tiertalk/health';
 import { ServiceLifecycle, exitOnSignals, exitOnStartFailure } from '@tiertalk/lifecycle';
-import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { advertisedHost, connectRegistry } from '@tiertalk/registry';
 import { ServerCertificate } from '@tiertalk/tls';
 import { LoginConfig, loadLoginConfig } from './config';
 import { GatewayBalancer } from './gateway-balancer';
@@ -30,13 +29,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
   // /metrics on the HTTP port unless TT_METRICS_PORT gives it a port of its own (off the client-facing one).
   const metrics = await startServiceMetrics({ service: 'login', instance: cfg.TT_INSTANCE_ID, host: cfg.TT_METRICS_HOST ?? cfg.TT_GRPC_HOST, port: cfg.TT_METRICS_PORT, routes: [probes] });
   life.closes('metrics', () => metrics?.close());
-  const registry = await Registry.connect({
-    endpoints: [...cfg.TT_ETCD_ENDPOINTS],
-    prefix: cfg.TT_ETCD_PREFIX,
-    leaseTtlSec: cfg.TT_LEASE_TTL_SEC,
-    logger: log,
-    ...exitOnConfigError(() => etcdAccessFromConfig(cfg, 'login')),
-  });
+  const registry = await connectRegistry(cfg, 'login', log);
   life.closes('etcd', () => registry.close());
   const msgGateways = await registry.watch('msg');
   followLiveInstances(readiness.add('msg-gateways', { critical: false }), msgGateways);
@@ -104,11 +97,6 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
   }, registered);
   log.info({ gateways: msgGateways.size, legacyTcp: legacy !== undefined }, 'login started');
   exitOnSignals((reason) => life.stop(reason), { log, exitDeadlineMs: HARD_EXIT_MS });
-}
-
-/** A wildcard bind address means nothing to others; publish the host name instead. */
-function advertisedHost(bindHost: string): string {
-  return bindHost === '0.0.0.0' || bindHost === '::' ? hostname() : bindHost;
 }
 
 const config = exitOnConfigError(() => loadLoginConfig());

@@ -1,10 +1,9 @@
-import { hostname } from 'node:os';
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { Readiness, probeRoutes, startPeriodicProbe } from '@tiertalk/health';
 import { ServiceLifecycle, exitOnSignals, exitOnStartFailure } from '@tiertalk/lifecycle';
 import { Logger, createLogger } from '@tiertalk/log';
 import { startServiceMetrics } from '@tiertalk/metrics';
-import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { advertisedHost, connectRegistry } from '@tiertalk/registry';
 import { MsfsConfig, loadMsfsConfig } from './config';
 import { startMsfsHttpServer } from './http-server';
 import { createFileStore } from '@tiertalk/storage';
@@ -32,13 +31,7 @@ async function run(cfg: MsfsConfig, log: Logger): Promise<void> {
     what: `no answer from ${store.description}`,
   });
   life.closes('store probe', () => storeProbe.stop());
-  const registry = await Registry.connect({
-    endpoints: [...cfg.TT_ETCD_ENDPOINTS],
-    prefix: cfg.TT_ETCD_PREFIX,
-    leaseTtlSec: cfg.TT_LEASE_TTL_SEC,
-    logger: log,
-    ...exitOnConfigError(() => etcdAccessFromConfig(cfg, 'msfs')),
-  });
+  const registry = await connectRegistry(cfg, 'msfs', log);
   life.closes('etcd', () => registry.close());
   const http = await startMsfsHttpServer({
     host: cfg.TT_MSFS_HTTP_HOST,
@@ -76,11 +69,6 @@ function sdkWarningToLog(log: Logger): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 22) log.warn({ node: process.versions.node }, 'AWS SDK releases after January 2027 need Node 22 or later; this one still runs on this Node');
-}
-
-/** A wildcard bind address means nothing to clients; publish the host name instead. */
-function advertisedHost(bindHost: string): string {
-  return bindHost === '0.0.0.0' || bindHost === '::' ? hostname() : bindHost;
 }
 
 function withSlash(url: string): string {

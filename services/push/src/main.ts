@@ -4,7 +4,7 @@ import { ServiceLifecycle, exitOnSignals, exitOnStartFailure, shutdownGrpcServer
 import { Logger, createLogger } from '@tiertalk/log';
 import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { PushService } from '@tiertalk/proto';
-import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { connectRegistry } from '@tiertalk/registry';
 import { InstancePool, bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
 import { pushAccess } from './access-policy';
 import { PushConfig, loadPushConfig } from './config';
@@ -36,16 +36,9 @@ async function main(config: PushConfig, logger: Logger): Promise<void> {
   const metrics = await startServiceMetrics({ service: 'push', instance: config.TT_INSTANCE_ID, host: config.TT_METRICS_HOST ?? config.TT_GRPC_HOST, port: config.TT_METRICS_PORT, routes: [probeRoutes(readiness)] });
   life.closes('metrics', () => metrics?.close());
   const security = exitOnConfigError(() => rpcSecurityFromConfig(config, { service: 'push', bindHost: config.TT_GRPC_HOST, logger }));
-  const etcdAccess = exitOnConfigError(() => etcdAccessFromConfig(config, 'push'));
   reloadTlsOnSighup(security);
 
-  const registry = await Registry.connect({
-    endpoints: [...config.TT_ETCD_ENDPOINTS],
-    prefix: config.TT_ETCD_PREFIX,
-    leaseTtlSec: config.TT_LEASE_TTL_SEC,
-    logger,
-    ...etcdAccess,
-  });
+  const registry = await connectRegistry(config, 'push', logger);
   life.closes('etcd', () => registry.close());
   const dbProxyWatch = await registry.watch('db-proxy');
   followLiveInstances(readiness.add('db-proxy-live'), dbProxyWatch);

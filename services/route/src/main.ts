@@ -5,7 +5,7 @@ import { RouteService } from '@tiertalk/proto';
 import { Readiness, healthAccess, probeRoutes, serveHealth, watchRedis } from '@tiertalk/health';
 import { RefusalLog, countRedisErrors, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { createRedisClient } from '@tiertalk/redis';
-import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { connectRegistry } from '@tiertalk/registry';
 import { InstancePool, bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
 import { routeAccess } from './access-policy';
 import { RouteConfig, loadRouteConfig } from './config';
@@ -30,7 +30,6 @@ async function main(config: RouteConfig, logger: Logger): Promise<void> {
   const metrics = await startServiceMetrics({ service: 'route', instance: config.TT_INSTANCE_ID, host: config.TT_METRICS_HOST ?? config.TT_GRPC_HOST, port: config.TT_METRICS_PORT, routes: [probeRoutes(readiness)] });
   life.closes('metrics', () => metrics?.close());
   const security = exitOnConfigError(() => rpcSecurityFromConfig(config, { service: 'route', bindHost: config.TT_GRPC_HOST, logger }));
-  const etcdAccess = exitOnConfigError(() => etcdAccessFromConfig(config, 'route'));
   reloadTlsOnSighup(security);
 
   // Fail a call fast when Redis is down instead of queueing it for minutes. Auto-pipelined: the
@@ -42,13 +41,7 @@ async function main(config: RouteConfig, logger: Logger): Promise<void> {
   life.closes('session redis check', () => redisCheck.stop());
   const store = new SessionStore(redis, config.TT_SESSION_KEY_PREFIX, { seenTtlMs: 3 * config.TT_SESSION_SYNC_INTERVAL_MS });
 
-  const registry = await Registry.connect({
-    endpoints: [...config.TT_ETCD_ENDPOINTS],
-    prefix: config.TT_ETCD_PREFIX,
-    leaseTtlSec: config.TT_LEASE_TTL_SEC,
-    logger,
-    ...etcdAccess,
-  });
+  const registry = await connectRegistry(config, 'route', logger);
   life.closes('etcd', () => registry.close());
   const links = new GatewayLinks({ registry, store, logger, security, sweepIntervalMs: config.TT_SWEEP_INTERVAL_MS, presenceCoalesceMs: config.TT_PRESENCE_COALESCE_MS });
   await links.start();
