@@ -1,10 +1,11 @@
 import type { Logger } from '@tiertalk/log';
-import { CID, IM, decryptContent, isSingleMsgType } from '@tiertalk/proto';
-import type { tiertalk } from '@tiertalk/proto';
+import { IM, decryptContent, isSingleMsgType, tiertalk } from '@tiertalk/proto';
 import type { PushStream, QueuedPush } from './push-stream';
 import type { HeldPush, HeldPushSink } from './stream-consumer';
 import { postJson } from './webhook-poster';
 import type { PostOutcome } from './webhook-poster';
+
+const { MESSAGE_KIND_SINGLE } = tiertalk.MessageKind;
 
 /** Device tokens of users (db-proxy GetDeviceToken in production: ./db-proxy-tokens.ts). */
 export interface TokenSource {
@@ -139,9 +140,8 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
     if (this.closed) return;
     const pushes: QueuedPush[] = [];
     for (const env of envelopes) {
-      if (env.commandId !== CID.CID_MSG_DATA) continue;
-      // 1:1: to_user_ids = [receiver, sender] (docs/ARCHITECTURE.md step 5).
-      const toUserId = env.toUserIds?.[0] ?? 0;
+      if (env.kind !== MESSAGE_KIND_SINGLE) continue;
+      const toUserId = env.toSessionId ?? 0;
       if (toUserId <= 0 || (sessions.get(toUserId)?.length ?? 0) > 0) continue;
       pushes.push({ toUserId, body: env.body });
     }
@@ -331,7 +331,12 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
     }
   }
 
-  /** The stored IMMsgData; only 1:1 messages addressed to the envelope's receiver are pushed here. */
+  /**
+   * The stored IMMsgData; only 1:1 messages addressed to the envelope's receiver are pushed here.
+   * Decoded (once, off the Deliver path) because the webhook event carries the message itself:
+   * its type, time and the flash text of its content. The checks guard entries of the durable
+   * queue, which outlive the process that wrote them.
+   */
   private decode(c: PushItem): IM.Message.IMMsgData | undefined {
     let msg: IM.Message.IMMsgData;
     try {

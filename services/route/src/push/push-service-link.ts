@@ -1,6 +1,6 @@
 import type { Logger } from '@tiertalk/log';
 import { Counter, metricsRegistry } from '@tiertalk/metrics';
-import { CID, PushService, isMobileClient, tiertalk, type NotifiedBatch, type NotifyBatch } from '@tiertalk/proto';
+import { PushService, isMobileClient, tiertalk, type NotifiedBatch, type NotifyBatch } from '@tiertalk/proto';
 import { BatchedCalls, type InstancePool } from '@tiertalk/rpc';
 
 export interface PushServiceLinkOptions {
@@ -24,6 +24,8 @@ export interface PushRequestSink {
   /** The batch's envelopes and the sessions of their receivers (receivers absent from the map have none). */
   offer(envelopes: readonly tiertalk.Envelope.$Properties[], sessions: ReadonlyMap<number, ReadonlyArray<{ clientType: number }>>): void;
 }
+
+const { MESSAGE_KIND_OTHER } = tiertalk.MessageKind;
 
 const OUTCOMES = ['accepted', 'refused', 'shed', 'unavailable'] as const;
 type Outcome = (typeof OUTCOMES)[number];
@@ -80,7 +82,8 @@ export class PushServiceLink implements PushRequestSink {
       return own.length === 0 || (this.opts.mobileOnly && own.every((s) => isMobileClient(s.clientType)));
     };
     for (const env of envelopes) {
-      if (env.commandId !== CID.CID_MSG_DATA || env.broadcast || !env.body) continue;
+      // Stored messages only: 1:1 and group (never sent to all users).
+      if ((env.kind ?? MESSAGE_KIND_OTHER) === MESSAGE_KIND_OTHER || env.allUsers || !env.body) continue;
       // 1:1: [to, from]; group: every member. The sender is dropped by the push service.
       const offline = [...new Set(env.toUserIds ?? [])].filter((id) => id > 0 && pushable(id));
       if (offline.length === 0) continue;

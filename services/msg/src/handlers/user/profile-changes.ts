@@ -38,8 +38,7 @@ export const onChangeSignInfoReq = forwardToDbProxy({
     ctx.route.deliver({
       commandId: CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY,
       body: IM.Buddy.IMSignInfoChangedNotify.encode({ changedUserId: conn.userId, signInfo: req.signInfo }).finish(),
-      toUserIds: [],
-      broadcast: true,
+      allUsers: true,
     });
   },
 });
