@@ -19,6 +19,7 @@ const STREAM = 'tt:push:test';
 const AES_KEY = '12345678901234567890123456789012';
 const { MSG_TYPE_SINGLE_TEXT, MSG_TYPE_SINGLE_AUDIO, MSG_TYPE_GROUP_TEXT } = IM.BaseDefine.MsgType;
 const { CLIENT_TYPE_IOS, CLIENT_TYPE_ANDROID } = IM.BaseDefine.ClientType;
+const { MESSAGE_KIND_SINGLE, MESSAGE_KIND_GROUP } = tiertalk.MessageKind;
 
 /** A webhook receiver whose answer per request is chosen by the test. */
 class WebhookPeer {
@@ -87,7 +88,18 @@ function envelope(from: number, to: number, msgId: number, msgType = MSG_TYPE_SI
     msgType,
     msgData: msgType === MSG_TYPE_SINGLE_AUDIO ? Buffer.from([0, 0, 0, 3, 1, 2, 3]) : encryptContent(text, AES_KEY),
   }).finish();
-  return { commandId: CID.CID_MSG_DATA, body, toUserIds: [to, from], originGatewayId: 'gw-1', originConnId: 7 };
+  const group = msgType === MSG_TYPE_GROUP_TEXT;
+  return {
+    commandId: CID.CID_MSG_DATA,
+    body,
+    toUserIds: [to, from],
+    kind: group ? MESSAGE_KIND_GROUP : MESSAGE_KIND_SINGLE,
+    msgId,
+    fromUserId: from,
+    toSessionId: to,
+    originGatewayId: 'gw-1',
+    originConnId: 7,
+  };
 }
 
 const offline = new Map<number, readonly unknown[]>();
@@ -155,12 +167,21 @@ describe('offline push webhook', () => {
     const n = start();
     const online = new Map<number, readonly unknown[]>([[BOB, [{ gatewayId: 'gw-1' }]]]);
     n.offer([envelope(ALICE, BOB, 1)], online);
-    n.offer([{ ...envelope(ALICE, BOB, 2), commandId: CID.CID_MSG_READ_NOTIFY }], offline);
+    n.offer([{ commandId: CID.CID_MSG_READ_NOTIFY, body: Buffer.from([]), toUserIds: [BOB] }], offline);
     n.offer([envelope(ALICE, BOB, 3, MSG_TYPE_GROUP_TEXT)], offline);
     n.offer([envelope(ALICE, CAROL, 4)], offline);
     await n.idle();
     expect(peer.received).toEqual([]);
     expect(n.stats).toMatchObject({ posted: 0, withoutToken: 1 });
+  });
+
+  it('takes 1:1 messages by their kind, not by how many receivers they list', async () => {
+    const n = start();
+    // A 1:1 message naming only its receiver, and a group of exactly two members (like a 1:1 [to, from]).
+    n.offer([{ ...envelope(ALICE, BOB, 1), toUserIds: [BOB] }, { ...envelope(ALICE, 900, 2, MSG_TYPE_GROUP_TEXT), toUserIds: [BOB, ALICE] }], offline);
+    await n.idle();
+    expect(peer.received.map((e) => [e.toUserId, e.msgId])).toEqual([[BOB, 1]]);
+    expect(n.stats).toMatchObject({ offered: 1, posted: 1 });
   });
 
   it('batches the token lookups of one delivery batch and marks audio as [voice]', async () => {
