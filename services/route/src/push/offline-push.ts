@@ -1,5 +1,5 @@
 import type { Logger } from '@tiertalk/log';
-import { IM, decryptContent, isSingleMsgType, tiertalk } from '@tiertalk/proto';
+import { IM, clientClassName, decryptContent, isSingleMsgType, tiertalk } from '@tiertalk/proto';
 import type { PushStream, QueuedPush } from './push-stream';
 import type { HeldPush, HeldPushSink } from './stream-consumer';
 import { postJson } from './webhook-poster';
@@ -53,6 +53,11 @@ export interface OfflinePushEvent {
   msgId: number;
   msgType: number;
   createTime: number;
+  /**
+   * The class of the connection the sender sent it from ("pc" or "mobile"), for a line like
+   * "sent from phone"; absent when no client connection sent it (HTTP API) or it is not known.
+   */
+  fromClientClass?: 'pc' | 'mobile';
   /** The banner text: the decrypted text (with TT_AES_KEY), "[voice]" for audio; absent otherwise. */
   flash?: string;
   tokens: Array<{ token: string; clientType: number; pushType: number; pushCount: number }>;
@@ -143,7 +148,9 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
       if (env.kind !== MESSAGE_KIND_SINGLE) continue;
       const toUserId = env.toSessionId ?? 0;
       if (toUserId <= 0 || (sessions.get(toUserId)?.length ?? 0) > 0) continue;
-      pushes.push({ toUserId, body: env.body });
+      const push: QueuedPush = { toUserId, body: env.body };
+      if (env.fromClientClass != null) push.fromClientClass = env.fromClientClass;
+      pushes.push(push);
     }
     if (pushes.length === 0) return;
     this.stats.offered += pushes.length;
@@ -323,7 +330,7 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
           item.done?.();
           continue;
         }
-        const event = this.eventOf(msg, own);
+        const event = this.eventOf(msg, own, item.fromClientClass);
         this.ready.push({ event, json: JSON.stringify(event), attempts: 0, item });
       }
       this.resolving = [];
@@ -350,7 +357,7 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
     return msg;
   }
 
-  private eventOf(msg: IM.Message.IMMsgData, tokens: IM.BaseDefine.UserTokenInfo.$Properties[]): OfflinePushEvent {
+  private eventOf(msg: IM.Message.IMMsgData, tokens: IM.BaseDefine.UserTokenInfo.$Properties[], fromClientClass: number | undefined): OfflinePushEvent {
     const event: OfflinePushEvent = {
       type: 'message',
       toUserId: msg.toSessionId,
@@ -360,6 +367,8 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
       createTime: msg.createTime,
       tokens: tokens.map((t) => ({ token: t.token, clientType: t.userType, pushType: t.pushType, pushCount: t.pushCount })),
     };
+    const sentFrom = clientClassName(fromClientClass);
+    if (sentFrom !== undefined) event.fromClientClass = sentFrom;
     const flash = this.flashOf(msg);
     if (flash !== undefined) event.flash = flash;
     return event;

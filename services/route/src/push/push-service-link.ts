@@ -41,6 +41,7 @@ for (const outcome of OUTCOMES) requests.inc({ outcome }, 0);
 interface NotifyReq {
   msg: Uint8Array;
   userIds: number[];
+  fromClientClass?: number;
 }
 
 const BATCH_MAX = 256;
@@ -66,7 +67,7 @@ export class PushServiceLink implements PushRequestSink {
       opts.pool,
       {
         method: PushService.Notify,
-        batchOf: (items) => tiertalk.NotifyBatch.create({ items: items.map(({ ref, req }) => ({ ref, msg: req.msg, userIds: req.userIds })) }),
+        batchOf: (items) => tiertalk.NotifyBatch.create({ items: items.map(({ ref, req }) => ({ ref, ...req })) }),
         repliesOf: (b) => b.items ?? [],
         refOf: (r) => r.ref,
         isStop: (b) => b.stop != null,
@@ -87,7 +88,9 @@ export class PushServiceLink implements PushRequestSink {
       // 1:1: [to, from]; group: every member. The sender is dropped by the push service.
       const offline = [...new Set(env.toUserIds ?? [])].filter((id) => id > 0 && pushable(id));
       if (offline.length === 0) continue;
-      this.request({ msg: env.body, userIds: offline });
+      const req: NotifyReq = { msg: env.body, userIds: offline };
+      if (env.fromClientClass != null) req.fromClientClass = env.fromClientClass;
+      this.request(req);
     }
   }
 

@@ -4,6 +4,7 @@ import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
 import { messageEnvelope, storeIdemKey } from '@tiertalk/message-store';
 import { MessageMeter } from './message-metrics';
+import { sentFrom } from '../sent-from';
 
 const { SessionType } = IM.BaseDefine;
 
@@ -88,7 +89,7 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
   // The ACK leaves once a route holds the envelope (or after the route link's
   // hold wait): were this gateway killed right after ACKing, the message would
   // otherwise be stored but never pushed to its online receivers.
-  ctx.route.deliver({ ...envelope, originGatewayId: ctx.gatewayId, originConnId: conn.id }, sendAck);
+  ctx.route.deliver({ ...envelope, ...sentFrom(ctx, conn) }, sendAck);
 }
 
 /**

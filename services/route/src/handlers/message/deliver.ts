@@ -235,6 +235,8 @@ function pushOf(env: tiertalk.Envelope.$Properties, gatewayId: string): tiertalk
   const push: tiertalk.Push.$Properties = { commandId: env.commandId, body: env.body };
   if ((env.clientClass ?? CLIENT_CLASS_ANY) !== CLIENT_CLASS_ANY) push.clientClass = env.clientClass;
   if (gatewayId === env.originGatewayId && Object.hasOwn(env, 'originConnId')) push.originConnId = env.originConnId;
+  // Every receiving gateway, not only the origin's: the sender's other devices and the peer's alike.
+  if ((env.fromClientClass ?? CLIENT_CLASS_ANY) !== CLIENT_CLASS_ANY) push.fromClientClass = env.fromClientClass;
   if ((env.kind ?? MESSAGE_KIND_OTHER) !== MESSAGE_KIND_OTHER) {
     push.kind = env.kind;
     push.msgId = env.msgId;
