@@ -384,6 +384,29 @@ describe('route service (in-process, real Redis and etcd)', () => {
       expect(offered).toEqual([[51, MESSAGE_KIND_SINGLE], [52, MESSAGE_KIND_GROUP]]);
     });
 
+    it("carries the sender's client class onto every push (the peer's and the sender's other devices') and to the push sinks", async () => {
+      const { CLIENT_CLASS_MOBILE } = tiertalk.ClientClass;
+      // 4102 sends from a phone on gateway B; its PC on gateway A gets the copy, as does the receiver 4100 there.
+      await login('gw-b', 33, 4102, CLIENT_TYPE_ANDROID);
+      await login('gw-a', 34, 4102, CLIENT_TYPE_WINDOWS);
+      const classes: Array<[string, number | null | undefined]> = [];
+      const sink = (name: string) => ({ offer: (envs: readonly tiertalk.Envelope.$Properties[]) => classes.push(...envs.map((e): [string, number | null | undefined] => [name, e.fromClientClass])) });
+      const sent = { ...singleMsg(4102, 4100, 54), toUserIds: [4100, 4102], originGatewayId: 'gw-b', originConnId: 33, fromClientClass: CLIENT_CLASS_MOBILE };
+      await deliverBatch({ store, links, logger, offlinePush: sink('offline'), pushService: sink('push') }, tiertalk.EnvelopeBatch.create({ items: [sent] }), logger);
+      await waitFor(() => gwA.batches.length === 1 && gwB.batches.length === 1, 3000, 'a batch on each gateway');
+      expect(gwA.pushes()).toEqual([expect.objectContaining({ toUserIds: [4100, 4102], fromClientClass: CLIENT_CLASS_MOBILE, msgId: 54 })]);
+      expect(gwB.pushes()).toEqual([expect.objectContaining({ toUserIds: [4102], originConnId: 33, fromClientClass: CLIENT_CLASS_MOBILE, msgId: 54 })]);
+      expect(classes).toEqual([['offline', CLIENT_CLASS_MOBILE], ['push', CLIENT_CLASS_MOBILE]]);
+    });
+
+    it('leaves the sender\'s class off the pushes when the envelope has none (HTTP API, older gateways)', async () => {
+      await deliverBatch(deps(), tiertalk.EnvelopeBatch.create({ items: [{ ...singleMsg(4100, 4101, 55), toUserIds: [4101, 4100] }] }), logger);
+      await waitFor(() => gwA.batches.length === 1 && gwB.batches.length === 1, 3000, 'a batch on each gateway');
+      const pushes = [...gwA.pushes(), ...gwB.pushes()];
+      expect(pushes).toEqual([expect.objectContaining({ msgId: 55, toUserIds: [4100] }), expect.objectContaining({ msgId: 55, toUserIds: [4101] })]);
+      for (const push of pushes) expect(Object.hasOwn(push, 'fromClientClass')).toBe(false);
+    });
+
     it('reads kind and ids from the body of an older gateway\'s envelope only, before the push sinks see it', async () => {
       const older: tiertalk.Envelope.$Properties = { commandId: CID.CID_MSG_DATA, body: singleMsg(4100, 4101, 53).body, toUserIds: [4101, 4100] };
       const notAMessage: tiertalk.Envelope.$Properties = { commandId: CID.CID_MSG_DATA, body: Buffer.from('x'), toUserIds: [4101] };

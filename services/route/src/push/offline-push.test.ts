@@ -20,6 +20,7 @@ const AES_KEY = '12345678901234567890123456789012';
 const { MSG_TYPE_SINGLE_TEXT, MSG_TYPE_SINGLE_AUDIO, MSG_TYPE_GROUP_TEXT } = IM.BaseDefine.MsgType;
 const { CLIENT_TYPE_IOS, CLIENT_TYPE_ANDROID } = IM.BaseDefine.ClientType;
 const { MESSAGE_KIND_SINGLE, MESSAGE_KIND_GROUP } = tiertalk.MessageKind;
+const { CLIENT_CLASS_PC, CLIENT_CLASS_MOBILE } = tiertalk.ClientClass;
 
 /** A webhook receiver whose answer per request is chosen by the test. */
 class WebhookPeer {
@@ -194,6 +195,25 @@ describe('offline push webhook', () => {
       [6, ALICE, '[voice]'],
       [7, BOB, 'hello'],
     ]);
+  });
+
+  it("says which class of connection the sender sent from; nothing when no client connection sent it", async () => {
+    const n = start();
+    n.offer(
+      [
+        { ...envelope(ALICE, BOB, 1), fromClientClass: CLIENT_CLASS_MOBILE },
+        { ...envelope(ALICE, BOB, 2), fromClientClass: CLIENT_CLASS_PC },
+        // The HTTP API (no sending connection), or an older gateway.
+        envelope(ALICE, BOB, 3),
+      ],
+      offline,
+    );
+    await n.idle();
+    const byMsg = new Map(peer.received.map((e) => [e.msgId, e]));
+    expect(byMsg.get(1)).toMatchObject({ msgId: 1, fromClientClass: 'mobile' });
+    expect(byMsg.get(2)).toMatchObject({ msgId: 2, fromClientClass: 'pc' });
+    expect(byMsg.get(3)).toMatchObject({ msgId: 3 });
+    expect(Object.hasOwn(byMsg.get(3) ?? {}, 'fromClientClass')).toBe(false);
   });
 
   it('leaves flash out without TT_AES_KEY', async () => {
@@ -444,6 +464,20 @@ describe('durable offline-push queue (Redis Stream)', () => {
     await waitFor(() => peer.received.length === 2, 10_000);
     await waitFor(drained, 5000);
     expect(msgIds()).toEqual([1, 2]);
+  });
+
+  it("keeps the sender's class through the queue, and posts an older route's entries (no class) as before", async () => {
+    const a = startDurable('route-a');
+    a.notifier.offer([{ ...envelope(ALICE, BOB, 1), fromClientClass: CLIENT_CLASS_MOBILE }], offline);
+    await waitFor(() => peer.received.length === 1, 5000);
+    // An entry as a route from before from_class wrote it.
+    await redis.xadd(STREAM, '*', 'to', String(BOB), 'body', Buffer.from(envelope(ALICE, BOB, 2).body));
+    await waitFor(() => peer.received.length === 2, 5000);
+    await waitFor(drained, 5000);
+    expect(peer.received[0]).toMatchObject({ msgId: 1, toUserId: BOB, fromClientClass: 'mobile' });
+    expect(peer.received[1]).toMatchObject({ msgId: 2, toUserId: BOB });
+    expect(Object.hasOwn(peer.received[1], 'fromClientClass')).toBe(false);
+    expect(a.notifier.stats).toMatchObject({ posted: 2, failed: 0 });
   });
 
   it('removes consumers that hold nothing and were not seen for long, and keeps those that hold entries', async () => {
