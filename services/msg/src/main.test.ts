@@ -208,8 +208,8 @@ class FakeRoute {
       byGateway.set(s.gatewayId, list);
     }
     for (const [gw, toUserIds] of byGateway) {
-      const { kind, msgId, fromUserId, toSessionId } = env;
-      const push: tiertalk.Push.$Properties = { commandId: env.commandId, body: env.body, toUserIds, kind, msgId, fromUserId, toSessionId };
+      const { kind, msgId, fromUserId, toSessionId, fromClientClass } = env;
+      const push: tiertalk.Push.$Properties = { commandId: env.commandId, body: env.body, toUserIds, kind, msgId, fromUserId, toSessionId, fromClientClass };
       if (gw === env.originGatewayId) push.originConnId = env.originConnId;
       this.push(gw, [push]);
     }
@@ -483,7 +483,22 @@ describe('msg gateway with fake db-proxy and route', () => {
       fromUserId: 1001,
       toSessionId: 1002,
       toUserIds: [1002, 1001],
+      // The sending connection's class (isMobileClient of its client type), for the push paths.
+      fromClientClass: tiertalk.ClientClass.CLIENT_CLASS_PC,
     });
+
+    // Sent from the phone: the envelope says so; the peer and the sender's PC get the stored
+    // message exactly as before (the class rides on the Push, never in what is written).
+    aliceMobile.sendMsg(34, 1001, 1002, 'from my phone');
+    const phoneAck = IM.Message.IMMsgDataAck.decode((await aliceMobile.next(CID.CID_MSG_DATA_ACK)).body);
+    const fromPhone = route.envelopes.filter((e) => e.commandId === CID.CID_MSG_DATA).at(-1);
+    expect(fromPhone).toMatchObject({ msgId: phoneAck.msgId, fromUserId: 1001, fromClientClass: tiertalk.ClientClass.CLIENT_CLASS_MOBILE });
+    for (const receiver of [bob, alicePc]) {
+      const f = await receiver.next(CID.CID_MSG_DATA);
+      expect(Buffer.from(f.body)).toEqual(Buffer.from(fromPhone?.body ?? []));
+      expect(IM.Message.IMMsgData.decode(f.body)).toMatchObject({ fromUserId: 1001, msgId: phoneAck.msgId });
+    }
+    expect(await aliceMobile.none(CID.CID_MSG_DATA, 0)).toBe(true);
 
     // The receiver's ack produces no reply.
     bob.send(CID.CID_MSG_DATA_ACK, 7, IM.Message.IMMsgDataAck.encode({ userId: 1002, sessionId: 1001, msgId: ack.msgId, sessionType: 1 }).finish());
