@@ -23,6 +23,8 @@ describe('messageEnvelope', () => {
       toSessionId: 8,
     });
     expect(IM.Message.IMMsgData.decode(env.body)).toMatchObject({ fromUserId: 7, toSessionId: 8, msgId: 501, msgType: MSG_TYPE_SINGLE_TEXT });
+    // No sending connection here (the HTTP API sends it as is): the gateway adds its class (sentFrom).
+    expect(Object.hasOwn(env, 'fromClientClass')).toBe(false);
   });
 
   it('a group message: to every member at store time, whatever their number', () => {
