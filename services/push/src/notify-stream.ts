@@ -28,6 +28,7 @@ export function notifyStreamService(pipeline: PushPipeline, logger: Logger): Bat
 
 function requestOf(item: Item): PushRequest {
   const req: PushRequest = { msg: item.msg, userIds: item.userIds ?? [] };
-  if (item.fromClientClass != null) req.fromClientClass = item.fromClientClass;
+  // Unset reads as 0 (ANY) on a decoded item.
+  if (item.fromClientClass) req.fromClientClass = item.fromClientClass;
   return req;
 }

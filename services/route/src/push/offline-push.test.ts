@@ -480,6 +480,16 @@ describe('durable offline-push queue (Redis Stream)', () => {
     expect(a.notifier.stats).toMatchObject({ posted: 2, failed: 0 });
   });
 
+  it('writes the class field only for a message that has a class (a decoded envelope reads unset as 0)', async () => {
+    peer.respond = () => 'hang';
+    const a = startDurable('route-a');
+    const decoded = tiertalk.Envelope.decode(tiertalk.Envelope.encode(envelope(ALICE, BOB, 1)).finish());
+    a.notifier.offer([decoded, { ...envelope(ALICE, BOB, 2), fromClientClass: CLIENT_CLASS_PC }], offline);
+    await waitFor(() => peer.received.length === 2, 5000);
+    const entries = await redis.xrange(STREAM, '-', '+');
+    expect(entries.map(([, fields]) => fields.filter((_, i) => i % 2 === 0))).toEqual([['to', 'body'], ['to', 'body', 'from_class']]);
+  });
+
   it('removes consumers that hold nothing and were not seen for long, and keeps those that hold entries', async () => {
     const stream = new PushStream(redis, STREAM, 1000);
     await stream.ensureGroup();

@@ -149,7 +149,8 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
       const toUserId = env.toSessionId ?? 0;
       if (toUserId <= 0 || (sessions.get(toUserId)?.length ?? 0) > 0) continue;
       const push: QueuedPush = { toUserId, body: env.body };
-      if (env.fromClientClass != null) push.fromClientClass = env.fromClientClass;
+      // Decoded envelopes read an unset class as 0 (ANY): nothing to keep.
+      if (env.fromClientClass) push.fromClientClass = env.fromClientClass;
       pushes.push(push);
     }
     if (pushes.length === 0) return;

@@ -89,7 +89,8 @@ export class PushServiceLink implements PushRequestSink {
       const offline = [...new Set(env.toUserIds ?? [])].filter((id) => id > 0 && pushable(id));
       if (offline.length === 0) continue;
       const req: NotifyReq = { msg: env.body, userIds: offline };
-      if (env.fromClientClass != null) req.fromClientClass = env.fromClientClass;
+      // Unset reads as 0 (ANY) on a decoded envelope: left off the request.
+      if (env.fromClientClass) req.fromClientClass = env.fromClientClass;
       this.request(req);
     }
   }
