@@ -50,7 +50,7 @@ async function newUser(prefix: string): Promise<{ name: string; id: number }> {
 
 // 64 hex digits, never all digits (db-proxy refuses those: they would collide with device_<uid> keys).
 const iosToken = (n: number): string => n.toString(16).padStart(64, 'f');
-const apnsBody = (r: RecordedRequest): { aps: { alert: { body: string }; badge: number }; from_id: string; msg_id: string; group_id?: string } => JSON.parse(r.body.toString());
+const apnsBody = (r: RecordedRequest): { aps: { alert: { body: string }; badge: number }; from_id: string; msg_id: string; group_id?: string; from_client_class?: string } => JSON.parse(r.body.toString());
 const hookBody = (r: RecordedRequest): { userId: number; token: string; body: string; badge: number; data: Record<string, string> } => JSON.parse(r.body.toString());
 
 function request<T>(c: TeamTalkClient, cid: number, body: Uint8Array, replyCid: number, decode: (b: Uint8Array) => T): Promise<T> {
@@ -166,7 +166,8 @@ describe('push service', () => {
     const jwt = first.headers.authorization.replace(/^bearer /, '');
     expect(jws.verify(jwt, 'ES256', apnsPublicPem)).toBe(true);
     expect(jws.decode(jwt, { json: true })!.header.kid).toBe('E2EKEY');
-    expect(apnsBody(first)).toMatchObject({ aps: { alert: { body: 'hi bob, are you there?' }, badge: 1 }, from_id: String(alice.id) });
+    // Sent from alice's PC: the app can say where it came from.
+    expect(apnsBody(first)).toMatchObject({ aps: { alert: { body: 'hi bob, are you there?' }, badge: 1 }, from_id: String(alice.id), from_client_class: 'pc' });
     expect(apnsBody(second)).toMatchObject({ aps: { alert: { body: 'second' }, badge: 2 }, from_id: String(alice.id) });
 
     // Bob online (a PC session): the message is delivered live, not pushed. A marker to an offline user must be the next push.
@@ -234,7 +235,7 @@ describe('push service', () => {
     await hook.received(mark + 1);
     const pushed = hookBody(hook.requests[mark]);
     expect(pushed).toMatchObject({ userId: member.id, token: `android-token-${member.id}`, body: 'group news' });
-    expect(pushed.data).toMatchObject({ group_id: String(groupId), from_id: String(owner.id), msg_type: String(IM.BaseDefine.MsgType.MSG_TYPE_GROUP_TEXT) });
+    expect(pushed.data).toMatchObject({ group_id: String(groupId), from_id: String(owner.id), msg_type: String(IM.BaseDefine.MsgType.MSG_TYPE_GROUP_TEXT), from_client_class: 'pc' });
     // A marker to member: with one send at a time, a push to the muted member would have come before it.
     await o.sendText(member.id, encryptContent('marker', AES_KEY));
     await hook.received(mark + 2);

@@ -206,6 +206,8 @@ describe('offline push webhook (N3)', () => {
       msgId,
       msgType: IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT,
       createTime: expect.any(Number),
+      // alice sent it from her PC
+      fromClientClass: 'pc',
       flash: 'are you there, bob?',
       tokens: [{ token: 'fcm-bob-offline', clientType: ANDROID, pushType: 1, pushCount: 1 }],
     });

@@ -6,7 +6,7 @@
 // 'events' is Node's own module under Node and the npm port of it in a bundle.
 import { EventEmitter } from 'events';
 import { FrameReader, encodeFrame, type Frame } from '@tiertalk/pdu';
-import { CID, IM, isGroupMsgType, isSingleMsgType, serviceIdOf } from '@tiertalk/proto';
+import { CID, IM, isGroupMsgType, isSingleMsgType, nowSec, serviceIdOf } from '@tiertalk/proto';
 import { SeenMessages } from './dedupe';
 import { ClientError, isClientError, type ClientErrorCode } from './errors';
 import { GroupRequests } from './group-requests';
@@ -167,10 +167,6 @@ const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 // be taken for the answer to a newer request.
 const RETIRE_MS = 60_000;
 const EMPTY = new Uint8Array(0);
-
-function nowSec(): number {
-  return Math.floor(Date.now() / 1000);
-}
 
 function nonNegative(name: string, v: number | undefined, dflt: number): number {
   const n = v ?? dflt;

@@ -3,3 +3,4 @@
 // definitions and the node:crypto content cipher stay out of browser bundles.
 export { IM } from './gen/pb';
 export * from './commands';
+export * from './wire-time';

@@ -1,4 +1,4 @@
-import { IM } from './gen/pb';
+import { IM, tiertalk } from './gen/pb';
 
 // Spelled as in docs/PROTOCOL.md §2 so code reads like the docs.
 export const SID = IM.BaseDefine.ServiceID;
@@ -33,6 +33,16 @@ export function commandName(commandId: number): string {
 // docs/PROTOCOL.md §3.1: PC when bit 0x10 is clear, mobile when set.
 export function isMobileClient(clientType: number): boolean {
   return (clientType & 0x10) !== 0;
+}
+/** The ClientClass of a connection's client type (Envelope.from_client_class). */
+export function clientClassOf(clientType: number): tiertalk.ClientClass {
+  return isMobileClient(clientType) ? tiertalk.ClientClass.CLIENT_CLASS_MOBILE : tiertalk.ClientClass.CLIENT_CLASS_PC;
+}
+/** How a ClientClass value reads in JSON (webhook events, push data); undefined for ANY or a class not known. */
+export function clientClassName(clientClass: number | null | undefined): 'pc' | 'mobile' | undefined {
+  if (clientClass === tiertalk.ClientClass.CLIENT_CLASS_PC) return 'pc';
+  if (clientClass === tiertalk.ClientClass.CLIENT_CLASS_MOBILE) return 'mobile';
+  return undefined;
 }
 export function sameClientClass(a: number, b: number): boolean {
   return ((a ^ b) >> 4) === 0;

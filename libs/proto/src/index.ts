@@ -4,3 +4,4 @@ export { IM, tiertalk } from './gen/pb';
 export * from './commands';
 export * from './services';
 export * from './content-cipher';
+export * from './wire-time';

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 import { DbAdminService, DbProxyService, FileServerService, GatewayService, PushService, RouteService } from './services';
-import { IM, CID, commandName, sameClientClass, isMobileClient } from './index';
+import { IM, CID, commandName, sameClientClass, isMobileClient, clientClassOf, clientClassName, tiertalk } from './index';
 
 const protoDir = path.resolve(__dirname, '../../../proto');
 const root = new protobuf.Root();
@@ -56,5 +56,17 @@ describe('generated PDUs', () => {
     expect(sameClientClass(CLIENT_TYPE_WINDOWS, CLIENT_TYPE_IOS)).toBe(false);
     expect(isMobileClient(CLIENT_TYPE_ANDROID)).toBe(true);
     expect(isMobileClient(CLIENT_TYPE_MAC)).toBe(false);
+  });
+
+  it('names the class a client type sends from, and reads it back for JSON', () => {
+    const { CLIENT_TYPE_WINDOWS, CLIENT_TYPE_IOS } = IM.BaseDefine.ClientType;
+    const { CLIENT_CLASS_ANY, CLIENT_CLASS_PC, CLIENT_CLASS_MOBILE } = tiertalk.ClientClass;
+    expect(clientClassOf(CLIENT_TYPE_WINDOWS)).toBe(CLIENT_CLASS_PC);
+    expect(clientClassOf(CLIENT_TYPE_IOS)).toBe(CLIENT_CLASS_MOBILE);
+    expect(clientClassName(CLIENT_CLASS_PC)).toBe('pc');
+    expect(clientClassName(CLIENT_CLASS_MOBILE)).toBe('mobile');
+    expect(clientClassName(CLIENT_CLASS_ANY)).toBeUndefined();
+    expect(clientClassName(7)).toBeUndefined();
+    expect(clientClassName(undefined)).toBeUndefined();
   });
 });

@@ -1,13 +1,14 @@
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
-import { createLogger } from '@tiertalk/log';
+import { ServiceLifecycle, exitOnSignals, exitOnStartFailure, shutdownGrpcServer } from '@tiertalk/lifecycle';
+import { Logger, createLogger } from '@tiertalk/log';
 import { DbAdminService, DbProxyService } from '@tiertalk/proto';
-import { Readiness, followRegistration, healthAccess, probeRoutes, serveHealth } from '@tiertalk/health';
+import { Readiness, healthAccess, probeRoutes, serveHealth } from '@tiertalk/health';
 import { RefusalLog, countMysqlErrors, countRedisErrors, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
-import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { connectRegistry } from '@tiertalk/registry';
 import { autoPipelinedCopy } from '@tiertalk/redis';
 import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
 import { dbAdminAccess, dbProxyAccess } from './access-policy';
-import { loadDbProxyConfig } from './config';
+import { DbProxyConfig, loadDbProxyConfig } from './config';
 import { watchDbProxyDependencies } from './dependency-checks';
 import { createValidateHandler } from './handlers/login/create-validate';
 import { MessageCommitter } from './handlers/message/message-committer';
@@ -34,17 +35,15 @@ import { KnownUsers } from './store/known-users';
 import { createRedisInstances } from './store/redis';
 import { RelationStore } from './store/relations';
 
-async function main(): Promise<void> {
-  const config = exitOnConfigError(() => loadDbProxyConfig());
-  const log = createLogger({ service: 'db-proxy', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
-  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
-  logConfig(log, config);
+async function main(config: DbProxyConfig, log: Logger): Promise<void> {
   // docs/HEALTH.md: /healthz and /readyz on the metrics port, grpc.health.v1.Health on the gRPC port.
   const readiness = new Readiness('db-proxy', log);
   const registered = readiness.add('etcd-registration', { initialReason: 'not registered in etcd yet' });
+  // docs/ARCHITECTURE.md "Start-up and shutdown"; docs/FLOWS.md §13: msg servers stop sending first, in-flight work finishes, then each part closes, the last started first.
+  const life = new ServiceLifecycle({ log, readiness });
   const metrics = await startServiceMetrics({ service: 'db-proxy', instance: config.TT_INSTANCE_ID, host: config.TT_METRICS_HOST ?? config.TT_GRPC_HOST, port: config.TT_METRICS_PORT, routes: [probeRoutes(readiness)] });
+  life.closes('metrics', () => metrics?.close());
   const security = exitOnConfigError(() => rpcSecurityFromConfig(config, { service: 'db-proxy', bindHost: config.TT_GRPC_HOST, logger: log }));
-  const etcdAccess = exitOnConfigError(() => etcdAccessFromConfig(config, 'db-proxy'));
   reloadTlsOnSighup(security);
 
   const refusals = new RefusalLog(log);
@@ -56,6 +55,7 @@ async function main(): Promise<void> {
     config.TT_MYSQL_SHARDS,
     config.TT_STORE_COMMIT_LANES,
   );
+  life.closes('mysql pools', () => mysql.close());
   const redis = createRedisInstances({
     unread: config.TT_REDIS_UNREAD_URL,
     groupSet: config.TT_REDIS_GROUP_SET_URL,
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     sync: config.TT_REDIS_SYNC_URL,
     groupMember: config.TT_REDIS_GROUP_MEMBER_URL,
   }, (err, name) => log.warn({ err, redis: name }, 'redis connection error'));
+  life.closes('redis', () => redis.close());
   const dependencies = watchDbProxyDependencies(readiness, {
     masterUrl: config.TT_MYSQL_MASTER_URL,
     replicaUrl: config.TT_MYSQL_REPLICA_URL,
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     redis,
     intervalMs: config.TT_HEALTH_INTERVAL_MS,
   });
+  life.closes('dependency checks', () => dependencies.stop());
   // Every pool's connections run with the pinned sql_mode, or db-proxy does not start (store/mysql.ts).
   await assertPoolsPinned(mysql);
   // Each shard server holds its tables, and the master no rows of a shard mapped away (store/shard-servers.ts).
@@ -122,6 +124,7 @@ async function main(): Promise<void> {
   const storeMessages = new StoreMessagesService(committer, config.TT_COMMIT_QUEUE_MAX, log);
   // The lockout scripts of the logins that arrive together (a ValidateStream batch) go to Redis in one write.
   const loginLimitsRedis = countRedisErrors(autoPipelinedCopy(redis.token), 'token', (err) => log.warn({ err, redis: 'token' }, 'redis connection error'));
+  life.closes('login limits redis', () => loginLimitsRedis.quit());
   const validate = createValidateHandler(
     mysql,
     loginLimitsRedis,
@@ -163,60 +166,30 @@ async function main(): Promise<void> {
   );
   server.addService(DbAdminService, adminRpc({ mysql, log }, adminHasher));
   const grpcPort = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);
+  life.closes('gRPC server', () => shutdownGrpcServer(server, config.TT_SHUTDOWN_GRACE_MS));
+  // Stores and logins already received are answered; the streams tell msg servers to send elsewhere.
+  life.drains('store and validate streams', config.TT_SHUTDOWN_GRACE_MS, (ms) => Promise.all([storeMessages.drain(ms), validateStream.drain(ms)]));
 
-  const registry = await Registry.connect({
-    endpoints: [...config.TT_ETCD_ENDPOINTS],
-    prefix: config.TT_ETCD_PREFIX,
-    leaseTtlSec: config.TT_LEASE_TTL_SEC,
-    logger: log,
-    ...etcdAccess,
-  });
-  const registration = await registry.register({
-    id: config.TT_INSTANCE_ID,
-    service: 'db-proxy',
-    addr: `${config.TT_GRPC_HOST}:${grpcPort}`,
-    load: 0,
-    meta: { ...metricsMeta(metrics) },
-  });
-  followRegistration(registered, registration);
+  const registry = await connectRegistry(config, 'db-proxy', log);
+  life.closes('etcd', () => registry.close());
+  await life.register(registry, { id: config.TT_INSTANCE_ID, service: 'db-proxy', addr: `${config.TT_GRPC_HOST}:${grpcPort}`, load: 0, meta: { ...metricsMeta(metrics) } }, registered);
   for (const purger of idempotencyPurgers) purger.start();
+  life.closes('idempotency purgers', () => Promise.all(idempotencyPurgers.map((p) => p.stop())));
   // Counter deltas left behind by a crash or a Redis failure are applied now and periodically.
   counterOutbox.start();
+  life.closes('counter outbox', () => counterOutbox.stop());
   // An empty unread Redis (restarted, flushed) is noticed here; each user's counters are then rebuilt from MySQL on their next read.
   offline.unreadEpoch.start(config.TT_UNREAD_EPOCH_CHECK_SEC * 1000, {
     onError: (err) => log.warn({ err }, 'checking the unread epoch failed'),
     onChange: (previous, epoch) => log.warn({ previous, epoch }, 'unread Redis lost its counters: rebuilding each user from MySQL on their next unread read'),
   });
+  life.closes('unread epoch check', () => offline.unreadEpoch.stop());
   log.info({ grpcPort }, 'db-proxy ready');
-
-  // docs/FLOWS.md §13: tell msg servers to stop sending first, finish in-flight work, then exit.
-  let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'db-proxy stopping');
-    const hardExit = setTimeout(() => process.exit(1), config.TT_SHUTDOWN_GRACE_MS + 3000);
-    hardExit.unref();
-    // Probes and the gRPC health service say NOT_SERVING before anything stops.
-    readiness.drain();
-    await registration.deregister().catch((err: unknown) => log.warn({ err }, 'deregister failed'));
-    await Promise.all([storeMessages.drain(config.TT_SHUTDOWN_GRACE_MS), validateStream.drain(config.TT_SHUTDOWN_GRACE_MS)]);
-    await Promise.all(idempotencyPurgers.map((p) => p.stop()));
-    await counterOutbox.stop();
-    offline.unreadEpoch.stop();
-    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-    await registry.close().catch(() => undefined);
-    await dependencies.stop();
-    await Promise.all([mysql.close(), redis.close(), loginLimitsRedis.quit()]).catch(() => undefined);
-    await metrics?.close();
-    log.info('db-proxy stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  exitOnSignals((reason) => life.stop(reason), { log, exitDeadlineMs: config.TT_SHUTDOWN_GRACE_MS + 3000 });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`db-proxy failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+const config = exitOnConfigError(() => loadDbProxyConfig());
+const log = createLogger({ service: 'db-proxy', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
+process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+logConfig(log, config);
+main(config, log).catch((err: unknown) => exitOnStartFailure(err, log));

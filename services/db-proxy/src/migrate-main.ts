@@ -9,6 +9,7 @@
 // such server's database gets the same migrations (its shard tables and the
 // IMMsgIdempotency keys written with them), through TT_MYSQL_SHARDS_MIGRATE
 // (the same map with DDL accounts) or else TT_MYSQL_SHARDS.
+import { parseArgs } from 'node:util';
 import { createConnection } from 'mysql2/promise';
 import {
   MIGRATIONS_DIR,
@@ -34,14 +35,27 @@ function redact(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
+/** The command line; an unknown option or any other argument is an error naming it, with the usage. */
+function parseCommandLine(argv: string[]): { seed: boolean; help: boolean } {
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: { 'seed-demo': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
+    return { seed: values['seed-demo'] === true, help: values.help === true };
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
-  const unknown = argv.filter((a) => a !== '--seed-demo');
-  if (argv.includes('--help') || argv.includes('-h')) {
+  const { seed, help } = parseCommandLine(argv);
+  if (help) {
     process.stdout.write(USAGE);
     return;
   }
-  if (unknown.length > 0) throw new Error(`unknown argument(s) ${unknown.join(' ')}\n${USAGE}`);
-  const seed = argv.includes('--seed-demo');
 
   const urlVar = process.env.TT_MYSQL_MIGRATE_URL ? 'TT_MYSQL_MIGRATE_URL' : 'TT_MYSQL_MASTER_URL';
   const url = process.env[urlVar] || DEFAULT_URL;

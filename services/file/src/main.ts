@@ -1,10 +1,10 @@
-import { hostname } from 'node:os';
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
-import { Readiness, followRegistration, healthAccess, probeRoutes, serveHealth, startPeriodicProbe } from '@tiertalk/health';
+import { Readiness, healthAccess, probeRoutes, serveHealth, startPeriodicProbe } from '@tiertalk/health';
+import { ServiceLifecycle, exitOnSignals, exitOnStartFailure } from '@tiertalk/lifecycle';
 import { Logger, createLogger } from '@tiertalk/log';
 import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { FileServerService } from '@tiertalk/proto';
-import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { advertisedHost, connectRegistry } from '@tiertalk/registry';
 import { bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
 import { createFileStore } from '@tiertalk/storage';
 import { fileServerAccess } from './access-policy';
@@ -22,14 +22,19 @@ async function run(cfg: FileConfig, log: Logger): Promise<void> {
   // docs/HEALTH.md: ready while registered in etcd and the store answers.
   const readiness = new Readiness('file', log);
   const registered = readiness.add('etcd-registration', { initialReason: 'not registered in etcd yet' });
+  // docs/ARCHITECTURE.md "Start-up and shutdown": each part closes at stop, the last started first.
+  const life = new ServiceLifecycle({ log, readiness });
   const metrics = await startServiceMetrics({ service: 'file', instance: cfg.TT_INSTANCE_ID, host: cfg.TT_METRICS_HOST ?? cfg.TT_GRPC_HOST, port: cfg.TT_METRICS_PORT, routes: [probeRoutes(readiness)] });
+  life.closes('metrics', () => metrics?.close());
   const security = exitOnConfigError(() => rpcSecurityFromConfig(cfg, { service: 'file', bindHost: cfg.TT_GRPC_HOST, logger: log }));
   reloadTlsOnSighup(security);
   const store = createFileStore(cfg);
+  life.closes('store', () => store.close());
   const storeProbe = startPeriodicProbe(readiness.add('store', { initialReason: 'store not checked yet' }), () => store.check(), {
     intervalMs: STORE_PROBE_MS,
     what: `no answer from ${store.description}`,
   });
+  life.closes('store probe', () => storeProbe.stop());
   const offline = new OfflineStore(store);
   const tasks = new TaskTable({ timeoutMs: cfg.TT_FILE_TASK_TIMEOUT_MS, maxTasks: cfg.TT_FILE_MAX_TASKS, logger: log }, offline);
   exportTaskCount(() => tasks.size);
@@ -44,71 +49,30 @@ async function run(cfg: FileConfig, log: Logger): Promise<void> {
     refusals,
     logger: log,
   });
+  // Registered after the client listener: the transfers end (cancelled) before it closes.
+  life.closes('client listener', () => clients.close());
+  life.closes('transfer tasks', () => tasks.stop());
   const address = { ip: cfg.TT_FILE_PUBLIC_IP ?? advertisedHost(cfg.TT_FILE_HOST), port: cfg.TT_FILE_PUBLIC_PORT || clients.port };
 
-  const registry = await Registry.connect({
-    endpoints: [...cfg.TT_ETCD_ENDPOINTS],
-    prefix: cfg.TT_ETCD_PREFIX,
-    leaseTtlSec: cfg.TT_LEASE_TTL_SEC,
-    logger: log,
-    ...exitOnConfigError(() => etcdAccessFromConfig(cfg, 'file')),
-  });
+  const registry = await connectRegistry(cfg, 'file', log);
+  life.closes('etcd', () => registry.close());
   const server = createServer({ security, access: [fileServerAccess, healthAccess], refusals });
   serveHealth(server, readiness, 'tiertalk.FileServer');
   server.addService(FileServerService, transferRpc({ tasks, maxFileBytes: cfg.TT_FILE_MAX_FILE_BYTES, address, logger: log }));
   const grpcPort = await bindServer(server, cfg.TT_GRPC_HOST, cfg.TT_GRPC_PORT);
+  life.closes('gRPC server', () => server.forceShutdown());
 
   // Registered last: gateways hand out meta.ip / meta.port to clients (services/msg upstream/file-servers.ts).
-  const registration = await registry.register({
-    id: cfg.TT_INSTANCE_ID,
-    service: 'file',
-    addr: `${cfg.TT_GRPC_HOST}:${grpcPort}`,
-    load: 0,
-    meta: { ip: address.ip, port: address.port, ...metricsMeta(metrics) },
-  });
-  followRegistration(registered, registration);
+  await life.register(
+    registry,
+    { id: cfg.TT_INSTANCE_ID, service: 'file', addr: `${cfg.TT_GRPC_HOST}:${grpcPort}`, load: 0, meta: { ip: address.ip, port: address.port, ...metricsMeta(metrics) } },
+    registered,
+  );
   log.info({ grpcPort, clientPort: clients.port, address, store: store.description }, 'file server started');
-
-  let stopping = false;
-  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    setTimeout(() => {
-      log.error('shutdown took too long, exiting');
-      process.exit(1);
-    }, HARD_EXIT_MS).unref();
-    readiness.drain();
-    await registration.deregister();
-    tasks.stop();
-    await clients.close();
-    server.forceShutdown();
-    await storeProbe.stop();
-    store.close();
-    await registry.close();
-    await metrics?.close();
-    log.info('stopped');
-    process.exit(0);
-  };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      shutdown(signal).catch((err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-    });
-  }
-}
-
-/** A wildcard bind address means nothing to clients; publish the host name instead. */
-function advertisedHost(bindHost: string): string {
-  return bindHost === '0.0.0.0' || bindHost === '::' ? hostname() : bindHost;
+  exitOnSignals((reason) => life.stop(reason), { log, exitDeadlineMs: HARD_EXIT_MS });
 }
 
 const config = exitOnConfigError(() => loadFileConfig());
 const logger = createLogger({ service: 'file', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
 logConfig(logger, config);
-run(config, logger).catch((err: unknown) => {
-  logger.fatal({ err }, 'start-up failed');
-  process.exit(1);
-});
+run(config, logger).catch((err: unknown) => exitOnStartFailure(err, logger));

@@ -5,9 +5,9 @@
 // CID_MSG_DATA through route, so online receivers (and the sender's own
 // sessions) get the IMMsgData push and offline ones find it in unread/history.
 import { createHash, randomUUID } from 'node:crypto';
-import { CID, IM, encryptContent, tiertalk } from '@tiertalk/proto';
+import { IM, encryptContent, tiertalk } from '@tiertalk/proto';
 import { OpsError, type OpsLink } from '@tiertalk/cluster-ops';
-import type { StoreLink, StoreOutcome } from '@tiertalk/message-store';
+import { messageEnvelope, type StoreLink, type StoreOutcome } from '@tiertalk/message-store';
 import type { Logger } from '@tiertalk/log';
 import type { z } from 'zod';
 import type { sendMessageBody } from './bodies';
@@ -86,15 +86,10 @@ export async function sendMessage(deps: SendDeps, body: z.infer<typeof sendMessa
     if (stored.result === STORE_REJECTED) throw refusal(stored, to, group, body.from_user_id === 0 ? from : undefined);
     throw new OpsError('unavailable', `the message was not stored: ${stored.reason ?? 'db-proxy unavailable'}`);
   }
-  const toUserIds = group ? [...(stored.memberIds ?? [])] : [to, from];
-  const envelope: tiertalk.Envelope.$Properties = {
-    commandId: CID.CID_MSG_DATA,
-    body: IM.Message.IMMsgData.encode({ ...stamped, msgId: stored.msgId }).finish(),
-    toUserIds,
-  };
+  const envelope = messageEnvelope(stamped, stored.msgId, stored.memberIds);
   let delivered = true;
   try {
-    if (toUserIds.length > 0) await deps.link.deliver([envelope]);
+    if ((envelope.toUserIds?.length ?? 0) > 0) await deps.link.deliver([envelope]);
   } catch (err) {
     // Stored is what the caller asked for; receivers get it from unread/history.
     delivered = false;

@@ -2,12 +2,12 @@ import http from 'node:http';
 import https from 'node:https';
 import { AddressInfo, Socket, isIPv4 } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { gracefulClose, listen } from '@tiertalk/lifecycle';
 import type { Logger } from '@tiertalk/log';
 import { newRequestId } from '@tiertalk/log';
 import { RefusalLog, handleMetricsRequest, type HttpRoute } from '@tiertalk/metrics';
 import type { ServerCertificate } from '@tiertalk/tls';
 import { GatewayPick, PICK_FULL, PICK_NONE, PICK_OK } from './gateway-picker';
-import { gracefulClose, listen } from './listen';
 import type { MsfsUrls } from './msfs-picker';
 import { countMsgServerAnswer } from './msg-server-metrics';
 

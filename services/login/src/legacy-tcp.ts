@@ -1,10 +1,10 @@
 import net from 'node:net';
+import { listen } from '@tiertalk/lifecycle';
 import type { Logger } from '@tiertalk/log';
 import { newRequestId } from '@tiertalk/log';
 import { Frame, FrameError, FrameReader, encodeFrame } from '@tiertalk/pdu';
 import { CID, IM, SID } from '@tiertalk/proto';
 import { GatewayPick, PICK_FULL, PICK_NONE, PICK_OK } from './gateway-picker';
-import { listen } from './listen';
 
 const RESULT_CODE = {
   [PICK_OK]: IM.BaseDefine.ResultType.REFUSE_REASON_NONE,

@@ -1,9 +1,9 @@
-import { hostname } from 'node:os';
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
 import { Logger, createLogger } from '@tiertalk/log';
 import { metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
-import { Readiness, followLiveInstances, followRegistration, probeRoutes } from '@tiertalk/health';
-import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { Readiness, followLiveInstances, probeRoutes } from '@tiertalk/health';
+import { ServiceLifecycle, exitOnSignals, exitOnStartFailure } from '@tiertalk/lifecycle';
+import { advertisedHost, connectRegistry } from '@tiertalk/registry';
 import { ServerCertificate } from '@tiertalk/tls';
 import { LoginConfig, loadLoginConfig } from './config';
 import { GatewayBalancer } from './gateway-balancer';
@@ -24,15 +24,13 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
   const readiness = new Readiness('login', log);
   const registered = readiness.add('etcd-registration', { initialReason: 'not registered in etcd yet' });
   const probes = probeRoutes(readiness);
+  // docs/ARCHITECTURE.md "Start-up and shutdown": the lease goes first, so nobody is sent here while we close.
+  const life = new ServiceLifecycle({ log, readiness });
   // /metrics on the HTTP port unless TT_METRICS_PORT gives it a port of its own (off the client-facing one).
   const metrics = await startServiceMetrics({ service: 'login', instance: cfg.TT_INSTANCE_ID, host: cfg.TT_METRICS_HOST ?? cfg.TT_GRPC_HOST, port: cfg.TT_METRICS_PORT, routes: [probes] });
-  const registry = await Registry.connect({
-    endpoints: [...cfg.TT_ETCD_ENDPOINTS],
-    prefix: cfg.TT_ETCD_PREFIX,
-    leaseTtlSec: cfg.TT_LEASE_TTL_SEC,
-    logger: log,
-    ...exitOnConfigError(() => etcdAccessFromConfig(cfg, 'login')),
-  });
+  life.closes('metrics', () => metrics?.close());
+  const registry = await connectRegistry(cfg, 'login', log);
+  life.closes('etcd', () => registry.close());
   const msgGateways = await registry.watch('msg');
   followLiveInstances(readiness.add('msg-gateways', { critical: false }), msgGateways);
   // One balancer for both listeners: it counts every address handed out since each gateway's last load report.
@@ -52,6 +50,7 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
     cfg.TT_CLIENT_TLS_CERT !== undefined && cfg.TT_CLIENT_TLS_KEY !== undefined
       ? new ServerCertificate({ cert: cfg.TT_CLIENT_TLS_CERT, key: cfg.TT_CLIENT_TLS_KEY }, { logger: log, pollMs: cfg.TT_CLIENT_TLS_POLL_MS })
       : undefined;
+  life.closes('client certificate', () => certificate?.close());
   const http = await startHttpServer({
     host: cfg.TT_HTTP_HOST,
     port: cfg.TT_HTTP_PORT,
@@ -79,9 +78,11 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
   const legacy = cfg.TT_LEGACY_TCP_ENABLED
     ? await startLegacyTcpServer({ host: cfg.TT_HTTP_HOST, port: cfg.TT_LEGACY_TCP_PORT, pick, logger: log })
     : undefined;
+  // Together: each gets the same grace, not one after the other.
+  life.closes('client listeners', () => Promise.all([http.close(GRACE_MS), legacy?.close(GRACE_MS), web?.close(GRACE_MS)]));
 
   // Registered last: once visible in etcd, the service answers.
-  const registration = await registry.register({
+  await life.register(registry, {
     id: cfg.TT_INSTANCE_ID,
     service: 'login',
     addr: `${advertisedHost(cfg.TT_HTTP_HOST)}:${http.address.port}`,
@@ -93,48 +94,12 @@ async function run(cfg: LoginConfig, log: Logger): Promise<void> {
       ...(legacy ? { legacyTcpPort: legacy.address.port } : {}),
       ...(web ? { webPort: web.address.port } : {}),
     },
-  });
-  followRegistration(registered, registration);
+  }, registered);
   log.info({ gateways: msgGateways.size, legacyTcp: legacy !== undefined }, 'login started');
-
-  let stopping = false;
-  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    setTimeout(() => {
-      log.error('shutdown took too long, exiting');
-      process.exit(1);
-    }, HARD_EXIT_MS).unref();
-    readiness.drain();
-    // ARCHITECTURE.md: the lease goes first, so nobody is sent here while we close.
-    await registration.deregister();
-    await Promise.all([http.close(GRACE_MS), legacy?.close(GRACE_MS), web?.close(GRACE_MS)]);
-    certificate?.close();
-    await registry.close();
-    await metrics?.close();
-    log.info('stopped');
-    process.exit(0);
-  };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      shutdown(signal).catch((err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-    });
-  }
-}
-
-/** A wildcard bind address means nothing to others; publish the host name instead. */
-function advertisedHost(bindHost: string): string {
-  return bindHost === '0.0.0.0' || bindHost === '::' ? hostname() : bindHost;
+  exitOnSignals((reason) => life.stop(reason), { log, exitDeadlineMs: HARD_EXIT_MS });
 }
 
 const config = exitOnConfigError(() => loadLoginConfig());
 const logger = createLogger({ service: 'login', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
 logConfig(logger, config);
-run(config, logger).catch((err: unknown) => {
-  logger.fatal({ err }, 'start-up failed');
-  process.exit(1);
-});
+run(config, logger).catch((err: unknown) => exitOnStartFailure(err, logger));

@@ -5,12 +5,12 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { gracefulClose, listen } from '@tiertalk/lifecycle';
 import type { Logger } from '@tiertalk/log';
 import { Counter, metricsRegistry } from '@tiertalk/metrics';
 import type { ServerCertificate } from '@tiertalk/tls';
 import type { GatewayPick } from './gateway-picker';
 import { responseBody, type HttpServerOptions } from './http-server';
-import { gracefulClose, listen } from './listen';
 import { countMsgServerAnswer } from './msg-server-metrics';
 import type { WebFile } from './web-files';
 

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { gracefulClose, listen } from '@tiertalk/lifecycle';
 import type { Logger } from '@tiertalk/log';
 import { newRequestId } from '@tiertalk/log';
 import { RefusalLog, clientAddressKey, handleMetricsRequest, type HttpRoute } from '@tiertalk/metrics';
@@ -158,30 +159,11 @@ export async function startMsfsHttpServer(opts: MsfsHttpOptions): Promise<MsfsHt
     });
   });
 
-  const address = await new Promise<AddressInfo>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
+  const address = await listen(server, opts.port, opts.host, 'msfs HTTP server');
   log.info({ host: address.address, port: address.port, store: opts.store.description }, 'msfs listening');
 
-  let closing: Promise<void> | undefined;
-  return {
-    address,
-    close(graceMs = 5000) {
-      closing ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), graceMs);
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
-      return closing;
-    },
-  };
+  const close = gracefulClose(server);
+  return { address, close: (graceMs = 5000) => close(graceMs) };
 }
 
 function elapsed(since: number): number {

@@ -1,9 +1,9 @@
-import { hostname } from 'node:os';
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
-import { Readiness, followRegistration, probeRoutes, startPeriodicProbe } from '@tiertalk/health';
+import { Readiness, probeRoutes, startPeriodicProbe } from '@tiertalk/health';
+import { ServiceLifecycle, exitOnSignals, exitOnStartFailure } from '@tiertalk/lifecycle';
 import { Logger, createLogger } from '@tiertalk/log';
 import { startServiceMetrics } from '@tiertalk/metrics';
-import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { advertisedHost, connectRegistry } from '@tiertalk/registry';
 import { MsfsConfig, loadMsfsConfig } from './config';
 import { startMsfsHttpServer } from './http-server';
 import { createFileStore } from '@tiertalk/storage';
@@ -18,21 +18,21 @@ async function run(cfg: MsfsConfig, log: Logger): Promise<void> {
   const readiness = new Readiness('msfs', log);
   const registered = readiness.add('etcd-registration', { initialReason: 'not registered in etcd yet' });
   const probes = probeRoutes(readiness);
+  // docs/ARCHITECTURE.md "Start-up and shutdown": the lease goes first, so login stops handing this instance out while transfers finish.
+  const life = new ServiceLifecycle({ log, readiness });
   // /metrics on the HTTP port unless TT_METRICS_PORT gives it a port of its own.
   const metrics = await startServiceMetrics({ service: 'msfs', instance: cfg.TT_INSTANCE_ID, host: cfg.TT_METRICS_HOST ?? cfg.TT_GRPC_HOST, port: cfg.TT_METRICS_PORT, routes: [probes] });
+  life.closes('metrics', () => metrics?.close());
   if (cfg.TT_MSFS_STORAGE === 's3') sdkWarningToLog(log);
   const store = createFileStore(cfg);
+  life.closes('store', () => store.close());
   const storeProbe = startPeriodicProbe(readiness.add('store', { initialReason: 'store not checked yet' }), () => store.check(), {
     intervalMs: STORE_PROBE_MS,
     what: `no answer from ${store.description}`,
   });
-  const registry = await Registry.connect({
-    endpoints: [...cfg.TT_ETCD_ENDPOINTS],
-    prefix: cfg.TT_ETCD_PREFIX,
-    leaseTtlSec: cfg.TT_LEASE_TTL_SEC,
-    logger: log,
-    ...exitOnConfigError(() => etcdAccessFromConfig(cfg, 'msfs')),
-  });
+  life.closes('store probe', () => storeProbe.stop());
+  const registry = await connectRegistry(cfg, 'msfs', log);
+  life.closes('etcd', () => registry.close());
   const http = await startMsfsHttpServer({
     host: cfg.TT_MSFS_HTTP_HOST,
     port: cfg.TT_MSFS_HTTP_PORT,
@@ -47,48 +47,18 @@ async function run(cfg: MsfsConfig, log: Logger): Promise<void> {
     serveMetrics: metrics === undefined,
     probes,
   });
+  life.closes('HTTP server', () => http.close(GRACE_MS));
   const host = advertisedHost(cfg.TT_MSFS_HTTP_HOST);
   const url = withSlash(cfg.TT_MSFS_PUBLIC_URL ?? `http://${host}:${http.address.port}/`);
 
   // Registered last: once visible in etcd, login hands this URL out (meta.url; services/login msfs-picker.ts).
-  const registration = await registry.register({
-    id: cfg.TT_INSTANCE_ID,
-    service: 'msfs',
-    addr: `${host}:${http.address.port}`,
-    load: 0,
-    meta: { url, httpPort: http.address.port, metricsPort: metrics?.port ?? http.address.port },
-  });
-  followRegistration(registered, registration);
+  await life.register(
+    registry,
+    { id: cfg.TT_INSTANCE_ID, service: 'msfs', addr: `${host}:${http.address.port}`, load: 0, meta: { url, httpPort: http.address.port, metricsPort: metrics?.port ?? http.address.port } },
+    registered,
+  );
   log.info({ url, store: store.description }, 'msfs started');
-
-  let stopping = false;
-  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    setTimeout(() => {
-      log.error('shutdown took too long, exiting');
-      process.exit(1);
-    }, HARD_EXIT_MS).unref();
-    readiness.drain();
-    // The lease goes first, so login stops handing this instance out while transfers finish.
-    await registration.deregister();
-    await http.close(GRACE_MS);
-    await storeProbe.stop();
-    store.close();
-    await registry.close();
-    await metrics?.close();
-    log.info('stopped');
-    process.exit(0);
-  };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      shutdown(signal).catch((err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-    });
-  }
+  exitOnSignals((reason) => life.stop(reason), { log, exitDeadlineMs: HARD_EXIT_MS });
 }
 
 /**
@@ -101,11 +71,6 @@ function sdkWarningToLog(log: Logger): void {
   if (major < 22) log.warn({ node: process.versions.node }, 'AWS SDK releases after January 2027 need Node 22 or later; this one still runs on this Node');
 }
 
-/** A wildcard bind address means nothing to clients; publish the host name instead. */
-function advertisedHost(bindHost: string): string {
-  return bindHost === '0.0.0.0' || bindHost === '::' ? hostname() : bindHost;
-}
-
 function withSlash(url: string): string {
   return url.endsWith('/') ? url : `${url}/`;
 }
@@ -113,7 +78,4 @@ function withSlash(url: string): string {
 const config = exitOnConfigError(() => loadMsfsConfig());
 const logger = createLogger({ service: 'msfs', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
 logConfig(logger, config);
-run(config, logger).catch((err: unknown) => {
-  logger.fatal({ err }, 'start-up failed');
-  process.exit(1);
-});
+run(config, logger).catch((err: unknown) => exitOnStartFailure(err, logger));

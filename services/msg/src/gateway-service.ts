@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { CID, IM, commandName, isGroupMsgType, isMobileClient, sameClientClass, serviceIdOf, tiertalk } from '@tiertalk/proto';
+import { CID, IM, commandName, isMobileClient, sameClientClass, serviceIdOf, tiertalk } from '@tiertalk/proto';
 import type { PushAck, PushBatch } from '@tiertalk/proto';
 import { PDU_HEADER_LENGTH, encodeFrame } from '@tiertalk/pdu';
 import type { Connection } from './conn/connection';
@@ -10,10 +10,8 @@ import { countPresenceNotifies } from './presence-metrics';
 
 const KNOWN_COMMANDS: ReadonlySet<number> = new Set(Object.values(CID).filter((v): v is number => typeof v === 'number'));
 
-// Push.client_class (proto/internal/tiertalk.proto): TeamTalk's CLIENT_TYPE_FLAG_PC / _MOBILE / _BOTH.
-const CLIENT_CLASS_ANY = 0;
-const CLIENT_CLASS_PC = 1;
-const CLIENT_CLASS_MOBILE = 2;
+const { CLIENT_CLASS_ANY, CLIENT_CLASS_PC, CLIENT_CLASS_MOBILE } = tiertalk.ClientClass;
+const { MESSAGE_KIND_SINGLE, MESSAGE_KIND_GROUP } = tiertalk.MessageKind;
 
 // Messages (1:1 and group) remembered with the connections they were written
 // to, so a resent push is not shown twice (delivered-messages.ts).
@@ -68,27 +66,23 @@ export class PushReceiver {
       this.ctx.log.warn({ cid, bodyBytes: body.length }, 'oversize push skipped');
       return false;
     }
+    // Stored messages are known by the push's fields (set by their sender's gateway), never by decoding the body.
     let awaited: { from: number; msgId: number } | undefined;
     let groupMsg: string | undefined;
     let singleMsg: string | undefined;
-    if (cid === CID.CID_MSG_DATA) {
-      try {
-        const msg = IM.Message.IMMsgData.decode(body);
-        // docs/FLOWS.md §10.2 step 4: no awaiting-ack tracking for group messages.
-        if (isGroupMsgType(msg.msgType)) groupMsg = `g${msg.toSessionId}:${msg.msgId}`;
-        else {
-          singleMsg = `${msg.fromUserId}:${msg.toSessionId}:${msg.msgId}`;
-          awaited = { from: msg.fromUserId, msgId: msg.msgId };
-        }
-      } catch (err) {
-        this.ctx.log.warn({ cid, err: err instanceof Error ? err.message : String(err) }, 'undecodable IMMsgData push skipped');
-        return false;
-      }
+    const msgId = push.msgId ?? 0;
+    const from = push.fromUserId ?? 0;
+    const to = push.toSessionId ?? 0;
+    // docs/FLOWS.md §10.2 step 4: no awaiting-ack tracking for group messages.
+    if (push.kind === MESSAGE_KIND_GROUP) groupMsg = `g${to}:${msgId}`;
+    else if (push.kind === MESSAGE_KIND_SINGLE) {
+      singleMsg = `${from}:${to}:${msgId}`;
+      awaited = { from, msgId };
     }
     // docs/PROTOCOL.md §1: server-initiated pushes carry seq_num 0.
     const pdu = encodeFrame(serviceIdOf(cid), cid, 0, body);
     if (push.allUsers) {
-      this.broadcast(pdu, clientClass, push.excludeConnId ?? 0);
+      this.broadcast(pdu, clientClass, push.originConnId ?? 0);
       return true;
     }
     if (groupMsg !== undefined) {
@@ -171,7 +165,7 @@ export class PushReceiver {
     }
   }
 
-  /** Exactly conn_ids, or every connection of user_ids except exclude_conn_id. */
+  /** Exactly conn_ids, or every connection of to_user_ids except origin_conn_id. */
   private targets(push: tiertalk.Push.$Properties): Set<Connection> {
     const out = new Set<Connection>();
     const connIds = push.connIds ?? [];
@@ -182,8 +176,8 @@ export class PushReceiver {
       }
       return out;
     }
-    const exclude = push.excludeConnId ?? 0;
-    for (const userId of push.userIds ?? []) {
+    const exclude = push.originConnId ?? 0;
+    for (const userId of push.toUserIds ?? []) {
       for (const conn of this.ctx.connections.connectionsOf(userId)) {
         if (conn.id !== exclude) out.add(conn);
       }
@@ -214,7 +208,7 @@ export class PushReceiver {
       }
     } else {
       victims = [...this.ctx.connections.connectionsOf(req.userId)].filter(
-        (c) => c.id !== (push.excludeConnId ?? 0) && sameClientClass(c.clientType, req.clientType),
+        (c) => c.id !== (push.originConnId ?? 0) && sameClientClass(c.clientType, req.clientType),
       );
     }
     for (const conn of victims) conn.kick(reason);

@@ -121,6 +121,8 @@ class FakeDbProxy {
 class FakeRoute {
   readonly sessions = new Map<string, SessionRef>();
   readonly logouts: SessionRef[] = [];
+  /** Every envelope received on Deliver, in order. */
+  readonly envelopes: tiertalk.Envelope.$Properties[] = [];
   private readonly server = createServer({ security: insecureLoopback() });
   private readonly gatewayStreams = new Map<string, grpc.ClientDuplexStream<PushBatch, PushAck>>();
   /** PushBatches written to gateways, and how many of them the gateways acknowledged. */
@@ -147,7 +149,10 @@ class FakeRoute {
             // As route does: `received` at once, the report of what the batch became after.
             call.write(tiertalk.DeliverReport.create({ envelopes: 0, pushes: 0, received: batch.items.length }));
             let pushes = 0;
-            for (const env of batch.items) pushes += this.deliverOne(env);
+            for (const env of batch.items) {
+              this.envelopes.push(env);
+              pushes += this.deliverOne(env);
+            }
             call.write(tiertalk.DeliverReport.create({ envelopes: batch.items.length, pushes }));
           };
           if (this.holdDeliveries) this.heldDeliveries.push(handle);
@@ -202,9 +207,10 @@ class FakeRoute {
       if (!list.includes(s.userId)) list.push(s.userId);
       byGateway.set(s.gatewayId, list);
     }
-    for (const [gw, userIds] of byGateway) {
-      const push: tiertalk.Push.$Properties = { commandId: env.commandId, body: env.body, userIds };
-      if (gw === env.originGatewayId) push.excludeConnId = env.originConnId;
+    for (const [gw, toUserIds] of byGateway) {
+      const { kind, msgId, fromUserId, toSessionId, fromClientClass } = env;
+      const push: tiertalk.Push.$Properties = { commandId: env.commandId, body: env.body, toUserIds, kind, msgId, fromUserId, toSessionId, fromClientClass };
+      if (gw === env.originGatewayId) push.originConnId = env.originConnId;
       this.push(gw, [push]);
     }
     return byGateway.size;
@@ -470,6 +476,29 @@ describe('msg gateway with fake db-proxy and route', () => {
     }
     expect(await alicePc.none(CID.CID_MSG_DATA)).toBe(true);
     expect(db1.stored.at(-1)).toMatchObject({ fromUserId: 1001, toSessionId: 1002 });
+    // The envelope says what it is beside the body: route and the receiving gateway read these, not the body.
+    expect(route.envelopes.filter((e) => e.commandId === CID.CID_MSG_DATA).at(-1)).toMatchObject({
+      kind: tiertalk.MessageKind.MESSAGE_KIND_SINGLE,
+      msgId: ack.msgId,
+      fromUserId: 1001,
+      toSessionId: 1002,
+      toUserIds: [1002, 1001],
+      // The sending connection's class (isMobileClient of its client type), for the push paths.
+      fromClientClass: tiertalk.ClientClass.CLIENT_CLASS_PC,
+    });
+
+    // Sent from the phone: the envelope says so; the peer and the sender's PC get the stored
+    // message exactly as before (the class rides on the Push, never in what is written).
+    aliceMobile.sendMsg(34, 1001, 1002, 'from my phone');
+    const phoneAck = IM.Message.IMMsgDataAck.decode((await aliceMobile.next(CID.CID_MSG_DATA_ACK)).body);
+    const fromPhone = route.envelopes.filter((e) => e.commandId === CID.CID_MSG_DATA).at(-1);
+    expect(fromPhone).toMatchObject({ msgId: phoneAck.msgId, fromUserId: 1001, fromClientClass: tiertalk.ClientClass.CLIENT_CLASS_MOBILE });
+    for (const receiver of [bob, alicePc]) {
+      const f = await receiver.next(CID.CID_MSG_DATA);
+      expect(Buffer.from(f.body)).toEqual(Buffer.from(fromPhone?.body ?? []));
+      expect(IM.Message.IMMsgData.decode(f.body)).toMatchObject({ fromUserId: 1001, msgId: phoneAck.msgId });
+    }
+    expect(await aliceMobile.none(CID.CID_MSG_DATA, 0)).toBe(true);
 
     // The receiver's ack produces no reply.
     bob.send(CID.CID_MSG_DATA_ACK, 7, IM.Message.IMMsgDataAck.encode({ userId: 1002, sessionId: 1001, msgId: ack.msgId, sessionType: 1 }).finish());
@@ -571,14 +600,14 @@ describe('msg gateway with fake db-proxy and route', () => {
 
     const sign = IM.Buddy.IMSignInfoChangedNotify.encode({ changedUserId: 1001, signInfo: 'new' }).finish();
     const pcRef = route.sessionOf(1001, PC);
-    route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, body: sign, allUsers: true, excludeConnId: pcRef?.connId }]);
+    route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, body: sign, allUsers: true, originConnId: pcRef?.connId }]);
     expect(IM.Buddy.IMSignInfoChangedNotify.decode((await phone.next(CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY)).body).signInfo).toBe('new');
     expect(await pc.none(CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY)).toBe(true);
 
     // user-addressed pushes honour the class too; an unknown class is skipped
     const pcLogin = IM.Buddy.IMPCLoginStatusNotify.encode({ userId: 1002, loginStat: 1 }).finish();
-    route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, body: pcLogin, userIds: [1002], clientClass: 7 }]);
-    route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, body: pcLogin, userIds: [1001, 1002], clientClass: 2 }]);
+    route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, body: pcLogin, toUserIds: [1002], clientClass: 7 }]);
+    route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, body: pcLogin, toUserIds: [1001, 1002], clientClass: 2 }]);
     expect((await phone.next(CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY)).seqNum).toBe(0);
     expect(await phone.none(CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY)).toBe(true);
     expect(await pc.none(CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, 0)).toBe(true);
@@ -587,7 +616,7 @@ describe('msg gateway with fake db-proxy and route', () => {
   it('acknowledges every PushBatch it applied (cumulative PushAck counts)', async () => {
     const before = { sent: route.pushBatchesSent, acked: route.pushBatchesAcked };
     const notify = IM.Buddy.IMPCLoginStatusNotify.encode({ userId: 1002, loginStat: 1 }).finish();
-    for (let i = 0; i < 20; i++) route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, body: notify, userIds: [4242] }]);
+    for (let i = 0; i < 20; i++) route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, body: notify, toUserIds: [4242] }]);
     const deadline = Date.now() + 3000;
     while (route.pushBatchesAcked - before.acked < 20 && Date.now() < deadline) await sleep(10);
     expect(route.pushBatchesSent - before.sent).toBe(20);

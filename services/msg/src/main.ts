@@ -1,8 +1,9 @@
-import { ConfigError, exitOnConfigError, logConfig } from '@tiertalk/config';
+import { exitOnConfigError, logConfig } from '@tiertalk/config';
+import { ServiceLifecycle, exitOnSignals, exitOnStartFailure, shutdownGrpcServer } from '@tiertalk/lifecycle';
 import { createLogger } from '@tiertalk/log';
 import type { Logger } from '@tiertalk/log';
 import { GatewayService } from '@tiertalk/proto';
-import { Readiness, followLiveInstances, followRegistration, healthAccess, probeRoutes, serveHealth } from '@tiertalk/health';
+import { Readiness, followLiveInstances, healthAccess, probeRoutes, serveHealth } from '@tiertalk/health';
 import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
 import { InstancePool, bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
@@ -33,7 +34,6 @@ import { sessionHandlers } from './handlers/session';
 import { userHandlers } from './handlers/user';
 import { otherHandlers } from './handlers/other';
 import { LoadReporter } from './load-reporter';
-import { boundedStep, shutdownGrpcServer } from './shutdown';
 import { DbProxyLink } from './upstream/db-proxy-link';
 import { RouteLink } from './upstream/route-link';
 import { SessionSync } from './upstream/session-sync';
@@ -52,8 +52,8 @@ export interface RunningGateway {
   readonly tlsPort: number | undefined;
   readonly wsPort: number;
   readonly grpcPort: number;
-  /** Graceful stop in the order below; resolves when everything is closed. */
-  stop(reason: string): Promise<void>;
+  /** Graceful stop in the order below; resolves when everything is closed, true when every step finished in time. */
+  stop(reason: string): Promise<boolean>;
 }
 
 /** Wires the gateway; exported so integration tests can run it in-process. */
@@ -61,10 +61,17 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   // docs/HEALTH.md: ready while registered and at least one db-proxy and one route are live in etcd.
   const readiness = new Readiness('msg', log);
   const registered = readiness.add('etcd-registration', { initialReason: 'not registered in etcd yet' });
+  // docs/ARCHITECTURE.md "Start-up and shutdown": each part closes at stop, the last started first.
+  const life = new ServiceLifecycle({ log, readiness, deregisterTimeoutMs: STEP_TIMEOUT_MS });
   const metrics = await startServiceMetrics({ service: 'msg', instance: config.instanceId, host: config.metricsHost, port: config.metricsPort, routes: [probeRoutes(readiness)] });
+  life.closes('metrics', () => metrics?.close());
   // ConfigError when TLS is neither configured nor explicitly off on loopback.
   const security = rpcSecurityFromConfig(config.tierSecurity, { service: 'msg', bindHost: config.grpcHost, logger: log });
   const stopTlsReload = reloadTlsOnSighup(security);
+  life.closes('tier TLS reloads', () => {
+    stopTlsReload();
+    if (security.kind === 'mtls') security.files.close();
+  });
   const registry = await Registry.connect({
     endpoints: [...config.etcdEndpoints],
     prefix: config.etcdPrefix,
@@ -72,20 +79,29 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
     logger: log,
     ...etcdAccessFromConfig(config.tierSecurity, 'msg'),
   });
+  life.closes('etcd', () => registry.close(), { timeoutMs: STEP_TIMEOUT_MS });
   const dbWatch = await registry.watch('db-proxy');
   const routeWatch = await registry.watch('route');
   const fileWatch = await registry.watch('file');
   const filePool = new InstancePool(fileWatch, { logger: log, security });
+  life.closes('file-server pool', () => filePool.close());
   const fileServers = new FileServerDirectory(fileWatch, new FileServerLink(filePool, config.dbDeadlineMs));
   followLiveInstances(readiness.add('db-proxy-live'), dbWatch);
   followLiveInstances(readiness.add('route-live'), routeWatch);
   const dbPool = new InstancePool(dbWatch, { logger: log, security });
   const routePool = new InstancePool(routeWatch, { logger: log, security });
+  life.closes('db-proxy and route pools', () => {
+    dbPool.close();
+    routePool.close();
+  });
   const db = new DbProxyLink(dbPool, { deadlineMs: config.dbDeadlineMs, storeDeadlineMs: config.storeDeadlineMs, batchMax: config.storeBatchMax, logger: log });
+  life.closes('db-proxy link', () => db.close());
   const route = new RouteLink(routePool, { deadlineMs: config.routeDeadlineMs, batchMax: config.storeBatchMax, logger: log });
+  life.closes('route link', () => route.close());
 
   const connections = new ConnectionRegistry(log);
   const unexportConnections = exportConnectionCounts(connections);
+  life.closes('connection metrics', unexportConnections);
   const load = new LoadReporter(connections, log, config.loadReportIntervalMs);
   const refusals = new RefusalLog(log);
   const ctx: GatewayContext = { gatewayId: config.gatewayId, config, log, connections, db, route, fileServers, load, refusals, lifecycle: { stopping: false } };
@@ -104,58 +120,52 @@ export async function startGateway(config: MsgConfig, log: Logger): Promise<Runn
   const sessionSync = new SessionSync({ gatewayId: config.gatewayId, connections, route, logger: log, intervalMs: config.sessionSyncIntervalMs });
   grpcServer.addService(GatewayService, createGatewayService(ctx, groupPushes, () => sessionSync.request('route-resync')));
   const grpcPort = await bindServer(grpcServer, config.grpcHost, config.grpcPort);
+  life.closes('gRPC server', () => shutdownGrpcServer(grpcServer, STEP_TIMEOUT_MS));
   connections.startAckSweep();
+  life.closes('client connections', () => {
+    connections.closeAll('server shutdown');
+    connections.stop();
+  });
+  life.closes('group pushes', () => groupPushes.close());
+
+  // At stop, first: leave etcd so login stops handing us out and route purges our sessions.
+  life.onStopping(() => {
+    ctx.lifecycle.stopping = true;
+    log.info({ connections: connections.size }, 'gateway stopping');
+    load.detach();
+    sessionSync.close();
+  });
+  life.drains('client listeners', STEP_TIMEOUT_MS, () => {
+    tcp?.stopAccepting();
+    tlsTcp?.stopAccepting();
+    ws.stopAccepting();
+    clientTls?.certificate.close();
+  });
+  // Stored-but-unanswered messages still get their ACK.
+  life.drains('stores in flight', STORE_DRAIN_MS, async (ms) => {
+    if (!(await db.waitIdle(ms))) log.warn({ inFlight: db.inFlight }, 'store results still pending at shutdown');
+  });
+  // Their ACKs wait for a route to hold the envelope (bounded by the route link's hold wait).
+  life.drains('ACKs waiting for route', STORE_DRAIN_MS, async (ms) => {
+    if (!(await route.waitHeld(ms))) log.warn('ACKs still waiting for route at shutdown');
+  });
 
   // Registered only once every listener is up: login may hand us out from now on.
   // port 0: no plain TCP (login then offers the TLS port alone).
   const address = { ip1: config.ip1, ip2: config.ip2, port: tcp?.port ?? 0, wsPort: ws.port, ...(config.clientTls?.ws === true ? { wss: 1 } : {}), ...(tlsTcp ? { tlsPort: tlsTcp.port } : {}), maxConn: config.maxConn, epoch: config.epoch, presenceLists: 1, ...metricsMeta(metrics) };
-  const registration = await registry.register({ id: config.instanceId, service: 'msg', addr: `${config.grpcHost}:${grpcPort}`, ...load.snapshot(address) });
+  const registration = await life.register(registry, { id: config.instanceId, service: 'msg', addr: `${config.grpcHost}:${grpcPort}`, ...load.snapshot(address) }, registered);
   load.attach(registration, address);
-  followRegistration(registered, registration);
   // A lapsed lease made route purge our sessions: list them again once we are back.
   registration.onReRegistered(() => sessionSync.request('lease-renewed'));
   sessionSync.start();
   log.info({ tcpPort: tcp?.port, tlsPort: tlsTcp?.port, wsPort: ws.port, wss: config.clientTls?.ws === true, grpcPort }, 'msg gateway ready');
 
-  let stopping: Promise<void> | undefined;
-  const stop = async (reason: string): Promise<void> => {
-    ctx.lifecycle.stopping = true;
-    readiness.drain();
-    log.info({ reason, connections: connections.size }, 'shutting down');
-    // Leave etcd first: login stops handing us out, route purges our sessions.
-    load.detach();
-    sessionSync.close();
-    await boundedStep(registration.deregister(), STEP_TIMEOUT_MS, log, 'deregister');
-    tcp?.stopAccepting();
-    tlsTcp?.stopAccepting();
-    ws.stopAccepting();
-    clientTls?.certificate.close();
-    // Stored-but-unanswered messages still get their ACK.
-    if (!(await db.waitIdle(STORE_DRAIN_MS))) log.warn({ inFlight: db.inFlight }, 'store results still pending at shutdown');
-    // Their ACKs wait for a route to hold the envelope (bounded by the route link's hold wait).
-    if (!(await route.waitHeld(STORE_DRAIN_MS))) log.warn('ACKs still waiting for route at shutdown');
-    groupPushes.close();
-    connections.closeAll('server shutdown');
-    connections.stop();
-    unexportConnections();
-    db.close();
-    route.close();
-    await shutdownGrpcServer(grpcServer, STEP_TIMEOUT_MS);
-    dbPool.close();
-    routePool.close();
-    filePool.close();
-    await boundedStep(registry.close(), STEP_TIMEOUT_MS, log, 'registry close');
-    await metrics?.close();
-    stopTlsReload();
-    if (security.kind === 'mtls') security.files.close();
-    log.info('stopped');
-  };
   return {
     tcpPort: tcp?.port ?? 0,
     tlsPort: tlsTcp?.port,
     wsPort: ws.port,
     grpcPort,
-    stop: (reason) => (stopping ??= stop(reason)),
+    stop: (reason) => life.stop(reason),
   };
 }
 
@@ -165,28 +175,7 @@ if (require.main === module) {
   logConfig(log, config);
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
   startGateway(config, log).then(
-    (gateway) => {
-      const onSignal = (signal: string): void => {
-        setTimeout(() => {
-          log.error('shutdown took too long; exiting');
-          process.exit(1);
-        }, HARD_EXIT_MS).unref();
-        void gateway.stop(signal).then(() => {
-          // Let closing sockets flush; whatever still holds the loop is cut shortly after.
-          process.exitCode = 0;
-          setTimeout(() => process.exit(0), FLUSH_MS).unref();
-        });
-      };
-      process.once('SIGTERM', onSignal);
-      process.once('SIGINT', onSignal);
-    },
-    (err: unknown) => {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`${err.message}\n`);
-        process.exit(2);
-      }
-      log.fatal({ err }, 'msg gateway failed to start');
-      process.exit(1);
-    },
+    (gateway) => exitOnSignals((reason) => gateway.stop(reason), { log, exitDeadlineMs: HARD_EXIT_MS, flushMs: FLUSH_MS }),
+    (err: unknown) => exitOnStartFailure(err, log),
   );
 }

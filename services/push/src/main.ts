@@ -1,12 +1,13 @@
 import { ConfigError, exitOnConfigError, logConfig } from '@tiertalk/config';
-import { Readiness, followLiveInstances, followRegistration, healthAccess, probeRoutes, serveHealth } from '@tiertalk/health';
-import { createLogger } from '@tiertalk/log';
+import { Readiness, followLiveInstances, healthAccess, probeRoutes, serveHealth } from '@tiertalk/health';
+import { ServiceLifecycle, exitOnSignals, exitOnStartFailure, shutdownGrpcServer } from '@tiertalk/lifecycle';
+import { Logger, createLogger } from '@tiertalk/log';
 import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { PushService } from '@tiertalk/proto';
-import { Registry, etcdAccessFromConfig } from '@tiertalk/registry';
+import { connectRegistry } from '@tiertalk/registry';
 import { InstancePool, bindServer, createServer, reloadTlsOnSighup, rpcSecurityFromConfig } from '@tiertalk/rpc';
 import { pushAccess } from './access-policy';
-import { loadPushConfig } from './config';
+import { PushConfig, loadPushConfig } from './config';
 import { DbProxyLookups } from './db-proxy-lookups';
 import { notifyStreamService } from './notify-stream';
 import { providersFromConfig } from './providers/select';
@@ -16,10 +17,7 @@ import { PushPipeline } from './push-pipeline';
 const GRACEFUL_SHUTDOWN_MS = 3_000;
 const EXIT_DEADLINE_MS = 8_000;
 
-async function main(): Promise<void> {
-  const config = exitOnConfigError(() => loadPushConfig());
-  const logger = createLogger({ service: 'push', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
-  logConfig(logger, config);
+async function main(config: PushConfig, logger: Logger): Promise<void> {
   // Half-configured providers and unreadable keys are configuration errors (exit 2), like any bad key.
   const providers = exitOnConfigError(() => {
     try {
@@ -32,21 +30,20 @@ async function main(): Promise<void> {
   // docs/HEALTH.md: ready while registered and at least one db-proxy is live (tokens and shields come from it).
   const readiness = new Readiness('push', logger);
   const registered = readiness.add('etcd-registration', { initialReason: 'not registered in etcd yet' });
+  // docs/ARCHITECTURE.md "Start-up and shutdown": each part closes at stop, the last started first.
+  const life = new ServiceLifecycle({ log: logger, readiness });
+  life.closes('providers', () => providers.close());
   const metrics = await startServiceMetrics({ service: 'push', instance: config.TT_INSTANCE_ID, host: config.TT_METRICS_HOST ?? config.TT_GRPC_HOST, port: config.TT_METRICS_PORT, routes: [probeRoutes(readiness)] });
+  life.closes('metrics', () => metrics?.close());
   const security = exitOnConfigError(() => rpcSecurityFromConfig(config, { service: 'push', bindHost: config.TT_GRPC_HOST, logger }));
-  const etcdAccess = exitOnConfigError(() => etcdAccessFromConfig(config, 'push'));
   reloadTlsOnSighup(security);
 
-  const registry = await Registry.connect({
-    endpoints: [...config.TT_ETCD_ENDPOINTS],
-    prefix: config.TT_ETCD_PREFIX,
-    leaseTtlSec: config.TT_LEASE_TTL_SEC,
-    logger,
-    ...etcdAccess,
-  });
+  const registry = await connectRegistry(config, 'push', logger);
+  life.closes('etcd', () => registry.close());
   const dbProxyWatch = await registry.watch('db-proxy');
   followLiveInstances(readiness.add('db-proxy-live'), dbProxyWatch);
   const dbPool = new InstancePool(dbProxyWatch, { logger, security });
+  life.closes('db-proxy pool', () => dbPool.close());
   const pipeline = new PushPipeline({
     lookups: new DbProxyLookups(dbPool, config.TT_DB_DEADLINE_MS),
     providers,
@@ -58,62 +55,27 @@ async function main(): Promise<void> {
     retryMaxMs: config.TT_PUSH_RETRY_MAX_MS,
     aesKey: config.TT_AES_KEY,
   });
+  // What is queued gets a moment to go out; the rest is counted as shed.
+  life.closes('push pipeline', () => pipeline.close(GRACEFUL_SHUTDOWN_MS));
   const notify = notifyStreamService(pipeline, logger);
 
   const server = createServer({ security, access: [pushAccess, healthAccess], refusals: new RefusalLog(logger) });
   serveHealth(server, readiness, 'tiertalk.PushNotify');
   server.addService(PushService, { Notify: notify.handle });
   const port = await bindServer(server, config.TT_GRPC_HOST, config.TT_GRPC_PORT);
-  const registration = await registry.register({
-    id: config.TT_INSTANCE_ID,
-    service: 'push',
-    addr: `${config.TT_GRPC_HOST}:${port}`,
-    load: 0,
-    meta: { providers: providers.names.join(','), ...metricsMeta(metrics) },
-  });
-  followRegistration(registered, registration);
+  life.closes('gRPC server', () => shutdownGrpcServer(server, GRACEFUL_SHUTDOWN_MS));
+  // Out of etcd first so route stops picking us, then the open streams are told to stop.
+  life.drains('notify streams', GRACEFUL_SHUTDOWN_MS, (ms) => notify.drain(ms));
+  await life.register(
+    registry,
+    { id: config.TT_INSTANCE_ID, service: 'push', addr: `${config.TT_GRPC_HOST}:${port}`, load: 0, meta: { providers: providers.names.join(','), ...metricsMeta(metrics) } },
+    registered,
+  );
   logger.info({ port, providers: providers.names, text: config.TT_AES_KEY !== undefined }, 'push started');
-
-  let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    setTimeout(() => process.exit(1), EXIT_DEADLINE_MS).unref();
-    readiness.drain();
-    // Leave etcd first so route stops picking us, then tell the open streams to stop.
-    await registration.deregister();
-    await notify.drain(GRACEFUL_SHUTDOWN_MS);
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        server.forceShutdown();
-        resolve();
-      }, GRACEFUL_SHUTDOWN_MS);
-      server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
-    // What is queued gets a moment to go out; the rest is counted as shed.
-    await pipeline.close(GRACEFUL_SHUTDOWN_MS);
-    providers.close();
-    dbPool.close();
-    await registry.close();
-    await metrics?.close();
-    logger.info('stopped');
-    process.exit(0);
-  };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
-      shutdown(signal).catch((err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-    });
-  }
+  exitOnSignals((reason) => life.stop(reason), { log: logger, exitDeadlineMs: EXIT_DEADLINE_MS });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`push failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+const config = exitOnConfigError(() => loadPushConfig());
+const logger = createLogger({ service: 'push', instanceId: config.TT_INSTANCE_ID, level: config.TT_LOG_LEVEL });
+logConfig(logger, config);
+main(config, logger).catch((err: unknown) => exitOnStartFailure(err, logger));

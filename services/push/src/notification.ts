@@ -1,4 +1,4 @@
-import { IM, decryptContent, isSingleMsgType } from '@tiertalk/proto';
+import { IM, clientClassName, decryptContent, isSingleMsgType } from '@tiertalk/proto';
 
 /** What a provider shows on the device, the same for every provider. */
 export interface Notification {
@@ -6,7 +6,11 @@ export interface Notification {
   body: string;
   /** The receiver's unread count (1:1 totals, db-proxy's GetDeviceToken push_count). */
   badge: number;
-  /** TeamTalk's push data: msg_type, from_id, group_id (group messages), and msg_id. String values (FCM requires them). */
+  /**
+   * TeamTalk's push data: msg_type, from_id, group_id (group messages), and msg_id; plus
+   * from_client_class ("pc" or "mobile") when the sender's connection is known, so the app can
+   * say "sent from phone". String values (FCM requires them).
+   */
   data: Record<string, string>;
   /** Groups a conversation's notifications on the device (apns-collapse-id, FCM collapse key). */
   threadId: string;
@@ -27,6 +31,8 @@ const AUDIO_BODY = '[voice]';
 export interface PushedMessage {
   msg: IM.Message.IMMsgData;
   group: boolean;
+  /** The request's from_client_class (a ClientClass value): where the sender sent it from. */
+  fromClientClass?: number;
 }
 
 /** The stored IMMsgData route forwarded, or an error naming why it cannot be pushed. */
@@ -56,6 +62,8 @@ export function notificationOf(message: PushedMessage, badge: number, aesKey: st
   const { msg, group } = message;
   const data: Record<string, string> = { msg_type: String(msg.msgType), from_id: String(msg.fromUserId), msg_id: String(msg.msgId) };
   if (group) data.group_id = String(msg.toSessionId);
+  const sentFrom = clientClassName(message.fromClientClass);
+  if (sentFrom !== undefined) data.from_client_class = sentFrom;
   return {
     body: bodyOf(msg, aesKey),
     badge,

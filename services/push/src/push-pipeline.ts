@@ -23,6 +23,8 @@ export interface PushPipelineOptions {
 export interface PushRequest {
   msg: Uint8Array;
   userIds: readonly number[];
+  /** NotifyItem.from_client_class: the class of the sender's connection, when route was told. */
+  fromClientClass?: number;
 }
 
 /** Requests resolved per round (their token and shield lookups go together). */
@@ -135,6 +137,7 @@ export class PushPipeline {
         this.log.warn({ err: message }, 'push request with an unusable message: skipped');
         continue;
       }
+      if (req.fromClientClass !== undefined) message.fromClientClass = req.fromClientClass;
       const from = message.msg.fromUserId;
       const receivers = [...new Set(req.userIds)].filter((id) => id > 0 && id !== from);
       // TeamTalk never pushes a user's own message to that user.

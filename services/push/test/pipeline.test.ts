@@ -3,7 +3,7 @@
 // is the real webhook provider against a local HTTP server; db-proxy's answers
 // come from an in-memory table (the cluster e2e test covers the real one).
 import pino from 'pino';
-import { IM } from '@tiertalk/proto';
+import { IM, tiertalk } from '@tiertalk/proto';
 import { metricsRegistry } from '@tiertalk/metrics';
 import { waitFor } from '@tiertalk/testkit';
 import type { PushLookups } from '../src/db-proxy-lookups';
@@ -106,5 +106,25 @@ it('an undecodable message is counted invalid, not pushed', async () => {
   p.accept({ msg: Buffer.from([0xff, 0xff, 0xff]), userIds: [9] });
   await p.idle();
   expect((await counter('tt_push_requests_total', { outcome: 'invalid' })) - before).toBe(1);
+  await p.close(100);
+});
+
+it("tells the receiver's app where the sender sent it from (data.from_client_class); nothing when route did not say", async () => {
+  const p = pipeline(new TableLookups(), 10);
+  const mark = hook.requests.length;
+  p.accept({ msg: message(70, 11, 1), userIds: [11], fromClientClass: tiertalk.ClientClass.CLIENT_CLASS_MOBILE });
+  p.accept({ msg: message(70, 12, 2), userIds: [12], fromClientClass: tiertalk.ClientClass.CLIENT_CLASS_PC });
+  p.accept({ msg: message(70, 13, 3), userIds: [13] });
+  await waitFor(() => hook.requests.length - mark === 3, 5000);
+  await p.idle();
+  const dataOf = new Map(
+    hook.requests.slice(mark).map((r) => {
+      const event = JSON.parse(r.body.toString()) as { userId: number; data: Record<string, string> };
+      return [event.userId, event.data];
+    }),
+  );
+  expect(dataOf.get(11)).toEqual({ msg_type: '1', from_id: '70', msg_id: '1', from_client_class: 'mobile' });
+  expect(dataOf.get(12)).toMatchObject({ msg_id: '2', from_client_class: 'pc' });
+  expect(dataOf.get(13)).toEqual({ msg_type: '1', from_id: '70', msg_id: '3' });
   await p.close(100);
 });

@@ -90,7 +90,7 @@ describe('GatewayLinks presence coalescing', () => {
     links.notifyPcStatus(3, ONLINE, { gatewayId: 'gw-older@e2', connId: 9 });
     links.notifyPcStatus(2, OFFLINE);
     // A message to gw-lists: what was gathered for it goes first, in its own batch.
-    expect(links.send('gw-lists@e1', [{ commandId: CID.CID_MSG_DATA, body: randomBytes(8), userIds: [5] }])).toBe(true);
+    expect(links.send('gw-lists@e1', [{ commandId: CID.CID_MSG_DATA, body: randomBytes(8), toUserIds: [5] }])).toBe(true);
 
     const [presence, message] = await lists.untilBatches(2);
     expect(presence?.items).toHaveLength(1);
@@ -108,7 +108,7 @@ describe('GatewayLinks presence coalescing', () => {
     const [legacy] = await older.untilBatches(1);
     const decoded = legacy?.items.map((p) => {
       const stat = IM.Buddy.IMUserStatNotify.decode(p.body).userStat;
-      return { userId: stat?.userId, status: stat?.status, exclude: p.excludeConnId, listed: p.presence?.length ?? 0 };
+      return { userId: stat?.userId, status: stat?.status, exclude: p.originConnId, listed: p.presence?.length ?? 0 };
     });
     expect(decoded).toEqual([
       { userId: 1, status: ONLINE, exclude: 0, listed: 0 },

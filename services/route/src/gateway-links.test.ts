@@ -57,7 +57,7 @@ describe('GatewayLinks backpressure', () => {
   it('drops the oldest batches beyond the bound while the gateway does not read', async () => {
     const body = randomBytes(16 * 1024);
     for (let i = 0; i < 400; i++) {
-      expect(links.send('gw-slow', [{ commandId: CID.CID_MSG_DATA, body, userIds: [i + 1] }])).toBe(true);
+      expect(links.send('gw-slow', [{ commandId: CID.CID_MSG_DATA, body, toUserIds: [i + 1] }])).toBe(true);
       // let the stream open and the HTTP/2 window fill
       if (i % 50 === 0) await new Promise((r) => setTimeout(r, 20));
     }

@@ -34,7 +34,7 @@ describe('PendingPresence', () => {
     p.add(1, ONLINE, 11);
     p.add(2, OFFLINE);
     const pushes = p.take(false);
-    expect(pushes.map((x) => ({ stat: IM.Buddy.IMUserStatNotify.decode(x.body).userStat, exclude: x.excludeConnId, presence: x.presence }))).toEqual([
+    expect(pushes.map((x) => ({ stat: IM.Buddy.IMUserStatNotify.decode(x.body).userStat, exclude: x.originConnId, presence: x.presence }))).toEqual([
       { stat: { userId: 1, status: ONLINE }, exclude: 11, presence: undefined },
       { stat: { userId: 2, status: OFFLINE }, exclude: undefined, presence: undefined },
     ]);

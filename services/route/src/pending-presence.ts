@@ -1,5 +1,5 @@
-import { CID, IM, type tiertalk } from '@tiertalk/proto';
-import { CLIENT_CLASS_PC } from './handlers/session/presence';
+import { CID, IM, tiertalk } from '@tiertalk/proto';
+
 const EMPTY_BODY = new Uint8Array(0);
 
 interface Change {
@@ -50,7 +50,7 @@ export class PendingPresence {
     if (this.changes.size === 0) return [];
     const changes = this.changes;
     this.changes = new Map();
-    const base = { commandId: CID.CID_BUDDY_LIST_STATUS_NOTIFY, allUsers: true, clientClass: CLIENT_CLASS_PC };
+    const base = { commandId: CID.CID_BUDDY_LIST_STATUS_NOTIFY, allUsers: true, clientClass: tiertalk.ClientClass.CLIENT_CLASS_PC };
     if (lists) {
       const presence: tiertalk.PresenceChange.$Properties[] = [];
       for (const [userId, c] of changes) presence.push({ userId, status: c.status, ...(c.exclude ? { excludeConnIds: c.exclude } : {}) });
@@ -60,7 +60,7 @@ export class PendingPresence {
     for (const [userId, c] of changes) {
       const body = IM.Buddy.IMUserStatNotify.encode({ userStat: { userId, status: c.status } }).finish();
       const exclude = c.exclude?.at(-1);
-      pushes.push({ ...base, body, ...(exclude !== undefined ? { excludeConnId: exclude } : {}) });
+      pushes.push({ ...base, body, ...(exclude !== undefined ? { originConnId: exclude } : {}) });
     }
     return pushes;
   }

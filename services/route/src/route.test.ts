@@ -17,6 +17,8 @@ import { Registry, type Registration } from '@tiertalk/registry';
 import { bindServer, createClient, createServer, errorCodeOf, openBidi, unaryCall, insecureLoopback } from '@tiertalk/rpc';
 import { GatewayLinks } from './gateway-links';
 import { routeHandlers } from './handlers';
+import { deliverBatch } from './handlers/message/deliver';
+import type { RouteDeps } from './handlers/types';
 import { MAX_USERS_STAT_IDS } from './handlers/user/users-stat';
 import { SessionStore } from './session-store';
 
@@ -27,6 +29,17 @@ const ETCD = (process.env.TT_TEST_ETCD ?? 'http://127.0.0.1:2379').split(',');
 const { CLIENT_TYPE_WINDOWS, CLIENT_TYPE_MAC, CLIENT_TYPE_ANDROID, CLIENT_TYPE_IOS } = IM.BaseDefine.ClientType;
 const { USER_STATUS_ONLINE, USER_STATUS_OFFLINE } = IM.BaseDefine.UserStatType;
 const DEADLINE = { deadlineMs: 3000 };
+const { MESSAGE_KIND_SINGLE, MESSAGE_KIND_GROUP } = tiertalk.MessageKind;
+
+/** A stored message's envelope as the sender's gateway makes it: the IMMsgData body, its kind and ids beside it. */
+function messageEnvelope(kind: tiertalk.MessageKind, msgType: IM.BaseDefine.MsgType, from: number, to: number, msgId: number): tiertalk.Envelope.$Properties {
+  const body = IM.Message.IMMsgData.encode({ fromUserId: from, toSessionId: to, msgId, createTime: 1, msgType, msgData: Buffer.from('hi') }).finish();
+  return { commandId: CID.CID_MSG_DATA, body, kind, msgId, fromUserId: from, toSessionId: to };
+}
+const singleMsg = (from: number, to: number, msgId: number): tiertalk.Envelope.$Properties =>
+  messageEnvelope(MESSAGE_KIND_SINGLE, IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, from, to, msgId);
+const groupMsg = (from: number, group: number, msgId: number): tiertalk.Envelope.$Properties =>
+  messageEnvelope(MESSAGE_KIND_GROUP, IM.BaseDefine.MsgType.MSG_TYPE_GROUP_TEXT, from, group, msgId);
 
 async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -231,7 +244,7 @@ describe('route service (in-process, real Redis and etcd)', () => {
       }).finish();
       // user 400 is offline: only the sender's own sessions (gateway A) hear of it
       const report = await deliver({
-        items: [{ commandId: CID.CID_MSG_DATA, body, toUserIds: [400, 100], originGatewayId: 'gw-a', originConnId: 1 }],
+        items: [{ ...singleMsg(100, 400, 7), body, toUserIds: [400, 100], originGatewayId: 'gw-a', originConnId: 1 }],
       });
       expect(report.envelopes).toBe(1);
       expect(report.pushes).toBe(1);
@@ -239,13 +252,15 @@ describe('route service (in-process, real Redis and etcd)', () => {
       const [push] = gwA.pushes();
       expect(push.commandId).toBe(CID.CID_MSG_DATA);
       expect(Buffer.from(push.body)).toEqual(Buffer.from(body));
-      expect(push.userIds).toEqual([100]);
-      expect(push.excludeConnId).toBe(1);
+      expect(push.toUserIds).toEqual([100]);
+      expect(push.originConnId).toBe(1);
+      // The envelope's message fields ride on, so the gateway need not decode the body.
+      expect(push).toMatchObject({ kind: MESSAGE_KIND_SINGLE, msgId: 7, fromUserId: 100, toSessionId: 400 });
       await sleep(200);
       expect(gwB.batches).toHaveLength(0);
     });
 
-    it('writes one PushBatch per gateway per batch, exclude_conn_id only on the origin gateway', async () => {
+    it('writes one PushBatch per gateway per batch, origin_conn_id only on the origin gateway', async () => {
       const body1 = Buffer.from('first');
       const body2 = Buffer.from('second');
       const report = await deliver({
@@ -262,16 +277,16 @@ describe('route service (in-process, real Redis and etcd)', () => {
 
       const a = gwA.pushes();
       expect(a).toHaveLength(2);
-      expect(a[0]).toMatchObject({ commandId: CID.CID_MSG_DATA, userIds: [100], excludeConnId: 1 });
+      expect(a[0]).toMatchObject({ commandId: CID.CID_MSG_DATA, toUserIds: [100], originConnId: 1 });
       expect(Buffer.from(a[0].body).toString()).toBe('first');
-      expect(a[1]).toMatchObject({ commandId: CID.CID_MSG_READ_NOTIFY, userIds: [300] });
-      expect(Object.hasOwn(a[1], 'excludeConnId')).toBe(false);
+      expect(a[1]).toMatchObject({ commandId: CID.CID_MSG_READ_NOTIFY, toUserIds: [300] });
+      expect(Object.hasOwn(a[1], 'originConnId')).toBe(false);
 
       const b = gwB.pushes();
       expect(b).toHaveLength(2);
-      expect(b[0]).toMatchObject({ commandId: CID.CID_MSG_DATA, userIds: [200] });
-      expect(Object.hasOwn(b[0], 'excludeConnId')).toBe(false);
-      expect(b[1]).toMatchObject({ commandId: CID.CID_MSG_READ_NOTIFY, userIds: [300] });
+      expect(b[0]).toMatchObject({ commandId: CID.CID_MSG_DATA, toUserIds: [200] });
+      expect(Object.hasOwn(b[0], 'originConnId')).toBe(false);
+      expect(b[1]).toMatchObject({ commandId: CID.CID_MSG_READ_NOTIFY, toUserIds: [300] });
     });
 
     it('sends nothing for offline users, empty batches or envelopes without receivers', async () => {
@@ -301,9 +316,9 @@ describe('route service (in-process, real Redis and etcd)', () => {
       const sign = IM.Buddy.IMSignInfoChangedNotify.encode({ changedUserId: 100, signInfo: 'hello' }).finish();
       const report = await deliver({
         items: [
-          { commandId: CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, body: sign, broadcast: true, toUserIds: [] },
+          { commandId: CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, body: sign, allUsers: true, toUserIds: [] },
           { commandId: CID.CID_MSG_DATA, body: Buffer.from('m'), toUserIds: [200] },
-          { commandId: CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, body: sign, broadcast: true, clientClass: 2, originGatewayId: 'gw-a', originConnId: 1 },
+          { commandId: CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, body: sign, allUsers: true, clientClass: 2, originGatewayId: 'gw-a', originConnId: 1 },
         ],
       });
       expect(report).toMatchObject({ envelopes: 3, pushes: 5 });
@@ -312,21 +327,95 @@ describe('route service (in-process, real Redis and etcd)', () => {
       expect(a).toHaveLength(2);
       expect(a[0]).toMatchObject({ commandId: CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, allUsers: true });
       expect(Object.hasOwn(a[0], 'clientClass')).toBe(false);
-      expect(Object.hasOwn(a[0], 'excludeConnId')).toBe(false);
+      expect(Object.hasOwn(a[0], 'originConnId')).toBe(false);
       expect(Buffer.from(a[0].body)).toEqual(Buffer.from(sign));
-      expect(a[1]).toMatchObject({ allUsers: true, clientClass: 2, excludeConnId: 1 });
+      expect(a[1]).toMatchObject({ allUsers: true, clientClass: 2, originConnId: 1 });
       const b = gwB.pushes();
       expect(b.map((p) => p.commandId)).toEqual([CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, CID.CID_MSG_DATA, CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY]);
-      expect(b[1]).toMatchObject({ userIds: [200] });
+      expect(b[1]).toMatchObject({ toUserIds: [200] });
       expect(b[2]).toMatchObject({ allUsers: true, clientClass: 2 });
-      expect(Object.hasOwn(b[2], 'excludeConnId')).toBe(false);
+      expect(Object.hasOwn(b[2], 'originConnId')).toBe(false);
     });
 
     it('passes a targeted envelope\'s client class on', async () => {
       await deliver({ items: [{ commandId: CID.CID_MSG_READ_NOTIFY, body: Buffer.from('r'), toUserIds: [300], clientClass: 1 }] });
       await waitFor(() => gwA.batches.length === 1 && gwB.batches.length === 1, 3000, 'a batch on each gateway');
-      expect(gwA.pushes()[0]).toMatchObject({ userIds: [300], clientClass: 1 });
-      expect(gwB.pushes()[0]).toMatchObject({ userIds: [300], clientClass: 1 });
+      expect(gwA.pushes()[0]).toMatchObject({ toUserIds: [300], clientClass: 1 });
+      expect(gwB.pushes()[0]).toMatchObject({ toUserIds: [300], clientClass: 1 });
+    });
+  });
+
+  describe('Deliver classifies by the envelope\'s kind', () => {
+    /** The envelopes route handed to its offline-push and push-service sinks, as (msg_id, kind). */
+    const offered: Array<[number, number]> = [];
+    const record = { offer: (envs: readonly tiertalk.Envelope.$Properties[]) => offered.push(...envs.map((e): [number, number] => [e.msgId ?? 0, e.kind ?? 0])) };
+    const deps = (): RouteDeps => ({ store, links, logger, offlinePush: record });
+    beforeAll(async () => {
+      await login('gw-a', 31, 4100, CLIENT_TYPE_WINDOWS);
+      await login('gw-b', 32, 4101, CLIENT_TYPE_WINDOWS);
+    });
+    beforeEach(() => {
+      offered.length = 0;
+    });
+
+    it('a 1:1 message listing one receiver is 1:1, a group of exactly two members is a group', async () => {
+      const report = await deliverBatch(
+        deps(),
+        tiertalk.EnvelopeBatch.create({
+          items: [
+            // Only the receiver listed: the old `two receivers means 1:1` test took it for a group.
+            { ...singleMsg(4100, 4101, 51), toUserIds: [4101] },
+            // Two members, like a 1:1 [to, from]: the old test took it for 1:1.
+            { ...groupMsg(4100, 4200, 52), toUserIds: [4100, 4101], originGatewayId: 'gw-a', originConnId: 31 },
+          ],
+        }),
+        logger,
+      );
+      expect(report).toMatchObject({ envelopes: 2, pushes: 3 });
+      await waitFor(() => gwA.batches.length === 1 && gwB.batches.length === 1, 3000, 'a batch on each gateway');
+      // The gateways key their awaiting-ack and repeat checks on these fields (services/msg gateway-service.ts).
+      expect(gwB.pushes()).toEqual([
+        expect.objectContaining({ toUserIds: [4101], kind: MESSAGE_KIND_SINGLE, msgId: 51, fromUserId: 4100, toSessionId: 4101 }),
+        expect.objectContaining({ toUserIds: [4101], kind: MESSAGE_KIND_GROUP, msgId: 52, fromUserId: 4100, toSessionId: 4200 }),
+      ]);
+      expect(gwA.pushes()).toEqual([
+        expect.objectContaining({ toUserIds: [4100], originConnId: 31, kind: MESSAGE_KIND_GROUP, msgId: 52, toSessionId: 4200 }),
+      ]);
+      expect(offered).toEqual([[51, MESSAGE_KIND_SINGLE], [52, MESSAGE_KIND_GROUP]]);
+    });
+
+    it("carries the sender's client class onto every push (the peer's and the sender's other devices') and to the push sinks", async () => {
+      const { CLIENT_CLASS_MOBILE } = tiertalk.ClientClass;
+      // 4102 sends from a phone on gateway B; its PC on gateway A gets the copy, as does the receiver 4100 there.
+      await login('gw-b', 33, 4102, CLIENT_TYPE_ANDROID);
+      await login('gw-a', 34, 4102, CLIENT_TYPE_WINDOWS);
+      const classes: Array<[string, number | null | undefined]> = [];
+      const sink = (name: string) => ({ offer: (envs: readonly tiertalk.Envelope.$Properties[]) => classes.push(...envs.map((e): [string, number | null | undefined] => [name, e.fromClientClass])) });
+      const sent = { ...singleMsg(4102, 4100, 54), toUserIds: [4100, 4102], originGatewayId: 'gw-b', originConnId: 33, fromClientClass: CLIENT_CLASS_MOBILE };
+      await deliverBatch({ store, links, logger, offlinePush: sink('offline'), pushService: sink('push') }, tiertalk.EnvelopeBatch.create({ items: [sent] }), logger);
+      await waitFor(() => gwA.batches.length === 1 && gwB.batches.length === 1, 3000, 'a batch on each gateway');
+      expect(gwA.pushes()).toEqual([expect.objectContaining({ toUserIds: [4100, 4102], fromClientClass: CLIENT_CLASS_MOBILE, msgId: 54 })]);
+      expect(gwB.pushes()).toEqual([expect.objectContaining({ toUserIds: [4102], originConnId: 33, fromClientClass: CLIENT_CLASS_MOBILE, msgId: 54 })]);
+      expect(classes).toEqual([['offline', CLIENT_CLASS_MOBILE], ['push', CLIENT_CLASS_MOBILE]]);
+    });
+
+    it('leaves the sender\'s class off the pushes when the envelope has none (HTTP API, older gateways)', async () => {
+      await deliverBatch(deps(), tiertalk.EnvelopeBatch.create({ items: [{ ...singleMsg(4100, 4101, 55), toUserIds: [4101, 4100] }] }), logger);
+      await waitFor(() => gwA.batches.length === 1 && gwB.batches.length === 1, 3000, 'a batch on each gateway');
+      const pushes = [...gwA.pushes(), ...gwB.pushes()];
+      expect(pushes).toEqual([expect.objectContaining({ msgId: 55, toUserIds: [4100] }), expect.objectContaining({ msgId: 55, toUserIds: [4101] })]);
+      for (const push of pushes) expect(Object.hasOwn(push, 'fromClientClass')).toBe(false);
+    });
+
+    it('reads kind and ids from the body of an older gateway\'s envelope only, before the push sinks see it', async () => {
+      const older: tiertalk.Envelope.$Properties = { commandId: CID.CID_MSG_DATA, body: singleMsg(4100, 4101, 53).body, toUserIds: [4101, 4100] };
+      const notAMessage: tiertalk.Envelope.$Properties = { commandId: CID.CID_MSG_DATA, body: Buffer.from('x'), toUserIds: [4101] };
+      await deliverBatch(deps(), tiertalk.EnvelopeBatch.create({ items: [older, notAMessage] }), logger);
+      expect(offered).toEqual([[53, MESSAGE_KIND_SINGLE], [0, 0]]);
+      await waitFor(() => gwB.batches.length === 1, 3000, 'gateway B push');
+      const [fromOlder, opaque] = gwB.pushes();
+      expect(fromOlder).toMatchObject({ kind: MESSAGE_KIND_SINGLE, msgId: 53, fromUserId: 4100, toSessionId: 4101 });
+      expect(Object.hasOwn(opaque, 'kind')).toBe(false);
     });
   });
 
@@ -430,9 +519,9 @@ describe('route service (in-process, real Redis and etcd)', () => {
       await waitFor(() => gwA.presence.length === 1 && gwB.presence.length === 1, 3000, 'status on both gateways');
       const [onA] = gwA.presence;
       const [onB] = gwB.presence;
-      expect(onA).toMatchObject({ commandId: CID.CID_BUDDY_LIST_STATUS_NOTIFY, allUsers: true, clientClass: 1, excludeConnId: 71 });
+      expect(onA).toMatchObject({ commandId: CID.CID_BUDDY_LIST_STATUS_NOTIFY, allUsers: true, clientClass: 1, originConnId: 71 });
       expect(onB).toMatchObject({ commandId: CID.CID_BUDDY_LIST_STATUS_NOTIFY, allUsers: true, clientClass: 1 });
-      expect(Object.hasOwn(onB, 'excludeConnId')).toBe(false);
+      expect(Object.hasOwn(onB, 'originConnId')).toBe(false);
       expect(statusOf(onA)).toMatchObject({ userId: 1000, status: USER_STATUS_ONLINE });
       // the same body bytes go to every gateway
       expect(Buffer.from(onB.body)).toEqual(Buffer.from(onA.body));
@@ -453,7 +542,7 @@ describe('route service (in-process, real Redis and etcd)', () => {
 
       await login('gw-a', 82, 1001, CLIENT_TYPE_WINDOWS);
       await waitFor(() => pcLoginPushes(gwB).length === 1 && statusPushes(gwA).length === 1 && statusPushes(gwB).length === 1, 3000, 'ONLINE');
-      expect(pcLoginPushes(gwB)[0]).toMatchObject({ userIds: [1001], clientClass: 2 });
+      expect(pcLoginPushes(gwB)[0]).toMatchObject({ toUserIds: [1001], clientClass: 2 });
       expect(pcLoginOf(pcLoginPushes(gwB)[0])).toMatchObject({ userId: 1001, loginStat: USER_STATUS_ONLINE });
       // only the gateway holding the user's mobile hears of it
       expect(pcLoginPushes(gwA)).toHaveLength(0);
@@ -463,7 +552,7 @@ describe('route service (in-process, real Redis and etcd)', () => {
       gwB.clear();
       await login('gw-b', 83, 1001, CLIENT_TYPE_MAC);
       await waitFor(() => statusPushes(gwA).length === 1 && statusPushes(gwB).length === 1 && pcLoginPushes(gwB).length === 1, 3000, 'ONLINE again');
-      expect(statusPushes(gwB)[0].excludeConnId).toBe(83);
+      expect(statusPushes(gwB)[0].originConnId).toBe(83);
 
       // the kicked PC leaves while another PC remains: nothing (P2)
       gwA.clear();
@@ -477,7 +566,7 @@ describe('route service (in-process, real Redis and etcd)', () => {
       await logout('gw-b', 83, 1001, CLIENT_TYPE_MAC);
       await waitFor(() => statusPushes(gwA).length === 1 && statusPushes(gwB).length === 1 && pcLoginPushes(gwB).length === 1, 3000, 'OFFLINE');
       expect(statusOf(statusPushes(gwA)[0])).toMatchObject({ userId: 1001, status: USER_STATUS_OFFLINE });
-      expect(Object.hasOwn(statusPushes(gwA)[0], 'excludeConnId')).toBe(false);
+      expect(Object.hasOwn(statusPushes(gwA)[0], 'originConnId')).toBe(false);
       expect(pcLoginOf(pcLoginPushes(gwB)[0])).toMatchObject({ userId: 1001, loginStat: USER_STATUS_OFFLINE });
 
       // a repeated logout and the mobile's logout change nothing
@@ -495,7 +584,7 @@ describe('route service (in-process, real Redis and etcd)', () => {
       await store.login({ gatewayId: 'gw-a', connId: 85, userId: 1002, clientType: CLIENT_TYPE_ANDROID });
       await login('gw-b', 86, 1002, CLIENT_TYPE_IOS);
       await waitFor(() => pcLoginPushes(gwA).length === 1, 3000, 'PC login status on gateway A');
-      expect(pcLoginPushes(gwA)[0]).toMatchObject({ userIds: [1002], clientClass: 2 });
+      expect(pcLoginPushes(gwA)[0]).toMatchObject({ toUserIds: [1002], clientClass: 2 });
       expect(pcLoginOf(pcLoginPushes(gwA)[0]).loginStat).toBe(USER_STATUS_ONLINE);
       await sleep(150);
       expect(statusPushes(gwA)).toHaveLength(0);
@@ -560,7 +649,7 @@ describe('route service (in-process, real Redis and etcd)', () => {
         'pushes to the restarted gateway',
       );
       stream.end();
-      expect(gwB.pushes()[0]).toMatchObject({ userIds: [700] });
+      expect(gwB.pushes()[0]).toMatchObject({ toUserIds: [700] });
     });
   });
 

@@ -8,6 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import type { Connection, Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { nowSec } from '@tiertalk/proto';
 
 /** Works from src/store (jest) and dist/store (built). */
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', '..', 'migrations');
@@ -236,8 +237,4 @@ export async function seedDemo(conn: Connection | Pool): Promise<SeedResult> {
     created.push(u.name);
   }
   return { departId, created };
-}
-
-function nowSec(): number {
-  return Math.floor(Date.now() / 1000);
 }

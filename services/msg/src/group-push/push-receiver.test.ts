@@ -1,7 +1,7 @@
 // The gateway's Push receiver with the group traffic control: group messages
 // are budgeted, 1:1 traffic never waits behind them, a repeated group push is
 // not delivered twice, and the origin connection is skipped.
-import { CID, IM, tiertalk } from '@tiertalk/proto';
+import { CID, IM, isGroupMsgType, tiertalk } from '@tiertalk/proto';
 import { FrameReader } from '@tiertalk/pdu';
 import { createLogger } from '@tiertalk/log';
 import { RefusalLog } from '@tiertalk/metrics';
@@ -85,11 +85,26 @@ function setup(tickets: number) {
     }
     return out;
   };
-  return { receiver, control, user, received };
+  /** How many CID_MSG_DATA frames a connection received, whatever their body. */
+  const msgFrames = (conn: Connection): number => {
+    const reader = new FrameReader();
+    let n = 0;
+    for (const chunk of transports.get(conn)?.written ?? []) for (const f of reader.push(chunk)) if (f.commandId === CID.CID_MSG_DATA) n += 1;
+    return n;
+  };
+  return { receiver, control, user, received, msgFrames };
 }
 
 function msg(msgType: number, from: number, to: number, msgId: number): Uint8Array {
   return IM.Message.IMMsgData.encode({ fromUserId: from, toSessionId: to, msgId, createTime: 1, msgType, msgData: Buffer.from(`m${msgId}`) }).finish();
+}
+
+const { MESSAGE_KIND_SINGLE, MESSAGE_KIND_GROUP } = tiertalk.MessageKind;
+
+/** A stored message's push as route makes it: the IMMsgData body and its ids beside it. */
+function messagePush(msgType: number, from: number, to: number, msgId: number, toUserIds: number[]): tiertalk.Push.$Properties {
+  const kind = isGroupMsgType(msgType) ? MESSAGE_KIND_GROUP : MESSAGE_KIND_SINGLE;
+  return { commandId: CID.CID_MSG_DATA, body: msg(msgType, from, to, msgId), toUserIds, kind, msgId, fromUserId: from, toSessionId: to };
 }
 
 const open: Connection[] = [];
@@ -109,10 +124,8 @@ describe('PushReceiver with group traffic control', () => {
       open.push(...members, senderOther);
       const origin = members[0];
       const groupPush = (msgId: number): tiertalk.Push.$Properties => ({
-        commandId: CID.CID_MSG_DATA,
-        body: msg(IM.BaseDefine.MsgType.MSG_TYPE_GROUP_TEXT, 1, GROUP, msgId),
-        userIds: [1, 2, 3, 4, 5],
-        excludeConnId: origin.id,
+        ...messagePush(IM.BaseDefine.MsgType.MSG_TYPE_GROUP_TEXT, 1, GROUP, msgId, [1, 2, 3, 4, 5]),
+        originConnId: origin.id,
       });
       expect(receiver.apply(groupPush(1))).toBe(true);
       // 5 deliveries (6 connections minus the origin); the next slice writes 3 (the ceiling): 2 wait.
@@ -123,7 +136,7 @@ describe('PushReceiver with group traffic control', () => {
       receiver.apply(groupPush(1));
       expect(control.queuedDeliveries).toBe(2);
       // 1:1 goes out at once although the group budget is spent.
-      receiver.apply({ commandId: CID.CID_MSG_DATA, body: msg(IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, 9, 5, 77), userIds: [5] });
+      receiver.apply(messagePush(IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, 9, 5, 77, [5]));
       expect(received(members[4]).map((m) => m.msgId)).toContain(77);
       jest.advanceTimersByTime(1000);
       await new Promise((r) => setImmediate(r));
@@ -148,12 +161,8 @@ describe('PushReceiver with group traffic control', () => {
       const bob = user(2);
       const carol = user(3);
       open.push(bob, carol);
-      const single: tiertalk.Push.$Properties = { commandId: CID.CID_MSG_DATA, body: msg(IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, 9, 2, 8), userIds: [2] };
-      const group = (userIds: number[]): tiertalk.Push.$Properties => ({
-        commandId: CID.CID_MSG_DATA,
-        body: msg(IM.BaseDefine.MsgType.MSG_TYPE_GROUP_TEXT, 9, GROUP, 5),
-        userIds,
-      });
+      const single = messagePush(IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, 9, 2, 8, [2]);
+      const group = (toUserIds: number[]): tiertalk.Push.$Properties => messagePush(IM.BaseDefine.MsgType.MSG_TYPE_GROUP_TEXT, 9, GROUP, 5, toUserIds);
       receiver.apply(single);
       receiver.apply(group([2, 3]));
       // Resent (route lost the acknowledgement): nothing new for bob and carol.
@@ -172,5 +181,32 @@ describe('PushReceiver with group traffic control', () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+
+  it('keys awaiting-ack and repeat checks on the push\'s kind and ids, never decoding the body', async () => {
+    const { receiver, control, user, msgFrames } = setup(100);
+    const bob = user(2);
+    const carol = user(3);
+    open.push(bob, carol);
+    // Bodies that are no IMMsgData at all: only the fields can say what these are.
+    const opaque = Buffer.from([0xff, 0xff, 0xff]);
+    const single: tiertalk.Push.$Properties = {
+      commandId: CID.CID_MSG_DATA, body: opaque, toUserIds: [2], kind: MESSAGE_KIND_SINGLE, msgId: 41, fromUserId: 9, toSessionId: 2,
+    };
+    const group: tiertalk.Push.$Properties = {
+      commandId: CID.CID_MSG_DATA, body: opaque, toUserIds: [3], kind: MESSAGE_KIND_GROUP, msgId: 42, fromUserId: 9, toSessionId: GROUP,
+    };
+    expect(receiver.apply(single)).toBe(true);
+    expect(receiver.apply(single)).toBe(true);
+    expect(receiver.apply(group)).toBe(true);
+    expect(receiver.apply(group)).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    // Written once each: the repeat check keyed on from:to:msg_id and g<group>:msg_id.
+    expect(msgFrames(bob)).toBe(1);
+    expect(msgFrames(carol)).toBe(1);
+    expect(control.queuedDeliveries).toBe(0);
+    // The awaiting-ack entry is the push's (from_user_id, msg_id); the group message awaits nothing.
+    expect(bob.awaiting.remove(9, 41)).toBe(true);
+    expect(carol.awaiting.size).toBe(0);
   });
 });

@@ -19,6 +19,8 @@ const STREAM = 'tt:push:test';
 const AES_KEY = '12345678901234567890123456789012';
 const { MSG_TYPE_SINGLE_TEXT, MSG_TYPE_SINGLE_AUDIO, MSG_TYPE_GROUP_TEXT } = IM.BaseDefine.MsgType;
 const { CLIENT_TYPE_IOS, CLIENT_TYPE_ANDROID } = IM.BaseDefine.ClientType;
+const { MESSAGE_KIND_SINGLE, MESSAGE_KIND_GROUP } = tiertalk.MessageKind;
+const { CLIENT_CLASS_PC, CLIENT_CLASS_MOBILE } = tiertalk.ClientClass;
 
 /** A webhook receiver whose answer per request is chosen by the test. */
 class WebhookPeer {
@@ -87,7 +89,18 @@ function envelope(from: number, to: number, msgId: number, msgType = MSG_TYPE_SI
     msgType,
     msgData: msgType === MSG_TYPE_SINGLE_AUDIO ? Buffer.from([0, 0, 0, 3, 1, 2, 3]) : encryptContent(text, AES_KEY),
   }).finish();
-  return { commandId: CID.CID_MSG_DATA, body, toUserIds: [to, from], originGatewayId: 'gw-1', originConnId: 7 };
+  const group = msgType === MSG_TYPE_GROUP_TEXT;
+  return {
+    commandId: CID.CID_MSG_DATA,
+    body,
+    toUserIds: [to, from],
+    kind: group ? MESSAGE_KIND_GROUP : MESSAGE_KIND_SINGLE,
+    msgId,
+    fromUserId: from,
+    toSessionId: to,
+    originGatewayId: 'gw-1',
+    originConnId: 7,
+  };
 }
 
 const offline = new Map<number, readonly unknown[]>();
@@ -155,12 +168,21 @@ describe('offline push webhook', () => {
     const n = start();
     const online = new Map<number, readonly unknown[]>([[BOB, [{ gatewayId: 'gw-1' }]]]);
     n.offer([envelope(ALICE, BOB, 1)], online);
-    n.offer([{ ...envelope(ALICE, BOB, 2), commandId: CID.CID_MSG_READ_NOTIFY }], offline);
+    n.offer([{ commandId: CID.CID_MSG_READ_NOTIFY, body: Buffer.from([]), toUserIds: [BOB] }], offline);
     n.offer([envelope(ALICE, BOB, 3, MSG_TYPE_GROUP_TEXT)], offline);
     n.offer([envelope(ALICE, CAROL, 4)], offline);
     await n.idle();
     expect(peer.received).toEqual([]);
     expect(n.stats).toMatchObject({ posted: 0, withoutToken: 1 });
+  });
+
+  it('takes 1:1 messages by their kind, not by how many receivers they list', async () => {
+    const n = start();
+    // A 1:1 message naming only its receiver, and a group of exactly two members (like a 1:1 [to, from]).
+    n.offer([{ ...envelope(ALICE, BOB, 1), toUserIds: [BOB] }, { ...envelope(ALICE, 900, 2, MSG_TYPE_GROUP_TEXT), toUserIds: [BOB, ALICE] }], offline);
+    await n.idle();
+    expect(peer.received.map((e) => [e.toUserId, e.msgId])).toEqual([[BOB, 1]]);
+    expect(n.stats).toMatchObject({ offered: 1, posted: 1 });
   });
 
   it('batches the token lookups of one delivery batch and marks audio as [voice]', async () => {
@@ -173,6 +195,25 @@ describe('offline push webhook', () => {
       [6, ALICE, '[voice]'],
       [7, BOB, 'hello'],
     ]);
+  });
+
+  it("says which class of connection the sender sent from; nothing when no client connection sent it", async () => {
+    const n = start();
+    n.offer(
+      [
+        { ...envelope(ALICE, BOB, 1), fromClientClass: CLIENT_CLASS_MOBILE },
+        { ...envelope(ALICE, BOB, 2), fromClientClass: CLIENT_CLASS_PC },
+        // The HTTP API (no sending connection), or an older gateway.
+        envelope(ALICE, BOB, 3),
+      ],
+      offline,
+    );
+    await n.idle();
+    const byMsg = new Map(peer.received.map((e) => [e.msgId, e]));
+    expect(byMsg.get(1)).toMatchObject({ msgId: 1, fromClientClass: 'mobile' });
+    expect(byMsg.get(2)).toMatchObject({ msgId: 2, fromClientClass: 'pc' });
+    expect(byMsg.get(3)).toMatchObject({ msgId: 3 });
+    expect(Object.hasOwn(byMsg.get(3) ?? {}, 'fromClientClass')).toBe(false);
   });
 
   it('leaves flash out without TT_AES_KEY', async () => {
@@ -423,6 +464,30 @@ describe('durable offline-push queue (Redis Stream)', () => {
     await waitFor(() => peer.received.length === 2, 10_000);
     await waitFor(drained, 5000);
     expect(msgIds()).toEqual([1, 2]);
+  });
+
+  it("keeps the sender's class through the queue, and posts an older route's entries (no class) as before", async () => {
+    const a = startDurable('route-a');
+    a.notifier.offer([{ ...envelope(ALICE, BOB, 1), fromClientClass: CLIENT_CLASS_MOBILE }], offline);
+    await waitFor(() => peer.received.length === 1, 5000);
+    // An entry as a route from before from_class wrote it.
+    await redis.xadd(STREAM, '*', 'to', String(BOB), 'body', Buffer.from(envelope(ALICE, BOB, 2).body));
+    await waitFor(() => peer.received.length === 2, 5000);
+    await waitFor(drained, 5000);
+    expect(peer.received[0]).toMatchObject({ msgId: 1, toUserId: BOB, fromClientClass: 'mobile' });
+    expect(peer.received[1]).toMatchObject({ msgId: 2, toUserId: BOB });
+    expect(Object.hasOwn(peer.received[1], 'fromClientClass')).toBe(false);
+    expect(a.notifier.stats).toMatchObject({ posted: 2, failed: 0 });
+  });
+
+  it('writes the class field only for a message that has a class (a decoded envelope reads unset as 0)', async () => {
+    peer.respond = () => 'hang';
+    const a = startDurable('route-a');
+    const decoded = tiertalk.Envelope.decode(tiertalk.Envelope.encode(envelope(ALICE, BOB, 1)).finish());
+    a.notifier.offer([decoded, { ...envelope(ALICE, BOB, 2), fromClientClass: CLIENT_CLASS_PC }], offline);
+    await waitFor(() => peer.received.length === 2, 5000);
+    const entries = await redis.xrange(STREAM, '-', '+');
+    expect(entries.map(([, fields]) => fields.filter((_, i) => i % 2 === 0))).toEqual([['to', 'body'], ['to', 'body', 'from_class']]);
   });
 
   it('removes consumers that hold nothing and were not seen for long, and keeps those that hold entries', async () => {

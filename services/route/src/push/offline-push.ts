@@ -1,10 +1,11 @@
 import type { Logger } from '@tiertalk/log';
-import { CID, IM, decryptContent, isSingleMsgType } from '@tiertalk/proto';
-import type { tiertalk } from '@tiertalk/proto';
+import { IM, clientClassName, decryptContent, isSingleMsgType, tiertalk } from '@tiertalk/proto';
 import type { PushStream, QueuedPush } from './push-stream';
 import type { HeldPush, HeldPushSink } from './stream-consumer';
 import { postJson } from './webhook-poster';
 import type { PostOutcome } from './webhook-poster';
+
+const { MESSAGE_KIND_SINGLE } = tiertalk.MessageKind;
 
 /** Device tokens of users (db-proxy GetDeviceToken in production: ./db-proxy-tokens.ts). */
 export interface TokenSource {
@@ -52,6 +53,11 @@ export interface OfflinePushEvent {
   msgId: number;
   msgType: number;
   createTime: number;
+  /**
+   * The class of the connection the sender sent it from ("pc" or "mobile"), for a line like
+   * "sent from phone"; absent when no client connection sent it (HTTP API) or it is not known.
+   */
+  fromClientClass?: 'pc' | 'mobile';
   /** The banner text: the decrypted text (with TT_AES_KEY), "[voice]" for audio; absent otherwise. */
   flash?: string;
   tokens: Array<{ token: string; clientType: number; pushType: number; pushCount: number }>;
@@ -139,11 +145,13 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
     if (this.closed) return;
     const pushes: QueuedPush[] = [];
     for (const env of envelopes) {
-      if (env.commandId !== CID.CID_MSG_DATA) continue;
-      // 1:1: to_user_ids = [receiver, sender] (docs/ARCHITECTURE.md step 5).
-      const toUserId = env.toUserIds?.[0] ?? 0;
+      if (env.kind !== MESSAGE_KIND_SINGLE) continue;
+      const toUserId = env.toSessionId ?? 0;
       if (toUserId <= 0 || (sessions.get(toUserId)?.length ?? 0) > 0) continue;
-      pushes.push({ toUserId, body: env.body });
+      const push: QueuedPush = { toUserId, body: env.body };
+      // Decoded envelopes read an unset class as 0 (ANY): nothing to keep.
+      if (env.fromClientClass) push.fromClientClass = env.fromClientClass;
+      pushes.push(push);
     }
     if (pushes.length === 0) return;
     this.stats.offered += pushes.length;
@@ -323,7 +331,7 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
           item.done?.();
           continue;
         }
-        const event = this.eventOf(msg, own);
+        const event = this.eventOf(msg, own, item.fromClientClass);
         this.ready.push({ event, json: JSON.stringify(event), attempts: 0, item });
       }
       this.resolving = [];
@@ -331,7 +339,12 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
     }
   }
 
-  /** The stored IMMsgData; only 1:1 messages addressed to the envelope's receiver are pushed here. */
+  /**
+   * The stored IMMsgData; only 1:1 messages addressed to the envelope's receiver are pushed here.
+   * Decoded (once, off the Deliver path) because the webhook event carries the message itself:
+   * its type, time and the flash text of its content. The checks guard entries of the durable
+   * queue, which outlive the process that wrote them.
+   */
   private decode(c: PushItem): IM.Message.IMMsgData | undefined {
     let msg: IM.Message.IMMsgData;
     try {
@@ -345,7 +358,7 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
     return msg;
   }
 
-  private eventOf(msg: IM.Message.IMMsgData, tokens: IM.BaseDefine.UserTokenInfo.$Properties[]): OfflinePushEvent {
+  private eventOf(msg: IM.Message.IMMsgData, tokens: IM.BaseDefine.UserTokenInfo.$Properties[], fromClientClass: number | undefined): OfflinePushEvent {
     const event: OfflinePushEvent = {
       type: 'message',
       toUserId: msg.toSessionId,
@@ -355,6 +368,8 @@ export class OfflinePushNotifier implements OfflinePushSink, HeldPushSink {
       createTime: msg.createTime,
       tokens: tokens.map((t) => ({ token: t.token, clientType: t.userType, pushType: t.pushType, pushCount: t.pushCount })),
     };
+    const sentFrom = clientClassName(fromClientClass);
+    if (sentFrom !== undefined) event.fromClientClass = sentFrom;
     const flash = this.flashOf(msg);
     if (flash !== undefined) event.flash = flash;
     return event;

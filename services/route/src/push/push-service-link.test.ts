@@ -52,6 +52,11 @@ class FakePush {
 
 const body = (from: number, to: number, msgId: number): Uint8Array =>
   IM.Message.IMMsgData.encode({ fromUserId: from, toSessionId: to, msgId, createTime: 1, msgType: IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, msgData: Buffer.from('x') }).finish();
+const { MESSAGE_KIND_SINGLE, MESSAGE_KIND_GROUP } = tiertalk.MessageKind;
+/** A stored message's envelope as a gateway sends it (kind and ids beside the body). */
+const message = (from: number, to: number, msgId: number, toUserIds: number[], kind = MESSAGE_KIND_SINGLE): tiertalk.Envelope.$Properties => ({
+  commandId: CID.CID_MSG_DATA, body: body(from, to, msgId), toUserIds, kind, msgId, fromUserId: from, toSessionId: to,
+});
 const pc = [{ gatewayId: 'gw', connId: 1, clientType: IM.BaseDefine.ClientType.CLIENT_TYPE_WINDOWS }];
 const phone = [{ gatewayId: 'gw', connId: 2, clientType: IM.BaseDefine.ClientType.CLIENT_TYPE_ANDROID }];
 
@@ -94,11 +99,11 @@ it('sends one request per stored message with receivers without a session, a tur
   const before = await outcomes();
   const envelopes: tiertalk.Envelope.$Properties[] = [
     // 1:1 to 2 (offline) from 1 (online): pushed for [2].
-    { commandId: CID.CID_MSG_DATA, body: body(1, 2, 10), toUserIds: [2, 1] },
+    message(1, 2, 10, [2, 1]),
     // Group fan-out: 3 online, 4 and 5 offline, 6 on a phone only (may be in the background), 7 on a PC and a phone.
-    { commandId: CID.CID_MSG_DATA, body: body(3, 77, 11), toUserIds: [3, 4, 5, 6, 7] },
+    message(3, 77, 11, [3, 4, 5, 6, 7], MESSAGE_KIND_GROUP),
     // Everyone online: nothing.
-    { commandId: CID.CID_MSG_DATA, body: body(1, 3, 12), toUserIds: [3, 1] },
+    message(1, 3, 12, [3, 1]),
     // Not a message (a read notify): nothing.
     { commandId: CID.CID_MSG_READ_NOTIFY, body: Buffer.from([]), toUserIds: [2] },
   ];
@@ -111,15 +116,28 @@ it('sends one request per stored message with receivers without a session, a tur
   ]);
 });
 
+it("carries the sender's class on the request; a message without one (HTTP API) leaves it unset", async () => {
+  const push = await startFake();
+  const before = await outcomes();
+  const { CLIENT_CLASS_MOBILE } = tiertalk.ClientClass;
+  // As route's Deliver stream hands it over: decoded, an unset class reads as 0.
+  const decoded = tiertalk.Envelope.decode(tiertalk.Envelope.encode(message(1, 2, 21, [2, 1])).finish());
+  link.offer([{ ...message(1, 2, 20, [2, 1]), fromClientClass: CLIENT_CLASS_MOBILE }, decoded], new Map([[1, pc]]));
+  await waitFor(async () => ((await outcomes()).accepted ?? 0) - (before.accepted ?? 0) === 2, 3000);
+  const byMsg = new Map(push.items.map((i) => [IM.Message.IMMsgData.decode(i.msg).msgId, i]));
+  expect(byMsg.get(20)?.fromClientClass).toBe(CLIENT_CLASS_MOBILE);
+  expect(Object.hasOwn(byMsg.get(21) ?? {}, 'fromClientClass')).toBe(false);
+});
+
 it('with no push instance, or one that does not answer, requests are counted and dropped: offer never waits', async () => {
   const before = await outcomes();
-  link.offer([{ commandId: CID.CID_MSG_DATA, body: body(1, 2, 1), toUserIds: [2, 1] }], new Map());
+  link.offer([message(1, 2, 1, [2, 1])], new Map());
   expect((await outcomes()).unavailable - before.unavailable).toBe(1);
 
   const push = await startFake();
   push.answer = 'silent';
   const start = Date.now();
-  for (let i = 0; i < 5; i++) link.offer([{ commandId: CID.CID_MSG_DATA, body: body(1, 2, 100 + i), toUserIds: [2, 1] }], new Map());
+  for (let i = 0; i < 5; i++) link.offer([message(1, 2, 100 + i, [2, 1])], new Map());
   expect(Date.now() - start).toBeLessThan(100);
   // queueMax 3: the 4th and 5th are shed at once; the 3 in flight time out as unavailable.
   expect((await outcomes()).shed - before.shed).toBe(2);
@@ -130,7 +148,7 @@ it('a push service with a full queue refuses, counted as refused', async () => {
   const push = await startFake();
   push.answer = 'refuse';
   const before = await outcomes();
-  link.offer([{ commandId: CID.CID_MSG_DATA, body: body(1, 2, 1), toUserIds: [2, 1] }], new Map());
+  link.offer([message(1, 2, 1, [2, 1])], new Map());
   await waitFor(async () => (await outcomes()).refused - before.refused === 1, 3000);
 });
 
@@ -140,8 +158,8 @@ it('with mobileOnly off, a receiver on a phone only is not asked for', async () 
   const before = await outcomes();
   strict.offer(
     [
-      { commandId: CID.CID_MSG_DATA, body: body(1, 6, 20), toUserIds: [6, 1] },
-      { commandId: CID.CID_MSG_DATA, body: body(1, 2, 21), toUserIds: [2, 1] },
+      message(1, 6, 20, [6, 1]),
+      message(1, 2, 21, [2, 1]),
     ],
     new Map([[1, pc], [6, phone]]),
   );

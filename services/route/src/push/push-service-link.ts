@@ -1,6 +1,6 @@
 import type { Logger } from '@tiertalk/log';
 import { Counter, metricsRegistry } from '@tiertalk/metrics';
-import { CID, PushService, isMobileClient, tiertalk, type NotifiedBatch, type NotifyBatch } from '@tiertalk/proto';
+import { PushService, isMobileClient, tiertalk, type NotifiedBatch, type NotifyBatch } from '@tiertalk/proto';
 import { BatchedCalls, type InstancePool } from '@tiertalk/rpc';
 
 export interface PushServiceLinkOptions {
@@ -25,6 +25,8 @@ export interface PushRequestSink {
   offer(envelopes: readonly tiertalk.Envelope.$Properties[], sessions: ReadonlyMap<number, ReadonlyArray<{ clientType: number }>>): void;
 }
 
+const { MESSAGE_KIND_OTHER } = tiertalk.MessageKind;
+
 const OUTCOMES = ['accepted', 'refused', 'shed', 'unavailable'] as const;
 type Outcome = (typeof OUTCOMES)[number];
 const requests = new Counter({
@@ -39,6 +41,7 @@ for (const outcome of OUTCOMES) requests.inc({ outcome }, 0);
 interface NotifyReq {
   msg: Uint8Array;
   userIds: number[];
+  fromClientClass?: number;
 }
 
 const BATCH_MAX = 256;
@@ -64,7 +67,7 @@ export class PushServiceLink implements PushRequestSink {
       opts.pool,
       {
         method: PushService.Notify,
-        batchOf: (items) => tiertalk.NotifyBatch.create({ items: items.map(({ ref, req }) => ({ ref, msg: req.msg, userIds: req.userIds })) }),
+        batchOf: (items) => tiertalk.NotifyBatch.create({ items: items.map(({ ref, req }) => ({ ref, ...req })) }),
         repliesOf: (b) => b.items ?? [],
         refOf: (r) => r.ref,
         isStop: (b) => b.stop != null,
@@ -80,11 +83,15 @@ export class PushServiceLink implements PushRequestSink {
       return own.length === 0 || (this.opts.mobileOnly && own.every((s) => isMobileClient(s.clientType)));
     };
     for (const env of envelopes) {
-      if (env.commandId !== CID.CID_MSG_DATA || env.broadcast || !env.body) continue;
+      // Stored messages only: 1:1 and group (never sent to all users).
+      if ((env.kind ?? MESSAGE_KIND_OTHER) === MESSAGE_KIND_OTHER || env.allUsers || !env.body) continue;
       // 1:1: [to, from]; group: every member. The sender is dropped by the push service.
       const offline = [...new Set(env.toUserIds ?? [])].filter((id) => id > 0 && pushable(id));
       if (offline.length === 0) continue;
-      this.request({ msg: env.body, userIds: offline });
+      const req: NotifyReq = { msg: env.body, userIds: offline };
+      // Unset reads as 0 (ANY) on a decoded envelope: left off the request.
+      if (env.fromClientClass) req.fromClientClass = env.fromClientClass;
+      this.request(req);
     }
   }
 

@@ -4,6 +4,8 @@ import type { RedisClient } from '@tiertalk/redis';
 export interface QueuedPush {
   toUserId: number;
   body: Uint8Array;
+  /** Envelope.from_client_class when the sender's gateway set it (field `from_class`; entries of older routes lack it). */
+  fromClientClass?: number;
 }
 
 /** An entry read from the stream; `push` is absent when the entry was trimmed/deleted or is malformed. */
@@ -36,7 +38,7 @@ export class PushStream {
    */
   async append(pushes: readonly QueuedPush[]): Promise<number> {
     const pipeline = this.redis.pipeline();
-    for (const push of pushes) pipeline.xadd(this.key, '*', 'to', String(push.toUserId), 'body', bodyBuffer(push));
+    for (const push of pushes) pipeline.xadd(this.key, '*', ...entryFields(push));
     pipeline.xtrim(this.key, 'MAXLEN', '~', this.maxLen);
     const results = await pipeline.exec();
     if (results === null) throw new Error('offline-push stream append: pipeline discarded');
@@ -96,7 +98,7 @@ export class PushStream {
    */
   async requeue(pushes: readonly QueuedPush[], ackIds: readonly string[]): Promise<void> {
     const multi = this.redis.multi();
-    for (const push of pushes) multi.xadd(this.key, '*', 'to', String(push.toUserId), 'body', bodyBuffer(push));
+    for (const push of pushes) multi.xadd(this.key, '*', ...entryFields(push));
     if (ackIds.length > 0) multi.xack(this.key, PUSH_GROUP, ...ackIds).xdel(this.key, ...ackIds);
     const results = await multi.exec();
     if (results === null) throw new Error('offline-push stream requeue: transaction discarded');
@@ -119,9 +121,11 @@ export class PushStream {
   }
 }
 
-/** The body as a Buffer without copying it. */
-function bodyBuffer(push: QueuedPush): Buffer {
-  return Buffer.from(push.body.buffer, push.body.byteOffset, push.body.byteLength);
+/** A push as the field/value pairs of its stream entry; the body as a Buffer without copying it. */
+function entryFields(push: QueuedPush): Array<string | Buffer> {
+  const fields: Array<string | Buffer> = ['to', String(push.toUserId), 'body', Buffer.from(push.body.buffer, push.body.byteOffset, push.body.byteLength)];
+  if (push.fromClientClass !== undefined) fields.push('from_class', String(push.fromClientClass));
+  return fields;
 }
 
 function parseEntry(raw: unknown): StreamEntry {
@@ -130,11 +134,16 @@ function parseEntry(raw: unknown): StreamEntry {
   if (!Array.isArray(fields)) return { id };
   let toUserId = 0;
   let body: Buffer | undefined;
+  let fromClientClass: number | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i].toString();
     if (name === 'to') toUserId = Number(fields[i + 1].toString());
     else if (name === 'body') body = fields[i + 1];
+    else if (name === 'from_class') fromClientClass = Number(fields[i + 1].toString());
   }
   if (!Number.isSafeInteger(toUserId) || toUserId <= 0 || body === undefined) return { id };
-  return { id, push: { toUserId, body } };
+  const push: QueuedPush = { toUserId, body };
+  // A malformed class is dropped, not the push: the event just does not say where it was sent from.
+  if (fromClientClass !== undefined && Number.isSafeInteger(fromClientClass)) push.fromClientClass = fromClientClass;
+  return { id, push };
 }

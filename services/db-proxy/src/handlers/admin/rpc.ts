@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@tiertalk/log';
-import { tiertalk } from '@tiertalk/proto';
+import { nowSec, tiertalk } from '@tiertalk/proto';
 import { unaryHandler } from '@tiertalk/rpc';
 import type { DomainDeps } from '../../domain-deps';
 import {
@@ -18,7 +18,6 @@ import type { PasswordHasher } from '../login/password-hasher';
 import * as input from './admin-input';
 
 const SALT_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-const nowSec = (): number => Math.floor(Date.now() / 1000);
 
 function toAdminUser(r: AdminUserRow): tiertalk.AdminUser {
   return tiertalk.AdminUser.create({

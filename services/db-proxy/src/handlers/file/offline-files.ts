@@ -1,13 +1,11 @@
 import type { Logger } from '@tiertalk/log';
-import { IM, tiertalk } from '@tiertalk/proto';
+import { IM, nowSec, tiertalk } from '@tiertalk/proto';
 import { RequestError } from '../../unary';
 import { FILE_NAME_MAX_CHARS, TASK_ID_MAX_CHARS } from '../../store/transmit-files';
 import type { TransmitFileStore } from '../../store/transmit-files';
 
 /** At most this many offline files in one IMFileHasOfflineRsp (TeamTalk lists all; a flood must not build a huge PDU). */
 export const OFFLINE_FILES_LIST_MAX = 200;
-
-const nowSec = (): number => Math.floor(Date.now() / 1000);
 
 /**
  * Offline file records (docs/FILES.md): the sender adds one after its upload

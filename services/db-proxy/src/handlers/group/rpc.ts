@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { IM, tiertalk } from '@tiertalk/proto';
+import { IM, nowSec, tiertalk } from '@tiertalk/proto';
 import type { DomainDeps } from '../../domain-deps';
 import { GroupMembersCache, ROLE_ADMIN, WHOLE_GROUP } from '../../store/group-members';
 import { GroupStore, groupSetKey, LockedGroup, shieldField } from '../../store/group-store';
@@ -31,7 +31,6 @@ function roleIn(g: LockedGroup, userId: number): Role {
   return g.admins.has(userId) ? 'admin' : 'member';
 }
 
-const nowSec = (): number => Math.floor(Date.now() / 1000);
 const sorted = (ids: Iterable<number>): number[] => [...ids].sort((a, b) => a - b);
 
 /** Distinct non-zero ids, in request order. */

@@ -1,11 +1,9 @@
 import type { Logger } from '@tiertalk/log';
-import { IM } from '@tiertalk/proto';
+import { IM, nowSec } from '@tiertalk/proto';
 import type { UserDirectory } from '../../store/user-directory';
 
 const SHIELD_OK = 0;
 const SHIELD_FAILED = 1;
-
-const nowSec = (): number => Math.floor(Date.now() / 1000);
 
 /** Mobile "do not disturb" (docs/FLOWS.md §11): IMUser.push_shield_status. */
 export class PushShieldHandlers {

@@ -1,5 +1,5 @@
 import type { Logger } from '@tiertalk/log';
-import { IM } from '@tiertalk/proto';
+import { IM, nowSec } from '@tiertalk/proto';
 import type { UserDirectory } from '../../store/user-directory';
 
 // docs/FLOWS.md §9: TeamTalk refuses a signature longer than 128 bytes (std::string length).
@@ -9,8 +9,6 @@ export const AVATAR_URL_MAX_CHARS = 255;
 
 export const PROFILE_OK = 0;
 export const PROFILE_FAILED = 1;
-
-const nowSec = (): number => Math.floor(Date.now() / 1000);
 
 /** Profile changes (docs/FLOWS.md §9): signature and avatar. Strings are stored verbatim through bound parameters. */
 export class ProfileHandlers {

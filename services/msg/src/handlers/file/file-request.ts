@@ -2,6 +2,7 @@ import { CID, IM, RouteService } from '@tiertalk/proto';
 import type { Frame } from '@tiertalk/pdu';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
+import { sentFrom } from '../sent-from';
 
 const { TransferFileType, UserStatType } = IM.BaseDefine;
 const FILE_RSP_OK = 0;
@@ -56,7 +57,7 @@ export async function onFileRequest(ctx: GatewayContext, conn: Connection, req: 
     transMode: TransferFileType.FILE_TYPE_ONLINE,
     offlineReady: 0,
   }).finish();
-  ctx.route.deliver({ commandId: CID.CID_FILE_NOTIFY, body: notify, toUserIds: [req.toUserId], originGatewayId: ctx.gatewayId, originConnId: conn.id });
+  ctx.route.deliver({ commandId: CID.CID_FILE_NOTIFY, body: notify, toUserIds: [req.toUserId], ...sentFrom(ctx, conn) });
 }
 
 /** The receiver has a PC session somewhere (route's registry); a failed query counts as offline (an upload works either way). */

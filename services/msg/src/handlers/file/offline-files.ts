@@ -2,6 +2,7 @@ import { CID, DbProxyService, IM } from '@tiertalk/proto';
 import type { Frame } from '@tiertalk/pdu';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
+import { sentFrom } from '../sent-from';
 
 const { TransferFileType } = IM.BaseDefine;
 
@@ -55,7 +56,7 @@ export async function onFileAddOffline(ctx: GatewayContext, conn: Connection, re
     transMode: TransferFileType.FILE_TYPE_OFFLINE,
     offlineReady: 1,
   }).finish();
-  ctx.route.deliver({ commandId: CID.CID_FILE_NOTIFY, body: notify, toUserIds: [to], originGatewayId: ctx.gatewayId, originConnId: conn.id });
+  ctx.route.deliver({ commandId: CID.CID_FILE_NOTIFY, body: notify, toUserIds: [to], ...sentFrom(ctx, conn) });
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Frame } from '@tiertalk/pdu';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
 import { forwardToDbProxy } from '../forward';
+import { sentFrom } from '../sent-from';
 
 const { GroupAdminAction, GroupAdminResult } = IM.Group;
 
@@ -34,7 +35,7 @@ function notifyAdminChange(ctx: GatewayContext, conn: Connection, notice: AdminN
     muteUntil: notice.muteUntil ?? 0,
     curUserIdList: [...notice.curUserIds],
   }).finish();
-  ctx.route.deliver({ commandId: CID.CID_GROUP_ADMIN_NOTIFY, body, toUserIds, originGatewayId: ctx.gatewayId, originConnId: conn.id });
+  ctx.route.deliver({ commandId: CID.CID_GROUP_ADMIN_NOTIFY, body, toUserIds, ...sentFrom(ctx, conn) });
 }
 
 /** The group's current members, or undefined (logged) when db-proxy does not answer. */

@@ -2,6 +2,7 @@ import { CID, DbProxyService, IM } from '@tiertalk/proto';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
 import { forwardToDbProxy } from '../forward';
+import { sentFrom } from '../sent-from';
 
 /**
  * docs/FLOWS.md §10.4: 0x0407 → db-proxy → 0x0408 to the requester; on result 0
@@ -26,8 +27,7 @@ export const onGroupChangeMemberReq = forwardToDbProxy({
       commandId: CID.CID_GROUP_CHANGE_MEMBER_NOTIFY,
       body: notify,
       toUserIds: [...new Set([...res.curUserIdList, ...res.chgUserIdList])],
-      originGatewayId: ctx.gatewayId,
-      originConnId: conn.id,
+      ...sentFrom(ctx, conn),
     });
   },
 });

@@ -1,4 +1,4 @@
-import { CID, IM, sameClientClass } from '@tiertalk/proto';
+import { CID, IM, nowSec, sameClientClass } from '@tiertalk/proto';
 import type { Frame } from '@tiertalk/pdu';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
@@ -117,8 +117,4 @@ function coerceStatus(s: number): IM.BaseDefine.UserStatType {
   if (s === UserStatType.USER_STATUS_OFFLINE) return UserStatType.USER_STATUS_OFFLINE;
   if (s === UserStatType.USER_STATUS_LEAVE) return UserStatType.USER_STATUS_LEAVE;
   return UserStatType.USER_STATUS_ONLINE;
-}
-
-function nowSec(): number {
-  return Math.floor(Date.now() / 1000);
 }

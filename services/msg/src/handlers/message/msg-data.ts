@@ -2,8 +2,9 @@ import { CID, IM, isGroupMsgType, isSingleMsgType, tiertalk } from '@tiertalk/pr
 import type { Frame } from '@tiertalk/pdu';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
-import { storeIdemKey } from '@tiertalk/message-store';
+import { messageEnvelope, storeIdemKey } from '@tiertalk/message-store';
 import { MessageMeter } from './message-metrics';
+import { sentFrom } from '../sent-from';
 
 const { SessionType } = IM.BaseDefine;
 
@@ -74,35 +75,21 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
     meter.acked();
   };
 
-  // Encoded once, attach_data never set (docs/FLOWS.md §14 F8); route fans it out.
-  const body = IM.Message.IMMsgData.encode({ ...stamped, msgId: stored.msgId }).finish();
-  let toUserIds: number[];
-  if (single) {
-    toUserIds = [to, from];
-  } else {
-    // docs/FLOWS.md §10.2 steps 3-4: every member (the sender's other devices too)
-    // in ONE envelope; route sends each gateway holding members one push with
-    // its members. The members come with the store reply: no second lookup.
-    toUserIds = [...(stored.memberIds ?? [])];
-    if (toUserIds.length === 0) {
-      conn.log.warn({ groupId: to, msgId: stored.msgId }, 'stored group message came without members; not pushed (members get it by pull)');
-      sendAck();
-      return;
-    }
+  // docs/FLOWS.md §10.2 steps 3-4: a group message goes to every member (the
+  // sender's other devices too) in ONE envelope; route sends each gateway
+  // holding members one push with its members. The members come with the
+  // store reply: no second lookup.
+  if (group && (stored.memberIds?.length ?? 0) === 0) {
+    conn.log.warn({ groupId: to, msgId: stored.msgId }, 'stored group message came without members; not pushed (members get it by pull)');
+    sendAck();
+    return;
   }
+  // Encoded once, attach_data never set (docs/FLOWS.md §14 F8); route fans it out.
+  const envelope = messageEnvelope(stamped, stored.msgId, stored.memberIds);
   // The ACK leaves once a route holds the envelope (or after the route link's
   // hold wait): were this gateway killed right after ACKing, the message would
   // otherwise be stored but never pushed to its online receivers.
-  ctx.route.deliver(
-    {
-      commandId: CID.CID_MSG_DATA,
-      body,
-      toUserIds,
-      originGatewayId: ctx.gatewayId,
-      originConnId: conn.id,
-    },
-    sendAck,
-  );
+  ctx.route.deliver({ ...envelope, ...sentFrom(ctx, conn) }, sendAck);
 }
 
 /**

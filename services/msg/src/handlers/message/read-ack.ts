@@ -2,6 +2,7 @@ import { CID, DbProxyService, IM } from '@tiertalk/proto';
 import type { Frame } from '@tiertalk/pdu';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
+import { sentFrom } from '../sent-from';
 
 const { SESSION_TYPE_SINGLE } = IM.BaseDefine.SessionType;
 
@@ -26,8 +27,7 @@ export async function onMsgReadAck(ctx: GatewayContext, conn: Connection, ack: I
     commandId: CID.CID_MSG_READ_NOTIFY,
     body: IM.Message.IMMsgDataReadNotify.encode({ userId, sessionId, msgId, sessionType }).finish(),
     toUserIds: [userId],
-    originGatewayId: ctx.gatewayId,
-    originConnId: conn.id,
+    ...sentFrom(ctx, conn),
   });
   // TierTalk extension (docs/PROTOCOL.md §6): the 1:1 peer, whose messages up
   // to msgId are now read, gets a read receipt on the same Deliver stream.
@@ -36,8 +36,7 @@ export async function onMsgReadAck(ctx: GatewayContext, conn: Connection, ack: I
       commandId: CID.CID_MSG_READ_RECEIPT_NOTIFY,
       body: IM.Message.IMMsgReadReceiptNotify.encode({ readerId: userId, sessionType, sessionId: userId, msgId }).finish(),
       toUserIds: [sessionId],
-      originGatewayId: ctx.gatewayId,
-      originConnId: conn.id,
+      ...sentFrom(ctx, conn),
     });
   }
 }

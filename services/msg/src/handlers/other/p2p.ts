@@ -2,6 +2,7 @@ import { CID, IM } from '@tiertalk/proto';
 import type { Frame } from '@tiertalk/pdu';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
+import { sentFrom } from '../sent-from';
 
 /**
  * docs/PROTOCOL.md §3.6, docs/FLOWS.md §14 M10: an opaque peer-to-peer command ("typing",
@@ -23,7 +24,6 @@ export function onP2PCmd(ctx: GatewayContext, conn: Connection, msg: IM.SwitchSe
     commandId: CID.CID_SWITCH_P2P_CMD,
     body,
     toUserIds: [to, from],
-    originGatewayId: ctx.gatewayId,
-    originConnId: conn.id,
+    ...sentFrom(ctx, conn),
   });
 }

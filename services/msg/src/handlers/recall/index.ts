@@ -4,6 +4,7 @@ import { on } from '../../dispatcher';
 import type { HandlerTable } from '../../dispatcher';
 import type { GatewayContext } from '../../gateway-context';
 import { forwardToDbProxy, relay } from '../forward';
+import { sentFrom } from '../sent-from';
 
 const { SESSION_TYPE_SINGLE } = IM.BaseDefine.SessionType;
 const { RECALL_OK } = IM.Message.MsgRecallResult;
@@ -30,7 +31,7 @@ async function notifyRecall(ctx: GatewayContext, conn: Connection, res: IM.Messa
     sessionType: res.sessionType,
     recallTime: res.recallTime ?? 0,
   }).finish();
-  ctx.route.deliver({ commandId: CID.CID_MSG_RECALL_NOTIFY, body, toUserIds, originGatewayId: ctx.gatewayId, originConnId: conn.id });
+  ctx.route.deliver({ commandId: CID.CID_MSG_RECALL_NOTIFY, body, toUserIds, ...sentFrom(ctx, conn) });
 }
 
 export const recallHandlers: HandlerTable = {

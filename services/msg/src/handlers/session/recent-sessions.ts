@@ -2,6 +2,7 @@ import { CID, DbProxyService, IM } from '@tiertalk/proto';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
 import { forwardToDbProxy } from '../forward';
+import { sentFrom } from '../sent-from';
 
 const { SESSION_TYPE_SINGLE } = IM.BaseDefine.SessionType;
 
@@ -32,7 +33,6 @@ function notifyOtherDevices(ctx: GatewayContext, conn: Connection, req: IM.Buddy
     commandId: CID.CID_BUDDY_LIST_REMOVE_SESSION_NOTIFY,
     body: IM.Buddy.IMRemoveSessionNotify.encode({ userId: conn.userId, sessionType: req.sessionType, sessionId: req.sessionId }).finish(),
     toUserIds: [conn.userId],
-    originGatewayId: ctx.gatewayId,
-    originConnId: conn.id,
+    ...sentFrom(ctx, conn),
   });
 }

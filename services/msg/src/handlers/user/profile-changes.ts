@@ -2,6 +2,7 @@ import { CID, DbProxyService, IM } from '@tiertalk/proto';
 import type { Connection } from '../../conn/connection';
 import type { GatewayContext } from '../../gateway-context';
 import { forwardToDbProxy } from '../forward';
+import { sentFrom } from '../sent-from';
 
 /**
  * 0x020c → 0x020d. TeamTalk's msg server sends db-proxy's answer to every
@@ -17,8 +18,7 @@ export const onChangeAvatarReq = forwardToDbProxy({
       commandId: CID.CID_BUDDY_LIST_CHANGE_AVATAR_RESPONSE,
       body: IM.Buddy.IMChangeAvatarRsp.encode({ userId: conn.userId, resultCode: res.resultCode }).finish(),
       toUserIds: [conn.userId],
-      originGatewayId: ctx.gatewayId,
-      originConnId: conn.id,
+      ...sentFrom(ctx, conn),
     });
   },
 });
@@ -38,8 +38,7 @@ export const onChangeSignInfoReq = forwardToDbProxy({
     ctx.route.deliver({
       commandId: CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY,
       body: IM.Buddy.IMSignInfoChangedNotify.encode({ changedUserId: conn.userId, signInfo: req.signInfo }).finish(),
-      toUserIds: [],
-      broadcast: true,
+      allUsers: true,
     });
   },
 });

@@ -7,6 +7,10 @@ import type { Session } from '../../session-store';
 import type { RouteDeps } from '../types';
 import { envelopesRouted } from '../../route-metrics';
 import { DeliveryReceipt } from './delivery-receipt';
+import { withMessageFields } from './older-gateway-envelope';
+
+const { MESSAGE_KIND_OTHER } = tiertalk.MessageKind;
+const { CLIENT_CLASS_ANY } = tiertalk.ClientClass;
 
 // Envelopes read and not yet reported on one stream (routed and awaiting the
 // gateways' acks, or waiting to be routed); past this the stream is paused so
@@ -153,11 +157,11 @@ export async function deliverBatch(
   receipt?: DeliveryReceipt,
 ): Promise<DeliverReport> {
   await registryReady?.whenRegistryReady();
-  const envelopes = batch.items ?? [];
+  const envelopes = (batch.items ?? []).map(withMessageFields);
   const users = new Set<number>();
   let broadcasts = 0;
   for (const env of envelopes) {
-    if (env.broadcast) broadcasts += 1;
+    if (env.allUsers) broadcasts += 1;
     else for (const id of env.toUserIds ?? []) if (id > 0) users.add(id);
   }
   if (users.size === 0 && broadcasts === 0) return tiertalk.DeliverReport.create({ envelopes: envelopes.length, pushes: 0 });
@@ -180,13 +184,9 @@ export async function deliverBatch(
     }
   }
   // docs/FLOWS.md §4 step 4.6: 1:1 receivers without a session get a mobile push (src/push), queued off this path.
-  // A 1:1 envelope names exactly [to, from]; group fan-outs (one envelope with
-  // every member, docs/FLOWS.md §10.2) are kept off the offline-push queue so a
-  // group flood cannot crowd out 1:1 pushes (offline-push still checks msg_type).
-  offlinePush?.offer(
-    envelopes.filter((env) => (env.toUserIds?.length ?? 0) === 2),
-    sessions,
-  );
+  // It takes envelopes of kind MESSAGE_KIND_SINGLE only: group fan-outs (one envelope with every member,
+  // docs/FLOWS.md §10.2) stay off its queue so a group flood cannot crowd out 1:1 pushes.
+  offlinePush?.offer(envelopes, sessions);
   // The push service (services/push): 1:1 and group messages alike; it applies the shields and picks providers.
   pushService?.offer(envelopes, sessions);
 
@@ -197,16 +197,10 @@ export async function deliverBatch(
     else perGateway.set(gatewayId, [push]);
   };
   for (const env of envelopes) {
-    const clientClass = env.clientClass ?? 0;
-    if (env.broadcast) {
+    if (env.allUsers) {
       // TeamTalk's broadcasts (IMSignInfoChangedNotify, presence): every live
       // gateway, which sends to every logged-in connection (of the class).
-      for (const gatewayId of links.liveGateways()) {
-        const push: tiertalk.Push.$Properties = { commandId: env.commandId, body: env.body, allUsers: true };
-        if (clientClass !== 0) push.clientClass = clientClass;
-        if (gatewayId === env.originGatewayId && Object.hasOwn(env, 'originConnId')) push.excludeConnId = env.originConnId;
-        queue(gatewayId, push);
-      }
+      for (const gatewayId of links.liveGateways()) queue(gatewayId, { ...pushOf(env, gatewayId), allUsers: true });
       continue;
     }
     const usersByGateway = new Map<string, number[]>();
@@ -217,13 +211,7 @@ export async function deliverBatch(
         else if (list[list.length - 1] !== userId) list.push(userId);
       }
     }
-    for (const [gatewayId, userIds] of usersByGateway) {
-      // body is passed through as received: the gateway encoded it once.
-      const push: tiertalk.Push.$Properties = { commandId: env.commandId, body: env.body, userIds };
-      if (clientClass !== 0) push.clientClass = clientClass;
-      if (gatewayId === env.originGatewayId && Object.hasOwn(env, 'originConnId')) push.excludeConnId = env.originConnId;
-      queue(gatewayId, push);
-    }
+    for (const [gatewayId, toUserIds] of usersByGateway) queue(gatewayId, { ...pushOf(env, gatewayId), toUserIds });
   }
 
   if (broadcasts > 0) envelopesRouted.inc({ kind: 'broadcast' }, broadcasts);
@@ -235,4 +223,25 @@ export async function deliverBatch(
     else receipt?.batchDone();
   }
   return tiertalk.DeliverReport.create({ envelopes: envelopes.length, pushes });
+}
+
+/**
+ * What every push made of `env` for `gatewayId` carries: the body as received
+ * (the origin gateway encoded it once), the envelope's fields under the same
+ * names, the origin connection only on its own gateway. Unset fields stay
+ * unset, so a push is no bigger than it needs to be.
+ */
+function pushOf(env: tiertalk.Envelope.$Properties, gatewayId: string): tiertalk.Push.$Properties {
+  const push: tiertalk.Push.$Properties = { commandId: env.commandId, body: env.body };
+  if ((env.clientClass ?? CLIENT_CLASS_ANY) !== CLIENT_CLASS_ANY) push.clientClass = env.clientClass;
+  if (gatewayId === env.originGatewayId && Object.hasOwn(env, 'originConnId')) push.originConnId = env.originConnId;
+  // Every receiving gateway, not only the origin's: the sender's other devices and the peer's alike.
+  if ((env.fromClientClass ?? CLIENT_CLASS_ANY) !== CLIENT_CLASS_ANY) push.fromClientClass = env.fromClientClass;
+  if ((env.kind ?? MESSAGE_KIND_OTHER) !== MESSAGE_KIND_OTHER) {
+    push.kind = env.kind;
+    push.msgId = env.msgId;
+    push.fromUserId = env.fromUserId;
+    push.toSessionId = env.toSessionId;
+  }
+  return push;
 }

@@ -1,12 +1,10 @@
-import { CID, IM, isMobileClient, type tiertalk } from '@tiertalk/proto';
+import { CID, IM, isMobileClient, tiertalk } from '@tiertalk/proto';
 import type { Arrival, Departure, Session, SessionKey } from '../../session-store';
 import type { PresenceOrigin, PushSink } from '../types';
 
 const { USER_STATUS_ONLINE, USER_STATUS_OFFLINE } = IM.BaseDefine.UserStatType;
 
-/** Push.client_class / Envelope.client_class values (proto/internal/tiertalk.proto). */
-export const CLIENT_CLASS_PC = 1;
-export const CLIENT_CLASS_MOBILE = 2;
+const { CLIENT_CLASS_MOBILE } = tiertalk.ClientClass;
 
 /** The connection whose state changed: never told about its own change by route (its gateway does that, after the login response). */
 type Origin = PresenceOrigin;
@@ -67,10 +65,10 @@ function notifyMobiles(
     const push: tiertalk.Push.$Properties = {
       commandId: CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY,
       body,
-      userIds: [userId],
+      toUserIds: [userId],
       clientClass: CLIENT_CLASS_MOBILE,
     };
-    if (origin && origin.gatewayId === gatewayId) push.excludeConnId = origin.connId;
+    if (origin && origin.gatewayId === gatewayId) push.originConnId = origin.connId;
     if (links.send(gatewayId, [push])) pushes += 1;
   }
   return pushes;
