@@ -1,7 +1,7 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@tiertalk/log';
 import { tiertalk, type DeliverReport, type EnvelopeBatch } from '@tiertalk/proto';
-import { ReconnectBackoff, rpcError } from '@tiertalk/rpc';
+import { ReconnectBackoff, serviceErrorOf } from '@tiertalk/rpc';
 import { RegistryEpochMismatch } from '../../session-store';
 import type { Session } from '../../session-store';
 import type { RouteDeps } from '../types';
@@ -106,7 +106,7 @@ export function deliverHandler(deps: RouteDeps): grpc.handleBidiStreamingCall<En
         const dropped = unrouted.shift();
         log.error({ err, envelopes: dropped?.items.length }, 'deliver stream failed');
         // Fail the stream: its unreported envelopes go again from the origin gateway to another route.
-        call.emit('error', rpcError(grpc.status.INTERNAL, 'deliver failed'));
+        call.emit('error', serviceErrorOf('internal', 'deliver failed'));
       });
     };
 
