@@ -12,10 +12,41 @@ export interface ServeBatchProtocol<Batch, ReplyBatch, Item, Reply> {
   batchOf(replies: Reply[], stop: boolean): ReplyBatch;
 }
 
-export interface BatchedCallServiceOptions {
-  /** Items one stream may have running; past this its reading pauses (gRPC flow control reaches the client). */
-  maxInFlight: number;
+/**
+ * When a stream's reading pauses and resumes (gRPC flow control reaches the
+ * client). By default each stream is bounded by its own items in flight; a
+ * service whose items wait in one shared queue bounds all streams by it.
+ */
+export interface Backpressure {
+  /** Checked after each batch read: true pauses the stream. */
+  full(streamInFlight: number): boolean;
+  /** Checked when work finishes: true resumes a paused stream. */
+  hasRoom(streamInFlight: number): boolean;
+  /** Room that frees outside this stream's own items (a shared queue moving on) is reported here. */
+  onProgress?(listener: () => void): void;
+}
+
+export type BatchedCallServiceOptions = {
   logger: Logger;
+  /** How stream lifecycle lines read; default `call stream …`, all at debug. */
+  streamLog?: StreamLog;
+} & (
+  | {
+      /** Items one stream may have running; past this its reading pauses, at half it resumes. */
+      maxInFlight: number;
+    }
+  | { backpressure: Backpressure }
+);
+
+interface StreamLog {
+  name: string;
+  lifecycle: 'debug' | 'info';
+  error: 'debug' | 'warn';
+}
+
+/** The default rule: a stream's own items in flight. */
+function perStreamLimit(maxInFlight: number): Backpressure {
+  return { full: (n) => n > maxInFlight, hasRoom: (n) => n <= maxInFlight / 2 };
 }
 
 interface ServedStream<Batch, ReplyBatch, Reply> {
@@ -40,12 +71,19 @@ interface ServedStream<Batch, ReplyBatch, Reply> {
 export class BatchedCallService<Batch, ReplyBatch, Item, Reply> {
   private readonly streams = new Set<ServedStream<Batch, ReplyBatch, Reply>>();
   private readonly log: Logger;
+  private readonly backpressure: Backpressure;
+  private readonly streamLog: StreamLog;
 
   constructor(
     private readonly protocol: ServeBatchProtocol<Batch, ReplyBatch, Item, Reply>,
-    private readonly opts: BatchedCallServiceOptions,
+    opts: BatchedCallServiceOptions,
   ) {
     this.log = opts.logger;
+    this.backpressure = 'backpressure' in opts ? opts.backpressure : perStreamLimit(opts.maxInFlight);
+    this.streamLog = opts.streamLog ?? { name: 'call', lifecycle: 'debug', error: 'debug' };
+    this.backpressure.onProgress?.(() => {
+      for (const s of this.streams) this.resumeIfRoom(s);
+    });
   }
 
   readonly handle = (call: grpc.ServerDuplexStream<Batch, ReplyBatch>): void => {
@@ -61,7 +99,7 @@ export class BatchedCallService<Batch, ReplyBatch, Item, Reply> {
       paused: false,
     };
     this.streams.add(s);
-    this.log.debug({ peer: s.peer }, 'call stream opened');
+    this.log[this.streamLog.lifecycle]({ peer: s.peer }, `${this.streamLog.name} stream opened`);
     const isCancelled = (): boolean => s.ended;
     call.on('data', (batch: Batch) => {
       for (const item of this.protocol.itemsOf(batch)) {
@@ -72,13 +110,10 @@ export class BatchedCallService<Batch, ReplyBatch, Item, Reply> {
           .then((reply) => {
             s.inFlight -= 1;
             this.reply(s, reply);
-            if (s.paused && s.inFlight <= this.opts.maxInFlight / 2 && !s.ended) {
-              s.paused = false;
-              call.resume();
-            }
+            this.resumeIfRoom(s);
           });
       }
-      if (s.inFlight > this.opts.maxInFlight && !s.paused) {
+      if (!s.paused && this.backpressure.full(s.inFlight)) {
         s.paused = true;
         call.pause();
       }
@@ -88,7 +123,8 @@ export class BatchedCallService<Batch, ReplyBatch, Item, Reply> {
       this.maybeEnd(s);
     });
     call.on('error', (err) => {
-      this.log.debug({ peer: s.peer, err: err.message }, 'call stream error');
+      // A client that went away; what it sent is still run to the end.
+      this.log[this.streamLog.error]({ peer: s.peer, err: err.message }, `${this.streamLog.name} stream error`);
       this.close(s);
     });
     call.on('cancelled', () => this.close(s));
@@ -137,7 +173,14 @@ export class BatchedCallService<Batch, ReplyBatch, Item, Reply> {
       s.ended = true;
       s.call.end();
       this.streams.delete(s);
-      this.log.debug({ peer: s.peer }, 'call stream closed');
+      this.log[this.streamLog.lifecycle]({ peer: s.peer }, `${this.streamLog.name} stream closed`);
+    }
+  }
+
+  private resumeIfRoom(s: ServedStream<Batch, ReplyBatch, Reply>): void {
+    if (s.paused && !s.ended && this.backpressure.hasRoom(s.inFlight)) {
+      s.paused = false;
+      s.call.resume();
     }
   }
 
