@@ -4,3 +4,4 @@ export { conversationKey, storeIdemKey } from './store-keys';
 export { storeProtocol } from './store-stream';
 export type { StoreStream, StreamItem } from './store-stream';
 export { messageEnvelope } from './message-envelope';
+export { deviceTokensOf } from './device-tokens';

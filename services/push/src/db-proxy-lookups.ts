@@ -1,4 +1,5 @@
 import { DbProxyService, IM } from '@tiertalk/proto';
+import { deviceTokensOf } from '@tiertalk/message-store';
 import { callWithFailover, type InstancePool } from '@tiertalk/rpc';
 
 /** What the push service asks db-proxy (docs/FLOWS.md §4 step 4.6, §10 step 5, §11). */
@@ -13,8 +14,6 @@ export interface PushLookups {
   clearToken(userId: number, clientType: number): Promise<void>;
 }
 
-/** GetDeviceToken answers at most 5000 users per request; smaller calls fail over faster. */
-const USERS_PER_CALL = 500;
 const SHIELD_OFF = 0;
 const SHIELD_QUERIES_AT_ONCE = 32;
 const RESULT_OK = 0;
@@ -26,14 +25,8 @@ export class DbProxyLookups implements PushLookups {
     private readonly deadlineMs: number,
   ) {}
 
-  async tokensOf(userIds: readonly number[]): Promise<IM.BaseDefine.UserTokenInfo.$Properties[]> {
-    const found: IM.BaseDefine.UserTokenInfo.$Properties[] = [];
-    for (let i = 0; i < userIds.length; i += USERS_PER_CALL) {
-      const req = IM.Server.IMGetDeviceTokenReq.create({ userId: userIds.slice(i, i + USERS_PER_CALL) });
-      const rsp = await callWithFailover(this.pool, DbProxyService.GetDeviceToken, req, { deadlineMs: this.deadlineMs });
-      found.push(...rsp.userTokenInfo);
-    }
-    return found;
+  tokensOf(userIds: readonly number[]): Promise<IM.BaseDefine.UserTokenInfo.$Properties[]> {
+    return deviceTokensOf(this.pool, userIds, this.deadlineMs);
   }
 
   async pushShielded(userIds: readonly number[]): Promise<Set<number>> {
