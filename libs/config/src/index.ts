@@ -10,3 +10,4 @@ export { commonConfigSchema, optionalPort, port, positiveInt, intRange, url, red
 export type { CommonConfig, LogLevel } from './schema';
 export { CLUSTER_SCHEME, isRedisTarget, parseRedisTarget } from './redis-target';
 export type { ClusterSeed, RedisTarget } from './redis-target';
+export { aesKey, optionalAesKey } from './aes-key';

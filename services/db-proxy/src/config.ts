@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { commonConfigSchema, intRange, loadConfig, port, positiveInt, redisUrl, refuseWellKnown, requireUrlPassword, secret, url } from '@tiertalk/config';
+import { aesKey, commonConfigSchema, intRange, loadConfig, port, positiveInt, redisUrl, requireUrlPassword, secret, url } from '@tiertalk/config';
 import { TEAMTALK_DEFAULT_AES_KEY } from '@tiertalk/proto';
 import { parseShardMap, type ShardPlacement } from './store/shard-map';
 
@@ -86,10 +86,7 @@ export const dbProxyConfigSchema = commonConfigSchema.extend({
   TT_RECALL_WINDOW_SEC: intRange(0, 7 * 86400, 120),
   // docs/PROTOCOL.md §5: TeamTalk's aesKey, used as an AES-256 key; audio previews show "[语音]" encrypted with it.
   // TeamTalk's published key only in development: in production it would protect nothing.
-  TT_AES_KEY: secret(
-    z.string().refine((s) => Buffer.byteLength(s, 'utf8') === 32, { error: 'expected exactly 32 bytes (an AES-256 key)' }),
-    { devDefault: TEAMTALK_DEFAULT_AES_KEY, refuseInProduction: refuseWellKnown([TEAMTALK_DEFAULT_AES_KEY], "TeamTalk's default AES key") },
-  ),
+  TT_AES_KEY: aesKey(TEAMTALK_DEFAULT_AES_KEY),
 });
 
 /** TT_MYSQL_SHARDS parsed and checked (store/shard-map.ts); unset or empty: every shard on the master. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt, refuseWellKnown, secret } from '@tiertalk/config';
+import { aesKey, commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt } from '@tiertalk/config';
 import { TEAMTALK_DEFAULT_AES_KEY } from '@tiertalk/proto';
 
 const TOKEN_ERROR = 'expected a token of at least 32 characters (e.g. `openssl rand -hex 32`), or TT_HTTP_API_TOKEN_FILE naming a file that holds one';
@@ -16,10 +16,7 @@ export const httpApiConfigSchema = commonConfigSchema.extend({
   // The IMUser row system messages are sent from (docs/HTTP-API.md "The system sender"); migration 0011 creates `system`.
   TT_HTTP_API_SYSTEM_USER: nonEmptyString('system'),
   // Message text is encrypted as TeamTalk clients do (docs/PROTOCOL.md §5), with the key every client of the cluster uses.
-  TT_AES_KEY: secret(
-    z.string().refine((s) => Buffer.byteLength(s, 'utf8') === 32, { error: 'expected exactly 32 bytes (an AES-256 key)' }),
-    { devDefault: TEAMTALK_DEFAULT_AES_KEY, refuseInProduction: refuseWellKnown([TEAMTALK_DEFAULT_AES_KEY], "TeamTalk's default AES key") },
-  ),
+  TT_AES_KEY: aesKey(TEAMTALK_DEFAULT_AES_KEY),
   TT_DB_DEADLINE_MS: positiveInt(5000),
   TT_ROUTE_DEADLINE_MS: positiveInt(5000),
   // As on the gateway: how long a message is retried on db-proxy before the caller gets 503, and the batch size of the store stream.

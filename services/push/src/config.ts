@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonConfigSchema, intRange, loadConfig, port, positiveInt, refuseWellKnown, secret } from '@tiertalk/config';
+import { commonConfigSchema, intRange, loadConfig, optionalAesKey, port, positiveInt } from '@tiertalk/config';
 import { TEAMTALK_DEFAULT_AES_KEY } from '@tiertalk/proto';
 
 // An unset or empty value means "none".
@@ -11,7 +11,6 @@ const httpUrl = () =>
     .string({ error: HTTP_URL_ERROR })
     .trim()
     .refine((s) => URL.canParse(s) && ['http:', 'https:'].includes(new URL(s).protocol), { error: HTTP_URL_ERROR });
-const AES_KEY_ERROR = "expected TeamTalk's 32-byte aesKey";
 
 /** The providers a client type's tokens can be sent through (providers/select.ts). */
 export const PROVIDER_NAMES = ['apns', 'fcm', 'webhook', 'none'] as const;
@@ -32,16 +31,7 @@ export const pushConfigSchema = commonConfigSchema.extend({
   // Deadline of the calls to db-proxy (device tokens, shields).
   TT_DB_DEADLINE_MS: positiveInt(5000),
   // TeamTalk's text key: with it a text message's push shows its text; without, a neutral line.
-  TT_AES_KEY: secret(
-    z.preprocess(
-      blankAsUnset,
-      z
-        .string({ error: AES_KEY_ERROR })
-        .refine((s) => Buffer.byteLength(s, 'utf8') === 32, { error: AES_KEY_ERROR })
-        .optional(),
-    ),
-    { refuseInProduction: refuseWellKnown([TEAMTALK_DEFAULT_AES_KEY], "TeamTalk's default AES key") },
-  ),
+  TT_AES_KEY: optionalAesKey(TEAMTALK_DEFAULT_AES_KEY),
   // Which provider serves the tokens of each client type (a Web Push subscription token always goes to Web Push).
   TT_PUSH_IOS_PROVIDER: z.enum(PROVIDER_NAMES).default('apns'),
   TT_PUSH_ANDROID_PROVIDER: z.enum(PROVIDER_NAMES).default('fcm'),

@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import { bool, commonConfigSchema, intRange, loadConfig, nonEmptyString, port, positiveInt, redisUrl, refuseWellKnown, secret, url } from '@tiertalk/config';
+import { bool, commonConfigSchema, intRange, loadConfig, nonEmptyString, optionalAesKey, port, positiveInt, redisUrl, secret, url } from '@tiertalk/config';
 import { TEAMTALK_DEFAULT_AES_KEY } from '@tiertalk/proto';
 
 // An unset or empty value means "none".
 const blankAsUnset = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const HTTP_URL_ERROR = 'expected an http:// or https:// URL';
-const AES_KEY_ERROR = "expected TeamTalk's 32-byte aesKey";
 
 export const routeConfigSchema = commonConfigSchema.extend({
   TT_GRPC_PORT: port(8200),
@@ -52,16 +51,7 @@ export const routeConfigSchema = commonConfigSchema.extend({
   // Deadline of route's calls to db-proxy (device tokens).
   TT_DB_DEADLINE_MS: positiveInt(5000),
   // TeamTalk's text key: with it the push carries the decrypted text as `flash`.
-  TT_AES_KEY: secret(
-    z.preprocess(
-      blankAsUnset,
-      z
-        .string({ error: AES_KEY_ERROR })
-        .refine((s) => Buffer.byteLength(s, 'utf8') === 32, { error: AES_KEY_ERROR })
-        .optional(),
-    ),
-    { refuseInProduction: refuseWellKnown([TEAMTALK_DEFAULT_AES_KEY], "TeamTalk's default AES key") },
-  ),
+  TT_AES_KEY: optionalAesKey(TEAMTALK_DEFAULT_AES_KEY),
 });
 
 export type RouteConfig = ReturnType<typeof loadRouteConfig>;
