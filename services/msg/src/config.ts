@@ -4,6 +4,7 @@ import { ConfigError, bool, commonConfigSchema, csvList, intRange, loadConfig, n
 import type { ConfigIssue } from '@tiertalk/config';
 import type { EtcdAccessConfig } from '@tiertalk/registry';
 import type { GrpcSecurityConfig } from '@tiertalk/rpc';
+import type { GroupPushControlOptions } from './group-push/traffic-control';
 
 const MIB = 1024 * 1024;
 
@@ -187,17 +188,8 @@ export interface MsgConfig {
   readonly tierSecurity: GrpcSecurityConfig & EtcdAccessConfig;
 }
 
-/** Traffic control of group pushes (src/group-push/traffic-control.ts). */
-export interface GroupPushLimits {
-  readonly enabled: boolean;
-  readonly tickets: number;
-  readonly intervalMs: number;
-  readonly queueMax: number;
-  readonly timeoutMs: number;
-  readonly sliceMs: number;
-  readonly maxLoopDelayMs: number;
-  readonly connHighWaterBytes: number;
-}
+/** Traffic control of group pushes: its options (src/group-push/traffic-control.ts) but the logger. */
+export type GroupPushLimits = Omit<GroupPushControlOptions, 'logger'>;
 
 /** TLS towards clients (TeamTalk over TLS, wss://). */
 export interface ClientTlsConfig {
