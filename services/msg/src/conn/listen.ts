@@ -16,3 +16,22 @@ export function listen(server: net.Server, port: number, host: string, what: str
     });
   });
 }
+
+export interface ClientListener {
+  readonly port: number;
+  /** Stops accepting; existing connections are left to the caller. */
+  stopAccepting(): void;
+}
+
+/** The listener on `port`; its first stopAccepting runs `close` (shutdown may ask more than once). */
+export function clientListener(port: number, close: () => void): ClientListener {
+  let stopped = false;
+  return {
+    port,
+    stopAccepting: () => {
+      if (stopped) return;
+      stopped = true;
+      close();
+    },
+  };
+}

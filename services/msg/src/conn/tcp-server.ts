@@ -4,7 +4,7 @@ import type { Logger } from '@tiertalk/log';
 import { tlsServerOptions, watchClientTls } from './client-tls';
 import type { ClientTls } from './client-tls';
 import type { AdmissionTicket, ClientAdmission } from './admission';
-import { listen } from './listen';
+import { clientListener, listen, type ClientListener } from './listen';
 import type { Transport, TransportSink } from './transport';
 
 // The socket listeners are shared by all connections and find their transport
@@ -104,11 +104,7 @@ export class TcpTransport implements Transport {
   }
 }
 
-export interface ClientListener {
-  readonly port: number;
-  /** Stops accepting; existing connections are left to the caller. */
-  stopAccepting(): void;
-}
+export type { ClientListener } from './listen';
 
 /**
  * Listens for TeamTalk clients on TCP, or with `tls` on TLS over TCP; every
@@ -145,14 +141,8 @@ export async function startTcpServer(
     server.on('connection', onSocket);
   }
   const bound = await listen(server, port, host, clientTls ? 'TLS' : 'TCP', log);
-  let stopped = false;
-  return {
-    port: bound,
-    stopAccepting: () => {
-      if (stopped) return;
-      stopped = true;
-      unwatch();
-      server.close();
-    },
-  };
+  return clientListener(bound, () => {
+    unwatch();
+    server.close();
+  });
 }

@@ -6,8 +6,8 @@ import type { Logger } from '@tiertalk/log';
 import { tlsServerOptions, watchClientTls } from './client-tls';
 import type { ClientTls } from './client-tls';
 import type { AdmissionTicket, ClientAdmission } from './admission';
-import { listen } from './listen';
-import type { ClientListener } from './tcp-server';
+import { clientListener, listen } from './listen';
+import type { ClientListener } from './listen';
 import { TransportError } from './transport';
 import type { Transport, TransportSink } from './transport';
 
@@ -147,15 +147,9 @@ export async function startWsServer(
     accept(new WsTransport(ws, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`), ticket);
   });
   const bound = await listen(server, port, host, 'WebSocket', log);
-  let stopped = false;
-  return {
-    port: bound,
-    stopAccepting: () => {
-      if (stopped) return;
-      stopped = true;
-      unwatch();
-      server.close();
-      wss.close();
-    },
-  };
+  return clientListener(bound, () => {
+    unwatch();
+    server.close();
+    wss.close();
+  });
 }
