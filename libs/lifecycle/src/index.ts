@@ -7,3 +7,5 @@ export type { ExitOnSignalsOptions } from './signals';
 export { gracefulClose, listen } from './net-server';
 export { shutdownGrpcServer } from './grpc-close';
 export type { ClosableGrpcServer } from './grpc-close';
+export { watchStore } from './watched-store';
+export type { CheckableStore } from './watched-store';

@@ -1,6 +1,6 @@
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
-import { Readiness, healthAccess, probeRoutes, serveHealth, startPeriodicProbe } from '@tiertalk/health';
-import { ServiceLifecycle, exitOnSignals, exitOnStartFailure } from '@tiertalk/lifecycle';
+import { Readiness, healthAccess, probeRoutes, serveHealth } from '@tiertalk/health';
+import { ServiceLifecycle, exitOnSignals, exitOnStartFailure, watchStore } from '@tiertalk/lifecycle';
 import { Logger, createLogger } from '@tiertalk/log';
 import { RefusalLog, metricsMeta, startServiceMetrics } from '@tiertalk/metrics';
 import { FileServerService } from '@tiertalk/proto';
@@ -16,7 +16,6 @@ import { TaskTable } from './task-table';
 import { transferRpc } from './transfer-rpc';
 
 const HARD_EXIT_MS = 8000;
-const STORE_PROBE_MS = 10_000;
 
 async function run(cfg: FileConfig, log: Logger): Promise<void> {
   // docs/HEALTH.md: ready while registered in etcd and the store answers.
@@ -29,12 +28,7 @@ async function run(cfg: FileConfig, log: Logger): Promise<void> {
   const security = exitOnConfigError(() => rpcSecurityFromConfig(cfg, { service: 'file', bindHost: cfg.TT_GRPC_HOST, logger: log }));
   reloadTlsOnSighup(security);
   const store = createFileStore(cfg);
-  life.closes('store', () => store.close());
-  const storeProbe = startPeriodicProbe(readiness.add('store', { initialReason: 'store not checked yet' }), () => store.check(), {
-    intervalMs: STORE_PROBE_MS,
-    what: `no answer from ${store.description}`,
-  });
-  life.closes('store probe', () => storeProbe.stop());
+  watchStore(store, readiness, life);
   const offline = new OfflineStore(store);
   const tasks = new TaskTable({ timeoutMs: cfg.TT_FILE_TASK_TIMEOUT_MS, maxTasks: cfg.TT_FILE_MAX_TASKS, logger: log }, offline);
   exportTaskCount(() => tasks.size);

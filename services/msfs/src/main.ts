@@ -1,6 +1,6 @@
 import { exitOnConfigError, logConfig } from '@tiertalk/config';
-import { Readiness, probeRoutes, startPeriodicProbe } from '@tiertalk/health';
-import { ServiceLifecycle, exitOnSignals, exitOnStartFailure } from '@tiertalk/lifecycle';
+import { Readiness, probeRoutes } from '@tiertalk/health';
+import { ServiceLifecycle, exitOnSignals, exitOnStartFailure, watchStore } from '@tiertalk/lifecycle';
 import { Logger, createLogger } from '@tiertalk/log';
 import { startServiceMetrics } from '@tiertalk/metrics';
 import { advertisedHost, connectRegistry } from '@tiertalk/registry';
@@ -11,7 +11,6 @@ import { createFileStore } from '@tiertalk/storage';
 // Transfers are small (10 MiB by default): a few seconds let them finish before the process goes.
 const GRACE_MS = 5000;
 const HARD_EXIT_MS = 8000;
-const STORE_PROBE_MS = 10_000;
 
 async function run(cfg: MsfsConfig, log: Logger): Promise<void> {
   // docs/HEALTH.md: ready while registered in etcd and the store answers (directory writable, bucket reachable).
@@ -25,12 +24,7 @@ async function run(cfg: MsfsConfig, log: Logger): Promise<void> {
   life.closes('metrics', () => metrics?.close());
   if (cfg.TT_MSFS_STORAGE === 's3') sdkWarningToLog(log);
   const store = createFileStore(cfg);
-  life.closes('store', () => store.close());
-  const storeProbe = startPeriodicProbe(readiness.add('store', { initialReason: 'store not checked yet' }), () => store.check(), {
-    intervalMs: STORE_PROBE_MS,
-    what: `no answer from ${store.description}`,
-  });
-  life.closes('store probe', () => storeProbe.stop());
+  watchStore(store, readiness, life);
   const registry = await connectRegistry(cfg, 'msfs', log);
   life.closes('etcd', () => registry.close());
   const http = await startMsfsHttpServer({
