@@ -7,3 +7,4 @@ export { clientAddressKey } from './client-address';
 export { countMysqlErrors, mysqlErrorCode } from './mysql-errors';
 export { countRedisErrors, type CountableRedis, type RedisCommandLike } from './redis-errors';
 export { Counter, Gauge, Histogram, Summary } from 'prom-client';
+export { summedGauge } from './summed-gauge';

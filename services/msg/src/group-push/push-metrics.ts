@@ -1,4 +1,4 @@
-import { Counter, Gauge, metricsRegistry } from '@tiertalk/metrics';
+import { Counter, Gauge, metricsRegistry, summedGauge } from '@tiertalk/metrics';
 
 /** What the gauges read from a live traffic control. */
 export interface GroupPushGauges {
@@ -13,16 +13,7 @@ export type ShedReason = 'queue_full' | 'timeout' | 'slow_connection';
 // The controls of the gateways in this process (one, or several in in-process tests).
 const controls = new Set<GroupPushGauges>();
 
-new Gauge({
-  name: 'tt_msg_group_push_queue_deliveries',
-  help: 'Group-message deliveries (one frame to one connection) waiting in the traffic-control queue',
-  registers: [metricsRegistry],
-  collect() {
-    let n = 0;
-    for (const c of controls) n += c.queuedDeliveries;
-    this.set(n);
-  },
-});
+summedGauge('tt_msg_group_push_queue_deliveries', 'Group-message deliveries (one frame to one connection) waiting in the traffic-control queue', controls, (c) => c.queuedDeliveries);
 
 new Gauge({
   name: 'tt_msg_group_push_queue_age_seconds',
@@ -35,16 +26,12 @@ new Gauge({
   },
 });
 
-new Gauge({
-  name: 'tt_msg_group_push_slice_budget',
-  help: 'Group-message deliveries the traffic control may write in one event-loop slice (adapts to write speed and loop delay)',
-  registers: [metricsRegistry],
-  collect() {
-    let n = 0;
-    for (const c of controls) n += c.sliceBudget;
-    this.set(n);
-  },
-});
+summedGauge(
+  'tt_msg_group_push_slice_budget',
+  'Group-message deliveries the traffic control may write in one event-loop slice (adapts to write speed and loop delay)',
+  controls,
+  (c) => c.sliceBudget,
+);
 
 export const groupPushDelivered = new Counter({
   name: 'tt_msg_group_push_deliveries_total',

@@ -1,4 +1,4 @@
-import { Gauge, Histogram, metricsRegistry } from '@tiertalk/metrics';
+import { Histogram, metricsRegistry, summedGauge } from '@tiertalk/metrics';
 
 const batchMessages = new Histogram({
   name: 'tt_store_commit_batch_messages',
@@ -31,37 +31,29 @@ export interface CommitQueue {
 // The committers of this process (one in db-proxy; several in store tests).
 const queues = new Set<CommitQueue>();
 
-new Gauge({
-  name: 'tt_store_commit_queue_messages',
-  help: 'Messages waiting for the next group commit (a gateway stream pauses at TT_COMMIT_QUEUE_MAX)',
-  registers: [metricsRegistry],
-  collect() {
-    let n = 0;
-    for (const q of queues) n += q.queued;
-    this.set(n);
-  },
-});
+summedGauge('tt_store_commit_queue_messages', 'Messages waiting for the next group commit (a gateway stream pauses at TT_COMMIT_QUEUE_MAX)', queues, (q) => q.queued);
 
 export function trackCommitQueue(q: CommitQueue): void {
   queues.add(q);
 }
 
 // Where a commit's time goes (docs/BENCHMARKS.md "Where a message commit's time goes").
-const phaseSeconds = new Histogram({
-  name: 'tt_store_commit_phase_seconds',
-  help: 'Time one group commit spent in each phase: admission, relations, audio_reserve, id_allocation, remote_shards, transaction, counters_apply, conversation_index',
-  labelNames: ['phase'] as const,
-  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5],
-  registers: [metricsRegistry],
-});
+/** Seconds of one commit split by `label` (its phases, its statements): finer buckets than the whole commit's. */
+function commitSplitHistogram<L extends string>(name: string, help: string, label: L): Histogram<L> {
+  return new Histogram({ name, help, labelNames: [label], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5], registers: [metricsRegistry] });
+}
 
-const statementSeconds = new Histogram({
-  name: 'tt_store_commit_statement_seconds',
-  help: 'Time one group commit spent in each kind of statement of its master transaction (begin, commit, "insert IMMessage", "upsert IMRecentSession", ...), summed over the commit',
-  labelNames: ['statement'] as const,
-  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5],
-  registers: [metricsRegistry],
-});
+const phaseSeconds = commitSplitHistogram(
+  'tt_store_commit_phase_seconds',
+  'Time one group commit spent in each phase: admission, relations, audio_reserve, id_allocation, remote_shards, transaction, counters_apply, conversation_index',
+  'phase',
+);
+
+const statementSeconds = commitSplitHistogram(
+  'tt_store_commit_statement_seconds',
+  'Time one group commit spent in each kind of statement of its master transaction (begin, commit, "insert IMMessage", "upsert IMRecentSession", ...), summed over the commit',
+  'statement',
+);
 
 /** The phases a commit is timed in; the two after the transaction run side by side. */
 export type CommitPhase = 'admission' | 'relations' | 'audio_reserve' | 'id_allocation' | 'remote_shards' | 'transaction' | 'counters_apply' | 'conversation_index';
