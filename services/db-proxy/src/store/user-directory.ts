@@ -63,31 +63,23 @@ export class UserDirectory {
 
   /** Sets sign_info and bumps `updated` (drives incremental sync). False when the user does not exist. */
   async updateSignInfo(userId: number, signInfo: string, now: number): Promise<boolean> {
-    const [res] = await this.master.execute<ResultSetHeader>('UPDATE IMUser SET sign_info = ?, updated = ? WHERE id = ?', [
-      signInfo,
-      now,
-      userId,
-    ]);
-    return res.affectedRows > 0;
+    return this.setUserColumn(userId, 'sign_info', signInfo, now);
   }
 
   /** Sets avatar and bumps `updated`. False when the user does not exist. */
   async updateAvatar(userId: number, avatarUrl: string, now: number): Promise<boolean> {
-    const [res] = await this.master.execute<ResultSetHeader>('UPDATE IMUser SET avatar = ?, updated = ? WHERE id = ?', [
-      avatarUrl,
-      now,
-      userId,
-    ]);
-    return res.affectedRows > 0;
+    return this.setUserColumn(userId, 'avatar', avatarUrl, now);
   }
 
   /** Sets push_shield_status and bumps `updated`, as TeamTalk's updatePushShield. False when the user does not exist. */
   async updatePushShield(userId: number, shieldStatus: number, now: number): Promise<boolean> {
-    const [res] = await this.master.execute<ResultSetHeader>('UPDATE IMUser SET push_shield_status = ?, updated = ? WHERE id = ?', [
-      shieldStatus,
-      now,
-      userId,
-    ]);
+    return this.setUserColumn(userId, 'push_shield_status', shieldStatus, now);
+  }
+
+  /** One profile column of a user, with `updated` bumped; false when the user does not exist. */
+  private async setUserColumn(userId: number, column: 'sign_info' | 'avatar' | 'push_shield_status', value: string | number, now: number): Promise<boolean> {
+    // `column` is one of a fixed few, never client input.
+    const [res] = await this.master.execute<ResultSetHeader>(`UPDATE IMUser SET ${column} = ?, updated = ? WHERE id = ?`, [value, now, userId]);
     return res.affectedRows > 0;
   }
 
