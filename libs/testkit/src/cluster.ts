@@ -80,11 +80,8 @@ export interface GatewayInfo {
   tlsPort?: number;
 }
 
-export interface InstanceInfo {
-  name: string;
-  service: ServiceName;
-  pid: number | undefined;
-  alive: boolean;
+/** The ports an instance listens on. */
+export interface InstancePorts {
   grpcPort: number;
   tcpPort?: number;
   wsPort?: number;
@@ -96,6 +93,13 @@ export interface InstanceInfo {
   metricsPort?: number;
   /** The V8 inspector's loopback port (ClusterSpec.inspect). */
   inspectPort?: number;
+}
+
+export interface InstanceInfo extends InstancePorts {
+  name: string;
+  service: ServiceName;
+  pid: number | undefined;
+  alive: boolean;
   logFile: string;
 }
 
@@ -104,19 +108,11 @@ interface Exit {
   signal: NodeJS.Signals | null;
 }
 
-interface Instance {
+interface Instance extends InstancePorts {
   name: string;
   service: ServiceName;
   child: ChildProcess;
   env: Record<string, string>;
-  grpcPort: number;
-  tcpPort?: number;
-  wsPort?: number;
-  tlsPort?: number;
-  httpPort?: number;
-  legacyTcpPort?: number;
-  metricsPort?: number;
-  inspectPort?: number;
   /** login serves HTTPS. */
   https?: boolean;
   logFile: string;
