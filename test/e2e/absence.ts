@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import type { TeamTalkClient } from '@tiertalk/client';
 import { CID, IM } from '@tiertalk/proto';
 import type { PushLog, Received } from './pushes';
+import type { Session } from './suite';
 
 /** Recognises the marker among a receiver's PDUs. */
 export type Marker = (r: Received) => boolean;
@@ -61,4 +62,17 @@ export async function expectNothingBefore(log: PushLog, marker: Marker, unwanted
 /** Matches the pushes (seq 0) of one command, optionally only those whose decoded body passes `match`. */
 export function pushOf<T>(commandId: number, decode?: (b: Uint8Array) => T, match: (m: T) => boolean = () => true): (r: Received) => boolean {
   return (r) => r.commandId === commandId && r.seqNum === 0 && (decode === undefined || match(decode(r.body)));
+}
+
+/**
+ * A 1:1 text marker to each receiver's user (from the first sender that is
+ * another user), waited for at that receiver: for pushes other than group
+ * messages that were already routed to some receiver (absence.ts, top).
+ */
+export async function markEach(receivers: readonly Session[], senders: readonly Session[], ids: Readonly<Record<string, number>>): Promise<void> {
+  for (const r of receivers) {
+    const sender = senders.find((s) => s.name !== r.name);
+    if (!sender) throw new Error(`markEach: no sender other than ${r.name}`);
+    await r.log.waitFor(await sendTextMarker(sender.client, ids[r.name]), 5000, `the marker to ${r.name}`);
+  }
 }
