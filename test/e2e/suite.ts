@@ -36,6 +36,8 @@ export interface E2eSuite {
   readonly cluster: Cluster;
   /** The test database (MariaDB, testConfig.mysqlTestUrl). */
   readonly pool: Pool;
+  /** redis:// URLs of the dbs claimed for this file: db-proxy's (tokens, unread, …) and route's registry. */
+  readonly redisUrls: { readonly dbProxy: string; readonly route: string };
   /** Demo user ids by name (alice, bob, carol, dave). */
   readonly ids: Readonly<Record<string, number>>;
   /** The n-th gateway as it was at start (0-based). */
@@ -58,7 +60,7 @@ export interface E2eSuite {
  * the test waits until route has removed them, so a test never sees the
  * previous one's logouts (presence, kicks).
  */
-export function e2eSuite(name: string, spec: ClusterSpec = {}): E2eSuite {
+export function e2eSuite(name: string, spec: ClusterSpec | (() => ClusterSpec) = {}): E2eSuite {
   let cluster: Cluster | undefined;
   let pool: Pool | undefined;
   let redisDbs: RedisDbClaim | undefined;
@@ -78,6 +80,10 @@ export function e2eSuite(name: string, spec: ClusterSpec = {}): E2eSuite {
     },
     get pool() {
       return started(pool, 'pool');
+    },
+    get redisUrls() {
+      const [dbProxy, route] = started(redisDbs, 'redisUrls').urls;
+      return { dbProxy, route };
     },
     ids,
     gateway: (n) => {
@@ -108,7 +114,9 @@ export function e2eSuite(name: string, spec: ClusterSpec = {}): E2eSuite {
     redisDbs = await claimRedisDbs(2);
     const [dbProxy, route] = redisDbs.dbs;
     await prepareTestDatabase();
-    cluster = await Cluster.start({ logDir: path.join(repoRoot, '.run', 'test-logs', name), ...spec, redisDbs: { dbProxy, route } });
+    // A function spec is read now, after the file's earlier beforeAll hooks (e.g. a webhook it points at).
+    const clusterSpec = typeof spec === 'function' ? spec() : spec;
+    cluster = await Cluster.start({ logDir: path.join(repoRoot, '.run', 'test-logs', name), ...clusterSpec, redisDbs: { dbProxy, route } });
     gateways = cluster.gateways();
     registry = new Redis(redisDbs.urls[1], { maxRetriesPerRequest: 1 });
     pool = testDbPool();
