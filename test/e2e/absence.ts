@@ -76,3 +76,28 @@ export async function markEach(receivers: readonly Session[], senders: readonly 
     await r.log.waitFor(await sendTextMarker(sender.client, ids[r.name]), 5000, `the marker to ${r.name}`);
   }
 }
+
+/**
+ * For a plain client (no PushLog): sends a 1:1 text marker from `sender` to
+ * `toUserId` and resolves once `receiver` (a connection of that user, or of
+ * the sender's user on another device) got it.
+ */
+export async function textMarkerArrives(sender: TeamTalkClient, toUserId: number, receiver: TeamTalkClient, timeoutMs = 5000): Promise<void> {
+  const text = uniqueText();
+  let onMessage: (m: IM.Message.IMMsgData) => void = () => undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const arrived = new Promise<void>((resolve, reject) => {
+    onMessage = (m) => {
+      if (Buffer.from(m.msgData).toString() === text) resolve();
+    };
+    receiver.on('message', onMessage);
+    timer = setTimeout(() => reject(new Error(`the marker to ${toUserId} did not arrive within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await sender.sendText(toUserId, text);
+    await arrived;
+  } finally {
+    clearTimeout(timer);
+    receiver.off('message', onMessage);
+  }
+}
