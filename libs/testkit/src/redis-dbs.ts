@@ -78,3 +78,44 @@ const RELEASE_LUA = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.
 async function releaseClaims(admin: Redis, dbs: readonly number[], token: string): Promise<void> {
   for (const db of dbs) await admin.eval(RELEASE_LUA, 1, CLAIM_KEY(db), token);
 }
+
+/** The hooks of the test runner (jest's globals), so testkit itself needs no runner types. */
+export interface FileHooks {
+  beforeAll(fn: () => Promise<void>): void;
+  afterAll(fn: () => Promise<void>): void;
+}
+
+/** Dbs claimed for one test file: readable from its beforeAll hooks on. */
+export interface FileRedisDbs {
+  /** redis:// URLs of the claimed dbs, in order. */
+  readonly urls: readonly string[];
+  /** The first one's URL. */
+  readonly url: string;
+}
+
+/**
+ * Claims `count` dbs in a beforeAll of the calling test file and gives them
+ * back (flushed) in its afterAll: `const redisDb = redisDbsForFile({ beforeAll, afterAll });`
+ * at the top of the file, then `redisDb.url` in tests and later hooks.
+ */
+export function redisDbsForFile(hooks: FileHooks, count = 1): FileRedisDbs {
+  let claim: RedisDbClaim | undefined;
+  hooks.beforeAll(async () => {
+    claim = await claimRedisDbs(count);
+  });
+  hooks.afterAll(async () => {
+    await claim?.release();
+  });
+  const urls = (): readonly string[] => {
+    if (!claim) throw new Error('redisDbsForFile: the dbs are claimed in beforeAll; read them from a hook or a test');
+    return claim.urls;
+  };
+  return {
+    get urls() {
+      return urls();
+    },
+    get url() {
+      return urls()[0];
+    },
+  };
+}

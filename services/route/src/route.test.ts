@@ -19,10 +19,12 @@ import { GatewayLinks } from './gateway-links';
 import { routeHandlers } from './handlers';
 import { MAX_USERS_STAT_IDS } from './handlers/user/users-stat';
 import { SessionStore } from './session-store';
+import { redisDbsForFile } from '@tiertalk/testkit';
 
-// In-process route (its gRPC server module, real Redis db 12, real etcd) and
+// In-process route (its gRPC server module, real Redis in a db claimed for this file, real etcd) and
 // two small Gateway.Push peers registered in etcd as `msg` instances.
-const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/12`;
+// A db of the test Redis claimed for this file, so no other test file or run shares it.
+const redisDb = redisDbsForFile({ beforeAll, afterAll });
 const ETCD = (process.env.TT_TEST_ETCD ?? 'http://127.0.0.1:2379').split(',');
 const { CLIENT_TYPE_WINDOWS, CLIENT_TYPE_MAC, CLIENT_TYPE_ANDROID, CLIENT_TYPE_IOS } = IM.BaseDefine.ClientType;
 const { USER_STATUS_ONLINE, USER_STATUS_OFFLINE } = IM.BaseDefine.UserStatType;
@@ -150,7 +152,7 @@ describe('route service (in-process, real Redis and etcd)', () => {
 
   beforeAll(async () => {
     logger = createLogger({ service: 'route-test', instanceId: 'route-test', level: (process.env.TT_TEST_LOG_LEVEL ?? 'silent') as 'silent' });
-    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis = new Redis(redisDb.url, { maxRetriesPerRequest: 1 });
     keyPrefix = `tt:test:${randomBytes(5).toString('hex')}:`;
     store = new SessionStore(redis, keyPrefix);
     etcdPrefix = `/tiertalk-test-route-${randomBytes(5).toString('hex')}`;
