@@ -46,6 +46,8 @@ export interface E2eSuite {
   session(gw: GatewayInfo, user: string, clientType?: IM.BaseDefine.ClientType): Promise<Session>;
   /** Closes `client` after the test (for clients made without session()). */
   track<T extends TeamTalkClient>(client: T): T;
+  /** Runs `fn` after every test, before the wait for route's registry (e.g. destroying raw sockets that logged in). */
+  afterEachTest(fn: () => void | Promise<void>): void;
   /** route's registry entries of a user ("<gatewayId>/<connId>" → client type). */
   registeredSessions(userId: number): Promise<Record<string, string>>;
   /** Resolves once route's registry holds no session of anybody. */
@@ -67,6 +69,7 @@ export function e2eSuite(name: string, spec: ClusterSpec | (() => ClusterSpec) =
   let registry: Redis | undefined;
   const ids: Record<string, number> = {};
   const open: TeamTalkClient[] = [];
+  const cleanups: Array<() => void | Promise<void>> = [];
   let gateways: GatewayInfo[] = [];
 
   const started = <T>(value: T | undefined, what: string): T => {
@@ -101,6 +104,9 @@ export function e2eSuite(name: string, spec: ClusterSpec | (() => ClusterSpec) =
       open.push(client);
       return client;
     },
+    afterEachTest(fn) {
+      cleanups.push(fn);
+    },
     registeredSessions: async (id) => started(registry, 'registry').hgetall(`tt:sm:user:${id}`),
     async waitRegistryEmpty(timeoutMs = SESSIONS_GONE_MS) {
       const redis = started(registry, 'registry');
@@ -127,6 +133,7 @@ export function e2eSuite(name: string, spec: ClusterSpec | (() => ClusterSpec) =
     // Each close is a logout at the gateway, which route hears on its LogoutStream;
     // an empty registry means every one was applied (and its presence queued).
     await Promise.all(open.splice(0).map((c) => c.close()));
+    for (const fn of cleanups) await fn();
     if (registry) await suite.waitRegistryEmpty();
   });
 
