@@ -1,5 +1,5 @@
 // Recent sessions (docs/FLOWS.md §8, docs/FLOWS.md §14 S1, S2, S4, S5) and their
-// conversation index in the sync Redis, over TCP against a real suite.cluster.
+// conversation index in the sync Redis, over TCP against a real cluster.
 import Redis from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
 import { isClientError, SessionType, TeamTalkClient } from '@tiertalk/client';
@@ -89,7 +89,7 @@ describe('recent sessions', () => {
     const redis = new Redis(suite.redisUrls.dbProxy);
     try {
       expect(await redis.zcard(`tt_conv_{${owner.id}}`)).toBe(3);
-      // db-proxy's sync instance is this db in the test suite.cluster.
+      // db-proxy's sync instance is this db in the test cluster.
       await redis.flushdb();
       expect(await redis.exists(`tt_conv_{${owner.id}}`)).toBe(0);
       expect(await me.recentSessions()).toEqual(before);
