@@ -101,3 +101,29 @@ export async function textMarkerArrives(sender: TeamTalkClient, toUserId: number
     receiver.off('message', onMessage);
   }
 }
+
+/**
+ * A marker that touches no conversation: `changer` sets its signature to a
+ * unique text, which route broadcasts to every connection (the changer's own
+ * included); resolves once `receiver` heard it. For notifies whose absence must
+ * not be proven with a message (a message would change sessions or unread).
+ */
+export async function signInfoMarkerArrives(changer: TeamTalkClient, receiver: TeamTalkClient, timeoutMs = 5000): Promise<void> {
+  const text = uniqueText();
+  let onNotify: (n: IM.Buddy.IMSignInfoChangedNotify) => void = () => undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const arrived = new Promise<void>((resolve, reject) => {
+    onNotify = (n) => {
+      if (n.signInfo === text) resolve();
+    };
+    receiver.on('signInfoChanged', onNotify);
+    timer = setTimeout(() => reject(new Error(`the signature marker did not arrive within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await changer.changeSignInfo(text);
+    await arrived;
+  } finally {
+    clearTimeout(timer);
+    receiver.off('signInfoChanged', onNotify);
+  }
+}

@@ -37,6 +37,8 @@ function chatter(alice: TeamTalkClient, bob: TeamTalkClient, bobId: number, ever
     get failed() {
       return failed;
     },
+    /** Every send so far was answered (ACKed or failed). */
+    settled: () => acked.length + failed === n,
     /** First moment after t at which a message was both ACKed and delivered. */
     recoveredAt(t: number): number | undefined {
       return acked.filter((a) => a.at > t && delivered.has(a.msgId)).map((a) => a.at)[0];
@@ -86,7 +88,7 @@ it('keeps messaging when one db-proxy, one route and one gateway are SIGKILLed, 
   await waitFor(() => run2.delivered.size >= 5, LEASE_TTL_SEC * 1000 + 5000);
   expect(Date.now() - t).toBeLessThanOrEqual(LEASE_TTL_SEC * 1000 + 5000);
   run2.stop();
-  await new Promise((r) => setTimeout(r, 1000));
+  await waitFor(run2.settled, 10_000);
 
   // Every ACKed message is in MySQL, with the text that was sent.
   const stored = new Map((await storedMessages(suite.pool, aliceId, bobId)).map((m) => [m.msgId, m.content]));
@@ -110,7 +112,7 @@ it('lets a stopping db-proxy finish what it received (SIGTERM) while the other t
   await suite.cluster.kill('db-proxy-2', 'SIGTERM');
   await waitFor(() => run.recoveredAt(t) !== undefined, 5000);
   run.stop();
-  await new Promise((r) => setTimeout(r, 1000));
+  await waitFor(run.settled, 10_000);
   const stored = new Map((await storedMessages(suite.pool, aliceId, carolId)).map((m) => [m.msgId, m.content]));
   for (const a of run.acked) expect(stored.get(a.msgId)).toBe(a.text);
 });

@@ -4,6 +4,7 @@
 // arrives twice.
 import { TeamTalkClient } from '@tiertalk/client';
 import { CID, IM } from '@tiertalk/proto';
+import { waitFor } from '@tiertalk/testkit';
 import { ANDROID, PC, loggedIn } from './helpers';
 import { e2eSuite } from './suite';
 
@@ -43,10 +44,16 @@ it('sheds live pushes under a flood but loses nothing: unread and history give e
   const members = { bob: await loggedIn(gw1, 'bob', PC), carol: await loggedIn(gw2, 'carol', PC), dave: await loggedIn(gw2, 'dave', ANDROID) };
   for (const c of [alice, ...Object.values(members)]) suite.track(c);
   const live: Record<string, number[]> = { bob: [], carol: [], dave: [] };
+  const markedAt = new Set<string>();
+  // Created before the flood: the marker group (see below).
+  const markerGroup = await alice.groups.createGroup('flood marker', '', names.map((n) => id[n]));
   for (const [name, c] of Object.entries(members)) {
     // Raw frames, before the SDK's duplicate suppression.
     c.on('pdu', (p: { commandId: number; body: Uint8Array }) => {
-      if (p.commandId === CID.CID_MSG_DATA) live[name].push(IM.Message.IMMsgData.decode(p.body).msgId);
+      if (p.commandId !== CID.CID_MSG_DATA) return;
+      const m = IM.Message.IMMsgData.decode(p.body);
+      if (m.toSessionId === markerGroup.groupId) markedAt.add(name);
+      else live[name].push(m.msgId);
     });
   }
 
@@ -55,8 +62,10 @@ it('sheds live pushes under a flood but loses nothing: unread and history give e
   const ackedIds = acks.map((a) => a.msgId).sort((a, b) => a - b);
   expect(ackedIds).toEqual(Array.from({ length: BURST }, (_, i) => i + 1));
 
-  // Let the queues drain or time out, then compare.
-  await new Promise((r) => setTimeout(r, 3500));
+  // Marker: a group message sent after the flood joins each gateway's push queue (FIFO)
+  // behind whatever of the flood is still queued; once it is here, the live pushes are over.
+  await alice.groups.sendGroupText(markerGroup.groupId, 'marker');
+  await waitFor(() => markedAt.size === Object.keys(members).length, 15_000, { what: 'the marker at every member' });
   for (const [name, c] of Object.entries(members)) {
     const got = live[name];
     expect(new Set(got).size).toBe(got.length); // never twice

@@ -6,6 +6,7 @@ import { isClientError, SessionType, TeamTalkClient } from '@tiertalk/client';
 import { CID, IM } from '@tiertalk/proto';
 import { GatewayInfo } from '@tiertalk/testkit';
 import { ANDROID, createUser, loggedIn, PC, userId } from './helpers';
+import { signInfoMarkerArrives } from './absence';
 import { e2eSuite } from './suite';
 
 jest.setTimeout(60_000);
@@ -133,7 +134,8 @@ describe('removing a session (S4, S5)', () => {
     const rsp = await pc.removeSession(SINGLE, p.id);
     expect(rsp).toMatchObject({ userId: u.id, resultCode: 0, sessionType: SINGLE, sessionId: p.id });
     expect(await notified).toMatchObject({ userId: u.id, sessionType: SINGLE, sessionId: p.id });
-    await new Promise((r) => setTimeout(r, 300));
+    // Routed (the phone has it): a later broadcast reaches the PC after any copy of it.
+    await signInfoMarkerArrives(phone, pc);
     expect(atPc).toHaveLength(0);
 
     expect((await phone.recentSessions()).contactSessionList.map((s) => s.sessionId)).toEqual([q.id]);
@@ -167,7 +169,8 @@ describe('removing a session (S4, S5)', () => {
     await suite.pool.query('INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) VALUES (?, 901, 2, 0, ?, ?)', [u.id, now, now]);
     const rsp = await pc.removeSession(GROUP, 901);
     expect(rsp).toMatchObject({ resultCode: 0, sessionType: GROUP, sessionId: 901 });
-    await new Promise((r) => setTimeout(r, 500));
+    // A notify is handed to route before the answer; a later broadcast from the same connection follows it.
+    await signInfoMarkerArrives(pc, phone);
     expect(atPhone).toHaveLength(0);
   });
 });
