@@ -20,8 +20,8 @@ import { PushLog } from './pushes';
 /** The seeded demo users (prepareTestDatabase), whose ids every suite looks up. */
 export const DEMO_USERS = ['alice', 'bob', 'carol', 'dave'] as const;
 
-/** route's default registry key prefix (services/route config TT_SESSION_KEY_PREFIX). */
-const REGISTRY_USER_KEYS = 'tt:sm:user:*';
+/** Where route's registry keeps a user's sessions (default TT_SESSION_KEY_PREFIX, services/route/src/session-store.ts). */
+const registryUserKey = (userId: number | '*'): string => `tt:sm:user:${userId}`;
 /** How long after a test its closed sessions may take to leave route's registry. */
 const SESSIONS_GONE_MS = 10_000;
 
@@ -116,11 +116,11 @@ export function e2eSuite(name: string, spec: ClusterSpec | (() => ClusterSpec) =
     afterEachTest(fn) {
       cleanups.push(fn);
     },
-    registeredSessions: async (id) => started(registry, 'registry').hgetall(`tt:sm:user:${id}`),
+    registeredSessions: async (id) => started(registry, 'registry').hgetall(registryUserKey(id)),
     async waitRegistryEmpty(timeoutMs = SESSIONS_GONE_MS) {
       const redis = started(registry, 'registry');
-      await waitFor(async () => (await redis.keys(REGISTRY_USER_KEYS)).length === 0, timeoutMs, {
-        what: `route's registry to drop every session (${REGISTRY_USER_KEYS} in db ${redisDbs?.dbs[1]})`,
+      await waitFor(async () => (await redis.keys(registryUserKey('*'))).length === 0, timeoutMs, {
+        what: `route's registry to drop every session (${registryUserKey('*')} in db ${redisDbs?.dbs[1]})`,
       });
     },
   };
