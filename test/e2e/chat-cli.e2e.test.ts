@@ -7,7 +7,7 @@ import path from 'node:path';
 import { TeamTalkClient, encryptContent } from '@tiertalk/client';
 import { IM } from '@tiertalk/proto';
 import { GatewayInfo, repoRoot, waitFor } from '@tiertalk/testkit';
-import { ANDROID, DEMO_PASSWORD, loggedIn, nextMessage, userId } from './helpers';
+import { ANDROID, DEMO_PASSWORD, nextMessage, userId } from './helpers';
 import { e2eSuite } from './suite';
 
 jest.setTimeout(90_000);
@@ -72,12 +72,6 @@ const gw2 = (): GatewayInfo => suite.gateway(1);
 const clients: TeamTalkClient[] = [];
 const clis: ChatCli[] = [];
 
-async function track(p: Promise<TeamTalkClient>): Promise<TeamTalkClient> {
-  const c = await p;
-  clients.push(c);
-  return c;
-}
-
 function chat(args: string[]): ChatCli {
   const c = new ChatCli(args);
   clis.push(c);
@@ -114,8 +108,8 @@ describe('chat-cli', () => {
 
   it('lists sessions, opens history, sends, shows live messages and read state, and quits', async () => {
     const [aliceId, bobId, carolId] = [await userId(suite.pool, 'alice'), await userId(suite.pool, 'bob'), await userId(suite.pool, 'carol')];
-    const bob = await track(loggedIn(gw2(), 'bob'));
-    const carol = await track(loggedIn(gw1(), 'carol'));
+    const bob = await suite.loggedIn(gw2(), 'bob');
+    const carol = await suite.loggedIn(gw1(), 'carol');
     // Offline messages for alice: one plain, one encrypted the way TeamTalk clients do (docs/PROTOCOL.md §5).
     await bob.sendText(aliceId, 'hello alice');
     await bob.sendText(aliceId, encryptContent('psst, encrypted'));
@@ -129,7 +123,7 @@ describe('chat-cli', () => {
     const opened = await cli.command('/open bob', /── bob ──\n(.*)\n(.*)\n/);
     expect(opened[1]).toMatch(/^\d\d:\d\d \[bob\] hello alice$/);
     expect(opened[2]).toMatch(/^\d\d:\d\d \[bob\] psst, encrypted$/);
-    const phone = await track(loggedIn(gw1(), 'alice', ANDROID));
+    const phone = await suite.loggedIn(gw1(), 'alice', ANDROID);
     await waitFor(async () => !(await phone.unreadCounts()).unreadinfoList.some((u) => u.sessionId === bobId && u.unreadCnt > 0), WAIT_MS, {
       what: "bob's unread for alice to clear after /open",
     });
@@ -173,7 +167,7 @@ describe('chat-cli', () => {
 
   it('recall and read receipts (docs/PROTOCOL.md §6): /seen, the receipt, /recall, and a recall by the peer', async () => {
     const carolId = await userId(suite.pool, 'carol');
-    const dave = await track(loggedIn(gw2(), 'dave'));
+    const dave = await suite.loggedIn(gw2(), 'dave');
     const daveGot: IM.Message.IMMsgData[] = [];
     dave.on('message', (m) => daveGot.push(m));
     const cli = chat(['--gateway', `127.0.0.1:${gw1().tcpPort}`, '--user', 'carol', '--password', DEMO_PASSWORD]);

@@ -4,7 +4,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import type { TeamTalkClient } from '@tiertalk/client';
 import { CID, IM } from '@tiertalk/proto';
 import { waitFor, type GatewayInfo } from '@tiertalk/testkit';
-import { ANDROID, loggedIn, PC } from './helpers';
+import { ANDROID, PC } from './helpers';
 import { textMarkerArrives } from './absence';
 import { e2eSuite } from './suite';
 
@@ -14,10 +14,6 @@ const suite = e2eSuite('directory', { dbProxy: 1, route: 1, msg: 2 });
 const { ids } = suite;
 const gw1 = (): GatewayInfo => suite.gateway(0);
 const gw2 = (): GatewayInfo => suite.gateway(1);
-
-async function track(p: Promise<TeamTalkClient>): Promise<TeamTalkClient> {
-  return suite.track(await p);
-}
 
 /** Server-initiated PDUs (seq 0) of one command a client receives from now on. */
 function pushesOf<T>(c: TeamTalkClient, commandId: number, decode: (b: Uint8Array) => T): T[] {
@@ -94,7 +90,7 @@ beforeAll(async () => {
 
 describe('user directory', () => {
   it('answers user info for known ids, skips unknown ones, whatever user_id the client claims (U1)', async () => {
-    const alice = await track(loggedIn(gw1(), 'alice'));
+    const alice = await suite.loggedIn(gw1(), 'alice');
     const rsp = await usersInfo(alice, [ids.bob, 987654, ids.carol, ids.dave], ids.bob);
     expect(rsp.userId).toBe(ids.alice);
     const byId = new Map(rsp.userInfoList.map((u) => [u.userId, u]));
@@ -104,7 +100,7 @@ describe('user directory', () => {
   });
 
   it('lists every user who has not left (t = 0) with a high-water mark, then only changes (U2, U3)', async () => {
-    const bob = await track(loggedIn(gw2(), 'bob', ANDROID));
+    const bob = await suite.loggedIn(gw2(), 'bob', ANDROID);
     const full = await allUsers(bob, 0);
     expect(full.userId).toBe(ids.bob);
     // `system`: the send API's system sender (migration 0011, docs/HTTP-API.md), listed so clients can name it.
@@ -130,7 +126,7 @@ describe('user directory', () => {
     await suite.pool.query(
       "INSERT INTO IMDepart (departName, priority, parentId, status, created, updated) VALUES ('R&D', 5, 1, 0, 3000, 3000), ('Closed', 9, 1, 1, 3300, 3300)",
     );
-    const carol = await track(loggedIn(gw1(), 'carol'));
+    const carol = await suite.loggedIn(gw1(), 'carol');
     const all = await departments(carol, 0);
     expect(all.deptList.map((d) => d.deptName)).toEqual(['Demo', 'R&D', 'Closed']);
     expect(all.latestUpdateTime).toBe(3300);
@@ -142,10 +138,10 @@ describe('user directory', () => {
 
 describe('signature (U5)', () => {
   it('answers the changer and notifies every logged-in connection, PC and mobile, on both gateways', async () => {
-    const alicePc = await track(loggedIn(gw1(), 'alice', PC));
-    const aliceMobile = await track(loggedIn(gw2(), 'alice', ANDROID));
-    const bobPc = await track(loggedIn(gw2(), 'bob', PC));
-    const carolMobile = await track(loggedIn(gw1(), 'carol', ANDROID));
+    const alicePc = await suite.loggedIn(gw1(), 'alice', PC);
+    const aliceMobile = await suite.loggedIn(gw2(), 'alice', ANDROID);
+    const bobPc = await suite.loggedIn(gw2(), 'bob', PC);
+    const carolMobile = await suite.loggedIn(gw1(), 'carol', ANDROID);
     const everyone = [alicePc, aliceMobile, bobPc, carolMobile];
     const notified = everyone.map((c) => pushesOf(c, CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, (b) => IM.Buddy.IMSignInfoChangedNotify.decode(b)));
 
@@ -174,8 +170,8 @@ describe('signature (U5)', () => {
   });
 
   it('stores hostile signatures verbatim and notifies them verbatim', async () => {
-    const bob = await track(loggedIn(gw2(), 'bob'));
-    const carol = await track(loggedIn(gw1(), 'carol'));
+    const bob = await suite.loggedIn(gw2(), 'bob');
+    const carol = await suite.loggedIn(gw1(), 'carol');
     const seen = pushesOf(carol, CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, (b) => IM.Buddy.IMSignInfoChangedNotify.decode(b));
     const count = await userCount();
     for (const sign of HOSTILE) {
@@ -192,9 +188,9 @@ describe('signature (U5)', () => {
 
 describe('avatar (U6, implemented)', () => {
   it("stores the URL and answers all the user's connections, the requester with its seq_num", async () => {
-    const alicePc = await track(loggedIn(gw1(), 'alice', PC));
-    const aliceMobile = await track(loggedIn(gw2(), 'alice', ANDROID));
-    const bob = await track(loggedIn(gw1(), 'bob'));
+    const alicePc = await suite.loggedIn(gw1(), 'alice', PC);
+    const aliceMobile = await suite.loggedIn(gw2(), 'alice', ANDROID);
+    const bob = await suite.loggedIn(gw1(), 'bob');
     const alicePcPushes = pushesOf(alicePc, CID.CID_BUDDY_LIST_CHANGE_AVATAR_RESPONSE, (b) => IM.Buddy.IMChangeAvatarRsp.decode(b));
     const toOtherDevice = pushesOf(aliceMobile, CID.CID_BUDDY_LIST_CHANGE_AVATAR_RESPONSE, (b) => IM.Buddy.IMChangeAvatarRsp.decode(b));
     const toBob = pushesOf(bob, CID.CID_BUDDY_LIST_CHANGE_AVATAR_RESPONSE, (b) => IM.Buddy.IMChangeAvatarRsp.decode(b));

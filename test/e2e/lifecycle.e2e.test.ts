@@ -1,5 +1,4 @@
 // Connection timeouts and graceful shutdown (SIGTERM) of each tier, on a real cluster.
-import { TeamTalkClient } from '@tiertalk/client';
 import { testEtcd, waitFor } from '@tiertalk/testkit';
 import { closedWithin, connect, loggedIn } from './helpers';
 import { e2eSuite } from './suite';

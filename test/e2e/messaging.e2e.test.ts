@@ -10,13 +10,11 @@ import {
   connect,
   createUser,
   DEMO_PASSWORD,
-  loggedIn,
   nextMessage,
   PC,
   rawSocket,
   socketClosedWithin,
   storedMessages,
- 
   userId,
 } from './helpers';
 import { textMarkerArrives } from './absence';
@@ -45,8 +43,8 @@ describe('login service', () => {
 
     // Load the chosen gateway; the next client is sent to the other one.
     const chosen = first === gw1().tcpPort ? gw1() : gw2();
-    await track(loggedIn(chosen, 'carol'));
-    await track(loggedIn(chosen, 'dave'));
+    await suite.loggedIn(chosen, 'carol');
+    await suite.loggedIn(chosen, 'dave');
     await waitFor(async () => {
       const again = (await (await fetch(suite.cluster.msgServerUrl)).json()) as Record<string, unknown>;
       return Number(again.port) !== first;
@@ -88,10 +86,10 @@ describe('login', () => {
   });
 
   it('kicks the older PC session of the same user on another gateway, and closes it', async () => {
-    const first = await track(loggedIn(gw1(), 'bob', PC));
-    const mobile = await track(loggedIn(gw1(), 'bob', ANDROID));
+    const first = await suite.loggedIn(gw1(), 'bob', PC);
+    const mobile = await suite.loggedIn(gw1(), 'bob', ANDROID);
     const kicked = new Promise<IM.Login.IMKickUser>((resolve) => first.once('kick', resolve));
-    await track(loggedIn(gw2(), 'bob', PC));
+    await suite.loggedIn(gw2(), 'bob', PC);
     const kick = await kicked;
     expect(kick.kickReason).toBe(IM.BaseDefine.KickReasonType.KICK_REASON_DUPLICATE_USER);
     expect(await closedWithin(first, 3000)).toBe(true);
@@ -102,8 +100,8 @@ describe('login', () => {
 
 describe('1:1 messages', () => {
   it('are ACKed to the sender, delivered across gateways and stored', async () => {
-    const alice = await track(loggedIn(gw1(), 'alice'));
-    const bob = await track(loggedIn(gw2(), 'bob'));
+    const alice = await suite.loggedIn(gw1(), 'alice');
+    const bob = await suite.loggedIn(gw2(), 'bob');
     const [aliceId, bobId] = [await userId(suite.pool, 'alice'), await userId(suite.pool, 'bob')];
     const before = (await storedMessages(suite.pool, aliceId, bobId)).length;
 
@@ -128,9 +126,9 @@ describe('1:1 messages', () => {
   });
 
   it('reach the sender\'s other device but not the sending connection', async () => {
-    const alicePc = await track(loggedIn(gw1(), 'alice', PC));
-    const alicePhone = await track(loggedIn(gw2(), 'alice', ANDROID));
-    const carol = await track(loggedIn(gw2(), 'carol'));
+    const alicePc = await suite.loggedIn(gw1(), 'alice', PC);
+    const alicePhone = await suite.loggedIn(gw2(), 'alice', ANDROID);
+    const carol = await suite.loggedIn(gw2(), 'carol');
     const carolId = await userId(suite.pool, 'carol');
     const onPc = collectMessages(alicePc);
     const toPhone = nextMessage(alicePhone);
@@ -144,7 +142,7 @@ describe('1:1 messages', () => {
   });
 
   it('ignore what TeamTalk drops: empty text and messages to oneself get no ACK and are not stored', async () => {
-    const alice = await track(loggedIn(gw1(), 'alice'));
+    const alice = await suite.loggedIn(gw1(), 'alice');
     const aliceId = await userId(suite.pool, 'alice');
     await expect(alice.sendText(aliceId, 'me')).rejects.toMatchObject({ code: 'ACK_TIMEOUT' });
     expect(await storedMessages(suite.pool, aliceId, aliceId)).toHaveLength(0);
@@ -153,7 +151,7 @@ describe('1:1 messages', () => {
 
 describe('connection upkeep and bad input', () => {
   it('echoes heartbeats and answers client time', async () => {
-    const c = await track(loggedIn(gw1(), 'dave'));
+    const c = await suite.loggedIn(gw1(), 'dave');
     await expect(c.heartbeat()).resolves.toBeUndefined();
     const rsp = await c.request(
       CID.CID_MSG_TIME_REQUEST,
@@ -186,15 +184,15 @@ describe('connection upkeep and bad input', () => {
   });
 
   it('keeps the connection on an undecodable body or an unknown command', async () => {
-    const c = await track(loggedIn(gw1(), 'carol'));
+    const c = await suite.loggedIn(gw1(), 'carol');
     c.sendFrame(CID.CID_MSG_DATA, 9, Buffer.from([0xff, 0xff, 0xff, 0x01]));
     c.sendFrame(0x0999, 10, Buffer.alloc(0));
     await expect(c.heartbeat()).resolves.toBeUndefined();
   });
 
   it('closes only the connection that sends a malformed frame', async () => {
-    const bob = await track(loggedIn(gw2(), 'bob'));
-    const alice = await track(loggedIn(gw1(), 'alice'));
+    const bob = await suite.loggedIn(gw2(), 'bob');
+    const alice = await suite.loggedIn(gw1(), 'alice');
     const bobId = await userId(suite.pool, 'bob');
 
     const zero = await rawSocket(gw2().tcpPort);

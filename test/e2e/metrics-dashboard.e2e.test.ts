@@ -4,7 +4,7 @@
 // an operator would expect to move did, on the service that owns them.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isClientError, type TeamTalkClient } from '@tiertalk/client';
+import { isClientError } from '@tiertalk/client';
 import { AdminService, HttpApiService, repoRoot, waitFor } from '@tiertalk/testkit';
 import { connect, loggedIn, nextMessage } from './helpers';
 import { e2eSuite } from './suite';

@@ -26,10 +26,6 @@ const posted: Array<Record<string, unknown>> = [];
 let webhookStatus: (nth: number) => number | 'hang' = () => 200;
 const hanging: http.ServerResponse[] = [];
 
-async function track(p: Promise<TeamTalkClient>): Promise<TeamTalkClient> {
-  return suite.track(await p);
-}
-
 function sendDeviceToken(c: TeamTalkClient, deviceToken: string): Promise<IM.Login.IMDeviceTokenRsp> {
   return c.request(
     CID.CID_LOGIN_REQ_DEVICETOKEN,
@@ -116,20 +112,20 @@ afterAll(async () => {
 
 describe('device token (N1)', () => {
   it('from a mobile client: answered at once with the user id, stored as device_<uid> and device_<token>', async () => {
-    const phone = await track(loggedIn(gw1(), 'alice', ANDROID));
+    const phone = await suite.loggedIn(gw1(), 'alice', ANDROID);
     const token = 'cXk3:APA91bE2e-alice_token';
     const rsp = await sendDeviceToken(phone, token);
     expect(rsp.userId).toBe(ids.alice);
     await waitFor(async () => (await tokenRedis.get(`device_${ids.alice}`)) === `android:${token}`, 3000);
     expect(await tokenRedis.get(`device_${token}`)).toBe(String(ids.alice));
 
-    const iphone = await track(loggedIn(gw2(), 'carol', IOS));
+    const iphone = await suite.loggedIn(gw2(), 'carol', IOS);
     await sendDeviceToken(iphone, 'ab'.repeat(32));
     await waitFor(async () => (await tokenRedis.get(`device_${ids.carol}`)) === `ios:${'ab'.repeat(32)}`, 3000);
   });
 
   it('from a PC client: ignored, no answer, nothing stored', async () => {
-    const pc = await track(loggedIn(gw1(), 'dave', PC));
+    const pc = await suite.loggedIn(gw1(), 'dave', PC);
     const replies: number[] = [];
     pc.on('pdu', (p) => p.commandId === CID.CID_LOGIN_RES_DEVICETOKEN && replies.push(p.seqNum));
     pc.sendFrame(CID.CID_LOGIN_REQ_DEVICETOKEN, 77, IM.Login.IMDeviceTokenReq.encode({ userId: 0, deviceToken: 'pc-token' }).finish());
@@ -142,10 +138,10 @@ describe('device token (N1)', () => {
   });
 
   it('hostile tokens are answered but never stored, and cannot touch another user', async () => {
-    const bobPhone = await track(loggedIn(gw1(), 'bob', ANDROID));
+    const bobPhone = await suite.loggedIn(gw1(), 'bob', ANDROID);
     await sendDeviceToken(bobPhone, 'bob-good-token');
     await waitFor(async () => (await tokenRedis.get(`device_${ids.bob}`)) === 'android:bob-good-token', 3000);
-    const davePhone = await track(loggedIn(gw2(), 'dave', ANDROID));
+    const davePhone = await suite.loggedIn(gw2(), 'dave', ANDROID);
     // dave's id-shaped token would overwrite device_<bob> in TeamTalk's shared key space
     const hostileTokens = [String(ids.bob), "x' OR '1'='1", 'a\r\nFLUSHALL\r\n', 'a'.repeat(600)];
     for (const hostile of hostileTokens) {
@@ -173,18 +169,18 @@ describe('device token (N1)', () => {
 
 describe('push shield (N2)', () => {
   it('sets do-not-disturb, stores it, and the query returns it', async () => {
-    const phone = await track(loggedIn(gw1(), 'carol', IOS));
+    const phone = await suite.loggedIn(gw1(), 'carol', IOS);
     expect(await setPushShield(phone, 1)).toMatchObject({ userId: ids.carol, resultCode: 0, shieldStatus: 1 });
     const [rows] = await suite.pool.query<RowDataPacket[]>('SELECT push_shield_status FROM IMUser WHERE id = ?', [ids.carol]);
     expect(Number(rows[0].push_shield_status)).toBe(1);
-    const other = await track(loggedIn(gw2(), 'carol', PC));
+    const other = await suite.loggedIn(gw2(), 'carol', PC);
     expect(await queryPushShield(other)).toMatchObject({ userId: ids.carol, resultCode: 0, shieldStatus: 1 });
     expect((await setPushShield(phone, 0)).shieldStatus).toBe(0);
     expect((await queryPushShield(phone)).shieldStatus).toBe(0);
   });
 
   it('refuses a status other than 0/1 with result 1 and keeps the stored one', async () => {
-    const phone = await track(loggedIn(gw1(), 'dave', ANDROID));
+    const phone = await suite.loggedIn(gw1(), 'dave', ANDROID);
     await setPushShield(phone, 1);
     expect((await setPushShield(phone, 7)).resultCode).toBe(1);
     expect((await queryPushShield(phone)).shieldStatus).toBe(1);
@@ -194,7 +190,7 @@ describe('push shield (N2)', () => {
 describe('offline push webhook (N3)', () => {
   it('posts an offline receiver’s message with its token, and nothing once the receiver is online', async () => {
     await offlineWithToken('bob', 'fcm-bob-offline');
-    const alice = await track(loggedIn(gw1(), 'alice', PC));
+    const alice = await suite.loggedIn(gw1(), 'alice', PC);
     const { msgId } = await alice.sendText(ids.bob, encryptContent('are you there, bob?', AES_KEY));
     await waitFor(() => posted.some((e) => e.msgId === msgId && e.toUserId === ids.bob), 5000);
     expect(posted.find((e) => e.msgId === msgId)).toEqual({
@@ -209,7 +205,7 @@ describe('offline push webhook (N3)', () => {
     });
 
     // bob is back (on a PC): a live delivery, no push
-    const bobPc = await track(loggedIn(gw2(), 'bob', PC));
+    const bobPc = await suite.loggedIn(gw2(), 'bob', PC);
     const received = new Promise<IM.Message.IMMsgData>((resolve) => bobPc.once('message', resolve));
     const second = await alice.sendText(ids.bob, 'online now');
     expect((await received).msgId).toBe(second.msgId);
@@ -225,7 +221,7 @@ describe('offline push webhook (N3)', () => {
   it('retries after the webhook fails, and posts nothing for an offline user without a token', async () => {
     await offlineWithToken('carol', 'fcm-carol-offline');
     webhookStatus = (nth) => (posted[nth - 1]?.toUserId === ids.carol && posted.filter((e) => e.toUserId === ids.carol).length <= 2 ? 500 : 200);
-    const alice = await track(loggedIn(gw1(), 'alice', PC));
+    const alice = await suite.loggedIn(gw1(), 'alice', PC);
     const { msgId } = await alice.sendText(ids.carol, 'ping carol');
     await waitFor(() => posted.filter((e) => e.msgId === msgId && e.toUserId === ids.carol).length === 3, 5000);
 
@@ -246,7 +242,7 @@ describe('offline push queue across a route restart (issue 10)', () => {
     const forCarol = (from = 0): number[] => posted.slice(from).filter((e) => e.toUserId === ids.carol).map((e) => Number(e.msgId));
     // every POST hangs: the route holds all of them when it dies
     webhookStatus = () => 'hang';
-    const alice = await track(loggedIn(gw1(), 'alice', PC));
+    const alice = await suite.loggedIn(gw1(), 'alice', PC);
     const sent: number[] = [];
     for (let i = 0; i < 5; i += 1) sent.push((await alice.sendText(ids.carol, `before the crash ${i}`)).msgId);
     await waitFor(() => sent.every((id) => forCarol().includes(id)), 5000);

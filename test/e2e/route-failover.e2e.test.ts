@@ -7,7 +7,6 @@
 // only once the gateway acknowledged its pushes, the sender's gateway still
 // holds those envelopes and sends them to the other route: the receiver gets
 // every ACKed message exactly once, without logging in again.
-import type { TeamTalkClient } from '@tiertalk/client';
 import type { IM } from '@tiertalk/proto';
 import { waitFor } from '@tiertalk/testkit';
 import { loggedIn, userId } from './helpers';

@@ -3,7 +3,6 @@
 // stores them); the gateway holds what route did not report and sends it again
 // once a route is back, and bob's gateway drops repeats: bob gets every ACKed
 // message exactly once, without logging in again.
-import type { TeamTalkClient } from '@tiertalk/client';
 import type { IM } from '@tiertalk/proto';
 import { waitFor } from '@tiertalk/testkit';
 import { loggedIn, userId } from './helpers';

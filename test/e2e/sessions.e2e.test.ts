@@ -5,7 +5,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { isClientError, SessionType, TeamTalkClient } from '@tiertalk/client';
 import { CID, IM } from '@tiertalk/proto';
 import { GatewayInfo } from '@tiertalk/testkit';
-import { ANDROID, createUser, loggedIn, PC, userId } from './helpers';
+import { ANDROID, PC } from './helpers';
 import { signInfoMarkerArrives } from './absence';
 import { e2eSuite } from './suite';
 
@@ -17,18 +17,8 @@ const GROUP = SessionType.SESSION_TYPE_GROUP;
 const suite = e2eSuite('sessions', { dbProxy: 1, route: 1, msg: 2 });
 const gw1 = (): GatewayInfo => suite.gateway(0);
 const gw2 = (): GatewayInfo => suite.gateway(1);
-let userSeq = 0;
 
-async function track(p: Promise<TeamTalkClient>): Promise<TeamTalkClient> {
-  const c = await p;
-  suite.track(c);
-  return c;
-}
-
-async function newUser(prefix: string): Promise<{ name: string; id: number }> {
-  const name = `${prefix}${++userSeq}`;
-  return { name, id: await createUser(suite.pool, name) };
-}
+const newUser = suite.newUser;
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
 // Session times have one-second resolution; distinct times need distinct seconds.
@@ -54,8 +44,8 @@ describe('recent sessions', () => {
   });
 
   it('lists sessions newest first with the latest message of each, for both users of a message (S1, S2)', async () => {
-    const me = await track(loggedIn(gw1(), owner.name));
-    const [p1, p2, p3] = await Promise.all(peers.map((p, i) => track(loggedIn(i % 2 === 0 ? gw2() : gw1(), p.name))));
+    const me = await suite.loggedIn(gw1(), owner.name);
+    const [p1, p2, p3] = await Promise.all(peers.map((p, i) => suite.loggedIn(i % 2 === 0 ? gw2() : gw1(), p.name)));
     await p1.sendText(owner.id, 'from p1');
     await nextSecond();
     await me.sendText(peers[1].id, 'to p2');
@@ -84,7 +74,7 @@ describe('recent sessions', () => {
   });
 
   it('shows the same list after the sync Redis db is flushed (the index is rebuilt from MySQL)', async () => {
-    const me = await track(loggedIn(gw2(), owner.name));
+    const me = await suite.loggedIn(gw2(), owner.name);
     const before = await me.recentSessions();
     expect(before.contactSessionList).toHaveLength(3);
     const redis = new Redis(suite.redisUrls.dbProxy);
@@ -102,7 +92,7 @@ describe('recent sessions', () => {
   });
 
   it('omits a session without any message', async () => {
-    const me = await track(loggedIn(gw1(), owner.name));
+    const me = await suite.loggedIn(gw1(), owner.name);
     const later = Math.floor(Date.now() / 1000) + 3600;
     await suite.pool.query('INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) VALUES (?, ?, 1, 0, ?, ?)', [owner.id, silent.id, later, later]);
     const redis = new Redis(suite.redisUrls.dbProxy);
@@ -119,14 +109,14 @@ describe('removing a session (S4, S5)', () => {
     const u = await newUser('rm_u');
     const p = await newUser('rm_p');
     const q = await newUser('rm_q');
-    const peer = await track(loggedIn(gw1(), p.name));
-    const other = await track(loggedIn(gw1(), q.name));
+    const peer = await suite.loggedIn(gw1(), p.name);
+    const other = await suite.loggedIn(gw1(), q.name);
     await peer.sendText(u.id, 'unread one');
     await peer.sendText(u.id, 'unread two');
     await other.sendText(u.id, 'keep me');
 
-    const pc = await track(loggedIn(gw1(), u.name, PC));
-    const phone = await track(loggedIn(gw2(), u.name, ANDROID));
+    const pc = await suite.loggedIn(gw1(), u.name, PC);
+    const phone = await suite.loggedIn(gw2(), u.name, ANDROID);
     const atPc = pdus(pc, CID.CID_BUDDY_LIST_REMOVE_SESSION_NOTIFY);
     const notified = new Promise<IM.Buddy.IMRemoveSessionNotify>((resolve) => phone.once('removeSessionNotify', resolve));
     expect((await pc.unreadCounts()).totalCnt).toBe(3);
@@ -162,8 +152,8 @@ describe('removing a session (S4, S5)', () => {
 
   it('does not notify other devices when a group session is removed', async () => {
     const u = await newUser('rm_g');
-    const pc = await track(loggedIn(gw1(), u.name, PC));
-    const phone = await track(loggedIn(gw2(), u.name, ANDROID));
+    const pc = await suite.loggedIn(gw1(), u.name, PC);
+    const phone = await suite.loggedIn(gw2(), u.name, ANDROID);
     const atPhone = pdus(phone, CID.CID_BUDDY_LIST_REMOVE_SESSION_NOTIFY);
     const now = Math.floor(Date.now() / 1000);
     await suite.pool.query('INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) VALUES (?, 901, 2, 0, ?, ?)', [u.id, now, now]);

@@ -14,7 +14,7 @@ import type { Pool } from 'mysql2/promise';
 import type { TeamTalkClient } from '@tiertalk/client';
 import type { IM } from '@tiertalk/proto';
 import { Cluster, claimRedisDbs, prepareTestDatabase, repoRoot, waitFor, type ClusterSpec, type GatewayInfo, type RedisDbClaim } from '@tiertalk/testkit';
-import { DEMO_PASSWORD, PC, connect, testDbPool, userId } from './helpers';
+import { DEMO_PASSWORD, PC, connect, createUser, loggedIn, testDbPool, userId } from './helpers';
 import { PushLog } from './pushes';
 
 /** The seeded demo users (prepareTestDatabase), whose ids every suite looks up. */
@@ -44,6 +44,10 @@ export interface E2eSuite {
   gateway(n: number): GatewayInfo;
   /** Connects to `gw` and logs `user` in; closed after the test. */
   session(gw: GatewayInfo, user: string, clientType?: IM.BaseDefine.ClientType): Promise<Session>;
+  /** Connects to `gw` and logs `user` in, without a PushLog; closed after the test. */
+  loggedIn(gw: GatewayInfo, user: string, clientType?: IM.BaseDefine.ClientType): Promise<TeamTalkClient>;
+  /** A user of its own (`<prefix><n>`, password DEMO_PASSWORD), so tests do not see each other's conversations. */
+  newUser(prefix: string): Promise<{ name: string; id: number }>;
   /** Closes `client` after the test (for clients made without session()). */
   track<T extends TeamTalkClient>(client: T): T;
   /** Runs `fn` after every test, before the wait for route's registry (e.g. destroying raw sockets that logged in). */
@@ -79,6 +83,7 @@ export function e2eSuite(name: string, spec: ClusterSpec | (() => ClusterSpec) =
   const ids: Record<string, number> = {};
   const open: TeamTalkClient[] = [];
   const cleanups: Array<() => void | Promise<void>> = [];
+  let userSeq = 0;
   let gateways: GatewayInfo[] = [];
 
   const started = <T>(value: T | undefined, what: string): T => {
@@ -108,6 +113,11 @@ export function e2eSuite(name: string, spec: ClusterSpec | (() => ClusterSpec) =
       const log = new PushLog(client);
       await client.login(user, DEMO_PASSWORD, { clientType });
       return { name: user, client, log };
+    },
+    loggedIn: async (gw, user, clientType = PC) => suite.track(await loggedIn(gw, user, clientType)),
+    async newUser(prefix) {
+      const userName = `${prefix}${++userSeq}`;
+      return { name: userName, id: await createUser(started(pool, 'pool'), userName) };
     },
     track(client) {
       open.push(client);
