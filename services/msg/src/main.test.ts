@@ -646,7 +646,7 @@ describe('msg gateway with fake db-proxy and route', () => {
     await old.waitClosed();
     await until(() => route.logouts.some((r) => r.connId === oldRef?.connId));
     expect(mobile.closed).toBe(false);
-    // A login's kicks reach a gateway as one push naming the connections: a kick of the mobile would have come with the old one's.
+    // The gateway kicks its own same-class connections in one pass before registering the login: a kick of the mobile would have come with the old one's.
     expect(mobile.noneYet(CID.CID_LOGIN_KICK_USER)).toBe(true);
   });
 
