@@ -9,11 +9,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import { ClientError, TeamTalkClient } from '@tiertalk/client';
 import type { IM } from '@tiertalk/proto';
-import { AdminService, Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, repoRoot, testConfig, testEtcd, testPki, tlsEnv, waitFor } from '@tiertalk/testkit';
-import { closedWithin, connect, createUser, DEMO_PASSWORD, md5hex, testDbPool } from './helpers';
+import { AdminService, GatewayInfo, repoRoot, testConfig, testEtcd, testPki, tlsEnv, waitFor } from '@tiertalk/testkit';
+import { closedWithin, connect, createUser, DEMO_PASSWORD, md5hex } from './helpers';
+import { e2eSuite } from './suite';
 import { parseExposition, sumOf, type Exposition } from './prometheus-text';
 
 jest.setTimeout(120_000);
@@ -21,12 +22,10 @@ jest.setTimeout(120_000);
 const TOKEN = 'e2e-admin-token-0123456789abcdef0123456789';
 const CLI = path.join(repoRoot, 'services', 'admin', 'dist', 'cli.js');
 
-let cluster: Cluster;
+const suite = e2eSuite('admin', { dbProxy: 1, route: 1, msg: 1, serviceEnv: { 'db-proxy': { TT_ARGON2_MEMORY_KIB: '4096' } } });
+const gw = (): GatewayInfo => suite.gateway(0);
 let admin: AdminService;
-let pool: Pool;
-let gw: GatewayInfo;
 let tmp: string;
-const open: TeamTalkClient[] = [];
 
 interface Answer {
   status: number;
@@ -43,8 +42,8 @@ async function api(method: string, urlPath: string, body?: unknown, token: strin
 }
 
 async function login(name: string, password: string): Promise<TeamTalkClient> {
-  const c = await connect(gw);
-  open.push(c);
+  const c = await connect(gw());
+  suite.track(c);
   await c.login(name, password);
   return c;
 }
@@ -59,7 +58,7 @@ async function loginRefusal(name: string, password: string): Promise<string> {
 }
 
 async function count(sql: string, args: unknown[]): Promise<number> {
-  const [rows] = await pool.query<RowDataPacket[]>(sql, args);
+  const [rows] = await suite.pool.query<RowDataPacket[]>(sql, args);
   return Number(rows[0].n);
 }
 
@@ -74,7 +73,7 @@ function cli(args: string[], stdin = ''): Promise<CliResult> {
     const child = execFile(
       process.execPath,
       [CLI, ...args],
-      { env: { PATH: process.env.PATH ?? '', ...tlsEnv(testPki(), 'admin'), TT_ETCD_PREFIX: cluster.prefix, TT_ETCD_ENDPOINTS: testConfig.etcdEndpoints.join(',') }, timeout: 30_000 },
+      { env: { PATH: process.env.PATH ?? '', ...tlsEnv(testPki(), 'admin'), TT_ETCD_PREFIX: suite.cluster.prefix, TT_ETCD_ENDPOINTS: testConfig.etcdEndpoints.join(',') }, timeout: 30_000 },
       (err, stdout, stderr) => resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout: String(stdout), stderr: String(stderr) }),
     );
     child.stdin?.end(stdin);
@@ -85,23 +84,12 @@ let seq = 0;
 const uniqueName = (prefix: string): string => `${prefix}${process.pid % 1000}x${++seq}`;
 
 beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 1, serviceEnv: { 'db-proxy': { TT_ARGON2_MEMORY_KIB: '4096' } } });
-  [gw] = cluster.gateways();
-  admin = await AdminService.start(cluster, { token: TOKEN });
-  pool = testDbPool();
+  admin = await AdminService.start(suite.cluster, { token: TOKEN });
   tmp = mkdtempSync(path.join(os.tmpdir(), 'tt-admin-e2e-'));
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
 });
 
 afterAll(async () => {
   await admin?.stop();
-  await cluster?.stop();
-  await pool?.end();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -223,11 +211,11 @@ describe('users over HTTP', () => {
 
     // An account made by TeamTalk's tools (md5 in IMUser only): afterwards no TeamTalk server accepts the old password either.
     const legacy = uniqueName('legacy');
-    const legacyId = await createUser(pool, legacy);
+    const legacyId = await createUser(suite.pool, legacy);
     expect((await api('GET', `/v1/users/${legacyId}`)).body.passwordScheme).toBe('teamtalk-md5');
     const changed = await api('PUT', `/v1/users/${legacyId}/password`, { password: 'replaced-pw' });
     expect([changed.status, changed.body.passwordScheme]).toEqual([200, 'argon2id']);
-    const [[row]] = await pool.query<RowDataPacket[]>('SELECT password, salt FROM IMUser WHERE id = ?', [legacyId]);
+    const [[row]] = await suite.pool.query<RowDataPacket[]>('SELECT password, salt FROM IMUser WHERE id = ?', [legacyId]);
     expect(row.password).not.toBe(md5hex(md5hex(DEMO_PASSWORD) + String(row.salt)));
     expect(await loginRefusal(legacy, DEMO_PASSWORD)).toBe('LOGIN_REFUSED');
     expect((await login(legacy, 'replaced-pw')).userId).toBe(legacyId);
@@ -398,7 +386,7 @@ describe('operability (docs/HEALTH.md, docs/METRICS.md)', () => {
 // Stops the admin service: keep it last but for the logs.
 describe('shutdown', () => {
   it('on SIGTERM: /readyz 503 draining and out of etcd first, a request in flight still answered', async () => {
-    const key = `${cluster.prefix}/services/admin/admin-${admin.port}`;
+    const key = `${suite.cluster.prefix}/services/admin/admin-${admin.port}`;
     const etcd = testEtcd();
     try {
       expect(await etcd.get(key).string()).not.toBeNull();
@@ -457,7 +445,7 @@ describe('logs', () => {
   it('no password, its md5, or the admin token reaches any log of the run', () => {
     const secrets = ['first-pw', 'old-password', 'new-password', 'pw-leaver', 'cli-password', 'after-change', 'replaced-pw', TOKEN];
     // This run's output of every tier (logTail reads from where the run started), and the admin service's.
-    const logs = [readFileSync(admin.logFile, 'utf8'), ...cluster.instanceInfo().map((i) => cluster.logTail(i.name, 1_000_000))].join('\n');
+    const logs = [readFileSync(admin.logFile, 'utf8'), ...suite.cluster.instanceInfo().map((i) => suite.cluster.logTail(i.name, 1_000_000))].join('\n');
     expect(logs).toContain('admin request');
     for (const s of secrets) {
       expect([s, logs.includes(s)]).toEqual([s, false]);

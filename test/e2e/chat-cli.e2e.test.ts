@@ -4,11 +4,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Pool } from 'mysql2/promise';
 import { TeamTalkClient, encryptContent } from '@tiertalk/client';
 import { IM } from '@tiertalk/proto';
-import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, repoRoot, waitFor } from '@tiertalk/testkit';
-import { ANDROID, DEMO_PASSWORD, loggedIn, nextMessage, testDbPool, userId } from './helpers';
+import { GatewayInfo, repoRoot, waitFor } from '@tiertalk/testkit';
+import { ANDROID, DEMO_PASSWORD, nextMessage, userId } from './helpers';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(90_000);
 
@@ -66,18 +66,11 @@ class ChatCli {
   }
 }
 
-let cluster: Cluster;
-let pool: Pool;
-let gw1: GatewayInfo;
-let gw2: GatewayInfo;
+const suite = e2eSuite('chat-cli', { dbProxy: 1, route: 1, msg: 2, login: true });
+const gw1 = (): GatewayInfo => suite.gateway(0);
+const gw2 = (): GatewayInfo => suite.gateway(1);
 const clients: TeamTalkClient[] = [];
 const clis: ChatCli[] = [];
-
-async function track(p: Promise<TeamTalkClient>): Promise<TeamTalkClient> {
-  const c = await p;
-  clients.push(c);
-  return c;
-}
 
 function chat(args: string[]): ChatCli {
   const c = new ChatCli(args);
@@ -87,33 +80,23 @@ function chat(args: string[]): ChatCli {
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build)`);
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 2, login: true });
-  [gw1, gw2] = cluster.gateways();
-  pool = testDbPool();
 });
 
-afterEach(async () => {
+suite.afterEachTest(async () => {
   for (const c of clis.splice(0)) c.kill();
   await Promise.all(clients.splice(0).map((c) => c.close()));
 });
 
-afterAll(async () => {
-  await cluster?.stop();
-  await pool?.end();
-});
-
 describe('chat-cli', () => {
   it('refuses a wrong password with exit code 2 and says so', async () => {
-    const cli = chat(['--login-url', cluster.loginUrl, '--user', 'alice', '--password', 'wrong']);
+    const cli = chat(['--login-url', suite.cluster.loginUrl, '--user', 'alice', '--password', 'wrong']);
     expect(await cli.exited).toBe(2);
     expect(cli.stderr).toMatch(/login refused for alice/);
     expect(cli.stdout).toBe('');
   });
 
   it('reads the password from stdin when it is piped, and leaves with code 0 at the end of input', async () => {
-    const cli = chat(['--gateway', `127.0.0.1:${gw2.tcpPort}`, '--user', 'dave']);
+    const cli = chat(['--gateway', `127.0.0.1:${gw2().tcpPort}`, '--user', 'dave']);
     cli.type(DEMO_PASSWORD);
     await cli.waitFor(/Logged in as dave/);
     await cli.waitFor(/Type \/help for commands\./);
@@ -124,14 +107,14 @@ describe('chat-cli', () => {
   });
 
   it('lists sessions, opens history, sends, shows live messages and read state, and quits', async () => {
-    const [aliceId, bobId, carolId] = [await userId(pool, 'alice'), await userId(pool, 'bob'), await userId(pool, 'carol')];
-    const bob = await track(loggedIn(gw2, 'bob'));
-    const carol = await track(loggedIn(gw1, 'carol'));
+    const [aliceId, bobId, carolId] = [await userId(suite.pool, 'alice'), await userId(suite.pool, 'bob'), await userId(suite.pool, 'carol')];
+    const bob = await suite.loggedIn(gw2(), 'bob');
+    const carol = await suite.loggedIn(gw1(), 'carol');
     // Offline messages for alice: one plain, one encrypted the way TeamTalk clients do (docs/PROTOCOL.md §5).
     await bob.sendText(aliceId, 'hello alice');
     await bob.sendText(aliceId, encryptContent('psst, encrypted'));
 
-    const cli = chat(['--login-url', cluster.loginUrl, '--user', 'alice', '--password', DEMO_PASSWORD]);
+    const cli = chat(['--login-url', suite.cluster.loginUrl, '--user', 'alice', '--password', DEMO_PASSWORD]);
     await cli.waitFor(/Logged in as alice/);
     // Recent sessions with the unread count and the (decrypted) latest message.
     await cli.waitFor(/Recent sessions:\n {2}bob +2 unread +\d\d:\d\d +psst, encrypted\n/);
@@ -140,7 +123,7 @@ describe('chat-cli', () => {
     const opened = await cli.command('/open bob', /── bob ──\n(.*)\n(.*)\n/);
     expect(opened[1]).toMatch(/^\d\d:\d\d \[bob\] hello alice$/);
     expect(opened[2]).toMatch(/^\d\d:\d\d \[bob\] psst, encrypted$/);
-    const phone = await track(loggedIn(gw1, 'alice', ANDROID));
+    const phone = await suite.loggedIn(gw1(), 'alice', ANDROID);
     await waitFor(async () => !(await phone.unreadCounts()).unreadinfoList.some((u) => u.sessionId === bobId && u.unreadCnt > 0), WAIT_MS, {
       what: "bob's unread for alice to clear after /open",
     });
@@ -183,11 +166,11 @@ describe('chat-cli', () => {
   });
 
   it('recall and read receipts (docs/PROTOCOL.md §6): /seen, the receipt, /recall, and a recall by the peer', async () => {
-    const carolId = await userId(pool, 'carol');
-    const dave = await track(loggedIn(gw2, 'dave'));
+    const carolId = await userId(suite.pool, 'carol');
+    const dave = await suite.loggedIn(gw2(), 'dave');
     const daveGot: IM.Message.IMMsgData[] = [];
     dave.on('message', (m) => daveGot.push(m));
-    const cli = chat(['--gateway', `127.0.0.1:${gw1.tcpPort}`, '--user', 'carol', '--password', DEMO_PASSWORD]);
+    const cli = chat(['--gateway', `127.0.0.1:${gw1().tcpPort}`, '--user', 'carol', '--password', DEMO_PASSWORD]);
     await cli.waitFor(/Type \/help for commands\./);
     await cli.command('/open dave', /── dave ──\n/);
     await cli.command('did you see this?', /\[carol\] did you see this\?\n/);

@@ -1,25 +1,19 @@
 // Users, departments and profile changes over TCP (docs/FLOWS.md §9; docs/FLOWS.md §14
 // U1–U6): one cluster with two gateways, clients speaking TeamTalk's wire.
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import type { TeamTalkClient } from '@tiertalk/client';
 import { CID, IM } from '@tiertalk/proto';
-import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, waitFor } from '@tiertalk/testkit';
-import { ANDROID, loggedIn, PC, testDbPool, userId } from './helpers';
+import { waitFor, type GatewayInfo } from '@tiertalk/testkit';
+import { ANDROID, PC } from './helpers';
+import { textMarkerArrives } from './absence';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(60_000);
 
-let cluster: Cluster;
-let pool: Pool;
-let gw1: GatewayInfo;
-let gw2: GatewayInfo;
-const ids: Record<string, number> = {};
-const open: TeamTalkClient[] = [];
-
-async function track(p: Promise<TeamTalkClient>): Promise<TeamTalkClient> {
-  const c = await p;
-  open.push(c);
-  return c;
-}
+const suite = e2eSuite('directory', { dbProxy: 1, route: 1, msg: 2 });
+const { ids } = suite;
+const gw1 = (): GatewayInfo => suite.gateway(0);
+const gw2 = (): GatewayInfo => suite.gateway(1);
 
 /** Server-initiated PDUs (seq 0) of one command a client receives from now on. */
 function pushesOf<T>(c: TeamTalkClient, commandId: number, decode: (b: Uint8Array) => T): T[] {
@@ -29,8 +23,6 @@ function pushesOf<T>(c: TeamTalkClient, commandId: number, decode: (b: Uint8Arra
   });
   return got;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function usersInfo(c: TeamTalkClient, userIdList: number[], claimedUserId = 0): Promise<IM.Buddy.IMUsersInfoRsp> {
   return c.request(
@@ -78,42 +70,27 @@ function changeAvatar(c: TeamTalkClient, avatarUrl: string): Promise<IM.Buddy.IM
 }
 
 async function column(name: string, col: 'sign_info' | 'avatar'): Promise<string> {
-  const [rows] = await pool.query<RowDataPacket[]>(`SELECT ${col} AS v FROM IMUser WHERE name = ?`, [name]);
+  const [rows] = await suite.pool.query<RowDataPacket[]>(`SELECT ${col} AS v FROM IMUser WHERE name = ?`, [name]);
   return String(rows[0].v);
 }
 
 async function userCount(): Promise<number> {
-  const [rows] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMUser');
+  const [rows] = await suite.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMUser');
   return Number(rows[0].n);
 }
 
 const HOSTILE = ["x'; DROP TABLE IMUser; --", "' OR '1'='1", 'a\\"b`c', 'nul\u0000byte', '<img src=x onerror=alert(1)> 😀'];
 
 beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 2 });
-  [gw1, gw2] = cluster.gateways();
-  pool = testDbPool();
-  for (const name of ['alice', 'bob', 'carol', 'dave']) ids[name] = await userId(pool, name);
   // A known directory: everyone last changed at t=1000, dave has left.
-  await pool.query('UPDATE IMUser SET updated = 1000');
-  await pool.query('UPDATE IMUser SET status = 3 WHERE name = ?', ['dave']);
-  await pool.query('UPDATE IMDepart SET updated = 1000');
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-
-afterAll(async () => {
-  await cluster?.stop();
-  await pool?.end();
+  await suite.pool.query('UPDATE IMUser SET updated = 1000');
+  await suite.pool.query('UPDATE IMUser SET status = 3 WHERE name = ?', ['dave']);
+  await suite.pool.query('UPDATE IMDepart SET updated = 1000');
 });
 
 describe('user directory', () => {
   it('answers user info for known ids, skips unknown ones, whatever user_id the client claims (U1)', async () => {
-    const alice = await track(loggedIn(gw1, 'alice'));
+    const alice = await suite.loggedIn(gw1(), 'alice');
     const rsp = await usersInfo(alice, [ids.bob, 987654, ids.carol, ids.dave], ids.bob);
     expect(rsp.userId).toBe(ids.alice);
     const byId = new Map(rsp.userInfoList.map((u) => [u.userId, u]));
@@ -123,7 +100,7 @@ describe('user directory', () => {
   });
 
   it('lists every user who has not left (t = 0) with a high-water mark, then only changes (U2, U3)', async () => {
-    const bob = await track(loggedIn(gw2, 'bob', ANDROID));
+    const bob = await suite.loggedIn(gw2(), 'bob', ANDROID);
     const full = await allUsers(bob, 0);
     expect(full.userId).toBe(ids.bob);
     // `system`: the send API's system sender (migration 0011, docs/HTTP-API.md), listed so clients can name it.
@@ -135,8 +112,8 @@ describe('user directory', () => {
     expect(none).toMatchObject({ userList: [], latestUpdateTime: 1001 });
 
     // carol is edited, dave's departure is recorded: both come incrementally, dave with status 3.
-    await pool.query('UPDATE IMUser SET nick = ?, updated = 2000 WHERE name = ?', ['Caroline', 'carol']);
-    await pool.query('UPDATE IMUser SET updated = 2100 WHERE name = ?', ['dave']);
+    await suite.pool.query('UPDATE IMUser SET nick = ?, updated = 2000 WHERE name = ?', ['Caroline', 'carol']);
+    await suite.pool.query('UPDATE IMUser SET updated = 2100 WHERE name = ?', ['dave']);
     const changed = await allUsers(bob, 1001);
     const byName = new Map(changed.userList.map((u) => [u.userRealName, u]));
     expect([...byName.keys()].sort()).toEqual(['carol', 'dave']);
@@ -146,10 +123,10 @@ describe('user directory', () => {
   });
 
   it('lists departments changed since a time with a high-water mark (U4)', async () => {
-    await pool.query(
+    await suite.pool.query(
       "INSERT INTO IMDepart (departName, priority, parentId, status, created, updated) VALUES ('R&D', 5, 1, 0, 3000, 3000), ('Closed', 9, 1, 1, 3300, 3300)",
     );
-    const carol = await track(loggedIn(gw1, 'carol'));
+    const carol = await suite.loggedIn(gw1(), 'carol');
     const all = await departments(carol, 0);
     expect(all.deptList.map((d) => d.deptName)).toEqual(['Demo', 'R&D', 'Closed']);
     expect(all.latestUpdateTime).toBe(3300);
@@ -161,10 +138,10 @@ describe('user directory', () => {
 
 describe('signature (U5)', () => {
   it('answers the changer and notifies every logged-in connection, PC and mobile, on both gateways', async () => {
-    const alicePc = await track(loggedIn(gw1, 'alice', PC));
-    const aliceMobile = await track(loggedIn(gw2, 'alice', ANDROID));
-    const bobPc = await track(loggedIn(gw2, 'bob', PC));
-    const carolMobile = await track(loggedIn(gw1, 'carol', ANDROID));
+    const alicePc = await suite.loggedIn(gw1(), 'alice', PC);
+    const aliceMobile = await suite.loggedIn(gw2(), 'alice', ANDROID);
+    const bobPc = await suite.loggedIn(gw2(), 'bob', PC);
+    const carolMobile = await suite.loggedIn(gw1(), 'carol', ANDROID);
     const everyone = [alicePc, aliceMobile, bobPc, carolMobile];
     const notified = everyone.map((c) => pushesOf(c, CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, (b) => IM.Buddy.IMSignInfoChangedNotify.decode(b)));
 
@@ -182,14 +159,19 @@ describe('signature (U5)', () => {
     // > 128 bytes: result 1, nothing stored, nobody notified.
     const tooLong = await changeSignInfo(aliceMobile, '签'.repeat(43));
     expect(tooLong.resultCode).toBe(1);
-    await sleep(700);
+    // A notify would have been handed to route by the changer's gateway (gw2) before its answer:
+    // later messages from that gateway reach every connection after it.
+    await textMarkerArrives(aliceMobile, ids.bob, bobPc);
+    await textMarkerArrives(aliceMobile, ids.bob, alicePc);
+    await textMarkerArrives(aliceMobile, ids.carol, carolMobile);
+    await textMarkerArrives(bobPc, ids.alice, aliceMobile);
     for (const n of notified) expect(n).toHaveLength(1);
     expect(await column('alice', 'sign_info')).toBe('out of office ✈');
   });
 
   it('stores hostile signatures verbatim and notifies them verbatim', async () => {
-    const bob = await track(loggedIn(gw2, 'bob'));
-    const carol = await track(loggedIn(gw1, 'carol'));
+    const bob = await suite.loggedIn(gw2(), 'bob');
+    const carol = await suite.loggedIn(gw1(), 'carol');
     const seen = pushesOf(carol, CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, (b) => IM.Buddy.IMSignInfoChangedNotify.decode(b));
     const count = await userCount();
     for (const sign of HOSTILE) {
@@ -206,9 +188,9 @@ describe('signature (U5)', () => {
 
 describe('avatar (U6, implemented)', () => {
   it("stores the URL and answers all the user's connections, the requester with its seq_num", async () => {
-    const alicePc = await track(loggedIn(gw1, 'alice', PC));
-    const aliceMobile = await track(loggedIn(gw2, 'alice', ANDROID));
-    const bob = await track(loggedIn(gw1, 'bob'));
+    const alicePc = await suite.loggedIn(gw1(), 'alice', PC);
+    const aliceMobile = await suite.loggedIn(gw2(), 'alice', ANDROID);
+    const bob = await suite.loggedIn(gw1(), 'bob');
     const alicePcPushes = pushesOf(alicePc, CID.CID_BUDDY_LIST_CHANGE_AVATAR_RESPONSE, (b) => IM.Buddy.IMChangeAvatarRsp.decode(b));
     const toOtherDevice = pushesOf(aliceMobile, CID.CID_BUDDY_LIST_CHANGE_AVATAR_RESPONSE, (b) => IM.Buddy.IMChangeAvatarRsp.decode(b));
     const toBob = pushesOf(bob, CID.CID_BUDDY_LIST_CHANGE_AVATAR_RESPONSE, (b) => IM.Buddy.IMChangeAvatarRsp.decode(b));
@@ -231,7 +213,9 @@ describe('avatar (U6, implemented)', () => {
       expect((await changeAvatar(aliceMobile, hostile)).resultCode).toBe(0);
       expect(await column('alice', 'avatar')).toBe(hostile);
     }
-    await sleep(300);
+    // Sent after the last change by the same connection: each copy to alicePc or bob would come first.
+    await textMarkerArrives(aliceMobile, ids.bob, alicePc);
+    await textMarkerArrives(aliceMobile, ids.bob, bob);
     expect(alicePcPushes).toHaveLength(HOSTILE.length);
     expect(toBob).toHaveLength(0);
   });

@@ -4,25 +4,25 @@
 // (testkit); each gateway runs in this process with the limits under test, so
 // the test can read its refusal counters and upstream call peak.
 import net from 'node:net';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import { WebSocket } from 'ws';
 import { TeamTalkClient } from '@tiertalk/client';
 import { createLogger } from '@tiertalk/log';
 import { refusalCount } from '@tiertalk/metrics';
 import { encodeFrame } from '@tiertalk/pdu';
 import { CID, IM, SID } from '@tiertalk/proto';
-import { Cluster, flushTestRedis, prepareTestDatabase, testConfig, testPki, tlsEnv, waitFor } from '@tiertalk/testkit';
+import { testConfig, testPki, tlsEnv, waitFor } from '@tiertalk/testkit';
 import { loadMsgConfig } from '../../services/msg/src/config';
 import { startGateway } from '../../services/msg/src/main';
 import type { RunningGateway } from '../../services/msg/src/main';
 import { unaryCalls } from '../../services/msg/src/upstream/unary-calls';
-import { DEMO_PASSWORD, PC, ANDROID, closedWithin, rawSocket, socketClosedWithin, testDbPool, userId } from './helpers';
+import { DEMO_PASSWORD, PC, ANDROID, closedWithin, rawSocket, socketClosedWithin } from './helpers';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(60_000);
 
-let cluster: Cluster;
-let pool: Pool;
-const ids: Record<string, number> = {};
+const suite = e2eSuite('gateway-limits', { dbProxy: 1, route: 1, msg: 0 });
+const { ids } = suite;
 const gateways: RunningGateway[] = [];
 const clients: TeamTalkClient[] = [];
 const sockets: net.Socket[] = [];
@@ -39,7 +39,7 @@ async function gateway(env: Record<string, string> = {}, lines: LogLine[] = []):
   const config = loadMsgConfig({
     TT_INSTANCE_ID: `msg-limits-${++gatewaySeq}`,
     TT_ETCD_ENDPOINTS: testConfig.etcdEndpoints.join(','),
-    TT_ETCD_PREFIX: cluster.prefix,
+    TT_ETCD_PREFIX: suite.cluster.prefix,
     TT_LEASE_TTL_SEC: '3',
     TT_GRPC_HOST: '127.0.0.1',
     TT_GRPC_PORT: '0',
@@ -140,23 +140,10 @@ function nextFrame(s: net.Socket): Promise<{ length: number; commandId: number; 
   });
 }
 
-beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 0 });
-  pool = testDbPool();
-  for (const name of ['alice', 'bob', 'carol', 'dave']) ids[name] = await userId(pool, name);
-});
-
-afterEach(async () => {
+suite.afterEachTest(async () => {
   for (const c of clients.splice(0)) c.close();
   for (const s of sockets.splice(0)) s.destroy();
   await Promise.all(gateways.splice(0).map((g) => g.stop('test end')));
-});
-
-afterAll(async () => {
-  await cluster?.stop();
-  await pool?.end();
 });
 
 describe('per-IP admission', () => {
@@ -298,7 +285,7 @@ describe('RefusalLog for ignored frames', () => {
 });
 
 async function signInfo(name: string): Promise<string> {
-  const [rows] = await pool.query<RowDataPacket[]>('SELECT sign_info FROM IMUser WHERE id = ?', [ids[name]]);
+  const [rows] = await suite.pool.query<RowDataPacket[]>('SELECT sign_info FROM IMUser WHERE id = ?', [ids[name]]);
   return String(rows[0].sign_info);
 }
 

@@ -4,33 +4,22 @@
 // arrives twice.
 import { TeamTalkClient } from '@tiertalk/client';
 import { CID, IM } from '@tiertalk/proto';
-import { Cluster, flushTestRedis, prepareTestDatabase } from '@tiertalk/testkit';
-import { ANDROID, PC, loggedIn, testDbPool, userId } from './helpers';
+import { waitFor } from '@tiertalk/testkit';
+import { ANDROID, PC, loggedIn } from './helpers';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(60_000);
 
 const BURST = 60;
 const GROUP = IM.BaseDefine.SessionType.SESSION_TYPE_GROUP;
-let cluster: Cluster;
-const open: TeamTalkClient[] = [];
-
-beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({
-    dbProxy: 1,
-    route: 1,
-    msg: 2,
-    serviceEnv: {
-      // 10 deliveries a second per gateway, at most 20 queued: a burst of 60 must shed.
-      msg: { TT_GROUP_PUSH_TICKETS: '10', TT_GROUP_PUSH_INTERVAL_MS: '1000', TT_GROUP_PUSH_QUEUE_MAX: '20', TT_MSG_RATE_PER_SEC: '0' },
-    },
-  });
-});
-
-afterAll(async () => {
-  await Promise.all(open.map((c) => c.close()));
-  await cluster?.stop();
+const suite = e2eSuite('group-flood', {
+  dbProxy: 1,
+  route: 1,
+  msg: 2,
+  serviceEnv: {
+    // 10 deliveries a second per gateway, at most 20 queued: a burst of 60 must shed.
+    msg: { TT_GROUP_PUSH_TICKETS: '10', TT_GROUP_PUSH_INTERVAL_MS: '1000', TT_GROUP_PUSH_QUEUE_MAX: '20', TT_MSG_RATE_PER_SEC: '0' },
+  },
 });
 
 /** Every history page of the group, newest first, until the start. */
@@ -47,21 +36,24 @@ async function wholeHistory(c: TeamTalkClient, groupId: number): Promise<number[
 }
 
 it('sheds live pushes under a flood but loses nothing: unread and history give every member every message once', async () => {
-  const [gw1, gw2] = cluster.gateways();
-  const pool = testDbPool();
+  const [gw1, gw2] = [suite.gateway(0), suite.gateway(1)];
   const names = ['alice', 'bob', 'carol', 'dave'];
-  const id: Record<string, number> = {};
-  for (const n of names) id[n] = await userId(pool, n);
-  await pool.end();
+  const id = suite.ids;
 
   const alice = await loggedIn(gw1, 'alice', PC);
   const members = { bob: await loggedIn(gw1, 'bob', PC), carol: await loggedIn(gw2, 'carol', PC), dave: await loggedIn(gw2, 'dave', ANDROID) };
-  open.push(alice, ...Object.values(members));
+  for (const c of [alice, ...Object.values(members)]) suite.track(c);
   const live: Record<string, number[]> = { bob: [], carol: [], dave: [] };
+  const markedAt = new Set<string>();
+  // Created before the flood: the marker group (see below).
+  const markerGroup = await alice.groups.createGroup('flood marker', '', names.map((n) => id[n]));
   for (const [name, c] of Object.entries(members)) {
     // Raw frames, before the SDK's duplicate suppression.
     c.on('pdu', (p: { commandId: number; body: Uint8Array }) => {
-      if (p.commandId === CID.CID_MSG_DATA) live[name].push(IM.Message.IMMsgData.decode(p.body).msgId);
+      if (p.commandId !== CID.CID_MSG_DATA) return;
+      const m = IM.Message.IMMsgData.decode(p.body);
+      if (m.toSessionId === markerGroup.groupId) markedAt.add(name);
+      else live[name].push(m.msgId);
     });
   }
 
@@ -70,8 +62,10 @@ it('sheds live pushes under a flood but loses nothing: unread and history give e
   const ackedIds = acks.map((a) => a.msgId).sort((a, b) => a - b);
   expect(ackedIds).toEqual(Array.from({ length: BURST }, (_, i) => i + 1));
 
-  // Let the queues drain or time out, then compare.
-  await new Promise((r) => setTimeout(r, 3500));
+  // Marker: a group message sent after the flood joins each gateway's push queue (FIFO)
+  // behind whatever of the flood is still queued; once it is here, the live pushes are over.
+  await alice.groups.sendGroupText(markerGroup.groupId, 'marker');
+  await waitFor(() => markedAt.size === Object.keys(members).length, 15_000, { what: 'the marker at every member' });
   for (const [name, c] of Object.entries(members)) {
     const got = live[name];
     expect(new Set(got).size).toBe(got.length); // never twice

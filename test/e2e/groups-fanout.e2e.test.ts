@@ -1,45 +1,38 @@
 // Group fan-out and group notifications across two gateways (docs/FLOWS.md §10.2,
 // §10.3, §10.4; TierTalk's IMGroupAdminNotify): what each member's connections
 // see on the wire — every frame counted, before the SDK's dedupe.
-import path from 'node:path';
-import type { Pool } from 'mysql2/promise';
-import type { TeamTalkClient } from '@tiertalk/client';
 import { CID, IM } from '@tiertalk/proto';
-import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, repoRoot } from '@tiertalk/testkit';
-import { ANDROID, DEMO_PASSWORD, PC, connect, testDbPool, userId } from './helpers';
-import { PushLog, sleep } from './pushes';
+import { waitFor } from '@tiertalk/testkit';
+import { ANDROID, PC } from './helpers';
+import { expectNothingBefore, markEach, pushOf, sendGroupMarker } from './absence';
+import { e2eSuite, type Session } from './suite';
 
 jest.setTimeout(60_000);
 
 const { GROUP_TYPE_NORMAL, GROUP_TYPE_TMP } = IM.BaseDefine.GroupType;
 const { GROUP_MODIFY_TYPE_ADD } = IM.BaseDefine.GroupModifyType;
 const GROUP_TEXT = IM.BaseDefine.MsgType.MSG_TYPE_GROUP_TEXT;
-const QUIET_MS = 700;
 
-let cluster: Cluster;
-let pool: Pool;
-let gw1: GatewayInfo;
-let gw2: GatewayInfo;
-const ids: Record<string, number> = {};
-const open: TeamTalkClient[] = [];
+const suite = e2eSuite('groups-fanout', { dbProxy: 1, route: 1, msg: 2 });
+const { ids } = suite;
+const session = suite.session;
+const gw1 = () => suite.gateway(0);
+const gw2 = () => suite.gateway(1);
 
-interface Session {
-  name: string;
-  client: TeamTalkClient;
-  log: PushLog;
+/**
+ * A group of all demo users, for markers: group frames are queued on the
+ * receiving gateway (traffic control), so only a group message is ordered
+ * after a group message that would have come (absence.ts).
+ */
+async function everybodyGroup(s: Session): Promise<number> {
+  const created = await createGroup(s, 'markers', Object.values(ids));
+  if (created.resultCode !== 0 || !created.groupId) throw new Error(`marker group not created: ${JSON.stringify(created)}`);
+  return created.groupId;
 }
 
-async function session(gw: GatewayInfo, name: string, clientType: IM.BaseDefine.ClientType): Promise<Session> {
-  const client = await connect(gw);
-  open.push(client);
-  const log = new PushLog(client);
-  await client.login(name, DEMO_PASSWORD, { clientType });
-  return { name, client, log };
-}
-
-async function createGroup(s: Session, name: string, members: number[], groupType = GROUP_TYPE_TMP, timeoutMs?: number): Promise<IM.Group.IMGroupCreateRsp> {
+async function createGroup(s: Session, name: string, members: number[], groupType = GROUP_TYPE_TMP): Promise<IM.Group.IMGroupCreateRsp> {
   const body = IM.Group.IMGroupCreateReq.encode({ userId: 0, groupType, groupName: name, groupAvatar: '', memberIdList: members }).finish();
-  return s.client.request(CID.CID_GROUP_CREATE_REQUEST, body, CID.CID_GROUP_CREATE_RESPONSE, (b) => IM.Group.IMGroupCreateRsp.decode(b), { timeoutMs });
+  return s.client.request(CID.CID_GROUP_CREATE_REQUEST, body, CID.CID_GROUP_CREATE_RESPONSE, (b) => IM.Group.IMGroupCreateRsp.decode(b));
 }
 
 async function sendGroupText(s: Session, groupId: number, text: string): Promise<IM.Message.IMMsgDataAck> {
@@ -49,7 +42,12 @@ async function sendGroupText(s: Session, groupId: number, text: string): Promise
 
 /** Every IMMsgData frame of the group this session received (pushes, seq 0). */
 function groupFrames(s: Session, groupId: number): IM.Message.IMMsgData[] {
-  return s.log.of(CID.CID_MSG_DATA, (b) => IM.Message.IMMsgData.decode(b)).filter((m) => m.toSessionId === groupId);
+  return s.log.of(CID.CID_MSG_DATA, (b) => IM.Message.IMMsgData.decode(b)).filter((m) => isGroupMessage(m, groupId));
+}
+
+/** A group message of that group (a 1:1 marker's to_session_id is a user id, which may equal a group id). */
+function isGroupMessage(m: IM.Message.IMMsgData, groupId: number): boolean {
+  return m.toSessionId === groupId && m.msgType === GROUP_TEXT;
 }
 
 function countById(msgs: IM.Message.IMMsgData[]): Map<number, number> {
@@ -58,33 +56,14 @@ function countById(msgs: IM.Message.IMMsgData[]): Map<number, number> {
   return out;
 }
 
-beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 2, logDir: path.join(repoRoot, '.run', 'test-logs', 'groups-fanout') });
-  [gw1, gw2] = cluster.gateways();
-  pool = testDbPool();
-  for (const name of ['alice', 'bob', 'carol', 'dave']) ids[name] = await userId(pool, name);
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-  await sleep(300);
-});
-
-afterAll(async () => {
-  await cluster?.stop();
-  await pool?.end();
-});
-
 describe('group messages across two gateways', () => {
   it('reach every member connection on both gateways exactly once, not the sending connection, not non-members', async () => {
-    const aliceSend = await session(gw1, 'alice', PC);
-    const alicePhone = await session(gw2, 'alice', ANDROID);
-    const bob = await session(gw1, 'bob', PC);
-    const carolPc = await session(gw2, 'carol', PC);
-    const carolPhone = await session(gw1, 'carol', ANDROID);
-    const dave = await session(gw2, 'dave', PC);
+    const aliceSend = await session(gw1(), 'alice', PC);
+    const alicePhone = await session(gw2(), 'alice', ANDROID);
+    const bob = await session(gw1(), 'bob', PC);
+    const carolPc = await session(gw2(), 'carol', PC);
+    const carolPhone = await session(gw1(), 'carol', ANDROID);
+    const dave = await session(gw2(), 'dave', PC);
 
     const created = await createGroup(aliceSend, 'fanout', [ids.alice, ids.bob, ids.carol]);
     expect(created.resultCode).toBe(0);
@@ -102,9 +81,20 @@ describe('group messages across two gateways', () => {
     expect(new Set(msgIds).size).toBe(20);
 
     const receivers = [alicePhone, bob, carolPc, carolPhone];
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && receivers.some((r) => groupFrames(r, groupId).length < 20)) await sleep(50);
-    await sleep(QUIET_MS);
+    const frameCounts = (): string => receivers.map((r) => `${r.name}: ${groupFrames(r, groupId).length}`).join(', ');
+    // Fails (naming who is short) when the fan-out does not reach every member connection.
+    await waitFor(() => receivers.every((r) => groupFrames(r, groupId).length >= 20), 5000, {
+      what: '20 group frames at every member connection',
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; got ${frameCounts()}`);
+    });
+    // Duplicates, or frames to the sender or a non-member, would be queued before these markers.
+    const everybody = await everybodyGroup(bob);
+    // (Not from aliceSend: its burst used up this second's message rate.)
+    const fromBob = await sendGroupMarker(bob.client, everybody);
+    const fromAlicePhone = await sendGroupMarker(alicePhone.client, everybody);
+    for (const r of [aliceSend, alicePhone, carolPc, carolPhone, dave]) await r.log.waitFor(fromBob);
+    await bob.log.waitFor(fromAlicePhone);
 
     for (const r of receivers) {
       const frames = groupFrames(r, groupId);
@@ -117,13 +107,13 @@ describe('group messages across two gateways', () => {
       for (const m of frames) expect(m.fromUserId).toBe(ids.alice);
     }
     expect(groupFrames(aliceSend, groupId)).toEqual([]);
-    expect(dave.log.of(CID.CID_MSG_DATA, (b) => IM.Message.IMMsgData.decode(b))).toEqual([]);
+    expect(groupFrames(dave, groupId)).toEqual([]);
   });
 
   it('a non-member cannot post: refused with msg_id 0 and nobody gets it', async () => {
-    const alice = await session(gw1, 'alice', PC);
-    const bob = await session(gw2, 'bob', PC);
-    const dave = await session(gw2, 'dave', PC);
+    const alice = await session(gw1(), 'alice', PC);
+    const bob = await session(gw2(), 'bob', PC);
+    const dave = await session(gw2(), 'dave', PC);
     const created = await createGroup(alice, 'closed', [ids.alice, ids.bob]);
     const groupId = created.groupId ?? 0;
     const body = IM.Message.IMMsgData.encode({ fromUserId: ids.dave, toSessionId: groupId, msgId: 0, createTime: 0, msgType: GROUP_TEXT, msgData: Buffer.from('intruder') }).finish();
@@ -137,19 +127,25 @@ describe('group messages across two gateways', () => {
 
 describe('group creation', () => {
   it('a NORMAL group request is dropped silently at the gateway (docs/FLOWS.md §10.3)', async () => {
-    const alice = await session(gw1, 'alice', PC);
-    await expect(createGroup(alice, 'fixed', [ids.alice, ids.bob], GROUP_TYPE_NORMAL, 1500)).rejects.toMatchObject({ code: 'REQUEST_TIMEOUT' });
+    const alice = await session(gw1(), 'alice', PC);
+    const mark = alice.log.mark;
+    const normal = IM.Group.IMGroupCreateReq.encode({ userId: 0, groupType: GROUP_TYPE_NORMAL, groupName: 'fixed', groupAvatar: '', memberIdList: [ids.alice, ids.bob] }).finish();
+    alice.client.sendFrame(CID.CID_GROUP_CREATE_REQUEST, 4242, normal);
+    // Marker: a temporary group asked later on the same connection goes the same way
+    // (gateway → db-proxy → gateway); its answer comes after the dropped one's would have.
+    expect((await createGroup(alice, 'temporary', [ids.alice, ids.bob])).resultCode).toBe(0);
+    expect(alice.log.all.slice(mark).filter((r) => r.seqNum === 4242)).toEqual([]);
     expect(alice.client.isClosed).toBe(false);
   });
 });
 
 describe('change-member notify (docs/FLOWS.md §10.4)', () => {
   it('goes to every connection of cur ∪ chg on both gateways except the requesting one; the added member then gets messages', async () => {
-    const alice = await session(gw1, 'alice', PC);
-    const alicePhone = await session(gw2, 'alice', ANDROID);
-    const bob = await session(gw2, 'bob', PC);
-    const dave = await session(gw1, 'dave', PC);
-    const carol = await session(gw2, 'carol', PC);
+    const alice = await session(gw1(), 'alice', PC);
+    const alicePhone = await session(gw2(), 'alice', ANDROID);
+    const bob = await session(gw2(), 'bob', PC);
+    const dave = await session(gw1(), 'dave', PC);
+    const carol = await session(gw2(), 'carol', PC);
     const created = await createGroup(alice, 'grow', [ids.alice, ids.bob]);
     const groupId = created.groupId ?? 0;
 
@@ -168,13 +164,14 @@ describe('change-member notify (docs/FLOWS.md §10.4)', () => {
       expect(n.chgUserIdList).toEqual([ids.dave]);
       expect([...n.curUserIdList].sort()).toEqual([ids.alice, ids.bob, ids.dave].sort());
     }
-    await sleep(QUIET_MS);
+    // Routed to both gateways: a later message to each reaches it after any second notify.
+    await markEach([alice, alicePhone, bob, dave, carol], [dave, alice], ids);
     for (const s of [alicePhone, bob, dave]) expect(s.log.of(CID.CID_GROUP_CHANGE_MEMBER_NOTIFY, decode)).toHaveLength(1);
     expect(alice.log.of(CID.CID_GROUP_CHANGE_MEMBER_NOTIFY, decode)).toEqual([]);
     expect(carol.log.of(CID.CID_GROUP_CHANGE_MEMBER_NOTIFY, decode)).toEqual([]);
 
     const ack = await sendGroupText(bob, groupId, 'welcome dave');
-    const got = await dave.log.next(CID.CID_MSG_DATA, (b) => IM.Message.IMMsgData.decode(b), (m) => m.toSessionId === groupId);
+    const got = await dave.log.next(CID.CID_MSG_DATA, (b) => IM.Message.IMMsgData.decode(b), (m) => isGroupMessage(m, groupId));
     expect(got.msgId).toBe(ack.msgId);
     expect(Buffer.from(got.msgData).toString()).toBe('welcome dave');
   });
@@ -182,11 +179,11 @@ describe('change-member notify (docs/FLOWS.md §10.4)', () => {
 
 describe('admin notify (TierTalk extension)', () => {
   it('a kick notifies the members and the removed member on both gateways, not the requesting connection', async () => {
-    const alice = await session(gw1, 'alice', PC);
-    const alicePhone = await session(gw2, 'alice', ANDROID);
-    const bob = await session(gw2, 'bob', PC);
-    const carol = await session(gw1, 'carol', PC);
-    const dave = await session(gw2, 'dave', PC);
+    const alice = await session(gw1(), 'alice', PC);
+    const alicePhone = await session(gw2(), 'alice', ANDROID);
+    const bob = await session(gw2(), 'bob', PC);
+    const carol = await session(gw1(), 'carol', PC);
+    const dave = await session(gw2(), 'dave', PC);
     const created = await createGroup(alice, 'kick', [ids.alice, ids.bob, ids.carol]);
     const groupId = created.groupId ?? 0;
 
@@ -202,21 +199,21 @@ describe('admin notify (TierTalk extension)', () => {
       expect(n.memberIdList).toEqual([ids.carol]);
       expect([...n.curUserIdList].sort()).toEqual([ids.alice, ids.bob].sort());
     }
-    await sleep(QUIET_MS);
+    await markEach([alice, dave], [bob], ids);
     expect(alice.log.of(CID.CID_GROUP_ADMIN_NOTIFY, decode)).toEqual([]);
     expect(dave.log.of(CID.CID_GROUP_ADMIN_NOTIFY, decode)).toEqual([]);
 
     // The kicked member no longer gets the group's messages.
     await sendGroupText(bob, groupId, 'after the kick');
-    await alicePhone.log.next(CID.CID_MSG_DATA, (b) => IM.Message.IMMsgData.decode(b), (m) => m.toSessionId === groupId);
-    await sleep(QUIET_MS);
-    expect(groupFrames(carol, groupId)).toEqual([]);
+    await alicePhone.log.next(CID.CID_MSG_DATA, (b) => IM.Message.IMMsgData.decode(b), (m) => isGroupMessage(m, groupId));
+    // Routed to both gateways (alice's PC is on carol's); a later group message from the same gateway queues after it.
+    await expectNothingBefore(carol.log, await sendGroupMarker(bob.client, await everybodyGroup(bob)), pushOf(CID.CID_MSG_DATA, (b) => IM.Message.IMMsgData.decode(b), (m) => isGroupMessage(m, groupId)));
   });
 
   it('a group-wide mute notifies every member with mute_until (members read after the change)', async () => {
-    const alice = await session(gw1, 'alice', PC);
-    const bob = await session(gw2, 'bob', PC);
-    const carol = await session(gw1, 'carol', ANDROID);
+    const alice = await session(gw1(), 'alice', PC);
+    const bob = await session(gw2(), 'bob', PC);
+    const carol = await session(gw1(), 'carol', ANDROID);
     const created = await createGroup(alice, 'mute', [ids.alice, ids.bob, ids.carol]);
     const groupId = created.groupId ?? 0;
 
@@ -233,7 +230,7 @@ describe('admin notify (TierTalk extension)', () => {
       expect(n.muteUntil).toBe(rsp.muteUntil);
       expect([...n.curUserIdList].sort()).toEqual([ids.alice, ids.bob, ids.carol].sort());
     }
-    await sleep(QUIET_MS);
+    await markEach([alice], [bob], ids);
     expect(alice.log.of(CID.CID_GROUP_ADMIN_NOTIFY, decode)).toEqual([]);
   });
 });

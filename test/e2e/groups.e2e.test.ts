@@ -6,11 +6,13 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import Redis from 'ioredis';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import { ClientError, GroupAdminAction, GroupAdminResult, GroupType, SessionType, TeamTalkClient } from '@tiertalk/client';
 import { IM } from '@tiertalk/proto';
-import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, repoRoot, testConfig, testPki, tlsEnv, waitFor } from '@tiertalk/testkit';
-import { ANDROID, collectMessages, createUser, loggedIn, PC, testDbPool, userId } from './helpers';
+import { GatewayInfo, repoRoot, testConfig, testPki, tlsEnv, waitFor } from '@tiertalk/testkit';
+import { ANDROID, collectMessages, createUser, loggedIn, PC } from './helpers';
+import { textMarkerArrives } from './absence';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(90_000);
 
@@ -23,11 +25,18 @@ const ADMIN_CLI = path.join(repoRoot, 'services/admin/dist/cli.js');
 // A message that is not ACKed within this is taken as refused (docs/FLOWS.md §10.2: no reply at all).
 const NO_ACK_MS = 1500;
 
-let cluster: Cluster;
-let pool: Pool;
-let gw1: GatewayInfo;
-let gw2: GatewayInfo;
-const open: TeamTalkClient[] = [];
+const suite = e2eSuite('groups', {
+  dbProxy: 1,
+  route: 1,
+  msg: 2,
+  serviceEnv: {
+    'db-proxy': { TT_GROUP_ADMIN_LIMIT: String(ADMIN_LIMIT), TT_GROUP_MEMBER_LIMIT: String(MEMBER_LIMIT) },
+    // The 200-message burst comes from one connection.
+    msg: { TT_MSG_RATE_PER_SEC: '0' },
+  },
+});
+const gw1 = (): GatewayInfo => suite.gateway(0);
+const gw2 = (): GatewayInfo => suite.gateway(1);
 let userSeq = 0;
 
 interface User {
@@ -37,7 +46,7 @@ interface User {
 
 async function newUser(prefix = 'gu'): Promise<User> {
   const name = `${prefix}${++userSeq}`;
-  return { name, id: await createUser(pool, name) };
+  return { name, id: await createUser(suite.pool, name) };
 }
 
 async function users(n: number, prefix?: string): Promise<User[]> {
@@ -51,14 +60,11 @@ async function users(n: number, prefix?: string): Promise<User[]> {
  * of one user must be of the other client class (ANDROID), or the first is kicked (docs/FLOWS.md §2).
  */
 async function online(u: User, gw?: GatewayInfo, clientType: IM.BaseDefine.ClientType = PC): Promise<TeamTalkClient> {
-  const c = await loggedIn(gw ?? (u.id % 2 === 0 ? gw1 : gw2), u.name, clientType);
-  open.push(c);
-  return c;
+  return suite.track(await loggedIn(gw ?? (u.id % 2 === 0 ? gw1() : gw2()), u.name, clientType));
 }
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
 const nextSecond = (): Promise<void> => new Promise((r) => setTimeout(r, 1050 - (Date.now() % 1000)));
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function refusal(p: Promise<unknown>): Promise<ClientError> {
   try {
@@ -100,7 +106,7 @@ async function createTmpGroup(owner: TeamTalkClient, members: readonly User[], n
 }
 
 async function storedGroupMessages(groupId: number): Promise<Array<{ msgId: number; userId: number; content: string }>> {
-  const [rows] = await pool.query<RowDataPacket[]>(`SELECT msgId, userId, content FROM IMGroupMessage_${groupId % 8} WHERE groupId = ? ORDER BY msgId`, [groupId]);
+  const [rows] = await suite.pool.query<RowDataPacket[]>(`SELECT msgId, userId, content FROM IMGroupMessage_${groupId % 8} WHERE groupId = ? ORDER BY msgId`, [groupId]);
   return rows.map((r) => ({ msgId: Number(r.msgId), userId: Number(r.userId), content: String(r.content) }));
 }
 
@@ -135,7 +141,7 @@ function adminCli(...args: string[]): Promise<CliResult> {
       process.execPath,
       [ADMIN_CLI, ...args],
       // The operator's certificate (admin): the tiers speak mutual TLS.
-      { env: { ...process.env, ...tlsEnv(testPki(), 'admin'), TT_ETCD_PREFIX: cluster.prefix, TT_ETCD_ENDPOINTS: testConfig.etcdEndpoints.join(',') }, timeout: 20_000 },
+      { env: { ...process.env, ...tlsEnv(testPki(), 'admin'), TT_ETCD_PREFIX: suite.cluster.prefix, TT_ETCD_ENDPOINTS: testConfig.etcdEndpoints.join(',') }, timeout: 20_000 },
       (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
@@ -143,32 +149,6 @@ function adminCli(...args: string[]): Promise<CliResult> {
     );
   });
 }
-
-beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({
-    dbProxy: 1,
-    route: 1,
-    msg: 2,
-    serviceEnv: {
-      'db-proxy': { TT_GROUP_ADMIN_LIMIT: String(ADMIN_LIMIT), TT_GROUP_MEMBER_LIMIT: String(MEMBER_LIMIT) },
-      // The 200-message burst comes from one connection.
-      msg: { TT_MSG_RATE_PER_SEC: '0' },
-    },
-  });
-  [gw1, gw2] = cluster.gateways();
-  pool = testDbPool();
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-
-afterAll(async () => {
-  await cluster?.stop();
-  await pool?.end();
-});
 
 describe('TeamTalk group commands (docs/FLOWS.md §14 G1-G10)', () => {
   it('G3: creates a temporary group (version 1, creator and members as sent); a NORMAL create gets no reply', async () => {
@@ -183,10 +163,10 @@ describe('TeamTalk group commands (docs/FLOWS.md §14 G1-G10)', () => {
     expect([info.version, info.groupName, info.groupAvatar, info.groupCreatorId, info.groupType]).toEqual([1, 'tmp team', 'av.png', o.id, GroupType.GROUP_TYPE_TMP]);
     expect([...(info.groupMemberList ?? [])].sort()).toEqual([o.id, a.id, b.id].sort());
 
-    const [before] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMGroup');
+    const [before] = await suite.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMGroup');
     const err = await refusal(owner.groups.createGroup('fixed', '', [o.id, a.id], { groupType: GroupType.GROUP_TYPE_NORMAL, timeoutMs: NO_ACK_MS }));
     expect(err.code).toBe('REQUEST_TIMEOUT');
-    const [after] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMGroup');
+    const [after] = await suite.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMGroup');
     expect(after[0].n).toBe(before[0].n);
   });
 
@@ -221,10 +201,10 @@ describe('TeamTalk group commands (docs/FLOWS.md §14 G1-G10)', () => {
 
   it('G6, G8: adding members answers cur and chg lists, bumps the version, and notifies cur and chg members on both gateways but not the requesting connection', async () => {
     const [o, a, n1, n2] = await users(4);
-    const owner = await online(o, gw1);
-    const ownerOther = await online(o, gw2, ANDROID);
-    const member = await online(a, gw2);
-    const newcomer = await online(n1, gw1);
+    const owner = await online(o, gw1());
+    const ownerOther = await online(o, gw2(), ANDROID);
+    const member = await online(a, gw2());
+    const newcomer = await online(n1, gw1());
     const gid = await createTmpGroup(owner, [a]);
     const seen = { owner: changeNotifies(owner), ownerOther: changeNotifies(ownerOther), member: changeNotifies(member), newcomer: changeNotifies(newcomer) };
     const rsp = await owner.groups.changeGroupMembers(gid, 'add', [n1.id, n2.id]);
@@ -236,7 +216,8 @@ describe('TeamTalk group commands (docs/FLOWS.md §14 G1-G10)', () => {
       expect([n.groupId, n.changeType, n.userId]).toEqual([gid, ADD, o.id]);
       expect([...n.chgUserIdList].sort()).toEqual([n1.id, n2.id].sort());
     }
-    await sleep(300);
+    // Routed to both gateways (seen there): a later message to the owner is pushed after any notify to it.
+    await textMarkerArrives(member, o.id, owner);
     expect(seen.owner).toEqual([]);
     expect((await owner.groups.groupInfo([{ groupId: gid, version: 1 }]))[0].version).toBe(2);
 
@@ -267,12 +248,13 @@ describe('TeamTalk group commands (docs/FLOWS.md §14 G1-G10)', () => {
 
   it('G4: ids 1, 2, 3 per group; every member connection on both gateways gets each message, the sending connection does not', async () => {
     const [o, a, b] = await users(3);
-    const owner = await online(o, gw1);
-    const ownerOther = await online(o, gw2, ANDROID);
-    const ma = await online(a, gw1);
-    const mb = await online(b, gw2);
+    const owner = await online(o, gw1());
+    const ownerOther = await online(o, gw2(), ANDROID);
+    const ma = await online(a, gw1());
+    const mb = await online(b, gw2());
     const gid = await createTmpGroup(owner, [a, b]);
     const otherGid = await createTmpGroup(owner, [a]);
+    const markerGid = await createTmpGroup(owner, [a, b]);
     const got = { owner: collectMessages(owner), ownerOther: collectMessages(ownerOther), ma: collectMessages(ma), mb: collectMessages(mb) };
     const acks = [await owner.groups.sendGroupText(gid, 'one'), await ma.groups.sendGroupText(gid, 'two'), await mb.groups.sendGroupText(gid, 'three')];
     expect(acks.map((x) => x.msgId)).toEqual([1, 2, 3]);
@@ -281,7 +263,11 @@ describe('TeamTalk group commands (docs/FLOWS.md §14 G1-G10)', () => {
     await waitFor(() => got.ownerOther.length >= 4 && got.ma.length >= 3 && got.mb.length >= 2 && got.owner.length >= 2, 5000, { what: 'fan-out', intervalMs: 50 }).catch((err: unknown) => {
       throw new Error(`${String(err)}; received ${counts()}`);
     });
-    await sleep(300);
+    // Markers in a third group (group frames queue on the gateway, so only a group message orders
+    // after one): every frame routed so far, duplicates included, reaches each connection first.
+    const markers = { fromMb: await mb.groups.sendGroupText(markerGid, 'marker'), fromMa: await ma.groups.sendGroupText(markerGid, 'marker') };
+    const markerIn = (ms: IM.Message.IMMsgData[], msgId: number): boolean => ms.some((m) => m.toSessionId === markerGid && m.msgId === msgId);
+    await waitFor(() => [got.owner, got.ownerOther, got.ma].every((ms) => markerIn(ms, markers.fromMb.msgId)) && markerIn(got.mb, markers.fromMa.msgId), 5000, { what: 'the markers' });
     const ids = (ms: IM.Message.IMMsgData[], g: number): number[] => ms.filter((m) => m.toSessionId === g).map((m) => m.msgId);
     expect(ids(got.owner, gid)).toEqual([2, 3]);
     expect(ids(got.ownerOther, gid)).toEqual([1, 2, 3]);
@@ -368,10 +354,10 @@ describe('TeamTalk group commands (docs/FLOWS.md §14 G1-G10)', () => {
 describe('group administration (TierTalk extensions) and role rules', () => {
   async function setup(): Promise<{ gid: number; o: User; adm: User; m1: User; m2: User; owner: TeamTalkClient; admin: TeamTalkClient; member1: TeamTalkClient; member2: TeamTalkClient }> {
     const [o, adm, m1, m2] = await users(4, 'ga');
-    const owner = await online(o, gw1);
-    const admin = await online(adm, gw2);
-    const member1 = await online(m1, gw1);
-    const member2 = await online(m2, gw2);
+    const owner = await online(o, gw1());
+    const admin = await online(adm, gw2());
+    const member1 = await online(m1, gw1());
+    const member2 = await online(m2, gw2());
     const gid = await createTmpGroup(owner, [adm, m1, m2], 'admins');
     const set = await owner.groups.setGroupAdmin(gid, adm.id, true);
     expect([set.resultCode, set.memberId, set.isAdmin]).toEqual([0, adm.id, 1]);
@@ -448,12 +434,11 @@ describe('group administration (TierTalk extensions) and role rules', () => {
   });
 
   it('a non-member cannot post, read history, read unread, get info or administer', async () => {
-    const { gid, m1 } = await setup();
+    const { gid, m1, member1 } = await setup();
     const outsiderUser = await newUser('gx');
     const outsider = await online(outsiderUser);
     const before = await storedGroupMessages(gid);
-    const member = open.find((c) => c.userId === m1.id);
-    await member?.groups.sendGroupText(gid, 'members only');
+    await member1.groups.sendGroupText(gid, 'members only');
     expect((await refusal(outsider.groups.sendGroupText(gid, 'hi', { timeoutMs: NO_ACK_MS }))).code).toBe('NOT_STORED');
     expect((await storedGroupMessages(gid)).length).toBe(before.length + 1);
     expect((await outsider.messageList(GROUP, gid, 0, 20)).msgList).toEqual([]);
@@ -530,19 +515,19 @@ describe('group administration (TierTalk extensions) and role rules', () => {
     expect((await refusal(owner.groups.muteGroupMember(rsp.groupId, 4_294_967_295, 10))).code).toBe('REQUEST_REFUSED');
     expect((await owner.groups.sendGroupText(rsp.groupId, evil)).msgId).toBe(1);
     expect((await storedGroupMessages(rsp.groupId))[0].content).toBe(evil);
-    for (const i of cluster.instanceInfo()) expect(i.alive).toBe(true);
+    for (const i of suite.cluster.instanceInfo()) expect(i.alive).toBe(true);
   });
 });
 
 describe('member cache and storage', () => {
   it('rebuilds the member cache after FLUSHDB: members still post and receive, outsiders are still refused', async () => {
     const [o, a, outsiderUser] = await users(3, 'gf');
-    const owner = await online(o, gw1);
-    const member = await online(a, gw2);
+    const owner = await online(o, gw1());
+    const member = await online(a, gw2());
     const gid = await createTmpGroup(owner, [a]);
     const got = collectMessages(member);
     await owner.groups.sendGroupText(gid, 'before flush');
-    const redis = new Redis(testConfig.redisUrl(testConfig.dbProxyRedisDb));
+    const redis = new Redis(suite.redisUrls.dbProxy);
     try {
       expect(await redis.exists(`group_member_${gid}`)).toBe(1);
       await redis.flushdb();
@@ -564,8 +549,8 @@ describe('member cache and storage', () => {
 
   it('a member offline during a burst of 200 group messages gets all of them through unread and history', async () => {
     const [o, a, away] = await users(3, 'gb');
-    const sender = await online(o, gw1);
-    const live = await online(a, gw2);
+    const sender = await online(o, gw1());
+    const live = await online(a, gw2());
     const gid = await createTmpGroup(sender, [a, away]);
     const liveGot = collectMessages(live);
     const acks = await Promise.all(Array.from({ length: 200 }, (_, i) => sender.groups.sendGroupText(gid, `burst ${i + 1}`, { timeoutMs: 20_000 })));
@@ -590,8 +575,8 @@ describe('member cache and storage', () => {
 describe('operator admin CLI', () => {
   it('creates, shows, changes and dismisses a group as its owner; members get the notifies; refusals exit 1, usage errors 2', async () => {
     const [o, a, b, c] = await users(4, 'gc');
-    const ma = await online(a, gw1);
-    const mb = await online(b, gw2);
+    const ma = await online(a, gw1());
+    const mb = await online(b, gw2());
     const changes = changeNotifies(mb);
     const admins = adminNotifies(ma);
 

@@ -55,7 +55,12 @@ export function collectMessages(c: TeamTalkClient): IM.Message.IMMsgData[] {
 
 /** Resolves true if the socket is closed by the server within timeoutMs. */
 export function closedWithin(c: TeamTalkClient, timeoutMs: number): Promise<boolean> {
-  return Promise.race([c.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs))]);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((r) => {
+    timer = setTimeout(() => r(false), timeoutMs);
+  });
+  // The timer must not outlive the answer: it would keep jest from exiting.
+  return Promise.race([c.closed.then(() => true), late]).finally(() => clearTimeout(timer));
 }
 
 export function rawSocket(port: number): Promise<net.Socket> {

@@ -6,11 +6,12 @@
 // online members; the JSON errors (401, 404, 400, 429) and a retried request
 // stored once.
 import { readFileSync } from 'node:fs';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import type { TeamTalkClient } from '@tiertalk/client';
 import { IM, decryptContent } from '@tiertalk/proto';
-import { Cluster, GatewayInfo, HttpApiService, flushTestRedis, prepareTestDatabase, testEtcd } from '@tiertalk/testkit';
-import { loggedIn, nextMessage, storedMessages, testDbPool, userId } from './helpers';
+import { GatewayInfo, HttpApiService, testEtcd } from '@tiertalk/testkit';
+import { loggedIn, nextMessage, storedMessages, userId } from './helpers';
+import { e2eSuite } from './suite';
 import { parseExposition, sumOf } from './prometheus-text';
 
 jest.setTimeout(120_000);
@@ -19,12 +20,10 @@ const TOKEN = 'e2e-http-api-token-0123456789abcdef01234567';
 const { SESSION_TYPE_SINGLE, SESSION_TYPE_GROUP } = IM.BaseDefine.SessionType;
 const { MSG_TYPE_GROUP_TEXT } = IM.BaseDefine.MsgType;
 
-let cluster: Cluster;
+const suite = e2eSuite('http-api', { dbProxy: 1, route: 1, msg: 1 });
+const gw = (): GatewayInfo => suite.gateway(0);
 let api: HttpApiService;
-let pool: Pool;
-let gw: GatewayInfo;
 const ids: Record<'alice' | 'bob' | 'carol' | 'dave' | 'system', number> = { alice: 0, bob: 0, carol: 0, dave: 0, system: 0 };
-const open: TeamTalkClient[] = [];
 
 interface Answer {
   status: number;
@@ -44,8 +43,8 @@ async function post(base: string, path: string, body: unknown, opts: { token?: s
 const send = (body: unknown, opts?: Parameters<typeof post>[3]): Promise<Answer> => post(api.url, '/query/SendMessage', body, opts);
 
 async function login(name: keyof typeof ids): Promise<TeamTalkClient> {
-  const c = await loggedIn(gw, name);
-  open.push(c);
+  const c = await loggedIn(gw(), name);
+  suite.track(c);
   return c;
 }
 
@@ -53,23 +52,12 @@ async function login(name: keyof typeof ids): Promise<TeamTalkClient> {
 const text = (m: { msgData: Uint8Array }): string => decryptContent(m.msgData) ?? Buffer.from(m.msgData).toString('utf8');
 
 beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 1 });
-  [gw] = cluster.gateways();
-  api = await HttpApiService.start(cluster, { token: TOKEN });
-  pool = testDbPool();
-  for (const name of Object.keys(ids) as Array<keyof typeof ids>) ids[name] = await userId(pool, name);
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
+  api = await HttpApiService.start(suite.cluster, { token: TOKEN });
+  for (const name of Object.keys(ids) as Array<keyof typeof ids>) ids[name] = await userId(suite.pool, name);
 });
 
 afterAll(async () => {
   await api?.stop();
-  await cluster?.stop();
-  await pool?.end();
 });
 
 describe('sending', () => {
@@ -118,7 +106,7 @@ describe('sending', () => {
   });
 
   it('stores a retried request with the same idempotency key once, and answers both with its id', async () => {
-    const before = (await storedMessages(pool, ids.alice, ids.carol)).length;
+    const before = (await storedMessages(suite.pool, ids.alice, ids.carol)).length;
     const body = { from_user_id: ids.alice, to_session_id: ids.carol, msg_data: 'invoice #42 is paid' };
     const first = await send(body, { headers: { 'idempotency-key': 'invoice-42-paid' } });
     const retry = await send(body, { headers: { 'idempotency-key': 'invoice-42-paid' } });
@@ -127,16 +115,16 @@ describe('sending', () => {
     expect([first.status, retry.status, third.status]).toEqual([200, 200, 200]);
     expect(retry.body.msg_id).toBe(first.body.msg_id);
     expect(third.body.msg_id).toBe(first.body.msg_id);
-    const stored = await storedMessages(pool, ids.alice, ids.carol);
+    const stored = await storedMessages(suite.pool, ids.alice, ids.carol);
     expect(stored.length).toBe(before + 1);
     // Retries racing each other (a client that gave up waiting too early) are one message too.
     const racing = await Promise.all([1, 2, 3].map(() => send({ ...body, msg_data: 'invoice #43 is paid' }, { headers: { 'idempotency-key': 'invoice-43-paid' } })));
     expect(new Set(racing.map((r) => r.body.msg_id)).size).toBe(1);
-    expect((await storedMessages(pool, ids.alice, ids.carol)).length).toBe(before + 2);
+    expect((await storedMessages(suite.pool, ids.alice, ids.carol)).length).toBe(before + 2);
     // Without a key, the same body is a new message.
     const again = await send(body);
     expect(Number(again.body.msg_id)).toBeGreaterThan(Number(first.body.msg_id));
-    expect((await storedMessages(pool, ids.alice, ids.carol)).length).toBe(before + 3);
+    expect((await storedMessages(suite.pool, ids.alice, ids.carol)).length).toBe(before + 3);
   });
 });
 
@@ -229,7 +217,7 @@ describe('errors', () => {
     expect(tooLong.body.error?.message).toMatch(/^msg_data: too long: 4000 bytes of UTF-8/);
     const notJson = await fetch(`${api.url}/query/SendMessage`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{oops' });
     expect(notJson.status).toBe(400);
-    const [rows] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMRelationShip WHERE smallId = 987654 OR bigId = 987654 OR smallId = 987655 OR bigId = 987655');
+    const [rows] = await suite.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMRelationShip WHERE smallId = 987654 OR bigId = 987654 OR smallId = 987655 OR bigId = 987655');
     expect(Number(rows[0].n)).toBe(0);
 
     const metrics = parseExposition(await (await fetch(`${api.metricsUrl}/metrics`)).text());
@@ -239,8 +227,8 @@ describe('errors', () => {
   });
 
   it('answers 429 with Retry-After over TT_HTTP_API_RATE_PER_SEC, is ready and registered like every service, and leaves etcd on SIGTERM', async () => {
-    const slow = await HttpApiService.start(cluster, { token: TOKEN, ratePerSec: 3 });
-    const key = `${cluster.prefix}/services/http-api/http-api-${slow.port}`;
+    const slow = await HttpApiService.start(suite.cluster, { token: TOKEN, ratePerSec: 3 });
+    const key = `${suite.cluster.prefix}/services/http-api/http-api-${slow.port}`;
     try {
       const answers = await Promise.all(Array.from({ length: 8 }, () => post(slow.url, '/query/SendMessage', { to_user_id: ids.alice, msg_data: 'burst' }, { token: 'wrong-token' })));
       const limited = answers.filter((a) => a.status === 429);

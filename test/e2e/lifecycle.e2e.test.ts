@@ -1,35 +1,23 @@
 // Connection timeouts and graceful shutdown (SIGTERM) of each tier, on a real cluster.
-import { TeamTalkClient } from '@tiertalk/client';
-import { Cluster, flushTestRedis, prepareTestDatabase, testEtcd, waitFor } from '@tiertalk/testkit';
+import { testEtcd, waitFor } from '@tiertalk/testkit';
 import { closedWithin, connect, loggedIn } from './helpers';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(60_000);
 
 const IDLE_MS = 1500;
-let cluster: Cluster;
-const open: TeamTalkClient[] = [];
-
-beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({
+const suite = e2eSuite('lifecycle', {
     dbProxy: 1,
     route: 1,
     msg: 2,
     login: true,
     serviceEnv: { msg: { TT_PC_IDLE_TIMEOUT_MS: String(IDLE_MS), TT_LOGIN_TIMEOUT_MS: String(IDLE_MS) } },
   });
-});
-
-afterAll(async () => {
-  await Promise.all(open.map((c) => c.close()));
-  await cluster?.stop();
-});
 
 async function registered(service: string, name: string): Promise<boolean> {
   const etcd = testEtcd();
   try {
-    return (await etcd.get(`${cluster.prefix}/services/${service}/${name}`).string()) !== null;
+    return (await etcd.get(`${suite.cluster.prefix}/services/${service}/${name}`).string()) !== null;
   } finally {
     etcd.close();
   }
@@ -37,10 +25,10 @@ async function registered(service: string, name: string): Promise<boolean> {
 
 describe('connection timeouts', () => {
   it('keeps a connection that sends heartbeats and closes a silent one', async () => {
-    const [gw] = cluster.gateways();
+    const [gw] = suite.cluster.gateways();
     const beating = await loggedIn(gw, 'alice');
     const silent = await loggedIn(gw, 'bob');
-    open.push(beating, silent);
+    for (const c of [beating, silent]) suite.track(c);
     const timer = setInterval(() => void beating.heartbeat().catch(() => undefined), IDLE_MS / 3);
     try {
       expect(await closedWithin(silent, IDLE_MS * 3)).toBe(true);
@@ -52,9 +40,9 @@ describe('connection timeouts', () => {
   });
 
   it('closes a connection that does not log in in time', async () => {
-    const [gw] = cluster.gateways();
+    const [gw] = suite.cluster.gateways();
     const c = await connect(gw);
-    open.push(c);
+    suite.track(c);
     expect(await closedWithin(c, IDLE_MS * 3)).toBe(true);
   });
 });
@@ -65,21 +53,21 @@ describe('SIGTERM', () => {
     async (name, service) => {
       expect(await registered(service, name)).toBe(true);
       const t = Date.now();
-      await cluster.kill(name, 'SIGTERM');
+      await suite.cluster.kill(name, 'SIGTERM');
       expect(Date.now() - t).toBeLessThan(6000);
-      expect(cluster.process(name).exitCode).toBe(0);
+      expect(suite.cluster.process(name).exitCode).toBe(0);
       expect(await registered(service, name)).toBe(false);
     },
   );
 
   it('closes the clients of a stopping gateway', async () => {
-    const [gw] = cluster.gateways();
+    const [gw] = suite.cluster.gateways();
     const c = await connect(gw);
-    open.push(c);
+    suite.track(c);
     const t = Date.now();
-    await cluster.kill(gw.name, 'SIGTERM');
+    await suite.cluster.kill(gw.name, 'SIGTERM');
     expect(await closedWithin(c, 1000)).toBe(true);
     expect(Date.now() - t).toBeLessThan(6000);
-    await waitFor(() => cluster.process(gw.name).exitCode !== null, 1000);
+    await waitFor(() => suite.cluster.process(gw.name).exitCode !== null, 1000);
   });
 });

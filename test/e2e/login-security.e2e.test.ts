@@ -3,30 +3,19 @@
 // unable to lock out the real user, md5 passwords upgraded to argon2id.
 import { TeamTalkClient, isClientError } from '@tiertalk/client';
 import { IM } from '@tiertalk/proto';
-import { Cluster, flushTestRedis, prepareTestDatabase, waitFor } from '@tiertalk/testkit';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { createUser, DEMO_PASSWORD, testDbPool } from './helpers';
+import { waitFor } from '@tiertalk/testkit';
+import type { RowDataPacket } from 'mysql2/promise';
+import { createUser, DEMO_PASSWORD } from './helpers';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(60_000);
 
 const FAIL_LIMIT = 5;
-let cluster: Cluster;
-let pool: Pool;
-
-beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 2, route: 1, msg: 1, login: false, serviceEnv: { 'db-proxy': { TT_LOGIN_FAIL_LIMIT: String(FAIL_LIMIT) } } });
-  pool = testDbPool();
-});
-afterAll(async () => {
-  await pool?.end();
-  await cluster?.stop();
-});
+const suite = e2eSuite('login-security', { dbProxy: 2, route: 1, msg: 1, login: false, serviceEnv: { 'db-proxy': { TT_LOGIN_FAIL_LIMIT: String(FAIL_LIMIT) } } });
 
 /** One login on a fresh connection from `from` (a 127.0.0.x address); the IMLoginRes the client saw. */
 async function loginFrom(from: string, user: string, password: string): Promise<{ code: number; text: string }> {
-  const [gw] = cluster.gateways();
+  const [gw] = suite.cluster.gateways();
   const c = await TeamTalkClient.connect({ host: '127.0.0.1', port: gw.tcpPort, localAddress: from, heartbeatMs: 0, requestTimeoutMs: 5000 });
   try {
     await c.login(user, password);
@@ -42,7 +31,7 @@ async function loginFrom(from: string, user: string, password: string): Promise<
 const VALIDATE_FAILED = IM.BaseDefine.ResultType.REFUSE_REASON_DB_VALIDATE_FAILED;
 
 it("answers a wrong password with TeamTalk's REFUSE_REASON_DB_VALIDATE_FAILED and a lockout with a clear reason", async () => {
-  await createUser(pool, 'e2e_oscar');
+  await createUser(suite.pool, 'e2e_oscar');
   for (let i = 0; i < FAIL_LIMIT; i++) {
     expect(await loginFrom('127.0.0.2', 'e2e_oscar', `wrong${i}`)).toEqual({ code: VALIDATE_FAILED, text: 'wrong user name or password' });
   }
@@ -54,7 +43,7 @@ it("answers a wrong password with TeamTalk's REFUSE_REASON_DB_VALIDATE_FAILED an
 });
 
 it('of 50 parallel wrong guesses only the limit reach the password check', async () => {
-  await createUser(pool, 'e2e_sven');
+  await createUser(suite.pool, 'e2e_sven');
   const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => loginFrom('127.0.6.1', 'e2e_sven', `guess${i}`)));
   expect(answers.every((a) => a.code === VALIDATE_FAILED)).toBe(true);
   expect(answers.filter((a) => a.text === 'wrong user name or password')).toHaveLength(FAIL_LIMIT);
@@ -62,7 +51,7 @@ it('of 50 parallel wrong guesses only the limit reach the password check', async
 });
 
 it("a stranger's 50 failures from other addresses (over two db-proxies) never lock out the real user, who logs in from a fresh address", async () => {
-  await createUser(pool, 'e2e_petra');
+  await createUser(suite.pool, 'e2e_petra');
   for (let i = 0; i < 50; i++) {
     const r = await loginFrom(`127.0.1.${(i % 10) + 1}`, 'e2e_petra', `guess${i}`);
     expect(r.code).toBe(VALIDATE_FAILED);
@@ -71,19 +60,19 @@ it("a stranger's 50 failures from other addresses (over two db-proxies) never lo
 });
 
 it("'name   ' is the same user with the same counter", async () => {
-  await createUser(pool, 'e2e_quinn');
+  await createUser(suite.pool, 'e2e_quinn');
   expect((await loginFrom('127.0.3.1', 'e2e_quinn   ', DEMO_PASSWORD)).code).toBe(0);
   for (let i = 0; i < FAIL_LIMIT; i++) await loginFrom('127.0.3.1', `e2e_quinn${' '.repeat(i + 1)}`, `wrong${i}`);
   expect((await loginFrom('127.0.3.1', 'e2e_quinn', DEMO_PASSWORD)).text).toMatch(/too many failed logins/);
 });
 
 it('upgrades a TeamTalk md5 password to argon2id at the first login; the user logs in with it afterwards', async () => {
-  const id = await createUser(pool, 'e2e_rita');
+  const id = await createUser(suite.pool, 'e2e_rita');
   expect((await loginFrom('127.0.4.1', 'e2e_rita', DEMO_PASSWORD)).code).toBe(0);
   // The upgrade follows the answer.
   let hash = '';
   await waitFor(async () => {
-    const [rows] = await pool.query<RowDataPacket[]>('SELECT hash FROM IMUserPasswordHash WHERE userId = ?', [id]);
+    const [rows] = await suite.pool.query<RowDataPacket[]>('SELECT hash FROM IMUserPasswordHash WHERE userId = ?', [id]);
     hash = String(rows[0]?.hash ?? '');
     return hash !== '';
   }, 10_000);

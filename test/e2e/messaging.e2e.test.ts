@@ -1,9 +1,8 @@
 // One cluster (db-proxy, route, two msg gateways, login) driven like a TeamTalk client would.
-import type { Pool } from 'mysql2/promise';
 import { ClientError, TeamTalkClient } from '@tiertalk/client';
 import { encodeFrame } from '@tiertalk/pdu';
 import { CID, IM, SID } from '@tiertalk/proto';
-import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, waitFor } from '@tiertalk/testkit';
+import { GatewayInfo, waitFor } from '@tiertalk/testkit';
 import {
   ANDROID,
   closedWithin,
@@ -11,62 +10,43 @@ import {
   connect,
   createUser,
   DEMO_PASSWORD,
-  loggedIn,
   nextMessage,
   PC,
   rawSocket,
   socketClosedWithin,
   storedMessages,
-  testDbPool,
   userId,
 } from './helpers';
+import { textMarkerArrives } from './absence';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(60_000);
 
-let cluster: Cluster;
-let pool: Pool;
-let gw1: GatewayInfo;
-let gw2: GatewayInfo;
-const open: TeamTalkClient[] = [];
+const suite = e2eSuite('messaging', { dbProxy: 1, route: 1, msg: 2, login: true });
+const gw1 = (): GatewayInfo => suite.gateway(0);
+const gw2 = (): GatewayInfo => suite.gateway(1);
 
 async function track<T extends TeamTalkClient>(p: Promise<T>): Promise<T> {
   const c = await p;
-  open.push(c);
+  suite.track(c);
   return c;
 }
 
-beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 2, login: true });
-  [gw1, gw2] = cluster.gateways();
-  pool = testDbPool();
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-
-afterAll(async () => {
-  await cluster?.stop();
-  await pool?.end();
-});
-
 describe('login service', () => {
   it('hands out the least-loaded gateway as TeamTalk JSON', async () => {
-    const res = await fetch(cluster.msgServerUrl);
+    const res = await fetch(suite.cluster.msgServerUrl);
     const body = (await res.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ code: 0, msg: '', priorIP: '127.0.0.1', backupIP: '127.0.0.1' });
     expect(typeof body.port).toBe('string');
     const first = Number(body.port);
-    expect([gw1.tcpPort, gw2.tcpPort]).toContain(first);
+    expect([gw1().tcpPort, gw2().tcpPort]).toContain(first);
 
     // Load the chosen gateway; the next client is sent to the other one.
-    const chosen = first === gw1.tcpPort ? gw1 : gw2;
-    await track(loggedIn(chosen, 'carol'));
-    await track(loggedIn(chosen, 'dave'));
+    const chosen = first === gw1().tcpPort ? gw1() : gw2();
+    await suite.loggedIn(chosen, 'carol');
+    await suite.loggedIn(chosen, 'dave');
     await waitFor(async () => {
-      const again = (await (await fetch(cluster.msgServerUrl)).json()) as Record<string, unknown>;
+      const again = (await (await fetch(suite.cluster.msgServerUrl)).json()) as Record<string, unknown>;
       return Number(again.port) !== first;
     }, 5000);
   });
@@ -74,7 +54,7 @@ describe('login service', () => {
 
 describe('login', () => {
   it('logs a demo user in with TeamTalk password digest and returns the profile', async () => {
-    const c = await track(connect(gw1));
+    const c = await track(connect(gw1()));
     const res = await c.login('alice', DEMO_PASSWORD, { clientType: PC });
     expect(res.resultCode).toBe(0);
     expect(res.userInfo?.userRealName).toBe('alice');
@@ -88,7 +68,7 @@ describe('login', () => {
     ['an unknown user', 'mallory', DEMO_PASSWORD],
     ['a hostile user name', "x' OR '1'='1", "' OR '1'='1"],
   ])('refuses %s with result 6 and closes the connection', async (_what, name, password) => {
-    const c = await track(connect(gw2));
+    const c = await track(connect(gw2()));
     const err = await c.login(name, password).then(
       () => undefined,
       (e: unknown) => e,
@@ -99,17 +79,17 @@ describe('login', () => {
   });
 
   it('lets a user inserted into IMUser by SQL log in at once', async () => {
-    await createUser(pool, 'frank', 'pw-frank', 'Zq9x');
-    const c = await track(connect(gw1));
+    await createUser(suite.pool, 'frank', 'pw-frank', 'Zq9x');
+    const c = await track(connect(gw1()));
     const res = await c.login('frank', 'pw-frank');
     expect(res.userInfo?.userRealName).toBe('frank');
   });
 
   it('kicks the older PC session of the same user on another gateway, and closes it', async () => {
-    const first = await track(loggedIn(gw1, 'bob', PC));
-    const mobile = await track(loggedIn(gw1, 'bob', ANDROID));
+    const first = await suite.loggedIn(gw1(), 'bob', PC);
+    const mobile = await suite.loggedIn(gw1(), 'bob', ANDROID);
     const kicked = new Promise<IM.Login.IMKickUser>((resolve) => first.once('kick', resolve));
-    await track(loggedIn(gw2, 'bob', PC));
+    await suite.loggedIn(gw2(), 'bob', PC);
     const kick = await kicked;
     expect(kick.kickReason).toBe(IM.BaseDefine.KickReasonType.KICK_REASON_DUPLICATE_USER);
     expect(await closedWithin(first, 3000)).toBe(true);
@@ -120,10 +100,10 @@ describe('login', () => {
 
 describe('1:1 messages', () => {
   it('are ACKed to the sender, delivered across gateways and stored', async () => {
-    const alice = await track(loggedIn(gw1, 'alice'));
-    const bob = await track(loggedIn(gw2, 'bob'));
-    const [aliceId, bobId] = [await userId(pool, 'alice'), await userId(pool, 'bob')];
-    const before = (await storedMessages(pool, aliceId, bobId)).length;
+    const alice = await suite.loggedIn(gw1(), 'alice');
+    const bob = await suite.loggedIn(gw2(), 'bob');
+    const [aliceId, bobId] = [await userId(suite.pool, 'alice'), await userId(suite.pool, 'bob')];
+    const before = (await storedMessages(suite.pool, aliceId, bobId)).length;
 
     const incoming = nextMessage(bob);
     const ack = await alice.sendText(bobId, 'hello across gateways');
@@ -135,7 +115,7 @@ describe('1:1 messages', () => {
     expect(Buffer.from(m.msgData).toString()).toBe('hello across gateways');
     expect(Math.abs(m.createTime - Date.now() / 1000)).toBeLessThan(5);
 
-    const stored = await storedMessages(pool, aliceId, bobId);
+    const stored = await storedMessages(suite.pool, aliceId, bobId);
     expect(stored[stored.length - 1]).toEqual({ msgId: ack.msgId, fromId: aliceId, content: 'hello across gateways' });
 
     // ids are shared by both directions of the pair
@@ -146,31 +126,32 @@ describe('1:1 messages', () => {
   });
 
   it('reach the sender\'s other device but not the sending connection', async () => {
-    const alicePc = await track(loggedIn(gw1, 'alice', PC));
-    const alicePhone = await track(loggedIn(gw2, 'alice', ANDROID));
-    const carol = await track(loggedIn(gw2, 'carol'));
-    const carolId = await userId(pool, 'carol');
+    const alicePc = await suite.loggedIn(gw1(), 'alice', PC);
+    const alicePhone = await suite.loggedIn(gw2(), 'alice', ANDROID);
+    const carol = await suite.loggedIn(gw2(), 'carol');
+    const carolId = await userId(suite.pool, 'carol');
     const onPc = collectMessages(alicePc);
     const toPhone = nextMessage(alicePhone);
     const toCarol = nextMessage(carol);
     const ack = await alicePc.sendText(carolId, 'synced');
     expect((await toPhone).msgId).toBe(ack.msgId);
     expect((await toCarol).msgId).toBe(ack.msgId);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(onPc).toHaveLength(0);
+    // Routed to both gateways already: a later message to alice reaches alicePc after any copy of it.
+    await textMarkerArrives(carol, (await userId(suite.pool, 'alice')), alicePc);
+    expect(onPc.filter((m) => Buffer.from(m.msgData).toString() === 'synced')).toHaveLength(0);
   });
 
   it('ignore what TeamTalk drops: empty text and messages to oneself get no ACK and are not stored', async () => {
-    const alice = await track(loggedIn(gw1, 'alice'));
-    const aliceId = await userId(pool, 'alice');
+    const alice = await suite.loggedIn(gw1(), 'alice');
+    const aliceId = await userId(suite.pool, 'alice');
     await expect(alice.sendText(aliceId, 'me')).rejects.toMatchObject({ code: 'ACK_TIMEOUT' });
-    expect(await storedMessages(pool, aliceId, aliceId)).toHaveLength(0);
+    expect(await storedMessages(suite.pool, aliceId, aliceId)).toHaveLength(0);
   }, 20_000);
 });
 
 describe('connection upkeep and bad input', () => {
   it('echoes heartbeats and answers client time', async () => {
-    const c = await track(loggedIn(gw1, 'dave'));
+    const c = await suite.loggedIn(gw1(), 'dave');
     await expect(c.heartbeat()).resolves.toBeUndefined();
     const rsp = await c.request(
       CID.CID_MSG_TIME_REQUEST,
@@ -182,9 +163,9 @@ describe('connection upkeep and bad input', () => {
   });
 
   it('ignores commands other than login and heartbeat before login', async () => {
-    const c = await track(connect(gw1));
-    const bobId = await userId(pool, 'bob');
-    const before = await storedMessages(pool, 0, bobId);
+    const c = await track(connect(gw1()));
+    const bobId = await userId(suite.pool, 'bob');
+    const before = await storedMessages(suite.pool, 0, bobId);
     const pdus: number[] = [];
     c.on('pdu', (p: { commandId: number }) => pdus.push(p.commandId));
     c.sendFrame(
@@ -192,31 +173,35 @@ describe('connection upkeep and bad input', () => {
       7,
       IM.Message.IMMsgData.encode({ fromUserId: 1, toSessionId: bobId, msgId: 0, createTime: 0, msgType: 1, msgData: Buffer.from('sneaky') }).finish(),
     );
+    // Markers: the heartbeat's answer (the gateway answers a connection's frames in order), then a
+    // message of the same connection once logged in: with one db-proxy and one commit lane (the
+    // default), its ACK means anything handed on before it was committed too.
     await expect(c.heartbeat()).resolves.toBeUndefined();
-    await new Promise((r) => setTimeout(r, 300));
     expect(pdus.filter((cid) => cid !== CID.CID_OTHER_HEARTBEAT)).toEqual([]);
-    expect(await storedMessages(pool, 0, bobId)).toEqual(before);
+    await c.login('alice', DEMO_PASSWORD, { clientType: PC });
+    await c.sendText(bobId, 'marker');
+    expect(await storedMessages(suite.pool, 0, bobId)).toEqual(before);
   });
 
   it('keeps the connection on an undecodable body or an unknown command', async () => {
-    const c = await track(loggedIn(gw1, 'carol'));
+    const c = await suite.loggedIn(gw1(), 'carol');
     c.sendFrame(CID.CID_MSG_DATA, 9, Buffer.from([0xff, 0xff, 0xff, 0x01]));
     c.sendFrame(0x0999, 10, Buffer.alloc(0));
     await expect(c.heartbeat()).resolves.toBeUndefined();
   });
 
   it('closes only the connection that sends a malformed frame', async () => {
-    const bob = await track(loggedIn(gw2, 'bob'));
-    const alice = await track(loggedIn(gw1, 'alice'));
-    const bobId = await userId(pool, 'bob');
+    const bob = await suite.loggedIn(gw2(), 'bob');
+    const alice = await suite.loggedIn(gw1(), 'alice');
+    const bobId = await userId(suite.pool, 'bob');
 
-    const zero = await rawSocket(gw2.tcpPort);
+    const zero = await rawSocket(gw2().tcpPort);
     zero.write(Buffer.alloc(16)); // length 0
-    const huge = await rawSocket(gw2.tcpPort);
+    const huge = await rawSocket(gw2().tcpPort);
     const header = encodeFrame(SID.SID_OTHER, CID.CID_OTHER_HEARTBEAT, 1, Buffer.alloc(0));
     header.writeUInt32BE(64 * 1024 * 1024, 0); // declares 64 MiB
     huge.write(header);
-    const short = await rawSocket(gw1.tcpPort);
+    const short = await rawSocket(gw1().tcpPort);
     const tiny = Buffer.alloc(16);
     tiny.writeUInt32BE(5, 0); // shorter than the header itself
     short.write(tiny);
@@ -232,11 +217,11 @@ describe('connection upkeep and bad input', () => {
 
 describe('WebSocket', () => {
   it('carries the same PDUs: login, send, deliver', async () => {
-    const alice = await track(TeamTalkClient.connect({ host: '127.0.0.1', port: gw1.wsPort, transport: 'ws', heartbeatMs: 0 }));
+    const alice = await track(TeamTalkClient.connect({ host: '127.0.0.1', port: gw1().wsPort, transport: 'ws', heartbeatMs: 0 }));
     await alice.login('alice', DEMO_PASSWORD);
-    const dave = await track(TeamTalkClient.connect({ host: '127.0.0.1', port: gw2.wsPort, transport: 'ws', heartbeatMs: 0 }));
+    const dave = await track(TeamTalkClient.connect({ host: '127.0.0.1', port: gw2().wsPort, transport: 'ws', heartbeatMs: 0 }));
     await dave.login('dave', DEMO_PASSWORD);
-    const daveId = await userId(pool, 'dave');
+    const daveId = await userId(suite.pool, 'dave');
     const incoming = nextMessage(dave);
     const ack = await alice.sendText(daveId, 'over websocket');
     const m = await incoming;

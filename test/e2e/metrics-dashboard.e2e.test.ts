@@ -4,41 +4,36 @@
 // an operator would expect to move did, on the service that owns them.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isClientError, type TeamTalkClient } from '@tiertalk/client';
-import { AdminService, Cluster, HttpApiService, flushTestRedis, prepareTestDatabase, repoRoot, waitFor } from '@tiertalk/testkit';
+import { isClientError } from '@tiertalk/client';
+import { AdminService, HttpApiService, repoRoot, waitFor } from '@tiertalk/testkit';
 import { connect, loggedIn, nextMessage } from './helpers';
+import { e2eSuite } from './suite';
 import { type Exposition, parseExposition, promqlMetricNames, seriesNames, sumOf } from './prometheus-text';
 
 jest.setTimeout(90_000);
 
 const DASHBOARD = path.join(repoRoot, 'deploy/grafana/tiertalk-dashboard.json');
 
-let cluster: Cluster;
+const suite = e2eSuite('metrics-dashboard', { dbProxy: 1, route: 1, msg: 1, login: true, push: 1 });
 let admin: AdminService;
 let httpApi: HttpApiService;
-const open: TeamTalkClient[] = [];
 
 beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 1, login: true, push: 1 });
   // The admin HTTP service (services/admin) has its own panel.
-  admin = await AdminService.start(cluster, { token: 'dashboard-e2e-admin-token-0123456789abcdef' });
+  admin = await AdminService.start(suite.cluster, { token: 'dashboard-e2e-admin-token-0123456789abcdef' });
   // So is the send API (services/http-api).
-  httpApi = await HttpApiService.start(cluster, { token: 'dashboard-e2e-http-api-token-0123456789abcdef' });
+  httpApi = await HttpApiService.start(suite.cluster, { token: 'dashboard-e2e-http-api-token-0123456789abcdef' });
 });
 
 afterAll(async () => {
-  for (const c of open) c.close();
   await admin?.stop();
   await httpApi?.stop();
-  await cluster?.stop();
 });
 
 /** Every instance's /metrics, by service (one instance each here), found through the port its etcd entry publishes; and the admin service's. */
 async function scrapeAll(): Promise<Map<string, Exposition>> {
   const out = new Map<string, Exposition>();
-  for (const inst of cluster.instanceInfo()) {
+  for (const inst of suite.cluster.instanceInfo()) {
     if (inst.metricsPort === undefined) throw new Error(`${inst.name} publishes no metrics port`);
     const res = await fetch(`http://127.0.0.1:${inst.metricsPort}/metrics`);
     expect(res.status).toBe(200);
@@ -126,17 +121,17 @@ describe('Grafana dashboard (deploy/grafana/tiertalk-dashboard.json)', () => {
 
 describe('counters after a login, a 1:1 message and a group message', () => {
   it('moved on the service that owns each', async () => {
-    const [gw] = cluster.gateways();
+    const [gw] = suite.cluster.gateways();
     const before = await scrapeAll();
 
     // One refused login, two good ones.
     const stranger = await connect(gw);
-    open.push(stranger);
+    suite.track(stranger);
     await expect(stranger.login('alice', 'not-the-password')).rejects.toThrow();
     const alice = await loggedIn(gw, 'alice');
     const bob = await loggedIn(gw, 'bob');
-    open.push(alice, bob);
-    expect((await fetch(cluster.msgServerUrl)).status).toBe(200);
+    for (const c of [alice, bob]) suite.track(c);
+    expect((await fetch(suite.cluster.msgServerUrl)).status).toBe(200);
 
     const aliceId = alice.userId ?? 0;
     const bobId = bob.userId ?? 0;
@@ -176,7 +171,7 @@ describe('counters after a login, a 1:1 message and a group message', () => {
     expect(moved('db-proxy', 'tt_grpc_server_stream_messages_total', { method: 'tiertalk.DbProxy/StoreMessages', direction: 'received' })).toBeGreaterThanOrEqual(1);
 
     // Route: both messages routed, pushed to the one gateway (labelled with its instance id).
-    const gateway = cluster.instanceInfo().find((i) => i.service === 'msg')?.name ?? '';
+    const gateway = suite.cluster.instanceInfo().find((i) => i.service === 'msg')?.name ?? '';
     await waitFor(async () => sumOf(of(await scrapeAll(), 'route'), 'tt_route_pushes_total', { gateway }) > sumOf(of(before, 'route'), 'tt_route_pushes_total', { gateway }), 5_000, {
       what: 'route counted its pushes',
     });
@@ -195,7 +190,7 @@ describe('counters after a login, a 1:1 message and a group message', () => {
 
 describe('logins by result', () => {
   it('counts wrong passwords and the lockout that follows them', async () => {
-    const [gw] = cluster.gateways();
+    const [gw] = suite.cluster.gateways();
     const msgMetrics = async (): Promise<Exposition> => of(await scrapeAll(), 'msg');
     const before = await msgMetrics();
     const answers: string[] = [];

@@ -1,20 +1,11 @@
 // Every service serves Prometheus metrics (TT_METRICS_PORT; login on its HTTP
 // port), publishes the port in its etcd meta, and counts refusals.
-import { Cluster, flushTestRedis, prepareTestDatabase, testEtcd, waitFor } from '@tiertalk/testkit';
+import { testEtcd, waitFor } from '@tiertalk/testkit';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(60_000);
 
-let cluster: Cluster;
-
-beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 1, login: true });
-});
-
-afterAll(async () => {
-  await cluster?.stop();
-});
+const suite = e2eSuite('metrics', { dbProxy: 1, route: 1, msg: 1, login: true });
 
 async function scrape(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -31,7 +22,7 @@ function refusals(text: string, reason: string): number {
 async function publishedMeta(service: string, name: string): Promise<Record<string, unknown>> {
   const etcd = testEtcd();
   try {
-    const value = await etcd.get(`${cluster.prefix}/services/${service}/${name}`).string();
+    const value = await etcd.get(`${suite.cluster.prefix}/services/${service}/${name}`).string();
     return (JSON.parse(value ?? '{}') as { meta?: Record<string, unknown> }).meta ?? {};
   } finally {
     etcd.close();
@@ -40,7 +31,7 @@ async function publishedMeta(service: string, name: string): Promise<Record<stri
 
 describe('metrics', () => {
   it('every service answers /metrics on the port its etcd entry publishes, with process metrics and the refusal counter', async () => {
-    const instances = cluster.instanceInfo();
+    const instances = suite.cluster.instanceInfo();
     expect(instances.map((i) => i.service).sort()).toEqual(['db-proxy', 'login', 'msg', 'route']);
     for (const inst of instances) {
       expect(inst.metricsPort).toEqual(expect.any(Number));
@@ -54,13 +45,13 @@ describe('metrics', () => {
   });
 
   it('counts a refusal: a request for an unknown path on login', async () => {
-    const login = cluster.instanceInfo().find((i) => i.service === 'login');
+    const login = suite.cluster.instanceInfo().find((i) => i.service === 'login');
     const port = login?.metricsPort ?? 0;
     const before = refusals(await scrape(port), 'http_unknown_path');
     // TeamTalk's login server closes the connection without an answer.
     await expect(fetch(`http://127.0.0.1:${port}/not-a-login-path`)).rejects.toThrow();
     await waitFor(async () => refusals(await scrape(port), 'http_unknown_path') === before + 1, 5_000, { what: 'the refusal counted' });
     // still the TeamTalk answer on /msg_server
-    expect(await (await fetch(`${cluster.loginUrl}/msg_server`)).json()).toMatchObject({ code: 0 });
+    expect(await (await fetch(`${suite.cluster.loginUrl}/msg_server`)).json()).toMatchObject({ code: 0 });
   });
 });

@@ -3,27 +3,17 @@
 // /msg_server asked many times between two reports answers both gateways, not
 // the same least-loaded one every time.
 import { pickGateway } from '@tiertalk/client';
-import { Cluster, flushTestRedis, prepareTestDatabase } from '@tiertalk/testkit';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(120_000);
 
 const REQUESTS = 40;
-let cluster: Cluster;
-
-beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 2, login: true });
-});
-
-afterAll(async () => {
-  await cluster?.stop();
-});
+const suite = e2eSuite('msg-server-spread', { dbProxy: 1, route: 1, msg: 2, login: true });
 
 it(`answers ${REQUESTS} quick /msg_server requests with both gateways, about half each`, async () => {
-  const [gw1, gw2] = cluster.gateways();
+  const [gw1, gw2] = suite.cluster.gateways();
   // Nobody logs in, so neither gateway reports a new load meanwhile: only login's own count moves.
-  const choices = await Promise.all(Array.from({ length: REQUESTS }, () => pickGateway(cluster.loginUrl)));
+  const choices = await Promise.all(Array.from({ length: REQUESTS }, () => pickGateway(suite.cluster.loginUrl)));
   const perPort = new Map<number, number>();
   for (const c of choices) perPort.set(c.port, (perPort.get(c.port) ?? 0) + 1);
 

@@ -2,29 +2,28 @@
 // file it uploaded for an offline receiver, the receiver finds it at login with
 // the file servers' addresses, is told at once when online, and deletes it.
 // Real db-proxy, route and gateways; the file-server addresses come from etcd.
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import type { TeamTalkClient } from '@tiertalk/client';
 import { createLogger } from '@tiertalk/log';
 import { CID, IM } from '@tiertalk/proto';
 import { Registry, type Registration } from '@tiertalk/registry';
-import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, testConfig, waitFor } from '@tiertalk/testkit';
-import { loggedIn, testDbPool, userId } from './helpers';
+import { GatewayInfo, testConfig, waitFor } from '@tiertalk/testkit';
+import { loggedIn } from './helpers';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(60_000);
 
 const { TransferFileType } = IM.BaseDefine;
 
-let cluster: Cluster;
-let pool: Pool;
+const suite = e2eSuite('offline-files', { dbProxy: 1, route: 1, msg: 2 });
+const gw1 = (): GatewayInfo => suite.gateway(0);
+const gw2 = (): GatewayInfo => suite.gateway(1);
+const { ids } = suite;
 let registry: Registry;
-let gw1: GatewayInfo;
-let gw2: GatewayInfo;
-const ids: Record<string, number> = {};
-const open: TeamTalkClient[] = [];
 
 async function login(gw: GatewayInfo, name: string): Promise<TeamTalkClient> {
   const c = await loggedIn(gw, name);
-  open.push(c);
+  suite.track(c);
   return c;
 }
 
@@ -63,33 +62,21 @@ function nextFileNotify(c: TeamTalkClient, timeoutMs = 5000): Promise<IM.File.IM
 }
 
 async function records(toId: number): Promise<RowDataPacket[]> {
-  const [rows] = await pool.query<RowDataPacket[]>('SELECT fromId, toId, fileName, size, taskId, status, created FROM IMTransmitFile WHERE toId = ? ORDER BY id', [toId]);
+  const [rows] = await suite.pool.query<RowDataPacket[]>('SELECT fromId, toId, fileName, size, taskId, status, created FROM IMTransmitFile WHERE toId = ? ORDER BY id', [toId]);
   return rows;
 }
 
 beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 2 });
-  [gw1, gw2] = cluster.gateways();
-  pool = testDbPool();
-  for (const name of ['alice', 'bob', 'carol']) ids[name] = await userId(pool, name);
-  registry = await Registry.connect({ endpoints: [...testConfig.etcdEndpoints], prefix: cluster.prefix, leaseTtlSec: 5, logger: createLogger({ service: 'test', instanceId: 'offline-files-test', level: 'silent' }) });
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
+  registry = await Registry.connect({ endpoints: [...testConfig.etcdEndpoints], prefix: suite.cluster.prefix, leaseTtlSec: 5, logger: createLogger({ service: 'test', instanceId: 'offline-files-test', level: 'silent' }) });
 });
 
 afterAll(async () => {
   await registry?.close();
-  await cluster?.stop();
-  await pool?.end();
 });
 
 describe('offline files', () => {
   it('no records: an empty list, and no file server addresses while none runs', async () => {
-    const bob = await login(gw1, 'bob');
+    const bob = await login(gw1(), 'bob');
     const rsp = await hasOffline(bob);
     expect(rsp.userId).toBe(ids.bob);
     expect(rsp.offlineFileList).toEqual([]);
@@ -101,7 +88,7 @@ describe('offline files', () => {
     let file: Registration | undefined;
     try {
       file = await registry.register({ id: 'file-1', service: 'file', addr: '127.0.0.1:1', load: 0, meta: { ip: '10.1.2.3', port: 8600 } });
-      const alice = await login(gw1, 'alice');
+      const alice = await login(gw1(), 'alice');
       addOffline(alice, ids.bob, 'task-offline-1', 'report 报告.pdf', 123_456);
       await waitFor(async () => (await records(ids.bob)).length === 1, 5000, { what: 'the IMTransmitFile row' });
       const [row] = await records(ids.bob);
@@ -109,7 +96,7 @@ describe('offline files', () => {
       expect(Number(row.created)).toBeGreaterThan(0);
 
       // the gateway learns file servers from etcd
-      const bob = await login(gw2, 'bob');
+      const bob = await login(gw2(), 'bob');
       await waitFor(async () => (await hasOffline(bob)).ipAddrList.length === 1, 5000, { what: 'the file server address' });
       const rsp = await hasOffline(bob);
       expect(rsp.offlineFileList).toEqual([{ fromUserId: ids.alice, taskId: 'task-offline-1', fileName: 'report 报告.pdf', fileSize: 123_456 }]);
@@ -126,8 +113,8 @@ describe('offline files', () => {
   });
 
   it('an online receiver is told at once (IMFileNotify, offline_ready 1) on every gateway', async () => {
-    const bobPc = await login(gw2, 'bob');
-    const alice = await login(gw1, 'alice');
+    const bobPc = await login(gw2(), 'bob');
+    const alice = await login(gw1(), 'alice');
     const notified = nextFileNotify(bobPc);
     addOffline(alice, ids.bob, 'task-offline-3', 'photo.png', 42);
     const n = await notified;
@@ -135,8 +122,8 @@ describe('offline files', () => {
   });
 
   it('only the sender or the receiver deletes a record; the receiver deletes after downloading', async () => {
-    const carol = await login(gw1, 'carol');
-    const bob = await login(gw2, 'bob');
+    const carol = await login(gw1(), 'carol');
+    const bob = await login(gw2(), 'bob');
     const before = (await hasOffline(bob)).offlineFileList.map((f) => f.taskId);
     expect(before).toContain('task-offline-1');
     // carol is neither party: refused at once, before her next request is read
@@ -150,8 +137,8 @@ describe('offline files', () => {
   });
 
   it('a record with a bad receiver or name is refused, nothing stored', async () => {
-    const alice = await login(gw1, 'alice');
-    const bob = await login(gw2, 'bob');
+    const alice = await login(gw1(), 'alice');
+    const bob = await login(gw2(), 'bob');
     const count = (await records(ids.bob)).length;
     addOffline(alice, ids.alice, 'task-self', 'x', 1); // to oneself: refused by the gateway
     addOffline(alice, ids.bob, 'task-noname', '', 1); // no name: refused by db-proxy

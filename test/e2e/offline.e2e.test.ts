@@ -1,11 +1,12 @@
 // Offline messages, unread, history, read sync and audio (docs/FLOWS.md §4, §6, §7),
 // over TCP against a real cluster: two db-proxy instances, two gateways.
 import Redis from 'ioredis';
-import type { Pool } from 'mysql2/promise';
 import { isClientError, SessionType, TeamTalkClient } from '@tiertalk/client';
 import { CID, IM } from '@tiertalk/proto';
-import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, testConfig, waitFor } from '@tiertalk/testkit';
-import { ANDROID, createUser, loggedIn, nextMessage, PC, testDbPool, userId } from './helpers';
+import { GatewayInfo, waitFor } from '@tiertalk/testkit';
+import { ANDROID, loggedIn, nextMessage, PC, userId } from './helpers';
+import { signInfoMarkerArrives } from './absence';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(60_000);
 
@@ -14,24 +15,11 @@ const AUDIO = IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_AUDIO;
 // "[语音]" encrypted with TeamTalk's default key (docs/PROTOCOL.md §5), computed independently with openssl.
 const AUDIO_PREVIEW = 'QhGXlpFjvMFUNrtl1aaPzA==';
 
-let cluster: Cluster;
-let pool: Pool;
-let gw1: GatewayInfo;
-let gw2: GatewayInfo;
-const open: TeamTalkClient[] = [];
-let userSeq = 0;
+const suite = e2eSuite('offline', { dbProxy: 2, route: 1, msg: 2 });
+const gw1 = (): GatewayInfo => suite.gateway(0);
+const gw2 = (): GatewayInfo => suite.gateway(1);
 
-async function track(p: Promise<TeamTalkClient>): Promise<TeamTalkClient> {
-  const c = await p;
-  open.push(c);
-  return c;
-}
-
-/** A fresh user per test, so tests do not see each other's conversations. */
-async function newUser(prefix: string): Promise<{ name: string; id: number }> {
-  const name = `${prefix}${++userSeq}`;
-  return { name, id: await createUser(pool, name) };
-}
+const newUser = suite.newUser;
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
 
@@ -54,34 +42,17 @@ async function rawRequest<T>(c: TeamTalkClient, cid: number, body: Uint8Array, r
   }
 }
 
-beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 2, route: 1, msg: 2 });
-  [gw1, gw2] = cluster.gateways();
-  pool = testDbPool();
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-
-afterAll(async () => {
-  await cluster?.stop();
-  await pool?.end();
-});
-
 describe('offline messages (docs/FLOWS.md §14 O1, O2, O4, O10)', () => {
   it('offline → unread → history → read ack → unread zero, across two gateways', async () => {
     const sender = await newUser('off_s');
     const reader = await newUser('off_r');
-    const bob = await track(loggedIn(gw1, sender.name));
+    const bob = await suite.loggedIn(gw1(), sender.name);
     const sent: number[] = [];
     for (const t of ['first', 'second', 'third']) sent.push((await bob.sendText(reader.id, t)).msgId);
     expect(sent).toEqual([1, 2, 3]);
 
     // The reader was offline; on another gateway it pulls what it missed.
-    const alice = await track(loggedIn(gw2, reader.name));
+    const alice = await suite.loggedIn(gw2(), reader.name);
     const unread = await alice.unreadCounts();
     expect(unread.userId).toBe(reader.id);
     expect(unread.totalCnt).toBe(3);
@@ -116,8 +87,8 @@ describe('offline messages (docs/FLOWS.md §14 O1, O2, O4, O10)', () => {
   it('a message pushed live but never read stays unread: after the connection closes it is found on the next login', async () => {
     const sender = await newUser('live_s');
     const reader = await newUser('live_r');
-    const bob = await track(loggedIn(gw1, sender.name));
-    const alice = await loggedIn(gw2, reader.name);
+    const bob = await suite.loggedIn(gw1(), sender.name);
+    const alice = await loggedIn(gw2(), reader.name);
     const first = nextMessage(alice);
     const ack1 = await bob.sendText(reader.id, 'pushed 1');
     expect(text((await first).msgData)).toBe('pushed 1');
@@ -127,7 +98,7 @@ describe('offline messages (docs/FLOWS.md §14 O1, O2, O4, O10)', () => {
     // Received (the SDK answers IMMsgDataAck) but never read: no IMMsgDataReadAck.
     await alice.close();
 
-    const again = await track(loggedIn(gw1, reader.name));
+    const again = await suite.loggedIn(gw1(), reader.name);
     const unread = await again.unreadCounts();
     expect(unread.totalCnt).toBe(2);
     expect(unread.unreadinfoList[0]).toMatchObject({ sessionId: sender.id, unreadCnt: 2, latestMsgId: ack2.msgId });
@@ -138,17 +109,18 @@ describe('offline messages (docs/FLOWS.md §14 O1, O2, O4, O10)', () => {
   it('notifies the reader\'s other devices (any gateway) of a read ack, not the acking one (O3)', async () => {
     const sender = await newUser('rn_s');
     const reader = await newUser('rn_r');
-    const bob = await track(loggedIn(gw1, sender.name));
+    const bob = await suite.loggedIn(gw1(), sender.name);
     await bob.sendText(reader.id, 'read me');
-    const pcDevice = await track(loggedIn(gw1, reader.name, PC));
-    const phone = await track(loggedIn(gw2, reader.name, ANDROID));
+    const pcDevice = await suite.loggedIn(gw1(), reader.name, PC);
+    const phone = await suite.loggedIn(gw2(), reader.name, ANDROID);
     const atPc = pdus(pcDevice, CID.CID_MSG_READ_NOTIFY);
     const notified = new Promise<IM.Message.IMMsgDataReadNotify>((resolve) => phone.once('readNotify', resolve));
 
     pcDevice.readAck(SINGLE, sender.id, 1);
     const notify = await notified;
     expect(notify).toMatchObject({ userId: reader.id, sessionId: sender.id, msgId: 1, sessionType: SINGLE });
-    await new Promise((r) => setTimeout(r, 500));
+    // Routed (the phone has it): a later broadcast reaches the PC after any copy of it.
+    await signInfoMarkerArrives(bob, pcDevice);
     expect(atPc).toHaveLength(0);
     // the sender is not the reader: it hears nothing
     expect((await phone.unreadCounts()).totalCnt).toBe(0);
@@ -157,8 +129,8 @@ describe('offline messages (docs/FLOWS.md §14 O1, O2, O4, O10)', () => {
   it('pages history with msg_id_begin, answers by id and the latest id (O5, O6, O8, O9)', async () => {
     const a = await newUser('pg_a');
     const b = await newUser('pg_b');
-    const alice = await track(loggedIn(gw1, a.name));
-    const bob = await track(loggedIn(gw2, b.name));
+    const alice = await suite.loggedIn(gw1(), a.name);
+    const bob = await suite.loggedIn(gw2(), b.name);
     for (let i = 1; i <= 12; i++) await (i % 3 === 0 ? bob.sendText(a.id, `m${i}`) : alice.sendText(b.id, `m${i}`));
 
     const newest = await alice.messageList(SINGLE, b.id, 0, 5);
@@ -184,10 +156,10 @@ describe('offline messages (docs/FLOWS.md §14 O1, O2, O4, O10)', () => {
 
     // a pair that never chatted: empty, and no relation is created
     const stranger = await newUser('pg_x');
-    const [before] = await pool.query<import('mysql2/promise').RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMRelationShip');
+    const [before] = await suite.pool.query<import('mysql2/promise').RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMRelationShip');
     expect((await alice.messageList(SINGLE, stranger.id, 0, 20)).msgList).toEqual([]);
     expect(await alice.latestMsgId(SINGLE, stranger.id)).toBe(0);
-    const [after] = await pool.query<import('mysql2/promise').RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMRelationShip');
+    const [after] = await suite.pool.query<import('mysql2/promise').RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMRelationShip');
     expect(Number(after[0].n)).toBe(Number(before[0].n));
   });
 });
@@ -196,8 +168,8 @@ describe('audio messages (docs/FLOWS.md §14 M9)', () => {
   it('delivers live, returns duration + bytes in history and shows the encrypted "[语音]" in the unread preview', async () => {
     const s = await newUser('au_s');
     const r = await newUser('au_r');
-    const sender = await track(loggedIn(gw1, s.name));
-    const receiver = await track(loggedIn(gw2, r.name));
+    const sender = await suite.loggedIn(gw1(), s.name);
+    const receiver = await suite.loggedIn(gw2(), r.name);
     const sound = Buffer.from(Array.from({ length: 20_000 }, (_, i) => (i * 31) % 256));
     const live = nextMessage(receiver);
     const ack = await sender.sendAudio(r.id, 9, sound);
@@ -239,8 +211,8 @@ describe('hostile input in message content', () => {
   ])('stores and returns %s byte-for-byte in history and previews', async (_what, hostile) => {
     const s = await newUser('h_s');
     const r = await newUser('h_r');
-    const sender = await track(loggedIn(gw1, s.name));
-    const receiver = await track(loggedIn(gw2, r.name));
+    const sender = await suite.loggedIn(gw1(), s.name);
+    const receiver = await suite.loggedIn(gw2(), r.name);
     const live = nextMessage(receiver);
     await sender.sendText(r.id, hostile);
     expect(text((await live).msgData)).toBe(hostile);
@@ -255,10 +227,10 @@ describe('access rules', () => {
     const bUser = await newUser('ac_b');
     const cUser = await newUser('ac_c');
     const aUser = await newUser('ac_a');
-    const b = await track(loggedIn(gw1, bUser.name));
+    const b = await suite.loggedIn(gw1(), bUser.name);
     await b.sendText(cUser.id, 'between b and c');
     await b.sendText(cUser.id, 'still private');
-    const a = await track(loggedIn(gw2, aUser.name));
+    const a = await suite.loggedIn(gw2(), aUser.name);
 
     // a claims to be b (user_id is overwritten with a's own id) and names c.
     const asB = { userId: bUser.id, sessionType: SINGLE, sessionId: cUser.id };
@@ -301,7 +273,7 @@ describe('access rules', () => {
     expect(removed).toMatchObject({ userId: aUser.id, resultCode: 1 });
 
     // c's unread and b's and c's sessions are as before.
-    const c = await track(loggedIn(gw1, cUser.name));
+    const c = await suite.loggedIn(gw1(), cUser.name);
     const cUnread = await c.unreadCounts();
     expect(cUnread.unreadinfoList.map((u) => [u.sessionId, u.unreadCnt])).toEqual([[bUser.id, 2]]);
     expect((await b.recentSessions()).contactSessionList.map((s) => s.sessionId)).toEqual([cUser.id]);
@@ -311,7 +283,7 @@ describe('access rules', () => {
   it('ignores requests naming no session, oneself or an unknown session type (no reply, logged), and stays up', async () => {
     const u = await newUser('ac_z');
     const peer = await newUser('ac_p');
-    const c = await track(loggedIn(gw1, u.name));
+    const c = await suite.loggedIn(gw1(), u.name);
     await c.sendText(peer.id, 'hello');
     const bad: Array<[number, number]> = [
       [SINGLE, 0],
@@ -331,7 +303,7 @@ describe('access rules', () => {
     c.sendFrame(CID.CID_MSG_LIST_REQUEST, 5, Buffer.from([0xff, 0xff, 0xff]));
     await c.heartbeat();
     expect(await c.latestMsgId(SINGLE, peer.id)).toBe(1);
-    for (const info of cluster.instanceInfo()) expect(info.alive).toBe(true);
+    for (const info of suite.cluster.instanceInfo()) expect(info.alive).toBe(true);
   });
 });
 
@@ -339,8 +311,8 @@ describe('message ids with two db-proxy instances', () => {
   it('numbers a busy conversation 1..N in both directions, over both instances and both gateways', async () => {
     const a = await newUser('id_a');
     const b = await newUser('id_b');
-    const alice = await track(loggedIn(gw1, a.name));
-    const bob = await track(loggedIn(gw2, b.name));
+    const alice = await suite.loggedIn(gw1(), a.name);
+    const bob = await suite.loggedIn(gw2(), b.name);
     const sends: Array<Promise<{ msgId: number }>> = [];
     for (let i = 0; i < 15; i++) sends.push(alice.sendText(b.id, `a${i}`), bob.sendText(a.id, `b${i}`));
     const acks = (await Promise.all(sends)).map((x) => x.msgId).sort((x, y) => x - y);
@@ -354,10 +326,10 @@ describe('the sync Redis', () => {
   it('holds the conversation index that recent sessions are served from', async () => {
     const a = await newUser('ix_a');
     const b = await newUser('ix_b');
-    const alice = await track(loggedIn(gw1, a.name));
+    const alice = await suite.loggedIn(gw1(), a.name);
     await alice.sendText(b.id, 'indexed');
     expect((await alice.recentSessions()).contactSessionList.map((s) => s.sessionId)).toEqual([b.id]);
-    const redis = new Redis(testConfig.redisUrl(testConfig.dbProxyRedisDb));
+    const redis = new Redis(suite.redisUrls.dbProxy);
     try {
       expect(await redis.zrange(`tt_conv_{${a.id}}`, 0, -1)).toEqual([`1:${String(b.id).padStart(10, '0')}`]);
     } finally {

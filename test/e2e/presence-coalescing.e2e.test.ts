@@ -3,12 +3,11 @@
 // one PDU per user to its PC connections. What a stock PC client must see:
 // every user's ONLINE exactly once, a user who came and went within the
 // interval OFFLINE at the end, and a user's ONLINE before a message it sent.
-import path from 'node:path';
-import type { Pool } from 'mysql2/promise';
 import type { TeamTalkClient } from '@tiertalk/client';
 import { CID, IM } from '@tiertalk/proto';
-import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, repoRoot } from '@tiertalk/testkit';
-import { DEMO_PASSWORD, PC, connect, createUser, testDbPool } from './helpers';
+import type { GatewayInfo } from '@tiertalk/testkit';
+import { DEMO_PASSWORD, PC, connect, createUser } from './helpers';
+import { e2eSuite } from './suite';
 import { PushLog } from './pushes';
 
 jest.setTimeout(90_000);
@@ -23,11 +22,15 @@ const decodeStatus = (b: Uint8Array): IM.BaseDefine.UserStat.$Properties => {
   return stat;
 };
 
-let cluster: Cluster;
-let pool: Pool;
-let gw1: GatewayInfo;
-let gw2: GatewayInfo;
-const open: TeamTalkClient[] = [];
+const suite = e2eSuite('presence-coalescing', {
+  dbProxy: 1,
+  route: 1,
+  msg: 2,
+  login: false,
+  serviceEnv: { route: { TT_PRESENCE_COALESCE_MS: String(COALESCE_MS) } },
+});
+const gw1 = (): GatewayInfo => suite.gateway(0);
+const gw2 = (): GatewayInfo => suite.gateway(1);
 let markerSeq = 0;
 
 interface Session {
@@ -38,7 +41,7 @@ interface Session {
 
 async function session(gw: GatewayInfo, user: string): Promise<Session> {
   const client = await connect(gw);
-  open.push(client);
+  suite.track(client);
   const log = new PushLog(client);
   const me = await client.login(user, DEMO_PASSWORD, { clientType: PC });
   return { client, log, userId: me.userInfo.userId };
@@ -61,41 +64,20 @@ function statusesOf(log: PushLog, userId: number, from = 0): number[] {
  */
 async function presenceMarker(receiver: Session): Promise<void> {
   const name = `pc_marker_${markerSeq++}`;
-  await createUser(pool, name);
-  const marker = await session(gw2, name);
+  await createUser(suite.pool, name);
+  const marker = await session(gw2(), name);
   await receiver.log.next(STATUS, decodeStatus, (s) => s.userId === marker.userId && s.status === USER_STATUS_ONLINE, 10_000);
 }
 
-beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({
-    dbProxy: 1,
-    route: 1,
-    msg: 2,
-    login: false,
-    serviceEnv: { route: { TT_PRESENCE_COALESCE_MS: String(COALESCE_MS) } },
-    logDir: path.join(repoRoot, '.run', 'test-logs', 'presence-coalescing'),
-  });
-  [gw1, gw2] = cluster.gateways();
-  pool = testDbPool();
-});
-
-afterAll(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-  await cluster?.stop();
-  await pool?.end();
-});
-
 it('users logging in within one interval: an online PC receiver hears each ONLINE exactly once, and each new PC its own once', async () => {
   const names = Array.from({ length: 8 }, (_, i) => `pc_wave_${i}`);
-  for (const n of names) await createUser(pool, n);
-  const receiver = await session(gw1, 'alice');
+  for (const n of names) await createUser(suite.pool, n);
+  const receiver = await session(gw1(), 'alice');
   await presenceMarker(receiver);
   const from = receiver.log.mark;
 
   // Half on the receiver's gateway, half on the other one, all at once.
-  const wave = await Promise.all(names.map((n, i) => session(i % 2 === 0 ? gw1 : gw2, n)));
+  const wave = await Promise.all(names.map((n, i) => session(i % 2 === 0 ? gw1() : gw2(), n)));
   for (const u of wave) await receiver.log.next(STATUS, decodeStatus, (s) => s.userId === u.userId, 10_000, from);
   // A later presence change arrives after anything still coming from this wave.
   await presenceMarker(receiver);
@@ -110,13 +92,13 @@ it('users logging in within one interval: an online PC receiver hears each ONLIN
 });
 
 it('a user who logs in and out within the interval ends OFFLINE at the receiver, its ONLINE coalesced away', async () => {
-  await createUser(pool, 'pc_flap');
-  const receiver = await session(gw1, 'alice');
+  await createUser(suite.pool, 'pc_flap');
+  const receiver = await session(gw1(), 'alice');
   // Nothing gathered before is pending: the flap starts a fresh interval.
   await presenceMarker(receiver);
   const from = receiver.log.mark;
 
-  const flap = await session(gw2, 'pc_flap');
+  const flap = await session(gw2(), 'pc_flap');
   await flap.client.logout();
   await receiver.log.next(STATUS, decodeStatus, (s) => s.userId === flap.userId, 10_000, from);
   await presenceMarker(receiver);
@@ -125,12 +107,12 @@ it('a user who logs in and out within the interval ends OFFLINE at the receiver,
 });
 
 it('a user\'s ONLINE reaches the receiver before a message that user sent right after logging in', async () => {
-  await createUser(pool, 'pc_sender');
-  const receiver = await session(gw1, 'alice');
+  await createUser(suite.pool, 'pc_sender');
+  const receiver = await session(gw1(), 'alice');
   await presenceMarker(receiver);
   const from = receiver.log.mark;
 
-  const sender = await session(gw2, 'pc_sender');
+  const sender = await session(gw2(), 'pc_sender');
   await sender.client.sendText(receiver.userId, 'hello after login');
   const msg = await receiver.log.next(CID.CID_MSG_DATA, (b) => IM.Message.IMMsgData.decode(b), (m) => m.fromUserId === sender.userId, 10_000, from);
   const online = await receiver.log.next(STATUS, decodeStatus, (s) => s.userId === sender.userId, 10_000, from);

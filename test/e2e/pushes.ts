@@ -30,15 +30,17 @@ export class PushLog {
 
   /** Resolves with the first push of that command (received from `from` on) that matches; rejects after timeoutMs. */
   async next<T extends object>(commandId: number, decode: (b: Uint8Array) => T, match: (m: T) => boolean = () => true, timeoutMs = 5000, from = 0): Promise<T & { index: number }> {
+    const r = await this.waitFor((x) => x.commandId === commandId && x.seqNum === 0 && match(decode(x.body)), timeoutMs, `push 0x${commandId.toString(16)} matching`, from);
+    return Object.assign(decode(r.body), { index: r.index });
+  }
+
+  /** Resolves with the first PDU (received from `from` on) that passes `match`; rejects after timeoutMs. */
+  async waitFor(match: (r: Received) => boolean, timeoutMs = 5000, what = 'a matching PDU', from = 0): Promise<Received> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      for (const r of this.all.slice(from)) {
-        if (r.commandId !== commandId || r.seqNum !== 0) continue;
-        const m = decode(r.body);
-        if (match(m)) return Object.assign(m, { index: r.index });
-      }
+    for (let i = from; ; ) {
+      for (; i < this.all.length; i++) if (match(this.all[i])) return this.all[i];
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no push 0x${commandId.toString(16)} matching within ${timeoutMs} ms`);
+      if (left <= 0) throw new Error(`no ${what} within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {

@@ -6,12 +6,13 @@
 // receipt and the group readers list.
 import type net from 'node:net';
 import * as protobuf from 'protobufjs';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import { ClientError, MsgRecallResult, SessionType, TeamTalkClient, decryptContent } from '@tiertalk/client';
 import { FrameReader, encodeFrame, type Frame } from '@tiertalk/pdu';
 import { CID, IM, serviceIdOf } from '@tiertalk/proto';
-import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, waitFor } from '@tiertalk/testkit';
-import { ANDROID, createUser, DEMO_PASSWORD, loggedIn, md5hex, PC, rawSocket, testDbPool } from './helpers';
+import { GatewayInfo, waitFor } from '@tiertalk/testkit';
+import { ANDROID, createUser, DEMO_PASSWORD, loggedIn, md5hex, PC, rawSocket } from './helpers';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(90_000);
 
@@ -19,11 +20,9 @@ const SINGLE = SessionType.SESSION_TYPE_SINGLE;
 const GROUP = SessionType.SESSION_TYPE_GROUP;
 const RECALLED_TEXT = '[消息已撤回]';
 
-let cluster: Cluster;
-let pool: Pool;
-let gw1: GatewayInfo;
-let gw2: GatewayInfo;
-const open: TeamTalkClient[] = [];
+const suite = e2eSuite('recall', { dbProxy: 1, route: 1, msg: 2 });
+const gw1 = (): GatewayInfo => suite.gateway(0);
+const gw2 = (): GatewayInfo => suite.gateway(1);
 const sockets: net.Socket[] = [];
 let userSeq = 0;
 
@@ -34,12 +33,12 @@ interface User {
 
 async function newUser(): Promise<User> {
   const name = `rc${++userSeq}`;
-  return { name, id: await createUser(pool, name) };
+  return { name, id: await createUser(suite.pool, name) };
 }
 
 async function online(u: User, gw: GatewayInfo, clientType = PC): Promise<TeamTalkClient> {
   const c = await loggedIn(gw, u.name, clientType);
-  open.push(c);
+  suite.track(c);
   return c;
 }
 
@@ -76,9 +75,9 @@ async function groupUnread(c: TeamTalkClient, groupId: number): Promise<number> 
 }
 
 async function storedRow(a: number, b: number, msgId: number): Promise<{ status: number; content: string }> {
-  const [rel] = await pool.query<RowDataPacket[]>('SELECT id FROM IMRelationShip WHERE smallId = ? AND bigId = ? AND status = 0', [Math.min(a, b), Math.max(a, b)]);
+  const [rel] = await suite.pool.query<RowDataPacket[]>('SELECT id FROM IMRelationShip WHERE smallId = ? AND bigId = ? AND status = 0', [Math.min(a, b), Math.max(a, b)]);
   const relateId = Number(rel[0].id);
-  const [rows] = await pool.query<RowDataPacket[]>(`SELECT status, content FROM IMMessage_${relateId % 8} WHERE relateId = ? AND msgId = ?`, [relateId, msgId]);
+  const [rows] = await suite.pool.query<RowDataPacket[]>(`SELECT status, content FROM IMMessage_${relateId % 8} WHERE relateId = ? AND msgId = ?`, [relateId, msgId]);
   return { status: Number(rows[0].status), content: String(rows[0].content) };
 }
 
@@ -165,30 +164,16 @@ class StockClient {
 
 const msgDataText = (f: Frame): string => Buffer.from(IM.Message.IMMsgData.decode(f.body).msgData).toString('utf8');
 
-beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 2 });
-  [gw1, gw2] = cluster.gateways();
-  pool = testDbPool();
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
+suite.afterEachTest(() => {
   for (const s of sockets.splice(0)) s.destroy();
-});
-
-afterAll(async () => {
-  await cluster?.stop();
-  await pool?.end();
 });
 
 describe('recall (docs/PROTOCOL.md §6)', () => {
   it('within the window: the online receiver and the sender\'s other device get the notify; history shows the placeholder; the unread count drops', async () => {
     const [a, b] = [await newUser(), await newUser()];
-    const alice = await online(a, gw1);
-    const aliceMobile = await online(a, gw2, ANDROID);
-    const bob = await online(b, gw2);
+    const alice = await online(a, gw1());
+    const aliceMobile = await online(a, gw2(), ANDROID);
+    const bob = await online(b, gw2());
     const bobRecalls = recalls(bob);
     const mobileRecalls = recalls(aliceMobile);
     const bobTexts = texts(bob);
@@ -225,12 +210,12 @@ describe('recall (docs/PROTOCOL.md §6)', () => {
 
   it('an offline receiver finds the message recalled in history, and it no longer counts as unread', async () => {
     const [a, c] = [await newUser(), await newUser()];
-    const alice = await online(a, gw1);
+    const alice = await online(a, gw1());
     const first = await alice.sendText(c.id, 'oops');
     await alice.sendText(c.id, 'still here');
     await alice.recall(SINGLE, c.id, first.msgId);
 
-    const carol = await online(c, gw2);
+    const carol = await online(c, gw2());
     expect(await singleUnread(carol, a.id)).toBe(1);
     const page = (await carol.messageList(SINGLE, a.id, 0, 10)).msgList;
     expect(page.map((m) => [m.msgId, m.recallTime ? plain(m.msgData) : Buffer.from(m.msgData).toString('utf8')])).toEqual([
@@ -241,8 +226,8 @@ describe('recall (docs/PROTOCOL.md §6)', () => {
 
   it('refuses someone else, an unknown id, a message past the window and a second recall, each with its code; the receiver hears of none', async () => {
     const [a, b] = [await newUser(), await newUser()];
-    const alice = await online(a, gw1);
-    const bob = await online(b, gw2);
+    const alice = await online(a, gw1());
+    const bob = await online(b, gw2());
     const bobRecalls = recalls(bob);
     const bobTexts = texts(bob);
     const sent = await alice.sendText(b.id, 'mine');
@@ -251,9 +236,9 @@ describe('recall (docs/PROTOCOL.md §6)', () => {
     expect(await refusalCode(bob.recall(SINGLE, a.id, sent.msgId))).toBe(MsgRecallResult.RECALL_NOT_SENDER);
     expect(await refusalCode(alice.recall(SINGLE, b.id, old.msgId + 100))).toBe(MsgRecallResult.RECALL_NO_SUCH_MSG);
     // The message was sent longer ago than the window (TT_RECALL_WINDOW_SEC, default 120).
-    const [rel] = await pool.query<RowDataPacket[]>('SELECT id FROM IMRelationShip WHERE smallId = ? AND bigId = ?', [Math.min(a.id, b.id), Math.max(a.id, b.id)]);
+    const [rel] = await suite.pool.query<RowDataPacket[]>('SELECT id FROM IMRelationShip WHERE smallId = ? AND bigId = ?', [Math.min(a.id, b.id), Math.max(a.id, b.id)]);
     const relateId = Number(rel[0].id);
-    await pool.query(`UPDATE IMMessage_${relateId % 8} SET created = created - 121 WHERE relateId = ? AND msgId = ?`, [relateId, old.msgId]);
+    await suite.pool.query(`UPDATE IMMessage_${relateId % 8} SET created = created - 121 WHERE relateId = ? AND msgId = ?`, [relateId, old.msgId]);
     expect(await refusalCode(alice.recall(SINGLE, b.id, old.msgId))).toBe(MsgRecallResult.RECALL_WINDOW_PASSED);
     await alice.recall(SINGLE, b.id, sent.msgId);
     expect(await refusalCode(alice.recall(SINGLE, b.id, sent.msgId))).toBe(MsgRecallResult.RECALL_ALREADY_RECALLED);
@@ -267,8 +252,8 @@ describe('recall (docs/PROTOCOL.md §6)', () => {
 
   it('a stock TeamTalk client ignores the new commands and keeps working: the marker after them arrives, history decodes with TeamTalk\'s schema', async () => {
     const [a, d] = [await newUser(), await newUser()];
-    const alice = await online(a, gw1);
-    const stock = await StockClient.login(gw2, d.name);
+    const alice = await online(a, gw1());
+    const stock = await StockClient.login(gw2(), d.name);
     const sent = await alice.sendText(d.id, 'to be recalled');
     await stock.next((f) => f.commandId === CID.CID_MSG_DATA && msgDataText(f) === 'to be recalled');
     await alice.recall(SINGLE, d.id, sent.msgId);
@@ -299,8 +284,8 @@ describe('recall (docs/PROTOCOL.md §6)', () => {
 describe('read receipts (docs/PROTOCOL.md §6)', () => {
   it('1:1: the receiver\'s read ack reaches the sender\'s connections as a receipt; readers() names the peer', async () => {
     const [a, b] = [await newUser(), await newUser()];
-    const alice = await online(a, gw1);
-    const bob = await online(b, gw2);
+    const alice = await online(a, gw1());
+    const bob = await online(b, gw2());
     const receipts: IM.Message.IMMsgReadReceiptNotify[] = [];
     alice.on('readReceipt', (n) => receipts.push(n));
     const bobTexts = texts(bob);
@@ -320,8 +305,8 @@ describe('read receipts (docs/PROTOCOL.md §6)', () => {
 
   it('group: after two of three members read, readers() counts 2 read and 1 unread with their ids; a recall then lowers only the unread member\'s count', async () => {
     const [o, m1, m2, m3] = [await newUser(), await newUser(), await newUser(), await newUser()];
-    const owner = await online(o, gw1);
-    const [c1, c2, c3] = [await online(m1, gw2), await online(m2, gw1), await online(m3, gw2)];
+    const owner = await online(o, gw1());
+    const [c1, c2, c3] = [await online(m1, gw2()), await online(m2, gw1()), await online(m3, gw2())];
     const groupId = (await owner.groups.createGroup('readers', '', [o.id, m1.id, m2.id, m3.id])).groupId;
     const c3Recalls = recalls(c3);
     const got = [texts(c1), texts(c2), texts(c3)];

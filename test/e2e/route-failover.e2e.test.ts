@@ -7,11 +7,10 @@
 // only once the gateway acknowledged its pushes, the sender's gateway still
 // holds those envelopes and sends them to the other route: the receiver gets
 // every ACKed message exactly once, without logging in again.
-import type { Pool } from 'mysql2/promise';
-import type { TeamTalkClient } from '@tiertalk/client';
 import type { IM } from '@tiertalk/proto';
-import { Cluster, flushTestRedis, prepareTestDatabase, waitFor } from '@tiertalk/testkit';
-import { loggedIn, testDbPool, userId } from './helpers';
+import { waitFor } from '@tiertalk/testkit';
+import { loggedIn, userId } from './helpers';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(120_000);
 
@@ -23,28 +22,13 @@ const PILED_UP = 2_000;
 const PADDING = 'x'.repeat(400);
 const MAX_STOP_MS = 3_000;
 
-let cluster: Cluster;
-let pool: Pool;
-const open: TeamTalkClient[] = [];
-
-beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  // A long lease: the stopped gateway must stay registered (its sessions too) while stopped.
-  cluster = await Cluster.start({ dbProxy: 1, route: 2, msg: 2, env: { TT_LEASE_TTL_SEC: '10', TT_MSG_RATE_PER_SEC: '1000000' } });
-  pool = testDbPool();
-});
-
-afterAll(async () => {
-  await Promise.all(open.map((c) => c.close()));
-  await cluster?.stop();
-  await pool?.end();
-});
+// A long lease: the stopped gateway must stay registered (its sessions too) while stopped.
+const suite = e2eSuite('route-failover', { dbProxy: 1, route: 2, msg: 2, env: { TT_LEASE_TTL_SEC: '10', TT_MSG_RATE_PER_SEC: '1000000' } }, { waitForLogouts: false });
 
 /** The route instance the gateway's Deliver stream goes to now (from its log). */
 function deliverRouteOf(gatewayName: string): string | undefined {
   let route: string | undefined;
-  for (const line of cluster.logTail(gatewayName, 2_000).split('\n')) {
+  for (const line of suite.cluster.logTail(gatewayName, 2_000).split('\n')) {
     if (!line.includes('deliver stream opened')) continue;
     try {
       route = (JSON.parse(line) as { instance?: string }).instance ?? route;
@@ -56,11 +40,11 @@ function deliverRouteOf(gatewayName: string): string | undefined {
 }
 
 it('delivers every ACKed message once to an online receiver when one of two routes is killed with pushes unacknowledged', async () => {
-  const [gw1, gw2] = cluster.gateways();
-  const bobId = await userId(pool, 'bob');
+  const [gw1, gw2] = suite.cluster.gateways();
+  const bobId = await userId(suite.pool, 'bob');
   const alice = await loggedIn(gw1, 'alice');
   const bob = await loggedIn(gw2, 'bob');
-  open.push(alice, bob);
+  for (const c of [alice, bob]) suite.track(c);
 
   const acked = new Set<number>();
   const received = new Map<number, number>();
@@ -79,13 +63,13 @@ it('delivers every ACKed message once to an online receiver when one of two rout
   await waitFor(() => received.size >= 50, 10_000);
   const route = deliverRouteOf(gw1.name);
   expect(route).toMatch(/^route-\d$/);
-  const receiverGateway = cluster.process(gw2.name);
+  const receiverGateway = suite.cluster.process(gw2.name);
   receiverGateway.kill('SIGSTOP');
   try {
     const before = acked.size;
     // Bounded well below the lease: the stopped gateway must not leave etcd.
     await waitFor(() => acked.size >= before + PILED_UP, MAX_STOP_MS).catch(() => undefined);
-    await cluster.kill(route as string, 'SIGKILL');
+    await suite.cluster.kill(route as string, 'SIGKILL');
   } finally {
     receiverGateway.kill('SIGCONT');
   }

@@ -3,37 +3,21 @@
 // stores them); the gateway holds what route did not report and sends it again
 // once a route is back, and bob's gateway drops repeats: bob gets every ACKed
 // message exactly once, without logging in again.
-import type { Pool } from 'mysql2/promise';
-import type { TeamTalkClient } from '@tiertalk/client';
 import type { IM } from '@tiertalk/proto';
-import { Cluster, flushTestRedis, prepareTestDatabase, waitFor } from '@tiertalk/testkit';
-import { loggedIn, testDbPool, userId } from './helpers';
+import { waitFor } from '@tiertalk/testkit';
+import { loggedIn, userId } from './helpers';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(120_000);
 
-let cluster: Cluster;
-let pool: Pool;
-const open: TeamTalkClient[] = [];
-
-beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 2, env: { TT_LEASE_TTL_SEC: '3', TT_MSG_RATE_PER_SEC: '100000' } });
-  pool = testDbPool();
-});
-
-afterAll(async () => {
-  await Promise.all(open.map((c) => c.close()));
-  await cluster?.stop();
-  await pool?.end();
-});
+const suite = e2eSuite('route-restart', { dbProxy: 1, route: 1, msg: 2, env: { TT_LEASE_TTL_SEC: '3', TT_MSG_RATE_PER_SEC: '100000' } });
 
 it('delivers every ACKed message once to an online receiver across a kill -9 and restart of the only route', async () => {
-  const [gw1, gw2] = cluster.gateways();
-  const bobId = await userId(pool, 'bob');
+  const [gw1, gw2] = suite.cluster.gateways();
+  const bobId = await userId(suite.pool, 'bob');
   const alice = await loggedIn(gw1, 'alice');
   const bob = await loggedIn(gw2, 'bob');
-  open.push(alice, bob);
+  for (const c of [alice, bob]) suite.track(c);
 
   const acked = new Map<number, string>();
   const received = new Map<number, number>();
@@ -51,11 +35,11 @@ it('delivers every ACKed message once to an online receiver across a kill -9 and
   })();
 
   await waitFor(() => received.size >= 20, 10_000);
-  await cluster.kill('route-1', 'SIGKILL');
+  await suite.cluster.kill('route-1', 'SIGKILL');
   const ackedWhileDown = acked.size;
   // Sends are still ACKed with route gone: storage does not depend on it.
   await waitFor(() => acked.size >= ackedWhileDown + 20, 10_000);
-  await cluster.startInstance('route');
+  await suite.cluster.startInstance('route');
   const afterRestart = acked.size;
   await waitFor(() => acked.size >= afterRestart + 20, 10_000);
   sending = false;

@@ -1,34 +1,24 @@
 // Recent sessions (docs/FLOWS.md §8, docs/FLOWS.md §14 S1, S2, S4, S5) and their
 // conversation index in the sync Redis, over TCP against a real cluster.
 import Redis from 'ioredis';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import { isClientError, SessionType, TeamTalkClient } from '@tiertalk/client';
 import { CID, IM } from '@tiertalk/proto';
-import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, testConfig } from '@tiertalk/testkit';
-import { ANDROID, createUser, loggedIn, PC, testDbPool, userId } from './helpers';
+import { GatewayInfo } from '@tiertalk/testkit';
+import { ANDROID, PC } from './helpers';
+import { signInfoMarkerArrives } from './absence';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(60_000);
 
 const SINGLE = SessionType.SESSION_TYPE_SINGLE;
 const GROUP = SessionType.SESSION_TYPE_GROUP;
 
-let cluster: Cluster;
-let pool: Pool;
-let gw1: GatewayInfo;
-let gw2: GatewayInfo;
-const open: TeamTalkClient[] = [];
-let userSeq = 0;
+const suite = e2eSuite('sessions', { dbProxy: 1, route: 1, msg: 2 });
+const gw1 = (): GatewayInfo => suite.gateway(0);
+const gw2 = (): GatewayInfo => suite.gateway(1);
 
-async function track(p: Promise<TeamTalkClient>): Promise<TeamTalkClient> {
-  const c = await p;
-  open.push(c);
-  return c;
-}
-
-async function newUser(prefix: string): Promise<{ name: string; id: number }> {
-  const name = `${prefix}${++userSeq}`;
-  return { name, id: await createUser(pool, name) };
-}
+const newUser = suite.newUser;
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
 // Session times have one-second resolution; distinct times need distinct seconds.
@@ -42,23 +32,6 @@ function pdus(c: TeamTalkClient, commandId: number): Uint8Array[] {
   return got;
 }
 
-beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 2 });
-  [gw1, gw2] = cluster.gateways();
-  pool = testDbPool();
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-
-afterAll(async () => {
-  await cluster?.stop();
-  await pool?.end();
-});
-
 describe('recent sessions', () => {
   let owner: { name: string; id: number };
   let peers: Array<{ name: string; id: number }>;
@@ -71,8 +44,8 @@ describe('recent sessions', () => {
   });
 
   it('lists sessions newest first with the latest message of each, for both users of a message (S1, S2)', async () => {
-    const me = await track(loggedIn(gw1, owner.name));
-    const [p1, p2, p3] = await Promise.all(peers.map((p, i) => track(loggedIn(i % 2 === 0 ? gw2 : gw1, p.name))));
+    const me = await suite.loggedIn(gw1(), owner.name);
+    const [p1, p2, p3] = await Promise.all(peers.map((p, i) => suite.loggedIn(i % 2 === 0 ? gw2() : gw1(), p.name)));
     await p1.sendText(owner.id, 'from p1');
     await nextSecond();
     await me.sendText(peers[1].id, 'to p2');
@@ -101,10 +74,10 @@ describe('recent sessions', () => {
   });
 
   it('shows the same list after the sync Redis db is flushed (the index is rebuilt from MySQL)', async () => {
-    const me = await track(loggedIn(gw2, owner.name));
+    const me = await suite.loggedIn(gw2(), owner.name);
     const before = await me.recentSessions();
     expect(before.contactSessionList).toHaveLength(3);
-    const redis = new Redis(testConfig.redisUrl(testConfig.dbProxyRedisDb));
+    const redis = new Redis(suite.redisUrls.dbProxy);
     try {
       expect(await redis.zcard(`tt_conv_{${owner.id}}`)).toBe(3);
       // db-proxy's sync instance is this db in the test cluster.
@@ -119,10 +92,10 @@ describe('recent sessions', () => {
   });
 
   it('omits a session without any message', async () => {
-    const me = await track(loggedIn(gw1, owner.name));
+    const me = await suite.loggedIn(gw1(), owner.name);
     const later = Math.floor(Date.now() / 1000) + 3600;
-    await pool.query('INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) VALUES (?, ?, 1, 0, ?, ?)', [owner.id, silent.id, later, later]);
-    const redis = new Redis(testConfig.redisUrl(testConfig.dbProxyRedisDb));
+    await suite.pool.query('INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) VALUES (?, ?, 1, 0, ?, ?)', [owner.id, silent.id, later, later]);
+    const redis = new Redis(suite.redisUrls.dbProxy);
     await redis.del(`tt_conv_{${owner.id}}`);
     redis.disconnect();
     const ids = (await me.recentSessions()).contactSessionList.map((s) => s.sessionId);
@@ -136,14 +109,14 @@ describe('removing a session (S4, S5)', () => {
     const u = await newUser('rm_u');
     const p = await newUser('rm_p');
     const q = await newUser('rm_q');
-    const peer = await track(loggedIn(gw1, p.name));
-    const other = await track(loggedIn(gw1, q.name));
+    const peer = await suite.loggedIn(gw1(), p.name);
+    const other = await suite.loggedIn(gw1(), q.name);
     await peer.sendText(u.id, 'unread one');
     await peer.sendText(u.id, 'unread two');
     await other.sendText(u.id, 'keep me');
 
-    const pc = await track(loggedIn(gw1, u.name, PC));
-    const phone = await track(loggedIn(gw2, u.name, ANDROID));
+    const pc = await suite.loggedIn(gw1(), u.name, PC);
+    const phone = await suite.loggedIn(gw2(), u.name, ANDROID);
     const atPc = pdus(pc, CID.CID_BUDDY_LIST_REMOVE_SESSION_NOTIFY);
     const notified = new Promise<IM.Buddy.IMRemoveSessionNotify>((resolve) => phone.once('removeSessionNotify', resolve));
     expect((await pc.unreadCounts()).totalCnt).toBe(3);
@@ -151,13 +124,14 @@ describe('removing a session (S4, S5)', () => {
     const rsp = await pc.removeSession(SINGLE, p.id);
     expect(rsp).toMatchObject({ userId: u.id, resultCode: 0, sessionType: SINGLE, sessionId: p.id });
     expect(await notified).toMatchObject({ userId: u.id, sessionType: SINGLE, sessionId: p.id });
-    await new Promise((r) => setTimeout(r, 300));
+    // Routed (the phone has it): a later broadcast reaches the PC after any copy of it.
+    await signInfoMarkerArrives(phone, pc);
     expect(atPc).toHaveLength(0);
 
     expect((await phone.recentSessions()).contactSessionList.map((s) => s.sessionId)).toEqual([q.id]);
     const unread = await phone.unreadCounts();
     expect(unread.unreadinfoList.map((x) => [x.sessionId, x.unreadCnt])).toEqual([[q.id, 1]]);
-    const [rows] = await pool.query<RowDataPacket[]>('SELECT status FROM IMRecentSession WHERE userId = ? AND peerId = ?', [u.id, p.id]);
+    const [rows] = await suite.pool.query<RowDataPacket[]>('SELECT status FROM IMRecentSession WHERE userId = ? AND peerId = ?', [u.id, p.id]);
     expect(rows.map((r) => Number(r.status))).toEqual([1]);
     // the peer keeps its side, and the history stays readable
     expect((await peer.recentSessions()).contactSessionList.map((s) => s.sessionId)).toEqual([u.id]);
@@ -178,14 +152,15 @@ describe('removing a session (S4, S5)', () => {
 
   it('does not notify other devices when a group session is removed', async () => {
     const u = await newUser('rm_g');
-    const pc = await track(loggedIn(gw1, u.name, PC));
-    const phone = await track(loggedIn(gw2, u.name, ANDROID));
+    const pc = await suite.loggedIn(gw1(), u.name, PC);
+    const phone = await suite.loggedIn(gw2(), u.name, ANDROID);
     const atPhone = pdus(phone, CID.CID_BUDDY_LIST_REMOVE_SESSION_NOTIFY);
     const now = Math.floor(Date.now() / 1000);
-    await pool.query('INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) VALUES (?, 901, 2, 0, ?, ?)', [u.id, now, now]);
+    await suite.pool.query('INSERT INTO IMRecentSession (userId, peerId, type, status, created, updated) VALUES (?, 901, 2, 0, ?, ?)', [u.id, now, now]);
     const rsp = await pc.removeSession(GROUP, 901);
     expect(rsp).toMatchObject({ resultCode: 0, sessionType: GROUP, sessionId: 901 });
-    await new Promise((r) => setTimeout(r, 500));
+    // A notify is handed to route before the answer; a later broadcast from the same connection follows it.
+    await signInfoMarkerArrives(pc, phone);
     expect(atPhone).toHaveLength(0);
   });
 });

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
+import { claimRedisDbs } from '@tiertalk/testkit';
 import { createLogger } from './index';
 
 const MYSQL_URL = 'mysql://root@127.0.0.1:3306';
@@ -61,7 +62,8 @@ describe('log redaction', () => {
   });
 
   it("drops ioredis's err.command (its arguments carry keys and values)", async () => {
-    const redis = new Redis(`redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/15`, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const redisDb = await claimRedisDbs(1);
+    const redis = new Redis(redisDb.urls[0], { lazyConnect: true, maxRetriesPerRequest: 1 });
     let err: unknown;
     try {
       await redis.connect();
@@ -70,8 +72,8 @@ describe('log redaction', () => {
     } catch (e) {
       err = e;
     } finally {
-      await redis.del('tt-log-test').catch(() => undefined);
       redis.disconnect();
+      await redisDb.release();
     }
     expect(JSON.stringify((err as { command?: unknown }).command)).toContain(BODY);
     const { log, text } = capture();

@@ -62,6 +62,12 @@ export interface ClusterSpec {
    * process.memoryUsage() and take heap snapshots through it. Never production.
    */
   inspect?: readonly ServiceName[];
+  /**
+   * Redis dbs of the test Redis for db-proxy and route's session registry
+   * (default: testConfig's, shared by every test that does not choose).
+   * e2eSuite() passes dbs it claimed for its file (claimRedisDbs()).
+   */
+  redisDbs?: { dbProxy: number; route: number };
 }
 
 export interface ClientTlsSpec {
@@ -414,7 +420,7 @@ export class Cluster {
     let legacyTcpPort: number | undefined;
     switch (service) {
       case 'db-proxy': {
-        const redis = testConfig.redisUrl(testConfig.dbProxyRedisDb);
+        const redis = testConfig.redisUrl(this.spec.redisDbs?.dbProxy ?? testConfig.dbProxyRedisDb);
         Object.assign(env, {
           TT_MYSQL_MASTER_URL: testConfig.mysqlTestUrl,
           TT_MYSQL_REPLICA_URL: testConfig.mysqlTestUrl,
@@ -431,7 +437,7 @@ export class Cluster {
         break;
       }
       case 'route':
-        env.TT_SESSION_REDIS_URL = testConfig.redisUrl(testConfig.routeRedisDb);
+        env.TT_SESSION_REDIS_URL = testConfig.redisUrl(this.spec.redisDbs?.route ?? testConfig.routeRedisDb);
         break;
       case 'msg':
         tcpPort = await freePort();

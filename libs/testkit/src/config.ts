@@ -1,5 +1,7 @@
 // Where tests find the real MariaDB, Redis and etcd. Redis dbs 10 and 11 keep
-// tests away from a `make up` cluster on the same machine (dbs 1, 2, 3).
+// tests away from a `make up` cluster on the same machine (dbs 1, 2, 3); they
+// are shared by the tests that do not claim dbs of their own (redis-dbs.ts,
+// which e2eSuite and the unit tests use).
 import path from 'node:path';
 
 /** Repository root; works from libs/testkit/src (jest) and libs/testkit/dist. */

@@ -1,6 +1,8 @@
 // Real MariaDB, Redis, etcd and service processes for tests: never mocks.
 export { repoRoot, testConfig } from './config';
 export { MIGRATE_MAIN, flushTestRedis, prepareTestDatabase } from './database';
+export { claimRedisDbs, redisDbsForFile } from './redis-dbs';
+export type { FileHooks, FileRedisDbs, RedisDbClaim } from './redis-dbs';
 export { deletePrefix, testEtcd, uniquePrefix } from './etcd';
 export type { EtcdTlsFiles } from './etcd';
 export { canConnect, freePort } from './ports';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import type { RowDataPacket } from 'mysql2/promise';
-import { WaitTimeoutError, flushTestRedis, freePort, prepareTestDatabase, repoRoot, testConfig, uniquePrefix, waitFor } from './index';
+import { WaitTimeoutError, claimRedisDbs, flushTestRedis, freePort, prepareTestDatabase, repoRoot, testConfig, uniquePrefix, waitFor } from './index';
 
 describe('freePort', () => {
   it('returns distinct ports that can be bound on 127.0.0.1', async () => {
@@ -96,5 +96,39 @@ describe('waitFor and uniquePrefix', () => {
     const a = uniquePrefix();
     expect(a).toMatch(/^\/tiertalk-test-[0-9a-f]{12}$/);
     expect(uniquePrefix()).not.toBe(a);
+  });
+});
+
+describe('claimRedisDbs', () => {
+  it('hands concurrent claims different dbs (never make up\'s 1-3 nor the shared 10-11) and empties them on release', async () => {
+    const a = await claimRedisDbs(2);
+    const b = await claimRedisDbs(2);
+    try {
+      const all = [...a.dbs, ...b.dbs];
+      expect(new Set(all).size).toBe(4);
+      for (const db of all) expect([0, 1, 2, 3, 10, 11]).not.toContain(db);
+      const redis = new Redis(a.urls[0]);
+      try {
+        await redis.set('tt-claim-test', '1');
+      } finally {
+        redis.disconnect();
+      }
+    } finally {
+      await b.release();
+    }
+    const again = await claimRedisDbs(2);
+    try {
+      // a's are still held (b's are free again, for this or another run).
+      for (const db of again.dbs) expect(a.dbs).not.toContain(db);
+    } finally {
+      await again.release();
+      await a.release();
+    }
+    const check = new Redis(a.urls[0]);
+    try {
+      expect(await check.exists('tt-claim-test')).toBe(0);
+    } finally {
+      check.disconnect();
+    }
   });
 });

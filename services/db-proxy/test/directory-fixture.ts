@@ -1,13 +1,13 @@
-// A throwaway TeamTalk database plus Redis db 6 for the user-directory and
-// push-settings tests: real MariaDB and Redis, never mocks.
+// A throwaway TeamTalk database plus a Redis db (claimed per fixture, flushed
+// before and after) for the user-directory and push-settings tests: real
+// MariaDB and Redis, never mocks.
 import Redis from 'ioredis';
 import pino from 'pino';
 import { createPool, Pool, RowDataPacket } from 'mysql2/promise';
+import { claimRedisDbs } from '@tiertalk/testkit';
 import { ensureDatabase, MIGRATIONS_DIR, runMigrations, seedDemo } from '../src/store/migrate';
 
 const MYSQL_ROOT = 'mysql://root@127.0.0.1:3306';
-// Redis db 6 belongs to these tests (issue-4 split); it is flushed before and after.
-const REDIS_URL = `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/${process.env.TT_TEST_REDIS_DB || '6'}`;
 
 export const silentLog = pino({ level: 'silent' });
 
@@ -34,15 +34,15 @@ export async function openDirectoryFixture(dbName: string): Promise<DirectoryFix
     if (v === undefined) throw new Error(`demo user ${name} missing`);
     return v;
   };
-  const redis = new Redis(REDIS_URL);
-  await redis.flushdb();
+  const redisDb = await claimRedisDbs(1);
+  const redis = new Redis(redisDb.urls[0]);
   return {
     pool,
     redis,
     ids: { alice: id('alice'), bob: id('bob'), carol: id('carol'), dave: id('dave') },
     async close() {
-      await redis.flushdb();
       redis.disconnect();
+      await redisDb.release();
       await pool.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
       await pool.end();
     },

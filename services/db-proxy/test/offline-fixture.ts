@@ -1,10 +1,11 @@
-// A throwaway TeamTalk database and Redis db 4 for the offline-message,
-// session and message-id tests (issue-4 split: db 4 belongs to them; it is
-// flushed before and after). Real MariaDB and Redis, never mocks.
+// A throwaway TeamTalk database and a Redis db for the offline-message,
+// session and message-id tests (claimed per fixture, so no other test file or
+// run shares it; flushed before and after). Real MariaDB and Redis, never mocks.
 import Redis from 'ioredis';
 import pino from 'pino';
 import { createPool, Pool, RowDataPacket } from 'mysql2/promise';
 import { IM } from '@tiertalk/proto';
+import { claimRedisDbs } from '@tiertalk/testkit';
 import { MessageCommitter, StoreOutcome } from '../src/handlers/message/message-committer';
 import { createOfflineStores, OfflineStores } from '../src/handlers/message/offline-stores';
 import { CounterOutbox } from '../src/store/counter-outbox';
@@ -19,7 +20,6 @@ import { RelationStore } from '../src/store/relations';
 import { ensureDatabase, MIGRATIONS_DIR, runMigrations, seedDemo } from '../src/store/migrate';
 
 const MYSQL_ROOT = 'mysql://root@127.0.0.1:3306';
-export const OFFLINE_REDIS_URL = `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/${process.env.TT_TEST_REDIS_DB || '4'}`;
 export const AES_KEY = '12345678901234567890123456789012';
 
 export const silentLog = pino({ level: 'silent' });
@@ -82,8 +82,9 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
     if (v === undefined) throw new Error(`demo user ${name} missing`);
     return v;
   };
-  const redis = new Redis(OFFLINE_REDIS_URL);
-  await redis.flushdb();
+  const redisDb = await claimRedisDbs(1);
+  const [redisUrl] = redisDb.urls;
+  const redis = new Redis(redisUrl);
   const instances: Instance[] = [];
 
   const instance = (opts: InstanceOptions = {}): Instance => {
@@ -114,7 +115,7 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
         await Promise.all([master.end(), writer.end(), ...remote.flatMap((r) => [r.pool.end(), r.writer.end()])]);
       },
     };
-    const client = new Redis(OFFLINE_REDIS_URL);
+    const client = new Redis(redisUrl);
     const redisInstances: RedisInstances = {
       unread: client,
       groupSet: client,
@@ -194,8 +195,8 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
     instance,
     async close() {
       await Promise.all([...instances].map((i) => i.close()));
-      await redis.flushdb();
       redis.disconnect();
+      await redisDb.release();
       await pool.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
       await pool.end();
     },

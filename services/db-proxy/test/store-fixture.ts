@@ -1,12 +1,12 @@
-// A throwaway TeamTalk database and Redis db for db-proxy's store tests:
+// A throwaway TeamTalk database and Redis db (claimed per fixture) for db-proxy's store tests:
 // real MariaDB and Redis, never mocks.
 import Redis from 'ioredis';
 import { createPool, Pool } from 'mysql2/promise';
+import { claimRedisDbs } from '@tiertalk/testkit';
 import { createPinnedPool } from '../src/store/mysql';
 import { ensureDatabase, MIGRATIONS_DIR, runMigrations, seedDemo } from '../src/store/migrate';
 
 export const MYSQL_ROOT = 'mysql://root@127.0.0.1:3306';
-export const REDIS_URL = process.env.TT_TEST_STORE_REDIS ?? `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/13`;
 
 export interface StoreFixture {
   pool: Pool;
@@ -27,16 +27,16 @@ export async function openStoreFixture(dbName: string): Promise<StoreFixture> {
   await runMigrations(pool, MIGRATIONS_DIR, quiet);
   await seedDemo(pool);
   const writer = createPinnedPool(`${MYSQL_ROOT}/${dbName}`, { size: 2, queueLimit: 0 });
-  const redis = new Redis(REDIS_URL);
-  await redis.flushdb();
+  const redisDb = await claimRedisDbs(1);
+  const redis = new Redis(redisDb.urls[0]);
   return {
     pool,
     writer,
     redis,
     dbName,
     async close() {
-      await redis.flushdb();
       redis.disconnect();
+      await redisDb.release();
       await writer.end();
       await pool.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
       await pool.end();

@@ -54,7 +54,8 @@ describe('legacy TCP msg-server discovery', () => {
   let registry: Registry;
   let watch: ServiceWatch;
   let server: LegacyTcpServer;
-  const balancer = new GatewayBalancer();
+  // Fresh per test: it counts the addresses it handed out, which would carry over.
+  let balancer = new GatewayBalancer();
   let port: number;
   const regs: Registration[] = [];
 
@@ -71,6 +72,21 @@ describe('legacy TCP msg-server discovery', () => {
     await registry?.close();
     await deletePrefix(prefix);
   });
+
+  // Each test registers the gateways it needs: none are left from an earlier test,
+  // so any one test runs alone (`-t`) or in any order.
+  beforeEach(async () => {
+    balancer = new GatewayBalancer();
+    await Promise.all(regs.splice(0).map((r) => r.deregister()));
+    await waitFor(() => watch.size === 0, 5000, { what: 'no gateway in the watch' });
+  });
+
+  /** Two gateways with room: tcp-a (4 of 10) on 8001, tcp-b (2 of 10, least loaded) on 8002. */
+  async function twoGateways(curConn: [number, number] = [4, 2]): Promise<void> {
+    await addGateway('tcp-a', curConn[0], 10, 8001);
+    await addGateway('tcp-b', curConn[1], 10, 8002);
+    await waitFor(() => watch.size === 2 && watch.list().every((i) => i.meta.curConn === (i.id === 'tcp-a' ? curConn[0] : curConn[1])), 5000, { what: 'both gateways in the watch' });
+  }
 
   async function addGateway(id: string, curConn: number, maxConn: number, gwPort: number): Promise<Registration> {
     const reg = await registry.register({
@@ -90,28 +106,27 @@ describe('legacy TCP msg-server discovery', () => {
   });
 
   it('answers the least-loaded gateway, ip1 first', async () => {
-    await addGateway('tcp-a', 4, 10, 8001);
-    await addGateway('tcp-b', 2, 10, 8002);
-    await waitFor(() => watch.size === 2, 5000);
+    await twoGateways();
     const rsp = onlyReply(await talk(port, [msgServReq(7)]), 7);
     expect(rsp.resultCode).toBe(IM.BaseDefine.ResultType.REFUSE_REASON_NONE);
     expect({ prior: rsp.priorIp, backup: rsp.backipIp, port: rsp.port }).toEqual({ prior: '10.1.0.2', backup: '172.17.0.2', port: 8002 });
   });
 
   it('ignores other commands, answers the request after them in the same segment', async () => {
+    await twoGateways();
     const heartbeat = encodeFrame(SID.SID_OTHER, CID.CID_OTHER_HEARTBEAT, 1, new Uint8Array(0));
     const rsp = onlyReply(await talk(port, [Buffer.concat([heartbeat, msgServReq(9)])]), 9);
     expect(rsp.port).toBe(8002);
   });
 
   it('handles a request split across segments', async () => {
+    await twoGateways();
     const req = msgServReq(3);
-    onlyReply(await talk(port, [req.subarray(0, 5), req.subarray(5)]), 3);
+    expect(onlyReply(await talk(port, [req.subarray(0, 5), req.subarray(5)]), 3).port).toBe(8002);
   });
 
   it('answers result 2 when every gateway is full', async () => {
-    await Promise.all(regs.map((r) => r.update({ load: 10, meta: { ...r.current.meta, curConn: 10 } })));
-    await waitFor(() => watch.list().every((i) => i.meta.curConn === 10), 5000);
+    await twoGateways([10, 10]);
     const rsp = onlyReply(await talk(port, [msgServReq(5)]), 5);
     expect(rsp.resultCode).toBe(IM.BaseDefine.ResultType.REFUSE_REASON_MSG_SERVER_FULL);
   });

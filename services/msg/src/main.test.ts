@@ -314,9 +314,18 @@ class TtClient {
     }
   }
 
-  /** True when no frame with this command id arrives within ms. */
-  async none(cid: number, ms = 300): Promise<boolean> {
-    await sleep(ms);
+  /**
+   * Absence without a fixed wait: resolves once a frame passing `marker` is here (one
+   * sent later by the same path as the unwanted frame, so ordered after it) and tells
+   * whether no `cid` frame came before it. The marker stays queued.
+   */
+  async noneBefore(cid: number, marker: (f: Frame) => boolean, timeoutMs = 3000): Promise<boolean> {
+    await until(() => this.frames.some(marker), timeoutMs);
+    return !this.frames.slice(0, this.frames.findIndex(marker)).some((f) => f.commandId === cid);
+  }
+
+  /** True when no frame with this command id has arrived so far (after a marker proved the rest). */
+  noneYet(cid: number): boolean {
     return !this.frames.some((f) => f.commandId === cid);
   }
 
@@ -374,6 +383,12 @@ function gatewayConfig(etcdPrefix: string, id: string, extra: Record<string, str
   });
 }
 
+/** Matches a pushed IMMsgData frame with this text. */
+const textIs =
+  (text: string) =>
+  (f: Frame): boolean =>
+    f.commandId === CID.CID_MSG_DATA && Buffer.from(IM.Message.IMMsgData.decode(f.body).msgData).toString() === text;
+
 async function until(pred: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await pred())) {
@@ -390,6 +405,18 @@ describe('msg gateway with fake db-proxy and route', () => {
   let route: FakeRoute;
   let gw: RunningGateway;
   let msgWatch: ServiceWatch;
+
+  /**
+   * Marker for absence of a route push: a read notify to `userId` on the same Push
+   * stream, which the gateway applies in order; resolves with a matcher for its frame.
+   */
+  let markerMsgId = 0;
+  const pushMarker = (userId: number): ((f: Frame) => boolean) => {
+    const msgId = 900_000 + ++markerMsgId;
+    const body = IM.Message.IMMsgDataReadNotify.encode({ userId: 4242, sessionId: userId, msgId, sessionType: 1 }).finish();
+    route.push('gw-a', [{ commandId: CID.CID_MSG_READ_NOTIFY, body, toUserIds: [userId] }]);
+    return (f) => f.commandId === CID.CID_MSG_READ_NOTIFY && IM.Message.IMMsgDataReadNotify.decode(f.body).msgId === msgId;
+  };
 
   beforeAll(async () => {
     registry = await Registry.connect({ endpoints: [ETCD], prefix: etcdPrefix, leaseTtlSec: 2, logger: log });
@@ -430,7 +457,7 @@ describe('msg gateway with fake db-proxy and route', () => {
 
     // A second login on the same connection is ignored.
     c.send(CID.CID_LOGIN_REQ_USERLOGIN, 5, IM.Login.IMLoginReq.encode({ userName: 'bob', password: 'pw-b', onlineStatus: 1, clientType: PC }).finish());
-    expect(await c.none(CID.CID_LOGIN_RES_USERLOGIN)).toBe(true);
+    // (Checked once the server closed the connection below: nothing can arrive after that.)
 
     // Logout: reply with seq, close, route and load updated.
     c.send(CID.CID_LOGIN_REQ_LOGINOUT, 6, new Uint8Array(0));
@@ -438,6 +465,7 @@ describe('msg gateway with fake db-proxy and route', () => {
     expect(out.seqNum).toBe(6);
     expect(IM.Login.IMLogoutRsp.decode(out.body).resultCode).toBe(0);
     await c.waitClosed();
+    expect(c.frames.filter((f) => f.commandId === CID.CID_LOGIN_RES_USERLOGIN)).toEqual([]);
     await until(() => route.sessionOf(1001, PC) === undefined && msgWatch.get('gw-a')?.load === 0);
   });
 
@@ -474,7 +502,6 @@ describe('msg gateway with fake db-proxy and route', () => {
       expect(Math.abs(m.createTime - Date.now() / 1000)).toBeLessThan(5);
       expect(Object.hasOwn(m, 'attachData')).toBe(false);
     }
-    expect(await alicePc.none(CID.CID_MSG_DATA)).toBe(true);
     expect(db1.stored.at(-1)).toMatchObject({ fromUserId: 1001, toSessionId: 1002 });
     // The envelope says what it is beside the body: route and the receiving gateway read these, not the body.
     expect(route.envelopes.filter((e) => e.commandId === CID.CID_MSG_DATA).at(-1)).toMatchObject({
@@ -489,20 +516,27 @@ describe('msg gateway with fake db-proxy and route', () => {
 
     // Sent from the phone: the envelope says so; the peer and the sender's PC get the stored
     // message exactly as before (the class rides on the Push, never in what is written).
+    // It is also the marker for alicePc: a later message by the same route push path, so her
+    // own 'hello bob' would have come before it.
     aliceMobile.sendMsg(34, 1001, 1002, 'from my phone');
     const phoneAck = IM.Message.IMMsgDataAck.decode((await aliceMobile.next(CID.CID_MSG_DATA_ACK)).body);
     const fromPhone = route.envelopes.filter((e) => e.commandId === CID.CID_MSG_DATA).at(-1);
     expect(fromPhone).toMatchObject({ msgId: phoneAck.msgId, fromUserId: 1001, fromClientClass: tiertalk.ClientClass.CLIENT_CLASS_MOBILE });
+    expect(await alicePc.noneBefore(CID.CID_MSG_DATA, textIs('from my phone'))).toBe(true);
     for (const receiver of [bob, alicePc]) {
       const f = await receiver.next(CID.CID_MSG_DATA);
       expect(Buffer.from(f.body)).toEqual(Buffer.from(fromPhone?.body ?? []));
       expect(IM.Message.IMMsgData.decode(f.body)).toMatchObject({ fromUserId: 1001, msgId: phoneAck.msgId });
     }
-    expect(await aliceMobile.none(CID.CID_MSG_DATA, 0)).toBe(true);
+    // Marker: the phone's heartbeat is answered after the push that would have echoed its message (same connection).
+    aliceMobile.send(CID.CID_OTHER_HEARTBEAT, 35, new Uint8Array(0));
+    expect(await aliceMobile.noneBefore(CID.CID_MSG_DATA, (f) => f.commandId === CID.CID_OTHER_HEARTBEAT)).toBe(true);
 
     // The receiver's ack produces no reply.
     bob.send(CID.CID_MSG_DATA_ACK, 7, IM.Message.IMMsgDataAck.encode({ userId: 1002, sessionId: 1001, msgId: ack.msgId, sessionType: 1 }).finish());
-    expect(await bob.none(CID.CID_MSG_DATA_ACK)).toBe(true);
+    // Marker: a heartbeat after it; the gateway answers a connection's frames in order, neither needs another tier.
+    bob.send(CID.CID_OTHER_HEARTBEAT, 8, new Uint8Array(0));
+    expect(await bob.noneBefore(CID.CID_MSG_DATA_ACK, (f) => f.commandId === CID.CID_OTHER_HEARTBEAT)).toBe(true);
 
     // Dropped silently: empty, to self. Refused with msg_id 0: rejected by the store.
     alicePc.sendMsg(40, 1001, 1002, '');
@@ -511,8 +545,10 @@ describe('msg gateway with fake db-proxy and route', () => {
     const refusal = await alicePc.next(CID.CID_MSG_DATA_ACK);
     expect(refusal.seqNum).toBe(42);
     expect(IM.Message.IMMsgDataAck.decode(refusal.body)).toMatchObject({ userId: 1001, sessionId: 1002, msgId: 0, sessionType: 1 });
-    expect(await alicePc.none(CID.CID_MSG_DATA_ACK, 300)).toBe(true);
-    expect(await bob.none(CID.CID_MSG_DATA, 0)).toBe(true);
+    // Marker: a later message on the same connection, acknowledged and delivered after the dropped ones would have been.
+    alicePc.sendMsg(43, 1001, 1002, 'marker 2');
+    expect(await alicePc.noneBefore(CID.CID_MSG_DATA_ACK, (f) => f.commandId === CID.CID_MSG_DATA_ACK && f.seqNum === 43)).toBe(true);
+    expect(await bob.noneBefore(CID.CID_MSG_DATA, textIs('marker 2'))).toBe(true);
     expect(alicePc.closed).toBe(false);
   });
 
@@ -541,7 +577,7 @@ describe('msg gateway with fake db-proxy and route', () => {
     // Start early in a wall-clock second so the burst stays in one window.
     while (Date.now() % 1000 > 300) await sleep(20);
     for (let i = 0; i < 25; i += 1) c.sendMsg(100 + i, 1003, 1002, `m${i}`);
-    await sleep(700);
+    await until(() => c.frames.filter((f) => f.commandId === CID.CID_MSG_DATA_ACK).length === 25);
     const acks = c.frames
       .filter((f) => f.commandId === CID.CID_MSG_DATA_ACK)
       .map((f) => ({ seq: f.seqNum, ...IM.Message.IMMsgDataAck.decode(f.body) }))
@@ -560,12 +596,16 @@ describe('msg gateway with fake db-proxy and route', () => {
       const c = await TtClient.connect(quiet.tcpPort);
       expect((await c.login('dave', 'pw-d', PC)).resultCode).toBe(0);
       while (Date.now() % 1000 > 300) await sleep(20);
+      const burstSecond = Math.floor(Date.now() / 1000);
       for (let i = 0; i < 6; i += 1) c.sendMsg(200 + i, 1004, 1002, `q${i}`);
-      await sleep(700);
-      const acks = c.frames.filter((f) => f.commandId === CID.CID_MSG_DATA_ACK).map((f) => IM.Message.IMMsgDataAck.decode(f.body));
+      // Marker: a message in the next window, on the same connection, is answered after any answer to these.
+      await until(() => Math.floor(Date.now() / 1000) > burstSecond, 2000);
+      c.sendMsg(299, 1004, 1002, 'window marker');
+      await until(() => c.frames.some((f) => f.commandId === CID.CID_MSG_DATA_ACK && f.seqNum === 299));
+      const acks = c.frames.filter((f) => f.commandId === CID.CID_MSG_DATA_ACK && f.seqNum !== 299).map((f) => IM.Message.IMMsgDataAck.decode(f.body));
       expect(acks).toHaveLength(3);
       expect(acks.every((a) => a.msgId > 0)).toBe(true);
-      const storedTexts = db1.stored.map((m) => Buffer.from(m.msgData).toString()).filter((t) => t.startsWith('q'));
+      const storedTexts = db1.stored.map((m) => Buffer.from(m.msgData).toString()).filter((t) => /^q\d$/.test(t));
       expect(storedTexts).toEqual(['q0', 'q1', 'q2']);
 
       // A message the store rejects gets no answer either; the later marker's ACK proves it.
@@ -595,30 +635,30 @@ describe('msg gateway with fake db-proxy and route', () => {
     const got = await pc.next(CID.CID_BUDDY_LIST_STATUS_NOTIFY);
     expect(got.seqNum).toBe(0);
     expect(IM.Buddy.IMUserStatNotify.decode(got.body).userStat).toMatchObject({ userId: 1003, status: 1 });
-    expect(await phone.none(CID.CID_BUDDY_LIST_STATUS_NOTIFY)).toBe(true);
-    expect(await anonymous.none(CID.CID_BUDDY_LIST_STATUS_NOTIFY, 0)).toBe(true);
+    expect(await phone.noneBefore(CID.CID_BUDDY_LIST_STATUS_NOTIFY, pushMarker(1002))).toBe(true);
+    // (Not logged in: no marker can reach it either; checked after the phone's marker came.)
+    expect(anonymous.noneYet(CID.CID_BUDDY_LIST_STATUS_NOTIFY)).toBe(true);
 
     const sign = IM.Buddy.IMSignInfoChangedNotify.encode({ changedUserId: 1001, signInfo: 'new' }).finish();
     const pcRef = route.sessionOf(1001, PC);
     route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, body: sign, allUsers: true, originConnId: pcRef?.connId }]);
     expect(IM.Buddy.IMSignInfoChangedNotify.decode((await phone.next(CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY)).body).signInfo).toBe('new');
-    expect(await pc.none(CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY)).toBe(true);
+    expect(await pc.noneBefore(CID.CID_BUDDY_LIST_SIGN_INFO_CHANGED_NOTIFY, pushMarker(1001))).toBe(true);
 
     // user-addressed pushes honour the class too; an unknown class is skipped
     const pcLogin = IM.Buddy.IMPCLoginStatusNotify.encode({ userId: 1002, loginStat: 1 }).finish();
     route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, body: pcLogin, toUserIds: [1002], clientClass: 7 }]);
     route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, body: pcLogin, toUserIds: [1001, 1002], clientClass: 2 }]);
     expect((await phone.next(CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY)).seqNum).toBe(0);
-    expect(await phone.none(CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY)).toBe(true);
-    expect(await pc.none(CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, 0)).toBe(true);
+    expect(await phone.noneBefore(CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, pushMarker(1002))).toBe(true);
+    expect(await pc.noneBefore(CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, pushMarker(1001))).toBe(true);
   });
 
   it('acknowledges every PushBatch it applied (cumulative PushAck counts)', async () => {
     const before = { sent: route.pushBatchesSent, acked: route.pushBatchesAcked };
     const notify = IM.Buddy.IMPCLoginStatusNotify.encode({ userId: 1002, loginStat: 1 }).finish();
     for (let i = 0; i < 20; i++) route.push('gw-a', [{ commandId: CID.CID_BUDDY_LIST_PC_LOGIN_STATUS_NOTIFY, body: notify, toUserIds: [4242] }]);
-    const deadline = Date.now() + 3000;
-    while (route.pushBatchesAcked - before.acked < 20 && Date.now() < deadline) await sleep(10);
+    await until(() => route.pushBatchesAcked - before.acked >= 20);
     expect(route.pushBatchesSent - before.sent).toBe(20);
     expect(route.pushBatchesAcked - before.acked).toBe(20);
   });
@@ -636,7 +676,8 @@ describe('msg gateway with fake db-proxy and route', () => {
     await old.waitClosed();
     await until(() => route.logouts.some((r) => r.connId === oldRef?.connId));
     expect(mobile.closed).toBe(false);
-    expect(await mobile.none(CID.CID_LOGIN_KICK_USER, 0)).toBe(true);
+    // The gateway kicks its own same-class connections in one pass before registering the login: a kick of the mobile would have come with the old one's.
+    expect(mobile.noneYet(CID.CID_LOGIN_KICK_USER)).toBe(true);
   });
 
   it('kicks a connection named by route (CID_OTHER_SERVER_KICK_USER push)', async () => {
@@ -647,7 +688,7 @@ describe('msg gateway with fake db-proxy and route', () => {
     // A push naming a connection of another user is ignored.
     const wrong = IM.Server.IMServerKickUser.encode({ userId: 4242, clientType: MOBILE, reason: 1 }).finish();
     route.push('gw-a', [{ commandId: CID.CID_OTHER_SERVER_KICK_USER, body: wrong, connIds: [ref?.connId ?? 0] }]);
-    expect(await c.none(CID.CID_LOGIN_KICK_USER, 300)).toBe(true);
+    expect(await c.noneBefore(CID.CID_LOGIN_KICK_USER, pushMarker(1002))).toBe(true);
     const body = IM.Server.IMServerKickUser.encode({ userId: 1002, clientType: MOBILE, reason: 1 }).finish();
     route.push('gw-a', [{ commandId: CID.CID_OTHER_SERVER_KICK_USER, body, connIds: [ref?.connId ?? 0] }]);
     const kick = IM.Login.IMKickUser.decode((await c.next(CID.CID_LOGIN_KICK_USER)).body);
@@ -702,7 +743,7 @@ describe('msg gateway with fake db-proxy and route', () => {
     }, 8000);
     for (const db of dbs) db.delayMs = 400;
     c.sendMsg(51, 1001, 1002, 'in flight at shutdown');
-    await sleep(50);
+    await until(() => dbs.some((db) => db.received.includes('in flight at shutdown')));
     const stopping = gw.stop('test');
     const ack = await c.next(CID.CID_MSG_DATA_ACK, 3000);
     expect(ack.seqNum).toBe(51);

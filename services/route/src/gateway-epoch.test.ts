@@ -6,10 +6,12 @@ import { Registry } from '@tiertalk/registry';
 import { insecureLoopback } from '@tiertalk/rpc';
 import { GatewayLinks } from './gateway-links';
 import { SessionStore } from './session-store';
+import { redisDbsForFile } from '@tiertalk/testkit';
 
 // A gateway process restarted under the same instance id (new epoch): the old
 // process's sessions are dead and must go, the new one's must stay. Real etcd and Redis.
-const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/12`;
+// A db of the test Redis claimed for this file, so no other test file or run shares it.
+const redisDb = redisDbsForFile({ beforeAll, afterAll });
 const ETCD = (process.env.TT_TEST_ETCD ?? 'http://127.0.0.1:2379').split(',');
 const PC = IM.BaseDefine.ClientType.CLIENT_TYPE_WINDOWS;
 
@@ -29,7 +31,7 @@ describe('gateway epochs', () => {
   let links: GatewayLinks;
 
   beforeAll(async () => {
-    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis = new Redis(redisDb.url, { maxRetriesPerRequest: 1 });
     store = new SessionStore(redis, `tt:test:${randomBytes(5).toString('hex')}:`);
     registry = await Registry.connect({ endpoints: ETCD, prefix: `/tiertalk-test-epoch-${randomBytes(5).toString('hex')}`, leaseTtlSec: 5, logger });
   });

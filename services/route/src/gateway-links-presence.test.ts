@@ -7,11 +7,13 @@ import { Registry, type Registration } from '@tiertalk/registry';
 import { bindServer, createServer, insecureLoopback } from '@tiertalk/rpc';
 import { GatewayLinks } from './gateway-links';
 import { SessionStore } from './session-store';
+import { redisDbsForFile } from '@tiertalk/testkit';
 
 // Coalesced presence on the Push streams (docs/FLOWS.md §5): one list per
 // gateway per interval, flushed ahead of any other push to that gateway, and
 // one push per user for a gateway that does not advertise lists. Real etcd and Redis.
-const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/12`;
+// A db of the test Redis claimed for this file, so no other test file or run shares it.
+const redisDb = redisDbsForFile({ beforeAll, afterAll });
 const ETCD = (process.env.TT_TEST_ETCD ?? 'http://127.0.0.1:2379').split(',');
 const { USER_STATUS_ONLINE: ONLINE, USER_STATUS_OFFLINE: OFFLINE } = IM.BaseDefine.UserStatType;
 const COALESCE_MS = 300;
@@ -64,7 +66,7 @@ describe('GatewayLinks presence coalescing', () => {
 
   beforeAll(async () => {
     const logger = createLogger({ service: 'route-test', instanceId: 'route-test', level: 'silent' });
-    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis = new Redis(redisDb.url, { maxRetriesPerRequest: 1 });
     const store = new SessionStore(redis, `tt:test:${randomBytes(5).toString('hex')}:`);
     registry = await Registry.connect({ endpoints: ETCD, prefix: `/tiertalk-test-presence-${randomBytes(5).toString('hex')}`, leaseTtlSec: 5, logger });
     await lists.start();

@@ -7,10 +7,12 @@ import { Registry, type Registration } from '@tiertalk/registry';
 import { bindServer, createServer, insecureLoopback } from '@tiertalk/rpc';
 import { GatewayLinks } from './gateway-links';
 import { SessionStore } from './session-store';
+import { redisDbsForFile } from '@tiertalk/testkit';
 
 // A gateway that stops reading: route must keep unacknowledged batches
 // (bounded) and drop the oldest instead of growing without limit. Real etcd and Redis.
-const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/12`;
+// A db of the test Redis claimed for this file, so no other test file or run shares it.
+const redisDb = redisDbsForFile({ beforeAll, afterAll });
 const ETCD = (process.env.TT_TEST_ETCD ?? 'http://127.0.0.1:2379').split(',');
 
 describe('GatewayLinks backpressure', () => {
@@ -25,7 +27,7 @@ describe('GatewayLinks backpressure', () => {
 
   beforeAll(async () => {
     const logger = createLogger({ service: 'route-test', instanceId: 'route-test', level: 'silent' });
-    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis = new Redis(redisDb.url, { maxRetriesPerRequest: 1 });
     const store = new SessionStore(redis, `tt:test:${randomBytes(5).toString('hex')}:`);
     registry = await Registry.connect({ endpoints: ETCD, prefix: `/tiertalk-test-route-${randomBytes(5).toString('hex')}`, leaseTtlSec: 5, logger });
     server = createServer({ security: insecureLoopback() });

@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { createLogger } from '@tiertalk/log';
 import { IM } from '@tiertalk/proto';
-import { waitFor } from '@tiertalk/testkit';
+import { redisDbsForFile, waitFor } from '@tiertalk/testkit';
 import { RegistryEpoch } from './registry-epoch';
 import { SessionStore } from './session-store';
 
 // Real Redis (style.md: no mocks of it). The "gateway" answers route's resync
 // request the way services/msg session-sync does: with Route.SyncSessions,
 // here straight into the store.
-const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/12`;
+// A db of the test Redis claimed for this file, so no other test file or run shares it.
+const redisDb = redisDbsForFile({ beforeAll, afterAll });
 const PC = IM.BaseDefine.ClientType.CLIENT_TYPE_WINDOWS;
 const logger = createLogger({ service: 'route-test', instanceId: 'route-test', level: 'silent' });
 
@@ -20,7 +21,7 @@ describe('RegistryEpoch', () => {
   let epoch: RegistryEpoch | undefined;
 
   beforeAll(() => {
-    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis = new Redis(redisDb.url, { maxRetriesPerRequest: 1 });
   });
   afterAll(async () => {
     await redis.quit();

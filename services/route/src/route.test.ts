@@ -21,10 +21,12 @@ import { deliverBatch } from './handlers/message/deliver';
 import type { RouteDeps } from './handlers/types';
 import { MAX_USERS_STAT_IDS } from './handlers/user/users-stat';
 import { SessionStore } from './session-store';
+import { redisDbsForFile } from '@tiertalk/testkit';
 
-// In-process route (its gRPC server module, real Redis db 12, real etcd) and
+// In-process route (its gRPC server module, real Redis in a db claimed for this file, real etcd) and
 // two small Gateway.Push peers registered in etcd as `msg` instances.
-const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/12`;
+// A db of the test Redis claimed for this file, so no other test file or run shares it.
+const redisDb = redisDbsForFile({ beforeAll, afterAll });
 const ETCD = (process.env.TT_TEST_ETCD ?? 'http://127.0.0.1:2379').split(',');
 const { CLIENT_TYPE_WINDOWS, CLIENT_TYPE_MAC, CLIENT_TYPE_ANDROID, CLIENT_TYPE_IOS } = IM.BaseDefine.ClientType;
 const { USER_STATUS_ONLINE, USER_STATUS_OFFLINE } = IM.BaseDefine.UserStatType;
@@ -161,9 +163,31 @@ describe('route service (in-process, real Redis and etcd)', () => {
     onStream(RouteService.LoginStream, { gatewayId, connId, userId, clientType });
   const logoutRef = (ref: tiertalk.SessionRef.$Properties) => onStream(RouteService.LogoutStream, ref);
 
+  /**
+   * Absence without a fixed wait: makes route push a marker kick to `gw` (KickUser of a
+   * session there) and returns what `gw` received before it. Route writes a gateway's
+   * pushes in order on its one Push stream and flushes gathered presence before any other
+   * push, so whatever route queued for `gw` before the marker is in what is returned.
+   */
+  let markerSeq = 0;
+  async function receivedBeforeMarker(gw: TestGateway): Promise<{ batches: PushBatch[]; presence: tiertalk.Push.$Properties[] }> {
+    const session = { gatewayId: gw.id, connId: 90_000 + ++markerSeq, userId: 90_000 + markerSeq, clientType: CLIENT_TYPE_WINDOWS };
+    await store.login(session);
+    const kick = IM.Server.IMServerKickUser.create({ userId: session.userId, clientType: CLIENT_TYPE_WINDOWS, reason: IM.BaseDefine.KickReasonType.KICK_REASON_MOBILE_KICK });
+    await unaryCall(client, RouteService.KickUser, kick, DEADLINE);
+    const isMarker = (b: PushBatch): boolean => b.items.some((i) => (i.connIds ?? []).includes(session.connId));
+    await waitFor(() => gw.batches.some(isMarker), 3000, `the marker kick on ${gw.id}`);
+    const presence = [...gw.presence];
+    const at = gw.batches.findIndex(isMarker);
+    const batches = gw.batches.slice(0, at);
+    gw.batches.splice(at, 1);
+    await store.logout(session);
+    return { batches, presence };
+  }
+
   beforeAll(async () => {
     logger = createLogger({ service: 'route-test', instanceId: 'route-test', level: (process.env.TT_TEST_LOG_LEVEL ?? 'silent') as 'silent' });
-    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis = new Redis(redisDb.url, { maxRetriesPerRequest: 1 });
     keyPrefix = `tt:test:${randomBytes(5).toString('hex')}:`;
     store = new SessionStore(redis, keyPrefix);
     etcdPrefix = `/tiertalk-test-route-${randomBytes(5).toString('hex')}`;
@@ -256,7 +280,7 @@ describe('route service (in-process, real Redis and etcd)', () => {
       expect(push.originConnId).toBe(1);
       // The envelope's message fields ride on, so the gateway need not decode the body.
       expect(push).toMatchObject({ kind: MESSAGE_KIND_SINGLE, msgId: 7, fromUserId: 100, toSessionId: 400 });
-      await sleep(200);
+      // The report came only once every PushBatch made from the batch was acknowledged: nothing more is coming.
       expect(gwB.batches).toHaveLength(0);
     });
 
@@ -271,7 +295,7 @@ describe('route service (in-process, real Redis and etcd)', () => {
       });
       expect(report).toMatchObject({ envelopes: 2, pushes: 4 });
       await waitFor(() => gwA.batches.length === 1 && gwB.batches.length === 1, 3000, 'one batch on each gateway');
-      await sleep(100);
+      // (The report followed the gateways' acks of every PushBatch made from the batch.)
       expect(gwA.batches).toHaveLength(1);
       expect(gwB.batches).toHaveLength(1);
 
@@ -298,7 +322,7 @@ describe('route service (in-process, real Redis and etcd)', () => {
       expect(
         await deliver({ items: [{ commandId: CID.CID_MSG_DATA, body: Buffer.from('x'), toUserIds: [999, 0], originGatewayId: 'gw-zz' }] }),
       ).toMatchObject({ envelopes: 1, pushes: 0 });
-      await sleep(200);
+      // Each report followed the gateways' acks of every PushBatch made from its batch.
       expect(gwA.batches).toHaveLength(0);
       expect(gwB.batches).toHaveLength(0);
     });
@@ -423,9 +447,8 @@ describe('route service (in-process, real Redis and etcd)', () => {
     it('kicks the same-class session on the other gateway, not the mobile one', async () => {
       expect((await login('gw-a', 11, 500, CLIENT_TYPE_WINDOWS)).kicked).toBe(0);
       expect((await login('gw-b', 12, 500, CLIENT_TYPE_ANDROID)).kicked).toBe(0);
-      await sleep(100);
-      expect(gwA.batches).toHaveLength(0);
-      expect(gwB.batches).toHaveLength(0);
+      expect((await receivedBeforeMarker(gwA)).batches).toHaveLength(0);
+      expect((await receivedBeforeMarker(gwB)).batches).toHaveLength(0);
 
       const rsp = await login('gw-b', 13, 500, CLIENT_TYPE_MAC);
       expect(rsp.kicked).toBe(1);
@@ -435,8 +458,7 @@ describe('route service (in-process, real Redis and etcd)', () => {
       expect(kick.connIds).toEqual([11]);
       const body = IM.Server.IMServerKickUser.decode(kick.body);
       expect(body).toMatchObject({ userId: 500, clientType: CLIENT_TYPE_MAC, reason: IM.BaseDefine.KickReasonType.KICK_REASON_DUPLICATE_USER });
-      await sleep(200);
-      expect(gwB.batches).toHaveLength(0);
+      expect((await receivedBeforeMarker(gwB)).batches).toHaveLength(0);
     });
 
     it('kicks a same-class session on the same gateway too', async () => {
@@ -529,16 +551,14 @@ describe('route service (in-process, real Redis and etcd)', () => {
       gwA.clear();
       gwB.clear();
       await login('gw-b', 72, 1000, CLIENT_TYPE_ANDROID);
-      await sleep(200);
-      expect(gwA.presence).toHaveLength(0);
-      expect(gwB.presence).toHaveLength(0);
+      expect((await receivedBeforeMarker(gwA)).presence).toHaveLength(0);
+      expect((await receivedBeforeMarker(gwB)).presence).toHaveLength(0);
     });
 
     it('tells mobiles about PC logins and logouts; OFFLINE only when the last PC session goes', async () => {
       await login('gw-b', 81, 1001, CLIENT_TYPE_IOS);
-      await sleep(150);
-      expect(gwA.presence).toHaveLength(0);
-      expect(gwB.presence).toHaveLength(0);
+      expect((await receivedBeforeMarker(gwA)).presence).toHaveLength(0);
+      expect((await receivedBeforeMarker(gwB)).presence).toHaveLength(0);
 
       await login('gw-a', 82, 1001, CLIENT_TYPE_WINDOWS);
       await waitFor(() => pcLoginPushes(gwB).length === 1 && statusPushes(gwA).length === 1 && statusPushes(gwB).length === 1, 3000, 'ONLINE');
@@ -558,9 +578,8 @@ describe('route service (in-process, real Redis and etcd)', () => {
       gwA.clear();
       gwB.clear();
       await logout('gw-a', 82, 1001, CLIENT_TYPE_WINDOWS);
-      await sleep(200);
-      expect(gwA.presence).toHaveLength(0);
-      expect(gwB.presence).toHaveLength(0);
+      expect((await receivedBeforeMarker(gwA)).presence).toHaveLength(0);
+      expect((await receivedBeforeMarker(gwB)).presence).toHaveLength(0);
 
       // the last PC leaves: OFFLINE to every PC connection and to the user's mobile
       await logout('gw-b', 83, 1001, CLIENT_TYPE_MAC);
@@ -574,9 +593,8 @@ describe('route service (in-process, real Redis and etcd)', () => {
       gwB.clear();
       await logout('gw-b', 83, 1001, CLIENT_TYPE_MAC);
       await logout('gw-b', 81, 1001, CLIENT_TYPE_IOS);
-      await sleep(200);
-      expect(gwA.presence).toHaveLength(0);
-      expect(gwB.presence).toHaveLength(0);
+      expect((await receivedBeforeMarker(gwA)).presence).toHaveLength(0);
+      expect((await receivedBeforeMarker(gwB)).presence).toHaveLength(0);
     });
 
     it('a mobile logging in while a PC is online makes the user\'s other mobiles hear ONLINE', async () => {
@@ -586,9 +604,8 @@ describe('route service (in-process, real Redis and etcd)', () => {
       await waitFor(() => pcLoginPushes(gwA).length === 1, 3000, 'PC login status on gateway A');
       expect(pcLoginPushes(gwA)[0]).toMatchObject({ toUserIds: [1002], clientClass: 2 });
       expect(pcLoginOf(pcLoginPushes(gwA)[0]).loginStat).toBe(USER_STATUS_ONLINE);
-      await sleep(150);
-      expect(statusPushes(gwA)).toHaveLength(0);
-      expect(gwB.presence).toHaveLength(0);
+      expect((await receivedBeforeMarker(gwA)).presence.filter((p) => p.commandId === CID.CID_BUDDY_LIST_STATUS_NOTIFY)).toHaveLength(0);
+      expect((await receivedBeforeMarker(gwB)).presence).toHaveLength(0);
     });
   });
 
@@ -616,8 +633,7 @@ describe('route service (in-process, real Redis and etcd)', () => {
       await store.login({ gatewayId: 'gw-a', connId: 94, userId: 1101, clientType: CLIENT_TYPE_IOS });
       expect((await kickUser(1101, CLIENT_TYPE_MAC, 2)).kicked).toBe(0);
       expect((await kickUser(1199, CLIENT_TYPE_MAC, 2)).kicked).toBe(0);
-      await sleep(150);
-      expect(gwA.batches).toHaveLength(0);
+      expect((await receivedBeforeMarker(gwA)).batches).toHaveLength(0);
     });
 
     it('rejects user 0 and unknown reasons', async () => {
@@ -634,8 +650,10 @@ describe('route service (in-process, real Redis and etcd)', () => {
       const stream = openBidi(client, RouteService.Deliver);
       stream.on('error', () => undefined);
       const batch = tiertalk.EnvelopeBatch.create({ items: [{ commandId: CID.CID_MSG_DATA, body: Buffer.from('again'), toUserIds: [700] }] });
+      const held = new Promise<void>((resolve) => stream.on('data', (r: DeliverReport) => r.received && resolve()));
       stream.write(batch);
-      await sleep(300);
+      // route holds the batch (and its push to the stopped gateway fails) before the gateway comes back.
+      await held;
       await gwB.start(registry, port);
       // Pushes written while the gateway was down may be lost (offline pull recovers them);
       // the link must come back for later ones.

@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { IM } from '@tiertalk/proto';
 import { RegistryEpochMismatch, SessionStore } from './session-store';
+import { redisDbsForFile } from '@tiertalk/testkit';
 
-// Real Redis, db 12, a key prefix of our own (style.md: no mocks of Redis).
-const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/12`;
+// Real Redis (a db claimed for this file), a key prefix of our own (style.md: no mocks of Redis).
+// A db of the test Redis claimed for this file, so no other test file or run shares it.
+const redisDb = redisDbsForFile({ beforeAll, afterAll });
 const { CLIENT_TYPE_WINDOWS, CLIENT_TYPE_MAC, CLIENT_TYPE_ANDROID } = IM.BaseDefine.ClientType;
 
 async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
@@ -22,7 +24,7 @@ describe('SessionStore', () => {
   let store: SessionStore;
 
   beforeAll(() => {
-    redis = new Redis(REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 });
+    redis = new Redis(redisDb.url, { lazyConnect: false, maxRetriesPerRequest: 1 });
   });
   afterAll(async () => {
     await redis.quit();

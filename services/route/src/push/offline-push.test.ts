@@ -6,14 +6,15 @@ import http from 'node:http';
 import Redis, { Cluster } from 'ioredis';
 import pino from 'pino';
 import { CID, IM, tiertalk, encryptContent } from '@tiertalk/proto';
-import { PrivateRedisCluster, waitFor } from '@tiertalk/testkit';
+import { PrivateRedisCluster, redisDbsForFile, waitFor } from '@tiertalk/testkit';
 import { OfflinePushNotifier } from './offline-push';
 import type { OfflinePushOptions, TokenSource } from './offline-push';
 import { PUSH_GROUP, PushStream } from './push-stream';
 import { createDurableOfflinePush } from './start-offline-push';
 import type { DurableOfflinePushOptions, OfflinePush } from './start-offline-push';
 
-const REDIS_URL = process.env.TT_TEST_ROUTE_REDIS ?? `redis://${process.env.TT_TEST_REDIS_ADDR || '127.0.0.1:6379'}/12`;
+// A db of the test Redis claimed for this file, so no other test file or run shares it.
+const redisDb = redisDbsForFile({ beforeAll, afterAll });
 const STREAM = 'tt:push:test';
 
 const AES_KEY = '12345678901234567890123456789012';
@@ -306,7 +307,7 @@ const routes: OfflinePush[] = [];
 function startDurable(consumer: string, overrides: Partial<DurableOfflinePushOptions> = {}): OfflinePush {
   const push = createDurableOfflinePush({
     ...baseOptions(),
-    redisUrl: REDIS_URL,
+    redisUrl: redisDb.url,
     streamKey: STREAM,
     consumer,
     queueMax: 1000,
@@ -337,7 +338,7 @@ describe('durable offline-push queue (Redis Stream)', () => {
   const drained = async (): Promise<boolean> => (await queued()) === 0 && Object.keys(await pendingOf()).length === 0;
 
   beforeAll(() => {
-    redis = new Redis(REDIS_URL);
+    redis = new Redis(redisDb.url);
   });
   beforeEach(async () => {
     await redis.flushdb();
