@@ -4,10 +4,10 @@
 // a db-proxy killed in the middle of a storm leaves no login unanswered.
 import { TeamTalkClient, isClientError } from '@tiertalk/client';
 import { IM } from '@tiertalk/proto';
-import { Cluster, flushTestRedis, prepareTestDatabase, waitFor } from '@tiertalk/testkit';
+import { waitFor } from '@tiertalk/testkit';
 import type { GatewayInfo } from '@tiertalk/testkit';
-import type { Pool } from 'mysql2/promise';
-import { DEMO_PASSWORD, md5hex, testDbPool } from './helpers';
+import { DEMO_PASSWORD, md5hex } from './helpers';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(180_000);
 
@@ -15,19 +15,17 @@ const FAIL_LIMIT = 5;
 const USERS = 400;
 // Long enough for a storm on a busy test machine: an answer is what is asserted, not its speed.
 const DEADLINE_MS = 20_000;
-let cluster: Cluster;
-let pool: Pool;
-const open: TeamTalkClient[] = [];
+/** How long the hundreds of logouts after a test may take to leave route's registry. */
+const LOGOUTS_MS = 30_000;
 
 const VALIDATE_FAILED = IM.BaseDefine.ResultType.REFUSE_REASON_DB_VALIDATE_FAILED;
 const userName = (i: number): string => `storm_${i}`;
 /** A distinct loopback source address per attempt (the per-IP limits stay out of the way). */
 const address = (block: number, i: number): string => `127.${block}.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 
-beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({
+const suite = e2eSuite(
+  'login-storm',
+  {
     dbProxy: 2,
     route: 2,
     msg: 2,
@@ -37,27 +35,31 @@ beforeAll(async () => {
       'db-proxy': { TT_LOGIN_FAIL_LIMIT: String(FAIL_LIMIT), TT_ARGON2_MEMORY_KIB: '1024', TT_ARGON2_TIME_COST: '1' },
       msg: { TT_DB_DEADLINE_MS: String(DEADLINE_MS), TT_ROUTE_DEADLINE_MS: String(DEADLINE_MS), TT_LOGIN_TIMEOUT_MS: String(DEADLINE_MS * 2) },
     },
-  });
-  pool = testDbPool();
+  },
+  // The suite's wait is for a handful of sessions; hundreds get a longer one below.
+  { waitForLogouts: false },
+);
+
+beforeAll(async () => {
   const salt = 'St0r';
   const rows = Array.from({ length: USERS }, (_, i) => [1, userName(i), userName(i), userName(i), md5hex(md5hex(DEMO_PASSWORD) + salt), salt, '', '', '', 1, 0, 0, 0]);
-  await pool.query('INSERT INTO IMUser (sex, name, domain, nick, password, salt, phone, email, avatar, departId, status, created, updated) VALUES ?', [rows]);
+  await suite.pool.query('INSERT INTO IMUser (sex, name, domain, nick, password, salt, phone, email, avatar, departId, status, created, updated) VALUES ?', [rows]);
 });
 
-afterAll(async () => {
-  for (const c of open) c.close();
-  await pool?.end();
-  await cluster?.stop();
+// Runs after the suite's own afterEach (declared earlier, by e2eSuite), which closed every tracked client:
+// the next test starts with nobody logged in, so its kicks are only its own.
+afterEach(async () => {
+  await suite.waitRegistryEmpty(LOGOUTS_MS);
 });
 
 type Answer = { code: 0; nick: string; client: TeamTalkClient } | { code: number; text: string };
 
-/** One login on a fresh connection from `from`; a successful client stays open (and is closed at the end). */
+/** One login on a fresh connection from `from`; a successful client stays open (and is closed after the test). */
 async function attempt(gw: GatewayInfo, from: string, user: string, password: string): Promise<Answer> {
   const c = await TeamTalkClient.connect({ host: '127.0.0.1', port: gw.tcpPort, localAddress: from, heartbeatMs: 0, requestTimeoutMs: DEADLINE_MS * 3 });
   try {
     const me = await c.login(user, password);
-    open.push(c);
+    suite.track(c);
     return { code: 0, nick: me.userInfo.userNickName, client: c };
   } catch (err) {
     c.close();
@@ -66,12 +68,17 @@ async function attempt(gw: GatewayInfo, from: string, user: string, password: st
   }
 }
 
-function closeAll(): void {
-  for (const c of open.splice(0)) c.close();
+/** Users 0..n-1 logged in, user i on gateway i % 2, each from its own address in `block`. */
+async function logInOnAlternateGateways(gws: GatewayInfo[], n: number, block: number): Promise<TeamTalkClient[]> {
+  const answers = await Promise.all(Array.from({ length: n }, (_, i) => attempt(gws[i % 2], address(block, i), userName(i), DEMO_PASSWORD)));
+  return answers.map((a, i) => {
+    if (!('client' in a)) throw new Error(`${userName(i)} was refused (${a.code}: ${a.text})`);
+    return a.client;
+  });
 }
 
 it('a storm of right, wrong and locked-out logins: every login gets its own answer', async () => {
-  const gws = cluster.gateways();
+  const gws = suite.cluster.gateways();
   const right = Array.from({ length: 200 }, (_, i) => attempt(gws[i % 2], address(10, i), userName(i), DEMO_PASSWORD));
   const wrong = Array.from({ length: 100 }, (_, i) => attempt(gws[i % 2], address(11, i), userName(200 + i), `wrong${i}`));
   // One address guessing one account: only the limit's worth reach the password check.
@@ -88,20 +95,18 @@ it('a storm of right, wrong and locked-out logins: every login gets its own answ
 });
 
 it("logging in again on the other gateway displaces each user's earlier session (kicks through route)", async () => {
-  const gws = cluster.gateways();
-  const earlier = open.splice(0);
+  const gws = suite.cluster.gateways();
+  const earlier = await logInOnAlternateGateways(gws, 200, 15);
   const kicked = new Set<TeamTalkClient>();
   for (const c of earlier) c.once('kick', () => kicked.add(c));
-  // The 200 users of the first storm are on gateway i % 2; each logs in on the other one now.
+  // User i is on gateway i % 2; each logs in on the other one now.
   const again = await Promise.all(Array.from({ length: 200 }, (_, i) => attempt(gws[(i + 1) % 2], address(13, i), userName(i), DEMO_PASSWORD)));
   expect(again.filter((a) => a.code !== 0)).toEqual([]);
   await waitFor(() => kicked.size === earlier.length, 20_000);
-  for (const c of earlier) c.close();
-  closeAll();
 });
 
 it('a db-proxy SIGKILLed in the middle of a login storm: every login is answered, and answered OK by the survivor', async () => {
-  const gws = cluster.gateways();
+  const gws = suite.cluster.gateways();
   const logins: Array<Promise<Answer>> = [];
   const started = Date.now();
   let killedAt = 0;
@@ -110,7 +115,7 @@ it('a db-proxy SIGKILLed in the middle of a login storm: every login is answered
     logins.push(attempt(gws[i % 2], address(14, i), userName(i), DEMO_PASSWORD));
     if (i % 10 === 9) await new Promise((r) => setTimeout(r, 50));
     if (killedAt === 0 && Date.now() - started > 1000) {
-      await cluster.kill('db-proxy-1', 'SIGKILL');
+      await suite.cluster.kill('db-proxy-1', 'SIGKILL');
       killedAt = Date.now();
     }
   }
@@ -118,5 +123,4 @@ it('a db-proxy SIGKILLed in the middle of a login storm: every login is answered
   expect(killedAt).toBeGreaterThan(0);
   expect(answers.length).toBeGreaterThan(100);
   expect(answers.filter((a) => a.code !== 0)).toEqual([]);
-  closeAll();
 });
