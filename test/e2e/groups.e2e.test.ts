@@ -8,10 +8,11 @@ import path from 'node:path';
 import Redis from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
 import { ClientError, GroupAdminAction, GroupAdminResult, GroupType, SessionType, TeamTalkClient } from '@tiertalk/client';
-import { IM } from '@tiertalk/proto';
+import { CID, IM } from '@tiertalk/proto';
 import { GatewayInfo, repoRoot, testConfig, testPki, tlsEnv, waitFor } from '@tiertalk/testkit';
 import { ANDROID, collectMessages, createUser, loggedIn, PC } from './helpers';
-import { textMarkerArrives } from './absence';
+import { expectNothingBefore, textMarkerArrives } from './absence';
+import { PushLog } from './pushes';
 import { e2eSuite } from './suite';
 
 jest.setTimeout(90_000);
@@ -24,6 +25,8 @@ const MEMBER_LIMIT = 8;
 const ADMIN_CLI = path.join(repoRoot, 'services/admin/dist/cli.js');
 // A message that is not ACKed within this is taken as refused (docs/FLOWS.md §10.2: no reply at all).
 const NO_ACK_MS = 1500;
+/** A seq_num the client's own requests do not reach in a test: the refused create's. */
+const REFUSED_SEQ = 0xfff0;
 
 const suite = e2eSuite('groups', {
   dbProxy: 1,
@@ -164,10 +167,26 @@ describe('TeamTalk group commands (docs/FLOWS.md §14 G1-G10)', () => {
     expect([...(info.groupMemberList ?? [])].sort()).toEqual([o.id, a.id, b.id].sort());
 
     const [before] = await suite.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMGroup');
-    const err = await refusal(owner.groups.createGroup('fixed', '', [o.id, a.id], { groupType: GroupType.GROUP_TYPE_NORMAL, timeoutMs: NO_ACK_MS }));
-    expect(err.code).toBe('REQUEST_TIMEOUT');
+    const frames = new PushLog(owner);
+    const normalCreate = IM.Group.IMGroupCreateReq.encode({ userId: o.id, groupType: GroupType.GROUP_TYPE_NORMAL, groupName: 'fixed', groupAvatar: '', memberIdList: [o.id, a.id] }).finish();
+    owner.sendFrame(CID.CID_GROUP_CREATE_REQUEST, REFUSED_SEQ, normalCreate);
+    // The marker: a TMP create on the same connection. Both creates pass the gateway's
+    // request guard in order (same rate class, same user), where a rate or list refusal
+    // would be answered at once; the NORMAL one is then refused by the relay's prepare
+    // step (services/msg/src/handlers/group), synchronously, before anything goes to
+    // db-proxy, and TeamTalk has no reply for that. Only then is the marker forwarded to
+    // db-proxy, and its answer written. So any answer to the refused create came first;
+    // the row count below covers the one path not ordered before it (a create that
+    // reached db-proxy would have made a row).
+    const marker = await owner.groups.createGroup('marker', '', [o.id, a.id]);
+    await expectNothingBefore(
+      frames,
+      (r) => r.commandId === CID.CID_GROUP_CREATE_RESPONSE && IM.Group.IMGroupCreateRsp.decode(r.body).groupId === marker.groupId,
+      (r) => r.commandId === CID.CID_GROUP_CREATE_RESPONSE && r.seqNum === REFUSED_SEQ,
+    );
     const [after] = await suite.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM IMGroup');
-    expect(after[0].n).toBe(before[0].n);
+    // One more: the marker's group.
+    expect(after[0].n).toBe(before[0].n + 1);
   });
 
   it('G1: the normal group list holds only NORMAL groups the user is in, with their versions', async () => {
