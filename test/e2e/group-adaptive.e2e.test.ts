@@ -8,11 +8,12 @@ import net from 'node:net';
 import { TeamTalkClient } from '@tiertalk/client';
 import { FrameReader, encodeFrame } from '@tiertalk/pdu';
 import { CID, IM, serviceIdOf } from '@tiertalk/proto';
-import { Cluster, flushTestRedis, prepareTestDatabase, waitFor } from '@tiertalk/testkit';
+import { testConfig, waitFor } from '@tiertalk/testkit';
 import type { GatewayInfo } from '@tiertalk/testkit';
 import { ensureUsers } from '../pressure/src/users';
-import { DEMO_PASSWORD, PC, loggedIn, md5hex, testDbPool } from './helpers';
+import { DEMO_PASSWORD, PC, loggedIn, md5hex } from './helpers';
 import { parseExposition, sumOf } from './prometheus-text';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(240_000);
 
@@ -23,7 +24,12 @@ const OLD_TICKETS_PER_SEC = 2_000;
 const names = Array.from({ length: MEMBERS }, (_, i) => `gad-${String(i + 1).padStart(4, '0')}`);
 const STUCK = names[MEMBERS - 1];
 
-let cluster: Cluster;
+const suite = e2eSuite(
+  'group-adaptive',
+  { dbProxy: 1, route: 1, msg: 2, serviceEnv: { msg: { TT_MSG_RATE_PER_SEC: '0' } } },
+  // The 300 members log in once (beforeAll) and stay for every test: their sessions are meant to outlive a test.
+  { waitForLogouts: false },
+);
 const ids = new Map<string, number>();
 const open: TeamTalkClient[] = [];
 const raw: net.Socket[] = [];
@@ -32,15 +38,10 @@ let sender: TeamTalkClient;
 const receivers: Array<{ name: string; client: TeamTalkClient; live: Map<number, number[]> }> = [];
 
 beforeAll(async () => {
-  const mysqlUrl = await prepareTestDatabase();
-  await flushTestRedis();
-  await ensureUsers(mysqlUrl, names, DEMO_PASSWORD);
-  const pool = testDbPool();
-  const [rows] = await pool.query<Array<{ id: number; name: string } & import('mysql2').RowDataPacket>>('SELECT id, name FROM IMUser WHERE name IN (?)', [names]);
+  await ensureUsers(testConfig.mysqlTestUrl, names, DEMO_PASSWORD);
+  const [rows] = await suite.pool.query<Array<{ id: number; name: string } & import('mysql2').RowDataPacket>>('SELECT id, name FROM IMUser WHERE name IN (?)', [names]);
   for (const r of rows) ids.set(r.name, r.id);
-  await pool.end();
-  cluster = await Cluster.start({ dbProxy: 1, route: 1, msg: 2, serviceEnv: { msg: { TT_MSG_RATE_PER_SEC: '0' } } });
-  const [gw1, gw2] = cluster.gateways();
+  const [gw1, gw2] = suite.cluster.gateways();
   sender = await loggedIn(gw2, names[0], PC);
   open.push(sender);
   // Every other member but the stuck one on gateway 1, 20 logins at a time.
@@ -65,12 +66,11 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of raw) s.destroy();
   await Promise.all(open.map((c) => c.close()));
-  await cluster?.stop();
 });
 
 /** A metric of one gateway (its /metrics), summed over the series matching `labels`. */
 async function metricOf(gw: GatewayInfo, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const port = cluster.instanceInfo().find((i) => i.name === gw.name)?.metricsPort ?? 0;
+  const port = suite.cluster.instanceInfo().find((i) => i.name === gw.name)?.metricsPort ?? 0;
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   return sumOf(parseExposition(text), name, labels);
 }
@@ -135,7 +135,7 @@ describe('group traffic control with default settings', () => {
   });
 
   it('a member that stops reading does not hold up the others; its live pushes are shed and counted, its messages stay retrievable', async () => {
-    const [gw1] = cluster.gateways();
+    const [gw1] = suite.cluster.gateways();
     const stuck = await stuckMember(gw1, STUCK);
     const readers = receivers.slice(0, 5);
     const group = await sender.groups.createGroup('stuck', '', [names[0], ...readers.map((r) => r.name), STUCK].map((n) => ids.get(n) ?? 0));
@@ -157,8 +157,7 @@ describe('group traffic control with default settings', () => {
     expect(await metricOf(gw1, 'tt_msg_connections_open')).toBe(connsOpen);
     stuck.destroy();
     // The same member, reading again: everything is in unread and history.
-    const again = await loggedIn(gw1, STUCK, PC);
-    open.push(again);
+    const again = suite.track(await loggedIn(gw1, STUCK, PC));
     const unread = await again.unreadCounts();
     expect(unread.unreadinfoList.find((u) => u.sessionId === group.groupId)?.unreadCnt).toBe(count);
     expect((await wholeHistory(again, group.groupId)).sort((a, b) => a - b)).toEqual(acked);
