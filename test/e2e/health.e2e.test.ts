@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { HealthService, type ReadinessReport } from '@tiertalk/health';
 import { createClient, mutualTls, type RpcSecurity } from '@tiertalk/rpc';
-import { AdminService, Cluster, PrivateRedis, flushTestRedis, prepareTestDatabase, testPki, waitFor, type ServiceName } from '@tiertalk/testkit';
+import { AdminService, PrivateRedis, testPki, waitFor, type Cluster, type ServiceName } from '@tiertalk/testkit';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(120_000);
 
@@ -90,12 +91,15 @@ async function waitReadyz(name: string, status: 200 | 503, what: string): Promis
   return last;
 }
 
+// db-proxy's Redis is a private server of this file: the test stops and restarts it.
 beforeAll(async () => {
-  await prepareTestDatabase();
-  await flushTestRedis();
   redisServer = await PrivateRedis.start();
+});
+
+// A function spec: read after the beforeAll above started that Redis.
+const suite = e2eSuite('health', () => {
   const redis = redisServer.url(1);
-  cluster = await Cluster.start({
+  return {
     dbProxy: 1,
     route: 1,
     msg: 1,
@@ -111,15 +115,19 @@ beforeAll(async () => {
       },
       route: { TT_HEALTH_INTERVAL_MS: '500' },
     },
-  });
+  };
+});
+
+beforeAll(async () => {
+  cluster = suite.cluster;
   admin = await AdminService.start(cluster, { token: 'health-e2e-admin-token-0123456789abcdef' });
 });
 
+// Declared after e2eSuite, so it runs after the suite stopped the cluster.
 afterAll(async () => {
   await admin?.stop();
   for (const c of clients) c.close();
   for (const s of securities) if (s.kind === 'mtls') s.files.close();
-  await cluster?.stop();
   await redisServer?.destroy();
 });
 
