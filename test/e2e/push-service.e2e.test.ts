@@ -13,11 +13,12 @@ import jws from 'jws';
 import type { Pool } from 'mysql2/promise';
 import type { TeamTalkClient } from '@tiertalk/client';
 import { CID, IM, encryptContent } from '@tiertalk/proto';
-import { Cluster, GatewayInfo, flushTestRedis, prepareTestDatabase, testConfig, waitFor } from '@tiertalk/testkit';
+import { waitFor, type Cluster, type GatewayInfo } from '@tiertalk/testkit';
 import { createDevPki } from '@tiertalk/tls';
 import { FakeApns, FakeHttp, type RecordedRequest } from '../../services/push/test/fake-providers';
-import { ANDROID, createUser, loggedIn, nextMessage, PC, storedMessages, testDbPool } from './helpers';
+import { ANDROID, loggedIn, nextMessage, PC, storedMessages } from './helpers';
 import { parseExposition, sumOf } from './prometheus-text';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(60_000);
 
@@ -32,21 +33,9 @@ let gw: GatewayInfo;
 let apns: FakeApns;
 let hook: FakeHttp;
 let apnsPublicPem: string;
-let sessionRedis: Redis;
 let tokenRedis: Redis;
-const open: TeamTalkClient[] = [];
-let seq = 0;
-
-async function track(p: Promise<TeamTalkClient>): Promise<TeamTalkClient> {
-  const c = await p;
-  open.push(c);
-  return c;
-}
-
-async function newUser(prefix: string): Promise<{ name: string; id: number }> {
-  const name = `${prefix}${++seq}`;
-  return { name, id: await createUser(pool, name) };
-}
+let keyFile: string;
+let caCert: string;
 
 // 64 hex digits, never all digits (db-proxy refuses those: they would collide with device_<uid> keys).
 const iosToken = (n: number): string => n.toString(16).padStart(64, 'f');
@@ -76,7 +65,7 @@ async function offlinePhone(name: string, clientType: number, token: string, pus
   // Closed, not logged out: a logout clears the token (docs/FLOWS.md §11).
   phone.close();
   await phone.closed;
-  await waitFor(async () => (await sessionRedis.exists(`tt:sm:user:${phone.userId}`)) === 0, 5000);
+  await waitFor(async () => Object.keys(await suite.registeredSessions(phone.userId ?? 0)).length === 0, 5000);
 }
 
 async function metricsOf(name: string): Promise<ReturnType<typeof parseExposition>> {
@@ -92,49 +81,48 @@ beforeAll(async () => {
   hook = await FakeHttp.start();
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   apnsPublicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  const keyFile = path.join(dir, 'AuthKey_E2E.p8');
+  keyFile = path.join(dir, 'AuthKey_E2E.p8');
   writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  caCert = pki.caCert;
+});
 
-  await prepareTestDatabase();
-  await flushTestRedis();
-  cluster = await Cluster.start({
-    dbProxy: 1,
-    route: 1,
-    msg: 1,
-    push: 1,
-    serviceEnv: {
-      push: {
-        NODE_EXTRA_CA_CERTS: pki.caCert,
-        TT_AES_KEY: AES_KEY,
-        TT_APNS_KEY_FILE: keyFile,
-        TT_APNS_KEY_ID: 'E2EKEY',
-        TT_APNS_TEAM_ID: 'E2ETEAM',
-        TT_APNS_TOPIC: TOPIC,
-        TT_APNS_URL: apns.url,
-        TT_PUSH_ANDROID_PROVIDER: 'webhook',
-        TT_WEBHOOK_URL: `${hook.url}/push`,
-        // One send at a time, in order: a later marker's arrival proves an earlier push was never sent.
-        TT_PUSH_CONCURRENCY: '1',
-        TT_PUSH_RETRY_BASE_MS: '50',
-      },
-      // Fail fast once the push service is gone (the test kills it).
-      route: { TT_PUSH_SERVICE_DEADLINE_MS: '1000' },
+// A function spec: read after the beforeAll above started the stand-in providers it points at.
+const suite = e2eSuite('push-service', () => ({
+  dbProxy: 1,
+  route: 1,
+  msg: 1,
+  push: 1,
+  serviceEnv: {
+    push: {
+      NODE_EXTRA_CA_CERTS: caCert,
+      TT_AES_KEY: AES_KEY,
+      TT_APNS_KEY_FILE: keyFile,
+      TT_APNS_KEY_ID: 'E2EKEY',
+      TT_APNS_TEAM_ID: 'E2ETEAM',
+      TT_APNS_TOPIC: TOPIC,
+      TT_APNS_URL: apns.url,
+      TT_PUSH_ANDROID_PROVIDER: 'webhook',
+      TT_WEBHOOK_URL: `${hook.url}/push`,
+      // One send at a time, in order: a later marker's arrival proves an earlier push was never sent.
+      TT_PUSH_CONCURRENCY: '1',
+      TT_PUSH_RETRY_BASE_MS: '50',
     },
-  });
+    // Fail fast once the push service is gone (the test kills it).
+    route: { TT_PUSH_SERVICE_DEADLINE_MS: '1000' },
+  },
+}));
+const track = async (p: Promise<TeamTalkClient>): Promise<TeamTalkClient> => suite.track(await p);
+const newUser = (prefix: string): Promise<{ name: string; id: number }> => suite.newUser(prefix);
+
+beforeAll(() => {
+  cluster = suite.cluster;
   [gw] = cluster.gateways();
-  pool = testDbPool();
-  sessionRedis = new Redis(testConfig.redisUrl(testConfig.routeRedisDb));
-  tokenRedis = new Redis(testConfig.redisUrl(testConfig.dbProxyRedisDb));
+  pool = suite.pool;
+  tokenRedis = new Redis(suite.redisUrls.dbProxy);
 });
 
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-
+// Declared after e2eSuite, so it runs after the suite stopped the cluster.
 afterAll(async () => {
-  await cluster?.stop();
-  await pool?.end();
-  sessionRedis?.disconnect();
   tokenRedis?.disconnect();
   await apns?.close();
   await hook?.close();
@@ -223,11 +211,11 @@ describe('push service', () => {
     // muted shields the group on its phone, then leaves.
     const phone = await loggedIn(gw, muted.name, ANDROID);
     const o = await track(loggedIn(gw, owner.name, PC));
-    const { groupId } = await o.groups.createGroup(`push-${seq}`, '', [owner.id, member.id, muted.id]);
+    const { groupId } = await o.groups.createGroup(`push-${owner.name}`, '', [owner.id, member.id, muted.id]);
     await phone.groups.shieldGroup(groupId, true);
     phone.close();
     await phone.closed;
-    await waitFor(async () => (await sessionRedis.exists(`tt:sm:user:${muted.id}`)) === 0, 5000);
+    await waitFor(async () => Object.keys(await suite.registeredSessions(muted.id)).length === 0, 5000);
     await offlinePhone(muted.name, ANDROID, `android-token-${muted.id}`);
 
     const mark = hook.requests.length;
