@@ -6,9 +6,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPool, type Pool } from 'mysql2/promise';
-import type { TeamTalkClient } from '@tiertalk/client';
-import { Cluster, flushTestRedis, prepareTestDatabase, testConfig } from '@tiertalk/testkit';
+import { prepareTestDatabase, testConfig } from '@tiertalk/testkit';
 import { ANDROID, connect, createUser, md5hex, nextMessage, userId } from './helpers';
+import { e2eSuite } from './suite';
 
 jest.setTimeout(90_000);
 
@@ -20,30 +20,34 @@ const BODY_FAILED = 'body-c4a9f0-store-fails';
 const DEVICE_TOKEN = 'devtok-0e6b93b1c2d4';
 const STORE_DEADLINE_MS = 2_000;
 
-let cluster: Cluster;
+let dbUrl: string;
 let pool: Pool;
 let logDir: string;
-const open: TeamTalkClient[] = [];
 
 beforeAll(async () => {
   // A database of its own: the test adds a trigger that makes message inserts fail.
-  const url = await prepareTestDatabase(`${testConfig.mysqlTestDb}_logs`);
-  await flushTestRedis();
-  pool = createPool({ uri: url, connectionLimit: 2 });
+  dbUrl = await prepareTestDatabase(`${testConfig.mysqlTestDb}_logs`);
+  pool = createPool({ uri: dbUrl, connectionLimit: 2 });
   logDir = mkdtempSync(path.join(tmpdir(), 'tt-logs-'));
-  cluster = await Cluster.start({
+});
+
+// A function spec: read after the beforeAll above made the database and the log directory.
+const suite = e2eSuite(
+  'secrets-logs',
+  () => ({
     logDir,
     env: { TT_LOG_LEVEL: 'debug' },
     serviceEnv: {
-      'db-proxy': { TT_MYSQL_MASTER_URL: url, TT_MYSQL_REPLICA_URL: url },
+      'db-proxy': { TT_MYSQL_MASTER_URL: dbUrl, TT_MYSQL_REPLICA_URL: dbUrl },
       msg: { TT_STORE_DEADLINE_MS: String(STORE_DEADLINE_MS) },
     },
-  });
-});
+  }),
+  // The test stops the cluster to read complete logs: its sessions stay in route's registry.
+  { waitForLogouts: false },
+);
 
+// Declared after e2eSuite, so it runs after the suite stopped the cluster.
 afterAll(async () => {
-  await Promise.all(open.map((c) => c.close()));
-  await cluster?.stop();
   await pool?.end();
   if (logDir) rmSync(logDir, { recursive: true, force: true });
 });
@@ -56,17 +60,15 @@ function allLogs(): string {
 }
 
 it('no password, token or message body reaches the logs, not even from a failing MySQL store', async () => {
-  const [gw] = cluster.gateways();
+  const [gw] = suite.cluster.gateways();
   const senderId = await createUser(pool, 'logcheck', PASSWORD, SALT);
   const bobId = await userId(pool, 'bob');
 
   // A refused login, then a good one; a device token.
-  const wrong = await connect(gw);
-  open.push(wrong);
+  const wrong = suite.track(await connect(gw));
   await expect(wrong.login('logcheck', WRONG_PASSWORD)).rejects.toThrow();
-  const sender = await connect(gw);
-  const bob = await connect(gw);
-  open.push(sender, bob);
+  const sender = suite.track(await connect(gw));
+  const bob = suite.track(await connect(gw));
   // A mobile client: TeamTalk takes device tokens from mobiles only.
   await sender.login('logcheck', PASSWORD, { clientType: ANDROID });
   await bob.login('bob', 'tiertalk');
@@ -87,7 +89,7 @@ it('no password, token or message body reaches the logs, not even from a failing
   );
   await expect(sender.sendText(bobId, BODY_FAILED, { timeoutMs: STORE_DEADLINE_MS + 5_000 })).rejects.toMatchObject({ code: 'NOT_STORED' });
 
-  await cluster.stop();
+  await suite.cluster.stop();
   const logs = allLogs();
   // The flows ran and were logged (so the search below can find a leak)...
   expect(logs).toContain('login refused');
