@@ -200,7 +200,7 @@ export async function deliverBatch(
     if (env.allUsers) {
       // TeamTalk's broadcasts (IMSignInfoChangedNotify, presence): every live
       // gateway, which sends to every logged-in connection (of the class).
-      for (const gatewayId of links.liveGateways()) queue(gatewayId, { ...pushOf(env, gatewayId), allUsers: true });
+      for (const gatewayId of links.liveGateways()) queue(gatewayId, pushOf(env, gatewayId, undefined));
       continue;
     }
     const usersByGateway = new Map<string, number[]>();
@@ -211,7 +211,7 @@ export async function deliverBatch(
         else if (list[list.length - 1] !== userId) list.push(userId);
       }
     }
-    for (const [gatewayId, toUserIds] of usersByGateway) queue(gatewayId, { ...pushOf(env, gatewayId), toUserIds });
+    for (const [gatewayId, toUserIds] of usersByGateway) queue(gatewayId, pushOf(env, gatewayId, toUserIds));
   }
 
   if (broadcasts > 0) envelopesRouted.inc({ kind: 'broadcast' }, broadcasts);
@@ -226,22 +226,28 @@ export async function deliverBatch(
 }
 
 /**
- * What every push made of `env` for `gatewayId` carries: the body as received
- * (the origin gateway encoded it once), the envelope's fields under the same
- * names, the origin connection only on its own gateway. Unset fields stay
- * unset, so a push is no bigger than it needs to be.
+ * The push made of `env` for `gatewayId` (its receivers there, or none for a
+ * broadcast): the body as received (the origin gateway encoded it once), the
+ * envelope's fields under the same names, the origin connection only on its
+ * own gateway. Fields that do not apply are undefined, which the encoder
+ * skips, and every push is built by this one literal: pushes of one shape keep
+ * Push.encode monomorphic (optional fields added one by one made shapes that
+ * varied per push, and encoding took 5x the CPU of all of route's routing).
  */
-function pushOf(env: tiertalk.Envelope.$Properties, gatewayId: string): tiertalk.Push.$Properties {
-  const push: tiertalk.Push.$Properties = { commandId: env.commandId, body: env.body };
-  if ((env.clientClass ?? CLIENT_CLASS_ANY) !== CLIENT_CLASS_ANY) push.clientClass = env.clientClass;
-  if (gatewayId === env.originGatewayId && Object.hasOwn(env, 'originConnId')) push.originConnId = env.originConnId;
-  // Every receiving gateway, not only the origin's: the sender's other devices and the peer's alike.
-  if ((env.fromClientClass ?? CLIENT_CLASS_ANY) !== CLIENT_CLASS_ANY) push.fromClientClass = env.fromClientClass;
-  if ((env.kind ?? MESSAGE_KIND_OTHER) !== MESSAGE_KIND_OTHER) {
-    push.kind = env.kind;
-    push.msgId = env.msgId;
-    push.fromUserId = env.fromUserId;
-    push.toSessionId = env.toSessionId;
-  }
-  return push;
+function pushOf(env: tiertalk.Envelope.$Properties, gatewayId: string, toUserIds: number[] | undefined): tiertalk.Push.$Properties {
+  const isMessage = (env.kind ?? MESSAGE_KIND_OTHER) !== MESSAGE_KIND_OTHER;
+  return {
+    commandId: env.commandId,
+    body: env.body,
+    toUserIds,
+    allUsers: toUserIds === undefined ? true : undefined,
+    clientClass: (env.clientClass ?? CLIENT_CLASS_ANY) !== CLIENT_CLASS_ANY ? env.clientClass : undefined,
+    originConnId: gatewayId === env.originGatewayId && Object.hasOwn(env, 'originConnId') ? env.originConnId : undefined,
+    // Every receiving gateway, not only the origin's: the sender's other devices and the peer's alike.
+    fromClientClass: (env.fromClientClass ?? CLIENT_CLASS_ANY) !== CLIENT_CLASS_ANY ? env.fromClientClass : undefined,
+    kind: isMessage ? env.kind : undefined,
+    msgId: isMessage ? env.msgId : undefined,
+    fromUserId: isMessage ? env.fromUserId : undefined,
+    toSessionId: isMessage ? env.toSessionId : undefined,
+  };
 }
