@@ -23,8 +23,15 @@ describe('messageEnvelope', () => {
       toSessionId: 8,
     });
     expect(IM.Message.IMMsgData.decode(env.body)).toMatchObject({ fromUserId: 7, toSessionId: 8, msgId: 501, msgType: MSG_TYPE_SINGLE_TEXT });
-    // No sending connection here (the HTTP API sends it as is): the gateway adds its class (sentFrom).
-    expect(Object.hasOwn(env, 'fromClientClass')).toBe(false);
+    // No sending connection here (the HTTP API sends it as is): nothing of an origin goes on the wire.
+    const wire = tiertalk.Envelope.decode(tiertalk.Envelope.encode(env).finish());
+    for (const field of ['originGatewayId', 'originConnId', 'fromClientClass']) expect(Object.hasOwn(wire, field)).toBe(false);
+  });
+
+  it("a gateway's message names the connection it came from", () => {
+    const origin = { originGatewayId: 'gw-1', originConnId: 42, fromClientClass: tiertalk.ClientClass.CLIENT_CLASS_MOBILE };
+    const env = messageEnvelope(stamped(MSG_TYPE_SINGLE_TEXT, 8), 503, [], origin);
+    expect(tiertalk.Envelope.decode(tiertalk.Envelope.encode(env).finish())).toMatchObject({ ...origin, msgId: 503, toUserIds: [8, 7] });
   });
 
   it('a group message: to every member at store time, whatever their number', () => {

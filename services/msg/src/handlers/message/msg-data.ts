@@ -85,11 +85,11 @@ export async function onMsgData(ctx: GatewayContext, conn: Connection, msg: IM.M
     return;
   }
   // Encoded once, attach_data never set (docs/FLOWS.md §14 F8); route fans it out.
-  const envelope = messageEnvelope(stamped, stored.msgId, stored.memberIds);
+  const envelope = messageEnvelope(stamped, stored.msgId, stored.memberIds, sentFrom(ctx, conn));
   // The ACK leaves once a route holds the envelope (or after the route link's
   // hold wait): were this gateway killed right after ACKing, the message would
   // otherwise be stored but never pushed to its online receivers.
-  ctx.route.deliver({ ...envelope, ...sentFrom(ctx, conn) }, sendAck);
+  ctx.route.deliver(envelope, sendAck);
 }
 
 /**
