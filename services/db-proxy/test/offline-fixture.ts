@@ -15,7 +15,7 @@ import { MessageIdAllocator } from '../src/store/message-ids';
 import { createPinnedPool, type MysqlPools } from '../src/store/mysql';
 import type { ShardPlacement } from '../src/store/shard-map';
 import { MessageShardServers, mainServer, remoteServer } from '../src/store/shard-servers';
-import type { RedisInstances } from '../src/store/redis';
+import { oneRedisForAll, type RedisInstances } from '../src/store/redis';
 import { RelationStore } from '../src/store/relations';
 import { ensureDatabase, MIGRATIONS_DIR, runMigrations, seedDemo } from '../src/store/migrate';
 
@@ -116,16 +116,7 @@ export async function openOfflineFixture(dbName: string): Promise<OfflineFixture
       },
     };
     const client = new Redis(redisUrl);
-    const redisInstances: RedisInstances = {
-      unread: client,
-      groupSet: client,
-      token: client,
-      sync: client,
-      groupMember: client,
-      async close() {
-        client.disconnect();
-      },
-    };
+    const redisInstances = oneRedisForAll(client);
     const stores = createOfflineStores(mysql, redisInstances, {
       convIndexLimit: opts.convIndexLimit ?? 100,
       convIndexTtlSec: 604800,

@@ -21,7 +21,7 @@ import { KnownUsers } from '../store/known-users';
 import { MessageIdAllocator } from '../store/message-ids';
 import { createMysqlPools } from '../store/mysql';
 import { ensureDatabase, MIGRATIONS_DIR, runMigrations } from '../store/migrate';
-import type { RedisInstances } from '../store/redis';
+import { oneRedisForAll } from '../store/redis';
 import { RelationStore } from '../store/relations';
 
 const { values: args } = parseArgs({
@@ -73,16 +73,7 @@ async function main(): Promise<void> {
 
   const client = new Redis(args.redis);
   await client.flushdb();
-  const redis: RedisInstances = {
-    unread: client,
-    groupSet: client,
-    token: client,
-    sync: client,
-    groupMember: client,
-    async close() {
-      client.disconnect();
-    },
-  };
+  const redis = oneRedisForAll(client);
   const log = createLogger({ service: 'commit-phases', instanceId: 'bench', level: 'error' });
   const offline = createOfflineStores(mysql, redis, { convIndexLimit: 100, convIndexTtlSec: 604800, aesKey: '12345678901234567890123456789012' });
   const counterOutbox = new CounterOutbox(mysql.master, client, { repairIntervalMs: 60_000, repairGraceSec: 2, onError: () => undefined });

@@ -54,3 +54,17 @@ export function createRedisInstances(urls: RedisUrls, onError?: (err: Error, red
     },
   };
 }
+
+/** Every instance on one connection (benchmarks and tests against a single Redis); close disconnects it. */
+export function oneRedisForAll(client: RedisClient): RedisInstances {
+  return {
+    unread: client,
+    groupSet: client,
+    token: client,
+    sync: client,
+    groupMember: client,
+    async close() {
+      client.disconnect();
+    },
+  };
+}
