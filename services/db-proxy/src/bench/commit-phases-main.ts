@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { createPool } from 'mysql2/promise';
+import { createPool, type RowDataPacket } from 'mysql2/promise';
 import { createLogger } from '@tiertalk/log';
 import { IM } from '@tiertalk/proto';
 import { metricsRegistry } from '@tiertalk/metrics';
@@ -58,9 +58,12 @@ async function main(): Promise<void> {
   const size = Number(args['pool-size']);
   const mysql = createMysqlPools(url, url, { size, queueLimit: 100_000 }, [], Number(args.lanes ?? 1));
   await runMigrations(mysql.master, MIGRATIONS_DIR, { info: () => undefined });
-  // Two users per message: sender 2i+1 → receiver 2i+2 (distinct 1:1 pairs, as the many-conns scenario).
+  // Two users per message: sender first+2i → receiver first+2i+1 (distinct 1:1 pairs, as the many-conns
+  // scenario), after the rows the migrations made (0011 adds the send API's `system` user).
+  const [[{ maxId }]] = await mysql.master.query<RowDataPacket[]>('SELECT COALESCE(MAX(id), 0) AS maxId FROM IMUser');
+  const first = Number(maxId) + 1;
   const now = Math.floor(Date.now() / 1000);
-  const users = Array.from({ length: 2 * messages }, (_, i) => i + 1);
+  const users = Array.from({ length: 2 * messages }, (_, i) => first + i);
   for (let at = 0; at < users.length; at += 500) {
     const chunk = users.slice(at, at + 500);
     await mysql.master.query(
@@ -100,7 +103,7 @@ async function main(): Promise<void> {
       new Promise<StoreOutcome>((resolve) => {
         const p: PendingMessage = {
           idemKey: randomUUID(),
-          msg: { fromUserId: 2 * i + 1, toSessionId: 2 * i + 2, msgId: 0, createTime: Math.floor(Date.now() / 1000), msgType: IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, msgData: Buffer.from(`bench message ${i} ${'x'.repeat(40)}`) },
+          msg: { fromUserId: first + 2 * i, toSessionId: first + 2 * i + 1, msgId: 0, createTime: Math.floor(Date.now() / 1000), msgType: IM.BaseDefine.MsgType.MSG_TYPE_SINGLE_TEXT, msgData: Buffer.from(`bench message ${i} ${'x'.repeat(40)}`) },
           done: resolve,
         };
         committer.submit(p);
